@@ -1,0 +1,82 @@
+// Shared pieces of the commands: common arguments, the one place that turns
+// errors into an exit status, and strict checking of unknown options.
+
+import { renderUsage, type ArgsDef, type CommandDef } from "citty";
+import { SaltyError, UsageError, errorMessage } from "../lib/errors.ts";
+
+export const keyrootArg = {
+  keyroot: { type: "string", description: "Directory of keys and crypto.pass", default: "./keys", valueHint: "DIR" },
+} as const satisfies ArgsDef;
+
+export const filerootArg = {
+  fileroot: { type: "string", description: "Directory holding hosts/, roles/ and files/", default: ".", valueHint: "DIR" },
+} as const satisfies ArgsDef;
+
+/** For commands a later release implements: say so plainly, exit 2. */
+export function notYet(name: string): never {
+  throw new UsageError(`salty ${name} is not available yet in this build`);
+}
+
+/** The exit status for an error, and the one line printed for it. */
+export function describeError(err: unknown): { status: number; line: string } {
+  const name = (err as { name?: string })?.name;
+  if (err instanceof UsageError || name === "CLIError") return { status: 2, line: stripAnsi(errorMessage(err)) };
+  if (err instanceof SaltyError) return { status: 1, line: err.message };
+  return { status: 1, line: errorMessage(err) };
+}
+
+export function stripAnsi(s: string): string {
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+type AnyCommand = CommandDef<ArgsDef>;
+
+async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+  return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
+}
+
+/** Walk the positional words down the sub-command tree: the command they name and its parents. */
+export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; parent?: AnyCommand; rest: string[] }> {
+  let cmd = root;
+  let parent: AnyCommand | undefined;
+  let i = 0;
+  for (; i < rawArgs.length; i++) {
+    const word = rawArgs[i]!;
+    if (word.startsWith("-")) continue;
+    const subs = await resolve(cmd.subCommands);
+    const next = subs ? await resolve(subs[word]) : undefined;
+    if (!next) break;
+    parent = cmd;
+    cmd = next as AnyCommand;
+  }
+  return { cmd, parent, rest: rawArgs.slice(i) };
+}
+
+/** Options citty would silently ignore are usage errors here. */
+export async function checkOptions(cmd: AnyCommand, rawArgs: string[]): Promise<void> {
+  const args = (await resolve(cmd.args)) ?? {};
+  const known = new Set<string>(["help", "h"]);
+  for (const [name, def] of Object.entries(args)) {
+    known.add(name);
+    known.add(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+    if (def.type === "boolean") known.add(`no-${name}`);
+    for (const a of ["alias" in def ? (def.alias ?? []) : []].flat()) known.add(a);
+  }
+  for (const word of rawArgs) {
+    if (word === "--") break;
+    const m = /^--?([^=]+)/.exec(word);
+    if (!m || /^-\d/.test(word)) continue;
+    // Short flags may be bundled (-vv): each letter must be known.
+    const names = word.startsWith("--") ? [m[1]!] : [...m[1]!];
+    for (const n of names) if (!known.has(n)) throw new UsageError(`unknown option ${word} (see salty ${cmdName(cmd)} --help)`);
+  }
+}
+
+function cmdName(cmd: AnyCommand): string {
+  const meta = cmd.meta as { name?: string } | undefined;
+  return meta?.name ?? "";
+}
+
+export async function usageOf(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {
+  return renderUsage(cmd, parent);
+}

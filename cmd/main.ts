@@ -1,0 +1,48 @@
+#!/usr/bin/env bun
+// The salty executable: master, agent or client by subcommand.
+// The only place that exits: every error becomes one line and a status
+// (0 ok, 1 failure, 2 usage), with the stack only under -vv.
+
+import { defineCommand, runCommand } from "citty";
+import { version } from "../lib/version.ts";
+import { overrideTiming } from "../lib/constants.ts";
+import { checkOptions, describeError, findCommand, stripAnsi, usageOf } from "./_cli.ts";
+import master from "./master.ts";
+import agent from "./agent.ts";
+import apply from "./apply.ts";
+import bootstrap from "./bootstrap.ts";
+import hosts from "./hosts.ts";
+import facts from "./facts.ts";
+import meta from "./meta.ts";
+import keys from "./keys.ts";
+import crypto from "./crypto.ts";
+import init from "./init.ts";
+import service from "./service.ts";
+import versionCmd from "./version.ts";
+
+const main = defineCommand({
+  meta: { name: "salty", version: version.version, description: "Configuration management in one small executable" },
+  subCommands: { master, agent, apply, bootstrap, hosts, facts, meta, keys, crypto, init, service, version: versionCmd },
+});
+
+async function run(rawArgs: string[]): Promise<number> {
+  try {
+    overrideTiming(process.env.SALTY_TIMING);
+    const { cmd, parent } = await findCommand(main, rawArgs);
+    if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
+      const usage = await usageOf(cmd, parent);
+      process.stdout.write((process.stdout.isTTY ? usage : stripAnsi(usage)) + "\n");
+      return rawArgs.length === 0 ? 2 : 0;
+    }
+    await checkOptions(cmd, rawArgs);
+    const { result } = await runCommand(main, { rawArgs });
+    return typeof result === "number" ? result : 0;
+  } catch (err) {
+    const { status, line } = describeError(err);
+    process.stderr.write(`salty: ${line}\n`);
+    if (rawArgs.includes("-vv") && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+    return status;
+  }
+}
+
+process.exitCode = await run(process.argv.slice(2));

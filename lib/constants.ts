@@ -1,0 +1,44 @@
+// Every limit, timeout and interval of salty in one place. Daemons read
+// overrides from $SALTY_TIMING (JSON, e.g. {"pingIntervalMs":200}) at start-up
+// so that tests can shorten them without touching the code.
+
+export const limits = {
+  /** Largest frame after the handshake (file chunks are well below it). */
+  maxFrame: 32 * 1024 * 1024,
+  /** Largest frame before the peer is authenticated: handshake messages are tiny. */
+  maxHandshakeFrame: 1024,
+  /** Handshakes in progress at once, in all and per source address. */
+  maxPendingHandshakes: 256,
+  maxPendingPerAddress: 32,
+  /** Deepest nesting msgpack decoding accepts. */
+  maxDepth: 64,
+  /** Bytes of a file sent inline in one reply; larger files are pulled in chunks. */
+  inlineFileBytes: 4 * 1024 * 1024,
+  /** Size of one chunk of a large file transfer. */
+  chunkBytes: 4 * 1024 * 1024,
+};
+
+export const timing = {
+  handshakeTimeoutMs: 10_000,
+  /** A call with no reply after this is rejected (long calls pass their own). */
+  callTimeoutMs: 60_000,
+  pingIntervalMs: 10_000,
+  /** No frame from the peer for this long: it is dead. */
+  peerTimeoutMs: 30_000,
+  factsRefreshMs: 60_000,
+  backoffMinMs: 1_000,
+  backoffMaxMs: 30_000,
+  roleTimeoutMs: 15 * 60_000,
+};
+
+export type Timing = typeof timing;
+
+/** Apply overrides from a JSON object string; unknown keys are a usage error. */
+export function overrideTiming(json: string | undefined): void {
+  if (!json) return;
+  const parsed = JSON.parse(json) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!(k in timing) || typeof v !== "number") throw new Error(`SALTY_TIMING: unknown or non-numeric key ${k}`);
+    (timing as Record<string, number>)[k] = v;
+  }
+}

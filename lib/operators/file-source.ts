@@ -1,0 +1,35 @@
+// The only way operators see the master: an injected FileSource. The agent's
+// implementation calls the master over RPC; unit tests use a local fake.
+// Paths are relative to the fileroot ("files/nginx/nginx.conf", "files/app/static").
+// The master confines them (no "..", no absolute paths, no symlink escapes, never the keyroot).
+
+export interface SourceFile {
+  /** SHA-256 hex of the content (of the decrypted content for a .enc file). */
+  hash: string;
+  size: number;
+  /** The content, absent when the caller already has `hash`, or when the file
+   * is larger than the inline limit (then pull it with `read`). */
+  data?: Uint8Array;
+}
+
+export interface TreeEntry {
+  /** Relative to the scanned directory, "/"-separated, no leading "./". */
+  path: string;
+  type: "file" | "dir" | "symlink";
+  size: number;
+  /** Modification time in nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
+  mtimeNs: string;
+  /** Permission bits (mode & 0o7777). */
+  mode: number;
+  /** The link target, for symlinks. */
+  target?: string;
+}
+
+export interface FileSource {
+  /** A file under files/. `have` is the hash the caller holds: a match returns no data. */
+  fetch(path: string, have?: string): Promise<SourceFile>;
+  /** Every entry below a fileroot directory, depth-first, parents before children. */
+  scan(dir: string): Promise<TreeEntry[]>;
+  /** `length` bytes of a fileroot file from `offset` (fewer at the end). */
+  read(path: string, offset: number, length: number): Promise<Uint8Array>;
+}

@@ -1,0 +1,16 @@
+// The transport seam: a FrameLink carries whole frames between two peers.
+// tcp.ts (sockets), memory.ts (in-process pairs) and secure.ts (encryption on
+// top of another link) implement it; rpc.ts only ever sees this interface.
+
+export interface FrameLink {
+  /** Queue one frame for the peer. Sending on a closed link is ignored. */
+  send(frame: Uint8Array): void;
+  /** Close the link; the close handler runs once with the reason. */
+  close(reason?: string): void;
+  /** Receive frames in order. Set once, before frames arrive. */
+  onFrame(handler: (frame: Uint8Array) => void): void;
+  /** Called once when the link is gone, whoever closed it. */
+  onClose(handler: (reason: string) => void): void;
+  /** Who is at the other end, for logs (e.g. "127.0.0.1:50122"). */
+  readonly peer: string;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import { Rpc, RpcError, type Method } from "../../lib/wire/rpc.ts";
+import { memoryPair } from "../../lib/wire/memory.ts";
+import { encode } from "../../lib/wire/codec.ts";
+import { SaltyError } from "../../lib/errors.ts";
+
+type A = { add: Method<{ a: number; b: number }, number>; fail: Method<null, null>; slow: Method<number, string> };
+type B = { echo: Method<string, string> };
+
+function pair() {
+  const [la, lb] = memoryPair();
+  const a = new Rpc<A, B>(la, {
+    add: ({ a, b }) => a + b,
+    fail: () => {
+      throw new SaltyError("it broke", "E_BROKE");
+    },
+    slow: (ms) => new Promise((r) => setTimeout(() => r(`slept ${ms}`), ms)),
+  });
+  const b = new Rpc<B, A>(lb, { echo: async (s) => `echo ${s}` });
+  return { a, b, la, lb };
+}
+
+describe("rpc", () => {
+  test("many calls in flight in both directions, replies matched by id", async () => {
+    const { a, b } = pair();
+    const slow = b.call("slow", 30);
+    const sums = await Promise.all(Array.from({ length: 100 }, (_, i) => b.call("add", { a: i, b: 1 })));
+    expect(sums).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(await a.call("echo", "hi")).toBe("echo hi");
+    expect(await slow).toBe("slept 30");
+  });
+
+  test("a handler's error reaches the caller as RpcError with its code", async () => {
+    const { b } = pair();
+    const err = await b.call("fail", null).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err.code).toBe("E_BROKE");
+    expect(err.message).toBe("fail: it broke");
+  });
+
+  test("an unknown method is refused, the connection stays", async () => {
+    const { b } = pair();
+    const err = await (b as unknown as Rpc<B, Record<string, Method<null, null>>>).call("nope", null).catch((e) => e);
+    expect(err.code).toBe("E_UNKNOWN_METHOD");
+    expect(await b.call("add", { a: 1, b: 2 })).toBe(3);
+  });
+
+  test("a call times out with a clear error", async () => {
+    const { b } = pair();
+    const err = await b.call("slow", 200, { timeoutMs: 20 }).catch((e) => e);
+    expect(err.code).toBe("E_TIMEOUT");
+    expect(err.message).toMatch(/slow: no reply within 0.02s/);
+  });
+
+  test("pending calls are rejected with connection lost when the peer goes away", async () => {
+    const { a, b } = pair();
+    const inflight = b.call("slow", 1000);
+    a.close("peer went away");
+    const err = await inflight.catch((e) => e);
+    expect(err.code).toBe("E_CONN_LOST");
+    expect(err.message).toMatch(/connection lost \(peer went away\)/);
+    expect((await b.call("add", { a: 1, b: 1 }).catch((e) => e)).code).toBe("E_CONN_LOST");
+  });
+
+  test("a message of the wrong shape drops the connection", async () => {
+    const { b, la } = pair();
+    const closed = new Promise<string>((r) => b.onClose(r));
+    la.send(encode({ not: "an array" }));
+    expect(await closed).toMatch(/protocol error: message is not an rpc array/);
+  });
+});

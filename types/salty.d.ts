@@ -1,0 +1,159 @@
+// The role-facing API of salty: what roles, templates and the inventory see.
+// This file is the single source of these types: lib/ imports them, and
+// `salty init` writes it verbatim into a new fileroot so editors complete and
+// type-check roles with nothing installed. It must stay self-contained (no imports).
+
+declare module "salty" {
+  /** What every operator returns and records in the role's results. */
+  export interface Result {
+    /** A readable call, e.g. `copy(nginx/mime.types, /opt/w/etc/mime.types)`. */
+    cmd: string;
+    /** 0 on success, non-zero on failure. */
+    rc: number;
+    changed: boolean;
+    /** The destination did not exist before. */
+    created?: boolean;
+    /** Seconds. */
+    elapsed: number;
+    output?: string;
+    error?: string;
+    /** Unified diff of a changed text file (with `--diff`). */
+    diff?: string;
+    /** Counts for operators that touch many files (syncdir). */
+    changes?: { added: number; updated: number; removed: number };
+  }
+
+  export interface OwnerOpts {
+    /** Owner; defaults to the agent's user. */
+    user?: string;
+    /** Group; defaults to the user's primary group. */
+    group?: string;
+    /** File mode, e.g. 0o644. */
+    mode?: number;
+  }
+
+  export interface ShellOpts {
+    cwd?: string;
+    env?: Record<string, string>;
+    /** Seconds before the process group is killed. */
+    timeout?: number;
+  }
+
+  export interface SyncdirOpts extends OwnerOpts {
+    /** Paths or globs relative to `src` that are neither sent nor deleted. */
+    exclude?: string[];
+    /** Delete files in `dst` that are not in `src` (default true). */
+    delete?: boolean;
+  }
+
+  export interface Operators {
+    /** Copy `files/src` from the master to `dst`; content is sent only when its hash differs.
+     * @example await copy("nginx/mime.types", "/etc/nginx/mime.types", { mode: 0o644 }) */
+    copy(src: string, dst: string, opts?: OwnerOpts): Promise<Result>;
+    /** Render the EJS template `files/src` with the context plus `vars` into `dst`.
+     * @example await render("nginx/nginx.conf", "/etc/nginx/nginx.conf", { vars: { workers: 4 } }) */
+    render(src: string, dst: string, opts?: OwnerOpts & { vars?: Record<string, unknown> }): Promise<Result>;
+    /** Ensure `line` is a whole line of `path`; replace the line equal to `replace` if there is one.
+     * @example await lineInFile("vm.swappiness=10", "/etc/sysctl.conf", { replace: "vm.swappiness=60" }) */
+    lineInFile(line: string, path: string, opts?: OwnerOpts & { replace?: string }): Promise<Result>;
+    /** Ensure a directory and its parents exist with that owner and mode.
+     * @example await makedirs("/opt/app/log", { user: "app", mode: 0o750 }) */
+    makedirs(path: string, opts?: OwnerOpts): Promise<Result>;
+    /** Ensure `path` is absent (recursively).
+     * @example await remove("/etc/nginx/sites-enabled/default") */
+    remove(path: string): Promise<Result>;
+    /** Ensure `path` is a symlink to `target`, replacing a file or directory there.
+     * @example await symlink("/opt/app/releases/42", "/opt/app/current") */
+    symlink(target: string, path: string): Promise<Result>;
+    /** Mirror the fileroot directory `src` into `dst` like `rsync -a --delete`.
+     * @example await syncdir("files/app/static", "/opt/app/static", { exclude: ["*.map"] }) */
+    syncdir(src: string, dst: string, opts?: SyncdirOpts): Promise<Result>;
+    /** Run shell commands on the agent with /bin/sh; `output` is stdout+stderr.
+     * @example await shell("systemctl reload nginx", { timeout: 30 }) */
+    shell(cmds: string, opts?: ShellOpts): Promise<Result>;
+    /** Run shell commands on the master (needs `salty master --allow-server-shell`).
+     * @example await serverShell("git -C /srv/repo rev-parse HEAD") */
+    serverShell(cmds: string, opts?: ShellOpts): Promise<Result>;
+    /** Ensure a user and a group of that name exist.
+     * @example await useradd("nginx", { system: true }) */
+    useradd(name: string, opts?: { system?: boolean }): Promise<Result>;
+    /** Ensure the user's supplementary groups are exactly `groups`.
+     * @example await usergroups("deploy", ["docker", "adm"]) */
+    usergroups(name: string, groups: string[]): Promise<Result>;
+    /** Append to the role's output.
+     * @example print(`deploying ${version}`) */
+    print(x: unknown): void;
+    /** Whether anything in this role changed so far.
+     * @example if (isChanged() && !bootstrap) await shell("systemctl restart app") */
+    isChanged(): boolean;
+    /** This host's private IPv4 address.
+     * @example const ip = myIp() */
+    myIp(): string | undefined;
+    /** Sorted private IPv4s of the hosts in my cluster that have `role`.
+     * @example const peers = getIps("redis") */
+    getIps(role: string): string[];
+  }
+
+  export interface Interface {
+    device: string;
+    mac: string;
+    ipv4: string;
+    ipv4_network: string;
+    ipv6?: string;
+    is_private: boolean;
+    is_public: boolean;
+    is_loopback: boolean;
+    is_bridge: boolean;
+  }
+
+  export interface Facts {
+    kernel: "Linux" | "Darwin";
+    machine: string;
+    os: { name: string; version: string };
+    cpu_count: number;
+    mem_gb: number;
+    hostname: string;
+    networking: { interfaces: Interface[] };
+  }
+
+  export type Vars = Record<string, unknown>;
+
+  /** A host as roles and templates see it. */
+  export interface HostInfo {
+    env: string;
+    cluster: string;
+    roles: string[];
+    vars: Vars;
+    facts?: Facts;
+  }
+
+  /** What a role and a template receive besides the operators. */
+  export interface Context {
+    id: string;
+    me: HostInfo;
+    role: string;
+    /** The other hosts of the inventory (other hosts' secret vars are absent). */
+    hosts: Record<string, HostInfo>;
+    bootstrap: boolean;
+    version?: unknown;
+    /** Any other apply argument (KEY=VALUE). */
+    [key: string]: unknown;
+  }
+
+  export type Role = (ctx: Operators & Context) => Promise<void>;
+
+  export interface HostSpec {
+    env: string;
+    roles: string[];
+    vars?: Vars;
+    /** Do not report this host as missing when it is not connected. */
+    ignore_missing?: boolean;
+  }
+
+  export interface Inventory {
+    clusters?: Record<string, Vars>;
+    envs?: Record<string, Vars>;
+    /** cluster -> host id (or glob) -> host */
+    hosts: Record<string, Record<string, HostSpec>>;
+  }
+}
