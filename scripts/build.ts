@@ -1,20 +1,20 @@
 // npm run build: dist/salty, a self-contained binary for this machine.
-// `bun scripts/build.ts --target bun-linux-arm64 --out dist/salty-linux-arm64` cross-compiles.
+// `bun scripts/build.ts --target bun-linux-arm64 --out dist/salty-linux-arm64` cross-compiles;
+// `npm run release` builds every platform (scripts/release.ts).
 
 import { parseArgs } from "node:util";
-import { $ } from "bun";
+import { compile, gitCommit } from "./_compile.ts";
 
 const { values } = parseArgs({
   options: {
     target: { type: "string" },
     out: { type: "string", default: "dist/salty" },
     minify: { type: "boolean", default: true },
+    "no-minify": { type: "boolean", default: false },
+    bytecode: { type: "boolean", default: false },
   },
 });
 
-const commit = (await $`git rev-parse --short HEAD`.quiet().nothrow()).stdout.toString().trim() || "unknown";
-const args = ["build", "--compile", "cmd/main.ts", "--outfile", values.out!, `--define=SALTY_COMMIT=${JSON.stringify(commit)}`];
-if (values.minify) args.push("--minify");
-if (values.target) args.push(`--target=${values.target}`);
-const proc = Bun.spawn([process.execPath, ...args], { stdout: "inherit", stderr: "inherit" });
-process.exit(await proc.exited);
+const minify = values.minify! && !values["no-minify"];
+const options = { outfile: values.out!, commit: await gitCommit(), target: values.target, minify, bytecode: values.bytecode };
+process.exit(await compile(options));

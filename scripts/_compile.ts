@@ -1,0 +1,72 @@
+// How salty is compiled, shared by build.ts (this machine) and release.ts (every
+// platform): one `bun build --compile` command line, the git commit it embeds,
+// and the Bun runtime of another platform fetched from the npm registry when
+// Bun cannot download it itself. Build-time only: never imported by cmd/ or lib/.
+
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { $ } from "bun";
+
+export type CompileOptions = {
+  outfile: string;
+  commit: string;
+  /** A `bun-<os>-<arch>` target; none compiles for this machine. */
+  target?: string;
+  minify?: boolean;
+  bytecode?: boolean;
+  /** A Bun executable of the target platform, instead of letting Bun download one. */
+  executablePath?: string;
+};
+
+export const entry = "cmd/main.ts";
+
+/** The short commit of HEAD, "unknown" outside a git checkout. */
+export async function gitCommit(): Promise<string> {
+  const out = await $`git rev-parse --short HEAD`.quiet().nothrow();
+  return out.stdout.toString().trim() || "unknown";
+}
+
+/**
+ * The arguments after `bun`. A daemon that runs as root from `/` must not pick
+ * up a stray `.env` or `bunfig.toml` from its working directory, so the
+ * executable's autoloading of both is switched off.
+ */
+export function compileArgs(o: CompileOptions): string[] {
+  const args = ["build", "--compile", entry, "--outfile", o.outfile, `--define=SALTY_COMMIT=${JSON.stringify(o.commit)}`];
+  args.push("--sourcemap=none", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig");
+  if (o.minify ?? true) args.push("--minify");
+  if (o.bytecode) args.push("--bytecode");
+  if (o.target) args.push(`--target=${o.target}`);
+  if (o.executablePath) args.push(`--compile-executable-path=${o.executablePath}`);
+  return args;
+}
+
+/** Runs the compiler with this Bun; resolves to its exit status. */
+export async function compile(o: CompileOptions, quiet = false): Promise<number> {
+  const out = quiet ? "ignore" : "inherit";
+  const proc = Bun.spawn([process.execPath, ...compileArgs(o)], { stdout: out, stderr: "inherit" });
+  return await proc.exited;
+}
+
+/** `bun-linux-arm64` → `@oven/bun-linux-aarch64`, the npm package of that runtime. */
+export function runtimePackage(target: string): string {
+  return "@oven/" + target.replace(/arm64/, "aarch64");
+}
+
+/**
+ * The Bun executable of `target` at this Bun's version, from the npm registry
+ * through `npm pack` (so .npmrc, mirrors and proxies apply), cached in `cacheDir`.
+ */
+export async function runtimeFromNpm(target: string, cacheDir: string): Promise<string> {
+  const dir = join(cacheDir, `${target}-v${Bun.version}`);
+  const bin = join(dir, "package", "bin", "bun");
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const spec = `${runtimePackage(target)}@${Bun.version}`;
+  const packed = await $`npm pack ${spec} --pack-destination ${dir} --silent`.quiet().nothrow();
+  const tgz = packed.stdout.toString().trim().split("\n").pop();
+  if (packed.exitCode !== 0 || !tgz) throw new Error(`npm pack ${spec} failed: ${packed.stderr.toString().trim()}`);
+  await $`tar -xzf ${join(dir, tgz)} -C ${dir} package/bin/bun`.quiet();
+  rmSync(join(dir, tgz));
+  return bin;
+}
