@@ -1,0 +1,64 @@
+// The agent's side of one authenticated connection to the master: says hello
+// with its facts, serves role runs, refreshes facts every minute, pings, and
+// resolves with the reason when the connection ends. Roles reach the master's
+// files only through the FileSource built here.
+
+import type { Facts, Result } from "salty";
+import { timing } from "../constants.ts";
+import { errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import { Rpc } from "../wire/rpc.ts";
+import { keepAlive } from "../wire/keepalive.ts";
+import type { FrameLink } from "../wire/link.ts";
+import type { AgentApi, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
+import type { FileSource } from "../operators/file-source.ts";
+
+export interface RoleCaps {
+  files: FileSource;
+  serverShell: (req: ShellRequest) => Promise<Result>;
+}
+
+/** Runs one role (lib/agent/runner.ts in production, a fake in tests). */
+export type RoleExecutor = (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleReport>;
+
+export interface AgentSessionDeps {
+  gatherFacts: () => Promise<Facts>;
+  execute: RoleExecutor;
+  version: string;
+}
+
+export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
+  return {
+    fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
+    scan: (dir) => rpc.call("file.scan", { dir }),
+    read: (path, offset, length) => rpc.call("file.read", { path, offset, length }),
+  };
+}
+
+/** Serve the master on `link` until it closes; resolves with why it closed. */
+export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Promise<string> {
+  const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
+    "role.run": (req) => deps.execute(req, caps),
+    ping: () => null,
+  });
+  const caps: RoleCaps = {
+    files: rpcFileSource(rpc),
+    serverShell: (req) => rpc.call("server.shell", req, { timeoutMs: (req.timeout ?? 3600) * 1000 + 5000 }),
+  };
+  const closed = new Promise<string>((resolve) => rpc.onClose(resolve));
+  try {
+    await rpc.call("agent.hello", { facts: await deps.gatherFacts(), version: deps.version });
+  } catch (err) {
+    rpc.close(`hello failed: ${errorMessage(err)}`);
+    return closed;
+  }
+  keepAlive(rpc);
+  const refresh = setInterval(() => {
+    deps.gatherFacts().then(
+      (facts) => rpc.notify("agent.facts", { facts }),
+      (err) => log("agent.facts_failed", { error: errorMessage(err) }),
+    );
+  }, timing.factsRefreshMs);
+  rpc.onClose(() => clearInterval(refresh));
+  return closed;
+}

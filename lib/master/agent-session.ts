@@ -1,0 +1,59 @@
+// The master's side of one authenticated agent connection: the handlers an
+// agent may call (hello, facts, files, serverShell, ping), its entry in the
+// registry while connected, and the keep-alive that notices it dying.
+
+import type { Facts, Result } from "salty";
+import { SaltyError } from "../errors.ts";
+import { Rpc } from "../wire/rpc.ts";
+import { keepAlive } from "../wire/keepalive.ts";
+import type { FrameLink } from "../wire/link.ts";
+import type { AgentApi, MasterApi, ShellRequest } from "../wire/api.ts";
+import { int, obj, optStr, str } from "../wire/check.ts";
+import type { FileServer } from "./fileserver.ts";
+import type { AgentSession, Registry } from "./registry.ts";
+
+export interface MasterDeps {
+  registry: Registry;
+  files: FileServer;
+  /** Present only when the master runs with --allow-server-shell. */
+  serverShell?: (req: ShellRequest) => Promise<Result>;
+  version: string;
+}
+
+const NO_ROLES: ReadonlySet<string> = new Set();
+
+export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
+  let session: AgentSession | undefined;
+  const source = deps.files.sourceFor(() => session?.secretRoles ?? NO_ROLES);
+  const rpc: Rpc<MasterApi, AgentApi> = new Rpc<MasterApi, AgentApi>(link, {
+    "agent.hello": (p) => {
+      const { facts, version } = obj(p, "hello");
+      session = { id, rpc, peer: link.peer, facts: obj(facts, "facts") as unknown as Facts, version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0 };
+      deps.registry.add(session);
+      return { masterVersion: deps.version };
+    },
+    "agent.facts": (p) => {
+      if (session) session.facts = obj(obj(p, "params").facts, "facts") as unknown as Facts;
+      return null;
+    },
+    "file.fetch": (p) => {
+      const o = obj(p, "params");
+      return source.fetch(str(o.path, "path"), optStr(o.have, "have"));
+    },
+    "file.scan": (p) => source.scan(str(obj(p, "params").dir, "dir")),
+    "file.read": (p) => {
+      const o = obj(p, "params");
+      return source.read(str(o.path, "path"), int(o.offset, "offset"), int(o.length, "length"));
+    },
+    "server.shell": (p) => {
+      if (!deps.serverShell) throw new SaltyError("serverShell is refused: the master runs without --allow-server-shell", "E_DENIED");
+      if (!session || session.running === 0) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
+      const o = obj(p, "params");
+      return deps.serverShell({ ...o, cmds: str(o.cmds, "cmds") } as ShellRequest);
+    },
+    ping: () => null,
+  });
+  rpc.onClose((reason) => session && deps.registry.remove(session, reason));
+  keepAlive(rpc);
+  return rpc;
+}

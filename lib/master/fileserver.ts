@@ -1,0 +1,175 @@
+// The master's file server: what agents may read of the fileroot, and nothing
+// more. Every path from the network goes through resolveUnder() before it
+// touches the disk: no "..", no absolute paths, no symlink escapes, never the
+// keyroot. copy/render sources come only from files/; `.enc` files are
+// decrypted here, and only for an agent whose roles own them.
+// Hashes are cached by (dev, ino, size, mtime, ctime) so unchanged files are not re-read.
+
+import { lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats } from "node:fs";
+import { isAbsolute, join, normalize, relative, sep } from "node:path";
+import { SaltyError } from "../errors.ts";
+import { limits } from "../constants.ts";
+import { hashBytes, hashFile } from "../sys/hash.ts";
+import type { FileSource, SourceFile, TreeEntry } from "../operators/file-source.ts";
+
+/** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
+export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string[] } = {}): string {
+  if (typeof rel !== "string" || rel === "") throw new SaltyError("path must be a non-empty string", "E_PATH");
+  if (rel.includes("\0")) throw new SaltyError(`path contains a NUL byte: ${JSON.stringify(rel)}`, "E_PATH");
+  if (isAbsolute(rel)) throw new SaltyError(`absolute path refused: ${rel}`, "E_PATH");
+  const norm = normalize(rel);
+  if (norm === ".." || norm.startsWith(`..${sep}`)) throw new SaltyError(`path escapes the fileroot: ${rel}`, "E_PATH");
+  const realRoot = realpathSync(root);
+  const full = join(realRoot, norm);
+  let real: string;
+  try {
+    real = realpathSync(full);
+  } catch {
+    throw new SaltyError(`no such file in the fileroot: ${rel}`, "E_NOENT");
+  }
+  if (!within(realRoot, real)) throw new SaltyError(`path escapes the fileroot through a symlink: ${rel}`, "E_PATH");
+  for (const f of opts.forbid ?? []) {
+    if (within(f, real)) throw new SaltyError(`path is inside the keyroot: ${rel}`, "E_PATH");
+  }
+  return real;
+}
+
+function within(dir: string, p: string): boolean {
+  const r = relative(dir, p);
+  return r === "" || (!r.startsWith("..") && !isAbsolute(r));
+}
+
+interface CacheEntry {
+  key: string;
+  hash: string;
+}
+
+function statKey(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+export interface FileServerOptions {
+  fileroot: string;
+  /** Absolute keyroot: never served, even inside the fileroot. */
+  keyroot: string;
+  /** Decrypts a whole `.enc` file (original salty format); absent: `.enc` files are refused. */
+  decrypt?: (bytes: Uint8Array) => Uint8Array;
+}
+
+export class FileServer {
+  private hashes = new Map<string, CacheEntry>();
+  private plain = new Map<string, { key: string; data: Uint8Array }>();
+  private forbid: string[];
+
+  constructor(private opts: FileServerOptions) {
+    let keyroot = opts.keyroot;
+    try {
+      keyroot = realpathSync(keyroot);
+    } catch {
+      /* a keyroot that does not exist yet cannot be served anyway */
+    }
+    this.forbid = [keyroot];
+  }
+
+  /** The view of the fileroot one agent gets: `.enc` files only under files/ROLE/ of its own roles. */
+  sourceFor(secretRoles: () => ReadonlySet<string>): FileSource {
+    return {
+      fetch: (path, have) => this.fetch(path, have, secretRoles()),
+      scan: async (dir) => this.scan(dir),
+      read: (path, offset, length) => this.read(path, offset, length, secretRoles()),
+    };
+  }
+
+  private async fetch(path: string, have: string | undefined, roles: ReadonlySet<string>): Promise<SourceFile> {
+    if (typeof path !== "string" || !(path.startsWith("files/") || path.startsWith(`files${sep}`))) {
+      throw new SaltyError(`copy and render sources must lie under files/: ${String(path)}`, "E_PATH");
+    }
+    const { full, encrypted } = this.locate(path, roles);
+    if (encrypted) {
+      const data = this.decrypted(full);
+      const hash = hashBytes(data); // cheap next to decryption, and only for small secret files
+      return hash === have ? { hash, size: data.length } : { hash, size: data.length, data };
+    }
+    const st = statSync(full, { bigint: true });
+    if (!st.isFile()) throw new SaltyError(`not a regular file: ${path}`, "E_NOT_FILE");
+    const size = Number(st.size);
+    const hash = await this.hashOf(full, st);
+    if (hash === have || size > limits.inlineFileBytes) return { hash, size };
+    return { hash, size, data: await Bun.file(full).bytes() };
+  }
+
+  private async read(path: string, offset: number, length: number, roles: ReadonlySet<string>): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || length > limits.chunkBytes) {
+      throw new SaltyError(`bad read range ${offset}+${length}`, "E_RANGE");
+    }
+    const { full, encrypted } = path.startsWith("files/") ? this.locate(path, roles) : { full: this.resolve(path), encrypted: false };
+    if (encrypted) return this.decrypted(full).subarray(offset, offset + length);
+    return Bun.file(full).slice(offset, offset + length).bytes();
+  }
+
+  /** Depth-first, parents before children, names sorted: deterministic for diffing. */
+  private scan(dir: string): TreeEntry[] {
+    const root = this.resolve(dir);
+    if (!statSync(root).isDirectory()) throw new SaltyError(`not a directory: ${dir}`, "E_NOT_DIR");
+    const out: TreeEntry[] = [];
+    const walk = (abs: string, rel: string) => {
+      for (const name of readdirSync(abs).sort()) {
+        const childAbs = join(abs, name);
+        if (this.forbid.some((f) => within(f, childAbs))) continue;
+        const childRel = rel ? `${rel}/${name}` : name;
+        const st = lstatSync(childAbs, { bigint: true });
+        const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : undefined;
+        if (!type) continue; // sockets, fifos and devices are not configuration
+        const entry: TreeEntry = { path: childRel, type, size: Number(st.size), mtimeNs: String(st.mtimeNs), mode: Number(st.mode & 0o7777n) };
+        if (type === "symlink") entry.target = readlinkSync(childAbs);
+        out.push(entry);
+        if (type === "dir") walk(childAbs, childRel);
+      }
+    };
+    walk(root, "");
+    return out;
+  }
+
+  private resolve(path: string): string {
+    return resolveUnder(this.opts.fileroot, path, { forbid: this.forbid });
+  }
+
+  /** files/x, else files/x.enc (decrypted, for an agent owning that role). */
+  private locate(path: string, roles: ReadonlySet<string>): { full: string; encrypted: boolean } {
+    try {
+      return { full: this.resolve(path), encrypted: false };
+    } catch (err) {
+      if (!(err instanceof SaltyError) || err.code !== "E_NOENT") throw err;
+    }
+    let full: string;
+    try {
+      full = this.resolve(`${path}.enc`);
+    } catch (err) {
+      if (err instanceof SaltyError && err.code === "E_NOENT") throw new SaltyError(`no such file in the fileroot: ${path}`, "E_NOENT");
+      throw err;
+    }
+    const role = path.split("/")[1] ?? "";
+    if (!roles.has(role)) throw new SaltyError(`secret file ${path}.enc belongs to role ${role}, not one of this host's roles`, "E_SECRET_DENIED");
+    if (!this.opts.decrypt) throw new SaltyError(`cannot decrypt ${path}.enc: the master has no crypto.pass`, "E_NO_PASSWORD");
+    return { full, encrypted: true };
+  }
+
+  /** Decrypted content, cached by stat like the hashes: secrets are small and read often. */
+  private decrypted(full: string): Uint8Array {
+    const key = statKey(statSync(full, { bigint: true }));
+    const hit = this.plain.get(full);
+    if (hit?.key === key) return hit.data;
+    const data = this.opts.decrypt!(new Uint8Array(readFileSync(full)));
+    this.plain.set(full, { key, data });
+    return data;
+  }
+
+  private async hashOf(full: string, st: BigIntStats): Promise<string> {
+    const key = statKey(st);
+    const hit = this.hashes.get(full);
+    if (hit?.key === key) return hit.hash;
+    const hash = await hashFile(full);
+    this.hashes.set(full, { key, hash });
+    return hash;
+  }
+}

@@ -1,0 +1,76 @@
+// The connected agents, by id. One session per id: a reconnecting agent
+// replaces its old session (which is closed). Also counts the roles each
+// agent is running, which is what allows its serverShell calls.
+
+import type { Facts } from "salty";
+import type { AgentApi, HostEntry, MasterApi } from "../wire/api.ts";
+import type { Rpc } from "../wire/rpc.ts";
+import { log } from "../log.ts";
+
+export interface AgentSession {
+  id: string;
+  rpc: Rpc<MasterApi, AgentApi>;
+  peer: string;
+  facts: Facts;
+  version: string;
+  connected: Date;
+  /** Roles of the apply in progress: the .enc files this agent may read. */
+  secretRoles: Set<string>;
+  /** Roles running now on this agent. */
+  running: number;
+}
+
+export class Registry {
+  private agents = new Map<string, AgentSession>();
+  /** Per host id, not per session: an apply must not interleave with one still draining on an old session. */
+  private locks = new Map<string, Promise<void>>();
+
+  add(session: AgentSession): void {
+    const old = this.agents.get(session.id);
+    if (old && old !== session) old.rpc.close("replaced by a new connection from the same agent");
+    this.agents.set(session.id, session);
+    log("agent.connected", { id: session.id, peer: session.peer });
+  }
+
+  remove(session: AgentSession, reason: string): void {
+    if (this.agents.get(session.id) !== session) return;
+    this.agents.delete(session.id);
+    log("agent.disconnected", { id: session.id, peer: session.peer, reason });
+  }
+
+  get(id: string): AgentSession | undefined {
+    return this.agents.get(id);
+  }
+
+  ids(): string[] {
+    return [...this.agents.keys()].sort();
+  }
+
+  get size(): number {
+    return this.agents.size;
+  }
+
+  entries(): Record<string, HostEntry> {
+    const out: Record<string, HostEntry> = {};
+    for (const id of this.ids()) {
+      const s = this.agents.get(id)!;
+      out[id] = { facts: s.facts, connected: s.connected.toISOString(), peer: s.peer, version: s.version };
+    }
+    return out;
+  }
+
+  /** Run `fn` when the host's earlier applies are done; the next apply waits for this one. */
+  async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    this.locks.set(id, mine);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(id) === mine) this.locks.delete(id);
+    }
+  }
+}

@@ -1,0 +1,130 @@
+// One apply: hosts in parallel, each host's roles in inventory order, one
+// apply at a time per host (never interleaved). A host whose agent goes away
+// gets rc 1 "connection lost" for its unfinished roles; the others finish.
+// The plan (which hosts, which roles, what context) is computed elsewhere
+// (apply-plan.ts) and injected, so this file knows nothing of the inventory.
+
+import type { Context, Result } from "salty";
+import { timing } from "../constants.ts";
+import { SaltyError, errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import type { ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
+import type { AgentSession, Registry } from "./registry.ts";
+
+export interface HostPlan {
+  id: string;
+  status: "run" | Exclude<HostStatus, "ran">;
+  /** Every role of the host in inventory order; `skipped` ones were filtered out by roles=/skip=. */
+  roles: Array<{ name: string; skipped: boolean }>;
+}
+
+export interface ApplyPlan {
+  hosts: HostPlan[];
+  /** The context a role of a host receives (its own secrets only). */
+  context(hostId: string, role: string): Context;
+}
+
+export interface RoleSource {
+  source: string;
+  filename: string;
+}
+
+export interface SchedulerDeps {
+  registry: Registry;
+  plan(req: ApplyRequest, connected: string[]): Promise<ApplyPlan>;
+  /** The role's source, or undefined when roles/NAME.ts does not exist (a tag: silently skipped). */
+  roleSource(name: string): Promise<RoleSource | undefined>;
+  progress?(p: ApplyProgress): void;
+}
+
+export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
+  const t0 = performance.now();
+  const plan = await deps.plan(req, deps.registry.ids());
+  const total = plan.hosts.filter((h) => h.status === "run").length;
+  let done = 0;
+  const ticker = deps.progress && setInterval(() => deps.progress!({ elapsed: since(t0), done, total }), 1000);
+  try {
+    const hosts = await Promise.all(
+      plan.hosts.map(async (h): Promise<HostReport> => {
+        if (h.status !== "run") return { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [] };
+        const report = await deps.registry.exclusive(h.id, () => runHost(h, plan, req, deps));
+        done++;
+        return report;
+      }),
+    );
+    const rc = hosts.some((h) => h.errors > 0) ? 1 : 0;
+    return { hosts, elapsed: since(t0), rc };
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+}
+
+async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps): Promise<HostReport> {
+  const t0 = performance.now();
+  const session = deps.registry.get(h.id);
+  const roles: RoleOutcome[] = [];
+  let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
+  if (session) session.secretRoles = new Set(h.roles.map((r) => r.name));
+  for (const role of h.roles) {
+    if (role.skipped) {
+      roles.push({ role: role.name, skipped: true, elapsed: 0, results: [], errors: 0, changed: 0 });
+      continue;
+    }
+    const src = await deps.roleSource(role.name);
+    if (!src) continue; // a tag, not a role
+    if (lost || !session) {
+      roles.push(outcome(role.name, [failure(role.name, lost ?? "connection lost", 0)], 0));
+      continue;
+    }
+    const r = await runRole(session, role.name, src, plan, req);
+    if (r.lost) lost = r.lost;
+    roles.push(r.outcome);
+  }
+  if (session) session.secretRoles = new Set();
+  const errors = roles.reduce((n, r) => n + r.errors, 0);
+  const changed = roles.reduce((n, r) => n + r.changed, 0);
+  return { id: h.id, status: "ran", elapsed: since(t0), errors, changed, roles };
+}
+
+async function runRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest): Promise<{ outcome: RoleOutcome; lost?: string }> {
+  const t0 = performance.now();
+  const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
+  session.running++;
+  try {
+    const context = plan.context(session.id, name);
+    const report = await session.rpc.call(
+      "role.run",
+      { role: name, source: src.source, filename: src.filename, context, dryRun: req.dryRun, diff: req.diff, timeoutMs },
+      // The agent enforces the role timeout itself; this margin only catches an agent that never answers.
+      { timeoutMs: timeoutMs + 10_000 },
+    );
+    const results = Array.isArray(report?.results) ? report.results : [];
+    return { outcome: { ...outcome(name, results, report.elapsed), output: report.output } };
+  } catch (err) {
+    const lostConn = err instanceof SaltyError && err.code === "E_CONN_LOST";
+    const message = lostConn ? "connection lost" : errorMessage(err);
+    log("apply.role_failed", { id: session.id, role: name, error: message });
+    return { outcome: outcome(name, [failure(name, message, since(t0))], since(t0)), lost: lostConn ? message : undefined };
+  } finally {
+    session.running--;
+  }
+}
+
+function failure(role: string, error: string, elapsed: number): Result {
+  return { cmd: `role(${role})`, rc: 1, changed: false, elapsed, error };
+}
+
+function outcome(role: string, results: Result[], elapsed: number): RoleOutcome {
+  return {
+    role,
+    skipped: false,
+    elapsed,
+    results,
+    errors: results.filter((r) => r.rc !== 0).length,
+    changed: results.filter((r) => r.changed).length,
+  };
+}
+
+function since(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}

@@ -1,0 +1,113 @@
+// The protocol: every message the master, agents and clients exchange, as a
+// closed, typed set of methods. A handler missing from a Handlers<...> object
+// is a compile error. Types only: no runtime code here.
+
+import type { Context, Facts, Result } from "salty";
+import type { SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { Method } from "./rpc.ts";
+
+/** What the master serves to a connected agent. */
+export type MasterApi = {
+  /** First call after the handshake: the agent is listed in `salty hosts` from then on. */
+  "agent.hello": Method<{ facts: Facts; version: string }, { masterVersion: string }>;
+  /** Facts refreshed (notification). */
+  "agent.facts": Method<{ facts: Facts }, null>;
+  "file.fetch": Method<{ path: string; have?: string }, SourceFile>;
+  "file.scan": Method<{ dir: string }, TreeEntry[]>;
+  "file.read": Method<{ path: string; offset: number; length: number }, Uint8Array>;
+  "server.shell": Method<ShellRequest, Result>;
+  ping: Method<null, null>;
+};
+
+/** What an agent serves to the master. */
+export type AgentApi = {
+  "role.run": Method<RunRoleRequest, RoleReport>;
+  ping: Method<null, null>;
+};
+
+/** What the master serves to clients (`salty apply`, `salty hosts`…). */
+export type ControlApi = {
+  hosts: Method<null, Record<string, HostEntry>>;
+  apply: Method<ApplyRequest, ApplyReport>;
+  meta: Method<{ showSecrets: boolean }, unknown>;
+  ping: Method<null, null>;
+};
+
+/** What a client serves to the master while it waits (notifications). */
+export type ClientApi = {
+  "apply.progress": Method<ApplyProgress, null>;
+};
+
+export interface ShellRequest {
+  cmds: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeout?: number;
+}
+
+export interface RunRoleRequest {
+  role: string;
+  /** The role's TypeScript source and the path it came from (for error messages). */
+  source: string;
+  filename: string;
+  context: Context;
+  dryRun: boolean;
+  diff: boolean;
+  timeoutMs: number;
+}
+
+export interface RoleReport {
+  role: string;
+  elapsed: number;
+  results: Result[];
+  /** What the role printed. */
+  output?: string;
+}
+
+export interface HostEntry {
+  facts: Facts;
+  /** ISO time the agent connected. */
+  connected: string;
+  peer: string;
+  version: string;
+}
+
+export interface ApplyRequest {
+  /** Raw KEY=VALUE arguments, parsed on the master so every client agrees. */
+  args: string[];
+  dryRun: boolean;
+  diff: boolean;
+  timeoutMs?: number;
+  /** Set by `salty bootstrap` only. */
+  bootstrap?: boolean;
+}
+
+export type HostStatus = "ran" | "missing" | "skipped" | "absent";
+
+export interface HostReport {
+  id: string;
+  status: HostStatus;
+  elapsed: number;
+  errors: number;
+  changed: number;
+  roles: RoleOutcome[];
+}
+
+export interface RoleOutcome extends RoleReport {
+  skipped: boolean;
+  errors: number;
+  changed: number;
+}
+
+export interface ApplyReport {
+  hosts: HostReport[];
+  elapsed: number;
+  /** 0 when every command of every host succeeded. */
+  rc: number;
+}
+
+export interface ApplyProgress {
+  elapsed: number;
+  done: number;
+  total: number;
+}

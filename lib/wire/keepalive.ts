@@ -1,0 +1,20 @@
+// Liveness for a long-lived connection: ping the peer every pingIntervalMs and
+// drop the connection when nothing has been heard for peerTimeoutMs. Both the
+// master and the agent run it, so either side notices a dead or frozen peer.
+
+import { timing } from "../constants.ts";
+import type { Api, Method, Rpc } from "./rpc.ts";
+
+type Pingable = Api & { ping: Method<null, null> };
+
+export function keepAlive<L extends Api, R extends Pingable>(rpc: Rpc<L, R>): void {
+  const timer = setInterval(() => {
+    if (performance.now() - rpc.lastSeen > timing.peerTimeoutMs) {
+      rpc.close(`no answer for ${timing.peerTimeoutMs / 1000}s`);
+      return;
+    }
+    // The reply refreshes lastSeen; a failure is handled by the check above or by the close.
+    rpc.call("ping", null, { timeoutMs: timing.peerTimeoutMs }).catch(() => {});
+  }, timing.pingIntervalMs);
+  rpc.onClose(() => clearInterval(timer));
+}

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileServer, resolveUnder } from "../../lib/master/fileserver.ts";
+import { hashBytes } from "../../lib/sys/hash.ts";
+
+let root: string;
+let outside: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), "salty-fs-"));
+  outside = mkdtempSync(join(tmpdir(), "salty-outside-"));
+  writeFileSync(join(outside, "secret"), "outside");
+  mkdirSync(join(root, "files/nginx"), { recursive: true });
+  mkdirSync(join(root, "files/db"), { recursive: true });
+  mkdirSync(join(root, "keys"));
+  mkdirSync(join(root, "static/sub"), { recursive: true });
+  writeFileSync(join(root, "files/nginx/nginx.conf"), "worker_processes 4;\n");
+  writeFileSync(join(root, "files/db/pw.enc"), "ENCRYPTED:hunter2");
+  writeFileSync(join(root, "keys/crypto.pass"), "x".repeat(64));
+  writeFileSync(join(root, "static/a.txt"), "a");
+  writeFileSync(join(root, "static/sub/b.txt"), "bb");
+  symlinkSync("a.txt", join(root, "static/link"));
+  symlinkSync(outside, join(root, "files/escape"));
+  symlinkSync(join(root, "keys"), join(root, "files/keys-link"));
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(outside, { recursive: true, force: true });
+});
+
+function server() {
+  return new FileServer({
+    fileroot: root,
+    keyroot: join(root, "keys"),
+    decrypt: (b) => new TextEncoder().encode(new TextDecoder().decode(b).replace("ENCRYPTED:", "")),
+  });
+}
+
+describe("resolveUnder", () => {
+  test.each([
+    ["..", /escapes the fileroot/],
+    ["../etc/passwd", /escapes the fileroot/],
+    ["files/../../etc/passwd", /escapes the fileroot/],
+    ["/etc/passwd", /absolute path refused/],
+    ["files/escape/secret", /through a symlink/],
+    ["files/nope", /no such file in the fileroot: files\/nope/],
+    ["files/%2e%2e/%2e%2e/etc/passwd", /no such file/],
+    ["files/x\0y", /NUL byte/],
+    ["", /non-empty string/],
+    ["keys/crypto.pass", /inside the keyroot/],
+    ["files/keys-link/crypto.pass", /inside the keyroot/],
+  ])("refuses %j", (rel, message) => {
+    expect(() => resolveUnder(root, rel, { forbid: [join(root, "keys")] })).toThrow(message);
+  });
+
+  test("accepts paths inside, normalized", () => {
+    expect(resolveUnder(root, "files/./nginx/../nginx/nginx.conf")).toEndWith("files/nginx/nginx.conf");
+  });
+});
+
+describe("FileServer", () => {
+  const all = () => new Set(["nginx", "db"]);
+
+  test("fetch returns content, then nothing when the caller has the hash", async () => {
+    const src = server().sourceFor(all);
+    const first = await src.fetch("files/nginx/nginx.conf");
+    expect(new TextDecoder().decode(first.data)).toBe("worker_processes 4;\n");
+    expect(first.hash).toBe(hashBytes("worker_processes 4;\n"));
+    const again = await src.fetch("files/nginx/nginx.conf", first.hash);
+    expect(again).toEqual({ hash: first.hash, size: first.size });
+  });
+
+  test("fetch serves only files/, never the keyroot", async () => {
+    const src = server().sourceFor(all);
+    await expect(src.fetch("keys/crypto.pass")).rejects.toThrow(/must lie under files\//);
+    await expect(src.fetch("files/../keys/crypto.pass")).rejects.toThrow(/must lie under files\/|keyroot/);
+    await expect(src.fetch("files/keys-link/crypto.pass")).rejects.toThrow(/inside the keyroot/);
+    await expect(src.read("keys/crypto.pass", 0, 10)).rejects.toThrow(/inside the keyroot/);
+    await expect(src.scan("/etc")).rejects.toThrow(/absolute path refused/);
+  });
+
+  test(".enc files are decrypted for hosts owning the role, refused to others", async () => {
+    const fs = server();
+    const got = await fs.sourceFor(all).fetch("files/db/pw");
+    expect(new TextDecoder().decode(got.data)).toBe("hunter2");
+    await expect(fs.sourceFor(() => new Set(["nginx"])).fetch("files/db/pw")).rejects.toThrow(/belongs to role db/);
+  });
+
+  test("scan lists entries depth-first with symlinks as links and never the keyroot", async () => {
+    const entries = await server().sourceFor(all).scan("static");
+    expect(entries.map((e) => [e.path, e.type, e.size])).toEqual([
+      ["a.txt", "file", 1],
+      ["link", "symlink", 5],
+      ["sub", "dir", expect.any(Number)],
+      ["sub/b.txt", "file", 2],
+    ]);
+    expect(entries[1]!.target).toBe("a.txt");
+    expect(BigInt(entries[0]!.mtimeNs)).toBeGreaterThan(0n);
+    const top = await server().sourceFor(all).scan(".");
+    expect(top.some((e) => e.path.startsWith("keys"))).toBe(false);
+  });
+
+  test("read returns a byte range and refuses silly ranges", async () => {
+    const src = server().sourceFor(all);
+    expect(new TextDecoder().decode(await src.read("files/nginx/nginx.conf", 7, 9))).toBe("processes");
+    await expect(src.read("files/nginx/nginx.conf", -1, 9)).rejects.toThrow(/bad read range/);
+    await expect(src.read("files/nginx/nginx.conf", 0, 1e12)).rejects.toThrow(/bad read range/);
+  });
+});

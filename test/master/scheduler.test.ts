@@ -1,0 +1,114 @@
+// Master and agents over in-memory links: registry, hello, role runs, host
+// locking, connection loss mid-apply. The transport is the only thing faked.
+import { describe, expect, test } from "bun:test";
+import type { Context, Facts } from "salty";
+import { memoryPair } from "../../lib/wire/memory.ts";
+import { Registry } from "../../lib/master/registry.ts";
+import { serveAgent } from "../../lib/master/agent-session.ts";
+import { FileServer } from "../../lib/master/fileserver.ts";
+import { serveMaster, type RoleExecutor } from "../../lib/agent/session.ts";
+import { runApply, type ApplyPlan, type HostPlan } from "../../lib/master/scheduler.ts";
+import { setLogSink } from "../../lib/log.ts";
+
+setLogSink(() => {});
+
+const facts = { kernel: "Linux", hostname: "t" } as unknown as Facts;
+
+function world(executors: Record<string, RoleExecutor>) {
+  const registry = new Registry();
+  const files = new FileServer({ fileroot: import.meta.dir, keyroot: "/nonexistent" });
+  const links: Record<string, ReturnType<typeof memoryPair>> = {};
+  for (const [id, execute] of Object.entries(executors)) {
+    const pair = memoryPair([`agent-${id}`, "master"]);
+    links[id] = pair;
+    serveAgent(pair[0], id, { registry, files, version: "test" });
+    void serveMaster(pair[1], { gatherFacts: async () => facts, execute, version: "test" });
+  }
+  return { registry, links };
+}
+
+async function until(cond: () => boolean) {
+  for (let i = 0; i < 200 && !cond(); i++) await Bun.sleep(5);
+  expect(cond()).toBe(true);
+}
+
+function plan(hosts: HostPlan[]): () => Promise<ApplyPlan> {
+  return async () => ({ hosts, context: (id, role) => ({ id, role }) as unknown as Context });
+}
+
+const ok: RoleExecutor = async (req) => ({ role: req.role, elapsed: 0.001, results: [{ cmd: `shell(${req.context.id})`, rc: 0, changed: true, elapsed: 0.001 }] });
+
+describe("scheduler over memory links", () => {
+  test("agents say hello, roles run in order, tags and skipped roles are handled", async () => {
+    const seen: string[] = [];
+    const exec: RoleExecutor = async (req) => (seen.push(req.role), ok(req, undefined as never));
+    const { registry } = world({ a: exec, b: ok });
+    await until(() => registry.size === 2);
+    expect(registry.entries().a!.facts.hostname).toBe("t");
+    const report = await runApply(
+      { args: [], dryRun: false, diff: false },
+      {
+        registry,
+        plan: plan([
+          { id: "a", status: "run", roles: [{ name: "one", skipped: false }, { name: "tag", skipped: false }, { name: "two", skipped: true }, { name: "three", skipped: false }] },
+          { id: "b", status: "run", roles: [{ name: "one", skipped: false }] },
+          { id: "c", status: "missing", roles: [] },
+        ]),
+        roleSource: async (name) => (name === "tag" ? undefined : { source: "", filename: `roles/${name}.ts` }),
+      },
+    );
+    expect(seen).toEqual(["one", "three"]);
+    expect(report.hosts.map((h) => [h.id, h.status, h.errors, h.changed])).toEqual([
+      ["a", "ran", 0, 2],
+      ["b", "ran", 0, 1],
+      ["c", "missing", 1, 0],
+    ]);
+    expect(report.hosts[0]!.roles.map((r) => [r.role, r.skipped])).toEqual([["one", false], ["two", true], ["three", false]]);
+    expect(report.rc).toBe(1);
+  });
+
+  test("an agent lost mid-apply fails its unfinished roles; other hosts finish", async () => {
+    let links!: ReturnType<typeof world>["links"];
+    const dying: RoleExecutor = async (req) => {
+      if (req.role === "two") links.a![1].close("agent killed");
+      await Bun.sleep(20);
+      return ok(req, undefined as never);
+    };
+    const w = world({ a: dying, b: ok });
+    links = w.links;
+    await until(() => w.registry.size === 2);
+    const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
+    const report = await runApply(
+      { args: [], dryRun: false, diff: false },
+      { registry: w.registry, plan: plan([{ id: "a", status: "run", roles }, { id: "b", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) },
+    );
+    const a = report.hosts[0]!;
+    expect(a.roles.map((r) => [r.role, r.errors, r.results[0]?.error])).toEqual([
+      ["one", 0, undefined],
+      ["two", 1, "connection lost"],
+      ["three", 1, "connection lost"],
+    ]);
+    expect(report.hosts[1]!.errors).toBe(0);
+    expect(report.rc).toBe(1);
+    await until(() => w.registry.size === 1);
+  });
+
+  test("two applies on the same host never interleave", async () => {
+    const events: string[] = [];
+    const slow: RoleExecutor = async (req) => {
+      events.push(`start ${req.context.role}`);
+      await Bun.sleep(15);
+      events.push(`end ${req.context.role}`);
+      return { role: req.role, elapsed: 0, results: [] };
+    };
+    const { registry } = world({ a: slow });
+    await until(() => registry.size === 1);
+    const deps = (tag: string) => ({
+      registry,
+      plan: async (): Promise<ApplyPlan> => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "r1", skipped: false }, { name: "r2", skipped: false }] }], context: (id: string, role: string) => ({ id, role: `${tag}${role}` }) as unknown as Context }),
+      roleSource: async (n: string) => ({ source: "", filename: n }),
+    });
+    await Promise.all([runApply({ args: [], dryRun: false, diff: false }, deps("x")), runApply({ args: [], dryRun: false, diff: false }, deps("y"))]);
+    expect(events).toEqual(["start xr1", "end xr1", "start xr2", "end xr2", "start yr1", "end yr1", "start yr2", "end yr2"]);
+  });
+});
