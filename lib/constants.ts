@@ -10,6 +10,8 @@ export const limits = {
   /** Handshakes in progress at once, in all and per source address. */
   maxPendingHandshakes: 256,
   maxPendingPerAddress: 32,
+  /** Bytes queued for a peer that does not read before its connection is dropped. */
+  maxSendBuffer: 128 * 1024 * 1024,
   /** Deepest nesting msgpack decoding accepts. */
   maxDepth: 64,
   /** Bytes of a file sent inline in one reply; larger files are pulled in chunks. */
@@ -20,6 +22,10 @@ export const limits = {
 
 export const timing = {
   handshakeTimeoutMs: 10_000,
+  /** A TCP connect that has not completed after this fails. */
+  connectTimeoutMs: 10_000,
+  /** A closed socket gets this long to flush what was sent before it is destroyed. */
+  closeLingerMs: 2_000,
   /** A call with no reply after this is rejected (long calls pass their own). */
   callTimeoutMs: 60_000,
   pingIntervalMs: 10_000,
@@ -29,6 +35,8 @@ export const timing = {
   backoffMinMs: 1_000,
   backoffMaxMs: 30_000,
   roleTimeoutMs: 15 * 60_000,
+  /** A command run to gather facts (sw_vers, ifconfig on macOS) that takes longer is killed. */
+  factsCommandTimeoutMs: 5_000,
 };
 
 export type Timing = typeof timing;

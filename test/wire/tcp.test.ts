@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import net from "node:net";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectTcp, connectUnix, listenTcp, listenUnix, type SocketLink } from "../../lib/wire/tcp.ts";
+import { collect, str, text, until } from "./_helpers.ts";
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function server() {
+  const links: SocketLink[] = [];
+  const l = await listenTcp("127.0.0.1", 0, (link) => links.push(link));
+  cleanups.push(() => l.close());
+  return { port: l.port, links, close: l.close };
+}
+
+async function echoServer() {
+  const l = await listenTcp("127.0.0.1", 0, (link) => link.onFrame((f) => link.send(f)));
+  cleanups.push(() => l.close());
+  return l.port;
+}
+
+describe("tcp links", () => {
+  test("frames cross both ways in order, small and 4 MiB, sent whole or in parts", async () => {
+    const port = await echoServer();
+    const link = await connectTcp("127.0.0.1", port);
+    cleanups.push(() => link.close());
+    const c = collect(link);
+    const big = new Uint8Array(4 << 20).map((_, i) => i % 251);
+    link.send(text("one"));
+    link.sendParts([text("tw"), text("o")]);
+    link.send(big);
+    link.send(new Uint8Array(0));
+    expect(str(await c.next())).toBe("one");
+    expect(str(await c.next())).toBe("two");
+    expect(await c.next()).toEqual(big);
+    expect((await c.next()).length).toBe(0);
+    expect(link.peer).toBe(`127.0.0.1:${port}`);
+    expect(link.remoteAddress).toBe("127.0.0.1");
+  });
+
+  test("frames that arrive before the handler is set wait for it", async () => {
+    const s = await server();
+    const link = await connectTcp("127.0.0.1", s.port);
+    cleanups.push(() => link.close());
+    link.send(text("early"));
+    await until(() => s.links.length === 1);
+    await Bun.sleep(30);
+    expect(str(await collect(s.links[0]!).next())).toBe("early");
+  });
+
+  test("a frame announcing more than the limit closes that link only; the server goes on", async () => {
+    const s = await server();
+    const bad = await connectTcp("127.0.0.1", s.port);
+    const good = await connectTcp("127.0.0.1", s.port);
+    cleanups.push(() => good.close());
+    await until(() => s.links.length === 2);
+    const [sb, sg] = [collect(s.links[0]!), collect(s.links[1]!)];
+    s.links[0]!.setMaxFrame(10);
+    const badClosed = collect(bad).closed;
+    bad.send(new Uint8Array(11));
+    expect(await sb.closed).toMatch(/protocol error: frame of 11 bytes exceeds the limit of 10/);
+    expect(await badClosed).toBe("connection closed by peer");
+    good.send(text("still here"));
+    expect(str(await sg.next())).toBe("still here");
+  });
+
+  test("a throwing frame handler closes its link, not the process", async () => {
+    const s = await server();
+    const link = await connectTcp("127.0.0.1", s.port);
+    await until(() => s.links.length === 1);
+    const sl = s.links[0]!;
+    const closed = new Promise<string>((r) => sl.onClose(r));
+    sl.onFrame(() => {
+      throw new Error("boom");
+    });
+    link.send(text("x"));
+    expect(await closed).toBe("internal error: boom");
+    expect(await collect(link).closed).toBe("connection closed by peer");
+  });
+
+  test("close() flushes what was sent, then releases the socket; onClose runs once with the reason", async () => {
+    const s = await server();
+    const link = await connectTcp("127.0.0.1", s.port);
+    await until(() => s.links.length === 1);
+    const sc = collect(s.links[0]!);
+    const reasons: string[] = [];
+    link.onClose((r) => reasons.push(r));
+    link.send(text("last words"));
+    link.close("done here");
+    link.close("again");
+    link.send(text("ignored after close"));
+    expect(str(await sc.next())).toBe("last words");
+    expect(await sc.closed).toBe("connection closed by peer");
+    await Bun.sleep(10);
+    expect(reasons).toEqual(["done here"]);
+    await link.drained();
+  });
+
+  test("connecting to a closed port fails with E_CONNECT and a clear message", async () => {
+    const s = await server();
+    await s.close();
+    const err = await connectTcp("127.0.0.1", s.port).catch((e) => e);
+    expect(err.code).toBe("E_CONNECT");
+    expect(err.message).toContain(`cannot connect to 127.0.0.1:${s.port}:`);
+  });
+
+  test("listening on a port in use fails with E_LISTEN", async () => {
+    const s = await server();
+    const err = await listenTcp("127.0.0.1", s.port, () => {}).catch((e) => e);
+    expect(err.code).toBe("E_LISTEN");
+    expect(err.message).toContain(`cannot listen on 127.0.0.1:${s.port}`);
+  });
+
+  test("random garbage from a raw socket closes only that connection", async () => {
+    const s = await server();
+    const good = await connectTcp("127.0.0.1", s.port);
+    cleanups.push(() => good.close());
+    await until(() => s.links.length === 1);
+    const sg = collect(s.links[0]!);
+    const raw = net.connect(s.port, "127.0.0.1");
+    await until(() => s.links.length === 2);
+    const sr = collect(s.links[1]!);
+    raw.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    expect(await sr.closed).toMatch(/exceeds the limit/);
+    raw.destroy();
+    good.send(text("ok"));
+    expect(str(await sg.next())).toBe("ok");
+  });
+});
+
+describe("unix sockets", () => {
+  function tempDir() {
+    const dir = mkdtempSync(join(tmpdir(), "salty-unix-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  test("frames cross; the socket file is mode 0600 and removed on close", async () => {
+    const path = join(tempDir(), "m.sock");
+    const l = await listenUnix(path, (link) => link.onFrame((f) => link.send(f)));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const link = await connectUnix(path);
+    const c = collect(link);
+    link.send(text("hello"));
+    expect(str(await c.next())).toBe("hello");
+    expect(link.remoteAddress).toBe("unix");
+    await l.close();
+    expect(await c.closed).toBe("connection closed by peer");
+    expect(() => statSync(path)).toThrow();
+  });
+
+  test("a stale socket file is replaced; a live one or a regular file is an error", async () => {
+    const dir = tempDir();
+    const path = join(dir, "m.sock");
+    // A killed master leaves its socket file behind.
+    const code = `require("node:net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`;
+    const child = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe" });
+    await new Response(child.stdout).body!.getReader().read();
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(statSync(path).isSocket()).toBe(true);
+    const l = await listenUnix(path, (link) => link.onFrame((f) => link.send(f)));
+    cleanups.push(() => l.close());
+    const link = await connectUnix(path);
+    cleanups.push(() => link.close());
+    link.send(text("fresh"));
+    expect(str(await collect(link).next())).toBe("fresh");
+
+    const liveErr = await listenUnix(path, () => {}).catch((e) => e);
+    expect(liveErr.code).toBe("E_LISTEN");
+    expect(liveErr.message).toBe(`cannot listen on ${path}: another process is listening there`);
+    writeFileSync(join(dir, "plain"), "x");
+    const fileErr = await listenUnix(join(dir, "plain"), () => {}).catch((e) => e);
+    expect(fileErr.message).toBe(`cannot listen on ${join(dir, "plain")}: it exists and is not a socket`);
+  });
+});
