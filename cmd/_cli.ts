@@ -20,7 +20,10 @@ export function notYet(name: string): never {
 /** The exit status for an error, and the one line printed for it. */
 export function describeError(err: unknown): { status: number; line: string } {
   const name = (err as { name?: string })?.name;
-  if (err instanceof UsageError || name === "CLIError") return { status: 2, line: stripAnsi(errorMessage(err)) };
+  // A usage error found by the master (e.g. a bad apply argument) arrives as an RpcError with E_USAGE.
+  if (err instanceof UsageError || name === "CLIError" || (err instanceof SaltyError && err.code === "E_USAGE")) {
+    return { status: 2, line: stripAnsi(errorMessage(err)) };
+  }
   if (err instanceof SaltyError) return { status: 1, line: err.message };
   return { status: 1, line: errorMessage(err) };
 }

@@ -1,5 +1,13 @@
 import { defineCommand } from "citty";
-import { keyrootArg, notYet } from "./_cli.ts";
+import { keyrootArg } from "./_cli.ts";
+import { assignments, verbosity } from "./_args.ts";
+import { connectControl } from "../lib/client/connect.ts";
+import { formatReport } from "../lib/client/format.ts";
+import { printLines } from "../lib/client/print.ts";
+import { ProgressLine } from "../lib/client/progress.ts";
+import { parseApplyArgs } from "../lib/inventory/args.ts";
+
+const FOREVER = 2 ** 31 - 1; // roles have their own timeouts; the client waits for the report
 
 export default defineCommand({
   meta: { name: "apply", description: "Run roles on hosts and report rc/changed per command" },
@@ -13,7 +21,21 @@ export default defineCommand({
     timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)" },
     assignments: { type: "positional", required: false, description: "KEY=VALUE ...: roles=a,b skip=c target=GLOB|cluster:NAME, others go to the roles' context", valueHint: "KEY=VALUE" },
   },
-  run() {
-    notYet("apply");
+  async run({ args, rawArgs }) {
+    const words = assignments(args._);
+    parseApplyArgs(words); // usage errors here, before any connection
+    const progress = new ProgressLine(process.stderr);
+    const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, { "apply.progress": (p) => (progress.update(p), null) });
+    try {
+      const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;
+      const report = await rpc.call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: FOREVER });
+      progress.clear();
+      if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+      else printLines(formatReport(report, verbosity(rawArgs)), process);
+      return report.rc;
+    } finally {
+      progress.clear();
+      rpc.close();
+    }
   },
 });
