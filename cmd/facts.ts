@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import { notYet } from "./_cli.ts";
+import { gatherFacts } from "../lib/facts/gather.ts";
 
 export default defineCommand({
   meta: { name: "facts", description: "Print this host's facts as JSON" },
-  run() {
-    notYet("facts");
+  async run() {
+    process.stdout.write(JSON.stringify(await gatherFacts(), null, 2) + "\n");
   },
 });

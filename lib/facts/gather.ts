@@ -1,0 +1,70 @@
+// Gathers this host's Facts. Runs at every agent start and every minute, so
+// it stays cheap: on Linux it reads /etc/os-release, /proc/meminfo and
+// /sys/class/net and asks node:os (no process is spawned, and nothing needs
+// `ip`, which minimal images lack); on macOS it runs `sw_vers` and
+// `ifconfig -a` in parallel. Parsing lives in parse.ts; this file only fetches.
+// It must not write anything.
+
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import type { Facts } from "salty";
+import { timing } from "../constants.ts";
+import { SaltyError, errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import { darwinInterfaces, nodeInterfaces, parseMeminfo, parseOsRelease, parseSwVers, toGb, type NodeNetEntry } from "./parse.ts";
+
+export async function gatherFacts(): Promise<Facts> {
+  const kernel = os.type();
+  if (kernel === "Linux") return gatherLinux();
+  if (kernel === "Darwin") return gatherDarwin();
+  throw new SaltyError(`facts: unsupported kernel ${kernel} (Linux and Darwin only)`, "E_UNSUPPORTED");
+}
+
+/** In the order of SPEC section 4, so `salty facts` reads the same everywhere. */
+function assemble(kernel: Facts["kernel"], rest: Pick<Facts, "os" | "mem_gb" | "networking">): Facts {
+  const { os: osInfo, mem_gb, networking } = rest;
+  return { kernel, machine: os.machine(), os: osInfo, cpu_count: os.availableParallelism(), mem_gb, hostname: os.hostname(), networking };
+}
+
+async function gatherLinux(): Promise<Facts> {
+  const [osRelease, meminfo] = await Promise.all([
+    readFile("/etc/os-release", "utf8").catch(() => readFile("/usr/lib/os-release", "utf8")).catch(() => ""),
+    readFile("/proc/meminfo", "utf8").catch(() => ""),
+  ]);
+  const nets = os.networkInterfaces() as Record<string, NodeNetEntry[] | undefined>;
+  // An alias label ("eth0:1") is a bridge when its device is.
+  const bridges = Object.keys(nets).filter((dev) => existsSync(`/sys/class/net/${dev.split(":")[0]}/bridge`));
+  return assemble("Linux", {
+    os: osRelease ? parseOsRelease(osRelease) : { name: "Linux", version: os.release() },
+    mem_gb: meminfo ? parseMeminfo(meminfo) : toGb(os.totalmem()),
+    networking: { interfaces: nodeInterfaces(nets, bridges) },
+  });
+}
+
+async function gatherDarwin(): Promise<Facts> {
+  const [swVers, ifconfig] = await Promise.all([run(["sw_vers"]), run(["ifconfig", "-a"])]);
+  const nets = os.networkInterfaces() as Record<string, NodeNetEntry[] | undefined>;
+  return assemble("Darwin", {
+    os: swVers ? parseSwVers(swVers) : { name: "macOS", version: os.release() },
+    // os.totalmem() is sysctl hw.memsize on macOS: no need to spawn sysctl.
+    mem_gb: toGb(os.totalmem()),
+    networking: {
+      interfaces: ifconfig
+        ? darwinInterfaces(ifconfig)
+        : nodeInterfaces(nets, Object.keys(nets).filter((d) => /^bridge\d+$/.test(d))),
+    },
+  });
+}
+
+/** stdout of a command, or undefined when it cannot run, fails or hangs (facts degrade, never fail). */
+async function run(argv: string[]): Promise<string | undefined> {
+  try {
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", stdin: "ignore", timeout: timing.factsCommandTimeoutMs });
+    const [out, rc] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    return rc === 0 ? out : undefined;
+  } catch (err) {
+    log("facts.command_failed", { cmd: argv[0], error: errorMessage(err) });
+    return undefined;
+  }
+}

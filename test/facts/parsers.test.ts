@@ -1,0 +1,35 @@
+// One runner for every captured-output case: test/facts/<parser>/<case>.json
+// holds { input, expected } or { input, error } (a substring of the message).
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { darwinInterfaces, nodeInterfaces, parseMeminfo, parseOsRelease, parseSwVers, type NodeNetEntry } from "../../lib/facts/parse.ts";
+
+type NodeInput = { nets: Record<string, NodeNetEntry[]>; bridges: string[] };
+
+const parsers: Record<string, (input: never) => unknown> = {
+  "os-release": (input: string) => parseOsRelease(input),
+  meminfo: (input: string) => parseMeminfo(input),
+  "sw-vers": (input: string) => parseSwVers(input),
+  ifconfig: (input: string) => darwinInterfaces(input),
+  "node-interfaces": (input: NodeInput) => nodeInterfaces(input.nets, input.bridges),
+};
+
+const dir = import.meta.dir;
+const folders = readdirSync(dir).filter((f) => statSync(join(dir, f)).isDirectory());
+
+test("every fixture folder has a parser (no case is silently skipped)", () => {
+  expect(folders.sort()).toEqual(Object.keys(parsers).sort());
+});
+
+for (const folder of folders) {
+  const cases = readdirSync(join(dir, folder)).filter((f) => f.endsWith(".json"));
+  describe(folder, () => {
+    test.each(cases)("%s", (file) => {
+      const c = JSON.parse(readFileSync(join(dir, folder, file), "utf8")) as { input: never; expected?: unknown; error?: string };
+      const parse = parsers[folder]!;
+      if (c.error !== undefined) expect(() => parse(c.input)).toThrow(c.error);
+      else expect(parse(c.input)).toEqual(c.expected);
+    });
+  });
+}
