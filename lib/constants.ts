@@ -18,6 +18,12 @@ export const limits = {
   inlineFileBytes: 4 * 1024 * 1024,
   /** Size of one chunk of a large file transfer. */
   chunkBytes: 4 * 1024 * 1024,
+  /** Output of one shell command kept in its Result; the rest is dropped (and said so). */
+  shellOutputBytes: 1024 * 1024,
+  /** Text files larger than this get "diff not shown" instead of a unified diff. */
+  diffMaxBytes: 1024 * 1024,
+  /** Bytes of small syncdir files requested from the master at once (pipelined reads). */
+  syncInFlightBytes: 8 * 1024 * 1024,
 };
 
 export const timing = {
@@ -35,6 +41,10 @@ export const timing = {
   backoffMinMs: 1_000,
   backoffMaxMs: 30_000,
   roleTimeoutMs: 15 * 60_000,
+  /** A file whose ctime is this close to when its hash was cached is hashed again (racy stat). */
+  statRacyMs: 2_000,
+  /** After a shell command exits, how long to wait for background children to close its output. */
+  shellDrainMs: 200,
   /** A command run to gather facts (sw_vers, ifconfig on macOS) that takes longer is killed. */
   factsCommandTimeoutMs: 5_000,
 };
