@@ -20,10 +20,16 @@ export type CompileOptions = {
 
 export const entry = "cmd/main.ts";
 
-/** The short commit of HEAD, "unknown" outside a git checkout. */
+/**
+ * The short commit of HEAD, with "-dirty" when the sources that go into the
+ * binary differ from it; "unknown" outside a git checkout.
+ */
 export async function gitCommit(): Promise<string> {
   const out = await $`git rev-parse --short HEAD`.quiet().nothrow();
-  return out.stdout.toString().trim() || "unknown";
+  const commit = out.stdout.toString().trim();
+  if (out.exitCode !== 0 || !commit) return "unknown";
+  const clean = await $`git diff --quiet HEAD -- cmd lib types package.json`.quiet().nothrow();
+  return clean.exitCode === 0 ? commit : `${commit}-dirty`;
 }
 
 /**
