@@ -1,0 +1,80 @@
+// Parses the KEY=VALUE arguments of `salty apply` (SPEC section 2): roles=,
+// skip= and target= steer the apply; every other key goes into the roles' and
+// templates' context, so it must not shadow a context or operator name.
+// Pure: no I/O. Bad input is a UsageError (exit status 2).
+
+import type { Operators } from "salty";
+import { UsageError } from "../errors.ts";
+
+export type ArgValue = string | number | boolean | string[];
+
+export type Target = { kind: "glob"; pattern: string } | { kind: "cluster"; name: string };
+
+export interface ApplyArgs {
+  /** Roles to run; empty: every role of each host. */
+  roles: string[];
+  /** Roles not to run (a role also named in `roles` still runs). */
+  skip: string[];
+  /** Which hosts; absent: every connected host of the inventory. */
+  target?: Target;
+  /** Every other KEY=VALUE, passed into the context (e.g. `version`). */
+  extra: Record<string, ArgValue>;
+}
+
+const OPERATOR_NAMES = [
+  "copy", "render", "lineInFile", "makedirs", "remove", "symlink", "syncdir", "shell",
+  "serverShell", "useradd", "usergroups", "print", "isChanged", "myIp", "getIps",
+] as const satisfies readonly (keyof Operators)[];
+// A compile error here means an operator was added to salty.d.ts but not to the list above.
+const everyOperatorListed: [Exclude<keyof Operators, (typeof OPERATOR_NAMES)[number]>] extends [never] ? true : never = true;
+void everyOperatorListed;
+
+/** Names an apply argument may not take: they would shadow the context or an operator. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(["id", "me", "role", "hosts", "bootstrap", ...OPERATOR_NAMES]);
+
+const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `a,b` -> ["a", "b"]; `true`/`false` -> boolean; `12` -> 12; `1.5` -> 1.5; else the string. */
+export function parseValue(value: string): ArgValue {
+  if (value.includes(",")) return splitList(value);
+  if (value === "true" || value === "false") return value === "true";
+  if (/^[0-9]+$/.test(value)) {
+    const n = Number(value);
+    // Beyond 2^53 a number would silently change: keep the digits.
+    return Number.isSafeInteger(n) ? n : value;
+  }
+  if (/^[0-9]+\.[0-9]+$/.test(value)) return Number(value);
+  return value;
+}
+
+function splitList(value: string): string[] {
+  return value.split(",").filter((s) => s !== "");
+}
+
+function parseTarget(value: string): Target {
+  if (value === "") throw new UsageError("target= needs a host glob or cluster:NAME");
+  if (value.includes(",")) throw new UsageError(`target=${value}: one host glob or cluster:NAME, not a list`);
+  if (!value.startsWith("cluster:")) return { kind: "glob", pattern: value };
+  const name = value.slice("cluster:".length);
+  if (!name) throw new UsageError("target=cluster: needs a cluster name");
+  return { kind: "cluster", name };
+}
+
+export function parseApplyArgs(list: readonly string[]): ApplyArgs {
+  const out: ApplyArgs = { roles: [], skip: [], extra: {} };
+  const seen = new Set<string>();
+  for (const arg of list) {
+    const eq = arg.indexOf("=");
+    if (eq === -1) throw new UsageError(`${JSON.stringify(arg)}: apply arguments are KEY=VALUE (e.g. roles=nginx target=web*)`);
+    const key = arg.slice(0, eq);
+    const value = arg.slice(eq + 1);
+    if (!KEY.test(key)) throw new UsageError(`${JSON.stringify(arg)}: the key must be a name (letters, digits and _, not first a digit)`);
+    if (RESERVED_NAMES.has(key)) throw new UsageError(`${key}=: "${key}" is a name of the role context and cannot be set from the command line`);
+    if (seen.has(key)) throw new UsageError(`${key}= is given twice`);
+    seen.add(key);
+    if (key === "roles" || key === "skip") out[key] = splitList(value);
+    else if (key === "target") out.target = parseTarget(value);
+    else out.extra[key] = parseValue(value);
+  }
+  return out;
+}

@@ -1,0 +1,115 @@
+// Builds the Context a role and its templates receive (SPEC section 4) from
+// the plan: `id`, `me` (with its own secrets decrypted), `role`, `hosts` (the
+// other hosts, without any var that holds a secret), `bootstrap` and the apply
+// arguments. Secrecy is decided on the RAW vars (NACL[...] strings) before
+// anything is decrypted, so a decrypted value can never slip into another
+// host's context. Decryption and the secret predicate are injected. Pure.
+
+import type { Context, Facts, HostInfo, Vars } from "salty";
+import { SaltyError, errorMessage } from "../errors.ts";
+import type { ArgValue } from "./args.ts";
+import type { InventoryPlan, PlannedHost } from "./resolve.ts";
+import { isPlainObject } from "./validate.ts";
+
+/** Whether a raw string is a secret, e.g. `(s) => /^NACL\[.*\]$/.test(s)`. */
+export type IsSecret = (value: string) => boolean;
+
+/** A copy of a host's raw vars with every secret decrypted (e.g. secrets.decryptTree with the key). */
+export type DecryptVars = (vars: Vars) => Vars;
+
+export type FactsById = Readonly<Record<string, Facts | undefined>>;
+
+/** Whether a value is, or holds anywhere inside arrays and plain objects, a secret string. */
+export function holdsSecret(value: unknown, isSecret: IsSecret): boolean {
+  if (typeof value === "string") return isSecret(value);
+  if (Array.isArray(value)) return value.some((v) => holdsSecret(v, isSecret));
+  if (isPlainObject(value)) return Object.values(value).some((v) => holdsSecret(v, isSecret));
+  return false;
+}
+
+/** The vars without any var that is or holds a secret (the whole var goes, not just the string). */
+export function publicVars(vars: Vars, isSecret: IsSecret): Vars {
+  return Object.fromEntries(Object.entries(vars).filter(([, v]) => !holdsSecret(v, isSecret)));
+}
+
+/** A copy with every secret string replaced by "NACL[***]" (for `salty meta` without --show-secrets). */
+export function maskSecrets<T>(value: T, isSecret: IsSecret): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return isSecret(v) ? "NACL[***]" : v;
+    if (Array.isArray(v)) return v.map(walk);
+    if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+function info(host: PlannedHost, vars: Vars, facts: Facts | undefined): HostInfo {
+  return { env: host.env, cluster: host.cluster, roles: host.roles.map((r) => r.name), vars, ...(facts ? { facts } : {}) };
+}
+
+/**
+ * Every host of the plan as another host may see it: cluster, env, roles,
+ * facts (when connected) and non-secret vars. Compute once per apply.
+ */
+export function publicHosts(plan: InventoryPlan, facts: FactsById, isSecret: IsSecret): Record<string, HostInfo> {
+  return Object.fromEntries(plan.hosts.map((h) => [h.id, info(h, publicVars(h.vars, isSecret), facts[h.id])]));
+}
+
+export interface ContextInput {
+  host: PlannedHost;
+  role: string;
+  /** From publicHosts(): the host itself is left out of the context's `hosts`. */
+  others: Record<string, HostInfo>;
+  facts?: Facts;
+  /** The apply's extra KEY=VALUE arguments (ApplyArgs.extra). */
+  extra: Readonly<Record<string, ArgValue>>;
+  bootstrap: boolean;
+  decrypt: DecryptVars;
+}
+
+/** The context of one role on one host. Throws E_DECRYPT-style SaltyErrors naming the host. */
+export function buildContext(input: ContextInput): Context {
+  const { host, role, others, extra, bootstrap } = input;
+  const hosts = Object.fromEntries(Object.entries(others).filter(([id]) => id !== host.id));
+  const me = info(host, decryptFor(host, input.decrypt), input.facts);
+  // Fixed names last: they win over any extra key (args.ts already refuses those).
+  return { ...extra, id: host.id, me, role, hosts, bootstrap };
+}
+
+function decryptFor(host: PlannedHost, decrypt: DecryptVars): Vars {
+  try {
+    return decrypt(host.vars);
+  } catch (err) {
+    const code = err instanceof SaltyError ? err.code : "E_DECRYPT";
+    throw new SaltyError(`vars of ${host.id}: ${errorMessage(err)}`, code);
+  }
+}
+
+export interface ContextFactoryOptions {
+  facts: FactsById;
+  extra: Readonly<Record<string, ArgValue>>;
+  bootstrap: boolean;
+  decrypt: DecryptVars;
+  isSecret: IsSecret;
+}
+
+/**
+ * `(hostId, role) => Context` for one apply. The public view of the hosts is
+ * computed once, and each host's context once (its roles' contexts differ only
+ * in `role` and share the rest): treat contexts as read-only.
+ */
+export function contextFactory(plan: InventoryPlan, opts: ContextFactoryOptions): (hostId: string, role: string) => Context {
+  const others = publicHosts(plan, opts.facts, opts.isSecret);
+  const byId = new Map(plan.hosts.map((h) => [h.id, h]));
+  const built = new Map<string, Context>();
+  return (hostId, role) => {
+    let ctx = built.get(hostId);
+    if (!ctx) {
+      const host = byId.get(hostId);
+      if (!host) throw new SaltyError(`no host ${hostId} in this apply's plan`, "E_INVENTORY");
+      ctx = buildContext({ host, role, others, facts: opts.facts[hostId], extra: opts.extra, bootstrap: opts.bootstrap, decrypt: opts.decrypt });
+      built.set(hostId, ctx);
+    }
+    return { ...ctx, role };
+  };
+}

@@ -1,0 +1,69 @@
+import { expect, test } from "bun:test";
+import { parseApplyArgs, parseValue } from "../../lib/inventory/args.ts";
+import { UsageError } from "../../lib/errors.ts";
+
+test.each([
+  ["abc", "abc"],
+  ["a,b", ["a", "b"]],
+  ["a,", ["a"]],
+  [",", []],
+  ["1,2", ["1", "2"]],
+  ["true", true],
+  ["false", false],
+  ["True", "True"],
+  ["42", 42],
+  ["007", 7],
+  ["1.5", 1.5],
+  ["1.", "1."],
+  [".5", ".5"],
+  ["-3", "-3"],
+  ["1e3", "1e3"],
+  ["12345678901234567890", "12345678901234567890"],
+  ["", ""],
+  ["a=b", "a=b"],
+  ["abc123", "abc123"],
+])("parseValue(%p) = %p", (raw, value) => {
+  expect(parseValue(raw)).toEqual(value);
+});
+
+test.each([
+  [[], { roles: [], skip: [], extra: {} }],
+  [["roles=nginx"], { roles: ["nginx"], skip: [], extra: {} }],
+  [["roles=a,b", "skip=c"], { roles: ["a", "b"], skip: ["c"], extra: {} }],
+  [["roles="], { roles: [], skip: [], extra: {} }],
+  [["skip=1"], { roles: [], skip: ["1"], extra: {} }],
+  [["target=web*"], { roles: [], skip: [], target: { kind: "glob", pattern: "web*" }, extra: {} }],
+  [["target=web1.foo.dev"], { roles: [], skip: [], target: { kind: "glob", pattern: "web1.foo.dev" }, extra: {} }],
+  [["target=cluster:prod"], { roles: [], skip: [], target: { kind: "cluster", name: "prod" }, extra: {} }],
+  [["version=abc123", "n=3", "ratio=0.25", "dry=false", "tags=x,y", "msg=a=b"], { roles: [], skip: [], extra: { version: "abc123", n: 3, ratio: 0.25, dry: false, tags: ["x", "y"], msg: "a=b" } }],
+])("parseApplyArgs(%p)", (argv, expected) => {
+  expect(parseApplyArgs(argv)).toEqual(expected as ReturnType<typeof parseApplyArgs>);
+});
+
+test.each([
+  [["nginx"], /"nginx": apply arguments are KEY=VALUE/],
+  [["=x"], /the key must be a name/],
+  [["foo-bar=1"], /the key must be a name/],
+  [["1x=1"], /the key must be a name/],
+  [["id=web1"], /"id" is a name of the role context/],
+  [["me=x"], /"me" is a name/],
+  [["role=x"], /"role" is a name/],
+  [["hosts=x"], /"hosts" is a name/],
+  [["bootstrap=true"], /"bootstrap" is a name/],
+  ...["copy", "render", "lineInFile", "makedirs", "remove", "symlink", "syncdir", "shell", "serverShell", "useradd", "usergroups", "print", "isChanged", "myIp", "getIps"].map(
+    (op) => [[`${op}=1`], new RegExp(`"${op}" is a name`)] as [string[], RegExp],
+  ),
+  [["roles=a", "roles=b"], /roles= is given twice/],
+  [["target="], /target= needs a host glob/],
+  [["target=cluster:"], /target=cluster: needs a cluster name/],
+  [["target=a,b"], /not a list/],
+])("parseApplyArgs(%p) is a usage error", (argv, message) => {
+  let err: unknown;
+  try {
+    parseApplyArgs(argv);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(UsageError);
+  expect((err as Error).message).toMatch(message);
+});
