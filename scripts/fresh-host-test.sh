@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# A fresh host, proven (npm run test:fresh-host; needs root, Linux x64).
+#
+# Makes a minimal Debian root with debootstrap (cached: reruns copy it), copies
+# ONLY dist/salty-linux-x64 into it, runs the agent inside it (its own mount and
+# PID namespace, chrooted) against a master on 127.0.0.1 started outside,
+# accepts the agent's key, applies the example roles (hosts/, roles/, files/ of
+# this repository) and checks the files they wrote inside the root. A second
+# apply must change nothing. Every process it starts is stopped by PID.
+#
+# Environment: SALTY_FRESH_HOST_CACHE (default /var/tmp/salty-fresh-host),
+# SALTY_DEBIAN_MIRROR (default: this machine's apt mirror), SALTY_DEBIAN_SUITE
+# (default bookworm), SALTY_KEEP=1 keeps the work directory for inspection.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$REPO/dist/salty-linux-x64
+CACHE=${SALTY_FRESH_HOST_CACHE:-/var/tmp/salty-fresh-host}
+SUITE=${SALTY_DEBIAN_SUITE:-bookworm}
+AGENT_ID=web1.salty.test
+STARTED=$SECONDS
+PIDS=()
+WORK=""
+
+say() { printf '[fresh-host %3ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
+die() { say "FAIL: $*"; exit 1; }
+
+cleanup() {
+  local status=$?
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ $status -ne 0 && -n $WORK ]]; then
+    for log in "$WORK"/*.log; do [[ -f $log ]] && { echo "--- $log"; tail -n 30 "$log"; }; done
+  fi
+  if [[ -n $WORK && ${SALTY_KEEP:-} != 1 ]]; then
+    # The agent's mounts lived in its own namespace and died with it; never cross a mount anyway.
+    rm -rf --one-file-system "$WORK"
+  fi
+  say "$([[ $status -eq 0 ]] && echo PASS || echo "failed (exit $status)")"
+}
+trap cleanup EXIT
+
+# The first non-security Debian mirror of this machine's apt sources.
+debian_mirror() {
+  [[ -n ${SALTY_DEBIAN_MIRROR:-} ]] && { echo "$SALTY_DEBIAN_MIRROR"; return; }
+  local url
+  url=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' | grep -v security | head -n 1 || true)
+  [[ -z $url ]] && url=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; break } }' | grep -v security | head -n 1 || true)
+  echo "${url:-http://deb.debian.org/debian}"
+}
+
+ensure_tool() { # command package
+  command -v "$1" >/dev/null && return
+  say "installing $2"
+  local install=(apt-get install -y --no-install-recommends "$2")
+  mkdir -p "$CACHE"
+  DEBIAN_FRONTEND=noninteractive "${install[@]}" >"$CACHE/apt.log" 2>&1 ||
+    { apt-get update >>"$CACHE/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive "${install[@]}" >>"$CACHE/apt.log" 2>&1; } ||
+    { tail -n 5 "$CACHE/apt.log"; die "apt-get install $2 failed"; }
+}
+
+# A pristine minimal root, built once; a half-built one is never reused.
+cached_root() {
+  local root=$CACHE/$SUITE-minbase
+  if [[ ! -x $root/bin/sh ]]; then
+    ensure_tool debootstrap debootstrap
+    local mirror
+    mirror=$(debian_mirror)
+    say "debootstrap --variant=minbase $SUITE from $mirror (once; cached in $root)"
+    rm -rf --one-file-system "$root.partial"
+    mkdir -p "$CACHE"
+    debootstrap --variant=minbase "$SUITE" "$root.partial" "$mirror" >"$CACHE/debootstrap.log" 2>&1 ||
+      { tail -n 20 "$CACHE/debootstrap.log"; die "debootstrap failed"; }
+    mv "$root.partial" "$root"
+  fi
+  echo "$root"
+}
+
+# A TCP port nobody listens on, from the kernel's own tables.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    grep -qi ":$(printf '%04X' "$port") [0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+wait_for() { # seconds description command...
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "timed out waiting for $what"
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "a process this test started exited while waiting for $what"; done
+    sleep 0.2
+  done
+}
+
+[[ $(id -u) -eq 0 ]] || die "run as root: debootstrap, chroot and namespaces need it"
+[[ $(uname -m) == x86_64 ]] || die "this test runs dist/salty-linux-x64 and needs an x86_64 machine"
+[[ -x $BIN ]] || die "$BIN is missing: npm run release (npm run test:fresh-host builds it)"
+
+PRISTINE=$(cached_root)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/salty-fresh-host.XXXXXX")
+ROOT=$WORK/root
+say "copying the cached root to $ROOT"
+cp -a "$PRISTINE" "$ROOT"
+for tool in bun node nodejs npm; do
+  [[ -z $(find "$ROOT/usr" "$ROOT/bin" -name "$tool" -print -quit 2>/dev/null) ]] || die "the fresh root already holds $tool"
+done
+install -m 0755 "$BIN" "$ROOT/usr/local/bin/salty"
+[[ ! -e /opt/demo ]] || die "/opt/demo exists on this machine: the check that nothing is written outside the root needs it absent"
+
+# The master, outside the root: the example fileroot, a fresh keyroot holding the demo password.
+KEYS=$WORK/master-keys
+mkdir -m 0700 "$KEYS"
+install -m 0600 "$REPO/scripts/demo-crypto.pass" "$KEYS/crypto.pass"
+PORT=$(free_port)
+export SALTY_TIMING='{"backoffMinMs":200,"backoffMaxMs":1000}'
+say "master on 127.0.0.1:$PORT"
+"$BIN" master --bind "127.0.0.1:$PORT" --keyroot "$KEYS" --fileroot "$REPO" >"$WORK/master.log" 2>&1 &
+PIDS+=($!)
+
+# The agent, inside the root: its own mount namespace (proc, sys and dev mounted
+# there vanish with it) and PID namespace (--kill-child takes it all down).
+say "agent $AGENT_ID inside the root"
+unshare --mount --pid --fork --kill-child -- sh -c '
+  mount -t proc proc "$1/proc" && mount -t sysfs sysfs "$1/sys" && mount --rbind /dev "$1/dev" &&
+  exec chroot "$1" /usr/local/bin/salty agent "127.0.0.1:$2" --id "$3"' sh "$ROOT" "$PORT" "$AGENT_ID" >"$WORK/agent.log" 2>&1 &
+PIDS+=($!)
+
+salty() { "$BIN" "$@" --keyroot "$KEYS"; }
+wait_for 30 "the agent's key to be pending" sh -c "'$BIN' keys list --keyroot '$KEYS' | grep -q '$AGENT_ID'"
+salty keys accept "$AGENT_ID"
+wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --keyroot '$KEYS' | grep -q '\"$AGENT_ID\"'"
+[[ -n $(ls -A "$ROOT/etc/salty" 2>/dev/null) ]] || die "the agent kept no key under /etc/salty inside the root"
+
+say "salty apply -vv"
+salty apply -vv | tee "$WORK/apply.out" || die "salty apply failed"
+grep -q "^host:$AGENT_ID .*errors:0" "$WORK/apply.out" || die "apply did not report $AGENT_ID without errors"
+
+check() { # description test-args...
+  local what=$1
+  shift
+  "$@" || die "inside the root: $what"
+}
+D=$ROOT/opt/demo
+check "motd copied" cmp -s "$REPO/files/role1/motd" "$D/etc/motd"
+check "app.conf rendered for this host" grep -q "^host = $AGENT_ID$" "$D/etc/app.conf"
+check "app.conf holds the decrypted secret" sh -c "grep -q '^password = ' '$D/etc/app.conf' && ! grep -q 'NACL\[' '$D/etc/app.conf'"
+check "app.conf used the facts of the root's host" grep -q "^kernel = Linux x86_64" "$D/etc/app.conf"
+check "three worker confs" test -s "$D/etc/workers/alpha.conf" -a -s "$D/etc/workers/beta.conf" -a -s "$D/etc/workers/gamma.conf"
+check "static synced without excluded paths" sh -c "test -f '$D/static/index.html' && test -f '$D/static/css/site.css' && ! test -e '$D/static/drafts' && ! test -e '$D/static/notes.tmp'"
+check "the .enc file decrypted, mode 0600" sh -c "test -s '$D/etc/nginx/ssl/demo.key' && test \$(stat -c %a '$D/etc/nginx/ssl/demo.key') = 600"
+check "nginx.conf symlinked" test "$(readlink "$D/etc/nginx.conf")" = /opt/demo/etc/nginx/nginx.conf
+check "a line in hosts" grep -qx "127.0.0.1 localhost" "$D/etc/hosts"
+check "supervisord rendered, its log dir 0750" sh -c "test -s '$D/supervisord/supervisord.conf' && test \$(stat -c %a '$D/log/supervisord') = 750"
+[[ ! -e /opt/demo ]] || die "the agent wrote /opt/demo outside its root"
+
+say "salty apply again: nothing may change"
+salty apply -vv >"$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply failed"; }
+grep -q "^host:$AGENT_ID .*changed:0" "$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply changed something"; }
