@@ -1,0 +1,102 @@
+// Running one role on the agent: load its module (checked, cached by content
+// hash), call its default export with the operators and the context, record
+// every Result in call order and what it printed. A role that fails to load,
+// throws, or runs past its timeout gives one more Result with rc 1 naming the
+// role file and line; the runner itself never throws. On timeout the role's
+// commands are killed and its later operator calls do nothing.
+
+import type { Context, Result } from "salty";
+import { timing } from "../constants.ts";
+import { errorMessage } from "../errors.ts";
+import { AgentCache } from "../operators/cache.ts";
+import { createOperators } from "../operators/index.ts";
+import type { Caps } from "../operators/types.ts";
+import { realDisk } from "../sys/disk.ts";
+import { realExec } from "../sys/exec.ts";
+import { createObserve } from "../sys/observe.ts";
+import { createUsers } from "../sys/users.ts";
+import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
+import { ModuleLoader, lineIn, type LoadedModule } from "./load-module.ts";
+import type { RoleCaps } from "./session.ts";
+
+export interface RunRoleOptions {
+  name: string;
+  source: string;
+  /** For messages: "roles/nginx.ts". */
+  filename: string;
+  context: Context;
+  caps: Caps;
+  loader: ModuleLoader;
+  timeoutMs?: number;
+}
+
+export interface RoleRun extends RoleReport {
+  /** 1 when any result failed. */
+  rc: number;
+}
+
+class Timeout extends Error {}
+
+function elapsedSince(start: number): number {
+  return Math.round((performance.now() - start) * 1000) / 1e6;
+}
+
+async function callRole(fn: unknown, args: object, timeoutMs: number, abort: AbortController): Promise<void> {
+  if (typeof fn !== "function") throw new TypeError("the default export is not a function");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const running = Promise.resolve().then(() => fn(args));
+  running.catch(() => {}); // past the timeout nobody awaits it any more
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new Timeout(`timed out after ${timeoutMs / 1000}s`));
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
+  const start = performance.now();
+  const abort = new AbortController();
+  const { operators, results, output } = createOperators(o.caps, o.context, abort.signal);
+  let mod: LoadedModule | undefined;
+  let failure: string | undefined;
+  try {
+    mod = await o.loader.load(o.source, o.filename);
+    await callRole(mod.namespace.default, { ...o.context, ...operators }, o.timeoutMs ?? timing.roleTimeoutMs, abort);
+  } catch (err) {
+    if (!mod) failure = errorMessage(err); // already "file:line: ..."
+    else if (err instanceof Timeout) failure = `${o.filename}: ${err.message}`;
+    else failure = `${lineIn(err, mod, o.filename)}: ${errorMessage(err)}`;
+  }
+  const all: Result[] = [...results];
+  if (failure !== undefined) all.push({ cmd: `role(${o.name})`, rc: 1, changed: false, elapsed: elapsedSince(start), error: failure });
+  return {
+    role: o.name,
+    results: all,
+    ...(output.length ? { output: output.join("\n") } : {}),
+    elapsed: elapsedSince(start),
+    rc: all.some((r) => r.rc !== 0) ? 1 : 0,
+  };
+}
+
+/** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
+export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
+  const cache = new AgentCache();
+  const loader = new ModuleLoader();
+  const local = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, cache, pathPrefix: opts.pathPrefix };
+  return (req, rc) =>
+    runRole({
+      name: req.role,
+      source: req.source,
+      filename: req.filename,
+      context: req.context,
+      loader,
+      timeoutMs: req.timeoutMs,
+      caps: { ...local, files: rc.files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
+    });
+}

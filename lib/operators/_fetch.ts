@@ -1,0 +1,80 @@
+// Pulling file content from the master for `fetch` changes. Small files are
+// requested ahead, several at once (pipelined reads, at most
+// limits.syncInFlightBytes in flight), so a syncdir of many small files costs
+// a few round trips; a big file is read chunk by chunk, one chunk ahead, and
+// written as it arrives, so memory stays flat whatever its size.
+
+import { limits } from "../constants.ts";
+import { SaltyError } from "../errors.ts";
+import type { WriteHandle } from "../sys/types.ts";
+import type { FileSource } from "./file-source.ts";
+import type { Change } from "./types.ts";
+
+export type FetchChange = Extract<Change, { kind: "fetch" }>;
+
+const EMPTY = new Uint8Array();
+
+export function isSmall(c: FetchChange): boolean {
+  return c.size <= limits.chunkBytes;
+}
+
+/** Reads small files ahead of the writer, in plan order. */
+export class Prefetcher {
+  private readonly queue: FetchChange[];
+  private started = 0;
+  private inFlight = 0;
+  private readonly pending = new Map<FetchChange, Promise<Uint8Array>>();
+
+  constructor(private readonly files: FileSource, changes: Change[]) {
+    this.queue = changes.filter((c): c is FetchChange => c.kind === "fetch" && isSmall(c));
+  }
+
+  private start(c: FetchChange): Promise<Uint8Array> {
+    const p = c.size === 0 ? Promise.resolve(EMPTY) : this.files.read(c.src, 0, c.size);
+    p.catch(() => {}); // awaited later by get(); a failure there is reported once
+    return p;
+  }
+
+  private topUp(): void {
+    while (this.started < this.queue.length) {
+      const c = this.queue[this.started]!;
+      if (this.inFlight > 0 && this.inFlight + c.size > limits.syncInFlightBytes) return;
+      this.pending.set(c, this.start(c));
+      this.inFlight += c.size;
+      this.started++;
+    }
+  }
+
+  /** The whole content of a small file. */
+  async get(c: FetchChange): Promise<Uint8Array> {
+    this.topUp();
+    const p = this.pending.get(c);
+    if (!p) return this.start(c);
+    this.pending.delete(c);
+    try {
+      return await p;
+    } finally {
+      this.inFlight -= c.size;
+    }
+  }
+}
+
+/** Stream a big file into `h`, reading one chunk ahead; returns its SHA-256 when the change names one to check. */
+export async function streamInto(files: FileSource, c: FetchChange, h: WriteHandle): Promise<string | undefined> {
+  const hasher = c.hash ? new Bun.CryptoHasher("sha256") : undefined;
+  const read = (off: number) => {
+    const p = files.read(c.src, off, Math.min(limits.chunkBytes, c.size - off));
+    p.catch(() => {});
+    return p;
+  };
+  let next = c.size > 0 ? read(0) : undefined;
+  for (let off = 0; off < c.size; ) {
+    const data = await next!;
+    if (data.length === 0) throw new SaltyError(`${c.src} shrank on the master during the transfer`, "E_CHANGED");
+    off += data.length;
+    next = off < c.size ? read(off) : undefined;
+    hasher?.update(data);
+    await h.write(data);
+  }
+  return hasher?.digest("hex");
+}

@@ -1,0 +1,159 @@
+// EJS templates for render: sources fetched from the master by hash (an
+// unchanged template costs one small round trip), compiled once per content
+// hash, rendered with `<%= x %>` unescaped (configuration is not HTML), and
+// `include("x")` of other templates under files/ (resolved against the
+// including template, fetched on demand, remembered for the next render).
+// Errors name the template file and line.
+
+import ejs from "ejs";
+import { posix } from "node:path";
+import { SaltyError, errorMessage } from "../errors.ts";
+import type { TemplateFn, TemplateSource } from "./cache.ts";
+import { fetchSource } from "./copy.ts";
+import { readAll } from "./_read-all.ts";
+import type { OpCtx } from "./types.ts";
+
+/** A template failed: kept as fields, because EJS rewrites the message of errors passing through. */
+class TemplateFailure {
+  constructor(readonly file: string, readonly line: number | undefined, readonly detail: string) {}
+  toError(): SaltyError {
+    return new SaltyError(`${this.file}${this.line ? `:${this.line}` : ""}: ${this.detail}`, "E_TEMPLATE");
+  }
+}
+
+/** An include that is not fetched yet: the render is retried once it is. */
+class MissingInclude {
+  // Not `path`: EJS sets err.path on everything thrown through a template.
+  constructor(readonly wanted: string) {}
+}
+
+const escape = (v: unknown) => (v === undefined || v === null ? "" : String(v));
+const options = (filename: string) => ({ filename, escape, compileDebug: true, localsName: "locals" });
+const transpiler = new Bun.Transpiler({ loader: "js" });
+const MAX_DEPTH = 20;
+const MAX_INCLUDES = 500;
+
+/** The line of a "<%" that is never closed. */
+function unclosedLine(text: string): number | undefined {
+  let open: number | undefined;
+  for (const m of text.matchAll(/<%%|%%>|<%|%>/g)) {
+    if (m[0] === "<%" && open === undefined) open = m.index;
+    else if (m[0] === "%>") open = undefined;
+  }
+  return open === undefined ? undefined : text.slice(0, open).split("\n").length;
+}
+
+/** The template line of a syntax error: an unclosed tag, or EJS's `__line = N` marker before the JavaScript error. */
+function syntaxLine(text: string, file: string): number | undefined {
+  // biome-ignore lint: EJS's Template class is untyped
+  const t = new (ejs as any).Template(text, options(file));
+  try {
+    t.compile();
+    return undefined;
+  } catch (err) {
+    // Expected: the generated source is kept on the instance, unless a tag was never closed.
+    if (/matching close tag/.test(errorMessage(err))) return unclosedLine(text);
+  }
+  try {
+    transpiler.transformSync(`(function(){\n${t.source ?? ""}\n})`);
+  } catch (err) {
+    const first = err instanceof AggregateError ? err.errors[0] : err;
+    const at = (first as { position?: { line?: number } }).position?.line;
+    const lines = String(t.source ?? "").split("\n").slice(0, (at ?? 2) - 1);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const m = /__line = (\d+)/.exec(lines[i]!);
+      if (m) return Number(m[1]);
+    }
+    return 1;
+  }
+  return undefined;
+}
+
+function compile(ctx: OpCtx, file: string, src: TemplateSource): TemplateFn {
+  const key = `${file}\0${src.hash}`;
+  const hit = ctx.cache.compiled.get(key);
+  if (hit) return hit;
+  let fn: TemplateFn;
+  try {
+    fn = ejs.compile(src.text, options(file)) as TemplateFn;
+  } catch (err) {
+    const detail = errorMessage(err).split(" in files/")[0]!.split(" while compiling ejs")[0]!;
+    throw new TemplateFailure(file, syntaxLine(src.text, file), `syntax error: ${detail}`);
+  }
+  ctx.cache.compiled.set(key, fn);
+  return fn;
+}
+
+/** An error thrown while rendering, as EJS reports it ("file:line\n context\n\nmessage"). */
+function failure(err: unknown, file: string): TemplateFailure {
+  if (err instanceof TemplateFailure) return err;
+  const msg = errorMessage(err);
+  const m = /^(.*):(\d+)\n[\s\S]*?\n\n([\s\S]*)$/.exec(msg);
+  return m ? new TemplateFailure(m[1]!, Number(m[2]), m[3]!) : new TemplateFailure(file, undefined, msg);
+}
+
+function resolveInclude(from: string, name: unknown): string {
+  if (typeof name !== "string" || name === "") throw new TemplateFailure(from, undefined, "include() needs a file name");
+  const path = posix.normalize(name.startsWith("/") ? posix.join("files", name) : posix.join(posix.dirname(from), name));
+  if (!path.startsWith("files/")) throw new TemplateFailure(from, undefined, `include outside files/: ${name}`);
+  return path;
+}
+
+interface Render {
+  ctx: OpCtx;
+  sources: Map<string, TemplateSource>;
+  used: Set<string>;
+}
+
+function renderFile(r: Render, file: string, locals: Record<string, unknown>, depth: number): string {
+  const src = r.sources.get(file);
+  if (!src) throw new MissingInclude(file);
+  const fn = compile(r.ctx, file, src);
+  const include = (name: unknown, data?: Record<string, unknown>) => {
+    const child = resolveInclude(file, name);
+    if (depth >= MAX_DEPTH) throw new TemplateFailure(file, undefined, `includes nested deeper than ${MAX_DEPTH}`);
+    r.used.add(child);
+    return renderFile(r, child, { ...locals, ...data }, depth + 1);
+  };
+  try {
+    return fn({ ...locals, include });
+  } catch (err) {
+    if (err instanceof MissingInclude) throw err;
+    throw failure(err, file);
+  }
+}
+
+async function load(ctx: OpCtx, file: string): Promise<TemplateSource> {
+  const cached = ctx.cache.templates.get(file);
+  const got = await fetchSource(ctx.files, file, cached?.hash);
+  if (cached && got.hash === cached.hash) return cached;
+  const data = got.data ?? (await readAll(ctx.files, file, got.size));
+  const src = { hash: got.hash, text: new TextDecoder().decode(data) };
+  ctx.cache.setTemplate(file, src);
+  return src;
+}
+
+/** Render files/… with `locals`; includes used last time are fetched along with it. */
+export async function renderTemplate(ctx: OpCtx, file: string, locals: Record<string, unknown>): Promise<string> {
+  const r: Render = { ctx, sources: new Map(), used: new Set() };
+  const known = ctx.cache.includes.get(file) ?? [];
+  const [main] = await Promise.all([load(ctx, file), ...known.map((p) => load(ctx, p).then((s) => r.sources.set(p, s), () => {}))]);
+  r.sources.set(file, main);
+  for (let round = 0; ; round++) {
+    if (round > MAX_INCLUDES) throw new SaltyError(`${file}: more than ${MAX_INCLUDES} includes`, "E_TEMPLATE");
+    r.used = new Set();
+    try {
+      const out = renderFile(r, file, locals, 0);
+      ctx.cache.includes.set(file, [...r.used]);
+      return out;
+    } catch (err) {
+      if (err instanceof TemplateFailure) throw err.toError();
+      if (!(err instanceof MissingInclude)) throw err;
+      try {
+        r.sources.set(err.wanted, await load(ctx, err.wanted));
+      } catch (e) {
+        throw new SaltyError(`${file}: include: ${errorMessage(e)}`, "E_TEMPLATE");
+      }
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// Carrying out a plan: each change in order, through the injected Disk,
+// FileSource and Exec. It decides nothing (the plan did) and stops at the
+// first failure, which run.ts turns into the Result's error.
+
+import { SaltyError } from "../errors.ts";
+import { hashBytes } from "../sys/hash.ts";
+import { Prefetcher, isSmall, streamInto, type FetchChange } from "./_fetch.ts";
+import { realPath } from "./_paths.ts";
+import { tempName, writeAtomic } from "./_write.ts";
+import type { Change, OpCtx, Plan } from "./types.ts";
+
+export interface Applied {
+  /** Changes carried out so far (something changed when > 0, even if a later one failed). */
+  count: number;
+  /** The exit status and output of a reported command (shell, serverShell). */
+  exec?: { rc: number; output: string; error?: string };
+}
+
+type Ctx = OpCtx & { prefetch: Prefetcher; blobs: Map<string, Uint8Array> };
+
+export async function applyPlan(ctx: OpCtx, plan: Plan, progress: Applied): Promise<void> {
+  const run: Ctx = { ...ctx, prefetch: new Prefetcher(ctx.files, plan.changes), blobs: plan.blobs ?? new Map() };
+  for (const c of plan.changes) {
+    if (ctx.signal?.aborted) throw new SaltyError("stopped: the role timed out", "E_TIMEOUT");
+    await applyOne(run, c, progress);
+    progress.count++;
+  }
+}
+
+async function fetchFile(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
+  const opts = { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...(c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {}) };
+  let got: string | undefined;
+  await writeAtomic(ctx, real, opts, async (h) => {
+    if (!isSmall(c)) {
+      got = await streamInto(ctx.files, c, h);
+      return;
+    }
+    const data = await ctx.prefetch.get(c);
+    if (c.hash) got = hashBytes(data);
+    await h.write(data);
+    if (got && got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
+  });
+  if (c.hash) {
+    if (got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
+    await ctx.observe.remember(real, c.hash);
+  }
+}
+
+async function symlinkAtomic(ctx: Ctx, c: Extract<Change, { kind: "symlink" }>, real: string): Promise<void> {
+  const tmp = tempName(real);
+  await ctx.disk.symlink(c.target, tmp);
+  try {
+    if (c.uid !== undefined && c.gid !== undefined) await ctx.disk.lchown(tmp, { uid: c.uid, gid: c.gid });
+    await ctx.disk.rename(tmp, real);
+  } catch (err) {
+    await ctx.disk.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress: Applied): Promise<void> {
+  const opts = { ...(c.cwd ? { cwd: c.cwd } : {}), ...(c.env ? { env: c.env } : {}) };
+  let r: { rc: number; output: string; error?: string };
+  if (c.on === "master") {
+    if (!ctx.serverShell) throw new SaltyError("serverShell is not available", "E_NO_SERVER_SHELL");
+    const res = await ctx.serverShell({ cmds: c.argv[2] ?? "", ...opts, ...(c.timeoutMs ? { timeout: c.timeoutMs / 1000 } : {}) });
+    r = { rc: res.rc, output: res.output ?? "", ...(res.error ? { error: res.error } : {}) };
+  } else {
+    const res = await ctx.exec(c.argv, { ...opts, ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    r = { rc: res.rc, output: res.output, ...(res.timedOut ? { error: `timed out after ${(c.timeoutMs ?? 0) / 1000}s` } : {}) };
+  }
+  if (c.report) {
+    progress.exec = r;
+    return;
+  }
+  if (r.rc !== 0) throw new SaltyError(`${c.argv.join(" ")} failed (rc ${r.rc}): ${r.output.trim()}`, "E_COMMAND");
+  ctx.users.invalidate();
+}
+
+async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
+  const real = c.kind === "exec" ? "" : realPath(ctx, c.path);
+  switch (c.kind) {
+    case "mkdir":
+      await ctx.disk.mkdir(real, c.mode);
+      return ctx.disk.lchown(real, { uid: c.uid, gid: c.gid });
+    case "write": {
+      const data = ctx.blobs.get(c.hash);
+      if (!data) throw new SaltyError(`no content for ${c.path}`, "E_BUG");
+      await writeAtomic(ctx, real, { mode: c.mode, owner: { uid: c.uid, gid: c.gid } }, (h) => h.write(data));
+      return ctx.observe.remember(real, c.hash);
+    }
+    case "fetch":
+      return fetchFile(ctx, c, real);
+    case "chmod":
+      return ctx.disk.chmod(real, c.mode);
+    case "chown":
+      return ctx.disk.lchown(real, { uid: c.uid, gid: c.gid });
+    case "symlink":
+      return symlinkAtomic(ctx, c, real);
+    case "remove":
+      return ctx.disk.remove(real);
+    case "utime":
+      return ctx.disk.utimes(real, BigInt(c.mtimeNs));
+    case "exec":
+      return execute(ctx, c, progress);
+  }
+}

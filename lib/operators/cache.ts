@@ -1,0 +1,52 @@
+// What an agent remembers between applies so that unchanged roles cost
+// milliseconds: content hashes of destination files by stat identity, template
+// sources by fileroot path, compiled templates by content hash. One object,
+// owned by the agent process and passed in. Plain data: no I/O here.
+
+import type { StatEntry } from "../sys/types.ts";
+
+export interface TemplateSource {
+  hash: string;
+  text: string;
+}
+
+// biome-ignore lint: a compiled EJS function takes any locals
+export type TemplateFn = (locals: Record<string, any>) => string;
+
+/** A Map that drops its oldest entries beyond `max` (a Map iterates in insertion order). */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    while (this.size > this.max) {
+      const first = this.keys().next();
+      if (first.done) break;
+      super.delete(first.value);
+    }
+    return this;
+  }
+}
+
+export class AgentCache {
+  /** Real destination path -> identity and hash. */
+  readonly stats = new BoundedMap<string, StatEntry>(200_000);
+  /** "files/..." path -> the last source the master sent. */
+  readonly templates = new BoundedMap<string, TemplateSource>(5_000);
+  /** `${path}\0${hash}` -> compiled template. */
+  readonly compiled = new BoundedMap<string, TemplateFn>(5_000);
+  /** Template path -> the includes its last render used (fetched together next time). */
+  readonly includes = new BoundedMap<string, string[]>(5_000);
+  /** `${content hash}\0${line}\0${replace}` of files known to hold the line (lineInFile). */
+  readonly lines = new BoundedMap<string, true>(50_000);
+
+  /** Remember a template source; its previous compiled version is dropped. */
+  setTemplate(path: string, src: TemplateSource): void {
+    const old = this.templates.get(path);
+    if (old && old.hash !== src.hash) this.compiled.delete(`${path}\0${old.hash}`);
+    this.templates.set(path, src);
+  }
+}

@@ -1,0 +1,45 @@
+// shell(cmds, {cwd, env, timeout}) runs /bin/sh -c on the agent;
+// serverShell(...) the same on the master (an RPC the agent wires in).
+// `rc` is the exit status, `output` stdout+stderr, `changed` always true.
+// On timeout the whole process group is killed and the error says so.
+
+import type { ShellOpts } from "salty";
+import { SaltyError } from "../errors.ts";
+import type { Change, OpCtx, Operator } from "./types.ts";
+
+/** The first line of the commands, short: for the Result's cmd. */
+function brief(cmds: unknown): string {
+  const s = String(cmds);
+  const first = s.split("\n")[0]!;
+  return first.length > 80 || first !== s ? `${first.slice(0, 80)}…` : first;
+}
+
+function execChange(cmds: unknown, opts: ShellOpts, on?: "master"): Change {
+  if (typeof cmds !== "string" || cmds.trim() === "") throw new SaltyError("commands must be a non-empty string", "E_ARG");
+  if (opts.cwd !== undefined && typeof opts.cwd !== "string") throw new SaltyError("cwd must be a string", "E_ARG");
+  if (opts.env !== undefined && (typeof opts.env !== "object" || opts.env === null)) throw new SaltyError("env must be an object", "E_ARG");
+  if (opts.timeout !== undefined && (typeof opts.timeout !== "number" || !(opts.timeout > 0))) throw new SaltyError("timeout must be a positive number of seconds", "E_ARG");
+  const env = opts.env ? Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, String(v)])) : undefined;
+  return {
+    kind: "exec",
+    argv: ["/bin/sh", "-c", cmds],
+    report: true,
+    ...(on ? { on } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(env ? { env } : {}),
+    ...(opts.timeout ? { timeoutMs: Math.round(opts.timeout * 1000) } : {}),
+  };
+}
+
+export const shell: Operator<[cmds: string, opts?: ShellOpts]> = {
+  describe: (cmds) => `shell(${brief(cmds)})`,
+  plan: async (_ctx: OpCtx, cmds, opts = {}) => ({ changes: [execChange(cmds, opts)] }),
+};
+
+export const serverShell: Operator<[cmds: string, opts?: ShellOpts]> = {
+  describe: (cmds) => `serverShell(${brief(cmds)})`,
+  async plan(ctx: OpCtx, cmds, opts = {}) {
+    if (!ctx.serverShell) throw new SaltyError("serverShell is not available", "E_NO_SERVER_SHELL");
+    return { changes: [execChange(cmds, opts, "master")] };
+  },
+};

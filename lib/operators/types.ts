@@ -1,0 +1,68 @@
+// The vocabulary of operators: the changes a plan lists, the capabilities an
+// operator is handed (never imported singletons), and the shape of an
+// operator. Types only: no code, no I/O. The ports (Observe, Disk, Users,
+// Exec) are declared in lib/sys/types.ts beside their real implementations.
+
+import type { Result } from "salty";
+import type { Disk, Exec, Observe, ShellRequest, Users } from "../sys/types.ts";
+import type { FileSource } from "./file-source.ts";
+import type { AgentCache } from "./cache.ts";
+
+/** One step of a plan. Paths are the role's paths (before --path PREFIX); JSON-serializable. */
+export type Change =
+  | { kind: "mkdir"; path: string; mode: number; uid: number; gid: number }
+  /** Content in memory (plan.blobs[hash]): rendered text, a line edit, a small copied file. */
+  | { kind: "write"; path: string; hash: string; size: number; mode: number; uid: number; gid: number }
+  /** Content pulled from the master in chunks while it is written (big copies, syncdir). */
+  | { kind: "fetch"; path: string; src: string; size: number; hash?: string; mtimeNs?: string; mode: number; uid: number; gid: number }
+  | { kind: "chmod"; path: string; mode: number }
+  | { kind: "chown"; path: string; uid: number; gid: number }
+  | { kind: "symlink"; path: string; target: string; uid?: number; gid?: number }
+  | { kind: "remove"; path: string }
+  | { kind: "utime"; path: string; mtimeNs: string }
+  /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd). */
+  | { kind: "exec"; argv: string[]; on?: "master"; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number };
+
+export interface Plan {
+  changes: Change[];
+  /** Why nothing is needed, when `changes` is empty. */
+  note?: string;
+  /** The destination did not exist. */
+  created?: boolean;
+  /** Unified diff of a text change (computed only with --diff). */
+  diff?: string;
+  /** syncdir: files added, updated and removed. */
+  counts?: { added: number; updated: number; removed: number };
+  /** Contents of the `write` changes, by hash. */
+  blobs?: Map<string, Uint8Array>;
+}
+
+/** What an agent holds for all roles; `files` and `serverShell` come from the connection. */
+export interface Caps {
+  observe: Observe;
+  disk: Disk;
+  files: FileSource;
+  users: Users;
+  exec: Exec;
+  cache: AgentCache;
+  /** Runs on the master (an RPC call); absent: serverShell fails with rc 1. */
+  serverShell?: (req: ShellRequest) => Promise<Result>;
+  dryRun: boolean;
+  diff: boolean;
+  /** --path PREFIX: every destination is written under it; "" for none. */
+  pathPrefix: string;
+}
+
+/** What one operator call sees: the capabilities plus the role's context. */
+export interface OpCtx extends Caps {
+  /** Template locals: the role's context, myIp and getIps. */
+  locals: Record<string, unknown>;
+  /** Aborted when the role runs past its timeout. */
+  signal?: AbortSignal;
+}
+
+export interface Operator<A extends unknown[]> {
+  /** A readable call, e.g. `copy(nginx/mime.types, /etc/nginx/mime.types)`; must not throw. */
+  describe(...args: A): string;
+  plan(ctx: OpCtx, ...args: A): Promise<Plan>;
+}

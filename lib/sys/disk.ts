@@ -1,0 +1,68 @@
+// The real Disk port: the few writes operators make. Synchronous syscalls
+// inside (fast, and a write is one step of a plan anyway). Files are created
+// exclusively with their final mode and owner before any byte is written.
+// It decides nothing: the operators plan, this only carries out.
+
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  lchownSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
+import type { Disk, WriteHandle } from "./types.ts";
+
+function handle(fd: number): WriteHandle {
+  let open = true;
+  return {
+    async write(data) {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    },
+    sync: async () => fsyncSync(fd),
+    async close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** Seconds as a double: utimes cannot carry nanoseconds exactly (~240 ns of error today; compare with a tolerance). */
+export function nsToSeconds(ns: bigint): number {
+  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+}
+
+export const realDisk: Disk = {
+  async create(path, mode, owner) {
+    const fd = openSync(path, "wx", 0o600);
+    try {
+      fchownSync(fd, owner.uid, owner.gid);
+      fchmodSync(fd, mode);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return handle(fd);
+  },
+  rename: async (from, to) => renameSync(from, to),
+  remove: async (path) => rmSync(path, { recursive: true, force: true }),
+  async mkdir(path, mode) {
+    mkdirSync(path, { mode });
+    chmodSync(path, mode);
+  },
+  chmod: async (path, mode) => chmodSync(path, mode),
+  lchown: async (path, owner) => lchownSync(path, owner.uid, owner.gid),
+  symlink: async (target, path) => symlinkSync(target, path),
+  async utimes(path, mtimeNs) {
+    const t = nsToSeconds(mtimeNs);
+    utimesSync(path, t, t);
+  },
+};

@@ -1,0 +1,98 @@
+// The real Exec port: run a command in its own process group, collect stdout
+// and stderr as they arrive (capped), kill the whole group on timeout or abort.
+// A background child that keeps the output open does not hold the caller:
+// after the command exits its output is drained for timing.shellDrainMs only.
+
+import type { Result } from "salty";
+import { limits, timing } from "../constants.ts";
+import type { Exec, ExecResult, ShellRequest } from "./types.ts";
+
+class Capped {
+  private parts: Uint8Array[] = [];
+  private kept = 0;
+  dropped = 0;
+
+  add(chunk: Uint8Array): void {
+    const room = limits.shellOutputBytes - this.kept;
+    if (room <= 0) {
+      this.dropped += chunk.length;
+      return;
+    }
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.parts.push(part);
+    this.kept += part.length;
+    this.dropped += chunk.length - part.length;
+  }
+
+  text(): string {
+    const s = Buffer.concat(this.parts).toString("utf8");
+    return this.dropped > 0 ? `${s}\n[output truncated: ${this.dropped} more bytes]` : s;
+  }
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, out: Capped, stop: Promise<void>): Promise<void> {
+  const reader = stream.getReader();
+  const stopped = stop.then(() => ({ done: true as const, value: undefined }));
+  try {
+    for (;;) {
+      const r = await Promise.race([reader.read(), stopped]);
+      if (r.done) return;
+      out.add(r.value);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    /* already gone */
+  }
+}
+
+export const realExec: Exec = async (argv, opts = {}) => {
+  const out = new Capped();
+  let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
+  try {
+    proc = Bun.spawn(argv, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true,
+    });
+  } catch (err) {
+    return { rc: 127, output: `cannot run ${argv[0]}: ${(err as Error).message}` };
+  }
+  let timedOut = false;
+  const kill = () => killGroup(proc.pid);
+  const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), kill()), opts.timeoutMs) : undefined;
+  opts.signal?.addEventListener("abort", kill);
+  let drain!: () => void;
+  const drained = new Promise<void>((r) => (drain = r));
+  const pumps = Promise.all([pump(proc.stdout, out, drained), pump(proc.stderr, out, drained)]);
+  const rc = await proc.exited;
+  clearTimeout(timer);
+  opts.signal?.removeEventListener("abort", kill);
+  const grace = setTimeout(drain, timedOut ? 0 : timing.shellDrainMs);
+  await pumps;
+  clearTimeout(grace);
+  const result: ExecResult = { rc: rc === 0 && (timedOut || proc.signalCode) ? 1 : rc, output: out.text() };
+  if (timedOut) result.timedOut = true;
+  return result;
+};
+
+/** serverShell on the master: /bin/sh -c with cwd, env and timeout, as a Result. */
+export async function runShell(req: ShellRequest): Promise<Result> {
+  const start = performance.now();
+  const first = String(req.cmds).split("\n")[0]!.slice(0, 80);
+  const opts = { ...(req.cwd ? { cwd: req.cwd } : {}), ...(req.env ? { env: req.env } : {}), ...(req.timeout ? { timeoutMs: req.timeout * 1000 } : {}) };
+  const r = await realExec(["/bin/sh", "-c", req.cmds], opts);
+  const result: Result = { cmd: `serverShell(${first})`, rc: r.rc, changed: true, elapsed: 0, output: r.output };
+  if (r.timedOut) result.error = `timed out after ${req.timeout}s`;
+  result.elapsed = Math.round((performance.now() - start) * 1000) / 1e6;
+  return result;
+}

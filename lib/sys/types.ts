@@ -1,0 +1,135 @@
+// The ports through which operators touch the local machine: reads (Observe),
+// writes (Disk), users and groups, processes. lib/sys implements them for
+// real; tests inject fakes. Types only: no code, no I/O.
+
+/** Owner a file or directory must end up with. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** One entry of a directory tree, as the master's scan reports it (see operators/file-source.ts). */
+export interface TreeItem {
+  path: string;
+  type: "file" | "dir" | "symlink";
+  size: number;
+  mtimeNs: string;
+  mode: number;
+  target?: string;
+  /** Owner, in a local walk (the master's scan leaves it out). */
+  uid?: number;
+  gid?: number;
+}
+
+export type FileType = "file" | "dir" | "symlink" | "other";
+
+export interface Stat {
+  type: FileType;
+  /** Permission bits (mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  dev: bigint;
+  ino: bigint;
+}
+
+/** Reads of the local disk. Paths are real paths (with the prefix). */
+export interface Observe {
+  /** undefined when nothing is there; does not follow a final symlink. */
+  lstat(path: string): Promise<Stat | undefined>;
+  /** Follows symlinks (for parent directories: /etc is a link on macOS). */
+  stat(path: string): Promise<Stat | undefined>;
+  readlink(path: string): Promise<string>;
+  read(path: string): Promise<Uint8Array>;
+  /** SHA-256 of a file, not read again while its (dev, ino, size, mtime, ctime) stay the same. */
+  hash(path: string, st: Stat): Promise<string>;
+  /** The file at `path` now holds content with this hash (we just wrote it). */
+  remember(path: string, hash: string): Promise<void>;
+  /** Every entry below `dir` (lstat, parents first); [] when `dir` is absent. */
+  walk(dir: string): Promise<TreeItem[]>;
+}
+
+export interface WriteHandle {
+  write(data: Uint8Array): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Writes to the local disk. Paths are real paths. */
+export interface Disk {
+  /** A new file (it must not exist) that already has its final mode and owner. */
+  create(path: string, mode: number, owner: Owner): Promise<WriteHandle>;
+  rename(from: string, to: string): Promise<void>;
+  /** Recursive; nothing there is fine. */
+  remove(path: string): Promise<void>;
+  /** One level; the mode is set exactly (no umask). */
+  mkdir(path: string, mode: number): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  /** Does not follow a symlink. */
+  lchown(path: string, owner: Owner): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  utimes(path: string, mtimeNs: bigint): Promise<void>;
+}
+
+export interface UserInfo {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** The live system's users and groups (never under --path). */
+export interface Users {
+  /** Which commands manage users here: shadow-utils, busybox (Alpine) or macOS dscl. */
+  readonly platform: "linux" | "busybox" | "darwin";
+  self(): Promise<UserInfo>;
+  user(name: string): Promise<UserInfo | undefined>;
+  /** The gid of a group. */
+  group(name: string): Promise<number | undefined>;
+  /** Supplementary group names of a user, sorted. */
+  groupsOf(name: string): Promise<string[]>;
+  /** An unused uid (and gid) for a new account (macOS needs one chosen). */
+  freeId(system: boolean): Promise<number>;
+  /** Users or groups were changed: forget what was cached. */
+  invalidate(): void;
+}
+
+export interface ExecOpts {
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  rc: number;
+  /** stdout and stderr as they arrived, capped (limits.shellOutputBytes). */
+  output: string;
+  timedOut?: boolean;
+}
+
+export type Exec = (argv: string[], opts?: ExecOpts) => Promise<ExecResult>;
+
+/** shell/serverShell commands (the same shape as wire/api.ts ShellRequest). */
+export interface ShellRequest {
+  cmds: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Seconds. */
+  timeout?: number;
+}
+
+
+/** What the stat cache keeps per path: when lstat still matches, `hash` is the content's hash. */
+export interface StatEntry {
+  dev: bigint;
+  ino: bigint;
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  hash: string;
+  /** Wall clock (ns) when the hash was taken: a file changed within statRacyMs of it is not trusted. */
+  seenNs: bigint;
+}

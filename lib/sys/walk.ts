@@ -1,0 +1,48 @@
+// A directory tree as a flat list: depth-first, parents before children,
+// names sorted, without following symlinks. syncdir compares the master's scan
+// with this walk of the destination. Reads only; sockets, fifos and devices are skipped.
+
+import { lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { TreeItem } from "./types.ts";
+
+/** Every entry below `dir`; [] when `dir` does not exist. */
+export function walkTree(dir: string): TreeItem[] {
+  const out: TreeItem[] = [];
+  const visit = (abs: string, rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(abs).sort();
+    } catch (err) {
+      if (rel === "" && isMissing(err)) return;
+      throw err;
+    }
+    for (const name of names) {
+      const childAbs = join(abs, name);
+      const childRel = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(childAbs, { bigint: true });
+      const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : undefined;
+      if (!type) continue;
+      const item: TreeItem = {
+        path: childRel,
+        type,
+        size: Number(st.size),
+        mtimeNs: String(st.mtimeNs),
+        mode: Number(st.mode & 0o7777n),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
+      };
+      if (type === "symlink") item.target = readlinkSync(childAbs);
+      out.push(item);
+      if (type === "dir") visit(childAbs, childRel);
+    }
+  };
+  visit(dir, "");
+  return out;
+}
+
+/** ENOENT or ENOTDIR: nothing is there. */
+export function isMissing(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
