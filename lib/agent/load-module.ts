@@ -8,6 +8,7 @@
 // and line ("roles/nginx.ts:12: ...").
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
@@ -44,7 +45,7 @@ export function checkSource(source: string, filename: string, code = "E_MODULE")
   for (const imp of imports) {
     if (imp.path.startsWith("node:")) continue;
     const i = source.split("\n").findIndex((l) => l.includes(`"${imp.path}"`) || l.includes(`'${imp.path}'`));
-    const hint = /^[a-z_]+$/.test(imp.path) ? ` (write "node:${imp.path}" for a built-in)` : "";
+    const hint = builtinModules.includes(imp.path) ? ` (write "node:${imp.path}" for a built-in)` : "";
     throw new SaltyError(`${filename}${i >= 0 ? `:${i + 1}` : ""}: imports "${imp.path}": only node:* built-ins may be imported at run time${hint}`, code);
   }
 }

@@ -29,21 +29,19 @@ export async function applyPlan(ctx: OpCtx, plan: Plan, progress: Applied): Prom
 
 async function fetchFile(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
   const opts = { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...(c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {}) };
-  let got: string | undefined;
   await writeAtomic(ctx, real, opts, async (h) => {
-    if (!isSmall(c)) {
+    let got: string | undefined;
+    if (isSmall(c)) {
+      const data = await ctx.prefetch.get(c);
+      if (c.hash) got = hashBytes(data);
+      await h.write(data);
+    } else {
       got = await streamInto(ctx.files, c, h);
-      return;
     }
-    const data = await ctx.prefetch.get(c);
-    if (c.hash) got = hashBytes(data);
-    await h.write(data);
-    if (got && got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
+    // Checked before the rename: a torn transfer never replaces the destination.
+    if (c.hash && got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
   });
-  if (c.hash) {
-    if (got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
-    await ctx.observe.remember(real, c.hash);
-  }
+  if (c.hash) await ctx.observe.remember(real, c.hash);
 }
 
 async function symlinkAtomic(ctx: Ctx, c: Extract<Change, { kind: "symlink" }>, real: string): Promise<void> {

@@ -1,0 +1,74 @@
+// useradd, usergroups and ownership against the real system: needs root (as
+// in CI). Users and groups get unique names and are deleted afterwards.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { copy } from "../../lib/operators/copy.ts";
+import { execute } from "../../lib/operators/run.ts";
+import { useradd } from "../../lib/operators/useradd.ts";
+import { usergroups } from "../../lib/operators/usergroups.ts";
+import { createUsers } from "../../lib/sys/users.ts";
+import { makeWorld } from "./_world.ts";
+
+const isRoot = process.getuid?.() === 0;
+const tag = `${process.pid.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+const user = `st-u-${tag}`, extra = `st-g-${tag}`;
+const made: string[] = [];
+
+if (!isRoot) console.warn("users-root.test.ts: skipped, needs root (useradd, chown)");
+
+afterAll(() => {
+  for (const name of made) {
+    Bun.spawnSync(["userdel", "--remove", name], { stderr: "ignore" });
+    Bun.spawnSync(["groupdel", name], { stderr: "ignore" });
+  }
+});
+
+describe.skipIf(!isRoot)("real users (root)", () => {
+  test("useradd makes a user and its group; the second call changes nothing", async () => {
+    using w = await makeWorld();
+    made.push(user, extra);
+    const r = await execute(w.ctx(), useradd, [user]);
+    expect(r.result).toMatchObject({ rc: 0, changed: true, created: true });
+    const users = createUsers();
+    const info = await users.user(user);
+    expect(info).toBeDefined();
+    expect(await users.group(user)).toBe(info!.gid);
+    expect((await execute(w.ctx(), useradd, [user])).result).toMatchObject({ rc: 0, changed: false });
+    expect((await execute(w.ctx(), useradd, [extra, { system: true }])).result).toMatchObject({ rc: 0, changed: true });
+    expect((await users.user(extra))!.uid).toBeLessThan(1000);
+  });
+
+  test("usergroups sets exactly the supplementary groups", async () => {
+    using w = await makeWorld();
+    const users = createUsers();
+    expect((await execute(w.ctx(), usergroups, [user, [extra]])).result).toMatchObject({ rc: 0, changed: true });
+    expect(await users.groupsOf(user)).toEqual([extra]);
+    expect((await execute(w.ctx(), usergroups, [user, [extra]])).result.changed).toBe(false);
+    expect((await execute(w.ctx(), usergroups, [user, []])).result.changed).toBe(true);
+    expect(await users.groupsOf(user)).toEqual([]);
+  });
+
+  test("copy with user and group owns the file; a changed owner is fixed on the next run", async () => {
+    using w = await makeWorld({ master: { "files/a.conf": "a\n" } });
+    const users = createUsers();
+    const u = (await users.user(user))!;
+    const gid = (await users.group(extra))!;
+    await execute(w.ctx(), copy, ["a.conf", "/etc/a.conf", { user, group: extra, mode: 0o640 }]);
+    const path = join(w.prefix, "etc/a.conf");
+    expect(statSync(path)).toMatchObject({ uid: u.uid, gid });
+    Bun.spawnSync(["chown", "root:root", path]);
+    const again = await execute(w.ctx(), copy, ["a.conf", "/etc/a.conf", { user, group: extra, mode: 0o640 }]);
+    expect(again.plan?.changes).toEqual([{ kind: "chown", path: "/etc/a.conf", uid: u.uid, gid }]);
+    expect(statSync(path)).toMatchObject({ uid: u.uid, gid });
+  });
+
+  test("a failing user command is an error with its output", async () => {
+    using w = await makeWorld();
+    const exec = async () => ({ rc: 9, output: "useradd: cannot lock /etc/passwd\n" });
+    const r = await execute(w.ctx({ exec }), useradd, [`st-x-${tag}`]);
+    expect(r.result.rc).toBe(1);
+    expect(r.result.error).toContain("failed (rc 9): useradd: cannot lock /etc/passwd");
+  });
+});
