@@ -10,8 +10,8 @@ export const limits = {
   /** Handshakes in progress at once, in all and per source address. */
   maxPendingHandshakes: 256,
   maxPendingPerAddress: 32,
-  /** Bytes queued for a peer that does not read before its connection is dropped. */
-  maxSendBuffer: 128 * 1024 * 1024,
+  /** Bytes queued for a peer that does not read before its connection is dropped (bulk senders await drained()). */
+  maxSendBuffer: 256 * 1024 * 1024,
   /** Deepest nesting msgpack decoding accepts. */
   maxDepth: 64,
   /** Bytes of a file sent inline in one reply; larger files are pulled in chunks. */
@@ -45,6 +45,8 @@ export const timing = {
   statRacyMs: 2_000,
   /** After a shell command exits, how long to wait for background children to close its output. */
   shellDrainMs: 200,
+  /** How often the agent looks whether /etc/passwd or /etc/group changed (its own changes are seen at once). */
+  usersRecheckMs: 1_000,
   /** A command run to gather facts (sw_vers, ifconfig on macOS) that takes longer is killed. */
   factsCommandTimeoutMs: 5_000,
 };

@@ -70,7 +70,7 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
     if (plan.created !== undefined) result.created = plan.created;
     if (ctx.dryRun) {
       if (plan.changes.length) result.output = dryRunOutput(plan.changes);
-    } else {
+    } else if (plan.changes.length) {
       await applyPlan(ctx, plan, progress);
       if (progress.exec) {
         result.rc = progress.exec.rc;

@@ -1,10 +1,12 @@
 // The real Users port: look up users and groups of the live system (never
 // under --path). Linux reads /etc/passwd and /etc/group (re-read when they
-// change; `getent` for names found nowhere else, e.g. LDAP); macOS asks dscl.
+// change, looked at once a second at most; `getent` for names found nowhere
+// else, e.g. LDAP); macOS asks dscl.
 // It only reads: user and group changes are commands the operators plan.
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
+import { timing } from "../constants.ts";
 import { SaltyError } from "../errors.ts";
 import type { UserInfo, Users } from "./types.ts";
 
@@ -36,21 +38,30 @@ function run(argv: string[]): string | undefined {
 class LinuxUsers implements Users {
   readonly platform = existsSync("/usr/sbin/useradd") || existsSync("/sbin/useradd") ? ("linux" as const) : ("busybox" as const);
   private db: Db | undefined;
+  private me: UserInfo | undefined;
   private key = "";
+  private checked = 0;
 
+  /** The parsed files, re-read when their mtimes change (looked at no more than every usersRecheckMs). */
   private load(): Db {
+    const now = performance.now();
+    if (this.db && now - this.checked < timing.usersRecheckMs) return this.db;
+    this.checked = now;
     const key = ["/etc/passwd", "/etc/group"].map((f) => String(statSync(f, { bigint: true }).mtimeNs)).join(":");
     if (!this.db || key !== this.key) {
       this.db = parseDb(readFileSync("/etc/passwd", "utf8"), readFileSync("/etc/group", "utf8"));
       this.key = key;
+      this.me = undefined;
     }
     return this.db;
   }
 
   async self(): Promise<UserInfo> {
+    const db = this.load();
+    if (this.me) return this.me;
     const uid = process.getuid!();
-    for (const u of this.load().users.values()) if (u.uid === uid) return u;
-    return { name: userInfo().username, uid, gid: process.getgid!() };
+    for (const u of db.users.values()) if (u.uid === uid) return (this.me = u);
+    return (this.me = { name: userInfo().username, uid, gid: process.getgid!() });
   }
 
   async user(name: string): Promise<UserInfo | undefined> {
