@@ -1,5 +1,12 @@
+import { hostname } from "node:os";
 import { defineCommand } from "citty";
-import { notYet } from "./_cli.ts";
+import { UsageError } from "../lib/errors.ts";
+import { parseHostPort, untilSignal } from "./_daemon.ts";
+import { runAgent } from "../lib/agent/client.ts";
+import { createExecutor } from "../lib/agent/runner.ts";
+import { gatherFacts } from "../lib/facts/gather.ts";
+import { parsePublicKey, validateId } from "../lib/crypto/keys.ts";
+import { version } from "../lib/version.ts";
 
 export default defineCommand({
   meta: { name: "agent", description: "Connect to a master and run the roles it sends (as root, under systemd/launchd)" },
@@ -10,7 +17,21 @@ export default defineCommand({
     path: { type: "string", description: "Write every destination under this prefix (tests, several agents per machine)", valueHint: "PREFIX" },
     "master-key": { type: "string", description: "The master's public key (base64), instead of trusting it on first contact" },
   },
-  run() {
-    notYet("agent");
+  async run({ args }) {
+    if (!args.master) throw new UsageError("salty agent needs the master's address: salty agent MASTER[:PORT]");
+    const { host, port } = parseHostPort(args.master, "MASTER");
+    const id = validateId(args.id ?? hostname());
+    if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
+    const masterKey = args["master-key"] ? parsePublicKey(args["master-key"], "--master-key") : undefined;
+    const stop = new AbortController();
+    const running = runAgent({
+      host, port, id, keyroot: args.keyroot, signal: stop.signal,
+      ...(masterKey ? { masterKey } : {}),
+      session: { gatherFacts, execute: createExecutor({ pathPrefix: args.path ?? "" }), version: version.version },
+    });
+    // Whichever comes first: a signal (stop cleanly) or a fatal error (thrown to main: exit 1).
+    await Promise.race([untilSignal().then(() => stop.abort()), running]);
+    stop.abort();
+    await running;
   },
 });

@@ -1,5 +1,9 @@
 import { defineCommand } from "citty";
-import { filerootArg, keyrootArg, notYet } from "./_cli.ts";
+import { filerootArg, keyrootArg } from "./_cli.ts";
+import { parseHostPort, untilSignal } from "./_daemon.ts";
+import { startMaster } from "../lib/master/server.ts";
+import { realExec } from "../lib/sys/exec.ts";
+import { masterShell } from "../lib/master/server-shell.ts";
 
 export default defineCommand({
   meta: { name: "master", description: "Serve the fileroot to agents and run applies" },
@@ -10,7 +14,17 @@ export default defineCommand({
     "auto-accept": { type: "boolean", description: "Accept every new agent key (labs and tests)" },
     "allow-server-shell": { type: "boolean", description: "Let roles run serverShell on the master" },
   },
-  run() {
-    notYet("master");
+  async run({ args }) {
+    const { host, port } = parseHostPort(args.bind, "--bind");
+    const master = await startMaster({
+      host,
+      port,
+      keyroot: args.keyroot,
+      fileroot: args.fileroot,
+      autoAccept: !!args["auto-accept"],
+      ...(args["allow-server-shell"] ? { serverShell: masterShell(realExec) } : {}),
+    });
+    await untilSignal();
+    await master.close();
   },
 });

@@ -1,0 +1,74 @@
+// From an apply request to the scheduler's plan: load the inventory fresh
+// (edits apply without a restart), resolve hosts and roles against the
+// connected agents, and build each role's context with that host's own
+// secrets only. Also the resolved inventory `salty meta` prints.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Facts, Vars } from "salty";
+import { SaltyError } from "../errors.ts";
+import { containsSecret, decryptTree, isSecret, type SecretKey } from "../crypto/secrets.ts";
+import { loadInventory } from "../inventory/load.ts";
+import { validateInventory } from "../inventory/validate.ts";
+import { parseApplyArgs } from "../inventory/args.ts";
+import { planApply } from "../inventory/resolve.ts";
+import { contextFactory, maskSecrets } from "../inventory/context.ts";
+import type { ApplyRequest } from "../wire/api.ts";
+import type { ApplyPlan, RoleSource } from "./scheduler.ts";
+
+export interface PlannerDeps {
+  fileroot: string;
+  /** Facts of a connected agent. */
+  factsOf(id: string): Facts | undefined;
+  /** From crypto.pass; without it an inventory holding secrets cannot be applied. */
+  secretKey?: SecretKey;
+}
+
+export function secretDecrypter(secretKey: SecretKey | undefined): (vars: Vars) => Vars {
+  return (vars) => {
+    if (secretKey) return decryptTree(vars, secretKey);
+    if (containsSecret(vars)) throw new SaltyError("the inventory holds NACL[...] secrets but the master has no crypto.pass", "E_NO_PASSWORD");
+    return vars;
+  };
+}
+
+export async function planFromInventory(req: ApplyRequest, connected: string[], deps: PlannerDeps): Promise<ApplyPlan> {
+  const args = parseApplyArgs(req.args);
+  const inv = validateInventory(await loadInventory(deps.fileroot));
+  const plan = planApply(inv, connected, args);
+  const facts = Object.fromEntries(connected.map((id) => [id, deps.factsOf(id)]));
+  const context = contextFactory(plan, { facts, extra: args.extra, bootstrap: !!req.bootstrap, decrypt: secretDecrypter(deps.secretKey), isSecret });
+  return { hosts: plan.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })), context };
+}
+
+/** The inventory as the master resolves it: per host its cluster, env, roles and merged vars. */
+export async function resolvedInventory(connected: string[], showSecrets: boolean, deps: PlannerDeps): Promise<unknown> {
+  const inv = validateInventory(await loadInventory(deps.fileroot));
+  const plan = planApply(inv, connected, { roles: [], skip: [], extra: {} });
+  const decrypt = secretDecrypter(deps.secretKey);
+  const hosts = Object.fromEntries(
+    plan.hosts.map((h) => [
+      h.id,
+      {
+        cluster: h.cluster,
+        env: h.env,
+        roles: h.roles.map((r) => r.name),
+        vars: showSecrets ? decrypt(h.vars) : maskSecrets(h.vars, isSecret),
+        connected: h.connected,
+        ...(h.ignore_missing ? { ignore_missing: true } : {}),
+      },
+    ]),
+  );
+  return { clusters: Object.keys(inv.hosts), envs: Object.keys(inv.envs), hosts };
+}
+
+/** roles/NAME.ts, or undefined when there is none (the role is a tag). Names are validated by the inventory. */
+export async function readRoleSource(fileroot: string, name: string): Promise<RoleSource | undefined> {
+  const filename = join("roles", `${name}.ts`);
+  try {
+    return { source: await readFile(join(fileroot, filename), "utf8"), filename };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+// The master daemon, assembled: the secure TCP listener for agents and remote
+// clients, the local Unix socket for client commands, the registry, the file
+// server and the scheduler. Everything it needs is built here from options;
+// cmd/master.ts only parses arguments and waits for a signal.
+
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { log } from "../log.ts";
+import { version } from "../version.ts";
+import { loadOrCreateIdentity, fingerprint } from "../crypto/keys.ts";
+import { decryptBytes, deriveKey, readPassword } from "../crypto/secrets.ts";
+import { listenUnix } from "../wire/tcp.ts";
+import { listenSecure } from "../wire/secure-listener.ts";
+import { KeyStore } from "./keystore.ts";
+import { Registry } from "./registry.ts";
+import { FileServer } from "./fileserver.ts";
+import { serveAgent, type MasterDeps } from "./agent-session.ts";
+import { serveClient, type ControlDeps } from "./control-session.ts";
+import { planFromInventory, readRoleSource, resolvedInventory, type PlannerDeps } from "./apply-plan.ts";
+import type { ShellRequest } from "../wire/api.ts";
+import type { Result } from "salty";
+
+export interface MasterOptions {
+  host: string;
+  port: number;
+  keyroot: string;
+  fileroot: string;
+  autoAccept: boolean;
+  /** Runs serverShell requests; absent unless --allow-server-shell. */
+  serverShell?: (req: ShellRequest) => Promise<Result>;
+}
+
+export interface RunningMaster {
+  port: number;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
+  const keyroot = resolve(opts.keyroot);
+  const fileroot = resolve(opts.fileroot);
+  await mkdir(keyroot, { recursive: true, mode: 0o700 });
+  const identity = await loadOrCreateIdentity(keyroot, "master");
+  const password = await readPassword(keyroot);
+  const secretKey = password ? deriveKey(password) : undefined;
+  const registry = new Registry();
+  const files = new FileServer({ fileroot, keyroot, ...(secretKey ? { decrypt: (b: Uint8Array) => decryptBytes(b, secretKey) } : {}) });
+  const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept });
+  const planner: PlannerDeps = { fileroot, factsOf: (id) => registry.get(id)?.facts, ...(secretKey ? { secretKey } : {}) };
+  const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
+  const controlDeps: ControlDeps = {
+    registry,
+    plan: (req, connected) => planFromInventory(req, connected, planner),
+    meta: (showSecrets) => resolvedInventory(registry.ids(), showSecrets, planner),
+    roleSource: (name) => readRoleSource(fileroot, name),
+  };
+
+  const tcp = await listenSecure({
+    host: opts.host,
+    port: opts.port,
+    identity,
+    decide: (peer) => keystore.decide(peer),
+    onSession: (link, peer) => {
+      if (peer.kind === "agent") serveAgent(link, peer.id, agentDeps);
+      else serveClient(link, controlDeps);
+    },
+  });
+  const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps));
+  log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
+  return {
+    port: tcp.port,
+    registry,
+    async close() {
+      await Promise.all([tcp.close(), unix.close()]);
+    },
+  };
+}
