@@ -1,0 +1,106 @@
+// The master's guarded TCP entrance: every accepted socket must finish the
+// secure handshake within timing.handshakeTimeoutMs, and handshakes in progress
+// are capped in all and per source address (an IPv6 /64 counts as one), so
+// unauthenticated peers cannot exhaust sockets, memory or CPU. Refusals and
+// failures are logged (id, address, reason, fingerprint; never a key).
+// It does not know what a session does: onSession gets the sealed link.
+
+import { limits } from "../constants.ts";
+import { errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import { fingerprint, type Identity } from "../crypto/keys.ts";
+import { RefusedError, secureServer, type Decision, type Peer, type SealedLink } from "./secure.ts";
+import { listenTcp, type SocketLink } from "./tcp.ts";
+
+export interface SecureListenOptions {
+  host: string;
+  port: number;
+  identity: Identity;
+  decide(peer: Peer): Decision | Promise<Decision>;
+  /** An authenticated and accepted peer. A throw here closes that session. */
+  onSession(link: SealedLink, peer: Peer): void;
+}
+
+export interface SecureListener {
+  port: number;
+  /** Handshakes in progress now. */
+  pending(): number;
+  /** Stop listening and drop every connection, established or not. */
+  close(): Promise<void>;
+}
+
+/** The unit per-address caps count: an IPv4 address, or the /64 of an IPv6 one. */
+export function addressKey(addr: string): string {
+  if (!addr.includes(":")) return addr;
+  const [head = "", tail] = addr.replace(/%.*$/, "").split("::");
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
+  return groups.slice(0, 4).map((g) => parseInt(g || "0", 16).toString(16)).join(":") + "::/64";
+}
+
+/** At most a few lines per second per event: a flood of bad peers must not flood the log. */
+function rateLimitedLog(perSecond: number): (event: string, fields: Record<string, unknown>) => void {
+  const state = new Map<string, { second: number; count: number; suppressed: number }>();
+  return (event, fields) => {
+    const second = Math.floor(Date.now() / 1000);
+    const s = state.get(event) ?? { second, count: 0, suppressed: 0 };
+    if (s.second !== second) Object.assign(s, { second, count: 0 });
+    state.set(event, s);
+    if (s.count++ >= perSecond) return void s.suppressed++;
+    log(event, { ...fields, suppressed: s.suppressed || undefined });
+    s.suppressed = 0;
+  };
+}
+
+export async function listenSecure(opts: SecureListenOptions): Promise<SecureListener> {
+  const perAddress = new Map<string, number>();
+  let total = 0;
+  const noisy = rateLimitedLog(10);
+
+  const onLink = (raw: SocketLink) => {
+    const key = addressKey(raw.remoteAddress);
+    const mine = perAddress.get(key) ?? 0;
+    if (total >= limits.maxPendingHandshakes || mine >= limits.maxPendingPerAddress) {
+      raw.close("too many pending handshakes");
+      return noisy("secure.over_capacity", { peer: raw.peer, pending: total, from_address: mine });
+    }
+    total++;
+    perAddress.set(key, mine + 1);
+    const release = () => {
+      total--;
+      const left = (perAddress.get(key) ?? 1) - 1;
+      if (left > 0) perAddress.set(key, left);
+      else perAddress.delete(key);
+    };
+    secureServer(raw, { identity: opts.identity, decide: (peer) => decideLogged(opts.decide, peer, raw.peer) }).then(
+      ({ link, peer }) => {
+        release();
+        startSession(opts.onSession, link, peer);
+      },
+      (err) => {
+        release();
+        if (!(err instanceof RefusedError)) noisy("secure.handshake_failed", { peer: raw.peer, error: errorMessage(err) });
+      },
+    );
+  };
+
+  const server = await listenTcp(opts.host, opts.port, onLink);
+  return { port: server.port, pending: () => total, close: server.close };
+}
+
+async function decideLogged(decide: SecureListenOptions["decide"], peer: Peer, address: string): Promise<Decision> {
+  const d = await decide(peer);
+  if (!d.accept) log("secure.refused", { id: peer.id, kind: peer.kind, peer: address, code: d.code, reason: d.reason, fingerprint: fingerprint(peer.publicKey) });
+  return d;
+}
+
+function startSession(onSession: SecureListenOptions["onSession"], link: SealedLink, peer: Peer): void {
+  log("secure.session", { id: peer.id, kind: peer.kind, peer: link.peer, fingerprint: fingerprint(peer.publicKey) });
+  try {
+    onSession(link, peer);
+  } catch (err) {
+    log("secure.session_error", { id: peer.id, peer: link.peer, error: errorMessage(err) });
+    link.close(`internal error: ${errorMessage(err)}`);
+  }
+}

@@ -1,0 +1,96 @@
+// The guarded entrance: handshake timeout and caps on pending handshakes.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import net from "node:net";
+import { limits, timing } from "../../lib/constants.ts";
+import { addressKey } from "../../lib/wire/secure-listener.ts";
+import { writeHello } from "../../lib/wire/_handshake.ts";
+import { encodeFrame } from "../../lib/wire/frame.ts";
+import { until } from "./_helpers.ts";
+import { logs, roundTrip, secureFixture } from "./_secure-fixture.ts";
+
+const cleanups: Array<() => unknown> = [];
+const saved = { ...limits, ...timing };
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  limits.maxPendingHandshakes = saved.maxPendingHandshakes;
+  limits.maxPendingPerAddress = saved.maxPendingPerAddress;
+  timing.handshakeTimeoutMs = saved.handshakeTimeoutMs;
+});
+
+interface Raw {
+  socket: net.Socket;
+  closed: boolean;
+}
+
+/** Plain sockets that connect and then say nothing (or what `first` holds). */
+function rawSockets(port: number, n: number, first?: Uint8Array): Raw[] {
+  const all: Raw[] = [];
+  for (let i = 0; i < n; i++) {
+    const socket = net.connect(port, "127.0.0.1");
+    const r: Raw = { socket, closed: false };
+    socket.on("error", () => {});
+    socket.on("close", () => (r.closed = true));
+    socket.resume(); // read (and discard) what the server says, so its FIN is seen
+    if (first) socket.on("connect", () => socket.write(first));
+    all.push(r);
+  }
+  cleanups.push(() => all.forEach((r) => r.socket.destroy()));
+  return all;
+}
+
+describe("secure listener guards", () => {
+  test("a connection that never finishes the handshake is dropped after the timeout; others are served", async () => {
+    timing.handshakeTimeoutMs = 150;
+    const fx = await secureFixture(cleanups);
+    const bystander = await fx.connect("bystander");
+    const [silent, halfway] = [...rawSockets(fx.listener.port, 1), ...rawSockets(fx.listener.port, 1, encodeFrame(writeHello(new Uint8Array(32).fill(9))))];
+    await until(() => fx.listener.pending() === 2);
+    await until(() => silent!.closed && halfway!.closed, 3000, "the server to drop both");
+    expect(fx.listener.pending()).toBe(0);
+    expect(logs.some((l) => l.includes("secure.handshake_failed") && l.includes("handshake not finished within 0.15s"))).toBe(true);
+    expect(await roundTrip(bystander, "alive")).toBe("echo:alive");
+  });
+
+  test("1,000 connections at once hit the pending cap; a legitimate client gets in afterwards", async () => {
+    timing.handshakeTimeoutMs = 500;
+    limits.maxPendingPerAddress = 10_000; // all from 127.0.0.1: let the total cap do the work
+    const fx = await secureFixture(cleanups);
+    const flood = rawSockets(fx.listener.port, 1000);
+    const cap = limits.maxPendingHandshakes;
+    await until(() => flood.filter((r) => r.closed).length === 1000 - cap, 5000, "the over-cap connections to be closed");
+    expect(fx.listener.pending()).toBe(cap);
+    expect(logs.some((l) => l.includes("secure.over_capacity"))).toBe(true);
+    expect(logs.filter((l) => l.includes("secure.over_capacity")).length).toBeLessThan(100); // rate-limited
+    await until(() => fx.listener.pending() === 0, 5000, "the flood's handshakes to time out");
+    expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
+  });
+
+  test("one address cannot hold more than its share of pending handshakes", async () => {
+    const fx = await secureFixture(cleanups);
+    const flood = rawSockets(fx.listener.port, 100);
+    const share = limits.maxPendingPerAddress;
+    await until(() => flood.filter((r) => r.closed).length === 100 - share, 5000, "the over-share connections to be closed");
+    expect(fx.listener.pending()).toBe(share);
+    // While the share is used up, a newcomer from the same address is turned away at once…
+    const err = await fx.connect("legit").catch((e) => e);
+    expect(err.message).toMatch(/connection closed during the handshake/);
+    // …and gets in once the flood is gone.
+    flood.forEach((r) => r.socket.destroy());
+    await until(() => fx.listener.pending() === 0);
+    expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
+  });
+});
+
+describe("addressKey", () => {
+  test.each([
+    ["10.1.2.3", "10.1.2.3"],
+    ["2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"],
+    ["2001:db8:1:2:bbbb:cccc:dddd:eeee", "2001:db8:1:2::/64"],
+    ["2001:db8::1", "2001:db8:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["fe80::1%eth0", "fe80:0:0:0::/64"],
+  ])("%s counts as %s", (addr, key) => {
+    expect(addressKey(addr)).toBe(key);
+  });
+});
