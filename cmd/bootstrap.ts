@@ -1,5 +1,14 @@
+import { hostname } from "node:os";
 import { defineCommand } from "citty";
-import { filerootArg, keyrootArg, notYet } from "./_cli.ts";
+import { filerootArg, keyrootArg } from "./_cli.ts";
+import { assignments, verbosity } from "./_args.ts";
+import { UsageError } from "../lib/errors.ts";
+import { bootstrap } from "../lib/bootstrap.ts";
+import { validateId } from "../lib/crypto/keys.ts";
+import { parseApplyArgs } from "../lib/inventory/args.ts";
+import { formatReport } from "../lib/client/format.ts";
+import { printLines } from "../lib/client/print.ts";
+import { setLogSink } from "../lib/log.ts";
 
 export default defineCommand({
   meta: { name: "bootstrap", description: "Apply this host's roles in one process (master and agent), bootstrap=true" },
@@ -12,9 +21,28 @@ export default defineCommand({
     json: { type: "boolean", description: "Print the whole result as one JSON document" },
     "dry-run": { type: "boolean", description: "Change nothing; report what would change" },
     diff: { type: "boolean", description: "Show a unified diff of changed text files" },
+    timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)" },
     assignments: { type: "positional", required: false, description: "KEY=VALUE ... as for apply", valueHint: "KEY=VALUE" },
   },
-  run() {
-    notYet("bootstrap");
+  async run({ args, rawArgs }) {
+    const words = assignments(args._);
+    parseApplyArgs(words);
+    if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
+    // The in-process master and agent would log their own connection: noise here, unless -vv.
+    if (verbosity(rawArgs) < 2) setLogSink(() => {});
+    const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;
+    const report = await bootstrap({
+      id: validateId(args.id ?? hostname()),
+      fileroot: args.fileroot,
+      keyroot: args.keyroot,
+      pathPrefix: args.path ?? "",
+      args: words,
+      dryRun: !!args["dry-run"],
+      diff: !!args.diff,
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
+    if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    else printLines(formatReport(report, verbosity(rawArgs)), process);
+    return report.rc;
   },
 });

@@ -1,0 +1,64 @@
+// `salty bootstrap`: a master and an agent in one process, joined by an
+// in-memory link, applying this host's roles with bootstrap=true. No keys,
+// no network: what a fresh host runs before any service is installed.
+
+import { resolve } from "node:path";
+import { SaltyError } from "./errors.ts";
+import { version } from "./version.ts";
+import { memoryPair } from "./wire/memory.ts";
+import type { ApplyReport } from "./wire/api.ts";
+import { decryptBytes, deriveKey, readPassword } from "./crypto/secrets.ts";
+import { Registry } from "./master/registry.ts";
+import { FileServer } from "./master/fileserver.ts";
+import { serveAgent } from "./master/agent-session.ts";
+import { runApply } from "./master/scheduler.ts";
+import { masterShell } from "./master/server-shell.ts";
+import { planFromInventory, readRoleSource } from "./master/apply-plan.ts";
+import { serveMaster } from "./agent/session.ts";
+import { createExecutor } from "./agent/runner.ts";
+import { gatherFacts } from "./facts/gather.ts";
+import { realExec } from "./sys/exec.ts";
+
+export interface BootstrapOptions {
+  id: string;
+  fileroot: string;
+  keyroot: string;
+  pathPrefix: string;
+  /** KEY=VALUE arguments as for apply; any target= is replaced by this host. */
+  args: string[];
+  dryRun: boolean;
+  diff: boolean;
+  timeoutMs?: number;
+}
+
+export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
+  const fileroot = resolve(opts.fileroot);
+  const keyroot = resolve(opts.keyroot);
+  const password = await readPassword(keyroot);
+  const secretKey = password ? deriveKey(password) : undefined;
+  const registry = new Registry();
+  const files = new FileServer({ fileroot, keyroot, ...(secretKey ? { decrypt: (b: Uint8Array) => decryptBytes(b, secretKey) } : {}) });
+  const [masterEnd, agentEnd] = memoryPair([`bootstrap:${opts.id}`, "bootstrap:master"]);
+  // Master and agent are the same host and user here, so serverShell is simply local.
+  serveAgent(masterEnd, opts.id, { registry, files, version: version.version, serverShell: masterShell(realExec) });
+  const closed = serveMaster(agentEnd, { gatherFacts, execute: createExecutor({ pathPrefix: opts.pathPrefix }), version: version.version });
+  try {
+    for (let i = 0; i < 1000 && !registry.get(opts.id); i++) await Bun.sleep(1);
+    if (!registry.get(opts.id)) throw new SaltyError("the in-process agent did not start", "E_BOOTSTRAP");
+    const args = [...opts.args.filter((a) => !a.startsWith("target=")), `target=${opts.id}`];
+    const report = await runApply(
+      { args, dryRun: opts.dryRun, diff: opts.diff, bootstrap: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
+      {
+        registry,
+        plan: (req, connected) => planFromInventory(req, connected, { fileroot, factsOf: (id) => registry.get(id)?.facts, ...(secretKey ? { secretKey } : {}) }),
+        roleSource: (name) => readRoleSource(fileroot, name),
+      },
+    );
+    const mine = report.hosts.filter((h) => h.id === opts.id);
+    if (!mine.length || mine[0]!.status !== "ran") throw new SaltyError(`host ${opts.id} is not in ${fileroot}/hosts/index.ts`, "E_BOOTSTRAP");
+    return { ...report, hosts: mine, rc: mine.some((h) => h.errors > 0) ? 1 : 0 };
+  } finally {
+    masterEnd.close("bootstrap done");
+    await closed;
+  }
+}
