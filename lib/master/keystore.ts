@@ -1,0 +1,163 @@
+// The master's record of agent and client keys, one small file per key:
+//   KEYROOT/agents/{pending,accepted,rejected}/ID.pub   (and KEYROOT/clients/...)
+// Keys are created exclusively and moved by rename, so `salty keys` (another
+// process) and a running master share the files safely; decide() reads them on
+// every connection (no cache), so an accept counts at the agent's next attempt.
+// Logs ids and fingerprints, never key material.
+
+import { mkdir, readFile, readdir, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { SaltyError, UsageError } from "../errors.ts";
+import { log } from "../log.ts";
+import { encodeKey, fingerprint, parsePublicKey, samePublicKey, validateId } from "../crypto/keys.ts";
+import { writeNew } from "../crypto/_files.ts";
+import type { Decision, Peer } from "../wire/secure.ts";
+
+export type KeyKind = Peer["kind"];
+export type KeyStatus = "pending" | "accepted" | "rejected";
+
+export interface KeyEntry {
+  id: string;
+  kind: KeyKind;
+  status: KeyStatus;
+  /** Undefined when the file does not hold a valid key. */
+  publicKey?: Uint8Array;
+  fingerprint: string;
+}
+
+const KINDS: KeyKind[] = ["agent", "client"];
+const STATUSES: KeyStatus[] = ["pending", "accepted", "rejected"];
+const kindDir = (kind: KeyKind) => (kind === "agent" ? "agents" : "clients");
+
+const refuse = (code: string, reason: string): Decision => ({ accept: false, code, reason });
+
+export class KeyStore {
+  constructor(
+    readonly keyroot: string,
+    private readonly opts: { autoAccept?: boolean } = {},
+  ) {}
+
+  /** The master's answer to an authenticated peer. */
+  async decide(peer: Peer): Promise<Decision> {
+    const { id, kind, publicKey } = peer;
+    const fp = fingerprint(publicKey);
+    if (await this.read(kind, "rejected", id)) {
+      return refuse("E_KEY_REJECTED", `the key of ${kind} ${id} is rejected; "salty keys delete ${id}" on the master lets it ask again`);
+    }
+    const accepted = await this.read(kind, "accepted", id);
+    if (accepted) {
+      if (samePublicKey(accepted, publicKey)) return { accept: true };
+      log("keys.mismatch", { id, kind, presented: fp, accepted: fingerprint(accepted) });
+      return refuse("E_KEY_MISMATCH", `${kind} ${id} is accepted with another key (${fingerprint(accepted)}); if this host was reinstalled, run "salty keys delete ${id}" on the master and accept its new key`);
+    }
+    const pending = await this.read(kind, "pending", id);
+    if (pending && !samePublicKey(pending, publicKey)) {
+      log("keys.pending_mismatch", { id, kind, presented: fp, pending: fingerprint(pending) });
+      return refuse("E_KEY_MISMATCH", `another key (${fingerprint(pending)}) is already pending for ${kind} ${id}; "salty keys delete ${id}" on the master clears it`);
+    }
+    if (this.opts.autoAccept) return this.autoAccept(peer, Boolean(pending));
+    if (!pending && (await this.create(kind, "pending", id, publicKey))) log("keys.pending", { id, kind, fingerprint: fp });
+    return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "salty keys accept ${id}" on the master`);
+  }
+
+  private async autoAccept(peer: Peer, fromPending: boolean): Promise<Decision> {
+    const { id, kind, publicKey } = peer;
+    if (fromPending) await this.move(kind, id, "pending", "accepted");
+    else if (!(await this.create(kind, "accepted", id, publicKey))) return this.decide(peer); // lost a race: look again
+    log("keys.auto_accepted", { id, kind, fingerprint: fingerprint(publicKey) });
+    return { accept: true };
+  }
+
+  /** Every key, sorted by kind, status (pending first) and id. */
+  async list(): Promise<KeyEntry[]> {
+    const out: KeyEntry[] = [];
+    for (const kind of KINDS) {
+      for (const status of STATUSES) {
+        const names = await readdir(this.dir(kind, status)).catch(() => [] as string[]);
+        for (const name of names.sort()) {
+          const id = name.endsWith(".pub") ? name.slice(0, -4) : "";
+          if (!isId(id)) continue; // temp files and strays
+          const publicKey = await this.read(kind, status, id).catch(() => undefined);
+          out.push({ id, kind, status, ...(publicKey ? { publicKey } : {}), fingerprint: publicKey ? fingerprint(publicKey) : "(invalid key file)" });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Accept a pending (or rejected) key. */
+  async accept(id: string, kind?: KeyKind): Promise<KeyEntry & { was: KeyStatus }> {
+    const e = await this.only(id, kind);
+    if (e.status !== "accepted") await this.move(e.kind, id, e.status, "accepted");
+    return { ...e, status: "accepted", was: e.status };
+  }
+
+  /** Accept every pending key; returns what was accepted. */
+  async acceptAll(kind?: KeyKind): Promise<KeyEntry[]> {
+    const pending = (await this.list()).filter((e) => e.status === "pending" && (!kind || e.kind === kind));
+    for (const e of pending) await this.move(e.kind, e.id, "pending", "accepted");
+    return pending.map((e) => ({ ...e, status: "accepted" }));
+  }
+
+  /** Reject a pending or accepted key: that id is refused until the key is deleted. */
+  async reject(id: string, kind?: KeyKind): Promise<KeyEntry & { was: KeyStatus }> {
+    const e = await this.only(id, kind);
+    if (e.status !== "rejected") await this.move(e.kind, id, e.status, "rejected");
+    return { ...e, status: "rejected", was: e.status };
+  }
+
+  /** Forget a key whatever its status: the host may ask again. */
+  async delete(id: string, kind?: KeyKind): Promise<KeyEntry> {
+    const e = await this.only(id, kind);
+    for (const status of STATUSES) await unlink(this.file(e.kind, status, id)).catch(() => {});
+    return e;
+  }
+
+  /** The one entry for an id; E_KEY_UNKNOWN when none, a usage error when agent and client both use it. */
+  private async only(id: string, kind?: KeyKind): Promise<KeyEntry> {
+    validateId(id);
+    const found = (await this.list()).filter((e) => e.id === id && (!kind || e.kind === kind));
+    if (!found.length) throw new SaltyError(`no ${kind ?? "agent or client"} key with id ${id} in ${this.keyroot}`, "E_KEY_UNKNOWN");
+    if (new Set(found.map((e) => e.kind)).size > 1) throw new UsageError(`${id} is both an agent and a client key: add --kind agent or --kind client`);
+    // A key left in two states by hand: the strictest one counts, as in decide().
+    return found.find((e) => e.status === "rejected") ?? found.find((e) => e.status === "accepted") ?? found[0]!;
+  }
+
+  private dir(kind: KeyKind, status: KeyStatus): string {
+    return join(this.keyroot, kindDir(kind), status);
+  }
+
+  private file(kind: KeyKind, status: KeyStatus, id: string): string {
+    return join(this.dir(kind, status), `${validateId(id)}.pub`);
+  }
+
+  private async read(kind: KeyKind, status: KeyStatus, id: string): Promise<Uint8Array | undefined> {
+    const path = this.file(kind, status, id);
+    const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    return text === undefined ? undefined : parsePublicKey(text, path);
+  }
+
+  private async create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array): Promise<boolean> {
+    await mkdir(this.dir(kind, status), { recursive: true, mode: 0o700 });
+    return writeNew(this.file(kind, status, id), encodeKey(key) + "\n", 0o644);
+  }
+
+  private async move(kind: KeyKind, id: string, from: KeyStatus, to: KeyStatus): Promise<void> {
+    await mkdir(this.dir(kind, to), { recursive: true, mode: 0o700 });
+    await rename(this.file(kind, from, id), this.file(kind, to, id));
+    // Any copy left in a third state by hand would contradict the move.
+    for (const other of STATUSES) if (other !== from && other !== to) await unlink(this.file(kind, other, id)).catch(() => {});
+  }
+}
+
+function isId(s: string): boolean {
+  try {
+    validateId(s);
+    return true;
+  } catch {
+    return false;
+  }
+}

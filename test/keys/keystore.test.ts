@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import nacl from "tweetnacl";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KeyStore } from "../../lib/master/keystore.ts";
+import { encodeKey, fingerprint } from "../../lib/crypto/keys.ts";
+import type { Peer } from "../../lib/wire/secure.ts";
+import { setLogSink } from "../../lib/log.ts";
+
+const logs: string[] = [];
+setLogSink((l) => logs.push(l));
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function keyroot(): string {
+  const d = mkdtempSync(join(tmpdir(), "salty-keystore-"));
+  dirs.push(d);
+  return d;
+}
+
+const peer = (id: string, kind: Peer["kind"] = "agent"): Peer => ({ id, kind, publicKey: nacl.sign.keyPair().publicKey });
+
+describe("KeyStore.decide", () => {
+  test("a new key is pending (file written, logged with its fingerprint) until accepted; then accepted", async () => {
+    const root = keyroot();
+    const ks = new KeyStore(root);
+    const p = peer("web1");
+    expect(await ks.decide(p)).toEqual({ accept: false, code: "E_KEY_PENDING", reason: 'the key of agent web1 is pending; run "salty keys accept web1" on the master' });
+    expect(readFileSync(join(root, "agents/pending/web1.pub"), "utf8")).toBe(encodeKey(p.publicKey) + "\n");
+    expect(logs.filter((l) => l.includes("keys.pending id=web1") && l.includes(fingerprint(p.publicKey))).length).toBe(1);
+    // Asking again changes nothing and logs no new pending line.
+    expect((await ks.decide(p)).accept).toBe(false);
+    expect(logs.filter((l) => l.includes("keys.pending id=web1")).length).toBe(1);
+    // Another process (salty keys accept) moves the file; this instance sees it at the next decision.
+    await new KeyStore(root).accept("web1");
+    expect(await ks.decide(p)).toEqual({ accept: true });
+  });
+
+  test("an accepted id presenting another key is refused and logged with both fingerprints", async () => {
+    const ks = new KeyStore(keyroot(), { autoAccept: true });
+    const real = peer("db1");
+    expect(await ks.decide(real)).toEqual({ accept: true });
+    const impostor = peer("db1");
+    const d = await ks.decide(impostor);
+    expect(d).toEqual({
+      accept: false,
+      code: "E_KEY_MISMATCH",
+      reason: `agent db1 is accepted with another key (${fingerprint(real.publicKey)}); if this host was reinstalled, run "salty keys delete db1" on the master and accept its new key`,
+    });
+    const line = logs.find((l) => l.includes("keys.mismatch id=db1"))!;
+    expect(line).toContain(`presented=${fingerprint(impostor.publicKey)}`);
+    expect(line).toContain(`accepted=${fingerprint(real.publicKey)}`);
+    expect(await ks.decide(real)).toEqual({ accept: true });
+  });
+
+  test("a second key for a pending id does not replace the first", async () => {
+    const root = keyroot();
+    const ks = new KeyStore(root);
+    const first = peer("web2");
+    await ks.decide(first);
+    const d = await ks.decide(peer("web2"));
+    expect(d.accept === false && d.code).toBe("E_KEY_MISMATCH");
+    expect(readFileSync(join(root, "agents/pending/web2.pub"), "utf8").trim()).toBe(encodeKey(first.publicKey));
+  });
+
+  test("a rejected id is refused, whatever key it brings, until deleted", async () => {
+    const ks = new KeyStore(keyroot());
+    const p = peer("bad1");
+    await ks.decide(p);
+    await ks.reject("bad1");
+    const d = await ks.decide(p);
+    expect(d).toEqual({ accept: false, code: "E_KEY_REJECTED", reason: 'the key of agent bad1 is rejected; "salty keys delete bad1" on the master lets it ask again' });
+    expect((await ks.decide(peer("bad1"))).accept).toBe(false);
+    await ks.delete("bad1");
+    expect((await ks.decide(p)) as unknown).toMatchObject({ code: "E_KEY_PENDING" });
+  });
+
+  test("autoAccept accepts new and pending keys, and logs it", async () => {
+    const root = keyroot();
+    const p = peer("lab1");
+    await new KeyStore(root).decide(p);
+    const ks = new KeyStore(root, { autoAccept: true });
+    expect(await ks.decide(p)).toEqual({ accept: true });
+    expect(await ks.decide(peer("lab2"))).toEqual({ accept: true });
+    expect((await ks.list()).map((e) => `${e.id}:${e.status}`)).toEqual(["lab1:accepted", "lab2:accepted"]);
+    expect(logs.some((l) => l.includes("keys.auto_accepted id=lab1"))).toBe(true);
+  });
+
+  test("agents and clients live in separate namespaces", async () => {
+    const root = keyroot();
+    const ks = new KeyStore(root, { autoAccept: true });
+    await ks.decide(peer("ops", "client"));
+    expect(existsSync(join(root, "clients/accepted/ops.pub"))).toBe(true);
+    const d = await new KeyStore(root).decide(peer("ops", "agent"));
+    expect(d.accept === false && d.code).toBe("E_KEY_PENDING");
+  });
+
+  test("an unreadable key file makes decide throw (the handshake turns it into E_INTERNAL)", async () => {
+    const root = keyroot();
+    mkdirSync(join(root, "agents/accepted"), { recursive: true });
+    writeFileSync(join(root, "agents/accepted/x1.pub"), "not a key");
+    await expect(new KeyStore(root).decide(peer("x1"))).rejects.toThrow("agents/accepted/x1.pub is not a base64 32-byte key");
+  });
+});
+
+describe("KeyStore management", () => {
+  async function seeded() {
+    const root = keyroot();
+    const ks = new KeyStore(root);
+    for (const id of ["b", "a", "c"]) await ks.decide(peer(id));
+    await ks.decide(peer("ops", "client"));
+    return { root, ks };
+  }
+
+  test("list: kind, status, id order, with fingerprints; stray files ignored", async () => {
+    const { root, ks } = await seeded();
+    await ks.accept("c");
+    await ks.reject("b");
+    writeFileSync(join(root, "agents/pending/.tmp-123"), "x");
+    const list = await ks.list();
+    expect(list.map((e) => `${e.kind}/${e.status}/${e.id}`)).toEqual(["agent/pending/a", "agent/accepted/c", "agent/rejected/b", "client/pending/ops"]);
+    expect(list.every((e) => e.fingerprint.startsWith("SHA256:") && e.fingerprint.length === 50)).toBe(true);
+  });
+
+  test("acceptAll accepts every pending key, of one kind if asked", async () => {
+    const { ks } = await seeded();
+    expect((await ks.acceptAll("agent")).map((e) => e.id)).toEqual(["a", "b", "c"]);
+    expect((await ks.list()).filter((e) => e.status === "pending").map((e) => e.id)).toEqual(["ops"]);
+    expect((await ks.acceptAll()).map((e) => e.id)).toEqual(["ops"]);
+    expect(await ks.acceptAll()).toEqual([]);
+  });
+
+  test("accept, reject, delete report what was there; unknown ids and bad ids are errors", async () => {
+    const { root, ks } = await seeded();
+    expect((await ks.accept("a")).was).toBe("pending");
+    expect((await ks.accept("a")).was).toBe("accepted");
+    expect((await ks.reject("a")).was).toBe("accepted");
+    expect((await ks.accept("a")).was).toBe("rejected");
+    expect(readdirSync(join(root, "agents/rejected"))).toEqual([]);
+    expect((await ks.delete("a")).status).toBe("accepted");
+    const unknown = await ks.accept("zzz").catch((e) => e);
+    expect([unknown.code, unknown.message]).toEqual(["E_KEY_UNKNOWN", `no agent or client key with id zzz in ${root}`]);
+    const bad = await ks.delete("../../etc/passwd").catch((e) => e);
+    expect(bad.code).toBe("E_BAD_ID");
+  });
+
+  test("an id used by an agent and a client needs a kind", async () => {
+    const { ks } = await seeded();
+    await ks.decide(peer("ops", "agent"));
+    const err = await ks.accept("ops").catch((e) => e);
+    expect(err.code).toBe("E_USAGE");
+    expect(err.message).toBe("ops is both an agent and a client key: add --kind agent or --kind client");
+    expect((await ks.accept("ops", "client")).kind).toBe("client");
+  });
+});
