@@ -38,12 +38,12 @@ async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined
   return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
 }
 
-/** Walk the positional words down the sub-command tree: the command they name and its parents. */
-export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; parent?: AnyCommand; rest: string[] }> {
+/** Walk the positional words down the sub-command tree: the command they name, its parent, and its own arguments. */
+export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; parent?: AnyCommand; args: string[] }> {
   let cmd = root;
   let parent: AnyCommand | undefined;
-  let i = 0;
-  for (; i < rawArgs.length; i++) {
+  let start = 0;
+  for (let i = 0; i < rawArgs.length; i++) {
     const word = rawArgs[i]!;
     if (word.startsWith("-")) continue;
     const subs = await resolve(cmd.subCommands);
@@ -51,8 +51,9 @@ export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<
     if (!next) break;
     parent = cmd;
     cmd = next as AnyCommand;
+    start = i + 1;
   }
-  return { cmd, parent, rest: rawArgs.slice(i) };
+  return { cmd, parent, args: rawArgs.slice(start) };
 }
 
 /** Options citty would silently ignore are usage errors here. */

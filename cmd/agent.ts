@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import { UsageError } from "../lib/errors.ts";
 import { parseHostPort, untilSignal } from "./_daemon.ts";
@@ -22,6 +23,7 @@ export default defineCommand({
     const { host, port } = parseHostPort(args.master, "MASTER");
     const id = validateId(args.id ?? hostname());
     if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
+    if (args.path) mkdirSync(args.path, { recursive: true }); // the sandbox root itself; operators make what is below
     const masterKey = args["master-key"] ? parsePublicKey(args["master-key"], "--master-key") : undefined;
     const stop = new AbortController();
     const running = runAgent({

@@ -6,6 +6,7 @@
 import { defineCommand, runCommand } from "citty";
 import { version } from "../lib/version.ts";
 import { overrideTiming } from "../lib/constants.ts";
+import { UsageError } from "../lib/errors.ts";
 import { checkOptions, describeError, findCommand, stripAnsi, usageOf } from "./_cli.ts";
 import master from "./master.ts";
 import agent from "./agent.ts";
@@ -28,14 +29,20 @@ const main = defineCommand({
 async function run(rawArgs: string[]): Promise<number> {
   try {
     overrideTiming(process.env.SALTY_TIMING);
-    const { cmd, parent } = await findCommand(main, rawArgs);
+    const { cmd, parent, args } = await findCommand(main, rawArgs);
     if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
       const usage = await usageOf(cmd, parent);
       process.stdout.write((process.stdout.isTTY ? usage : stripAnsi(usage)) + "\n");
       return rawArgs.length === 0 ? 2 : 0;
     }
-    await checkOptions(cmd, rawArgs);
-    const { result } = await runCommand(main, { rawArgs });
+    if (!cmd.run) {
+      if (args[0] && !args[0].startsWith("-")) throw new UsageError(`unknown command ${args[0]} (see salty --help)`);
+      process.stderr.write(stripAnsi(await usageOf(cmd, parent)) + "\n");
+      return 2;
+    }
+    await checkOptions(cmd, args);
+    // The leaf command is run directly so that the status its run() returns reaches us.
+    const { result } = await runCommand(cmd, { rawArgs: args });
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const { status, line } = describeError(err);

@@ -40,6 +40,13 @@ export interface SchedulerDeps {
 export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
   const t0 = performance.now();
   const plan = await deps.plan(req, deps.registry.ids());
+  // Each role file is read once per apply, however many hosts run it.
+  const sources = new Map<string, Promise<RoleSource | undefined>>();
+  const roleSource = (name: string) => {
+    let s = sources.get(name);
+    if (!s) sources.set(name, (s = deps.roleSource(name)));
+    return s;
+  };
   const total = plan.hosts.filter((h) => h.status === "run").length;
   let done = 0;
   const ticker = deps.progress && setInterval(() => deps.progress!({ elapsed: since(t0), done, total }), 1000);
@@ -47,7 +54,7 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
     const hosts = await Promise.all(
       plan.hosts.map(async (h): Promise<HostReport> => {
         if (h.status !== "run") return { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [] };
-        const report = await deps.registry.exclusive(h.id, () => runHost(h, plan, req, deps));
+        const report = await deps.registry.exclusive(h.id, () => runHost(h, plan, req, { ...deps, roleSource }));
         done++;
         return report;
       }),
@@ -66,12 +73,12 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
   if (session) session.secretRoles = new Set(h.roles.map((r) => r.name));
   for (const role of h.roles) {
+    const src = await deps.roleSource(role.name);
+    if (!src) continue; // a tag, not a role: silently skipped
     if (role.skipped) {
       roles.push({ role: role.name, skipped: true, elapsed: 0, results: [], errors: 0, changed: 0 });
       continue;
     }
-    const src = await deps.roleSource(role.name);
-    if (!src) continue; // a tag, not a role
     if (lost || !session) {
       roles.push(outcome(role.name, [failure(role.name, lost ?? "connection lost", 0)], 0));
       continue;
