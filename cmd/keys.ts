@@ -1,19 +1,84 @@
+import { stat } from "node:fs/promises";
 import { defineCommand } from "citty";
-import { keyrootArg, notYet } from "./_cli.ts";
+import { keyrootArg } from "./_cli.ts";
+import { SaltyError, UsageError } from "../lib/errors.ts";
+import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
+import { KeyStore, type KeyEntry, type KeyKind } from "../lib/master/keystore.ts";
 
-const idArg = { id: { type: "positional", description: "The agent's id", valueHint: "ID" } } as const;
+const idArg = { id: { type: "positional", description: "The agent's (or client's) id", valueHint: "ID" } } as const;
+const kindArg = { kind: { type: "string", description: "agent or client, when an id is used by both", valueHint: "KIND" } } as const;
+
+/** The keyroot's KeyStore; the running master reads the same files and sees changes at once. */
+async function store(keyroot: string): Promise<KeyStore> {
+  const st = await stat(keyroot).catch(() => undefined);
+  if (!st?.isDirectory()) throw new SaltyError(`keyroot ${keyroot} does not exist (see --keyroot)`, "E_NO_KEYROOT");
+  return new KeyStore(keyroot);
+}
+
+function kindOf(kind: string | undefined): KeyKind | undefined {
+  if (kind === undefined || kind === "agent" || kind === "client") return kind;
+  throw new UsageError(`--kind must be agent or client, not ${kind}`);
+}
+
+function table(entries: KeyEntry[]): string {
+  const rows = [["ID", "KIND", "STATUS", "FINGERPRINT"], ...entries.map((e) => [e.id, e.kind, e.status, e.fingerprint])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
+}
+
+const say = (line: string) => process.stdout.write(line + "\n");
 
 export default defineCommand({
   meta: { name: "keys", description: "List, accept, reject and delete agent keys" },
   subCommands: {
-    list: defineCommand({ meta: { name: "list", description: "Show pending, accepted and rejected keys with fingerprints" }, args: { ...keyrootArg }, run: () => notYet("keys list") }),
-    accept: defineCommand({
-      meta: { name: "accept", description: "Accept an agent's pending key" },
-      args: { ...keyrootArg, id: { type: "positional", required: false, description: "The agent's id", valueHint: "ID" }, all: { type: "boolean", description: "Accept every pending key" } },
-      run: () => notYet("keys accept"),
+    list: defineCommand({
+      meta: { name: "list", description: "Show pending, accepted and rejected keys with fingerprints" },
+      args: { ...keyrootArg },
+      async run({ args }) {
+        const entries = await (await store(args.keyroot)).list();
+        say(entries.length ? table(entries) : `no agent or client keys in ${args.keyroot}`);
+      },
     }),
-    reject: defineCommand({ meta: { name: "reject", description: "Reject an agent's key" }, args: { ...keyrootArg, ...idArg }, run: () => notYet("keys reject") }),
-    delete: defineCommand({ meta: { name: "delete", description: "Forget an agent's key" }, args: { ...keyrootArg, ...idArg }, run: () => notYet("keys delete") }),
-    fingerprint: defineCommand({ meta: { name: "fingerprint", description: "Print the master's key fingerprint" }, args: { ...keyrootArg }, run: () => notYet("keys fingerprint") }),
+    accept: defineCommand({
+      meta: { name: "accept", description: "Accept a pending key (or every pending key with --all)" },
+      args: { ...keyrootArg, id: { ...idArg.id, required: false }, all: { type: "boolean", description: "Accept every pending key" }, ...kindArg },
+      async run({ args }) {
+        if (args.all && args.id) throw new UsageError("salty keys accept takes an ID or --all, not both");
+        if (!args.all && !args.id) throw new UsageError("salty keys accept needs an ID or --all");
+        const ks = await store(args.keyroot);
+        if (args.all) {
+          const done = await ks.acceptAll(kindOf(args.kind));
+          for (const e of done) say(`accepted ${e.kind} ${e.id} ${e.fingerprint}`);
+          if (!done.length) say("no pending keys");
+          return;
+        }
+        const e = await ks.accept(args.id!, kindOf(args.kind));
+        say(e.was === "accepted" ? `${e.kind} ${e.id} was already accepted ${e.fingerprint}` : `accepted ${e.kind} ${e.id} ${e.fingerprint} (was ${e.was})`);
+      },
+    }),
+    reject: defineCommand({
+      meta: { name: "reject", description: "Reject a key: that id is refused until its key is deleted" },
+      args: { ...keyrootArg, ...idArg, ...kindArg },
+      async run({ args }) {
+        const e = await (await store(args.keyroot)).reject(args.id, kindOf(args.kind));
+        say(e.was === "rejected" ? `${e.kind} ${e.id} was already rejected ${e.fingerprint}` : `rejected ${e.kind} ${e.id} ${e.fingerprint} (was ${e.was})`);
+      },
+    }),
+    delete: defineCommand({
+      meta: { name: "delete", description: "Forget a key: the host may ask again with a new one" },
+      args: { ...keyrootArg, ...idArg, ...kindArg },
+      async run({ args }) {
+        const e = await (await store(args.keyroot)).delete(args.id, kindOf(args.kind));
+        say(`deleted ${e.kind} ${e.id} ${e.fingerprint} (was ${e.status})`);
+      },
+    }),
+    fingerprint: defineCommand({
+      meta: { name: "fingerprint", description: "Print the master's key fingerprint (compare it with what agents log)" },
+      args: { ...keyrootArg },
+      async run({ args }) {
+        await store(args.keyroot);
+        say(fingerprint((await loadIdentity(args.keyroot, "master")).publicKey));
+      },
+    }),
   },
 });
