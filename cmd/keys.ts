@@ -5,7 +5,7 @@ import { SaltyError, UsageError } from "../lib/errors.ts";
 import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
 import { KeyStore, type KeyEntry, type KeyKind } from "../lib/master/keystore.ts";
 
-const idArg = { id: { type: "positional", description: "The agent's (or client's) id", valueHint: "ID" } } as const;
+const idArg = { id: { type: "positional", required: true, description: "The agent's (or client's) id", valueHint: "ID" } } as const;
 const kindArg = { kind: { type: "string", description: "agent or client, when an id is used by both", valueHint: "KIND" } } as const;
 
 /** The keyroot's KeyStore; the running master reads the same files and sees changes at once. */
