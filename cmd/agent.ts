@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { UsageError } from "../lib/errors.ts";
 import { parseHostPort, untilSignal } from "./_daemon.ts";
 import { runAgent } from "../lib/agent/client.ts";
-import { createExecutor } from "../lib/agent/runner.ts";
+import { createWorkerExecutor } from "../lib/agent/worker-executor.ts";
 import { gatherFacts } from "../lib/facts/gather.ts";
 import { parsePublicKey, validateId } from "../lib/crypto/keys.ts";
 import { version } from "../lib/version.ts";
@@ -26,14 +26,19 @@ export default defineCommand({
     if (args.path) mkdirSync(args.path, { recursive: true }); // the sandbox root itself; operators make what is below
     const masterKey = args["master-key"] ? parsePublicKey(args["master-key"], "--master-key") : undefined;
     const stop = new AbortController();
+    const execute = createWorkerExecutor({ pathPrefix: args.path ?? "" });
     const running = runAgent({
       host, port, id, keyroot: args.keyroot, signal: stop.signal,
       ...(masterKey ? { masterKey } : {}),
-      session: { gatherFacts, execute: createExecutor({ pathPrefix: args.path ?? "" }), version: version.version },
+      session: { gatherFacts, execute, version: version.version },
     });
     // Whichever comes first: a signal (stop cleanly) or a fatal error (thrown to main: exit 1).
     await Promise.race([untilSignal().then(() => stop.abort()), running]);
     stop.abort();
-    await running;
+    try {
+      await running;
+    } finally {
+      execute.close();
+    }
   },
 });

@@ -15,7 +15,7 @@ import { runApply } from "./master/scheduler.ts";
 import { masterShell } from "./master/server-shell.ts";
 import { planFromInventory, readRoleSource } from "./master/apply-plan.ts";
 import { serveMaster } from "./agent/session.ts";
-import { createExecutor } from "./agent/runner.ts";
+import { createWorkerExecutor } from "./agent/worker-executor.ts";
 import { gatherFacts } from "./facts/gather.ts";
 import { realExec } from "./sys/exec.ts";
 
@@ -41,7 +41,8 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
   const [masterEnd, agentEnd] = memoryPair([`bootstrap:${opts.id}`, "bootstrap:master"]);
   // Master and agent are the same host and user here, so serverShell is simply local.
   serveAgent(masterEnd, opts.id, { registry, files, version: version.version, serverShell: masterShell(realExec) });
-  const closed = serveMaster(agentEnd, { gatherFacts, execute: createExecutor({ pathPrefix: opts.pathPrefix }), version: version.version });
+  const execute = createWorkerExecutor({ pathPrefix: opts.pathPrefix });
+  const closed = serveMaster(agentEnd, { gatherFacts, execute, version: version.version });
   try {
     for (let i = 0; i < 1000 && !registry.get(opts.id); i++) await Bun.sleep(1);
     if (!registry.get(opts.id)) throw new SaltyError("the in-process agent did not start", "E_BOOTSTRAP");
@@ -60,5 +61,6 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
   } finally {
     masterEnd.close("bootstrap done");
     await closed;
+    execute.close();
   }
 }

@@ -19,6 +19,8 @@ export type CompileOptions = {
 };
 
 export const entry = "cmd/main.ts";
+/** Worker threads are separate entrypoints of the same executable. */
+export const workerEntries = ["lib/agent/role-worker.ts"];
 
 /**
  * The short commit of HEAD, with "-dirty" when the sources that go into the
@@ -38,7 +40,7 @@ export async function gitCommit(): Promise<string> {
  * executable's autoloading of both is switched off.
  */
 export function compileArgs(o: CompileOptions): string[] {
-  const args = ["build", "--compile", entry, "--outfile", o.outfile, `--define=SALTY_COMMIT=${JSON.stringify(o.commit)}`];
+  const args = ["build", "--compile", entry, ...workerEntries, "--outfile", o.outfile, `--define=SALTY_COMMIT=${JSON.stringify(o.commit)}`];
   args.push("--sourcemap=none", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig");
   if (o.minify ?? true) args.push("--minify");
   if (o.bytecode) args.push("--bytecode");

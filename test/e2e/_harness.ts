@@ -6,6 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { compileArgs } from "../../scripts/_compile.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 
@@ -19,7 +20,8 @@ export function binary(): Promise<string> {
   built ??= (async () => {
     const out = join(REPO, ".tmp", "test-bin", "salty");
     mkdirSync(dirname(out), { recursive: true });
-    const proc = Bun.spawn([process.execPath, "build", "--compile", join(REPO, "cmd/main.ts"), "--outfile", out], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    const args = compileArgs({ outfile: out, commit: "test", minify: false });
+    const proc = Bun.spawn([process.execPath, ...args], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
     if ((await proc.exited) !== 0) throw new Error(`build failed: ${await new Response(proc.stderr).text()}`);
     return out;
   })();

@@ -27,12 +27,13 @@ export default {
 const files: Record<string, string> = {
   "hosts/index.ts": inventory,
   "roles/base.ts": `import type { Role } from "salty";
-export default (async ({ makedirs, copy, render, shell, syncdir, fail, slow, escape }) => {
+export default (async ({ makedirs, copy, render, shell, syncdir, fail, slow, escape, spin }) => {
   await makedirs("/etc/app");
   await copy("base/motd", "/etc/app/motd");
   await render("base/app.conf", "/etc/app/app.conf");
   if (fail) await shell("echo boom; exit 3");
   if (slow) await shell("sleep 20");
+  if (spin) while (true) {}
   if (escape) {
     await copy("../keys/crypto.pass", "/etc/app/stolen");
     await syncdir("/etc", "/etc/app/etc");
@@ -166,6 +167,15 @@ describe("salty apply", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^salty: .*id/);
     expect((await apply("noequals")).code).toBe(2);
+  });
+
+  test("a role that never yields is stopped at its timeout; the agent keeps serving", async () => {
+    const r = await apply("--timeout", "1", "target=web1", "roles=base", "spin=true");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/"cmd":"role\(base\)","rc":1.*"error":"roles\/base\.ts: timed out after 1s \(the role did not yield; it was stopped\)"/);
+    const after = await apply("target=web1");
+    expect(after.code).toBe(0);
+    expect(after.stdout).toMatch(/^host:web1 elapsed:\S+ errors:0/m);
   });
 
   test("an agent killed mid-apply: rc 1 connection lost for it, the others finish", async () => {

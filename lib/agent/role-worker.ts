@@ -1,0 +1,58 @@
+// The worker thread that runs roles, so that a role stuck in a synchronous
+// loop can be stopped: the agent terminates this worker and starts another.
+// It holds the agent's caches (stats, templates, modules) for its lifetime and
+// reaches the master only through the messages of worker-protocol.ts.
+// Must stay a separate build entrypoint (scripts/_compile.ts).
+
+import { createExecutor } from "./runner.ts";
+import type { Result } from "salty";
+import type { FileSource } from "../operators/file-source.ts";
+import type { ShellRequest } from "../wire/api.ts";
+import { SaltyError } from "../errors.ts";
+import type { ToMain, ToWorker } from "./worker-protocol.ts";
+
+declare const self: Worker;
+
+let execute: ReturnType<typeof createExecutor> | undefined;
+let nextId = 1;
+const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+function post(msg: ToMain): void {
+  self.postMessage(msg);
+}
+
+function ask<T>(runId: number, method: "fetch" | "scan" | "read" | "serverShell", args: unknown[]): Promise<T> {
+  const id = nextId++;
+  return new Promise<T>((resolve, reject) => {
+    waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    post({ type: "call", id, runId, method, args });
+  });
+}
+
+/** The master as one run sees it: its calls are answered by that run's connection. */
+function capsFor(runId: number): { files: FileSource; serverShell: (req: ShellRequest) => Promise<Result> } {
+  return {
+    files: {
+      fetch: (path, have) => ask(runId, "fetch", [path, have]),
+      scan: (dir) => ask(runId, "scan", [dir]),
+      read: (path, offset, length) => ask(runId, "read", [path, offset, length]),
+    },
+    serverShell: (req) => ask(runId, "serverShell", [req]),
+  };
+}
+
+self.onmessage = async (event: MessageEvent<ToWorker>) => {
+  const msg = event.data;
+  if (msg.type === "init") {
+    execute = createExecutor({ pathPrefix: msg.pathPrefix });
+  } else if (msg.type === "reply") {
+    const w = waiting.get(msg.id);
+    waiting.delete(msg.id);
+    if (!w) return;
+    if (msg.ok) w.resolve(msg.value);
+    else w.reject(new SaltyError(msg.error.message, msg.error.code));
+  } else if (msg.type === "run") {
+    const report = await execute!(msg.req, capsFor(msg.runId));
+    post({ type: "done", runId: msg.runId, report });
+  }
+};

@@ -1,0 +1,113 @@
+// The agent's RoleExecutor: roles run in a worker thread (role-worker.ts), so
+// the connection keeps answering pings while a role works, and a role that
+// never yields (a synchronous infinite loop) is stopped by terminating the
+// worker when its timeout has passed. The next role gets a fresh worker.
+// The worker asks for files and serverShell through messages answered here.
+
+import type { Result } from "salty";
+import { SaltyError, errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
+import type { RoleCaps, RoleExecutor } from "./session.ts";
+import type { ToMain, ToWorker } from "./worker-protocol.ts";
+
+/** In a compiled binary the worker is an embedded entrypoint named from the project root. */
+const WORKER_URL = import.meta.url.includes("/$bunfs/") ? "./lib/agent/role-worker.ts" : new URL("./role-worker.ts", import.meta.url).href;
+
+/** How long past its own timeout a role may take before its worker is killed. */
+const GRACE_MS = 2_000;
+
+interface Run {
+  caps: RoleCaps;
+  resolve: (r: RoleReport) => void;
+}
+
+export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor & { close(): void } {
+  let worker: Worker | undefined;
+  let nextRun = 1;
+  const runs = new Map<number, Run>();
+
+  const failAll = (why: string) => {
+    for (const [runId, run] of runs) {
+      runs.delete(runId);
+      run.resolve(failedReport("?", why, 0));
+    }
+  };
+
+  const start = (): Worker => {
+    const w = new Worker(WORKER_URL);
+    w.onmessage = (e: MessageEvent<ToMain>) => onMessage(w, e.data);
+    w.onerror = (e) => {
+      log("agent.worker_error", { error: e.message });
+      if (worker === w) worker = undefined;
+      w.terminate();
+      failAll(`the role worker crashed: ${e.message}`);
+    };
+    send(w, { type: "init", pathPrefix: opts.pathPrefix });
+    return w;
+  };
+
+  const send = (w: Worker, msg: ToWorker) => w.postMessage(msg);
+
+  const onMessage = (w: Worker, msg: ToMain) => {
+    if (msg.type === "done") {
+      const run = runs.get(msg.runId);
+      runs.delete(msg.runId);
+      run?.resolve(msg.report);
+      return;
+    }
+    const run = runs.get(msg.runId);
+    if (!run) return send(w, { type: "reply", id: msg.id, ok: false, error: { message: "that role run is over", code: "E_NO_RUN" } });
+    serve(run.caps, msg.method, msg.args).then(
+      (value) => send(w, { type: "reply", id: msg.id, ok: true, value }),
+      (err) => send(w, { type: "reply", id: msg.id, ok: false, error: { message: errorMessage(err), code: err instanceof SaltyError ? err.code : "E_REMOTE" } }),
+    );
+  };
+
+  const execute = (req: RunRoleRequest, caps: RoleCaps): Promise<RoleReport> => {
+    worker ??= start();
+    const w = worker;
+    const runId = nextRun++;
+    const started = performance.now();
+    return new Promise<RoleReport>((resolve) => {
+      const timer = setTimeout(() => {
+        if (!runs.has(runId)) return;
+        runs.delete(runId);
+        log("agent.role_killed", { role: req.role, timeoutMs: req.timeoutMs });
+        if (worker === w) worker = undefined;
+        w.terminate();
+        failAll("its role worker was stopped: another role did not yield");
+        resolve(failedReport(req.role, `${req.filename}: timed out after ${req.timeoutMs / 1000}s (the role did not yield; it was stopped)`, started));
+      }, req.timeoutMs + GRACE_MS);
+      runs.set(runId, { caps, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+      send(w, { type: "run", runId, req });
+    });
+  };
+
+  return Object.assign(execute, {
+    close() {
+      worker?.terminate();
+      worker = undefined;
+      failAll("the agent is stopping");
+    },
+  });
+}
+
+function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { method: infer M } ? M : never, args: unknown[]): Promise<unknown> {
+  switch (method) {
+    case "fetch":
+      return caps.files.fetch(args[0] as string, args[1] as string | undefined);
+    case "scan":
+      return caps.files.scan(args[0] as string);
+    case "read":
+      return caps.files.read(args[0] as string, args[1] as number, args[2] as number);
+    case "serverShell":
+      return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
+  }
+}
+
+function failedReport(role: string, error: string, started: number): RoleReport {
+  const elapsed = started ? (performance.now() - started) / 1000 : 0;
+  const result: Result = { cmd: `role(${role})`, rc: 1, changed: false, elapsed, error };
+  return { role, elapsed, results: [result] };
+}

@@ -1,0 +1,13 @@
+// Messages between the agent's main thread and its role worker. Types only.
+
+import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
+
+export type ToWorker =
+  | { type: "init"; pathPrefix: string }
+  | { type: "run"; runId: number; req: RunRoleRequest }
+  | { type: "reply"; id: number; ok: true; value: unknown }
+  | { type: "reply"; id: number; ok: false; error: { message: string; code: string } };
+
+export type ToMain =
+  | { type: "call"; id: number; runId: number; method: "fetch" | "scan" | "read" | "serverShell"; args: unknown[] }
+  | { type: "done"; runId: number; report: RoleReport };
