@@ -75,9 +75,10 @@ class TcpLink implements SocketLink {
   }
 
   onFrame(handler: (frame: Uint8Array) => void): void {
+    const first = !this.frameHandler;
     this.frameHandler = handler;
     // Reading starts only now: bytes wait in the socket until someone can take them.
-    this.socket.on("data", (chunk: Uint8Array) => this.receive(chunk));
+    if (first) this.socket.on("data", (chunk: Uint8Array) => this.receive(chunk));
   }
 
   onClose(handler: (reason: string) => void): void {
