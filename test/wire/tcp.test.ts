@@ -3,6 +3,7 @@ import net from "node:net";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { limits } from "../../lib/constants.ts";
 import { connectTcp, connectUnix, listenTcp, listenUnix, type SocketLink } from "../../lib/wire/tcp.ts";
 import { collect, str, text, until } from "./_helpers.ts";
 
@@ -99,6 +100,34 @@ describe("tcp links", () => {
     await Bun.sleep(10);
     expect(reasons).toEqual(["done here"]);
     await link.drained();
+  });
+
+  test("backpressure: drained() waits for a slow reader; a peer that never reads is dropped past maxSendBuffer", async () => {
+    const s = await server();
+    const link = await connectTcp("127.0.0.1", s.port);
+    await until(() => s.links.length === 1);
+    const chunk = new Uint8Array(1 << 20);
+    const saved = limits.maxSendBuffer;
+    limits.maxSendBuffer = 64 << 20;
+    try {
+      for (let i = 0; i < 8; i++) link.send(chunk); // the server does not read yet
+      let drained = false;
+      const waiting = link.drained().then(() => (drained = true));
+      await Bun.sleep(20);
+      expect(drained).toBe(false);
+      let got = 0;
+      s.links[0]!.onFrame(() => got++);
+      await waiting;
+      await until(() => got === 8);
+      // Now a reader that stops for good: the queue grows past the cap and the link is dropped.
+      link.close();
+      const stuck = await connectTcp("127.0.0.1", s.port); // its server side never calls onFrame
+      const sc = collect(stuck);
+      for (let i = 0; i < 200 && !sc.isClosed(); i++) stuck.send(chunk);
+      expect(await sc.closed).toMatch(/^peer is not reading \(\d+ bytes queued\)$/);
+    } finally {
+      limits.maxSendBuffer = saved;
+    }
   });
 
   test("connecting to a closed port fails with E_CONNECT and a clear message", async () => {
