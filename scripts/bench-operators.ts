@@ -17,7 +17,7 @@ import { createObserve } from "../lib/sys/observe.ts";
 import { createUsers } from "../lib/sys/users.ts";
 import { memoryPair } from "../lib/wire/memory.ts";
 import { Rpc } from "../lib/wire/rpc.ts";
-import type { AgentApi, MasterApi } from "../lib/wire/api.ts";
+import type { MasterApi } from "../lib/wire/api.ts";
 import { timing } from "../lib/constants.ts";
 
 const N = Number(process.env.N ?? 5000);
@@ -32,12 +32,13 @@ const local = server.sourceFor(() => new Set());
 
 function overRpc(files: FileSource): FileSource {
   const [a, b] = memoryPair();
-  new Rpc<MasterApi, AgentApi>(a, {
+  type FileApi = Pick<MasterApi, "file.fetch" | "file.scan" | "file.read">;
+  new Rpc<FileApi, {}>(a, {
     "file.fetch": ({ path, have }) => files.fetch(path, have),
     "file.scan": ({ dir }) => files.scan(dir),
     "file.read": ({ path, offset, length }) => files.read(path, offset, length),
-  } as never);
-  const rpc = new Rpc<AgentApi, MasterApi>(b, {} as never);
+  });
+  const rpc = new Rpc<{}, FileApi>(b, {});
   return {
     fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
     scan: (dir) => rpc.call("file.scan", { dir }),

@@ -2,7 +2,8 @@
 // requested ahead, several at once (pipelined reads, at most
 // limits.syncInFlightBytes in flight), so a syncdir of many small files costs
 // a few round trips; a big file is read chunk by chunk, one chunk ahead, and
-// written as it arrives, so memory stays flat whatever its size.
+// written as it arrives, so memory stays flat whatever its size (with a
+// collection every 32 MB received: see written()).
 
 import { limits } from "../constants.ts";
 import { SaltyError } from "../errors.ts";
@@ -13,6 +14,17 @@ import type { Change } from "./types.ts";
 export type FetchChange = Extract<Change, { kind: "fetch" }>;
 
 const EMPTY = new Uint8Array();
+const GC_EVERY = 32 * 1024 * 1024;
+let sinceGc = 0;
+
+/** Received content is garbage once written; left to itself the GC lets tens of
+ * megabytes of it pile up during a big transfer, so collect every GC_EVERY bytes. */
+export function written(bytes: number): void {
+  sinceGc += bytes;
+  if (sinceGc < GC_EVERY) return;
+  sinceGc = 0;
+  Bun.gc(true);
+}
 
 export function isSmall(c: FetchChange): boolean {
   return c.size <= limits.chunkBytes;
@@ -75,6 +87,7 @@ export async function streamInto(files: FileSource, c: FetchChange, h: WriteHand
     next = off < c.size ? read(off) : undefined;
     hasher?.update(data);
     await h.write(data);
+    written(data.length);
   }
   return hasher?.digest("hex");
 }

@@ -62,56 +62,72 @@ function conflicts(s: TreeItem, d: TreeItem): boolean {
   return s.type !== d.type || (s.type === "symlink" && s.target !== d.target);
 }
 
-export function diffTrees(srcItems: TreeItem[], dstItems: TreeItem[], o: TreeDiffOpts): { changes: Change[]; counts: Counts } {
-  const isExcluded = excluder(o.exclude);
-  const src = kept(srcItems, isExcluded), dst = kept(dstItems, isExcluded);
-  const at = (rel: string) => posix.join(o.dst, rel);
-  const counts: Counts = { added: 0, updated: 0, removed: 0 };
-  const removes: Change[] = [], main: Change[] = [];
-  const dirty = new Set<string>();
-  const touch = (rel: string) => dirty.add(posix.dirname(rel));
-  const gone = new Set<string>();
-  for (const d of dst.values()) {
-    const s = src.get(d.path);
-    if (s && !conflicts(s, d)) continue;
-    if (!s && !o.delete) continue;
-    if (below(gone, d.path)) {
-      if (d.type !== "dir" && !s) counts.removed++;
+/** The state both passes share. */
+interface Walk {
+  o: TreeDiffOpts;
+  src: Map<string, TreeItem>;
+  dst: Map<string, TreeItem>;
+  counts: Counts;
+  /** Removed destination paths (their subtrees go with them). */
+  gone: Set<string>;
+  /** Directories whose content changes (their mtime must be set again). */
+  dirty: Set<string>;
+}
+
+const at = (w: Walk, rel: string) => posix.join(w.o.dst, rel);
+const isGone = (w: Walk, rel: string) => w.gone.has(rel) || below(w.gone, rel);
+
+/** Extras (unless delete is off) and entries of the wrong type are removed first. */
+function removals(w: Walk): Change[] {
+  const out: Change[] = [];
+  for (const d of w.dst.values()) {
+    const s = w.src.get(d.path);
+    if ((s && !conflicts(s, d)) || (!s && !w.o.delete)) continue;
+    if (!s && d.type !== "dir") w.counts.removed++;
+    if (below(w.gone, d.path)) continue;
+    w.gone.add(d.path);
+    w.dirty.add(posix.dirname(d.path));
+    out.push({ kind: "remove", path: at(w, d.path) });
+  }
+  return out;
+}
+
+/** Source entries made or fixed, in source order (parents first). */
+function mirror(w: Walk): Change[] {
+  const out: Change[] = [];
+  const { uid, gid } = w.o.owner;
+  for (const s of w.src.values()) {
+    const d = isGone(w, s.path) ? undefined : w.dst.get(s.path);
+    const path = at(w, s.path);
+    if (d && !(s.type === "file" && (s.size !== d.size || !sameTime(s.mtimeNs, d.mtimeNs)))) {
+      const fix = ownership(path, { mode: d.mode, uid: d.uid ?? -1, gid: d.gid ?? -1 }, s.type === "symlink" ? undefined : s.mode, w.o.owner);
+      if (fix.length && s.type !== "dir") w.counts.updated++;
+      out.push(...fix);
       continue;
     }
-    gone.add(d.path);
-    removes.push({ kind: "remove", path: at(d.path) });
-    touch(d.path);
-    if (!s && d.type !== "dir") counts.removed++;
+    if (s.type !== "dir") w.counts[w.dst.has(s.path) ? "updated" : "added"]++;
+    w.dirty.add(posix.dirname(s.path));
+    if (s.type === "dir") out.push({ kind: "mkdir", path, mode: s.mode, uid, gid });
+    else if (s.type === "symlink") out.push({ kind: "symlink", path, target: s.target ?? "", uid, gid });
+    else out.push({ kind: "fetch", path, src: `${w.o.src}/${s.path}`, size: s.size, mtimeNs: s.mtimeNs, mode: s.mode, uid, gid });
   }
-  const isGone = (p: string) => gone.has(p) || below(gone, p);
-  const { uid, gid } = o.owner;
-  for (const s of src.values()) {
-    const d = isGone(s.path) ? undefined : dst.get(s.path);
-    const path = at(s.path);
-    if (d) {
-      const stale = s.type === "file" && (s.size !== d.size || !sameTime(s.mtimeNs, d.mtimeNs));
-      if (!stale) {
-        const fix = ownership(path, { mode: d.mode, uid: d.uid ?? -1, gid: d.gid ?? -1 }, s.type === "symlink" ? undefined : s.mode, o.owner);
-        if (fix.length && s.type !== "dir") counts.updated++;
-        main.push(...fix);
-        continue;
-      }
-      counts.updated++;
-    } else if (s.type !== "dir") {
-      if (dst.has(s.path)) counts.updated++;
-      else counts.added++;
-    }
-    touch(s.path);
-    if (s.type === "dir") main.push({ kind: "mkdir", path, mode: s.mode, uid, gid });
-    else if (s.type === "symlink") main.push({ kind: "symlink", path, target: s.target ?? "", uid, gid });
-    else main.push({ kind: "fetch", path, src: `${o.src}/${s.path}`, size: s.size, mtimeNs: s.mtimeNs, mode: s.mode, uid, gid });
-  }
-  const utimes: Change[] = [];
-  for (const s of [...src.values()].reverse()) {
+  return out;
+}
+
+/** Directory mtimes, deepest first, once nothing inside them changes any more. */
+function dirTimes(w: Walk): Change[] {
+  const out: Change[] = [];
+  for (const s of [...w.src.values()].reverse()) {
     if (s.type !== "dir") continue;
-    const d = isGone(s.path) ? undefined : dst.get(s.path);
-    if (!d || dirty.has(s.path) || !sameTime(s.mtimeNs, d.mtimeNs)) utimes.push({ kind: "utime", path: at(s.path), mtimeNs: s.mtimeNs });
+    const d = isGone(w, s.path) ? undefined : w.dst.get(s.path);
+    if (!d || w.dirty.has(s.path) || !sameTime(s.mtimeNs, d.mtimeNs)) out.push({ kind: "utime", path: at(w, s.path), mtimeNs: s.mtimeNs });
   }
-  return { changes: [...removes, ...main, ...utimes], counts };
+  return out;
+}
+
+export function diffTrees(srcItems: TreeItem[], dstItems: TreeItem[], o: TreeDiffOpts): { changes: Change[]; counts: Counts } {
+  const isExcluded = excluder(o.exclude);
+  const w: Walk = { o, src: kept(srcItems, isExcluded), dst: kept(dstItems, isExcluded), counts: { added: 0, updated: 0, removed: 0 }, gone: new Set(), dirty: new Set() };
+  const changes = [...removals(w), ...mirror(w)];
+  return { changes: [...changes, ...dirTimes(w)], counts: w.counts };
 }

@@ -4,7 +4,7 @@
 
 import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
-import { Prefetcher, isSmall, streamInto, type FetchChange } from "./_fetch.ts";
+import { Prefetcher, isSmall, streamInto, written, type FetchChange } from "./_fetch.ts";
 import { realPath } from "./_paths.ts";
 import { tempName, writeAtomic } from "./_write.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
@@ -35,6 +35,7 @@ async function fetchFile(ctx: Ctx, c: FetchChange, real: string): Promise<void> 
       const data = await ctx.prefetch.get(c);
       if (c.hash) got = hashBytes(data);
       await h.write(data);
+      written(data.length);
     } else {
       got = await streamInto(ctx.files, c, h);
     }
@@ -67,12 +68,13 @@ async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress:
     const res = await ctx.exec(c.argv, { ...opts, ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     r = { rc: res.rc, output: res.output, ...(res.timedOut ? { error: `timed out after ${(c.timeoutMs ?? 0) / 1000}s` } : {}) };
   }
+  // Any command may have added users or groups (shell("adduser ...") too): look again next time.
+  if (c.on !== "master") ctx.users.invalidate();
   if (c.report) {
     progress.exec = r;
     return;
   }
   if (r.rc !== 0) throw new SaltyError(`${c.argv.join(" ")} failed (rc ${r.rc}): ${r.output.trim()}`, "E_COMMAND");
-  ctx.users.invalidate();
 }
 
 async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {

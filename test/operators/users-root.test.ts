@@ -42,7 +42,7 @@ describe.skipIf(!isRoot)("real users (root)", () => {
 
   test("usergroups sets exactly the supplementary groups", async () => {
     using w = await makeWorld();
-    const users = createUsers();
+    const users = w.ctx().users; // the instance the operators use (it forgets what it cached after each command)
     expect((await execute(w.ctx(), usergroups, [user, [extra]])).result).toMatchObject({ rc: 0, changed: true });
     expect(await users.groupsOf(user)).toEqual([extra]);
     expect((await execute(w.ctx(), usergroups, [user, [extra]])).result.changed).toBe(false);
