@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileServer } from "../lib/master/fileserver.ts";
+import { addresses } from "../lib/agent/addresses.ts";
 import { AgentCache } from "../lib/operators/cache.ts";
 import { createOperators } from "../lib/operators/index.ts";
 import type { FileSource } from "../lib/operators/file-source.ts";
@@ -50,7 +51,7 @@ async function bench(label: string, files: FileSource): Promise<void> {
   const cache = new AgentCache();
   const caps: Caps = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, cache, files, dryRun: false, diff: false, pathPrefix: prefix };
   const context = { id: "web1", me: { env: "dev", cluster: "lab", roles: [], vars: {} }, role: "app", hosts: {}, bootstrap: false };
-  const { operators: op } = createOperators(caps, context);
+  const { operators: op } = createOperators(caps, context, { addresses: addresses(context) });
   const calls: [string, () => Promise<unknown>][] = [
     ["copy", () => op.copy("app/mime.types", "/etc/app/mime.types")],
     ["render", () => op.render("app/app.conf", "/etc/app/app.conf", { vars: { port: 8080, peers: ["10.0.0.1", "10.0.0.2"] } })],

@@ -16,6 +16,7 @@ import { realExec } from "../sys/exec.ts";
 import { createObserve } from "../sys/observe.ts";
 import { createUsers } from "../sys/users.ts";
 import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
+import { addresses } from "./addresses.ts";
 import { ModuleLoader, lineIn, type LoadedModule } from "./load-module.ts";
 import type { RoleCaps } from "./session.ts";
 
@@ -62,7 +63,7 @@ async function callRole(fn: unknown, args: object, timeoutMs: number, abort: Abo
 export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   const start = performance.now();
   const abort = new AbortController();
-  const { operators, results, output } = createOperators(o.caps, o.context, abort.signal);
+  const { operators, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal });
   let mod: LoadedModule | undefined;
   let failure: string | undefined;
   try {

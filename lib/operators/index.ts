@@ -3,8 +3,7 @@
 // print() collects output; isChanged() looks back over this role's results.
 // This is the one entry point the role runner uses.
 
-import type { Context, HostInfo, Operators, Result } from "salty";
-import { myIp as ipOf } from "../facts/net.ts";
+import type { Context, Operators, Result } from "salty";
 import { copy } from "./copy.ts";
 import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
@@ -26,32 +25,22 @@ export interface RoleOperators {
   output: string[];
 }
 
-function ipNumber(ip: string): number {
-  return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-}
-
-/** Private IPv4s of the hosts in my cluster having `role` (me included), sorted numerically. */
-export function clusterIps(context: Context, role: string): string[] {
-  const hosts: Record<string, HostInfo> = { ...context.hosts, [context.id]: context.me };
-  const ips: string[] = [];
-  for (const h of Object.values(hosts)) {
-    if (h.cluster !== context.me.cluster || !h.roles.includes(role)) continue;
-    const ip = ipOf(h.facts);
-    if (ip) ips.push(ip);
-  }
-  return ips.sort((a, b) => ipNumber(a) - ipNumber(b));
-}
-
 function printable(x: unknown): string {
   return typeof x === "string" ? x : Bun.inspect(x);
 }
 
-export function createOperators(caps: Caps, context: Context, signal?: AbortSignal): RoleOperators {
+export interface RoleOpts {
+  /** myIp() and getIps(role), computed from the facts by the caller (lib/agent/addresses.ts). */
+  addresses: { myIp(): string | undefined; getIps(role: string): string[] };
+  /** Aborted when the role runs past its timeout. */
+  signal?: AbortSignal;
+}
+
+export function createOperators(caps: Caps, context: Context, opts: RoleOpts): RoleOperators {
   const results: Result[] = [];
   const output: string[] = [];
-  const myIp = () => ipOf(context.me.facts);
-  const getIps = (role: string) => clusterIps(context, role);
-  const ctx: OpCtx = { ...caps, locals: { ...context, myIp, getIps }, ...(signal ? { signal } : {}) };
+  const { myIp, getIps } = opts.addresses;
+  const ctx: OpCtx = { ...caps, locals: { ...context, myIp, getIps }, ...(opts.signal ? { signal: opts.signal } : {}) };
   const bind = <A extends unknown[]>(op: Operator<A>) => async (...args: A): Promise<Result> => {
     const slot = results.length;
     results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }); // keeps call order when calls overlap

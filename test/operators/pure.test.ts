@@ -6,7 +6,7 @@ import { excluder, sameTime } from "../../lib/operators/_tree-diff.ts";
 import { useraddCommands, usergroupsCommands } from "../../lib/operators/_user-commands.ts";
 import { ancestors, destination, sourceDir, sourceFile } from "../../lib/operators/_paths.ts";
 import { editLines } from "../../lib/operators/line-in-file.ts";
-import { clusterIps } from "../../lib/operators/index.ts";
+import { clusterIps } from "../../lib/agent/addresses.ts";
 import { baseContext } from "./_world.ts";
 
 describe("useraddCommands", () => {
