@@ -8,7 +8,7 @@ import { destination } from "./_paths.ts";
 import type { OpCtx, Operator } from "./types.ts";
 
 export const makedirs: Operator<[path: string, opts?: OwnerOpts]> = {
-  describe: (path, opts) => `makedirs(${path}${opts?.user ? `, ${opts.user}` : ""}, 0o${checkOctal(opts?.mode)})`,
+  describe: (path, opts) => `makedirs(${path}${opts?.user ? `, ${opts.user}` : ""}, 0o${octalOf(opts?.mode)})`,
   async plan(ctx: OpCtx, path, opts = {}) {
     const dest = destination(ctx, path);
     const mode = checkMode(opts.mode, 0o755);
@@ -29,6 +29,6 @@ export const makedirs: Operator<[path: string, opts?: OwnerOpts]> = {
   },
 };
 
-function checkOctal(mode: unknown): string {
+function octalOf(mode: unknown): string {
   return typeof mode === "number" ? mode.toString(8) : "755";
 }

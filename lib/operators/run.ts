@@ -43,7 +43,7 @@ export function describeChange(c: Change): string {
 }
 
 function dryRunOutput(changes: Change[]): string {
-  const lines = changes.slice(0, SUMMARY_LINES).map((c) => `would ${describeChange(c)}`);
+  const lines = changes.slice(0, SUMMARY_LINES).map((c) => (c.kind === "exec" ? `not run (dry run): ${c.argv.join(" ")}` : `would ${describeChange(c)}`));
   if (changes.length > SUMMARY_LINES) lines.push(`... and ${changes.length - SUMMARY_LINES} more`);
   return lines.join("\n");
 }
