@@ -3,6 +3,7 @@
 // 30 s, with jitter) — forever, until stopped. A master whose key changed is
 // refused for good (that is an attack or a re-install an operator must confirm).
 
+import { join } from "node:path";
 import { timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
@@ -27,7 +28,6 @@ const FATAL = new Set(["E_MASTER_KEY_CHANGED"]);
 
 export async function runAgent(opts: AgentOptions): Promise<void> {
   const identity = await loadOrCreateIdentity(opts.keyroot, "agent");
-  if (identity.created) log("agent.key_created", { id: opts.id, fingerprint: fingerprint(identity.publicKey) });
   if (opts.masterKey) await pinMasterKey(opts.keyroot, opts.masterKey);
   let delay = timing.backoffMinMs;
   while (!opts.signal.aborted) {
@@ -52,7 +52,14 @@ async function session(opts: AgentOptions, identity: Awaited<ReturnType<typeof l
   opts.signal.addEventListener("abort", stop);
   try {
     const pinned = await readPinnedMasterKey(opts.keyroot);
-    const { link, masterKey } = await secureClient(socket, { identity, id: opts.id, kind: "agent", ...(pinned ? { masterKey: pinned } : {}) });
+    const { link, masterKey } = await secureClient(socket, {
+      identity,
+      id: opts.id,
+      kind: "agent",
+      // Named in the error if the master's key changed: the file to remove after a genuine re-install.
+      pinnedAt: join(opts.keyroot, "master.pub"),
+      ...(pinned ? { masterKey: pinned } : {}),
+    });
     if (!pinned) {
       await pinMasterKey(opts.keyroot, masterKey);
       log("agent.master_pinned", { master: `${opts.host}:${opts.port}`, fingerprint: fingerprint(masterKey) });

@@ -73,7 +73,8 @@ export interface World extends AsyncDisposable {
   port: number;
   agents: Map<string, Proc>;
   startMaster(extra?: string[]): Promise<Proc>;
-  startAgent(id: string, extra?: string[]): Promise<Proc>;
+  /** `as` names its keyroot and sandbox (default: the id), for two agents claiming one id. */
+  startAgent(id: string, extra?: string[], as?: string): Promise<Proc>;
   /** The --path sandbox of an agent. */
   sandbox(id: string): string;
   salty(args: string[], opts?: { env?: Record<string, string>; stdin?: string }): Promise<Run>;
@@ -110,9 +111,9 @@ export async function world(opts: { from?: string; files?: Record<string, string
       w.master = m;
       return m;
     },
-    async startAgent(id, extra = []) {
-      const a = spawn(["agent", `127.0.0.1:${w.port}`, "--id", id, "--keyroot", join(dir, "agent-keys", id), "--path", w.sandbox(id), ...extra], `agent ${id}`);
-      w.agents.set(id, a);
+    async startAgent(id, extra = [], as = id) {
+      const a = spawn(["agent", `127.0.0.1:${w.port}`, "--id", id, "--keyroot", join(dir, "agent-keys", as), "--path", w.sandbox(as), ...extra], `agent ${as}`);
+      w.agents.set(as, a);
       return a;
     },
     sandbox: (id) => join(dir, "sandbox", id),
