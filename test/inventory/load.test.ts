@@ -89,10 +89,12 @@ describe("loadInventory", () => {
   });
 
   test("the same text is evaluated once; a failed load can be retried after a fix", async () => {
-    const root = fileroot(`globalThis.__saltyLoads = ((globalThis as any).__saltyLoads ?? 0) + 1;\nexport default { hosts: {} };\n`);
+    // A counter of its own: other test files load modules in this same process.
+    const counter = `__saltyLoads_${crypto.randomUUID().replaceAll("-", "")}`;
+    const root = fileroot(`(globalThis as any).${counter} = ((globalThis as any).${counter} ?? 0) + 1;\nexport default { hosts: {} };\n`);
     await loadInventory(root);
     await loadInventory(root);
-    expect((globalThis as { __saltyLoads?: number }).__saltyLoads).toBe(1);
+    expect((globalThis as Record<string, unknown>)[counter]).toBe(1);
     const bad = fileroot(`throw new Error("not yet");\nexport default {};\n`);
     await loadError(bad);
     writeFileSync(join(bad, "hosts", "index.ts"), `export default { hosts: {} };\n`);
