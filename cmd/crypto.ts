@@ -1,12 +1,96 @@
+// salty crypto e|d|es|ds: secret files and strings in the original salty
+// format. Thin: the format, the files and the password live in lib/crypto/.
+
+import { once } from "node:events";
+import { basename } from "node:path";
 import { defineCommand } from "citty";
-import { keyrootArg, notYet } from "./_cli.ts";
+import { SaltyError, UsageError } from "../lib/errors.ts";
+import {
+  checkPaths,
+  decryptFile,
+  decryptStream,
+  decryptString,
+  deriveKey,
+  encryptFile,
+  encryptStream,
+  encryptString,
+} from "../lib/crypto/secrets.ts";
+import { keyrootArg } from "./_cli.ts";
+import { obtainPassword } from "./_password.ts";
+
+interface CryptoArgs {
+  _: string[];
+  keyroot: string;
+  force?: boolean;
+}
+
+const forceArg = { force: { type: "boolean", description: "Overwrite an existing output file" } } as const;
+
+/** `e`/`d`: each FILE to its output; with no FILE, stdin to stdout. Stops at the first failure. */
+async function runFiles(args: CryptoArgs, encrypt: boolean): Promise<void> {
+  const jobs = args._.map((src) => ({ src, dst: encrypt ? `${src}.enc` : decryptedName(src) }));
+  if (jobs.length === 0 && process.stdin.isTTY) throw new UsageError(`give FILE... or pipe data on stdin (see salty crypto ${encrypt ? "e" : "d"} --help)`);
+  // Report a missing input or an existing output before asking for a password.
+  for (const { src, dst } of jobs) await checkPaths(src, dst, { force: args.force });
+  const key = deriveKey(await obtainPassword(args.keyroot, { confirm: encrypt }));
+  if (jobs.length === 0) return writeStdout((encrypt ? encryptStream : decryptStream)(stdinChunks(), key));
+  for (const { src, dst } of jobs) await (encrypt ? encryptFile : decryptFile)(src, dst, key, { force: args.force });
+}
+
+function decryptedName(src: string): string {
+  if (!src.endsWith(".enc") || basename(src) === ".enc") throw new UsageError(`${src}: an encrypted file's name ends in .enc`);
+  return src.slice(0, -".enc".length);
+}
+
+/** `es`/`ds`: one line per STRING; with no STRING, the whole of stdin is one. */
+async function runStrings(args: CryptoArgs, encrypt: boolean): Promise<void> {
+  if (args._.length === 0 && process.stdin.isTTY) throw new UsageError(`give STRING or pipe it on stdin (see salty crypto ${encrypt ? "es" : "ds"} --help)`);
+  const values = args._.length > 0 ? args._ : [(await Bun.stdin.text()).replace(/\r?\n$/, "")];
+  const key = deriveKey(await obtainPassword(args.keyroot, { confirm: encrypt }));
+  const lines = values.map((v, i) => {
+    try {
+      return encrypt ? encryptString(v, key) : decryptString(v, key);
+    } catch (err) {
+      throw values.length > 1 && err instanceof SaltyError ? new SaltyError(`string ${i + 1}: ${err.message}`, err.code) : err;
+    }
+  });
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+function stdinChunks(): AsyncIterable<Uint8Array> {
+  return Bun.stdin.stream();
+}
+
+/** Copy to stdout, waiting for it to drain so memory stays flat whatever the size. */
+async function writeStdout(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const chunk of chunks) if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
+}
+
+const fileArg = (description: string) => ({ file: { type: "positional", required: false, description, valueHint: "FILE" } }) as const;
+const stringArg = (description: string) => ({ string: { type: "positional", required: false, description, valueHint: "STRING" } }) as const;
 
 export default defineCommand({
   meta: { name: "crypto", description: "Encrypt and decrypt secret files and strings (original salty format)" },
   subCommands: {
-    e: defineCommand({ meta: { name: "e", description: "Encrypt FILE... to FILE.enc (no file: stdin to stdout)" }, args: { ...keyrootArg }, run: () => notYet("crypto e") }),
-    d: defineCommand({ meta: { name: "d", description: "Decrypt FILE.enc... to FILE (no file: stdin to stdout)" }, args: { ...keyrootArg }, run: () => notYet("crypto d") }),
-    es: defineCommand({ meta: { name: "es", description: "Encrypt a string, print NACL[...]" }, args: { ...keyrootArg }, run: () => notYet("crypto es") }),
-    ds: defineCommand({ meta: { name: "ds", description: "Decrypt a NACL[...] string" }, args: { ...keyrootArg }, run: () => notYet("crypto ds") }),
+    e: defineCommand({
+      meta: { name: "e", description: "Encrypt FILE... to FILE.enc (no file: stdin to stdout)" },
+      args: { ...fileArg("Files to encrypt, each to FILE.enc"), ...keyrootArg, ...forceArg },
+      run: ({ args }) => runFiles(args as CryptoArgs, true),
+    }),
+    d: defineCommand({
+      meta: { name: "d", description: "Decrypt FILE.enc... to FILE (no file: stdin to stdout)" },
+      args: { ...fileArg("Files ending in .enc to decrypt"), ...keyrootArg, ...forceArg },
+      run: ({ args }) => runFiles(args as CryptoArgs, false),
+    }),
+    es: defineCommand({
+      meta: { name: "es", description: "Encrypt a string, print NACL[...] (no string: read stdin)" },
+      args: { ...stringArg("Strings to encrypt, one line each"), ...keyrootArg },
+      run: ({ args }) => runStrings(args as CryptoArgs, true),
+    }),
+    ds: defineCommand({
+      meta: { name: "ds", description: "Decrypt a NACL[...] string, print it (no string: read stdin)" },
+      args: { ...stringArg("NACL[...] strings, with or without NACL[ ]"), ...keyrootArg },
+      run: ({ args }) => runStrings(args as CryptoArgs, false),
+    }),
   },
 });
