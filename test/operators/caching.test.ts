@@ -65,7 +65,9 @@ describe("no-change runs read nothing", () => {
       return got;
     } };
     for (let i = 0; i < 3; i++) await execute(w.ctx({ files }), render, ["t.conf", "/etc/t.conf"]);
-    expect(seen).toEqual(["files/t.conf:data", "files/p.conf:data", "files/t.conf:same", "files/p.conf:same", "files/t.conf:same", "files/p.conf:same"]);
+    // The template and its include are fetched together (in either order) on every render.
+    expect(seen.slice(0, 2).sort()).toEqual(["files/p.conf:data", "files/t.conf:data"]);
+    expect(seen.slice(2).sort()).toEqual(["files/p.conf:same", "files/p.conf:same", "files/t.conf:same", "files/t.conf:same"]);
     expect(w.cache.compiled.size).toBe(2);
   });
 
