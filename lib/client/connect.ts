@@ -1,11 +1,16 @@
 // How client commands reach the master: the local Unix socket in the keyroot
 // (file permissions are the authentication), or a remote master over the
-// secure channel with this client's own accepted key.
+// secure channel with this client's own key, which the master must accept
+// (`salty keys accept ID --kind client`) like an agent's.
 
+import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { SaltyError } from "../errors.ts";
+import { SaltyError, errorMessage } from "../errors.ts";
 import { Rpc, type Handlers } from "../wire/rpc.ts";
-import { connectUnix } from "../wire/tcp.ts";
+import { connectTcp, connectUnix } from "../wire/tcp.ts";
+import { secureClient } from "../wire/secure.ts";
+import { parseHostPort } from "../wire/address.ts";
+import { loadOrCreateIdentity, pinMasterKey, readPinnedMasterKey } from "../crypto/keys.ts";
 import type { ClientApi, ControlApi } from "../wire/api.ts";
 
 export interface ConnectOptions {
@@ -15,17 +20,37 @@ export interface ConnectOptions {
 }
 
 export async function connectControl(opts: ConnectOptions, handlers: Handlers<ClientApi>): Promise<Rpc<ClientApi, ControlApi>> {
-  if (opts.master) return connectRemote(opts, handlers);
+  if (opts.master) return connectRemote(opts.master, opts.keyroot, handlers);
   const path = join(opts.keyroot, "master.sock");
   try {
     return new Rpc<ClientApi, ControlApi>(await connectUnix(path), handlers);
   } catch (err) {
-    throw new SaltyError(`cannot reach the master at ${path}: is \`salty master --keyroot ${opts.keyroot}\` running on this host? (${(err as Error).message})`, "E_CONNECT");
+    throw new SaltyError(`cannot reach the master at ${path}: is \`salty master --keyroot ${opts.keyroot}\` running on this host? (${errorMessage(err)})`, "E_CONNECT");
   }
 }
 
-async function connectRemote(opts: ConnectOptions, _handlers: Handlers<ClientApi>): Promise<Rpc<ClientApi, ControlApi>> {
-  throw new SaltyError(`remote masters (--master ${opts.master}) need the secure client, not wired yet`, "E_USAGE");
+/** This client's id on the master: host and user, in the characters an id allows. */
+export function clientId(): string {
+  return `${hostname()}-${userInfo().username}`.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+async function connectRemote(master: string, keyroot: string, handlers: Handlers<ClientApi>): Promise<Rpc<ClientApi, ControlApi>> {
+  const { host, port } = parseHostPort(master, "--master");
+  const identity = await loadOrCreateIdentity(keyroot, "client");
+  const pinned = await readPinnedMasterKey(keyroot);
+  const socket = await connectTcp(host, port);
+  const id = clientId();
+  try {
+    const { link, masterKey } = await secureClient(socket, { identity, id, kind: "client", pinnedAt: join(keyroot, "master.pub"), ...(pinned ? { masterKey: pinned } : {}) });
+    if (!pinned) await pinMasterKey(keyroot, masterKey);
+    return new Rpc<ClientApi, ControlApi>(link, handlers);
+  } catch (err) {
+    socket.close("handshake failed");
+    if (err instanceof SaltyError && err.code === "E_KEY_PENDING") {
+      throw new SaltyError(`this client's key is pending on ${master}: run "salty keys accept ${id} --kind client" there`, err.code);
+    }
+    throw err;
+  }
 }
 
 /** No handlers a command does not need: progress is ignored unless given. */

@@ -55,9 +55,11 @@ export class KeyStore {
       log("keys.pending_mismatch", { id, kind, presented: fp, pending: fingerprint(pending) });
       return refuse("E_KEY_MISMATCH", `another key (${fingerprint(pending)}) is already pending for ${kind} ${id}; "salty keys delete ${id}" on the master clears it`);
     }
-    if (this.opts.autoAccept) return this.autoAccept(peer, Boolean(pending));
+    // Agents only: a client key can run applies as root on every host, so a person always accepts it.
+    if (this.opts.autoAccept && kind === "agent") return this.autoAccept(peer, Boolean(pending));
     if (!pending && (await this.create(kind, "pending", id, publicKey))) log("keys.pending", { id, kind, fingerprint: fp });
-    return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "salty keys accept ${id}" on the master`);
+    const accept = kind === "agent" ? `salty keys accept ${id}` : `salty keys accept ${id} --kind client`;
+    return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "${accept}" on the master`);
   }
 
   private async autoAccept(peer: Peer, fromPending: boolean): Promise<Decision> {

@@ -109,6 +109,24 @@ describe("keys", () => {
     expect(Date.now() - restarted).toBeLessThan(5_000);
   });
 
+  test("a remote client needs its own accepted key", async () => {
+    w = await world({ files: inventory });
+    await w.startMaster(["--auto-accept"]);
+    await w.startAgent("a1");
+    await w.waitHosts(["a1"]);
+    // --auto-accept is for agents; a client key always waits for an operator.
+    const clientKeys = join(w.dir, "client-keys");
+    const remote = () => w!.salty(["hosts", "--master", `127.0.0.1:${w!.port}`, "--keyroot", clientKeys]);
+    const first = await remote();
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/^salty: this client's key is pending on 127\.0\.0\.1:\d+: run "salty keys accept (\S+) --kind client" there$/m);
+    const id = first.stderr.match(/keys accept (\S+) --kind/)![1]!;
+    expect((await w.salty(["keys", "accept", id, "--kind", "client", "--keyroot", w.keyroot])).code).toBe(0);
+    const second = await remote();
+    expect(second.code).toBe(0);
+    expect(Object.keys(JSON.parse(second.stdout))).toEqual(["a1"]);
+  });
+
   test("200 agents through the real client code connect and stay connected", async () => {
     w = await world({ files: inventory });
     await w.startMaster(["--auto-accept"]);

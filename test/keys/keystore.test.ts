@@ -92,11 +92,22 @@ describe("KeyStore.decide", () => {
 
   test("agents and clients live in separate namespaces", async () => {
     const root = keyroot();
-    const ks = new KeyStore(root, { autoAccept: true });
+    const ks = new KeyStore(root);
     await ks.decide(peer("ops", "client"));
+    await ks.accept("ops", "client");
     expect(existsSync(join(root, "clients/accepted/ops.pub"))).toBe(true);
     const d = await new KeyStore(root).decide(peer("ops", "agent"));
     expect(d.accept === false && d.code).toBe("E_KEY_PENDING");
+  });
+
+  test("--auto-accept accepts agents, never clients: a client key can run applies as root", async () => {
+    const root = keyroot();
+    const ks = new KeyStore(root, { autoAccept: true });
+    expect(await ks.decide(peer("web1", "agent"))).toEqual({ accept: true });
+    const d = await ks.decide(peer("ops", "client"));
+    expect(d.accept === false && d.code).toBe("E_KEY_PENDING");
+    expect(d.accept === false && d.reason).toContain('salty keys accept ops --kind client');
+    expect(existsSync(join(root, "clients/pending/ops.pub"))).toBe(true);
   });
 
   test("an unreadable key file makes decide throw (the handshake turns it into E_INTERNAL)", async () => {
