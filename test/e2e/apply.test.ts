@@ -142,6 +142,18 @@ describe("salty apply", () => {
     expect(web2).not.toContain("web1-secret-value");
   });
 
+  test("salty meta shows the resolved inventory with secrets masked unless asked", async () => {
+    const masked = await w.salty(["meta", "--keyroot", w.keyroot]);
+    expect(masked.code).toBe(0);
+    const meta = JSON.parse(masked.stdout);
+    expect(meta.hosts.web1).toMatchObject({ cluster: "prod", env: "prod", roles: ["base", "web", "tag-only"], connected: true });
+    expect(meta.hosts.web1.vars).toEqual({ level: "warn", domain: "prod.test", secret: "NACL[***]" });
+    expect(meta.hosts.ghost.connected).toBe(false);
+    expect(masked.stdout).not.toContain("secret-value");
+    const shown = JSON.parse((await w.salty(["meta", "--keyroot", w.keyroot, "--show-secrets"])).stdout);
+    expect(shown.hosts.web2.vars.secret).toBe("web2-secret-value");
+  });
+
   test("a role reaching outside the fileroot fails with rc 1 and nothing is sent", async () => {
     const r = await apply("-vv", "target=web1", "roles=base", "escape=true");
     expect(r.code).toBe(1);
