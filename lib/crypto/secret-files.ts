@@ -3,12 +3,11 @@
 // (temp file in the destination's directory, fsync, rename), so a failure
 // never leaves a partial, empty or changed destination. Never logs.
 
-import { createReadStream } from "node:fs";
 import { lstat, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
-import { PLAIN_BLOCK, type SecretKey } from "./_secretbox.ts";
+import { PLAIN_BLOCK, SEALED_BLOCK, type SecretKey } from "./_secretbox.ts";
 import { decryptStream, encryptStream, type Chunks } from "./secret-stream.ts";
 
 export interface WriteOptions {
@@ -20,12 +19,12 @@ const MODE = 0o600;
 
 /** Write the .enc form of `src` to `dst`. */
 export async function encryptFile(src: string, dst: string, key: SecretKey, opts: WriteOptions = {}): Promise<void> {
-  await transform(src, dst, (input) => encryptStream(input, key), opts);
+  await transform(src, dst, PLAIN_BLOCK, (input) => encryptStream(input, key), opts);
 }
 
 /** Write the plaintext of the .enc file `src` to `dst`; errors name `src` and the bad block. */
 export async function decryptFile(src: string, dst: string, key: SecretKey, opts: WriteOptions = {}): Promise<void> {
-  await transform(src, dst, (input) => decryptStream(input, key), opts);
+  await transform(src, dst, SEALED_BLOCK, (input) => decryptStream(input, key), opts);
 }
 
 /** Fail now as encryptFile/decryptFile would before reading: no input file, or an output already there. */
@@ -35,10 +34,10 @@ export async function checkPaths(src: string, dst: string, opts: WriteOptions = 
   if (!opts.force) await refuseExisting(dst);
 }
 
-async function transform(src: string, dst: string, fn: (input: Chunks) => AsyncIterable<Uint8Array>, opts: WriteOptions): Promise<void> {
+async function transform(src: string, dst: string, block: number, fn: (input: Chunks) => AsyncIterable<Uint8Array>, opts: WriteOptions): Promise<void> {
   await checkPaths(src, dst, opts);
   try {
-    await writeAtomic(dst, fn(readChunks(src)), opts);
+    await writeAtomic(dst, fn(readBlocks(src, block)), opts);
   } catch (err) {
     // Block errors from decryption say which block; say which file too.
     if (err instanceof SaltyError && (err.code === "E_DECRYPT" || err.code === "E_TRUNCATED")) throw new SaltyError(`${src}: ${err.message}`, err.code);
@@ -46,11 +45,27 @@ async function transform(src: string, dst: string, fn: (input: Chunks) => AsyncI
   }
 }
 
-async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
+/**
+ * The file in chunks of `size` bytes read into one reused buffer: each chunk
+ * is consumed (sealed or opened into a new array) before the next read, and
+ * whole blocks spare the stream a copy when it re-cuts them.
+ */
+async function* readBlocks(path: string, size: number): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, "r").catch((err) => Promise.reject(fsError(err, path)));
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: PLAIN_BLOCK })) yield chunk as Buffer;
-  } catch (err) {
-    throw fsError(err, path);
+    const buf = new Uint8Array(size);
+    for (;;) {
+      let fill = 0;
+      while (fill < size) {
+        const { bytesRead } = await fh.read(buf, fill, size - fill, null).catch((err) => Promise.reject(fsError(err, path)));
+        if (bytesRead === 0) break;
+        fill += bytesRead;
+      }
+      if (fill > 0) yield buf.subarray(0, fill);
+      if (fill < size) return;
+    }
+  } finally {
+    await fh.close();
   }
 }
 
