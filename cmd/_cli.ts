@@ -39,10 +39,11 @@ async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined
 }
 
 /** Walk the positional words down the sub-command tree: the command they name, its parent, and its own arguments. */
-export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; parent?: AnyCommand; args: string[] }> {
+export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; parent?: AnyCommand; args: string[]; path: string }> {
   let cmd = root;
   let parent: AnyCommand | undefined;
   let start = 0;
+  const names: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const word = rawArgs[i]!;
     if (word.startsWith("-")) continue;
@@ -52,12 +53,13 @@ export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<
     parent = cmd;
     cmd = next as AnyCommand;
     start = i + 1;
+    names.push(word);
   }
-  return { cmd, parent, args: rawArgs.slice(start) };
+  return { cmd, parent, args: rawArgs.slice(start), path: names.join(" ") };
 }
 
 /** Options citty would silently ignore are usage errors here. */
-export async function checkOptions(cmd: AnyCommand, rawArgs: string[]): Promise<void> {
+export async function checkOptions(cmd: AnyCommand, rawArgs: string[], path: string): Promise<void> {
   const args = (await resolve(cmd.args)) ?? {};
   const known = new Set<string>(["help", "h"]);
   for (const [name, def] of Object.entries(args)) {
@@ -72,13 +74,8 @@ export async function checkOptions(cmd: AnyCommand, rawArgs: string[]): Promise<
     if (!m || /^-\d/.test(word)) continue;
     // Short flags may be bundled (-vv): each letter must be known.
     const names = word.startsWith("--") ? [m[1]!] : [...m[1]!];
-    for (const n of names) if (!known.has(n)) throw new UsageError(`unknown option ${word} (see salty ${cmdName(cmd)} --help)`);
+    for (const n of names) if (!known.has(n)) throw new UsageError(`unknown option ${word} (see salty ${path} --help)`);
   }
-}
-
-function cmdName(cmd: AnyCommand): string {
-  const meta = cmd.meta as { name?: string } | undefined;
-  return meta?.name ?? "";
 }
 
 export async function usageOf(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {

@@ -29,7 +29,7 @@ const main = defineCommand({
 async function run(rawArgs: string[]): Promise<number> {
   try {
     overrideTiming(process.env.SALTY_TIMING);
-    const { cmd, parent, args } = await findCommand(main, rawArgs);
+    const { cmd, parent, args, path } = await findCommand(main, rawArgs);
     if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
       const usage = await usageOf(cmd, parent);
       process.stdout.write((process.stdout.isTTY ? usage : stripAnsi(usage)) + "\n");
@@ -40,7 +40,7 @@ async function run(rawArgs: string[]): Promise<number> {
       process.stderr.write(stripAnsi(await usageOf(cmd, parent)) + "\n");
       return 2;
     }
-    await checkOptions(cmd, args);
+    await checkOptions(cmd, args, path);
     // The leaf command is run directly so that the status its run() returns reaches us.
     const { result } = await runCommand(cmd, { rawArgs: args });
     return typeof result === "number" ? result : 0;
