@@ -5,11 +5,12 @@
 // decrypted here, and only for an agent whose roles own them.
 // Hashes are cached by (dev, ino, size, mtime, ctime) so unchanged files are not re-read.
 
-import { lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats } from "node:fs";
+import { readFileSync, realpathSync, statSync, type BigIntStats } from "node:fs";
 import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { limits } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
+import { walkTree } from "../sys/walk.ts";
 import type { FileSource, SourceFile, TreeEntry } from "../operators/file-source.ts";
 
 /** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
@@ -111,23 +112,7 @@ export class FileServer {
   private scan(dir: string): TreeEntry[] {
     const root = this.resolve(dir);
     if (!statSync(root).isDirectory()) throw new SaltyError(`not a directory: ${dir}`, "E_NOT_DIR");
-    const out: TreeEntry[] = [];
-    const walk = (abs: string, rel: string) => {
-      for (const name of readdirSync(abs).sort()) {
-        const childAbs = join(abs, name);
-        if (this.forbid.some((f) => within(f, childAbs))) continue;
-        const childRel = rel ? `${rel}/${name}` : name;
-        const st = lstatSync(childAbs, { bigint: true });
-        const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : undefined;
-        if (!type) continue; // sockets, fifos and devices are not configuration
-        const entry: TreeEntry = { path: childRel, type, size: Number(st.size), mtimeNs: String(st.mtimeNs), mode: Number(st.mode & 0o7777n) };
-        if (type === "symlink") entry.target = readlinkSync(childAbs);
-        out.push(entry);
-        if (type === "dir") walk(childAbs, childRel);
-      }
-    };
-    walk(root, "");
-    return out;
+    return walkTree(root, { skip: (abs) => this.forbid.some((f) => within(f, abs)) });
   }
 
   private resolve(path: string): string {

@@ -12,18 +12,9 @@ export interface SourceFile {
   data?: Uint8Array;
 }
 
-export interface TreeEntry {
-  /** Relative to the scanned directory, "/"-separated, no leading "./". */
-  path: string;
-  type: "file" | "dir" | "symlink";
-  size: number;
-  /** Modification time in nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
-  mtimeNs: string;
-  /** Permission bits (mode & 0o7777). */
-  mode: number;
-  /** The link target, for symlinks. */
-  target?: string;
-}
+import type { TreeEntry } from "../sys/types.ts";
+
+export type { TreeEntry };
 
 export interface FileSource {
   /** A file under files/. `have` is the hash the caller holds: a match returns no data. */

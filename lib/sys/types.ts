@@ -8,15 +8,22 @@ export interface Owner {
   gid: number;
 }
 
-/** One entry of a directory tree, as the master's scan reports it (see operators/file-source.ts). */
-export interface TreeItem {
+/** One entry of a directory tree, as the master's scan sends it to agents (operators/file-source.ts). */
+export interface TreeEntry {
+  /** Relative to the scanned directory, "/"-separated, no leading "./". */
   path: string;
   type: "file" | "dir" | "symlink";
   size: number;
+  /** Modification time in nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
   mtimeNs: string;
+  /** Permission bits (mode & 0o7777). */
   mode: number;
+  /** The link target, for symlinks. */
   target?: string;
-  /** Owner, in a local walk (the master's scan leaves it out). */
+}
+
+/** A tree entry with its owner, as a local walk sees it (the master's scan leaves owners out). */
+export interface TreeItem extends TreeEntry {
   uid?: number;
   gid?: number;
 }

@@ -6,8 +6,15 @@ import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { TreeItem } from "./types.ts";
 
+export interface WalkOptions {
+  /** Record each entry's uid and gid (a destination walk needs them, the master's scan does not). */
+  owners?: boolean;
+  /** Absolute paths to leave out with everything below them (the master's keyroot). */
+  skip?: (abs: string) => boolean;
+}
+
 /** Every entry below `dir`; [] when `dir` does not exist. */
-export function walkTree(dir: string): TreeItem[] {
+export function walkTree(dir: string, opts: WalkOptions = { owners: true }): TreeItem[] {
   const out: TreeItem[] = [];
   const visit = (abs: string, rel: string) => {
     let names: string[];
@@ -19,6 +26,7 @@ export function walkTree(dir: string): TreeItem[] {
     }
     for (const name of names) {
       const childAbs = join(abs, name);
+      if (opts.skip?.(childAbs)) continue;
       const childRel = rel ? `${rel}/${name}` : name;
       const st = lstatSync(childAbs, { bigint: true });
       const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : undefined;
@@ -29,9 +37,11 @@ export function walkTree(dir: string): TreeItem[] {
         size: Number(st.size),
         mtimeNs: String(st.mtimeNs),
         mode: Number(st.mode & 0o7777n),
-        uid: Number(st.uid),
-        gid: Number(st.gid),
       };
+      if (opts.owners) {
+        item.uid = Number(st.uid);
+        item.gid = Number(st.gid);
+      }
       if (type === "symlink") item.target = readlinkSync(childAbs);
       out.push(item);
       if (type === "dir") visit(childAbs, childRel);
