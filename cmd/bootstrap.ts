@@ -30,8 +30,8 @@ export default defineCommand({
     parseApplyArgs(words);
     if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
     if (args.path) mkdirSync(args.path, { recursive: true }); // the sandbox root itself; operators make what is below
-    // The in-process master and agent would log their own connection: noise here, unless -vv.
-    if (verbosity(rawArgs) < 2) setLogSink(() => {});
+    // The in-process master and agent would log their own connection: noise here (failures are in the report).
+    setLogSink(() => {});
     const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;
     const report = await bootstrap({
       id: validateId(args.id ?? hostname()),
