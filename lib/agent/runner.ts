@@ -13,11 +13,11 @@ import { createOperators } from "../operators/index.ts";
 import type { Caps } from "../operators/types.ts";
 import { realDisk } from "../sys/disk.ts";
 import { realExec } from "../sys/exec.ts";
+import { loadModule, lineIn, type LoadedModule } from "../sys/load-module.ts";
 import { createObserve } from "../sys/observe.ts";
 import { createUsers } from "../sys/users.ts";
 import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
 import { addresses } from "./addresses.ts";
-import { ModuleLoader, lineIn, type LoadedModule } from "./load-module.ts";
 import type { RoleCaps } from "./session.ts";
 
 export interface RunRoleOptions {
@@ -27,7 +27,6 @@ export interface RunRoleOptions {
   filename: string;
   context: Context;
   caps: Caps;
-  loader: ModuleLoader;
   timeoutMs?: number;
 }
 
@@ -67,7 +66,7 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   let mod: LoadedModule | undefined;
   let failure: string | undefined;
   try {
-    mod = await o.loader.load(o.source, o.filename);
+    mod = await loadModule(o.source, { filename: o.filename, code: "E_MODULE" });
     await callRole(mod.namespace.default, { ...o.context, ...operators }, o.timeoutMs ?? timing.roleTimeoutMs, abort);
   } catch (err) {
     if (!mod) failure = errorMessage(err); // already "file:line: ..."
@@ -88,7 +87,6 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
 /** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
 export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
   const cache = new AgentCache();
-  const loader = new ModuleLoader();
   const local = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, cache, pathPrefix: opts.pathPrefix };
   return (req, rc) =>
     runRole({
@@ -96,7 +94,6 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
       source: req.source,
       filename: req.filename,
       context: req.context,
-      loader,
       timeoutMs: req.timeoutMs,
       caps: { ...local, files: rc.files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
     });

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
-import { loadModuleSource } from "../sys/load-module.ts";
+import { loadModule } from "../sys/load-module.ts";
 import { INVENTORY_FILE } from "./validate.ts";
 
 /**
@@ -22,7 +22,7 @@ export async function loadInventory(fileroot: string): Promise<unknown> {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : errorMessage(err);
     throw new SaltyError(`${INVENTORY_FILE}: ${reason} (fileroot ${fileroot})`, "E_INVENTORY");
   }
-  const mod = await loadModuleSource(source, { filename: INVENTORY_FILE, code: "E_INVENTORY" });
-  if (!("default" in mod)) throw new SaltyError(`${INVENTORY_FILE}: no default export (write \`export default { hosts: ... } satisfies Inventory\`)`, "E_INVENTORY");
-  return mod.default;
+  const { namespace } = await loadModule(source, { filename: INVENTORY_FILE, code: "E_INVENTORY" });
+  if (!("default" in namespace)) throw new SaltyError(`${INVENTORY_FILE}: no default export (write \`export default { hosts: ... } satisfies Inventory\`)`, "E_INVENTORY");
+  return namespace.default;
 }

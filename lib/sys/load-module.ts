@@ -1,54 +1,96 @@
-// Loads a TypeScript module given as source text (hosts/index.ts on the
-// master; usable for roles on the agent): transpiles it with Bun.Transpiler,
-// refuses every run-time import but `node:*` built-ins, writes the JavaScript
-// into a private temp dir (mode 0700, removed right after) and import()s it.
-// Modules are cached by content hash: the same text is evaluated once per
-// process, a changed text is loaded anew, so edits take effect without a
-// restart. It must not evaluate a module before its imports are checked, nor
-// leave files behind. Errors are SaltyError with the caller's code and name
-// the file (and line, for syntax errors and refused imports).
+// Loads a TypeScript module given as source text: hosts/index.ts on the
+// master, roles on the agent. The source is checked first (a full parse, so a
+// syntax error names file:line:col; only node:* built-ins may be imported at
+// run time, and imports used only as types are erased as Bun erases them);
+// then the .ts source itself goes into a fresh private temp dir (0700), is
+// import()ed by Bun (so stack frames keep the TypeScript line numbers, see
+// lineIn) and the dir is removed. Modules are cached by content hash for the
+// life of the process (or worker): the same text is evaluated once, a changed
+// text is loaded anew, a failed load is retried at the next call. It must not
+// evaluate a module before its imports are checked, nor leave files behind.
+// Errors are SaltyError with the caller's code and name the file and line.
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { hashBytes } from "./hash.ts";
 
 export interface LoadModuleOptions {
-  /** Shown in errors, e.g. "hosts/index.ts". */
+  /** Shown in errors, e.g. "hosts/index.ts" or "roles/nginx.ts". */
   filename: string;
   /** The SaltyError code of every failure, e.g. "E_INVENTORY". */
   code: string;
 }
 
-export type ModuleNamespace = Record<string, unknown>;
+export interface LoadedModule {
+  namespace: Record<string, unknown>;
+  /** Where Bun loaded it from: stack frames name this path (see lineIn). */
+  loadedFrom: string;
+}
 
-// Imports only used as types ("import { Inventory } from 'salty'") are dropped.
+// Only for the check: drops imports used only as types, as Bun's own loader does.
 const transpiler = new Bun.Transpiler({ loader: "ts", target: "bun", trimUnusedImports: true });
-const cache = new Map<string, Promise<ModuleNamespace>>();
+const cache = new Map<string, Promise<LoadedModule>>();
 
-/** Transpile, check imports and evaluate `source`; the same text returns the same (cached) namespace. */
-export function loadModuleSource(source: string, opts: LoadModuleOptions): Promise<ModuleNamespace> {
-  const js = transpile(source, opts);
-  checkImports(source, js, opts);
-  const key = hashBytes(js);
+/** Check, evaluate (once per filename and text) and return the module; throws SaltyError(opts.code) naming the file. */
+export function loadModule(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
+  const key = hashBytes(`${opts.filename}\0${source}`);
   let loading = cache.get(key);
   if (!loading) {
-    loading = evaluate(js, key, opts);
+    loading = evaluate(source, opts);
     cache.set(key, loading);
     loading.catch(() => cache.delete(key));
   }
   return loading;
 }
 
+/** "file:line" of the innermost stack frame inside the loaded module, else the error's position, else just the file. */
+export function lineIn(err: unknown, mod: { loadedFrom: string } | undefined, filename: string): string {
+  const stack = err instanceof Error ? String(err.stack ?? "") : "";
+  if (mod) {
+    const at = stack.indexOf(`${mod.loadedFrom}:`);
+    const m = at >= 0 ? /^:(\d+)/.exec(stack.slice(at + mod.loadedFrom.length)) : null;
+    if (m) return `${filename}:${m[1]}`;
+  }
+  const line = firstBuildError(err).position?.line;
+  return line ? `${filename}:${line}` : filename;
+}
+
+interface Positioned {
+  message?: string;
+  position?: { line?: number; column?: number } | null;
+}
+
+/** The first build error of a BuildMessage or an AggregateError of them. */
+function firstBuildError(err: unknown): Positioned {
+  return (err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err) as Positioned;
+}
+
+async function evaluate(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
+  checkImports(source, transpile(source, opts), opts);
+  const dir = await mkdtemp(join(tmpdir(), "salty-module-"));
+  const file = join(dir, basename(opts.filename).replace(/[^\w.-]/g, "_").replace(/(\.ts)?$/, ".ts"));
+  try {
+    await writeFile(file, source, { mode: 0o600 });
+    return { namespace: (await import(file)) as Record<string, unknown>, loadedFrom: file };
+  } catch (err) {
+    throw new SaltyError(`${lineIn(err, { loadedFrom: file }, opts.filename)}: ${firstBuildError(err).message ?? errorMessage(err)}`, opts.code);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The JavaScript Bun would run, used only to find syntax errors and the imports that remain. */
 function transpile(source: string, opts: LoadModuleOptions): string {
   try {
     return transpiler.transformSync(source);
   } catch (err) {
-    const first = err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err;
-    const pos = (first as { position?: { line?: number; column?: number } | null }).position;
-    const where = pos?.line ? `${opts.filename}:${pos.line}:${pos.column ?? 0}` : opts.filename;
-    throw new SaltyError(`${where}: syntax error: ${errorMessage(first)}`, opts.code);
+    const first = firstBuildError(err);
+    const pos = first.position;
+    const where = pos?.line ? `${opts.filename}:${pos.line}${pos.column ? `:${pos.column}` : ""}` : opts.filename;
+    throw new SaltyError(`${where}: syntax error: ${first.message ?? errorMessage(err)}`, opts.code);
   }
 }
 
@@ -57,27 +99,15 @@ function checkImports(source: string, js: string, opts: LoadModuleOptions): void
     if (imp.path.startsWith("node:")) continue;
     const line = lineOf(source, imp.path);
     const where = line ? `${opts.filename}:${line}` : opts.filename;
-    const hint = /^[a-z_]+$/.test(imp.path) ? ` (write "node:${imp.path}" for a built-in)` : "";
+    // builtinModules also lists "bun:sqlite" and the like: no "node:" hint for those.
+    const builtin = !imp.path.includes(":") && builtinModules.includes(imp.path);
+    const hint = builtin ? ` (write "node:${imp.path}" for a built-in)` : "";
     throw new SaltyError(`${where}: imports "${imp.path}": only node:* built-ins may be imported at run time${hint}`, opts.code);
   }
 }
 
 /** The 1-based line of the first quoted occurrence of `spec` in `source`. */
 function lineOf(source: string, spec: string): number | undefined {
-  const lines = source.split("\n");
-  const i = lines.findIndex((l) => l.includes(`"${spec}"`) || l.includes(`'${spec}'`) || l.includes(`\`${spec}\``));
+  const i = source.split("\n").findIndex((l) => l.includes(`"${spec}"`) || l.includes(`'${spec}'`) || l.includes(`\`${spec}\``));
   return i === -1 ? undefined : i + 1;
-}
-
-async function evaluate(js: string, key: string, opts: LoadModuleOptions): Promise<ModuleNamespace> {
-  const dir = await mkdtemp(join(tmpdir(), "salty-module-"));
-  try {
-    const file = join(dir, `${key.slice(0, 16)}.mjs`);
-    await writeFile(file, js, { mode: 0o600 });
-    return (await import(file)) as ModuleNamespace;
-  } catch (err) {
-    throw new SaltyError(`${opts.filename}: failed to load: ${errorMessage(err)}`, opts.code);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }

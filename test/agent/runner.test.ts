@@ -1,13 +1,11 @@
 // The role runner: results in call order, print output, and every way a role
 // can go wrong reported as one rc 1 Result naming the role file and line,
-// with the runner still working afterwards.
+// with the runner still working afterwards. The module loader itself is
+// tested in test/sys/load-module.test.ts.
 
 import { describe, expect, test } from "bun:test";
-import { ModuleLoader } from "../../lib/agent/load-module.ts";
 import { runRole } from "../../lib/agent/runner.ts";
 import { baseContext, makeWorld } from "../operators/_world.ts";
-
-const loader = new ModuleLoader();
 
 /** Run a role in a fresh world; `inspect` sees the destination tree before it is removed. */
 async function run(source: string, opts: { timeoutMs?: number; master?: Record<string, string>; inspect?: (prefix: string) => Promise<void> } = {}) {
@@ -18,7 +16,6 @@ async function run(source: string, opts: { timeoutMs?: number; master?: Record<s
     filename: "roles/web.ts",
     context: { ...baseContext, version: "abc123" },
     caps: w.ctx(),
-    loader,
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
   await opts.inspect?.(w.prefix);
@@ -55,12 +52,12 @@ export default (async ({ copy, render, makedirs, print, isChanged, id, version, 
     expect(r.results[0]!.error).toBe("copy(app/missing.conf, /etc/m.conf): no such file in the fileroot: files/app/missing.conf");
   });
 
-  test("a syntax error names the file and line", async () => {
+  test("a syntax error names the file, line and column", async () => {
     const r = await run("export default async () => {\n  const x = ;\n};\n");
     expect(r.rc).toBe(1);
     expect(r.results).toHaveLength(1);
     expect(r.results[0]).toMatchObject({ cmd: "role(web)", rc: 1, changed: false });
-    expect(r.results[0]!.error).toBe("roles/web.ts:2: syntax error: Unexpected ;");
+    expect(r.results[0]!.error).toBe("roles/web.ts:2:13: syntax error: Unexpected ;");
   });
 
   test("a throw names the file and the line of the throw; earlier results are kept", async () => {
@@ -80,11 +77,16 @@ export default (async ({ makedirs }) => {
   });
 
   test("an import other than node:* is refused before anything runs", async () => {
-    const r = await run(`import { join } from "node:path";\nimport _ from "lodash";\nexport default async ({ makedirs }) => { await makedirs("/opt/no"); };\n`);
+    const r = await run(`import { join } from "node:path";\nimport _ from "lodash";\nexport default async ({ makedirs }) => { await makedirs(join("/opt", _.VERSION)); };\n`);
     expect(r.results).toHaveLength(1);
     expect(r.results[0]!.error).toBe('roles/web.ts:2: imports "lodash": only node:* built-ins may be imported at run time');
-    const bare = await run(`import fs from "fs";\nexport default async () => {};\n`);
+    const bare = await run(`import fs from "fs";\nexport default async () => { fs.existsSync("/"); };\n`);
     expect(bare.results[0]!.error).toContain('imports "fs": only node:* built-ins may be imported at run time (write "node:fs" for a built-in)');
+  });
+
+  test("a role importing its types without `import type` runs (the import is erased)", async () => {
+    const r = await run(`import { Role } from "salty";\nexport default (async ({ print }) => { print("typed"); }) satisfies Role;\n`);
+    expect(r).toMatchObject({ rc: 0, output: "typed" });
   });
 
   test("a default export that is not a function", async () => {
@@ -111,14 +113,5 @@ export default (async ({ makedirs }) => {
     // The runner keeps working.
     const next = await run(`export default async ({ print }) => { print("still here"); };`);
     expect(next).toMatchObject({ rc: 0, output: "still here" });
-  });
-
-  test("a module is evaluated once per content", async () => {
-    const src = `globalThis.__saltyLoads = (globalThis.__saltyLoads ?? 0) + 1;\nexport default async ({ print }) => { print(String(globalThis.__saltyLoads)); };\n`;
-    const a = await run(src);
-    const b = await run(src);
-    expect([a.output, b.output]).toEqual(["1", "1"]);
-    const c = await run(`${src}// changed\n`);
-    expect(c.output).toBe("2");
   });
 });
