@@ -20,16 +20,30 @@ CACHE=${SALTY_FRESH_HOST_CACHE:-/var/tmp/salty-fresh-host}
 SUITE=${SALTY_DEBIAN_SUITE:-bookworm}
 AGENT_ID=web1.salty.test
 STARTED=$SECONDS
-PIDS=()
+MASTER_PID=""
+UNSHARE_PID=""
+AGENT_PID=""
 WORK=""
 
 say() { printf '[fresh-host %3ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
 
+alive() { [[ -e /proc/$1 ]] && ! grep -q ') Z' "/proc/$1/stat" 2>/dev/null; }
+
+# TERM, up to 10 s to exit, then KILL. unshare blocks TERM while it waits for
+# its child, so the agent (its child, PID 1 of the namespace, which handles
+# TERM) is signalled; KILLing unshare takes the whole namespace down (--kill-child).
+stop() { # pid-to-signal pid-to-reap
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do alive "$2" || break; sleep 0.2; done
+  alive "$2" && { say "$2 did not stop on TERM: KILL"; kill -KILL "$2" 2>/dev/null || true; }
+  wait "$2" 2>/dev/null || true
+}
+
 cleanup() {
   local status=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -n $UNSHARE_PID ]] && stop "${AGENT_PID:-$UNSHARE_PID}" "$UNSHARE_PID"
+  [[ -n $MASTER_PID ]] && stop "$MASTER_PID" "$MASTER_PID"
   if [[ $status -ne 0 && -n $WORK ]]; then
     for log in "$WORK"/*.log; do [[ -f $log ]] && { echo "--- $log"; tail -n 30 "$log"; }; done
   fi
@@ -92,7 +106,7 @@ wait_for() { # seconds description command...
   shift 2
   until "$@" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || die "timed out waiting for $what"
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "a process this test started exited while waiting for $what"; done
+    for pid in $MASTER_PID $UNSHARE_PID; do alive "$pid" || die "a process this test started exited while waiting for $what"; done
     sleep 0.2
   done
 }
@@ -120,7 +134,7 @@ PORT=$(free_port)
 export SALTY_TIMING='{"backoffMinMs":200,"backoffMaxMs":1000}'
 say "master on 127.0.0.1:$PORT"
 "$BIN" master --bind "127.0.0.1:$PORT" --keyroot "$KEYS" --fileroot "$REPO" >"$WORK/master.log" 2>&1 &
-PIDS+=($!)
+MASTER_PID=$!
 
 # The agent, inside the root: its own mount namespace (proc, sys and dev mounted
 # there vanish with it) and PID namespace (--kill-child takes it all down).
@@ -128,7 +142,9 @@ say "agent $AGENT_ID inside the root"
 unshare --mount --pid --fork --kill-child -- sh -c '
   mount -t proc proc "$1/proc" && mount -t sysfs sysfs "$1/sys" && mount --rbind /dev "$1/dev" &&
   exec chroot "$1" /usr/local/bin/salty agent "127.0.0.1:$2" --id "$3"' sh "$ROOT" "$PORT" "$AGENT_ID" >"$WORK/agent.log" 2>&1 &
-PIDS+=($!)
+UNSHARE_PID=$!
+agent_pid() { AGENT_PID=$(awk -v p="$UNSHARE_PID" '$4 == p { print $1; exit }' /proc/[0-9]*/stat 2>/dev/null) && [[ -n $AGENT_PID ]]; }
+wait_for 10 "the agent process" agent_pid
 
 salty() { "$BIN" "$@" --keyroot "$KEYS"; }
 wait_for 30 "the agent's key to be pending" sh -c "'$BIN' keys list --keyroot '$KEYS' | grep -q '$AGENT_ID'"
