@@ -132,7 +132,7 @@ export async function world(opts: { from?: string; files?: Record<string, string
           const hosts = Object.keys(JSON.parse(r.stdout));
           if (ids.every((id) => hosts.includes(id))) return;
         }
-        await Bun.sleep(50);
+        await Bun.sleep(200); // each poll starts a process: do not starve what we wait for
       }
       throw new Error(`hosts ${ids.join(", ")} not connected within ${ms} ms; last answer: ${last}\nmaster said:\n${w.master?.output}`);
     },
