@@ -6,7 +6,7 @@ import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
 import { Prefetcher, isSmall, streamInto, written, type FetchChange } from "./_fetch.ts";
 import { realPath } from "./_paths.ts";
-import { tempName, writeAtomic } from "./_write.ts";
+import { claimTemp, writeAtomic } from "./_write.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
 
 export interface Applied {
@@ -46,14 +46,16 @@ async function fetchFile(ctx: Ctx, c: FetchChange, real: string): Promise<void> 
 }
 
 async function symlinkAtomic(ctx: Ctx, c: Extract<Change, { kind: "symlink" }>, real: string): Promise<void> {
-  const tmp = tempName(real);
-  await ctx.disk.symlink(c.target, tmp);
+  const { tmp, done } = await claimTemp(ctx, real);
   try {
+    await ctx.disk.symlink(c.target, tmp);
     if (c.uid !== undefined && c.gid !== undefined) await ctx.disk.lchown(tmp, { uid: c.uid, gid: c.gid });
     await ctx.disk.rename(tmp, real);
   } catch (err) {
     await ctx.disk.remove(tmp).catch(() => {});
     throw err;
+  } finally {
+    done();
   }
 }
 

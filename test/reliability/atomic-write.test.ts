@@ -1,0 +1,58 @@
+// Atomic writes after a crash: the temporary file a killed agent left beside a
+// destination is replaced by the next write of that destination, not kept
+// forever; overlapping writes of one destination still get their own names.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { realDisk } from "../../lib/sys/disk.ts";
+import { claimTemp, tempName, writeAtomic } from "../../lib/operators/_write.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const scratch = () => {
+  const d = mkdtempSync(join(tmpdir(), "salty-atomic-"));
+  dirs.push(d);
+  return d;
+};
+const ctx = { disk: realDisk };
+const owner = { uid: process.getuid!(), gid: process.getgid!() };
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe("atomic writes after a crash", () => {
+  test("a torn temporary file of an earlier write is replaced; only the destination remains", async () => {
+    const d = scratch();
+    const dst = join(d, "app.conf");
+    writeFileSync(tempName(dst), "half of a file a killed agent was writing");
+    await writeAtomic(ctx, dst, { mode: 0o644, owner }, (h) => h.write(bytes("whole\n")));
+    expect(readFileSync(dst, "utf8")).toBe("whole\n");
+    expect(readdirSync(d)).toEqual(["app.conf"]);
+  });
+
+  test("a symlink or a directory left at the temporary name is cleared, never followed", async () => {
+    const d = scratch();
+    const victim = join(d, "victim");
+    writeFileSync(victim, "untouched\n");
+    const dst = join(d, "x");
+    symlinkSync(victim, tempName(dst));
+    await writeAtomic(ctx, dst, { mode: 0o600, owner }, (h) => h.write(bytes("new\n")));
+    expect(readFileSync(victim, "utf8")).toBe("untouched\n");
+    expect(readFileSync(dst, "utf8")).toBe("new\n");
+    expect(readdirSync(d).sort()).toEqual(["victim", "x"]);
+  });
+
+  test("two overlapping writes of one destination use two temporary names; both finish", async () => {
+    const d = scratch();
+    const dst = join(d, "f");
+    const first = await claimTemp(ctx, dst);
+    const second = await claimTemp(ctx, dst);
+    expect(second.tmp).not.toBe(first.tmp);
+    first.done();
+    second.done();
+    await Promise.all(["a", "b"].map((s) => writeAtomic(ctx, dst, { mode: 0o644, owner }, (h) => h.write(bytes(s)))));
+    expect(["a", "b"]).toContain(readFileSync(dst, "utf8"));
+    expect(readdirSync(d)).toEqual(["f"]);
+  });
+});
