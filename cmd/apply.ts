@@ -6,8 +6,16 @@ import { formatReport } from "../lib/client/format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
+import { SaltyError } from "../lib/errors.ts";
 
 const FOREVER = 2 ** 31 - 1; // roles have their own timeouts; the client waits for the report
+
+/** The master gone in the middle: not one host's failure, so say what happened and what to do. */
+function masterLost(err: unknown): unknown {
+  if (!(err instanceof SaltyError) || err.code !== "E_CONN_LOST") return err;
+  const why = /\((.*)\)$/.exec(err.message)?.[1] ?? err.message;
+  return new SaltyError(`the master closed the connection during the apply (${why}); roles may have run on some hosts: apply again once the master is back`, "E_CONN_LOST");
+}
 
 export default defineCommand({
   meta: { name: "apply", description: "Run roles on hosts and report rc/changed per command" },
@@ -28,7 +36,9 @@ export default defineCommand({
     const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, { "apply.progress": (p) => (progress.update(p), null) });
     try {
       const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;
-      const report = await rpc.call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: FOREVER });
+      const report = await rpc
+        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: FOREVER })
+        .catch((err: unknown) => Promise.reject(masterLost(err)));
       progress.clear();
       if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
       else printLines(formatReport(report, verbosity(rawArgs)), process);
