@@ -4,11 +4,13 @@
 
 import type { Facts, Result } from "salty";
 import { SaltyError } from "../errors.ts";
+import { log } from "../log.ts";
 import { Rpc } from "../wire/rpc.ts";
 import { keepAlive } from "../wire/keepalive.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, ShellRequest } from "../wire/api.ts";
-import { int, obj, optStr, str } from "../wire/check.ts";
+import { int, obj, optStr, str, strList } from "../wire/check.ts";
+import { limits } from "../constants.ts";
 import type { FileServer } from "./fileserver.ts";
 import type { AgentSession, Registry } from "./registry.ts";
 
@@ -40,6 +42,11 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       const o = obj(p, "params");
       return source.fetch(str(o.path, "path"), optStr(o.have, "have"));
     },
+    "file.hashes": (p) => {
+      const paths = strList(obj(p, "params").paths, "paths");
+      if (paths.length > limits.maxHashBatch) throw new SaltyError(`at most ${limits.maxHashBatch} paths per file.hashes request`, "E_PARAMS");
+      return source.hashes!(paths);
+    },
     "file.scan": (p) => source.scan(str(obj(p, "params").dir, "dir")),
     "file.read": (p) => {
       const o = obj(p, "params");
@@ -53,7 +60,8 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
     },
     ping: () => null,
   });
-  rpc.onClose((reason) => session && deps.registry.remove(session, reason));
+  // The registry logs the end of a registered session; one that ends before its hello (a protocol error) is logged here.
+  rpc.onClose((reason) => (session ? deps.registry.remove(session, reason) : log("agent.closed_before_hello", { id, peer: link.peer, reason })));
   keepAlive(rpc);
   return rpc;
 }
