@@ -1,0 +1,165 @@
+// Bad frames sent to the real master, by a peer that never authenticated and
+// by one holding an accepted key (test/wire covers the library; this is the
+// daemon): each is refused with a clear reason in the master's log, the
+// connection or the call is refused, the master and the other agent go on,
+// and nothing is written.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { encode as plainEncode } from "@msgpack/msgpack";
+import { setLogSink } from "../../lib/log.ts";
+import { frameHeader } from "../../lib/wire/frame.ts";
+import { world, type World } from "../e2e/_harness.ts";
+import { openRaw, rogueAgent, snapshot, type RawSocket } from "./_tools.ts";
+
+setLogSink(() => {});
+
+const files = {
+  "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { good: { env: "lab", roles: ["touch"] } } } };\n`,
+  "roles/touch.ts": `export default async ({ copy }) => { await copy("touch/motd", "/etc/motd"); };\n`,
+  "files/touch/motd": "hello\n",
+};
+
+let w: World;
+let before: Record<string, string>;
+const state = () => ({ ...snapshot(w.keyroot), ...Object.fromEntries(Object.entries(snapshot(w.fileroot)).map(([k, v]) => [`fileroot/${k}`, v])) });
+
+beforeAll(async () => {
+  w = await world({ files });
+  await w.startMaster(["--auto-accept"]);
+  await w.startAgent("good");
+  await w.waitHosts(["good"]);
+  before = state();
+});
+
+afterAll(async () => {
+  await w?.[Symbol.asyncDispose]();
+});
+
+/** Wait for the master's log, from character `mark` on, to match. */
+async function loggedSince(mark: number, re: RegExp, ms = 3000): Promise<string> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !re.test(w.master!.output.slice(mark))) await Bun.sleep(20);
+  return w.master!.output.slice(mark);
+}
+
+/** Resolves with the close reason, or "still open" after `ms`. */
+function closedWithin(raw: RawSocket, ms: number): Promise<string> {
+  return Promise.race([raw.closed, Bun.sleep(ms).then(() => "still open")]);
+}
+
+/** The master still serves: the good agent applies, nothing else was written. */
+async function masterUnaffected(): Promise<void> {
+  const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=good"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^host:good elapsed:\S+ errors:0/m);
+  expect(state()).toEqual(before);
+}
+
+const msgpack = (v: unknown) => plainEncode(v);
+/** `depth` nested one-element arrays around nil, built as bytes (no recursion anywhere). */
+const nested = (depth: number) => Uint8Array.from([...Array<number>(depth).fill(0x91), 0xc0]);
+/** A msgpack extension value (fixext 1, type 7). */
+const extension = Uint8Array.from([0x94, 0x00, 0x01, 0xa4, ...new TextEncoder().encode("ping"), 0xd4, 0x07, 0x00]);
+
+describe("frames from a peer that never authenticated", () => {
+  const cases: Array<[string, (raw: RawSocket) => void, RegExp]> = [
+    ["random bytes", (raw) => raw.writeRaw(randomBytes(4096)), /secure\.handshake_failed .*error=/],
+    ["a length prefix of 4 GiB", (raw) => raw.writeRaw(Uint8Array.from([0xff, 0xff, 0xff, 0xff])), /secure\.handshake_failed .*frame of 4294967295 bytes exceeds the limit of 1024/],
+    ["valid msgpack of the wrong shape", (raw) => raw.send(msgpack({ hello: "master", give: ["keys"] })), /secure\.handshake_failed .*error=/],
+    ["an rpc request instead of a hello", (raw) => raw.send(msgpack([0, 1, "apply", { args: [] }])), /secure\.handshake_failed .*error=/],
+    ["a msgpack extension type", (raw) => raw.send(extension), /secure\.handshake_failed .*error=/],
+    ["deeply nested data", (raw) => raw.send(nested(100_000)), /secure\.handshake_failed .*frame of 100001 bytes exceeds the limit of 1024/],
+  ];
+  for (const [what, send, logged] of cases) {
+    test(`${what}: the connection is dropped at once with a reason in the log`, async () => {
+      const mark = w.master!.output.length;
+      const raw = await openRaw(w.port);
+      send(raw);
+      expect(await closedWithin(raw, 1500)).toBe("closed by peer"); // well before the 2 s handshake timeout
+      expect(await loggedSince(mark, logged)).toMatch(logged);
+      await masterUnaffected();
+    });
+  }
+
+  test("a truncated frame: dropped when the handshake timeout passes", async () => {
+    const mark = w.master!.output.length;
+    const raw = await openRaw(w.port);
+    raw.writeRaw(frameHeader(36), randomBytes(10));
+    expect(await closedWithin(raw, 8000)).toBe("closed by peer");
+    expect(await loggedSince(mark, /handshake not finished within 2s/)).toMatch(/secure\.handshake_failed .*handshake not finished within 2s/);
+    await masterUnaffected();
+  });
+});
+
+describe("frames from an authenticated agent", () => {
+  async function rogue(id: string) {
+    const r = await rogueAgent(w.port, w.keyroot, id);
+    before = state(); // its accepted key is the test's doing, not the master's
+    return r;
+  }
+
+  const fatal: Array<[string, (r: Awaited<ReturnType<typeof rogue>>) => void, RegExp]> = [
+    ["random bytes", (r) => r.link.send(randomBytes(4096)), /rpc\.protocol_error .*error="?malformed message/],
+    ["valid msgpack of the wrong shape", (r) => r.link.send(msgpack({ 0: 1, method: "file.read" })), /rpc\.protocol_error .*message is not an rpc array/],
+    ["an unknown message type", (r) => r.link.send(msgpack([7, 1, "file.read", {}])), /rpc\.protocol_error .*unknown message kind 7/],
+    ["a msgpack extension type", (r) => r.link.send(extension), /rpc\.protocol_error .*msgpack extension type 7 is not allowed/],
+    ["a Date (the timestamp extension)", (r) => r.link.send(msgpack([0, 1, "file.scan", { dir: new Date() }])), /rpc\.protocol_error .*msgpack extension type -1 is not allowed/],
+    ["data nested 100,000 deep", (r) => r.link.send(nested(100_000)), /rpc\.protocol_error .*(nested deeper than 64|malformed message)/],
+    ["data nested 65 deep (one past the limit)", (r) => r.link.send(nested(65)), /rpc\.protocol_error .*nested deeper than 64 levels/],
+  ];
+  for (const [what, send, logged] of fatal) {
+    test(`${what}: the connection is dropped with a reason in the log`, async () => {
+      const r = await rogue(`rogue-${what.replace(/[^a-z0-9]+/gi, "-")}`);
+      const mark = w.master!.output.length;
+      send(r);
+      expect(await closedWithin(r.raw, 3000)).toBe("closed by peer");
+      expect(await loggedSince(mark, logged)).toMatch(logged);
+      await masterUnaffected();
+    });
+  }
+
+  test("a length prefix of 4 GiB under the seal: dropped at once, named in the log", async () => {
+    const r = await rogue("rogue-4g");
+    const mark = w.master!.output.length;
+    r.raw.writeRaw(Uint8Array.from([0xff, 0xff, 0xff, 0xff]), randomBytes(64));
+    expect(await closedWithin(r.raw, 3000)).toBe("closed by peer");
+    const logged = /agent\.closed_before_hello id=rogue-4g .*reason="protocol error: frame of 4294967295 bytes exceeds the limit of 33554432"/;
+    expect(await loggedSince(mark, logged)).toMatch(logged);
+    await masterUnaffected();
+  });
+
+  test("a truncated frame: the peer is dropped when the keep-alive finds it silent", async () => {
+    const r = await rogue("rogue-truncated");
+    const mark = w.master!.output.length;
+    r.raw.writeRaw(frameHeader(1000), randomBytes(100));
+    expect(await closedWithin(r.raw, 10_000)).toBe("closed by peer");
+    expect(await loggedSince(mark, /id=rogue-truncated .*reason="no answer for 2s"/)).toMatch(/agent\.closed_before_hello id=rogue-truncated .*reason="no answer for 2s"/);
+    await masterUnaffected();
+  });
+
+  test("an unknown method and parameters of the wrong shape: the call is refused, the connection stays", async () => {
+    const r = await rogue("rogue-calls");
+    const call = (method: string, params: unknown) => (r.rpc.call as (m: string, p: unknown) => Promise<unknown>)(method, params);
+    await expect(call("keys.accept", { id: "rogue-calls" })).rejects.toThrow("unknown method keys.accept");
+    await expect(call("apply", { args: [] })).rejects.toThrow("unknown method apply");
+    await expect(call("file.read", { path: "files/touch/motd", offset: "0", length: 5 })).rejects.toThrow("offset must be an integer, got string");
+    await expect(call("file.read", { path: "files/touch/motd", offset: 0, length: 1e12 })).rejects.toThrow(/bad read range/);
+    await expect(call("file.fetch", ["files/touch/motd"])).rejects.toThrow("params must be an object, got array");
+    await expect(call("file.scan", null)).rejects.toThrow("must be an object, got null");
+    await expect(call("agent.hello", { facts: "none", version: 1 })).rejects.toThrow("facts must be an object, got string");
+    expect(r.raw.isClosed).toBe(false);
+    expect(new TextDecoder().decode(await r.rpc.call("file.read", { path: "files/touch/motd", offset: 0, length: 5 }))).toBe("hello");
+    r.raw.close();
+    await masterUnaffected();
+  });
+});
+
+test("after all of it the master's log holds no key material", () => {
+  const secret = readFileSync(join(w.keyroot, "master.key"), "utf8").trim();
+  expect(w.master!.output).toContain("master.listening"); // the real log was read
+  expect(w.master!.output).not.toContain(secret);
+  expect(w.master!.output).not.toContain(secret.slice(0, 43)); // the seed half alone
+});
