@@ -52,7 +52,12 @@ export class RawSocket implements FrameLink {
     this.decoder.maxFrame = n;
   }
 
+  /** Frames sent through `send`, kept when `record` is set (to replay a handshake). */
+  record = false;
+  readonly sent: Uint8Array[] = [];
+
   send(frame: Uint8Array): void {
+    if (this.record) this.sent.push(frame.slice());
     this.writeRaw(frameHeader(frame.length), frame);
   }
 
@@ -104,10 +109,11 @@ export interface Authenticated {
 }
 
 /** An agent the master accepted, its session open: frames sent on `link` are sealed, `raw` writes under them. */
-export async function authenticated(port: number, keyroot: string, id: string): Promise<Authenticated> {
+export async function authenticated(port: number, keyroot: string, id: string, opts: { record?: boolean } = {}): Promise<Authenticated> {
   const identity = nacl.sign.keyPair();
   acceptKey(keyroot, id, identity.publicKey);
   const raw = await openRaw(port);
+  raw.record = !!opts.record;
   const { link } = await secureClient(raw, { identity, id, kind: "agent" });
   return { raw, link, identity };
 }
