@@ -43,7 +43,8 @@ export function compileArgs(o: CompileOptions): string[] {
   const args = ["build", "--compile", entry, ...workerEntries, "--outfile", o.outfile, `--define=SALTY_COMMIT=${JSON.stringify(o.commit)}`];
   args.push("--sourcemap=none", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig");
   if (o.minify ?? true) args.push("--minify");
-  if (o.bytecode) args.push("--bytecode");
+  // Bytecode defaults to CommonJS, which the top-level await of cmd/main.ts rules out.
+  if (o.bytecode) args.push("--bytecode", "--format=esm");
   if (o.target) args.push(`--target=${o.target}`);
   if (o.executablePath) args.push(`--compile-executable-path=${o.executablePath}`);
   return args;
