@@ -82,7 +82,8 @@ export class FileServer {
   }
 
   private async fetch(path: string, have: string | undefined, roles: ReadonlySet<string>): Promise<SourceFile> {
-    if (typeof path !== "string" || !(path.startsWith("files/") || path.startsWith(`files${sep}`))) {
+    // Normalized first: "files/../hosts/index.ts" starts with files/ but does not lie there.
+    if (typeof path !== "string" || !normalize(path).startsWith(`files${sep}`)) {
       throw new SaltyError(`copy and render sources must lie under files/: ${String(path)}`, "E_PATH");
     }
     const { full, encrypted } = this.locate(path, roles);
@@ -133,10 +134,17 @@ export class FileServer {
       if (err instanceof SaltyError && err.code === "E_NOENT") throw new SaltyError(`no such file in the fileroot: ${path}`, "E_NOENT");
       throw err;
     }
-    const role = path.split("/")[1] ?? "";
-    if (!roles.has(role)) throw new SaltyError(`secret file ${path}.enc belongs to role ${role}, not one of this host's roles`, "E_SECRET_DENIED");
+    const role = this.roleOf(full);
+    if (!role || !roles.has(role)) throw new SaltyError(`secret file ${path}.enc belongs to ${role ? `role ${role}` : "no role"}, not one of this host's roles`, "E_SECRET_DENIED");
     if (!this.opts.decrypt) throw new SaltyError(`cannot decrypt ${path}.enc: the master has no crypto.pass`, "E_NO_PASSWORD");
     return { full, encrypted: true };
+  }
+
+  /** The role owning a file: its first directory under files/, from where the file really is, never from what the request said. */
+  private roleOf(full: string): string | undefined {
+    const rel = relative(realpathSync(join(this.opts.fileroot, "files")), full);
+    const [role, ...rest] = rel.split(sep);
+    return rel.startsWith("..") || isAbsolute(rel) || !rest.length ? undefined : role;
   }
 
   /** Decrypted content, cached by stat like the hashes: secrets are small and read often. */
