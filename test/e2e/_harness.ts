@@ -82,11 +82,11 @@ export interface World extends AsyncDisposable {
 }
 
 /** A temp dir holding a fileroot (copied from `from`, or written from `files`) and a keyroot. */
-export async function world(opts: { from?: string; files?: Record<string, string>; password?: string }): Promise<World> {
+export async function world(opts: { from?: string; files?: Record<string, string>; password?: string; keyrootInFileroot?: boolean }): Promise<World> {
   const bin = await binary();
   const dir = mkdtempSync(join(tmpdir(), "salty-e2e-"));
   const fileroot = join(dir, "fileroot");
-  const keyroot = join(dir, "keys");
+  const keyroot = opts.keyrootInFileroot ? join(fileroot, "keys") : join(dir, "keys");
   mkdirSync(fileroot, { recursive: true });
   mkdirSync(keyroot, { recursive: true, mode: 0o700 });
   if (opts.from) for (const d of ["hosts", "roles", "files"]) cpSync(join(opts.from, d), join(fileroot, d), { recursive: true });

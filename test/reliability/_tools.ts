@@ -12,7 +12,7 @@ import { encodeKey, type Identity } from "../../lib/crypto/keys.ts";
 import { FrameDecoder, frameHeader } from "../../lib/wire/frame.ts";
 import type { FrameLink } from "../../lib/wire/link.ts";
 import { secureClient, type SealedLink } from "../../lib/wire/secure.ts";
-import { Rpc } from "../../lib/wire/rpc.ts";
+import { Rpc, type Handlers } from "../../lib/wire/rpc.ts";
 import type { AgentApi, MasterApi } from "../../lib/wire/api.ts";
 
 /** A frame link over a socket the test owns: `writeRaw` sends bytes that need not be frames. */
@@ -118,10 +118,15 @@ export async function authenticated(port: number, keyroot: string, id: string, o
   return { raw, link, identity };
 }
 
-/** The same, speaking RPC as an agent would (no agent-side checks in the way). */
-export async function rogueAgent(port: number, keyroot: string, id: string): Promise<Authenticated & { rpc: Rpc<AgentApi, MasterApi> }> {
+/** The same, speaking RPC as an agent would (no agent-side checks in the way); `roleRun` answers the master's role.run. */
+export async function rogueAgent(
+  port: number,
+  keyroot: string,
+  id: string,
+  roleRun: Handlers<AgentApi>["role.run"] = () => Promise.reject(new Error("not an agent")),
+): Promise<Authenticated & { rpc: Rpc<AgentApi, MasterApi> }> {
   const a = await authenticated(port, keyroot, id);
-  const rpc = new Rpc<AgentApi, MasterApi>(a.link, { "role.run": () => Promise.reject(new Error("not an agent")), ping: () => null });
+  const rpc = new Rpc<AgentApi, MasterApi>(a.link, { "role.run": roleRun, ping: () => null });
   return { ...a, rpc };
 }
 
