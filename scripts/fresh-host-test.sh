@@ -28,7 +28,8 @@ WORK=""
 say() { printf '[fresh-host %3ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
 
-alive() { [[ -e /proc/$1 ]] && ! grep -q ') Z' "/proc/$1/stat" 2>/dev/null; }
+# Running and not a zombie (bash reaps its children in the background: read once).
+alive() { local st; st=$(cat "/proc/$1/stat" 2>/dev/null) && [[ $st != *") Z "* ]]; }
 
 # TERM, up to 10 s to exit, then KILL. unshare blocks TERM while it waits for
 # its child, so the agent (its child, PID 1 of the namespace, which handles
@@ -136,12 +137,26 @@ say "master on 127.0.0.1:$PORT"
 "$BIN" master --bind "127.0.0.1:$PORT" --keyroot "$KEYS" --fileroot "$REPO" >"$WORK/master.log" 2>&1 &
 MASTER_PID=$!
 
-# The agent, inside the root: its own mount namespace (proc, sys and dev mounted
-# there vanish with it) and PID namespace (--kill-child takes it all down).
-say "agent $AGENT_ID inside the root"
-unshare --mount --pid --fork --kill-child -- sh -c '
-  mount -t proc proc "$1/proc" && mount -t sysfs sysfs "$1/sys" && mount --rbind /dev "$1/dev" &&
-  exec chroot "$1" /usr/local/bin/salty agent "127.0.0.1:$2" --id "$3"' sh "$ROOT" "$PORT" "$AGENT_ID" >"$WORK/agent.log" 2>&1 &
+# Runs a command inside the root: its own mount namespace (proc, sys and dev
+# mounted there vanish with it) and PID namespace (--kill-child takes it all down).
+IN_ROOT=(unshare --mount --pid --fork --kill-child -- sh -c '
+  root=$1 && shift &&
+  mount -t proc proc "$root/proc" && mount -t sysfs sysfs "$root/sys" && mount --rbind /dev "$root/dev" &&
+  exec chroot "$root" "$@"' sh "$ROOT")
+
+# As on a real host: install the agent's service (no systemd in the root: the
+# unit is written, not started), then run exactly its ExecStart line.
+say "salty service install agent inside the root"
+"${IN_ROOT[@]}" /usr/local/bin/salty service install agent "127.0.0.1:$PORT" --id "$AGENT_ID" >"$WORK/service.log" 2>&1 ||
+  die "salty service install agent failed inside the root"
+EXEC=$(sed -n 's/^ExecStart=//p' "$ROOT/etc/systemd/system/salty-agent.service")
+[[ $EXEC == "/usr/local/bin/salty agent 127.0.0.1:$PORT --id $AGENT_ID --keyroot /etc/salty" ]] ||
+  die "unexpected ExecStart in the agent's unit: $EXEC"
+grep -qx "Restart=always" "$ROOT/etc/systemd/system/salty-agent.service" || die "the agent's unit does not restart it"
+
+say "agent $AGENT_ID inside the root: $EXEC"
+# shellcheck disable=SC2086 # ExecStart holds plain words (checked above)
+"${IN_ROOT[@]}" $EXEC >"$WORK/agent.log" 2>&1 &
 UNSHARE_PID=$!
 agent_pid() { AGENT_PID=$(awk -v p="$UNSHARE_PID" '$4 == p { print $1; exit }' /proc/[0-9]*/stat 2>/dev/null) && [[ -n $AGENT_PID ]]; }
 wait_for 10 "the agent process" agent_pid
