@@ -20,6 +20,8 @@ export const limits = {
   chunkBytes: 4 * 1024 * 1024,
   /** Output of one shell command kept in its Result; the rest is dropped (and said so). */
   shellOutputBytes: 1024 * 1024,
+  /** What print() keeps of one role run; the rest is dropped (and said so). */
+  printOutputBytes: 1024 * 1024,
   /** Text files larger than this get "diff not shown" instead of a unified diff. */
   diffMaxBytes: 1024 * 1024,
   /** Bytes of small syncdir files requested from the master at once (pipelined reads). */

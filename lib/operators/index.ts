@@ -4,6 +4,7 @@
 // This is the one entry point the role runner uses.
 
 import type { Context, Operators, Result } from "salty";
+import { limits } from "../constants.ts";
 import { copy } from "./copy.ts";
 import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
@@ -27,6 +28,30 @@ export interface RoleOperators {
 
 function printable(x: unknown): string {
   return typeof x === "string" ? x : Bun.inspect(x);
+}
+
+/** print() for one role run: keeps limits.printOutputBytes in all, then one line saying how much was cut.
+ * A role printing 100 MB must not make a report too large to send, nor hold it several times over. */
+function printer(output: string[]): (x: unknown) => void {
+  const cap = limits.printOutputBytes;
+  let kept = 0;
+  let cut = 0;
+  let note = -1;
+  return (x) => {
+    const s = printable(x);
+    const size = Buffer.byteLength(s);
+    if (kept + size <= cap) {
+      kept += size;
+      return void output.push(s);
+    }
+    // Slice by characters first, so a huge string is never copied whole.
+    const head = kept < cap ? Buffer.from(s.slice(0, cap - kept)).subarray(0, cap - kept).toString() : "";
+    if (head) output.push(head);
+    kept = cap;
+    cut += size - Buffer.byteLength(head);
+    if (note < 0) note = output.push("") - 1;
+    output[note] = `... print output cut at ${cap / 1024 / 1024} MiB: ${cut} bytes more not shown`;
+  };
 }
 
 export interface RoleOpts {
@@ -60,7 +85,7 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     serverShell: bind(serverShell),
     useradd: bind(useradd),
     usergroups: bind(usergroups),
-    print: (x) => void output.push(printable(x)),
+    print: printer(output),
     isChanged: () => results.some((r) => r.changed),
     myIp,
     getIps,
