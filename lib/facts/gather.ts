@@ -24,7 +24,7 @@ export async function gatherFacts(): Promise<Facts> {
 /** In the order of SPEC section 4, so `salty facts` reads the same everywhere. */
 function assemble(kernel: Facts["kernel"], rest: Pick<Facts, "os" | "mem_gb" | "networking">): Facts {
   const { os: osInfo, mem_gb, networking } = rest;
-  return { kernel, machine: os.machine(), os: osInfo, cpu_count: os.availableParallelism(), mem_gb, hostname: os.hostname(), networking };
+  return { kernel, machine: unameMachine(os.machine(), kernel), os: osInfo, cpu_count: os.availableParallelism(), mem_gb, hostname: os.hostname(), networking };
 }
 
 async function gatherLinux(): Promise<Facts> {
@@ -67,4 +67,9 @@ async function run(argv: string[]): Promise<string | undefined> {
     log("facts.command_failed", { cmd: argv[0], error: errorMessage(err) });
     return undefined;
   }
+}
+
+/** What `uname -m` says (and Salt and Ansible report): Bun says "arm64" where Linux says "aarch64". */
+export function unameMachine(machine: string, kernel: string): string {
+  return kernel === "Linux" && machine === "arm64" ? "aarch64" : machine;
 }

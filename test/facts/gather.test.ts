@@ -1,14 +1,14 @@
 // The live gatherer on this machine: a well-formed Facts object, no process left behind.
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import os from "node:os";
-import { gatherFacts } from "../../lib/facts/gather.ts";
+import { gatherFacts, unameMachine } from "../../lib/facts/gather.ts";
 
 test("gatherFacts returns well-formed facts of this host", async () => {
   const facts = await gatherFacts();
   expect(Object.keys(facts)).toEqual(["kernel", "machine", "os", "cpu_count", "mem_gb", "hostname", "networking"]);
   expect(facts.kernel).toBe(os.type() as "Linux" | "Darwin");
   expect(facts.hostname).toBe(os.hostname());
-  expect(facts.machine).toBe(os.machine());
+  expect(facts.machine).toBe(unameMachine(os.machine(), os.type()));
   expect(facts.os.name.length).toBeGreaterThan(0);
   expect(typeof facts.os.version).toBe("string");
   expect(Number.isInteger(facts.cpu_count) && facts.cpu_count >= 1).toBe(true);
@@ -25,4 +25,14 @@ test("gatherFacts returns well-formed facts of this host", async () => {
     expect(i.is_private && i.is_public).toBe(false);
   }
   expect(JSON.parse(JSON.stringify(facts))).toEqual(facts);
+});
+
+describe("unameMachine", () => {
+  test.each([
+    ["arm64", "Linux", "aarch64"],
+    ["x86_64", "Linux", "x86_64"],
+    ["arm64", "Darwin", "arm64"],
+  ])("%s on %s is %s, as uname -m says", (machine, kernel, expected) => {
+    expect(unameMachine(machine, kernel)).toBe(expected);
+  });
 });
