@@ -197,3 +197,13 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
 }
 
 export const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
+
+/** Keep the figures of a slow case in .tmp/reliability/figures.json (docs/reliability.md quotes the last run). */
+export function recordFigures(name: string, figures: unknown): void {
+  const dir = join(import.meta.dir, "../../.tmp/reliability");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "figures.json");
+  const all = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>) : {};
+  all[name] = { ...(figures as object), measured: new Date().toISOString() };
+  writeFileSync(path, JSON.stringify(all, null, 2) + "\n");
+}
