@@ -1,0 +1,129 @@
+// The benchmark's report: the table of figures, the targets of issue 6 judged
+// against them, and the JSON document written to bench/results.json.
+// Bench-only.
+
+import type { CaseResult } from "./_measure.ts";
+import { range, secs, table, type Figure } from "./_stats.ts";
+import type { W1Result } from "./_w1.ts";
+import type { W2Result } from "./_w2.ts";
+import type { W3Result } from "./_w3.ts";
+
+export interface Results {
+  machine: Record<string, unknown>;
+  runs: number;
+  quick: boolean;
+  startup: Figure;
+  w1?: W1Result;
+  w2?: W2Result;
+  w3?: W3Result;
+  ansible?: string;
+  targets?: Target[];
+}
+
+export interface Target {
+  case: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const cpu = (f: Figure) => (f.runs ? secs(f.median) : "-");
+const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+const mbps = (bytes: number, t: number) => `${(bytes / 1e6 / t).toFixed(0)} MB/s`;
+
+function row(name: string, r: CaseResult, note = ""): string[] {
+  return [name, range(r.wall), range(r.elapsed), cpu(r.clientCpu), cpu(r.masterCpu), cpu(r.agentCpu), `${r.ops} ops, changed ${r.changed.join("/")}`, note];
+}
+
+function rows(res: Results): string[][] {
+  const out: string[][] = [["case", "whole command", "apply elapsed", "client CPU", "master CPU", "agent CPU", "operations", "notes"]];
+  out.push(["salty version (start-up)", range(res.startup), "", "", "", "", "", ""]);
+  const { w1, w2, w3 } = res;
+  if (w1) {
+    out.push(row("W1 (a) first apply", w1.a, "fresh agent, empty --path"));
+    out.push(row("W1 (b) no-change", w1.b, `${secs(w1.b.wall.median / w1.b.ops)}/op whole, ${secs(w1.b.elapsed.median / w1.b.ops)}/op apply`));
+    out.push(row("W1 (c) 1 file + 1 var changed", w1.c, `${(w1.cBytes / 1024).toFixed(0)} KB changed`));
+  }
+  for (const s of w2?.sizes ?? []) {
+    out.push(row(`W2 ${s.agents} agents, first`, s.first, w2!.mode));
+    out.push(row(`W2 ${s.agents} agents, no-change`, s.noChange, ""));
+  }
+  if (w3) {
+    out.push(row(`W3 first transfer, ${w3.bytes / 1e6} MB`, w3.first, `${mbps(w3.bytes, w3.first.wall.median)} whole, ${mbps(w3.bytes, w3.first.elapsed.median)} apply`));
+    out.push(row("W3 no-change", w3.noChange, `${w3.files} files`));
+    out.push(row("W3 one changed file", w3.changed, `${(w3.changedBytes / 1024).toFixed(0)} KB`));
+  }
+  const f = w1?.floor;
+  if (f) {
+    out.push([`floor: lstat W1 (${f.lstat.entries} entries)`, range(f.lstat.wall), range(f.lstat.inner), "", "", "", "", "compiled Bun process; 2nd column in-process"]);
+    out.push(["floor: lstat + SHA-256 W1", range(f.hash.wall), range(f.hash.inner), "", "", "", "", ""]);
+    out.push(["floor: find -printf %s W1 (C)", range(f.find), "", "", "", "", "", ""]);
+    out.push(["floor: cp -a W1 files/", range(f.cp), "", "", "", "", "", "after sync"]);
+  }
+  if (w3) out.push([`floor: cp -a W3`, range(w3.cp), "", "", "", "", "", mbps(w3.bytes, w3.cp.median)]);
+  if (w1?.ansible) {
+    out.push(["Ansible W1 (a) first", range(w1.ansible.a), "", "", "", "", "", ""]);
+    out.push(["Ansible W1 (b) no-change", range(w1.ansible.b), "", "", "", "", "", `${w1.ansible.runs} runs, ${(w1.ansible.b.median / w1!.b.wall.median).toFixed(0)}× salty`]);
+  }
+  if (w2?.ansible) {
+    const s = w2.sizes.find((x) => x.agents === w2.ansible!.hosts);
+    const ratio = s ? ` (${(w2.ansible.b.median / s.noChange.wall.median).toFixed(0)}× salty)` : "";
+    out.push([`Ansible W2 ${w2.ansible.hosts} hosts first / no-change`, `${range(w2.ansible.a)} / ${range(w2.ansible.b)}`, "", "", "", "", "", ratio]);
+  }
+  return out;
+}
+
+function memory(res: Results): string[] {
+  const lines: string[] = [];
+  if (res.w1) lines.push(`W1 agent: idle RSS ${mb(res.w1.agent.idle.rss)}, peak ${mb(res.w1.agent.idle.hwm)}; master peak ${mb(res.w1.master.hwm)}`);
+  for (const s of res.w2?.sizes ?? []) lines.push(`W2 ${s.agents} agents: master RSS ${mb(s.master.rss)}, peak ${mb(s.master.hwm)}; one agent RSS ${mb(s.agent.rss)}, peak ${mb(s.agent.hwm)}`);
+  if (res.w3) lines.push(`W3: agent peak ${mb(res.w3.agent.hwm)}, master peak ${mb(res.w3.master.hwm)}`);
+  return lines;
+}
+
+export function judge(res: Results): Target[] {
+  const t: Target[] = [];
+  const add = (c: string, target: string, measured: string, met: boolean) => t.push({ case: c, target, measured, met });
+  const { w1, w2, w3 } = res;
+  if (w1) {
+    const b = w1.b.wall.median, floor = w1.floor.lstat.wall.median;
+    add("W1 (b) no-change, whole command", "≤ 50 ms and ≤ 2× lstat floor", `${secs(b)}, ${(b / floor).toFixed(2)}× floor (${secs(floor)})`, b <= 0.05 && b <= 2 * floor);
+    const rate = w3 ? w3.bytes / w3.first.wall.median : 300e6;
+    const limit = 1.2 * b + w1.cBytes / rate;
+    add("W1 (c) one change", "≤ 1.2× W1 (b) + transfer", `${secs(w1.c.wall.median)} (limit ${secs(limit)})`, w1.c.wall.median <= limit);
+    add("W1 (a) first apply", "≤ 2× cp -a", `${secs(w1.a.wall.median)}, ${(w1.a.wall.median / w1.floor.cp.median).toFixed(2)}× cp -a (${secs(w1.floor.cp.median)})`, w1.a.wall.median <= 2 * w1.floor.cp.median);
+    add("agent idle RSS", "≤ 60 MB", mb(w1.agent.idle.rss), w1.agent.idle.rss <= 60 * 1024);
+    if (w1.ansible) {
+      const ratio = w1.ansible.b.median / b;
+      add("vs Ansible, W1 (b)", "≥ 300× faster", `${ratio.toFixed(0)}× (Ansible ${secs(w1.ansible.b.median)})`, ratio >= 300);
+    }
+  }
+  const big = w2?.sizes.find((s) => s.agents === 200);
+  if (big) {
+    add("W2 no-change, 200 agents", "≤ 0.5 s", secs(big.noChange.wall.median), big.noChange.wall.median <= 0.5);
+    add("master with 200 agents", "≤ 200 MB", `${mb(big.master.hwm)} peak`, big.master.hwm <= 200 * 1024);
+  }
+  if (w3) {
+    const rate = w3.bytes / w3.first.wall.median / 1e6;
+    const cp = w3.bytes / w3.cp.median / 1e6;
+    add("W3 first transfer", "≥ 300 MB/s", `${rate.toFixed(0)} MB/s (cp -a here: ${cp.toFixed(0)} MB/s)`, rate >= 300);
+    add("W3 no-change re-check", "≤ 100 ms", secs(w3.noChange.wall.median), w3.noChange.wall.median <= 0.1);
+  }
+  return t;
+}
+
+export function render(res: Results): string {
+  const targets = res.targets ?? [];
+  const tt = [["target", "wanted", "measured", ""], ...targets.map((x) => [x.case, x.target, x.measured, x.met ? "met" : "MISSED"])];
+  return [
+    `salty benchmark: ${res.machine.cpu} (${res.machine.cores} cores), ${res.machine.kernel}, ${res.machine.tmpFs} at ${res.machine.tmpDir}; ${res.runs} runs after warm-up, median (min–max)`,
+    `load average at start ${String(res.machine.loadStart)}, at end ${String(res.machine.loadEnd)} (other work on the machine skews every figure)`,
+    "",
+    table(rows(res)),
+    "",
+    ...memory(res),
+    ...(res.ansible ? [`Ansible: ${res.ansible}`] : []),
+    "",
+    table(tt),
+  ].join("\n");
+}

@@ -1,0 +1,94 @@
+// W1, one host with ten realistic roles: (a) first apply into an empty
+// --path (a freshly started agent, caches flushed with `sync` first), (b)
+// no-change re-apply, (c) re-apply after changing one copied file and one
+// template variable; the floor for the same tree; the agent's memory.
+// Bench-only.
+
+import { rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { measure, type CaseResult } from "./_measure.ts";
+import { cpFloor, findFloor, sync, walkFloor, type FloorResult } from "./_floor.ts";
+import { Cluster, procStats, type ProcStats } from "./_procs.ts";
+import type { Figure } from "./_stats.ts";
+import { touchFile } from "./_trees.ts";
+import { makeW1, setW1Keepalive } from "./_workloads.ts";
+import { Ansible, type AnsibleRun } from "./_ansible.ts";
+import { figure } from "./_stats.ts";
+
+export interface BenchEnv {
+  bin: string;
+  floorBin: string;
+  tmp: string;
+  runs: number;
+  quick: boolean;
+  ansible: boolean;
+  say(line: string): void;
+}
+
+export interface W1Result {
+  a: CaseResult;
+  b: CaseResult;
+  c: CaseResult;
+  /** Bytes of the two changed destinations of (c). */
+  cBytes: number;
+  floor: { lstat: FloorResult; hash: FloorResult; find: Figure; cp: Figure };
+  agent: { idle: ProcStats };
+  master: ProcStats;
+  ansible?: { a: Figure; b: Figure; bChanged: number; runs: number };
+}
+
+async function restartAgent(c: Cluster, id: string): Promise<void> {
+  await c.stopAgent(id);
+  for (let i = 0; i < 100 && c.connected().includes(id); i++) await Bun.sleep(50);
+  rmSync(c.sandbox(id), { recursive: true, force: true });
+  c.startAgent(id);
+  await c.waitHosts([id]);
+}
+
+export async function runW1(env: BenchEnv): Promise<W1Result> {
+  const dir = join(env.tmp, "w1");
+  env.say("W1: generating 10 roles and a 2,000-file / 50 MB tree");
+  const w = makeW1(dir);
+  const c = new Cluster(env.bin, dir, w.fileroot);
+  await c.startMaster();
+  c.startAgent("w1");
+  await c.waitHosts(["w1"]);
+  const base = { runs: env.runs, master: () => c.master!.pid, agents: () => [c.agents.get("w1")!.pid], run: () => c.apply() };
+
+  env.say("W1 (a): first apply into an empty --path, fresh agent each run");
+  const a = await measure({ ...base, prepare: async () => (await restartAgent(c, "w1"), sync()) });
+  env.say("W1 (b): no-change re-apply");
+  const b = await measure({ ...base, warmup: 2 });
+  env.say("W1 (c): one copied file and one template variable changed");
+  const copied = join(w.fileroot, "files/nginx/c0.txt");
+  const size = statSync(copied).size;
+  const cc = await measure({ ...base, prepare: (i) => (touchFile(copied, size, i), setW1Keepalive(w, 101 + i)) });
+  const sandbox = c.sandbox("w1");
+  const cBytes = size + statSync(join(sandbox, "srv/nginx/t0.conf")).size;
+  await Bun.sleep(1000);
+  const idle = procStats(c.agents.get("w1")!.pid);
+  const master = procStats(c.master!.pid);
+
+  env.say("W1 floor: lstat and hash every destination entry, find, cp -a");
+  const floor = {
+    lstat: walkFloor(env.floorBin, sandbox, false, env.runs),
+    hash: walkFloor(env.floorBin, sandbox, true, env.runs),
+    find: findFloor(sandbox, env.runs),
+    cp: cpFloor(join(w.fileroot, "files"), join(dir, "cp-a"), env.runs),
+  };
+  const result: W1Result = { a, b, c: cc, cBytes, floor, agent: { idle }, master };
+  if (env.ansible) result.ansible = ansibleW1(env, w);
+  return result;
+}
+
+function ansibleW1(env: BenchEnv, w: ReturnType<typeof makeW1>): W1Result["ansible"] {
+  const runs = env.quick ? 1 : 3;
+  env.say(`W1 Ansible: first apply (1 run) and no-change (${runs} runs); this takes minutes`);
+  const ans = new Ansible(w, ["w1"], 5);
+  ans.wipe();
+  sync();
+  const first = ans.run();
+  const again: AnsibleRun[] = [];
+  for (let i = 0; i < runs; i++) again.push(ans.run());
+  return { a: figure([first.wall]), b: figure(again.map((r) => r.wall)), bChanged: Math.max(...again.map((r) => r.changed)), runs };
+}
