@@ -6,6 +6,7 @@ import type { FrameLink } from "../wire/link.ts";
 import type { ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
 import { bool, obj, strList } from "../wire/check.ts";
 import { runApply, type SchedulerDeps } from "./scheduler.ts";
+import { fitReport } from "./report-size.ts";
 
 export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
   meta(showSecrets: boolean): Promise<unknown>;
@@ -14,7 +15,7 @@ export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
 export function serveClient(link: FrameLink, deps: ControlDeps): Rpc<ControlApi, ClientApi> {
   const rpc: Rpc<ControlApi, ClientApi> = new Rpc<ControlApi, ClientApi>(link, {
     hosts: () => deps.registry.entries(),
-    apply: (p) => runApply(applyRequest(p), { ...deps, progress: (pr) => rpc.notify("apply.progress", pr) }),
+    apply: async (p) => fitReport(await runApply(applyRequest(p), { ...deps, progress: (pr) => rpc.notify("apply.progress", pr) })),
     meta: (p) => deps.meta(bool(obj(p, "params").showSecrets, "showSecrets")),
     ping: () => null,
   });

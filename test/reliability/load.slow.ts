@@ -28,7 +28,7 @@ const files = {
   await copy("small/motd", "/etc/app/motd");
   await render("small/app.conf", "/etc/app/app.conf");
   await lineInFile("managed=salty", "/etc/app/settings");
-  print("configured " + id);
+  print("configured " + id + "\\n" + ".".repeat(100 * 1024)); // 500 x 100 kB: more than one frame can carry to the client
 };\n`,
   "files/small/motd": "managed by salty\n",
   "files/small/app.conf": "host=<%= id %>\ncluster=<%= me.cluster %>\n",
