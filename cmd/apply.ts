@@ -10,11 +10,11 @@ import { SaltyError } from "../lib/errors.ts";
 
 const FOREVER = 2 ** 31 - 1; // roles have their own timeouts; the client waits for the report
 
-/** The master gone in the middle: not one host's failure, so say what happened and what to do. */
+/** The connection to the master lost in the middle: not one host's failure, so say what happened and what to do. */
 function masterLost(err: unknown): unknown {
   if (!(err instanceof SaltyError) || err.code !== "E_CONN_LOST") return err;
   const why = /\((.*)\)$/.exec(err.message)?.[1] ?? err.message;
-  return new SaltyError(`the master closed the connection during the apply (${why}); roles may have run on some hosts: apply again once the master is back`, "E_CONN_LOST");
+  return new SaltyError(`lost the connection to the master during the apply (${why}); roles may have run on some hosts: apply again when the master is reachable`, "E_CONN_LOST");
 }
 
 export default defineCommand({

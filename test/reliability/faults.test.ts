@@ -164,7 +164,7 @@ describe("the master killed and restarted during an apply", () => {
     await w.startMaster(["--auto-accept"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^salty: the master closed the connection during the apply \(.+\); roles may have run on some hosts: apply again once the master is back\n$/);
+    expect(r.stderr).toMatch(/^salty: lost the connection to the master during the apply \(.+\); roles may have run on some hosts: apply again when the master is reachable\n$/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
 
     await w.waitHosts(["a1", "a2", "a3"]);
