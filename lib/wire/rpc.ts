@@ -68,7 +68,14 @@ export class Rpc<Local extends Api, Remote extends Api> {
         reject(new RpcError(`${method}: no reply within ${timeoutMs / 1000}s`, "E_TIMEOUT"));
       }, timeoutMs);
       this.pending.set(id, { method, resolve, reject, timer });
-      this.link.send(encode([REQ, id, method, params]));
+      try {
+        this.link.send(encode([REQ, id, method, params]));
+      } catch (err) {
+        // Never sent (too large for a frame): nothing will answer, so nothing waits.
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(err);
+      }
     });
   }
 

@@ -54,7 +54,8 @@ class TcpLink implements SocketLink {
     if (this.closedWith !== undefined) return;
     let length = 0;
     for (const p of parts) length += p.length;
-    if (length > 0xffff_ffff) throw new SaltyError(`frame of ${length} bytes cannot be framed`, "E_FRAME_SIZE");
+    // Refused here, loudly, rather than sent for the peer to refuse and drop the connection (as sealed frames are).
+    if (length > limits.maxFrame) throw new SaltyError(`message of ${length} bytes exceeds the frame limit of ${limits.maxFrame}`, "E_FRAME_SIZE");
     const s = this.socket;
     // cork/uncork: the header and the parts leave in one writev, the parts uncopied.
     s.cork();
