@@ -26,6 +26,8 @@ export const limits = {
   reportOutputChars: 8 * 1024 * 1024,
   /** Text files larger than this get "diff not shown" instead of a unified diff. */
   diffMaxBytes: 1024 * 1024,
+  /** Paths in one file.hashes request (a role's copy and render sources, asked for at once). */
+  maxHashBatch: 10_000,
   /** Bytes of small syncdir files requested from the master at once (pipelined reads). */
   syncInFlightBytes: 8 * 1024 * 1024,
 };

@@ -9,6 +9,7 @@ import type { Context, Result } from "salty";
 import { timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { AgentCache } from "../operators/cache.ts";
+import { RoleFiles } from "./prefetch.ts";
 import { createOperators } from "../operators/index.ts";
 import type { Caps } from "../operators/types.ts";
 import { realDisk } from "../sys/disk.ts";
@@ -88,13 +89,19 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
 export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
   const cache = new AgentCache();
   const local = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, cache, pathPrefix: opts.pathPrefix };
-  return (req, rc) =>
-    runRole({
+  const roleFiles = new RoleFiles();
+  return async (req, rc) => {
+    // The hashes of the files this role fetched last time arrive in one request (lib/agent/prefetch.ts).
+    const files = roleFiles.open(rc.files, req.role);
+    const run = await runRole({
       name: req.role,
       source: req.source,
       filename: req.filename,
       context: req.context,
       timeoutMs: req.timeoutMs,
-      caps: { ...local, files: rc.files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
+      caps: { ...local, files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
     });
+    files.done();
+    return run;
+  };
 }

@@ -11,7 +11,7 @@ import { SaltyError } from "../errors.ts";
 import { limits } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
 import { walkTree } from "../sys/walk.ts";
-import type { FileSource, SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { FileHash, FileSource, SourceFile, TreeEntry } from "../operators/file-source.ts";
 
 /** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
 export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string[] } = {}): string {
@@ -78,26 +78,47 @@ export class FileServer {
       fetch: (path, have) => this.fetch(path, have, secretRoles()),
       scan: async (dir) => this.scan(dir),
       read: (path, offset, length) => this.read(path, offset, length, secretRoles()),
+      hashes: (paths) => this.hashesOf(paths, secretRoles()),
     };
   }
 
   private async fetch(path: string, have: string | undefined, roles: ReadonlySet<string>): Promise<SourceFile> {
+    const f = await this.describe(path, roles);
+    const meta = { hash: f.hash, size: f.size };
+    if (f.hash === have) return meta;
+    if (f.plain) return { ...meta, data: f.plain };
+    if (f.size > limits.inlineFileBytes) return meta;
+    return { ...meta, data: await Bun.file(f.full).bytes() };
+  }
+
+  /** Hash and size of each path, null where a fetch would fail (it will say why). */
+  private async hashesOf(paths: string[], roles: ReadonlySet<string>): Promise<Array<FileHash | null>> {
+    const out: Array<FileHash | null> = [];
+    for (const path of paths) {
+      try {
+        const f = await this.describe(path, roles);
+        out.push({ hash: f.hash, size: f.size });
+      } catch {
+        out.push(null);
+      }
+    }
+    return out;
+  }
+
+  /** A copy/render source: where it is, its hash and size, and its plaintext when it is a decrypted `.enc`. */
+  private async describe(path: string, roles: ReadonlySet<string>): Promise<FileHash & { full: string; plain?: Uint8Array }> {
     // Normalized first: "files/../hosts/index.ts" starts with files/ but does not lie there.
     if (typeof path !== "string" || !normalize(path).startsWith(`files${sep}`)) {
       throw new SaltyError(`copy and render sources must lie under files/: ${String(path)}`, "E_PATH");
     }
     const { full, encrypted } = this.locate(path, roles);
     if (encrypted) {
-      const data = this.decrypted(full);
-      const hash = hashBytes(data); // cheap next to decryption, and only for small secret files
-      return hash === have ? { hash, size: data.length } : { hash, size: data.length, data };
+      const plain = this.decrypted(full);
+      return { full, hash: hashBytes(plain), size: plain.length, plain }; // hashing is cheap next to decryption, and secret files are small
     }
     const st = statSync(full, { bigint: true });
     if (!st.isFile()) throw new SaltyError(`not a regular file: ${path}`, "E_NOT_FILE");
-    const size = Number(st.size);
-    const hash = await this.hashOf(full, st);
-    if (hash === have || size > limits.inlineFileBytes) return { hash, size };
-    return { hash, size, data: await Bun.file(full).bytes() };
+    return { full, hash: await this.hashOf(full, st), size: Number(st.size) };
   }
 
   private async read(path: string, offset: number, length: number, roles: ReadonlySet<string>): Promise<Uint8Array> {

@@ -12,6 +12,12 @@ export interface SourceFile {
   data?: Uint8Array;
 }
 
+/** What a fetch says of a file without its content. */
+export interface FileHash {
+  hash: string;
+  size: number;
+}
+
 import type { TreeEntry } from "../sys/types.ts";
 
 export type { TreeEntry };
@@ -23,4 +29,6 @@ export interface FileSource {
   scan(dir: string): Promise<TreeEntry[]>;
   /** `length` bytes of a fileroot file from `offset` (fewer at the end). */
   read(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Many files under files/ at once: hash and size, or null where a fetch would fail. Optional: one request instead of one per file. */
+  hashes?(paths: string[]): Promise<Array<FileHash | null>>;
 }

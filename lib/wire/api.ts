@@ -3,7 +3,7 @@
 // is a compile error. Types only: no runtime code here.
 
 import type { Context, Facts, Result } from "salty";
-import type { SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { FileHash, SourceFile, TreeEntry } from "../operators/file-source.ts";
 import type { Method } from "./rpc.ts";
 
 /** What the master serves to a connected agent. */
@@ -15,6 +15,8 @@ export type MasterApi = {
   "file.fetch": Method<{ path: string; have?: string }, SourceFile>;
   "file.scan": Method<{ dir: string }, TreeEntry[]>;
   "file.read": Method<{ path: string; offset: number; length: number }, Uint8Array>;
+  /** Hash and size of many files/ paths in one request (null where a fetch would fail); at most limits.maxHashBatch. */
+  "file.hashes": Method<{ paths: string[] }, Array<FileHash | null>>;
   "server.shell": Method<ShellRequest, Result>;
   ping: Method<null, null>;
 };

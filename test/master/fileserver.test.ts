@@ -103,6 +103,22 @@ describe("FileServer", () => {
     expect(top.some((e) => e.path.startsWith("keys"))).toBe(false);
   });
 
+  test("hashes answers many paths at once, null where a fetch would fail", async () => {
+    const fs = server();
+    const paths = ["files/nginx/nginx.conf", "files/db/pw", "files/nope", "keys/crypto.pass", "files/keys-link/crypto.pass", "files/escape/secret"];
+    const got = await fs.sourceFor(all).hashes!(paths);
+    expect(got).toEqual([
+      { hash: hashBytes("worker_processes 4;\n"), size: 20 },
+      { hash: hashBytes("hunter2"), size: 7 },
+      null,
+      null,
+      null,
+      null,
+    ]);
+    // A secret of a role the host does not have is no more visible by hash than by fetch.
+    expect(await fs.sourceFor(() => new Set(["nginx"])).hashes!(["files/db/pw"])).toEqual([null]);
+  });
+
   test("read returns a byte range and refuses silly ranges", async () => {
     const src = server().sourceFor(all);
     expect(new TextDecoder().decode(await src.read("files/nginx/nginx.conf", 7, 9))).toBe("processes");
