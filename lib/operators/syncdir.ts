@@ -9,6 +9,7 @@ import { checkMode, ownership, parents, resolveOwner } from "./_owner.ts";
 import { destination, sourceDir } from "./_paths.ts";
 import { diffTrees } from "./_tree-diff.ts";
 import type { Change, OpCtx, Operator } from "./types.ts";
+import type { Stat, TreeItem } from "../sys/types.ts";
 
 function checkExclude(value: unknown): string[] {
   if (value === undefined) return [];
@@ -26,13 +27,22 @@ export const syncdir: Operator<[src: string, dst: string, opts?: SyncdirOpts]> =
     const mode = checkMode(opts.mode, 0o755);
     const exclude = checkExclude(opts.exclude);
     const owner = await resolveOwner(ctx, opts);
-    const tree = await ctx.files.scan(dir);
-    const st = await ctx.observe.stat(dest.real);
-    if (st && st.type !== "dir") throw new SaltyError(`${dest.path} exists and is not a directory`, "E_NOT_DIR");
-    const root: Change[] = st
-      ? ownership(dest.path, st, mode, owner)
-      : [...(await parents(ctx, dest.path)), { kind: "mkdir", path: dest.path, mode, uid: owner.uid, gid: owner.gid }];
-    const have = st ? await ctx.observe.walk(dest.real) : [];
+    // The master scans the source while we walk the destination; its errors come first.
+    const scanning = ctx.files.scan(dir);
+    scanning.catch(() => {});
+    let st: Stat | undefined, root: Change[], have: TreeItem[];
+    try {
+      st = await ctx.observe.stat(dest.real);
+      if (st && st.type !== "dir") throw new SaltyError(`${dest.path} exists and is not a directory`, "E_NOT_DIR");
+      root = st
+        ? ownership(dest.path, st, mode, owner)
+        : [...(await parents(ctx, dest.path)), { kind: "mkdir", path: dest.path, mode, uid: owner.uid, gid: owner.gid }];
+      have = st ? await ctx.observe.walk(dest.real) : [];
+    } catch (err) {
+      await scanning;
+      throw err;
+    }
+    const tree = await scanning;
     const { changes, counts } = diffTrees(tree, have, { src: dir, dst: dest.path, owner, exclude, delete: opts.delete !== false });
     const all = [...root, ...changes];
     return { changes: all, created: !st, counts, ...(all.length ? {} : { note: "in sync" }) };
