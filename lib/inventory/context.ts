@@ -98,11 +98,11 @@ export interface ContextFactoryOptions {
  * computed once, and each host's context once (its roles' contexts differ only
  * in `role` and share the rest): treat contexts as read-only.
  */
-export function contextFactory(plan: InventoryPlan, opts: ContextFactoryOptions): (hostId: string, role: string) => Context {
+export function contextFactory(plan: InventoryPlan, opts: ContextFactoryOptions): ((hostId: string, role: string) => Context) & { others: Record<string, HostInfo> } {
   const others = publicHosts(plan, opts.facts, opts.isSecret);
   const byId = new Map(plan.hosts.map((h) => [h.id, h]));
   const built = new Map<string, Context>();
-  return (hostId, role) => {
+  const context = (hostId: string, role: string): Context => {
     let ctx = built.get(hostId);
     if (!ctx) {
       const host = byId.get(hostId);
@@ -112,4 +112,6 @@ export function contextFactory(plan: InventoryPlan, opts: ContextFactoryOptions)
     }
     return { ...ctx, role };
   };
+  // Every host's `hosts` is this, less itself: the scheduler sends it once per agent connection.
+  return Object.assign(context, { others });
 }

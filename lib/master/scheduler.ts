@@ -4,12 +4,13 @@
 // The plan (which hosts, which roles, what context) is computed elsewhere
 // (apply-plan.ts) and injected, so this file knows nothing of the inventory.
 
-import type { Context, Result } from "salty";
+import type { Context, HostInfo, Result } from "salty";
 import { timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
+import { forgetSharedHosts, sharedHostsFor } from "./shared-hosts.ts";
 
 export interface HostPlan {
   id: string;
@@ -22,6 +23,8 @@ export interface ApplyPlan {
   hosts: HostPlan[];
   /** The context a role of a host receives (its own secrets only). */
   context(hostId: string, role: string): Context;
+  /** Every host as the others see it: when given, contexts' `hosts` travel once per agent connection (shared-hosts.ts). */
+  others?: Record<string, HostInfo>;
 }
 
 export interface RoleSource {
@@ -99,15 +102,17 @@ async function runRole(session: AgentSession, name: string, src: RoleSource, pla
   session.running++;
   try {
     const context = plan.context(session.id, name);
+    const shared = plan.others ? { context: { ...context, hosts: {} }, sharedHosts: sharedHostsFor(session, plan.others) } : { context };
     const report = await session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, context, dryRun: req.dryRun, diff: req.diff, timeoutMs },
+      { role: name, source: src.source, filename: src.filename, ...shared, dryRun: req.dryRun, diff: req.diff, timeoutMs },
       // The agent enforces the role timeout itself; this margin only catches an agent that never answers.
       { timeoutMs: timeoutMs + 10_000 },
     );
     const results = Array.isArray(report?.results) ? report.results : [];
     return { outcome: { ...outcome(name, results, report.elapsed), output: report.output } };
   } catch (err) {
+    forgetSharedHosts(session);
     const lostConn = err instanceof SaltyError && err.code === "E_CONN_LOST";
     const message = lostConn ? "connection lost" : errorMessage(err);
     log("apply.role_failed", { id: session.id, role: name, error: message });

@@ -47,12 +47,20 @@ export interface ShellRequest {
   timeout?: number;
 }
 
+/** The `hosts` all role contexts share, by digest; `packed` (msgpack) when the connection does not hold them yet (lib/master/shared-hosts.ts). */
+export interface SharedHostsRef {
+  digest: string;
+  packed?: Uint8Array;
+}
+
 export interface RunRoleRequest {
   role: string;
   /** The role's TypeScript source and the path it came from (for error messages). */
   source: string;
   filename: string;
   context: Context;
+  /** When present, context.hosts is empty and these hosts, less the agent itself, take its place. */
+  sharedHosts?: SharedHostsRef;
   dryRun: boolean;
   diff: boolean;
   timeoutMs: number;
