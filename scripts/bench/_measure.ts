@@ -40,6 +40,14 @@ function cpuOf(pids: number[]): number {
   return sum;
 }
 
+/**
+ * The agent trusts a cached hash only for files unchanged for timing.statRacyMs
+ * (2 s; a file written in the same instant as its hash was taken may change
+ * unseen): a no-change apply right after a write re-reads what was written.
+ * No-change cases start after this pause, as they do in real use.
+ */
+export const settle = () => Bun.sleep(2_500);
+
 export async function measure(spec: CaseSpec): Promise<CaseResult> {
   const warmup = spec.warmup ?? 1;
   const wall: number[] = [], elapsed: number[] = [], client: number[] = [], master: number[] = [], agent: number[] = [], changed: number[] = [];

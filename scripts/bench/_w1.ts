@@ -6,7 +6,7 @@
 
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { measure, type CaseResult } from "./_measure.ts";
+import { measure, settle, type CaseResult } from "./_measure.ts";
 import { cpFloor, findFloor, sync, walkFloor, type FloorResult } from "./_floor.ts";
 import { Cluster, procStats, type ProcStats } from "./_procs.ts";
 import type { Figure } from "./_stats.ts";
@@ -58,6 +58,7 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
   env.say("W1 (a): first apply into an empty --path, fresh agent each run");
   const a = await measure({ ...base, prepare: async () => (await restartAgent(c, "w1"), sync()) });
   env.say("W1 (b): no-change re-apply");
+  await settle();
   const b = await measure({ ...base, warmup: 2 });
   env.say("W1 (c): one copied file and one template variable changed");
   const copied = join(w.fileroot, "files/nginx/c0.txt");

@@ -5,7 +5,7 @@
 
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { measure, type CaseResult } from "./_measure.ts";
+import { measure, settle, type CaseResult } from "./_measure.ts";
 import { cpFloor, sync } from "./_floor.ts";
 import { Cluster, procStats, type ProcStats } from "./_procs.ts";
 import type { Figure } from "./_stats.ts";
@@ -45,6 +45,7 @@ export async function runW3(env: BenchEnv, spec: TreeSpec): Promise<W3Result> {
     },
   });
   env.say("W3: no-change re-check, one changed file");
+  await settle();
   const noChange = await measure({ ...base, warmup: 2 });
   // A mid-sized file: not one of the few big ones at the end.
   const one = join(w.fileroot, "files/bulk", w.files[Math.floor(w.files.length / 2)]!);
