@@ -22,6 +22,8 @@ export const limits = {
   shellOutputBytes: 1024 * 1024,
   /** What print() keeps of one role run; the rest is dropped (and said so). */
   printOutputBytes: 1024 * 1024,
+  /** Outputs and diffs of one role's results together (characters); past it they are cut (a frame is 32 MiB). */
+  roleOutputChars: 8 * 1024 * 1024,
   /** Output, diffs and prints of one apply report together (characters); past it the longest are cut (a frame is 32 MiB). */
   reportOutputChars: 8 * 1024 * 1024,
   /** Text files larger than this get "diff not shown" instead of a unified diff. */

@@ -54,6 +54,23 @@ function printer(output: string[]): (x: unknown) => void {
   };
 }
 
+/** Outputs and diffs of one role's results, limits.roleOutputChars in all: past it each is cut and says so,
+ * so the role's report always fits in one frame back to the master (40 commands of 1 MiB did not). */
+function outputBudget(): (r: Result) => Result {
+  let left = limits.roleOutputChars;
+  const cut = (s: string) => {
+    const keep = Math.min(s.length, left);
+    left -= keep;
+    if (keep === s.length) return s;
+    return `${s.slice(0, keep)}\n[cut: a role's report keeps ${limits.roleOutputChars} characters of output in all; ${s.length - keep} more not shown]`;
+  };
+  return (r) => {
+    if (r.output) r.output = cut(r.output);
+    if (r.diff) r.diff = cut(r.diff);
+    return r;
+  };
+}
+
 export interface RoleOpts {
   /** myIp() and getIps(role), computed from the facts by the caller (lib/agent/addresses.ts). */
   addresses: { myIp(): string | undefined; getIps(role: string): string[] };
@@ -66,11 +83,12 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
   const output: string[] = [];
   const { myIp, getIps } = opts.addresses;
   const ctx: OpCtx = { ...caps, locals: { ...context, myIp, getIps }, ...(opts.signal ? { signal: opts.signal } : {}) };
+  const fit = outputBudget();
   const bind = <A extends unknown[]>(op: Operator<A>) => async (...args: A): Promise<Result> => {
     const slot = results.length;
     results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }); // keeps call order when calls overlap
     const { result } = await execute(ctx, op, args);
-    results[slot] = result;
+    results[slot] = fit(result);
     return result;
   };
   const operators: Operators = {

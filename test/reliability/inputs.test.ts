@@ -18,7 +18,7 @@ const secret = encryptString("s3cret-db-pass", right);
 const inventory = (vars = "{}") => `export default {
   clusters: { lab: {} },
   envs: { lab: {} },
-  hosts: { lab: { r1: { env: "lab", roles: ["ok", "bad", "throws", "forever", "loud", "tpl", "vault"], vars: ${vars} } } },
+  hosts: { lab: { r1: { env: "lab", roles: ["ok", "bad", "throws", "forever", "loud", "noisy", "tpl", "vault"], vars: ${vars} } } },
 };
 `;
 
@@ -31,6 +31,10 @@ const files: Record<string, string> = {
   "roles/loud.ts": `export default async ({ print, copy, mb, times }) => {
   for (let i = 0; i < (times ?? 1); i++) print("x".repeat(mb * 1024 * 1024));
   await copy("ok/motd", "/etc/after-print");
+};\n`,
+  "roles/noisy.ts": `export default async ({ shell, copy }) => {
+  for (let i = 0; i < 40; i++) await shell("head -c 2000000 /dev/zero | tr '\\\\0' x");
+  await copy("ok/motd", "/etc/after-noise");
 };\n`,
   "roles/tpl.ts": `export default async ({ render }) => { await render("tpl/undef.conf", "/etc/undef.conf"); };\n`,
   "roles/vault.ts": `export default async ({ copy, me }) => {
@@ -110,6 +114,21 @@ describe("roles and templates", () => {
     expect(many.stdout).toMatch(/print output cut at 1 MiB/);
     expect(procStats(agentPid()).rssMb).toBeLessThan(1024);
     expect(procStats(w.master!.proc.pid).rssMb).toBeLessThan(512);
+    await stillServing();
+  }, 60_000);
+
+  test("40 commands with 1 MiB of output each: the role's report still fits and arrives, its later outputs cut and saying so", async () => {
+    const r = await apply("roles=noisy", "--json");
+    type Report = { hosts: Array<{ roles: Array<{ role: string; results: Array<{ cmd: string; rc: number; output?: string; error?: string }> }> }> };
+    const results = (JSON.parse(r.stdout) as Report).hosts[0]!.roles.find((x) => x.role === "noisy")!.results;
+    expect(results.filter((x) => x.rc !== 0).map((x) => x.error)).toEqual([]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(results).toHaveLength(41);
+    expect(results.every((x) => x.rc === 0)).toBe(true);
+    expect(results.at(-1)!.cmd).toBe("copy(ok/motd, /etc/after-noise)");
+    expect(results.some((x) => /\[cut: a role's report keeps \d+ characters of output in all; \d+ more not shown\]$/.test(x.output ?? ""))).toBe(true);
+    expect(results.reduce((n, x) => n + (x.output?.length ?? 0), 0)).toBeLessThan(9 * 1024 * 1024);
     await stillServing();
   }, 60_000);
 });
