@@ -24,6 +24,8 @@ export const limits = {
   printOutputBytes: 1024 * 1024,
   /** Outputs and diffs of one role's results together (characters); past it they are cut (a frame is 32 MiB). */
   roleOutputChars: 8 * 1024 * 1024,
+  /** An agent's facts (they travel in every other host's role context). */
+  maxFactsBytes: 256 * 1024,
   /** Output, diffs and prints of one apply report together (characters); past it the longest are cut (a frame is 32 MiB). */
   reportOutputChars: 8 * 1024 * 1024,
   /** Text files larger than this get "diff not shown" instead of a unified diff. */

@@ -24,18 +24,26 @@ export interface MasterDeps {
 
 const NO_ROLES: ReadonlySet<string> = new Set();
 
+/** An agent's facts travel in every other host's role context: a few kB in practice, never megabytes. */
+function checkFacts(v: unknown): Facts {
+  const facts = obj(v, "facts");
+  const size = Buffer.byteLength(JSON.stringify(facts));
+  if (size > limits.maxFactsBytes) throw new SaltyError(`facts of ${size} bytes exceed the limit of ${limits.maxFactsBytes}`, "E_PARAMS");
+  return facts as unknown as Facts;
+}
+
 export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
   let session: AgentSession | undefined;
   const source = deps.files.sourceFor(() => session?.secretRoles ?? NO_ROLES);
   const rpc: Rpc<MasterApi, AgentApi> = new Rpc<MasterApi, AgentApi>(link, {
     "agent.hello": (p) => {
       const { facts, version } = obj(p, "hello");
-      session = { id, rpc, peer: link.peer, facts: obj(facts, "facts") as unknown as Facts, version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0 };
+      session = { id, rpc, peer: link.peer, facts: checkFacts(facts), version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0 };
       deps.registry.add(session);
       return { masterVersion: deps.version };
     },
     "agent.facts": (p) => {
-      if (session) session.facts = obj(obj(p, "params").facts, "facts") as unknown as Facts;
+      if (session) session.facts = checkFacts(obj(p, "params").facts);
       return null;
     },
     "file.fetch": (p) => {

@@ -16,7 +16,7 @@ import { openRaw, rogueAgent, snapshot, type RawSocket } from "./_tools.ts";
 setLogSink(() => {});
 
 const files = {
-  "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { good: { env: "lab", roles: ["touch"] } } } };\n`,
+  "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { good: { env: "lab", roles: ["touch"] }, "rogue-*": { env: "lab", roles: [], ignore_missing: true } } } };\n`,
   "roles/touch.ts": `export default async ({ copy }) => { await copy("touch/motd", "/etc/motd"); };\n`,
   "files/touch/motd": "hello\n",
 };
@@ -155,6 +155,26 @@ describe("frames from an authenticated agent", () => {
     r.raw.close();
     await masterUnaffected();
   });
+});
+
+describe("facts from an authenticated agent", () => {
+  test("20 MB of facts (that every other host's role would carry in its context): refused; the others apply", async () => {
+    const huge = { kernel: "Linux", machine: "x86_64", hostname: "big", networking: { interfaces: [] }, junk: "j".repeat(20 * 1024 * 1024) };
+    const rogues = [];
+    for (const id of ["rogue-facts1", "rogue-facts2"]) {
+      const r = await rogueAgent(w.port, w.keyroot, id);
+      rogues.push(r);
+      await expect(r.rpc.call("agent.hello", { facts: huge as never, version: "x" })).rejects.toThrow(/facts of \d+ bytes exceed the limit of \d+/);
+      const small = { ...huge, junk: "" };
+      await r.rpc.call("agent.hello", { facts: small as never, version: "x" });
+      r.rpc.notify("agent.facts", { facts: huge as never }); // a refresh as large: refused too (logged), the old facts stay
+    }
+    before = state();
+    await masterUnaffected();
+    const hosts = JSON.parse((await w.salty(["hosts", "--keyroot", w.keyroot])).stdout) as Record<string, { facts: { junk?: string } }>;
+    expect(hosts["rogue-facts1"]?.facts.junk).toBe("");
+    for (const r of rogues) r.raw.close();
+  }, 30_000);
 });
 
 test("after all of it the master's log holds no key material", () => {
