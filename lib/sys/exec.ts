@@ -4,6 +4,7 @@
 // after the command exits its output is drained for timing.shellDrainMs only.
 
 import type { Result } from "salty";
+import { existsSync } from "node:fs";
 import { limits, timing } from "../constants.ts";
 import type { Exec, ExecResult, ShellRequest } from "./types.ts";
 
@@ -65,6 +66,8 @@ export const realExec: Exec = async (argv, opts = {}) => {
       detached: true,
     });
   } catch (err) {
+    // A missing cwd fails the spawn with ENOENT too: name it, not the program.
+    if (opts.cwd && !existsSync(opts.cwd)) return { rc: 127, output: `cannot run ${argv[0]}: the working directory ${opts.cwd} does not exist` };
     return { rc: 127, output: `cannot run ${argv[0]}: ${(err as Error).message}` };
   }
   let timedOut = false;
