@@ -32,6 +32,24 @@ function checkFacts(v: unknown): Facts {
   return facts as unknown as Facts;
 }
 
+/** A serverShell request with every field checked: only a string command, cwd and env, and a positive timeout reach the shell. */
+function shellRequest(p: unknown): ShellRequest {
+  const o = obj(p, "params");
+  const req: ShellRequest = { cmds: str(o.cmds, "cmds") };
+  const cwd = optStr(o.cwd, "cwd");
+  if (cwd !== undefined) req.cwd = cwd;
+  if (o.env !== undefined && o.env !== null) {
+    const env = obj(o.env, "env");
+    for (const [k, v] of Object.entries(env)) str(v, `env.${k}`);
+    req.env = env as Record<string, string>;
+  }
+  if (o.timeout !== undefined && o.timeout !== null) {
+    if (typeof o.timeout !== "number" || !(o.timeout > 0)) throw new SaltyError(`timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, "E_PARAMS");
+    req.timeout = o.timeout;
+  }
+  return req;
+}
+
 export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
   let session: AgentSession | undefined;
   const source = deps.files.sourceFor(() => session?.secretRoles ?? NO_ROLES);
@@ -63,8 +81,7 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
     "server.shell": (p) => {
       if (!deps.serverShell) throw new SaltyError("serverShell is refused: the master runs without --allow-server-shell", "E_DENIED");
       if (!session || session.running === 0) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
-      const o = obj(p, "params");
-      return deps.serverShell({ ...o, cmds: str(o.cmds, "cmds") } as ShellRequest);
+      return deps.serverShell(shellRequest(p));
     },
     ping: () => null,
   });

@@ -190,6 +190,38 @@ describe("serverShell", () => {
     rogue.raw.close();
   });
 
+  test("in its own role run, malformed requests are refused with a clear error; the master goes on", async () => {
+    const answers: unknown[] = [];
+    const rogue = await rogueAgent(w.port, w.keyroot, "rogue5", async (req): Promise<RoleReport> => {
+      const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
+      for (const params of [
+        { cmds: 42 },
+        { cmds: "echo hi", env: { A: 1, B: { deep: true } } },
+        { cmds: "echo hi", env: ["A=1"] },
+        { cmds: "echo hi", cwd: 5 },
+        { cmds: "echo hi", cwd: "/nonexistent/dir" },
+        { cmds: "echo hi", timeout: "soon" },
+        { cmds: "echo hi", timeout: -1 },
+      ]) answers.push(await call("server.shell", params).catch((e: Error) => e));
+      return { role: req.role, elapsed: 0, results: [] };
+    });
+    await rogue.rpc.call("agent.hello", { facts: facts as never, version: "rogue" });
+    const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=rogue5"]);
+    expect(r.code).toBe(0);
+    expect(answers.map((a) => (a instanceof Error ? a.message : (a as { output: string }).output))).toEqual([
+      "server.shell: cmds must be a string, got number",
+      "server.shell: env.A must be a string, got number",
+      "server.shell: env must be an object, got array",
+      "server.shell: cwd must be a string, got number",
+      "cannot run /bin/sh: the working directory /nonexistent/dir does not exist",
+      'server.shell: timeout must be a positive number of seconds, got "soon"',
+      "server.shell: timeout must be a positive number of seconds, got -1",
+    ]);
+    rogue.raw.close();
+    const again = await w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=good"]);
+    expect(again.code).toBe(0);
+  });
+
   test("refused by a master without --allow-server-shell, in a role run too", async () => {
     await using plain = await world({ files });
     await plain.startMaster(["--auto-accept"]);
