@@ -26,6 +26,8 @@ export const limits = {
   roleOutputChars: 8 * 1024 * 1024,
   /** An agent's facts (they travel in every other host's role context). */
   maxFactsBytes: 256 * 1024,
+  /** New keys waiting for `salty keys accept`, per kind: past it new ones are refused and not written. */
+  maxPendingKeys: 1000,
   /** Output, diffs and prints of one apply report together (characters); past it the longest are cut (a frame is 32 MiB). */
   reportOutputChars: 8 * 1024 * 1024,
   /** Text files larger than this get "diff not shown" instead of a unified diff. */

@@ -7,6 +7,7 @@
 
 import { mkdir, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { limits } from "../constants.ts";
 import { SaltyError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { encodeKey, fingerprint, parsePublicKey, samePublicKey, validateId } from "../crypto/keys.ts";
@@ -57,7 +58,11 @@ export class KeyStore {
     }
     // Agents only: a client key can run applies as root on every host, so a person always accepts it.
     if (this.opts.autoAccept && kind === "agent") return this.autoAccept(peer, Boolean(pending));
-    if (!pending && (await this.create(kind, "pending", id, publicKey))) log("keys.pending", { id, kind, fingerprint: fp });
+    if (!pending) {
+      // Anyone who reaches the master can make a key: their files must not grow without bound.
+      if (await this.pendingFull(kind)) return refuse("E_KEY_PENDING_FULL", `${limits.maxPendingKeys} ${kind} keys are pending already; accept or delete some with "salty keys" on the master`);
+      if (await this.create(kind, "pending", id, publicKey)) log("keys.pending", { id, kind, fingerprint: fp });
+    }
     const accept = kind === "agent" ? `salty keys accept ${id}` : `salty keys accept ${id} --kind client`;
     return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "${accept}" on the master`);
   }
@@ -123,6 +128,11 @@ export class KeyStore {
     if (new Set(found.map((e) => e.kind)).size > 1) throw new UsageError(`${id} is both an agent and a client key: add --kind agent or --kind client`);
     // A key left in two states by hand: the strictest one counts, as in decide().
     return found.find((e) => e.status === "rejected") ?? found.find((e) => e.status === "accepted") ?? found[0]!;
+  }
+
+  private async pendingFull(kind: KeyKind): Promise<boolean> {
+    const names = await readdir(this.dir(kind, "pending")).catch(() => [] as string[]);
+    return names.filter((n) => n.endsWith(".pub")).length >= limits.maxPendingKeys;
   }
 
   private dir(kind: KeyKind, status: KeyStatus): string {

@@ -73,7 +73,7 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
       if (left > 0) perAddress.set(key, left);
       else perAddress.delete(key);
     };
-    secureServer(raw, { identity: opts.identity, decide: (peer) => decideLogged(opts.decide, peer, raw.peer) }).then(
+    secureServer(raw, { identity: opts.identity, decide: (peer) => decideLogged(opts.decide, peer, raw.peer, noisy) }).then(
       ({ link, peer }) => {
         release();
         startSession(opts.onSession, link, peer);
@@ -89,9 +89,10 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
   return { port: server.port, pending: () => total, close: server.close };
 }
 
-async function decideLogged(decide: SecureListenOptions["decide"], peer: Peer, address: string): Promise<Decision> {
+/** Refusals go through the rate-limited log: strangers with fresh keys cost a handshake each, and must not flood it. */
+async function decideLogged(decide: SecureListenOptions["decide"], peer: Peer, address: string, noisy: ReturnType<typeof rateLimitedLog>): Promise<Decision> {
   const d = await decide(peer);
-  if (!d.accept) log("secure.refused", { id: peer.id, kind: peer.kind, peer: address, code: d.code, reason: d.reason, fingerprint: fingerprint(peer.publicKey) });
+  if (!d.accept) noisy("secure.refused", { id: peer.id, kind: peer.kind, peer: address, code: d.code, reason: d.reason, fingerprint: fingerprint(peer.publicKey) });
   return d;
 }
 
