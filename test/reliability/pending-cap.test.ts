@@ -1,0 +1,34 @@
+// The cap on pending keys, at the key store: past limits.maxPendingKeys a new
+// key is refused and not written; known ids and accepted keys are unaffected.
+import { afterEach, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import nacl from "tweetnacl";
+import { limits } from "../../lib/constants.ts";
+import { encodeKey } from "../../lib/crypto/keys.ts";
+import { setLogSink } from "../../lib/log.ts";
+import { KeyStore } from "../../lib/master/keystore.ts";
+
+setLogSink(() => {});
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+test("a full pending list refuses new keys without writing them; pending and accepted ids still get their answer", async () => {
+  const root = mkdtempSync(join(tmpdir(), "salty-pending-"));
+  dirs.push(root);
+  const pending = join(root, "agents/pending");
+  mkdirSync(pending, { recursive: true });
+  const key = (i: number) => nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(i % 250)).publicKey;
+  for (let i = 0; i < limits.maxPendingKeys; i++) writeFileSync(join(pending, `p${i}.pub`), encodeKey(key(i)) + "\n");
+  mkdirSync(join(root, "agents/accepted"), { recursive: true });
+  writeFileSync(join(root, "agents/accepted/ok.pub"), encodeKey(key(251)) + "\n");
+  const ks = new KeyStore(root);
+  const fresh = await ks.decide({ id: "newcomer", kind: "agent", publicKey: key(252) });
+  expect(fresh).toMatchObject({ accept: false, code: "E_KEY_PENDING_FULL" });
+  expect(readdirSync(pending)).toHaveLength(limits.maxPendingKeys);
+  expect(await ks.decide({ id: "p7", kind: "agent", publicKey: key(7) })).toMatchObject({ accept: false, code: "E_KEY_PENDING" });
+  expect(await ks.decide({ id: "ok", kind: "agent", publicKey: key(251) })).toEqual({ accept: true });
+  // Another kind has its own list.
+  expect(await ks.decide({ id: "laptop", kind: "client", publicKey: key(253) })).toMatchObject({ code: "E_KEY_PENDING" });
+});
