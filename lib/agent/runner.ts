@@ -10,6 +10,7 @@ import { timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { AgentCache } from "../operators/cache.ts";
 import { RoleFiles } from "./prefetch.ts";
+import { SharedHostsCache } from "./shared-hosts.ts";
 import { createOperators } from "../operators/index.ts";
 import type { Caps } from "../operators/types.ts";
 import { realDisk } from "../sys/disk.ts";
@@ -90,7 +91,15 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
   const cache = new AgentCache();
   const local = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, cache, pathPrefix: opts.pathPrefix };
   const roleFiles = new RoleFiles();
-  return async (req, rc) => {
+  const shared = new SharedHostsCache();
+  return async (request, rc) => {
+    let req: RunRoleRequest;
+    try {
+      req = shared.expand(request);
+    } catch (err) {
+      const error = `role(${request.role}): ${errorMessage(err)}`;
+      return { role: request.role, results: [{ cmd: `role(${request.role})`, rc: 1, changed: false, elapsed: 0, error }], elapsed: 0, rc: 1 };
+    }
     // The hashes of the files this role fetched last time arrive in one request (lib/agent/prefetch.ts).
     const files = roleFiles.open(rc.files, req.role);
     const run = await runRole({

@@ -12,7 +12,7 @@ import { keepAlive } from "../wire/keepalive.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import type { FileSource } from "../operators/file-source.ts";
-import { SharedHosts } from "./shared-hosts.ts";
+import { SharedHostsStore } from "./shared-hosts.ts";
 
 export interface RoleCaps {
   files: FileSource;
@@ -39,9 +39,9 @@ export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
 
 /** Serve the master on `link` until it closes; resolves with why it closed. */
 export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Promise<string> {
-  const shared = new SharedHosts();
+  const shared = new SharedHostsStore();
   const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
-    "role.run": (req) => deps.execute(shared.expand(req), caps),
+    "role.run": (req) => deps.execute(shared.attach(req), caps),
     ping: () => null,
   });
   const caps: RoleCaps = {
