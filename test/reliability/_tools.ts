@@ -183,9 +183,11 @@ function hashOf(path: string): string {
   }
 }
 
-/** Temporary files of atomic writes (`.NAME.salty-...`) anywhere under `dir`. */
+/** Temporary files of atomic writes (`.NAME.salty-...`) anywhere under `dir`: names only, so polling it is cheap. */
 export function tempFiles(dir: string): string[] {
-  return Object.keys(snapshot(dir)).filter((p) => /(^|\/)\.[^/]*\.salty-[^/]*$/.test(p));
+  if (!existsSync(dir)) return [];
+  const names = readdirSync(dir, { recursive: true }) as string[];
+  return names.filter((p) => /(^|\/)\.[^/]*\.salty-[^/]*$/.test(p)).sort();
 }
 
 export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
