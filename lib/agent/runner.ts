@@ -9,7 +9,7 @@ import type { Context, Result } from "salty";
 import { timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { AgentCache } from "../operators/cache.ts";
-import { RoleFiles } from "./prefetch.ts";
+import { knownFiles } from "./prefetch.ts";
 import { SharedHostsCache } from "./shared-hosts.ts";
 import { createOperators } from "../operators/index.ts";
 import type { Caps } from "../operators/types.ts";
@@ -90,7 +90,6 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
 export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
   const cache = new AgentCache();
   const local = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, cache, pathPrefix: opts.pathPrefix };
-  const roleFiles = new RoleFiles();
   const shared = new SharedHostsCache();
   return async (request, rc) => {
     let req: RunRoleRequest;
@@ -100,8 +99,8 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
       const error = `role(${request.role}): ${errorMessage(err)}`;
       return { role: request.role, results: [{ cmd: `role(${request.role})`, rc: 1, changed: false, elapsed: 0, error }], elapsed: 0, rc: 1 };
     }
-    // The hashes of the files this role fetched last time arrive in one request (lib/agent/prefetch.ts).
-    const files = roleFiles.open(rc.files, req.role);
+    // The hashes of the files this role fetched last time come with the request (lib/agent/prefetch.ts).
+    const files = knownFiles(rc.files, req.known);
     const run = await runRole({
       name: req.role,
       source: req.source,
@@ -110,7 +109,6 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
       timeoutMs: req.timeoutMs,
       caps: { ...local, files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
     });
-    files.done();
-    return run;
+    return { ...run, fetched: files.fetched() };
   };
 }

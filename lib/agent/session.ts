@@ -33,7 +33,6 @@ export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
     fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
     scan: (dir) => rpc.call("file.scan", { dir }),
     read: (path, offset, length) => rpc.call("file.read", { path, offset, length }),
-    hashes: (paths) => rpc.call("file.hashes", { paths }),
   };
 }
 

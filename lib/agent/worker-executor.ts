@@ -101,8 +101,6 @@ function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { metho
       return caps.files.scan(args[0] as string);
     case "read":
       return caps.files.read(args[0] as string, args[1] as number, args[2] as number);
-    case "hashes":
-      return caps.files.hashes ? caps.files.hashes(args[0] as string[]) : Promise.resolve((args[0] as string[]).map(() => null));
     case "serverShell":
       return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
   }

@@ -9,7 +9,7 @@ import { Rpc } from "../wire/rpc.ts";
 import { keepAlive } from "../wire/keepalive.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, ShellRequest } from "../wire/api.ts";
-import { int, obj, optStr, str, strList } from "../wire/check.ts";
+import { int, obj, optStr, str } from "../wire/check.ts";
 import { limits } from "../constants.ts";
 import type { FileServer } from "./fileserver.ts";
 import type { AgentSession, Registry } from "./registry.ts";
@@ -56,7 +56,7 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
   const rpc: Rpc<MasterApi, AgentApi> = new Rpc<MasterApi, AgentApi>(link, {
     "agent.hello": (p) => {
       const { facts, version } = obj(p, "hello");
-      session = { id, rpc, peer: link.peer, facts: checkFacts(facts), version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0 };
+      session = { id, rpc, peer: link.peer, facts: checkFacts(facts), version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0, files: source };
       deps.registry.add(session);
       return { masterVersion: deps.version };
     },
@@ -67,11 +67,6 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
     "file.fetch": (p) => {
       const o = obj(p, "params");
       return source.fetch(str(o.path, "path"), optStr(o.have, "have"));
-    },
-    "file.hashes": (p) => {
-      const paths = strList(obj(p, "params").paths, "paths");
-      if (paths.length > limits.maxHashBatch) throw new SaltyError(`at most ${limits.maxHashBatch} paths per file.hashes request`, "E_PARAMS");
-      return source.hashes!(paths);
     },
     "file.scan": (p) => source.scan(str(obj(p, "params").dir, "dir")),
     "file.read": (p) => {

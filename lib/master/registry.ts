@@ -5,6 +5,7 @@
 import type { Facts } from "salty";
 import type { AgentApi, HostEntry, MasterApi } from "../wire/api.ts";
 import type { Rpc } from "../wire/rpc.ts";
+import type { FileSource } from "../operators/file-source.ts";
 import { log } from "../log.ts";
 
 export interface AgentSession {
@@ -18,6 +19,8 @@ export interface AgentSession {
   secretRoles: Set<string>;
   /** Roles running now on this agent. */
   running: number;
+  /** The fileroot as this agent may see it (hashes sent with its role requests: known-files.ts). */
+  files?: FileSource;
 }
 
 export class Registry {

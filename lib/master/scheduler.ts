@@ -11,6 +11,7 @@ import { log } from "../log.ts";
 import type { ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
 import { forgetSharedHosts, sharedHostsFor } from "./shared-hosts.ts";
+import { knownFilesFor, rememberFetched } from "./known-files.ts";
 
 export interface HostPlan {
   id: string;
@@ -103,12 +104,14 @@ async function runRole(session: AgentSession, name: string, src: RoleSource, pla
   try {
     const context = plan.context(session.id, name);
     const shared = plan.others ? { context: { ...context, hosts: {} }, sharedHosts: sharedHostsFor(session, plan.others) } : { context };
+    const known = await knownFilesFor(session, name, session.files);
     const report = await session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...shared, dryRun: req.dryRun, diff: req.diff, timeoutMs },
+      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs },
       // The agent enforces the role timeout itself; this margin only catches an agent that never answers.
       { timeoutMs: timeoutMs + 10_000 },
     );
+    rememberFetched(session, name, report?.fetched);
     const results = Array.isArray(report?.results) ? report.results : [];
     return { outcome: { ...outcome(name, results, report.elapsed), output: report.output } };
   } catch (err) {

@@ -15,8 +15,6 @@ export type MasterApi = {
   "file.fetch": Method<{ path: string; have?: string }, SourceFile>;
   "file.scan": Method<{ dir: string }, TreeEntry[]>;
   "file.read": Method<{ path: string; offset: number; length: number }, Uint8Array>;
-  /** Hash and size of many files/ paths in one request (null where a fetch would fail); at most limits.maxHashBatch. */
-  "file.hashes": Method<{ paths: string[] }, Array<FileHash | null>>;
   "server.shell": Method<ShellRequest, Result>;
   ping: Method<null, null>;
 };
@@ -61,6 +59,8 @@ export interface RunRoleRequest {
   context: Context;
   /** When present, context.hosts is empty and these hosts, less the agent itself, take its place. */
   sharedHosts?: SharedHostsRef;
+  /** Hash and size of the copy/render sources this role fetched on this agent last time (lib/master/known-files.ts). */
+  known?: Record<string, FileHash>;
   dryRun: boolean;
   diff: boolean;
   timeoutMs: number;
@@ -72,6 +72,8 @@ export interface RoleReport {
   results: Result[];
   /** What the role printed. */
   output?: string;
+  /** The fileroot paths the run fetched: their hashes come with its next run. */
+  fetched?: string[];
 }
 
 export interface HostEntry {

@@ -1,109 +1,55 @@
-// RoleFiles: the paths a role fetched last time are asked for in one batch,
-// and a fetch whose `have` matches is answered from it without its own request.
+// knownFiles: a fetch whose `have` matches the hash the master sent with the
+// role request is answered without a request; the run lists what it fetched.
 import { describe, expect, test } from "bun:test";
-import { RoleFiles } from "../../lib/agent/prefetch.ts";
-import type { FileHash, FileSource, SourceFile } from "../../lib/operators/file-source.ts";
+import { knownFiles } from "../../lib/agent/prefetch.ts";
+import type { FileSource, SourceFile } from "../../lib/operators/file-source.ts";
 
-/** A master that counts the requests it gets; file contents are their own hashes here. */
-function master(files: Record<string, string>, opts: { hashes?: boolean; failHashes?: boolean } = {}) {
+/** A master that counts the fetches it gets; a file's content is its own hash here. */
+function master(files: Record<string, string>) {
   const calls: string[] = [];
-  const meta = (path: string): FileHash => {
-    const hash = files[path];
-    if (hash === undefined) throw new Error(`no such file in the fileroot: ${path}`);
-    return { hash, size: hash.length };
-  };
   const source: FileSource = {
     async fetch(path, have): Promise<SourceFile> {
-      calls.push(`fetch ${path}`);
-      const m = meta(path);
-      return m.hash === have ? m : { ...m, data: new TextEncoder().encode(m.hash) };
+      calls.push(path);
+      const hash = files[path];
+      if (hash === undefined) throw new Error(`no such file in the fileroot: ${path}`);
+      return hash === have ? { hash, size: hash.length } : { hash, size: hash.length, data: new TextEncoder().encode(hash) };
     },
     scan: async () => [],
     read: async () => new Uint8Array(),
   };
-  if (opts.hashes !== false) {
-    source.hashes = async (paths) => {
-      calls.push(`hashes ${paths.join(",")}`);
-      if (opts.failHashes) throw new Error("unknown method file.hashes");
-      return paths.map((p) => (files[p] === undefined ? null : meta(p)));
-    };
-  }
   return { source, calls, files };
 }
 
-describe("RoleFiles", () => {
-  test("the first run fetches each file; the next asks once and skips fetches whose hash it holds", async () => {
+describe("knownFiles", () => {
+  test("a fetch holding the known hash needs no request; the run lists what it fetched", async () => {
     const m = master({ "files/a": "h1", "files/b": "h2" });
-    const rf = new RoleFiles();
-    const first = rf.open(m.source, "web");
-    expect((await first.fetch("files/a")).data).toBeDefined();
-    await first.fetch("files/b", "old");
-    first.done();
-    expect(m.calls).toEqual(["fetch files/a", "fetch files/b"]);
-
-    m.calls.length = 0;
-    const second = rf.open(m.source, "web");
-    expect(await second.fetch("files/a", "h1")).toEqual({ hash: "h1", size: 2 });
-    expect(await second.fetch("files/b", "h2")).toEqual({ hash: "h2", size: 2 });
-    second.done();
-    expect(m.calls).toEqual(["hashes files/a,files/b"]);
+    const run = knownFiles(m.source, { "files/a": { hash: "h1", size: 2 }, "files/b": { hash: "h2", size: 2 } });
+    expect(await run.fetch("files/a", "h1")).toEqual({ hash: "h1", size: 2 });
+    expect(await run.fetch("files/b", "h2")).toEqual({ hash: "h2", size: 2 });
+    expect(m.calls).toEqual([]);
+    expect(run.fetched()).toEqual(["files/a", "files/b"]);
   });
 
-  test("a changed file, a fetch without `have`, and a new path still go to the master", async () => {
-    const m = master({ "files/a": "h1", "files/b": "h2", "files/c": "h3" });
-    const rf = new RoleFiles();
-    const first = rf.open(m.source, "web");
-    await first.fetch("files/a", "h1");
-    await first.fetch("files/b", "h2");
-    first.done();
-    m.files["files/a"] = "h9";
-    m.calls.length = 0;
-    const run = rf.open(m.source, "web");
-    const a = await run.fetch("files/a", "h1");
-    expect(a.hash).toBe("h9");
-    expect(a.data).toBeDefined();
+  test("a different hash, no `have`, an unknown path or no known hashes at all go to the master", async () => {
+    const m = master({ "files/a": "h9", "files/b": "h2", "files/c": "h3" });
+    const run = knownFiles(m.source, { "files/a": { hash: "h1", size: 2 }, "files/b": { hash: "h2", size: 2 } });
+    expect((await run.fetch("files/a", "h9")).data).toBeUndefined(); // the master's answer, not the stale known hash
     expect((await run.fetch("files/b")).data).toBeDefined();
     await run.fetch("files/c", "h3");
-    expect(m.calls).toEqual(["hashes files/a,files/b", "fetch files/a", "fetch files/b", "fetch files/c"]);
+    await knownFiles(m.source, undefined).fetch("files/b", "h2");
+    expect(m.calls).toEqual(["files/a", "files/b", "files/c", "files/b"]);
   });
 
   test("a file gone from the master fails in its own fetch, with the master's message", async () => {
-    const m = master({ "files/a": "h1" });
-    const rf = new RoleFiles();
-    const first = rf.open(m.source, "web");
-    await first.fetch("files/a", "h1");
-    first.done();
-    delete m.files["files/a"];
-    await expect(rf.open(m.source, "web").fetch("files/a", "h1")).rejects.toThrow(/no such file in the fileroot: files\/a/);
+    const m = master({});
+    const run = knownFiles(m.source, {});
+    await expect(run.fetch("files/a", "h1")).rejects.toThrow(/no such file in the fileroot: files\/a/);
+    expect(run.fetched()).toEqual(["files/a"]);
   });
 
-  test("roles are remembered apart, and only what the last run used", async () => {
-    const m = master({ "files/a": "h1", "files/b": "h2" });
-    const rf = new RoleFiles();
-    const web = rf.open(m.source, "web");
-    await web.fetch("files/a", "h1");
-    web.done();
-    const db = rf.open(m.source, "db");
-    await db.fetch("files/b", "h2");
-    db.done();
-    m.calls.length = 0;
-    rf.open(m.source, "web");
-    rf.open(m.source, "db");
-    rf.open(m.source, "new");
-    await Bun.sleep(0);
-    expect(m.calls).toEqual(["hashes files/a", "hashes files/b"]);
-  });
-
-  test("a master without file.hashes, or one failing it, means ordinary fetches", async () => {
-    for (const opts of [{ hashes: false }, { failHashes: true }]) {
-      const m = master({ "files/a": "h1" }, opts);
-      const rf = new RoleFiles();
-      const first = rf.open(m.source, "web");
-      await first.fetch("files/a", "h1");
-      first.done();
-      m.calls.length = 0;
-      expect(await rf.open(m.source, "web").fetch("files/a", "h1")).toEqual({ hash: "h1", size: 2 });
-      expect(m.calls.filter((c) => c.startsWith("fetch"))).toEqual(["fetch files/a"]);
-    }
+  test("inherited names are not known hashes", async () => {
+    const m = master({ "files/toString": "h1" });
+    await knownFiles(m.source, {}).fetch("files/toString", "h1");
+    expect(m.calls).toEqual(["files/toString"]);
   });
 });
