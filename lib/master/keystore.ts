@@ -33,6 +33,8 @@ const kindDir = (kind: KeyKind) => (kind === "agent" ? "agents" : "clients");
 const refuse = (code: string, reason: string): Decision => ({ accept: false, code, reason });
 
 export class KeyStore {
+  private pendingQueue: Promise<void> = Promise.resolve();
+
   constructor(
     readonly keyroot: string,
     private readonly opts: { autoAccept?: boolean } = {},
@@ -58,10 +60,8 @@ export class KeyStore {
     }
     // Agents only: a client key can run applies as root on every host, so a person always accepts it.
     if (this.opts.autoAccept && kind === "agent") return this.autoAccept(peer, Boolean(pending));
-    if (!pending) {
-      // Anyone who reaches the master can make a key: their files must not grow without bound.
-      if (await this.pendingFull(kind)) return refuse("E_KEY_PENDING_FULL", `${limits.maxPendingKeys} ${kind} keys are pending already; accept or delete some with "salty keys" on the master`);
-      if (await this.create(kind, "pending", id, publicKey)) log("keys.pending", { id, kind, fingerprint: fp });
+    if (!pending && !(await this.addPending(peer))) {
+      return refuse("E_KEY_PENDING_FULL", `${limits.maxPendingKeys} ${kind} keys are pending already; accept or delete some with "salty keys" on the master`);
     }
     const accept = kind === "agent" ? `salty keys accept ${id}` : `salty keys accept ${id} --kind client`;
     return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "${accept}" on the master`);
@@ -130,9 +130,23 @@ export class KeyStore {
     return found.find((e) => e.status === "rejected") ?? found.find((e) => e.status === "accepted") ?? found[0]!;
   }
 
-  private async pendingFull(kind: KeyKind): Promise<boolean> {
-    const names = await readdir(this.dir(kind, "pending")).catch(() => [] as string[]);
-    return names.filter((n) => n.endsWith(".pub")).length >= limits.maxPendingKeys;
+  /**
+   * Write a new pending key unless limits.maxPendingKeys are pending already (false then): anyone who
+   * reaches the master can make a key, and their files must not grow without bound. One at a time,
+   * so strangers handshaking at once cannot all slip under the cap.
+   */
+  private addPending(peer: Peer): Promise<boolean> {
+    const run = this.pendingQueue.then(async () => {
+      const names = await readdir(this.dir(peer.kind, "pending")).catch(() => [] as string[]);
+      if (names.filter((n) => n.endsWith(".pub")).length >= limits.maxPendingKeys) return false;
+      if (await this.create(peer.kind, "pending", peer.id, peer.publicKey)) log("keys.pending", { id: peer.id, kind: peer.kind, fingerprint: fingerprint(peer.publicKey) });
+      return true;
+    });
+    this.pendingQueue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
   }
 
   private dir(kind: KeyKind, status: KeyStatus): string {

@@ -37,3 +37,18 @@ test("a full pending list refuses new keys without writing them; pending and acc
   // Another kind has its own list.
   expect(await ks.decide({ id: "laptop", kind: "client", publicKey: key(253) })).toMatchObject({ code: "E_KEY_PENDING" });
 });
+
+test("strangers arriving at once cannot slip past the cap together", async () => {
+  const root = mkdtempSync(join(tmpdir(), "salty-pending-"));
+  dirs.push(root);
+  const pending = join(root, "agents/pending");
+  mkdirSync(pending, { recursive: true });
+  const one = encodeKey(nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(1)).publicKey) + "\n";
+  for (let i = 0; i < limits.maxPendingKeys - 5; i++) writeFileSync(join(pending, `p${i}.pub`), one);
+  const ks = new KeyStore(root);
+  const strangers = Array.from({ length: 20 }, (_, i) => ks.decide({ id: `s${i}`, kind: "agent", publicKey: nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(i + 10)).publicKey }));
+  const codes = (await Promise.all(strangers)).map((d) => (d.accept ? "accepted" : d.code));
+  expect(codes.filter((c) => c === "E_KEY_PENDING")).toHaveLength(5);
+  expect(codes.filter((c) => c === "E_KEY_PENDING_FULL")).toHaveLength(15);
+  expect(readdirSync(pending)).toHaveLength(limits.maxPendingKeys);
+});
