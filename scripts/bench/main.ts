@@ -38,10 +38,11 @@ const say = (line: string) => process.stderr.write(`[${((performance.now() - sta
 async function build(out: string): Promise<{ bin: string; floorBin: string }> {
   mkdirSync(out, { recursive: true });
   const bin = join(out, "salty");
-  if ((await compile({ outfile: bin, commit: await gitCommit() }, true)) !== 0) throw new Error("building salty failed");
+  // As `npm run build` builds it (scripts/build.ts): minified, with bytecode.
+  if ((await compile({ outfile: bin, commit: await gitCommit(), bytecode: true }, true)) !== 0) throw new Error("building salty failed");
   const floorBin = join(out, "floor");
   // The floor program is compiled exactly like salty, so their start-up costs compare.
-  const args = compileArgs({ outfile: floorBin, commit: "floor" })
+  const args = compileArgs({ outfile: floorBin, commit: "floor", bytecode: true })
     .filter((a) => !workerEntries.includes(a))
     .map((a) => (a === entry ? join(import.meta.dir, "floor.ts") : a));
   const p = Bun.spawnSync([process.execPath, ...args], { stdout: "ignore" });
