@@ -13,6 +13,7 @@ import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import type { FileSource } from "../operators/file-source.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
+import { ScanCache } from "./scan-cache.ts";
 
 export interface RoleCaps {
   files: FileSource;
@@ -29,11 +30,13 @@ export interface AgentSessionDeps {
 }
 
 export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
-  return {
+  // An unchanged syncdir source comes back as its digest alone (scan-cache.ts).
+  return new ScanCache().wrap({
     fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
     scan: (dir) => rpc.call("file.scan", { dir }),
     read: (path, offset, length) => rpc.call("file.read", { path, offset, length }),
-  };
+    scanSince: (dir, have) => rpc.call("file.scanSince", { dir, have }),
+  });
 }
 
 /** Serve the master on `link` until it closes; resolves with why it closed. */

@@ -69,6 +69,10 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       return source.fetch(str(o.path, "path"), optStr(o.have, "have"));
     },
     "file.scan": (p) => source.scan(str(obj(p, "params").dir, "dir")),
+    "file.scanSince": (p) => {
+      const o = obj(p, "params");
+      return source.scanSince!(str(o.dir, "dir"), str(o.have, "have"));
+    },
     "file.read": (p) => {
       const o = obj(p, "params");
       return source.read(str(o.path, "path"), int(o.offset, "offset"), int(o.length, "length"));

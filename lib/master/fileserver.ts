@@ -10,6 +10,7 @@ import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { limits } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
+import { encode } from "../wire/codec.ts";
 import { walkTree } from "../sys/walk.ts";
 import type { FileHash, FileSource, SourceFile, TreeEntry } from "../operators/file-source.ts";
 
@@ -79,6 +80,11 @@ export class FileServer {
       scan: async (dir) => this.scan(dir),
       read: (path, offset, length) => this.read(path, offset, length, secretRoles()),
       hashes: (paths) => this.hashesOf(paths, secretRoles()),
+      scanSince: async (dir, have) => {
+        const entries = this.scan(dir);
+        const digest = hashBytes(encode(entries));
+        return digest === have ? { digest } : { digest, entries };
+      },
     };
   }
 

@@ -12,6 +12,12 @@ export interface SourceFile {
   data?: Uint8Array;
 }
 
+/** A scan and its digest; `entries` is left out when the caller already holds that digest. */
+export interface ScanReply {
+  digest: string;
+  entries?: TreeEntry[];
+}
+
 /** What a fetch says of a file without its content. */
 export interface FileHash {
   hash: string;
@@ -31,4 +37,6 @@ export interface FileSource {
   read(path: string, offset: number, length: number): Promise<Uint8Array>;
   /** Many files under files/ at once: hash and size, or null where a fetch would fail. Optional: one request instead of one per file. */
   hashes?(paths: string[]): Promise<Array<FileHash | null>>;
+  /** A scan unless it still has the digest `have` (then only the digest): a transport saves sending it again. Optional. */
+  scanSince?(dir: string, have: string): Promise<ScanReply>;
 }

@@ -3,7 +3,7 @@
 // is a compile error. Types only: no runtime code here.
 
 import type { Context, Facts, Result } from "salty";
-import type { FileHash, SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { FileHash, ScanReply, SourceFile, TreeEntry } from "../operators/file-source.ts";
 import type { Method } from "./rpc.ts";
 
 /** What the master serves to a connected agent. */
@@ -14,6 +14,8 @@ export type MasterApi = {
   "agent.facts": Method<{ facts: Facts }, null>;
   "file.fetch": Method<{ path: string; have?: string }, SourceFile>;
   "file.scan": Method<{ dir: string }, TreeEntry[]>;
+  /** A scan and its digest; without the entries when `have` (the digest the agent holds, or "") still matches. */
+  "file.scanSince": Method<{ dir: string; have: string }, ScanReply>;
   "file.read": Method<{ path: string; offset: number; length: number }, Uint8Array>;
   "server.shell": Method<ShellRequest, Result>;
   ping: Method<null, null>;

@@ -119,6 +119,22 @@ describe("FileServer", () => {
     expect(await fs.sourceFor(() => new Set(["nginx"])).hashes!(["files/db/pw"])).toEqual([null]);
   });
 
+  test("scanSince sends the entries with their digest, then only the digest while they are unchanged", async () => {
+    const src = server().sourceFor(all);
+    const first = await src.scanSince!("static", "");
+    expect(first.entries).toEqual(await src.scan("static"));
+    expect(await src.scanSince!("static", first.digest)).toEqual({ digest: first.digest });
+    writeFileSync(join(root, "static/new.txt"), "new");
+    try {
+      const next = await src.scanSince!("static", first.digest);
+      expect(next.digest).not.toBe(first.digest);
+      expect(next.entries!.map((e) => e.path)).toContain("new.txt");
+    } finally {
+      rmSync(join(root, "static/new.txt"));
+    }
+    await expect(src.scanSince!("/etc", "")).rejects.toThrow(/absolute path refused/);
+  });
+
   test("read returns a byte range and refuses silly ranges", async () => {
     const src = server().sourceFor(all);
     expect(new TextDecoder().decode(await src.read("files/nginx/nginx.conf", 7, 9))).toBe("processes");
