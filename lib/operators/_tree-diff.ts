@@ -27,6 +27,13 @@ export interface Counts {
 
 /** utimes carries a double: mtimes set by us come back within ~0.3 µs. */
 export function sameTime(a: string, b: string): boolean {
+  if (a === b) return true;
+  // The same second (all but the last nine digits): compare the nanoseconds as plain numbers, no BigInt.
+  const n = a.length - 9;
+  if (n > 0 && b.length === a.length && a.startsWith(b.slice(0, n))) {
+    const ns = Number(a.slice(n)) - Number(b.slice(n));
+    return ns < 1000 && ns > -1000;
+  }
   const d = BigInt(a) - BigInt(b);
   return d < 1000n && d > -1000n;
 }
@@ -39,6 +46,7 @@ export function excluder(patterns: string[]): (path: string) => boolean {
 
 /** Is `path` below one of `dirs` ("a/b/c" is below "a" and "a/b")? */
 function below(dirs: Set<string>, path: string): boolean {
+  if (dirs.size === 0) return false;
   for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) if (dirs.has(path.slice(0, i))) return true;
   return false;
 }
@@ -98,13 +106,16 @@ function mirror(w: Walk): Change[] {
   const { uid, gid } = w.o.owner;
   for (const s of w.src.values()) {
     const d = isGone(w, s.path) ? undefined : w.dst.get(s.path);
-    const path = at(w, s.path);
     if (d && !(s.type === "file" && (s.size !== d.size || !sameTime(s.mtimeNs, d.mtimeNs)))) {
-      const fix = ownership(path, { mode: d.mode, uid: d.uid ?? -1, gid: d.gid ?? -1 }, s.type === "symlink" ? undefined : s.mode, w.o.owner);
+      const now = { mode: d.mode, uid: d.uid ?? -1, gid: d.gid ?? -1 };
+      const mode = s.type === "symlink" ? undefined : s.mode;
+      // The destination path is joined only when something is to be fixed (most entries are in sync).
+      const fix = ownership("", now, mode, w.o.owner).length ? ownership(at(w, s.path), now, mode, w.o.owner) : [];
       if (fix.length && s.type !== "dir") w.counts.updated++;
       out.push(...fix);
       continue;
     }
+    const path = at(w, s.path);
     if (s.type !== "dir") w.counts[w.dst.has(s.path) ? "updated" : "added"]++;
     w.dirty.add(posix.dirname(s.path));
     if (s.type === "dir") out.push({ kind: "mkdir", path, mode: s.mode, uid, gid });

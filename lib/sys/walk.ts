@@ -3,7 +3,6 @@
 // with this walk of the destination. Reads only; sockets, fifos and devices are skipped.
 
 import { lstatSync, readdirSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
 import type { TreeItem } from "./types.ts";
 
 export interface WalkOptions {
@@ -25,7 +24,7 @@ export function walkTree(dir: string, opts: WalkOptions = { owners: true }): Tre
       throw err;
     }
     for (const name of names) {
-      const childAbs = join(abs, name);
+      const childAbs = abs.endsWith("/") ? abs + name : `${abs}/${name}`; // not join(): no normalizing needed, ~15% of a walk
       if (opts.skip?.(childAbs)) continue;
       const childRel = rel ? `${rel}/${name}` : name;
       const st = lstatSync(childAbs, { bigint: true });
