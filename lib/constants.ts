@@ -32,8 +32,10 @@ export const limits = {
   reportOutputChars: 8 * 1024 * 1024,
   /** Text files larger than this get "diff not shown" instead of a unified diff. */
   diffMaxBytes: 1024 * 1024,
-  /** Paths in one file.hashes request (a role's copy and render sources, asked for at once). */
+  /** Paths whose hashes the master sends with one role request (the sources its last run fetched). */
   maxHashBatch: 10_000,
+  /** Small files read in one file.readMany request (their bytes together stay under chunkBytes). */
+  maxReadBatch: 1_000,
   /** Bytes of small syncdir files requested from the master at once (pipelined reads). */
   syncInFlightBytes: 8 * 1024 * 1024,
 };

@@ -21,7 +21,7 @@ function post(msg: ToMain): void {
   self.postMessage(msg);
 }
 
-function ask<T>(runId: number, method: "fetch" | "scan" | "read" | "serverShell", args: unknown[]): Promise<T> {
+function ask<T>(runId: number, method: "fetch" | "scan" | "read" | "readMany" | "serverShell", args: unknown[]): Promise<T> {
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -36,6 +36,7 @@ function capsFor(runId: number): { files: FileSource; serverShell: (req: ShellRe
       fetch: (path, have) => ask(runId, "fetch", [path, have]),
       scan: (dir) => ask(runId, "scan", [dir]),
       read: (path, offset, length) => ask(runId, "read", [path, offset, length]),
+      readMany: (reads) => ask(runId, "readMany", [reads]),
     },
     serverShell: (req) => ask(runId, "serverShell", [req]),
   };

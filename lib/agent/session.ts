@@ -35,6 +35,7 @@ export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
     fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
     scan: (dir) => rpc.call("file.scan", { dir }),
     read: (path, offset, length) => rpc.call("file.read", { path, offset, length }),
+    readMany: (reads) => rpc.call("file.readMany", { reads }),
     scanSince: (dir, have) => rpc.call("file.scanSince", { dir, have }),
   });
 }

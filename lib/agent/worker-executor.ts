@@ -10,6 +10,7 @@ import { log } from "../log.ts";
 import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 import type { RoleCaps, RoleExecutor } from "./session.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
+import type { ReadRange } from "../operators/file-source.ts";
 
 /** In a compiled binary the worker is an embedded entrypoint named from the project root. */
 const WORKER_URL = import.meta.url.includes("/$bunfs/") ? "./lib/agent/role-worker.ts" : new URL("./role-worker.ts", import.meta.url).href;
@@ -101,9 +102,17 @@ function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { metho
       return caps.files.scan(args[0] as string);
     case "read":
       return caps.files.read(args[0] as string, args[1] as number, args[2] as number);
+    case "readMany":
+      return readMany(caps, args[0] as ReadRange[]);
     case "serverShell":
       return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
   }
+}
+
+/** One request when the connection offers it, else a read each. */
+function readMany(caps: RoleCaps, reads: ReadRange[]): Promise<Uint8Array[]> {
+  if (caps.files.readMany) return caps.files.readMany(reads);
+  return Promise.all(reads.map((r) => caps.files.read(r.path, r.offset, r.length)));
 }
 
 function failedReport(role: string, error: string, started: number): RoleReport {

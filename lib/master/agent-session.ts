@@ -73,6 +73,14 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       const o = obj(p, "params");
       return source.scanSince!(str(o.dir, "dir"), str(o.have, "have"));
     },
+    "file.readMany": (p) => {
+      const reads = obj(p, "params").reads;
+      if (!Array.isArray(reads)) throw new SaltyError("reads must be a list", "E_PARAMS");
+      return source.readMany!(reads.map((r, i) => {
+        const o = obj(r, `reads[${i}]`);
+        return { path: str(o.path, "path"), offset: int(o.offset, "offset"), length: int(o.length, "length") };
+      }));
+    },
     "file.read": (p) => {
       const o = obj(p, "params");
       return source.read(str(o.path, "path"), int(o.offset, "offset"), int(o.length, "length"));

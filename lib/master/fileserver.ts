@@ -12,7 +12,7 @@ import { limits } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
 import { encode } from "../wire/codec.ts";
 import { walkTree } from "../sys/walk.ts";
-import type { FileHash, FileSource, SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { FileHash, FileSource, ReadRange, SourceFile, TreeEntry } from "../operators/file-source.ts";
 
 /** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
 export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string[] } = {}): string {
@@ -79,6 +79,7 @@ export class FileServer {
       fetch: (path, have) => this.fetch(path, have, secretRoles()),
       scan: async (dir) => this.scan(dir),
       read: (path, offset, length) => this.read(path, offset, length, secretRoles()),
+      readMany: (reads) => this.readMany(reads, secretRoles()),
       hashes: (paths) => this.hashesOf(paths, secretRoles()),
       scanSince: async (dir, have) => {
         const entries = this.scan(dir);
@@ -125,6 +126,15 @@ export class FileServer {
     const st = statSync(full, { bigint: true });
     if (!st.isFile()) throw new SaltyError(`not a regular file: ${path}`, "E_NOT_FILE");
     return { full, hash: await this.hashOf(full, st), size: Number(st.size) };
+  }
+
+  /** read() for each, in one request: at most limits.maxReadBatch reads and limits.chunkBytes in all. */
+  private async readMany(reads: ReadRange[], roles: ReadonlySet<string>): Promise<Uint8Array[]> {
+    const total = reads.reduce((n, r) => n + (Number.isSafeInteger(r.length) && r.length > 0 ? r.length : 0), 0);
+    if (reads.length > limits.maxReadBatch || total > limits.chunkBytes) {
+      throw new SaltyError(`too much in one read batch: ${reads.length} reads, ${total} bytes`, "E_RANGE");
+    }
+    return Promise.all(reads.map((r) => this.read(r.path, r.offset, r.length, roles)));
   }
 
   private async read(path: string, offset: number, length: number, roles: ReadonlySet<string>): Promise<Uint8Array> {

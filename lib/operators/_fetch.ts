@@ -1,7 +1,8 @@
 // Pulling file content from the master for `fetch` changes. Small files are
 // requested ahead, several at once (pipelined reads, at most
-// limits.syncInFlightBytes in flight), so a syncdir of many small files costs
-// a few round trips; a big file is read chunk by chunk, one chunk ahead, and
+// limits.syncInFlightBytes in flight) and in batches of up to BATCH_BYTES per
+// request when the source offers readMany, so a syncdir of many small files
+// costs a few requests; a big file is read chunk by chunk, one chunk ahead, and
 // written as it arrives, so memory stays flat whatever its size (with a
 // collection every 32 MB received: see written()).
 
@@ -30,6 +31,9 @@ export function isSmall(c: FetchChange): boolean {
   return c.size <= limits.chunkBytes;
 }
 
+/** Bytes of small files asked for in one readMany request. */
+const BATCH_BYTES = 1024 * 1024;
+
 /** Reads small files ahead of the writer, in plan order. */
 export class Prefetcher {
   private readonly queue: FetchChange[];
@@ -49,11 +53,37 @@ export class Prefetcher {
 
   private topUp(): void {
     while (this.started < this.queue.length) {
-      const c = this.queue[this.started]!;
-      if (this.inFlight > 0 && this.inFlight + c.size > limits.syncInFlightBytes) return;
-      this.pending.set(c, this.start(c));
-      this.inFlight += c.size;
-      this.started++;
+      const batch: FetchChange[] = [];
+      let bytes = 0;
+      while (this.started < this.queue.length) {
+        const c = this.queue[this.started]!;
+        if (this.inFlight > 0 && this.inFlight + c.size > limits.syncInFlightBytes) break;
+        if (batch.length && (bytes + c.size > BATCH_BYTES || batch.length >= limits.maxReadBatch)) break;
+        batch.push(c);
+        bytes += c.size;
+        this.inFlight += c.size;
+        this.started++;
+      }
+      if (batch.length === 0) return;
+      this.startBatch(batch);
+    }
+  }
+
+  /** One readMany for the non-empty files of `batch` (a read each when the source has no readMany). */
+  private startBatch(batch: FetchChange[]): void {
+    const wanted = batch.filter((c) => c.size > 0);
+    if (!this.files.readMany || wanted.length < 2) {
+      for (const c of batch) this.pending.set(c, this.start(c));
+      return;
+    }
+    const all = this.files.readMany(wanted.map((c) => ({ path: c.src, offset: 0, length: c.size })));
+    all.catch(() => {});
+    const index = new Map(wanted.map((c, i) => [c, i]));
+    for (const c of batch) {
+      const i = index.get(c);
+      const p = i === undefined ? Promise.resolve(EMPTY) : all.then((list) => list[i] ?? Promise.reject(new SaltyError(`no content for ${c.src} in the batch`, "E_PROTOCOL")));
+      p.catch(() => {});
+      this.pending.set(c, p);
     }
   }
 

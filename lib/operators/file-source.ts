@@ -18,6 +18,13 @@ export interface ScanReply {
   entries?: TreeEntry[];
 }
 
+/** `length` bytes of a fileroot file from `offset`. */
+export interface ReadRange {
+  path: string;
+  offset: number;
+  length: number;
+}
+
 /** What a fetch says of a file without its content. */
 export interface FileHash {
   hash: string;
@@ -37,6 +44,8 @@ export interface FileSource {
   read(path: string, offset: number, length: number): Promise<Uint8Array>;
   /** Many files under files/ at once: hash and size, or null where a fetch would fail. Optional: one request instead of one per file. */
   hashes?(paths: string[]): Promise<Array<FileHash | null>>;
+  /** Many reads in one request (small syncdir files): the same bytes as read() for each. Optional. */
+  readMany?(reads: ReadRange[]): Promise<Uint8Array[]>;
   /** A scan unless it still has the digest `have` (then only the digest): a transport saves sending it again. Optional. */
   scanSince?(dir: string, have: string): Promise<ScanReply>;
 }

@@ -3,7 +3,7 @@
 // is a compile error. Types only: no runtime code here.
 
 import type { Context, Facts, Result } from "salty";
-import type { FileHash, ScanReply, SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { FileHash, ReadRange, ScanReply, SourceFile, TreeEntry } from "../operators/file-source.ts";
 import type { Method } from "./rpc.ts";
 
 /** What the master serves to a connected agent. */
@@ -17,6 +17,8 @@ export type MasterApi = {
   /** A scan and its digest; without the entries when `have` (the digest the agent holds, or "") still matches. */
   "file.scanSince": Method<{ dir: string; have: string }, ScanReply>;
   "file.read": Method<{ path: string; offset: number; length: number }, Uint8Array>;
+  /** Several reads at once (small syncdir files): at most limits.maxReadBatch, chunkBytes in all. */
+  "file.readMany": Method<{ reads: ReadRange[] }, Uint8Array[]>;
   "server.shell": Method<ShellRequest, Result>;
   ping: Method<null, null>;
 };

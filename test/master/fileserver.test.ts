@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileServer, resolveUnder } from "../../lib/master/fileserver.ts";
 import { hashBytes } from "../../lib/sys/hash.ts";
+import { limits } from "../../lib/constants.ts";
 
 let root: string;
 let outside: string;
@@ -133,6 +134,22 @@ describe("FileServer", () => {
       rmSync(join(root, "static/new.txt"));
     }
     await expect(src.scanSince!("/etc", "")).rejects.toThrow(/absolute path refused/);
+  });
+
+  test("readMany returns what read returns for each, refuses what read refuses and oversized batches", async () => {
+    const src = server().sourceFor(all);
+    const got = await src.readMany!([
+      { path: "files/nginx/nginx.conf", offset: 7, length: 9 },
+      { path: "static/sub/b.txt", offset: 0, length: 2 },
+      { path: "files/db/pw", offset: 0, length: 7 },
+    ]);
+    expect(got.map((b) => new TextDecoder().decode(b))).toEqual(["processes", "bb", "hunter2"]);
+    await expect(src.readMany!([{ path: "keys/crypto.pass", offset: 0, length: 10 }])).rejects.toThrow(/inside the keyroot/);
+    await expect(src.readMany!([{ path: "files/nginx/nginx.conf", offset: -1, length: 1 }])).rejects.toThrow(/bad read range/);
+    const many = Array.from({ length: limits.maxReadBatch + 1 }, () => ({ path: "static/a.txt", offset: 0, length: 1 }));
+    await expect(src.readMany!(many)).rejects.toThrow(/too much in one read batch/);
+    const big = [1, 2].map(() => ({ path: "static/a.txt", offset: 0, length: limits.chunkBytes / 2 + 1 }));
+    await expect(src.readMany!(big)).rejects.toThrow(/too much in one read batch/);
   });
 
   test("read returns a byte range and refuses silly ranges", async () => {
