@@ -8,20 +8,20 @@
 import { readFileSync, realpathSync, statSync, type BigIntStats } from "node:fs";
 import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import { SaltyError } from "../errors.ts";
-import { limits } from "../constants.ts";
+import { limits, timing } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
 import { encode } from "../wire/codec.ts";
 import { walkTree } from "../sys/walk.ts";
 import type { FileHash, FileSource, ReadRange, SourceFile, TreeEntry } from "../operators/file-source.ts";
 
 /** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
-export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string[] } = {}): string {
+export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string[]; realRoot?: string } = {}): string {
   if (typeof rel !== "string" || rel === "") throw new SaltyError("path must be a non-empty string", "E_PATH");
   if (rel.includes("\0")) throw new SaltyError(`path contains a NUL byte: ${JSON.stringify(rel)}`, "E_PATH");
   if (isAbsolute(rel)) throw new SaltyError(`absolute path refused: ${rel}`, "E_PATH");
   const norm = normalize(rel);
   if (norm === ".." || norm.startsWith(`..${sep}`)) throw new SaltyError(`path escapes the fileroot: ${rel}`, "E_PATH");
-  const realRoot = realpathSync(root);
+  const realRoot = opts.realRoot ?? realpathSync(root);
   const full = join(realRoot, norm);
   let real: string;
   try {
@@ -62,6 +62,7 @@ export class FileServer {
   private hashes = new Map<string, CacheEntry>();
   private plain = new Map<string, { key: string; data: Uint8Array }>();
   private forbid: string[];
+  private root: { path: string; at: number } | undefined;
 
   constructor(private opts: FileServerOptions) {
     let keyroot = opts.keyroot;
@@ -154,7 +155,14 @@ export class FileServer {
   }
 
   private resolve(path: string): string {
-    return resolveUnder(this.opts.fileroot, path, { forbid: this.forbid });
+    return resolveUnder(this.opts.fileroot, path, { forbid: this.forbid, realRoot: this.realRoot() });
+  }
+
+  /** The fileroot's real path, looked up again after a second (it may be a symlink that a deploy moves). */
+  private realRoot(): string {
+    const now = performance.now();
+    if (!this.root || now - this.root.at >= timing.filerootRecheckMs) this.root = { path: realpathSync(this.opts.fileroot), at: now };
+    return this.root.path;
   }
 
   /** files/x, else files/x.enc (decrypted, for an agent owning that role). */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileServer, resolveUnder } from "../../lib/master/fileserver.ts";
 import { hashBytes } from "../../lib/sys/hash.ts";
-import { limits } from "../../lib/constants.ts";
+import { limits, timing } from "../../lib/constants.ts";
 
 let root: string;
 let outside: string;
@@ -150,6 +150,31 @@ describe("FileServer", () => {
     await expect(src.readMany!(many)).rejects.toThrow(/too much in one read batch/);
     const big = [1, 2].map(() => ({ path: "static/a.txt", offset: 0, length: limits.chunkBytes / 2 + 1 }));
     await expect(src.readMany!(big)).rejects.toThrow(/too much in one read batch/);
+  });
+
+  test("a fileroot that is a symlink moved by a deploy is followed once its real path is looked up again", async () => {
+    const base = mkdtempSync(join(tmpdir(), "salty-flip-"));
+    try {
+      for (const r of ["r1", "r2"]) {
+        mkdirSync(join(base, r, "files"), { recursive: true });
+        writeFileSync(join(base, r, "files/x"), r);
+      }
+      symlinkSync(join(base, "r1"), join(base, "current"));
+      const src = new FileServer({ fileroot: join(base, "current"), keyroot: join(base, "keys") }).sourceFor(all);
+      const text = async () => new TextDecoder().decode((await src.fetch("files/x")).data);
+      expect(await text()).toBe("r1");
+      rmSync(join(base, "current"));
+      symlinkSync(join(base, "r2"), join(base, "current"));
+      const saved = timing.filerootRecheckMs;
+      timing.filerootRecheckMs = 0;
+      try {
+        expect(await text()).toBe("r2");
+      } finally {
+        timing.filerootRecheckMs = saved;
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 
   test("read returns a byte range and refuses silly ranges", async () => {
