@@ -1,7 +1,7 @@
 // The physical floor, measured in the same run: lstat (and hash) every entry
 // of a tree from one process compiled like salty, GNU find as the C
 // reference, and `cp -a` of a tree into a fresh directory after a `sync`
-// (what a first transfer cannot beat). Bench-only.
+// (what a first transfer cannot beat), paired with each first-transfer run. Bench-only.
 
 import { rmSync } from "node:fs";
 import { figure, type Figure } from "./_stats.ts";
@@ -44,16 +44,20 @@ export function findFloor(dir: string, runs: number): Figure {
   return figure(wall);
 }
 
-/** `cp -a src dst` into a fresh dst, the page cache flushed before each run. */
-export function cpFloor(src: string, dst: string, runs: number): Figure {
-  const wall: number[] = [];
-  for (let i = 0; i < runs + 1; i++) {
-    rmSync(dst, { recursive: true, force: true });
-    sync();
-    const r = timed(["cp", "-a", src, dst]);
-    if (r.code !== 0) throw new Error(`cp -a failed: ${r.stderr}`);
-    if (i > 0) wall.push(r.wall);
-  }
+/** One `cp -a src dst` into a fresh dst after a sync, removed again (and synced) afterwards: seconds. */
+export function cpOnce(src: string, dst: string): number {
   rmSync(dst, { recursive: true, force: true });
-  return figure(wall);
+  sync();
+  const r = timed(["cp", "-a", src, dst]);
+  if (r.code !== 0) throw new Error(`cp -a failed: ${r.stderr}`);
+  rmSync(dst, { recursive: true, force: true });
+  sync();
+  return r.wall;
+}
+
+/** Medians of per-run ratios a[i] / b[i] (paired runs see the same disk weather). */
+export function pairedRatio(a: number[], b: number[]): number {
+  const r = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
+  const mid = Math.floor(r.length / 2);
+  return r.length % 2 ? r[mid]! : (r[mid - 1]! + r[mid]!) / 2;
 }

@@ -16,6 +16,8 @@ export interface CaseResult {
   agentCpu: Figure;
   ops: number;
   changed: number[];
+  /** The whole-command seconds of each measured run, in order. */
+  samples: number[];
 }
 
 export interface CaseSpec {
@@ -67,5 +69,5 @@ export async function measure(spec: CaseSpec): Promise<CaseResult> {
     agent.push(a1 - a0);
     changed.push(r.changed);
   }
-  return { wall: figure(wall), elapsed: figure(elapsed), clientCpu: figure(client), masterCpu: figure(master), agentCpu: figure(agent), ops, changed };
+  return { wall: figure(wall), elapsed: figure(elapsed), clientCpu: figure(client), masterCpu: figure(master), agentCpu: figure(agent), ops, changed, samples: wall };
 }

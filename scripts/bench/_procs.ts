@@ -60,8 +60,10 @@ export async function waitForLog(log: string, re: RegExp, ms = 20_000): Promise<
 }
 
 export interface ProcStats {
-  /** kB */
+  /** kB: resident now, its anonymous (heap) and file-backed (the mapped executable, shared) parts, and the peak. */
   rss: number;
+  rssAnon: number;
+  rssFile: number;
   hwm: number;
   /** user + system CPU seconds so far. */
   cpu: number;
@@ -76,7 +78,7 @@ export function procStats(pid: number): ProcStats {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM"), cpu };
+  return { rss: kb("VmRSS"), rssAnon: kb("RssAnon"), rssFile: kb("RssFile"), hwm: kb("VmHWM"), cpu };
 }
 
 /** A master and its agents on 127.0.0.1, sharing one keyroot for the master. */

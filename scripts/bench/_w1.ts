@@ -7,7 +7,7 @@
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { measure, settle, type CaseResult } from "./_measure.ts";
-import { cpFloor, findFloor, sync, walkFloor, type FloorResult } from "./_floor.ts";
+import { cpOnce, findFloor, pairedRatio, sync, walkFloor, type FloorResult } from "./_floor.ts";
 import { Cluster, procStats, type ProcStats } from "./_procs.ts";
 import type { Figure } from "./_stats.ts";
 import { touchFile } from "./_trees.ts";
@@ -31,7 +31,8 @@ export interface W1Result {
   c: CaseResult;
   /** Bytes of the two changed destinations of (c). */
   cBytes: number;
-  floor: { lstat: FloorResult; hash: FloorResult; find: Figure; cp: Figure };
+  /** cp: `cp -a` of files/ run just before each (a) run; aVsCp the median of the per-run ratios. */
+  floor: { lstat: FloorResult; hash: FloorResult; find: Figure; cp: Figure; aVsCp: number };
   agent: { idle: ProcStats };
   master: ProcStats;
   ansible?: { a: Figure; b: Figure; bChanged: number; runs: number };
@@ -55,8 +56,16 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
   await c.waitHosts(["w1"]);
   const base = { runs: env.runs, master: () => c.master!.pid, agents: () => [c.agents.get("w1")!.pid], run: () => c.apply() };
 
-  env.say("W1 (a): first apply into an empty --path, fresh agent each run");
-  const a = await measure({ ...base, prepare: async () => (await restartAgent(c, "w1"), sync()) });
+  env.say("W1 (a): first apply into an empty --path, fresh agent each run, each after a cp -a of the same files");
+  const cps: number[] = [];
+  const a = await measure({
+    ...base,
+    prepare: async () => {
+      await restartAgent(c, "w1");
+      cps.push(cpOnce(join(w.fileroot, "files"), join(dir, "cp-a")));
+    },
+  });
+  const cp = cps.slice(cps.length - env.runs);
   env.say("W1 (b): no-change re-apply");
   await settle();
   const b = await measure({ ...base, warmup: 2 });
@@ -75,7 +84,8 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
     lstat: walkFloor(env.floorBin, sandbox, false, env.runs),
     hash: walkFloor(env.floorBin, sandbox, true, env.runs),
     find: findFloor(sandbox, env.runs),
-    cp: cpFloor(join(w.fileroot, "files"), join(dir, "cp-a"), env.runs),
+    cp: figure(cp),
+    aVsCp: pairedRatio(a.samples, cp),
   };
   const result: W1Result = { a, b, c: cc, cBytes, floor, agent: { idle }, master };
   if (env.ansible) result.ansible = ansibleW1(env, w);
