@@ -40,11 +40,25 @@ export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
   });
 }
 
+/**
+ * One call at a time, in the order they came: the master sends a host's role
+ * requests all at once (lib/master/scheduler.ts) and they must run in turn.
+ */
+export function serially<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (a) => {
+    const next = tail.then(() => fn(a));
+    tail = next.catch(() => {});
+    return next;
+  };
+}
+
 /** Serve the master on `link` until it closes; resolves with why it closed. */
 export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Promise<string> {
   const shared = new SharedHostsStore();
+  const run = serially((req: RunRoleRequest) => deps.execute(req, caps));
   const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
-    "role.run": (req) => deps.execute(shared.attach(req), caps),
+    "role.run": (req) => run(shared.attach(req)),
     ping: () => null,
   });
   const caps: RoleCaps = {

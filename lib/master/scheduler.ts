@@ -12,6 +12,7 @@ import type { ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, 
 import type { AgentSession, Registry } from "./registry.ts";
 import { forgetSharedHosts, sharedHostsFor } from "./shared-hosts.ts";
 import { knownFilesFor, rememberFetched } from "./known-files.ts";
+import { version } from "../version.ts";
 
 export interface HostPlan {
   id: string;
@@ -76,7 +77,11 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   const roles: RoleOutcome[] = [];
   let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
   if (session) session.secretRoles = new Set(h.roles.map((r) => r.name));
-  for (const role of h.roles) {
+  // An agent of this very build runs role requests one at a time in arrival order
+  // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
+  // next without waiting for us. Another build gets them one by one.
+  const sent = session?.version === version.version ? await sendAhead(session, h, plan, req, deps) : new Map<number, Promise<RoleRun>>();
+  for (const [i, role] of h.roles.entries()) {
     const src = await deps.roleSource(role.name);
     if (!src) continue; // a tag, not a role: silently skipped
     if (role.skipped) {
@@ -87,7 +92,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
       roles.push(outcome(role.name, [failure(role.name, lost ?? "connection lost", 0)], 0));
       continue;
     }
-    const r = await runRole(session, role.name, src, plan, req);
+    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0)).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
   }
@@ -97,32 +102,55 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   return { id: h.id, status: "ran", elapsed: since(t0), errors, changed, roles };
 }
 
-async function runRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest): Promise<{ outcome: RoleOutcome; lost?: string }> {
+type RoleRun = { outcome: RoleOutcome; lost?: string };
+
+/**
+ * Prepare and send one role's request; `done` settles with its outcome. When
+ * this resolves the request has left, so requests sent one after another
+ * arrive in order. `before` roles were sent ahead of it and run first.
+ */
+async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number): Promise<{ done: Promise<RoleRun> }> {
   const t0 = performance.now();
   const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
-  session.running++;
-  try {
-    const context = plan.context(session.id, name);
-    const shared = plan.others ? { context: { ...context, hosts: {} }, sharedHosts: sharedHostsFor(session, plan.others) } : { context };
-    const known = await knownFilesFor(session, name, session.files);
-    const report = await session.rpc.call(
-      "role.run",
-      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs },
-      // The agent enforces the role timeout itself; this margin only catches an agent that never answers.
-      { timeoutMs: timeoutMs + 10_000 },
-    );
-    rememberFetched(session, name, report?.fetched);
-    const results = Array.isArray(report?.results) ? report.results : [];
-    return { outcome: { ...outcome(name, results, report.elapsed), output: report.output } };
-  } catch (err) {
+  const failed = (err: unknown): RoleRun => {
     forgetSharedHosts(session);
     const lostConn = err instanceof SaltyError && err.code === "E_CONN_LOST";
     const message = lostConn ? "connection lost" : errorMessage(err);
     log("apply.role_failed", { id: session.id, role: name, error: message });
     return { outcome: outcome(name, [failure(name, message, since(t0))], since(t0)), lost: lostConn ? message : undefined };
-  } finally {
+  };
+  session.running++;
+  try {
+    const context = plan.context(session.id, name);
+    const shared = plan.others ? { context: { ...context, hosts: {} }, sharedHosts: sharedHostsFor(session, plan.others) } : { context };
+    const known = await knownFilesFor(session, name, session.files);
+    const call = session.rpc.call(
+      "role.run",
+      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs },
+      // The agent enforces the role timeout itself (and those of the roles sent before this one):
+      // this margin only catches an agent that never answers.
+      { timeoutMs: (before + 1) * timeoutMs + 10_000 },
+    );
+    const done = call.then((report): RoleRun => {
+      rememberFetched(session, name, report?.fetched);
+      const results = Array.isArray(report?.results) ? report.results : [];
+      return { outcome: { ...outcome(name, results, report.elapsed), output: report.output } };
+    }, failed);
+    return { done: done.finally(() => session.running--) };
+  } catch (err) {
     session.running--;
+    return { done: Promise.resolve(failed(err)) };
   }
+}
+
+/** Every runnable role of the host sent at once, in order (the agent runs them one at a time), by index in h.roles. */
+async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps): Promise<Map<number, Promise<RoleRun>>> {
+  const sent = new Map<number, Promise<RoleRun>>();
+  for (const [i, role] of h.roles.entries()) {
+    const src = role.skipped ? undefined : await deps.roleSource(role.name);
+    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size)).done);
+  }
+  return sent;
 }
 
 function failure(role: string, error: string, elapsed: number): Result {

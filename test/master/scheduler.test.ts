@@ -9,12 +9,13 @@ import { FileServer } from "../../lib/master/fileserver.ts";
 import { serveMaster, type RoleExecutor } from "../../lib/agent/session.ts";
 import { runApply, type ApplyPlan, type HostPlan } from "../../lib/master/scheduler.ts";
 import { setLogSink } from "../../lib/log.ts";
+import { version } from "../../lib/version.ts";
 
 setLogSink(() => {});
 
 const facts = { kernel: "Linux", hostname: "t" } as unknown as Facts;
 
-function world(executors: Record<string, RoleExecutor>) {
+function world(executors: Record<string, RoleExecutor>, agentVersion = "test") {
   const registry = new Registry();
   const files = new FileServer({ fileroot: import.meta.dir, keyroot: "/nonexistent" });
   const links: Record<string, ReturnType<typeof memoryPair>> = {};
@@ -22,7 +23,7 @@ function world(executors: Record<string, RoleExecutor>) {
     const pair = memoryPair([`agent-${id}`, "master"]);
     links[id] = pair;
     serveAgent(pair[0], id, { registry, files, version: "test" });
-    void serveMaster(pair[1], { gatherFacts: async () => facts, execute, version: "test" });
+    void serveMaster(pair[1], { gatherFacts: async () => facts, execute, version: agentVersion });
   }
   return { registry, links };
 }
@@ -91,6 +92,37 @@ describe("scheduler over memory links", () => {
     expect(report.hosts[1]!.errors).toBe(0);
     expect(report.rc).toBe(1);
     await until(() => w.registry.size === 1);
+  });
+
+  test("an agent of this build gets a host's role requests at once and runs them one at a time, in order", async () => {
+    const events: string[] = [];
+    let registry!: ReturnType<typeof world>["registry"];
+    const slow: RoleExecutor = async (req) => {
+      events.push(`start ${req.role}`);
+      // The first role waits until the master has all three requests out: one at a time, that never happens.
+      if (req.role === "one") await until(() => registry.get("a")!.running === 3);
+      await Bun.sleep(5);
+      events.push(`end ${req.role}`);
+      return ok(req, undefined as never);
+    };
+    registry = world({ a: slow }, version.version).registry;
+    await until(() => registry.size === 1);
+    const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
+    const report = await runApply({ args: [], dryRun: false, diff: false }, { registry, plan: plan([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
+    expect(events).toEqual(["start one", "end one", "start two", "end two", "start three", "end three"]);
+    expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors])).toEqual([["one", 0], ["two", 0], ["three", 0]]);
+    expect(registry.get("a")!.running).toBe(0);
+  });
+
+  test("an agent of another build gets one role request at a time", async () => {
+    const sent: number[] = [];
+    let registry!: ReturnType<typeof world>["registry"];
+    const exec: RoleExecutor = async (req) => (sent.push(registry.get("a")!.running), ok(req, undefined as never));
+    registry = world({ a: exec }, "0.0.0-other").registry;
+    await until(() => registry.size === 1);
+    const roles = ["one", "two"].map((name) => ({ name, skipped: false }));
+    await runApply({ args: [], dryRun: false, diff: false }, { registry, plan: plan([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
+    expect(sent).toEqual([1, 1]);
   });
 
   test("two applies on the same host never interleave", async () => {
