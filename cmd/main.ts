@@ -8,22 +8,26 @@ import { version } from "../lib/version.ts";
 import { overrideTiming } from "../lib/constants.ts";
 import { UsageError } from "../lib/errors.ts";
 import { checkOptions, describeError, findCommand, stripAnsi, usageOf } from "./_cli.ts";
-import master from "./master.ts";
-import agent from "./agent.ts";
-import apply from "./apply.ts";
-import bootstrap from "./bootstrap.ts";
-import hosts from "./hosts.ts";
-import facts from "./facts.ts";
-import meta from "./meta.ts";
-import keys from "./keys.ts";
-import crypto from "./crypto.ts";
-import init from "./init.ts";
-import service from "./service.ts";
-import versionCmd from "./version.ts";
 
+// Each command is loaded when it is run: `salty apply` does not evaluate the
+// master, the agent or the crypto commands (start-up is part of every command's time).
+const lazy = <T>(load: () => Promise<{ default: T }>) => () => load().then((m) => m.default);
 const main = defineCommand({
   meta: { name: "salty", version: version.version, description: "Configuration management in one small executable" },
-  subCommands: { master, agent, apply, bootstrap, hosts, facts, meta, keys, crypto, init, service, version: versionCmd },
+  subCommands: {
+    master: lazy(() => import("./master.ts")),
+    agent: lazy(() => import("./agent.ts")),
+    apply: lazy(() => import("./apply.ts")),
+    bootstrap: lazy(() => import("./bootstrap.ts")),
+    hosts: lazy(() => import("./hosts.ts")),
+    facts: lazy(() => import("./facts.ts")),
+    meta: lazy(() => import("./meta.ts")),
+    keys: lazy(() => import("./keys.ts")),
+    crypto: lazy(() => import("./crypto.ts")),
+    init: lazy(() => import("./init.ts")),
+    service: lazy(() => import("./service.ts")),
+    version: lazy(() => import("./version.ts")),
+  },
 });
 
 async function run(rawArgs: string[]): Promise<number> {
