@@ -59,6 +59,8 @@ export const timing = {
   statRacyMs: 2_000,
   /** After a shell command exits, how long to wait for background children to close its output. */
   shellDrainMs: 200,
+  /** The longest the master answers a syncdir source from a watched scan before it scans again (lib/master/watched-scans.ts). */
+  scanCacheMs: 60_000,
   /** How long the master trusts the fileroot's resolved real path (a deploy may move a symlink). */
   filerootRecheckMs: 1_000,
   /** How often the agent looks whether /etc/passwd or /etc/group changed (its own changes are seen at once). */

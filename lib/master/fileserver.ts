@@ -10,7 +10,7 @@ import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { limits, timing } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
-import { encode } from "../wire/codec.ts";
+import { WatchedScans } from "./watched-scans.ts";
 import { walkTree } from "../sys/walk.ts";
 import type { FileHash, FileSource, ReadRange, SourceFile, TreeEntry } from "../operators/file-source.ts";
 
@@ -63,6 +63,7 @@ export class FileServer {
   private plain = new Map<string, { key: string; data: Uint8Array }>();
   private forbid: string[];
   private root: { path: string; at: number } | undefined;
+  private readonly watched = new WatchedScans((real) => this.walk(real));
 
   constructor(private opts: FileServerOptions) {
     let keyroot = opts.keyroot;
@@ -83,8 +84,8 @@ export class FileServer {
       readMany: (reads) => this.readMany(reads, secretRoles()),
       hashes: (paths) => this.hashesOf(paths, secretRoles()),
       scanSince: async (dir, have) => {
-        const entries = this.scan(dir);
-        const digest = hashBytes(encode(entries));
+        // Watched: an unchanged source is answered without a walk (watched-scans.ts).
+        const { entries, digest } = await this.watched.get(this.directory(dir));
         return digest === have ? { digest } : { digest, entries };
       },
     };
@@ -149,9 +150,23 @@ export class FileServer {
 
   /** Depth-first, parents before children, names sorted: deterministic for diffing. */
   private scan(dir: string): TreeEntry[] {
+    return this.walk(this.directory(dir));
+  }
+
+  private walk(real: string): TreeEntry[] {
+    return walkTree(real, { skip: (abs) => this.forbid.some((f) => within(f, abs)) });
+  }
+
+  /** A fileroot directory, resolved. */
+  private directory(dir: string): string {
     const root = this.resolve(dir);
     if (!statSync(root).isDirectory()) throw new SaltyError(`not a directory: ${dir}`, "E_NOT_DIR");
-    return walkTree(root, { skip: (abs) => this.forbid.some((f) => within(f, abs)) });
+    return root;
+  }
+
+  /** Stop watching scanned sources. */
+  close(): void {
+    this.watched.close();
   }
 
   private resolve(path: string): string {

@@ -71,6 +71,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     port: tcp.port,
     registry,
     async close() {
+      files.close();
       await Promise.all([tcp.close(), unix.close()]);
     },
   };

@@ -127,7 +127,9 @@ describe("FileServer", () => {
     expect(await src.scanSince!("static", first.digest)).toEqual({ digest: first.digest });
     writeFileSync(join(root, "static/new.txt"), "new");
     try {
-      const next = await src.scanSince!("static", first.digest);
+      // The scan is watched: the change is seen as soon as its event has arrived (a few ms).
+      let next = await src.scanSince!("static", first.digest);
+      for (let i = 0; i < 200 && next.digest === first.digest; i++) next = (await Bun.sleep(5), await src.scanSince!("static", first.digest));
       expect(next.digest).not.toBe(first.digest);
       expect(next.entries!.map((e) => e.path)).toContain("new.txt");
     } finally {

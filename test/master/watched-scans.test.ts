@@ -1,0 +1,77 @@
+// Watched scans: a syncdir source is walked again only after something below it changed.
+import { afterEach, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { timing } from "../../lib/constants.ts";
+import { localFilesystem, WatchedScans } from "../../lib/master/watched-scans.ts";
+import { walkTree } from "../../lib/sys/walk.ts";
+
+const open: Array<() => void> = [];
+afterEach(() => {
+  for (const f of open.splice(0)) f();
+});
+
+function setup(opts: { canWatch?: (real: string) => boolean } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "salty-watched-"));
+  mkdirSync(join(dir, "a/b"), { recursive: true });
+  writeFileSync(join(dir, "a/b/f"), "one");
+  let walks = 0;
+  const scans = new WatchedScans((real) => (walks++, walkTree(real, { owners: false })), opts);
+  open.push(() => (scans.close(), rmSync(dir, { recursive: true, force: true })));
+  return { dir, scans, walks: () => walks };
+}
+
+/** get() until the walk count moves past `n` (an event arrives within milliseconds). */
+async function rescanned(s: ReturnType<typeof setup>, n: number): Promise<void> {
+  for (let i = 0; i < 200 && s.walks() === n; i++) {
+    await Bun.sleep(5);
+    await s.scans.get(s.dir);
+  }
+  expect(s.walks()).toBe(n + 1);
+}
+
+describe.skipIf(!localFilesystem(tmpdir()))("watched scans", () => {
+  test("an unchanged source is walked once; the same scan and digest come back", async () => {
+    const s = setup();
+    const first = await s.scans.get(s.dir);
+    const again = await s.scans.get(s.dir);
+    expect(s.walks()).toBe(1);
+    expect(again.digest).toBe(first.digest);
+    expect(again.entries.map((e) => e.path)).toEqual(["a", "a/b", "a/b/f"]);
+  });
+
+  test.each([
+    ["a file's content", (d: string) => writeFileSync(join(d, "a/b/f"), "two!")],
+    ["a file's mode", (d: string) => chmodSync(join(d, "a/b/f"), 0o600)],
+    ["a new file deep down", (d: string) => writeFileSync(join(d, "a/b/g"), "new")],
+    ["a removed file", (d: string) => rmSync(join(d, "a/b/f"))],
+    ["a new directory", (d: string) => mkdirSync(join(d, "a/c"))],
+  ])("%s changed: walked again, with a new digest", async (_what, change) => {
+    const s = setup();
+    const first = await s.scans.get(s.dir);
+    change(s.dir);
+    await rescanned(s, 1);
+    expect((await s.scans.get(s.dir)).digest).not.toBe(first.digest);
+  });
+
+  test("a scan older than timing.scanCacheMs is walked again", async () => {
+    const s = setup();
+    await s.scans.get(s.dir);
+    const saved = timing.scanCacheMs;
+    timing.scanCacheMs = 0;
+    try {
+      await s.scans.get(s.dir);
+    } finally {
+      timing.scanCacheMs = saved;
+    }
+    expect(s.walks()).toBe(2);
+  });
+
+  test("a source that cannot be watched is walked every time", async () => {
+    const s = setup({ canWatch: () => false });
+    await s.scans.get(s.dir);
+    await s.scans.get(s.dir);
+    expect(s.walks()).toBe(2);
+  });
+});
