@@ -18,6 +18,8 @@ export interface CaseResult {
   changed: number[];
   /** The whole-command seconds of each measured run, in order. */
   samples: number[];
+  /** The whole-command seconds of the first (warm-up) run: a process whose code is not warm yet. */
+  first: number;
 }
 
 export interface CaseSpec {
@@ -42,6 +44,9 @@ function cpuOf(pids: number[]): number {
   return sum;
 }
 
+/** Warm-up runs of no-change cases: agents run for weeks, their code is warm (the first run is reported too). */
+export const WARM = 5;
+
 /**
  * The agent trusts a cached hash only for files unchanged for timing.statRacyMs
  * (2 s; a file written in the same instant as its hash was taken may change
@@ -54,6 +59,7 @@ export async function measure(spec: CaseSpec): Promise<CaseResult> {
   const warmup = spec.warmup ?? 1;
   const wall: number[] = [], elapsed: number[] = [], client: number[] = [], master: number[] = [], agent: number[] = [], changed: number[] = [];
   let ops = 0;
+  let first = NaN;
   for (let i = 0; i < warmup + spec.runs; i++) {
     await spec.prepare?.(i);
     const pids = spec.agents();
@@ -61,6 +67,7 @@ export async function measure(spec: CaseSpec): Promise<CaseResult> {
     const r = spec.run();
     const m1 = cpuOf([spec.master()]), a1 = cpuOf(pids);
     ops = r.ops;
+    if (i === 0) first = r.wall;
     if (i < warmup) continue;
     wall.push(r.wall);
     elapsed.push(r.elapsed);
@@ -69,5 +76,5 @@ export async function measure(spec: CaseSpec): Promise<CaseResult> {
     agent.push(a1 - a0);
     changed.push(r.changed);
   }
-  return { wall: figure(wall), elapsed: figure(elapsed), clientCpu: figure(client), masterCpu: figure(master), agentCpu: figure(agent), ops, changed, samples: wall };
+  return { wall: figure(wall), elapsed: figure(elapsed), clientCpu: figure(client), masterCpu: figure(master), agentCpu: figure(agent), ops, changed, samples: wall, first };
 }

@@ -41,12 +41,12 @@ function rows(res: Results): string[][] {
   const { w1, w2, w3 } = res;
   if (w1) {
     out.push(row("W1 (a) first apply", w1.a, "fresh agent, empty --path"));
-    out.push(row("W1 (b) no-change", w1.b, `${secs(w1.b.wall.median / w1.b.ops)}/op whole, ${secs(w1.b.elapsed.median / w1.b.ops)}/op apply`));
+    out.push(row("W1 (b) no-change", w1.b, `${secs(w1.b.wall.median / w1.b.ops)}/op whole, ${secs(w1.b.elapsed.median / w1.b.ops)}/op apply; first run ${secs(w1.b.first)}`));
     out.push(row("W1 (c) 1 file + 1 var changed", w1.c, `${(w1.cBytes / 1024).toFixed(0)} KB changed`));
   }
   for (const s of w2?.sizes ?? []) {
     out.push(row(`W2 ${s.agents} agents, first`, s.first, w2!.mode));
-    out.push(row(`W2 ${s.agents} agents, no-change`, s.noChange, ""));
+    out.push(row(`W2 ${s.agents} agents, no-change`, s.noChange, `first run ${secs(s.noChange.first)}`));
   }
   if (w3) {
     out.push(row(`W3 first transfer, ${w3.bytes / 1e6} MB`, w3.first, `${mbps(w3.bytes, w3.first.wall.median)} whole, ${mbps(w3.bytes, w3.first.elapsed.median)} apply`));

@@ -6,7 +6,7 @@
 
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { measure, settle, type CaseResult } from "./_measure.ts";
+import { measure, settle, WARM, type CaseResult } from "./_measure.ts";
 import { cpOnce, findFloor, pairedRatio, sync, walkFloor, type FloorResult } from "./_floor.ts";
 import { Cluster, procStats, type ProcStats } from "./_procs.ts";
 import type { Figure } from "./_stats.ts";
@@ -68,7 +68,7 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
   const cp = cps.slice(cps.length - env.runs);
   env.say("W1 (b): no-change re-apply");
   await settle();
-  const b = await measure({ ...base, warmup: 2 });
+  const b = await measure({ ...base, warmup: WARM });
   env.say("W1 (c): one copied file and one template variable changed");
   const copied = join(w.fileroot, "files/nginx/c0.txt");
   const size = statSync(copied).size;

@@ -6,7 +6,7 @@
 
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { measure, settle, type CaseResult } from "./_measure.ts";
+import { measure, settle, WARM, type CaseResult } from "./_measure.ts";
 import { sync } from "./_floor.ts";
 import { Cluster, daemon, procStats, type ProcStats } from "./_procs.ts";
 import { figure, type Figure } from "./_stats.ts";
@@ -64,7 +64,7 @@ export async function runW2(env: BenchEnv, sizes: number[]): Promise<W2Result> {
     env.say(`W2 ${n} agents: first apply, then no-change`);
     const first = await measure({ ...base, prepare: wipe });
     await settle();
-    const noChange = await measure({ ...base, warmup: 2 });
+    const noChange = await measure({ ...base, warmup: WARM });
     out.sizes.push({ agents: n, first, noChange, master: procStats(c.master!.pid), agent: procStats(pids()[0]!) });
   }
   if (env.ansible) out.ansible = ansibleW2(env, w, sizes[0]!);

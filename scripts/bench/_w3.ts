@@ -5,7 +5,7 @@
 
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { measure, settle, type CaseResult } from "./_measure.ts";
+import { measure, settle, WARM, type CaseResult } from "./_measure.ts";
 import { cpOnce, pairedRatio } from "./_floor.ts";
 import { Cluster, procStats, type ProcStats } from "./_procs.ts";
 import { figure, type Figure } from "./_stats.ts";
@@ -50,7 +50,7 @@ export async function runW3(env: BenchEnv, spec: TreeSpec): Promise<W3Result> {
   const cp = cps.slice(cps.length - env.runs);
   env.say("W3: no-change re-check, one changed file");
   await settle();
-  const noChange = await measure({ ...base, warmup: 2 });
+  const noChange = await measure({ ...base, warmup: WARM });
   // A mid-sized file: not one of the few big ones at the end.
   const one = join(w.fileroot, "files/bulk", w.files[Math.floor(w.files.length / 2)]!);
   const changedBytes = statSync(one).size;
