@@ -10,6 +10,7 @@ import type { FileSource } from "../operators/file-source.ts";
 import type { ShellRequest } from "../wire/api.ts";
 import { SaltyError } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
+import { ScanCache } from "./scan-cache.ts";
 
 declare const self: Worker;
 
@@ -21,7 +22,7 @@ function post(msg: ToMain): void {
   self.postMessage(msg);
 }
 
-function ask<T>(runId: number, method: "fetch" | "scan" | "read" | "readMany" | "serverShell", args: unknown[]): Promise<T> {
+function ask<T>(runId: number, method: Extract<ToMain, { type: "call" }>["method"], args: unknown[]): Promise<T> {
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -29,15 +30,19 @@ function ask<T>(runId: number, method: "fetch" | "scan" | "read" | "readMany" | 
   });
 }
 
+const scans = new ScanCache();
+
 /** The master as one run sees it: its calls are answered by that run's connection. */
 function capsFor(runId: number): { files: FileSource; serverShell: (req: ShellRequest) => Promise<Result> } {
   return {
-    files: {
+    // Scans are kept here, for the worker's life: an unchanged source crosses neither the wire nor the thread boundary.
+    files: scans.wrap({
       fetch: (path, have) => ask(runId, "fetch", [path, have]),
       scan: (dir) => ask(runId, "scan", [dir]),
       read: (path, offset, length) => ask(runId, "read", [path, offset, length]),
       readMany: (reads) => ask(runId, "readMany", [reads]),
-    },
+      scanSince: (dir, have) => ask(runId, "scanSince", [dir, have]),
+    }),
     serverShell: (req) => ask(runId, "serverShell", [req]),
   };
 }

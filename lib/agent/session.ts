@@ -13,7 +13,6 @@ import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import type { FileSource } from "../operators/file-source.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
-import { ScanCache } from "./scan-cache.ts";
 
 export interface RoleCaps {
   files: FileSource;
@@ -30,14 +29,14 @@ export interface AgentSessionDeps {
 }
 
 export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
-  // An unchanged syncdir source comes back as its digest alone (scan-cache.ts).
-  return new ScanCache().wrap({
+  return {
     fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
     scan: (dir) => rpc.call("file.scan", { dir }),
     read: (path, offset, length) => rpc.call("file.read", { path, offset, length }),
     readMany: (reads) => rpc.call("file.readMany", { reads }),
+    // The role worker keeps the scans (scan-cache.ts): an unchanged source comes back as its digest alone.
     scanSince: (dir, have) => rpc.call("file.scanSince", { dir, have }),
-  });
+  };
 }
 
 /**

@@ -100,6 +100,9 @@ function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { metho
       return caps.files.fetch(args[0] as string, args[1] as string | undefined);
     case "scan":
       return caps.files.scan(args[0] as string);
+    case "scanSince":
+      if (caps.files.scanSince) return caps.files.scanSince(args[0] as string, args[1] as string);
+      return caps.files.scan(args[0] as string).then((entries) => ({ digest: "", entries }));
     case "read":
       return caps.files.read(args[0] as string, args[1] as number, args[2] as number);
     case "readMany":

@@ -9,5 +9,5 @@ export type ToWorker =
   | { type: "reply"; id: number; ok: false; error: { message: string; code: string } };
 
 export type ToMain =
-  | { type: "call"; id: number; runId: number; method: "fetch" | "scan" | "read" | "readMany" | "serverShell"; args: unknown[] }
+  | { type: "call"; id: number; runId: number; method: "fetch" | "scan" | "scanSince" | "read" | "readMany" | "serverShell"; args: unknown[] }
   | { type: "done"; runId: number; report: RoleReport };
