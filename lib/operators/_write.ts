@@ -1,11 +1,10 @@
 // Atomic file writes: a temporary file in the destination's directory that
-// already has the final mode and owner, filled, fsync'd when it replaces a
-// file (so that the old content survives a power loss), then renamed over the
-// destination. A crash (or a failure) leaves the old file or the new one,
-// never a partial one; the temporary file is removed on failure. A new file
-// is not fsync'd (one fsync costs ~1-4 ms here, a whole first apply seconds):
-// after a power loss it may be empty or missing, and the next apply, which
-// compares hashes (copy, render) or sizes (syncdir), writes it again. Its name is
+// already has the final mode and owner, filled, fsync'd, then renamed over the
+// destination. A crash — of the agent or of the machine — leaves the old file
+// or the new one (or, for a new file, none), never a partial one; the
+// temporary file is removed on failure. Every write is fsync'd, new files
+// too: after a power loss a service must not find an empty config where
+// salty wrote one (a measured fsync costs ~1-4 ms here). Its name is
 // the same for every write of one destination, so one torn by a crash
 // (SIGKILL, power loss) is replaced by the next write, not left forever.
 
@@ -18,8 +17,6 @@ export interface WriteOpts {
   owner: Owner;
   /** Set on the temporary file before the rename (syncdir preserves mtimes). */
   mtimeNs?: bigint;
-  /** fsync before the rename; true unless the caller knows nothing is being replaced. */
-  durable?: boolean;
 }
 
 let counter = 0;
@@ -51,7 +48,7 @@ export async function writeAtomic(ctx: Pick<OpCtx, "disk">, real: string, opts: 
     const h = await ctx.disk.create(tmp, opts.mode, opts.owner);
     try {
       await fill(h);
-      if (opts.durable !== false) await h.sync();
+      await h.sync();
     } finally {
       await h.close();
     }

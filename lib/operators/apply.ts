@@ -27,13 +27,8 @@ export async function applyPlan(ctx: OpCtx, plan: Plan, progress: Applied): Prom
   }
 }
 
-/** Only a write that replaces something is fsync'd (see _write.ts). */
-async function replaces(ctx: Ctx, real: string): Promise<boolean> {
-  return (await ctx.observe.lstat(real)) !== undefined;
-}
-
 async function fetchFile(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
-  const opts = { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, durable: await replaces(ctx, real), ...(c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {}) };
+  const opts = { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...(c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {}) };
   await writeAtomic(ctx, real, opts, async (h) => {
     let got: string | undefined;
     if (isSmall(c)) {
@@ -93,7 +88,7 @@ async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
     case "write": {
       const data = ctx.blobs.get(c.hash);
       if (!data) throw new SaltyError(`no content for ${c.path}`, "E_BUG");
-      await writeAtomic(ctx, real, { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, durable: await replaces(ctx, real) }, (h) => h.write(data));
+      await writeAtomic(ctx, real, { mode: c.mode, owner: { uid: c.uid, gid: c.gid } }, (h) => h.write(data));
       return ctx.observe.remember(real, c.hash);
     }
     case "fetch":

@@ -1,5 +1,5 @@
-// When writes are fsync'd: a file that replaces another (its old content must
-// survive a power loss) is; a new one is not (the next apply repairs it).
+// Every write is fsync'd before its rename, new files as much as replaced
+// ones: after a power loss no destination may be found empty or partial.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,16 +24,16 @@ function countingDisk(): { disk: Disk; synced: string[] } {
 }
 
 describe("fsync policy", () => {
-  test("copy: a new destination is not fsync'd, one replacing a file is", async () => {
+  test("copy: a new destination and one replacing a file are both fsync'd", async () => {
     using w = await makeWorld({ master: { "files/a.conf": "new\n", "files/b.conf": "new\n" }, fs: { "/etc/b.conf": "old\n" } });
     const { disk, synced } = countingDisk();
     for (const name of ["a.conf", "b.conf"]) expect((await execute(w.ctx({ disk }), copy, [name, `/etc/${name}`])).result.rc).toBe(0);
-    expect(synced).toEqual(["b.conf"]);
+    expect(synced).toEqual(["a.conf", "b.conf"]);
     expect(readFileSync(join(w.prefix, "etc/a.conf"), "utf8")).toBe("new\n");
     expect(readFileSync(join(w.prefix, "etc/b.conf"), "utf8")).toBe("new\n");
   });
 
-  test("syncdir: added files are not fsync'd, updated ones are", async () => {
+  test("syncdir: added and updated files are both fsync'd", async () => {
     using w = await makeWorld({
       master: { "files/app/x.txt": "x2\n", "files/app/y.txt": "y\n" },
       fs: { "/srv/app/x.txt": "x1 and longer\n" },
@@ -42,6 +42,6 @@ describe("fsync policy", () => {
     const { result } = await execute(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(0);
     expect(result.changes).toEqual({ added: 1, updated: 1, removed: 0 });
-    expect(synced).toEqual(["x.txt"]);
+    expect(synced.sort()).toEqual(["x.txt", "y.txt"]);
   });
 });
