@@ -42,9 +42,22 @@ export async function claimTemp(ctx: Pick<OpCtx, "disk">, real: string): Promise
   return { tmp, done: () => busy.delete(tmp) };
 }
 
-export async function writeAtomic(ctx: Pick<OpCtx, "disk">, real: string, opts: WriteOpts, fill: (h: WriteHandle) => Promise<void>): Promise<void> {
+/** Make `real` appear at once: `make` builds it under a temporary name in the same directory, then one rename. */
+export async function replaceAtomically(ctx: Pick<OpCtx, "disk">, real: string, make: (tmp: string) => Promise<void>): Promise<void> {
   const { tmp, done } = await claimTemp(ctx, real);
   try {
+    await make(tmp);
+    await ctx.disk.rename(tmp, real);
+  } catch (err) {
+    await ctx.disk.remove(tmp).catch(() => {});
+    throw err;
+  } finally {
+    done();
+  }
+}
+
+export async function writeAtomic(ctx: Pick<OpCtx, "disk">, real: string, opts: WriteOpts, fill: (h: WriteHandle) => Promise<void>): Promise<void> {
+  await replaceAtomically(ctx, real, async (tmp) => {
     const h = await ctx.disk.create(tmp, opts.mode, opts.owner);
     try {
       await fill(h);
@@ -53,11 +66,5 @@ export async function writeAtomic(ctx: Pick<OpCtx, "disk">, real: string, opts: 
       await h.close();
     }
     if (opts.mtimeNs !== undefined) await ctx.disk.utimes(tmp, opts.mtimeNs);
-    await ctx.disk.rename(tmp, real);
-  } catch (err) {
-    await ctx.disk.remove(tmp).catch(() => {});
-    throw err;
-  } finally {
-    done();
-  }
+  });
 }

@@ -6,7 +6,7 @@ import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
 import { Prefetcher, isSmall, streamInto, written, type FetchChange } from "./_fetch.ts";
 import { realPath } from "./_paths.ts";
-import { claimTemp, writeAtomic } from "./_write.ts";
+import { replaceAtomically, writeAtomic } from "./_write.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
 
 export interface Applied {
@@ -46,17 +46,10 @@ async function fetchFile(ctx: Ctx, c: FetchChange, real: string): Promise<void> 
 }
 
 async function symlinkAtomic(ctx: Ctx, c: Extract<Change, { kind: "symlink" }>, real: string): Promise<void> {
-  const { tmp, done } = await claimTemp(ctx, real);
-  try {
+  await replaceAtomically(ctx, real, async (tmp) => {
     await ctx.disk.symlink(c.target, tmp);
     if (c.uid !== undefined && c.gid !== undefined) await ctx.disk.lchown(tmp, { uid: c.uid, gid: c.gid });
-    await ctx.disk.rename(tmp, real);
-  } catch (err) {
-    await ctx.disk.remove(tmp).catch(() => {});
-    throw err;
-  } finally {
-    done();
-  }
+  });
 }
 
 async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress: Applied): Promise<void> {
