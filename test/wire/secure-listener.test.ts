@@ -41,14 +41,15 @@ function rawSockets(port: number, n: number, first?: Uint8Array): Raw[] {
 
 describe("secure listener guards", () => {
   test("a connection that never finishes the handshake is dropped after the timeout; others are served", async () => {
-    timing.handshakeTimeoutMs = 150;
+    // Long enough for the poll below to see both pending on a loaded machine (150 ms once flaked).
+    timing.handshakeTimeoutMs = 1000;
     const fx = await secureFixture(cleanups);
     const bystander = await fx.connect("bystander");
     const [silent, halfway] = [...rawSockets(fx.listener.port, 1), ...rawSockets(fx.listener.port, 1, encodeFrame(writeHello(new Uint8Array(32).fill(9))))];
     await until(() => fx.listener.pending() === 2);
-    await until(() => silent!.closed && halfway!.closed, 3000, "the server to drop both");
+    await until(() => silent!.closed && halfway!.closed, 5000, "the server to drop both");
     expect(fx.listener.pending()).toBe(0);
-    expect(logs.some((l) => l.includes("secure.handshake_failed") && l.includes("handshake not finished within 0.15s"))).toBe(true);
+    expect(logs.some((l) => l.includes("secure.handshake_failed") && l.includes("handshake not finished within 1s"))).toBe(true);
     expect(await roundTrip(bystander, "alive")).toBe("echo:alive");
   });
 
