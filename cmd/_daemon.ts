@@ -1,7 +1,5 @@
 // What the long-running commands share: waiting for a stop signal.
 
-export { parseHostPort } from "../lib/wire/address.ts";
-
 /** Resolves on SIGINT or SIGTERM. */
 export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {

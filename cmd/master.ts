@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { filerootArg, keyrootArg } from "./_cli.ts";
-import { parseHostPort, untilSignal } from "./_daemon.ts";
+import { untilSignal } from "./_daemon.ts";
+import { parseHostPort } from "../lib/wire/address.ts";
 import { startMaster } from "../lib/master/server.ts";
 import { realExec } from "../lib/sys/exec.ts";
 import { masterShell } from "../lib/master/server-shell.ts";

@@ -2,18 +2,14 @@
 // in-memory link, applying this host's roles with bootstrap=true. No keys,
 // no network: what a fresh host runs before any service is installed.
 
-import { resolve } from "node:path";
 import { SaltyError } from "./errors.ts";
 import { version } from "./version.ts";
 import { memoryPair } from "./wire/memory.ts";
 import type { ApplyReport } from "./wire/api.ts";
-import { decryptBytes, deriveKey, readPassword } from "./crypto/secrets.ts";
-import { Registry } from "./master/registry.ts";
-import { FileServer } from "./master/fileserver.ts";
+import { masterCore } from "./master/core.ts";
 import { serveAgent } from "./master/agent-session.ts";
 import { runApply } from "./master/scheduler.ts";
 import { masterShell } from "./master/server-shell.ts";
-import { planFromInventory, readRoleSource } from "./master/apply-plan.ts";
 import { serveMaster } from "./agent/session.ts";
 import { createWorkerExecutor } from "./agent/worker-executor.ts";
 import { gatherFacts } from "./facts/gather.ts";
@@ -32,12 +28,8 @@ export interface BootstrapOptions {
 }
 
 export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
-  const fileroot = resolve(opts.fileroot);
-  const keyroot = resolve(opts.keyroot);
-  const password = await readPassword(keyroot);
-  const secretKey = password ? deriveKey(password) : undefined;
-  const registry = new Registry();
-  const files = new FileServer({ fileroot, keyroot, ...(secretKey ? { decrypt: (b: Uint8Array) => decryptBytes(b, secretKey) } : {}) });
+  const core = await masterCore(opts);
+  const { fileroot, registry, files } = core;
   const [masterEnd, agentEnd] = memoryPair([`bootstrap:${opts.id}`, "bootstrap:master"]);
   // Master and agent are the same host and user here, so serverShell is simply local.
   serveAgent(masterEnd, opts.id, { registry, files, version: version.version, serverShell: masterShell(realExec) });
@@ -49,11 +41,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
     const args = [...opts.args.filter((a) => !a.startsWith("target=")), `target=${opts.id}`];
     const report = await runApply(
       { args, dryRun: opts.dryRun, diff: opts.diff, bootstrap: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
-      {
-        registry,
-        plan: (req, connected) => planFromInventory(req, connected, { fileroot, factsOf: (id) => registry.get(id)?.facts, ...(secretKey ? { secretKey } : {}) }),
-        roleSource: (name) => readRoleSource(fileroot, name),
-      },
+      core.control,
     );
     const mine = report.hosts.filter((h) => h.id === opts.id);
     if (!mine.length || mine[0]!.status !== "ran") throw new SaltyError(`host ${opts.id} is not in ${fileroot}/hosts/index.ts`, "E_BOOTSTRAP");
@@ -62,5 +50,6 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
     masterEnd.close("bootstrap done");
     await closed;
     execute.close();
+    core.close();
   }
 }

@@ -4,19 +4,17 @@
 // cmd/master.ts only parses arguments and waits for a signal.
 
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { log } from "../log.ts";
 import { version } from "../version.ts";
 import { loadOrCreateIdentity, fingerprint } from "../crypto/keys.ts";
-import { decryptBytes, deriveKey, readPassword } from "../crypto/secrets.ts";
 import { listenUnix } from "../wire/tcp.ts";
 import { listenSecure } from "../wire/secure-listener.ts";
 import { KeyStore } from "./keystore.ts";
-import { Registry } from "./registry.ts";
-import { FileServer } from "./fileserver.ts";
+import type { Registry } from "./registry.ts";
+import { masterCore } from "./core.ts";
 import { serveAgent, type MasterDeps } from "./agent-session.ts";
-import { serveClient, type ControlDeps } from "./control-session.ts";
-import { planFromInventory, readRoleSource, resolvedInventory, type PlannerDeps } from "./apply-plan.ts";
+import { serveClient } from "./control-session.ts";
 import type { ShellRequest } from "../wire/api.ts";
 import type { Result } from "salty";
 
@@ -37,23 +35,12 @@ export interface RunningMaster {
 }
 
 export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
-  const keyroot = resolve(opts.keyroot);
-  const fileroot = resolve(opts.fileroot);
-  await mkdir(keyroot, { recursive: true, mode: 0o700 });
+  await mkdir(opts.keyroot, { recursive: true, mode: 0o700 });
+  const core = await masterCore(opts);
+  const { keyroot, registry, files, control: controlDeps } = core;
   const identity = await loadOrCreateIdentity(keyroot, "master");
-  const password = await readPassword(keyroot);
-  const secretKey = password ? deriveKey(password) : undefined;
-  const registry = new Registry();
-  const files = new FileServer({ fileroot, keyroot, ...(secretKey ? { decrypt: (b: Uint8Array) => decryptBytes(b, secretKey) } : {}) });
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept });
-  const planner: PlannerDeps = { fileroot, factsOf: (id) => registry.get(id)?.facts, ...(secretKey ? { secretKey } : {}) };
   const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
-  const controlDeps: ControlDeps = {
-    registry,
-    plan: (req, connected) => planFromInventory(req, connected, planner),
-    meta: (showSecrets) => resolvedInventory(registry.ids(), showSecrets, planner),
-    roleSource: (name) => readRoleSource(fileroot, name),
-  };
 
   const tcp = await listenSecure({
     host: opts.host,
@@ -71,7 +58,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     port: tcp.port,
     registry,
     async close() {
-      files.close();
+      core.close();
       await Promise.all([tcp.close(), unix.close()]);
     },
   };
