@@ -1,12 +1,14 @@
 // Carrying out a plan: each change in order, through the injected Disk,
 // FileSource and Exec. It decides nothing (the plan did) and stops at the
-// first failure, which run.ts turns into the Result's error.
+// first failure, which run.ts turns into the Result's error. Small new files
+// in a row (a syncdir's) are fsync'd as a batch before they are renamed.
 
 import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
 import { Prefetcher, isSmall, streamInto, written, type FetchChange } from "./_fetch.ts";
 import { realPath } from "./_paths.ts";
-import { replaceAtomically, writeAtomic } from "./_write.ts";
+import { replaceAtomically, writeAtomic, WriteBatch } from "./_write.ts";
+import type { WriteHandle } from "../sys/types.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
 
 export interface Applied {
@@ -18,30 +20,57 @@ export interface Applied {
 
 type Ctx = OpCtx & { prefetch: Prefetcher; blobs: Map<string, Uint8Array> };
 
+/** Small new files made durable together (see WriteBatch): at most this many open at once. */
+const BATCH_FILES = 64;
+
 export async function applyPlan(ctx: OpCtx, plan: Plan, progress: Applied): Promise<void> {
   const run: Ctx = { ...ctx, prefetch: new Prefetcher(ctx.files, plan.changes), blobs: plan.blobs ?? new Map() };
-  for (const c of plan.changes) {
-    if (ctx.signal?.aborted) throw new SaltyError("stopped: the role timed out", "E_TIMEOUT");
-    await applyOne(run, c, progress);
-    progress.count++;
+  const batch = new WriteBatch(ctx);
+  try {
+    for (const c of plan.changes) {
+      if (ctx.signal?.aborted) throw new SaltyError("stopped: the role timed out", "E_TIMEOUT");
+      if (c.kind === "fetch" && isSmall(c)) {
+        await stageFetch(run, batch, c, progress);
+        if (batch.size >= BATCH_FILES) await batch.commit();
+        continue;
+      }
+      // A directory can be made while files wait for their fsync; anything else comes after them, in plan order.
+      if (c.kind !== "mkdir") await batch.commit();
+      await applyOne(run, c, progress);
+      progress.count++;
+    }
+    await batch.commit();
+  } catch (err) {
+    await batch.abort();
+    throw err;
   }
 }
 
-async function fetchFile(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
-  const opts = { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...(c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {}) };
-  await writeAtomic(ctx, real, opts, async (h) => {
-    let got: string | undefined;
-    if (isSmall(c)) {
-      const data = await ctx.prefetch.get(c);
-      if (c.hash) got = hashBytes(data);
-      await h.write(data);
-      written(data.length);
-    } else {
-      got = await streamInto(ctx.files, c, h);
-    }
-    // Checked before the rename: a torn transfer never replaces the destination.
-    if (c.hash && got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
+/** Checked before the rename: a torn transfer never replaces the destination. */
+function checkHash(c: FetchChange, got: string | undefined): void {
+  if (c.hash && got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
+}
+
+const writeOpts = (c: FetchChange) => ({ mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...(c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {}) });
+
+/** A small file: its content from the prefetcher, written into the batch; counted once in place. */
+async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress: Applied): Promise<void> {
+  const real = realPath(ctx, c.path);
+  const fill = async (h: WriteHandle) => {
+    const data = await ctx.prefetch.get(c);
+    checkHash(c, c.hash ? hashBytes(data) : undefined);
+    await h.write(data);
+    written(data.length);
+  };
+  await batch.add(real, writeOpts(c), fill, async () => {
+    if (c.hash) await ctx.observe.remember(real, c.hash);
+    progress.count++;
   });
+}
+
+/** A big file, streamed chunk by chunk and made durable on its own. */
+async function fetchBig(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
+  await writeAtomic(ctx, real, writeOpts(c), async (h) => checkHash(c, await streamInto(ctx.files, c, h)));
   if (c.hash) await ctx.observe.remember(real, c.hash);
 }
 
@@ -85,7 +114,7 @@ async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
       return ctx.observe.remember(real, c.hash);
     }
     case "fetch":
-      return fetchFile(ctx, c, real);
+      return fetchBig(ctx, c, real);
     case "chmod":
       return ctx.disk.chmod(real, c.mode);
     case "chown":

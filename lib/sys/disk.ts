@@ -1,5 +1,6 @@
 // The real Disk port: the few writes operators make. Synchronous syscalls
-// inside (fast, and a write is one step of a plan anyway). Files are created
+// inside (fast, and a write is one step of a plan anyway), except fsync, which
+// runs on the thread pool so that a batch's fsyncs overlap. Files are created
 // exclusively with their final mode and owner before any byte is written.
 // It decides nothing: the operators plan, this only carries out.
 
@@ -8,7 +9,7 @@ import {
   closeSync,
   fchmodSync,
   fchownSync,
-  fsyncSync,
+  fsync,
   lchownSync,
   mkdirSync,
   openSync,
@@ -19,6 +20,7 @@ import {
   writeSync,
 } from "node:fs";
 import type { Disk, WriteHandle } from "./types.ts";
+import { startWriteback } from "./writeback.ts";
 
 function handle(fd: number): WriteHandle {
   let open = true;
@@ -27,7 +29,9 @@ function handle(fd: number): WriteHandle {
       let off = 0;
       while (off < data.length) off += writeSync(fd, data, off, data.length - off);
     },
-    sync: async () => fsyncSync(fd),
+    startWriteback: () => startWriteback(fd),
+    // On the thread pool, not the JS thread: the fsyncs of a batch run side by side and share journal commits.
+    sync: () => new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve()))),
     async close() {
       if (open) closeSync(fd);
       open = false;

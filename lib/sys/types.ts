@@ -61,6 +61,9 @@ export interface Observe {
 
 export interface WriteHandle {
   write(data: Uint8Array): Promise<void>;
+  /** Start writing the data to the disk without waiting (Linux), so that a later sync() costs less. */
+  startWriteback(): void;
+  /** Wait until data and metadata are on the disk (fsync); several may run at once. */
   sync(): Promise<void>;
   close(): Promise<void>;
 }
