@@ -65,6 +65,10 @@ export const timing = {
   filerootRecheckMs: 1_000,
   /** How often the agent looks whether /etc/passwd or /etc/group changed (its own changes are seen at once). */
   usersRecheckMs: 1_000,
+  /** The agent collects garbage once it has had no role to run for this long (its heaps shrink back). */
+  idleGcMs: 2_000,
+  /** The agent stops its role worker (and drops the worker's caches) after this long without a role. */
+  workerIdleMs: 5 * 60_000,
   /** A command run to gather facts (sw_vers, ifconfig on macOS) that takes longer is killed. */
   factsCommandTimeoutMs: 5_000,
 };

@@ -57,6 +57,8 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     if (!w) return;
     if (msg.ok) w.resolve(msg.value);
     else w.reject(new SaltyError(msg.error.message, msg.error.code));
+  } else if (msg.type === "gc") {
+    Bun.gc(true);
   } else if (msg.type === "run") {
     const report = await execute!(msg.req, capsFor(msg.runId));
     post({ type: "done", runId: msg.runId, report });

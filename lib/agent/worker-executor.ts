@@ -3,10 +3,14 @@
 // never yields (a synchronous infinite loop) is stopped by terminating the
 // worker when its timeout has passed. The next role gets a fresh worker.
 // The worker asks for files and serverShell through messages answered here.
+// An idle agent gives memory back: garbage is collected in both threads after
+// timing.idleGcMs without a role, and the worker itself, with its caches, is
+// stopped after timing.workerIdleMs (the next role starts a new one).
 
 import type { Result } from "salty";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
+import { timing } from "../constants.ts";
 import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 import type { RoleCaps, RoleExecutor } from "./session.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
@@ -27,6 +31,32 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
   let worker: Worker | undefined;
   let nextRun = 1;
   const runs = new Map<number, Run>();
+  let idle: ReturnType<typeof setTimeout>[] = [];
+
+  const stopIdleTimers = () => {
+    for (const t of idle) clearTimeout(t);
+    idle = [];
+  };
+
+  /** After the last run: collect garbage soon, stop the worker later, unless another role comes first. */
+  const startIdleTimers = () => {
+    stopIdleTimers();
+    const gc = setTimeout(() => {
+      if (worker) send(worker, { type: "gc" });
+      Bun.gc(true);
+    }, timing.idleGcMs);
+    const release = setTimeout(() => {
+      if (!worker || runs.size) return;
+      log("agent.worker_released", { idleMs: timing.workerIdleMs });
+      worker.terminate();
+      worker = undefined;
+      Bun.gc(true);
+    }, timing.workerIdleMs);
+    // The agent's connection keeps it alive; these never should (bootstrap, tests).
+    gc.unref();
+    release.unref();
+    idle = [gc, release];
+  };
 
   const failAll = (why: string) => {
     for (const [runId, run] of runs) {
@@ -55,6 +85,7 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
       const run = runs.get(msg.runId);
       runs.delete(msg.runId);
       run?.resolve(msg.report);
+      if (runs.size === 0) startIdleTimers();
       return;
     }
     const run = runs.get(msg.runId);
@@ -66,6 +97,7 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
   };
 
   const execute = (req: RunRoleRequest, caps: RoleCaps): Promise<RoleReport> => {
+    stopIdleTimers();
     worker ??= start();
     const w = worker;
     const runId = nextRun++;
@@ -87,6 +119,7 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
 
   return Object.assign(execute, {
     close() {
+      stopIdleTimers();
       worker?.terminate();
       worker = undefined;
       failAll("the agent is stopping");

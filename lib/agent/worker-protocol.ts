@@ -5,6 +5,8 @@ import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 export type ToWorker =
   | { type: "init"; pathPrefix: string }
   | { type: "run"; runId: number; req: RunRoleRequest }
+  /** Nothing to run for a while: collect garbage now, while it costs nobody anything. */
+  | { type: "gc" }
   | { type: "reply"; id: number; ok: true; value: unknown }
   | { type: "reply"; id: number; ok: false; error: { message: string; code: string } };
 
