@@ -104,10 +104,11 @@ export class Cluster {
     return join(this.dir, "sandbox", id);
   }
 
-  startAgent(id: string): Subprocess {
+  /** `timing` overrides the agent's timing constants (SALTY_TIMING). */
+  startAgent(id: string, timing: Record<string, number> = {}): Subprocess {
     const log = join(this.dir, "logs", `agent-${id}.log`);
     const args = [this.bin, "agent", `127.0.0.1:${this.port}`, "--id", id, "--keyroot", join(this.dir, "agent-keys", id), "--path", this.sandbox(id)];
-    const p = daemon(args, log, { ...process.env, SALTY_TIMING: JSON.stringify({ backoffMinMs: 100, backoffMaxMs: 500 }) });
+    const p = daemon(args, log, { ...process.env, SALTY_TIMING: JSON.stringify({ backoffMinMs: 100, backoffMaxMs: 500, ...timing }) });
     this.agents.set(id, p);
     return p;
   }

@@ -33,17 +33,42 @@ export interface W1Result {
   cBytes: number;
   /** cp: `cp -a` of files/ run just before each (a) run; aVsCp the median of the per-run ratios. */
   floor: { lstat: FloorResult; hash: FloorResult; find: Figure; cp: Figure; aVsCp: number };
-  agent: { idle: ProcStats };
+  /** idle: 3 s after the last role (garbage collected, role worker kept); released: once the worker was stopped. */
+  agent: { idle: ProcStats; released: ProcStats; afterRelease: Figure };
   master: ProcStats;
   ansible?: { a: Figure; b: Figure; bChanged: number; runs: number };
 }
 
-async function restartAgent(c: Cluster, id: string): Promise<void> {
+async function restartAgent(c: Cluster, id: string, opts: { wipe: boolean; timing?: Record<string, number> } = { wipe: true }): Promise<void> {
   await c.stopAgent(id);
   for (let i = 0; i < 100 && c.connected().includes(id); i++) await Bun.sleep(50);
-  rmSync(c.sandbox(id), { recursive: true, force: true });
-  c.startAgent(id);
+  if (opts.wipe) rmSync(c.sandbox(id), { recursive: true, force: true });
+  c.startAgent(id, opts.timing);
   await c.waitHosts([id]);
+}
+
+/** How long the agent's role worker may idle in the release case (5 min by default). */
+const RELEASE_MS = 1_500;
+
+/**
+ * The agent's memory when idle: 3 s after the last role (past timing.idleGcMs,
+ * so garbage is collected), then after its role worker was released (an agent
+ * restarted with workerIdleMs shortened to RELEASE_MS), and what a no-change
+ * apply costs once it has been: a new worker, cold caches.
+ */
+async function agentIdle(env: BenchEnv, c: Cluster): Promise<W1Result["agent"]> {
+  await Bun.sleep(3000);
+  const idle = procStats(c.agents.get("w1")!.pid);
+  await restartAgent(c, "w1", { wipe: false, timing: { workerIdleMs: RELEASE_MS } });
+  c.apply();
+  const walls: number[] = [];
+  let released = idle;
+  for (let i = 0; i < Math.max(3, Math.ceil(env.runs / 2)); i++) {
+    await Bun.sleep(RELEASE_MS + 1000);
+    released = procStats(c.agents.get("w1")!.pid);
+    walls.push(c.apply().wall);
+  }
+  return { idle, released, afterRelease: figure(walls) };
 }
 
 export async function runW1(env: BenchEnv): Promise<W1Result> {
@@ -75,9 +100,9 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
   const cc = await measure({ ...base, prepare: (i) => (touchFile(copied, size, i), setW1Keepalive(w, 101 + i)) });
   const sandbox = c.sandbox("w1");
   const cBytes = size + statSync(join(sandbox, "srv/nginx/t0.conf")).size;
-  await Bun.sleep(1000);
-  const idle = procStats(c.agents.get("w1")!.pid);
   const master = procStats(c.master!.pid);
+  env.say("W1 agent memory: idle with its role worker, then released (workerIdleMs shortened), and a no-change apply after that");
+  const agent = await agentIdle(env, c);
 
   env.say("W1 floor: lstat and hash every destination entry, find, cp -a");
   const floor = {
@@ -87,7 +112,7 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
     cp: figure(cp),
     aVsCp: pairedRatio(a.samples, cp),
   };
-  const result: W1Result = { a, b, c: cc, cBytes, floor, agent: { idle }, master };
+  const result: W1Result = { a, b, c: cc, cBytes, floor, agent, master };
   if (env.ansible) result.ansible = ansibleW1(env, w);
   return result;
 }
