@@ -56,4 +56,10 @@ async function run(rawArgs: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`salty apply | head -1`) is not our failure: stop quietly, as other tools do.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+});
+
 process.exitCode = await run(process.argv.slice(2));
