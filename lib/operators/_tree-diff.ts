@@ -25,7 +25,7 @@ export interface Counts {
   removed: number;
 }
 
-/** utimes carries a double: mtimes set by us come back within ~0.3 µs. */
+/** utimes carries a double and walks read mtimes as doubles (sys/walk.ts): an mtime set by us comes back within ~0.6 µs. */
 export function sameTime(a: string, b: string): boolean {
   if (a === b) return true;
   // The same second (all but the last nine digits): compare the nanoseconds as plain numbers, no BigInt.

@@ -27,19 +27,21 @@ export function walkTree(dir: string, opts: WalkOptions = { owners: true }): Tre
       const childAbs = abs.endsWith("/") ? abs + name : `${abs}/${name}`; // not join(): no normalizing needed, ~15% of a walk
       if (opts.skip?.(childAbs)) continue;
       const childRel = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(childAbs, { bigint: true });
+      // Plain (not BigInt) stats: ~20% of a walk cheaper. Their mtimeMs is a double, so
+      // the nanoseconds come within ~0.25 µs, well inside sameTime()'s 1 µs tolerance.
+      const st = lstatSync(childAbs);
       const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : undefined;
       if (!type) continue;
       const item: TreeItem = {
         path: childRel,
         type,
-        size: Number(st.size),
-        mtimeNs: String(st.mtimeNs),
-        mode: Number(st.mode & 0o7777n),
+        size: st.size,
+        mtimeNs: String(Math.round(st.mtimeMs * 1e6)),
+        mode: st.mode & 0o7777,
       };
       if (opts.owners) {
-        item.uid = Number(st.uid);
-        item.gid = Number(st.gid);
+        item.uid = st.uid;
+        item.gid = st.gid;
       }
       if (type === "symlink") item.target = readlinkSync(childAbs);
       out.push(item);
