@@ -7,8 +7,8 @@
 import { createExecutor } from "./runner.ts";
 import type { Result } from "salty";
 import type { FileSource } from "../operators/file-source.ts";
-import type { ShellRequest } from "../wire/api.ts";
-import { SaltyError } from "../errors.ts";
+import type { RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
+import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { ScanCache } from "./scan-cache.ts";
 
@@ -31,6 +31,8 @@ function ask<T>(runId: number, method: Extract<ToMain, { type: "call" }>["method
 }
 
 const scans = new ScanCache();
+/** Runs arrive as the master sends them and run one at a time, in that order. */
+let queue: Promise<void> = Promise.resolve();
 
 /** The master as one run sees it: its calls are answered by that run's connection. */
 function capsFor(runId: number): { files: FileSource; serverShell: (req: ShellRequest) => Promise<Result> } {
@@ -47,7 +49,18 @@ function capsFor(runId: number): { files: FileSource; serverShell: (req: ShellRe
   };
 }
 
-self.onmessage = async (event: MessageEvent<ToWorker>) => {
+async function runOne(runId: number, req: RunRoleRequest): Promise<void> {
+  let report: RoleReport;
+  try {
+    report = await execute!(req, capsFor(runId));
+  } catch (err) {
+    // The runner reports a role's failures itself; this is for a bug in it, so that the queue goes on.
+    report = { role: req.role, elapsed: 0, results: [{ cmd: `role(${req.role})`, rc: 1, changed: false, elapsed: 0, error: errorMessage(err) }] };
+  }
+  post({ type: "done", runId, report });
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
   if (msg.type === "init") {
     execute = createExecutor({ pathPrefix: msg.pathPrefix });
@@ -60,7 +73,6 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   } else if (msg.type === "gc") {
     Bun.gc(true);
   } else if (msg.type === "run") {
-    const report = await execute!(msg.req, capsFor(msg.runId));
-    post({ type: "done", runId: msg.runId, report });
+    queue = queue.then(() => runOne(msg.runId, msg.req)).catch(() => {});
   }
 };

@@ -19,8 +19,13 @@ export interface RoleCaps {
   serverShell: (req: ShellRequest) => Promise<Result>;
 }
 
-/** Runs one role (lib/agent/runner.ts in production, a fake in tests). */
-export type RoleExecutor = (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleReport>;
+/**
+ * Runs one role (lib/agent/worker-executor.ts in production, the runner itself
+ * in tests). The session calls it for one request at a time, unless it is
+ * `inOrder`: then it gets every request as it arrives and runs them one at a
+ * time, in that order, itself.
+ */
+export type RoleExecutor = ((req: RunRoleRequest, caps: RoleCaps) => Promise<RoleReport>) & { inOrder?: true };
 
 export interface AgentSessionDeps {
   gatherFacts: () => Promise<Facts>;
@@ -55,7 +60,8 @@ export function serially<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
 /** Serve the master on `link` until it closes; resolves with why it closed. */
 export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Promise<string> {
   const shared = new SharedHostsStore();
-  const run = serially((req: RunRoleRequest) => deps.execute(req, caps));
+  const execute = (req: RunRoleRequest) => deps.execute(req, caps);
+  const run = deps.execute.inOrder ? execute : serially(execute);
   const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
     "role.run": (req) => run(shared.attach(req)),
     ping: () => null,

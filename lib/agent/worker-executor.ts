@@ -1,7 +1,15 @@
 // The agent's RoleExecutor: roles run in a worker thread (role-worker.ts), so
 // the connection keeps answering pings while a role works, and a role that
 // never yields (a synchronous infinite loop) is stopped by terminating the
-// worker when its timeout has passed. The next role gets a fresh worker.
+// worker when its timeout has passed.
+//
+// Role requests are passed on to the worker as they arrive and it runs them
+// one at a time, in that order: the next role starts as soon as one ends,
+// without a round trip through this thread (~0.4 ms a role). Only the running
+// role (the head of the queue) has a timer. When the worker is stopped or
+// crashes, the running role fails and the roles queued behind it, which never
+// started, go to a new worker.
+//
 // The worker asks for files and serverShell through messages answered here.
 // An idle agent gives memory back: garbage is collected in both threads after
 // timing.idleGcMs without a role, and the worker itself, with its caches, is
@@ -23,14 +31,20 @@ const WORKER_URL = import.meta.url.includes("/$bunfs/") ? "./lib/agent/role-work
 const GRACE_MS = 2_000;
 
 interface Run {
+  id: number;
+  req: RunRoleRequest;
   caps: RoleCaps;
   resolve: (r: RoleReport) => void;
+  /** Set once the run is at the head of the queue, i.e. running. */
+  started?: number;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor & { close(): void } {
   let worker: Worker | undefined;
   let nextRun = 1;
-  const runs = new Map<number, Run>();
+  /** Runs sent to the current worker, in order; the first is running. */
+  const queue: Run[] = [];
   let idle: ReturnType<typeof setTimeout>[] = [];
 
   const stopIdleTimers = () => {
@@ -46,7 +60,7 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
       Bun.gc(true);
     }, timing.idleGcMs);
     const release = setTimeout(() => {
-      if (!worker || runs.size) return;
+      if (!worker || queue.length) return;
       log("agent.worker_released", { idleMs: timing.workerIdleMs });
       worker.terminate();
       worker = undefined;
@@ -58,37 +72,56 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
     idle = [gc, release];
   };
 
-  const failAll = (why: string) => {
-    for (const [runId, run] of runs) {
-      runs.delete(runId);
-      run.resolve(failedReport("?", why, 0));
-    }
-  };
+  const send = (w: Worker, msg: ToWorker) => w.postMessage(msg);
 
   const start = (): Worker => {
     const w = new Worker(WORKER_URL);
     w.onmessage = (e: MessageEvent<ToMain>) => onMessage(w, e.data);
     w.onerror = (e) => {
       log("agent.worker_error", { error: e.message });
-      if (worker === w) worker = undefined;
-      w.terminate();
-      failAll(`the role worker crashed: ${e.message}`);
+      if (worker === w) lose(`the role worker crashed: ${e.message}`);
     };
     send(w, { type: "init", pathPrefix: opts.pathPrefix });
     return w;
   };
 
-  const send = (w: Worker, msg: ToWorker) => w.postMessage(msg);
+  /** The head of the queue is running from now on: arm its timer. */
+  const begin = (run: Run) => {
+    run.started = performance.now();
+    run.timer = setTimeout(() => {
+      log("agent.role_killed", { role: run.req.role, timeoutMs: run.req.timeoutMs });
+      lose(`${run.req.filename}: timed out after ${run.req.timeoutMs / 1000}s (the role did not yield; it was stopped)`);
+    }, run.req.timeoutMs + GRACE_MS);
+  };
+
+  const finish = (run: Run, report: RoleReport) => {
+    clearTimeout(run.timer);
+    queue.splice(queue.indexOf(run), 1);
+    run.resolve(report);
+  };
+
+  /** Stop the worker: the running role fails with `why`, the ones queued behind it go to a new worker. */
+  const lose = (why: string) => {
+    worker?.terminate();
+    worker = undefined;
+    const head = queue[0];
+    if (head) finish(head, failedReport(head.req.role, why, head.started ?? 0));
+    if (!queue.length) return;
+    const w = (worker = start());
+    for (const run of queue) send(w, { type: "run", runId: run.id, req: run.req });
+    begin(queue[0]!);
+  };
 
   const onMessage = (w: Worker, msg: ToMain) => {
+    if (w !== worker) return; // a stopped worker's last words
+    const run = queue.find((r) => r.id === msg.runId);
     if (msg.type === "done") {
-      const run = runs.get(msg.runId);
-      runs.delete(msg.runId);
-      run?.resolve(msg.report);
-      if (runs.size === 0) startIdleTimers();
+      if (!run) return;
+      finish(run, msg.report);
+      if (queue[0]) begin(queue[0]);
+      else startIdleTimers();
       return;
     }
-    const run = runs.get(msg.runId);
     if (!run) return send(w, { type: "reply", id: msg.id, ok: false, error: { message: "that role run is over", code: "E_NO_RUN" } });
     serve(run.caps, msg.method, msg.args).then(
       (value) => send(w, { type: "reply", id: msg.id, ok: true, value }),
@@ -99,30 +132,21 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
   const execute = (req: RunRoleRequest, caps: RoleCaps): Promise<RoleReport> => {
     stopIdleTimers();
     worker ??= start();
-    const w = worker;
-    const runId = nextRun++;
-    const started = performance.now();
     return new Promise<RoleReport>((resolve) => {
-      const timer = setTimeout(() => {
-        if (!runs.has(runId)) return;
-        runs.delete(runId);
-        log("agent.role_killed", { role: req.role, timeoutMs: req.timeoutMs });
-        if (worker === w) worker = undefined;
-        w.terminate();
-        failAll("its role worker was stopped: another role did not yield");
-        resolve(failedReport(req.role, `${req.filename}: timed out after ${req.timeoutMs / 1000}s (the role did not yield; it was stopped)`, started));
-      }, req.timeoutMs + GRACE_MS);
-      runs.set(runId, { caps, resolve: (r) => (clearTimeout(timer), resolve(r)) });
-      send(w, { type: "run", runId, req });
+      const run: Run = { id: nextRun++, req, caps, resolve };
+      queue.push(run);
+      send(worker!, { type: "run", runId: run.id, req });
+      if (queue.length === 1) begin(run);
     });
   };
 
   return Object.assign(execute, {
+    inOrder: true as const,
     close() {
       stopIdleTimers();
       worker?.terminate();
       worker = undefined;
-      failAll("the agent is stopping");
+      for (const run of [...queue]) finish(run, failedReport(run.req.role, "the agent is stopping", run.started ?? 0));
     },
   });
 }

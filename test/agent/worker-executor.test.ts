@@ -1,0 +1,87 @@
+// The worker executor: role requests go to the role worker as they arrive and
+// run there one at a time, in arrival order; a role that never yields is
+// stopped at its timeout and the roles queued behind it still run, in a new
+// worker; closing fails what is left.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createWorkerExecutor } from "../../lib/agent/worker-executor.ts";
+import type { RoleCaps } from "../../lib/agent/session.ts";
+import type { RunRoleRequest } from "../../lib/wire/api.ts";
+import { setLogSink } from "../../lib/log.ts";
+import { baseContext } from "../operators/_world.ts";
+
+setLogSink(() => {});
+
+const caps: RoleCaps = {
+  files: {
+    fetch: () => Promise.reject(new Error("no files here")),
+    scan: () => Promise.reject(new Error("no files here")),
+    read: () => Promise.reject(new Error("no files here")),
+  },
+  serverShell: () => Promise.reject(new Error("no server shell here")),
+};
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A role that appends "start NAME" and, after `ms`, "end NAME" to `log`. */
+function logging(name: string, log: string, ms: number, extra = ""): RunRoleRequest {
+  const source = `import { appendFileSync } from "node:fs";
+export default async () => {
+  appendFileSync(${JSON.stringify(log)}, "start ${name}\\n");
+  ${extra}
+  await new Promise((r) => setTimeout(r, ${ms}));
+  appendFileSync(${JSON.stringify(log)}, "end ${name}\\n");
+};`;
+  return { role: name, source, filename: `roles/${name}.ts`, context: { ...baseContext, role: name }, dryRun: false, diff: false, timeoutMs: 60_000 };
+}
+
+function sandbox(): { prefix: string; log: string } {
+  const prefix = mkdtempSync(join(tmpdir(), "salty-wx-"));
+  dirs.push(prefix);
+  return { prefix, log: join(prefix, "log") };
+}
+
+describe("worker executor", () => {
+  test("requests sent at once run one at a time, in arrival order", async () => {
+    const { prefix, log } = sandbox();
+    const execute = createWorkerExecutor({ pathPrefix: prefix });
+    try {
+      const reports = await Promise.all([logging("one", log, 40), logging("two", log, 5), logging("three", log, 20)].map((r) => execute(r, caps)));
+      expect(reports.map((r) => [r.role, r.results.length])).toEqual([["one", 0], ["two", 0], ["three", 0]]);
+      expect(readFileSync(log, "utf8")).toBe("start one\nend one\nstart two\nend two\nstart three\nend three\n");
+    } finally {
+      execute.close();
+    }
+  });
+
+  test("a role that never yields is stopped at its timeout; the roles queued behind it run in a new worker", async () => {
+    const { prefix, log } = sandbox();
+    const execute = createWorkerExecutor({ pathPrefix: prefix });
+    try {
+      const spin = { ...logging("spin", log, 0, "while (true) {}"), timeoutMs: 100 };
+      const [stuck, after] = await Promise.all([execute(spin, caps), execute(logging("after", log, 5), caps)]);
+      expect(stuck.results).toHaveLength(1);
+      expect(stuck.results[0]).toMatchObject({ cmd: "role(spin)", rc: 1 });
+      expect(stuck.results[0]!.error).toBe("roles/spin.ts: timed out after 0.1s (the role did not yield; it was stopped)");
+      expect(after.results).toEqual([]);
+      expect(readFileSync(log, "utf8")).toBe("start spin\nstart after\nend after\n");
+    } finally {
+      execute.close();
+    }
+  }, 15_000);
+
+  test("closing fails the running role and those queued behind it", async () => {
+    const { prefix, log } = sandbox();
+    const execute = createWorkerExecutor({ pathPrefix: prefix });
+    const running = [execute(logging("long", log, 5_000), caps), execute(logging("next", log, 5), caps)];
+    await Bun.sleep(300);
+    execute.close();
+    const reports = await Promise.all(running);
+    expect(reports.map((r) => [r.role, r.results[0]?.error])).toEqual([["long", "the agent is stopping"], ["next", "the agent is stopping"]]);
+  });
+});
