@@ -82,7 +82,7 @@ async function main(tmp: string): Promise<void> {
   const ansible = values["no-ansible"] ? undefined : ansibleVersion();
   if (!ansible) say(values["no-ansible"] ? "Ansible: skipped (--no-ansible)" : "Ansible: not installed (apt-get install ansible-core rsync), skipped");
   const env: BenchEnv = { bin, floorBin, tmp, runs, quick, ansible: !!ansible, say };
-  const res: Results = { machine: machine(bin), runs, quick, startup: startup(bin), ansible: ansible ?? "not installed: skipped" };
+  const res: Results = { machine: machine(bin), runs, quick, startup: startup(bin), ansible: ansible ?? (values["no-ansible"] ? "skipped (--no-ansible)" : "not installed: skipped") };
   if (only.has("w1")) res.w1 = await runW1(env);
   await stopAll();
   if (only.has("w2")) res.w2 = await runW2(env, quick ? [10, 200] : [10, 50, 200]);
