@@ -72,7 +72,7 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
     idle = [gc, release];
   };
 
-  const send = (w: Worker, msg: ToWorker) => w.postMessage(msg);
+  const send = (w: Worker, msg: ToWorker, transfer: ArrayBuffer[] = []) => w.postMessage(msg, transfer);
 
   const start = (): Worker => {
     const w = new Worker(WORKER_URL);
@@ -124,7 +124,10 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
     }
     if (!run) return send(w, { type: "reply", id: msg.id, ok: false, error: { message: "that role run is over", code: "E_NO_RUN" } });
     serve(run.caps, msg.method, msg.args).then(
-      (value) => send(w, { type: "reply", id: msg.id, ok: true, value }),
+      (value) => {
+        const { moved, transfer } = movable(value);
+        send(w, { type: "reply", id: msg.id, ok: true, value: moved }, transfer);
+      },
       (err) => send(w, { type: "reply", id: msg.id, ok: false, error: { message: errorMessage(err), code: err instanceof SaltyError ? err.code : "E_REMOTE" } }),
     );
   };
@@ -167,6 +170,26 @@ function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { metho
     case "serverShell":
       return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
   }
+}
+
+/**
+ * File content (read, readMany) is moved to the worker, not cloned: cloning
+ * copied ~0.5 GB/s here, 200 ms of a 100 MB transfer. What the connection hands
+ * us may be views into buffers shared with other data, so it is first copied
+ * into one new buffer (a plain memcpy), which is then transferred.
+ */
+function movable(value: unknown): { moved: unknown; transfer: ArrayBuffer[] } {
+  const parts = value instanceof Uint8Array ? [value] : Array.isArray(value) && value.every((v) => v instanceof Uint8Array) ? (value as Uint8Array[]) : undefined;
+  if (!parts?.length) return { moved: value, transfer: [] };
+  const buffer = new ArrayBuffer(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  const views = parts.map((p) => {
+    const view = new Uint8Array(buffer, at, p.length);
+    view.set(p);
+    at += p.length;
+    return view;
+  });
+  return { moved: value instanceof Uint8Array ? views[0] : views, transfer: [buffer] };
 }
 
 /** One request when the connection offers it, else a read each. */

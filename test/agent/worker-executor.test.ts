@@ -1,9 +1,10 @@
 // The worker executor: role requests go to the role worker as they arrive and
 // run there one at a time, in arrival order; a role that never yields is
 // stopped at its timeout and the roles queued behind it still run, in a new
-// worker; closing fails what is left.
+// worker; closing fails what is left; file content reaches the worker intact
+// (it is moved across, not cloned).
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createWorkerExecutor } from "../../lib/agent/worker-executor.ts";
@@ -11,6 +12,7 @@ import type { RoleCaps } from "../../lib/agent/session.ts";
 import type { RunRoleRequest } from "../../lib/wire/api.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { baseContext } from "../operators/_world.ts";
+import { counters, dirSource } from "../operators/_fakes.ts";
 
 setLogSink(() => {});
 
@@ -84,4 +86,29 @@ describe("worker executor", () => {
     const reports = await Promise.all(running);
     expect(reports.map((r) => [r.role, r.results[0]?.error])).toEqual([["long", "the agent is stopping"], ["next", "the agent is stopping"]]);
   });
+});
+
+test("file content read through the main thread reaches the role worker intact: small files in batches, a big one in chunks", async () => {
+  const { prefix } = sandbox();
+  const fileroot = join(prefix, "fileroot");
+  const big = new Uint8Array(9 * 1024 * 1024 + 7).map((_, i) => (i * 7919) % 251);
+  mkdirSync(join(fileroot, "files/app/sub"), { recursive: true });
+  writeFileSync(join(fileroot, "files/app/one.txt"), "one\n");
+  writeFileSync(join(fileroot, "files/app/sub/two.txt"), "two\n".repeat(1000));
+  writeFileSync(join(fileroot, "files/app/big.bin"), big);
+  const n = counters();
+  const source = dirSource(fileroot, n);
+  const files = { ...source, readMany: (reads: { path: string; offset: number; length: number }[]) => Promise.all(reads.map((r) => source.read(r.path, r.offset, r.length))) };
+  const execute = createWorkerExecutor({ pathPrefix: join(prefix, "dst") });
+  try {
+    const req: RunRoleRequest = { ...logging("sync", join(prefix, "log"), 0), source: `export default async ({ syncdir }) => { await syncdir("files/app", "/srv/app"); };` };
+    const report = await execute(req, { ...caps, files });
+    expect(report.results.map((r) => [r.rc, r.error])).toEqual([[0, undefined]]);
+    expect(readFileSync(join(prefix, "dst/srv/app/one.txt"), "utf8")).toBe("one\n");
+    expect(readFileSync(join(prefix, "dst/srv/app/sub/two.txt"), "utf8")).toBe("two\n".repeat(1000));
+    expect(Buffer.compare(readFileSync(join(prefix, "dst/srv/app/big.bin")), Buffer.from(big))).toBe(0);
+    expect(n.read).toBeGreaterThan(3); // the big file came in chunks
+  } finally {
+    execute.close();
+  }
 });
