@@ -6,7 +6,7 @@ import { untilSignal } from "./_daemon.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
 import { runAgent } from "../lib/agent/client.ts";
 import { createWorkerExecutor } from "../lib/agent/worker-executor.ts";
-import { useAgentJitPolicy } from "../lib/agent/jit-policy.ts";
+import { useColdCodeJitPolicy } from "../lib/jit-policy.ts";
 import { gatherFacts } from "../lib/facts/gather.ts";
 import { parsePublicKey, validateId } from "../lib/crypto/keys.ts";
 import { version } from "../lib/version.ts";
@@ -27,7 +27,7 @@ export default defineCommand({
     if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
     if (args.path) mkdirSync(args.path, { recursive: true }); // the sandbox root itself; operators make what is below
     const masterKey = args["master-key"] ? parsePublicKey(args["master-key"], "--master-key") : undefined;
-    useAgentJitPolicy();
+    useColdCodeJitPolicy(); // as the compiled executable starts; also when run from source
     const stop = new AbortController();
     const execute = createWorkerExecutor({ pathPrefix: args.path ?? "" });
     const running = runAgent({

@@ -5,6 +5,7 @@ import { parseHostPort } from "../lib/wire/address.ts";
 import { startMaster } from "../lib/master/server.ts";
 import { realExec } from "../lib/sys/exec.ts";
 import { masterShell } from "../lib/master/server-shell.ts";
+import { useNormalJitPolicy } from "../lib/jit-policy.ts";
 
 export default defineCommand({
   meta: { name: "master", description: "Serve the fileroot to agents and run applies" },
@@ -16,6 +17,7 @@ export default defineCommand({
     "allow-server-shell": { type: "boolean", description: "Let roles run serverShell on the master" },
   },
   async run({ args }) {
+    useNormalJitPolicy();
     const { host, port } = parseHostPort(args.bind, "--bind");
     const master = await startMaster({
       host,

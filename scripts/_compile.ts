@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "bun";
+import { COLD_CODE_JIT_POLICY } from "../lib/jit-policy.ts";
 
 export type CompileOptions = {
   outfile: string;
@@ -42,6 +43,8 @@ export async function gitCommit(): Promise<string> {
 export function compileArgs(o: CompileOptions): string[] {
   const args = ["build", "--compile", entry, ...workerEntries, "--outfile", o.outfile, `--define=SALTY_COMMIT=${JSON.stringify(o.commit)}`];
   args.push("--sourcemap=none", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig");
+  // Most of salty's code runs a few times and never again (lib/jit-policy.ts); the master resets it.
+  args.push(`--compile-jit-policy=${COLD_CODE_JIT_POLICY}`);
   if (o.minify ?? true) args.push("--minify");
   // Bytecode defaults to CommonJS, which the top-level await of cmd/main.ts rules out.
   if (o.bytecode) args.push("--bytecode", "--format=esm");

@@ -11,11 +11,11 @@ import type { RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { ScanCache } from "./scan-cache.ts";
-import { useAgentJitPolicy } from "./jit-policy.ts";
+import { useColdCodeJitPolicy } from "../jit-policy.ts";
 
 declare const self: Worker;
 
-useAgentJitPolicy();
+useColdCodeJitPolicy();
 
 let execute: ReturnType<typeof createExecutor> | undefined;
 let nextId = 1;
