@@ -59,7 +59,7 @@ export const timing = {
   statRacyMs: 2_000,
   /** After a shell command exits, how long to wait for background children to close its output. */
   shellDrainMs: 200,
-  /** The longest the master answers a syncdir source from a watched scan before it scans again (lib/master/watched-scans.ts). */
+  /** The longest a watched tree (the master's syncdir sources, the agent's destinations) is trusted before it is walked again (lib/sys/watched-trees.ts). */
   scanCacheMs: 60_000,
   /** How long the master trusts the fileroot's resolved real path (a deploy may move a symlink). */
   filerootRecheckMs: 1_000,

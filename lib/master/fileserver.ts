@@ -10,7 +10,8 @@ import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { limits, timing } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
-import { WatchedScans } from "./watched-scans.ts";
+import { WatchedTrees } from "../sys/watched-trees.ts";
+import { encode } from "../wire/codec.ts";
 import { walkTree } from "../sys/walk.ts";
 import type { FileHash, FileSource, ReadRange, SourceFile, TreeEntry } from "../operators/file-source.ts";
 
@@ -63,7 +64,11 @@ export class FileServer {
   private plain = new Map<string, { key: string; data: Uint8Array }>();
   private forbid: string[];
   private root: { path: string; at: number } | undefined;
-  private readonly watched = new WatchedScans((real) => this.walk(real));
+  // Syncdir sources: an unchanged one is answered without a walk, with the digest of its last one.
+  private readonly watched = new WatchedTrees((real) => {
+    const entries = this.walk(real);
+    return { entries, digest: hashBytes(encode(entries)) };
+  });
 
   constructor(private opts: FileServerOptions) {
     let keyroot = opts.keyroot;
@@ -84,7 +89,7 @@ export class FileServer {
       readMany: (reads) => this.readMany(reads, secretRoles()),
       hashes: (paths) => this.hashesOf(paths, secretRoles()),
       scanSince: async (dir, have) => {
-        // Watched: an unchanged source is answered without a walk (watched-scans.ts).
+        // Watched: an unchanged source is answered without a walk (sys/watched-trees.ts).
         const { entries, digest } = await this.watched.get(this.directory(dir));
         return digest === have ? { digest } : { digest, entries };
       },

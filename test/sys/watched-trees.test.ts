@@ -1,10 +1,11 @@
-// Watched scans: a syncdir source is walked again only after something below it changed.
+// Watched trees: a directory is walked again only after something below it
+// changed, or after forgetAll() (the agent's own writes and commands).
 import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { timing } from "../../lib/constants.ts";
-import { localFilesystem, WatchedScans } from "../../lib/master/watched-scans.ts";
+import { localFilesystem, WatchedTrees } from "../../lib/sys/watched-trees.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
 
 const open: Array<() => void> = [];
@@ -17,7 +18,7 @@ function setup(opts: { canWatch?: (real: string) => boolean } = {}) {
   mkdirSync(join(dir, "a/b"), { recursive: true });
   writeFileSync(join(dir, "a/b/f"), "one");
   let walks = 0;
-  const scans = new WatchedScans((real) => (walks++, walkTree(real, { owners: false })), opts);
+  const scans = new WatchedTrees((real) => (walks++, walkTree(real, { owners: false })), opts);
   open.push(() => (scans.close(), rmSync(dir, { recursive: true, force: true })));
   return { dir, scans, walks: () => walks };
 }
@@ -31,14 +32,14 @@ async function rescanned(s: ReturnType<typeof setup>, n: number): Promise<void> 
   expect(s.walks()).toBe(n + 1);
 }
 
-describe.skipIf(!localFilesystem(tmpdir()))("watched scans", () => {
-  test("an unchanged source is walked once; the same scan and digest come back", async () => {
+describe.skipIf(!localFilesystem(tmpdir()))("watched trees", () => {
+  test("an unchanged tree is walked once; the same walk comes back", async () => {
     const s = setup();
     const first = await s.scans.get(s.dir);
     const again = await s.scans.get(s.dir);
     expect(s.walks()).toBe(1);
-    expect(again.digest).toBe(first.digest);
-    expect(again.entries.map((e) => e.path)).toEqual(["a", "a/b", "a/b/f"]);
+    expect(again).toBe(first);
+    expect(again.map((e) => e.path)).toEqual(["a", "a/b", "a/b/f"]);
   });
 
   test.each([
@@ -47,15 +48,25 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched scans", () => {
     ["a new file deep down", (d: string) => writeFileSync(join(d, "a/b/g"), "new")],
     ["a removed file", (d: string) => rmSync(join(d, "a/b/f"))],
     ["a new directory", (d: string) => mkdirSync(join(d, "a/c"))],
-  ])("%s changed: walked again, with a new digest", async (_what, change) => {
+  ])("%s changed: walked again, and the walk shows it", async (_what, change) => {
     const s = setup();
     const first = await s.scans.get(s.dir);
     change(s.dir);
     await rescanned(s, 1);
-    expect((await s.scans.get(s.dir)).digest).not.toBe(first.digest);
+    expect(await s.scans.get(s.dir)).not.toEqual(first);
   });
 
-  test("a scan older than timing.scanCacheMs is walked again", async () => {
+  test("forgetAll(): the next get walks again at once, without waiting for an event", async () => {
+    const s = setup();
+    await s.scans.get(s.dir);
+    writeFileSync(join(s.dir, "a/b/f"), "changed by us, reported late by inotify");
+    s.scans.forgetAll();
+    const after = await s.scans.get(s.dir);
+    expect(s.walks()).toBe(2);
+    expect(after.find((e) => e.path === "a/b/f")!.size).toBe("changed by us, reported late by inotify".length);
+  });
+
+  test("a walk older than timing.scanCacheMs is done again", async () => {
     const s = setup();
     await s.scans.get(s.dir);
     const saved = timing.scanCacheMs;
@@ -68,7 +79,7 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched scans", () => {
     expect(s.walks()).toBe(2);
   });
 
-  test("a source that cannot be watched is walked every time", async () => {
+  test("a tree that cannot be watched is walked every time", async () => {
     const s = setup({ canWatch: () => false });
     await s.scans.get(s.dir);
     await s.scans.get(s.dir);

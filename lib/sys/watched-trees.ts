@@ -1,22 +1,18 @@
-// The master's syncdir sources, scanned once and then watched (inotify, through
-// fs.watch): while nothing below a source changes, its scan and digest come
-// from memory and no entry is lstat'ed again. Any event below it, an error of
-// its watcher, an age over timing.scanCacheMs, or a filesystem not known to
-// report every change (NFS, FUSE...) means a fresh scan. Linux only; it never
-// answers from a scan whose watcher was not in place before the scan began.
+// Directory trees read once and then watched (inotify, through fs.watch):
+// while nothing below a tree changes, what was read of it comes from memory
+// and no entry is lstat'ed again. The master keeps its syncdir sources this
+// way, the agent its syncdir destinations. Any event below a tree, an error
+// of its watcher, an age over timing.scanCacheMs, forgetAll() (the agent
+// calls it whenever it writes or runs a command itself, because inotify
+// delivers events a millisecond or two late), or a filesystem not known to
+// report every change (NFS, FUSE...) means a fresh read. Linux only; it never
+// answers from a read whose watcher was not in place before the read began.
 
 import { statfsSync, watch, type FSWatcher } from "node:fs";
 import { timing } from "../constants.ts";
-import { hashBytes } from "../sys/hash.ts";
-import { encode } from "../wire/codec.ts";
-import type { TreeEntry } from "../operators/file-source.ts";
 
-export interface Scan {
-  entries: TreeEntry[];
-  digest: string;
-}
-
-interface Cached extends Scan {
+interface Cached<T> {
+  value: T;
   at: number;
   dirty: boolean;
   watcher: FSWatcher;
@@ -34,30 +30,34 @@ export function localFilesystem(real: string): boolean {
   }
 }
 
-export class WatchedScans {
-  private readonly cache = new Map<string, Cached>();
+export class WatchedTrees<T> {
+  private readonly cache = new Map<string, Cached<T>>();
 
   constructor(
-    private readonly scan: (real: string) => TreeEntry[],
+    private readonly read: (real: string) => T,
     private readonly opts: { max?: number; canWatch?: (real: string) => boolean } = {},
   ) {}
 
-  /** The scan of `real` (an absolute, resolved directory) and its digest. */
-  async get(real: string): Promise<Scan> {
+  /** What `read` gives for `real` (an absolute, resolved directory), from memory while it is unchanged. */
+  async get(real: string): Promise<T> {
     await new Promise((resolve) => setImmediate(resolve)); // events already queued are seen first
     const hit = this.cache.get(real);
-    if (hit && !hit.dirty && performance.now() - hit.at < timing.scanCacheMs) return hit;
+    if (hit && !hit.dirty && performance.now() - hit.at < timing.scanCacheMs) return hit.value;
     this.drop(real);
-    const entry: Cached = { entries: [], digest: "", at: performance.now(), dirty: false, watcher: undefined as unknown as FSWatcher };
+    const entry = { at: performance.now(), dirty: false } as Cached<T>;
     const watcher = (this.opts.canWatch ?? localFilesystem)(real) ? this.watch(real, entry) : undefined;
-    entry.entries = this.scan(real);
-    entry.digest = hashBytes(encode(entry.entries));
+    entry.value = this.read(real);
     if (watcher) {
       entry.watcher = watcher;
       this.cache.set(real, entry);
       this.evict();
     }
-    return { entries: entry.entries, digest: entry.digest };
+    return entry.value;
+  }
+
+  /** Read every tree afresh next time: something changed that the watchers may not have reported yet. */
+  forgetAll(): void {
+    for (const hit of this.cache.values()) hit.dirty = true;
   }
 
   close(): void {
@@ -65,7 +65,7 @@ export class WatchedScans {
   }
 
   /** A watcher that marks `entry` dirty on anything; undefined when one cannot be had (limits, permissions). */
-  private watch(real: string, entry: Cached): FSWatcher | undefined {
+  private watch(real: string, entry: Cached<T>): FSWatcher | undefined {
     try {
       const w = watch(real, { recursive: true, persistent: false }, () => {
         entry.dirty = true;
