@@ -13,11 +13,14 @@ import { knownFiles } from "./prefetch.ts";
 import { SharedHostsCache } from "./shared-hosts.ts";
 import { createOperators } from "../operators/index.ts";
 import type { Caps } from "../operators/types.ts";
-import { realDisk } from "../sys/disk.ts";
+import { notifyingDisk, realDisk } from "../sys/disk.ts";
 import { realExec } from "../sys/exec.ts";
 import { loadModule, lineIn, type LoadedModule } from "../sys/load-module.ts";
 import { createObserve } from "../sys/observe.ts";
 import { createUsers } from "../sys/users.ts";
+import { walkTree } from "../sys/walk.ts";
+import { WatchedTrees } from "../sys/watched-trees.ts";
+import type { Disk, Exec } from "../sys/types.ts";
 import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
 import { addresses } from "./addresses.ts";
 import type { RoleCaps } from "./session.ts";
@@ -86,10 +89,20 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   };
 }
 
+/** `disk` and `exec` that make `trees` forget every walk when they change something or a command has run. */
+export function forgetting(trees: Pick<WatchedTrees<unknown>, "forgetAll">, ports: { disk: Disk; exec: Exec }): { disk: Disk; exec: Exec } {
+  const forget = () => trees.forgetAll();
+  return { disk: notifyingDisk(ports.disk, forget), exec: (argv, o) => ports.exec(argv, o).finally(forget) };
+}
+
 /** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
 export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
   const cache = new AgentCache();
-  const local = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, cache, pathPrefix: opts.pathPrefix };
+  // Syncdir destinations are watched between applies, so an unchanged one is not walked again;
+  // whatever this agent writes or runs itself makes them all walked afresh (inotify reports late).
+  const trees = new WatchedTrees((real) => walkTree(real));
+  const observe = createObserve(cache.stats, (dir) => trees.get(dir));
+  const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), cache, pathPrefix: opts.pathPrefix };
   const shared = new SharedHostsCache();
   return async (request, rc) => {
     let req: RunRoleRequest;

@@ -70,3 +70,17 @@ export const realDisk: Disk = {
     utimesSync(path, t, t);
   },
 };
+
+/** `disk`, calling `changing()` before each change it makes (the agent forgets its watched trees then). */
+export function notifyingDisk(disk: Disk, changing: () => void): Disk {
+  return {
+    create: (path, mode, owner) => (changing(), disk.create(path, mode, owner)),
+    rename: (from, to) => (changing(), disk.rename(from, to)),
+    remove: (path) => (changing(), disk.remove(path)),
+    mkdir: (path, mode) => (changing(), disk.mkdir(path, mode)),
+    chmod: (path, mode) => (changing(), disk.chmod(path, mode)),
+    lchown: (path, owner) => (changing(), disk.lchown(path, owner)),
+    symlink: (target, path) => (changing(), disk.symlink(target, path)),
+    utimes: (path, mtimeNs) => (changing(), disk.utimes(path, mtimeNs)),
+  };
+}

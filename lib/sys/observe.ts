@@ -5,7 +5,7 @@
 import { lstatSync, readFileSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
 import { timing } from "../constants.ts";
 import { hashBytes, hashFile } from "./hash.ts";
-import type { Observe, Stat, StatEntry } from "./types.ts";
+import type { Observe, Stat, StatEntry, TreeItem } from "./types.ts";
 import { isMissing, walkTree } from "./walk.ts";
 
 /** Files up to this size are hashed from one read; larger ones are streamed. */
@@ -51,8 +51,11 @@ function entry(st: Stat, hash: string): StatEntry {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, hash, seenNs: nowNs() };
 }
 
-/** Observe the real disk, remembering hashes in `stats` (owned by the agent, kept across applies). */
-export function createObserve(stats: Map<string, StatEntry>): Observe {
+/**
+ * Observe the real disk, remembering hashes in `stats` (owned by the agent,
+ * kept across applies); `walk` may answer from watched trees (the agent's).
+ */
+export function createObserve(stats: Map<string, StatEntry>, walk: (dir: string) => Promise<TreeItem[]> = async (dir) => walkTree(dir)): Observe {
   return {
     lstat: async (path) => statOrUndefined(() => lstatSync(path, { bigint: true, throwIfNoEntry: false })),
     stat: async (path) => statOrUndefined(() => statSync(path, { bigint: true, throwIfNoEntry: false })),
@@ -70,6 +73,6 @@ export function createObserve(stats: Map<string, StatEntry>): Observe {
       if (st?.type === "file") stats.set(path, entry(st, hash));
       else stats.delete(path);
     },
-    walk: async (dir) => walkTree(dir),
+    walk,
   };
 }
