@@ -8,7 +8,7 @@
 // report every change (NFS, FUSE...) means a fresh read. Linux only; it never
 // answers from a read whose watcher was not in place before the read began.
 
-import { statfsSync, watch, type FSWatcher } from "node:fs";
+import { statSync, statfsSync, watch, type FSWatcher } from "node:fs";
 import { timing } from "../constants.ts";
 
 interface Cached<T> {
@@ -16,6 +16,8 @@ interface Cached<T> {
   at: number;
   dirty: boolean;
   watcher: FSWatcher;
+  /** The watched directory itself ("dev:ino"): one put in its place is not watched. */
+  root: string;
 }
 
 /** ext4, xfs, btrfs, tmpfs, zfs, overlayfs, f2fs, ramfs: local filesystems whose changes inotify sees. */
@@ -41,16 +43,30 @@ export class WatchedTrees<T> {
   /** What `read` gives for `real` (an absolute, resolved directory), from memory while it is unchanged. */
   async get(real: string): Promise<T> {
     await new Promise((resolve) => setImmediate(resolve)); // events already queued are seen first
-    const hit = this.cache.get(real);
-    if (hit && !hit.dirty && performance.now() - hit.at < timing.scanCacheMs) return hit.value;
-    this.drop(real);
-    const entry = { at: performance.now(), dirty: false } as Cached<T>;
-    const watcher = (this.opts.canWatch ?? localFilesystem)(real) ? this.watch(real, entry) : undefined;
-    entry.value = this.read(real);
-    if (watcher) {
-      entry.watcher = watcher;
-      this.cache.set(real, entry);
+    let entry = this.cache.get(real);
+    if (entry && !entry.dirty && performance.now() - entry.at < timing.scanCacheMs) return entry.value;
+    // A changed tree is read again under the watcher it has (setting one up costs a walk of its own),
+    // unless the directory itself was replaced: the old watcher sees nothing of the new one.
+    if (entry && entry.root !== identity(real)) {
+      this.drop(real);
+      entry = undefined;
+    }
+    if (!entry) {
+      const fresh = { dirty: false, root: identity(real) } as Cached<T>;
+      const watcher = (this.opts.canWatch ?? localFilesystem)(real) ? this.watch(real, fresh) : undefined;
+      if (!watcher) return this.read(real);
+      fresh.watcher = watcher;
+      this.cache.set(real, (entry = fresh));
       this.evict();
+    }
+    // The watcher is in place before the read begins: whatever changes from now on marks it dirty again.
+    entry.dirty = false;
+    entry.at = performance.now();
+    try {
+      entry.value = this.read(real);
+    } catch (err) {
+      this.drop(real);
+      throw err;
     }
     return entry.value;
   }
@@ -93,5 +109,15 @@ export class WatchedTrees<T> {
       if (this.cache.size <= max) return;
       this.drop(real);
     }
+  }
+}
+
+/** "dev:ino" of a directory, "" when it cannot be had (the read will say why). */
+function identity(real: string): string {
+  try {
+    const st = statSync(real);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return "";
   }
 }

@@ -1,7 +1,7 @@
 // Watched trees: a directory is walked again only after something below it
 // changed, or after forgetAll() (the agent's own writes and commands).
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { timing } from "../../lib/constants.ts";
@@ -54,6 +54,31 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched trees", () => {
     change(s.dir);
     await rescanned(s, 1);
     expect(await s.scans.get(s.dir)).not.toEqual(first);
+  });
+
+  test("after a change the tree stays watched: the next change is seen too", async () => {
+    const s = setup();
+    await s.scans.get(s.dir);
+    writeFileSync(join(s.dir, "a/b/f"), "two!");
+    await rescanned(s, 1);
+    mkdirSync(join(s.dir, "a/new"));
+    await rescanned(s, 2);
+    writeFileSync(join(s.dir, "a/new/g"), "in a directory made after the watch began");
+    await rescanned(s, 3);
+    expect((await s.scans.get(s.dir)).map((e) => e.path)).toContain("a/new/g");
+  });
+
+  test("a directory put in the place of the watched one is watched itself", async () => {
+    const s = setup();
+    await s.scans.get(s.dir);
+    renameSync(s.dir, `${s.dir}.old`);
+    open.push(() => rmSync(`${s.dir}.old`, { recursive: true, force: true }));
+    mkdirSync(s.dir);
+    await rescanned(s, 1);
+    expect(await s.scans.get(s.dir)).toEqual([]);
+    writeFileSync(join(s.dir, "late"), "seen");
+    await rescanned(s, 2);
+    expect((await s.scans.get(s.dir)).map((e) => e.path)).toEqual(["late"]);
   });
 
   test("forgetAll(): the next get walks again at once, without waiting for an event", async () => {
