@@ -89,17 +89,17 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   };
 }
 
-/** `disk` and `exec` that make `trees` forget every walk when they change something or a command has run. */
-export function forgetting(trees: Pick<WatchedTrees<unknown>, "forgetAll">, ports: { disk: Disk; exec: Exec }): { disk: Disk; exec: Exec } {
-  const forget = () => trees.forgetAll();
-  return { disk: notifyingDisk(ports.disk, forget), exec: (argv, o) => ports.exec(argv, o).finally(forget) };
+/** `disk` and `exec` that make `trees` forget the walks of what they change, and every walk once a command has run. */
+export function forgetting(trees: Pick<WatchedTrees<unknown>, "forget">, ports: { disk: Disk; exec: Exec }): { disk: Disk; exec: Exec } {
+  return { disk: notifyingDisk(ports.disk, (path) => trees.forget(path)), exec: (argv, o) => ports.exec(argv, o).finally(() => trees.forget()) };
 }
 
 /** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
 export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
   const cache = new AgentCache();
   // Syncdir destinations are watched between applies, so an unchanged one is not walked again;
-  // whatever this agent writes or runs itself makes them all walked afresh (inotify reports late).
+  // what this agent writes makes the trees it lies in walked afresh, and a command it runs all of them
+  // (inotify reports late).
   const trees = new WatchedTrees((real) => walkTree(real));
   const observe = createObserve(cache.stats, (dir) => trees.get(dir));
   const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), cache, pathPrefix: opts.pathPrefix };

@@ -71,16 +71,16 @@ export const realDisk: Disk = {
   },
 };
 
-/** `disk`, calling `changing()` before each change it makes (the agent forgets its watched trees then). */
-export function notifyingDisk(disk: Disk, changing: () => void): Disk {
+/** `disk`, calling `changing(path)` before each change it makes, for each path it changes (the agent's watched trees forget them). */
+export function notifyingDisk(disk: Disk, changing: (path: string) => void): Disk {
   return {
-    create: (path, mode, owner) => (changing(), disk.create(path, mode, owner)),
-    rename: (from, to) => (changing(), disk.rename(from, to)),
-    remove: (path) => (changing(), disk.remove(path)),
-    mkdir: (path, mode) => (changing(), disk.mkdir(path, mode)),
-    chmod: (path, mode) => (changing(), disk.chmod(path, mode)),
-    lchown: (path, owner) => (changing(), disk.lchown(path, owner)),
-    symlink: (target, path) => (changing(), disk.symlink(target, path)),
-    utimes: (path, mtimeNs) => (changing(), disk.utimes(path, mtimeNs)),
+    create: (path, mode, owner) => (changing(path), disk.create(path, mode, owner)),
+    rename: (from, to) => (changing(from), changing(to), disk.rename(from, to)),
+    remove: (path) => (changing(path), disk.remove(path)),
+    mkdir: (path, mode) => (changing(path), disk.mkdir(path, mode)),
+    chmod: (path, mode) => (changing(path), disk.chmod(path, mode)),
+    lchown: (path, owner) => (changing(path), disk.lchown(path, owner)),
+    symlink: (target, path) => (changing(path), disk.symlink(target, path)),
+    utimes: (path, mtimeNs) => (changing(path), disk.utimes(path, mtimeNs)),
   };
 }

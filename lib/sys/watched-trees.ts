@@ -2,13 +2,14 @@
 // while nothing below a tree changes, what was read of it comes from memory
 // and no entry is lstat'ed again. The master keeps its syncdir sources this
 // way, the agent its syncdir destinations. Any event below a tree, an error
-// of its watcher, an age over timing.scanCacheMs, forgetAll() (the agent
-// calls it whenever it writes or runs a command itself, because inotify
-// delivers events a millisecond or two late), or a filesystem not known to
+// of its watcher, an age over timing.scanCacheMs, forget() (the agent calls
+// it for each path it writes, and for all trees after each command it runs,
+// because inotify delivers events a millisecond or two late), or a filesystem not known to
 // report every change (NFS, FUSE...) means a fresh read. Linux only; it never
 // answers from a read whose watcher was not in place before the read began.
 
-import { statSync, statfsSync, watch, type FSWatcher } from "node:fs";
+import { realpathSync, statSync, statfsSync, watch, type FSWatcher } from "node:fs";
+import { posix } from "node:path";
 import { timing } from "../constants.ts";
 
 interface Cached<T> {
@@ -18,6 +19,8 @@ interface Cached<T> {
   watcher: FSWatcher;
   /** The watched directory itself ("dev:ino"): one put in its place is not watched. */
   root: string;
+  /** Its real path, for forget(path). */
+  realRoot: string;
 }
 
 /** ext4, xfs, btrfs, tmpfs, zfs, overlayfs, f2fs, ramfs: local filesystems whose changes inotify sees. */
@@ -52,7 +55,7 @@ export class WatchedTrees<T> {
       entry = undefined;
     }
     if (!entry) {
-      const fresh = { dirty: false, root: identity(real) } as Cached<T>;
+      const fresh = { dirty: false, root: identity(real), realRoot: realOrSame(real) } as Cached<T>;
       const watcher = (this.opts.canWatch ?? localFilesystem)(real) ? this.watch(real, fresh) : undefined;
       if (!watcher) return this.read(real);
       fresh.watcher = watcher;
@@ -71,9 +74,22 @@ export class WatchedTrees<T> {
     return entry.value;
   }
 
-  /** Read every tree afresh next time: something changed that the watchers may not have reported yet. */
-  forgetAll(): void {
-    for (const hit of this.cache.values()) hit.dirty = true;
+  /**
+   * Read afresh next time every tree that `path` is in or holds (every tree
+   * without a path): it was just changed, and the watchers report late.
+   */
+  forget(path?: string): void {
+    const clean = [...this.cache.values()].filter((e) => !e.dirty);
+    if (!clean.length) return;
+    if (path === undefined) {
+      for (const e of clean) e.dirty = true;
+      return;
+    }
+    // The path as written first (a syncdir's own writes); then as it really is, through symlinks.
+    const touches = (p: string) => (e: Cached<T>) => within(e.realRoot, p) || within(p, e.realRoot);
+    const hit = clean.filter(touches(path));
+    const real = hit.length ? undefined : `${realOrSame(posix.dirname(path))}/${posix.basename(path)}`;
+    for (const e of real ? clean.filter(touches(real)) : hit) e.dirty = true;
   }
 
   close(): void {
@@ -120,4 +136,17 @@ function identity(real: string): string {
   } catch {
     return "";
   }
+}
+
+function realOrSame(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Is `p` `dir` or below it? */
+function within(dir: string, p: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }

@@ -72,23 +72,33 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched syncdir destinations", () =
   });
 });
 
-test("every change through the agent's disk, and every command it runs, makes the watched trees forget", async () => {
-  let forgotten = 0;
+test("every change through the agent's disk makes the watched trees forget its paths, and every command all of them", async () => {
+  const forgotten: string[] = [];
   const calls: string[] = [];
-  const disk = new Proxy({} as Disk, { get: (_t, name: string) => async () => void calls.push(`${name} after ${forgotten}`) });
-  const exec: Exec = async () => (calls.push(`exec after ${forgotten}`), { rc: 0, output: "" });
-  const ports = forgetting({ forgetAll: () => void forgotten++ }, { disk, exec });
+  const disk = new Proxy({} as Disk, { get: (_t, name: string) => async () => void calls.push(`${name} after ${forgotten.join(",")}`) });
+  const exec: Exec = async () => (calls.push("exec"), { rc: 0, output: "" });
+  const ports = forgetting({ forget: (path?: string) => void forgotten.push(path ?? "*") }, { disk, exec });
   const owner = { uid: 0, gid: 0 };
-  await ports.disk.create("/x", 0o644, owner);
-  await ports.disk.rename("/x", "/y");
-  await ports.disk.remove("/y");
+  await ports.disk.create("/a", 0o644, owner);
+  await ports.disk.rename("/a", "/b");
+  await ports.disk.remove("/c");
   await ports.disk.mkdir("/d", 0o755);
-  await ports.disk.chmod("/d", 0o700);
-  await ports.disk.lchown("/d", owner);
-  await ports.disk.symlink("/d", "/l");
-  await ports.disk.utimes("/d", 0n);
+  await ports.disk.chmod("/e", 0o700);
+  await ports.disk.lchown("/f", owner);
+  await ports.disk.symlink("/target", "/g");
+  await ports.disk.utimes("/h", 0n);
   await ports.exec(["true"]);
-  // Each disk change is preceded by a forget; a command is followed by one.
-  expect(calls).toEqual(["create after 1", "rename after 2", "remove after 3", "mkdir after 4", "chmod after 5", "lchown after 6", "symlink after 7", "utimes after 8", "exec after 8"]);
-  expect(forgotten).toBe(9);
+  // Each disk change is preceded by forgetting its paths; a command is followed by forgetting everything.
+  expect(calls.map((c) => c.replace(/ after .*,/, " after …,"))).toEqual([
+    "create after /a",
+    "rename after …,/b",
+    "remove after …,/c",
+    "mkdir after …,/d",
+    "chmod after …,/e",
+    "lchown after …,/f",
+    "symlink after …,/g",
+    "utimes after …,/h",
+    "exec",
+  ]);
+  expect(forgotten).toEqual(["/a", "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "*"]);
 });

@@ -1,7 +1,8 @@
 // Watched trees: a directory is walked again only after something below it
-// changed, or after forgetAll() (the agent's own writes and commands).
+// changed, or after forget(): of a path in it (the agent's own writes, even
+// through a symlink), or of everything (after a command it ran).
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { timing } from "../../lib/constants.ts";
@@ -81,14 +82,34 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched trees", () => {
     expect((await s.scans.get(s.dir)).map((e) => e.path)).toEqual(["late"]);
   });
 
-  test("forgetAll(): the next get walks again at once, without waiting for an event", async () => {
+  test("forget(): the next get walks again at once, without waiting for an event", async () => {
     const s = setup();
     await s.scans.get(s.dir);
     writeFileSync(join(s.dir, "a/b/f"), "changed by us, reported late by inotify");
-    s.scans.forgetAll();
+    s.scans.forget();
     const after = await s.scans.get(s.dir);
     expect(s.walks()).toBe(2);
     expect(after.find((e) => e.path === "a/b/f")!.size).toBe("changed by us, reported late by inotify".length);
+  });
+
+  test("forget(path): only trees holding the path, or held by it, are walked again; a symlinked path counts where it leads", async () => {
+    const s = setup();
+    const other = mkdtempSync(join(tmpdir(), "salty-watched-other-"));
+    open.push(() => rmSync(other, { recursive: true, force: true }));
+    symlinkSync(join(s.dir, "a"), join(other, "link"));
+    await s.scans.get(s.dir);
+    s.scans.forget(join(other, "unrelated.conf"));
+    await s.scans.get(s.dir);
+    expect(s.walks()).toBe(1);
+    s.scans.forget(join(other, "link/b/new.conf")); // through the symlink: inside the tree
+    await s.scans.get(s.dir);
+    expect(s.walks()).toBe(2);
+    s.scans.forget(join(s.dir, "a/b/f"));
+    await s.scans.get(s.dir);
+    expect(s.walks()).toBe(3);
+    s.scans.forget(join(s.dir, "..")); // a parent of the tree (removed, say)
+    await s.scans.get(s.dir);
+    expect(s.walks()).toBe(4);
   });
 
   test("a walk older than timing.scanCacheMs is done again", async () => {
