@@ -28,7 +28,8 @@ export interface Target {
 }
 
 const cpu = (f: Figure) => (f.runs ? secs(f.median) : "-");
-const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+/** MiB, with a decimal below 100 (a figure near a target must not round onto it). */
+const mb = (kb: number) => `${(kb / 1024).toFixed(kb < 100 * 1024 ? 1 : 0)} MB`;
 const mbps = (bytes: number, t: number) => `${(bytes / 1e6 / t).toFixed(0)} MB/s`;
 
 function row(name: string, r: CaseResult, note = ""): string[] {
