@@ -3,8 +3,8 @@
 // itself within an apply (its writes and commands forget every tree at once,
 // without waiting for inotify), and not one made by someone else once inotify
 // has reported it.
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createExecutor, forgetting } from "../../lib/agent/runner.ts";
@@ -14,15 +14,12 @@ import type { RunRoleRequest } from "../../lib/wire/api.ts";
 import { localFilesystem } from "../../lib/sys/watched-trees.ts";
 import { baseContext } from "../operators/_world.ts";
 import { counters, dirSource } from "../operators/_fakes.ts";
+import { tempDirs } from "../_temp.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirs("salty-watched-dst-");
 
 function world() {
-  const root = mkdtempSync(join(tmpdir(), "salty-watched-dst-"));
-  dirs.push(root);
+  const root = temp();
   const fileroot = join(root, "fileroot"), prefix = join(root, "dst");
   mkdirSync(join(fileroot, "files/app/sub"), { recursive: true });
   mkdirSync(prefix);

@@ -3,9 +3,8 @@
 // stopped at its timeout and the roles queued behind it still run, in a new
 // worker; closing fails what is left; file content reaches the worker intact
 // (it is moved across, not cloned).
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createWorkerExecutor } from "../../lib/agent/worker-executor.ts";
 import type { RoleCaps } from "../../lib/agent/session.ts";
@@ -13,6 +12,7 @@ import type { RunRoleRequest } from "../../lib/wire/api.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { baseContext } from "../operators/_world.ts";
 import { counters, dirSource } from "../operators/_fakes.ts";
+import { tempDirs } from "../_temp.ts";
 
 setLogSink(() => {});
 
@@ -25,10 +25,7 @@ const caps: RoleCaps = {
   serverShell: () => Promise.reject(new Error("no server shell here")),
 };
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirs("salty-wx-");
 
 /** A role that appends "start NAME" and, after `ms`, "end NAME" to `log`. */
 function logging(name: string, log: string, ms: number, extra = ""): RunRoleRequest {
@@ -43,8 +40,7 @@ export default async () => {
 }
 
 function sandbox(): { prefix: string; log: string } {
-  const prefix = mkdtempSync(join(tmpdir(), "salty-wx-"));
-  dirs.push(prefix);
+  const prefix = temp();
   return { prefix, log: join(prefix, "log") };
 }
 

@@ -1,21 +1,17 @@
 // `salty keys ...` as a user runs it: a real process on a temp keyroot;
 // stdout, stderr and the exit status checked together.
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KeyStore } from "../../lib/master/keystore.ts";
 import { fingerprint, loadOrCreateIdentity } from "../../lib/crypto/keys.ts";
 import { setLogSink } from "../../lib/log.ts";
+import { tempDirs } from "../_temp.ts";
 
 setLogSink(() => {});
 const root = resolve(import.meta.dir, "../..");
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirs("salty-keycli-");
 
 async function salty(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn([join(root, "node_modules/.bin/bun"), join(root, "cmd/main.ts"), ...args], { stdout: "pipe", stderr: "pipe", cwd: root });
@@ -25,8 +21,7 @@ async function salty(...args: string[]): Promise<{ code: number; out: string; er
 
 /** A keyroot with pending agents web2, web1 and a pending client ops. */
 async function seeded() {
-  const keyroot = mkdtempSync(join(tmpdir(), "salty-keycli-"));
-  dirs.push(keyroot);
+  const keyroot = temp();
   const ks = new KeyStore(keyroot);
   const keys: Record<string, Uint8Array> = {};
   for (const [id, kind] of [["web2", "agent"], ["web1", "agent"], ["ops", "client"]] as const) {
@@ -100,8 +95,7 @@ describe("salty keys", () => {
   });
 
   test("an empty keyroot lists no keys", async () => {
-    const keyroot = mkdtempSync(join(tmpdir(), "salty-keycli-"));
-    dirs.push(keyroot);
+    const keyroot = temp();
     expect(await salty("keys", "list", "--keyroot", keyroot)).toEqual({ code: 0, err: "", out: `no agent or client keys in ${keyroot}\n` });
   });
 });

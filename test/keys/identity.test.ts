@@ -1,8 +1,7 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   encodeKey,
@@ -15,19 +14,12 @@ import {
   validateId,
 } from "../../lib/crypto/keys.ts";
 import { setLogSink } from "../../lib/log.ts";
+import { tempDirs } from "../_temp.ts";
 
 const logs: string[] = [];
 setLogSink((l) => logs.push(l));
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function temp(): string {
-  const d = mkdtempSync(join(tmpdir(), "salty-keys-"));
-  dirs.push(d);
-  return d;
-}
+const temp = tempDirs("salty-keys-");
 
 describe("identities", () => {
   test("created on first use: NAME.key 0600, NAME.pub, dir 0700; loaded unchanged afterwards", async () => {

@@ -1,22 +1,13 @@
 // `salty init DIR` as a user runs it: the scaffold, its modes, its editor setup
 // (type-checked with tsc and nothing else), and that nothing is ever overwritten.
 
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { tempDirs } from "../_temp.ts";
 
 const root = resolve(import.meta.dir, "../..");
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function temp(): string {
-  const d = mkdtempSync(join(tmpdir(), "salty-init-"));
-  dirs.push(d);
-  return d;
-}
+const temp = tempDirs("salty-init-");
 
 async function run(cmd: string[]): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", cwd: root });

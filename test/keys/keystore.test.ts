@@ -1,26 +1,17 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { KeyStore } from "../../lib/master/keystore.ts";
 import { encodeKey, fingerprint } from "../../lib/crypto/keys.ts";
 import type { Peer } from "../../lib/wire/secure.ts";
 import { setLogSink } from "../../lib/log.ts";
+import { tempDirs } from "../_temp.ts";
 
 const logs: string[] = [];
 setLogSink((l) => logs.push(l));
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function keyroot(): string {
-  const d = mkdtempSync(join(tmpdir(), "salty-keystore-"));
-  dirs.push(d);
-  return d;
-}
+const keyroot = tempDirs("salty-keystore-");
 
 const peer = (id: string, kind: Peer["kind"] = "agent"): Peer => ({ id, kind, publicKey: nacl.sign.keyPair().publicKey });
 

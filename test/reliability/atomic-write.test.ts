@@ -1,22 +1,14 @@
 // Atomic writes after a crash: the temporary file a killed agent left beside a
 // destination is replaced by the next write of that destination, not kept
 // forever; overlapping writes of one destination still get their own names.
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { realDisk } from "../../lib/sys/disk.ts";
 import { claimTemp, tempName, writeAtomic } from "../../lib/operators/_write.ts";
+import { tempDirs } from "../_temp.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const scratch = () => {
-  const d = mkdtempSync(join(tmpdir(), "salty-atomic-"));
-  dirs.push(d);
-  return d;
-};
+const scratch = tempDirs("salty-atomic-");
 const ctx = { disk: realDisk };
 const owner = { uid: process.getuid!(), gid: process.getgid!() };
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -1,22 +1,20 @@
 // The cap on pending keys, at the key store: past limits.maxPendingKeys a new
 // key is refused and not written; known ids and accepted keys are unaffected.
-import { afterEach, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nacl from "tweetnacl";
 import { limits } from "../../lib/constants.ts";
 import { encodeKey } from "../../lib/crypto/keys.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { KeyStore } from "../../lib/master/keystore.ts";
+import { tempDirs } from "../_temp.ts";
 
 setLogSink(() => {});
-const dirs: string[] = [];
-afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = tempDirs("salty-pending-");
 
 test("a full pending list refuses new keys without writing them; pending and accepted ids still get their answer", async () => {
-  const root = mkdtempSync(join(tmpdir(), "salty-pending-"));
-  dirs.push(root);
+  const root = temp();
   const pending = join(root, "agents/pending");
   mkdirSync(pending, { recursive: true });
   const keys = new Map<number, Uint8Array>();
@@ -39,8 +37,7 @@ test("a full pending list refuses new keys without writing them; pending and acc
 });
 
 test("strangers arriving at once cannot slip past the cap together", async () => {
-  const root = mkdtempSync(join(tmpdir(), "salty-pending-"));
-  dirs.push(root);
+  const root = temp();
   const pending = join(root, "agents/pending");
   mkdirSync(pending, { recursive: true });
   const one = encodeKey(nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(1)).publicKey) + "\n";
