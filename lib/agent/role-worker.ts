@@ -11,6 +11,7 @@ import type { RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { ScanCache } from "./scan-cache.ts";
+import { failedReport } from "./failed-report.ts";
 import { useColdCodeJitPolicy } from "../jit-policy.ts";
 
 declare const self: Worker;
@@ -58,7 +59,7 @@ async function runOne(runId: number, req: RunRoleRequest): Promise<void> {
     report = await execute!(req, capsFor(runId));
   } catch (err) {
     // The runner reports a role's failures itself; this is for a bug in it, so that the queue goes on.
-    report = { role: req.role, elapsed: 0, results: [{ cmd: `role(${req.role})`, rc: 1, changed: false, elapsed: 0, error: errorMessage(err) }] };
+    report = failedReport(req.role, errorMessage(err));
   }
   post({ type: "done", runId, report });
 }

@@ -23,6 +23,7 @@ import { WatchedTrees } from "../sys/watched-trees.ts";
 import type { Disk, Exec } from "../sys/types.ts";
 import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
 import { addresses } from "./addresses.ts";
+import { failedReport } from "./failed-report.ts";
 import type { RoleCaps } from "./session.ts";
 
 export interface RunRoleOptions {
@@ -110,7 +111,7 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
       req = shared.expand(request);
     } catch (err) {
       const error = `role(${request.role}): ${errorMessage(err)}`;
-      return { role: request.role, results: [{ cmd: `role(${request.role})`, rc: 1, changed: false, elapsed: 0, error }], elapsed: 0, rc: 1 };
+      return { ...failedReport(request.role, error), rc: 1 };
     }
     // The hashes of the files this role fetched last time come with the request (lib/agent/prefetch.ts).
     const files = knownFiles(rc.files, req.known);

@@ -15,7 +15,6 @@
 // timing.idleGcMs without a role, and the worker itself, with its caches, is
 // stopped after timing.workerIdleMs (the next role starts a new one).
 
-import type { Result } from "salty";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { timing } from "../constants.ts";
@@ -23,6 +22,7 @@ import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 import type { RoleCaps, RoleExecutor } from "./session.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import type { ReadRange } from "../operators/file-source.ts";
+import { failedReport } from "./failed-report.ts";
 
 /** In a compiled binary the worker is an embedded entrypoint named from the project root. */
 const WORKER_URL = import.meta.url.includes("/$bunfs/") ? "./lib/agent/role-worker.ts" : new URL("./role-worker.ts", import.meta.url).href;
@@ -110,7 +110,7 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
     worker?.terminate();
     worker = undefined;
     const head = queue[0];
-    if (head) finish(head, failedReport(head.req.role, why, head.started ?? 0));
+    if (head) finish(head, failedReport(head.req.role, why, ranFor(head)));
     if (!queue.length) return;
     const w = (worker = start());
     for (const run of queue) send(w, { type: "run", runId: run.id, req: run.req });
@@ -154,7 +154,7 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
       stopIdleTimers();
       worker?.terminate();
       worker = undefined;
-      for (const run of [...queue]) finish(run, failedReport(run.req.role, "the agent is stopping", run.started ?? 0));
+      for (const run of [...queue]) finish(run, failedReport(run.req.role, "the agent is stopping", ranFor(run)));
     },
   });
 }
@@ -203,8 +203,7 @@ function readMany(caps: RoleCaps, reads: ReadRange[]): Promise<Uint8Array[]> {
   return Promise.all(reads.map((r) => caps.files.read(r.path, r.offset, r.length)));
 }
 
-function failedReport(role: string, error: string, started: number): RoleReport {
-  const elapsed = started ? (performance.now() - started) / 1000 : 0;
-  const result: Result = { cmd: `role(${role})`, rc: 1, changed: false, elapsed, error };
-  return { role, elapsed, results: [result] };
+/** Seconds the run has been running; 0 for one that never started. */
+function ranFor(run: Run): number {
+  return run.started ? (performance.now() - run.started) / 1000 : 0;
 }
