@@ -4,10 +4,12 @@
 // tweetnacl), so that what salty writes is checked against the format itself.
 
 import { pbkdf2Sync } from "node:crypto";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import nacl from "tweetnacl";
 
-export const VECTORS_DIR = path.resolve(import.meta.dir, "../../../shared/testdata/crypto");
+/** The project's shared test data sits beside the checkout (../shared/testdata); $SALTY_TESTDATA may point elsewhere. */
+export const VECTORS_DIR = path.join(process.env.SALTY_TESTDATA ?? path.resolve(import.meta.dir, "../../../shared/testdata"), "crypto");
 
 export interface Vectors {
   kdf: { algorithm: string; iterations: number; salt_ascii: string; length: number };
@@ -23,7 +25,11 @@ export interface Vectors {
  * when the file does not parse as it is.
  */
 export async function loadVectors(): Promise<Vectors> {
-  const text = await Bun.file(path.join(VECTORS_DIR, "crypto-vectors.json")).text();
+  const file = path.join(VECTORS_DIR, "crypto-vectors.json");
+  if (!existsSync(file)) {
+    throw new Error(`the crypto test vectors are not at ${file}: clone salty beside the project's shared/ directory, or set SALTY_TESTDATA to its testdata/`);
+  }
+  const text = await Bun.file(file).text();
   try {
     return JSON.parse(text) as Vectors;
   } catch {
