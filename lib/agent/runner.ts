@@ -9,7 +9,7 @@ import type { Context, Result } from "salty";
 import { timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { AgentCache } from "../operators/cache.ts";
-import { knownFiles } from "./prefetch.ts";
+import { knownFiles } from "./known-files.ts";
 import { SharedHostsCache } from "./shared-hosts.ts";
 import { createOperators } from "../operators/index.ts";
 import type { Caps } from "../operators/types.ts";
@@ -113,7 +113,7 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
       const error = `role(${request.role}): ${errorMessage(err)}`;
       return { ...failedReport(request.role, error), rc: 1 };
     }
-    // The hashes of the files this role fetched last time come with the request (lib/agent/prefetch.ts).
+    // The hashes of the files this role fetched last time come with the request (lib/agent/known-files.ts).
     const files = knownFiles(rc.files, req.known);
     const run = await runRole({
       name: req.role,

@@ -1,7 +1,7 @@
 // What the master tells an agent about a role's files before it runs: the
 // hash and size of each copy and render source the role fetched on that
 // agent's previous run (the agent reports them with each run's results), so
-// that unchanged files cost the agent no request at all (lib/agent/prefetch.ts).
+// that unchanged files cost the agent no request at all (lib/agent/known-files.ts).
 // Kept per agent connection and role; a new connection starts empty.
 
 import { limits } from "../constants.ts";

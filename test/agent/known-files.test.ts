@@ -1,7 +1,7 @@
 // knownFiles: a fetch whose `have` matches the hash the master sent with the
 // role request is answered without a request; the run lists what it fetched.
 import { describe, expect, test } from "bun:test";
-import { knownFiles } from "../../lib/agent/prefetch.ts";
+import { knownFiles } from "../../lib/agent/known-files.ts";
 import type { FileSource, SourceFile } from "../../lib/operators/file-source.ts";
 
 /** A master that counts the fetches it gets; a file's content is its own hash here. */
