@@ -20,6 +20,8 @@ export const limits = {
   chunkBytes: 4 * 1024 * 1024,
   /** Output of one shell command kept in its Result; the rest is dropped (and said so). */
   shellOutputBytes: 1024 * 1024,
+  /** A probe's stdout (a package list, a unit table) kept for its parser; past it the probe fails. */
+  probeOutputBytes: 16 * 1024 * 1024,
   /** What print() keeps of one role run; the rest is dropped (and said so). */
   printOutputBytes: 1024 * 1024,
   /** Outputs and diffs of one role's results together (characters); past it they are cut (a frame is 32 MiB). */
@@ -59,6 +61,8 @@ export const timing = {
   statRacyMs: 2_000,
   /** After a shell command exits, how long to wait for background children to close its output. */
   shellDrainMs: 200,
+  /** The longest a read-only probe (dpkg-query, systemctl is-active, ...) may take while an operator plans. */
+  probeTimeoutMs: 30_000,
   /** The longest a watched tree (the master's syncdir sources, the agent's destinations) is trusted before it is walked again (lib/sys/watched-trees.ts). */
   scanCacheMs: 60_000,
   /** How long the master trusts the fileroot's resolved real path (a deploy may move a symlink). */

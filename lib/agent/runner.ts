@@ -15,6 +15,7 @@ import { createOperators } from "../operators/index.ts";
 import type { Caps } from "../operators/types.ts";
 import { notifyingDisk, realDisk } from "../sys/disk.ts";
 import { realExec } from "../sys/exec.ts";
+import { realProbe } from "../sys/probe.ts";
 import { loadModule, lineIn, type LoadedModule } from "../sys/load-module.ts";
 import { createObserve } from "../sys/observe.ts";
 import { createUsers } from "../sys/users.ts";
@@ -103,7 +104,7 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
   // (inotify reports late).
   const trees = new WatchedTrees((real) => walkTree(real));
   const observe = createObserve(cache.stats, (dir) => trees.get(dir));
-  const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), cache, pathPrefix: opts.pathPrefix };
+  const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, cache, pathPrefix: opts.pathPrefix };
   const shared = new SharedHostsCache();
   return async (request, rc) => {
     let req: RunRoleRequest;

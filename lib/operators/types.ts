@@ -4,7 +4,7 @@
 // Exec) are declared in lib/sys/types.ts beside their real implementations.
 
 import type { Result } from "salty";
-import type { Disk, Exec, Observe, ShellRequest, Users } from "../sys/types.ts";
+import type { Disk, Exec, Observe, Probe, ShellRequest, Users } from "../sys/types.ts";
 import type { FileSource } from "./file-source.ts";
 import type { AgentCache } from "./cache.ts";
 
@@ -44,6 +44,8 @@ export interface Caps {
   files: FileSource;
   users: Users;
   exec: Exec;
+  /** Read-only questions to the live system while planning (packages, services, users). */
+  probe: Probe;
   cache: AgentCache;
   /** Runs on the master (an RPC call); absent: serverShell fails with rc 1. */
   serverShell?: (req: ShellRequest) => Promise<Result>;

@@ -122,6 +122,26 @@ export interface ExecResult {
 
 export type Exec = (argv: string[], opts?: ExecOpts) => Promise<ExecResult>;
 
+/** What a read-only probe saw; stdout and stderr apart, since parsers read stdout only. */
+export interface ProbeOutput {
+  rc: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Read-only questions to the live system while an operator plans, dry runs
+ * included (`dpkg-query`, `systemctl is-active`, `getent`, `git rev-parse`, a
+ * system database such as /var/lib/dpkg/status). Never under --path: like users,
+ * it sees the real system. What it returns is parsed by pure functions.
+ */
+export interface Probe {
+  /** Runs a command that changes nothing (no shell, LC_ALL=C); a non-zero rc is data, a timeout throws. */
+  run(argv: string[], opts?: { timeoutMs?: number; cwd?: string }): Promise<ProbeOutput>;
+  /** A system file's text; undefined when it does not exist. */
+  read(path: string): Promise<string | undefined>;
+}
+
 /** shell/serverShell commands (the same shape as wire/api.ts ShellRequest). */
 export interface ShellRequest {
   cmds: string;

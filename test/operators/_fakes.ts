@@ -10,7 +10,7 @@ import { limits } from "../../lib/constants.ts";
 import { SaltyError } from "../../lib/errors.ts";
 import type { FileSource } from "../../lib/operators/file-source.ts";
 import { hashBytes } from "../../lib/sys/hash.ts";
-import type { Exec, Observe, UserInfo, Users } from "../../lib/sys/types.ts";
+import type { Exec, Observe, Probe, UserInfo, Users } from "../../lib/sys/types.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
 
 export interface Counters {
@@ -119,4 +119,30 @@ export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: 
     return { rc: 0, output: "" };
   };
   return { users, exec, log };
+}
+
+/** Captured answers of a Probe, by the command line joined with spaces and by path; anything else throws. */
+export interface ProbeFixture {
+  commands?: Record<string, { rc?: number; stdout?: string; stderr?: string }>;
+  files?: Record<string, string | null>;
+}
+
+/** A Probe that answers only what the fixture holds and records what it was asked. */
+export function fakeProbe(fx: ProbeFixture): Probe & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async run(argv) {
+      const key = argv.join(" ");
+      asked.push(key);
+      const got = fx.commands && Object.hasOwn(fx.commands, key) ? fx.commands[key] : undefined;
+      if (!got) throw new Error(`fake probe: no answer for the command ${JSON.stringify(key)}`);
+      return { rc: got.rc ?? 0, stdout: got.stdout ?? "", stderr: got.stderr ?? "" };
+    },
+    async read(path) {
+      asked.push(path);
+      if (!fx.files || !Object.hasOwn(fx.files, path)) throw new Error(`fake probe: no file ${path} in the fixture`);
+      return fx.files[path] ?? undefined;
+    },
+  };
 }

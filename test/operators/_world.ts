@@ -11,10 +11,11 @@ import type { Caps, OpCtx } from "../../lib/operators/types.ts";
 import { nsToSeconds, realDisk } from "../../lib/sys/disk.ts";
 import { realExec, runShell } from "../../lib/sys/exec.ts";
 import { createObserve } from "../../lib/sys/observe.ts";
+import { realProbe } from "../../lib/sys/probe.ts";
 import type { Users } from "../../lib/sys/types.ts";
 import { createUsers } from "../../lib/sys/users.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
-import { counters, countingObserve, dirSource, fakeSystem, type Counters, type SystemFixture } from "./_fakes.ts";
+import { counters, countingObserve, dirSource, fakeProbe, fakeSystem, type Counters, type ProbeFixture, type SystemFixture } from "./_fakes.ts";
 
 /** A file's content, or its details. */
 export type Entry =
@@ -96,6 +97,8 @@ export interface WorldOpts {
   master?: Tree;
   fs?: Tree;
   system?: SystemFixture;
+  /** Captured probe answers; without it the real probe runs. */
+  probe?: ProbeFixture;
   serverShell?: boolean;
   dryRun?: boolean;
   diff?: boolean;
@@ -127,6 +130,7 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
     files: dirSource(fileroot, n),
     users: fake?.users ?? realUsers,
     exec: fake?.exec ?? realExec,
+    probe: o.probe ? fakeProbe(o.probe) : realProbe,
     cache,
     ...(o.serverShell ? { serverShell: runShell } : {}),
     dryRun: o.dryRun ?? false,
