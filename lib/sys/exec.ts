@@ -6,6 +6,7 @@
 import type { Result } from "salty";
 import { existsSync } from "node:fs";
 import { limits, timing } from "../constants.ts";
+import { childEnv } from "./child-env.ts";
 import type { Exec, ExecResult, ShellRequest } from "./types.ts";
 
 class Capped {
@@ -59,7 +60,7 @@ export const realExec: Exec = async (argv, opts = {}) => {
   try {
     proc = Bun.spawn(argv, {
       cwd: opts.cwd,
-      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      env: childEnv(opts.env),
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",

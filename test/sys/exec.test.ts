@@ -58,3 +58,24 @@ test("runShell (serverShell on the master) returns a Result", async () => {
   const t = await runShell({ cmds: "sleep 5", timeout: 0.2 });
   expect(t.error).toBe("timed out after 0.2s");
 });
+
+test("a command never inherits the crypto password from the daemon's environment; a role may pass one on purpose", async () => {
+  const saved = { PASSWORD: process.env.PASSWORD, SALTY_PASSWORD: process.env.SALTY_PASSWORD };
+  process.env.PASSWORD = "daemon-pw-1";
+  process.env.SALTY_PASSWORD = "daemon-pw-2";
+  try {
+    const r = await realExec(["/bin/sh", "-c", 'echo "[$PASSWORD][$SALTY_PASSWORD][$KEEP]"'], { env: { KEEP: "k" } });
+    expect(r.output).toBe("[][][k]\n");
+    const own = await realExec(["/bin/sh", "-c", 'echo "[$PASSWORD]"'], { env: { PASSWORD: "role-given" } });
+    expect(own.output).toBe("[role-given]\n");
+  } finally {
+    restoreEnv(saved);
+  }
+});
+
+function restoreEnv(saved: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}

@@ -13,7 +13,7 @@ const temp = tempDirs("salty-probe-");
 
 describe("realProbe", () => {
   const saved = { PASSWORD: process.env.PASSWORD, SALTY_PASSWORD: process.env.SALTY_PASSWORD };
-  afterEach(() => Object.assign(process.env, saved));
+  afterEach(() => restoreEnv(saved));
 
   test("rc, stdout and stderr apart; a non-zero rc is an answer, not an error", async () => {
     expect(await realProbe.run(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"])).toEqual({ rc: 3, stdout: "out\n", stderr: "err\n" });
@@ -62,3 +62,10 @@ describe("fakeProbe", () => {
     expect(p.asked).toEqual(["systemctl is-active nginx", "/etc/os-release", "/nope", "systemctl is-active redis", "/etc/passwd"]);
   });
 });
+
+function restoreEnv(saved: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
