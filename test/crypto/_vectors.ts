@@ -8,8 +8,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import nacl from "tweetnacl";
 
-/** The project's shared test data sits beside the checkout (../shared/testdata); $SALTY_TESTDATA may point elsewhere. */
-export const VECTORS_DIR = path.join(process.env.SALTY_TESTDATA ?? path.resolve(import.meta.dir, "../../../shared/testdata"), "crypto");
+/** The vectors are part of the repository (test/fixtures/crypto/); $SALTY_TESTDATA may point at another testdata/ holding crypto/. */
+export const VECTORS_DIR = process.env.SALTY_TESTDATA ? path.join(process.env.SALTY_TESTDATA, "crypto") : path.resolve(import.meta.dir, "../fixtures/crypto");
 
 export interface Vectors {
   kdf: { algorithm: string; iterations: number; salt_ascii: string; length: number };
@@ -27,7 +27,7 @@ export interface Vectors {
 export async function loadVectors(): Promise<Vectors> {
   const file = path.join(VECTORS_DIR, "crypto-vectors.json");
   if (!existsSync(file)) {
-    throw new Error(`the crypto test vectors are not at ${file}: clone salty beside the project's shared/ directory, or set SALTY_TESTDATA to its testdata/`);
+    throw new Error(`the crypto test vectors are not at ${file}: they belong in test/fixtures/crypto/ (or unset SALTY_TESTDATA)`);
   }
   const text = await Bun.file(file).text();
   try {
