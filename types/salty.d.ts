@@ -19,8 +19,10 @@ declare module "salty" {
     error?: string;
     /** Unified diff of a changed text file (with `--diff`). */
     diff?: string;
-    /** Counts for operators that touch many files (syncdir). */
-    changes?: { added: number; updated: number; removed: number };
+    /** Counts for operators that touch many files (syncdir): files and symlinks added, updated
+     * and removed; `fixed` entries whose mode, owner or time only was fixed, and directories
+     * added and removed (these three only when not 0). */
+    changes?: { added: number; updated: number; removed: number; fixed?: number; dirsAdded?: number; dirsRemoved?: number };
   }
 
   export interface OwnerOpts {

@@ -2,10 +2,13 @@
 // against a walk of the destination gives the changes that make the
 // destination mirror the source like `rsync -a --delete`: files compared by
 // size and mtime, modes copied, owner forced, mtimes of files and
-// directories preserved, extras removed. Pure: no I/O.
+// directories preserved, extras removed. Excluded paths are neither sent nor
+// deleted (rsync --exclude): a destination directory that holds an excluded
+// path is kept with it, only its other extras go. Pure: no I/O.
 
 import { posix } from "node:path";
 import type { Owner, TreeItem } from "../sys/types.ts";
+import { SaltyError } from "../errors.ts";
 import { ownership } from "./_owner.ts";
 import type { Change } from "./types.ts";
 
@@ -20,9 +23,24 @@ export interface TreeDiffOpts {
 }
 
 export interface Counts {
+  /** Files and symlinks. */
   added: number;
   updated: number;
   removed: number;
+  /** Entries whose content was in place but whose mode, owner or time was fixed; only when not 0. */
+  fixed?: number;
+  /** Directories made and removed (those below a removed one included); only when not 0. */
+  dirsAdded?: number;
+  dirsRemoved?: number;
+}
+
+/** The counts with the optional ones left out when 0 (results keep their short shape). */
+export function tally(c: Required<Counts>): Counts {
+  const out: Counts = { added: c.added, updated: c.updated, removed: c.removed };
+  if (c.fixed) out.fixed = c.fixed;
+  if (c.dirsAdded) out.dirsAdded = c.dirsAdded;
+  if (c.dirsRemoved) out.dirsRemoved = c.dirsRemoved;
+  return out;
 }
 
 /** utimes carries a double and walks read mtimes as doubles (sys/walk.ts): an mtime set by us comes back within ~0.6 µs. */
@@ -51,19 +69,21 @@ function below(dirs: Set<string>, path: string): boolean {
   return false;
 }
 
-/** Entries not excluded, and not below an excluded directory. */
-function kept(items: TreeItem[], isExcluded: (p: string) => boolean): Map<string, TreeItem> {
+/** Entries not excluded, and not below an excluded directory; `holders`: the directories above an excluded entry. */
+function kept(items: TreeItem[], isExcluded: (p: string) => boolean): { items: Map<string, TreeItem>; holders: Set<string> } {
   const out = new Map<string, TreeItem>();
   const dropped = new Set<string>();
+  const holders = new Set<string>();
   for (const it of items) {
     if (below(dropped, it.path)) continue;
     if (isExcluded(it.path)) {
       if (it.type === "dir") dropped.add(it.path);
+      for (let d = posix.dirname(it.path); d !== "." && !holders.has(d); d = posix.dirname(d)) holders.add(d);
       continue;
     }
     out.set(it.path, it);
   }
-  return out;
+  return { items: out, holders };
 }
 
 function conflicts(s: TreeItem, d: TreeItem): boolean {
@@ -75,11 +95,15 @@ interface Walk {
   o: TreeDiffOpts;
   src: Map<string, TreeItem>;
   dst: Map<string, TreeItem>;
-  counts: Counts;
+  /** Destination directories that hold an excluded path: never removed. */
+  holders: Set<string>;
+  counts: Required<Counts>;
   /** Removed destination paths (their subtrees go with them). */
   gone: Set<string>;
   /** Directories whose content changes (their mtime must be set again). */
   dirty: Set<string>;
+  /** Entries whose mode or owner is fixed (counted once). */
+  fixed: Set<string>;
 }
 
 const at = (w: Walk, rel: string) => posix.join(w.o.dst, rel);
@@ -91,7 +115,12 @@ function removals(w: Walk): Change[] {
   for (const d of w.dst.values()) {
     const s = w.src.get(d.path);
     if ((s && !conflicts(s, d)) || (!s && !w.o.delete)) continue;
-    if (!s && d.type !== "dir") w.counts.removed++;
+    if (w.holders.has(d.path)) {
+      // rsync cannot replace it either ("cannot delete non-empty directory"): say so rather than lose the excluded path.
+      if (s) throw new SaltyError(`${at(w, d.path)} holds excluded paths and cannot be replaced by a ${s.type}`, "E_EXCLUDED");
+      continue; // kept with its excluded paths; its other extras are removed one by one
+    }
+    if (!s) w.counts[d.type === "dir" ? "dirsRemoved" : "removed"]++;
     if (below(w.gone, d.path)) continue;
     w.gone.add(d.path);
     w.dirty.add(posix.dirname(d.path));
@@ -111,12 +140,13 @@ function mirror(w: Walk): Change[] {
       const mode = s.type === "symlink" ? undefined : s.mode;
       // The destination path is joined only when something is to be fixed (most entries are in sync).
       const fix = ownership("", now, mode, w.o.owner).length ? ownership(at(w, s.path), now, mode, w.o.owner) : [];
-      if (fix.length && s.type !== "dir") w.counts.updated++;
+      if (fix.length) w.counts.fixed++, w.fixed.add(s.path);
       out.push(...fix);
       continue;
     }
     const path = at(w, s.path);
-    if (s.type !== "dir") w.counts[w.dst.has(s.path) ? "updated" : "added"]++;
+    if (s.type === "dir") w.counts.dirsAdded++;
+    else w.counts[w.dst.has(s.path) ? "updated" : "added"]++;
     w.dirty.add(posix.dirname(s.path));
     if (s.type === "dir") out.push({ kind: "mkdir", path, mode: s.mode, uid, gid });
     else if (s.type === "symlink") out.push({ kind: "symlink", path, target: s.target ?? "", uid, gid });
@@ -131,14 +161,20 @@ function dirTimes(w: Walk): Change[] {
   for (const s of [...w.src.values()].reverse()) {
     if (s.type !== "dir") continue;
     const d = isGone(w, s.path) ? undefined : w.dst.get(s.path);
-    if (!d || w.dirty.has(s.path) || !sameTime(s.mtimeNs, d.mtimeNs)) out.push({ kind: "utime", path: at(w, s.path), mtimeNs: s.mtimeNs });
+    if (!d || w.dirty.has(s.path) || !sameTime(s.mtimeNs, d.mtimeNs)) {
+      // Only a directory's time out of date: a fix like mode or owner (unless counted already).
+      if (d && !w.dirty.has(s.path) && !w.fixed.has(s.path)) w.counts.fixed++;
+      out.push({ kind: "utime", path: at(w, s.path), mtimeNs: s.mtimeNs });
+    }
   }
   return out;
 }
 
 export function diffTrees(srcItems: TreeItem[], dstItems: TreeItem[], o: TreeDiffOpts): { changes: Change[]; counts: Counts } {
   const isExcluded = excluder(o.exclude);
-  const w: Walk = { o, src: kept(srcItems, isExcluded), dst: kept(dstItems, isExcluded), counts: { added: 0, updated: 0, removed: 0 }, gone: new Set(), dirty: new Set() };
+  const dst = kept(dstItems, isExcluded);
+  const counts = { added: 0, updated: 0, removed: 0, fixed: 0, dirsAdded: 0, dirsRemoved: 0 };
+  const w: Walk = { o, src: kept(srcItems, isExcluded).items, dst: dst.items, holders: dst.holders, counts, gone: new Set(), dirty: new Set(), fixed: new Set() };
   const changes = [...removals(w), ...mirror(w)];
-  return { changes: [...changes, ...dirTimes(w)], counts: w.counts };
+  return { changes: [...changes, ...dirTimes(w)], counts: tally(w.counts) };
 }

@@ -45,6 +45,8 @@ export const syncdir: Operator<[src: string, dst: string, opts?: SyncdirOpts]> =
     const tree = await scanning;
     const { changes, counts } = diffTrees(tree, have, { src: dir, dst: dest.path, owner, exclude, delete: opts.delete !== false });
     const all = [...root, ...changes];
+    // dst's own mode or owner fixed counts as one fix (a new dst is said by `created`).
+    if (st && root.length) counts.fixed = (counts.fixed ?? 0) + 1;
     return { changes: all, created: !st, counts, ...(all.length ? {} : { note: "in sync" }) };
   },
 };

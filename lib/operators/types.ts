@@ -31,8 +31,8 @@ export interface Plan {
   created?: boolean;
   /** Unified diff of a text change (computed only with --diff). */
   diff?: string;
-  /** syncdir: files added, updated and removed. */
-  counts?: { added: number; updated: number; removed: number };
+  /** syncdir: files added, updated and removed; entries fixed, directories added and removed (when not 0). */
+  counts?: Result["changes"];
   /** Contents of the `write` changes, by hash. */
   blobs?: Map<string, Uint8Array>;
 }

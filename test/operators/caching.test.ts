@@ -82,7 +82,7 @@ describe("no-change runs read nothing", () => {
     for (let i = 0; i < 2000; i++) master[`files/big/d${i % 20}/f${i}.txt`] = `file ${i}\n`;
     using w = await makeWorld({ master });
     const first = await execute(w.ctx(), syncdir, ["files/big", "/srv/big"]);
-    expect(first.result.changes).toEqual({ added: 2000, updated: 0, removed: 0 });
+    expect(first.result.changes).toEqual({ added: 2000, updated: 0, removed: 0, dirsAdded: 20 });
     expect(w.n.read).toBe(2000);
     Object.assign(w.n, { fetch: 0, scan: 0, read: 0, readBytes: 0, observeRead: 0, observeHash: 0 });
     const again = await execute(w.ctx(), syncdir, ["files/big", "/srv/big"]);

@@ -30,7 +30,7 @@ describe("batched reads", () => {
     const b = batching(w.ctx().files);
     const { result } = await execute(w.ctx({ files: b.files }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(0);
-    expect(result.changes).toEqual({ added: 301, updated: 0, removed: 0 });
+    expect(result.changes).toEqual({ added: 301, updated: 0, removed: 0, dirsAdded: 7 });
     expect(b.batches).toEqual([104, 104, 92]);
     expect(b.single).toEqual([]);
     for (const i of [0, 150, 299]) expect(readFileSync(join(w.prefix, `srv/app/d${i % 7}/f${i}`), "utf8")).toBe(String.fromCharCode(97 + (i % 26)).repeat(10_000));
