@@ -89,7 +89,7 @@ describe("batched fsync", () => {
     const { disk, log } = recordingDisk();
     const { result } = await execute(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(0);
-    expect(result.changes).toEqual({ added: 100, updated: 0, removed: 0 });
+    expect(result.changes).toEqual({ added: 100, updated: 0, removed: 0, dirsAdded: 3 });
     const firstRename = log.findIndex((l) => l.startsWith("rename"));
     expect(log.slice(0, firstRename).filter((l) => l.startsWith("sync"))).toHaveLength(64);
     for (const kind of ["writeback", "sync", "rename"]) expect(log.filter((l) => l.startsWith(kind))).toHaveLength(100);
