@@ -13,6 +13,7 @@ import { timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { darwinInterfaces, nodeInterfaces, parseMeminfo, parseOsRelease, parseSwVers, toGb, type NodeNetEntry } from "./parse.ts";
+import { childEnv } from "../sys/child-env.ts";
 
 export async function gatherFacts(): Promise<Facts> {
   const kernel = os.type();
@@ -60,7 +61,7 @@ async function gatherDarwin(): Promise<Facts> {
 /** stdout of a command, or undefined when it cannot run, fails or hangs (facts degrade, never fail). */
 async function run(argv: string[]): Promise<string | undefined> {
   try {
-    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", stdin: "ignore", timeout: timing.factsCommandTimeoutMs });
+    const proc = Bun.spawn(argv, { env: childEnv(), stdout: "pipe", stderr: "ignore", stdin: "ignore", timeout: timing.factsCommandTimeoutMs });
     const [out, rc] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     return rc === 0 ? out : undefined;
   } catch (err) {

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { dirname, join } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { render, serviceName, servicePath, type ServiceManager, type ServiceRole, type ServiceSpec } from "./units.ts";
+import { childEnv } from "../sys/child-env.ts";
 
 export type Runner = (argv: string[]) => Promise<{ code: number; output: string }>;
 
@@ -32,7 +33,7 @@ export type Report = {
 
 /** Runs a command of the service manager on this machine. */
 export const systemRunner: Runner = async (argv) => {
-  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn(argv, { env: childEnv(), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, output: (out + err).trim() };
 };

@@ -9,6 +9,7 @@ import { userInfo } from "node:os";
 import { timing } from "../constants.ts";
 import { SaltyError } from "../errors.ts";
 import type { UserInfo, Users } from "./types.ts";
+import { childEnv } from "./child-env.ts";
 
 interface Db {
   users: Map<string, UserInfo>;
@@ -31,7 +32,7 @@ export function parseDb(passwd: string, group: string): Db {
 }
 
 function run(argv: string[]): string | undefined {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "ignore" });
+  const r = Bun.spawnSync(argv, { env: childEnv(), stdout: "pipe", stderr: "ignore" });
   return r.exitCode === 0 ? r.stdout.toString() : undefined;
 }
 

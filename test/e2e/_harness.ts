@@ -82,7 +82,8 @@ export interface World extends AsyncDisposable {
 }
 
 /** A temp dir holding a fileroot (copied from `from`, or written from `files`) and a keyroot. */
-export async function world(opts: { from?: string; files?: Record<string, string>; password?: string; keyrootInFileroot?: boolean; timing?: string }): Promise<World> {
+/** `env`: more environment for every process of this world (master, agents, clients). */
+export async function world(opts: { from?: string; files?: Record<string, string>; password?: string; keyrootInFileroot?: boolean; timing?: string; env?: Record<string, string> }): Promise<World> {
   const bin = await binary();
   const dir = mkdtempSync(join(tmpdir(), "salty-e2e-"));
   const fileroot = join(dir, "fileroot");
@@ -96,7 +97,7 @@ export async function world(opts: { from?: string; files?: Record<string, string
   }
   if (opts.password) writeFileSync(join(keyroot, "crypto.pass"), opts.password, { mode: 0o600 });
   const procs: Proc[] = [];
-  const env = { ...process.env, SALTY_TIMING: opts.timing ?? FAST_TIMING };
+  const env = { ...process.env, SALTY_TIMING: opts.timing ?? FAST_TIMING, ...opts.env };
   const spawn = (args: string[], name: string) => {
     const p = new Proc(Bun.spawn([bin, ...args], { cwd: dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), name);
     procs.push(p);

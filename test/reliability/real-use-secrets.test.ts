@@ -81,3 +81,29 @@ test("D2: a syncdir that only fixes a mode or removes a directory says so in its
   expect(res!.changes).toEqual({ added: 0, updated: 0, removed: 0, fixed: 1, dirsRemoved: 1 });
   expect(existsSync(join(d, "old"))).toBe(false);
 });
+
+test("S14: a shell child of the agent, and a serverShell child of the master, never inherit $PASSWORD or $SALTY_PASSWORD", async () => {
+  const env = { PASSWORD: "daemon-password-1f4c", SALTY_PASSWORD: "daemon-salty-password-9d2e" };
+  w = await world({
+    env,
+    files: {
+      "hosts/index.ts": inventory(["probe"]),
+      "roles/probe.ts": `export default async ({ shell, serverShell }) => {
+  await shell('echo "agent pw=[$PASSWORD] spw=[$SALTY_PASSWORD]"; env');
+  await serverShell('echo "master pw=[$PASSWORD] spw=[$SALTY_PASSWORD]"; env');
+};\n`,
+    },
+  });
+  await w.startMaster(["--auto-accept", "--allow-server-shell"]);
+  await w.startAgent("a1");
+  await w.waitHosts(["a1"]);
+  const r = await w.salty(["apply", "--json", "--keyroot", w.keyroot]);
+  expect(r.code).toBe(0);
+  const [agent, master] = results(r.stdout, "probe");
+  expect(agent!.output).toContain("agent pw=[] spw=[]");
+  expect(master!.output).toContain("master pw=[] spw=[]");
+  // The variables are really there: the daemons were started with them (the client too).
+  for (const v of Object.values(env)) expect(r.stdout).not.toContain(v);
+  // `SALTY_TIMING` comes through, so the children do get the rest of the environment.
+  expect(agent!.output).toContain("SALTY_TIMING=");
+});
