@@ -22,6 +22,8 @@ export const limits = {
   shellOutputBytes: 1024 * 1024,
   /** A probe's stdout (a package list, a unit table) kept for its parser; past it the probe fails. */
   probeOutputBytes: 16 * 1024 * 1024,
+  /** The agent collects garbage after writing this much received content (lib/sys/runtime.ts). */
+  gcEveryReceivedBytes: 32 * 1024 * 1024,
   /** What print() keeps of one role run; the rest is dropped (and said so). */
   printOutputBytes: 1024 * 1024,
   /** Outputs and diffs of one role's results together (characters); past it they are cut (a frame is 32 MiB). */

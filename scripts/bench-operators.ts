@@ -15,6 +15,7 @@ import type { Caps } from "../lib/operators/types.ts";
 import { realDisk } from "../lib/sys/disk.ts";
 import { realExec } from "../lib/sys/exec.ts";
 import { realProbe } from "../lib/sys/probe.ts";
+import { createRuntime } from "../lib/sys/runtime.ts";
 import { createObserve } from "../lib/sys/observe.ts";
 import { createUsers } from "../lib/sys/users.ts";
 import { memoryPair } from "../lib/wire/memory.ts";
@@ -50,7 +51,7 @@ function overRpc(files: FileSource): FileSource {
 
 async function bench(label: string, files: FileSource): Promise<void> {
   const cache = new AgentCache();
-  const caps: Caps = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, cache, files, dryRun: false, diff: false, pathPrefix: prefix };
+  const caps: Caps = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, runtime: createRuntime({ gcEveryBytes: 32 * 1024 * 1024 }), cache, files, dryRun: false, diff: false, pathPrefix: prefix };
   const context = { id: "web1", me: { env: "dev", cluster: "lab", roles: [], vars: {} }, role: "app", hosts: {}, bootstrap: false };
   const { operators: op } = createOperators(caps, context, { addresses: addresses(context) });
   const calls: [string, () => Promise<unknown>][] = [

@@ -6,7 +6,7 @@
 // commands are killed and its later operator calls do nothing.
 
 import type { Context, Result } from "salty";
-import { timing } from "../constants.ts";
+import { limits, timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { AgentCache } from "../operators/cache.ts";
 import { knownFiles } from "./known-files.ts";
@@ -16,6 +16,7 @@ import type { Caps } from "../operators/types.ts";
 import { notifyingDisk, realDisk } from "../sys/disk.ts";
 import { realExec } from "../sys/exec.ts";
 import { realProbe } from "../sys/probe.ts";
+import { createRuntime } from "../sys/runtime.ts";
 import { loadModule, lineIn, type LoadedModule } from "../sys/load-module.ts";
 import { createObserve } from "../sys/observe.ts";
 import { createUsers } from "../sys/users.ts";
@@ -104,7 +105,7 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
   // (inotify reports late).
   const trees = new WatchedTrees((real) => walkTree(real));
   const observe = createObserve(cache.stats, (dir) => trees.get(dir));
-  const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, cache, pathPrefix: opts.pathPrefix };
+  const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }), cache, pathPrefix: opts.pathPrefix };
   const shared = new SharedHostsCache();
   return async (request, rc) => {
     let req: RunRoleRequest;

@@ -3,30 +3,18 @@
 // limits.syncInFlightBytes in flight) and in batches of up to BATCH_BYTES per
 // request when the source offers readMany, so a syncdir of many small files
 // costs a few requests; a big file is read chunk by chunk, one chunk ahead, and
-// written as it arrives, so memory stays flat whatever its size (with a
-// collection every 32 MB received: see written()).
+// written as it arrives, so memory stays flat whatever its size (the process's
+// runtime is told what was received: it decides when to collect).
 
 import { limits } from "../constants.ts";
 import { SaltyError } from "../errors.ts";
-import type { WriteHandle } from "../sys/types.ts";
+import type { Runtime, WriteHandle } from "../sys/types.ts";
 import type { FileSource } from "./file-source.ts";
 import type { Change } from "./types.ts";
 
 export type FetchChange = Extract<Change, { kind: "fetch" }>;
 
 const EMPTY = new Uint8Array();
-const GC_EVERY = 32 * 1024 * 1024;
-let sinceGc = 0;
-
-/** Received content is garbage once written; left to itself the GC lets tens of
- * megabytes of it pile up during a big transfer, so collect every GC_EVERY bytes. */
-export function written(bytes: number): void {
-  sinceGc += bytes;
-  if (sinceGc < GC_EVERY) return;
-  sinceGc = 0;
-  Bun.gc(true);
-}
-
 export function isSmall(c: FetchChange): boolean {
   return c.size <= limits.chunkBytes;
 }
@@ -102,10 +90,10 @@ export class Prefetcher {
 }
 
 /** Stream a big file into `h`, reading one chunk ahead; returns its SHA-256 when the change names one to check. */
-export async function streamInto(files: FileSource, c: FetchChange, h: WriteHandle): Promise<string | undefined> {
+export async function streamInto(ctx: { files: FileSource; runtime: Runtime }, c: FetchChange, h: WriteHandle): Promise<string | undefined> {
   const hasher = c.hash ? new Bun.CryptoHasher("sha256") : undefined;
   const read = (off: number) => {
-    const p = files.read(c.src, off, Math.min(limits.chunkBytes, c.size - off));
+    const p = ctx.files.read(c.src, off, Math.min(limits.chunkBytes, c.size - off));
     p.catch(() => {});
     return p;
   };
@@ -117,7 +105,7 @@ export async function streamInto(files: FileSource, c: FetchChange, h: WriteHand
     next = off < c.size ? read(off) : undefined;
     hasher?.update(data);
     await h.write(data);
-    written(data.length);
+    ctx.runtime.received(data.length);
   }
   return hasher?.digest("hex");
 }

@@ -19,31 +19,29 @@ export interface WriteOpts {
   mtimeNs?: bigint;
 }
 
-let counter = 0;
-/** Temporary names in use by this process: two overlapping writes of one destination get two names. */
-const busy = new Set<string>();
+/** What a write needs: the disk, and the process's runtime that knows which temporary names are held. */
+export type WriteCtx = Pick<OpCtx, "disk" | "runtime">;
 
 /** The temporary name beside `real`: hidden, short enough for NAME_MAX, the same for each write of `real`. */
 export function tempName(real: string): string {
-  const base = posix.join(posix.dirname(real), `.${posix.basename(real).slice(0, 180)}.salty-tmp`);
-  return busy.has(base) ? `${base}-${++counter}` : base;
+  return posix.join(posix.dirname(real), `.${posix.basename(real).slice(0, 180)}.salty-tmp`);
 }
 
 /** Claim a temporary name for `real`, clearing what a crashed earlier write left there; release it with `done`. */
-export async function claimTemp(ctx: Pick<OpCtx, "disk">, real: string): Promise<{ tmp: string; done(): void }> {
-  const tmp = tempName(real);
-  busy.add(tmp);
+export async function claimTemp(ctx: WriteCtx, real: string): Promise<{ tmp: string; done(): void }> {
+  const tmp = ctx.runtime.holdName(tempName(real));
+  const done = () => ctx.runtime.releaseName(tmp);
   try {
     await ctx.disk.remove(tmp);
   } catch (err) {
-    busy.delete(tmp);
+    done();
     throw err;
   }
-  return { tmp, done: () => busy.delete(tmp) };
+  return { tmp, done };
 }
 
 /** Make `real` appear at once: `make` builds it under a temporary name in the same directory, then one rename. */
-export async function replaceAtomically(ctx: Pick<OpCtx, "disk">, real: string, make: (tmp: string) => Promise<void>): Promise<void> {
+export async function replaceAtomically(ctx: WriteCtx, real: string, make: (tmp: string) => Promise<void>): Promise<void> {
   const { tmp, done } = await claimTemp(ctx, real);
   try {
     await make(tmp);
@@ -76,7 +74,7 @@ interface Staged {
 export class WriteBatch {
   private staged: Staged[] = [];
 
-  constructor(private readonly ctx: Pick<OpCtx, "disk">) {}
+  constructor(private readonly ctx: WriteCtx) {}
 
   get size(): number {
     return this.staged.length;
@@ -125,7 +123,7 @@ export class WriteBatch {
 }
 
 /** One new file, fsync'd then renamed over `real`. */
-export async function writeAtomic(ctx: Pick<OpCtx, "disk">, real: string, opts: WriteOpts, fill: (h: WriteHandle) => Promise<void>): Promise<void> {
+export async function writeAtomic(ctx: WriteCtx, real: string, opts: WriteOpts, fill: (h: WriteHandle) => Promise<void>): Promise<void> {
   const batch = new WriteBatch(ctx);
   try {
     await batch.add(real, opts, fill);

@@ -5,7 +5,7 @@
 
 import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
-import { Prefetcher, isSmall, streamInto, written, type FetchChange } from "./_fetch.ts";
+import { Prefetcher, isSmall, streamInto, type FetchChange } from "./_fetch.ts";
 import { realPath } from "./_paths.ts";
 import { replaceAtomically, writeAtomic, WriteBatch } from "./_write.ts";
 import type { WriteHandle } from "../sys/types.ts";
@@ -60,7 +60,7 @@ async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress:
     const data = await ctx.prefetch.get(c);
     checkHash(c, c.hash ? hashBytes(data) : undefined);
     await h.write(data);
-    written(data.length);
+    ctx.runtime.received(data.length);
   };
   await batch.add(real, writeOpts(c), fill, async () => {
     if (c.hash) await ctx.observe.remember(real, c.hash);
@@ -70,7 +70,7 @@ async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress:
 
 /** A big file, streamed chunk by chunk and made durable on its own. */
 async function fetchBig(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
-  await writeAtomic(ctx, real, writeOpts(c), async (h) => checkHash(c, await streamInto(ctx.files, c, h)));
+  await writeAtomic(ctx, real, writeOpts(c), async (h) => checkHash(c, await streamInto(ctx, c, h)));
   if (c.hash) await ctx.observe.remember(real, c.hash);
 }
 

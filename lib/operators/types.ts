@@ -4,7 +4,7 @@
 // Exec) are declared in lib/sys/types.ts beside their real implementations.
 
 import type { Result } from "salty";
-import type { Disk, Exec, Observe, Probe, ShellRequest, Users } from "../sys/types.ts";
+import type { Disk, Exec, Observe, Probe, Runtime, ShellRequest, Users } from "../sys/types.ts";
 import type { FileSource } from "./file-source.ts";
 import type { AgentCache } from "./cache.ts";
 
@@ -47,6 +47,8 @@ export interface Caps {
   /** Read-only questions to the live system while planning (packages, services, users). */
   probe: Probe;
   cache: AgentCache;
+  /** The process's own state: temporary names held, when to collect garbage. */
+  runtime: Runtime;
   /** Runs on the master (an RPC call); absent: serverShell fails with rc 1. */
   serverShell?: (req: ShellRequest) => Promise<Result>;
   dryRun: boolean;

@@ -122,6 +122,20 @@ export interface ExecResult {
 
 export type Exec = (argv: string[], opts?: ExecOpts) => Promise<ExecResult>;
 
+/**
+ * What belongs to the process that runs operators rather than to any one
+ * operator: the temporary names its writes hold (two overlapping writes of one
+ * destination get two names) and when received content is collected. The
+ * executor that owns the process makes one (lib/sys/runtime.ts).
+ */
+export interface Runtime {
+  /** `base` itself, or a numbered variant while another write holds `base`; held until released. */
+  holdName(base: string): string;
+  releaseName(name: string): void;
+  /** This many bytes of received content were written and are garbage now. */
+  received(bytes: number): void;
+}
+
 /** What a read-only probe saw; stdout and stderr apart, since parsers read stdout only. */
 export interface ProbeOutput {
   rc: number;

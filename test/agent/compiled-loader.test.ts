@@ -17,10 +17,11 @@ import { createObserve } from ${JSON.stringify(`${lib}/sys/observe.ts`)};
 import { realDisk } from ${JSON.stringify(`${lib}/sys/disk.ts`)};
 import { realExec } from ${JSON.stringify(`${lib}/sys/exec.ts`)};
 import { realProbe } from ${JSON.stringify(`${lib}/sys/probe.ts`)};
+import { createRuntime } from ${JSON.stringify(`${lib}/sys/runtime.ts`)};
 import { createUsers } from ${JSON.stringify(`${lib}/sys/users.ts`)};
 const cache = new AgentCache();
 const files = { fetch: async () => { throw new Error("no files"); }, scan: async () => [], read: async () => new Uint8Array() };
-const caps = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, cache, files, dryRun: false, diff: false, pathPrefix: process.argv[2] };
+const caps = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, runtime: createRuntime({ gcEveryBytes: 0 }), cache, files, dryRun: false, diff: false, pathPrefix: process.argv[2] };
 const context = { id: "h", me: { env: "e", cluster: "c", roles: [], vars: {} }, role: "r", hosts: {}, bootstrap: false };
 const out = [];
 for (const source of JSON.parse(process.argv[3])) {

@@ -12,6 +12,8 @@ import { nsToSeconds, realDisk } from "../../lib/sys/disk.ts";
 import { realExec, runShell } from "../../lib/sys/exec.ts";
 import { createObserve } from "../../lib/sys/observe.ts";
 import { realProbe } from "../../lib/sys/probe.ts";
+import { createRuntime } from "../../lib/sys/runtime.ts";
+import { limits } from "../../lib/constants.ts";
 import type { Users } from "../../lib/sys/types.ts";
 import { createUsers } from "../../lib/sys/users.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
@@ -132,6 +134,7 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
     exec: fake?.exec ?? realExec,
     probe: o.probe ? fakeProbe(o.probe) : realProbe,
     cache,
+    runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }),
     ...(o.serverShell ? { serverShell: runShell } : {}),
     dryRun: o.dryRun ?? false,
     diff: o.diff ?? false,

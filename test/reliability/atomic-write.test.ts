@@ -5,11 +5,12 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { realDisk } from "../../lib/sys/disk.ts";
+import { createRuntime } from "../../lib/sys/runtime.ts";
 import { claimTemp, tempName, writeAtomic } from "../../lib/operators/_write.ts";
 import { tempDirs } from "../_temp.ts";
 
 const scratch = tempDirs("salty-atomic-");
-const ctx = { disk: realDisk };
+const ctx = { disk: realDisk, runtime: createRuntime({ gcEveryBytes: 0 }) };
 const owner = { uid: process.getuid!(), gid: process.getgid!() };
 const bytes = (s: string) => new TextEncoder().encode(s);
 
