@@ -40,91 +40,101 @@ interface Run {
   timer?: ReturnType<typeof setTimeout>;
 }
 
-export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor & { close(): void } {
-  let worker: Worker | undefined;
-  let nextRun = 1;
-  /** Runs sent to the current worker, in order; the first is running. */
-  const queue: Run[] = [];
-  let idle: ReturnType<typeof setTimeout>[] = [];
+/** Garbage collection soon after the last run, the worker's release later; both cancelled by the next run. */
+class IdleTimers {
+  private timers: ReturnType<typeof setTimeout>[] = [];
 
-  const stopIdleTimers = () => {
-    for (const t of idle) clearTimeout(t);
-    idle = [];
-  };
+  constructor(private readonly onGc: () => void, private readonly onRelease: () => void) {}
 
-  /** After the last run: collect garbage soon, stop the worker later, unless another role comes first. */
-  const startIdleTimers = () => {
-    stopIdleTimers();
-    const gc = setTimeout(() => {
-      if (worker) send(worker, { type: "gc" });
-      Bun.gc(true);
-    }, timing.idleGcMs);
-    const release = setTimeout(() => {
-      if (!worker || queue.length) return;
-      log("agent.worker_released", { idleMs: timing.workerIdleMs });
-      worker.terminate();
-      worker = undefined;
-      // Once the thread is gone (termination is asynchronous): collect, and hand the heap's free pages back.
-      // Bun.shrink() is deprecated but is the only call that does the latter (~1.3 MB of 11 here).
-      setTimeout(() => {
-        Bun.gc(true);
-        Bun.shrink();
-      }, 200).unref();
-    }, timing.workerIdleMs);
-    // The agent's connection keeps it alive; these never should (bootstrap, tests).
-    gc.unref();
-    release.unref();
-    idle = [gc, release];
-  };
+  start(): void {
+    this.stop();
+    // The agent's connection keeps the process alive; these never should (bootstrap, tests).
+    this.timers = [setTimeout(this.onGc, timing.idleGcMs), setTimeout(this.onRelease, timing.workerIdleMs)];
+    for (const t of this.timers) t.unref();
+  }
 
-  const send = (w: Worker, msg: ToWorker, transfer: ArrayBuffer[] = []) => w.postMessage(msg, transfer);
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+  }
+}
 
-  const start = (): Worker => {
+/** The role worker and the runs sent to it, in order; the first of `queue` is running. */
+class WorkerExecutor {
+  private worker: Worker | undefined;
+  private nextRun = 1;
+  private readonly queue: Run[] = [];
+  private readonly idle = new IdleTimers(
+    () => this.collect(),
+    () => this.release(),
+  );
+
+  constructor(private readonly pathPrefix: string) {}
+
+  execute(req: RunRoleRequest, caps: RoleCaps): Promise<RoleReport> {
+    this.idle.stop();
+    const worker = (this.worker ??= this.start());
+    return new Promise<RoleReport>((resolve) => {
+      const run: Run = { id: this.nextRun++, req, caps, resolve };
+      this.queue.push(run);
+      send(worker, { type: "run", runId: run.id, req });
+      if (this.queue.length === 1) this.begin(run);
+    });
+  }
+
+  close(): void {
+    this.idle.stop();
+    this.worker?.terminate();
+    this.worker = undefined;
+    for (const run of [...this.queue]) this.finish(run, failedReport(run.req.role, "the agent is stopping", ranFor(run)));
+  }
+
+  private start(): Worker {
     const w = new Worker(WORKER_URL);
-    w.onmessage = (e: MessageEvent<ToMain>) => onMessage(w, e.data);
+    w.onmessage = (e: MessageEvent<ToMain>) => this.onMessage(w, e.data);
     w.onerror = (e) => {
       log("agent.worker_error", { error: e.message });
-      if (worker === w) lose(`the role worker crashed: ${e.message}`);
+      if (this.worker === w) this.lose(`the role worker crashed: ${e.message}`);
     };
-    send(w, { type: "init", pathPrefix: opts.pathPrefix });
+    send(w, { type: "init", pathPrefix: this.pathPrefix });
     return w;
-  };
+  }
 
   /** The head of the queue is running from now on: arm its timer. */
-  const begin = (run: Run) => {
+  private begin(run: Run): void {
     run.started = performance.now();
     run.timer = setTimeout(() => {
       log("agent.role_killed", { role: run.req.role, timeoutMs: run.req.timeoutMs });
-      lose(`${run.req.filename}: timed out after ${run.req.timeoutMs / 1000}s (the role did not yield; it was stopped)`);
+      this.lose(`${run.req.filename}: timed out after ${run.req.timeoutMs / 1000}s (the role did not yield; it was stopped)`);
     }, run.req.timeoutMs + GRACE_MS);
-  };
+  }
 
-  const finish = (run: Run, report: RoleReport) => {
+  private finish(run: Run, report: RoleReport): void {
     clearTimeout(run.timer);
-    queue.splice(queue.indexOf(run), 1);
+    this.queue.splice(this.queue.indexOf(run), 1);
     run.resolve(report);
-  };
+  }
 
   /** Stop the worker: the running role fails with `why`, the ones queued behind it go to a new worker. */
-  const lose = (why: string) => {
-    worker?.terminate();
-    worker = undefined;
-    const head = queue[0];
-    if (head) finish(head, failedReport(head.req.role, why, ranFor(head)));
-    if (!queue.length) return;
-    const w = (worker = start());
-    for (const run of queue) send(w, { type: "run", runId: run.id, req: run.req });
-    begin(queue[0]!);
-  };
+  private lose(why: string): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+    const head = this.queue[0];
+    if (head) this.finish(head, failedReport(head.req.role, why, ranFor(head)));
+    if (!this.queue.length) return;
+    const w = (this.worker = this.start());
+    for (const run of this.queue) send(w, { type: "run", runId: run.id, req: run.req });
+    this.begin(this.queue[0]!);
+  }
 
-  const onMessage = (w: Worker, msg: ToMain) => {
-    if (w !== worker) return; // a stopped worker's last words
-    const run = queue.find((r) => r.id === msg.runId);
+  private onMessage(w: Worker, msg: ToMain): void {
+    if (w !== this.worker) return; // a stopped worker's last words
+    const run = this.queue.find((r) => r.id === msg.runId);
     if (msg.type === "done") {
       if (!run) return;
-      finish(run, msg.report);
-      if (queue[0]) begin(queue[0]);
-      else startIdleTimers();
+      this.finish(run, msg.report);
+      if (this.queue[0]) this.begin(this.queue[0]);
+      else this.idle.start();
       return;
     }
     if (!run) return send(w, { type: "reply", id: msg.id, ok: false, error: { message: "that role run is over", code: "E_NO_RUN" } });
@@ -135,28 +145,39 @@ export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor
       },
       (err) => send(w, { type: "reply", id: msg.id, ok: false, error: { message: errorMessage(err), code: err instanceof SaltyError ? err.code : "E_REMOTE" } }),
     );
-  };
+  }
 
-  const execute = (req: RunRoleRequest, caps: RoleCaps): Promise<RoleReport> => {
-    stopIdleTimers();
-    worker ??= start();
-    return new Promise<RoleReport>((resolve) => {
-      const run: Run = { id: nextRun++, req, caps, resolve };
-      queue.push(run);
-      send(worker!, { type: "run", runId: run.id, req });
-      if (queue.length === 1) begin(run);
-    });
-  };
+  /** Idle for timing.idleGcMs: collect garbage in both threads while it costs nobody anything. */
+  private collect(): void {
+    if (this.worker) send(this.worker, { type: "gc" });
+    Bun.gc(true);
+  }
 
-  return Object.assign(execute, {
+  /** Idle for timing.workerIdleMs: stop the worker and its caches; the next role starts a new one. */
+  private release(): void {
+    if (!this.worker || this.queue.length) return;
+    log("agent.worker_released", { idleMs: timing.workerIdleMs });
+    this.worker.terminate();
+    this.worker = undefined;
+    // Once the thread is gone (termination is asynchronous): collect, and hand the heap's free pages back.
+    // Bun.shrink() is deprecated but is the only call that does the latter.
+    setTimeout(() => {
+      Bun.gc(true);
+      Bun.shrink();
+    }, 200).unref();
+  }
+}
+
+export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor & { close(): void } {
+  const executor = new WorkerExecutor(opts.pathPrefix);
+  return Object.assign((req: RunRoleRequest, caps: RoleCaps) => executor.execute(req, caps), {
     inOrder: true as const,
-    close() {
-      stopIdleTimers();
-      worker?.terminate();
-      worker = undefined;
-      for (const run of [...queue]) finish(run, failedReport(run.req.role, "the agent is stopping", ranFor(run)));
-    },
+    close: () => executor.close(),
   });
+}
+
+function send(w: Worker, msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+  w.postMessage(msg, transfer);
 }
 
 function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { method: infer M } ? M : never, args: unknown[]): Promise<unknown> {
