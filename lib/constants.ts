@@ -12,6 +12,10 @@ export const limits = {
   maxPendingPerAddress: 32,
   /** Bytes queued for a peer that does not read before its connection is dropped (bulk senders await drained()). */
   maxSendBuffer: 256 * 1024 * 1024,
+  /** Largest request, notification or error reply the master accepts from an agent or client (lib/wire/inbound.ts): far below a frame. */
+  maxControlMessage: 1024 * 1024,
+  /** Values (results, strings, numbers…) in one role report the master accepts: decoding work and memory per frame stay bounded. */
+  maxReportValues: 1_000_000,
   /** Deepest nesting msgpack decoding accepts. */
   maxDepth: 64,
   /** Bytes of a file sent inline in one reply; larger files are pulled in chunks. */

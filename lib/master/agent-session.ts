@@ -6,6 +6,7 @@ import type { Facts, Result } from "salty";
 import { SaltyError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Rpc } from "../wire/rpc.ts";
+import { fromAgent } from "../wire/inbound.ts";
 import { keepAlive } from "../wire/keepalive.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, ShellRequest } from "../wire/api.ts";
@@ -91,7 +92,7 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       return deps.serverShell(shellRequest(p));
     },
     ping: () => null,
-  });
+  }, fromAgent);
   // The registry logs the end of a registered session; one that ends before its hello (a protocol error) is logged here.
   rpc.onClose((reason) => (session ? deps.registry.remove(session, reason) : log("agent.closed_before_hello", { id, peer: link.peer, reason })));
   keepAlive(rpc);

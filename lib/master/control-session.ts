@@ -2,6 +2,7 @@
 // `salty meta`), over the local Unix socket or an authenticated remote link.
 
 import { Rpc } from "../wire/rpc.ts";
+import { fromClient } from "../wire/inbound.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
 import { bool, obj, strList } from "../wire/check.ts";
@@ -18,7 +19,7 @@ export function serveClient(link: FrameLink, deps: ControlDeps): Rpc<ControlApi,
     apply: async (p) => fitReport(await runApply(applyRequest(p), { ...deps, progress: (pr) => rpc.notify("apply.progress", pr) })),
     meta: (p) => deps.meta(bool(obj(p, "params").showSecrets, "showSecrets")),
     ping: () => null,
-  });
+  }, fromClient);
   return rpc;
 }
 

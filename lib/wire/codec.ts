@@ -1,10 +1,15 @@
 // msgpack on the wire, hardened: extension types are refused (no Date or
-// custom revivers from the network), nesting deeper than limits.maxDepth is
-// refused, and decode errors become ProtocolError. Pure: no I/O.
+// custom revivers from the network), and every message is first measured
+// against the limits of its kind (_measure.ts: values in all, string, binary,
+// array and map sizes, nesting) without allocating, so that decoding work and
+// memory per frame are bounded; decode errors become ProtocolError. Pure: no I/O.
 
 import { Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
 import { limits } from "../constants.ts";
 import { ProtocolError } from "../errors.ts";
+import { measure, type DecodeLimits } from "./_measure.ts";
+
+export type { DecodeLimits } from "./_measure.ts";
 
 const noExtensions: ExtensionCodecType<undefined> = {
   tryToEncode: () => null,
@@ -13,34 +18,40 @@ const noExtensions: ExtensionCodecType<undefined> = {
   },
 };
 
+/** What a frame can hold: the limits of messages from a peer we trust as much as the frame limit (the master, to agents and clients). */
+export const frameLimits: DecodeLimits = {
+  bytes: limits.maxFrame,
+  nodes: limits.maxFrame,
+  str: limits.maxFrame,
+  bin: limits.maxFrame,
+  array: limits.maxFrame,
+  map: limits.maxFrame,
+  depth: limits.maxDepth,
+};
+
 const encoder = new Encoder({ extensionCodec: noExtensions, ignoreUndefined: true });
-const decoder = new Decoder({ extensionCodec: noExtensions, useBigInt64: false });
+const decoders = new WeakMap<DecodeLimits, Decoder>();
+
+/** One decoder per set of limits: the library enforces the per-value ones again as it decodes. */
+function decoderFor(lim: DecodeLimits): Decoder {
+  let d = decoders.get(lim);
+  if (!d) {
+    d = new Decoder({ extensionCodec: noExtensions, useBigInt64: false, maxStrLength: lim.str, maxBinLength: lim.bin, maxArrayLength: lim.array, maxMapLength: lim.map, maxExtLength: 0 });
+    decoders.set(lim, d);
+  }
+  return d;
+}
 
 export function encode(value: unknown): Uint8Array {
   return encoder.encode(value);
 }
 
-export function decode(bytes: Uint8Array): unknown {
-  let value: unknown;
+export function decode(bytes: Uint8Array, lim: DecodeLimits = frameLimits): unknown {
+  measure(bytes, lim);
   try {
-    value = decoder.decode(bytes);
+    return decoderFor(lim).decode(bytes);
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
     throw new ProtocolError(`malformed message: ${err instanceof Error ? err.message : String(err)}`, "E_CODEC");
-  }
-  checkDepth(value, limits.maxDepth);
-  return value;
-}
-
-/** Iterative, so a hostile document cannot overflow our stack while we measure it. */
-function checkDepth(root: unknown, max: number): void {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== "object" || v instanceof Uint8Array) continue;
-    if (depth > max) throw new ProtocolError(`message nested deeper than ${max} levels`, "E_CODEC");
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
-    }
   }
 }

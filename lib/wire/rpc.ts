@@ -3,12 +3,14 @@
 //   [0, id, method, params]  request        [1, id, result]        success
 //   [3, method, params]      notification   [2, id, {message,code}] failure
 // The one place where a remote failure becomes a thrown RpcError: call sites
-// never inspect an error field. A malformed message drops the connection.
+// never inspect an error field. A malformed message drops the connection, and
+// so does one over the limits of its kind (`Inbound`): a peer's requests, and
+// its replies to each of our calls, are measured before they are decoded.
 
 import { SaltyError, ProtocolError, errorMessage } from "../errors.ts";
 import { timing } from "../constants.ts";
 import { log } from "../log.ts";
-import { decode, encode } from "./codec.ts";
+import { decode, encode, frameLimits, type DecodeLimits } from "./codec.ts";
 import type { FrameLink } from "./link.ts";
 
 export type Method<P, R> = { params: P; result: R };
@@ -26,6 +28,31 @@ export class RpcError extends SaltyError {
 }
 
 const REQ = 0, OK = 1, ERR = 2, NOTE = 3;
+
+/** How much a peer may send: its requests, notifications and error replies; and its successful reply to each method we call. */
+export interface Inbound {
+  request: DecodeLimits;
+  reply(method: string): DecodeLimits;
+}
+
+/** A peer trusted up to the frame limit (the master, as agents and clients see it). */
+const TRUSTED: Inbound = { request: frameLimits, reply: () => frameLimits };
+
+/** The kind and id of a message (`[kind, id, ...]`), read from its first bytes without decoding it. */
+function peekHead(f: Uint8Array): { kind: number; id?: number } | undefined {
+  const at = f[0] === 0xdc ? 3 : f[0] === 0xdd ? 5 : f[0] !== undefined && f[0] >= 0x91 && f[0] <= 0x9f ? 1 : 0;
+  const kind = at ? f[at] : undefined;
+  if (kind === undefined || kind > NOTE) return undefined;
+  const t = f[at + 1];
+  const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
+  const n = f.length - at - 2;
+  if (kind === NOTE || t === undefined) return { kind };
+  if (t <= 0x7f) return { kind, id: t };
+  if (t === 0xcc && n >= 1) return { kind, id: v.getUint8(at + 2) };
+  if (t === 0xcd && n >= 2) return { kind, id: v.getUint16(at + 2) };
+  if (t === 0xce && n >= 4) return { kind, id: v.getUint32(at + 2) };
+  return { kind };
+}
 
 interface Pending {
   method: string;
@@ -45,6 +72,7 @@ export class Rpc<Local extends Api, Remote extends Api> {
   constructor(
     readonly link: FrameLink,
     private handlers: Handlers<Local>,
+    private inbound: Inbound = TRUSTED,
   ) {
     link.onFrame((f) => this.receive(f));
     link.onClose((reason) => this.closed(reason));
@@ -94,15 +122,41 @@ export class Rpc<Local extends Api, Remote extends Api> {
 
   private receive(frame: Uint8Array): void {
     this.lastSeen = performance.now();
+    const head = peekHead(frame);
+    const waiting = head?.kind === OK && head.id !== undefined ? this.pending.get(head.id) : undefined;
     let msg: unknown;
     try {
-      msg = decode(frame);
+      msg = decode(frame, waiting ? this.inbound.reply(waiting.method) : this.inbound.request);
+    } catch (err) {
+      if (err instanceof SaltyError && err.code === "E_TOO_LARGE" && head) return this.refuse(head, errorMessage(err));
+      return this.protocolError(err);
+    }
+    try {
       if (!Array.isArray(msg) || typeof msg[0] !== "number") throw new ProtocolError("message is not an rpc array", "E_SHAPE");
       this.dispatch(msg);
     } catch (err) {
-      log("rpc.protocol_error", { peer: this.link.peer, error: errorMessage(err) });
-      this.link.close(`protocol error: ${errorMessage(err)}`);
+      this.protocolError(err);
     }
+  }
+
+  private protocolError(err: unknown): void {
+    log("rpc.protocol_error", { peer: this.link.peer, error: errorMessage(err) });
+    this.link.close(`protocol error: ${errorMessage(err)}`);
+  }
+
+  /**
+   * A message larger than its kind allows, left undecoded: a request is answered with the error, a
+   * reply fails its call, a notification is dropped; the connection stays (nothing was malformed).
+   */
+  private refuse(head: { kind: number; id?: number }, why: string): void {
+    log("rpc.too_large", { peer: this.link.peer, kind: head.kind, error: why });
+    if (head.id === undefined) return;
+    if (head.kind === REQ && !this.isClosed) return void this.link.send(encode([ERR, head.id, { message: why, code: "E_TOO_LARGE" }]));
+    const p = head.kind === OK || head.kind === ERR ? this.pending.get(head.id) : undefined;
+    if (!p) return;
+    this.pending.delete(head.id);
+    clearTimeout(p.timer);
+    p.reject(new RpcError(`${p.method}: the reply was refused: ${why}`, "E_TOO_LARGE"));
   }
 
   private dispatch(msg: unknown[]): void {

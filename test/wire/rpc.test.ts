@@ -69,3 +69,40 @@ describe("rpc", () => {
     expect(await closed).toMatch(/protocol error: message is not an rpc array/);
   });
 });
+
+describe("rpc: messages over the limits of their kind (lib/wire/inbound.ts)", () => {
+  const tiny = { bytes: 200, nodes: 50, str: 100, bin: 100, array: 20, map: 10, depth: 8 };
+  const roomy = { ...tiny, bytes: 10_000, str: 20_000 };
+  function limited() {
+    const [la, lb] = memoryPair();
+    // `a` accepts small requests from `b`, and a larger reply to echo only.
+    const a = new Rpc<A, B>(la, { add: ({ a, b }) => a + b, fail: () => null, slow: (s) => String(s) }, { request: tiny, reply: (m) => (m === "echo" ? roomy : tiny) });
+    const b = new Rpc<B, A>(lb, { echo: async (s) => s });
+    return { a, b };
+  }
+
+  test("a request too large is answered with E_TOO_LARGE, undecoded; the connection serves the next call", async () => {
+    const { a, b } = limited();
+    const err = await b.call("slow", "x".repeat(300) as never).catch((e) => e);
+    expect(err.code).toBe("E_TOO_LARGE");
+    expect(err.message).toMatch(/^slow: message of \d+ bytes exceeds the limit of 200 for its kind$/);
+    expect(await b.call("add", { a: 1, b: 2 })).toBe(3);
+    expect(a.isClosed).toBe(false);
+  });
+
+  test("a reply is measured against the limits of the call it answers; one too large fails that call only", async () => {
+    const { a } = limited();
+    expect(await a.call("echo", "y".repeat(4_000))).toBe("y".repeat(4_000));
+    const err = await a.call("echo", "y".repeat(12_000)).catch((e) => e);
+    expect(err.code).toBe("E_TOO_LARGE");
+    expect(err.message).toMatch(/^echo: the reply was refused: message of \d+ bytes exceeds the limit of 10000/);
+    expect(await a.call("echo", "ok")).toBe("ok");
+  });
+
+  test("a malformed message still drops the connection", async () => {
+    const { a, b } = limited();
+    b.link.send(Uint8Array.from([0x94, 0x00, 0x01, 0xc1]));
+    await new Promise<void>((r) => a.onClose(() => r()));
+    expect(a.isClosed).toBe(true);
+  });
+});

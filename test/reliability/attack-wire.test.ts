@@ -1,0 +1,120 @@
+// Attacks on the wire, the keys and the trust of issue 13, against the real
+// binary: a frame built to freeze the master, keys that change status while
+// their session is open, a master replaced while its agent waits for
+// acceptance, and strangers filling the pending-key queue. Each case also
+// checks that the master goes on serving the others.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { setLogSink } from "../../lib/log.ts";
+import { decode, encode } from "../../lib/wire/codec.ts";
+import { Rpc } from "../../lib/wire/rpc.ts";
+import type { FrameLink } from "../../lib/wire/link.ts";
+import type { AgentApi, MasterApi } from "../../lib/wire/api.ts";
+import type { Facts } from "salty";
+import { world, type World } from "../e2e/_harness.ts";
+import { authenticated, procStats, until } from "./_tools.ts";
+
+setLogSink(() => {});
+
+const files = {
+  "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { "good*": { env: "lab", roles: ["touch"] }, "rogue*": { env: "lab", roles: ["touch"], ignore_missing: true } } } };\n`,
+  "roles/touch.ts": `export default async ({ copy }) => { await copy("touch/motd", "/etc/motd"); };\n`,
+  "files/touch/motd": "hello\n",
+};
+const facts = { kernel: "Linux", machine: "x86_64", os: { name: "Ubuntu", version: "24.04" }, cpu_count: 1, mem_gb: 1, hostname: "rogue", networking: { interfaces: [] } } as unknown as Facts;
+
+/** Resolves with what `p` gave, or "still waiting" after `ms`: a bound on a wait, not a timing assertion. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | "still waiting"> {
+  return Promise.race([p, Bun.sleep(ms).then(() => "still waiting" as const)]);
+}
+
+/** `n` empty maps in one array32, as msgpack bytes (one byte each). */
+function emptyMaps(n: number, into = new Uint8Array(5 + n), at = 0): Uint8Array {
+  into.fill(0x80, at + 5, at + 5 + n);
+  into[at] = 0xdd;
+  new DataView(into.buffer).setUint32(at + 1, n);
+  return into;
+}
+
+/** The largest sealed body: a frame is limits.maxFrame (32 MiB) with its 16-byte tag. */
+const BODY = 32 * 1024 * 1024 - 16;
+
+/** `[0, 99, "agent.hello", [{}, {}, … ~33.5 million]]`: the frame that froze the master in issue 13. */
+function hostileRequest(): Uint8Array {
+  const head = encode([0, 99, "agent.hello"]).subarray(1); // without its array header: we write one of 4
+  const out = new Uint8Array(BODY);
+  out[0] = 0x94;
+  out.set(head, 1);
+  emptyMaps(BODY - 1 - head.length - 5, out, 1 + head.length);
+  return out;
+}
+
+/** A role.run reply of 320 arrays of 100,000 empty maps: each array passes a per-array limit, 32 million values in all. */
+function hostileReply(id: number): Uint8Array {
+  const head = encode([1, id]).subarray(1);
+  const out = new Uint8Array(1 + head.length + 5 + 320 * 100_005);
+  out[0] = 0x93;
+  out.set(head, 1);
+  let at = 1 + head.length;
+  out[at] = 0xdd;
+  new DataView(out.buffer).setUint32(at + 1, 320);
+  at += 5;
+  for (let i = 0; i < 320; i++, at += 100_005) emptyMaps(100_000, out, at);
+  return out;
+}
+
+/** An accepted agent of the test's making: says hello and answers pings through the real Rpc, and role.run with `roleRun`'s raw bytes. */
+async function rawAgent(w: World, id: string, roleRun: (requestId: number) => Uint8Array) {
+  const a = await authenticated(w.port, w.keyroot, id);
+  let toRpc: (f: Uint8Array) => void = () => {};
+  a.link.onFrame((f) => {
+    const m = decode(f) as unknown[];
+    if (m[0] === 0 && m[2] === "role.run") return a.link.send(roleRun(m[1] as number));
+    toRpc(f);
+  });
+  const proxy: FrameLink = { peer: a.link.peer, send: (f) => a.link.send(f), close: (r) => a.link.close(r), onFrame: (h) => (toRpc = h), onClose: (h) => a.link.onClose(h) };
+  const rpc = new Rpc<AgentApi, MasterApi>(proxy, { "role.run": () => Promise.reject(new Error("unused")), ping: () => null });
+  await rpc.call("agent.hello", { facts, version: "rogue" });
+  return { ...a, rpc };
+}
+
+describe("one frame must not freeze the master (S2)", () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await world({ files });
+    await w.startMaster(["--auto-accept"]);
+    await Promise.all([w.startAgent("good1"), w.startAgent("good2")]);
+    await w.waitHosts(["good1", "good2"]);
+  });
+  afterAll(async () => {
+    await w?.[Symbol.asyncDispose]();
+  });
+
+  test("33 million empty maps in a 32 MiB request, and a 32 MiB role report of 32 million values: refused; the others' applies and `salty hosts` answer; the master's memory stays bounded", async () => {
+    const rogue = await rawAgent(w, "rogue1", hostileReply);
+    const mark = w.master!.output.length;
+    rogue.link.send(hostileRequest());
+    const hosts = await within(w.salty(["hosts", "--keyroot", w.keyroot]), 5_000);
+    expect(hosts).not.toBe("still waiting");
+    if (hosts === "still waiting") return;
+    expect(hosts.code).toBe(0);
+    expect(Object.keys(JSON.parse(hosts.stdout)).sort()).toEqual(["good1", "good2", "rogue1"]); // refused, not dropped: nothing was malformed
+    const apply = await within(w.salty(["apply", "--keyroot", w.keyroot, "target=good*"]), 5_000);
+    expect(apply).not.toBe("still waiting");
+    if (apply === "still waiting") return;
+    expect(apply.stderr).toBe("");
+    expect(apply.code).toBe(0);
+    await until(() => /rpc\.too_large .*message of 33554416 bytes exceeds the limit of 1048576/.test(w.master!.output.slice(mark)), 5_000, "the refusal in the master's log");
+
+    // The master asks the rogue for its role: the report it gets is refused undecoded, that host fails, the others apply.
+    const all = await within(w.salty(["apply", "-v", "--keyroot", w.keyroot]), 10_000);
+    expect(all).not.toBe("still waiting");
+    if (all === "still waiting") return;
+    expect(all.code).toBe(1);
+    expect(all.stdout).toMatch(/^host:good1 elapsed:\S+ errors:0/m);
+    expect(all.stdout).toMatch(/^host:good2 elapsed:\S+ errors:0/m);
+    expect(all.stdout + all.stderr).toMatch(/host:rogue1 elapsed:\S+ errors:1/);
+    expect(all.stdout + all.stderr).toMatch(/the reply was refused: message of more than 1000000 values/);
+    expect(procStats(w.master!.proc.pid).hwmMb).toBeLessThan(400);
+    rogue.raw.close();
+  }, 60_000);
+});
