@@ -5,7 +5,7 @@
 //
 // Role requests are passed on to the worker as they arrive and it runs them
 // one at a time, in that order: the next role starts as soon as one ends,
-// without a round trip through this thread (~0.4 ms a role). Only the running
+// without a round trip through this thread. Only the running
 // role (the head of the queue) has a timer. When the worker is stopped or
 // crashes, the running role fails and the roles queued behind it, which never
 // started, go to a new worker.
@@ -200,7 +200,7 @@ function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { metho
 
 /**
  * File content (read, readMany) is moved to the worker, not cloned: cloning
- * copied ~0.5 GB/s here, 200 ms of a 100 MB transfer. What the connection hands
+ * was a fifth of a big transfer's CPU (docs/performance.md). What the connection hands
  * us may be views into buffers shared with other data, so it is first copied
  * into one new buffer (a plain memcpy), which is then transferred.
  */

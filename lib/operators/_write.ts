@@ -4,7 +4,7 @@
 // or the new one (or, for a new file, none), never a partial one; the
 // temporary file is removed on failure. Every write is fsync'd, new files
 // too: after a power loss a service must not find an empty config where
-// salty wrote one (a measured fsync costs ~1-4 ms here). Its name is
+// salty wrote one (docs/performance.md has what the fsyncs cost). Its name is
 // the same for every write of one destination, so one torn by a crash
 // (SIGKILL, power loss) is replaced by the next write, not left forever.
 
@@ -67,7 +67,7 @@ interface Staged {
 /**
  * New files made durable together: each is written under its temporary name
  * and its writeback started, then commit() fsyncs them all at once (the fsyncs
- * overlap and share journal commits: ~2x faster here than one after the
+ * overlap and share journal commits: faster than one after the
  * other) and renames each over its destination, in order. The crash promise
  * is the same as writeAtomic's: nothing is renamed before it is on the disk.
  */

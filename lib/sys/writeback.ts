@@ -21,7 +21,7 @@ let loaded: StartWriteback | undefined;
 function load(): StartWriteback {
   if (process.platform !== "linux") return () => {};
   try {
-    // Opened on first use: the FFI stub is compiled then (~1 ms), and most commands never write a file.
+    // Opened on first use: the FFI stub is compiled then, and most commands never write a file.
     const libc = dlopen("libc.so.6", {
       sync_file_range: { args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.u32], returns: FFIType.i32 },
     });
