@@ -10,5 +10,5 @@ export default (async ({ makedirs, copy, render, lineInFile, symlink, shell, boo
   const conf = await render("nginx/nginx.conf", "/opt/demo/etc/nginx/nginx.conf");
   await lineInFile("127.0.0.1 localhost", "/opt/demo/etc/hosts");
   await symlink("/opt/demo/etc/nginx/nginx.conf", "/opt/demo/etc/nginx.conf");
-  if (conf.changed && !bootstrap) await shell("echo nginx -s reload");
+  if (conf.changed && !bootstrap) await shell(["echo", "nginx", "-s", "reload"]); // an argv: no /bin/sh between salty and the program
 }) satisfies Role;

@@ -70,9 +70,11 @@ declare module "salty" {
     /** Mirror the fileroot directory `src` into `dst` like `rsync -a --delete`.
      * @example await syncdir("files/app/static", "/opt/app/static", { exclude: ["*.map"] }) */
     syncdir(src: string, dst: string, opts?: SyncdirOpts): Promise<Result>;
-    /** Run shell commands on the agent with /bin/sh; `output` is stdout+stderr.
-     * @example await shell("systemctl reload nginx", { timeout: 30 }) */
-    shell(cmds: string, opts?: ShellOpts): Promise<Result>;
+    /** Run shell commands on the agent with /bin/sh; `output` is stdout+stderr. Given a list of
+     * words, run that argv with no shell: nothing in the words is interpreted (use it for facts,
+     * addresses and anything a host claims; or `quote()` each word of a command line).
+     * @example await shell(["systemctl", "reload", "nginx"], { timeout: 30 }) */
+    shell(cmds: string | string[], opts?: ShellOpts): Promise<Result>;
     /** Run shell commands on the master (needs `salty master --allow-server-shell`).
      * @example await serverShell("git -C /srv/repo rev-parse HEAD") */
     serverShell(cmds: string, opts?: ShellOpts): Promise<Result>;
@@ -94,6 +96,9 @@ declare module "salty" {
     /** Sorted private IPv4s of the hosts in my cluster that have `role`.
      * @example const peers = getIps("redis") */
     getIps(role: string): string[];
+    /** Words made safe for a /bin/sh command line (single-quoted where needed), joined by spaces.
+     * @example await shell(`ping -c1 ${quote(getIps("db")[0] ?? "")}`) */
+    quote(...words: Array<string | number>): string;
   }
 
   export interface Interface {
@@ -108,6 +113,9 @@ declare module "salty" {
     is_bridge: boolean;
   }
 
+  /** What a host claims about itself. The master checks them (types, sizes, address syntax), drops
+   * what does not fit and derives is_private/is_public/is_loopback from the address; strings such as
+   * hostname and device are still only claims: pass them to shell() as argv words or through quote(). */
   export interface Facts {
     kernel: "Linux" | "Darwin";
     machine: string;

@@ -119,6 +119,8 @@ export function buildInterfaces(entries: readonly AddrEntry[], bridges: Readonly
  * a bridge, e.g. br0/vmbr0); undefined when there is none.
  */
 export function myIp(facts: Pick<Facts, "networking"> | undefined): string | undefined {
-  const candidates = (facts?.networking.interfaces ?? []).filter((i) => i.is_private && !i.is_loopback);
+  // The master checked the facts (facts/validate.ts); this checks again what it hands to roles, whatever its input.
+  const interfaces = Array.isArray(facts?.networking?.interfaces) ? facts.networking.interfaces : [];
+  const candidates = interfaces.filter((i) => typeof i?.ipv4 === "string" && classifyIpv4(i.ipv4).is_private && !classifyIpv4(i.ipv4).is_loopback);
   return (candidates.find((i) => !i.is_bridge) ?? candidates[0])?.ipv4;
 }

@@ -3,6 +3,7 @@
 // registry while connected, and the keep-alive that notices it dying.
 
 import type { Facts, Result } from "salty";
+import { validateFacts, type CheckedFacts } from "../facts/validate.ts";
 import { SaltyError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Rpc } from "../wire/rpc.ts";
@@ -25,12 +26,13 @@ export interface MasterDeps {
 
 const NO_ROLES: ReadonlySet<string> = new Set();
 
-/** An agent's facts travel in every other host's role context: a few kB in practice, never megabytes. */
-function checkFacts(v: unknown): Facts {
+/** An agent's facts travel in every other host's role context: a few kB in practice, never megabytes.
+ * They are claims of the host: checked against their schema (facts/validate.ts), what does not fit dropped. */
+function checkFacts(v: unknown): CheckedFacts {
   const facts = obj(v, "facts");
   const size = Buffer.byteLength(JSON.stringify(facts));
   if (size > limits.maxFactsBytes) throw new SaltyError(`facts of ${size} bytes exceed the limit of ${limits.maxFactsBytes}`, "E_PARAMS");
-  return facts as unknown as Facts;
+  return validateFacts(facts);
 }
 
 /** A serverShell request with every field checked: only a string command, cwd and env, and a positive timeout reach the shell. */
@@ -54,15 +56,24 @@ function shellRequest(p: unknown): ShellRequest {
 export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
   let session: AgentSession | undefined;
   const source = deps.files.sourceFor(() => session?.secretRoles ?? NO_ROLES);
+  let droppedNote = "";
+  /** The checked facts; what was dropped is logged once, not at every refresh. */
+  const claimed = (v: unknown): Facts => {
+    const { facts, dropped } = checkFacts(v);
+    const note = dropped.join("; ");
+    if (note && note !== droppedNote) log("agent.facts_dropped", { id, dropped: note.slice(0, 2000) });
+    droppedNote = note;
+    return facts;
+  };
   const rpc: Rpc<MasterApi, AgentApi> = new Rpc<MasterApi, AgentApi>(link, {
     "agent.hello": (p) => {
       const { facts, version } = obj(p, "hello");
-      session = { id, rpc, peer: link.peer, facts: checkFacts(facts), version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0, files: source };
+      session = { id, rpc, peer: link.peer, facts: claimed(facts), version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0, files: source };
       deps.registry.add(session);
       return { masterVersion: deps.version };
     },
     "agent.facts": (p) => {
-      if (session) session.facts = checkFacts(obj(p, "params").facts);
+      if (session) session.facts = claimed(obj(p, "params").facts);
       return null;
     },
     "file.fetch": (p) => {

@@ -11,6 +11,7 @@ import { makedirs } from "./makedirs.ts";
 import { remove } from "./remove.ts";
 import { render } from "./render.ts";
 import { execute } from "./run.ts";
+import { quote } from "./quote.ts";
 import { serverShell, shell } from "./shell.ts";
 import { symlink } from "./symlink.ts";
 import { syncdir } from "./syncdir.ts";
@@ -82,7 +83,7 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
   const results: Result[] = [];
   const output: string[] = [];
   const { myIp, getIps } = opts.addresses;
-  const ctx: OpCtx = { ...caps, locals: { ...context, myIp, getIps }, ...(opts.signal ? { signal: opts.signal } : {}) };
+  const ctx: OpCtx = { ...caps, locals: { ...context, myIp, getIps, quote }, ...(opts.signal ? { signal: opts.signal } : {}) };
   const fit = outputBudget();
   const bind = <A extends unknown[]>(op: Operator<A>) => async (...args: A): Promise<Result> => {
     const slot = results.length;
@@ -107,6 +108,7 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     isChanged: () => results.some((r) => r.changed),
     myIp,
     getIps,
+    quote,
   };
   return { operators, results, output };
 }

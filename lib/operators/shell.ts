@@ -1,28 +1,42 @@
-// shell(cmds, {cwd, env, timeout}) runs /bin/sh -c on the agent;
+// shell(cmds, {cwd, env, timeout}) runs /bin/sh -c on the agent, or, given a
+// list of words, runs that argv with no shell at all (nothing in the words is
+// ever interpreted: the safe way to pass addresses, facts and other claims);
 // serverShell(...) the same on the master (an RPC the agent wires in).
 // `rc` is the exit status, `output` stdout+stderr, `changed` always true.
 // On timeout the whole process group is killed and the error says so.
 
 import type { ShellOpts } from "salty";
 import { SaltyError } from "../errors.ts";
+import { quote } from "./quote.ts";
 import type { Change, OpCtx, Operator } from "./types.ts";
 
-/** The first line of the commands, short: for the Result's cmd. */
+/** The first line of the commands, short: for the Result's cmd. An argv is shown as /bin/sh would need it. */
 function brief(cmds: unknown): string {
-  const s = String(cmds);
+  const s = Array.isArray(cmds) && cmds.every((w) => typeof w === "string") ? quote(...cmds) : String(cmds);
   const first = s.split("\n")[0]!;
   return first.length > 80 || first !== s ? `${first.slice(0, 80)}…` : first;
 }
 
+/** shell(["prog", "arg"]): the words as they are, no /bin/sh. */
+function argvOf(cmds: unknown): string[] {
+  if (Array.isArray(cmds)) {
+    if (!cmds.length || cmds.some((w) => typeof w !== "string") || cmds[0] === "") throw new SaltyError("an argv must be a non-empty list of strings, the program first", "E_ARG");
+    if (cmds.some((w: string) => w.includes("\0"))) throw new SaltyError("an argv word contains a NUL byte", "E_ARG");
+    return cmds;
+  }
+  if (typeof cmds !== "string" || cmds.trim() === "") throw new SaltyError("commands must be a non-empty string (or an argv: a list of strings)", "E_ARG");
+  return ["/bin/sh", "-c", cmds];
+}
+
 function execChange(cmds: unknown, opts: ShellOpts, on?: "master"): Change {
-  if (typeof cmds !== "string" || cmds.trim() === "") throw new SaltyError("commands must be a non-empty string", "E_ARG");
+  const argv = argvOf(cmds);
   if (opts.cwd !== undefined && typeof opts.cwd !== "string") throw new SaltyError("cwd must be a string", "E_ARG");
   if (opts.env !== undefined && (typeof opts.env !== "object" || opts.env === null)) throw new SaltyError("env must be an object", "E_ARG");
   if (opts.timeout !== undefined && (typeof opts.timeout !== "number" || !(opts.timeout > 0))) throw new SaltyError("timeout must be a positive number of seconds", "E_ARG");
   const env = opts.env ? Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, String(v)])) : undefined;
   return {
     kind: "exec",
-    argv: ["/bin/sh", "-c", cmds],
+    argv,
     report: true,
     ...(on ? { on } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
@@ -31,7 +45,7 @@ function execChange(cmds: unknown, opts: ShellOpts, on?: "master"): Change {
   };
 }
 
-export const shell: Operator<[cmds: string, opts?: ShellOpts]> = {
+export const shell: Operator<[cmds: string | string[], opts?: ShellOpts]> = {
   describe: (cmds) => `shell(${brief(cmds)})`,
   plan: async (_ctx: OpCtx, cmds, opts = {}) => ({ changes: [execChange(cmds, opts)] }),
 };

@@ -59,7 +59,7 @@ export interface Caps {
 
 /** What one operator call sees: the capabilities plus the role's context. */
 export interface OpCtx extends Caps {
-  /** Template locals: the role's context, myIp and getIps. */
+  /** Template locals: the role's context, myIp, getIps and quote. */
   locals: Record<string, unknown>;
   /** Aborted when the role runs past its timeout. */
   signal?: AbortSignal;
