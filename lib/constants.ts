@@ -79,6 +79,8 @@ export const timing = {
   idleGcMs: 2_000,
   /** The agent stops its role worker (and drops the worker's caches) after this long without a role. */
   workerIdleMs: 5 * 60_000,
+  /** How often the master re-checks that every live session's key is still accepted (file events do it at once: master/key-watch.ts). */
+  keysRecheckMs: 10_000,
   /** A command run to gather facts (sw_vers, ifconfig on macOS) that takes longer is killed. */
   factsCommandTimeoutMs: 5_000,
 };

@@ -67,6 +67,13 @@ export class KeyStore {
     return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "${accept}" on the master`);
   }
 
+  /** Whether a peer's session may go on: its key is accepted, the same key, and not rejected. */
+  async stillAccepted(peer: Peer): Promise<boolean> {
+    if (await this.read(peer.kind, "rejected", peer.id)) return false;
+    const accepted = await this.read(peer.kind, "accepted", peer.id);
+    return accepted !== undefined && samePublicKey(accepted, peer.publicKey);
+  }
+
   private async autoAccept(peer: Peer, fromPending: boolean): Promise<Decision> {
     const { id, kind, publicKey } = peer;
     if (fromPending) await this.move(kind, id, "pending", "accepted");

@@ -11,6 +11,7 @@ import { loadOrCreateIdentity, fingerprint } from "../crypto/keys.ts";
 import { listenUnix } from "../wire/tcp.ts";
 import { listenSecure } from "../wire/secure-listener.ts";
 import { KeyStore } from "./keystore.ts";
+import { watchKeys } from "./key-watch.ts";
 import type { Registry } from "./registry.ts";
 import { masterCore } from "./core.ts";
 import { serveAgent, type MasterDeps } from "./agent-session.ts";
@@ -42,15 +43,13 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept });
   const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
 
+  const keys = await watchKeys(keyroot, keystore);
   const tcp = await listenSecure({
     host: opts.host,
     port: opts.port,
     identity,
     decide: (peer) => keystore.decide(peer),
-    onSession: (link, peer) => {
-      if (peer.kind === "agent") serveAgent(link, peer.id, agentDeps);
-      else serveClient(link, controlDeps);
-    },
+    onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps)),
   });
   const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps));
   log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
@@ -59,6 +58,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     registry,
     async close() {
       core.close();
+      keys.close();
       await Promise.all([tcp.close(), unix.close()]);
     },
   };

@@ -11,7 +11,10 @@ import type { FrameLink } from "../../lib/wire/link.ts";
 import type { AgentApi, MasterApi } from "../../lib/wire/api.ts";
 import type { Facts } from "salty";
 import { world, type World } from "../e2e/_harness.ts";
-import { authenticated, procStats, until } from "./_tools.ts";
+import { secureClient } from "../../lib/wire/secure.ts";
+import { authenticated, openRaw, procStats, rogueAgent, until } from "./_tools.ts";
+import { join } from "node:path";
+import { unlinkSync, writeFileSync } from "node:fs";
 
 setLogSink(() => {});
 
@@ -117,4 +120,76 @@ describe("one frame must not freeze the master (S2)", () => {
     expect(procStats(w.master!.proc.pid).hwmMb).toBeLessThan(400);
     rogue.raw.close();
   }, 60_000);
+});
+
+describe("a key rejected or deleted cuts its live session (S6)", () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await world({ files, password: "correct horse battery staple, and more to make 32" });
+    writeFileSync(join(w.fileroot, "files/touch/key"), "the-secret-key\n");
+    const enc = await w.salty(["crypto", "e", join(w.fileroot, "files/touch/key"), "--keyroot", w.keyroot]);
+    expect(enc.code).toBe(0);
+    unlinkSync(join(w.fileroot, "files/touch/key"));
+    await w.startMaster();
+    const good = await w.startAgent("good1");
+    await w.master!.waitFor(/keys\.pending .*id=good1/);
+    expect((await w.salty(["keys", "accept", "good1", "--keyroot", w.keyroot])).code).toBe(0);
+    await good.waitFor(/agent\.session /);
+    await w.waitHosts(["good1"]);
+  });
+  afterAll(async () => {
+    await w?.[Symbol.asyncDispose]();
+  });
+
+  /** What a connection with this key hears from the master now. */
+  async function reconnect(identity: { publicKey: Uint8Array; secretKey: Uint8Array }, id: string): Promise<string> {
+    const raw = await openRaw(w.port);
+    try {
+      await secureClient(raw, { identity, id, kind: "agent" });
+      return "accepted";
+    } catch (err) {
+      return (err as { code?: string }).code ?? String(err);
+    } finally {
+      raw.close();
+    }
+  }
+
+  test("rejected while one of its roles runs: the connection is closed at once, no file or secret can be read any more, a new connection is refused; the others apply", async () => {
+    let fetchAgain!: () => Promise<unknown>;
+    let inRole!: (plain: string) => void;
+    const got = new Promise<string>((r) => (inRole = r));
+    const rogue = await rogueAgent(w.port, w.keyroot, "rogue-r", async () => {
+      const f = await fetchAgain();
+      inRole(new TextDecoder().decode((f as { data: Uint8Array }).data));
+      await new Promise(() => {}); // the role goes on: the master must cut it, not wait for it
+      return null as never;
+    });
+    fetchAgain = () => rogue.rpc.call("file.fetch", { path: "files/touch/key" });
+    await rogue.rpc.call("agent.hello", { facts, version: "rogue" });
+    const mark = w.master!.output.length;
+    const apply = w.salty(["apply", "--keyroot", w.keyroot, "target=rogue-r"]);
+    expect(await within(got, 10_000)).toBe("the-secret-key\n"); // before: its own role's secret, as it should
+
+    const rejected = await w.salty(["keys", "reject", "rogue-r", "--keyroot", w.keyroot]);
+    expect(rejected.code).toBe(0);
+    expect(await within(rogue.raw.closed, 5_000)).toBe("closed by peer");
+    await expect(fetchAgain()).rejects.toThrow(/connection lost/);
+    expect(await reconnect(rogue.identity, "rogue-r")).toBe("E_KEY_REJECTED");
+    expect(w.master!.output.slice(mark)).toMatch(/keys\.session_cut id=rogue-r kind=agent .*reason="key no longer accepted"/);
+    const r = await within(apply, 10_000);
+    expect(r).not.toBe("still waiting");
+    if (r !== "still waiting") expect(r.code).toBe(1);
+    const good = await w.salty(["apply", "--keyroot", w.keyroot, "target=good1"]);
+    expect(good.stderr).toBe("");
+    expect(good.code).toBe(0);
+  }, 30_000);
+
+  test("deleted while connected: the connection is closed, and the key must be accepted again", async () => {
+    const rogue = await rogueAgent(w.port, w.keyroot, "rogue-d");
+    await rogue.rpc.call("agent.hello", { facts, version: "rogue" });
+    expect((await w.salty(["keys", "delete", "rogue-d", "--keyroot", w.keyroot])).code).toBe(0);
+    expect(await within(rogue.raw.closed, 5_000)).toBe("closed by peer");
+    await expect(rogue.rpc.call("file.fetch", { path: "files/touch/motd" })).rejects.toThrow(/connection lost/);
+    expect(await reconnect(rogue.identity, "rogue-d")).toBe("E_KEY_PENDING");
+  }, 30_000);
 });

@@ -1,0 +1,80 @@
+// The live sessions of keyed peers (agents and remote clients), cut the moment
+// their key stops being accepted: `salty keys reject` or `delete`, or a key
+// file moved by hand. The master watches the accepted-key directories (inotify,
+// kqueue) rather than being told by the keys command, so that every way a key
+// leaves "accepted" counts, and a keys command run while the master is down or
+// against a copy of the keyroot needs nothing more; a re-check every
+// timing.keysRecheckMs covers file systems without change events.
+
+import { watch, type FSWatcher } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { timing } from "../constants.ts";
+import { errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import { fingerprint } from "../crypto/keys.ts";
+import type { Peer } from "../wire/secure.ts";
+import type { KeyStore } from "./keystore.ts";
+
+interface Live {
+  peer: Peer;
+  close(reason: string): void;
+}
+
+export interface KeyWatch {
+  /** A session of `peer` that must end when its key does; `close` ends it. */
+  add(peer: Peer, session: { close(reason: string): void; onClose(h: () => void): void }): void;
+  close(): void;
+}
+
+export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<KeyWatch> {
+  const live = new Set<Live>();
+  let queued: ReturnType<typeof setTimeout> | undefined;
+  let checking = Promise.resolve();
+
+  const check = async () => {
+    for (const s of [...live]) {
+      const ok = await keystore.stillAccepted(s.peer).catch((err) => {
+        log("keys.recheck_failed", { id: s.peer.id, kind: s.peer.kind, error: errorMessage(err) });
+        return false; // as decide() does: a key the master cannot read is not accepted
+      });
+      if (ok || !live.has(s)) continue;
+      live.delete(s);
+      log("keys.session_cut", { id: s.peer.id, kind: s.peer.kind, fingerprint: fingerprint(s.peer.publicKey), reason: "key no longer accepted" });
+      s.close(`the key of ${s.peer.kind} ${s.peer.id} is no longer accepted`);
+    }
+  };
+  // Several events of one `salty keys` command make one check; checks never overlap.
+  const soon = () => {
+    queued ??= setTimeout(() => {
+      queued = undefined;
+      checking = checking.then(check);
+    }, 20);
+  };
+
+  const watchers: FSWatcher[] = [];
+  for (const dir of ["agents", "clients"].map((k) => join(keyroot, k, "accepted"))) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      watchers.push(watch(dir, soon).on("error", (err) => log("keys.watch_failed", { dir, error: err.message })));
+    } catch (err) {
+      log("keys.watch_failed", { dir, error: errorMessage(err) });
+    }
+  }
+  const timer = setInterval(soon, timing.keysRecheckMs);
+  timer.unref?.();
+
+  return {
+    add(peer, session) {
+      const s: Live = { peer, close: (r) => session.close(r) };
+      live.add(s);
+      session.onClose(() => live.delete(s));
+    },
+    close() {
+      clearInterval(timer);
+      if (queued) clearTimeout(queued);
+      for (const w of watchers) w.close();
+      live.clear();
+    },
+  };
+}
