@@ -119,11 +119,21 @@ declare module "salty" {
   export interface Facts {
     kernel: "Linux" | "Darwin";
     machine: string;
-    os: { name: string; version: string };
+    /** `family`: debian, redhat, alpine, arch, suse, darwin (else the os-release ID); `id`,
+     * `version_id` and `codename` as /etc/os-release says them ("" when it does not). The facts added
+     * for the package and service backends are optional in the type only: the master fills them in
+     * for an agent that does not send them ("" and "none"). */
+    os: { name: string; version: string; family?: string; id?: string; version_id?: string; codename?: string };
     cpu_count: number;
     mem_gb: number;
     hostname: string;
     networking: { interfaces: Interface[] };
+    /** What `pkg()` uses here: apt, dnf, yum, apk, brew, pacman, zypper, or none. */
+    pkg_manager?: string;
+    /** What `service()` and `unit()` talk to. */
+    init?: "systemd" | "launchd" | "none";
+    /** What the host runs in, when it can be told. */
+    virtual?: "container" | "vm" | "none";
   }
 
   export type Vars = Record<string, unknown>;

@@ -1,5 +1,6 @@
-// Parsers of what the system says about itself: /etc/os-release,
-// /proc/meminfo, `sw_vers`, `ifconfig` (macOS) and os.networkInterfaces().
+// Parsers of what the system says about itself: /etc/os-release (name and
+// the identity the package and service backends need), container and VM
+// markers, /proc/meminfo, `sw_vers`, `ifconfig` (macOS) and os.networkInterfaces().
 // Pure: text or plain data in, values out; no I/O. Tested on captured output
 // in test/facts/<parser>/<case>.json.
 
@@ -8,14 +9,7 @@ import { buildInterfaces, prefixFromNetmask, type AddrEntry } from "./net.ts";
 
 /** KEY=value lines of /etc/os-release -> { name: NAME, version: VERSION_ID }. */
 export function parseOsRelease(text: string): { name: string; version: string } {
-  const kv = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const m = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (!m) continue;
-    let v = m[2]!.trim();
-    if (/^(["']).*\1$/.test(v)) v = v.slice(1, -1).replace(/\\(["'$`\\])/g, "$1");
-    kv.set(m[1]!, v);
-  }
+  const kv = osReleaseFields(text);
   return {
     name: kv.get("NAME") ?? kv.get("ID") ?? "Linux",
     version: kv.get("VERSION_ID") ?? kv.get("VERSION_CODENAME") ?? kv.get("BUILD_ID") ?? "",
@@ -127,4 +121,83 @@ export function nodeInterfaces(nets: Record<string, readonly NodeNetEntry[] | un
 export function darwinInterfaces(ifconfig: string): Interface[] {
   const { entries, bridges } = parseIfconfig(ifconfig);
   return buildInterfaces(entries, bridges);
+}
+
+/** What /etc/os-release says about the distribution, for the package and service backends. */
+export interface OsIdentity {
+  /** debian, redhat, alpine, arch, suse, darwin; else the ID itself. */
+  family: string;
+  id: string;
+  version_id: string;
+  codename: string;
+}
+
+/** The families the backends know, by an ID or an ID_LIKE word. */
+const FAMILIES: Record<string, string> = {
+  debian: "debian", ubuntu: "debian", raspbian: "debian", linuxmint: "debian", pop: "debian", kali: "debian", devuan: "debian",
+  rhel: "redhat", fedora: "redhat", centos: "redhat", rocky: "redhat", almalinux: "redhat", ol: "redhat", amzn: "redhat",
+  alpine: "alpine",
+  arch: "arch", manjaro: "arch", endeavouros: "arch",
+  suse: "suse", opensuse: "suse", "opensuse-leap": "suse", "opensuse-tumbleweed": "suse", sles: "suse",
+};
+
+function osReleaseFields(text: string): Map<string, string> {
+  const kv = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!.trim();
+    if (/^(["']).*\1$/.test(v)) v = v.slice(1, -1).replace(/\\(["'$`\\])/g, "$1");
+    kv.set(m[1]!, v);
+  }
+  return kv;
+}
+
+/** /etc/os-release -> family, id, version_id, codename ("" when not said). */
+export function parseOsIdentity(text: string): OsIdentity {
+  const kv = osReleaseFields(text);
+  const id = (kv.get("ID") ?? "").toLowerCase();
+  const like = (kv.get("ID_LIKE") ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+  const family = [id, ...like].map((w) => FAMILIES[w]).find((f) => f !== undefined) ?? (id || "linux");
+  // Ubuntu says UBUNTU_CODENAME too; Debian sid has only VERSION_CODENAME, or a "(trixie)" in VERSION.
+  const codename = kv.get("VERSION_CODENAME") || kv.get("UBUNTU_CODENAME") || /\(([a-z]+)\)/.exec(kv.get("VERSION") ?? "")?.[1] || "";
+  return { family, id, version_id: kv.get("VERSION_ID") ?? "", codename };
+}
+
+/** The package manager of a family (RHEL and CentOS before 8 have yum); "none" when salty knows none. */
+export function pkgManagerFor(family: string, id: string, versionId: string): string {
+  if (family === "redhat") return (id === "rhel" || id === "centos" || id === "ol") && Number.parseInt(versionId, 10) < 8 ? "yum" : "dnf";
+  return ({ debian: "apt", alpine: "apk", arch: "pacman", suse: "zypper", darwin: "brew" } as Record<string, string>)[family] ?? "none";
+}
+
+/** What the facts gatherer reads to tell containers and VMs apart; null for a file that is not there. */
+export interface VirtualProbe {
+  /** /proc/1/cgroup */
+  cgroup: string | null;
+  /** /run/systemd/container (systemd writes the container manager's name) */
+  systemdContainer: string | null;
+  /** /.dockerenv or /run/.containerenv exists */
+  containerEnv: boolean;
+  /** /proc/cpuinfo */
+  cpuinfo: string | null;
+  /** /sys/class/dmi/id/sys_vendor */
+  dmiVendor: string | null;
+}
+
+const VM_VENDORS = /qemu|kvm|vmware|virtualbox|innotek|xen|microsoft corporation|bochs|parallels|amazon ec2|google|openstack|bhyve/i;
+
+/** container, vm or none: a container first (it may run in a VM), then a hypervisor. */
+export function detectVirtual(p: VirtualProbe): "container" | "vm" | "none" {
+  if (p.containerEnv || (p.systemdContainer ?? "").trim()) return "container";
+  if (p.cgroup && /\/(docker|lxc|kubepods|libpod|containerd)[/-]|\.scope.*(docker|podman)/.test(p.cgroup)) return "container";
+  if (p.cpuinfo && /^flags\s*:.*\bhypervisor\b/m.test(p.cpuinfo)) return "vm";
+  if (p.dmiVendor && VM_VENDORS.test(p.dmiVendor)) return "vm";
+  return "none";
+}
+
+/** The init system from what is there: systemd's runtime directory, or PID 1's name. */
+export function detectInit(kernel: string, runSystemd: boolean, pid1: string | null): "systemd" | "launchd" | "none" {
+  if (kernel === "Darwin") return "launchd";
+  if (runSystemd || (pid1 ?? "").trim() === "systemd") return "systemd";
+  return "none";
 }

@@ -78,7 +78,7 @@ function checkInterfaces(v: unknown, dropped: string[]): Interface[] {
  */
 export function validateFacts(raw: unknown): CheckedFacts {
   if (!isObject(raw)) throw new SaltyError(`facts must be an object, got ${Array.isArray(raw) ? "array" : raw === null ? "null" : typeof raw}`, "E_PARAMS");
-  const { kernel, machine, os, cpu_count, mem_gb, hostname, networking, ...rest } = raw;
+  const { kernel, machine, os, cpu_count, mem_gb, hostname, networking, pkg_manager, init, virtual, ...rest } = raw;
   if (kernel !== "Linux" && kernel !== "Darwin") throw new SaltyError(`facts.kernel must be "Linux" or "Darwin", got ${JSON.stringify(kernel)?.slice(0, 40)}`, "E_PARAMS");
   const dropped: string[] = Object.keys(rest).slice(0, 10).map((k) => `${JSON.stringify(k).slice(0, 40)}: not a fact`);
   const text = (v: unknown, name: string): string => {
@@ -92,14 +92,33 @@ export function validateFacts(raw: unknown): CheckedFacts {
     return 0;
   };
   const osObj = isObject(os) ? os : {};
+  // Chosen words only: backends pick commands by them. Absent (an older agent) is the empty value, not a drop.
+  const word = <T extends string>(v: unknown, name: string, ok: (s: string) => boolean, empty: T): T | string => {
+    if (v === undefined) return empty;
+    if (typeof v === "string" && ok(v)) return v;
+    dropped.push(`${name}: not one of the known values`);
+    return empty;
+  };
+  const token = (s: string) => /^[a-z0-9._~+-]{0,64}$/i.test(s);
+  const oneOf = (...values: string[]) => (s: string) => values.includes(s);
   const facts: Facts = {
     kernel,
     machine: text(machine, "machine"),
-    os: { name: text(osObj.name, "os.name"), version: text(osObj.version, "os.version") },
+    os: {
+      name: text(osObj.name, "os.name"),
+      version: text(osObj.version, "os.version"),
+      family: word(osObj.family, "os.family", token, ""),
+      id: word(osObj.id, "os.id", token, ""),
+      version_id: word(osObj.version_id, "os.version_id", token, ""),
+      codename: word(osObj.codename, "os.codename", token, ""),
+    },
     cpu_count: num(cpu_count, "cpu_count", (n) => Number.isInteger(n) && n >= 1 && n <= 1 << 20),
     mem_gb: num(mem_gb, "mem_gb", (n) => n >= 0 && n <= 1 << 30),
     hostname: text(hostname, "hostname"),
     networking: { interfaces: checkInterfaces(networking, dropped) },
+    pkg_manager: word(pkg_manager, "pkg_manager", oneOf("apt", "dnf", "yum", "apk", "brew", "pacman", "zypper", "none"), "none"),
+    init: word(init, "init", oneOf("systemd", "launchd", "none"), "none") as NonNullable<Facts["init"]>,
+    virtual: word(virtual, "virtual", oneOf("container", "vm", "none"), "none") as NonNullable<Facts["virtual"]>,
   };
   return { facts, dropped };
 }

@@ -5,7 +5,10 @@ import { gatherFacts, unameMachine } from "../../lib/facts/gather.ts";
 
 test("gatherFacts returns well-formed facts of this host", async () => {
   const facts = await gatherFacts();
-  expect(Object.keys(facts)).toEqual(["kernel", "machine", "os", "cpu_count", "mem_gb", "hostname", "networking"]);
+  expect(Object.keys(facts)).toEqual(["kernel", "machine", "os", "cpu_count", "mem_gb", "hostname", "networking", "pkg_manager", "init", "virtual"]);
+  expect(Object.keys(facts.os)).toEqual(["name", "version", "family", "id", "version_id", "codename"]);
+  expect(["container", "vm", "none"]).toContain(facts.virtual!);
+  expect(["systemd", "launchd", "none"]).toContain(facts.init!);
   expect(facts.kernel).toBe(os.type() as "Linux" | "Darwin");
   expect(facts.hostname).toBe(os.hostname());
   expect(facts.machine).toBe(unameMachine(os.machine(), os.type()));

@@ -3,12 +3,14 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { darwinInterfaces, nodeInterfaces, parseMeminfo, parseOsRelease, parseSwVers, type NodeNetEntry } from "../../lib/facts/parse.ts";
+import { darwinInterfaces, detectInit, detectVirtual, pkgManagerFor, nodeInterfaces, parseMeminfo, parseOsIdentity, parseOsRelease, parseSwVers, type NodeNetEntry, type VirtualProbe } from "../../lib/facts/parse.ts";
 
 type NodeInput = { nets: Record<string, NodeNetEntry[]>; bridges: string[] };
 
 const parsers: Record<string, (input: never) => unknown> = {
   "os-release": (input: string) => parseOsRelease(input),
+  "os-identity": (input: string) => parseOsIdentity(input),
+  virtual: (input: VirtualProbe) => detectVirtual(input),
   meminfo: (input: string) => parseMeminfo(input),
   "sw-vers": (input: string) => parseSwVers(input),
   ifconfig: (input: string) => darwinInterfaces(input),
@@ -33,3 +35,30 @@ for (const folder of folders) {
     });
   });
 }
+
+describe("pkgManagerFor and detectInit", () => {
+  test.each([
+    ["debian", "ubuntu", "24.04", "apt"],
+    ["redhat", "rocky", "9.4", "dnf"],
+    ["redhat", "centos", "7", "yum"],
+    ["redhat", "fedora", "40", "dnf"],
+    ["alpine", "alpine", "3.20.3", "apk"],
+    ["darwin", "macos", "14.5", "brew"],
+    ["arch", "arch", "", "pacman"],
+    ["suse", "opensuse-leap", "15.6", "zypper"],
+    ["void", "void", "", "none"],
+  ])("%s (%s %s) uses %s", (family, id, version, expected) => {
+    expect(pkgManagerFor(family, id, version)).toBe(expected);
+  });
+
+  test.each([
+    ["Darwin", false, null, "launchd"],
+    ["Linux", true, "systemd\n", "systemd"],
+    ["Linux", false, "systemd\n", "systemd"],
+    ["Linux", true, null, "systemd"],
+    ["Linux", false, "sh\n", "none"],
+    ["Linux", false, "init\n", "none"],
+  ] as const)("%s, /run/systemd/system %p, PID 1 %p: %s", (kernel, run, pid1, expected) => {
+    expect(detectInit(kernel, run, pid1)).toBe(expected);
+  });
+});

@@ -8,7 +8,7 @@ const iface = (over: Record<string, unknown> = {}) => ({
   device: "eth0", mac: "52:54:00:12:34:56", ipv4: "10.0.0.5", ipv4_network: "10.0.0.0/24", is_private: true, is_public: false, is_loopback: false, is_bridge: false, ...over,
 });
 const base = (over: Record<string, unknown> = {}) => ({
-  kernel: "Linux", machine: "x86_64", os: { name: "Debian GNU/Linux", version: "12" }, cpu_count: 4, mem_gb: 7.8, hostname: "web1", networking: { interfaces: [iface()] }, ...over,
+  kernel: "Linux", machine: "x86_64", os: { name: "Debian GNU/Linux", version: "12", family: "debian", id: "debian", version_id: "12", codename: "bookworm" }, cpu_count: 4, mem_gb: 7.8, hostname: "web1", networking: { interfaces: [iface()] }, pkg_manager: "apt", init: "systemd", virtual: "vm", ...over,
 });
 
 describe("validateFacts", () => {
@@ -61,11 +61,21 @@ describe("validateFacts", () => {
 
   test("fields of the wrong type or size are replaced by empty values; unknown keys dropped", () => {
     const { facts, dropped } = validateFacts({ kernel: "Darwin", machine: 5, os: "x", cpu_count: -1, mem_gb: Infinity, hostname: "h".repeat(300), networking: { interfaces: "eth0" }, evil: "<script>" });
-    expect(facts).toEqual({ kernel: "Darwin", machine: "", os: { name: "", version: "" }, cpu_count: 0, mem_gb: 0, hostname: "", networking: { interfaces: [] } });
+    expect(facts).toEqual({ kernel: "Darwin", machine: "", os: { name: "", version: "", family: "", id: "", version_id: "", codename: "" }, cpu_count: 0, mem_gb: 0, hostname: "", networking: { interfaces: [] }, pkg_manager: "none", init: "none", virtual: "none" });
     expect(dropped).toEqual([
       '"evil": not a fact', "machine: not a short printable string", "os.name: not a short printable string", "os.version: not a short printable string",
       "cpu_count: out of range or not a number", "mem_gb: out of range or not a number", "hostname: not a short printable string", "networking: no list of interfaces",
     ]);
+  });
+
+  test("the backends' facts: only known words pass (a command in pkg_manager or os.id is dropped); absent ones are filled in quietly", () => {
+    const bad = validateFacts(base({ os: { name: "D", version: "1", family: "debian; rm -rf /", id: "x y", version_id: "12", codename: "a\nb" }, pkg_manager: "curl|sh", init: "upstart", virtual: 3 }));
+    expect(bad.facts.os).toEqual({ name: "D", version: "1", family: "", id: "", version_id: "12", codename: "" });
+    expect([bad.facts.pkg_manager, bad.facts.init, bad.facts.virtual]).toEqual(["none", "none", "none"]);
+    expect(bad.dropped).toEqual(["os.family: not one of the known values", "os.id: not one of the known values", "os.codename: not one of the known values", "pkg_manager: not one of the known values", "init: not one of the known values", "virtual: not one of the known values"]);
+    const old = validateFacts(base({ os: { name: "D", version: "1" }, pkg_manager: undefined, init: undefined, virtual: undefined }));
+    expect(old.dropped).toEqual([]);
+    expect(old.facts.os).toEqual({ name: "D", version: "1", family: "", id: "", version_id: "", codename: "" });
   });
 
   test("a hostname with a control character is dropped (it would forge log lines)", () => {
