@@ -55,7 +55,8 @@ function shellRequest(p: unknown): ShellRequest {
 
 export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
   let session: AgentSession | undefined;
-  const source = deps.files.sourceFor(() => session?.secretRoles ?? NO_ROLES);
+  // Files only while one of its role runs is in progress: never before its hello, never between applies.
+  const source = deps.files.sourceFor(() => session?.secretRoles ?? NO_ROLES, () => !!session && session.running > 0);
   let droppedNote = "";
   /** The checked facts; what was dropped is logged once, not at every refresh. */
   const claimed = (v: unknown): Facts => {

@@ -1,12 +1,14 @@
 // The master's file server: what agents may read of the fileroot, and nothing
 // more. Every path from the network goes through resolveUnder() before it
 // touches the disk: no "..", no absolute paths, no symlink escapes, never the
-// keyroot. copy/render sources come only from files/; `.enc` files are
+// keyroot. Agents read only under files/ (copy/render sources and syncdir
+// sources alike), and only while one of their role runs is in progress; a scan
+// never lists dot entries (.git, .env: name one to get it). `.enc` files are
 // decrypted here, and only for an agent whose roles own them.
 // Hashes are cached by (dev, ino, size, mtime, ctime) so unchanged files are not re-read.
 
 import { readFileSync, realpathSync, statSync, type BigIntStats } from "node:fs";
-import { isAbsolute, join, normalize, relative, sep } from "node:path";
+import { basename, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { limits, timing } from "../constants.ts";
 import { hashBytes, hashFile } from "../sys/hash.ts";
@@ -35,6 +37,12 @@ export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string
     if (within(f, real)) throw new SaltyError(`path is inside the keyroot: ${rel}`, "E_PATH");
   }
   return real;
+}
+
+/** Agents read only under files/: hosts/, roles/, .git and whatever else lies in the fileroot are the master's. */
+function underFiles(path: string): void {
+  const norm = typeof path === "string" ? normalize(path) : "";
+  if (norm !== "files" && !norm.startsWith(`files${sep}`)) throw new SaltyError(`agents read only under files/: ${String(path)}`, "E_PATH");
 }
 
 function within(dir: string, p: string): boolean {
@@ -80,15 +88,23 @@ export class FileServer {
     this.forbid = [keyroot];
   }
 
-  /** The view of the fileroot one agent gets: `.enc` files only under files/ROLE/ of its own roles. */
-  sourceFor(secretRoles: () => ReadonlySet<string>): FileSource {
+  /**
+   * The view of the fileroot one agent gets: files/ only, `.enc` files only
+   * under files/ROLE/ of its own roles, and nothing while `active()` is false
+   * (the master passes "one of its role runs is in progress").
+   */
+  sourceFor(secretRoles: () => ReadonlySet<string>, active: () => boolean = () => true): FileSource {
+    const gate = () => {
+      if (!active()) throw new SaltyError("file reads are refused outside a role run", "E_DENIED");
+    };
     return {
-      fetch: (path, have) => this.fetch(path, have, secretRoles()),
-      scan: async (dir) => this.scan(dir),
-      read: (path, offset, length) => this.read(path, offset, length, secretRoles()),
-      readMany: (reads) => this.readMany(reads, secretRoles()),
-      hashes: (paths) => this.hashesOf(paths, secretRoles()),
+      fetch: async (path, have) => (gate(), this.fetch(path, have, secretRoles())),
+      scan: async (dir) => (gate(), this.scan(dir)),
+      read: async (path, offset, length) => (gate(), this.read(path, offset, length, secretRoles())),
+      readMany: async (reads) => (gate(), this.readMany(reads, secretRoles())),
+      hashes: async (paths) => (gate(), this.hashesOf(paths, secretRoles())),
       scanSince: async (dir, have) => {
+        gate();
         // Watched: an unchanged source is answered without a walk (sys/watched-trees.ts).
         const { entries, digest } = await this.watched.get(this.directory(dir));
         return digest === have ? { digest } : { digest, entries };
@@ -148,7 +164,8 @@ export class FileServer {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || length > limits.chunkBytes) {
       throw new SaltyError(`bad read range ${offset}+${length}`, "E_RANGE");
     }
-    const { full, encrypted } = path.startsWith("files/") ? this.locate(path, roles) : { full: this.resolve(path), encrypted: false };
+    underFiles(path);
+    const { full, encrypted } = this.locate(path, roles);
     if (encrypted) return this.decrypted(full).subarray(offset, offset + length);
     return Bun.file(full).slice(offset, offset + length).bytes();
   }
@@ -158,12 +175,14 @@ export class FileServer {
     return this.walk(this.directory(dir));
   }
 
+  /** Dot entries (.git, .env, .ssh) are never listed: a role names one (as a copy source, or as the syncdir source itself) to get it. */
   private walk(real: string): TreeEntry[] {
-    return walkTree(real, { skip: (abs) => this.forbid.some((f) => within(f, abs)) });
+    return walkTree(real, { skip: (abs) => basename(abs).startsWith(".") || this.forbid.some((f) => within(f, abs)) });
   }
 
-  /** A fileroot directory, resolved. */
+  /** A directory under files/, resolved. */
   private directory(dir: string): string {
+    underFiles(dir);
     const root = this.resolve(dir);
     if (!statSync(root).isDirectory()) throw new SaltyError(`not a directory: ${dir}`, "E_NOT_DIR");
     return root;

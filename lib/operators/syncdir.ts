@@ -1,7 +1,9 @@
 // syncdir(src, dst, {user, group, mode, exclude, delete}): dst mirrors the
 // fileroot directory src like `rsync -a --delete` (see _tree-diff.ts). One
 // scan from the master and one walk of dst decide; unchanged files are
-// neither read nor sent. dst itself gets `mode` (0755) and the owner.
+// neither read nor sent. dst itself gets `mode` (0755) and the owner. Entries
+// whose name starts with "." are left out on both sides, as if excluded: name
+// a dot directory as the source itself, or copy() a dot file, to ship one.
 
 import type { SyncdirOpts } from "salty";
 import { SaltyError } from "../errors.ts";
@@ -25,7 +27,8 @@ export const syncdir: Operator<[src: string, dst: string, opts?: SyncdirOpts]> =
     const dir = sourceDir(src);
     const dest = destination(ctx, dst, "destination");
     const mode = checkMode(opts.mode, 0o755);
-    const exclude = checkExclude(opts.exclude);
+    // Dot entries are not part of a syncdir (the master never lists them): neither sent nor deleted.
+    const exclude = [...checkExclude(opts.exclude), ".*"];
     const owner = await resolveOwner(ctx, opts);
     // The master scans the source while we walk the destination; its errors come first.
     const scanning = ctx.files.scan(dir);

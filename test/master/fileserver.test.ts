@@ -16,13 +16,17 @@ beforeAll(() => {
   mkdirSync(join(root, "files/nginx"), { recursive: true });
   mkdirSync(join(root, "files/db"), { recursive: true });
   mkdirSync(join(root, "keys"));
-  mkdirSync(join(root, "static/sub"), { recursive: true });
+  mkdirSync(join(root, "files/static/sub"), { recursive: true });
+  mkdirSync(join(root, "files/static/.git"));
+  writeFileSync(join(root, "files/static/.git/config"), "[remote] url=secret");
+  writeFileSync(join(root, "files/static/.env"), "TOKEN=1");
+  writeFileSync(join(root, "hosts.ts"), "inventory");
   writeFileSync(join(root, "files/nginx/nginx.conf"), "worker_processes 4;\n");
   writeFileSync(join(root, "files/db/pw.enc"), "ENCRYPTED:hunter2");
   writeFileSync(join(root, "keys/crypto.pass"), "x".repeat(64));
-  writeFileSync(join(root, "static/a.txt"), "a");
-  writeFileSync(join(root, "static/sub/b.txt"), "bb");
-  symlinkSync("a.txt", join(root, "static/link"));
+  writeFileSync(join(root, "files/static/a.txt"), "a");
+  writeFileSync(join(root, "files/static/sub/b.txt"), "bb");
+  symlinkSync("a.txt", join(root, "files/static/link"));
   symlinkSync(outside, join(root, "files/escape"));
   symlinkSync(join(root, "keys"), join(root, "files/keys-link"));
 });
@@ -79,8 +83,10 @@ describe("FileServer", () => {
     await expect(src.fetch("keys/crypto.pass")).rejects.toThrow(/must lie under files\//);
     await expect(src.fetch("files/../keys/crypto.pass")).rejects.toThrow(/must lie under files\/|keyroot/);
     await expect(src.fetch("files/keys-link/crypto.pass")).rejects.toThrow(/inside the keyroot/);
-    await expect(src.read("keys/crypto.pass", 0, 10)).rejects.toThrow(/inside the keyroot/);
-    await expect(src.scan("/etc")).rejects.toThrow(/absolute path refused/);
+    await expect(src.read("keys/crypto.pass", 0, 10)).rejects.toThrow(/agents read only under files\//);
+    await expect(src.read("files/../hosts.ts", 0, 10)).rejects.toThrow(/agents read only under files\//);
+    await expect(src.scan("/etc")).rejects.toThrow(/agents read only under files\//);
+    await expect(src.scan(".")).rejects.toThrow(/agents read only under files\//);
   });
 
   test(".enc files are decrypted for hosts owning the role, refused to others", async () => {
@@ -91,7 +97,7 @@ describe("FileServer", () => {
   });
 
   test("scan lists entries depth-first with symlinks as links and never the keyroot", async () => {
-    const entries = await server().sourceFor(all).scan("static");
+    const entries = await server().sourceFor(all).scan("files/static");
     expect(entries.map((e) => [e.path, e.type, e.size])).toEqual([
       ["a.txt", "file", 1],
       ["link", "symlink", 5],
@@ -100,8 +106,8 @@ describe("FileServer", () => {
     ]);
     expect(entries[1]!.target).toBe("a.txt");
     expect(BigInt(entries[0]!.mtimeNs)).toBeGreaterThan(0n);
-    const top = await server().sourceFor(all).scan(".");
-    expect(top.some((e) => e.path.startsWith("keys"))).toBe(false);
+    const top = await server().sourceFor(all).scan("files");
+    expect(top.some((e) => e.path.includes("crypto.pass"))).toBe(false);
   });
 
   test("hashes answers many paths at once, null where a fetch would fail", async () => {
@@ -122,35 +128,35 @@ describe("FileServer", () => {
 
   test("scanSince sends the entries with their digest, then only the digest while they are unchanged", async () => {
     const src = server().sourceFor(all);
-    const first = await src.scanSince!("static", "");
-    expect(first.entries).toEqual(await src.scan("static"));
-    expect(await src.scanSince!("static", first.digest)).toEqual({ digest: first.digest });
-    writeFileSync(join(root, "static/new.txt"), "new");
+    const first = await src.scanSince!("files/static", "");
+    expect(first.entries).toEqual(await src.scan("files/static"));
+    expect(await src.scanSince!("files/static", first.digest)).toEqual({ digest: first.digest });
+    writeFileSync(join(root, "files/static/new.txt"), "new");
     try {
       // The scan is watched: the change is seen as soon as its event has arrived (a few ms).
-      let next = await src.scanSince!("static", first.digest);
-      for (let i = 0; i < 200 && next.digest === first.digest; i++) next = (await Bun.sleep(5), await src.scanSince!("static", first.digest));
+      let next = await src.scanSince!("files/static", first.digest);
+      for (let i = 0; i < 200 && next.digest === first.digest; i++) next = (await Bun.sleep(5), await src.scanSince!("files/static", first.digest));
       expect(next.digest).not.toBe(first.digest);
       expect(next.entries!.map((e) => e.path)).toContain("new.txt");
     } finally {
-      rmSync(join(root, "static/new.txt"));
+      rmSync(join(root, "files/static/new.txt"));
     }
-    await expect(src.scanSince!("/etc", "")).rejects.toThrow(/absolute path refused/);
+    await expect(src.scanSince!("/etc", "")).rejects.toThrow(/agents read only under files\//);
   });
 
   test("readMany returns what read returns for each, refuses what read refuses and oversized batches", async () => {
     const src = server().sourceFor(all);
     const got = await src.readMany!([
       { path: "files/nginx/nginx.conf", offset: 7, length: 9 },
-      { path: "static/sub/b.txt", offset: 0, length: 2 },
+      { path: "files/static/sub/b.txt", offset: 0, length: 2 },
       { path: "files/db/pw", offset: 0, length: 7 },
     ]);
     expect(got.map((b) => new TextDecoder().decode(b))).toEqual(["processes", "bb", "hunter2"]);
-    await expect(src.readMany!([{ path: "keys/crypto.pass", offset: 0, length: 10 }])).rejects.toThrow(/inside the keyroot/);
+    await expect(src.readMany!([{ path: "keys/crypto.pass", offset: 0, length: 10 }])).rejects.toThrow(/agents read only under files\//);
     await expect(src.readMany!([{ path: "files/nginx/nginx.conf", offset: -1, length: 1 }])).rejects.toThrow(/bad read range/);
-    const many = Array.from({ length: limits.maxReadBatch + 1 }, () => ({ path: "static/a.txt", offset: 0, length: 1 }));
+    const many = Array.from({ length: limits.maxReadBatch + 1 }, () => ({ path: "files/static/a.txt", offset: 0, length: 1 }));
     await expect(src.readMany!(many)).rejects.toThrow(/too much in one read batch/);
-    const big = [1, 2].map(() => ({ path: "static/a.txt", offset: 0, length: limits.chunkBytes / 2 + 1 }));
+    const big = [1, 2].map(() => ({ path: "files/static/a.txt", offset: 0, length: limits.chunkBytes / 2 + 1 }));
     await expect(src.readMany!(big)).rejects.toThrow(/too much in one read batch/);
   });
 
@@ -184,5 +190,29 @@ describe("FileServer", () => {
     expect(new TextDecoder().decode(await src.read("files/nginx/nginx.conf", 7, 9))).toBe("processes");
     await expect(src.read("files/nginx/nginx.conf", -1, 9)).rejects.toThrow(/bad read range/);
     await expect(src.read("files/nginx/nginx.conf", 0, 1e12)).rejects.toThrow(/bad read range/);
+  });
+
+  test("a scan never lists dot entries; a dot file named directly is served", async () => {
+    const src = server().sourceFor(all);
+    expect((await src.scan("files/static")).some((e) => e.path.split("/").some((n) => n.startsWith(".")))).toBe(false);
+    expect((await src.scan("files/static/.git")).map((e) => e.path)).toEqual(["config"]);
+    expect(new TextDecoder().decode((await src.fetch("files/static/.env")).data)).toBe("TOKEN=1");
+  });
+
+  test("nothing at all while the agent has no role run in progress", async () => {
+    let active = false;
+    const src = server().sourceFor(all, () => active);
+    for (const attempt of [
+      () => src.fetch("files/nginx/nginx.conf"),
+      () => src.read("files/nginx/nginx.conf", 0, 4),
+      () => src.scan("files/static"),
+      () => src.scanSince!("files/static", ""),
+      () => src.readMany!([{ path: "files/nginx/nginx.conf", offset: 0, length: 4 }]),
+      () => src.hashes!(["files/nginx/nginx.conf"]),
+    ]) {
+      await expect(attempt()).rejects.toThrow("file reads are refused outside a role run");
+    }
+    active = true;
+    expect((await src.fetch("files/nginx/nginx.conf")).size).toBe(20);
   });
 });

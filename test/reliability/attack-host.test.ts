@@ -4,7 +4,7 @@
 // a role run, --path escapes through symlinked parents, the control socket.
 // Each case failed before its fix (docs/reliability.md, S1-S11).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setLogSink } from "../../lib/log.ts";
 import { world, type World } from "../e2e/_harness.ts";
@@ -81,5 +81,117 @@ describe("facts are claims of the host (S1)", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     evil.raw.close();
+  });
+});
+
+describe("file reads: only files/, only during a role run, no dot entries in scans (S7)", () => {
+  let w: World;
+  const SECRETS = ["INVENTORY-TEXT", "ROLE-SOURCE", "DOTENV-SECRET", "PASS-BACKUP", "GIT-REMOTE-URL", "DOT-GIT-UNDER-FILES"];
+  beforeAll(async () => {
+    w = await world({
+      files: {
+        "hosts/index.ts": `// INVENTORY-TEXT\nexport default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: {
+  good: { env: "lab", roles: ["sync"] },
+  "evil*": { env: "lab", roles: ["web"], ignore_missing: true },
+} } };\n`,
+        "roles/web.ts": "// ROLE-SOURCE\nexport default async () => {};\n",
+        "roles/sync.ts": `export default async ({ syncdir }) => {
+  await syncdir("files/web/static", "/srv/static");
+  await syncdir("files/web/static/.well-known", "/srv/well-known");
+};\n`,
+        ".env": "TOKEN=DOTENV-SECRET\n",
+        "crypto.pass.bak": "PASS-BACKUP\n",
+        ".git/config": "[remote] url = GIT-REMOTE-URL\n",
+        "files/web/page.txt": "a page\n",
+        "files/web/.env": "named-directly\n",
+        "files/web/.git/config": "DOT-GIT-UNDER-FILES\n",
+        "files/web/static/a.txt": "a\n",
+        "files/web/static/.htaccess": "deny\n",
+        "files/web/static/.well-known/x": "x\n",
+      },
+    });
+    await w.startMaster(["--auto-accept"]);
+    await w.startAgent("good");
+    await w.waitHosts(["good"]);
+  });
+  afterAll(async () => {
+    await w?.[Symbol.asyncDispose]();
+  });
+
+  /** Whatever came back as text; not JSON.stringify's replacer, which a Buffer's toJSON runs before. */
+  const text = (v: unknown): string => {
+    if (v instanceof Error) return v.message;
+    if (v instanceof Uint8Array) return new TextDecoder().decode(v);
+    if (Array.isArray(v)) return `[${v.map(text).join(",")}]`;
+    if (v && typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${k}:${text(x)}`).join(",")}}`;
+    return String(v);
+  };
+  /** Every way of asking for each path; returns what was not refused. */
+  async function tryAll(call: Call, paths: string[]): Promise<string[]> {
+    const served: string[] = [];
+    for (const path of paths) {
+      for (const [method, params] of [
+        ["file.fetch", { path }],
+        ["file.read", { path, offset: 0, length: 4096 }],
+        ["file.readMany", { reads: [{ path, offset: 0, length: 4096 }] }],
+        ["file.hashes", { paths: [path] }],
+        ["file.scan", { dir: path }],
+        ["file.scanSince", { dir: path, have: "" }],
+      ] as const) {
+        const got = await call(method, params).catch((e: Error) => e);
+        for (const s of SECRETS) if (text(got).includes(s)) served.push(`${method} ${path} leaked ${s}`);
+        const refused = got instanceof Error || (method === "file.hashes" && Array.isArray(got) && got.every((x) => x === null));
+        if (!refused) served.push(`${method} ${path}`);
+      }
+    }
+    return served;
+  }
+  const OUTSIDE = ["hosts/index.ts", "hosts", "roles/web.ts", "roles", ".env", "crypto.pass.bak", ".git/config", ".git", ".", "files/../hosts/index.ts", "files/web/../../.env"];
+
+  test("before its hello and between applies an accepted agent reads nothing, not even files/", async () => {
+    const evil = await rogueAgent(w.port, w.keyroot, "evil-early");
+    const call = callOf(evil);
+    expect(await tryAll(call, ["files/web/page.txt", "files/web", ...OUTSIDE])).toEqual([]);
+    await call("agent.hello", { facts: factsWith([]), version: "rogue" });
+    expect(await tryAll(call, ["files/web/page.txt", "files/web", ...OUTSIDE])).toEqual([]);
+    await expect(call("file.fetch", { path: "files/web/page.txt" })).rejects.toThrow("file reads are refused outside a role run");
+    evil.raw.close();
+  });
+
+  test("during its role run: files/ is served, nothing outside it, scans leave out dot entries, a dot file named directly is served", async () => {
+    let seen: { outside: string[]; page: string; scan: string[]; dotenv: string } | undefined;
+    const evil = await rogueAgent(w.port, w.keyroot, "evil-run", async (req) => {
+      const call = callOf(evil);
+      seen = {
+        outside: await tryAll(call, OUTSIDE),
+        page: text(await call("file.fetch", { path: "files/web/page.txt" })),
+        scan: ((await call("file.scan", { dir: "files/web" })) as Array<{ path: string }>).map((e) => e.path),
+        dotenv: text(await call("file.fetch", { path: "files/web/.env" })),
+      };
+      return { role: req.role, elapsed: 0, results: [] };
+    });
+    await callOf(evil)("agent.hello", { facts: factsWith([]), version: "rogue" });
+    const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=evil-run"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(seen!.outside).toEqual([]);
+    expect(seen!.page).toContain("a page");
+    expect(seen!.scan).toEqual(["page.txt", "static", "static/a.txt"]);
+    expect(seen!.dotenv).toContain("named-directly");
+    evil.raw.close();
+  });
+
+  test("a real syncdir leaves dot entries out on both sides; a dot directory named as the source is synced", async () => {
+    const box = w.sandbox("good");
+    mkdirSync(join(box, "srv/static"), { recursive: true });
+    writeFileSync(join(box, "srv/static/.keep"), "mine\n");
+    const r = await w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=good"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readdirSync(join(box, "srv/static")).sort()).toEqual([".keep", "a.txt"]);
+    expect(readdirSync(join(box, "srv/well-known"))).toEqual(["x"]);
+    const again = await w.salty(["apply", "--keyroot", w.keyroot, "target=good"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("changed:0");
   });
 });

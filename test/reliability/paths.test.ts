@@ -134,17 +134,14 @@ describe("path escapes in every file request of an authenticated agent", () => {
     const rogue = await rogueAgent(w.port, w.keyroot, "rogue1");
     const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
     expect(await refusedAll(call)).toEqual([]);
-    // The fileroot is still served where it should be, and a scan of it never lists the keyroot.
-    expect(text(await call("file.fetch", { path: "files/web/page.txt" }))).toContain("a page");
-    const root = (await call("file.scan", { dir: "." })) as Array<{ path: string }>;
-    expect(root.map((e) => e.path)).toContain("files/web/page.txt");
-    expect(root.filter((e) => e.path === "keys" || e.path.startsWith("keys/"))).toEqual([]);
+    // Outside a role run nothing is served, not even a good path (S7).
+    await expect(call("file.fetch", { path: "files/web/page.txt" })).rejects.toThrow("file reads are refused outside a role run");
     rogue.raw.close();
     expect(snapshot(w.dir)).toEqual({ ...before, ["fileroot/keys/agents/accepted/rogue1.pub"]: snapshot(w.dir)["fileroot/keys/agents/accepted/rogue1.pub"]! });
   });
 
   test("during its own role run: its role's secret is served, another role's never, whatever the path says", async () => {
-    let outcome: { own: unknown; others: unknown[]; accepted: string[] } | undefined;
+    let outcome: { own: unknown; others: unknown[]; accepted: string[]; page?: string; tree?: string[]; root?: unknown } | undefined;
     const rogue = await rogueAgent(w.port, w.keyroot, "rogue2", async (req): Promise<RoleReport> => {
       const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
       const others: unknown[] = [];
@@ -154,6 +151,10 @@ describe("path escapes in every file request of an authenticated agent", () => {
         others.push(await call("file.hashes", { paths: [path] }).catch((e: Error) => e));
       }
       outcome = { own: await call("file.fetch", { path: "files/web/token" }).catch((e: Error) => e), others, accepted: await refusedAll(call) };
+      // The fileroot is served where it should be, and a scan of files/ never lists the keyroot; a scan of the fileroot is refused.
+      outcome.page = text(await call("file.fetch", { path: "files/web/page.txt" }));
+      outcome.tree = ((await call("file.scan", { dir: "files" })) as Array<{ path: string }>).map((e) => e.path);
+      outcome.root = await call("file.scan", { dir: "." }).catch((e: Error) => e);
       return { role: req.role, elapsed: 0, results: [] };
     });
     await rogue.rpc.call("agent.hello", { facts: facts as never, version: "rogue" });
@@ -167,6 +168,10 @@ describe("path escapes in every file request of an authenticated agent", () => {
       expect(refused ? "refused" : text(got)).toBe("refused");
     }
     expect(outcome!.accepted).toEqual([]);
+    expect(outcome!.page).toContain("a page");
+    expect(outcome!.tree).toContain("web/page.txt");
+    expect(outcome!.tree!.filter((p) => p.includes("crypto.pass") || p.includes("master.key"))).toEqual([]);
+    expect(text(outcome!.root)).toContain("agents read only under files/");
     rogue.raw.close();
   });
 });
