@@ -41,7 +41,7 @@ export default defineCommand({
         .catch((err: unknown) => Promise.reject(masterLost(err)));
       progress.clear();
       if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-      else printLines(formatReport(report, verbosity(rawArgs)), process);
+      else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"] }), process);
       return report.rc;
     } finally {
       progress.clear();

@@ -44,7 +44,7 @@ export default defineCommand({
       ...(timeoutMs ? { timeoutMs } : {}),
     });
     if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-    else printLines(formatReport(report, verbosity(rawArgs)), process);
+    else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"] }), process);
     return report.rc;
   },
 });

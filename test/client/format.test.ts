@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { formatReport, resultJson } from "../../lib/client/format.ts";
+import { printLines } from "../../lib/client/print.ts";
 import type { ApplyReport } from "../../lib/wire/api.ts";
 
 const report: ApplyReport = {
@@ -59,5 +60,76 @@ describe("apply output", () => {
 
   test("result keys keep the original order", () => {
     expect(resultJson({ elapsed: 1, error: "x", changed: false, rc: 1, cmd: "c" })).toBe('{"cmd":"c","rc":1,"changed":false,"elapsed":1,"error":"x"}');
+  });
+});
+
+describe("--diff and --dry-run output (issue 12)", () => {
+  const diff = "--- /etc/app.conf\n+++ /etc/app.conf\n@@ -1,2 +1,2 @@\n port=80\n-name=old\n+name=new\n";
+  const withDiff: ApplyReport = {
+    elapsed: 0.01,
+    rc: 0,
+    hosts: [{
+      id: "web1", status: "ran", elapsed: 0.01, errors: 0, changed: 1,
+      roles: [{ role: "app", skipped: false, elapsed: 0.01, errors: 0, changed: 1, results: [
+        { cmd: "render(app.conf, /etc/app.conf)", rc: 0, changed: true, created: false, elapsed: 0.001, diff },
+        { cmd: "copy(a, /etc/a)", rc: 0, changed: false, created: false, elapsed: 0.001 },
+      ] }],
+    }],
+  };
+  const diffBlock = ["      --- /etc/app.conf", "      +++ /etc/app.conf", "      @@ -1,2 +1,2 @@", "       port=80", "      -name=old", "      +name=new"];
+
+  test.each([0, 1])("at -v%i the changed command is named and its diff printed under it, readable", (v) => {
+    const lines = formatReport(withDiff, v).map((l) => l.text);
+    const at = lines.indexOf("    render(app.conf, /etc/app.conf)");
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 7)).toEqual(diffBlock);
+    expect(lines.some((l) => l.includes("\\n"))).toBe(false);
+    expect(lines.some((l) => l.includes("copy(a"))).toBe(false);
+  });
+
+  test("at -vv the command's JSON line has no escaped diff; the diff follows it as lines", () => {
+    const lines = formatReport(withDiff, 2).map((l) => l.text);
+    const at = lines.indexOf('    {"cmd":"render(app.conf, /etc/app.conf)","rc":0,"changed":true,"created":false,"elapsed":0.001}');
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 7)).toEqual(diffBlock);
+    expect(lines.join("\n")).not.toContain('"diff"');
+  });
+
+  test("diff lines are tagged for colour: + added, - removed, @@ hunk; headers and context plain", () => {
+    const tones = formatReport(withDiff, 0).filter((l) => l.text.startsWith("      ")).map((l) => l.tone ?? "plain");
+    expect(tones).toEqual(["plain", "plain", "hunk", "plain", "remove", "add"]);
+  });
+
+  test("a dry run begins with its banner; an apply has none", () => {
+    expect(formatReport(withDiff, 0, { dryRun: true })[0]).toEqual({ text: "dry run: nothing was changed on any host", error: false });
+    expect(formatReport(withDiff, 0)[0]!.text).toBe("");
+  });
+});
+
+describe("printLines", () => {
+  const lines = formatReport({ elapsed: 0, rc: 0, hosts: [] }, 0).concat([
+    { text: "      +new", error: false, tone: "add" },
+    { text: "      -old", error: false, tone: "remove" },
+    { text: "      @@ -1 +1 @@", error: false, tone: "hunk" },
+  ]);
+  const print = (isTTY: boolean) => {
+    let out = "";
+    printLines(lines, { stdout: { write: (s: string) => (out += s), isTTY }, stderr: { write: () => {} } });
+    return out;
+  };
+
+  test("colours diff lines on a terminal: + green, - red, @@ cyan", () => {
+    const saved = process.env.NO_COLOR;
+    delete process.env.NO_COLOR;
+    try {
+      expect(print(true)).toContain("\x1b[32m      +new\x1b[39m\n\x1b[31m      -old\x1b[39m\n\x1b[36m      @@ -1 +1 @@\x1b[39m\n");
+    } finally {
+      if (saved !== undefined) process.env.NO_COLOR = saved;
+    }
+  });
+
+  test("plain when stdout is not a terminal", () => {
+    expect(print(false)).toContain("      +new\n      -old\n      @@ -1 +1 @@\n");
+    expect(print(false)).not.toContain("\x1b");
   });
 });
