@@ -33,7 +33,8 @@ export async function planContent(ctx: OpCtx, dest: Dest, now: { st: Stat | unde
   }
   const changes: Change[] = st ? [] : await parents(ctx, dest.path);
   const blobs = new Map<string, Uint8Array>();
-  const file = { path: dest.path, size: next.size, hash: next.hash, mode, uid: owner.uid, gid: owner.gid };
+  const was = st?.type === "file" ? { was: { mode: st.mode, uid: st.uid, gid: st.gid } } : {};
+  const file = { path: dest.path, size: next.size, hash: next.hash, mode, uid: owner.uid, gid: owner.gid, ...was };
   if (next.data) {
     blobs.set(next.hash, next.data);
     changes.push({ kind: "write", ...file });

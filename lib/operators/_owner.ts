@@ -37,8 +37,8 @@ export function checkMode(mode: unknown, fallback: number): number {
 /** chmod/chown needed to bring an existing path to `mode` and `owner`. */
 export function ownership(path: string, st: Pick<Stat, "mode" | "uid" | "gid">, mode: number | undefined, owner: Owner): Change[] {
   const out: Change[] = [];
-  if (mode !== undefined && st.mode !== mode) out.push({ kind: "chmod", path, mode });
-  if (st.uid !== owner.uid || st.gid !== owner.gid) out.push({ kind: "chown", path, uid: owner.uid, gid: owner.gid });
+  if (mode !== undefined && st.mode !== mode) out.push({ kind: "chmod", path, mode, was: st.mode });
+  if (st.uid !== owner.uid || st.gid !== owner.gid) out.push({ kind: "chown", path, uid: owner.uid, gid: owner.gid, was: { uid: st.uid, gid: st.gid } });
   return out;
 }
 

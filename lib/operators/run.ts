@@ -4,6 +4,7 @@
 
 import type { Result } from "salty";
 import { errorMessage } from "../errors.ts";
+import { describeChange, namesFor, ownershipLines, touchesOwnership, type Names } from "./_describe.ts";
 import { applyPlan, type Applied } from "./apply.ts";
 import type { Change, OpCtx, Operator, Plan } from "./types.ts";
 
@@ -15,37 +16,25 @@ export interface Outcome {
 
 const SUMMARY_LINES = 20;
 
-function octal(mode: number): string {
-  return `0${mode.toString(8).padStart(3, "0")}`;
-}
-
-/** One line per change, for dry-run output. */
-export function describeChange(c: Change): string {
-  switch (c.kind) {
-    case "mkdir":
-      return `mkdir ${c.path} ${octal(c.mode)} ${c.uid}:${c.gid}`;
-    case "write":
-    case "fetch":
-      return `${c.kind} ${c.path} (${c.size} bytes) ${octal(c.mode)} ${c.uid}:${c.gid}`;
-    case "chmod":
-      return `chmod ${c.path} ${octal(c.mode)}`;
-    case "chown":
-      return `chown ${c.path} ${c.uid}:${c.gid}`;
-    case "symlink":
-      return `symlink ${c.path} -> ${c.target}`;
-    case "remove":
-      return `remove ${c.path}`;
-    case "utime":
-      return `utime ${c.path}`;
-    case "exec":
-      return `${c.on === "master" ? "run on the master" : "run"}: ${c.argv.join(" ")}`;
-  }
-}
-
-function dryRunOutput(changes: Change[]): string {
-  const lines = changes.slice(0, SUMMARY_LINES).map((c) => (c.kind === "exec" ? `not run (dry run): ${c.argv.join(" ")}` : `would ${describeChange(c)}`));
+/** The first SUMMARY_LINES of `changes` in words, then how many more. */
+async function summary(ctx: OpCtx, changes: Change[], line: (c: Change, n: Names) => string[]): Promise<string[]> {
+  const shown = changes.slice(0, SUMMARY_LINES);
+  const names = await namesFor(ctx.users, shown);
+  const lines = shown.flatMap((c) => line(c, names));
   if (changes.length > SUMMARY_LINES) lines.push(`... and ${changes.length - SUMMARY_LINES} more`);
+  return lines;
+}
+
+async function dryRunOutput(ctx: OpCtx, changes: Change[]): Promise<string> {
+  const lines = await summary(ctx, changes, (c, n) => [c.kind === "exec" ? `not run (dry run): ${c.argv.join(" ")}` : `would ${describeChange(c, n)}`]);
   return lines.join("\n");
+}
+
+/** --diff: the mode and owner changes of what is already there ("/etc/x: mode 0644 -> 0600"), then the text diff. */
+async function diffOf(ctx: OpCtx, plan: Plan): Promise<string | undefined> {
+  const owned = plan.changes.filter(touchesOwnership);
+  const head = owned.length ? `${(await summary(ctx, owned, (c, n) => ownershipLines([c], n))).join("\n")}\n` : "";
+  return head + (plan.diff ?? "") || undefined;
 }
 
 function describe<A extends unknown[]>(op: Operator<A>, args: A): string {
@@ -69,7 +58,7 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
     result = { cmd, rc: 0, changed: plan.changes.length > 0, elapsed: 0 };
     if (plan.created !== undefined) result.created = plan.created;
     if (ctx.dryRun) {
-      if (plan.changes.length) result.output = dryRunOutput(plan.changes);
+      if (plan.changes.length) result.output = await dryRunOutput(ctx, plan.changes);
     } else if (plan.changes.length) {
       await applyPlan(ctx, plan, progress);
       if (progress.exec) {
@@ -83,7 +72,10 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
     if (plan?.created !== undefined) result.created = plan.created;
   }
   if (plan?.counts) result.changes = plan.counts;
-  if (plan?.diff && ctx.diff && result.changed) result.diff = plan.diff;
+  if (plan && ctx.diff && result.changed) {
+    const diff = await diffOf(ctx, plan);
+    if (diff) result.diff = diff;
+  }
   result.elapsed = Math.round((performance.now() - start) * 1000) / 1e6;
   return { result, ...(plan ? { plan } : {}) };
 }

@@ -11,17 +11,34 @@ import type { AgentCache } from "./cache.ts";
 /** One step of a plan. Paths are the role's paths (before --path PREFIX); JSON-serializable. */
 export type Change =
   | { kind: "mkdir"; path: string; mode: number; uid: number; gid: number }
-  /** Content in memory (plan.blobs[hash]): rendered text, a line edit, a small copied file. */
-  | { kind: "write"; path: string; hash: string; size: number; mode: number; uid: number; gid: number }
+  /** Content in memory (plan.blobs[hash]): rendered text, a line edit, a small copied file. `was`: the file it replaces. */
+  | { kind: "write"; path: string; hash: string; size: number; mode: number; uid: number; gid: number; was?: Was }
   /** Content pulled from the master in chunks while it is written (big copies, syncdir). */
-  | { kind: "fetch"; path: string; src: string; size: number; hash?: string; mtimeNs?: string; mode: number; uid: number; gid: number }
-  | { kind: "chmod"; path: string; mode: number }
-  | { kind: "chown"; path: string; uid: number; gid: number }
+  | { kind: "fetch"; path: string; src: string; size: number; hash?: string; mtimeNs?: string; mode: number; uid: number; gid: number; was?: Was }
+  /** `was`: the mode before, so that output can say `mode 0644 -> 0600`. */
+  | { kind: "chmod"; path: string; mode: number; was: number }
+  /** `was`: the owner before (`owner root:root -> app:app`). */
+  | { kind: "chown"; path: string; uid: number; gid: number; was: { uid: number; gid: number } }
   | { kind: "symlink"; path: string; target: string; uid?: number; gid?: number }
   | { kind: "remove"; path: string }
   | { kind: "utime"; path: string; mtimeNs: string }
-  /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd). */
-  | { kind: "exec"; argv: string[]; on?: "master"; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number };
+  /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd).
+   * `accounts`: what it makes of users and groups (useradd, usergroups), for a dry run's planned world. */
+  | { kind: "exec"; argv: string[]; on?: "master"; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts };
+
+/** Mode and owner of what a write replaces. */
+export interface Was {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** A user command's effect: `user` and `group` exist afterwards (a new user's primary group is `group`); `user`'s supplementary groups are `groups`. */
+export interface Accounts {
+  user?: string;
+  group?: string;
+  groups?: string[];
+}
 
 export interface Plan {
   changes: Change[];

@@ -98,6 +98,9 @@ export interface Users {
   user(name: string): Promise<UserInfo | undefined>;
   /** The gid of a group. */
   group(name: string): Promise<number | undefined>;
+  /** The name of a uid / gid, for output (`owner root:root -> app:app`); undefined when it has none. */
+  userName(uid: number): Promise<string | undefined>;
+  groupName(gid: number): Promise<string | undefined>;
   /** Supplementary group names of a user, sorted. */
   groupsOf(name: string): Promise<string[]>;
   /** An unused uid (and gid) for a new account (macOS needs one chosen). */

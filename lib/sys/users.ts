@@ -79,6 +79,16 @@ class LinuxUsers implements Users {
     return gid ? Number(gid) : undefined;
   }
 
+  async userName(uid: number): Promise<string | undefined> {
+    for (const u of this.load().users.values()) if (u.uid === uid) return u.name;
+    return (run(["getent", "passwd", String(uid)]) ?? "").split(":")[0] || undefined;
+  }
+
+  async groupName(gid: number): Promise<string | undefined> {
+    for (const [name, g] of this.load().groups) if (g.gid === gid) return name;
+    return (run(["getent", "group", String(gid)]) ?? "").split(":")[0] || undefined;
+  }
+
   async groupsOf(name: string): Promise<string[]> {
     const out: string[] = [];
     for (const [g, info] of this.load().groups) if (info.members.includes(name)) out.push(g);
@@ -123,6 +133,19 @@ class DarwinUsers implements Users {
 
   async group(name: string): Promise<number | undefined> {
     return this.attr(`/Groups/${name}`, "PrimaryGroupID");
+  }
+
+  /** `dscl . -search /Users UniqueID 501` answers "name  UniqueID = (501)". */
+  private search(kind: "/Users" | "/Groups", attr: string, id: number): string | undefined {
+    return (this.dscl("-search", kind, attr, String(id)) ?? "").trim().split(/\s+/)[0] || undefined;
+  }
+
+  async userName(uid: number): Promise<string | undefined> {
+    return this.search("/Users", "UniqueID", uid);
+  }
+
+  async groupName(gid: number): Promise<string | undefined> {
+    return this.search("/Groups", "PrimaryGroupID", gid);
   }
 
   async groupsOf(name: string): Promise<string[]> {

@@ -104,6 +104,8 @@ export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: 
       return u && { name, uid: u.uid, gid: u.gid };
     },
     group: async (name) => known(fx.groups, name, "group"),
+    userName: async (uid) => Object.entries(fx.users).find(([, u]) => u?.uid === uid)?.[0],
+    groupName: async (gid) => Object.entries(fx.groups).find(([, g]) => g === gid)?.[0],
     groupsOf: async (name) => [...(known(fx.users, name, "user")?.groups ?? [])].sort(),
     freeId: async () => next++,
     invalidate() {},

@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)("real users (root)", () => {
     expect(statSync(path)).toMatchObject({ uid: u.uid, gid });
     Bun.spawnSync(["chown", "root:root", path]);
     const again = await execute(w.ctx(), copy, ["a.conf", "/etc/a.conf", { user, group: extra, mode: 0o640 }]);
-    expect(again.plan?.changes).toEqual([{ kind: "chown", path: "/etc/a.conf", uid: u.uid, gid }]);
+    expect(again.plan?.changes).toEqual([{ kind: "chown", path: "/etc/a.conf", uid: u.uid, gid, was: { uid: 0, gid: 0 } }]);
     expect(statSync(path)).toMatchObject({ uid: u.uid, gid });
   });
 
