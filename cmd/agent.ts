@@ -1,5 +1,4 @@
 import { hostname } from "node:os";
-import { mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import { UsageError } from "../lib/errors.ts";
 import { untilSignal } from "./_daemon.ts";
@@ -25,7 +24,6 @@ export default defineCommand({
     const { host, port } = parseHostPort(args.master, "MASTER");
     const id = validateId(args.id ?? hostname());
     if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
-    if (args.path) mkdirSync(args.path, { recursive: true }); // the sandbox root itself; operators make what is below
     const masterKey = args["master-key"] ? parsePublicKey(args["master-key"], "--master-key") : undefined;
     useColdCodeJitPolicy(); // as the compiled executable starts; also when run from source
     const stop = new AbortController();

@@ -1,5 +1,4 @@
 import { hostname } from "node:os";
-import { mkdirSync } from "node:fs";
 import { defineCommand } from "citty";
 import { filerootArg, keyrootArg } from "./_cli.ts";
 import { assignments, verbosity } from "./_args.ts";
@@ -29,7 +28,6 @@ export default defineCommand({
     const words = assignments(args._);
     parseApplyArgs(words);
     if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
-    if (args.path) mkdirSync(args.path, { recursive: true }); // the sandbox root itself; operators make what is below
     // The in-process master and agent would log their own connection: noise here (failures are in the report).
     setLogSink(() => {});
     const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;

@@ -42,10 +42,12 @@ export function ownership(path: string, st: Pick<Stat, "mode" | "uid" | "gid">, 
   return out;
 }
 
-/** mkdir changes (0755, the agent's user) for the missing ancestors of `path`, outermost first. */
+/** mkdir changes (0755, the agent's user) for the missing ancestors of `path`, outermost first.
+ * Under --path the prefix itself ("/") is not planned: apply.ts makes it, with its parents, before any change. */
 export async function parents(ctx: OpCtx, path: string): Promise<Change[]> {
   const missing: string[] = [];
   for (const dir of ancestors(path)) {
+    if (dir === "/" && ctx.pathPrefix) break;
     const st = await ctx.observe.stat(realPath(ctx, dir));
     if (st?.type === "dir") break;
     if (st) throw new SaltyError(`${dir} exists and is not a directory`, "E_NOT_DIR");

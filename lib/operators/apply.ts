@@ -3,6 +3,7 @@
 // first failure, which run.ts turns into the Result's error. Small new files
 // in a row (a syncdir's) are fsync'd as a batch before they are renamed.
 
+import { posix } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
 import { Prefetcher, isSmall, streamInto, type FetchChange } from "./_fetch.ts";
@@ -23,7 +24,19 @@ type Ctx = OpCtx & { prefetch: Prefetcher; blobs: Map<string, Uint8Array> };
 /** Small new files made durable together (see WriteBatch): at most this many open at once. */
 const BATCH_FILES = 64;
 
+/** The --path prefix, made with its parents when it is missing (removed while the agent runs, or never made:
+ * the agent does not make it at start, so that a dry run creates nothing). One stat per plan that changes something. */
+async function ensurePrefix(ctx: OpCtx): Promise<void> {
+  if (!ctx.pathPrefix || (await ctx.observe.stat(ctx.pathPrefix))) return;
+  const missing: string[] = [];
+  for (let dir = ctx.pathPrefix; dir !== "/" && !(await ctx.observe.stat(dir)); dir = posix.dirname(dir)) missing.push(dir);
+  for (const dir of missing.reverse()) await ctx.disk.mkdir(dir, 0o755).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err; // made meanwhile by an overlapping call
+  });
+}
+
 export async function applyPlan(ctx: OpCtx, plan: Plan, progress: Applied): Promise<void> {
+  await ensurePrefix(ctx);
   const run: Ctx = { ...ctx, prefetch: new Prefetcher(ctx.files, plan.changes), blobs: plan.blobs ?? new Map() };
   const batch = new WriteBatch(ctx);
   try {
