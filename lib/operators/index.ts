@@ -10,6 +10,7 @@ import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
 import { remove } from "./remove.ts";
 import { render } from "./render.ts";
+import { PlannedWorld } from "./planned.ts";
 import { execute } from "./run.ts";
 import { quote } from "./quote.ts";
 import { serverShell, shell } from "./shell.ts";
@@ -73,6 +74,8 @@ function outputBudget(): (r: Result) => Result {
 }
 
 export interface RoleOpts {
+  /** A dry run's planned world to carry on (the host's earlier roles of the same apply); else each dry run starts its own. */
+  planned?: PlannedWorld;
   /** myIp() and getIps(role), computed from the facts by the caller (lib/agent/addresses.ts). */
   addresses: { myIp(): string | undefined; getIps(role: string): string[] };
   /** Aborted when the role runs past its timeout. */
@@ -83,12 +86,16 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
   const results: Result[] = [];
   const output: string[] = [];
   const { myIp, getIps } = opts.addresses;
-  const ctx: OpCtx = { ...caps, locals: { ...context, myIp, getIps, quote }, ...(opts.signal ? { signal: opts.signal } : {}) };
+  // A dry run plans each call as if the earlier ones had been applied (planned.ts); an apply sees the real ports.
+  const world = caps.dryRun ? (opts.planned ?? new PlannedWorld(caps)) : undefined;
+  const ports = world ? { observe: world.observe, users: world.accounts } : {};
+  const ctx: OpCtx = { ...caps, ...ports, locals: { ...context, myIp, getIps, quote }, ...(opts.signal ? { signal: opts.signal } : {}) };
   const fit = outputBudget();
   const bind = <A extends unknown[]>(op: Operator<A>) => async (...args: A): Promise<Result> => {
     const slot = results.length;
     results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }); // keeps call order when calls overlap
-    const { result } = await execute(ctx, op, args);
+    const { result, plan } = await execute(ctx, op, args);
+    if (world && plan && result.rc === 0) await world.record(plan);
     results[slot] = fit(result);
     return result;
   };

@@ -29,6 +29,8 @@ export const useradd: Operator<[name: string, opts?: { system?: boolean }]> = {
       ...(ctx.users.platform === "darwin" ? { freeId: await ctx.users.freeId(system) } : {}),
     };
     const argvs = useraddCommands(ctx.users.platform, name, system, state);
-    return { changes: argvs.map((argv) => ({ kind: "exec" as const, argv })), created: !user };
+    // The last command says what they make, for a dry run's planned world (planned.ts).
+    const changes = argvs.map((argv, i) => ({ kind: "exec" as const, argv, ...(i === argvs.length - 1 ? { accounts: { user: name, group: name } } : {}) }));
+    return { changes, created: !user };
   },
 };

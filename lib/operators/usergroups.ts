@@ -18,6 +18,8 @@ export const usergroups: Operator<[name: string, groups: string[]]> = {
     if (missing.length) throw new SaltyError(`no such group: ${missing.join(", ")}`, "E_NO_GROUP");
     const have = await ctx.users.groupsOf(name);
     const argvs = usergroupsCommands(ctx.users.platform, name, have, want);
-    return argvs.length ? { changes: argvs.map((argv) => ({ kind: "exec" as const, argv })) } : { changes: [], note: "groups already match" };
+    if (!argvs.length) return { changes: [], note: "groups already match" };
+    // The last command says what they make, for a dry run's planned world (planned.ts).
+    return { changes: argvs.map((argv, i) => ({ kind: "exec" as const, argv, ...(i === argvs.length - 1 ? { accounts: { user: name, groups: want } } : {}) })) };
   },
 };
