@@ -48,6 +48,15 @@ declare module "salty" {
     delete?: boolean;
   }
 
+  export interface PkgOpts {
+    /** "present" (default): installed, any version; "latest": the newest the package manager offers; "absent": removed. */
+    state?: "present" | "latest" | "absent";
+    /** Refresh the package lists (apt-get update) before installing when they are older than this: "1h" (default), "30m", "1d", seconds, or false. */
+    update?: string | number | false;
+    /** The package manager; by default the host's `facts.pkg_manager`. */
+    manager?: "apt" | "dnf" | "yum" | "apk" | "brew";
+  }
+
   export interface Operators {
     /** Copy `files/src` from the master to `dst`; content is sent only when its hash differs.
      * @example await copy("nginx/mime.types", "/etc/nginx/mime.types", { mode: 0o644 }) */
@@ -84,6 +93,12 @@ declare module "salty" {
     /** Ensure the user's supplementary groups are exactly `groups`.
      * @example await usergroups("deploy", ["docker", "adm"]) */
     usergroups(name: string, groups: string[]): Promise<Result>;
+    /** Ensure packages are installed (or at their latest version, or absent), with one command of the
+     * host's package manager (apt, dnf, yum, apk, brew) for the whole list. The installed set is read once
+     * and kept while the package database is unchanged; the output lists what was installed or removed,
+     * with versions.
+     * @example await pkg(["nginx", "curl"], { update: "1h" }) */
+    pkg(names: string | string[], opts?: PkgOpts): Promise<Result>;
     /** Append to the role's output.
      * @example print(`deploying ${version}`) */
     print(x: unknown): void;

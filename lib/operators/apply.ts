@@ -111,7 +111,12 @@ async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress:
     progress.exec = r;
     return;
   }
+  if (r.rc !== 0 && c.lockHeld && new RegExp(c.lockHeld.pattern).test(r.output)) throw new SaltyError(`${c.lockHeld.message}: ${lastLine(r.output)}`, "E_LOCKED");
   if (r.rc !== 0) throw new SaltyError(`${c.argv.join(" ")} failed (rc ${r.rc}): ${r.output.trim()}`, "E_COMMAND");
+}
+
+function lastLine(s: string): string {
+  return s.trim().split("\n").filter((l) => /lock/i.test(l)).pop() ?? s.trim().split("\n").pop() ?? "";
 }
 
 async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {

@@ -43,6 +43,9 @@ export class AgentCache {
   /** `${content hash}\0${line}\0${replace}` of files known to hold the line (lineInFile). */
   readonly lines = new BoundedMap<string, true>(50_000);
 
+  /** Package manager -> its installed set and the identity of its database file when it was read (pkg). */
+  readonly packages = new Map<string, { key: string; installed: Map<string, string> }>();
+
   /** Remember a template source; its previous compiled version is dropped. */
   setTemplate(path: string, src: TemplateSource): void {
     const old = this.templates.get(path);

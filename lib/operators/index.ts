@@ -8,6 +8,7 @@ import { limits } from "../constants.ts";
 import { copy } from "./copy.ts";
 import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
+import { pkg } from "./pkg.ts";
 import { remove } from "./remove.ts";
 import { render } from "./render.ts";
 import { PlannedWorld } from "./planned.ts";
@@ -111,6 +112,7 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     serverShell: bind(serverShell),
     useradd: bind(useradd),
     usergroups: bind(usergroups),
+    pkg: bind(pkg),
     print: printer(output),
     isChanged: () => results.some((r) => r.changed),
     myIp,

@@ -58,7 +58,8 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
     result = { cmd, rc: 0, changed: plan.changes.length > 0, elapsed: 0 };
     if (plan.created !== undefined) result.created = plan.created;
     if (ctx.dryRun) {
-      if (plan.changes.length) result.output = await dryRunOutput(ctx, plan.changes);
+      if (plan.changes.length) result.output = [...(plan.summary ? [`would ${plan.summary}`] : []), await dryRunOutput(ctx, plan.changes)].join("
+");
     } else if (plan.changes.length) {
       await applyPlan(ctx, plan, progress);
       if (progress.exec) {
@@ -66,6 +67,7 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
         result.output = progress.exec.output;
         if (progress.exec.error) result.error = `${cmd}: ${progress.exec.error}`;
       }
+      if (plan.report) result.output = await plan.report();
     }
   } catch (err) {
     result = { cmd, rc: 1, changed: progress.count > 0, elapsed: 0, error: `${cmd}: ${errorMessage(err)}` };

@@ -24,7 +24,7 @@ export type Change =
   | { kind: "utime"; path: string; mtimeNs: string }
   /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd).
    * `accounts`: what it makes of users and groups (useradd, usergroups), for a dry run's planned world. */
-  | { kind: "exec"; argv: string[]; on?: "master"; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts };
+  | { kind: "exec"; argv: string[]; on?: "master"; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts; lockHeld?: { pattern: string; message: string } };
 
 /** Mode and owner of what a write replaces. */
 export interface Was {
@@ -52,6 +52,10 @@ export interface Plan {
   counts?: Result["changes"];
   /** Contents of the `write` changes, by hash. */
   blobs?: Map<string, Uint8Array>;
+  /** What the changes do, in words ("install tree; remove hello 2.10-3"): a dry run says "would ..." first. */
+  summary?: string;
+  /** After the changes were applied: the Result's output (what was installed, with versions). */
+  report?: () => Promise<string>;
 }
 
 /** What an agent holds for all roles; `files` and `serverShell` come from the connection. */
