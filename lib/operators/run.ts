@@ -58,8 +58,7 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
     result = { cmd, rc: 0, changed: plan.changes.length > 0, elapsed: 0 };
     if (plan.created !== undefined) result.created = plan.created;
     if (ctx.dryRun) {
-      if (plan.changes.length) result.output = [...(plan.summary ? [`would ${plan.summary}`] : []), await dryRunOutput(ctx, plan.changes)].join("
-");
+      if (plan.changes.length) result.output = [...(plan.summary ? [`would ${plan.summary}`] : []), await dryRunOutput(ctx, plan.changes)].join("\n");
     } else if (plan.changes.length) {
       await applyPlan(ctx, plan, progress);
       if (progress.exec) {
