@@ -83,6 +83,10 @@ export const timing = {
   keysRecheckMs: 10_000,
   /** A command run to gather facts (sw_vers, ifconfig on macOS) that takes longer is killed. */
   factsCommandTimeoutMs: 5_000,
+  /** A job record waits this long for others before the history writes them in one transaction (lib/history/recorder.ts). */
+  historyFlushMs: 100,
+  /** While the history's database is down or full, how often the spooled records are offered to it again. */
+  historyRetryMs: 5_000,
 };
 
 export type Timing = typeof timing;

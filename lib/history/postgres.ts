@@ -1,0 +1,31 @@
+// The shared backend for several masters: PostgreSQL through Bun's built-in
+// SQL client (`--db postgres://…`). A server that is down makes each
+// statement fail within the connection timeout; the recorder spools and
+// retries. Numbers come back as strings from BIGINT columns: the store
+// converts every number it reads.
+
+import { SQL } from "bun";
+import type { Db, Sql } from "./db.ts";
+
+export function openPostgres(url: string): Db {
+  const client = new SQL({ url, max: 2, connectionTimeout: 5, idleTimeout: 60, onnotice: () => {} } as ConstructorParameters<typeof SQL>[0]);
+  const over = (q: Pick<SQL, "unsafe">): Sql => ({
+    run: async (text, params = []) => void (await q.unsafe(text, params)),
+    all: async (text, params = []) => [...(await q.unsafe(text, params))],
+  });
+  return {
+    kind: "postgres",
+    ...over(client),
+    async transaction(fn) {
+      await client.begin(async (tx) => fn(over(tx)));
+    },
+    async compact() {}, // autovacuum gives PostgreSQL's freed space back
+    async close() {
+      await client.close({ timeout: 1 });
+    },
+  };
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}

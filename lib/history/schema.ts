@@ -1,0 +1,64 @@
+// The history's tables, as migrations both backends share (SQLite and
+// PostgreSQL): portable SQL only (TEXT, BIGINT, DOUBLE PRECISION, INTEGER,
+// INSERT … ON CONFLICT … DO UPDATE). A migration is never edited once
+// released: a change is a new one at the end.
+
+import type { Db } from "./db.ts";
+
+export const MIGRATIONS: string[][] = [
+  [
+    `CREATE TABLE jobs (
+      id TEXT PRIMARY KEY,
+      kind TEXT NOT NULL,
+      who TEXT NOT NULL,
+      target TEXT NOT NULL,
+      args TEXT NOT NULL,
+      version TEXT NOT NULL,
+      dry_run INTEGER NOT NULL,
+      started_at BIGINT NOT NULL,
+      ended_at BIGINT,
+      status TEXT NOT NULL,
+      elapsed DOUBLE PRECISION,
+      rc INTEGER,
+      hosts INTEGER NOT NULL,
+      failed INTEGER NOT NULL,
+      changed INTEGER NOT NULL
+    )`,
+    `CREATE TABLE job_hosts (
+      job_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      host TEXT NOT NULL,
+      status TEXT NOT NULL,
+      errors INTEGER NOT NULL,
+      changed INTEGER NOT NULL,
+      elapsed DOUBLE PRECISION NOT NULL,
+      report TEXT NOT NULL,
+      PRIMARY KEY (job_id, seq)
+    )`,
+    `CREATE INDEX job_hosts_host ON job_hosts (host, job_id)`,
+    `CREATE TABLE host_last (
+      host TEXT PRIMARY KEY,
+      job_id TEXT NOT NULL,
+      at BIGINT NOT NULL,
+      status TEXT NOT NULL,
+      version TEXT NOT NULL,
+      ok_job_id TEXT,
+      ok_at BIGINT,
+      ok_version TEXT
+    )`,
+  ],
+];
+
+/** Bring the database up to the last migration; each one in its own transaction. */
+export async function migrate(db: Db): Promise<number> {
+  await db.run(`CREATE TABLE IF NOT EXISTS salty_schema (version INTEGER NOT NULL)`);
+  const rows = await db.all(`SELECT MAX(version) AS v FROM salty_schema`);
+  const current = Number(rows[0]?.v ?? 0);
+  for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+    await db.transaction(async (tx) => {
+      for (const stmt of MIGRATIONS[v - 1]!) await tx.run(stmt);
+      await tx.run(`INSERT INTO salty_schema (version) VALUES ($1)`, [v]);
+    });
+  }
+  return MIGRATIONS.length;
+}
