@@ -8,8 +8,8 @@ import { timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { connectTcp } from "../wire/tcp.ts";
-import { secureClient } from "../wire/secure.ts";
-import { loadOrCreateIdentity, pinMasterKey, readPinnedMasterKey, fingerprint } from "../crypto/keys.ts";
+import { MasterRefusedError, secureClient } from "../wire/secure.ts";
+import { loadOrCreateIdentity, pinFirstContact, pinMasterKey, readPinnedMasterKey } from "../crypto/keys.ts";
 import { serveMaster, type AgentSessionDeps } from "./session.ts";
 
 export interface AgentOptions {
@@ -52,6 +52,7 @@ async function session(opts: AgentOptions, identity: Awaited<ReturnType<typeof l
   opts.signal.addEventListener("abort", stop);
   try {
     const pinned = await readPinnedMasterKey(opts.keyroot);
+    const master = `${opts.host}:${opts.port}`;
     const { link, masterKey } = await secureClient(socket, {
       identity,
       id: opts.id,
@@ -59,11 +60,12 @@ async function session(opts: AgentOptions, identity: Awaited<ReturnType<typeof l
       // Named in the error if the master's key changed: the file to remove after a genuine re-install.
       pinnedAt: join(opts.keyroot, "master.pub"),
       ...(pinned ? { masterKey: pinned } : {}),
+    }).catch(async (err) => {
+      // Pending (or refused) is a first contact too: the key it proved is pinned now, not at acceptance.
+      if (!pinned && err instanceof MasterRefusedError) await pinFirstContact(opts.keyroot, err.masterKey, master);
+      throw err;
     });
-    if (!pinned) {
-      await pinMasterKey(opts.keyroot, masterKey);
-      log("agent.master_pinned", { master: `${opts.host}:${opts.port}`, fingerprint: fingerprint(masterKey) });
-    }
+    if (!pinned) await pinFirstContact(opts.keyroot, masterKey, master);
     log("agent.session", { id: opts.id, master: `${opts.host}:${opts.port}` });
     const reason = await serveMaster(link, opts.session);
     log("agent.session_closed", { id: opts.id, reason });

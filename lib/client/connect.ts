@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { Rpc, type Handlers } from "../wire/rpc.ts";
 import { connectTcp, connectUnix } from "../wire/tcp.ts";
-import { secureClient } from "../wire/secure.ts";
+import { MasterRefusedError, secureClient } from "../wire/secure.ts";
 import { parseHostPort } from "../wire/address.ts";
-import { loadOrCreateIdentity, pinMasterKey, readPinnedMasterKey } from "../crypto/keys.ts";
+import { loadOrCreateIdentity, pinFirstContact, readPinnedMasterKey } from "../crypto/keys.ts";
 import type { ClientApi, ControlApi } from "../wire/api.ts";
 
 export interface ConnectOptions {
@@ -42,10 +42,12 @@ async function connectRemote(master: string, keyroot: string, handlers: Handlers
   const id = clientId();
   try {
     const { link, masterKey } = await secureClient(socket, { identity, id, kind: "client", pinnedAt: join(keyroot, "master.pub"), ...(pinned ? { masterKey: pinned } : {}) });
-    if (!pinned) await pinMasterKey(keyroot, masterKey);
+    if (!pinned) await pinFirstContact(keyroot, masterKey, master);
     return new Rpc<ClientApi, ControlApi>(link, handlers);
   } catch (err) {
     socket.close("handshake failed");
+    // A pending client met the master too: trust on first use ends at the first handshake, not at acceptance.
+    if (!pinned && err instanceof MasterRefusedError) await pinFirstContact(keyroot, err.masterKey, master);
     if (err instanceof SaltyError && err.code === "E_KEY_PENDING") {
       throw new SaltyError(`this client's key is pending on ${master}: run "salty keys accept ${id} --kind client" there`, err.code);
     }

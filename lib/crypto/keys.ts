@@ -137,3 +137,18 @@ export async function pinMasterKey(keyroot: string, key: Uint8Array, opts: { rep
   log(pinned ? "keys.master_pin_replaced" : "keys.master_pinned", { path, fingerprint: fingerprint(key) });
   return pinned ? "replaced" : "pinned";
 }
+
+/**
+ * Trust on first use: pin the key a master proved it holds at this host's first handshake with it,
+ * accepted or still pending (a master met while pending must not be replaceable later), and log its
+ * fingerprint for the operator to compare with `salty keys fingerprint` on the master.
+ */
+export async function pinFirstContact(keyroot: string, key: Uint8Array, master: string): Promise<void> {
+  if ((await pinMasterKey(keyroot, key)) !== "pinned") return;
+  log("keys.first_contact", {
+    master,
+    fingerprint: fingerprint(key),
+    pinned: join(keyroot, "master.pub"),
+    check: `compare ${fingerprint(key)} with what "salty keys fingerprint" prints on the master`,
+  });
+}

@@ -32,6 +32,14 @@ export class RefusedError extends SaltyError {
   }
 }
 
+/** Client side: the master authenticated itself (its key is `masterKey`), then refused this peer. */
+export class MasterRefusedError extends SaltyError {
+  constructor(message: string, code: string, readonly masterKey: Uint8Array) {
+    super(message, code);
+    this.name = "MasterRefusedError";
+  }
+}
+
 interface Control<T> {
   /** The next frame goes to `step` (handshake messages: exactly one expected at a time). */
   expect(step: (frame: Uint8Array) => void): void;
@@ -174,7 +182,7 @@ export function secureClient(
         }
         if (d.accept) return ctl.done({ link: sealed, masterKey }, limits.maxFrame);
         const who = `${opts.kind} ${opts.id} (key ${fingerprint(opts.identity.publicKey)})`;
-        ctl.fail(`refused: ${d.code}`, new SaltyError(`the master at ${link.peer} refused ${who}: ${d.reason}`, d.code));
+        ctl.fail(`refused: ${d.code}`, new MasterRefusedError(`the master at ${link.peer} refused ${who}: ${d.reason}`, d.code, masterKey));
       });
       ctl.seal(sealed);
       // The master is authenticated now: what follows its decision may be full-sized frames.

@@ -14,7 +14,7 @@ import { world, type World } from "../e2e/_harness.ts";
 import { secureClient } from "../../lib/wire/secure.ts";
 import { authenticated, openRaw, procStats, rogueAgent, until } from "./_tools.ts";
 import { join } from "node:path";
-import { unlinkSync, writeFileSync } from "node:fs";
+import { rmSync, unlinkSync, writeFileSync } from "node:fs";
 
 setLogSink(() => {});
 
@@ -191,5 +191,40 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
     expect(await within(rogue.raw.closed, 5_000)).toBe("closed by peer");
     await expect(rogue.rpc.call("file.fetch", { path: "files/touch/motd" })).rejects.toThrow(/connection lost/);
     expect(await reconnect(rogue.identity, "rogue-d")).toBe("E_KEY_PENDING");
+  }, 30_000);
+});
+
+describe("trust on first use ends at the first handshake (S8)", () => {
+  let w: World | undefined;
+  afterEach(async () => {
+    await w?.[Symbol.asyncDispose]();
+    w = undefined;
+  });
+
+  test("an agent still pending with master A pins A's key and logs its fingerprint; master B, a new key on the same port (with --auto-accept), is refused E_MASTER_KEY_CHANGED", async () => {
+    w = await world({ files });
+    await w.startMaster();
+    const fpA = (await w.salty(["keys", "fingerprint", "--keyroot", w.keyroot])).stdout.trim();
+    expect(fpA).toMatch(/^SHA256:\S+$/);
+    const agent = await w.startAgent("good1");
+    await agent.waitFor(/agent\.key_pending/);
+    const first = await agent.waitFor(/keys\.first_contact .*/);
+    expect(first[0]).toContain(`fingerprint=${fpA}`);
+    expect(first[0]).toContain("salty keys fingerprint");
+
+    // Master A goes; master B (a new key pair) takes its port and would accept anyone.
+    w.master!.kill("SIGKILL");
+    await w.master!.proc.exited;
+    for (const f of ["master.key", "master.pub"]) unlinkSync(join(w.keyroot, f));
+    rmSync(join(w.keyroot, "agents"), { recursive: true, force: true });
+    await w.startMaster(["--auto-accept"]);
+    const fpB = (await w.salty(["keys", "fingerprint", "--keyroot", w.keyroot])).stdout.trim();
+    expect(fpB).not.toBe(fpA);
+    await agent.waitFor(/E_MASTER_KEY_CHANGED|the master's key changed/);
+    expect(agent.output).toContain(`expected ${fpA}`);
+    expect(agent.output).toContain(`presents ${fpB}`);
+    const hosts = await w.salty(["hosts", "--keyroot", w.keyroot]);
+    expect(JSON.parse(hosts.stdout)).toEqual({});
+    expect(w.master!.output).not.toMatch(/secure\.session id=good1/);
   }, 30_000);
 });
