@@ -1,6 +1,8 @@
 // Parses the KEY=VALUE arguments of `salty apply` (SPEC section 2): roles=,
 // skip= and target= steer the apply; every other key goes into the roles' and
-// templates' context, so it must not shadow a context or operator name.
+// templates' context, so it must not shadow a context or operator name, nor
+// be a near miss of roles=, skip= or target= (`trgt=prod1` would otherwise
+// become a context variable and run on every host).
 // Pure: no I/O. Bad input is a UsageError (exit status 2).
 
 import type { Operators } from "salty";
@@ -34,6 +36,42 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set(["id", "me", "role", 
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * The keys that steer an apply. A key two edits from `target` or one from
+ * `roles`/`skip` is taken for a typo (`trgt`, `rolse`, `skp`); two edits of a
+ * four-letter word would refuse honest names (`spin`, `files`).
+ */
+const STEERING = ["target", "roles", "skip"];
+
+function nearSteering(key: string): string | undefined {
+  if (STEERING.includes(key)) return undefined;
+  return STEERING.find((word) => editDistance(key, word) <= (word.length >= 6 ? 2 : 1));
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) from a to b: the optimal string alignment distance. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The candidate closest to `word` within `max` edits (ties: the first), or undefined. */
+export function closest(word: string, candidates: Iterable<string>, max = 2): string | undefined {
+  let best: { name: string; dist: number } | undefined;
+  for (const name of candidates) {
+    const dist = editDistance(word, name);
+    if (dist <= max && (!best || dist < best.dist)) best = { name, dist };
+  }
+  return best?.name;
+}
+
 /** `a,b` -> ["a", "b"]; `true`/`false` -> boolean; `12` -> 12; `1.5` -> 1.5; else the string. */
 export function parseValue(value: string): ArgValue {
   if (value.includes(",")) return splitList(value);
@@ -53,7 +91,8 @@ function splitList(value: string): string[] {
 
 function parseTarget(value: string): Target {
   if (value === "") throw new UsageError("target= needs a host glob or cluster:NAME");
-  if (value.includes(",")) throw new UsageError(`target=${value}: one host glob or cluster:NAME, not a list`);
+  // A comma inside {a,b} is the glob's; anywhere else it would make a list.
+  if (value.replace(/\{[^{}]*\}/g, "").includes(",")) throw new UsageError(`target=${value}: one host glob or cluster:NAME, not a list (a glob may say {a,b})`);
   if (!value.startsWith("cluster:")) return { kind: "glob", pattern: value };
   const name = value.slice("cluster:".length);
   if (!name) throw new UsageError("target=cluster: needs a cluster name");
@@ -70,6 +109,8 @@ export function parseApplyArgs(list: readonly string[]): ApplyArgs {
     const value = arg.slice(eq + 1);
     if (!KEY.test(key)) throw new UsageError(`${JSON.stringify(arg)}: the key must be a name (letters, digits and _, not first a digit)`);
     if (RESERVED_NAMES.has(key)) throw new UsageError(`${key}=: "${key}" is a name of the role context and cannot be set from the command line`);
+    const near = nearSteering(key);
+    if (near) throw new UsageError(`${key}=: did you mean ${near}=? (a key this close to ${near} is taken for a typo, not a context variable)`);
     if (seen.has(key)) throw new UsageError(`${key}= is given twice`);
     seen.add(key);
     if (key === "roles" || key === "skip") out[key] = splitList(value);

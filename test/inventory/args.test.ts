@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseApplyArgs, parseValue } from "../../lib/inventory/args.ts";
+import { closest, editDistance, parseApplyArgs, parseValue } from "../../lib/inventory/args.ts";
 import { UsageError } from "../../lib/errors.ts";
 
 test.each([
@@ -35,6 +35,8 @@ test.each([
   [["target=web*"], { roles: [], skip: [], target: { kind: "glob", pattern: "web*" }, extra: {} }],
   [["target=web1.foo.dev"], { roles: [], skip: [], target: { kind: "glob", pattern: "web1.foo.dev" }, extra: {} }],
   [["target=cluster:prod"], { roles: [], skip: [], target: { kind: "cluster", name: "prod" }, extra: {} }],
+  [["target={web1,db1}"], { roles: [], skip: [], target: { kind: "glob", pattern: "{web1,db1}" }, extra: {} }],
+  [["tgt=x", "version=1", "stage=2", "size=3", "spin=4", "files=5", "sku=6"], { roles: [], skip: [], extra: { tgt: "x", version: 1, stage: 2, size: 3, spin: 4, files: 5, sku: 6 } }],
   [["version=abc123", "n=3", "ratio=0.25", "dry=false", "tags=x,y", "msg=a=b"], { roles: [], skip: [], extra: { version: "abc123", n: 3, ratio: 0.25, dry: false, tags: ["x", "y"], msg: "a=b" } }],
 ])("parseApplyArgs(%p)", (argv, expected) => {
   expect(parseApplyArgs(argv)).toEqual(expected as ReturnType<typeof parseApplyArgs>);
@@ -57,6 +59,16 @@ test.each([
   [["target="], /target= needs a host glob/],
   [["target=cluster:"], /target=cluster: needs a cluster name/],
   [["target=a,b"], /not a list/],
+  [["target={a,b},c"], /not a list/],
+  [["trgt=prod1"], /^trgt=: did you mean target=\?/],
+  [["taget=web1"], /did you mean target=\?/],
+  [["Target=web1"], /did you mean target=\?/],
+  [["rolse=web"], /did you mean roles=\?/],
+  [["rols=web"], /did you mean roles=\?/],
+  [["Roles=web"], /did you mean roles=\?/],
+  [["targte=web1"], /did you mean target=\?/],
+  [["skp=web"], /did you mean skip=\?/],
+  [["skips=web"], /did you mean skip=\?/],
 ])("parseApplyArgs(%p) is a usage error", (argv, message) => {
   let err: unknown;
   try {
@@ -66,4 +78,21 @@ test.each([
   }
   expect(err).toBeInstanceOf(UsageError);
   expect((err as Error).message).toMatch(message);
+});
+
+test.each<[string, string, number]>([
+  ["target", "target", 0],
+  ["trgt", "target", 2],
+  ["rolse", "roles", 1],
+  ["skip", "ship", 1],
+  ["abc", "", 3],
+  ["tgt", "target", 3],
+])("editDistance(%p, %p) = %p", (a, b, d) => {
+  expect(editDistance(a, b)).toBe(d);
+  expect(editDistance(b, a)).toBe(d);
+});
+
+test("closest: the nearest within two edits, else undefined", () => {
+  expect(closest("wbe", ["base", "web", "db"])).toBe("web");
+  expect(closest("zzzz", ["base", "web"])).toBeUndefined();
 });
