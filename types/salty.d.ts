@@ -180,6 +180,8 @@ declare module "salty" {
   export interface HostSpec {
     env: string;
     roles: string[];
+    /** Names in `roles` that are tags, not roles: no roles/NAME.ts, nothing runs (getIps and `hosts` still see them). Any other role without a file is an inventory error. */
+    tags?: string[];
     vars?: Vars;
     /** Do not report this host as missing when it is not connected. */
     ignore_missing?: boolean;

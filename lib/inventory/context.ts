@@ -9,7 +9,7 @@ import type { Context, Facts, HostInfo, Vars } from "salty";
 import { SaltyError, errorMessage } from "../errors.ts";
 import type { ArgValue } from "./args.ts";
 import type { InventoryPlan, PlannedHost } from "./resolve.ts";
-import { isPlainObject } from "./validate.ts";
+import { isPlainObject, own } from "./validate.ts";
 
 /** Whether a raw string is a secret, e.g. `(s) => /^NACL\[.*\]$/.test(s)`. */
 export type IsSecret = (value: string) => boolean;
@@ -52,7 +52,7 @@ function info(host: PlannedHost, vars: Vars, facts: Facts | undefined): HostInfo
  * facts (when connected) and non-secret vars. Compute once per apply.
  */
 export function publicHosts(plan: InventoryPlan, facts: FactsById, isSecret: IsSecret): Record<string, HostInfo> {
-  return Object.fromEntries(plan.hosts.map((h) => [h.id, info(h, publicVars(h.vars, isSecret), facts[h.id])]));
+  return Object.fromEntries(plan.hosts.map((h) => [h.id, info(h, publicVars(h.vars, isSecret), own(facts, h.id))]));
 }
 
 export interface ContextInput {
@@ -107,7 +107,7 @@ export function contextFactory(plan: InventoryPlan, opts: ContextFactoryOptions)
     if (!ctx) {
       const host = byId.get(hostId);
       if (!host) throw new SaltyError(`no host ${hostId} in this apply's plan`, "E_INVENTORY");
-      ctx = buildContext({ host, role, others, facts: opts.facts[hostId], extra: opts.extra, bootstrap: opts.bootstrap, decrypt: opts.decrypt });
+      ctx = buildContext({ host, role, others, facts: own(opts.facts, hostId), extra: opts.extra, bootstrap: opts.bootstrap, decrypt: opts.decrypt });
       built.set(hostId, ctx);
     }
     return { ...ctx, role };

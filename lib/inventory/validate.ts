@@ -2,7 +2,10 @@
 // and names the place of every problem: `hosts.prod["web1"]: unknown env "prd"`.
 // Unknown keys are errors, not warnings: a misspelt `ignore_mising` or `var`
 // would otherwise be dropped without a word. A cluster or env name must be
-// declared in `clusters`/`envs` when that section exists. Pure: no I/O.
+// declared in `clusters`/`envs` when that section exists. Every lookup by a
+// name from the inventory or the command line uses own properties only
+// (`own()`): a cluster named `constructor` or `__proto__` is not declared.
+// Pure: no I/O.
 
 import type { HostSpec, Inventory, Vars } from "salty";
 import { SaltyError } from "../errors.ts";
@@ -27,7 +30,7 @@ export class InventoryError extends SaltyError {
 }
 
 const TOP_KEYS = ["clusters", "envs", "hosts"];
-const HOST_KEYS = ["env", "roles", "vars", "ignore_missing"];
+const HOST_KEYS = ["env", "roles", "tags", "vars", "ignore_missing"];
 const ROLE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -41,6 +44,11 @@ export function pathOf(base: string, key: string | number): string {
   if (typeof key === "number") return `${base}[${key}]`;
   if (/^[A-Za-z_$][\w$]*$/.test(key)) return base ? `${base}.${key}` : key;
   return `${base}[${JSON.stringify(key)}]`;
+}
+
+/** `record[key]` when it is the record's own property: never an inherited `constructor`, `toString` or `__proto__`. */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 function list(names: string[]): string {
@@ -88,7 +96,7 @@ function hostsSection(hosts: unknown, declared: Declared, problems: string[]): V
   const seen = new Map<string, string>();
   for (const [cluster, members] of Object.entries(hosts)) {
     const at = pathOf("hosts", cluster);
-    if (declared.clusters && !(cluster in declared.clusters)) problems.push(`${at}: unknown cluster ${JSON.stringify(cluster)} (known: ${list(Object.keys(declared.clusters))})`);
+    if (declared.clusters && !Object.hasOwn(declared.clusters, cluster)) problems.push(`${at}: unknown cluster ${JSON.stringify(cluster)} (known: ${list(Object.keys(declared.clusters))})`);
     if (!isPlainObject(members)) {
       problems.push(`${at} must be an object of host id -> { env, roles }`);
       continue;
@@ -111,11 +119,12 @@ function checkHost(spec: unknown, at: string, declared: Declared, problems: stri
     return;
   }
   for (const k of Object.keys(spec)) if (!HOST_KEYS.includes(k)) problems.push(`${at}: unknown key ${JSON.stringify(k)} (expected ${HOST_KEYS.join(", ")})`);
-  const { env, roles, vars, ignore_missing } = spec as Partial<Record<keyof HostSpec, unknown>>;
+  const { env, roles, tags, vars, ignore_missing } = spec as Partial<Record<keyof HostSpec, unknown>>;
   if (env === undefined) problems.push(`${at}: missing env`);
   else if (typeof env !== "string") problems.push(`${at}: env must be a string`);
-  else if (declared.envs && !(env in declared.envs)) problems.push(`${at}: unknown env ${JSON.stringify(env)} (known: ${list(Object.keys(declared.envs))})`);
+  else if (declared.envs && !Object.hasOwn(declared.envs, env)) problems.push(`${at}: unknown env ${JSON.stringify(env)} (known: ${list(Object.keys(declared.envs))})`);
   checkRoles(roles, at, problems);
+  checkTags(tags, roles, at, problems);
   if (vars !== undefined) {
     if (!isPlainObject(vars)) problems.push(`${at}: vars must be an object`);
     else checkData(vars, `${at}.vars`, problems);
@@ -131,6 +140,16 @@ function checkRoles(roles: unknown, at: string, problems: string[]): void {
     if (!ROLE_NAME.test(r)) problems.push(`${at}: role ${JSON.stringify(r)} is not a valid role name (letters, digits, _ . -)`);
     else if (seen.has(r)) problems.push(`${at}: role ${JSON.stringify(r)} is listed twice`);
     seen.add(r);
+  }
+}
+
+/** A tag is one of the host's roles that has no roles/NAME.ts (apply-plan.ts checks the files). */
+function checkTags(tags: unknown, roles: unknown, at: string, problems: string[]): void {
+  if (tags === undefined) return;
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) return void problems.push(`${at}: tags must be an array of strings`);
+  const listed = Array.isArray(roles) ? roles : [];
+  for (const t of tags as string[]) {
+    if (!listed.includes(t)) problems.push(`${at}: tag ${JSON.stringify(t)} is not one of its roles (a tag is a role name without roles/${t}.ts)`);
   }
 }
 

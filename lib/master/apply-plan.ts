@@ -3,7 +3,7 @@
 // connected agents, and build each role's context with that host's own
 // secrets only. Also the resolved inventory `salty meta` prints.
 
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Facts, Vars } from "salty";
 import { SaltyError } from "../errors.ts";
@@ -12,6 +12,7 @@ import { loadInventory } from "../inventory/load.ts";
 import { validateInventory } from "../inventory/validate.ts";
 import { parseApplyArgs } from "../inventory/args.ts";
 import { planApply } from "../inventory/resolve.ts";
+import { checkRoleArgs, checkRoleFiles } from "../inventory/role-names.ts";
 import { contextFactory, maskSecrets } from "../inventory/context.ts";
 import type { ApplyRequest } from "../wire/api.ts";
 import type { ApplyPlan, RoleSource } from "./scheduler.ts";
@@ -35,6 +36,9 @@ export function secretDecrypter(secretKey: SecretKey | undefined): (vars: Vars) 
 export async function planFromInventory(req: ApplyRequest, connected: string[], deps: PlannerDeps): Promise<ApplyPlan> {
   const args = parseApplyArgs(req.args);
   const inv = validateInventory(await loadInventory(deps.fileroot));
+  const roleFiles = await listRoleFiles(deps.fileroot);
+  checkRoleFiles(inv, roleFiles);
+  checkRoleArgs(args, inv, roleFiles);
   const plan = planApply(inv, connected, args);
   const facts = Object.fromEntries(connected.map((id) => [id, deps.factsOf(id)]));
   const context = contextFactory(plan, { facts, extra: args.extra, bootstrap: !!req.bootstrap, decrypt: secretDecrypter(deps.secretKey), isSecret });
@@ -60,6 +64,17 @@ export async function resolvedInventory(connected: string[], showSecrets: boolea
     ]),
   );
   return { clusters: Object.keys(inv.hosts), envs: Object.keys(inv.envs), hosts };
+}
+
+/** The names NAME of FILEROOT/roles/NAME.ts: one readdir per apply. */
+export async function listRoleFiles(fileroot: string): Promise<Set<string>> {
+  try {
+    const names = await readdir(join(fileroot, "roles"));
+    return new Set(names.filter((n) => n.endsWith(".ts") && n.length > 3).map((n) => n.slice(0, -3)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return new Set();
+    throw err;
+  }
 }
 
 /** roles/NAME.ts, or undefined when there is none (the role is a tag). Names are validated by the inventory. */

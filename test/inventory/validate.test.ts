@@ -27,6 +27,10 @@ function withHost(spec: unknown, id = "web1") {
   return inv;
 }
 
+test("tags: names of the host's roles", () => {
+  expect(problems(withHost({ env: "prod", roles: ["base", "web"], tags: ["web"] }))).toEqual([]);
+});
+
 test("a good inventory passes and comes back as a copy with clusters and envs filled in", () => {
   const raw = ok();
   const inv = validateInventory(raw);
@@ -49,7 +53,11 @@ test.each([
   ["a Date deep in vars", withHost({ env: "prod", roles: [], vars: { a: [{ when: new Date(0) }] } }), "hosts.prod.web1.vars.a[0].when: must be plain data (found Date)"],
   ["NaN in vars", withHost({ env: "prod", roles: [], vars: { n: NaN } }), "hosts.prod.web1.vars.n: must be a finite number"],
   ["ignore_missing not boolean", withHost({ env: "prod", roles: [], ignore_missing: "yes" }), "hosts.prod.web1: ignore_missing must be true or false"],
-  ["unknown host key", withHost({ env: "prod", roles: [], var: {} }), 'hosts.prod.web1: unknown key "var" (expected env, roles, vars, ignore_missing)'],
+  ["unknown host key", withHost({ env: "prod", roles: [], var: {} }), 'hosts.prod.web1: unknown key "var" (expected env, roles, tags, vars, ignore_missing)'],
+  ["tags not a list", withHost({ env: "prod", roles: ["web"], tags: "web" }), "hosts.prod.web1: tags must be an array of strings"],
+  ["a tag that is not a role", withHost({ env: "prod", roles: ["base"], tags: ["web"] }), 'hosts.prod.web1: tag "web" is not one of its roles (a tag is a role name without roles/web.ts)'],
+  ["env named like an Object.prototype member", withHost({ env: "toString", roles: [] }), 'hosts.prod.web1: unknown env "toString" (known: prod, dev)'],
+  ["cluster named like an Object.prototype member", { ...ok(), hosts: { ...ok().hosts, constructor: {} } }, 'hosts.constructor: unknown cluster "constructor" (known: prod, dev)'],
   ["host not an object", withHost(["web"]), "hosts.prod.web1 must be an object with env and roles"],
   ["dotted id in brackets", withHost({ env: "prd", roles: [] }, "db1.foo.dev"), 'hosts.prod["db1.foo.dev"]: unknown env "prd" (known: prod, dev)'],
   ["empty id", withHost({ env: "prod", roles: [] }, ""), 'hosts.prod[""]: a host id must be non-empty and without spaces'],
