@@ -9,6 +9,7 @@ import type { ApplyReport } from "./wire/api.ts";
 import { masterCore } from "./master/core.ts";
 import { serveAgent } from "./master/agent-session.ts";
 import { runApply } from "./master/scheduler.ts";
+import { NoHostMatched } from "./inventory/resolve.ts";
 import { masterShell } from "./master/server-shell.ts";
 import { serveMaster } from "./agent/session.ts";
 import { createWorkerExecutor } from "./agent/worker-executor.ts";
@@ -39,12 +40,13 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
     for (let i = 0; i < 1000 && !registry.get(opts.id); i++) await Bun.sleep(1);
     if (!registry.get(opts.id)) throw new SaltyError("the in-process agent did not start", "E_BOOTSTRAP");
     const args = [...opts.args.filter((a) => !a.startsWith("target=")), `target=${opts.id}`];
+    const notHere = () => new SaltyError(`host ${opts.id} is not in ${fileroot}/hosts/index.ts`, "E_BOOTSTRAP");
     const report = await runApply(
       { args, dryRun: opts.dryRun, diff: opts.diff, bootstrap: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
       core.control,
-    );
+    ).catch((err: unknown) => Promise.reject(err instanceof NoHostMatched ? notHere() : err));
     const mine = report.hosts.filter((h) => h.id === opts.id);
-    if (!mine.length || mine[0]!.status !== "ran") throw new SaltyError(`host ${opts.id} is not in ${fileroot}/hosts/index.ts`, "E_BOOTSTRAP");
+    if (!mine.length || mine[0]!.status !== "ran") throw notHere();
     return { ...report, hosts: mine, rc: mine.some((h) => h.errors > 0) ? 1 : 0 };
   } finally {
     masterEnd.close("bootstrap done");

@@ -6,20 +6,27 @@
 // Rules:
 // - vars merge env < cluster < host, key by key (a host's `vars.x` replaces the
 //   cluster's `x` whole; nested objects are not merged).
-// - A host id with `*` or `?` is a glob matched against connected agent ids.
-//   An exact id wins over a glob; an id matching several globs goes to the first
-//   in inventory order. A glob expands to its matches sorted by id.
-// - Host status: "run" (connected, targeted), "skipped" (connected, outside
-//   the target: `...host skipped...`), "missing" (not connected, and the apply
-//   targets its cluster without `ignore_missing`, or names its id exactly:
-//   rc 1), "absent" (not connected otherwise: only listed with -v).
+// - A host id with `*`, `?`, `[` or `{` is a glob (Bun.Glob, the matcher of
+//   target= too) matched against connected agent ids. An exact id wins over a
+//   glob; an id matching several globs goes to the first in inventory order. A
+//   glob expands to its matches sorted by id.
+// - Host status: "run" (connected, in the target), "skipped" (outside the
+//   target, connected or not), "missing" (in the target but not connected, rc 1:
+//   an apply without target= covers every host), "absent" (in the target, not
+//   connected, with `ignore_missing`; a host named exactly by target= is missing
+//   all the same).
+// - A target that covers no host of the inventory is a UsageError: an apply
+//   that runs nothing must not look like a success.
 // - roles= keeps only those roles, skip= drops roles unless roles= names them;
-//   filtered roles stay in inventory order with `skipped: true`.
+//   filtered roles stay in inventory order with `skipped: true`. Whether the
+//   names exist (a role file or a tag) is role-names.ts's business.
+// - Lookups by a name from the command line or an agent use own properties
+//   only: `target=cluster:constructor` is no cluster.
 
 import type { Vars } from "salty";
 import { UsageError } from "../errors.ts";
 import type { ApplyArgs, Target } from "./args.ts";
-import type { ValidInventory } from "./validate.ts";
+import { INVENTORY_FILE, own, type ValidInventory } from "./validate.ts";
 
 export type PlanStatus = "run" | "skipped" | "missing" | "absent";
 
@@ -27,6 +34,8 @@ export interface PlannedRole {
   name: string;
   /** Filtered out by roles= or skip=: reported as `...role skipped...`. */
   skipped: boolean;
+  /** Listed in the host's `tags`: no role file, nothing runs. */
+  tag: boolean;
 }
 
 export interface PlannedHost {
@@ -52,18 +61,21 @@ export interface InventoryPlan {
   unknownAgents: string[];
   /** Glob entries that matched no connected agent. */
   unmatchedGlobs: string[];
-  /** Names given in roles= or skip= that no host of the inventory has (typos?). */
-  unknownRoles: string[];
 }
 
 export function isGlob(id: string): boolean {
-  return /[*?]/.test(id);
+  return /[*?[{]/.test(id);
 }
 
-/** `*` any run of characters (dots included), `?` one character; the rest literal. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${body}$`);
+/**
+ * The one matcher of host ids, for inventory globs and target=: Bun.Glob, as
+ * syncdir's excludes (`*` any run of characters, dots included; `?`, `[12]`,
+ * `[!a]`, `{a,b}`). A pattern without glob characters matches itself only.
+ */
+export function hostMatcher(pattern: string): (id: string) => boolean {
+  if (!isGlob(pattern)) return (id) => id === pattern;
+  const glob = new Bun.Glob(pattern);
+  return (id) => glob.match(id);
 }
 
 interface Entry {
@@ -79,42 +91,51 @@ function entriesOf(inv: ValidInventory): Entry[] {
 /** Which connected ids each entry gets: exact ids first, then the first matching glob. */
 function assign(entries: Entry[], connected: string[]): { byEntry: Map<string, string[]>; unknown: string[] } {
   const exact = new Set(entries.filter((e) => !isGlob(e.key)).map((e) => e.key));
-  const globs = entries.filter((e) => isGlob(e.key)).map((e) => ({ key: e.key, re: globToRegExp(e.key) }));
+  const globs = entries.filter((e) => isGlob(e.key)).map((e) => ({ key: e.key, match: hostMatcher(e.key) }));
   const byEntry = new Map<string, string[]>();
   const unknown: string[] = [];
   for (const id of [...connected].sort()) {
-    const key = exact.has(id) ? id : globs.find((g) => g.re.test(id))?.key;
+    const key = exact.has(id) ? id : globs.find((g) => g.match(id))?.key;
     if (key === undefined) unknown.push(id);
     else byEntry.set(key, [...(byEntry.get(key) ?? []), id]);
   }
   return { byEntry, unknown };
 }
 
-function inTarget(target: Target | undefined, id: string, cluster: string): boolean {
-  if (!target) return true;
-  return target.kind === "cluster" ? target.name === cluster : globToRegExp(target.pattern).test(id);
+type InTarget = (id: string, cluster: string) => boolean;
+
+function targetTest(target: Target | undefined): InTarget {
+  if (!target) return () => true;
+  if (target.kind === "cluster") return (_id, cluster) => cluster === target.name;
+  const match = hostMatcher(target.pattern);
+  return (id) => match(id);
 }
 
-function statusOf(h: Pick<PlannedHost, "id" | "cluster" | "connected" | "ignore_missing">, target: Target | undefined): PlanStatus {
-  if (h.connected) return inTarget(target, h.id, h.cluster) ? "run" : "skipped";
-  const clusterTargeted = target?.kind === "cluster" && target.name === h.cluster && !h.ignore_missing;
+function statusOf(h: Pick<PlannedHost, "id" | "cluster" | "connected" | "ignore_missing">, target: Target | undefined, inTarget: InTarget): PlanStatus {
+  if (!inTarget(h.id, h.cluster)) return "skipped";
+  if (h.connected) return "run";
   const namedExactly = target?.kind === "glob" && target.pattern === h.id;
-  return clusterTargeted || namedExactly ? "missing" : "absent";
+  return namedExactly || !h.ignore_missing ? "missing" : "absent";
 }
 
-function planRoles(names: string[], args: ApplyArgs): PlannedRole[] {
+function planRoles(names: string[], tags: readonly string[], args: ApplyArgs): PlannedRole[] {
   return names.map((name) => {
     const chosen = args.roles.includes(name);
     const skipped = (args.roles.length > 0 && !chosen) || (args.skip.includes(name) && !chosen);
-    return { name, skipped };
+    return { name, skipped, tag: tags.includes(name) };
   });
+}
+
+export function targetText(target: Target): string {
+  return target.kind === "cluster" ? `cluster:${target.name}` : target.pattern;
 }
 
 export function planApply(inv: ValidInventory, connectedIds: Iterable<string>, args: ApplyArgs): InventoryPlan {
   const target = args.target;
-  if (target?.kind === "cluster" && !(target.name in inv.hosts)) {
+  if (target?.kind === "cluster" && !Object.hasOwn(inv.hosts, target.name)) {
     throw new UsageError(`target=cluster:${target.name}: no such cluster in the inventory (known: ${Object.keys(inv.hosts).join(", ") || "none"})`);
   }
+  const inTarget = targetTest(target);
   const entries = entriesOf(inv);
   const connected = new Set(connectedIds);
   const { byEntry, unknown } = assign(entries, [...connected]);
@@ -129,15 +150,27 @@ export function planApply(inv: ValidInventory, connectedIds: Iterable<string>, a
         entry: key,
         cluster,
         env: spec.env,
-        roles: planRoles(spec.roles, args),
-        vars: { ...inv.envs[spec.env], ...inv.clusters[cluster], ...spec.vars },
+        roles: planRoles(spec.roles, spec.tags ?? [], args),
+        vars: { ...own(inv.envs, spec.env), ...own(inv.clusters, cluster), ...spec.vars },
         ignore_missing: spec.ignore_missing ?? false,
         connected: connected.has(id),
       };
-      hosts.push({ ...host, status: statusOf(host, target) });
+      hosts.push({ ...host, status: statusOf(host, target, inTarget) });
     }
   }
-  const known = new Set(entries.flatMap((e) => e.spec.roles));
-  const unknownRoles = [...new Set([...args.roles, ...args.skip])].filter((r) => !known.has(r));
-  return { hosts, unknownAgents: unknown, unmatchedGlobs, unknownRoles };
+  if (!hosts.some((h) => h.status !== "skipped")) throw noMatch(target, unknown, unmatchedGlobs);
+  return { hosts, unknownAgents: unknown, unmatchedGlobs };
+}
+
+/** The apply's target (or, without one, the inventory) covers no host: exit 2. */
+export class NoHostMatched extends UsageError {}
+
+/** `no host matched target=web9 (...)`, with what could explain it. */
+function noMatch(target: Target | undefined, unknownAgents: string[], unmatchedGlobs: string[]): NoHostMatched {
+  const globs = unmatchedGlobs.length ? `globs matching no connected agent: ${unmatchedGlobs.join(", ")}` : "";
+  if (!target) return new NoHostMatched(`no host matched: ${INVENTORY_FILE} names no host${globs ? ` (${globs})` : ""}`);
+  const inTarget = targetTest(target);
+  const strangers = unknownAgents.filter((id) => inTarget(id, ""));
+  const why = [strangers.length ? `connected but not in ${INVENTORY_FILE}: ${strangers.slice(0, 5).join(", ")}${strangers.length > 5 ? ", ..." : ""}` : "", globs].filter(Boolean);
+  return new NoHostMatched(`no host matched target=${targetText(target)}${why.length ? ` (${why.join("; ")})` : ""}`);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseApplyArgs } from "../../lib/inventory/args.ts";
-import { globToRegExp, planApply, type InventoryPlan, type PlanStatus } from "../../lib/inventory/resolve.ts";
+import { hostMatcher, planApply, type InventoryPlan, type PlanStatus } from "../../lib/inventory/resolve.ts";
 import { validateInventory } from "../../lib/inventory/validate.ts";
 import { UsageError } from "../../lib/errors.ts";
 
@@ -54,12 +54,19 @@ describe("globs", () => {
     ["p-*.foo.dev", "p-1xfoo.dev", false],
     ["p-?.foo.dev", "p-12.foo.dev", false],
     ["*", "a.b.c", true],
-    ["web[1].foo", "web[1].foo", true],
-    ["web[1].foo", "web1.foo", false],
+    ["web[1].foo", "web1.foo", true],
+    ["web[1].foo", "web[1].foo", false],
+    ["web[12]", "web2", true],
+    ["web[12]", "web3", false],
+    ["web[!1]", "web2", true],
+    ["{web1,db1}", "db1", true],
+    ["{web1,db1}", "web2", false],
     ["a+b", "a+b", true],
     ["a+b", "aab", false],
+    ["web1", "web1", true],
+    ["web1", "web10", false],
   ])("%s matches %s: %p", (glob, id, matches) => {
-    expect(globToRegExp(glob).test(id)).toBe(matches);
+    expect(hostMatcher(glob)(id)).toBe(matches);
   });
 
   test("a glob expands to its connected matches sorted; an exact id wins; the first matching glob wins", () => {
@@ -84,13 +91,14 @@ describe("globs", () => {
 
 describe("targeting and missing hosts", () => {
   test.each<[string, string[], string[], Record<string, PlanStatus>]>([
-    ["no target: every connected host runs, the others are absent", ["web1.foo.dev", "p-1.foo.dev"], [], { "web1.foo.dev": "run", "web2.foo.dev": "absent", "p-1.foo.dev": "run", "s1.stage.dev": "absent" }],
+    ["no target: every connected host runs, the others are missing unless ignore_missing", ["web1.foo.dev", "p-1.foo.dev"], [], { "web1.foo.dev": "run", "web2.foo.dev": "missing", "p-1.foo.dev": "run", "s1.stage.dev": "absent" }],
     ["target glob: others connected are skipped", all, ["target=web*"], { "web1.foo.dev": "run", "web2.foo.dev": "run", "p-1.foo.dev": "skipped", "p-10.foo.dev": "skipped", "p-2.foo.dev": "skipped", "s1.stage.dev": "skipped", "s2.stage.dev": "skipped" }],
-    ["target glob: a host not connected is absent, not missing", ["web1.foo.dev"], ["target=web*"], { "web1.foo.dev": "run", "web2.foo.dev": "absent", "s1.stage.dev": "absent" }],
-    ["target naming a host exactly that is not connected: missing", ["web1.foo.dev"], ["target=web2.foo.dev"], { "web1.foo.dev": "skipped", "web2.foo.dev": "missing", "s1.stage.dev": "absent" }],
-    ["target naming exactly beats ignore_missing", [], ["target=s1.stage.dev"], { "web1.foo.dev": "absent", "web2.foo.dev": "absent", "s1.stage.dev": "missing" }],
-    ["target cluster: its hosts not connected are missing", ["p-1.foo.dev", "s2.stage.dev"], ["target=cluster:prod"], { "web1.foo.dev": "missing", "web2.foo.dev": "missing", "p-1.foo.dev": "run", "s1.stage.dev": "absent", "s2.stage.dev": "skipped" }],
-    ["target cluster: ignore_missing hosts are absent", ["web1.foo.dev"], ["target=cluster:stage"], { "web1.foo.dev": "skipped", "web2.foo.dev": "absent", "s1.stage.dev": "absent" }],
+    ["target glob: a host it covers that is not connected is missing", ["web1.foo.dev"], ["target=web*"], { "web1.foo.dev": "run", "web2.foo.dev": "missing", "s1.stage.dev": "skipped" }],
+    ["target glob class: web[2] covers web2 only", ["web1.foo.dev"], ["target=web[2].foo.dev"], { "web1.foo.dev": "skipped", "web2.foo.dev": "missing", "s1.stage.dev": "skipped" }],
+    ["target naming a host exactly that is not connected: missing", ["web1.foo.dev"], ["target=web2.foo.dev"], { "web1.foo.dev": "skipped", "web2.foo.dev": "missing", "s1.stage.dev": "skipped" }],
+    ["target naming exactly beats ignore_missing", [], ["target=s1.stage.dev"], { "web1.foo.dev": "skipped", "web2.foo.dev": "skipped", "s1.stage.dev": "missing" }],
+    ["target cluster: its hosts not connected are missing", ["p-1.foo.dev", "s2.stage.dev"], ["target=cluster:prod"], { "web1.foo.dev": "missing", "web2.foo.dev": "missing", "p-1.foo.dev": "run", "s1.stage.dev": "skipped", "s2.stage.dev": "skipped" }],
+    ["target cluster: ignore_missing hosts are absent", ["web1.foo.dev"], ["target=cluster:stage"], { "web1.foo.dev": "skipped", "web2.foo.dev": "skipped", "s1.stage.dev": "absent" }],
   ])("%s", (_name, connected, argv, expected) => {
     expect(statuses(plan(connected, argv))).toEqual(expected);
   });
@@ -104,6 +112,24 @@ describe("targeting and missing hosts", () => {
   test("a target cluster that does not exist is a usage error", () => {
     expect(() => plan(all, ["target=cluster:prd"])).toThrow(UsageError);
     expect(() => plan(all, ["target=cluster:prd"])).toThrow("target=cluster:prd: no such cluster in the inventory (known: prod, stage)");
+  });
+
+  test.each(["constructor", "__proto__", "toString", "valueOf", "hasOwnProperty"])("target=cluster:%s is no cluster (own properties only)", (name) => {
+    expect(() => plan(all, [`target=cluster:${name}`])).toThrow(`target=cluster:${name}: no such cluster in the inventory (known: prod, stage)`);
+  });
+
+  test.each<[string[], string[], string]>([
+    [["web1.foo.dev"], ["target=nomatch*"], "no host matched target=nomatch* (globs matching no connected agent: p-*.foo.dev, p-1?.foo.dev, *.stage.dev)"],
+    [["web1.foo.dev", "web9"], ["target=web9"], "no host matched target=web9 (connected but not in hosts/index.ts: web9; globs matching no connected agent: p-*.foo.dev, p-1?.foo.dev, *.stage.dev)"],
+    [all, ["target=db*"], "no host matched target=db*"],
+  ])("a target that covers no host is a usage error: %p %p", (connected, argv, message) => {
+    expect(() => plan(connected, argv)).toThrow(UsageError);
+    expect(() => plan(connected, argv)).toThrow(message);
+  });
+
+  test("an inventory of globs only, with nothing connected: no host matched", () => {
+    const globs = validateInventory({ hosts: { lab: { "*": { env: "lab", roles: ["x"] } } } });
+    expect(() => planApply(globs, [], parseApplyArgs([]))).toThrow("no host matched: hosts/index.ts names no host (globs matching no connected agent: *)");
   });
 });
 
@@ -121,8 +147,11 @@ describe("role filters", () => {
     expect(rolesOf(argv).map((r) => [r.name, r.skipped])).toEqual(expected);
   });
 
-  test("role names no host has are reported", () => {
-    expect(plan(all, ["roles=nginx,ngnix", "skip=wroker"]).unknownRoles).toEqual(["ngnix", "wroker"]);
-    expect(plan(all, ["roles=worker"]).unknownRoles).toEqual([]);
+  test("a role the host lists under tags is marked a tag", () => {
+    const tagged = validateInventory({ hosts: { lab: { h1: { env: "lab", roles: ["base", "frontend"], tags: ["frontend"] } } } });
+    expect(planApply(tagged, ["h1"], parseApplyArgs([])).hosts[0]!.roles).toEqual([
+      { name: "base", skipped: false, tag: false },
+      { name: "frontend", skipped: false, tag: true },
+    ]);
   });
 });
