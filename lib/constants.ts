@@ -60,9 +60,12 @@ export const timing = {
   /** No frame from the peer for this long: it is dead. */
   peerTimeoutMs: 30_000,
   factsRefreshMs: 60_000,
-  backoffMinMs: 1_000,
+  /** The agent's first reconnect comes this soon (with jitter), doubling to backoffMaxMs: a restarted master sees its agents back at once. */
+  backoffMinMs: 200,
   backoffMaxMs: 30_000,
   roleTimeoutMs: 15 * 60_000,
+  /** An apply within this long of the master's start first waits (as long as the window lasts) for the accepted agents to reconnect. */
+  startupWaitMs: 5_000,
   /** A file whose ctime is this close to when its hash was cached is hashed again (racy stat). */
   statRacyMs: 2_000,
   /** After a shell command exits, how long to wait for background children to close its output. */

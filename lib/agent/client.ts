@@ -1,6 +1,7 @@
 // The agent's connection loop: connect, authenticate both ways, serve the
-// master until the link dies, then reconnect with backoff (1 s doubling to
-// 30 s, with jitter) — forever, until stopped. A master whose key changed is
+// master until the link dies, then reconnect with backoff (0.2 s doubling to
+// 30 s, with jitter: a restarted master has its agents back within a second
+// or two) — forever, until stopped. A master whose key changed is
 // refused for good (that is an attack or a re-install an operator must confirm).
 
 import { join } from "node:path";

@@ -17,8 +17,8 @@ import { version } from "../version.ts";
 export interface HostPlan {
   id: string;
   status: "run" | Exclude<HostStatus, "ran">;
-  /** Every role of the host in inventory order; `skipped` ones were filtered out by roles=/skip=. */
-  roles: Array<{ name: string; skipped: boolean }>;
+  /** Every role of the host in inventory order; `skipped` ones were filtered out by roles=/skip=; a `tag` may have no file. */
+  roles: Array<{ name: string; skipped: boolean; tag?: boolean }>;
 }
 
 export interface ApplyPlan {
@@ -37,13 +37,16 @@ export interface RoleSource {
 export interface SchedulerDeps {
   registry: Registry;
   plan(req: ApplyRequest, connected: string[]): Promise<ApplyPlan>;
-  /** The role's source, or undefined when roles/NAME.ts does not exist (a tag: silently skipped). */
+  /** The role's source, or undefined when roles/NAME.ts does not exist (fine for a tag, an error for a role). */
   roleSource(name: string): Promise<RoleSource | undefined>;
   progress?(p: ApplyProgress): void;
+  /** Just after the master's start: wait (bounded) for the known agents this apply covers; `tell` says so (startup-wait.ts). */
+  awaitKnownAgents?(req: ApplyRequest, tell: (agents: number, ms: number) => void): Promise<void>;
 }
 
 export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
   const t0 = performance.now();
+  await deps.awaitKnownAgents?.(req, (agents, ms) => deps.progress?.({ elapsed: 0, done: 0, total: 0, waiting: { agents, ms } }));
   const plan = await deps.plan(req, deps.registry.ids());
   // Each role file is read once per apply, however many hosts run it.
   const sources = new Map<string, Promise<RoleSource | undefined>>();
@@ -82,10 +85,15 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   // next without waiting for us. Another build gets them one by one.
   const sent = session?.version === version.version ? await sendAhead(session, h, plan, req, deps) : new Map<number, Promise<RoleRun>>();
   for (const [i, role] of h.roles.entries()) {
-    const src = await deps.roleSource(role.name);
-    if (!src) continue; // a tag, not a role: silently skipped
     if (role.skipped) {
-      roles.push({ role: role.name, skipped: true, elapsed: 0, results: [], errors: 0, changed: 0 });
+      // A tag names hosts (getIps, `hosts`): left out, it is not a skipped role.
+      if (!role.tag) roles.push({ role: role.name, skipped: true, elapsed: 0, results: [], errors: 0, changed: 0 });
+      continue;
+    }
+    const src = await deps.roleSource(role.name);
+    if (!src) {
+      // A tag has no file by design; a role's file was checked when planning, so it went away since.
+      if (!role.tag) roles.push(outcome(role.name, [failure(role.name, `roles/${role.name}.ts not found`, 0)], 0));
       continue;
     }
     if (lost || !session) {

@@ -16,6 +16,7 @@ import type { Registry } from "./registry.ts";
 import { masterCore } from "./core.ts";
 import { serveAgent, type MasterDeps } from "./agent-session.ts";
 import { serveClient } from "./control-session.ts";
+import { startupWait } from "./startup-wait.ts";
 import type { ShellRequest } from "../wire/api.ts";
 import type { Result } from "salty";
 
@@ -38,9 +39,12 @@ export interface RunningMaster {
 export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   await mkdir(opts.keyroot, { recursive: true, mode: 0o700 });
   const core = await masterCore(opts);
-  const { keyroot, registry, files, control: controlDeps } = core;
+  const { keyroot, registry, files } = core;
   const identity = await loadOrCreateIdentity(keyroot, "master");
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept });
+  const knownAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "accepted").map((e) => e.id);
+  const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), plan: core.control.plan });
+  const controlDeps = { ...core.control, awaitKnownAgents };
   const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
 
   const keys = await watchKeys(keyroot, keystore);

@@ -126,4 +126,6 @@ export interface ApplyProgress {
   elapsed: number;
   done: number;
   total: number;
+  /** Just after the master's start: it waits up to `ms` for `agents` known agents to reconnect. */
+  waiting?: { agents: number; ms: number };
 }

@@ -26,3 +26,16 @@ test("piped output gets no progress line at all", () => {
   p.clear();
   expect(pipe.written).toBe("");
 });
+
+test("the master's wait for its agents after its start is said on a terminal and, once per notice, on a pipe", () => {
+  const waiting = { elapsed: 0, done: 0, total: 0, waiting: { agents: 2, ms: 4200 } };
+  expect(progressText(waiting)).toBe("waiting up to 4.2s for 2 known agents to reconnect (the master has just started)");
+  const pipe = stream(false);
+  new ProgressLine(pipe).update(waiting);
+  expect(pipe.written).toBe("waiting up to 4.2s for 2 known agents to reconnect (the master has just started)\n");
+  const tty = stream(true);
+  const p = new ProgressLine(tty);
+  p.update(waiting);
+  p.clear();
+  expect(tty.written).toBe("\r\x1b[Kwaiting up to 4.2s for 2 known agents to reconnect (the master has just started)\r\x1b[K");
+});

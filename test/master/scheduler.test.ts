@@ -51,7 +51,7 @@ describe("scheduler over memory links", () => {
       {
         registry,
         plan: plan([
-          { id: "a", status: "run", roles: [{ name: "one", skipped: false }, { name: "tag", skipped: false }, { name: "two", skipped: true }, { name: "three", skipped: false }] },
+          { id: "a", status: "run", roles: [{ name: "one", skipped: false }, { name: "tag", skipped: false, tag: true }, { name: "two", skipped: true }, { name: "three", skipped: false }] },
           { id: "b", status: "run", roles: [{ name: "one", skipped: false }] },
           { id: "c", status: "missing", roles: [] },
         ]),
@@ -65,6 +65,17 @@ describe("scheduler over memory links", () => {
       ["c", "missing", 1, 0],
     ]);
     expect(report.hosts[0]!.roles.map((r) => [r.role, r.skipped])).toEqual([["one", false], ["two", true], ["three", false]]);
+    expect(report.rc).toBe(1);
+  });
+
+  test("a role (not a tag) whose file is gone by its turn fails, never silently skipped", async () => {
+    const { registry } = world({ a: ok });
+    await until(() => registry.size === 1);
+    const report = await runApply(
+      { args: [], dryRun: false, diff: false },
+      { registry, plan: plan([{ id: "a", status: "run", roles: [{ name: "gone", skipped: false }, { name: "one", skipped: false }] }]), roleSource: async (name) => (name === "gone" ? undefined : { source: "", filename: `roles/${name}.ts` }) },
+    );
+    expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors, r.results[0]?.error])).toEqual([["gone", 1, "roles/gone.ts not found"], ["one", 0, undefined]]);
     expect(report.rc).toBe(1);
   });
 

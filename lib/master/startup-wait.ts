@@ -1,0 +1,45 @@
+// Just after a master (re)starts its agents are still reconnecting: an apply
+// then would call them missing. An apply issued within
+// `timing.startupWaitMs` of the start first waits, up to the end of that
+// window, for the agents it would run on had they connected: those whose keys
+// are accepted and that the apply covers (an accepted agent the inventory or
+// the target leaves out costs no wait). It says so (an apply.progress with
+// `waiting`). Later applies pay nothing.
+
+import { timing } from "../constants.ts";
+import type { ApplyRequest } from "../wire/api.ts";
+import type { ApplyPlan } from "./scheduler.ts";
+
+export interface StartupWaitDeps {
+  /** performance.now() when the master started listening. */
+  startedAt: number;
+  /** Ids of the accepted agent keys (read once, on the first apply within the window). */
+  knownAgents(): Promise<string[]>;
+  connectedIds(): string[];
+  plan(req: ApplyRequest, connected: string[]): Promise<ApplyPlan>;
+}
+
+/** The scheduler's `awaitKnownAgents`. */
+export function startupWait(deps: StartupWaitDeps): (req: ApplyRequest, tell: (agents: number, ms: number) => void) => Promise<void> {
+  let known: Promise<string[]> | undefined;
+  const left = () => deps.startedAt + timing.startupWaitMs - performance.now();
+  return async (req, tell) => {
+    if (left() <= 0) return;
+    known ??= deps.knownAgents();
+    const connected = new Set(deps.connectedIds());
+    const away = (await known).filter((id) => !connected.has(id));
+    if (away.length === 0) return;
+    let awaited: string[];
+    try {
+      // The plan as if they were back: which of them this apply would run on.
+      const plan = await deps.plan(req, [...connected, ...away]);
+      awaited = plan.hosts.filter((h) => h.status === "run" && !connected.has(h.id)).map((h) => h.id);
+    } catch {
+      return; // the real plan, made next, reports the error
+    }
+    const stillAway = () => awaited.filter((id) => !deps.connectedIds().includes(id)).length;
+    if (stillAway() === 0 || left() <= 0) return;
+    tell(stillAway(), Math.ceil(left()));
+    while (left() > 0 && stillAway() > 0) await Bun.sleep(Math.min(50, Math.max(1, left())));
+  };
+}
