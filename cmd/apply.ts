@@ -6,6 +6,7 @@ import { formatReport } from "../lib/client/format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
+import { targetText } from "../lib/inventory/resolve.ts";
 import { SaltyError } from "../lib/errors.ts";
 
 const FOREVER = 2 ** 31 - 1; // roles have their own timeouts; the client waits for the report
@@ -31,7 +32,7 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const words = assignments(args._);
-    parseApplyArgs(words); // usage errors here, before any connection
+    const { target } = parseApplyArgs(words); // usage errors here, before any connection
     const progress = new ProgressLine(process.stderr);
     const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, { "apply.progress": (p) => (progress.update(p), null) });
     try {
@@ -41,7 +42,7 @@ export default defineCommand({
         .catch((err: unknown) => Promise.reject(masterLost(err)));
       progress.clear();
       if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-      else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"] }), process);
+      else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) }), process);
       return report.rc;
     } finally {
       progress.clear();

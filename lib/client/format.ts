@@ -1,6 +1,10 @@
 // The text output of `salty apply`, as the original salty printed it. Pure: it
 // returns lines tagged for stdout or stderr; cmd/ writes them (and colours the
-// failures red and the diff lines on a TTY).
+// failures red and the diff lines on a TTY). Output is proportional to what
+// ran: hosts outside the target are one count line, and a host's lines are
+// one block on one stream (stderr when the host failed or is missing, else
+// stdout), so they stay together and in order when the streams are split or
+// one is dropped.
 //
 //   dry run: nothing was changed on any host      (--dry-run only)
 //   (blank)
@@ -18,8 +22,10 @@ import type { ApplyReport, HostReport, RoleOutcome } from "../wire/api.ts";
 
 export interface Line {
   text: string;
-  /** Failures go to stderr. */
+  /** Goes to stderr: every line of a host that failed or is missing. */
   error: boolean;
+  /** A failure itself (red on a TTY); absent: as `error`. */
+  red?: boolean;
   /** A line of a unified diff: coloured on a TTY (added green, removed red, hunk headers cyan). */
   tone?: "add" | "remove" | "hunk";
 }
@@ -27,19 +33,28 @@ export interface Line {
 /** The first line of a dry run's output (stdout, with the report it qualifies; not in --json). */
 export const DRY_RUN_BANNER = "dry run: nothing was changed on any host";
 
-const SKIPPED_ROLE: Result = { cmd: "...role skipped...", rc: 0, changed: false, elapsed: 0 };
-
-/** verbosity: 0 only changed or failed roles, 1 every role, 2 every command. A command's diff (--diff) is shown at every verbosity. */
-export function formatReport(report: ApplyReport, verbosity: number, opts: { dryRun?: boolean } = {}): Line[] {
+/**
+ * verbosity: 0 only changed or failed roles, 1 every role, 2 every command. A command's diff (--diff) is shown at every verbosity.
+ * `target`: the apply's target= value, for the skipped line.
+ */
+export function formatReport(report: ApplyReport, verbosity: number, opts: { dryRun?: boolean; target?: string } = {}): Line[] {
   const width = Math.max(0, ...report.hosts.flatMap((h) => h.roles.map((r) => r.role.length)));
   const lines: Line[] = opts.dryRun ? [{ text: DRY_RUN_BANNER, error: false }] : [];
   lines.push({ text: "", error: false });
-  for (const host of report.hosts) lines.push(...formatHost(host, verbosity, width));
+  for (const host of report.hosts) if (host.status !== "skipped") lines.push(...formatHost(host, verbosity, width));
+  const outside = report.hosts.filter((h) => h.status === "skipped").length;
+  if (outside > 0) lines.push({ text: `skipped ${outside} host${outside === 1 ? "" : "s"} outside ${opts.target ? `target=${opts.target}` : "the target"}`, error: false });
   lines.push({ text: "", error: false }, { text: `elapsed:${secs(report.elapsed)}`, error: false });
   return lines;
 }
 
+/** The host's block, all on stderr when the host failed or is missing; `red` keeps which lines are the failures. */
 function formatHost(host: HostReport, verbosity: number, width: number): Line[] {
+  const failed = host.errors > 0 || host.status === "missing";
+  return hostLines(host, verbosity, width).map((l) => ({ ...l, error: failed, red: l.red ?? l.error }));
+}
+
+function hostLines(host: HostReport, verbosity: number, width: number): Line[] {
   const special = hostMarker(host);
   if (special) {
     const shown = host.status === "missing" || verbosity >= 1;
@@ -52,19 +67,19 @@ function formatHost(host: HostReport, verbosity: number, width: number): Line[] 
 
 function hostMarker(host: HostReport): string | undefined {
   if (host.status === "missing") return "...host missing...";
-  if (host.status === "skipped") return "...host skipped...";
   if (host.status === "absent") return "...host not connected...";
   return undefined;
 }
 
 function formatRole(role: RoleOutcome, verbosity: number, width: number): Line[] {
+  // Left out by roles=/skip=: it did not run, so no errors:0 changed:0 either.
+  if (role.skipped) return verbosity >= 1 ? [{ text: `  role:${role.role.padEnd(width)} ...role skipped...`, error: false }] : [];
   const failed = role.errors > 0;
   const listed = verbosity >= 1 || failed || role.changed > 0;
   if (!listed) return [];
   const head = `  role:${role.role.padEnd(width)} elapsed:${secs(role.elapsed)} errors:${role.errors} changed:${role.changed}`;
   const lines: Line[] = [{ text: head, error: failed }];
-  const results = role.skipped ? [SKIPPED_ROLE] : role.results;
-  for (const r of results) {
+  for (const r of role.results) {
     // Failed commands are always shown: an error must never be silent.
     const { diff, ...shown } = r;
     if (verbosity >= 2 || r.rc !== 0) lines.push({ text: `    ${resultJson(shown)}`, error: r.rc !== 0 });

@@ -1,6 +1,7 @@
-// Writes formatted apply lines: normal lines to stdout, failures to stderr,
-// red when stderr is a terminal; diff lines coloured when stdout is one
-// (plain when piped or with NO_COLOR). The only module of lib/client that does I/O.
+// Writes formatted apply lines: a host's lines to stdout, or all to stderr
+// when it failed; failures red and diff lines coloured when their stream is
+// a terminal (plain when piped or with NO_COLOR). The only module of
+// lib/client that does I/O.
 
 import type { Line } from "./format.ts";
 
@@ -13,10 +14,11 @@ export interface Streams {
 const TONES = { add: 32, remove: 31, hunk: 36 } as const;
 
 export function printLines(lines: Line[], io: Streams): void {
-  const red = io.stderr.isTTY && !process.env.NO_COLOR;
-  const tones = io.stdout.isTTY && !process.env.NO_COLOR;
+  const colourErr = io.stderr.isTTY && !process.env.NO_COLOR;
+  const colourOut = io.stdout.isTTY && !process.env.NO_COLOR;
   for (const l of lines) {
-    if (!l.error) io.stdout.write(tones && l.tone ? `\x1b[${TONES[l.tone]}m${l.text}\x1b[39m\n` : l.text + "\n");
-    else io.stderr.write(red ? `\x1b[31m${l.text}\x1b[39m\n` : l.text + "\n");
+    const tty = l.error ? colourErr : colourOut;
+    const code = l.tone ? TONES[l.tone] : l.error && (l.red ?? true) ? 31 : undefined;
+    (l.error ? io.stderr : io.stdout).write(tty && code ? `\x1b[${code}m${l.text}\x1b[39m\n` : l.text + "\n");
   }
 }

@@ -27,11 +27,11 @@ const report: ApplyReport = {
   ],
 };
 
-const text = (v: number) => formatReport(report, v).map((l) => `${l.error ? "E " : "  "}${l.text}`);
+const text = (v: number, target?: string) => formatReport(report, v, target ? { target } : {}).map((l) => `${l.error ? (l.red ? "E " : "e ") : "  "}${l.text}`);
 
 describe("apply output", () => {
-  test("default: hosts, changed or failed roles, failed commands, missing hosts", () => {
-    expect(text(0)).toEqual([
+  test("default: hosts, changed or failed roles, failed commands, missing hosts; hosts outside the target counted", () => {
+    expect(text(0, "web*")).toEqual([
       "  ",
       "  host:web1.foo.dev elapsed:0.009 errors:0 changed:1",
       "    role:nginx       elapsed:0.009 errors:0 changed:1",
@@ -39,22 +39,45 @@ describe("apply output", () => {
       "E   role:nginx       elapsed:0.200 errors:1 changed:0",
       'E     {"cmd":"shell(false)","rc":1,"changed":true,"elapsed":0.2,"output":""}',
       "E host:web3.foo.dev ...host missing...",
+      "  skipped 1 host outside target=web*",
       "  ",
       "  elapsed:0.052",
     ]);
   });
 
-  test("-v lists every role and skipped hosts", () => {
+  test("-v lists every role, skipped ones as ...role skipped...; hosts outside the target are one count line", () => {
     const lines = text(1);
-    expect(lines).toContain("    role:users       elapsed:0.000 errors:0 changed:0");
+    expect(lines).toContain("    role:users       ...role skipped...");
     expect(lines).toContain("    role:supervisord elapsed:0.001 errors:0 changed:0");
-    expect(lines).toContain("  host:db1.foo.dev ...host skipped...");
+    expect(lines).toContain("  skipped 1 host outside the target");
+    expect(lines.some((l) => l.includes("db1.foo.dev"))).toBe(false);
     expect(lines.some((l) => l.includes("render("))).toBe(false);
+  });
+
+  test("a failed host's whole block goes to stderr; only its failures are red", () => {
+    const failed = { id: "web4", status: "ran" as const, elapsed: 0.1, errors: 1, changed: 1, roles: [
+      { role: "users", skipped: true, elapsed: 0, results: [], errors: 0, changed: 0 },
+      { role: "nginx", skipped: false, elapsed: 0.1, errors: 1, changed: 1, results: [
+        { cmd: "copy(a, /b)", rc: 0, changed: true, created: true, elapsed: 0.01 },
+        { cmd: "shell(false)", rc: 1, changed: true, elapsed: 0.09 },
+      ] },
+    ] };
+    const lines = formatReport({ elapsed: 0.1, rc: 1, hosts: [failed] }, 2).map((l) => `${l.error ? (l.red ? "E " : "e ") : "  "}${l.text}`);
+    expect(lines).toEqual([
+      "  ",
+      "E host:web4 elapsed:0.100 errors:1 changed:1",
+      "e   role:users ...role skipped...",
+      "E   role:nginx elapsed:0.100 errors:1 changed:1",
+      'e     {"cmd":"copy(a, /b)","rc":0,"changed":true,"created":true,"elapsed":0.01}',
+      'E     {"cmd":"shell(false)","rc":1,"changed":true,"elapsed":0.09}',
+      "  ",
+      "  elapsed:0.100",
+    ]);
   });
 
   test("-vv lists every command, skipped roles as ...role skipped...", () => {
     const lines = text(2);
-    expect(lines).toContain('      {"cmd":"...role skipped...","rc":0,"changed":false,"elapsed":0}');
+    expect(lines).toContain("    role:users       ...role skipped...");
     expect(lines).toContain('      {"cmd":"render(nginx/nginx.conf, /opt/w/etc/nginx.conf)","rc":0,"changed":true,"created":false,"elapsed":0.004856}');
   });
 
