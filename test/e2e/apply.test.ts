@@ -15,7 +15,7 @@ export default {
   envs: { prod: { level: "warn" }, stage: { level: "debug" } },
   hosts: {
     prod: {
-      web1: { env: "prod", roles: ["base", "web", "tag-only"], vars: { secret: "${encryptString("web1-secret-value", key)}" } },
+      web1: { env: "prod", roles: ["base", "web", "tag-only"], tags: ["tag-only"], vars: { secret: "${encryptString("web1-secret-value", key)}" } },
       web2: { env: "prod", roles: ["base", "web"], vars: { secret: "${encryptString("web2-secret-value", key)}" } },
       ghost: { env: "prod", roles: ["base"] },
     },
@@ -69,23 +69,24 @@ const sandboxFile = (id: string, path: string) => join(w.sandbox(id), path);
 describe("salty apply", () => {
   test("the first apply changes every host, the second changes nothing", async () => {
     const first = await apply();
-    expect(first.stderr).toBe("");
-    expect(first.code).toBe(0);
+    // An apply without target= covers every host: one not connected is missing (before issue 12: left out, exit 0).
+    expect(first.stderr).toBe("host:ghost ...host missing...\n");
+    expect(first.code).toBe(1);
     for (const id of ["web1", "web2", "st1"]) expect(first.stdout).toMatch(new RegExp(`^host:${id} elapsed:\\S+ errors:0 changed:[1-9]`, "m"));
-    expect(first.stdout).not.toContain("ghost"); // not connected, not targeted: left out
+    expect(first.stdout).not.toContain("ghost");
     expect(readFileSync(sandboxFile("web1", "etc/app/app.conf"), "utf8")).toBe("host=web1 cluster=prod level=warn domain=prod.test\n");
     expect(readFileSync(sandboxFile("st1", "etc/app/app.conf"), "utf8")).toBe("host=st1 cluster=stage level=debug domain=stage.test\n");
     expect(existsSync(sandboxFile("st1", "etc/app/view.txt"))).toBe(false);
 
     const second = await apply("-v");
-    expect(second.code).toBe(0);
-    expect(second.stderr).toBe("");
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe("host:ghost ...host missing...\n");
     for (const id of ["web1", "web2", "st1"]) expect(second.stdout).toMatch(new RegExp(`^host:${id} elapsed:\\S+ errors:0 changed:0$`, "m"));
     expect(second.stdout).toMatch(/^ {2}role:base elapsed:\S+ errors:0 changed:0$/m);
     expect(second.stdout).toMatch(/^elapsed:\d+\.\d{3}$/m);
   });
 
-  test("-vv lists every command as JSON; tags are silently skipped", async () => {
+  test("-vv lists every command as JSON; declared tags run nothing", async () => {
     const r = await apply("-vv", "target=web1");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('    {"cmd":"copy(base/motd, /etc/app/motd)","rc":0,"changed":false,"created":false,"elapsed":');
@@ -105,15 +106,17 @@ describe("salty apply", () => {
     expect(glob.code).toBe(0);
     expect(glob.stdout).toMatch(/^host:web1 /m);
     expect(glob.stdout).toMatch(/^host:web2 /m);
-    expect(glob.stdout).toContain("host:st1 ...host skipped...");
+    expect(glob.stdout).toContain("\nskipped 2 hosts outside target=web*\n");
+    expect(glob.stdout).not.toContain("host:st1");
 
     const cluster = await apply("-v", "target=cluster:stage");
     expect(cluster.code).toBe(0);
     expect(cluster.stdout).toMatch(/^host:st1 elapsed/m);
-    expect(cluster.stdout).toContain("host:web1 ...host skipped...");
+    expect(cluster.stdout).toContain("\nskipped 3 hosts outside target=cluster:stage\n");
+    expect(cluster.stdout).not.toContain("host:web1");
 
     const roles = await apply("-vv", "target=web1", "roles=web");
-    expect(roles.stdout).toMatch(/role:base +elapsed:\S+ errors:0 changed:0\n {4}\{"cmd":"\.\.\.role skipped\.\.\."/);
+    expect(roles.stdout).toMatch(/^ {2}role:base \.\.\.role skipped\.\.\.$/m);
     expect(roles.stdout).toContain('"cmd":"render(web/view.txt, /etc/app/view.txt)"');
 
     const skip = await apply("-vv", "target=web1", "skip=web");
@@ -171,7 +174,7 @@ describe("salty apply", () => {
     expect(bad.stderr).toMatch(/st1.*unknown env "stg"/);
     expect(bad.stdout).toBe("");
     writeFileSync(path, inventory);
-    expect((await apply()).code).toBe(0);
+    expect((await apply("target=cluster:stage")).code).toBe(0);
   });
 
   test("bad apply arguments are usage errors: exit 2", async () => {
