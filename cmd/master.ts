@@ -25,7 +25,7 @@ export default defineCommand({
       keyroot: args.keyroot,
       fileroot: args.fileroot,
       autoAccept: !!args["auto-accept"],
-      ...(args["allow-server-shell"] ? { serverShell: masterShell(realExec) } : {}),
+      ...(args["allow-server-shell"] ? { serverShell: masterShell(realExec, args.fileroot) } : {}),
     });
     await untilSignal();
     await master.close();

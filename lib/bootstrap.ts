@@ -33,7 +33,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
   const { fileroot, registry, files } = core;
   const [masterEnd, agentEnd] = memoryPair([`bootstrap:${opts.id}`, "bootstrap:master"]);
   // Master and agent are the same host and user here, so serverShell is simply local.
-  serveAgent(masterEnd, opts.id, { registry, files, version: version.version, serverShell: masterShell(realExec) });
+  serveAgent(masterEnd, opts.id, { registry, files, version: version.version, serverShell: masterShell(realExec, fileroot) });
   const execute = createWorkerExecutor({ pathPrefix: opts.pathPrefix });
   const closed = serveMaster(agentEnd, { gatherFacts, execute, version: version.version });
   try {

@@ -84,9 +84,11 @@ declare module "salty" {
      * addresses and anything a host claims; or `quote()` each word of a command line).
      * @example await shell(["systemctl", "reload", "nginx"], { timeout: 30 }) */
     shell(cmds: string | string[], opts?: ShellOpts): Promise<Result>;
-    /** Run shell commands on the master (needs `salty master --allow-server-shell`).
-     * @example await serverShell("git -C /srv/repo rev-parse HEAD") */
-    serverShell(cmds: string, opts?: ShellOpts): Promise<Result>;
+    /** Run the command `name` that the master declares (the executable `server/NAME` of its
+     * fileroot; needs `salty master --allow-server-shell`) with JSON `args`: it gets them as
+     * $SALTY_ARGS, and as its argv when they are a list of strings and numbers.
+     * @example await serverShell("repo-head", ["main"], { timeout: 30 }) */
+    serverShell(name: string, args?: unknown, opts?: { timeout?: number }): Promise<Result>;
     /** Ensure a user and a group of that name exist.
      * @example await useradd("nginx", { system: true }) */
     useradd(name: string, opts?: { system?: boolean }): Promise<Result>;

@@ -10,7 +10,8 @@ import { Rpc } from "../wire/rpc.ts";
 import { fromAgent } from "../wire/inbound.ts";
 import { keepAlive } from "../wire/keepalive.ts";
 import type { FrameLink } from "../wire/link.ts";
-import type { AgentApi, MasterApi, ShellRequest } from "../wire/api.ts";
+import type { AgentApi, MasterApi } from "../wire/api.ts";
+import { serveServerShell, type ServerShell } from "./server-shell.ts";
 import { int, obj, optStr, str } from "../wire/check.ts";
 import { limits } from "../constants.ts";
 import type { FileServer } from "./fileserver.ts";
@@ -20,7 +21,7 @@ export interface MasterDeps {
   registry: Registry;
   files: FileServer;
   /** Present only when the master runs with --allow-server-shell. */
-  serverShell?: (req: ShellRequest) => Promise<Result>;
+  serverShell?: ServerShell;
   version: string;
 }
 
@@ -33,24 +34,6 @@ function checkFacts(v: unknown): CheckedFacts {
   const size = Buffer.byteLength(JSON.stringify(facts));
   if (size > limits.maxFactsBytes) throw new SaltyError(`facts of ${size} bytes exceed the limit of ${limits.maxFactsBytes}`, "E_PARAMS");
   return validateFacts(facts);
-}
-
-/** A serverShell request with every field checked: only a string command, cwd and env, and a positive timeout reach the shell. */
-function shellRequest(p: unknown): ShellRequest {
-  const o = obj(p, "params");
-  const req: ShellRequest = { cmds: str(o.cmds, "cmds") };
-  const cwd = optStr(o.cwd, "cwd");
-  if (cwd !== undefined) req.cwd = cwd;
-  if (o.env !== undefined && o.env !== null) {
-    const env = obj(o.env, "env");
-    for (const [k, v] of Object.entries(env)) str(v, `env.${k}`);
-    req.env = env as Record<string, string>;
-  }
-  if (o.timeout !== undefined && o.timeout !== null) {
-    if (typeof o.timeout !== "number" || !(o.timeout > 0)) throw new SaltyError(`timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, "E_PARAMS");
-    req.timeout = o.timeout;
-  }
-  return req;
 }
 
 export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
@@ -101,7 +84,7 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
     "server.shell": (p) => {
       if (!deps.serverShell) throw new SaltyError("serverShell is refused: the master runs without --allow-server-shell", "E_DENIED");
       if (!session || session.running === 0) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
-      return deps.serverShell(shellRequest(p));
+      return serveServerShell(deps.serverShell, p, { id, roles: session.secretRoles });
     },
     ping: () => null,
   }, fromAgent);

@@ -17,8 +17,7 @@ import { masterCore } from "./core.ts";
 import { serveAgent, type MasterDeps } from "./agent-session.ts";
 import { serveClient } from "./control-session.ts";
 import { startupWait } from "./startup-wait.ts";
-import type { ShellRequest } from "../wire/api.ts";
-import type { Result } from "salty";
+import type { ServerShell } from "./server-shell.ts";
 
 export interface MasterOptions {
   host: string;
@@ -27,7 +26,7 @@ export interface MasterOptions {
   fileroot: string;
   autoAccept: boolean;
   /** Runs serverShell requests; absent unless --allow-server-shell. */
-  serverShell?: (req: ShellRequest) => Promise<Result>;
+  serverShell?: ServerShell;
 }
 
 export interface RunningMaster {

@@ -99,7 +99,8 @@ async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress:
   let r: { rc: number; output: string; error?: string };
   if (c.on === "master") {
     if (!ctx.serverShell) throw new SaltyError("serverShell is not available", "E_NO_SERVER_SHELL");
-    const res = await ctx.serverShell({ cmds: c.argv[2] ?? "", ...opts, ...(c.timeoutMs ? { timeout: c.timeoutMs / 1000 } : {}) });
+    const role = typeof ctx.locals.role === "string" ? ctx.locals.role : "";
+    const res = await ctx.serverShell({ name: c.argv[0] ?? "", role, ...(c.args !== undefined ? { args: c.args } : {}), ...(c.timeoutMs ? { timeout: c.timeoutMs / 1000 } : {}) });
     r = { rc: res.rc, output: res.output ?? "", ...(res.error ? { error: res.error } : {}) };
   } else {
     const res = await ctx.exec(c.argv, { ...opts, ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });

@@ -1,7 +1,8 @@
 // shell(cmds, {cwd, env, timeout}) runs /bin/sh -c on the agent, or, given a
 // list of words, runs that argv with no shell at all (nothing in the words is
 // ever interpreted: the safe way to pass addresses, facts and other claims);
-// serverShell(...) the same on the master (an RPC the agent wires in).
+// serverShell(name, args) runs a command the master declares (server/NAME of
+// its fileroot) with JSON arguments (an RPC the agent wires in).
 // `rc` is the exit status, `output` stdout+stderr, `changed` always true.
 // On timeout the whole process group is killed and the error says so.
 
@@ -28,7 +29,10 @@ function argvOf(cmds: unknown): string[] {
   return ["/bin/sh", "-c", cmds];
 }
 
-function execChange(cmds: unknown, opts: ShellOpts, on?: "master"): Change {
+/** The name of a master command: a plain file name of server/ (the master checks it again). */
+const SERVER_COMMAND = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function execChange(cmds: unknown, opts: ShellOpts): Change {
   const argv = argvOf(cmds);
   if (opts.cwd !== undefined && typeof opts.cwd !== "string") throw new SaltyError("cwd must be a string", "E_ARG");
   if (opts.env !== undefined && (typeof opts.env !== "object" || opts.env === null)) throw new SaltyError("env must be an object", "E_ARG");
@@ -38,7 +42,6 @@ function execChange(cmds: unknown, opts: ShellOpts, on?: "master"): Change {
     kind: "exec",
     argv,
     report: true,
-    ...(on ? { on } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(env ? { env } : {}),
     ...(opts.timeout ? { timeoutMs: Math.round(opts.timeout * 1000) } : {}),
@@ -50,10 +53,18 @@ export const shell: Operator<[cmds: string | string[], opts?: ShellOpts]> = {
   plan: async (_ctx: OpCtx, cmds, opts = {}) => ({ changes: [execChange(cmds, opts)] }),
 };
 
-export const serverShell: Operator<[cmds: string, opts?: ShellOpts]> = {
-  describe: (cmds) => `serverShell(${brief(cmds)})`,
-  async plan(ctx: OpCtx, cmds, opts = {}) {
+/** serverShell(name, args, {timeout}): a command the master declares (server/NAME); `args` is JSON. */
+export const serverShell: Operator<[name: string, args?: unknown, opts?: { timeout?: number }]> = {
+  describe: (name, args) => `serverShell(${brief(name)}${args === undefined ? "" : `, ${brief(JSON.stringify(args))}`})`,
+  async plan(ctx: OpCtx, name, args, opts = {}) {
     if (!ctx.serverShell) throw new SaltyError("serverShell is not available", "E_NO_SERVER_SHELL");
-    return { changes: [execChange(cmds, opts, "master")] };
+    if (typeof name !== "string" || !SERVER_COMMAND.test(name)) {
+      throw new SaltyError(`serverShell names a command the master declares (an executable server/NAME of its fileroot), not a command line: ${brief(name)}`, "E_ARG");
+    }
+    if (args !== undefined && JSON.stringify(args) === undefined) throw new SaltyError("serverShell args must be JSON data", "E_ARG");
+    if (opts.timeout !== undefined && (typeof opts.timeout !== "number" || !(opts.timeout > 0))) throw new SaltyError("timeout must be a positive number of seconds", "E_ARG");
+    // Through JSON: what reaches the master is exactly what the role would see printed.
+    const json = args === undefined ? {} : { args: JSON.parse(JSON.stringify(args)) as unknown };
+    return { changes: [{ kind: "exec", argv: [name], on: "master", report: true, ...json, ...(opts.timeout ? { timeoutMs: Math.round(opts.timeout * 1000) } : {}) }] };
   },
 };

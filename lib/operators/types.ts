@@ -4,7 +4,7 @@
 // Exec) are declared in lib/sys/types.ts beside their real implementations.
 
 import type { Result } from "salty";
-import type { Disk, Exec, Observe, Probe, Runtime, ShellRequest, Users } from "../sys/types.ts";
+import type { Disk, Exec, Observe, Probe, Runtime, ServerCommandRequest, Users } from "../sys/types.ts";
 import type { FileSource } from "./file-source.ts";
 import type { AgentCache } from "./cache.ts";
 
@@ -23,8 +23,9 @@ export type Change =
   | { kind: "remove"; path: string }
   | { kind: "utime"; path: string; mtimeNs: string }
   /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd).
-   * `accounts`: what it makes of users and groups (useradd, usergroups), for a dry run's planned world. */
-  | { kind: "exec"; argv: string[]; on?: "master"; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts; lockHeld?: { pattern: string; message: string } };
+   * `accounts`: what it makes of users and groups (useradd, usergroups), for a dry run's planned world.
+   * On "master" (serverShell): argv is [NAME], a command the master declares (server/NAME), given the JSON `args`. */
+  | { kind: "exec"; argv: string[]; on?: "master"; args?: unknown; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts; lockHeld?: { pattern: string; message: string } };
 
 /** Mode and owner of what a write replaces. */
 export interface Was {
@@ -71,7 +72,7 @@ export interface Caps {
   /** The process's own state: temporary names held, when to collect garbage. */
   runtime: Runtime;
   /** Runs on the master (an RPC call); absent: serverShell fails with rc 1. */
-  serverShell?: (req: ShellRequest) => Promise<Result>;
+  serverShell?: (req: ServerCommandRequest) => Promise<Result>;
   dryRun: boolean;
   diff: boolean;
   /** --path PREFIX: every destination is written under it; "" for none. */

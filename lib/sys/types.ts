@@ -159,7 +159,16 @@ export interface Probe {
   read(path: string): Promise<string | undefined>;
 }
 
-/** shell/serverShell commands (the same shape as wire/api.ts ShellRequest). */
+/** serverShell: a command the master's fileroot declares (server/NAME), its JSON arguments, the asking role (wire/api.ts). */
+export interface ServerCommandRequest {
+  name: string;
+  args?: unknown;
+  role: string;
+  /** Seconds. */
+  timeout?: number;
+}
+
+/** A /bin/sh command with cwd, env and timeout (runShell). */
 export interface ShellRequest {
   cmds: string;
   cwd?: string;

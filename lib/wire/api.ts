@@ -3,6 +3,7 @@
 // is a compile error. Types only: no runtime code here.
 
 import type { Context, Facts, Result } from "salty";
+import type { ServerCommandRequest } from "../sys/types.ts";
 import type { FileHash, ReadRange, ScanReply, SourceFile, TreeEntry } from "../operators/file-source.ts";
 import type { Method } from "./rpc.ts";
 
@@ -42,12 +43,8 @@ export type ClientApi = {
   "apply.progress": Method<ApplyProgress, null>;
 };
 
-export interface ShellRequest {
-  cmds: string;
-  cwd?: string;
-  env?: Record<string, string>;
-  timeout?: number;
-}
+/** serverShell: the name of a command the master declares (server/NAME), JSON arguments, the asking role. */
+export type ShellRequest = ServerCommandRequest;
 
 /** The `hosts` all role contexts share, by digest; `packed` (msgpack) when the connection does not hold them yet (lib/master/shared-hosts.ts). */
 export interface SharedHostsRef {

@@ -9,7 +9,7 @@ import type { Context } from "salty";
 import { AgentCache } from "../../lib/operators/cache.ts";
 import type { Caps, OpCtx } from "../../lib/operators/types.ts";
 import { nsToSeconds, realDisk } from "../../lib/sys/disk.ts";
-import { realExec, runShell } from "../../lib/sys/exec.ts";
+import { realExec } from "../../lib/sys/exec.ts";
 import { createObserve } from "../../lib/sys/observe.ts";
 import { realProbe } from "../../lib/sys/probe.ts";
 import { createRuntime } from "../../lib/sys/runtime.ts";
@@ -135,7 +135,8 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
     probe: o.probe ? fakeProbe(o.probe) : realProbe,
     cache,
     runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }),
-    ...(o.serverShell ? { serverShell: runShell } : {}),
+    // The master's side is lib/master/server-shell.ts (test/e2e/server-shell.test.ts): here, what reaches it.
+    ...(o.serverShell ? { serverShell: async (req) => ({ cmd: `serverShell(${req.name})`, rc: 0, changed: true, elapsed: 0, output: `on-master ${req.name} ${JSON.stringify(req.args ?? null)}` }) } : {}),
     dryRun: o.dryRun ?? false,
     diff: o.diff ?? false,
     pathPrefix: prefix,

@@ -4,7 +4,7 @@
 // a role run, --path escapes through symlinked parents, the control socket.
 // Each case failed before its fix (docs/reliability.md, S1-S11).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setLogSink } from "../../lib/log.ts";
 import { world, type World } from "../e2e/_harness.ts";
@@ -193,5 +193,67 @@ describe("file reads: only files/, only during a role run, no dot entries in sca
     const again = await w.salty(["apply", "--keyroot", w.keyroot, "target=good"]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("changed:0");
+  });
+});
+
+describe("serverShell names a command the master declares (S3)", () => {
+  let w: World;
+  const marker = () => join(w.dir, "pwned-on-master");
+  beforeAll(async () => {
+    w = await world({
+      files: {
+        "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { "evil*": { env: "lab", roles: ["web"], ignore_missing: true } } } };\n`,
+        "roles/web.ts": "export default async () => {};\n",
+        "server/hello": `#!/bin/sh\necho "hello $SALTY_AGENT $*"\n`,
+        "server/readme": "not a program\n",
+      },
+    });
+    chmodSync(join(w.fileroot, "server/hello"), 0o755);
+    symlinkSync("/bin/sh", join(w.fileroot, "server/sh"));
+    symlinkSync("../roles/web.ts", join(w.fileroot, "server/up"));
+    await w.startMaster(["--auto-accept", "--allow-server-shell"]);
+  });
+  afterAll(async () => {
+    await w?.[Symbol.asyncDispose]();
+  });
+
+  test("in its own role run an agent can choose only the name and JSON args: no command line, cwd, env, path or other role", async () => {
+    const answers: string[] = [];
+    const evil = await rogueAgent(w.port, w.keyroot, "evil-shell", async (req) => {
+      const call = callOf(evil);
+      for (const params of [
+        { cmds: `touch ${marker()}` }, // the request of the old API: the agent's own command line
+        { cmds: `touch ${marker()}`, cwd: "/", env: { LD_PRELOAD: "/tmp/x.so" }, name: "hello", role: "web", args: ["; touch", marker()] },
+        { name: "sh", role: "web", args: ["-c", `touch ${marker()}`] },
+        { name: "up", role: "web" },
+        { name: "readme", role: "web" },
+        { name: ".hidden", role: "web" },
+        { name: "hello", role: "db" },
+        { name: "hello", role: "web", args: "x".repeat(70_000) },
+      ]) {
+        const got = await call("server.shell", params).catch((e: Error) => e);
+        answers.push(got instanceof Error ? got.message : (got as { output: string }).output);
+      }
+      return { role: req.role, elapsed: 0, results: [] };
+    });
+    await callOf(evil)("agent.hello", { facts: factsWith([]), version: "rogue" });
+    const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=evil-shell"]);
+    expect(r.code).toBe(0);
+    expect(answers).toEqual([
+      "server.shell: name must be a string, got undefined",
+      `hello evil-shell ; touch ${marker()}\n`,
+      "server.shell: path escapes the fileroot through a symlink: sh",
+      "server.shell: path escapes the fileroot through a symlink: up",
+      "server.shell: server/readme on the master is not an executable file",
+      'server.shell: serverShell names a command of the master\'s server/ directory, not ".hidden"',
+      'server.shell: serverShell from role "db", which is not one of this host\'s roles in this apply',
+      "server.shell: args of 70002 bytes exceed the limit of 65536",
+    ]);
+    expect(existsSync(marker())).toBe(false);
+    // Every call logged with the agent, the role and the command; refusals too.
+    expect(w.master!.output).toMatch(/master\.server_shell id=evil-shell role=web command=hello rc=0/);
+    expect(w.master!.output).toMatch(/master\.server_shell_refused id=evil-shell role=web command=sh error=/);
+    expect(w.master!.output).toMatch(/master\.server_shell_refused id=evil-shell error=.*not one of this host's roles/);
+    evil.raw.close();
   });
 });

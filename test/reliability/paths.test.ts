@@ -4,7 +4,7 @@
 // another role's secret files; and serverShell outside a role run and
 // without --allow-server-shell. Every one is refused and nothing leaks.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKey, encryptBytes } from "../../lib/crypto/secrets.ts";
 import { setLogSink } from "../../lib/log.ts";
@@ -25,9 +25,10 @@ const files = {
   "roles/web.ts": `export default async () => {};\n`,
   "roles/shelly.ts": `export default async ({ serverShell, shell, wait }) => {
   if (wait) await shell("sleep " + wait);
-  await serverShell("echo from-the-master");
+  await serverShell("hello");
 };\n`,
   "files/web/page.txt": "a page\n",
+  "server/hello": "#!/bin/sh\necho from-the-master\n",
 };
 
 let w: World;
@@ -36,6 +37,7 @@ let secrets: string[];
 
 beforeAll(async () => {
   w = await world({ files, password: PASSWORD, keyrootInFileroot: true });
+  chmodSync(join(w.fileroot, "server/hello"), 0o755);
   const key = deriveKey(PASSWORD);
   const f = (rel: string) => join(w.fileroot, rel);
   mkdirSync(f("files/db"), { recursive: true });
@@ -178,7 +180,7 @@ describe("path escapes in every file request of an authenticated agent", () => {
 
 describe("serverShell", () => {
   const marker = () => join(w.dir, "pwned");
-  const shellReq = () => ({ cmds: `touch ${marker()}` });
+  const shellReq = () => ({ name: "hello", role: "web", cmds: `touch ${marker()}` });
 
   test("refused outside a role run, even while another agent's role runs; allowed in that role", async () => {
     const rogue = await rogueAgent(w.port, w.keyroot, "rogue3");
@@ -200,13 +202,15 @@ describe("serverShell", () => {
     const rogue = await rogueAgent(w.port, w.keyroot, "rogue5", async (req): Promise<RoleReport> => {
       const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
       for (const params of [
-        { cmds: 42 },
-        { cmds: "echo hi", env: { A: 1, B: { deep: true } } },
-        { cmds: "echo hi", env: ["A=1"] },
-        { cmds: "echo hi", cwd: 5 },
-        { cmds: "echo hi", cwd: "/nonexistent/dir" },
-        { cmds: "echo hi", timeout: "soon" },
-        { cmds: "echo hi", timeout: -1 },
+        { name: 42, role: "web" },
+        { name: "../../../bin/sh", role: "web" },
+        { name: "hello", role: "db" },
+        { name: "hello", role: "web", args: { a: Number.NaN } },
+        { name: "hello", role: "web", timeout: "soon" },
+        { name: "hello", role: "web", timeout: -1 },
+        { name: "nope", role: "web" },
+        // What the agent chose before: command, cwd and env are ignored; the declared command runs.
+        { name: "hello", role: "web", cmds: `touch ${marker()}`, cwd: "/", env: { PATH: "/nonexistent" } },
       ]) answers.push(await call("server.shell", params).catch((e: Error) => e));
       return { role: req.role, elapsed: 0, results: [] };
     });
@@ -214,14 +218,16 @@ describe("serverShell", () => {
     const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=rogue5"]);
     expect(r.code).toBe(0);
     expect(answers.map((a) => (a instanceof Error ? a.message : (a as { output: string }).output))).toEqual([
-      "server.shell: cmds must be a string, got number",
-      "server.shell: env.A must be a string, got number",
-      "server.shell: env must be an object, got array",
-      "server.shell: cwd must be a string, got number",
-      "cannot run /bin/sh: the working directory /nonexistent/dir does not exist",
+      "server.shell: name must be a string, got number",
+      'server.shell: serverShell names a command of the master\'s server/ directory, not "../../../bin/sh"',
+      'server.shell: serverShell from role "db", which is not one of this host\'s roles in this apply',
+      "server.shell: args.a must be a finite number",
       'server.shell: timeout must be a positive number of seconds, got "soon"',
       "server.shell: timeout must be a positive number of seconds, got -1",
+      "server.shell: no command server/nope on the master",
+      "from-the-master\n",
     ]);
+    expect(existsSync(marker())).toBe(false);
     rogue.raw.close();
     const again = await w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=good"]);
     expect(again.code).toBe(0);
@@ -236,7 +242,7 @@ describe("serverShell", () => {
     await expect((rogue.rpc.call.bind(rogue.rpc) as unknown as Call)("server.shell", shellReq())).rejects.toThrow("serverShell is refused: the master runs without --allow-server-shell");
     const r = await plain.salty(["apply", "--keyroot", plain.keyroot, "-vv", "target=good"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/"cmd":"serverShell\(echo from-the-master\)","rc":1.*master runs without --allow-server-shell/);
+    expect(r.stderr).toMatch(/"cmd":"serverShell\(hello\)","rc":1.*master runs without --allow-server-shell/);
     expect(existsSync(marker())).toBe(false);
     rogue.raw.close();
   });
