@@ -33,6 +33,7 @@ describe("facts are claims of the host (S1)", () => {
   good: { env: "lab", roles: ["db"] },
   "evil*": { env: "lab", roles: ["web"], ignore_missing: true },
 } } };\n`,
+        "roles/web.ts": "export default async () => {};\n",
         // The pattern of the attack: addresses pasted into a command line (no quote(), no argv).
         "roles/db.ts": `export default async ({ shell, getIps, print, hosts }) => {
   const ips = getIps("web");
