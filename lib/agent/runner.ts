@@ -12,6 +12,7 @@ import { AgentCache } from "../operators/cache.ts";
 import { knownFiles } from "./known-files.ts";
 import { SharedHostsCache } from "./shared-hosts.ts";
 import { createOperators } from "../operators/index.ts";
+import { PlannedWorld } from "../operators/planned.ts";
 import type { Caps } from "../operators/types.ts";
 import { notifyingDisk, realDisk } from "../sys/disk.ts";
 import { realExec } from "../sys/exec.ts";
@@ -36,6 +37,8 @@ export interface RunRoleOptions {
   context: Context;
   caps: Caps;
   timeoutMs?: number;
+  /** A dry run's planned world carried over from the host's earlier roles of the same apply. */
+  planned?: PlannedWorld;
 }
 
 export interface RoleRun extends RoleReport {
@@ -70,7 +73,7 @@ async function callRole(fn: unknown, args: object, timeoutMs: number, abort: Abo
 export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   const start = performance.now();
   const abort = new AbortController();
-  const { operators, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal });
+  const { operators, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal, ...(o.planned ? { planned: o.planned } : {}) });
   let mod: LoadedModule | undefined;
   let failure: string | undefined;
   try {
@@ -107,6 +110,13 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
   const observe = createObserve(cache.stats, (dir) => trees.get(dir));
   const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }), cache, pathPrefix: opts.pathPrefix };
   const shared = new SharedHostsCache();
+  // The planned world of the dry run in progress, kept from one role to the next of the same apply (its dryRunId).
+  let dry: { id: string; world: PlannedWorld } | undefined;
+  const plannedFor = (req: RunRoleRequest): PlannedWorld | undefined => {
+    if (!req.dryRun || !req.dryRunId) return (dry = undefined);
+    if (dry?.id !== req.dryRunId) dry = { id: req.dryRunId, world: new PlannedWorld(local) };
+    return dry.world;
+  };
   return async (request, rc) => {
     let req: RunRoleRequest;
     try {
@@ -117,7 +127,9 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
     }
     // The hashes of the files this role fetched last time come with the request (lib/agent/known-files.ts).
     const files = knownFiles(rc.files, req.known);
+    const planned = plannedFor(req);
     const run = await runRole({
+      ...(planned ? { planned } : {}),
       name: req.role,
       source: req.source,
       filename: req.filename,

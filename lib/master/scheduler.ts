@@ -112,6 +112,14 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
 
 type RoleRun = { outcome: RoleOutcome; lost?: string };
 
+const dryRunIds = new WeakMap<ApplyPlan, string>();
+/** One id per dry-run apply: an agent plans a host's roles on what its earlier roles planned (lib/operators/planned.ts). */
+function dryRunId(plan: ApplyPlan): string {
+  let id = dryRunIds.get(plan);
+  if (!id) dryRunIds.set(plan, (id = crypto.randomUUID()));
+  return id;
+}
+
 /**
  * Prepare and send one role's request; `done` settles with its outcome. When
  * this resolves the request has left, so requests sent one after another
@@ -134,7 +142,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const known = await knownFilesFor(session, name, session.files);
     const call = session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs },
+      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, ...(req.dryRun ? { dryRunId: dryRunId(plan) } : {}), diff: req.diff, timeoutMs },
       // The agent enforces the role timeout itself (and those of the roles sent before this one):
       // this margin only catches an agent that never answers.
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },

@@ -63,6 +63,8 @@ export interface RunRoleRequest {
   /** Hash and size of the copy/render sources this role fetched on this agent last time (lib/master/known-files.ts). */
   known?: Record<string, FileHash>;
   dryRun: boolean;
+  /** A dry run: the same for every role of one apply, so that the agent plans each role on what the host's earlier roles planned. */
+  dryRunId?: string;
   diff: boolean;
   timeoutMs: number;
 }

@@ -20,7 +20,7 @@ const files: Record<string, string> = {
   clusters: { lab: {} },
   envs: { lab: {} },
   hosts: { lab: {
-    d1: { env: "lab", roles: ["conf", "mode", "owner", "plan"] },
+    d1: { env: "lab", roles: ["conf", "mode", "owner", "plan", "mkuser", "usesuser"] },
     fresh: { env: "lab", roles: ["conf"] },
     gone: { env: "lab", roles: ["conf"] },
   } },
@@ -40,6 +40,8 @@ const files: Record<string, string> = {
   await lineInFile("extra=1", "/srv/app/app.conf");
 };
 `,
+  "roles/mkuser.ts": `export default async ({ useradd, makedirs }) => { await useradd("${SVC}"); await makedirs("/srv/data"); };\n`,
+  "roles/usesuser.ts": `export default async ({ makedirs, copy }) => { await makedirs("/srv/data/own", { user: "${SVC}" }); await copy("motd", "/srv/data/motd"); };\n`,
   "files/app.conf": "port=80\nname=<%= name %>\n",
   "files/motd": "hello\n",
 };
@@ -146,6 +148,27 @@ describe("a dry run plans as if its earlier operations had happened", () => {
     expect(r.stdout).toContain("      --- /srv/app/app.conf\n      +++ /srv/app/app.conf\n      @@ -1,2 +1,3 @@\n       port=80\n       name=planned\n      +extra=1\n");
     expect(snapshot(w.sandbox("d1"))).toEqual(before);
     expect(Bun.spawnSync(["getent", "passwd", SVC]).exitCode).not.toBe(0);
+  });
+});
+
+describe("across the roles of one host", () => {
+  test("a later role plans on what an earlier role of the same dry run planned (a user, a directory)", async () => {
+    const r = await apply("-vv", "--dry-run", "target=d1", "roles=mkuser,usesuser");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const results = r.stdout.split("\n").filter((l) => l.startsWith('    {"cmd"')).map((l) => JSON.parse(l.trim())).filter((x) => x.cmd !== "...role skipped...");
+    expect(results.map((x) => [x.cmd, x.rc, x.output])).toEqual([
+      [`useradd(${SVC})`, 0, expect.stringContaining("not run (dry run): ")],
+      ["makedirs(/srv/data, 0o755)", 0, expect.stringMatching(/^would mkdir \/srv 0755 \S+\nwould mkdir \/srv\/data 0755 \S+$/)],
+      [`makedirs(/srv/data/own, ${SVC}, 0o755)`, 0, `would mkdir /srv/data/own 0755 ${SVC}:${SVC}`],
+      ["copy(motd, /srv/data/motd)", 0, expect.stringMatching(/^would write \/srv\/data\/motd \(6 bytes\) 0644 \S+$/)],
+    ]);
+  });
+
+  test("the next dry run starts afresh", async () => {
+    const r = await apply("-vv", "--dry-run", "target=d1", "roles=usesuser");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`no such user: ${SVC}`);
   });
 });
 
