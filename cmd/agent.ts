@@ -27,7 +27,7 @@ export default defineCommand({
     const masterKey = args["master-key"] ? parsePublicKey(args["master-key"], "--master-key") : undefined;
     useColdCodeJitPolicy(); // as the compiled executable starts; also when run from source
     const stop = new AbortController();
-    const execute = createWorkerExecutor({ pathPrefix: args.path ?? "" });
+    const execute = createWorkerExecutor({ pathPrefix: args.path ?? "", keyroot: args.keyroot });
     const running = runAgent({
       host, port, id, keyroot: args.keyroot, signal: stop.signal,
       ...(masterKey ? { masterKey } : {}),

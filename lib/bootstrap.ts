@@ -34,7 +34,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
   const [masterEnd, agentEnd] = memoryPair([`bootstrap:${opts.id}`, "bootstrap:master"]);
   // Master and agent are the same host and user here, so serverShell is simply local.
   serveAgent(masterEnd, opts.id, { registry, files, version: version.version, serverShell: masterShell(realExec, fileroot) });
-  const execute = createWorkerExecutor({ pathPrefix: opts.pathPrefix });
+  const execute = createWorkerExecutor({ pathPrefix: opts.pathPrefix, keyroot: opts.keyroot });
   const closed = serveMaster(agentEnd, { gatherFacts, execute, version: version.version });
   try {
     for (let i = 0; i < 1000 && !registry.get(opts.id); i++) await Bun.sleep(1);

@@ -25,7 +25,7 @@ declare module "salty" {
     changes?: { added: number; updated: number; removed: number; fixed?: number; dirsAdded?: number; dirsRemoved?: number };
   }
 
-  export interface OwnerOpts {
+  export interface OwnerOpts extends NotifyOpt {
     /** Owner; defaults to the agent's user. */
     user?: string;
     /** Group; defaults to the user's primary group. */
@@ -34,7 +34,7 @@ declare module "salty" {
     mode?: number;
   }
 
-  export interface ShellOpts {
+  export interface ShellOpts extends NotifyOpt {
     cwd?: string;
     env?: Record<string, string>;
     /** Seconds before the process group is killed. */
@@ -48,13 +48,50 @@ declare module "salty" {
     delete?: boolean;
   }
 
-  export interface PkgOpts {
+  export interface PkgOpts extends NotifyOpt {
     /** "present" (default): installed, any version; "latest": the newest the package manager offers; "absent": removed. */
     state?: "present" | "latest" | "absent";
     /** Refresh the package lists (apt-get update) before installing when they are older than this: "1h" (default), "30m", "1d", seconds, or false. */
     update?: string | number | false;
     /** The package manager; by default the host's `facts.pkg_manager`. */
     manager?: "apt" | "dnf" | "yum" | "apk" | "brew";
+  }
+
+  /** A handler: "SERVICE:reload" or "SERVICE:restart". */
+  export type Handler = `${string}:${"reload" | "restart"}`;
+
+  /** `notify` on an operator's options: queue these handlers when (and only when) the call changed something. */
+  export interface NotifyOpt {
+    notify?: Handler | Handler[];
+    /** Run the handlers even during `salty bootstrap` (skipped there by default). */
+    bootstrap?: boolean;
+  }
+
+  export interface NotifyOpts {
+    /** Run even during `salty bootstrap` (skipped there by default). */
+    bootstrap?: boolean;
+    /** The init system; by default the host's `facts.init`. */
+    init?: "systemd" | "launchd";
+  }
+
+  export interface ServiceOpts {
+    /** Started (true) or stopped (false); left as it is when absent. */
+    running?: boolean;
+    /** Started at boot (true) or not (false); left as it is when absent. */
+    enabled?: boolean;
+    /** Restart now, if it was running already, when any of these results changed something. */
+    restartOn?: Result | Result[];
+    /** Reload now, if it was running already, when any of these results changed something. */
+    reloadOn?: Result | Result[];
+    /** The init system; by default the host's `facts.init`. */
+    init?: "systemd" | "launchd";
+  }
+
+  export interface UnitOpts extends NotifyOpt {
+    /** Template variables, as for render(). */
+    vars?: Record<string, unknown>;
+    /** The init system; by default the host's `facts.init`. */
+    init?: "systemd" | "launchd";
   }
 
   export interface Operators {
@@ -101,6 +138,19 @@ declare module "salty" {
      * with versions.
      * @example await pkg(["nginx", "curl"], { update: "1h" }) */
     pkg(names: string | string[], opts?: PkgOpts): Promise<Result>;
+    /** Ensure a systemd (or launchd) service is running or stopped, enabled or disabled; restart or reload
+     * it now when one of `restartOn`/`reloadOn` changed something. Unit states are read once per apply.
+     * @example await service("nginx", { running: true, enabled: true, reloadOn: conf }) */
+    service(name: string, opts?: ServiceOpts & NotifyOpt): Promise<Result>;
+    /** Write a systemd unit to /etc/systemd/system/NAME (or a launchd plist to /Library/LaunchDaemons/NAME.plist),
+     * rendered from `files/src` like render(); when it changed, `systemctl daemon-reload` runs right after.
+     * @example await unit("app.service", "app/app.service", { vars: { port: 8080 }, notify: "app:restart" }) */
+    unit(name: string, src: string, opts?: UnitOpts): Promise<Result>;
+    /** Queue a handler: run once at the end of the host's apply, after all roles, in first-notified order
+     * (`restart` absorbs `reload`). Owed handlers are journaled on the agent and survive a failed or
+     * interrupted apply. Skipped during `salty bootstrap` unless `{ bootstrap: true }`.
+     * @example if (conf.changed) await notify("nginx", "reload") */
+    notify(service: string, action: "reload" | "restart", opts?: NotifyOpts): Promise<Result>;
     /** Append to the role's output.
      * @example print(`deploying ${version}`) */
     print(x: unknown): void;

@@ -67,7 +67,7 @@ async function runOne(runId: number, req: RunRoleRequest): Promise<void> {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
   if (msg.type === "init") {
-    execute = createExecutor({ pathPrefix: msg.pathPrefix });
+    execute = createExecutor({ pathPrefix: msg.pathPrefix, ...(msg.keyroot ? { keyroot: msg.keyroot } : {}) });
   } else if (msg.type === "reply") {
     const w = waiting.get(msg.id);
     waiting.delete(msg.id);

@@ -27,6 +27,8 @@ import type { Disk, Exec } from "../sys/types.ts";
 import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
 import { addresses } from "./addresses.ts";
 import { failedReport } from "./failed-report.ts";
+import { fileJournal } from "./handler-journal.ts";
+import { HostState } from "../operators/handlers.ts";
 import type { RoleCaps } from "./session.ts";
 
 export interface RunRoleOptions {
@@ -101,8 +103,10 @@ export function forgetting(trees: Pick<WatchedTrees<unknown>, "forget">, ports: 
 }
 
 /** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
-export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
+export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
   const cache = new AgentCache();
+  // Handlers queued by roles run after the host's last role; owed ones are journaled in the keyroot.
+  const host = new HostState(opts.keyroot ? fileJournal(opts.keyroot) : undefined);
   // Syncdir destinations are watched between applies, so an unchanged one is not walked again;
   // what this agent writes makes the trees it lies in walked afresh, and a command it runs all of them
   // (inotify reports late).
@@ -128,6 +132,7 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
     // The hashes of the files this role fetched last time come with the request (lib/agent/known-files.ts).
     const files = knownFiles(rc.files, req.known);
     const planned = plannedFor(req);
+    host.begin(req.apply);
     const run = await runRole({
       ...(planned ? { planned } : {}),
       name: req.role,
@@ -135,8 +140,19 @@ export function createExecutor(opts: { pathPrefix: string }): (req: RunRoleReque
       filename: req.filename,
       context: req.context,
       timeoutMs: req.timeoutMs,
-      caps: { ...local, files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
+      caps: { ...local, host, files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
     });
-    return { ...run, fetched: files.fetched() };
+    const handlers = req.last ? await runHandlers(host, local.exec, req.dryRun) : [];
+    return { ...run, fetched: files.fetched(), ...(handlers.length ? { handlers } : {}) };
   };
+}
+
+/** After the host's last role: what is queued or owed runs now (nothing to do costs nothing). */
+async function runHandlers(host: HostState, exec: Exec, dryRun: boolean): Promise<Result[]> {
+  try {
+    if (await host.handlers.idle(dryRun)) return [];
+    return await host.handlers.run(exec, dryRun);
+  } catch (err) {
+    return [{ cmd: "handlers", rc: 1, changed: false, elapsed: 0, error: `handlers: ${errorMessage(err)}` }];
+  }
 }

@@ -69,7 +69,7 @@ class WorkerExecutor {
     () => this.release(),
   );
 
-  constructor(private readonly pathPrefix: string) {}
+  constructor(private readonly opts: { pathPrefix: string; keyroot?: string }) {}
 
   execute(req: RunRoleRequest, caps: RoleCaps): Promise<RoleReport> {
     this.idle.stop();
@@ -96,7 +96,7 @@ class WorkerExecutor {
       log("agent.worker_error", { error: e.message });
       if (this.worker === w) this.lose(`the role worker crashed: ${e.message}`);
     };
-    send(w, { type: "init", pathPrefix: this.pathPrefix });
+    send(w, { type: "init", pathPrefix: this.opts.pathPrefix, ...(this.opts.keyroot ? { keyroot: this.opts.keyroot } : {}) });
     return w;
   }
 
@@ -168,8 +168,9 @@ class WorkerExecutor {
   }
 }
 
-export function createWorkerExecutor(opts: { pathPrefix: string }): RoleExecutor & { close(): void } {
-  const executor = new WorkerExecutor(opts.pathPrefix);
+/** `keyroot`: where owed handlers are journaled (lib/agent/handler-journal.ts). */
+export function createWorkerExecutor(opts: { pathPrefix: string; keyroot?: string }): RoleExecutor & { close(): void } {
+  const executor = new WorkerExecutor(opts);
   return Object.assign((req: RunRoleRequest, caps: RoleCaps) => executor.execute(req, caps), {
     inOrder: true as const,
     close: () => executor.close(),

@@ -3,7 +3,7 @@
 import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 
 export type ToWorker =
-  | { type: "init"; pathPrefix: string }
+  | { type: "init"; pathPrefix: string; keyroot?: string }
   | { type: "run"; runId: number; req: RunRoleRequest }
   /** Nothing to run for a while: collect garbage now, while it costs nobody anything. */
   | { type: "gc" }

@@ -25,7 +25,7 @@ export interface ApplyArgs {
 
 const OPERATOR_NAMES = [
   "copy", "render", "lineInFile", "makedirs", "remove", "symlink", "syncdir", "shell",
-  "serverShell", "useradd", "usergroups", "pkg", "print", "isChanged", "myIp", "getIps", "quote",
+  "serverShell", "useradd", "usergroups", "pkg", "service", "unit", "notify", "print", "isChanged", "myIp", "getIps", "quote",
 ] as const satisfies readonly (keyof Operators)[];
 // A compile error here means an operator was added to salty.d.ts but not to the list above.
 const everyOperatorListed: [Exclude<keyof Operators, (typeof OPERATOR_NAMES)[number]>] extends [never] ? true : never = true;

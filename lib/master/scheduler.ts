@@ -83,7 +83,10 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   // An agent of this very build runs role requests one at a time in arrival order
   // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
   // next without waiting for us. Another build gets them one by one.
-  const sent = session?.version === version.version ? await sendAhead(session, h, plan, req, deps) : new Map<number, Promise<RoleRun>>();
+  // The last role sent says so: after it the agent runs the handlers its roles queued (operators/handlers.ts).
+  const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps) };
+  const sent = session?.version === version.version ? await sendAhead(session, h, plan, req, deps, turn) : new Map<number, Promise<RoleRun>>();
+  let handlers: RoleOutcome | undefined;
   for (const [i, role] of h.roles.entries()) {
     if (role.skipped) {
       // A tag names hosts (getIps, `hosts`): left out, it is not a skipped role.
@@ -100,17 +103,26 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
       roles.push(outcome(role.name, [failure(role.name, lost ?? "connection lost", 0)], 0));
       continue;
     }
-    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0)).done);
+    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last })).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
+    if (r.handlers) handlers = r.handlers;
   }
+  if (handlers) roles.push(handlers);
   if (session) session.secretRoles = new Set();
   const errors = roles.reduce((n, r) => n + r.errors, 0);
   const changed = roles.reduce((n, r) => n + r.changed, 0);
   return { id: h.id, status: "ran", elapsed: since(t0), errors, changed, roles };
 }
 
-type RoleRun = { outcome: RoleOutcome; lost?: string };
+type RoleRun = { outcome: RoleOutcome; lost?: string; handlers?: RoleOutcome };
+
+/** The index of the host's last role that will be sent (-1: none). */
+async function lastRunnable(h: HostPlan, deps: SchedulerDeps): Promise<number> {
+  let last = -1;
+  for (const [i, role] of h.roles.entries()) if (!role.skipped && (await deps.roleSource(role.name))) last = i;
+  return last;
+}
 
 const dryRunIds = new WeakMap<ApplyPlan, string>();
 /** One id per dry-run apply: an agent plans a host's roles on what its earlier roles planned (lib/operators/planned.ts). */
@@ -125,7 +137,7 @@ function dryRunId(plan: ApplyPlan): string {
  * this resolves the request has left, so requests sent one after another
  * arrive in order. `before` roles were sent ahead of it and run first.
  */
-async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number): Promise<{ done: Promise<RoleRun> }> {
+async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number, turn: { apply: string; last: boolean }): Promise<{ done: Promise<RoleRun> }> {
   const t0 = performance.now();
   const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
   const failed = (err: unknown): RoleRun => {
@@ -142,7 +154,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const known = await knownFilesFor(session, name, session.files);
     const call = session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, ...(req.dryRun ? { dryRunId: dryRunId(plan) } : {}), diff: req.diff, timeoutMs },
+      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, ...(req.dryRun ? { dryRunId: dryRunId(plan) } : {}), diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
       // The agent enforces the role timeout itself (and those of the roles sent before this one):
       // this margin only catches an agent that never answers.
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },
@@ -150,7 +162,8 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const done = call.then((report): RoleRun => {
       rememberFetched(session, name, report?.fetched);
       const results = Array.isArray(report?.results) ? report.results : [];
-      return { outcome: { ...outcome(name, results, report.elapsed), output: report.output } };
+      const ran = Array.isArray(report?.handlers) && report.handlers.length ? { handlers: outcome("handlers", report.handlers, report.handlers.reduce((s, r) => s + (typeof r?.elapsed === "number" ? r.elapsed : 0), 0)) } : {};
+      return { outcome: { ...outcome(name, results, report.elapsed), output: report.output }, ...ran };
     }, failed);
     return { done: done.finally(() => session.running--) };
   } catch (err) {
@@ -160,11 +173,11 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
 }
 
 /** Every runnable role of the host sent at once, in order (the agent runs them one at a time), by index in h.roles. */
-async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps): Promise<Map<number, Promise<RoleRun>>> {
+async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, turn: { apply: string; last: number }): Promise<Map<number, Promise<RoleRun>>> {
   const sent = new Map<number, Promise<RoleRun>>();
   for (const [i, role] of h.roles.entries()) {
     const src = role.skipped ? undefined : await deps.roleSource(role.name);
-    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size)).done);
+    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size, { apply: turn.apply, last: i === turn.last })).done);
   }
   return sent;
 }

@@ -9,6 +9,9 @@ import { copy } from "./copy.ts";
 import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
 import { pkg } from "./pkg.ts";
+import { notify, notifyOption } from "./notify.ts";
+import { service } from "./service.ts";
+import { unit } from "./unit.ts";
 import { remove } from "./remove.ts";
 import { render } from "./render.ts";
 import { PlannedWorld } from "./planned.ts";
@@ -97,6 +100,7 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }); // keeps call order when calls overlap
     const { result, plan } = await execute(ctx, op, args);
     if (world && plan && result.rc === 0) await world.record(plan);
+    await notifyOption(ctx, args, result);
     results[slot] = fit(result);
     return result;
   };
@@ -113,6 +117,14 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     useradd: bind(useradd),
     usergroups: bind(usergroups),
     pkg: bind(pkg),
+    service: bind(service),
+    unit: bind(unit),
+    notify: async (name, action, o) => {
+      const slot = results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }) - 1;
+      const result = await notify(ctx, name, action, o);
+      results[slot] = result;
+      return result;
+    },
     print: printer(output),
     isChanged: () => results.some((r) => r.changed),
     myIp,

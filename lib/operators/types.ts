@@ -7,6 +7,7 @@ import type { Result } from "salty";
 import type { Disk, Exec, Observe, Probe, Runtime, ServerCommandRequest, Users } from "../sys/types.ts";
 import type { FileSource } from "./file-source.ts";
 import type { AgentCache } from "./cache.ts";
+import type { HostState } from "./handlers.ts";
 
 /** One step of a plan. Paths are the role's paths (before --path PREFIX); JSON-serializable. */
 export type Change =
@@ -71,6 +72,8 @@ export interface Caps {
   cache: AgentCache;
   /** The process's own state: temporary names held, when to collect garbage. */
   runtime: Runtime;
+  /** What the agent keeps for its host across roles: handlers, unit states of this apply. Absent: notify and service fail. */
+  host?: HostState;
   /** Runs on the master (an RPC call); absent: serverShell fails with rc 1. */
   serverShell?: (req: ServerCommandRequest) => Promise<Result>;
   dryRun: boolean;

@@ -67,6 +67,10 @@ export interface RunRoleRequest {
   dryRunId?: string;
   diff: boolean;
   timeoutMs: number;
+  /** The same for every role of one host's apply: what the agent reads once per apply (unit states) is kept for it. */
+  apply?: string;
+  /** The host's last role of this apply: after it the agent runs the handlers queued or owed (operators/handlers.ts). */
+  last?: true;
 }
 
 export interface RoleReport {
@@ -77,6 +81,8 @@ export interface RoleReport {
   output?: string;
   /** The fileroot paths the run fetched: their hashes come with its next run. */
   fetched?: string[];
+  /** `last` only: the handlers run (or, in a dry run, that would run) after the role, one Result each. */
+  handlers?: Result[];
 }
 
 export interface HostEntry {
