@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { defineCommand } from "citty";
 import { keyrootArg } from "./_cli.ts";
 import { assignments, verbosity } from "./_args.ts";
@@ -8,6 +9,14 @@ import { ProgressLine } from "../lib/client/progress.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
 import { targetText } from "../lib/inventory/resolve.ts";
 import { SaltyError } from "../lib/errors.ts";
+
+function whoAmI(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? "?"}`; // no passwd entry for this uid
+  }
+}
 
 const FOREVER = 2 ** 31 - 1; // roles have their own timeouts; the client waits for the report
 
@@ -34,17 +43,37 @@ export default defineCommand({
     const words = assignments(args._);
     const { target } = parseApplyArgs(words); // usage errors here, before any connection
     const progress = new ProgressLine(process.stderr);
-    const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, { "apply.progress": (p) => (progress.update(p), null) });
+    let job: string | undefined;
+    const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, {
+      "apply.progress": (p) => {
+        if (p.job) job = p.job;
+        if (p.total) progress.update(p);
+        return null;
+      },
+    });
+    // The master goes on without us and records the job as it finishes: say where its report will be.
+    let stopped = false;
+    const interrupted = () => {
+      stopped = true;
+      rpc.close("interrupted");
+    };
+    process.once("SIGINT", interrupted);
     try {
       const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;
       const report = await rpc
-        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: FOREVER })
-        .catch((err: unknown) => Promise.reject(masterLost(err)));
+        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, user: whoAmI(), ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: FOREVER })
+        .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));
+      if (!report) {
+        progress.clear();
+        process.stderr.write(job ? `interrupted: job ${job} goes on; see salty jobs show ${job}\n` : "interrupted: the apply goes on on the master; see salty jobs\n");
+        return 130;
+      }
       progress.clear();
       if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
       else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) }), process);
       return report.rc;
     } finally {
+      process.off("SIGINT", interrupted);
       progress.clear();
       rpc.close();
     }

@@ -1,16 +1,27 @@
 import { defineCommand } from "citty";
 import { keyrootArg } from "./_cli.ts";
 import { connectControl, quietClient } from "../lib/client/connect.ts";
+import type { HostEntry } from "../lib/wire/api.ts";
 
 export default defineCommand({
-  meta: { name: "hosts", description: "Print the connected agents with their facts as JSON" },
-  args: { ...keyrootArg, master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" } },
+  meta: { name: "hosts", description: "Print the connected agents with their facts and last apply as JSON" },
+  args: {
+    behind: { type: "string", description: "Only the hosts whose last successful apply was not at this version (version=...)", valueHint: "VERSION" },
+    ...keyrootArg,
+    master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
+  },
   async run({ args }) {
     const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, quietClient);
     try {
-      process.stdout.write(JSON.stringify(await rpc.call("hosts", null), null, 2) + "\n");
+      let hosts = await rpc.call("hosts", null);
+      if (args.behind !== undefined) hosts = Object.fromEntries(Object.entries(hosts).filter(([, h]) => behind(h, args.behind!)));
+      process.stdout.write(JSON.stringify(hosts, null, 2) + "\n");
     } finally {
       rpc.close();
     }
   },
 });
+
+function behind(h: HostEntry, version: string): boolean {
+  return h.lastApply?.ok?.version !== version;
+}

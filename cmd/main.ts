@@ -20,6 +20,7 @@ const main = defineCommand({
     apply: lazy(() => import("./apply.ts")),
     bootstrap: lazy(() => import("./bootstrap.ts")),
     hosts: lazy(() => import("./hosts.ts")),
+    jobs: lazy(() => import("./jobs.ts")),
     facts: lazy(() => import("./facts.ts")),
     meta: lazy(() => import("./meta.ts")),
     keys: lazy(() => import("./keys.ts")),

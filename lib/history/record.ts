@@ -24,6 +24,11 @@ export function endRecord(start: JobRecord, report: ApplyReport, now: number): J
   return { ...start, ended: now, elapsed: report.elapsed, rc: report.rc, status: report.rc === 0 ? "ok" : "failed", hosts };
 }
 
+/** A job that failed before any host ran: the inventory did not load, a bad argument. */
+export function failedRecord(start: JobRecord, error: string, now: number): JobRecord {
+  return { ...start, ended: now, elapsed: (now - start.started) / 1000, rc: 1, status: "failed", error: error.split("\n")[0] ?? error };
+}
+
 /** ok, failed, lost (its agent went away during the apply), missing (named but not there) or skipped. */
 export function verdict(h: HostReport): HostVerdict {
   if (h.status === "missing" || h.status === "absent") return "missing";

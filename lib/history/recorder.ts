@@ -12,7 +12,7 @@ import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyReport, ApplyRequest } from "../wire/api.ts";
 import { newJobId } from "./job-id.ts";
-import { endFields, endRecord, failures, startRecord } from "./record.ts";
+import { endFields, endRecord, failedRecord, failures, startRecord } from "./record.ts";
 import { Spool } from "./spool.ts";
 import type { HistoryStore } from "./store.ts";
 import type { JobKind, JobRecord } from "./types.ts";
@@ -29,6 +29,8 @@ export interface JobHandle {
   readonly id: string;
   /** The report as the client receives it. */
   end(report: ApplyReport): void;
+  /** The job failed as a whole (no report): its error's first line is kept. */
+  fail(error: string): void;
 }
 
 /** Jobs written between two prunes. */
@@ -54,6 +56,11 @@ export class Recorder {
     return this.opts.store;
   }
 
+  /** A job still waiting in the spool (the database was down when it ended). */
+  async spooled(id: string): Promise<JobRecord | undefined> {
+    return this.pending.get(id) ?? (this.down === undefined ? undefined : await this.spool.read(id));
+  }
+
   /** Whether the database is taking writes now (false while records are spooled). */
   get healthy(): boolean {
     return this.down === undefined;
@@ -69,6 +76,11 @@ export class Recorder {
         const done = endRecord(started, report, Date.now());
         log("job.end", endFields(done));
         for (const f of failures(done)) log("job.failure", f);
+        this.enqueue(done);
+      },
+      fail: (error) => {
+        const done = failedRecord(started, error, Date.now());
+        log("job.end", { ...endFields(done), error: done.error });
         this.enqueue(done);
       },
     };

@@ -20,6 +20,7 @@ export const MIGRATIONS: string[][] = [
       status TEXT NOT NULL,
       elapsed DOUBLE PRECISION,
       rc INTEGER,
+      error TEXT,
       hosts INTEGER NOT NULL,
       failed INTEGER NOT NULL,
       changed INTEGER NOT NULL

@@ -39,6 +39,8 @@ export interface JobRecord {
   /** Seconds, as the report says. */
   elapsed?: number;
   rc?: number;
+  /** Why the job failed before any host ran (a bad inventory, a usage error). */
+  error?: string;
   hosts: JobHost[];
 }
 

@@ -5,18 +5,31 @@ import { Rpc } from "../wire/rpc.ts";
 import { fromClient } from "../wire/inbound.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
-import { bool, obj, strList } from "../wire/check.ts";
+import { bool, obj, optStr, strList } from "../wire/check.ts";
 import { runApply, type SchedulerDeps } from "./scheduler.ts";
 import { fitReport } from "./report-size.ts";
+import type { Recorder } from "../history/recorder.ts";
+import { hostsWithLastApply, jobHandlers, recorded, whoOf } from "./jobs.ts";
 
 export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
   meta(showSecrets: boolean): Promise<unknown>;
+  /** The job history (the daemon's; bootstrap keeps none). */
+  history?: Recorder;
 }
 
-export function serveClient(link: FrameLink, deps: ControlDeps): Rpc<ControlApi, ClientApi> {
+/** `remote`: the client key's id of a remote client; absent on the local socket. */
+export function serveClient(link: FrameLink, deps: ControlDeps, remote?: string): Rpc<ControlApi, ClientApi> {
   const rpc: Rpc<ControlApi, ClientApi> = new Rpc<ControlApi, ClientApi>(link, {
-    hosts: () => deps.registry.entries(),
-    apply: async (p) => fitReport(await runApply(applyRequest(p), { ...deps, progress: (pr) => rpc.notify("apply.progress", pr) })),
+    hosts: () => hostsWithLastApply(deps.registry.entries(), deps.history),
+    // The apply goes on when the client goes away; its report is recorded as it finishes (lib/master/jobs.ts).
+    apply: (p) => {
+      const req = applyRequest(p);
+      const announce = (job: string) => rpc.notify("apply.progress", { job, elapsed: 0, done: 0, total: 0 });
+      return recorded(deps.history, { req, who: whoOf(remote, req), announce }, async (job) =>
+        fitReport(await runApply(req, { ...deps, progress: (pr) => rpc.notify("apply.progress", job ? { ...pr, job } : pr) })),
+      );
+    },
+    ...jobHandlers(deps.history),
     meta: (p) => deps.meta(bool(obj(p, "params").showSecrets, "showSecrets")),
     ping: () => null,
   }, fromClient);
@@ -28,5 +41,7 @@ function applyRequest(p: unknown): ApplyRequest {
   const req: ApplyRequest = { args: strList(o.args, "args"), dryRun: bool(o.dryRun, "dryRun"), diff: bool(o.diff, "diff") };
   if (typeof o.timeoutMs === "number" && o.timeoutMs > 0) req.timeoutMs = o.timeoutMs;
   if (o.bootstrap === true) req.bootstrap = true;
+  const user = optStr(o.user, "user");
+  if (user) req.user = user.slice(0, 64);
   return req;
 }

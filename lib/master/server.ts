@@ -18,6 +18,7 @@ import { serveAgent, type MasterDeps } from "./agent-session.ts";
 import { serveClient } from "./control-session.ts";
 import { startupWait } from "./startup-wait.ts";
 import type { ServerShell } from "./server-shell.ts";
+import { openRecorder, type HistoryOptions } from "../history/open.ts";
 
 export interface MasterOptions {
   host: string;
@@ -27,6 +28,8 @@ export interface MasterOptions {
   autoAccept: boolean;
   /** Runs serverShell requests; absent unless --allow-server-shell. */
   serverShell?: ServerShell;
+  /** The job history: --db, --history-keep, --history-days, --history-max-mb (lib/history/open.ts). */
+  history?: Omit<HistoryOptions, "keyroot">;
 }
 
 export interface RunningMaster {
@@ -39,11 +42,12 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   await mkdir(opts.keyroot, { recursive: true, mode: 0o700 });
   const core = await masterCore(opts);
   const { keyroot, registry, files } = core;
+  const history = openRecorder({ keyroot, ...opts.history });
   const identity = await loadOrCreateIdentity(keyroot, "master");
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept });
   const knownAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "accepted").map((e) => e.id);
   const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), plan: core.control.plan });
-  const controlDeps = { ...core.control, awaitKnownAgents };
+  const controlDeps = { ...core.control, awaitKnownAgents, history };
   const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
 
   const keys = await watchKeys(keyroot, keystore);
@@ -52,7 +56,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     port: opts.port,
     identity,
     decide: (peer) => keystore.decide(peer),
-    onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps)),
+    onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps, peer.id)),
   });
   const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps));
   log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
@@ -63,6 +67,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       core.close();
       keys.close();
       await Promise.all([tcp.close(), unix.close()]);
+      await history.close(); // what waits is written, or spooled for the next start
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Context, Facts, Result } from "salty";
 import type { ServerCommandRequest } from "../sys/types.ts";
 import type { FileHash, ReadRange, ScanReply, SourceFile, TreeEntry } from "../operators/file-source.ts";
 import type { Method } from "./rpc.ts";
+import type { JobFilter, JobRecord, JobSummary } from "../history/types.ts";
 
 /** What the master serves to a connected agent. */
 export type MasterApi = {
@@ -35,6 +36,10 @@ export type ControlApi = {
   hosts: Method<null, Record<string, HostEntry>>;
   apply: Method<ApplyRequest, ApplyReport>;
   meta: Method<{ showSecrets: boolean }, unknown>;
+  /** The job history, newest first (lib/history). */
+  "jobs.list": Method<JobFilter, JobSummary[]>;
+  /** One job with each host's report as the client received it; E_NOT_FOUND when the history does not hold it. */
+  "jobs.show": Method<{ id: string }, JobRecord>;
   ping: Method<null, null>;
 };
 
@@ -91,6 +96,17 @@ export interface HostEntry {
   connected: string;
   peer: string;
   version: string;
+  /** The host's last apply (dry runs excepted) and last successful one, from the job history. */
+  lastApply?: HostLastApply;
+}
+
+export interface HostLastApply {
+  job: string;
+  /** ISO time the apply started. */
+  at: string;
+  status: string;
+  version: string;
+  ok?: { job: string; at: string; version: string };
 }
 
 export interface ApplyRequest {
@@ -101,6 +117,8 @@ export interface ApplyRequest {
   timeoutMs?: number;
   /** Set by `salty bootstrap` only. */
   bootstrap?: boolean;
+  /** The user the client runs as, recorded in the job history for the local socket (a remote client is known by its key). */
+  user?: string;
 }
 
 export type HostStatus = "ran" | "missing" | "skipped" | "absent";
@@ -128,6 +146,8 @@ export interface ApplyReport {
 }
 
 export interface ApplyProgress {
+  /** The job's id in the history: sent once when the apply starts (elapsed 0, total 0), then with each progress. */
+  job?: string;
   elapsed: number;
   done: number;
   total: number;

@@ -1,0 +1,104 @@
+// The job history as the master's clients see it: each apply recorded (its
+// id sent to the client first, so an interrupted client can say where the
+// report will be), `salty jobs` and `salty jobs show`, and `salty hosts`'
+// last apply. A history that is down never fails an apply nor `salty hosts`;
+// only the commands that read it say it is unavailable.
+
+import { SaltyError, errorMessage } from "../errors.ts";
+import { UsageError } from "../errors.ts";
+import { bool, int, obj, optStr, str } from "../wire/check.ts";
+import type { ApplyReport, ApplyRequest, ControlApi, HostEntry } from "../wire/api.ts";
+import type { Handlers } from "../wire/rpc.ts";
+import type { Recorder } from "../history/recorder.ts";
+import type { JobFilter, JobKind } from "../history/types.ts";
+import { JOB_ID } from "../history/job-id.ts";
+
+/** Who started a job: a remote client by its key id, a local one by the user it runs as. */
+export function whoOf(remote: string | undefined, req: ApplyRequest): string {
+  if (remote) return `key:${remote}`;
+  return `local:${req.user ?? "unknown"}`;
+}
+
+/** Run an apply as a recorded job; `announce` gets the job's id before anything runs. */
+export async function recorded(
+  history: Recorder | undefined,
+  opts: { req: ApplyRequest; who: string; announce(id: string): void },
+  run: (job: string | undefined) => Promise<ApplyReport>,
+): Promise<ApplyReport> {
+  const job = history?.start(opts.req.bootstrap ? "bootstrap" : "apply", opts.who, opts.req);
+  if (job) opts.announce(job.id);
+  let report: ApplyReport;
+  try {
+    report = await run(job?.id);
+  } catch (err) {
+    job?.fail(errorMessage(err));
+    throw err;
+  }
+  job?.end(report);
+  return report;
+}
+
+const KINDS: ReadonlySet<string> = new Set<JobKind>(["apply", "run", "deploy", "bootstrap"]);
+
+function jobFilter(p: unknown): JobFilter {
+  const o = obj(p ?? {}, "jobs.list");
+  const f: JobFilter = {};
+  const host = optStr(o.host, "host");
+  if (host) f.host = host;
+  if (o.failed !== undefined) f.failed = bool(o.failed, "failed");
+  const kind = optStr(o.kind, "kind");
+  if (kind !== undefined) {
+    if (!KINDS.has(kind)) throw new UsageError(`--kind must be one of ${[...KINDS].join(", ")}, not ${kind}`);
+    f.kind = kind as JobKind;
+  }
+  if (o.since !== undefined) f.since = int(o.since, "since");
+  if (o.limit !== undefined) f.limit = Math.min(Math.max(1, int(o.limit, "limit")), 10_000);
+  return f;
+}
+
+function available(history: Recorder | undefined): Recorder {
+  if (!history) throw new SaltyError("this master keeps no job history", "E_NO_HISTORY");
+  return history;
+}
+
+export function jobHandlers(history: Recorder | undefined): Pick<Handlers<ControlApi>, "jobs.list" | "jobs.show"> {
+  return {
+    "jobs.list": async (p) => {
+      const f = jobFilter(p);
+      return unavailableAs(() => available(history).store.list(f));
+    },
+    "jobs.show": async (p) => {
+      const id = str(obj(p, "jobs.show").id, "id");
+      if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN; see salty jobs)`);
+      const h = available(history);
+      const job = (await h.spooled(id)) ?? (await unavailableAs(() => h.store.show(id)));
+      if (!job) throw new SaltyError(`no job ${id} in the history (see salty jobs; jobs past --history-keep or --history-days are pruned)`, "E_NOT_FOUND");
+      return job;
+    },
+  };
+}
+
+async function unavailableAs<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SaltyError) throw err;
+    throw new SaltyError(`the job history is unavailable (${errorMessage(err).split("\n")[0]}); jobs are kept in the keyroot's history-spool until it is back`, "E_HISTORY_DOWN");
+  }
+}
+
+/** The connected hosts, each with its last apply when the history holds one (and is up). */
+export async function hostsWithLastApply(entries: Record<string, HostEntry>, history: Recorder | undefined): Promise<Record<string, HostEntry>> {
+  if (!history?.healthy) return entries;
+  const last = await history.store.lastApplies(Object.keys(entries)).catch(() => undefined);
+  if (!last) return entries;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const out: Record<string, HostEntry> = {};
+  for (const [id, e] of Object.entries(entries)) {
+    const l = last.get(id);
+    out[id] = l
+      ? { ...e, lastApply: { job: l.job, at: iso(l.at), status: l.status, version: l.version, ...(l.okJob ? { ok: { job: l.okJob, at: iso(l.okAt!), version: l.okVersion ?? "" } } : {}) } }
+      : e;
+  }
+  return out;
+}

@@ -1,0 +1,146 @@
+// The job history end to end (issue 18): the compiled binary as a master and
+// two agents; every apply recorded in KEYROOT/history.db, `salty jobs` and
+// `salty jobs show` print it back as the apply printed it, `salty hosts`
+// gains each host's last apply, the master logs one line per job start and
+// end, and a client interrupted with Ctrl-C says where the report will be
+// while the master finishes and records the job.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { world, type World } from "./_harness.ts";
+
+const files: Record<string, string> = {
+  "hosts/index.ts": `export default {
+  clusters: { lab: {} },
+  envs: { lab: {} },
+  hosts: { lab: { a1: { env: "lab", roles: ["base"] }, a2: { env: "lab", roles: ["base"] } } },
+};
+`,
+  "roles/base.ts": `export default async ({ id, me, copy, shell, print, fail, slow }) => {
+  await copy("base/motd", "/etc/motd");
+  if (fail === id) await shell("echo broken on purpose >&2; exit 3");
+  if (slow) await copy("base/motd", "/etc/started-" + slow);
+  if (slow) await shell("sleep " + slow);
+  print("done on " + id);
+};
+`,
+  "files/base/motd": "managed by salty\n",
+};
+
+let w: World;
+
+beforeAll(async () => {
+  w = await world({ files });
+  await w.startMaster(["--auto-accept"]);
+  await Promise.all(["a1", "a2"].map((id) => w.startAgent(id)));
+  await w.waitHosts(["a1", "a2"]);
+});
+
+afterAll(async () => {
+  await w?.[Symbol.asyncDispose]();
+});
+
+const k = () => ["--keyroot", w.keyroot];
+
+/** The newest job's id, once the history holds `n` jobs (written in the background). */
+async function jobIds(n: number): Promise<string[]> {
+  const end = Date.now() + 15_000;
+  let last = "";
+  while (Date.now() < end) {
+    const r = await w.salty(["jobs", "--json", ...k()]);
+    last = r.stdout + r.stderr;
+    if (r.code === 0) {
+      const jobs = JSON.parse(r.stdout) as Array<{ id: string; status: string }>;
+      if (jobs.length >= n && jobs.every((j) => j.status !== "running")) return jobs.map((j) => j.id);
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`the history did not hold ${n} finished jobs; last answer: ${last}`);
+}
+
+test("each apply is recorded; salty jobs lists them newest first and jobs show prints each as the apply did", async () => {
+  const ok = await w.salty(["apply", "-vv", "version=v1", ...k()]);
+  expect(ok.code).toBe(0);
+  const bad = await w.salty(["apply", "-vv", "fail=a2", "version=v2", ...k()]);
+  expect(bad.code).toBe(1);
+  const [badId, okId] = await jobIds(2);
+
+  const table = await w.salty(["jobs", ...k()]);
+  expect(table.code).toBe(0);
+  const lines = table.stdout.trim().split("\n");
+  expect(lines[0]).toMatch(/^ID\s+KIND\s+STATUS\s+HOSTS\s+FAILED\s+CHANGED\s+ELAPSED\s+STARTED\s+TARGET\s+VERSION\s+WHO$/);
+  expect(lines[1]).toMatch(new RegExp(`^${badId}\\s+apply\\s+failed\\s+2\\s+1\\s+\\d+\\s+[\\d.]+\\s+\\S+Z\\s+\\*\\s+v2\\s+local:\\S+$`));
+  expect(lines[2]).toMatch(new RegExp(`^${okId}\\s+apply\\s+ok\\s+2\\s+0\\s`));
+
+  expect((await w.salty(["jobs", "--failed", ...k()])).stdout).not.toContain(okId!);
+  expect((await w.salty(["jobs", "--failed", ...k()])).stdout).toContain(badId!);
+  expect((await w.salty(["jobs", "--limit", "1", "--json", ...k()])).stdout).not.toContain(okId!);
+  expect(JSON.parse((await w.salty(["jobs", "--host", "a1", "--since", "1h", "--kind", "apply", "--json", ...k()])).stdout)).toHaveLength(2);
+
+  for (const [id, run] of [[okId!, ok], [badId!, bad]] as const) {
+    const shown = await w.salty(["jobs", "show", id, "-vv", ...k()]);
+    expect(shown.code).toBe(0);
+    const [header, ...rest] = shown.stdout.split("\n");
+    expect(header).toMatch(new RegExp(`^job:${id} kind:apply status:(ok|failed) started:\\S+ who:local:\\S+ version:v[12]$`));
+    expect(rest.join("\n")).toBe(run.stdout); // the report, exactly as the apply printed it
+    expect(shown.stderr).toBe(run.stderr);
+  }
+  const master = w.master!.output;
+  expect(master).toMatch(new RegExp(`job\\.start job=${badId} kind=apply target=\\* who=local:\\S+ version=v2`));
+  expect(master).toMatch(new RegExp(`job\\.end job=${badId} kind=apply target=\\* hosts=2 failed=1 changed=\\d+ elapsed=[\\d.]+ rc=1`));
+  expect(master).toMatch(new RegExp(`job\\.failure job=${badId} host=a2 role=base cmd=.* error=`));
+  expect(existsSync(join(w.keyroot, "history.db"))).toBe(true);
+}, 60_000);
+
+test("salty hosts gains each host's last apply, and --behind lists the hosts not at a version", async () => {
+  const r = await w.salty(["apply", "fail=a2", "version=v3", ...k()]);
+  expect(r.code).toBe(1);
+  const [v3] = await jobIds(1);
+  let hosts: Record<string, { lastApply?: { job: string; status: string; version: string; ok?: { version: string } } }> = {};
+  for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(100)) {
+    hosts = JSON.parse((await w.salty(["hosts", ...k()])).stdout);
+    if (hosts.a1?.lastApply?.job === v3) break;
+  }
+  expect(hosts.a1?.lastApply).toMatchObject({ job: v3, status: "ok", version: "v3", ok: { version: "v3" } });
+  expect(hosts.a2?.lastApply).toMatchObject({ job: v3, status: "failed", version: "v3" });
+  expect(hosts.a2?.lastApply?.ok?.version).not.toBe("v3");
+  const behind = await w.salty(["hosts", "--behind", "v3", ...k()]);
+  expect(behind.code).toBe(0);
+  expect(Object.keys(JSON.parse(behind.stdout))).toEqual(["a2"]);
+}, 60_000);
+
+test("Ctrl-C on the client: it says which job goes on, and the master finishes and records it", async () => {
+  const client = Bun.spawn([w.bin, "apply", "slow=2", "version=v4", ...k()], { cwd: w.dir, env: { ...process.env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  try {
+    const m = await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+ version=v4/);
+    const id = m[1]!;
+    // The client learns the id before any role is sent: once a role has begun on both hosts, it knows it.
+    const started = ["a1", "a2"].map((a) => join(w.sandbox(a), "etc", "started-2"));
+    for (const end = Date.now() + 15_000; !started.every((f) => existsSync(f)) && Date.now() < end; ) await Bun.sleep(20);
+    expect(started.every((f) => existsSync(f))).toBe(true);
+    client.kill("SIGINT");
+    const [stderr, code] = await Promise.all([new Response(client.stderr).text(), client.exited]);
+    expect(stderr).toBe(`interrupted: job ${id} goes on; see salty jobs show ${id}\n`);
+    expect(code).toBe(130);
+    await w.master!.waitFor(new RegExp(`job\\.end job=${id} kind=apply target=\\* hosts=2 failed=0`), 20_000);
+    let shown = await w.salty(["jobs", "show", id, "-v", ...k()]);
+    for (const end = Date.now() + 10_000; Date.now() < end && !/status:ok/.test(shown.stdout); await Bun.sleep(100)) shown = await w.salty(["jobs", "show", id, "-v", ...k()]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^job:${id} kind:apply status:ok `));
+    expect(shown.stdout).toMatch(/host:a1 elapsed:[\d.]+ errors:0 changed:\d+\n  role:base elapsed:[2-9]\./);
+  } finally {
+    client.kill("SIGKILL");
+  }
+}, 60_000);
+
+test("bad arguments and unknown jobs: one line and a non-zero status", async () => {
+  const since = await w.salty(["jobs", "--since", "2x", ...k()]);
+  expect([since.code, since.stderr]).toEqual([2, `salty: --since must be a number and a unit (s, m, h, d, w), e.g. 2d; got "2x"\n`]);
+  const kind = await w.salty(["jobs", "--kind", "nope", ...k()]);
+  expect([kind.code, kind.stderr]).toEqual([2, "salty: jobs.list: --kind must be one of apply, run, deploy, bootstrap, not nope\n"]);
+  const bad = await w.salty(["jobs", "show", "nope", ...k()]);
+  expect([bad.code, bad.stderr]).toEqual([2, `salty: jobs.show: "nope" is not a job id (YYYYMMDD-HHMMSS-NNNN; see salty jobs)\n`]);
+  const missing = await w.salty(["jobs", "show", "20000101-000000-0000", ...k()]);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toBe("salty: jobs.show: no job 20000101-000000-0000 in the history (see salty jobs; jobs past --history-keep or --history-days are pruned)\n");
+});
