@@ -5,8 +5,10 @@
 # ONLY dist/salty-linux-x64 into it, runs the agent inside it (its own mount and
 # PID namespace, chrooted) against a master on 127.0.0.1 started outside,
 # accepts the agent's key, applies the example roles (hosts/, roles/, files/ of
-# this repository) and checks the files they wrote inside the root. A second
-# apply must change nothing. Every process it starts is stopped by PID.
+# this repository, plus a role that installs the small package `tree` with
+# pkg(): apt-get inside the root, from Debian's registry) and checks the files
+# they wrote inside the root. A second apply must change nothing; then tree is
+# removed, and removing it again changes nothing. Every process it starts is stopped by PID.
 #
 # Environment: SALTY_FRESH_HOST_CACHE (default /var/tmp/salty-fresh-host),
 # SALTY_DEBIAN_MIRROR (default: this machine's apt mirror), SALTY_DEBIAN_SUITE
@@ -133,8 +135,20 @@ mkdir -m 0700 "$KEYS"
 install -m 0600 "$REPO/scripts/demo-crypto.pass" "$KEYS/crypto.pass"
 PORT=$(free_port)
 export SALTY_TIMING='{"backoffMinMs":200,"backoffMaxMs":1000}'
+# The example fileroot, plus a role that installs a small real package with pkg() (apt, Debian's registry).
+FILEROOT=$WORK/fileroot
+mkdir "$FILEROOT"
+cp -a "$REPO/hosts" "$REPO/roles" "$REPO/files" "$FILEROOT/"
+cat >"$FILEROOT/roles/packages.ts" <<'ROLE'
+import type { Role } from "salty";
+export default (async ({ pkg, pkg_state }) => {
+  await pkg(["tree"], { state: pkg_state === "absent" ? "absent" : "present" });
+}) satisfies Role;
+ROLE
+sed -i 's/roles: \["role1", "supervisord", "nginx"\]/roles: ["role1", "supervisord", "nginx", "packages"]/' "$FILEROOT/hosts/index.ts"
+grep -q '"nginx", "packages"' "$FILEROOT/hosts/index.ts" || die "could not add the packages role to $AGENT_ID in the copied hosts/index.ts"
 say "master on 127.0.0.1:$PORT"
-"$BIN" master --bind "127.0.0.1:$PORT" --keyroot "$KEYS" --fileroot "$REPO" >"$WORK/master.log" 2>&1 &
+"$BIN" master --bind "127.0.0.1:$PORT" --keyroot "$KEYS" --fileroot "$FILEROOT" >"$WORK/master.log" 2>&1 &
 MASTER_PID=$!
 
 # Runs a command inside the root: its own mount namespace (proc, sys and dev
@@ -167,8 +181,9 @@ salty keys accept "$AGENT_ID"
 wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --keyroot '$KEYS' | grep -q '\"$AGENT_ID\"'"
 [[ -n $(ls -A "$ROOT/etc/salty" 2>/dev/null) ]] || die "the agent kept no key under /etc/salty inside the root"
 
-say "salty apply -vv"
-salty apply -vv | tee "$WORK/apply.out" || die "salty apply failed"
+# Only this host: web2 of the example inventory is not connected, and a missing host fails an apply that covers it.
+say "salty apply -vv target=$AGENT_ID"
+salty apply -vv target="$AGENT_ID" | tee "$WORK/apply.out" || die "salty apply failed"
 grep -q "^host:$AGENT_ID .*errors:0" "$WORK/apply.out" || die "apply did not report $AGENT_ID without errors"
 
 check() { # description test-args...
@@ -190,5 +205,16 @@ check "supervisord rendered, its log dir 0750" sh -c "test -s '$D/supervisord/su
 [[ ! -e /opt/demo ]] || die "the agent wrote /opt/demo outside its root"
 
 say "salty apply again: nothing may change"
-salty apply -vv >"$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply failed"; }
+salty apply -vv target="$AGENT_ID" >"$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply failed"; }
 grep -q "^host:$AGENT_ID .*changed:0" "$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply changed something"; }
+
+# pkg() for real: the first apply installed tree with apt-get inside the root (the
+# second changed nothing); now remove it, then nothing again.
+check "tree installed by pkg() with apt" test -x "$ROOT/usr/bin/tree"
+grep -q '"output":"installed tree [0-9]' "$WORK/apply.out" || { cat "$WORK/apply.out"; die "pkg() did not report the installed version of tree"; }
+say "salty apply roles=packages pkg_state=absent"
+salty apply -vv target="$AGENT_ID" roles=packages pkg_state=absent >"$WORK/apply3.out" || { cat "$WORK/apply3.out"; die "removing tree failed"; }
+grep -q '"output":"removed tree [0-9]' "$WORK/apply3.out" || { cat "$WORK/apply3.out"; die "pkg() did not report removing tree"; }
+check "tree removed by pkg() with apt" test ! -e "$ROOT/usr/bin/tree"
+salty apply -vv target="$AGENT_ID" roles=packages pkg_state=absent >"$WORK/apply4.out" || { cat "$WORK/apply4.out"; die "the second removal failed"; }
+grep -q "^host:$AGENT_ID .*changed:0" "$WORK/apply4.out" || { cat "$WORK/apply4.out"; die "removing tree again changed something"; }
