@@ -5,6 +5,7 @@
 import type { CaseResult } from "./_measure.ts";
 import { range, secs, table, type Figure } from "./_stats.ts";
 import type { W1Result } from "./_w1.ts";
+import type { W1PkgResult } from "./_w1pkg.ts";
 import type { W2Result } from "./_w2.ts";
 import type { W3Result } from "./_w3.ts";
 
@@ -14,6 +15,8 @@ export interface Results {
   quick: boolean;
   startup: Figure;
   w1?: W1Result;
+  /** W1 with 20 packages and 5 services (_w1pkg.ts). */
+  w1pkg?: W1PkgResult;
   w2?: W2Result;
   w3?: W3Result;
   ansible?: string;
@@ -104,6 +107,10 @@ export function judge(res: Results): Target[] {
       const ratio = w1.ansible.b.median / b;
       add("vs Ansible, W1 (b)", "≥ 300× faster", `${ratio.toFixed(0)}× (Ansible ${secs(w1.ansible.b.median)})`, ratio >= 300);
     }
+  }
+  if (res.w1pkg) {
+    const { delta, without, with: w } = res.w1pkg;
+    add("W1 + 20 packages, 5 services, no change", "≤ +5 ms", `+${(delta * 1e3).toFixed(1)} ms (${secs(without.wall.median)} -> ${secs(w.wall.median)})`, delta <= 0.005);
   }
   const big = w2?.sizes.find((s) => s.agents === 200);
   if (big) {

@@ -20,7 +20,7 @@ export interface Workload {
   vars: Record<string, unknown>;
 }
 
-function inventory(hostKey: string, roles: string[], vars: Record<string, unknown>): string {
+export function inventory(hostKey: string, roles: string[], vars: Record<string, unknown>): string {
   const spec = { env: "prod", roles, vars };
   return `import type { Inventory } from "salty";
 export default {

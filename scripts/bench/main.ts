@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only w1,w2,w3] [--no-ansible] [--runs N] [--tmp DIR] [--keep]:
+// npm run bench [-- --quick] [--only w1,w1pkg,w2,w3] [--no-ansible] [--runs N] [--tmp DIR] [--keep]:
 // builds salty, generates the workloads deterministically in a temp dir, runs
 // them with real master and agent processes on 127.0.0.1, measures the floor
 // (and Ansible when installed) in the same run, prints a table and writes
@@ -15,6 +15,7 @@ import { stopAll, timed } from "./_procs.ts";
 import { judge, render, type Results } from "./_report.ts";
 import { figure } from "./_stats.ts";
 import { runW1, type BenchEnv } from "./_w1.ts";
+import { runW1Pkg } from "./_w1pkg.ts";
 import { runW2 } from "./_w2.ts";
 import { runW3 } from "./_w3.ts";
 
@@ -22,7 +23,7 @@ const repo = resolve(import.meta.dir, "../..");
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    only: { type: "string", default: "w1,w2,w3" },
+    only: { type: "string", default: "w1,w1pkg,w2,w3" },
     "no-ansible": { type: "boolean", default: false },
     runs: { type: "string" },
     keep: { type: "boolean", default: false },
@@ -84,6 +85,8 @@ async function main(tmp: string): Promise<void> {
   const env: BenchEnv = { bin, floorBin, tmp, runs, quick, ansible: !!ansible, say };
   const res: Results = { machine: machine(bin), runs, quick, startup: startup(bin), ansible: ansible ?? (values["no-ansible"] ? "skipped (--no-ansible)" : "not installed: skipped") };
   if (only.has("w1")) res.w1 = await runW1(env);
+  await stopAll();
+  if (only.has("w1pkg")) res.w1pkg = await runW1Pkg(env);
   await stopAll();
   if (only.has("w2")) res.w2 = await runW2(env, quick ? [10, 200] : [10, 50, 200]);
   await stopAll();
