@@ -47,7 +47,7 @@ export default defineCommand({
     const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, {
       "apply.progress": (p) => {
         if (p.job) job = p.job;
-        if (p.total) progress.update(p);
+        if (p.total || p.waiting) progress.update(p);
         return null;
       },
     });
