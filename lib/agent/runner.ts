@@ -114,11 +114,11 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
   const observe = createObserve(cache.stats, (dir) => trees.get(dir));
   const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }), cache, pathPrefix: opts.pathPrefix };
   const shared = new SharedHostsCache();
-  // The planned world of the dry run in progress, kept from one role to the next of the same apply (its dryRunId).
+  // The planned world of the dry run in progress, kept from one role to the next of the same apply (req.apply).
   let dry: { id: string; world: PlannedWorld } | undefined;
   const plannedFor = (req: RunRoleRequest): PlannedWorld | undefined => {
-    if (!req.dryRun || !req.dryRunId) return (dry = undefined);
-    if (dry?.id !== req.dryRunId) dry = { id: req.dryRunId, world: new PlannedWorld(local) };
+    if (!req.dryRun || !req.apply) return (dry = undefined);
+    if (dry?.id !== req.apply) dry = { id: req.apply, world: new PlannedWorld(local) };
     return dry.world;
   };
   return async (request, rc) => {

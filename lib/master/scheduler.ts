@@ -124,13 +124,6 @@ async function lastRunnable(h: HostPlan, deps: SchedulerDeps): Promise<number> {
   return last;
 }
 
-const dryRunIds = new WeakMap<ApplyPlan, string>();
-/** One id per dry-run apply: an agent plans a host's roles on what its earlier roles planned (lib/operators/planned.ts). */
-function dryRunId(plan: ApplyPlan): string {
-  let id = dryRunIds.get(plan);
-  if (!id) dryRunIds.set(plan, (id = crypto.randomUUID()));
-  return id;
-}
 
 /**
  * Prepare and send one role's request; `done` settles with its outcome. When
@@ -154,7 +147,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const known = await knownFilesFor(session, name, session.files);
     const call = session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, ...(req.dryRun ? { dryRunId: dryRunId(plan) } : {}), diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
+      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
       // The agent enforces the role timeout itself (and those of the roles sent before this one):
       // this margin only catches an agent that never answers.
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },

@@ -68,11 +68,10 @@ export interface RunRoleRequest {
   /** Hash and size of the copy/render sources this role fetched on this agent last time (lib/master/known-files.ts). */
   known?: Record<string, FileHash>;
   dryRun: boolean;
-  /** A dry run: the same for every role of one apply, so that the agent plans each role on what the host's earlier roles planned. */
-  dryRunId?: string;
   diff: boolean;
   timeoutMs: number;
-  /** The same for every role of one host's apply: what the agent reads once per apply (unit states) is kept for it. */
+  /** The same for every role of one host's apply: what the agent reads once per apply (unit states) is kept for it,
+   * and a dry run's planned world (operators/planned.ts) goes on from one role to the next. */
   apply?: string;
   /** The host's last role of this apply: after it the agent runs the handlers queued or owed (operators/handlers.ts). */
   last?: true;
