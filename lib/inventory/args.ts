@@ -108,6 +108,8 @@ export function parseApplyArgs(list: readonly string[]): ApplyArgs {
     const key = arg.slice(0, eq);
     const value = arg.slice(eq + 1);
     if (!KEY.test(key)) throw new UsageError(`${JSON.stringify(arg)}: the key must be a name (letters, digits and _, not first a digit)`);
+    // Assigned to a plain object it would set the prototype, not a context name.
+    if (key === "__proto__") throw new UsageError(`__proto__=: not a usable name`);
     if (RESERVED_NAMES.has(key)) throw new UsageError(`${key}=: "${key}" is a name of the role context and cannot be set from the command line`);
     const near = nearSteering(key);
     if (near) throw new UsageError(`${key}=: did you mean ${near}=? (a key this close to ${near} is taken for a typo, not a context variable)`);

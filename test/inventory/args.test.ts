@@ -60,6 +60,7 @@ test.each([
   [["target=cluster:"], /target=cluster: needs a cluster name/],
   [["target=a,b"], /not a list/],
   [["target={a,b},c"], /not a list/],
+  [["__proto__=a,b"], /__proto__=: not a usable name/],
   [["trgt=prod1"], /^trgt=: did you mean target=\?/],
   [["taget=web1"], /did you mean target=\?/],
   [["Target=web1"], /did you mean target=\?/],

@@ -127,6 +127,13 @@ describe("targets", () => {
     expect(r.code).toBe(2);
   });
 
+  test("__proto__=a,b would set the context's prototype: usage error", async () => {
+    const r = await apply("target=web1", "__proto__=a,b");
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("salty: __proto__=: not a usable name\n");
+    expect(r.code).toBe(2);
+  });
+
   test("target='web[12]' and target='{web1,web2}' are globs", async () => {
     for (const target of ["web[12]", "{web1,web2}"]) {
       const r = await apply(`target=${target}`);
