@@ -17,6 +17,7 @@ import { masterCore } from "./core.ts";
 import { serveAgent, type MasterDeps } from "./agent-session.ts";
 import { serveClient } from "./control-session.ts";
 import { startupWait } from "./startup-wait.ts";
+import { controlPeers, guardKeyroot } from "./local-guard.ts";
 import type { ServerShell } from "./server-shell.ts";
 import { openRecorder, type HistoryOptions } from "../history/open.ts";
 
@@ -40,6 +41,7 @@ export interface RunningMaster {
 
 export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   await mkdir(opts.keyroot, { recursive: true, mode: 0o700 });
+  guardKeyroot(opts.keyroot);
   const core = await masterCore(opts);
   const { keyroot, registry, files } = core;
   const history = openRecorder({ keyroot, ...opts.history });
@@ -58,7 +60,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     decide: (peer) => keystore.decide(peer),
     onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps, peer.id)),
   });
-  const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps));
+  const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps), { admit: controlPeers() });
   log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
   return {
     port: tcp.port,

@@ -5,7 +5,8 @@
 // decoding here: secure.ts and rpc.ts sit on top.
 
 import net from "node:net";
-import { chmod, lstat, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdtemp, rename, rm, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { limits, timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
@@ -186,19 +187,46 @@ export async function listenTcp(host: string, port: number, onLink: (link: Socke
   return { port: (server.address() as net.AddressInfo).port, close };
 }
 
-/** Listen on a Unix socket, mode 0600. A stale socket file is removed first; a live one is an error. */
-export async function listenUnix(path: string, onLink: (link: SocketLink) => void): Promise<{ close(): Promise<void> }> {
+/** The descriptor of an accepted socket (Bun keeps it on the handle), for the peer's credentials; undefined where it is not exposed. */
+function socketFd(s: net.Socket): number | undefined {
+  const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === "number" ? fd : undefined;
+}
+
+export interface UnixListenOptions {
+  /** Decides on each connection from its descriptor: a reason refuses it (logged, closed before anything is read). */
+  admit?: (fd: number | undefined) => string | undefined;
+}
+
+/**
+ * Listen on a Unix socket, mode 0600. The socket is made in a fresh 0700
+ * directory beside `path`, given its mode there and only then renamed into
+ * place, so that no one can connect during the moment between bind and
+ * chmod whatever the mode of the directory. A stale socket file is removed
+ * first; a live one is an error.
+ */
+export async function listenUnix(path: string, onLink: (link: SocketLink) => void, opts: UnixListenOptions = {}): Promise<{ close(): Promise<void> }> {
   await removeStaleSocket(path);
-  const makeLink = (s: net.Socket) => new TcpLink(s, `unix:${path}`, "unix");
-  const { close } = await serve({ path }, path, makeLink, onLink);
-  // The keyroot holding the socket is 0700, so the moment before this chmod exposes nothing.
-  await chmod(path, 0o600);
-  return {
-    close: async () => {
-      await close();
-      await unlink(path).catch(() => {});
-    },
+  const makeLink = (s: net.Socket) => {
+    const refused = opts.admit?.(socketFd(s));
+    if (refused) throw new SaltyError(refused, "E_DENIED");
+    return new TcpLink(s, `unix:${path}`, "unix");
   };
+  const nest = await mkdtemp(join(dirname(path), ".sock-")); // mode 0700
+  const fresh = join(nest, "s");
+  try {
+    const { close } = await serve({ path: fresh }, path, makeLink, onLink);
+    await chmod(fresh, 0o600);
+    await rename(fresh, path);
+    return {
+      close: async () => {
+        await close();
+        await unlink(path).catch(() => {});
+      },
+    };
+  } finally {
+    await rm(nest, { recursive: true, force: true });
+  }
 }
 
 async function removeStaleSocket(path: string): Promise<void> {

@@ -4,7 +4,7 @@
 // a role run, --path escapes through symlinked parents, the control socket.
 // Each case failed before its fix (docs/reliability.md, S1-S11).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setLogSink } from "../../lib/log.ts";
 import { world, type World } from "../e2e/_harness.ts";
@@ -256,5 +256,64 @@ describe("serverShell names a command the master declares (S3)", () => {
     expect(w.master!.output).toMatch(/master\.server_shell_refused id=evil-shell role=web command=sh error=/);
     expect(w.master!.output).toMatch(/master\.server_shell_refused id=evil-shell error=.*not one of this host's roles/);
     evil.raw.close();
+  });
+});
+
+describe("the control socket serves root and the master's user only (S5)", () => {
+  const USER = "saltyprobe";
+  const asRoot = process.getuid?.() === 0;
+  /** An unprivileged user to attack with (made here when missing: the suite runs as root in CI). */
+  function probeUser(): { uid: number; gid: number } {
+    const id = (flag: string) => Bun.spawnSync(["id", flag, USER]);
+    if (id("-u").exitCode !== 0) {
+      const made = Bun.spawnSync(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], { stderr: "pipe" });
+      if (made.exitCode !== 0) throw new Error(`useradd ${USER}: ${made.stderr.toString()}`);
+    }
+    return { uid: Number(id("-u").stdout.toString().trim()), gid: Number(id("-g").stdout.toString().trim()) };
+  }
+  /** `salty ARGS` as that user, with no groups. */
+  async function asUser(w: World, u: { uid: number; gid: number }, args: string[]) {
+    const p = Bun.spawn(["setpriv", `--reuid=${u.uid}`, `--regid=${u.gid}`, "--clear-groups", "--", w.bin, ...args], { cwd: "/", env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  }
+  const files = { "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: {} } };\n` };
+
+  test.skipIf(!asRoot)("another user is refused on a socket forced to mode 0666 in a keyroot opened to 0755; root is served", async () => {
+    const u = probeUser();
+    await using w = await world({ files });
+    chmodSync(w.dir, 0o755); // the attack's condition: the path to the keyroot is open
+    await w.startMaster(["--auto-accept"]);
+    chmodSync(w.keyroot, 0o755);
+    chmodSync(join(w.keyroot, "master.sock"), 0o666);
+    const r = await asUser(w, u, ["hosts", "--keyroot", w.keyroot]);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("salty: hosts: connection lost");
+    expect(r.code).not.toBe(0);
+    await until(() => w.master!.output.includes(`uid ${u.uid} refused`), 5000, "the refusal logged");
+    expect(w.master!.output).toContain(`control socket: uid ${u.uid} refused (it serves root and uid 0 only)`);
+    const root = await w.salty(["hosts", "--keyroot", w.keyroot]);
+    expect(root.code).toBe(0);
+    expect(root.stdout.trim()).toBe("{}");
+  });
+
+  test("a keyroot others can read is closed at start (logged); one others can write is refused with a clear line", async () => {
+    await using w = await world({ files });
+    chmodSync(w.keyroot, 0o755);
+    await w.startMaster(["--auto-accept"]);
+    expect((statSync(w.keyroot).mode & 0o777).toString(8)).toBe("700");
+    expect(w.master!.output).toMatch(/master\.keyroot_mode_fixed keyroot=\S+ was=0755 now=0700/);
+    expect((statSync(join(w.keyroot, "master.sock")).mode & 0o777).toString(8)).toBe("600");
+    expect(readdirSync(w.keyroot).filter((n) => n.startsWith(".sock-"))).toEqual([]);
+
+    await using open = await world({ files });
+    chmodSync(open.keyroot, 0o777);
+    const p = Bun.spawn([open.bin, "master", "--bind", "127.0.0.1:0", "--keyroot", open.keyroot, "--fileroot", open.fileroot], { stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
+    const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    clearTimeout(timer);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`the keyroot ${open.keyroot} is writable by group or others (mode 0777): check what is in it, then chmod 700 ${open.keyroot}`);
+    expect(existsSync(join(open.keyroot, "master.sock"))).toBe(false);
   });
 });
