@@ -40,13 +40,15 @@ export async function notify(ctx: OpCtx, service: string, action: Action, opts: 
 export async function notifyOption(ctx: OpCtx, args: unknown[], result: Result): Promise<void> {
   const opts = args[args.length - 1];
   if (typeof opts !== "object" || opts === null || !("notify" in opts)) return;
-  const { notify: spec, ...rest } = opts as { notify: unknown; bootstrap?: unknown };
+  const { notify: spec, ...rest } = opts as { notify: unknown; bootstrap?: unknown; init?: unknown };
   if (!result.changed || result.rc !== 0) return;
   try {
     const lines: string[] = [];
     for (const one of [spec].flat()) {
       const [service, action] = parseHandler(one);
-      lines.push(await queue(ctx, service, action, { ...(rest.bootstrap === true ? { bootstrap: true } : {}) }));
+      // The call's own init (service, unit) says which init system its handlers talk to.
+      const init = rest.init === "systemd" || rest.init === "launchd" ? { init: rest.init } : {};
+      lines.push(await queue(ctx, service, action, { ...(rest.bootstrap === true ? { bootstrap: true } : {}), ...init }));
     }
     result.output = [result.output, ...lines].filter(Boolean).join("\n");
   } catch (err) {

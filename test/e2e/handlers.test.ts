@@ -12,11 +12,26 @@ import { world, type World } from "./_harness.ts";
 
 const fake = mkdtempSync(join(tmpdir(), "salty-systemctl-"));
 const LOG = join(fake, "calls.log");
-writeFileSync(join(fake, "systemctl"), `#!/bin/sh\necho "$*" >> "${LOG}"\nexit 0\n`);
+const captured = join(import.meta.dir, "../operators/init-output");
+// Listings answered from output captured on a systemd host; every other call only recorded.
+writeFileSync(
+  join(fake, "systemctl"),
+  `#!/bin/sh\ncase "$1" in\n  list-units) cat "${captured}/list-units.txt"; exit 0 ;;\n  list-unit-files) cat "${captured}/list-unit-files.txt"; exit 0 ;;\nesac\necho "$*" >> "${LOG}"\nexit 0\n`,
+);
 chmodSync(join(fake, "systemctl"), 0o755);
 
 const files: Record<string, string> = {
-  "hosts/index.ts": `export default { hosts: { lab: { web1: { env: "dev", roles: ["conf", "web"] } } } };\n`,
+  "hosts/index.ts": `export default { hosts: { lab: { web1: { env: "dev", roles: ["conf", "web", "services"] } } } };\n`,
+  // service() and unit() through the real agent: only when asked (svc=true), so the other tests see no listing calls.
+  "roles/services.ts": `import type { Role } from "salty";
+export default (async ({ service, unit, svc }) => {
+  if (!svc) return;
+  await unit("app.service", "app/app.service", { init: "systemd", notify: "app:restart" });
+  await service("redis-server", { running: true, enabled: true, init: "systemd" });
+  await service("nginx", { running: true, enabled: true, init: "systemd" });
+}) satisfies Role;
+`,
+  "files/app/app.service": "[Service]\nExecStart=/usr/local/bin/app\n",
   // Each role changes a line when `v` changes, and notifies only then.
   "roles/conf.ts": `import type { Role } from "salty";
 export default (async ({ lineInFile, notify, shell, v, block }) => {
@@ -53,6 +68,20 @@ afterAll(async () => {
 });
 
 describe("handlers", () => {
+  test("service() and unit() through the real agent: a started and enabled service, a unit written then daemon-reload, its restart at the end; then nothing", async () => {
+    const before = calls().length;
+    const r = await apply("svc=true", "roles=services");
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(calls().slice(before)).toEqual(["daemon-reload", "enable redis-server.service", "start redis-server.service", "restart app.service"]);
+    expect(r.stdout).toContain('"output":"redis-server.service: enabled, started"');
+    expect(readFileSync(join(w.sandbox("web1"), "etc/systemd/system/app.service"), "utf8")).toBe("[Service]\nExecStart=/usr/local/bin/app\n");
+    // The double's listings do not change: redis-server is still "inactive, disabled" there, so only the unit is looked at again.
+    const again = await apply("svc=true", "roles=services");
+    expect(again.stdout).toMatch(/\{"cmd":"unit\(app\.service, app\/app\.service\)","rc":0,"changed":false/);
+    expect(calls().slice(before).filter((c) => c.includes("app.service"))).toEqual(["restart app.service"]);
+    writeFileSync(LOG, "");
+  });
+
   test("a dry run lists them and runs nothing", async () => {
     const r = await apply("--dry-run", "v=1");
     expect(r.code).toBe(0);
