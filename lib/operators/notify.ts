@@ -47,7 +47,7 @@ export async function notifyOption(ctx: OpCtx, args: unknown[], result: Result):
     for (const one of [spec].flat()) {
       const [service, action] = parseHandler(one);
       // The call's own init (service, unit) says which init system its handlers talk to.
-      const init = rest.init === "systemd" || rest.init === "launchd" ? { init: rest.init } : {};
+      const init = rest.init === "systemd" || rest.init === "launchd" ? { init: rest.init as "systemd" | "launchd" } : {};
       lines.push(await queue(ctx, service, action, { ...(rest.bootstrap === true ? { bootstrap: true } : {}), ...init }));
     }
     result.output = [result.output, ...lines].filter(Boolean).join("\n");
