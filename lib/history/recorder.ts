@@ -11,7 +11,7 @@ import { timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyReport, ApplyRequest } from "../wire/api.ts";
-import { newJobId } from "./job-id.ts";
+import { idAt, newJobId } from "./job-id.ts";
 import { endFields, endRecord, failedRecord, failures, startRecord } from "./record.ts";
 import { Spool } from "./spool.ts";
 import type { HistoryStore } from "./store.ts";
@@ -45,11 +45,13 @@ export class Recorder {
   private sincePrune = PRUNE_EVERY; // prune once soon after start
   private spool: Spool;
   private closed = false;
+  private startedAt = Date.now();
 
   constructor(private opts: RecorderOptions) {
     this.spool = new Spool(opts.spoolDir, opts.keep);
-    // Records left by a previous run (the database was down when it stopped) are written first.
-    this.retryTimer = setTimeout(() => this.retry(), 0);
+    // Records left by a previous run (the database was down when it stopped) are written first;
+    // then its jobs that never ended are closed.
+    this.retryTimer = setTimeout(() => void this.retry().then(() => this.closeAbandoned()), 0);
   }
 
   get store(): HistoryStore {
@@ -143,6 +145,16 @@ export class Recorder {
   private armRetry(): void {
     if (this.closed) return;
     this.retryTimer = setTimeout(() => this.retry(), timing.historyRetryMs);
+  }
+
+  /**
+   * Jobs still running in a SQLite history were this keyroot's master's, which stopped (killed, crashed)
+   * before they ended: they are failed, saying so. A shared PostgreSQL history is left alone (other masters').
+   */
+  private async closeAbandoned(): Promise<void> {
+    if (this.down !== undefined || this.opts.store.db.kind !== "sqlite") return;
+    const n = await this.opts.store.abandonRunning(idAt(this.startedAt), Date.now(), "the master stopped before the job ended").catch(() => 0);
+    if (n) log("history.abandoned", { jobs: n });
   }
 
   /** Replay the spool, oldest first; the database is back when all of it is written. */

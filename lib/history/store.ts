@@ -68,6 +68,15 @@ export class HistoryStore {
     };
   }
 
+  /** Jobs started before id `before` and still marked running are failed with `error`; returns how many. */
+  async abandonRunning(before: string, now: number, error: string): Promise<number> {
+    await this.migrated();
+    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND id < $1`, [before]);
+    const n = Number(count?.n ?? 0);
+    if (n) await this.db.run(`UPDATE jobs SET status = 'failed', ended_at = $1, rc = 1, error = $2 WHERE status = 'running' AND id < $3`, [now, error, before]);
+    return n;
+  }
+
   /** Keep the newest `keep` jobs and none older than `maxAgeMs`; returns how many jobs went. */
   async prune(opts: { keep: number; maxAgeMs: number; now?: number }): Promise<number> {
     await this.migrated();

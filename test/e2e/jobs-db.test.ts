@@ -11,8 +11,9 @@ import { startPostgres, unavailable, type PgServer } from "../history/_postgres.
 
 const files: Record<string, string> = {
   "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { d1: { env: "lab", roles: ["base"] }, d2: { env: "lab", roles: ["base"] } } } };\n`,
-  "roles/base.ts": `export default async ({ id, copy, print, big }) => {
+  "roles/base.ts": `export default async ({ id, copy, print, big, shell, slow }) => {
   await copy("base/motd", "/etc/motd");
+  if (slow) await shell("sleep " + slow);
   if (big) print((id + " line of output\\n").repeat(50_000));
 };
 `,
@@ -69,6 +70,24 @@ describe("SQLite at its size cap", () => {
     await w.startMaster(["--auto-accept", "--history-max-mb", "64"]);
     await untilTrue("the spool is written at start", async () => readdirSync(spool).length === 0);
     expect((await jobsList(w)).map((j) => j.id).slice(0, 2)).toEqual([smallId, bigId]);
+  }, 90_000);
+
+  test("a master killed during an apply: at its next start the job is failed, saying why", async () => {
+    const k = ["--keyroot", w.keyroot];
+    const client = Bun.spawn([w.bin, "apply", "slow=30", ...k], { cwd: w.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    try {
+      const id = (await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+\n/))[1]!;
+      await untilTrue("the job is recorded as running", async () => (await jobsList(w)).some((j) => j.id === id && j.status === "running"));
+      w.master!.kill("SIGKILL");
+      await w.master!.proc.exited;
+      await w.startMaster(["--auto-accept"]);
+      await w.master!.waitFor(/history\.abandoned jobs=1/);
+      const shown = await w.salty(["jobs", "show", id, ...k]);
+      expect(shown.stdout).toMatch(new RegExp(`^job:${id} kind:apply status:failed `));
+      expect(shown.stderr).toStartWith("error: the master stopped before the job ended\n");
+    } finally {
+      client.kill("SIGKILL");
+    }
   }, 90_000);
 });
 
