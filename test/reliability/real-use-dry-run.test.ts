@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { world, type World } from "../e2e/_harness.ts";
+import { REPO, world, type World } from "../e2e/_harness.ts";
 import { snapshot } from "./_tools.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -180,6 +180,22 @@ describe("the --path directory", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(existsSync(w.sandbox("fresh"))).toBe(false);
+  });
+
+  test("salty bootstrap --dry-run of the example deployment: every role planned without an error, nothing created (no --path directory, no keys)", async () => {
+    const box = join(w.dir, "bootstrap-box");
+    const pass = readFileSync(join(REPO, "scripts/demo-crypto.pass"), "utf8").trim();
+    const p = Bun.spawn([w.bin, "bootstrap", "--dry-run", "--id", "web1.salty.test", "--path", join(box, "root"), "--fileroot", REPO, "--keyroot", join(box, "keys")], {
+      env: { ...process.env, PASSWORD: pass },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout.split("\n")[0]).toBe("dry run: nothing was changed on any host");
+    expect(stdout).toMatch(/^host:web1\.salty\.test elapsed:\S+ errors:0 changed:[1-9]\d*$/m);
+    expect(existsSync(box)).toBe(false);
   });
 
   test("an agent whose --path directory was removed while it runs makes it again, with its parents", async () => {
