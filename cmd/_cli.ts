@@ -1,12 +1,23 @@
 // Shared pieces of the commands: common arguments, the one place that turns
 // errors into an exit status, and strict checking of unknown options.
 
-import { renderUsage, type ArgsDef, type CommandDef } from "citty";
+import type { ArgsDef, CommandDef } from "citty";
 import { SaltyError, UsageError, errorMessage } from "../lib/errors.ts";
+import { findKeyroot, type KeyrootChoice } from "../lib/client/keyroot.ts";
 
 export const keyrootArg = {
   keyroot: { type: "string", description: "Directory of keys and crypto.pass", default: "./keys", valueHint: "DIR" },
 } as const satisfies ArgsDef;
+
+/** Client commands find the keyroot themselves (clientKeyroot) unless given. */
+export const clientKeyrootArg = {
+  keyroot: { type: "string", description: "Directory of keys and crypto.pass (default: $SALTY_KEYROOT, ./keys, the keys/ of the fileroot above, /etc/salty)", valueHint: "DIR" },
+} as const satisfies ArgsDef;
+
+/** The keyroot of a client command: --keyroot, else found (lib/client/keyroot.ts). */
+export function clientKeyroot(given: string | undefined): KeyrootChoice {
+  return findKeyroot(given, process.env, process.cwd());
+}
 
 export const filerootArg = {
   fileroot: { type: "string", description: "Directory holding hosts/, roles/ and files/", default: ".", valueHint: "DIR" },
@@ -38,10 +49,9 @@ async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined
   return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
 }
 
-/** Walk the positional words down the sub-command tree: the command they name, its parent, and its own arguments. */
-export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; parent?: AnyCommand; args: string[]; path: string }> {
+/** Walk the positional words down the sub-command tree: the command they name, its path of names, and its own arguments. */
+export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; args: string[]; path: string }> {
   let cmd = root;
-  let parent: AnyCommand | undefined;
   let start = 0;
   const names: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
@@ -50,12 +60,11 @@ export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<
     const subs = await resolve(cmd.subCommands);
     const next = subs ? await resolve(subs[word]) : undefined;
     if (!next) break;
-    parent = cmd;
     cmd = next as AnyCommand;
     start = i + 1;
     names.push(word);
   }
-  return { cmd, parent, args: rawArgs.slice(start), path: names.join(" ") };
+  return { cmd, args: rawArgs.slice(start), path: names.join(" ") };
 }
 
 /** Options citty would silently ignore are usage errors here. */
@@ -76,8 +85,4 @@ export async function checkOptions(cmd: AnyCommand, rawArgs: string[], path: str
     const names = word.startsWith("--") ? [m[1]!] : [...m[1]!];
     for (const n of names) if (!known.has(n)) throw new UsageError(`unknown option ${word} (see salty ${path} --help)`);
   }
-}
-
-export async function usageOf(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {
-  return renderUsage(cmd, parent);
 }

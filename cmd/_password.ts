@@ -1,5 +1,6 @@
-// The crypto password for a command: $PASSWORD, else KEYROOT/crypto.pass
-// (with a warning when it is weak or open to others), else a prompt on the
+// The crypto password for a command: $SALTY_PASSWORD, else KEYROOT/crypto.pass
+// (with a warning when it is weak or open to others, or when it makes $PASSWORD
+// ignored), else $PASSWORD, else a prompt on the
 // controlling terminal with echo off. Data may stream on stdin meanwhile, so
 // the prompt reads /dev/tty, never stdin.
 
@@ -8,18 +9,20 @@ import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import tty from "node:tty";
 import { SaltyError } from "../lib/errors.ts";
-import { PASSWORD_FILE, passwordFileWarnings, readPassword } from "../lib/crypto/secrets.ts";
+import { PASSWORD_FILE, findPassword, passwordFileWarnings } from "../lib/crypto/secrets.ts";
+import { lookedNote } from "../lib/client/keyroot.ts";
 
-/** `confirm` asks twice (when encrypting, a typo would lock the data away). */
-export async function obtainPassword(keyroot: string, opts: { confirm: boolean }): Promise<string> {
-  const password = await readPassword(keyroot);
-  if (password !== null) {
-    if (!process.env.PASSWORD) for (const w of await passwordFileWarnings(keyroot)) process.stderr.write(`salty: warning: ${w}\n`);
-    return password;
+/** `confirm` asks twice (when encrypting, a typo would lock the data away); `searched` is how the keyroot was found. */
+export async function obtainPassword(keyroot: string, opts: { confirm: boolean; searched?: string[] }): Promise<string> {
+  const found = await findPassword(keyroot);
+  if (found !== null) {
+    const warnings = found.from === "crypto.pass" ? [...(found.ignored ? [found.ignored] : []), ...(await passwordFileWarnings(keyroot))] : [];
+    for (const w of warnings) process.stderr.write(`salty: warning: ${w}\n`);
+    return found.password;
   }
-  const hint = `set $PASSWORD or write ${join(keyroot, PASSWORD_FILE)}`;
+  const hint = `set $SALTY_PASSWORD or write ${join(keyroot, PASSWORD_FILE)}`;
   const answers = promptHidden(opts.confirm ? ["Password: ", "Password again: "] : ["Password: "]);
-  if (answers === null) throw new SaltyError(`no password: ${hint} (no terminal to prompt on)`, "E_PASSWORD");
+  if (answers === null) throw new SaltyError(`no password: ${hint} (no terminal to prompt on)${lookedNote(opts.searched)}`, "E_PASSWORD");
   const [first, again] = answers;
   if (!first) throw new SaltyError("empty password", "E_PASSWORD");
   if (opts.confirm && again !== first) throw new SaltyError("the passwords do not match", "E_PASSWORD");

@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import { defineCommand } from "citty";
-import { keyrootArg } from "./_cli.ts";
-import { assignments, verbosity } from "./_args.ts";
+import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
+import { assignments, parseTimeout, verbosity } from "./_args.ts";
 import { connectControl } from "../lib/client/connect.ts";
 import { formatReport } from "../lib/client/format.ts";
 import { printLines } from "../lib/client/print.ts";
@@ -35,16 +35,18 @@ export default defineCommand({
     "dry-run": { type: "boolean", description: "Change nothing; report what would change" },
     diff: { type: "boolean", description: "Show a unified diff of changed text files" },
     master: { type: "string", description: "A remote master (needs an accepted client key); default: the local master's socket", valueHint: "HOST[:PORT]" },
-    ...keyrootArg,
-    timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)" },
+    ...clientKeyrootArg,
+    timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)", valueHint: "SECONDS" },
     assignments: { type: "positional", required: false, description: "KEY=VALUE ...: roles=a,b skip=c target=GLOB|cluster:NAME, others go to the roles' context", valueHint: "KEY=VALUE" },
   },
   async run({ args, rawArgs }) {
     const words = assignments(args._);
     const { target } = parseApplyArgs(words); // usage errors here, before any connection
+    const timeoutMs = parseTimeout(args.timeout);
     const progress = new ProgressLine(process.stderr);
     let job: string | undefined;
-    const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, {
+    const keyroot = clientKeyroot(args.keyroot);
+    const rpc = await connectControl({ keyroot: keyroot.dir, searched: keyroot.searched, master: args.master }, {
       "apply.progress": (p) => {
         if (p.job) job = p.job;
         if (p.total || p.waiting) progress.update(p);
@@ -59,7 +61,6 @@ export default defineCommand({
     };
     process.once("SIGINT", interrupted);
     try {
-      const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;
       const report = await rpc
         .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, user: whoAmI(), ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: FOREVER })
         .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { defineCommand } from "citty";
 import { filerootArg, keyrootArg } from "./_cli.ts";
-import { assignments, verbosity } from "./_args.ts";
+import { assignments, parseTimeout, verbosity } from "./_args.ts";
 import { UsageError } from "../lib/errors.ts";
 import { bootstrap } from "../lib/bootstrap.ts";
 import { validateId } from "../lib/crypto/keys.ts";
@@ -21,16 +21,16 @@ export default defineCommand({
     json: { type: "boolean", description: "Print the whole result as one JSON document" },
     "dry-run": { type: "boolean", description: "Change nothing; report what would change" },
     diff: { type: "boolean", description: "Show a unified diff of changed text files" },
-    timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)" },
+    timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)", valueHint: "SECONDS" },
     assignments: { type: "positional", required: false, description: "KEY=VALUE ... as for apply", valueHint: "KEY=VALUE" },
   },
   async run({ args, rawArgs }) {
     const words = assignments(args._);
     parseApplyArgs(words);
+    const timeoutMs = parseTimeout(args.timeout);
     if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
     // The in-process master and agent would log their own connection: noise here (failures are in the report).
     setLogSink(() => {});
-    const timeoutMs = args.timeout ? Number(args.timeout) * 1000 : undefined;
     const report = await bootstrap({
       id: validateId(args.id ?? hostname()),
       fileroot: args.fileroot,

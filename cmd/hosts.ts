@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { keyrootArg } from "./_cli.ts";
+import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { connectControl, quietClient } from "../lib/client/connect.ts";
 import type { HostEntry } from "../lib/wire/api.ts";
 
@@ -7,11 +7,12 @@ export default defineCommand({
   meta: { name: "hosts", description: "Print the connected agents with their facts and last apply as JSON" },
   args: {
     behind: { type: "string", description: "Only the hosts whose last successful apply was not at this version (version=...)", valueHint: "VERSION" },
-    ...keyrootArg,
+    ...clientKeyrootArg,
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
   async run({ args }) {
-    const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, quietClient);
+    const keyroot = clientKeyroot(args.keyroot);
+    const rpc = await connectControl({ keyroot: keyroot.dir, searched: keyroot.searched, master: args.master }, quietClient);
     try {
       let hosts = await rpc.call("hosts", null);
       if (args.behind !== undefined) hosts = Object.fromEntries(Object.entries(hosts).filter(([, h]) => behind(h, args.behind!)));

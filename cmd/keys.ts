@@ -1,18 +1,20 @@
 import { stat } from "node:fs/promises";
 import { defineCommand } from "citty";
-import { keyrootArg } from "./_cli.ts";
+import { clientKeyroot, clientKeyrootArg as keyrootArg } from "./_cli.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
 import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
+import { lookedNote } from "../lib/client/keyroot.ts";
 import { KeyStore, type KeyEntry, type KeyKind } from "../lib/master/keystore.ts";
 
 const idArg = { id: { type: "positional", required: true, description: "The agent's (or client's) id", valueHint: "ID" } } as const;
 const kindArg = { kind: { type: "string", description: "agent or client, when an id is used by both", valueHint: "KIND" } } as const;
 
-/** The keyroot's KeyStore; the running master reads the same files and sees changes at once. */
-async function store(keyroot: string): Promise<KeyStore> {
-  const st = await stat(keyroot).catch(() => undefined);
-  if (!st?.isDirectory()) throw new SaltyError(`keyroot ${keyroot} does not exist (see --keyroot)`, "E_NO_KEYROOT");
-  return new KeyStore(keyroot);
+/** The keyroot's KeyStore (--keyroot, else found: cmd/_cli.ts); the running master reads the same files and sees changes at once. */
+async function store(given: string | undefined): Promise<KeyStore> {
+  const { dir, searched } = clientKeyroot(given);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new SaltyError(`keyroot ${dir} does not exist (see --keyroot)${lookedNote(searched)}`, "E_NO_KEYROOT");
+  return new KeyStore(dir);
 }
 
 function kindOf(kind: string | undefined): KeyKind | undefined {
@@ -35,8 +37,9 @@ export default defineCommand({
       meta: { name: "list", description: "Show pending, accepted and rejected keys with fingerprints" },
       args: { ...keyrootArg },
       async run({ args }) {
-        const entries = await (await store(args.keyroot)).list();
-        say(entries.length ? table(entries) : `no agent or client keys in ${args.keyroot}`);
+        const ks = await store(args.keyroot);
+        const entries = await ks.list();
+        say(entries.length ? table(entries) : `no agent or client keys in ${ks.keyroot}`);
       },
     }),
     accept: defineCommand({
@@ -76,8 +79,8 @@ export default defineCommand({
       meta: { name: "fingerprint", description: "Print the master's key fingerprint (compare it with what agents log)" },
       args: { ...keyrootArg },
       async run({ args }) {
-        await store(args.keyroot);
-        say(fingerprint((await loadIdentity(args.keyroot, "master")).publicKey));
+        const ks = await store(args.keyroot);
+        say(fingerprint((await loadIdentity(ks.keyroot, "master")).publicKey));
       },
     }),
   },

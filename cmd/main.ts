@@ -7,7 +7,9 @@ import { defineCommand, runCommand } from "citty";
 import { version } from "../lib/version.ts";
 import { overrideTiming } from "../lib/constants.ts";
 import { UsageError } from "../lib/errors.ts";
-import { checkOptions, describeError, findCommand, stripAnsi, usageOf } from "./_cli.ts";
+import { checkOptions, describeError, findCommand } from "./_cli.ts";
+import { renderHelp } from "./_usage.ts";
+import { verbosity } from "./_args.ts";
 
 // Each command is loaded when it is run: `salty apply` does not evaluate the
 // master, the agent or the crypto commands (start-up is part of every command's time).
@@ -34,15 +36,16 @@ const main = defineCommand({
 async function run(rawArgs: string[]): Promise<number> {
   try {
     overrideTiming(process.env.SALTY_TIMING);
-    const { cmd, parent, args, path } = await findCommand(main, rawArgs);
+    // `salty --version` and `salty -V` are `salty version`, as other tools have it.
+    if (rawArgs[0] === "--version" || rawArgs[0] === "-V") rawArgs = ["version", ...rawArgs.slice(1)];
+    const { cmd, args, path } = await findCommand(main, rawArgs);
     if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
-      const usage = await usageOf(cmd, parent);
-      process.stdout.write((process.stdout.isTTY ? usage : stripAnsi(usage)) + "\n");
+      process.stdout.write((await renderHelp(cmd, path, version.version)) + "\n");
       return rawArgs.length === 0 ? 2 : 0;
     }
     if (!cmd.run) {
-      if (args[0] && !args[0].startsWith("-")) throw new UsageError(`unknown command ${args[0]} (see salty --help)`);
-      process.stderr.write(stripAnsi(await usageOf(cmd, parent)) + "\n");
+      if (args[0] && !args[0].startsWith("-")) throw new UsageError(`unknown command ${args[0]} (see salty ${path ? `${path} ` : ""}--help)`);
+      process.stderr.write((await renderHelp(cmd, path, version.version)) + "\n");
       return 2;
     }
     await checkOptions(cmd, args, path);
@@ -52,7 +55,7 @@ async function run(rawArgs: string[]): Promise<number> {
   } catch (err) {
     const { status, line } = describeError(err);
     process.stderr.write(`salty: ${line}\n`);
-    if (rawArgs.includes("-vv") && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+    if (verbosity(rawArgs) >= 2 && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
     return status;
   }
 }

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { filerootArg, keyrootArg } from "./_cli.ts";
+import { clientKeyroot, clientKeyrootArg, filerootArg } from "./_cli.ts";
 import { connectControl, quietClient } from "../lib/client/connect.ts";
 import { resolvedInventory } from "../lib/master/apply-plan.ts";
 import { deriveKey, readPassword } from "../lib/crypto/secrets.ts";
@@ -7,17 +7,18 @@ import { deriveKey, readPassword } from "../lib/crypto/secrets.ts";
 export default defineCommand({
   meta: { name: "meta", description: "Print the resolved inventory as JSON (secrets masked)" },
   args: {
-    ...keyrootArg,
+    ...clientKeyrootArg,
     ...filerootArg,
     master: { type: "string", description: "Ask a remote master", valueHint: "HOST[:PORT]" },
     "show-secrets": { type: "boolean", description: "Show decrypted secret values" },
   },
   async run({ args }) {
     const showSecrets = !!args["show-secrets"];
+    const keyroot = clientKeyroot(args.keyroot);
     let meta: unknown;
     try {
       // The master knows which agents are connected; ask it when it is reachable.
-      const rpc = await connectControl({ keyroot: args.keyroot, ...(args.master ? { master: args.master } : {}) }, quietClient);
+      const rpc = await connectControl({ keyroot: keyroot.dir, searched: keyroot.searched, ...(args.master ? { master: args.master } : {}) }, quietClient);
       try {
         meta = await rpc.call("meta", { showSecrets });
       } finally {
@@ -25,7 +26,7 @@ export default defineCommand({
       }
     } catch (err) {
       if (args.master || (err as { code?: string }).code !== "E_CONNECT") throw err;
-      const password = await readPassword(args.keyroot);
+      const password = await readPassword(keyroot.dir);
       meta = await resolvedInventory([], showSecrets, { fileroot: args.fileroot, factsOf: () => undefined, ...(password ? { secretKey: deriveKey(password) } : {}) });
     }
     process.stdout.write(JSON.stringify(meta, null, 2) + "\n");

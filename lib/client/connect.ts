@@ -6,6 +6,7 @@
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
+import { lookedNote } from "./keyroot.ts";
 import { Rpc, type Handlers } from "../wire/rpc.ts";
 import { connectTcp, connectUnix } from "../wire/tcp.ts";
 import { MasterRefusedError, secureClient } from "../wire/secure.ts";
@@ -15,6 +16,8 @@ import type { ClientApi, ControlApi } from "../wire/api.ts";
 
 export interface ConnectOptions {
   keyroot: string;
+  /** How the keyroot was found (lib/client/keyroot.ts): named in the error when the socket is not there. */
+  searched?: string[];
   /** HOST[:PORT] of a remote master; absent: the local socket. */
   master?: string;
 }
@@ -25,7 +28,7 @@ export async function connectControl(opts: ConnectOptions, handlers: Handlers<Cl
   try {
     return new Rpc<ClientApi, ControlApi>(await connectUnix(path), handlers);
   } catch (err) {
-    throw new SaltyError(`cannot reach the master at ${path}: is \`salty master --keyroot ${opts.keyroot}\` running on this host? (${errorMessage(err)})`, "E_CONNECT");
+    throw new SaltyError(`cannot reach the master at ${path}: is \`salty master --keyroot ${opts.keyroot}\` running on this host? (${errorMessage(err)})${lookedNote(opts.searched)}`, "E_CONNECT");
   }
 }
 

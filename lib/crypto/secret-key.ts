@@ -1,5 +1,6 @@
 // The password of NACL[...] strings and .enc files and the key derived from
-// it, as the original salty does. Reads $PASSWORD or KEYROOT/crypto.pass; the
+// it, as the original salty does. Reads $SALTY_PASSWORD, KEYROOT/crypto.pass
+// or $PASSWORD (findPassword says in which order and why); the
 // interactive prompt lives in cmd/. Never logs or returns the password in a
 // message.
 
@@ -35,24 +36,42 @@ export function deriveKey(password: string): SecretKey {
   return key;
 }
 
+/** Where the password came from: the environment variable or the file. */
+export interface FoundPassword {
+  password: string;
+  from: "$SALTY_PASSWORD" | "crypto.pass" | "$PASSWORD";
+  /** Set when $PASSWORD was set but not used (crypto.pass wins over it): say so, never silently. */
+  ignored?: string;
+}
+
 /**
- * `env.PASSWORD` if set and not empty (used verbatim, as the original does),
- * else KEYROOT/crypto.pass trimmed, else null: the caller may then prompt.
+ * `env.SALTY_PASSWORD`, else KEYROOT/crypto.pass trimmed, else `env.PASSWORD`
+ * (used verbatim, as the original does), else null: the caller may then
+ * prompt. $PASSWORD comes after the file because CI systems and shells set
+ * it for other things: it must not silently replace the fileroot's password.
  */
-export async function readPassword(keyroot: string, env: Record<string, string | undefined> = process.env): Promise<string | null> {
-  if (env.PASSWORD) return env.PASSWORD;
+export async function findPassword(keyroot: string, env: Record<string, string | undefined> = process.env): Promise<FoundPassword | null> {
+  if (env.SALTY_PASSWORD) return { password: env.SALTY_PASSWORD, from: "$SALTY_PASSWORD" };
   const file = join(keyroot, PASSWORD_FILE);
-  let text: string;
+  let text: string | undefined;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return null;
-    throw new SaltyError(`cannot read ${file}: ${errorMessage(err)}`, "E_PASSWORD");
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw new SaltyError(`cannot read ${file}: ${errorMessage(err)}`, "E_PASSWORD");
   }
-  const password = text.trim();
-  if (!password) throw new SaltyError(`${file} is empty`, "E_PASSWORD");
-  return password;
+  if (text !== undefined) {
+    const password = text.trim();
+    if (!password) throw new SaltyError(`${file} is empty`, "E_PASSWORD");
+    const ignored = env.PASSWORD && env.PASSWORD !== password ? `$PASSWORD is set but not used: ${file} is (set $SALTY_PASSWORD to override the file)` : undefined;
+    return { password, from: "crypto.pass", ...(ignored ? { ignored } : {}) };
+  }
+  return env.PASSWORD ? { password: env.PASSWORD, from: "$PASSWORD" } : null;
+}
+
+/** The password alone (see findPassword), or null. */
+export async function readPassword(keyroot: string, env: Record<string, string | undefined> = process.env): Promise<string | null> {
+  return (await findPassword(keyroot, env))?.password ?? null;
 }
 
 /** What is unwise about KEYROOT/crypto.pass: too short, or open to group/others. [] if absent. */

@@ -7,7 +7,7 @@
 import { SaltyError } from "../errors.ts";
 import { OVERHEAD, open, seal, type SecretKey } from "./_secretbox.ts";
 
-export { deriveKey, readPassword, passwordFileWarnings, PASSWORD_FILE, type SecretKey } from "./secret-key.ts";
+export { deriveKey, readPassword, findPassword, passwordFileWarnings, PASSWORD_FILE, type SecretKey } from "./secret-key.ts";
 export { encryptStream, decryptStream, encryptBytes, decryptBytes, type Chunks } from "./secret-stream.ts";
 export { encryptFile, decryptFile, checkPaths, type WriteOptions } from "./secret-files.ts";
 

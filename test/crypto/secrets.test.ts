@@ -16,6 +16,7 @@ import {
   isSecret,
   passwordFileWarnings,
   readPassword,
+  findPassword,
 } from "../../lib/crypto/secrets.ts";
 import { pattern, sha256 } from "./_vectors.ts";
 
@@ -173,12 +174,15 @@ describe("the password", () => {
   };
   const strong = "0123456789abcdef0123456789abcdef0123";
 
-  test("$PASSWORD first, verbatim; then crypto.pass trimmed; else null", async () => {
+  test("$SALTY_PASSWORD first, verbatim; then crypto.pass trimmed; then $PASSWORD, verbatim; else null", async () => {
     const root = keyroot("both", `  ${strong}\n`);
-    expect(await readPassword(root, { PASSWORD: " from env " })).toBe(" from env ");
+    expect(await readPassword(root, { SALTY_PASSWORD: " salty ", PASSWORD: " from env " })).toBe(" salty ");
+    expect(await readPassword(root, { PASSWORD: " from env " })).toBe(strong);
+    expect(await findPassword(root, { PASSWORD: " from env " })).toEqual({ password: strong, from: "crypto.pass", ignored: expect.stringContaining("$PASSWORD is set but not used") });
     expect(await readPassword(root, { PASSWORD: "" })).toBe(strong);
     expect(await readPassword(root, {})).toBe(strong);
-    expect(await readPassword(keyroot("none"), {})).toBeNull();
+    expect(await readPassword(keyroot("none"), { PASSWORD: " from env " })).toBe(" from env ");
+    expect(await readPassword(keyroot("none2"), {})).toBeNull();
     expect(await readPassword(path.join(dir, "missing"), {})).toBeNull();
   });
 
