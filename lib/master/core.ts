@@ -4,7 +4,8 @@
 // front of it; `salty bootstrap` an in-memory agent.
 
 import { resolve } from "node:path";
-import { decryptBytes, deriveKey, readPassword } from "../crypto/secrets.ts";
+import { decryptBytes } from "../crypto/secrets.ts";
+import { SecretKeySource } from "./secret-key-source.ts";
 import { Registry } from "./registry.ts";
 import { FileServer } from "./fileserver.ts";
 import { planFromInventory, readRoleSource, resolvedInventory, type PlannerDeps } from "./apply-plan.ts";
@@ -15,6 +16,8 @@ export interface MasterCore {
   keyroot: string;
   registry: Registry;
   files: FileServer;
+  /** The key of crypto.pass (or the environment), read when needed. */
+  keys: SecretKeySource;
   /** What the scheduler and client sessions need: plan, role sources, meta. */
   control: ControlDeps;
   close(): void;
@@ -23,16 +26,30 @@ export interface MasterCore {
 export async function masterCore(opts: { fileroot: string; keyroot: string }): Promise<MasterCore> {
   const fileroot = resolve(opts.fileroot);
   const keyroot = resolve(opts.keyroot);
-  const password = await readPassword(keyroot);
-  const secretKey = password ? deriveKey(password) : undefined;
+  const keys = new SecretKeySource(keyroot);
+  keys.current(); // an unreadable or empty crypto.pass stops the start, as a typo should
   const registry = new Registry();
-  const files = new FileServer({ fileroot, keyroot, ...(secretKey ? { decrypt: (b: Uint8Array) => decryptBytes(b, secretKey) } : {}) });
-  const planner: PlannerDeps = { fileroot, factsOf: (id) => registry.get(id)?.facts, ...(secretKey ? { secretKey } : {}) };
+  // Getters: each use asks `keys`, so a crypto.pass added or changed later is used without a restart.
+  const files = new FileServer({
+    fileroot,
+    keyroot,
+    get decrypt() {
+      const key = keys.current();
+      return key ? (b: Uint8Array) => decryptBytes(b, key) : undefined;
+    },
+  });
+  const planner: PlannerDeps = {
+    fileroot,
+    factsOf: (id) => registry.get(id)?.facts,
+    get secretKey() {
+      return keys.current();
+    },
+  };
   const control: ControlDeps = {
     registry,
     plan: (req, connected) => planFromInventory(req, connected, planner),
     meta: (showSecrets) => resolvedInventory(registry.ids(), showSecrets, planner),
     roleSource: (name) => readRoleSource(fileroot, name),
   };
-  return { fileroot, keyroot, registry, files, control, close: () => files.close() };
+  return { fileroot, keyroot, registry, files, keys, control, close: () => files.close() };
 }

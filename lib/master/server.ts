@@ -14,6 +14,8 @@ import { KeyStore } from "./keystore.ts";
 import { watchKeys } from "./key-watch.ts";
 import type { Registry } from "./registry.ts";
 import { masterCore } from "./core.ts";
+import { secretsInFileroot } from "./secret-key-source.ts";
+import { PASSWORD_FILE } from "../crypto/secrets.ts";
 import { serveAgent, type MasterDeps } from "./agent-session.ts";
 import { serveClient } from "./control-session.ts";
 import { startupWait } from "./startup-wait.ts";
@@ -39,6 +41,13 @@ export interface RunningMaster {
   close(): Promise<void>;
 }
 
+/** Secrets in the fileroot and no password: every apply that needs one would fail; say so now, and how to fix it. */
+async function warnWithoutPassword(fileroot: string, keyroot: string): Promise<void> {
+  const found = await secretsInFileroot(fileroot);
+  const hint = "write it (or set $SALTY_PASSWORD): it is read at the next apply, no restart needed";
+  if (found) log("master.no_crypto_pass", { found, missing: join(keyroot, PASSWORD_FILE), hint });
+}
+
 export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   await mkdir(opts.keyroot, { recursive: true, mode: 0o700 });
   guardKeyroot(opts.keyroot);
@@ -62,6 +71,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   });
   const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps), { admit: controlPeers() });
   log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
+  if (!core.keys.current()) void warnWithoutPassword(core.fileroot, keyroot);
   return {
     port: tcp.port,
     registry,
