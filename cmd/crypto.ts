@@ -2,6 +2,7 @@
 // format. Thin: the format, the files and the password live in lib/crypto/.
 
 import { once } from "node:events";
+import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { SaltyError, UsageError } from "../lib/errors.ts";
@@ -15,12 +16,13 @@ import {
   encryptStream,
   encryptString,
 } from "../lib/crypto/secrets.ts";
-import { keyrootArg } from "./_cli.ts";
+import { wholeBlocksWarning } from "../lib/crypto/secret-stream.ts";
+import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { obtainPassword } from "./_password.ts";
 
 interface CryptoArgs {
   _: string[];
-  keyroot: string;
+  keyroot?: string;
   force?: boolean;
 }
 
@@ -32,9 +34,42 @@ async function runFiles(args: CryptoArgs, encrypt: boolean): Promise<void> {
   if (jobs.length === 0 && process.stdin.isTTY) throw new UsageError(`give FILE... or pipe data on stdin (see salty crypto ${encrypt ? "e" : "d"} --help)`);
   // Report a missing input or an existing output before asking for a password.
   for (const { src, dst } of jobs) await checkPaths(src, dst, { force: args.force });
-  const key = deriveKey(await obtainPassword(args.keyroot, { confirm: encrypt }));
-  if (jobs.length === 0) return writeStdout((encrypt ? encryptStream : decryptStream)(stdinChunks(), key));
-  for (const { src, dst } of jobs) await (encrypt ? encryptFile : decryptFile)(src, dst, key, { force: args.force });
+  const key = deriveKey(await obtainPassword(...passwordPlace(args, encrypt)));
+  if (jobs.length === 0) {
+    const input = counted(stdinChunks());
+    await writeStdout((encrypt ? encryptStream : decryptStream)(input, key));
+    if (!encrypt) warnWholeBlocks("stdin", input.bytes);
+    return;
+  }
+  for (const { src, dst } of jobs) {
+    await (encrypt ? encryptFile : decryptFile)(src, dst, key, { force: args.force });
+    if (!encrypt) warnWholeBlocks(src, (await stat(src)).size);
+  }
+}
+
+/** One line on stderr when a decrypted .enc may have lost whole blocks unnoticed (README "Secrets"). */
+function warnWholeBlocks(name: string, length: number): void {
+  const warning = wholeBlocksWarning(length);
+  if (warning) process.stderr.write(`salty: warning: ${name}: ${warning}\n`);
+}
+
+function counted(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> & { bytes: number } {
+  const out = {
+    bytes: 0,
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of chunks) {
+        out.bytes += chunk.length;
+        yield chunk;
+      }
+    },
+  };
+  return out;
+}
+
+/** obtainPassword's arguments: the keyroot found (cmd/_cli.ts) and how. */
+function passwordPlace(args: CryptoArgs, confirm: boolean): [string, { confirm: boolean; searched: string[] }] {
+  const { dir, searched } = clientKeyroot(args.keyroot);
+  return [dir, { confirm, searched }];
 }
 
 function decryptedName(src: string): string {
@@ -46,7 +81,7 @@ function decryptedName(src: string): string {
 async function runStrings(args: CryptoArgs, encrypt: boolean): Promise<void> {
   if (args._.length === 0 && process.stdin.isTTY) throw new UsageError(`give STRING or pipe it on stdin (see salty crypto ${encrypt ? "es" : "ds"} --help)`);
   const values = args._.length > 0 ? args._ : [(await Bun.stdin.text()).replace(/\r?\n$/, "")];
-  const key = deriveKey(await obtainPassword(args.keyroot, { confirm: encrypt }));
+  const key = deriveKey(await obtainPassword(...passwordPlace(args, encrypt)));
   const lines = values.map((v, i) => {
     try {
       return encrypt ? encryptString(v, key) : decryptString(v, key);
@@ -74,22 +109,22 @@ export default defineCommand({
   subCommands: {
     e: defineCommand({
       meta: { name: "e", description: "Encrypt FILE... to FILE.enc (no file: stdin to stdout)" },
-      args: { ...fileArg("Files to encrypt, each to FILE.enc"), ...keyrootArg, ...forceArg },
+      args: { ...fileArg("Files to encrypt, each to FILE.enc"), ...clientKeyrootArg, ...forceArg },
       run: ({ args }) => runFiles(args as CryptoArgs, true),
     }),
     d: defineCommand({
       meta: { name: "d", description: "Decrypt FILE.enc... to FILE (no file: stdin to stdout)" },
-      args: { ...fileArg("Files ending in .enc to decrypt"), ...keyrootArg, ...forceArg },
+      args: { ...fileArg("Files ending in .enc to decrypt"), ...clientKeyrootArg, ...forceArg },
       run: ({ args }) => runFiles(args as CryptoArgs, false),
     }),
     es: defineCommand({
       meta: { name: "es", description: "Encrypt a string, print NACL[...] (no string: read stdin)" },
-      args: { ...stringArg("Strings to encrypt, one line each"), ...keyrootArg },
+      args: { ...stringArg("Strings to encrypt, one line each"), ...clientKeyrootArg },
       run: ({ args }) => runStrings(args as CryptoArgs, true),
     }),
     ds: defineCommand({
       meta: { name: "ds", description: "Decrypt a NACL[...] string, print it (no string: read stdin)" },
-      args: { ...stringArg("NACL[...] strings, with or without NACL[ ]"), ...keyrootArg },
+      args: { ...stringArg("NACL[...] strings, with or without NACL[ ]"), ...clientKeyrootArg },
       run: ({ args }) => runStrings(args as CryptoArgs, false),
     }),
   },

@@ -40,6 +40,17 @@ async function* fixedBlocks(source: Chunks, size: number): AsyncGenerator<Uint8A
   if (fill > 0) yield buf.subarray(0, fill);
 }
 
+/**
+ * A warning for a `.enc` of `length` bytes whose plaintext is a whole number
+ * of 1 MiB blocks (none included): the format has no end marker, so such a file
+ * may have lost whole blocks at its end and still decrypt. Undefined otherwise.
+ */
+export function wholeBlocksWarning(length: number): string | undefined {
+  if (length % SEALED_BLOCK !== 0) return undefined;
+  const n = length / SEALED_BLOCK;
+  return `${n === 0 ? "it is empty" : `its plaintext is exactly ${n} MiB (${n} whole block${n === 1 ? "" : "s"})`}: the .enc format cannot tell whether blocks were cut off at the end; compare with the original's size`;
+}
+
 /** Encrypt a stream of plaintext into the .enc format, block by block. */
 export async function* encryptStream(source: Chunks, key: SecretKey): AsyncGenerator<Uint8Array> {
   for await (const block of fixedBlocks(source, PLAIN_BLOCK)) yield seal(block, key);
