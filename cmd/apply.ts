@@ -1,8 +1,8 @@
 import { userInfo } from "node:os";
 import { defineCommand } from "citty";
-import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
+import { clientKeyrootArg } from "./_cli.ts";
+import { connectClient } from "./_connect.ts";
 import { assignments, parseTimeout, verbosity } from "./_args.ts";
-import { connectControl } from "../lib/client/connect.ts";
 import { formatReport } from "../lib/client/format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
@@ -45,8 +45,7 @@ export default defineCommand({
     const timeoutMs = parseTimeout(args.timeout);
     const progress = new ProgressLine(process.stderr);
     let job: string | undefined;
-    const keyroot = clientKeyroot(args.keyroot);
-    const rpc = await connectControl({ keyroot: keyroot.dir, searched: keyroot.searched, master: args.master }, {
+    const rpc = await connectClient(args, {
       "apply.progress": (p) => {
         if (p.job) job = p.job;
         if (p.total || p.waiting) progress.update(p);

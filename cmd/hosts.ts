@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
-import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
-import { connectControl, quietClient } from "../lib/client/connect.ts";
+import { clientKeyrootArg } from "./_cli.ts";
+import { connectClient } from "./_connect.ts";
+import { quietClient } from "../lib/client/connect.ts";
 import type { HostEntry } from "../lib/wire/api.ts";
 
 export default defineCommand({
@@ -11,8 +12,7 @@ export default defineCommand({
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
   async run({ args }) {
-    const keyroot = clientKeyroot(args.keyroot);
-    const rpc = await connectControl({ keyroot: keyroot.dir, searched: keyroot.searched, master: args.master }, quietClient);
+    const rpc = await connectClient(args, quietClient);
     try {
       let hosts = await rpc.call("hosts", null);
       if (args.behind !== undefined) hosts = Object.fromEntries(Object.entries(hosts).filter(([, h]) => behind(h, args.behind!)));

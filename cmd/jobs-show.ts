@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
-import { keyrootArg } from "./_cli.ts";
+import { clientKeyrootArg } from "./_cli.ts";
+import { connectClient } from "./_connect.ts";
 import { verbosity } from "./_args.ts";
-import { connectControl, quietClient } from "../lib/client/connect.ts";
+import { quietClient } from "../lib/client/connect.ts";
 import { formatReport } from "../lib/client/format.ts";
 import { jobHeader, jobReport } from "../lib/client/jobs-format.ts";
 import { printLines } from "../lib/client/print.ts";
@@ -13,11 +14,11 @@ export default defineCommand({
     verbose: { type: "boolean", alias: "v", description: "One line per role (-vv: one line per command)" },
     diff: { type: "boolean", description: "Show the diffs the apply recorded (an apply run with --diff)" },
     json: { type: "boolean", description: "Print the job's record as one JSON document" },
-    ...keyrootArg,
+    ...clientKeyrootArg,
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
   async run({ args, rawArgs }) {
-    const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, quietClient);
+    const rpc = await connectClient(args, quietClient);
     try {
       const job = await rpc.call("jobs.show", { id: args.id });
       if (args.json) {

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
-import { keyrootArg } from "./_cli.ts";
-import { connectControl, quietClient } from "../lib/client/connect.ts";
+import { clientKeyrootArg } from "./_cli.ts";
+import { connectClient } from "./_connect.ts";
+import { quietClient } from "../lib/client/connect.ts";
 import { jobsTable } from "../lib/client/jobs-format.ts";
 import { parseDuration } from "../lib/history/job-id.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -15,7 +16,7 @@ export default defineCommand({
     since: { type: "string", description: "Only jobs started within this long, e.g. 90m, 12h, 2d, 1w", valueHint: "AGE" },
     limit: { type: "string", description: "At most this many jobs (default 20)", valueHint: "N" },
     json: { type: "boolean", description: "Print the jobs as one JSON document" },
-    ...keyrootArg,
+    ...clientKeyrootArg,
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
   subCommands: {
@@ -31,7 +32,7 @@ export default defineCommand({
       if (!/^[1-9][0-9]*$/.test(args.limit)) throw new UsageError(`--limit must be a whole number above 0, not ${JSON.stringify(args.limit)}`);
       filter.limit = Number(args.limit);
     }
-    const rpc = await connectControl({ keyroot: args.keyroot, master: args.master }, quietClient);
+    const rpc = await connectClient(args, quietClient);
     try {
       const jobs = await rpc.call("jobs.list", filter);
       if (args.json) process.stdout.write(JSON.stringify(jobs, null, 2) + "\n");

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { clientKeyroot, clientKeyrootArg, filerootArg } from "./_cli.ts";
-import { connectControl, quietClient } from "../lib/client/connect.ts";
+import { quietClient } from "../lib/client/connect.ts";
+import { connectClient } from "./_connect.ts";
 import { resolvedInventory } from "../lib/master/apply-plan.ts";
 import { deriveKey, readPassword } from "../lib/crypto/secrets.ts";
 
@@ -18,7 +19,7 @@ export default defineCommand({
     let meta: unknown;
     try {
       // The master knows which agents are connected; ask it when it is reachable.
-      const rpc = await connectControl({ keyroot: keyroot.dir, searched: keyroot.searched, ...(args.master ? { master: args.master } : {}) }, quietClient);
+      const rpc = await connectClient(args, quietClient);
       try {
         meta = await rpc.call("meta", { showSecrets });
       } finally {

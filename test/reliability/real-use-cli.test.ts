@@ -99,6 +99,7 @@ describe("where client commands find the keyroot", () => {
 
   test("from a subdirectory of the fileroot: the fileroot's keys/, as git finds .git", async () => {
     expect(await salty(["hosts"], { cwd: join(w.fileroot, "roles", "deep") })).toEqual({ code: 0, stdout: "{}\n", stderr: "" });
+    expect(await salty(["jobs", "--json"], { cwd: join(w.fileroot, "roles", "deep") })).toEqual({ code: 0, stdout: "[]\n", stderr: "" });
     expect(await salty(["keys", "list"], { cwd: join(w.fileroot, "roles") })).toEqual({ code: 0, stdout: `no agent or client keys in ${w.keyroot}\n`, stderr: "" });
     const es = await salty(["crypto", "es", "hello"], { cwd: join(w.fileroot, "roles", "deep") });
     expect(es.code).toBe(0);
