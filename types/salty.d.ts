@@ -246,3 +246,9 @@ declare module "salty" {
     hosts: Record<string, Record<string, HostSpec>>;
   }
 }
+
+// Roles may import node:* built-ins (the only imports allowed at run time). A
+// fileroot has no @types/node, so they are declared here without types (any)
+// and roles that use them type-check; where @types/node is installed (salty's
+// own checkout), its declarations of each module win over this pattern.
+declare module "node:*";

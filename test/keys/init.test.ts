@@ -2,7 +2,7 @@
 // (type-checked with tsc and nothing else), and that nothing is ever overwritten.
 
 import { describe, expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tempDirs } from "../_temp.ts";
 
@@ -18,6 +18,14 @@ async function run(cmd: string[]): Promise<{ code: number; out: string; err: str
 const salty = (...args: string[]) => run([join(root, "node_modules/.bin/bun"), join(root, "cmd/main.ts"), ...args]);
 const tsc = (dir: string) => run([join(root, "node_modules/.bin/tsc"), "--noEmit", "-p", dir]);
 const mode = (p: string) => statSync(p).mode & 0o777;
+/** Every file under `dir` with its content (directories as ""): what a refused init must leave as it was. */
+const snapshot = (dir: string) =>
+  Object.fromEntries(
+    readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
+      const rel = join(e.parentPath, e.name).slice(dir.length + 1);
+      return [rel, e.isDirectory() ? "" : readFileSync(join(dir, rel), "utf8")];
+    }),
+  );
 
 const FILES = [
   "hosts/",
@@ -65,22 +73,63 @@ describe("salty init", () => {
     expect(r.out).toContain("roles/broken.ts");
   });
 
-  test("running it again keeps every file, the keys and the password unchanged", async () => {
+  test("in an existing fileroot it refuses and writes nothing: a file the user deleted stays deleted", async () => {
     const dir = temp();
-    writeFileSync(join(dir, ".gitignore"), "mine\n");
-    mkdirSync(join(dir, "hosts"));
+    expect((await salty("init", dir)).code).toBe(0);
+    rmSync(join(dir, "roles/example.ts"));
+    rmSync(join(dir, "files/example"), { recursive: true });
     writeFileSync(join(dir, "hosts/index.ts"), "// my inventory\n");
-    const first = await salty("init", dir);
-    expect(first.out).toContain(`kept    ${join(dir, ".gitignore")} (already there)`);
-    expect(first.out).toContain(`kept    ${join(dir, "hosts/index.ts")} (already there)`);
-    const before = ["keys/master.key", "keys/crypto.pass", "roles/example.ts"].map((f) => readFileSync(join(dir, f), "utf8"));
+    const before = snapshot(dir);
     const again = await salty("init", dir);
-    expect(again.code).toBe(0);
-    expect(again.err).toBe("");
-    expect(again.out.trimEnd().split("\n").slice(0, -1)).toEqual(FILES.map((f) => `kept    ${join(dir, f)} (already there)`));
-    expect(["keys/master.key", "keys/crypto.pass", "roles/example.ts"].map((f) => readFileSync(join(dir, f), "utf8"))).toEqual(before);
+    expect(again).toEqual({
+      code: 1,
+      out: "",
+      err: `salty: ${dir} is already a fileroot (it has hosts/, roles/, files/, tsconfig.json, types/, keys/): salty init makes a new one in an empty or new directory; \`salty init --types ${dir}\` refreshes types/salty.d.ts\n`,
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  test("a directory holding other things (a git checkout) gets the skeleton; its .gitignore is kept", async () => {
+    const dir = temp();
+    mkdirSync(join(dir, ".git"));
+    writeFileSync(join(dir, "README.md"), "mine\n");
+    writeFileSync(join(dir, ".gitignore"), "mine\n");
+    const r = await salty("init", dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`kept    ${join(dir, ".gitignore")} (already there)\n`);
+    expect(r.out).toContain(`created ${join(dir, "roles/example.ts")}\n`);
     expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe("mine\n");
-    expect(readFileSync(join(dir, "hosts/index.ts"), "utf8")).toBe("// my inventory\n");
+  });
+
+  test("--types refreshes types/salty.d.ts only", async () => {
+    const dir = temp();
+    await salty("init", dir);
+    rmSync(join(dir, "roles/example.ts"));
+    writeFileSync(join(dir, "types/salty.d.ts"), "// an old version\n");
+    const before = snapshot(dir);
+    expect(await salty("init", "--types", dir)).toEqual({ code: 0, out: `updated ${join(dir, "types/salty.d.ts")}\n`, err: "" });
+    const after = snapshot(dir);
+    expect(after["types/salty.d.ts"]).toBe(readFileSync(join(root, "types/salty.d.ts"), "utf8"));
+    expect({ ...after, "types/salty.d.ts": "" }).toEqual({ ...before, "types/salty.d.ts": "" });
+    expect(await salty("init", "--types", dir)).toEqual({ code: 0, out: `unchanged ${join(dir, "types/salty.d.ts")} (already this version's)\n`, err: "" });
+    expect(await salty("init", "--types", join(dir, "nowhere"))).toEqual({ code: 1, out: "", err: `salty: ${join(dir, "nowhere")} does not exist\n` });
+  });
+
+  test("roles that import node:* built-ins type-check with the generated tsconfig and nothing installed", async () => {
+    const dir = temp();
+    await salty("init", dir);
+    writeFileSync(
+      join(dir, "roles/native.ts"),
+      `import type { Role } from "salty";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as os from "node:os";
+export default (async ({ print }) => {
+  print(readFileSync(join("/etc", "hostname"), "utf8") + os.hostname());
+}) satisfies Role;
+`,
+    );
+    expect(await tsc(dir)).toEqual({ code: 0, out: "", err: "" });
   });
 
   test("a DIR that is a file is an error with one clear line", async () => {
