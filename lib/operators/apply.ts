@@ -8,6 +8,7 @@ import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
 import { Prefetcher, isSmall, streamInto, type FetchChange } from "./_fetch.ts";
 import { realPath } from "./_paths.ts";
+import { Confinement } from "./_confine.ts";
 import { replaceAtomically, writeAtomic, WriteBatch } from "./_write.ts";
 import type { WriteHandle } from "../sys/types.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
@@ -19,7 +20,7 @@ export interface Applied {
   exec?: { rc: number; output: string; error?: string };
 }
 
-type Ctx = OpCtx & { prefetch: Prefetcher; blobs: Map<string, Uint8Array> };
+type Ctx = OpCtx & { prefetch: Prefetcher; blobs: Map<string, Uint8Array>; confine?: Confinement };
 
 /** Small new files made durable together (see WriteBatch): at most this many open at once. */
 const BATCH_FILES = 64;
@@ -38,6 +39,8 @@ async function ensurePrefix(ctx: OpCtx): Promise<void> {
 export async function applyPlan(ctx: OpCtx, plan: Plan, progress: Applied): Promise<void> {
   await ensurePrefix(ctx);
   const run: Ctx = { ...ctx, prefetch: new Prefetcher(ctx.files, plan.changes), blobs: plan.blobs ?? new Map() };
+  // Under --path no write may leave the prefix through a symlinked parent (_confine.ts).
+  if (ctx.pathPrefix) run.confine = new Confinement(ctx.pathPrefix);
   const batch = new WriteBatch(ctx);
   try {
     for (const c of plan.changes) {
@@ -69,6 +72,7 @@ const writeOpts = (c: FetchChange) => ({ mode: c.mode, owner: { uid: c.uid, gid:
 /** A small file: its content from the prefetcher, written into the batch; counted once in place. */
 async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress: Applied): Promise<void> {
   const real = realPath(ctx, c.path);
+  await ctx.confine?.check(c.path, real);
   const fill = async (h: WriteHandle) => {
     const data = await ctx.prefetch.get(c);
     checkHash(c, c.hash ? hashBytes(data) : undefined);
@@ -122,6 +126,8 @@ function lastLine(s: string): string {
 
 async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
   const real = c.kind === "exec" ? "" : realPath(ctx, c.path);
+  // chmod and utime follow a symlink at the path itself; every other change acts on its parent directory.
+  if (c.kind !== "exec") await ctx.confine?.check(c.path, real, { self: c.kind === "chmod" || c.kind === "utime" });
   switch (c.kind) {
     case "mkdir":
       await ctx.disk.mkdir(real, c.mode);
@@ -139,7 +145,8 @@ async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
     case "chown":
       return ctx.disk.lchown(real, { uid: c.uid, gid: c.gid });
     case "symlink":
-      return symlinkAtomic(ctx, c, real);
+      await symlinkAtomic(ctx, c, real);
+      return ctx.confine?.forget();
     case "remove":
       return ctx.disk.remove(real);
     case "utime":

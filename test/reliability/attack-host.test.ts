@@ -4,7 +4,7 @@
 // a role run, --path escapes through symlinked parents, the control socket.
 // Each case failed before its fix (docs/reliability.md, S1-S11).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setLogSink } from "../../lib/log.ts";
 import { world, type World } from "../e2e/_harness.ts";
@@ -315,5 +315,62 @@ describe("the control socket serves root and the master's user only (S5)", () =>
     expect(code).toBe(1);
     expect(stderr).toContain(`the keyroot ${open.keyroot} is writable by group or others (mode 0777): check what is in it, then chmod 700 ${open.keyroot}`);
     expect(existsSync(join(open.keyroot, "master.sock"))).toBe(false);
+  });
+});
+
+describe("--path: writes stay under the prefix, symlinked parents or not (S11)", () => {
+  test("every writer refuses a destination whose parent is a symlink out of the sandbox; a symlink that stays inside still works", async () => {
+    await using w = await world({
+      files: {
+        "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { good: { env: "lab", roles: ["esc"] } } } };\n`,
+        "roles/esc.ts": `export default async ({ copy, render, makedirs, lineInFile, syncdir, symlink, remove, outside }) => {
+  await copy("esc/f", "/opt/esc/f");
+  await render("esc/t.conf", "/opt/esc/t.conf");
+  await makedirs("/opt/esc/d");
+  await lineInFile("x=1", "/opt/esc/l");
+  await syncdir("files/esc/tree", "/opt/esc/tree");
+  await symlink("t", "/opt/esc/link");
+  await remove("/opt/esc/victim");
+  await copy("esc/f", "/opt/esc/existing");
+  await symlink(outside, "/opt/made");
+  await copy("esc/f", "/opt/made/g");
+  await copy("esc/f", "/opt/in/f");
+};\n`,
+        "files/esc/f": "payload\n",
+        "files/esc/t.conf": "rendered\n",
+        "files/esc/tree/a": "a\n",
+      },
+    });
+    const outside = join(w.dir, "outside");
+    mkdirSync(outside);
+    writeFileSync(join(outside, "victim"), "keep me\n");
+    writeFileSync(join(outside, "existing"), "old\n");
+    const box = w.sandbox("good");
+    mkdirSync(join(box, "opt"), { recursive: true });
+    mkdirSync(join(box, "var/in"), { recursive: true });
+    symlinkSync(outside, join(box, "opt/esc"));
+    symlinkSync("../var/in", join(box, "opt/in"));
+    await w.startMaster(["--auto-accept"]);
+    await w.startAgent("good");
+    await w.waitHosts(["good"]);
+    const r = await w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=good", `outside=${outside}`]);
+    expect(r.code).toBe(1);
+    const refused = [...(r.stdout + r.stderr).matchAll(/"cmd":"([^"]+)","rc":1[^\n]*refusing to write (\S+): a symlink on the way leads out of --path \S+ \(to ([^)]+)\)/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    expect(refused).toEqual([
+      `copy(esc/f, /opt/esc/f) /opt/esc/f ${outside}`,
+      `render(esc/t.conf, /opt/esc/t.conf) /opt/esc/t.conf ${outside}`,
+      `makedirs(/opt/esc/d, 0o755) /opt/esc/d ${outside}`,
+      `lineInFile(/opt/esc/l, x=1) /opt/esc/l ${outside}`,
+      `syncdir(files/esc/tree, /opt/esc/tree) /opt/esc/tree ${outside}`,
+      `symlink(t, /opt/esc/link) /opt/esc/link ${outside}`,
+      `remove(/opt/esc/victim) /opt/esc/victim ${outside}`,
+      `copy(esc/f, /opt/esc/existing) /opt/esc/existing ${outside}`,
+      `copy(esc/f, /opt/made/g) /opt/made/g ${outside}`,
+    ]);
+    expect(readdirSync(outside).sort()).toEqual(["existing", "victim"]);
+    expect(readFileSync(join(outside, "victim"), "utf8")).toBe("keep me\n");
+    expect(readFileSync(join(outside, "existing"), "utf8")).toBe("old\n");
+    expect(r.stdout + r.stderr).toMatch(/"cmd":"copy\(esc\/f, \/opt\/in\/f\)","rc":0/);
+    expect(readFileSync(join(box, "var/in/f"), "utf8")).toBe("payload\n");
   });
 });
