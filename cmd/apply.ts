@@ -10,12 +10,15 @@ import { parseApplyArgs } from "../lib/inventory/args.ts";
 import { targetText } from "../lib/inventory/resolve.ts";
 import { SaltyError } from "../lib/errors.ts";
 
+/** `uid=0(root)`, as id(1) says it: what the job history records for the local socket. */
 function whoAmI(): string {
+  const uid = process.getuid?.() ?? -1;
+  let name: string | undefined;
   try {
-    return userInfo().username;
-  } catch {
-    return `uid ${process.getuid?.() ?? "?"}`; // no passwd entry for this uid
-  }
+    name = userInfo().username;
+  } catch {} // no passwd entry for this uid
+  if (!name || name === "unknown") name = process.env.USER || process.env.LOGNAME;
+  return name ? `uid=${uid}(${name})` : `uid=${uid}`;
 }
 
 const FOREVER = 2 ** 31 - 1; // roles have their own timeouts; the client waits for the report

@@ -21,6 +21,7 @@ export default defineCommand({
   },
   subCommands: {
     show: () => import("./jobs-show.ts").then((m) => m.default),
+    follow: () => import("./jobs-follow.ts").then((m) => m.default),
   },
   async run({ args }) {
     const filter: JobFilter = {};

@@ -14,6 +14,7 @@ import type { ApplyReport, ApplyRequest } from "../wire/api.ts";
 import { idAt, newJobId } from "./job-id.ts";
 import { endFields, endRecord, failedRecord, failures, startRecord } from "./record.ts";
 import { Spool } from "./spool.ts";
+import { LiveJobs } from "./live.ts";
 import type { HistoryStore } from "./store.ts";
 import type { JobKind, JobRecord } from "./types.ts";
 
@@ -46,6 +47,8 @@ export class Recorder {
   private spool: Spool;
   private closed = false;
   private startedAt = Date.now();
+  /** The jobs running now: `salty jobs follow` attaches to them. */
+  readonly live = new LiveJobs();
 
   constructor(private opts: RecorderOptions) {
     this.spool = new Spool(opts.spoolDir, opts.keep);
@@ -72,6 +75,7 @@ export class Recorder {
     const started = startRecord({ id: newJobId(), kind, who, req, now: Date.now() });
     log("job.start", { job: started.id, kind, target: started.target || "*", who, ...(started.version ? { version: started.version } : {}), ...(req.dryRun ? { dry_run: true } : {}) });
     this.enqueue(started);
+    this.live.begin(started.id);
     return {
       id: started.id,
       end: (report) => {
@@ -79,11 +83,13 @@ export class Recorder {
         log("job.end", endFields(done));
         for (const f of failures(done)) log("job.failure", f);
         this.enqueue(done);
+        this.live.end(done);
       },
       fail: (error) => {
         const done = failedRecord(started, error, Date.now());
         log("job.end", { ...endFields(done), error: done.error });
         this.enqueue(done);
+        this.live.end(done);
       },
     };
   }

@@ -4,7 +4,7 @@
 import { Rpc } from "../wire/rpc.ts";
 import { fromClient } from "../wire/inbound.ts";
 import type { FrameLink } from "../wire/link.ts";
-import type { ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
+import type { ApplyProgress, ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
 import { bool, obj, optStr, strList } from "../wire/check.ts";
 import { runApply, type SchedulerDeps } from "./scheduler.ts";
 import { fitReport } from "./report-size.ts";
@@ -24,12 +24,10 @@ export function serveClient(link: FrameLink, deps: ControlDeps, remote?: string)
     // The apply goes on when the client goes away; its report is recorded as it finishes (lib/master/jobs.ts).
     apply: (p) => {
       const req = applyRequest(p);
-      const announce = (job: string) => rpc.notify("apply.progress", { job, elapsed: 0, done: 0, total: 0 });
-      return recorded(deps.history, { req, who: whoOf(remote, req), announce }, async (job) =>
-        fitReport(await runApply(req, { ...deps, progress: (pr) => rpc.notify("apply.progress", job ? { ...pr, job } : pr) })),
-      );
+      const notify = (pr: ApplyProgress) => rpc.notify("apply.progress", pr);
+      return recorded(deps.history, { req, who: whoOf(remote, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress })));
     },
-    ...jobHandlers(deps.history),
+    ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
     meta: (p) => deps.meta(bool(obj(p, "params").showSecrets, "showSecrets")),
     ping: () => null,
   }, fromClient);

@@ -7,7 +7,7 @@
 import { SaltyError, errorMessage } from "../errors.ts";
 import { UsageError } from "../errors.ts";
 import { bool, int, obj, optStr, str } from "../wire/check.ts";
-import type { ApplyReport, ApplyRequest, ControlApi, HostEntry } from "../wire/api.ts";
+import type { ApplyProgress, ApplyReport, ApplyRequest, ControlApi, HostEntry } from "../wire/api.ts";
 import type { Handlers } from "../wire/rpc.ts";
 import type { Recorder } from "../history/recorder.ts";
 import type { JobFilter, JobKind } from "../history/types.ts";
@@ -19,17 +19,26 @@ export function whoOf(remote: string | undefined, req: ApplyRequest): string {
   return `local:${req.user ?? "unknown"}`;
 }
 
-/** Run an apply as a recorded job; `announce` gets the job's id before anything runs. */
+/**
+ * Run an apply as a recorded job. `notify` sends progress to the client: first the job's id (before
+ * anything runs), then each progress with the id, which the job's followers get too.
+ */
 export async function recorded(
   history: Recorder | undefined,
-  opts: { req: ApplyRequest; who: string; announce(id: string): void },
-  run: (job: string | undefined) => Promise<ApplyReport>,
+  opts: { req: ApplyRequest; who: string; notify(p: ApplyProgress): void },
+  run: (progress: (p: ApplyProgress) => void) => Promise<ApplyReport>,
 ): Promise<ApplyReport> {
   const job = history?.start(opts.req.bootstrap ? "bootstrap" : "apply", opts.who, opts.req);
-  if (job) opts.announce(job.id);
+  if (job) opts.notify({ job: job.id, elapsed: 0, done: 0, total: 0 });
+  const progress = (p: ApplyProgress) => {
+    if (!job) return opts.notify(p);
+    const withId = { ...p, job: job.id };
+    opts.notify(withId);
+    history!.live.progress(job.id, withId);
+  };
   let report: ApplyReport;
   try {
-    report = await run(job?.id);
+    report = await run(progress);
   } catch (err) {
     job?.fail(errorMessage(err));
     throw err;
@@ -61,19 +70,30 @@ function available(history: Recorder | undefined): Recorder {
   return history;
 }
 
-export function jobHandlers(history: Recorder | undefined): Pick<Handlers<ControlApi>, "jobs.list" | "jobs.show"> {
+function jobId(p: unknown, what: string): string {
+  const id = str(obj(p, what).id, "id");
+  if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN; see salty jobs)`);
+  return id;
+}
+
+/** `notify`: progress to this client, for the jobs it follows. */
+export function jobHandlers(history: Recorder | undefined, notify: (p: ApplyProgress) => void): Pick<Handlers<ControlApi>, "jobs.list" | "jobs.show" | "jobs.follow"> {
+  const show = async (id: string) => {
+    const h = available(history);
+    const job = (await h.spooled(id)) ?? (await unavailableAs(() => h.store.show(id)));
+    if (!job) throw new SaltyError(`no job ${id} in the history (see salty jobs; jobs past --history-keep or --history-days are pruned)`, "E_NOT_FOUND");
+    return job;
+  };
   return {
     "jobs.list": async (p) => {
       const f = jobFilter(p);
       return unavailableAs(() => available(history).store.list(f));
     },
-    "jobs.show": async (p) => {
-      const id = str(obj(p, "jobs.show").id, "id");
-      if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN; see salty jobs)`);
-      const h = available(history);
-      const job = (await h.spooled(id)) ?? (await unavailableAs(() => h.store.show(id)));
-      if (!job) throw new SaltyError(`no job ${id} in the history (see salty jobs; jobs past --history-keep or --history-days are pruned)`, "E_NOT_FOUND");
-      return job;
+    "jobs.show": (p) => show(jobId(p, "jobs.show")),
+    // A job running on this master is waited for; one that ended (or runs on another master) is shown as it is.
+    "jobs.follow": (p) => {
+      const id = jobId(p, "jobs.follow");
+      return available(history).live.follow(id, notify) ?? show(id);
     },
   };
 }

@@ -40,6 +40,8 @@ export type ControlApi = {
   "jobs.list": Method<JobFilter, JobSummary[]>;
   /** One job with each host's report as the client received it; E_NOT_FOUND when the history does not hold it. */
   "jobs.show": Method<{ id: string }, JobRecord>;
+  /** A job running on this master: its progress as notifications, its record when it ends (`salty jobs follow`). */
+  "jobs.follow": Method<{ id: string }, JobRecord>;
   ping: Method<null, null>;
 };
 

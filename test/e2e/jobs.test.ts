@@ -81,7 +81,7 @@ test("each apply is recorded; salty jobs lists them newest first and jobs show p
     const shown = await w.salty(["jobs", "show", id, "-vv", ...k()]);
     expect(shown.code).toBe(0);
     const [header, ...rest] = shown.stdout.split("\n");
-    expect(header).toMatch(new RegExp(`^job:${id} kind:apply status:(ok|failed) started:\\S+ who:local:\\S+ version:v[12]$`));
+    expect(header).toMatch(new RegExp(`^job:${id} kind:apply status:(ok|failed) started:\\S+ who:local:uid=\\d+(\\(\\S+\\))? version:v[12]$`));
     expect(rest.join("\n")).toBe(run.stdout); // the report, exactly as the apply printed it
     expect(shown.stderr).toBe(run.stderr);
   }
@@ -131,6 +131,24 @@ test("Ctrl-C on the client: it says which job goes on, and the master finishes a
   } finally {
     client.kill("SIGKILL");
   }
+}, 60_000);
+
+test("salty jobs follow: attached to a running job, it prints the report when the job ends; a finished job at once", async () => {
+  const client = Bun.spawn([w.bin, "apply", "-v", "slow=3", "version=v5", ...k()], { cwd: w.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  try {
+    const id = (await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+ version=v5/))[1]!;
+    const follow = await w.salty(["jobs", "follow", id, "-v", ...k()]);
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toMatch(new RegExp(`^job:${id} kind:apply status:ok .* version:v5\n\nhost:a1 elapsed:[3-9]\\.\\d+ errors:0 changed:\\d+\n  role:base elapsed:[3-9]\\.`));
+    const [applied] = await Promise.all([new Response(client.stdout).text(), client.exited]);
+    expect(follow.stdout.split("\n").slice(1).join("\n")).toBe(applied); // what the applying client printed
+  } finally {
+    client.kill("SIGKILL");
+  }
+  const [done] = await jobIds(1);
+  const again = await w.salty(["jobs", "follow", done!, ...k()]);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toStartWith(`job:${done} kind:apply status:ok `);
 }, 60_000);
 
 test("bad arguments and unknown jobs: one line and a non-zero status", async () => {

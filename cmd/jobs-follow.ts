@@ -1,0 +1,33 @@
+import { defineCommand } from "citty";
+import { clientKeyrootArg } from "./_cli.ts";
+import { connectClient } from "./_connect.ts";
+import { verbosity } from "./_args.ts";
+import { jobIdArg, printJob } from "./_jobs.ts";
+import { ProgressLine } from "../lib/client/progress.ts";
+
+const FOREVER = 2 ** 31 - 1; // the job's roles have their own timeouts
+
+export default defineCommand({
+  meta: { name: "follow", description: "Attach to a running job: its progress, then its report as the apply prints it" },
+  args: {
+    ...jobIdArg,
+    verbose: { type: "boolean", alias: "v", description: "One line per role (-vv: one line per command)" },
+    diff: { type: "boolean", description: "Show the diffs the apply recorded (an apply run with --diff)" },
+    json: { type: "boolean", description: "Print the job's record as one JSON document" },
+    ...clientKeyrootArg,
+    master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
+  },
+  async run({ args, rawArgs }) {
+    const progress = new ProgressLine(process.stderr);
+    const rpc = await connectClient(args, { "apply.progress": (p) => (p.total ? progress.update(p) : undefined, null) });
+    try {
+      const job = await rpc.call("jobs.follow", { id: args.id }, { timeoutMs: FOREVER });
+      progress.clear();
+      printJob(job, { verbosity: verbosity(rawArgs), diff: !!args.diff, json: !!args.json });
+      return job.status === "failed" ? 1 : 0; // as the apply it follows
+    } finally {
+      progress.clear();
+      rpc.close();
+    }
+  },
+});
