@@ -7,6 +7,7 @@
 
 import type { Operators } from "salty";
 import { UsageError } from "../errors.ts";
+import { OPERATOR_NAMES } from "../operators/names.ts";
 
 export type ArgValue = string | number | boolean | string[];
 
@@ -23,11 +24,7 @@ export interface ApplyArgs {
   extra: Record<string, ArgValue>;
 }
 
-const OPERATOR_NAMES = [
-  "copy", "render", "lineInFile", "makedirs", "remove", "symlink", "syncdir", "shell",
-  "serverShell", "useradd", "usergroups", "pkg", "service", "unit", "notify", "print", "isChanged", "myIp", "getIps", "quote",
-] as const satisfies readonly (keyof Operators)[];
-// A compile error here means an operator was added to salty.d.ts but not to the list above.
+// A compile error here means an operator was added to salty.d.ts but not to operators/names.ts.
 const everyOperatorListed: [Exclude<keyof Operators, (typeof OPERATOR_NAMES)[number]>] extends [never] ? true : never = true;
 void everyOperatorListed;
 

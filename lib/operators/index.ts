@@ -1,28 +1,17 @@
 // The operators a role receives, bound to one role run: every call is
 // planned and applied through run.ts and its Result recorded in call order;
 // print() collects output; isChanged() looks back over this role's results.
-// This is the one entry point the role runner uses.
+// This is the one entry point the role runner uses; the operators themselves
+// are listed once, in table.ts.
 
 import type { Context, Operators, Result } from "salty";
 import { limits } from "../constants.ts";
-import { copy } from "./copy.ts";
-import { lineInFile } from "./line-in-file.ts";
-import { makedirs } from "./makedirs.ts";
-import { pkg } from "./pkg.ts";
 import { notify, notifyOption } from "./notify.ts";
-import { service } from "./service.ts";
-import { unit } from "./unit.ts";
-import { remove } from "./remove.ts";
-import { render } from "./render.ts";
 import { PlannedWorld } from "./planned.ts";
 import { execute } from "./run.ts";
+import { OPERATORS } from "./table.ts";
 import { quote } from "./quote.ts";
-import { serverShell, shell } from "./shell.ts";
-import { symlink } from "./symlink.ts";
-import { syncdir } from "./syncdir.ts";
 import type { Caps, OpCtx, Operator } from "./types.ts";
-import { useradd } from "./useradd.ts";
-import { usergroups } from "./usergroups.ts";
 
 export interface RoleOperators {
   operators: Operators;
@@ -77,6 +66,9 @@ function outputBudget(): (r: Result) => Result {
   };
 }
 
+/** What binding turns each planned operator into: a function of its arguments that returns its Result. */
+type Bound<T> = { [K in keyof T]: T[K] extends Operator<infer A> ? (...args: A) => Promise<Result> : never };
+
 export interface RoleOpts {
   /** A dry run's planned world to carry on (the host's earlier roles of the same apply); else each dry run starts its own. */
   planned?: PlannedWorld;
@@ -104,21 +96,10 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     results[slot] = fit(result);
     return result;
   };
+  // biome-ignore lint/suspicious/noExplicitAny: each entry keeps its own argument tuple in Bound<>
+  const planned = Object.fromEntries(Object.entries(OPERATORS).map(([name, op]) => [name, bind(op as Operator<any[]>)])) as unknown as Bound<typeof OPERATORS>;
   const operators: Operators = {
-    copy: bind(copy),
-    render: bind(render),
-    lineInFile: bind(lineInFile),
-    makedirs: bind(makedirs),
-    remove: bind(remove),
-    symlink: bind(symlink),
-    syncdir: bind(syncdir),
-    shell: bind(shell),
-    serverShell: bind(serverShell),
-    useradd: bind(useradd),
-    usergroups: bind(usergroups),
-    pkg: bind(pkg),
-    service: bind(service),
-    unit: bind(unit),
+    ...planned,
     notify: async (name, action, o) => {
       const slot = results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }) - 1;
       const result = await notify(ctx, name, action, o);

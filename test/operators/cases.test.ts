@@ -7,20 +7,11 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
-import { copy } from "../../lib/operators/copy.ts";
-import { lineInFile } from "../../lib/operators/line-in-file.ts";
-import { makedirs } from "../../lib/operators/makedirs.ts";
-import { remove } from "../../lib/operators/remove.ts";
-import { render } from "../../lib/operators/render.ts";
 import { execute } from "../../lib/operators/run.ts";
-import { serverShell, shell } from "../../lib/operators/shell.ts";
-import { symlink } from "../../lib/operators/symlink.ts";
-import { syncdir } from "../../lib/operators/syncdir.ts";
+import { OPERATORS } from "../../lib/operators/table.ts";
 import type { Operator } from "../../lib/operators/types.ts";
-import { useradd } from "../../lib/operators/useradd.ts";
-import { usergroups } from "../../lib/operators/usergroups.ts";
 import { createUsers } from "../../lib/sys/users.ts";
-import type { SystemFixture } from "./_fakes.ts";
+import type { ProbeFixture, SystemFixture } from "./_fakes.ts";
 import { makeWorld, octal, snapshot, type Tree, type WorldOpts } from "./_world.ts";
 
 type Expected = Partial<Omit<Result, "rc">> & { rc?: number | "nonzero"; note?: string; changes?: object[]; counts?: Result["changes"] };
@@ -32,6 +23,7 @@ interface Case {
   master?: Tree;
   fs?: Tree;
   system?: SystemFixture;
+  probe?: ProbeFixture;
   serverShell?: boolean;
   diff?: boolean;
   context?: WorldOpts["context"];
@@ -42,8 +34,8 @@ interface Case {
   idempotent?: false;
 }
 
-// biome-ignore lint: operators have different argument tuples
-const ops: Record<string, Operator<any>> = { copy, render, lineInFile, makedirs, remove, symlink, syncdir, shell, serverShell, useradd, usergroups };
+// biome-ignore lint/suspicious/noExplicitAny: operators have different argument tuples
+const ops: Record<string, Operator<any>> = OPERATORS;
 const isRoot = process.getuid?.() === 0;
 const users = createUsers();
 

@@ -1,0 +1,42 @@
+// The one table of planned operators: each entry plans (and is applied by
+// run.ts) and is bound to a role run by index.ts. From this table derive the
+// role API (index.ts), the names an apply argument may not take
+// (inventory/args.ts, through names.ts) and the operators the JSON case runner
+// knows (test/operators/cases.test.ts). Adding an operator: its file, one line
+// here, its name in names.ts, its type in types/salty.d.ts
+// (docs/adding-an-operator.md).
+
+import { copy } from "./copy.ts";
+import { lineInFile } from "./line-in-file.ts";
+import { makedirs } from "./makedirs.ts";
+import type { PlannedName } from "./names.ts";
+import { pkg } from "./pkg.ts";
+import { remove } from "./remove.ts";
+import { render } from "./render.ts";
+import { service } from "./service.ts";
+import { serverShell, shell } from "./shell.ts";
+import { symlink } from "./symlink.ts";
+import { syncdir } from "./syncdir.ts";
+import type { Operator } from "./types.ts";
+import { unit } from "./unit.ts";
+import { useradd } from "./useradd.ts";
+import { usergroups } from "./usergroups.ts";
+
+/** Every planned operator by its role-facing name; a name missing from names.ts (or extra here) is a compile error. */
+export const OPERATORS = {
+  copy,
+  render,
+  lineInFile,
+  makedirs,
+  remove,
+  symlink,
+  syncdir,
+  shell,
+  serverShell,
+  useradd,
+  usergroups,
+  pkg,
+  service,
+  unit,
+  // biome-ignore lint/suspicious/noExplicitAny: operators have different argument tuples
+} satisfies Record<PlannedName, Operator<any>>;
