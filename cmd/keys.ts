@@ -5,6 +5,7 @@ import { SaltyError, UsageError } from "../lib/errors.ts";
 import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
 import { lookedNote } from "../lib/client/keyroot.ts";
 import { KeyStore, type KeyEntry, type KeyKind } from "../lib/master/keystore.ts";
+import { confirm } from "./_confirm.ts";
 
 const idArg = { id: { type: "positional", required: true, description: "The agent's (or client's) id", valueHint: "ID" } } as const;
 const kindArg = { kind: { type: "string", description: "agent or client, when an id is used by both", valueHint: "KIND" } } as const;
@@ -23,12 +24,33 @@ function kindOf(kind: string | undefined): KeyKind | undefined {
 }
 
 function table(entries: KeyEntry[]): string {
-  const rows = [["ID", "KIND", "STATUS", "FINGERPRINT"], ...entries.map((e) => [e.id, e.kind, e.status, e.fingerprint])];
+  const rows = [
+    ["ID", "KIND", "STATUS", "FROM", "FIRST CONTACT", "FINGERPRINT"],
+    ...entries.map((e) => [e.id, e.kind, e.status, e.address ?? "-", e.firstContact ?? "-", e.fingerprint]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
-const say = (line: string) => process.stdout.write(line + "\n");
+const say = (line: string): void => void process.stdout.write(line + "\n");
+
+/**
+ * Agent keys only: anyone who reaches the master can plant pending keys, and a client key can
+ * apply and read every secret, so client keys are accepted by id. On a terminal the operator sees
+ * the count and confirms; elsewhere --yes must say so (a script must not accept strangers blindly).
+ */
+async function acceptAll(ks: KeyStore, kind: KeyKind | undefined, yes: boolean): Promise<void> {
+  if (kind === "client") throw new UsageError('--all accepts agent keys only; accept a client key by its id: salty keys accept ID --kind client');
+  const pending = await ks.pending("agent");
+  if (!pending.length) return say("no pending agent keys");
+  const what = `${pending.length} pending agent key${pending.length === 1 ? "" : "s"}`;
+  if (!yes) {
+    const answer = confirm(`accept ${what}? ("salty keys list" shows them)`);
+    if (answer === null) throw new UsageError(`salty keys accept --all: ${what}; add --yes to accept them without a question (there is no terminal to ask on)`);
+    if (!answer) return say("nothing accepted");
+  }
+  for (const e of await ks.acceptAll(pending)) say(`accepted ${e.kind} ${e.id} ${e.fingerprint}`);
+}
 
 export default defineCommand({
   meta: { name: "keys", description: "List, accept, reject and delete agent keys" },
@@ -43,18 +65,19 @@ export default defineCommand({
       },
     }),
     accept: defineCommand({
-      meta: { name: "accept", description: "Accept a pending key (or every pending key with --all)" },
-      args: { ...keyrootArg, id: { ...idArg.id, required: false }, all: { type: "boolean", description: "Accept every pending key" }, ...kindArg },
+      meta: { name: "accept", description: "Accept a pending key, or every pending agent key with --all (client keys one by one, with --kind client)" },
+      args: {
+        ...keyrootArg,
+        id: { ...idArg.id, required: false },
+        all: { type: "boolean", description: "Accept every pending agent key (asks first on a terminal)" },
+        yes: { type: "boolean", description: "With --all: do not ask (needed when there is no terminal)" },
+        ...kindArg,
+      },
       async run({ args }) {
         if (args.all && args.id) throw new UsageError("salty keys accept takes an ID or --all, not both");
         if (!args.all && !args.id) throw new UsageError("salty keys accept needs an ID or --all");
         const ks = await store(args.keyroot);
-        if (args.all) {
-          const done = await ks.acceptAll(kindOf(args.kind));
-          for (const e of done) say(`accepted ${e.kind} ${e.id} ${e.fingerprint}`);
-          if (!done.length) say("no pending keys");
-          return;
-        }
+        if (args.all) return acceptAll(ks, kindOf(args.kind), Boolean(args.yes));
         const e = await ks.accept(args.id!, kindOf(args.kind));
         say(e.was === "accepted" ? `${e.kind} ${e.id} was already accepted ${e.fingerprint}` : `accepted ${e.kind} ${e.id} ${e.fingerprint} (was ${e.was})`);
       },
@@ -68,10 +91,17 @@ export default defineCommand({
       },
     }),
     delete: defineCommand({
-      meta: { name: "delete", description: "Forget a key: the host may ask again with a new one" },
-      args: { ...keyrootArg, ...idArg, ...kindArg },
+      meta: { name: "delete", description: "Forget a key (the host may ask again with a new one), or every pending key with --pending" },
+      args: { ...keyrootArg, id: { ...idArg.id, required: false }, pending: { type: "boolean", description: "Delete every pending key (of --kind, or both kinds)" }, ...kindArg },
       async run({ args }) {
-        const e = await (await store(args.keyroot)).delete(args.id, kindOf(args.kind));
+        if (args.pending && args.id) throw new UsageError("salty keys delete takes an ID or --pending, not both");
+        if (!args.pending && !args.id) throw new UsageError("salty keys delete needs an ID or --pending");
+        const ks = await store(args.keyroot);
+        if (args.pending) {
+          const gone = await ks.deletePending(kindOf(args.kind));
+          return say(`deleted ${gone.length} pending ${args.kind ?? "agent and client"} key${gone.length === 1 ? "" : "s"}`);
+        }
+        const e = await ks.delete(args.id!, kindOf(args.kind));
         say(`deleted ${e.kind} ${e.id} ${e.fingerprint} (was ${e.status})`);
       },
     }),

@@ -34,6 +34,8 @@ export const limits = {
   roleOutputChars: 8 * 1024 * 1024,
   /** An agent's facts (they travel in every other host's role context). */
   maxFactsBytes: 256 * 1024,
+  /** New pending keys one source address may make at once (then one per timing.pendingKeyRefillMs). */
+  pendingKeysBurst: 20,
   /** New keys waiting for `salty keys accept`, per kind: past it new ones are refused and not written. */
   maxPendingKeys: 1000,
   /** Output, diffs and prints of one apply report together (characters); past it the longest are cut (a frame is 32 MiB). */
@@ -82,6 +84,8 @@ export const timing = {
   idleGcMs: 2_000,
   /** The agent stops its role worker (and drops the worker's caches) after this long without a role. */
   workerIdleMs: 5 * 60_000,
+  /** One more new pending key per source address after this long (limits.pendingKeysBurst at once). */
+  pendingKeyRefillMs: 3_000,
   /** How often the master re-checks that every live session's key is still accepted (file events do it at once: master/key-watch.ts). */
   keysRecheckMs: 10_000,
   /** A command run to gather facts (sw_vers, ifconfig on macOS) that takes longer is killed. */

@@ -68,7 +68,7 @@ async function main() {
   }
   await until("pending keys", async () => (await capture(["keys", "list"])).split("pending").length > hosts.length);
   await salty(["keys", "list"]);
-  await salty(["keys", "accept", "--all"]);
+  await salty(["keys", "accept", "--all", "--yes"]);
   await until("agents to connect", async () => {
     const out = await capture(["hosts"]);
     return hosts.every((h) => out.includes(`"${h}"`));

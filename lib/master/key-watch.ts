@@ -31,9 +31,12 @@ export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<Ke
   const live = new Set<Live>();
   let queued: ReturnType<typeof setTimeout> | undefined;
   let checking = Promise.resolve();
+  /** "kind/id" of the key files that changed since the last check; "*" for every session. */
+  const changed = new Set<string>();
 
-  const check = async () => {
+  const check = async (which: Set<string>) => {
     for (const s of [...live]) {
+      if (!which.has("*") && !which.has(`${s.peer.kind}/${s.peer.id}`)) continue;
       const ok = await keystore.stillAccepted(s.peer).catch((err) => {
         log("keys.recheck_failed", { id: s.peer.id, kind: s.peer.kind, error: errorMessage(err) });
         return false; // as decide() does: a key the master cannot read is not accepted
@@ -44,24 +47,32 @@ export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<Ke
       s.close(`the key of ${s.peer.kind} ${s.peer.id} is no longer accepted`);
     }
   };
-  // Several events of one `salty keys` command make one check; checks never overlap.
-  const soon = () => {
+  // The events of one `salty keys` command make one check; checks never overlap.
+  const soon = (what: string) => {
+    changed.add(what);
     queued ??= setTimeout(() => {
       queued = undefined;
-      checking = checking.then(check);
+      const which = new Set(changed);
+      changed.clear();
+      checking = checking.then(() => check(which));
     }, 20);
   };
 
   const watchers: FSWatcher[] = [];
-  for (const dir of ["agents", "clients"].map((k) => join(keyroot, k, "accepted"))) {
+  for (const kind of ["agent", "client"] as const) {
+    const dir = join(keyroot, `${kind}s`, "accepted");
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    const onEvent = (_event: string, file: string | Buffer | null) => {
+      const name = file?.toString() ?? "";
+      soon(name.endsWith(".pub") ? `${kind}/${name.slice(0, -4)}` : "*");
+    };
     try {
-      watchers.push(watch(dir, soon).on("error", (err) => log("keys.watch_failed", { dir, error: err.message })));
+      watchers.push(watch(dir, onEvent).on("error", (err) => log("keys.watch_failed", { dir, error: err.message })));
     } catch (err) {
       log("keys.watch_failed", { dir, error: errorMessage(err) });
     }
   }
-  const timer = setInterval(soon, timing.keysRecheckMs);
+  const timer = setInterval(() => soon("*"), timing.keysRecheckMs);
   timer.unref?.();
 
   return {

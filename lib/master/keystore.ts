@@ -3,16 +3,21 @@
 // Keys are created exclusively and moved by rename, so `salty keys` (another
 // process) and a running master share the files safely; decide() reads them on
 // every connection (no cache), so an accept counts at the agent's next attempt.
-// Logs ids and fingerprints, never key material.
+// A key file's first line is the key; a second one, `# first contact from
+// ADDRESS at TIME`, records where a new key came from (`salty keys list`).
+// Strangers can make keys: new pending keys are capped in all and rate-limited
+// per source address. Logs ids and fingerprints, never key material.
 
 import { mkdir, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { limits } from "../constants.ts";
+import { limits, timing } from "../constants.ts";
 import { SaltyError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { encodeKey, fingerprint, parsePublicKey, samePublicKey, validateId } from "../crypto/keys.ts";
 import { writeNew } from "../crypto/_files.ts";
 import type { Decision, Peer } from "../wire/secure.ts";
+import type { Origin } from "../wire/secure-listener.ts";
+import { RateLimiter } from "../wire/rate.ts";
 
 export type KeyKind = Peer["kind"];
 export type KeyStatus = "pending" | "accepted" | "rejected";
@@ -24,6 +29,9 @@ export interface KeyEntry {
   /** Undefined when the file does not hold a valid key. */
   publicKey?: Uint8Array;
   fingerprint: string;
+  /** Where and when the master first saw this key (absent for keys it did not record, e.g. placed by hand). */
+  address?: string;
+  firstContact?: string;
 }
 
 const KINDS: KeyKind[] = ["agent", "client"];
@@ -32,8 +40,11 @@ const kindDir = (kind: KeyKind) => (kind === "agent" ? "agents" : "clients");
 
 const refuse = (code: string, reason: string): Decision => ({ accept: false, code, reason });
 
+const CONTACT_RE = /^# first contact from (\S+) at (\S+)$/m;
+
 export class KeyStore {
   private pendingQueue: Promise<void> = Promise.resolve();
+  private newKeys = new RateLimiter(limits.pendingKeysBurst, () => timing.pendingKeyRefillMs);
 
   constructor(
     readonly keyroot: string,
@@ -41,7 +52,7 @@ export class KeyStore {
   ) {}
 
   /** The master's answer to an authenticated peer. */
-  async decide(peer: Peer): Promise<Decision> {
+  async decide(peer: Peer, from?: Origin): Promise<Decision> {
     const { id, kind, publicKey } = peer;
     const fp = fingerprint(publicKey);
     if (await this.read(kind, "rejected", id)) {
@@ -59,9 +70,15 @@ export class KeyStore {
       return refuse("E_KEY_MISMATCH", `another key (${fingerprint(pending)}) is already pending for ${kind} ${id}; "salty keys delete ${id}" on the master clears it`);
     }
     // Agents only: a client key can run applies as root on every host, so a person always accepts it.
-    if (this.opts.autoAccept && kind === "agent") return this.autoAccept(peer, Boolean(pending));
-    if (!pending && !(await this.addPending(peer))) {
-      return refuse("E_KEY_PENDING_FULL", `${limits.maxPendingKeys} ${kind} keys are pending already; accept or delete some with "salty keys" on the master`);
+    if (this.opts.autoAccept && kind === "agent") return this.autoAccept(peer, Boolean(pending), from);
+    if (!pending) {
+      // Spent before the cap is checked: a stranger at its rate learns nothing of the queue.
+      if (from && !this.newKeys.take(from.unit)) {
+        return refuse("E_KEY_PENDING_RATE", `too many new keys from ${from.address} lately; this one is not recorded, try again later`);
+      }
+      if (!(await this.addPending(peer, from))) {
+        return refuse("E_KEY_PENDING_FULL", `${limits.maxPendingKeys} ${kind} keys are pending already; accept or delete some with "salty keys" on the master`);
+      }
     }
     const accept = kind === "agent" ? `salty keys accept ${id}` : `salty keys accept ${id} --kind client`;
     return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "${accept}" on the master`);
@@ -74,10 +91,10 @@ export class KeyStore {
     return accepted !== undefined && samePublicKey(accepted, peer.publicKey);
   }
 
-  private async autoAccept(peer: Peer, fromPending: boolean): Promise<Decision> {
+  private async autoAccept(peer: Peer, fromPending: boolean, from?: Origin): Promise<Decision> {
     const { id, kind, publicKey } = peer;
     if (fromPending) await this.move(kind, id, "pending", "accepted");
-    else if (!(await this.create(kind, "accepted", id, publicKey))) return this.decide(peer); // lost a race: look again
+    else if (!(await this.create(kind, "accepted", id, publicKey, from))) return this.decide(peer, from); // lost a race: look again
     log("keys.auto_accepted", { id, kind, fingerprint: fingerprint(publicKey) });
     return { accept: true };
   }
@@ -91,8 +108,15 @@ export class KeyStore {
         for (const name of names.sort()) {
           const id = name.endsWith(".pub") ? name.slice(0, -4) : "";
           if (!isId(id)) continue; // temp files and strays
-          const publicKey = await this.read(kind, status, id).catch(() => undefined);
-          out.push({ id, kind, status, ...(publicKey ? { publicKey } : {}), fingerprint: publicKey ? fingerprint(publicKey) : "(invalid key file)" });
+          const text = await readFile(this.file(kind, status, id), "utf8").catch(() => "");
+          const publicKey = this.parse(text);
+          const contact = CONTACT_RE.exec(text);
+          out.push({
+            id, kind, status,
+            ...(publicKey ? { publicKey } : {}),
+            fingerprint: publicKey ? fingerprint(publicKey) : "(invalid key file)",
+            ...(contact ? { address: contact[1]!, firstContact: contact[2]! } : {}),
+          });
         }
       }
     }
@@ -106,11 +130,31 @@ export class KeyStore {
     return { ...e, status: "accepted", was: e.status };
   }
 
-  /** Accept every pending key; returns what was accepted. */
-  async acceptAll(kind?: KeyKind): Promise<KeyEntry[]> {
+  /** The pending keys of one kind. */
+  async pending(kind: KeyKind): Promise<KeyEntry[]> {
+    return (await this.list()).filter((e) => e.status === "pending" && e.kind === kind);
+  }
+
+  /**
+   * Accept these pending keys (as listed to the operator); returns what was accepted. A key
+   * replaced or gone since it was listed is left alone: only what the operator saw is accepted.
+   */
+  async acceptAll(listed: KeyEntry[]): Promise<KeyEntry[]> {
+    const done: KeyEntry[] = [];
+    for (const e of listed) {
+      const now = await this.read(e.kind, "pending", e.id).catch(() => undefined);
+      if (!now || !e.publicKey || !samePublicKey(now, e.publicKey)) continue;
+      await this.move(e.kind, e.id, "pending", "accepted");
+      done.push({ ...e, status: "accepted" });
+    }
+    return done;
+  }
+
+  /** Forget every pending key (of one kind, or both); returns what was deleted. */
+  async deletePending(kind?: KeyKind): Promise<KeyEntry[]> {
     const pending = (await this.list()).filter((e) => e.status === "pending" && (!kind || e.kind === kind));
-    for (const e of pending) await this.move(e.kind, e.id, "pending", "accepted");
-    return pending.map((e) => ({ ...e, status: "accepted" }));
+    for (const e of pending) await unlink(this.file(e.kind, "pending", e.id)).catch(() => {});
+    return pending;
   }
 
   /** Reject a pending or accepted key: that id is refused until the key is deleted. */
@@ -142,11 +186,11 @@ export class KeyStore {
    * reaches the master can make a key, and their files must not grow without bound. One at a time,
    * so strangers handshaking at once cannot all slip under the cap.
    */
-  private addPending(peer: Peer): Promise<boolean> {
+  private addPending(peer: Peer, from?: Origin): Promise<boolean> {
     const run = this.pendingQueue.then(async () => {
       const names = await readdir(this.dir(peer.kind, "pending")).catch(() => [] as string[]);
       if (names.filter((n) => n.endsWith(".pub")).length >= limits.maxPendingKeys) return false;
-      if (await this.create(peer.kind, "pending", peer.id, peer.publicKey)) log("keys.pending", { id: peer.id, kind: peer.kind, fingerprint: fingerprint(peer.publicKey) });
+      if (await this.create(peer.kind, "pending", peer.id, peer.publicKey, from)) log("keys.pending", { id: peer.id, kind: peer.kind, fingerprint: fingerprint(peer.publicKey), from: from?.address });
       return true;
     });
     this.pendingQueue = run.then(
@@ -170,12 +214,21 @@ export class KeyStore {
       if (err.code === "ENOENT") return undefined;
       throw err;
     });
-    return text === undefined ? undefined : parsePublicKey(text, path);
+    return text === undefined ? undefined : parsePublicKey(text.split("\n", 1)[0]!, path);
   }
 
-  private async create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array): Promise<boolean> {
+  private parse(text: string): Uint8Array | undefined {
+    try {
+      return parsePublicKey(text.split("\n", 1)[0]!);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean> {
     await mkdir(this.dir(kind, status), { recursive: true, mode: 0o700 });
-    return writeNew(this.file(kind, status, id), encodeKey(key) + "\n", 0o644);
+    const contact = from ? `# first contact from ${from.address} at ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n` : "";
+    return writeNew(this.file(kind, status, id), encodeKey(key) + "\n" + contact, 0o644);
   }
 
   private async move(kind: KeyKind, id: string, from: KeyStatus, to: KeyStatus): Promise<void> {

@@ -66,7 +66,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     host: opts.host,
     port: opts.port,
     identity,
-    decide: (peer) => keystore.decide(peer),
+    decide: (peer, from) => keystore.decide(peer, from),
     onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps, peer.id)),
   });
   const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps), { admit: controlPeers() });

@@ -12,11 +12,17 @@ import { fingerprint, type Identity } from "../crypto/keys.ts";
 import { RefusedError, secureServer, type Decision, type Peer, type SealedLink } from "./secure.ts";
 import { listenTcp, type SocketLink } from "./tcp.ts";
 
+/** Where a peer connected from: its address, and the unit per-address limits count (addressKey). */
+export interface Origin {
+  address: string;
+  unit: string;
+}
+
 export interface SecureListenOptions {
   host: string;
   port: number;
   identity: Identity;
-  decide(peer: Peer): Decision | Promise<Decision>;
+  decide(peer: Peer, from: Origin): Decision | Promise<Decision>;
   /** An authenticated and accepted peer. A throw here closes that session. */
   onSession(link: SealedLink, peer: Peer): void;
 }
@@ -73,7 +79,7 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
       if (left > 0) perAddress.set(key, left);
       else perAddress.delete(key);
     };
-    secureServer(raw, { identity: opts.identity, decide: (peer) => decideLogged(opts.decide, peer, raw.peer, noisy) }).then(
+    secureServer(raw, { identity: opts.identity, decide: (peer) => decideLogged(opts.decide, peer, raw.peer, { address: raw.remoteAddress, unit: key }, noisy) }).then(
       ({ link, peer }) => {
         release();
         startSession(opts.onSession, link, peer);
@@ -90,8 +96,8 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
 }
 
 /** Refusals go through the rate-limited log: strangers with fresh keys cost a handshake each, and must not flood it. */
-async function decideLogged(decide: SecureListenOptions["decide"], peer: Peer, address: string, noisy: ReturnType<typeof rateLimitedLog>): Promise<Decision> {
-  const d = await decide(peer);
+async function decideLogged(decide: SecureListenOptions["decide"], peer: Peer, address: string, from: Origin, noisy: ReturnType<typeof rateLimitedLog>): Promise<Decision> {
+  const d = await decide(peer, from);
   if (!d.accept) noisy("secure.refused", { id: peer.id, kind: peer.kind, peer: address, code: d.code, reason: d.reason, fingerprint: fingerprint(peer.publicKey) });
   return d;
 }

@@ -31,7 +31,7 @@ describe("keys", () => {
     await w.master!.waitFor(/keys\.pending.*id=a1/);
     await agent.waitFor(/pending/i);
     const list = await w.salty(["keys", "list", "--keyroot", w.keyroot]);
-    expect(list.stdout).toMatch(/^a1\s+agent\s+pending\s+SHA256:\S+$/m);
+    expect(list.stdout).toMatch(/^a1\s+agent\s+pending\s+127\.0\.0\.1\s+\d{4}-\d\d-\d\dT[\d:]{8}Z\s+SHA256:\S+$/m);
     expect(await hostIds()).toEqual([]);
     const accepted = await w.salty(["keys", "accept", "a1", "--keyroot", w.keyroot]);
     expect(accepted.code).toBe(0);
@@ -57,7 +57,7 @@ describe("keys", () => {
     expect((await w.salty(["keys", "reject", "bad", "--keyroot", w.keyroot])).code).toBe(0);
     await agent.waitFor(/rejected/i);
     expect(await hostIds()).toEqual([]);
-    await w.salty(["keys", "accept", "--all", "--keyroot", w.keyroot]);
+    await w.salty(["keys", "accept", "--all", "--yes", "--keyroot", w.keyroot]);
     await w.startAgent("good");
     await w.master!.waitFor(/keys\.pending.*id=good/);
     await w.salty(["keys", "accept", "good", "--keyroot", w.keyroot]);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { KeyStore } from "../../lib/master/keystore.ts";
 import { encodeKey, fingerprint } from "../../lib/crypto/keys.ts";
@@ -128,12 +128,44 @@ describe("KeyStore management", () => {
     expect(list.every((e) => e.fingerprint.startsWith("SHA256:") && e.fingerprint.length === 50)).toBe(true);
   });
 
-  test("acceptAll accepts every pending key, of one kind if asked", async () => {
+  test("acceptAll accepts the pending keys listed, and only while each is still the key listed", async () => {
+    const { root, ks } = await seeded();
+    const agents = await ks.pending("agent");
+    expect(agents.map((e) => e.id)).toEqual(["a", "b", "c"]);
+    // b was replaced after it was listed: not accepted
+    rmSync(join(root, "agents/pending/b.pub"));
+    await ks.decide({ id: "b", kind: "agent", publicKey: nacl.sign.keyPair().publicKey });
+    expect((await ks.acceptAll(agents)).map((e) => e.id)).toEqual(["a", "c"]);
+    expect((await ks.list()).filter((e) => e.status === "pending").map((e) => `${e.kind}/${e.id}`)).toEqual(["agent/b", "client/ops"]);
+  });
+
+  test("deletePending forgets every pending key, of one kind if asked", async () => {
     const { ks } = await seeded();
-    expect((await ks.acceptAll("agent")).map((e) => e.id)).toEqual(["a", "b", "c"]);
-    expect((await ks.list()).filter((e) => e.status === "pending").map((e) => e.id)).toEqual(["ops"]);
-    expect((await ks.acceptAll()).map((e) => e.id)).toEqual(["ops"]);
-    expect(await ks.acceptAll()).toEqual([]);
+    await ks.accept("c");
+    expect((await ks.deletePending("client")).map((e) => e.id)).toEqual(["ops"]);
+    expect((await ks.deletePending()).map((e) => e.id)).toEqual(["a", "b"]);
+    expect((await ks.list()).map((e) => `${e.status}/${e.id}`)).toEqual(["accepted/c"]);
+  });
+
+  test("a new key records where it came from; new keys are rate-limited per address unit", async () => {
+    const { ks } = await seeded();
+    const from = { address: "192.0.2.7", unit: "192.0.2.7" };
+    const codes: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const d = await ks.decide({ id: `n${i}`, kind: "agent", publicKey: nacl.sign.keyPair().publicKey }, from);
+      codes.push(d.accept ? "accepted" : d.code);
+    }
+    expect(codes.filter((c) => c === "E_KEY_PENDING").length).toBe(20);
+    expect(codes.slice(20)).toEqual(Array(5).fill("E_KEY_PENDING_RATE"));
+    const other = await ks.decide({ id: "elsewhere", kind: "agent", publicKey: nacl.sign.keyPair().publicKey }, { address: "192.0.2.8", unit: "192.0.2.8" });
+    expect(other.accept ? "" : other.code).toBe("E_KEY_PENDING");
+    const n0 = (await ks.list()).find((e) => e.id === "n0")!;
+    expect(n0.address).toBe("192.0.2.7");
+    expect(n0.firstContact).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Date.now() - Date.parse(n0.firstContact!)).toBeLessThan(60_000);
+    await ks.accept("n0");
+    expect((await ks.list()).find((e) => e.id === "n0")).toMatchObject({ status: "accepted", address: "192.0.2.7" });
+    expect(await ks.stillAccepted({ id: "n0", kind: "agent", publicKey: n0.publicKey! })).toBe(true);
   });
 
   test("accept, reject, delete report what was there; unknown ids and bad ids are errors", async () => {

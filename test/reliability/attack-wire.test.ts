@@ -4,13 +4,14 @@
 // acceptance, and strangers filling the pending-key queue. Each case also
 // checks that the master goes on serving the others.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import nacl from "tweetnacl";
 import { setLogSink } from "../../lib/log.ts";
 import { decode, encode } from "../../lib/wire/codec.ts";
 import { Rpc } from "../../lib/wire/rpc.ts";
 import type { FrameLink } from "../../lib/wire/link.ts";
 import type { AgentApi, MasterApi } from "../../lib/wire/api.ts";
 import type { Facts } from "salty";
-import { world, type World } from "../e2e/_harness.ts";
+import { FAST_TIMING, world, type World } from "../e2e/_harness.ts";
 import { secureClient } from "../../lib/wire/secure.ts";
 import { authenticated, openRaw, procStats, rogueAgent, until } from "./_tools.ts";
 import { join } from "node:path";
@@ -227,4 +228,61 @@ describe("trust on first use ends at the first handshake (S8)", () => {
     expect(JSON.parse(hosts.stdout)).toEqual({});
     expect(w.master!.output).not.toMatch(/secure\.session id=good1/);
   }, 30_000);
+});
+
+describe("strangers' keys (S4, S10)", () => {
+  let w: World;
+  beforeAll(async () => {
+    // No refill while the test runs: the burst is what is counted, however slow the machine.
+    w = await world({ files, timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), pendingKeyRefillMs: 600_000 }) });
+    await w.startMaster();
+  });
+  afterAll(async () => {
+    await w?.[Symbol.asyncDispose]();
+  });
+
+  /** One handshake from `address` with a fresh key: the code the master answered. */
+  async function stranger(id: string, kind: "agent" | "client", address: string): Promise<string> {
+    const raw = await openRaw(w.port, address);
+    try {
+      await secureClient(raw, { identity: nacl.sign.keyPair(), id, kind });
+      return "accepted";
+    } catch (err) {
+      return (err as { code?: string }).code ?? String(err);
+    } finally {
+      raw.close();
+    }
+  }
+
+  test("one address making new keys is cut off after a burst; a real host elsewhere still gets its key pending; delete --pending clears the junk in one go", async () => {
+    const codes: string[] = [];
+    for (let i = 0; i < 30; i++) codes.push(await stranger(`junk-${i}`, "agent", "127.0.3.1"));
+    expect(codes.slice(0, 20)).toEqual(Array(20).fill("E_KEY_PENDING"));
+    expect(codes.slice(20)).toEqual(Array(10).fill("E_KEY_PENDING_RATE"));
+    const good = await w.startAgent("good1");
+    await good.waitFor(/agent\.key_pending/);
+    const list = await w.salty(["keys", "list", "--keyroot", w.keyroot]);
+    expect(list.stdout).toMatch(/^junk-0\s+agent\s+pending\s+127\.0\.3\.1\s+\S+Z\s+SHA256:/m);
+    expect(list.stdout).toMatch(/^good1\s+agent\s+pending\s+127\.0\.0\.1\s+\S+Z\s+SHA256:/m);
+    expect(list.stdout).not.toMatch(/junk-2[0-9]/);
+
+    const deleted = await w.salty(["keys", "delete", "--pending", "--keyroot", w.keyroot]);
+    expect(deleted).toEqual({ code: 0, stderr: "", stdout: "deleted 21 pending agent and client keys\n" });
+    await good.waitFor(/agent\.key_pending[\s\S]*agent\.key_pending[\s\S]*agent\.key_pending/); // it keeps asking, and is pending again
+    await until(async () => /^good1\s+agent\s+pending/m.test((await w.salty(["keys", "list", "--keyroot", w.keyroot])).stdout), 10_000, "good1 pending again");
+  }, 60_000);
+
+  test("accept --all accepts the pending agents and never a client key a stranger planted; off a terminal it needs --yes", async () => {
+    expect(await stranger("planted", "client", "127.0.3.2")).toBe("E_KEY_PENDING");
+    const noYes = await w.salty(["keys", "accept", "--all", "--keyroot", w.keyroot]);
+    expect(noYes.code).toBe(2);
+    expect(noYes.stderr).toMatch(/^salty: salty keys accept --all: 1 pending agent key; add --yes/);
+    const all = await w.salty(["keys", "accept", "--all", "--yes", "--keyroot", w.keyroot]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/^accepted agent good1 SHA256:\S+\n$/);
+    expect((await w.salty(["keys", "list", "--keyroot", w.keyroot])).stdout).toMatch(/^planted\s+client\s+pending\s+127\.0\.3\.2\s/m);
+    await w.waitHosts(["good1"]);
+    const apply = await w.salty(["apply", "--keyroot", w.keyroot, "target=good1"]);
+    expect(apply.code).toBe(0);
+  }, 60_000);
 });
