@@ -25,7 +25,14 @@ declare module "salty" {
     changes?: { added: number; updated: number; removed: number; fixed?: number; dirsAdded?: number; dirsRemoved?: number };
   }
 
-  export interface OwnerOpts extends NotifyOpt {
+  /** Every operator takes it (as its last argument). */
+  export interface SensitiveOpts {
+    /** Hide this call's output, diff and error detail from reports and logs (Ansible's `no_log`);
+     * the role itself still gets the whole Result. */
+    sensitive?: boolean;
+  }
+
+  export interface OwnerOpts extends NotifyOpt, SensitiveOpts {
     /** Owner; defaults to the agent's user. */
     user?: string;
     /** Group; defaults to the user's primary group. */
@@ -34,7 +41,7 @@ declare module "salty" {
     mode?: number;
   }
 
-  export interface ShellOpts extends NotifyOpt {
+  export interface ShellOpts extends NotifyOpt, SensitiveOpts {
     cwd?: string;
     env?: Record<string, string>;
     /** Seconds before the process group is killed. */
@@ -48,7 +55,7 @@ declare module "salty" {
     delete?: boolean;
   }
 
-  export interface PkgOpts extends NotifyOpt {
+  export interface PkgOpts extends NotifyOpt, SensitiveOpts {
     /** "present" (default): installed, any version; "latest": the newest the package manager offers; "absent": removed. */
     state?: "present" | "latest" | "absent";
     /** Refresh the package lists (apt-get update) before installing when they are older than this: "1h" (default), "30m", "1d", seconds, or false. */
@@ -87,7 +94,7 @@ declare module "salty" {
     init?: "systemd" | "launchd";
   }
 
-  export interface UnitOpts extends NotifyOpt {
+  export interface UnitOpts extends NotifyOpt, SensitiveOpts {
     /** Template variables, as for render(). */
     vars?: Record<string, unknown>;
     /** The init system; by default the host's `facts.init`. */
@@ -109,10 +116,10 @@ declare module "salty" {
     makedirs(path: string, opts?: OwnerOpts): Promise<Result>;
     /** Ensure `path` is absent (recursively).
      * @example await remove("/etc/nginx/sites-enabled/default") */
-    remove(path: string): Promise<Result>;
+    remove(path: string, opts?: SensitiveOpts): Promise<Result>;
     /** Ensure `path` is a symlink to `target`, replacing a file or directory there.
      * @example await symlink("/opt/app/releases/42", "/opt/app/current") */
-    symlink(target: string, path: string): Promise<Result>;
+    symlink(target: string, path: string, opts?: SensitiveOpts): Promise<Result>;
     /** Mirror the fileroot directory `src` into `dst` like `rsync -a --delete`.
      * @example await syncdir("files/app/static", "/opt/app/static", { exclude: ["*.map"] }) */
     syncdir(src: string, dst: string, opts?: SyncdirOpts): Promise<Result>;
@@ -125,13 +132,13 @@ declare module "salty" {
      * fileroot; needs `salty master --allow-server-shell`) with JSON `args`: it gets them as
      * $SALTY_ARGS, and as its argv when they are a list of strings and numbers.
      * @example await serverShell("repo-head", ["main"], { timeout: 30 }) */
-    serverShell(name: string, args?: unknown, opts?: { timeout?: number }): Promise<Result>;
+    serverShell(name: string, args?: unknown, opts?: SensitiveOpts & { timeout?: number }): Promise<Result>;
     /** Ensure a user and a group of that name exist.
      * @example await useradd("nginx", { system: true }) */
-    useradd(name: string, opts?: { system?: boolean }): Promise<Result>;
+    useradd(name: string, opts?: SensitiveOpts & { system?: boolean }): Promise<Result>;
     /** Ensure the user's supplementary groups are exactly `groups`.
      * @example await usergroups("deploy", ["docker", "adm"]) */
-    usergroups(name: string, groups: string[]): Promise<Result>;
+    usergroups(name: string, groups: string[], opts?: SensitiveOpts): Promise<Result>;
     /** Ensure packages are installed (or at their latest version, or absent), with one command of the
      * host's package manager (apt, dnf, yum, apk, brew) for the whole list. The installed set is read once
      * and kept while the package database is unchanged; the output lists what was installed or removed,
@@ -141,7 +148,7 @@ declare module "salty" {
     /** Ensure a systemd (or launchd) service is running or stopped, enabled or disabled; restart or reload
      * it now when one of `restartOn`/`reloadOn` changed something. Unit states are read once per apply.
      * @example await service("nginx", { running: true, enabled: true, reloadOn: conf }) */
-    service(name: string, opts?: ServiceOpts & NotifyOpt): Promise<Result>;
+    service(name: string, opts?: ServiceOpts & NotifyOpt & SensitiveOpts): Promise<Result>;
     /** Write a systemd unit to /etc/systemd/system/NAME (or a launchd plist to /Library/LaunchDaemons/NAME.plist),
      * rendered from `files/src` like render(); when it changed, `systemctl daemon-reload` runs right after.
      * @example await unit("app.service", "app/app.service", { vars: { port: 8080 }, notify: "app:restart" }) */

@@ -12,6 +12,7 @@ import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { ScanCache } from "./scan-cache.ts";
 import { failedReport } from "./failed-report.ts";
+import { maskReport, masker } from "../crypto/mask.ts";
 import { useColdCodeJitPolicy } from "../jit-policy.ts";
 
 declare const self: Worker;
@@ -59,7 +60,7 @@ async function runOne(runId: number, req: RunRoleRequest): Promise<void> {
     report = await execute!(req, capsFor(runId));
   } catch (err) {
     // The runner reports a role's failures itself; this is for a bug in it, so that the queue goes on.
-    report = failedReport(req.role, errorMessage(err));
+    report = maskReport(failedReport(req.role, errorMessage(err)), masker(req.secrets));
   }
   post({ type: "done", runId, report });
 }

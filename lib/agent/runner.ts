@@ -8,6 +8,7 @@
 import type { Context, Result } from "salty";
 import { limits, timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
+import { maskReport, masker } from "../crypto/mask.ts";
 import { AgentCache } from "../operators/cache.ts";
 import { knownFiles } from "./known-files.ts";
 import { SharedHostsCache } from "./shared-hosts.ts";
@@ -41,6 +42,8 @@ export interface RunRoleOptions {
   timeoutMs?: number;
   /** A dry run's planned world carried over from the host's earlier roles of the same apply. */
   planned?: PlannedWorld;
+  /** Secret values to mask in the report (RunRoleRequest.secrets). */
+  secrets?: string[];
 }
 
 export interface RoleRun extends RoleReport {
@@ -88,13 +91,9 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   }
   const all: Result[] = [...results];
   if (failure !== undefined) all.push({ cmd: `role(${o.name})`, rc: 1, changed: false, elapsed: elapsedSince(start), error: failure });
-  return {
-    role: o.name,
-    results: all,
-    ...(output.length ? { output: output.join("\n") } : {}),
-    elapsed: elapsedSince(start),
-    rc: all.some((r) => r.rc !== 0) ? 1 : 0,
-  };
+  // Nothing the run reports shows a secret value: results, what it printed, the role's own error.
+  const report = maskReport({ results: all, ...(output.length ? { output: output.join("\n") } : {}) }, masker(o.secrets));
+  return { role: o.name, ...report, elapsed: elapsedSince(start), rc: all.some((r) => r.rc !== 0) ? 1 : 0 };
 }
 
 /** `disk` and `exec` that make `trees` forget the walks of what they change, and every walk once a command has run. */
@@ -140,9 +139,10 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
       filename: req.filename,
       context: req.context,
       timeoutMs: req.timeoutMs,
+      ...(Array.isArray(req.secrets) ? { secrets: req.secrets } : {}),
       caps: { ...local, host, files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
     });
-    const handlers = req.last ? await runHandlers(host, local.exec, req.dryRun) : [];
+    const handlers = req.last ? maskReport({ results: await runHandlers(host, local.exec, req.dryRun) }, masker(req.secrets)).results : [];
     return { ...run, fetched: files.fetched(), ...(handlers.length ? { handlers } : {}) };
   };
 }

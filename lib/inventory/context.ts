@@ -43,6 +43,14 @@ export function maskSecrets<T>(value: T, isSecret: IsSecret): T {
   return walk(value) as T;
 }
 
+/** The plaintexts of the secrets in `raw`, read from the same places in its decrypted copy (for masking). */
+export function secretValues(raw: unknown, decrypted: unknown, isSecret: IsSecret): string[] {
+  if (typeof raw === "string") return isSecret(raw) && typeof decrypted === "string" ? [decrypted] : [];
+  if (Array.isArray(raw)) return Array.isArray(decrypted) ? raw.flatMap((v, i) => secretValues(v, decrypted[i], isSecret)) : [];
+  if (isPlainObject(raw) && isPlainObject(decrypted)) return Object.entries(raw).flatMap(([k, v]) => (Object.hasOwn(decrypted, k) ? secretValues(v, decrypted[k], isSecret) : []));
+  return [];
+}
+
 function info(host: PlannedHost, vars: Vars, facts: Facts | undefined): HostInfo {
   return { env: host.env, cluster: host.cluster, roles: host.roles.map((r) => r.name), vars, ...(facts ? { facts } : {}) };
 }
@@ -98,7 +106,10 @@ export interface ContextFactoryOptions {
  * computed once, and each host's context once (its roles' contexts differ only
  * in `role` and share the rest): treat contexts as read-only.
  */
-export function contextFactory(plan: InventoryPlan, opts: ContextFactoryOptions): ((hostId: string, role: string) => Context) & { others: Record<string, HostInfo> } {
+export function contextFactory(
+  plan: InventoryPlan,
+  opts: ContextFactoryOptions,
+): ((hostId: string, role: string) => Context) & { others: Record<string, HostInfo>; secrets(hostId: string): string[] } {
   const others = publicHosts(plan, opts.facts, opts.isSecret);
   const byId = new Map(plan.hosts.map((h) => [h.id, h]));
   const built = new Map<string, Context>();
@@ -112,6 +123,11 @@ export function contextFactory(plan: InventoryPlan, opts: ContextFactoryOptions)
     }
     return { ...ctx, role };
   };
+  // The plaintexts of a host's own secrets (in its context already): what its reports must mask.
+  const secrets = (hostId: string): string[] => {
+    const host = byId.get(hostId);
+    return host ? secretValues(host.vars, context(hostId, "").me.vars, opts.isSecret) : [];
+  };
   // Every host's `hosts` is this, less itself: the scheduler sends it once per agent connection.
-  return Object.assign(context, { others });
+  return Object.assign(context, { others, secrets });
 }

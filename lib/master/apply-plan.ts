@@ -42,7 +42,7 @@ export async function planFromInventory(req: ApplyRequest, connected: string[], 
   const plan = planApply(inv, connected, args);
   const facts = Object.fromEntries(connected.map((id) => [id, deps.factsOf(id)]));
   const context = contextFactory(plan, { facts, extra: args.extra, bootstrap: !!req.bootstrap, decrypt: secretDecrypter(deps.secretKey), isSecret });
-  return { hosts: plan.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })), context, others: context.others };
+  return { hosts: plan.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })), context, others: context.others, secrets: context.secrets };
 }
 
 /** The inventory as the master resolves it: per host its cluster, env, roles and merged vars. */

@@ -114,7 +114,7 @@ export class FileServer {
 
   private async fetch(path: string, have: string | undefined, roles: ReadonlySet<string>): Promise<SourceFile> {
     const f = await this.describe(path, roles);
-    const meta = { hash: f.hash, size: f.size };
+    const meta = { hash: f.hash, size: f.size, ...(f.plain ? { secret: true } : {}) };
     if (f.hash === have) return meta;
     if (f.plain) return { ...meta, data: f.plain };
     if (f.size > limits.inlineFileBytes) return meta;

@@ -13,6 +13,7 @@ import type { AgentSession, Registry } from "./registry.ts";
 import { forgetSharedHosts, sharedHostsFor } from "./shared-hosts.ts";
 import { knownFilesFor, rememberFetched } from "./known-files.ts";
 import { version } from "../version.ts";
+import { maskReport, masker } from "../crypto/mask.ts";
 
 export interface HostPlan {
   id: string;
@@ -27,6 +28,8 @@ export interface ApplyPlan {
   context(hostId: string, role: string): Context;
   /** Every host as the others see it: when given, contexts' `hosts` travel once per agent connection (shared-hosts.ts). */
   others?: Record<string, HostInfo>;
+  /** The plaintexts of a host's own secrets: masked in its reports, here and on the agent (lib/crypto/mask.ts). */
+  secrets?(hostId: string): string[];
 }
 
 export interface RoleSource {
@@ -133,10 +136,12 @@ async function lastRunnable(h: HostPlan, deps: SchedulerDeps): Promise<number> {
 async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number, turn: { apply: string; last: boolean }): Promise<{ done: Promise<RoleRun> }> {
   const t0 = performance.now();
   const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
+  const secrets = plan.secrets?.(session.id) ?? [];
+  const mask = masker(secrets);
   const failed = (err: unknown): RoleRun => {
     forgetSharedHosts(session);
     const lostConn = err instanceof SaltyError && err.code === "E_CONN_LOST";
-    const message = lostConn ? "connection lost" : errorMessage(err);
+    const message = lostConn ? "connection lost" : (mask?.text(errorMessage(err)) ?? errorMessage(err));
     log("apply.role_failed", { id: session.id, role: name, error: message });
     return { outcome: outcome(name, [failure(name, message, since(t0))], since(t0)), lost: lostConn ? message : undefined };
   };
@@ -147,16 +152,18 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const known = await knownFilesFor(session, name, session.files);
     const call = session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
+      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
       // The agent enforces the role timeout itself (and those of the roles sent before this one):
       // this margin only catches an agent that never answers.
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },
     );
     const done = call.then((report): RoleRun => {
       rememberFetched(session, name, report?.fetched);
-      const results = Array.isArray(report?.results) ? report.results : [];
-      const ran = Array.isArray(report?.handlers) && report.handlers.length ? { handlers: outcome("handlers", report.handlers, report.handlers.reduce((s, r) => s + (typeof r?.elapsed === "number" ? r.elapsed : 0), 0)) } : {};
-      return { outcome: { ...outcome(name, results, report.elapsed), output: report.output }, ...ran };
+      // The agent masks its report; an agent is untrusted (and may be of an older build): masked again here.
+      const masked = maskReport({ results: Array.isArray(report?.results) ? report.results : [], ...(typeof report?.output === "string" ? { output: report.output } : {}) }, mask);
+      const handlers = Array.isArray(report?.handlers) && report.handlers.length ? maskReport({ results: report.handlers }, mask).results : [];
+      const ran = handlers.length ? { handlers: outcome("handlers", handlers, handlers.reduce((s, r) => s + (typeof r?.elapsed === "number" ? r.elapsed : 0), 0)) } : {};
+      return { outcome: { ...outcome(name, masked.results, report.elapsed), output: masked.output }, ...ran };
     }, failed);
     return { done: done.finally(() => session.running--) };
   } catch (err) {

@@ -9,6 +9,7 @@ import { ownership, parents } from "./_owner.ts";
 import type { Dest } from "./_paths.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
 import { unifiedDiff } from "./unified-diff.ts";
+import { SECRET_DIFF } from "../crypto/mask.ts";
 
 export interface Content {
   hash: string;
@@ -16,6 +17,8 @@ export interface Content {
   /** In memory (render, lineInFile, small copies); else pulled from `src` on the master. */
   data?: Uint8Array;
   src?: string;
+  /** From an `.enc` source: the diff says so and shows nothing of it. */
+  secret?: boolean;
 }
 
 /** What a destination holds now: its stat and, for a regular file, its content hash (cached). */
@@ -43,7 +46,7 @@ export async function planContent(ctx: OpCtx, dest: Dest, now: { st: Stat | unde
     changes.push({ kind: "fetch", src: next.src, ...file });
   }
   const plan: Plan = { changes, created: !st, blobs };
-  if (ctx.diff) plan.diff = await textDiff(ctx, dest, st, next);
+  if (ctx.diff) plan.diff = next.secret ? SECRET_DIFF : await textDiff(ctx, dest, st, next);
   return plan;
 }
 

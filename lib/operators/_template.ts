@@ -128,13 +128,13 @@ async function load(ctx: OpCtx, file: string): Promise<TemplateSource> {
   const got = await fetchSource(ctx.files, file, cached?.hash);
   if (cached && got.hash === cached.hash) return cached;
   const data = got.data ?? (await readAll(ctx.files, file, got.size));
-  const src = { hash: got.hash, text: new TextDecoder().decode(data) };
+  const src: TemplateSource = { hash: got.hash, text: new TextDecoder().decode(data), ...(got.secret ? { secret: true } : {}) };
   ctx.cache.setTemplate(file, src);
   return src;
 }
 
-/** Render files/… with `locals`; includes used last time are fetched along with it. */
-export async function renderTemplate(ctx: OpCtx, file: string, locals: Record<string, unknown>): Promise<string> {
+/** Render files/… with `locals`; includes used last time are fetched along with it. `secret`: a template used came from an `.enc` file. */
+export async function renderTemplate(ctx: OpCtx, file: string, locals: Record<string, unknown>): Promise<{ text: string; secret: boolean }> {
   const r: Render = { ctx, sources: new Map(), used: new Set() };
   const known = ctx.cache.includes.get(file) ?? [];
   const [main] = await Promise.all([load(ctx, file), ...known.map((p) => load(ctx, p).then((s) => r.sources.set(p, s), () => {}))]);
@@ -143,9 +143,10 @@ export async function renderTemplate(ctx: OpCtx, file: string, locals: Record<st
     if (round > MAX_INCLUDES) throw new SaltyError(`${file}: more than ${MAX_INCLUDES} includes`, "E_TEMPLATE");
     r.used = new Set();
     try {
-      const out = renderFile(r, file, locals, 0);
+      const text = renderFile(r, file, locals, 0);
       ctx.cache.includes.set(file, [...r.used]);
-      return out;
+      const secret = [file, ...r.used].some((p) => r.sources.get(p)?.secret === true);
+      return { text, secret };
     } catch (err) {
       if (err instanceof TemplateFailure) throw err.toError();
       if (!(err instanceof MissingInclude)) throw err;

@@ -8,6 +8,8 @@ import type { StatEntry } from "../sys/types.ts";
 export interface TemplateSource {
   hash: string;
   text: string;
+  /** Decrypted from an `.enc` file: what it renders is never shown in a diff. */
+  secret?: boolean;
 }
 
 // biome-ignore lint: a compiled EJS function takes any locals

@@ -26,7 +26,7 @@ export const copy: Operator<[src: string, dst: string, opts?: OwnerOpts]> = {
     const owner = await resolveOwner(ctx, opts);
     const now = await current(ctx, dest);
     const got = await fetchSource(ctx.files, source, now.have);
-    const content = { hash: got.hash, size: got.size, ...(got.data ? { data: got.data } : { src: source }) };
+    const content = { hash: got.hash, size: got.size, ...(got.data ? { data: got.data } : { src: source }), ...(got.secret ? { secret: true } : {}) };
     return planContent(ctx, dest, now, content, mode, owner);
   },
 };

@@ -7,6 +7,8 @@ export interface SourceFile {
   /** SHA-256 hex of the content (of the decrypted content for a .enc file). */
   hash: string;
   size: number;
+  /** Decrypted from an `.enc` file: never shown in a diff. */
+  secret?: boolean;
   /** The content, absent when the caller already has `hash`, or when the file
    * is larger than the inline limit (then pull it with `read`). */
   data?: Uint8Array;

@@ -6,6 +6,7 @@
 
 import type { Context, Operators, Result } from "salty";
 import { limits } from "../constants.ts";
+import { hideSensitive, isSensitive } from "../crypto/mask.ts";
 import { notify, notifyOption } from "./notify.ts";
 import { PlannedWorld } from "./planned.ts";
 import { execute } from "./run.ts";
@@ -93,7 +94,8 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     const { result, plan } = await execute(ctx, op, args);
     if (world && plan && result.rc === 0) await world.record(plan);
     await notifyOption(ctx, args, result);
-    results[slot] = fit(result);
+    // The role gets the whole result; the report a copy, without output and diff when the call is sensitive.
+    results[slot] = fit(isSensitive(args) ? hideSensitive(result) : { ...result });
     return result;
   };
   // biome-ignore lint/suspicious/noExplicitAny: each entry keeps its own argument tuple in Bound<>

@@ -25,9 +25,9 @@ export const render: Operator<[src: string, dst: string, opts?: RenderOpts]> = {
       throw new SaltyError("vars must be an object", "E_ARG");
     }
     const owner = await resolveOwner(ctx, opts);
-    const text = await renderTemplate(ctx, source, { ...ctx.locals, ...opts.vars });
+    const { text, secret } = await renderTemplate(ctx, source, { ...ctx.locals, ...opts.vars });
     const data = encoder.encode(text);
     const now = await current(ctx, dest);
-    return planContent(ctx, dest, now, { hash: hashBytes(data), size: data.length, data }, mode, owner);
+    return planContent(ctx, dest, now, { hash: hashBytes(data), size: data.length, data, ...(secret ? { secret } : {}) }, mode, owner);
   },
 };

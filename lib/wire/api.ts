@@ -77,6 +77,8 @@ export interface RunRoleRequest {
   apply?: string;
   /** The host's last role of this apply: after it the agent runs the handlers queued or owed (operators/handlers.ts). */
   last?: true;
+  /** The decrypted secret values of this host's vars (already in `context`): masked in everything the run reports. */
+  secrets?: string[];
 }
 
 export interface RoleReport {

@@ -7,6 +7,8 @@ import { afterEach, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
+import { deriveKey, encryptBytes, encryptString } from "../../lib/crypto/secrets.ts";
+import { masker } from "../../lib/crypto/mask.ts";
 import { world, type World } from "../e2e/_harness.ts";
 
 let w: World | undefined;
@@ -106,4 +108,101 @@ test("S14: a shell child of the agent, and a serverShell child of the master, ne
   for (const v of Object.values(env)) expect(r.stdout).not.toContain(v);
   // `SALTY_TIMING` comes through, so the children do get the rest of the environment.
   expect(agent!.output).toContain("SALTY_TIMING=");
+});
+
+// --- Secrets never shown ------------------------------------------------------
+
+const PASSWORD = "p".repeat(40);
+const DB_PASSWORD = "s3cret-db-Pw-7781";
+const API_TOKEN = "tok-AAAA-5531-zzzz";
+const PEM = "-----BEGIN KEY-----\nMIIBsecretLineOne0001\nMIIBsecretLineTwo0002\n-----END KEY-----";
+const ENC_FILE = "ENC-PLAINTEXT-9931 only the agent may know\n";
+const ENC_TEMPLATE = "ENC-TEMPLATE-4417 <%= id %>\n";
+const SENSITIVE = "SENSITIVE-OUTPUT-6620";
+/** Every value that must never be shown, and pieces of them. */
+const NEVER = [DB_PASSWORD, API_TOKEN, "MIIBsecretLineOne0001", "MIIBsecretLineTwo0002", "ENC-PLAINTEXT-9931", "ENC-TEMPLATE-4417", SENSITIVE];
+
+function secretWorld(): Promise<World> {
+  const key = deriveKey(PASSWORD);
+  const files = {
+    "hosts/index.ts": `export default { envs: { x: { db_password: "${encryptString(DB_PASSWORD, key)}", nested: { api: ["${encryptString(API_TOKEN, key)}"] }, pem: "${encryptString(PEM, key)}", port: 5432 } }, hosts: { lab: { a1: { env: "x", roles: ["app"] } } } };\n`,
+    "files/app/app.conf": "user=app\npassword=<%= me.vars.db_password %>\nport=<%= me.vars.port %>\ntoken=<%= me.vars.nested.api[0] %>\n<%= me.vars.pem %>\nend\n",
+    "roles/app.ts": `export default async ({ copy, render, lineInFile, shell, print, me }) => {
+  const pw = me.vars.db_password;
+  await copy("app/secret.key", "/etc/app/secret.key");
+  await render("app/app.conf", "/etc/app/app.conf");
+  await render("app/tpl.conf", "/etc/app/tpl.conf");
+  await lineInFile("pw=" + pw, "/etc/app/line.conf");
+  await shell("echo the password is " + pw + " and the token " + ${JSON.stringify(API_TOKEN.slice(0, 4))} + "${API_TOKEN.slice(4)}");
+  await shell("echo SENSITIVE-OUTPUT-$((6000+620)); echo SENSITIVE-OUTPUT-$((6000+620)) >&2; exit 3", { sensitive: true });
+  await render("app/app.conf", "/etc/app/hidden.conf", { sensitive: true });
+  await shell("echo failing with " + pw + " >&2; exit 4");
+  print("printed " + pw);
+  throw new Error("gave up holding " + pw);
+};\n`,
+  };
+  return (async () => {
+    w = await world({ files, password: PASSWORD });
+    writeFileSync(join(w.fileroot, "files/app/secret.key.enc"), encryptBytes(new TextEncoder().encode(ENC_FILE), key));
+    writeFileSync(join(w.fileroot, "files/app/tpl.conf.enc"), encryptBytes(new TextEncoder().encode(ENC_TEMPLATE), key));
+    await w.startMaster(["--auto-accept"]);
+    await w.startAgent("a1");
+    await w.waitHosts(["a1"]);
+    return w;
+  })();
+}
+
+function expectNoSecret(text: string, where: string): void {
+  for (const v of NEVER) expect(text.includes(v), `${where} shows ${v}:\n${text}`).toBe(false);
+}
+
+test("D3-D6: no secret value in apply --json --dry-run --diff -vv, in a real apply, nor in the master's or the agent's log", async () => {
+  const w = await secretWorld();
+  const dry = await w.salty(["apply", "--json", "--dry-run", "--diff", "-vv", "--keyroot", w.keyroot]);
+  expect(dry.code).toBe(1); // the role throws, and two commands fail, on purpose
+  expectNoSecret(dry.stdout + dry.stderr, "dry run");
+  const [copy, conf, tpl, line, echo, sensitive, hidden, failing, thrown] = results(dry.stdout, "app");
+  // D3: the .enc copy and the .enc template say their diff is secret.
+  expect(copy!.diff).toBe("(secret content: diff not shown)\n");
+  expect(tpl!.diff).toBe("(secret content: diff not shown)\n");
+  // D4: a rendered file holding secrets shows its diff, each line holding one masked.
+  expect(conf!.diff).toContain("+user=app\n");
+  expect(conf!.diff).toContain("+port=5432\n");
+  expect(conf!.diff).toContain("+******** (a line holding a secret)\n");
+  expect(conf!.diff).toContain("+end\n");
+  expect(line!.diff).toContain("+******** (a line holding a secret)");
+  expect(line!.cmd).toContain("pw=********");
+  // A dry run does not run commands: their text is masked in what it would run.
+  expect(echo!.output).toContain("the password is ********");
+  // D5: sensitive: neither output nor diff.
+  expect(sensitive!.output).toBe("(sensitive: output hidden)");
+  expect(hidden!.diff).toBe("(sensitive: diff not shown)\n");
+  expect(failing!.output).toContain("failing with ********");
+  expect(thrown!.error).toContain("gave up holding ********");
+
+  const real = await w.salty(["apply", "--diff", "-vv", "--keyroot", w.keyroot]);
+  expect(real.code).toBe(1);
+  expectNoSecret(real.stdout + real.stderr, "apply");
+  expect(real.stdout + real.stderr).toContain("the password is ******** and the token ********");
+  expect(real.stdout + real.stderr).toContain('"output":"(sensitive: output hidden)"');
+  expect(real.stdout).toContain("| printed ********");
+  const json = await w.salty(["apply", "--json", "--diff", "-vv", "--keyroot", w.keyroot]);
+  expectNoSecret(json.stdout + json.stderr, "second apply");
+  // The files themselves hold the secrets: masking is only in what is shown.
+  const sb = w.sandbox("a1");
+  expect(readFileSync(join(sb, "etc/app/secret.key"), "utf8")).toBe(ENC_FILE);
+  expect(readFileSync(join(sb, "etc/app/app.conf"), "utf8")).toContain(`password=${DB_PASSWORD}\n`);
+  expect(readFileSync(join(sb, "etc/app/line.conf"), "utf8")).toBe(`pw=${DB_PASSWORD}\n`);
+  // D6: nor in the daemons' logs.
+  expectNoSecret(w.master!.output, "the master's log");
+  expectNoSecret(w.agents.get("a1")!.output, "the agent's log");
+});
+
+test("masking: every occurrence in text, whole diff lines, each line of a multi-line secret; nothing to mask costs nothing", () => {
+  expect(masker([])).toBeUndefined();
+  expect(masker(["", 5])).toBeUndefined();
+  const m = masker(["hunter2", "line-one-xx\nline-two-yy\n}"])!;
+  expect(m.text("a hunter2 b hunter2")).toBe("a ******** b ********");
+  expect(m.text("x line-two-yy }")).toBe("x ******** }");
+  expect(m.diff("--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+pw=hunter2\n context\n")).toBe("--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+******** (a line holding a secret)\n context\n");
 });
