@@ -92,10 +92,12 @@ test("S14: a shell child of the agent, and a serverShell child of the master, ne
       "hosts/index.ts": inventory(["probe"]),
       "roles/probe.ts": `export default async ({ shell, serverShell }) => {
   await shell('echo "agent pw=[$PASSWORD] spw=[$SALTY_PASSWORD]"; env');
-  await serverShell('echo "master pw=[$PASSWORD] spw=[$SALTY_PASSWORD]"; env');
+  await serverShell("probe", []);
 };\n`,
+      "server/probe": `#!/bin/sh\necho "master pw=[$PASSWORD] spw=[$SALTY_PASSWORD]"\nenv\n`,
     },
   });
+  chmodSync(join(w.fileroot, "server/probe"), 0o755);
   await w.startMaster(["--auto-accept", "--allow-server-shell"]);
   await w.startAgent("a1");
   await w.waitHosts(["a1"]);
@@ -185,7 +187,7 @@ test("D3-D6: no secret value in apply --json --dry-run --diff -vv, in a real app
   expectNoSecret(real.stdout + real.stderr, "apply");
   expect(real.stdout + real.stderr).toContain("the password is ******** and the token ********");
   expect(real.stdout + real.stderr).toContain('"output":"(sensitive: output hidden)"');
-  expect(real.stdout).toContain("| printed ********");
+  expect(real.stdout + real.stderr).toContain("| printed ********");
   const json = await w.salty(["apply", "--json", "--diff", "-vv", "--keyroot", w.keyroot]);
   expectNoSecret(json.stdout + json.stderr, "second apply");
   // The files themselves hold the secrets: masking is only in what is shown.
