@@ -4,7 +4,7 @@
 // output) reaches the apply's output, the master's log or the agent's log; a
 // shell child never inherits the daemon's password variables.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
 import { deriveKey, encryptBytes, encryptString } from "../../lib/crypto/secrets.ts";
@@ -195,7 +195,23 @@ test("D3-D6: no secret value in apply --json --dry-run --diff -vv, in a real app
   expect(readFileSync(join(sb, "etc/app/secret.key"), "utf8")).toBe(ENC_FILE);
   expect(readFileSync(join(sb, "etc/app/app.conf"), "utf8")).toContain(`password=${DB_PASSWORD}\n`);
   expect(readFileSync(join(sb, "etc/app/line.conf"), "utf8")).toBe(`pw=${DB_PASSWORD}\n`);
-  // D6: nor in the daemons' logs.
+  // Nor in the history (salty jobs, and the database's own bytes).
+  let jobs: Array<{ id: string; status: string }> = [];
+  for (let i = 0; i < 100 && jobs.filter((j) => j.status !== "running").length < 3; i++) {
+    const list = await w.salty(["jobs", "--json", "--keyroot", w.keyroot]);
+    jobs = list.code === 0 ? JSON.parse(list.stdout) : [];
+    if (jobs.length < 3) await Bun.sleep(100);
+  }
+  expect(jobs.length).toBeGreaterThanOrEqual(3);
+  for (const j of jobs) {
+    const shown = await w.salty(["jobs", "show", j.id, "-vv", "--diff", "--keyroot", w.keyroot]);
+    expect(shown.stdout + shown.stderr).toContain("********");
+    expectNoSecret(shown.stdout + shown.stderr, `salty jobs show ${j.id}`);
+  }
+  const stored = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? stored(join(dir, e.name)) : e.isFile() ? [readFileSync(join(dir, e.name), "latin1")] : []));
+  expectNoSecret(stored(w.keyroot).join("\n"), "the keyroot (history database, spool)");
+  // Nor in the daemons' logs.
   expectNoSecret(w.master!.output, "the master's log");
   expectNoSecret(w.agents.get("a1")!.output, "the agent's log");
 });
