@@ -8,7 +8,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { deriveKey, decryptString, encryptString } from "../../lib/crypto/secrets.ts";
-import { binary, world, type Run, type World } from "../e2e/_harness.ts";
+import { REPO, binary, world, type Run, type World } from "../e2e/_harness.ts";
+import { compileArgs, removeSourceMaps } from "../../scripts/_compile.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/crypto");
 const PASSWORD = "cli-password-0123456789abcdef0123456789";
@@ -220,4 +221,50 @@ describe("salty crypto d and whole blocks (issue 13 item 13)", () => {
     const piped = await salty(["crypto", "d"], { cwd, env, stdin: "" });
     expect(piped).toEqual({ code: 0, stdout: "", stderr: `salty: warning: stdin: it is empty: ${warning}\n` });
   });
+});
+
+describe("stack traces and role lines in the release build (minified, as scripts/release.ts makes it)", () => {
+  let release: string;
+  beforeAll(async () => {
+    release = join(REPO, ".tmp", "test-bin-release", "salty");
+    mkdirSync(join(REPO, ".tmp", "test-bin-release"), { recursive: true });
+    const p = Bun.spawn([process.execPath, ...compileArgs({ outfile: release, commit: "test", minify: true })], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    if ((await p.exited) !== 0) throw new Error(`release build failed: ${await new Response(p.stderr).text()}`);
+    removeSourceMaps(release);
+  }, 120_000);
+
+  test("-vv: salty's own frames name its source files and functions", async () => {
+    const cwd = dir("stack");
+    const p = Bun.spawn([release, "apply", "-vv", "--keyroot", join(cwd, "nowhere")], { cwd, env: { PATH: process.env.PATH ?? "" }, stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/\n\s+at connectControl \(lib\/client\/connect\.ts:\d+:\d+\)\n/);
+    expect(stderr).toMatch(/\n\s+at async run \(cmd\/apply\.ts:\d+:\d+\)\n/);
+    expect(stderr).not.toContain("$bunfs");
+  });
+
+  test("a role's error names the line of the role's own source (bootstrap: master and agent in the release binary)", async () => {
+    const fileroot = dir("role-lines");
+    const roles: Record<string, string> = {
+      throws: `import type { Role } from "salty";\n// two\nexport default (async ({ print }) => {\n  print("x");\n  throw new Error("thrown on line 5");\n}) satisfies Role;\n`,
+      typeerr: `export default async ({ me }) => {\n  const v: any = me.vars;\n\n  return v.missing.field;\n};\n`,
+      deep: `function helper(n: number): number {\n  if (n === 0) throw new RangeError("deep");\n  return helper(n - 1);\n}\nexport default async () => {\n  await new Promise((r) => setTimeout(r, 5));\n  helper(3);\n};\n`,
+      quoted: `export default async ({ quote }) => {\n  interface T { a: string }\n  const t: T = { a: "x" };\n  quote(undefined as any, t.a);\n};\n`,
+    };
+    mkdirSync(join(fileroot, "hosts"), { recursive: true });
+    mkdirSync(join(fileroot, "roles"), { recursive: true });
+    writeFileSync(join(fileroot, "hosts/index.ts"), `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { h1: { env: "lab", roles: ${JSON.stringify(Object.keys(roles))} } } } };\n`);
+    for (const [name, text] of Object.entries(roles)) writeFileSync(join(fileroot, "roles", `${name}.ts`), text);
+    const p = Bun.spawn([release, "bootstrap", "--json", "--id", "h1", "--fileroot", fileroot, "--keyroot", join(fileroot, "keys"), "--path", join(fileroot, "sandbox")], { cwd: fileroot, env: { PATH: process.env.PATH ?? "" }, stdout: "pipe", stderr: "pipe" });
+    const [stdout, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(1);
+    const host = JSON.parse(stdout).hosts.find((h: { id: string }) => h.id === "h1");
+    const errors = host.roles.map((r: { role: string; results: { error?: string }[] }) => r.results.find((x) => x.error)?.error);
+    expect(errors).toEqual([
+      "roles/throws.ts:5: thrown on line 5",
+      expect.stringMatching(/^roles\/typeerr\.ts:4: /),
+      "roles/deep.ts:2: deep",
+      expect.stringMatching(/^roles\/quoted\.ts:4: quote\(\) /),
+    ]);
+  }, 60_000);
 });
