@@ -8,7 +8,7 @@
 // agent, the role and the command. Only reached when the master runs with
 // --allow-server-shell and the asking agent has a role running (agent-session.ts).
 
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
 import { SaltyError, errorMessage } from "../errors.ts";
@@ -68,6 +68,7 @@ export function serverCommandRequest(p: unknown, roles: ReadonlySet<string>): Se
 
 /** The executable server/NAME of the fileroot, resolved (no symlink out of server/). */
 function commandPath(fileroot: string, name: string): string {
+  if (!existsSync(join(fileroot, "server"))) throw new SaltyError(`no command server/${name} on the master (its fileroot has no server/ directory)`, "E_NOENT");
   let full: string;
   try {
     full = resolveUnder(join(fileroot, "server"), name);

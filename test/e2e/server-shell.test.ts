@@ -42,3 +42,14 @@ test("with --allow-server-shell the declared command runs on the master, in the 
   expect(r.stdout).toContain(`| on-master agent=a1 role=probe argv=a b|3 json=["a b",3]\n    | ${realpathSync(w.fileroot)}\n`);
   expect(w.master!.output).toMatch(/master\.server_shell id=a1 role=probe command=where rc=0/);
 });
+
+test("a fileroot without server/ declares no command: rc 1 naming it", async () => {
+  const { "server/where": _, ...withoutServer } = files;
+  w = await world({ files: withoutServer });
+  await w.startMaster(["--auto-accept", "--allow-server-shell"]);
+  await w.startAgent("a1");
+  await w.waitHosts(["a1"]);
+  const r = await w.salty(["apply", "--keyroot", w.keyroot]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("no command server/where on the master (its fileroot has no server/ directory)");
+});
