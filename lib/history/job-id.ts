@@ -1,6 +1,7 @@
 // Job ids: YYYYMMDD-HHMMSS-NNNN in UTC, NNNN counting the jobs started within
 // that second by this process (past 9999 the id borrows the next second), so
-// ids sort as the jobs started and say when. Also the `--since 2d` parser.
+// ids sort as the jobs started and say when; `-TAG` after it on a master that
+// shares its history (PostgreSQL) with others. Also the `--since 2d` parser.
 // Pure apart from the clock passed in.
 
 import { UsageError } from "../errors.ts";
@@ -47,7 +48,8 @@ function stamp(ms: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
 }
 
-export const JOB_ID = /^\d{8}-\d{6}-\d{4}$/;
+/** A job id; masters sharing a PostgreSQL history add a tag of their own (`-a3f9`), so that two never make the same id. */
+export const JOB_ID = /^\d{8}-\d{6}-\d{4}(-[0-9a-f]{4})?$/;
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 

@@ -2,7 +2,9 @@
 // unless --db names a PostgreSQL server. Opening never fails for a server
 // that is down: the recorder spools until it answers.
 
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { openSqlite } from "./sqlite.ts";
 import { isPostgresUrl, openPostgres } from "./postgres.ts";
@@ -29,7 +31,10 @@ export function openStore(opts: HistoryOptions): HistoryStore {
 }
 
 export function openRecorder(opts: HistoryOptions): Recorder {
+  // Several masters may share a PostgreSQL history: this one's ids end with a tag of its host and keyroot.
+  const idTag = opts.db ? createHash("sha256").update(`${hostname()}\0${resolve(opts.keyroot)}`).digest("hex").slice(0, 4) : undefined;
   return new Recorder({
+    ...(idTag ? { idTag } : {}),
     store: openStore(opts),
     spoolDir: join(opts.keyroot, "history-spool"),
     keep: opts.keep ?? HISTORY_DEFAULTS.keep,

@@ -24,6 +24,8 @@ export interface RecorderOptions {
   /** Jobs kept, and the oldest kept (milliseconds). */
   keep: number;
   maxAgeMs: number;
+  /** Four hex digits after each id (a master sharing a PostgreSQL history with others). */
+  idTag?: string;
 }
 
 export interface JobHandle {
@@ -72,7 +74,8 @@ export class Recorder {
   }
 
   start(kind: JobKind, who: string, req: ApplyRequest): JobHandle {
-    const started = startRecord({ id: newJobId(), kind, who, req, now: Date.now() });
+    const id = this.opts.idTag ? `${newJobId()}-${this.opts.idTag}` : newJobId();
+    const started = startRecord({ id, kind, who, req, now: Date.now() });
     log("job.start", { job: started.id, kind, target: started.target || "*", who, ...(started.version ? { version: started.version } : {}), ...(req.dryRun ? { dry_run: true } : {}) });
     this.enqueue(started);
     this.live.begin(started.id);

@@ -72,7 +72,7 @@ function available(history: Recorder | undefined): Recorder {
 
 function jobId(p: unknown, what: string): string {
   const id = str(obj(p, what).id, "id");
-  if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN; see salty jobs)`);
+  if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)`);
   return id;
 }
 

@@ -157,7 +157,7 @@ test("bad arguments and unknown jobs: one line and a non-zero status", async () 
   const kind = await w.salty(["jobs", "--kind", "nope", ...k()]);
   expect([kind.code, kind.stderr]).toEqual([2, "salty: jobs.list: --kind must be one of apply, run, deploy, bootstrap, not nope\n"]);
   const bad = await w.salty(["jobs", "show", "nope", ...k()]);
-  expect([bad.code, bad.stderr]).toEqual([2, `salty: jobs.show: "nope" is not a job id (YYYYMMDD-HHMMSS-NNNN; see salty jobs)\n`]);
+  expect([bad.code, bad.stderr]).toEqual([2, `salty: jobs.show: "nope" is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)\n`]);
   const missing = await w.salty(["jobs", "show", "20000101-000000-0000", ...k()]);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toBe("salty: jobs.show: no job 20000101-000000-0000 in the history (see salty jobs; jobs past --history-keep or --history-days are pruned)\n");

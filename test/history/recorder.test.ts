@@ -101,6 +101,23 @@ describe("the database down or full", () => {
     }
   }, 90_000);
 
+  test.skipIf(!!pgBackend!.skip)("two masters sharing a PostgreSQL history never make the same job id", async () => {
+    const dir = temp();
+    const { url } = await pgBackend!.open(dir);
+    const { openPostgres } = await import("../../lib/history/postgres.ts");
+    const recs = ["a3f9", "07bc"].map((idTag) => new Recorder({ store: new HistoryStore(openPostgres(url!)), spoolDir: join(dir, idTag), keep: 100, maxAgeMs: 86_400_000, idTag }));
+    try {
+      const jobs = recs.map((r) => r.start("apply", "local:root", { args: [], dryRun: false, diff: false }));
+      jobs.forEach((j) => j.end(report()));
+      await Promise.all(recs.map((r) => r.flush()));
+      expect(jobs[0]!.id).toMatch(/^\d{8}-\d{6}-\d{4}-a3f9$/);
+      expect(jobs[1]!.id).toMatch(/^\d{8}-\d{6}-\d{4}-07bc$/);
+      expect((await recs[0]!.store.list()).map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+    } finally {
+      await Promise.all(recs.map((r) => r.close()));
+    }
+  }, 60_000);
+
   test("sqlite at its size cap: jobs are spooled, and written once the master starts again with room", async () => {
     const dir = temp();
     const spoolDir = join(dir, "history-spool");
