@@ -157,7 +157,7 @@ declare module "salty" {
      * (`restart` absorbs `reload`). Owed handlers are journaled on the agent and survive a failed or
      * interrupted apply. Skipped during `salty bootstrap` unless `{ bootstrap: true }`.
      * @example if (conf.changed) await notify("nginx", "reload") */
-    notify(service: string, action: "reload" | "restart", opts?: NotifyOpts): Promise<Result>;
+    notify(service: string, action: "reload" | "restart", opts?: NotifyOpts & SensitiveOpts): Promise<Result>;
     /** Append to the role's output.
      * @example print(`deploying ${version}`) */
     print(x: unknown): void;
