@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# service(), unit() and handlers against a real systemd (npm run test:systemd-host;
+# needs root, Linux x64, a kernel that lets systemd-nspawn boot a container).
+#
+# Makes a minimal Debian root with systemd in it (debootstrap, cached), copies
+# ONLY dist/salty-linux-x64 into it, enables the agent's unit written by
+# `salty service install agent` inside the root, and boots the root with
+# `systemd-nspawn --boot` (the host's network: the agent reaches a master on
+# 127.0.0.1 outside). A role then writes a unit with unit(), starts and
+# enables it with service() and restarts it through a handler; the unit's
+# process is checked from outside; a second apply changes nothing and runs no
+# handler; a third stops it. Every process it starts is stopped by PID.
+#
+# Environment: SALTY_FRESH_HOST_CACHE (default /var/tmp/salty-fresh-host),
+# SALTY_DEBIAN_MIRROR, SALTY_DEBIAN_SUITE (default bookworm), SALTY_KEEP=1.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$REPO/dist/salty-linux-x64
+CACHE=${SALTY_FRESH_HOST_CACHE:-/var/tmp/salty-fresh-host}
+SUITE=${SALTY_DEBIAN_SUITE:-bookworm}
+ID=sd1.salty.test
+STARTED=$SECONDS
+MASTER_PID=""
+NSPAWN_PID=""
+WORK=""
+MARK="31536000.$$"
+
+say() { printf '[systemd-host %3ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
+die() { say "FAIL: $*"; exit 1; }
+alive() { local st; st=$(cat "/proc/$1/stat" 2>/dev/null) && [[ $st != *") Z "* ]]; }
+
+stop() { # pid, seconds to wait after TERM
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq $((${2:-10} * 5))); do alive "$1" || break; sleep 0.2; done
+  alive "$1" && { say "$1 did not stop on TERM: KILL"; kill -KILL "$1" 2>/dev/null || true; }
+  wait "$1" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  # TERM makes nspawn power the container off in order; its processes go with it.
+  [[ -n $NSPAWN_PID ]] && stop "$NSPAWN_PID" 30
+  [[ -n $MASTER_PID ]] && stop "$MASTER_PID"
+  if [[ $status -ne 0 && -n $WORK ]]; then
+    for log in "$WORK"/*.log; do [[ -f $log ]] && { echo "--- $log"; tail -n 40 "$log"; }; done
+  fi
+  [[ -n $WORK && ${SALTY_KEEP:-} != 1 ]] && rm -rf --one-file-system "$WORK"
+  say "$([[ $status -eq 0 ]] && echo PASS || echo "failed (exit $status)")"
+}
+trap cleanup EXIT
+
+debian_mirror() {
+  [[ -n ${SALTY_DEBIAN_MIRROR:-} ]] && { echo "$SALTY_DEBIAN_MIRROR"; return; }
+  local url
+  url=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' | grep -v security | head -n 1 || true)
+  echo "${url:-http://deb.debian.org/debian}"
+}
+
+ensure_tool() { # command package
+  command -v "$1" >/dev/null && return
+  say "installing $2"
+  mkdir -p "$CACHE"
+  local install=(apt-get install -y --no-install-recommends "$2")
+  DEBIAN_FRONTEND=noninteractive "${install[@]}" >"$CACHE/apt.log" 2>&1 ||
+    { apt-get update >>"$CACHE/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive "${install[@]}" >>"$CACHE/apt.log" 2>&1; } ||
+    { tail -n 5 "$CACHE/apt.log"; die "apt-get install $2 failed"; }
+}
+
+cached_root() {
+  local root=$CACHE/$SUITE-systemd
+  if [[ ! -x $root/lib/systemd/systemd ]]; then
+    ensure_tool debootstrap debootstrap
+    say "debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus $SUITE (once; cached in $root)"
+    rm -rf --one-file-system "$root.partial"
+    mkdir -p "$CACHE"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus "$SUITE" "$root.partial" "$(debian_mirror)" >"$CACHE/debootstrap-systemd.log" 2>&1 ||
+      { tail -n 20 "$CACHE/debootstrap-systemd.log"; die "debootstrap failed"; }
+    mv "$root.partial" "$root"
+  fi
+  echo "$root"
+}
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    grep -qi ":$(printf '%04X' "$port") [0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+wait_for() { # seconds description command...
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "timed out waiting for $what"
+    for pid in $MASTER_PID $NSPAWN_PID; do alive "$pid" || die "a process this test started exited while waiting for $what"; done
+    sleep 0.3
+  done
+}
+
+[[ $(id -u) -eq 0 ]] || die "run as root"
+[[ $(uname -m) == x86_64 ]] || die "this test runs dist/salty-linux-x64"
+[[ -x $BIN ]] || die "$BIN is missing: npm run release (npm run test:systemd-host builds it)"
+ensure_tool systemd-nspawn systemd-container
+
+PRISTINE=$(cached_root)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/salty-systemd-host.XXXXXX")
+ROOT=$WORK/root
+say "copying the cached root to $ROOT"
+cp -a "$PRISTINE" "$ROOT"
+install -m 0755 "$BIN" "$ROOT/usr/local/bin/salty"
+echo "$ID" >"$ROOT/etc/hostname"
+
+FILEROOT=$WORK/fileroot
+mkdir -p "$FILEROOT/hosts" "$FILEROOT/roles" "$FILEROOT/files/svc"
+cat >"$FILEROOT/hosts/index.ts" <<EOF
+export default { hosts: { lab: { "$ID": { env: "dev", roles: ["svc"] } } } };
+EOF
+cat >"$FILEROOT/roles/svc.ts" <<'EOF'
+import type { Role } from "salty";
+export default (async ({ unit, service, lineInFile, state, v }) => {
+  await unit("salty-hello.service", "svc/salty-hello.service", { notify: "salty-hello:restart" });
+  await lineInFile(`v=${String(v ?? 1)}`, "/etc/salty-hello.conf", { notify: "salty-hello:restart" });
+  await service("salty-hello", { running: state !== "stopped", enabled: state !== "stopped" });
+}) satisfies Role;
+EOF
+cat >"$FILEROOT/files/svc/salty-hello.service" <<EOF
+[Unit]
+Description=salty's systemd test service
+[Service]
+ExecStart=/bin/sleep $MARK
+[Install]
+WantedBy=multi-user.target
+EOF
+
+KEYS=$WORK/master-keys
+mkdir -m 0700 "$KEYS"
+PORT=$(free_port)
+export SALTY_TIMING='{"backoffMinMs":200,"backoffMaxMs":1000}'
+say "master on 127.0.0.1:$PORT"
+"$BIN" master --bind "127.0.0.1:$PORT" --keyroot "$KEYS" --fileroot "$FILEROOT" >"$WORK/master.log" 2>&1 &
+MASTER_PID=$!
+
+say "salty service install agent inside the root (chroot: written, enabled at boot)"
+# Bun needs /proc: the chroot gets its own mount namespace with proc, sys and dev (gone with it).
+unshare --mount --pid --fork --kill-child -- sh -c '
+  root=$1 && shift &&
+  mount -t proc proc "$root/proc" && mount -t sysfs sysfs "$root/sys" && mount --rbind /dev "$root/dev" &&
+  exec chroot "$root" "$@"' sh "$ROOT" /usr/local/bin/salty service install agent "127.0.0.1:$PORT" --id "$ID" >"$WORK/service.log" 2>&1 ||
+  die "salty service install agent failed"
+mkdir -p "$ROOT/etc/systemd/system/multi-user.target.wants"
+ln -sf /etc/systemd/system/salty-agent.service "$ROOT/etc/systemd/system/multi-user.target.wants/salty-agent.service"
+
+say "systemd-nspawn --boot"
+systemd-nspawn --boot --quiet --register=no --keep-unit --console=passive -D "$ROOT" >"$WORK/nspawn.log" 2>&1 &
+NSPAWN_PID=$!
+
+salty() { "$BIN" "$@" --keyroot "$KEYS"; }
+wait_for 90 "the agent's key to be pending" sh -c "'$BIN' keys list --keyroot '$KEYS' | grep -q '$ID'"
+salty keys accept "$ID"
+wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --keyroot '$KEYS' | grep -q '\"$ID\"'"
+salty hosts | grep -q '"init": "systemd"' || { salty hosts; die "the agent's facts do not say init systemd"; }
+
+running() { grep -qs "$MARK" /proc/[0-9]*/cmdline; }
+
+say "salty apply -vv: unit written, daemon-reload, started, enabled, restarted by its handler"
+salty apply -vv >"$WORK/apply1.out" || { cat "$WORK/apply1.out"; die "the first apply failed"; }
+cat "$WORK/apply1.out"
+grep -q '"output":"salty-hello.service: enabled, started"' "$WORK/apply1.out" || die "service() did not start and enable the unit"
+grep -q 'handler(restart salty-hello.service)","rc":0' "$WORK/apply1.out" || die "the restart handler did not run"
+wait_for 10 "the unit's process" running
+
+say "salty apply again: nothing changes, no handler"
+salty apply -vv >"$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply failed"; }
+grep -q "^host:$ID .*changed:0" "$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply changed something"; }
+grep -q "role:handlers" "$WORK/apply2.out" && { cat "$WORK/apply2.out"; die "the second apply ran a handler"; }
+
+say "salty apply state=stopped: stopped and disabled"
+salty apply -vv state=stopped >"$WORK/apply3.out" || { cat "$WORK/apply3.out"; die "stopping failed"; }
+grep -q '"output":"salty-hello.service: disabled, stopped"' "$WORK/apply3.out" || { cat "$WORK/apply3.out"; die "service() did not stop and disable the unit"; }
+for _ in $(seq 50); do running || break; sleep 0.2; done
+running && die "the unit's process still runs after the stop"
+true
