@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { clientKeyroot, clientKeyrootArg, filerootArg } from "./_cli.ts";
+import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { quietClient } from "../lib/client/connect.ts";
 import { connectClient } from "./_connect.ts";
 import { resolvedInventory } from "../lib/master/apply-plan.ts";
@@ -9,7 +9,7 @@ export default defineCommand({
   meta: { name: "meta", description: "Print the resolved inventory as JSON (secrets masked)" },
   args: {
     ...clientKeyrootArg,
-    ...filerootArg,
+    fileroot: { type: "string", description: "Directory holding hosts/, roles/ and files/, read when no master answers (default: the fileroot whose keys/ is the keyroot, else .)", valueHint: "DIR" },
     master: { type: "string", description: "Ask a remote master", valueHint: "HOST[:PORT]" },
     "show-secrets": { type: "boolean", description: "Show decrypted secret values" },
   },
@@ -28,7 +28,7 @@ export default defineCommand({
     } catch (err) {
       if (args.master || (err as { code?: string }).code !== "E_CONNECT") throw err;
       const password = await readPassword(keyroot.dir);
-      meta = await resolvedInventory([], showSecrets, { fileroot: args.fileroot, factsOf: () => undefined, ...(password ? { secretKey: deriveKey(password) } : {}) });
+      meta = await resolvedInventory([], showSecrets, { fileroot: args.fileroot ?? keyroot.fileroot ?? ".", factsOf: () => undefined, ...(password ? { secretKey: deriveKey(password) } : {}) });
     }
     process.stdout.write(JSON.stringify(meta, null, 2) + "\n");
   },

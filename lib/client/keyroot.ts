@@ -14,6 +14,8 @@ export interface KeyrootChoice {
   dir: string;
   /** Every place looked at, in order, ending with the one chosen, for error messages. */
   searched: string[];
+  /** The fileroot whose keys/ was found above the working directory (`salty meta` reads its inventory). */
+  fileroot?: string;
 }
 
 const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
@@ -35,7 +37,7 @@ export function findKeyroot(given: string | undefined, env: Record<string, strin
   if (isDir(join(cwd, "keys"))) return { dir: "keys", searched: [...searched, "./keys"] };
   searched.push("./keys (none)");
   const fileroot = enclosingFileroot(cwd);
-  if (fileroot) return { dir: join(fileroot, "keys"), searched: [...searched, `${join(fileroot, "keys")} (the fileroot above ${resolve(cwd)})`] };
+  if (fileroot) return { dir: join(fileroot, "keys"), searched: [...searched, `${join(fileroot, "keys")} (the fileroot above ${resolve(cwd)})`], fileroot };
   searched.push(`hosts/index.ts with keys/ in ${resolve(cwd)} or a parent (none)`);
   return { dir: SYSTEM_KEYROOT, searched: [...searched, SYSTEM_KEYROOT] };
 }

@@ -121,6 +121,15 @@ describe("where client commands find the keyroot", () => {
     rmSync(join(w.fileroot, "roles", "keys"), { recursive: true });
   });
 
+  test("meta with no master running, from a subdirectory: the inventory of the fileroot found above", async () => {
+    const fileroot = dir("meta-offline");
+    for (const d of ["hosts", "roles/deep", "keys"]) mkdirSync(join(fileroot, d), { recursive: true });
+    writeFileSync(join(fileroot, "hosts/index.ts"), 'export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { h9: { env: "lab", roles: [] } } } };\n');
+    const r = await salty(["meta"], { cwd: join(fileroot, "roles", "deep") });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(JSON.parse(r.stdout).hosts).toEqual({ h9: { cluster: "lab", env: "lab", roles: [], vars: {}, connected: false } });
+  });
+
   test("found nowhere: /etc/salty, and the error names every place looked at", async () => {
     const empty = dir("empty");
     const r = await salty(["hosts"], { cwd: empty });
