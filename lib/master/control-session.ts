@@ -17,15 +17,15 @@ export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
   history?: Recorder;
 }
 
-/** `remote`: the client key's id of a remote client; absent on the local socket. */
-export function serveClient(link: FrameLink, deps: ControlDeps, remote?: string): Rpc<ControlApi, ClientApi> {
+/** `remote`: the client key's id of a remote client; `localUid`: the kernel's word for a local one (sys/peer-cred.ts). */
+export function serveClient(link: FrameLink, deps: ControlDeps, peer: { remote?: string; localUid?: number | undefined } = {}): Rpc<ControlApi, ClientApi> {
   const rpc: Rpc<ControlApi, ClientApi> = new Rpc<ControlApi, ClientApi>(link, {
     hosts: () => hostsWithLastApply(deps.registry.entries(), deps.history),
     // The apply goes on when the client goes away; its report is recorded as it finishes (lib/master/jobs.ts).
     apply: (p) => {
       const req = applyRequest(p);
       const notify = (pr: ApplyProgress) => rpc.notify("apply.progress", pr);
-      return recorded(deps.history, { req, who: whoOf(remote, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress })));
+      return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress })));
     },
     ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
     meta: (p) => deps.meta(bool(obj(p, "params").showSecrets, "showSecrets")),

@@ -13,10 +13,16 @@ import type { Recorder } from "../history/recorder.ts";
 import type { JobFilter, JobKind } from "../history/types.ts";
 import { JOB_ID } from "../history/job-id.ts";
 
-/** Who started a job: a remote client by its key id, a local one by the user it runs as. */
-export function whoOf(remote: string | undefined, req: ApplyRequest): string {
-  if (remote) return `key:${remote}`;
-  return `local:${req.user ?? "unknown"}`;
+/**
+ * Who started a job: a remote client by its key id; a local one by its uid as the kernel says it
+ * (with the name the client gives when it gives that same uid), or as the client says it where the
+ * kernel cannot be asked.
+ */
+export function whoOf(peer: { remote?: string; localUid?: number | undefined }, req: ApplyRequest): string {
+  if (peer.remote) return `key:${peer.remote}`;
+  if (peer.localUid === undefined) return `local:${req.user ?? "unknown"}`;
+  const claim = req.user ?? "";
+  return `local:${claim.startsWith(`uid=${peer.localUid}(`) ? claim : `uid=${peer.localUid}`}`;
 }
 
 /**

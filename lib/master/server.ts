@@ -20,6 +20,7 @@ import { serveAgent, type MasterDeps } from "./agent-session.ts";
 import { serveClient } from "./control-session.ts";
 import { startupWait } from "./startup-wait.ts";
 import { controlPeers, guardKeyroot } from "./local-guard.ts";
+import { peerUid } from "../sys/peer-cred.ts";
 import type { ServerShell } from "./server-shell.ts";
 import { openRecorder, type HistoryOptions } from "../history/open.ts";
 
@@ -67,9 +68,18 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     port: opts.port,
     identity,
     decide: (peer, from) => keystore.decide(peer, from),
-    onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps, peer.id)),
+    onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps, { remote: peer.id })),
   });
-  const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps), { admit: controlPeers() });
+  // The peer's uid read while admitting a connection, for the job history's "who": the link of that
+  // same connection reaches onLink right after (lib/wire/tcp.ts calls both in one go).
+  const guard = controlPeers();
+  let localUid: number | undefined;
+  const admit = (fd: number | undefined) => {
+    const peer = peerUid(fd);
+    localUid = "uid" in peer ? peer.uid : undefined;
+    return guard(fd);
+  };
+  const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps, { localUid }), { admit });
   log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
   if (!core.keys.current()) void warnWithoutPassword(core.fileroot, keyroot);
   return {

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { world, type World } from "./_harness.ts";
+import { Rpc } from "../../lib/wire/rpc.ts";
+import { connectUnix } from "../../lib/wire/tcp.ts";
+import type { ClientApi, ControlApi } from "../../lib/wire/api.ts";
 
 const files: Record<string, string> = {
   "hosts/index.ts": `export default {
@@ -150,6 +153,17 @@ test("salty jobs follow: attached to a running job, it prints the report when th
   expect(again.code).toBe(0);
   expect(again.stdout).toStartWith(`job:${done} kind:apply status:ok `);
 }, 60_000);
+
+test("who started a local job is the uid the kernel gives for the socket's peer, not the one the client claims", async () => {
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null });
+  try {
+    expect((await rpc.call("apply", { args: ["version=lie"], dryRun: false, diff: false, user: "uid=4242(mallory)" }, { timeoutMs: 60_000 })).rc).toBe(0);
+  } finally {
+    rpc.close();
+  }
+  const id = (await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+ version=lie/))[0]!;
+  expect(id).toContain(`who=local:uid=${process.getuid!()} `);
+});
 
 test("bad arguments and unknown jobs: one line and a non-zero status", async () => {
   const since = await w.salty(["jobs", "--since", "2x", ...k()]);
