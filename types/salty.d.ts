@@ -41,6 +41,33 @@ declare module "salty" {
     mode?: number;
   }
 
+  /** `validate` on operators that write a file (copy, render, file, lineInFile). */
+  export interface ValidateOpt {
+    /** A command line run on the new content before it replaces the file, `%s` standing for the
+     * temporary file that holds it (split into words, quotes honoured, no shell): "nginx -t -c %s",
+     * "visudo -cf %s". Only on rc 0 is the file replaced; else the old file stays and the call fails
+     * (rc 1) with the command's output. */
+    validate?: string;
+  }
+
+  export interface LineOpts extends OwnerOpts, ValidateOpt {
+    /** Replace the first whole line equal to this (when `line` is not there yet). */
+    replace?: string;
+    /** A regular expression: the last line matching it is replaced by `line` (with `state: "absent"`: every matching line is removed). */
+    regexp?: string;
+    /** "present" (default): the line is there; "absent": no line equal to `line` (or matching `regexp`) is. */
+    state?: "present" | "absent";
+    /** A new line goes after the last line matching this regular expression ("EOF": at the end, the default); no match: at the end. */
+    insertAfter?: string;
+    /** A new line goes before the last line matching this regular expression ("BOF": at the beginning); no match: at the end. */
+    insertBefore?: string;
+  }
+
+  export interface FileOpts extends OwnerOpts, ValidateOpt {
+    /** The file's whole content (text). */
+    content: string;
+  }
+
   export interface ShellOpts extends NotifyOpt, SensitiveOpts {
     cwd?: string;
     env?: Record<string, string>;
@@ -104,13 +131,18 @@ declare module "salty" {
   export interface Operators {
     /** Copy `files/src` from the master to `dst`; content is sent only when its hash differs.
      * @example await copy("nginx/mime.types", "/etc/nginx/mime.types", { mode: 0o644 }) */
-    copy(src: string, dst: string, opts?: OwnerOpts): Promise<Result>;
+    copy(src: string, dst: string, opts?: OwnerOpts & ValidateOpt): Promise<Result>;
     /** Render the EJS template `files/src` with the context plus `vars` into `dst`.
      * @example await render("nginx/nginx.conf", "/etc/nginx/nginx.conf", { vars: { workers: 4 } }) */
-    render(src: string, dst: string, opts?: OwnerOpts & { vars?: Record<string, unknown> }): Promise<Result>;
-    /** Ensure `line` is a whole line of `path`; replace the line equal to `replace` if there is one.
-     * @example await lineInFile("vm.swappiness=10", "/etc/sysctl.conf", { replace: "vm.swappiness=60" }) */
-    lineInFile(line: string, path: string, opts?: OwnerOpts & { replace?: string }): Promise<Result>;
+    render(src: string, dst: string, opts?: OwnerOpts & ValidateOpt & { vars?: Record<string, unknown> }): Promise<Result>;
+    /** Ensure `line` is a whole line of `path`: it replaces the last line matching `regexp` or the line
+     * equal to `replace`, else goes after `insertAfter` / before `insertBefore`, else at the end.
+     * `state: "absent"` removes it (or every line matching `regexp`).
+     * @example await lineInFile("PermitRootLogin no", "/etc/ssh/sshd_config", { regexp: "^#?PermitRootLogin", validate: "sshd -t -f %s" }) */
+    lineInFile(line: string, path: string, opts?: LineOpts): Promise<Result>;
+    /** Ensure `path` holds exactly `content`, with that owner and mode (default 0644); written atomically.
+     * @example await file("/etc/app/env", { content: `PORT=${port}\n`, mode: 0o640, group: "app" }) */
+    file(path: string, opts: FileOpts): Promise<Result>;
     /** Ensure a directory and its parents exist with that owner and mode.
      * @example await makedirs("/opt/app/log", { user: "app", mode: 0o750 }) */
     makedirs(path: string, opts?: OwnerOpts): Promise<Result>;

@@ -61,7 +61,7 @@ export function describeChange(c: Change, n: Names): string {
     case "write":
     case "fetch": {
       const was = ownershipWords(c, n);
-      return `${c.kind} ${c.path} (${c.size} bytes) ${octal(c.mode)} ${owner(n, c)}${was.length ? ` (${was.join(", ")})` : ""}`;
+      return `${c.kind} ${c.path} (${c.size} bytes) ${octal(c.mode)} ${owner(n, c)}${was.length ? ` (${was.join(", ")})` : ""}${c.validate ? `, validated by ${c.validate}` : ""}`;
     }
     case "chmod":
     case "chown":

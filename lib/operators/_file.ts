@@ -28,7 +28,8 @@ export async function current(ctx: OpCtx, dest: Dest): Promise<{ st: Stat | unde
   return { st, have: st?.type === "file" ? await ctx.observe.hash(dest.real, st) : undefined };
 }
 
-export async function planContent(ctx: OpCtx, dest: Dest, now: { st: Stat | undefined; have: string | undefined }, next: Content, mode: number, owner: Owner): Promise<Plan> {
+/** The plan for `dest` to hold `next`; `validate` (a command line with %s, checked by checkValidate) runs on the new content before it replaces the file. */
+export async function planContent(ctx: OpCtx, dest: Dest, now: { st: Stat | undefined; have: string | undefined }, next: Content, mode: number, owner: Owner, validate?: string): Promise<Plan> {
   const { st, have } = now;
   if (st && next.hash === have) {
     const changes = ownership(dest.path, st, mode, owner);
@@ -37,7 +38,7 @@ export async function planContent(ctx: OpCtx, dest: Dest, now: { st: Stat | unde
   const changes: Change[] = st ? [] : await parents(ctx, dest.path);
   const blobs = new Map<string, Uint8Array>();
   const was = st?.type === "file" ? { was: { mode: st.mode, uid: st.uid, gid: st.gid } } : {};
-  const file = { path: dest.path, size: next.size, hash: next.hash, mode, uid: owner.uid, gid: owner.gid, ...was };
+  const file = { path: dest.path, size: next.size, hash: next.hash, mode, uid: owner.uid, gid: owner.gid, ...was, ...(validate ? { validate } : {}) };
   if (next.data) {
     blobs.set(next.hash, next.data);
     changes.push({ kind: "write", ...file });

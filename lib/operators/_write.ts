@@ -17,6 +17,8 @@ export interface WriteOpts {
   owner: Owner;
   /** Set on the temporary file before the rename (syncdir preserves mtimes). */
   mtimeNs?: bigint;
+  /** Run on the filled temporary file before it may replace the destination (validate: a throw leaves the destination as it was). */
+  check?: (tmp: string) => Promise<void>;
 }
 
 /** What a write needs: the disk, and the process's runtime that knows which temporary names are held. */
@@ -87,6 +89,7 @@ export class WriteBatch {
       h = await this.ctx.disk.create(tmp, opts.mode, opts.owner);
       await fill(h);
       if (opts.mtimeNs !== undefined) await this.ctx.disk.utimes(tmp, opts.mtimeNs);
+      if (opts.check) await opts.check(tmp);
       h.startWriteback();
     } catch (err) {
       await h?.close();

@@ -9,7 +9,8 @@ import { hashBytes } from "../sys/hash.ts";
 import { Prefetcher, isSmall, streamInto, type FetchChange } from "./_fetch.ts";
 import { realPath } from "./_paths.ts";
 import { Confinement } from "./_confine.ts";
-import { replaceAtomically, writeAtomic, WriteBatch } from "./_write.ts";
+import { replaceAtomically, writeAtomic, WriteBatch, type WriteOpts } from "./_write.ts";
+import { runValidate } from "./_validate.ts";
 import type { WriteHandle } from "../sys/types.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
 
@@ -67,7 +68,12 @@ function checkHash(c: FetchChange, got: string | undefined): void {
   if (c.hash && got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
 }
 
-const writeOpts = (c: FetchChange) => ({ mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...(c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {}) });
+/** The write's options; with `validate`, the check that runs on the temporary file before the rename. */
+function writeOpts(ctx: OpCtx, c: FetchChange | Extract<Change, { kind: "write" }>): WriteOpts {
+  const check = c.validate ? { check: (tmp: string) => runValidate(ctx.exec, c.validate!, tmp, ctx.signal) } : {};
+  const mtime = c.kind === "fetch" && c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {};
+  return { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...mtime, ...check };
+}
 
 /** A small file: its content from the prefetcher, written into the batch; counted once in place. */
 async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress: Applied): Promise<void> {
@@ -79,7 +85,7 @@ async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress:
     await h.write(data);
     ctx.runtime.received(data.length);
   };
-  await batch.add(real, writeOpts(c), fill, async () => {
+  await batch.add(real, writeOpts(ctx, c), fill, async () => {
     if (c.hash) await ctx.observe.remember(real, c.hash);
     progress.count++;
   });
@@ -87,7 +93,7 @@ async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress:
 
 /** A big file, streamed chunk by chunk and made durable on its own. */
 async function fetchBig(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
-  await writeAtomic(ctx, real, writeOpts(c), async (h) => checkHash(c, await streamInto(ctx, c, h)));
+  await writeAtomic(ctx, real, writeOpts(ctx, c), async (h) => checkHash(c, await streamInto(ctx, c, h)));
   if (c.hash) await ctx.observe.remember(real, c.hash);
 }
 
@@ -135,7 +141,7 @@ async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
     case "write": {
       const data = ctx.blobs.get(c.hash);
       if (!data) throw new SaltyError(`no content for ${c.path}`, "E_BUG");
-      await writeAtomic(ctx, real, { mode: c.mode, owner: { uid: c.uid, gid: c.gid } }, (h) => h.write(data));
+      await writeAtomic(ctx, real, writeOpts(ctx, c), (h) => h.write(data));
       return ctx.observe.remember(real, c.hash);
     }
     case "fetch":

@@ -2,7 +2,8 @@
 // hash of what dst holds is sent along, so unchanged content costs one small
 // round trip and no transfer; big files are pulled in chunks when applied.
 
-import type { OwnerOpts } from "salty";
+import type { OwnerOpts, ValidateOpt } from "salty";
+import { checkValidate } from "./_validate.ts";
 import { SaltyError } from "../errors.ts";
 import { current, planContent } from "./_file.ts";
 import { checkMode, resolveOwner } from "./_owner.ts";
@@ -17,16 +18,17 @@ export async function fetchSource(files: FileSource, path: string, have: string 
   return got;
 }
 
-export const copy: Operator<[src: string, dst: string, opts?: OwnerOpts]> = {
+export const copy: Operator<[src: string, dst: string, opts?: OwnerOpts & ValidateOpt]> = {
   describe: (src, dst) => `copy(${src}, ${dst})`,
   async plan(ctx: OpCtx, src, dst, opts = {}) {
     const source = sourceFile(src);
     const dest = destination(ctx, dst, "destination");
     const mode = checkMode(opts.mode, 0o644);
+    const validate = checkValidate(opts.validate);
     const owner = await resolveOwner(ctx, opts);
     const now = await current(ctx, dest);
     const got = await fetchSource(ctx.files, source, now.have);
     const content = { hash: got.hash, size: got.size, ...(got.data ? { data: got.data } : { src: source }), ...(got.secret ? { secret: true } : {}) };
-    return planContent(ctx, dest, now, content, mode, owner);
+    return planContent(ctx, dest, now, content, mode, owner, validate);
   },
 };

@@ -2,7 +2,8 @@
 // rendered on the agent with the role's context plus `vars`, written to dst
 // when the result differs from what dst holds.
 
-import type { OwnerOpts } from "salty";
+import type { OwnerOpts, ValidateOpt } from "salty";
+import { checkValidate } from "./_validate.ts";
 import { SaltyError } from "../errors.ts";
 import { hashBytes } from "../sys/hash.ts";
 import { current, planContent } from "./_file.ts";
@@ -11,7 +12,7 @@ import { destination, sourceFile } from "./_paths.ts";
 import { renderTemplate } from "./_template.ts";
 import type { OpCtx, Operator } from "./types.ts";
 
-type RenderOpts = OwnerOpts & { vars?: Record<string, unknown> };
+type RenderOpts = OwnerOpts & ValidateOpt & { vars?: Record<string, unknown> };
 
 const encoder = new TextEncoder();
 
@@ -21,6 +22,7 @@ export const render: Operator<[src: string, dst: string, opts?: RenderOpts]> = {
     const source = sourceFile(src);
     const dest = destination(ctx, dst, "destination");
     const mode = checkMode(opts.mode, 0o644);
+    const validate = checkValidate(opts.validate);
     if (opts.vars !== undefined && (typeof opts.vars !== "object" || opts.vars === null || Array.isArray(opts.vars))) {
       throw new SaltyError("vars must be an object", "E_ARG");
     }
@@ -28,6 +30,6 @@ export const render: Operator<[src: string, dst: string, opts?: RenderOpts]> = {
     const { text, secret } = await renderTemplate(ctx, source, { ...ctx.locals, ...opts.vars });
     const data = encoder.encode(text);
     const now = await current(ctx, dest);
-    return planContent(ctx, dest, now, { hash: hashBytes(data), size: data.length, data, ...(secret ? { secret } : {}) }, mode, owner);
+    return planContent(ctx, dest, now, { hash: hashBytes(data), size: data.length, data, ...(secret ? { secret } : {}) }, mode, owner, validate);
   },
 };

@@ -7,6 +7,7 @@
 // (docs/adding-an-operator.md).
 
 import { copy } from "./copy.ts";
+import { file } from "./file.ts";
 import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
 import type { PlannedName } from "./names.ts";
@@ -27,6 +28,7 @@ export const OPERATORS = {
   copy,
   render,
   lineInFile,
+  file,
   makedirs,
   remove,
   symlink,

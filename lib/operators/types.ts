@@ -13,9 +13,10 @@ import type { HostState } from "./handlers.ts";
 export type Change =
   | { kind: "mkdir"; path: string; mode: number; uid: number; gid: number }
   /** Content in memory (plan.blobs[hash]): rendered text, a line edit, a small copied file. `was`: the file it replaces. */
-  | { kind: "write"; path: string; hash: string; size: number; mode: number; uid: number; gid: number; was?: Was }
+  | { kind: "write"; path: string; hash: string; size: number; mode: number; uid: number; gid: number; was?: Was; validate?: string }
+  /** `validate`: a command line run on the temporary file (%s) before the rename; it replaces the file only on rc 0 (_validate.ts). */
   /** Content pulled from the master in chunks while it is written (big copies, syncdir). */
-  | { kind: "fetch"; path: string; src: string; size: number; hash?: string; mtimeNs?: string; mode: number; uid: number; gid: number; was?: Was }
+  | { kind: "fetch"; path: string; src: string; size: number; hash?: string; mtimeNs?: string; mode: number; uid: number; gid: number; was?: Was; validate?: string }
   /** `was`: the mode before, so that output can say `mode 0644 -> 0600`. */
   | { kind: "chmod"; path: string; mode: number; was: number }
   /** `was`: the owner before (`owner root:root -> app:app`). */

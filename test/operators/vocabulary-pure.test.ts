@@ -1,0 +1,45 @@
+// The pure parts of the role vocabulary of issue 16: validate's word
+// splitting, lineInFile's edits, and (below) the command builders and parsers
+// of user, group, cron and shell's conditions.
+
+import { describe, expect, test } from "bun:test";
+import { editLines } from "../../lib/operators/line-in-file.ts";
+import { checkValidate, splitWords, validateArgv } from "../../lib/operators/_validate.ts";
+
+describe("validate: splitWords", () => {
+  test.each([
+    ["nginx -t -c %s", ["nginx", "-t", "-c", "%s"]],
+    ["  visudo   -cf %s ", ["visudo", "-cf", "%s"]],
+    [`sh -c 'test -s "$1"' x %s`, ["sh", "-c", 'test -s "$1"', "x", "%s"]],
+    [`a "b c" d\\ e ""`, ["a", "b c", "d e", ""]],
+    [`a "x\\"y" $(id) ; rm`, ["a", 'x"y', "$(id)", ";", "rm"]],
+  ])("%p", (line, want) => expect(splitWords(line)).toEqual(want));
+
+  test("an unterminated quote is an error", () => expect(() => splitWords("a 'b")).toThrow("unterminated ' quote"));
+  test("%s becomes the temporary path in every word, nothing expanded", () => {
+    expect(validateArgv("check --file=%s '$HOME'", "/etc/.x.salty-tmp")).toEqual(["check", "--file=/etc/.x.salty-tmp", "$HOME"]);
+  });
+  test("a command without %s, or not one line, is refused", () => {
+    expect(() => checkValidate("nginx -t")).toThrow("%s");
+    expect(() => checkValidate("a %s\nb")).toThrow("one line");
+    expect(() => checkValidate(42)).toThrow("command line");
+    expect(checkValidate(undefined)).toBeUndefined();
+  });
+});
+
+describe("lineInFile: editLines", () => {
+  test.each([
+    ["regexp: last match replaced", "a=1\nb\na=2\n", "a=3", { regexp: /^a=/ }, "a=1\nb\na=3\n"],
+    ["regexp: last match is the line", "a=3\na=3\n", "a=3", { regexp: /^a=/ }, undefined],
+    ["regexp wins over replace", "x\na=1\n", "a=3", { regexp: /^a=/, replace: "x" }, "x\na=3\n"],
+    ["insertAfter the last match", "[s]\nk\n[s]\nj\n", "n", { insertAfter: /^\[s\]/ }, "[s]\nk\n[s]\nn\nj\n"],
+    ["insertAfter no match: end", "a\n", "n", { insertAfter: /^zz/ }, "a\nn\n"],
+    ["insertAfter EOF", "a\n", "n", { insertAfter: "EOF" as const }, "a\nn\n"],
+    ["insertBefore BOF", "a\n", "#!/bin/sh", { insertBefore: "BOF" as const }, "#!/bin/sh\na\n"],
+    ["insertBefore last match", "e\nb\ne\n", "n", { insertBefore: /^e/ }, "e\nb\nn\ne\n"],
+    ["absent: equal lines removed", "a\nb\na", "a", { absent: true }, "b\n"],
+    ["absent: nothing there", "b\n", "a", { absent: true }, undefined],
+    ["absent by regexp: all removed", "#a\n#b\n", "", { absent: true, regexp: /^#/ }, ""],
+    ["replace string (the older form)", "x\ny\n", "z", "y", "x\nz\n"],
+  ])("%s", (_name, text, line, edit, want) => expect(editLines(text, line, edit)).toBe(want));
+});
