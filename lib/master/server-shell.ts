@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { Result } from "salty";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
+import { timing } from "../constants.ts";
 import type { Exec, ServerCommandRequest } from "../sys/types.ts";
 import { obj, str } from "../wire/check.ts";
 import { resolveUnder } from "./fileserver.ts";
@@ -111,7 +112,9 @@ export function masterShell(exec: Exec, fileroot: string): ServerShell {
       throw err;
     }
     const env = { SALTY_ARGS: JSON.stringify(req.args ?? null), SALTY_AGENT: caller.id, SALTY_ROLE: req.role };
-    const r = await exec([path, ...argvOf(req.args)], { cwd: fileroot, env, ...(req.timeout ? { timeoutMs: Math.round(req.timeout * 1000) } : {}) });
+    // Never longer than a role may run: a command left hanging would outlive the role that asked for it.
+    const timeoutMs = Math.min(req.timeout ? Math.round(req.timeout * 1000) : Infinity, timing.roleTimeoutMs);
+    const r = await exec([path, ...argvOf(req.args)], { cwd: fileroot, env, timeoutMs });
     log("master.server_shell", { ...who, rc: r.rc, timedOut: r.timedOut });
     return {
       cmd,
@@ -119,7 +122,7 @@ export function masterShell(exec: Exec, fileroot: string): ServerShell {
       changed: true,
       elapsed: (performance.now() - t0) / 1000,
       output: r.output,
-      ...(r.timedOut ? { error: `timed out after ${req.timeout}s` } : {}),
+      ...(r.timedOut ? { error: `timed out after ${timeoutMs / 1000}s` } : {}),
     };
   };
 }
