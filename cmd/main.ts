@@ -23,6 +23,7 @@ const main = defineCommand({
     bootstrap: lazy(() => import("./bootstrap.ts")),
     hosts: lazy(() => import("./hosts.ts")),
     jobs: lazy(() => import("./jobs.ts")),
+    drift: lazy(() => import("./drift.ts")),
     facts: lazy(() => import("./facts.ts")),
     meta: lazy(() => import("./meta.ts")),
     keys: lazy(() => import("./keys.ts")),

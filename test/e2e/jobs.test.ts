@@ -5,7 +5,7 @@
 // end, and a client interrupted with Ctrl-C says where the report will be
 // while the master finishes and records the job.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { world, type World } from "./_harness.ts";
 import { Rpc } from "../../lib/wire/rpc.ts";
@@ -163,6 +163,21 @@ test("who started a local job is the uid the kernel gives for the socket's peer,
   }
   const id = (await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+ version=lie/))[0]!;
   expect(id).toContain(`who=local:uid=${process.getuid!()} `);
+});
+
+test("salty drift: a dry run that lists the hosts whose files differ from what their roles make them", async () => {
+  expect((await w.salty(["apply", ...k()])).code).toBe(0);
+  writeFileSync(join(w.sandbox("a1"), "etc", "motd"), "changed by hand\n");
+  const drift = await w.salty(["drift", "-v", ...k()]);
+  expect([drift.code, drift.stdout, drift.stderr]).toEqual([1, "a1: 1 would change\n  base: copy(base/motd, /etc/motd)\na2: in place\n", ""]);
+  const diff = await w.salty(["drift", "a1", "--diff", ...k()]);
+  expect(diff.stdout).toContain("-changed by hand\n");
+  expect(diff.stdout).toContain("+managed by salty\n");
+  const json = await w.salty(["drift", "--json", ...k()]);
+  expect(JSON.parse(json.stdout)).toEqual({ hosts: { a1: [{ role: "base", cmd: "copy(base/motd, /etc/motd)", rc: 0 }], a2: [] }, unreached: [] });
+  const inPlace = await w.salty(["drift", "a2", ...k()]);
+  expect([inPlace.code, inPlace.stdout, inPlace.stderr]).toEqual([0, "", ""]);
+  expect(readFileSync(join(w.sandbox("a1"), "etc", "motd"), "utf8")).toBe("changed by hand\n"); // a dry run changes nothing
 });
 
 test("bad arguments and unknown jobs: one line and a non-zero status", async () => {
