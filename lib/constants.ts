@@ -10,6 +10,8 @@ export const limits = {
   /** Handshakes in progress at once, in all and per source address. */
   maxPendingHandshakes: 256,
   maxPendingPerAddress: 32,
+  /** Handshakes one source address may start at once; then one per timing.handshakeRefillMs. */
+  handshakeBurst: 32,
   /** Bytes queued for a peer that does not read before its connection is dropped (bulk senders await drained()). */
   maxSendBuffer: 256 * 1024 * 1024,
   /** Largest request, notification or error reply the master accepts from an agent or client (lib/wire/inbound.ts): far below a frame. */
@@ -52,6 +54,8 @@ export const limits = {
 
 export const timing = {
   handshakeTimeoutMs: 10_000,
+  /** One more handshake per source address after this long (limits.handshakeBurst at once): 20 a second. */
+  handshakeRefillMs: 50,
   /** A TCP connect that has not completed after this fails. */
   connectTimeoutMs: 10_000,
   /** A closed socket gets this long to flush what was sent before it is destroyed. */

@@ -1,16 +1,21 @@
 // The master's guarded TCP entrance: every accepted socket must finish the
-// secure handshake within timing.handshakeTimeoutMs, and handshakes in progress
-// are capped in all and per source address (an IPv6 /64 counts as one), so
-// unauthenticated peers cannot exhaust sockets, memory or CPU. Refusals and
-// failures are logged (id, address, reason, fingerprint; never a key).
+// secure handshake within timing.handshakeTimeoutMs; handshakes in progress
+// are capped per source address (an IPv6 /64 counts as one) and in all, where
+// the oldest peer that has proved no key yet makes room for a newcomer; and
+// each address may start limits.handshakeBurst handshakes at once, then one
+// per timing.handshakeRefillMs (each costs the master a signature). So
+// unauthenticated peers cannot exhaust sockets, memory or CPU, nor keep
+// known agents out. Refusals and failures are logged at a bounded rate (id,
+// address, reason, fingerprint; never a key).
 // It does not know what a session does: onSession gets the sealed link.
 
-import { limits } from "../constants.ts";
+import { limits, timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { fingerprint, type Identity } from "../crypto/keys.ts";
 import { RefusedError, secureServer, type Decision, type Peer, type SealedLink } from "./secure.ts";
 import { listenTcp, type SocketLink } from "./tcp.ts";
+import { RateLimiter } from "./rate.ts";
 
 /** Where a peer connected from: its address, and the unit per-address limits count (addressKey). */
 export interface Origin {
@@ -61,25 +66,42 @@ function rateLimitedLog(perSecond: number): (event: string, fields: Record<strin
 
 export async function listenSecure(opts: SecureListenOptions): Promise<SecureListener> {
   const perAddress = new Map<string, number>();
+  /** Handshakes whose peer has proved no key yet, oldest first: at the cap, the oldest makes room. */
+  const strangers = new Map<SocketLink, () => void>();
+  const hellos = new RateLimiter(limits.handshakeBurst, () => timing.handshakeRefillMs);
   let total = 0;
   const noisy = rateLimitedLog(10);
 
   const onLink = (raw: SocketLink) => {
     const key = addressKey(raw.remoteAddress);
     const mine = perAddress.get(key) ?? 0;
-    if (total >= limits.maxPendingHandshakes || mine >= limits.maxPendingPerAddress) {
-      raw.close("too many pending handshakes");
-      return noisy("secure.over_capacity", { peer: raw.peer, pending: total, from_address: mine });
-    }
+    const refuse = (why: string) => {
+      raw.close(why);
+      noisy("secure.over_capacity", { peer: raw.peer, pending: total, from_address: mine, reason: why });
+    };
+    if (mine >= limits.maxPendingPerAddress) return refuse("too many pending handshakes from this address");
+    if (!hellos.take(key)) return refuse("too many handshakes from this address lately");
+    // Full: the oldest stranger goes, rather than this newcomer. Silent peers then hold a slot for a
+    // while, never all of them for good, and a peer that has proved its key is never evicted.
+    if (total >= limits.maxPendingHandshakes && !evictOldest()) return refuse("too many pending handshakes");
     total++;
     perAddress.set(key, mine + 1);
+    let released = false;
     const release = () => {
+      if (released) return;
+      released = true;
+      strangers.delete(raw);
       total--;
       const left = (perAddress.get(key) ?? 1) - 1;
       if (left > 0) perAddress.set(key, left);
       else perAddress.delete(key);
     };
-    secureServer(raw, { identity: opts.identity, decide: (peer) => decideLogged(opts.decide, peer, raw.peer, { address: raw.remoteAddress, unit: key }, noisy) }).then(
+    strangers.set(raw, release);
+    const decide = (peer: Peer) => {
+      strangers.delete(raw); // it proved a key: it waits for the decision, not evictable
+      return decideLogged(opts.decide, peer, raw.peer, { address: raw.remoteAddress, unit: key }, noisy);
+    };
+    secureServer(raw, { identity: opts.identity, decide }).then(
       ({ link, peer }) => {
         release();
         startSession(opts.onSession, link, peer);
@@ -89,6 +111,15 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
         if (!(err instanceof RefusedError)) noisy("secure.handshake_failed", { peer: raw.peer, error: errorMessage(err) });
       },
     );
+  };
+
+  const evictOldest = (): boolean => {
+    const [oldest, release] = strangers.entries().next().value ?? [];
+    if (!oldest || !release) return false;
+    release();
+    oldest.close("evicted: too many pending handshakes");
+    noisy("secure.evicted", { peer: oldest.peer, pending: total });
+    return true;
   };
 
   const server = await listenTcp(opts.host, opts.port, onLink);

@@ -15,7 +15,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
   limits.maxPendingHandshakes = saved.maxPendingHandshakes;
   limits.maxPendingPerAddress = saved.maxPendingPerAddress;
+  limits.handshakeBurst = saved.handshakeBurst;
   timing.handshakeTimeoutMs = saved.handshakeTimeoutMs;
+  timing.handshakeRefillMs = saved.handshakeRefillMs;
 });
 
 interface Raw {
@@ -56,15 +58,61 @@ describe("secure listener guards", () => {
   test("1,000 connections at once hit the pending cap; a legitimate client gets in afterwards", async () => {
     timing.handshakeTimeoutMs = 500;
     limits.maxPendingPerAddress = 10_000; // all from 127.0.0.1: let the total cap do the work
+    limits.handshakeBurst = 10_000;
     const fx = await secureFixture(cleanups);
     const flood = rawSockets(fx.listener.port, 1000);
     const cap = limits.maxPendingHandshakes;
     await until(() => flood.filter((r) => r.closed).length === 1000 - cap, 5000, "the over-cap connections to be closed");
     expect(fx.listener.pending()).toBe(cap);
-    expect(logs.some((l) => l.includes("secure.over_capacity"))).toBe(true);
-    expect(logs.filter((l) => l.includes("secure.over_capacity")).length).toBeLessThan(100); // rate-limited
+    // Over the cap the oldest strangers are evicted, each newcomer taking a slot: still `cap` at most.
+    expect(logs.some((l) => l.includes("secure.evicted"))).toBe(true);
+    expect(logs.filter((l) => l.includes("secure.evicted")).length).toBeLessThan(100); // rate-limited
     await until(() => fx.listener.pending() === 0, 5000, "the flood's handshakes to time out");
     expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
+  });
+
+  test("at the cap, the oldest stranger makes room: a newcomer gets in while silent peers fill every slot", async () => {
+    limits.maxPendingHandshakes = 20;
+    const fx = await secureFixture(cleanups);
+    const silent = rawSockets(fx.listener.port, 20);
+    await until(() => fx.listener.pending() === 20);
+    expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
+    await until(() => silent[0]!.closed, 5000, "the oldest silent peer to be evicted");
+    expect(silent.filter((r) => r.closed).length).toBe(1);
+    expect(logs.some((l) => l.includes("secure.evicted"))).toBe(true);
+  });
+
+  test("a peer that has proved its key is never evicted while the master decides", async () => {
+    limits.maxPendingHandshakes = 5;
+    let release!: () => void;
+    let deciding!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const asked = new Promise<void>((r) => (deciding = r));
+    const fx = await secureFixture(cleanups, async (p) => {
+      if (p.id === "waiting") {
+        deciding();
+        await slow;
+      }
+      return { accept: true };
+    });
+    const waiting = fx.connect("waiting");
+    await asked;
+    const silent = rawSockets(fx.listener.port, 10); // 4 slots left, 10 strangers: they evict each other
+    await until(() => silent.filter((r) => r.closed).length >= 6, 5000, "strangers to evict each other");
+    release();
+    expect(await roundTrip(await waiting, "still here")).toBe("echo:still here");
+  });
+
+  test("one address gets limits.handshakeBurst handshakes at once, then one per timing.handshakeRefillMs", async () => {
+    limits.handshakeBurst = 5;
+    timing.handshakeRefillMs = 60_000;
+    const fx = await secureFixture(cleanups);
+    const five = rawSockets(fx.listener.port, 5);
+    await until(() => fx.listener.pending() === 5);
+    const err = await fx.connect("sixth").catch((e) => e);
+    expect(err.message).toMatch(/connection closed during the handshake/);
+    expect(five.every((r) => !r.closed)).toBe(true);
+    expect(logs.some((l) => l.includes("secure.over_capacity") && l.includes("too many handshakes from this address lately"))).toBe(true);
   });
 
   test("one address cannot hold more than its share of pending handshakes", async () => {
