@@ -73,6 +73,17 @@ declare module "salty" {
     env?: Record<string, string>;
     /** Seconds before the process group is killed. */
     timeout?: number;
+    /** Not run when this path exists (a destination path: under `--path` like every operator's). */
+    creates?: string;
+    /** Not run when this path does not exist. */
+    removes?: string;
+    /** Not run when this read-only command succeeds (rc 0); checked while planning, dry runs included
+     * (a command line for /bin/sh, or an argv). */
+    unless?: string | string[];
+    /** Run only when this read-only command succeeds; checked while planning, dry runs included. */
+    onlyIf?: string | string[];
+    /** `false`: running it is never a change (a check, a query); a function decides from its result. */
+    changed?: false | ((r: { rc: number; output: string }) => boolean);
   }
 
   export interface SyncdirOpts extends OwnerOpts {

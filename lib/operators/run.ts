@@ -55,7 +55,7 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
   try {
     if (ctx.signal?.aborted) throw new Error("not run: the role timed out");
     plan = await op.plan(ctx, ...args);
-    result = { cmd, rc: 0, changed: plan.changes.length > 0, elapsed: 0 };
+    result = { cmd, rc: 0, changed: plan.changes.length > 0 && plan.changed !== false, elapsed: 0 };
     if (plan.created !== undefined) result.created = plan.created;
     if (ctx.dryRun) {
       if (plan.changes.length) result.output = [...(plan.summary ? [`would ${plan.summary}`] : []), await dryRunOutput(ctx, plan.changes)].join("\n");
@@ -65,6 +65,7 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
         result.rc = progress.exec.rc;
         result.output = progress.exec.output;
         if (progress.exec.error) result.error = `${cmd}: ${progress.exec.error}`;
+        if (typeof plan.changed === "function") result.changed = Boolean(plan.changed({ rc: result.rc, output: result.output }));
       }
       if (plan.report) result.output = await plan.report();
     }

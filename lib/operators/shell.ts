@@ -3,11 +3,16 @@
 // ever interpreted: the safe way to pass addresses, facts and other claims);
 // serverShell(name, args) runs a command the master declares (server/NAME of
 // its fileroot) with JSON arguments (an RPC the agent wires in).
-// `rc` is the exit status, `output` stdout+stderr, `changed` always true.
+// `rc` is the exit status, `output` stdout+stderr, `changed` true unless the
+// `changed` option says otherwise. It does not run when `creates` exists,
+// `removes` does not, `unless` succeeds or `onlyIf` fails: those are checked
+// while planning (paths under --path, commands through the read-only probe),
+// so a dry run says whether it would run.
 // On timeout the whole process group is killed and the error says so.
 
 import type { ShellOpts } from "salty";
 import { SaltyError } from "../errors.ts";
+import { destination } from "./_paths.ts";
 import { quote } from "./quote.ts";
 import type { Change, OpCtx, Operator } from "./types.ts";
 
@@ -48,9 +53,49 @@ function execChange(cmds: unknown, opts: ShellOpts): Change {
   };
 }
 
+/** An unless/onlyIf condition: a command line for /bin/sh, or an argv. */
+function conditionArgv(value: unknown, what: string): string[] {
+  if (Array.isArray(value)) {
+    if (!value.length || value.some((w) => typeof w !== "string" || w.includes("\0")) || value[0] === "") throw new SaltyError(`${what} must be a command line or a non-empty list of strings`, "E_ARG");
+    return value;
+  }
+  if (typeof value !== "string" || value.trim() === "" || value.includes("\0")) throw new SaltyError(`${what} must be a command line or a non-empty list of strings`, "E_ARG");
+  return ["/bin/sh", "-c", value];
+}
+
+/** Why the command need not run (creates, removes, unless, onlyIf), or undefined: it runs. Reads only; exact in a dry run. */
+async function skipReason(ctx: OpCtx, opts: ShellOpts): Promise<string | undefined> {
+  if (opts.creates !== undefined) {
+    const dest = destination(ctx, opts.creates, "creates");
+    if (await ctx.observe.lstat(dest.real)) return `${dest.path} exists (creates)`;
+  }
+  if (opts.removes !== undefined) {
+    const dest = destination(ctx, opts.removes, "removes");
+    if (!(await ctx.observe.lstat(dest.real))) return `${dest.path} does not exist (removes)`;
+  }
+  const cwd = typeof opts.cwd === "string" ? { cwd: opts.cwd } : {};
+  if (opts.unless !== undefined) {
+    const argv = conditionArgv(opts.unless, "unless");
+    if ((await ctx.probe.run(argv, cwd)).rc === 0) return `unless: ${brief(opts.unless)} succeeded`;
+  }
+  if (opts.onlyIf !== undefined) {
+    const argv = conditionArgv(opts.onlyIf, "onlyIf");
+    const r = await ctx.probe.run(argv, cwd);
+    if (r.rc !== 0) return `onlyIf: ${brief(opts.onlyIf)} failed (rc ${r.rc})`;
+  }
+  return undefined;
+}
+
 export const shell: Operator<[cmds: string | string[], opts?: ShellOpts]> = {
   describe: (cmds) => `shell(${brief(cmds)})`,
-  plan: async (_ctx: OpCtx, cmds, opts = {}) => ({ changes: [execChange(cmds, opts)] }),
+  async plan(ctx: OpCtx, cmds, opts = {}) {
+    const change = execChange(cmds, opts);
+    if (opts.changed !== undefined && opts.changed !== false && typeof opts.changed !== "function") throw new SaltyError("changed must be false or a function of the result ({ rc, output }) => boolean", "E_ARG");
+    const skip = await skipReason(ctx, opts);
+    if (skip) return { changes: [], note: `not run: ${skip}` };
+    if (opts.changed === false) return { changes: [change], changed: false, note: "changed: false: running it is not a change" };
+    return { changes: [change], ...(opts.changed ? { changed: opts.changed } : {}) };
+  },
 };
 
 /** serverShell(name, args, {timeout}): a command the master declares (server/NAME); `args` is JSON. */

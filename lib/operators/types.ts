@@ -57,6 +57,8 @@ export interface Plan {
   blobs?: Map<string, Uint8Array>;
   /** What the changes do, in words ("install tree; remove hello 2.10-3"): a dry run says "would ..." first. */
   summary?: string;
+  /** Whether carrying out the changes counts as `changed` (shell's `changed` option): false never, a function decides from the command's rc and output. */
+  changed?: false | ((r: { rc: number; output: string }) => unknown);
   /** After the changes were applied: the Result's output (what was installed, with versions). */
   report?: () => Promise<string>;
 }
