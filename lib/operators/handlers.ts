@@ -63,6 +63,23 @@ export class Handlers {
     return `queued: ${label(h)} (runs at the end of the apply)`;
   }
 
+  /**
+   * The service was just started or restarted (service()): what was queued for it before is done, since the
+   * process it started already reads what changed. A dry run forgets it from its own listing only.
+   */
+  async satisfied(service: string, init: Init, dryRun: boolean): Promise<void> {
+    const keep = (list: Owed[]) => list.filter((o) => !(o.service === service && o.init === init));
+    if (dryRun) {
+      this.dry = keep(this.dry ?? (await this.list()));
+      return;
+    }
+    const now = await this.list();
+    const next = keep(now);
+    if (next.length === now.length) return;
+    await this.journal?.save(next);
+    this.owed = next;
+  }
+
   /** Nothing queued or owed (then the end of an apply costs nothing). */
   async idle(dryRun: boolean): Promise<boolean> {
     return (dryRun ? (this.dry ?? (await this.list())) : await this.list()).length === 0;

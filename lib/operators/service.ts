@@ -72,10 +72,15 @@ export const service: Operator<[name: string, opts?: ServiceOpts]> = {
     });
     if (cmds.length === 0) return { changes: [], note: `${state.running ? "running" : "stopped"}${state.enabled === undefined ? "" : state.enabled ? ", enabled" : ", disabled"}` };
     const what = cmds.map((c) => c.what).join(", ");
+    // Started or restarted now: a restart or reload queued for it earlier would only do it again.
+    const fresh = cmds.some((c) => c.what === "started" || c.what === "restarted");
+    // A dry run has no apply step: its listing of handlers learns it now.
+    if (fresh && ctx.dryRun) await ctx.host?.handlers.satisfied(unit, init, true);
     return {
       changes: cmds.map((c) => ({ kind: "exec" as const, argv: c.argv, timeoutMs: 5 * 60_000 })),
       summary: `${cmds.map((c) => VERB[c.what] ?? c.what).join(", ")} ${unit}`,
       report: async () => {
+        if (fresh) await ctx.host?.handlers.satisfied(unit, init, false);
         // What this apply knows now; the next apply reads the states afresh.
         ctx.host?.units?.set(unit, { loaded: true, running: opts.running ?? state.running, enabled: opts.enabled ?? state.enabled });
         return `${unit}: ${what}`;

@@ -47,6 +47,20 @@ describe("Handlers", () => {
   });
 });
 
+describe("a service started or restarted by service() satisfies what was queued for it", () => {
+  test("its queued restart is dropped (journal too); another service's stays; a dry run drops it from its listing", async () => {
+    const saved: Owed[][] = [];
+    const q = new Handlers({ load: async () => [], save: async (o) => void saved.push(o) });
+    await q.queue(h("a.service", "restart"), false);
+    await q.queue(h("b.service", "reload"), false);
+    await q.satisfied("a.service", "systemd", false);
+    expect(saved.at(-1)).toEqual([h("b.service", "reload")]);
+    await q.queue(h("c.service", "reload"), true);
+    await q.satisfied("c.service", "systemd", true);
+    expect((await q.run(async () => ({ rc: 0, output: "" }), true)).map((r) => r.output)).toEqual(["would reload b.service"]);
+  });
+});
+
 describe("the notify option", () => {
   test("fires only when its operator changed something; bootstrap skips it unless asked", async () => {
     using w = await makeWorld({ context: { me: { ...baseContext.me, facts: { init: "systemd" } as never } } });
