@@ -164,8 +164,12 @@ salty keys accept "$ID"
 wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --keyroot '$KEYS' | grep -q '\"$ID\"'"
 salty hosts | grep -q '"init": "systemd"' || { salty hosts; die "the agent's facts do not say init systemd"; }
 
-running() { grep -ls "$MARK" /proc/[0-9]*/cmdline 2>/dev/null | grep -q .; }
-unit_pid() { grep -ls "$MARK" /proc/[0-9]*/cmdline 2>/dev/null | head -n 1 | cut -d/ -f3; }
+# "[3]1536000...": a pattern that does not match the grep that looks for it.
+FIND="[${MARK:0:1}]${MARK:1}"
+# grep says 2 for a process that went away while it read: that is not "not found".
+matches() { grep -ls "$FIND" /proc/[0-9]*/cmdline 2>/dev/null || true; }
+running() { [[ -n $(matches) ]]; }
+unit_pid() { matches | head -n 1 | cut -d/ -f3; }
 
 say "salty apply -vv: unit written, daemon-reload, started and enabled (the restart it queued is then not needed)"
 salty apply -vv >"$WORK/apply1.out" || { cat "$WORK/apply1.out"; die "the first apply failed"; }
@@ -183,7 +187,8 @@ grep -q "role:handlers" "$WORK/apply2.out" && { cat "$WORK/apply2.out"; die "the
 say "salty apply v=2: its config changed, the handler restarts it once, at the end"
 salty apply -vv v=2 >"$WORK/apply3.out" || { cat "$WORK/apply3.out"; die "the third apply failed"; }
 grep -q 'handler(restart salty-hello.service)","rc":0' "$WORK/apply3.out" || { cat "$WORK/apply3.out"; die "the restart handler did not run"; }
-wait_for 10 "the restarted unit's process" sh -c "p=\$(grep -ls '$MARK' /proc/[0-9]*/cmdline 2>/dev/null | head -n 1 | cut -d/ -f3); [ -n \"\$p\" ] && [ \"\$p\" != '$FIRST' ]"
+restarted() { local p; p=$(unit_pid); [[ -n $p && $p != "$FIRST" ]]; }
+wait_for 10 "the restarted unit's process" restarted
 
 say "salty apply state=stopped: stopped and disabled"
 salty apply -vv v=2 state=stopped >"$WORK/apply4.out" || { cat "$WORK/apply4.out"; die "stopping failed"; }
