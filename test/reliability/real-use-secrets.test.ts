@@ -224,3 +224,44 @@ test("masking: every occurrence in text, whole diff lines, each line of a multi-
   expect(m.text("x line-two-yy }")).toBe("x ******** }");
   expect(m.diff("--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+pw=hunter2\n context\n")).toBe("--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+******** (a line holding a secret)\n context\n");
 });
+
+test("D3: the master masks a report again: an agent that sends a host's secret back unmasked (old or compromised) shows nothing", async () => {
+  const { memoryPair } = await import("../../lib/wire/memory.ts");
+  const { Registry } = await import("../../lib/master/registry.ts");
+  const { serveAgent } = await import("../../lib/master/agent-session.ts");
+  const { FileServer } = await import("../../lib/master/fileserver.ts");
+  const { serveMaster } = await import("../../lib/agent/session.ts");
+  const { runApply } = await import("../../lib/master/scheduler.ts");
+  const { setLogSink } = await import("../../lib/log.ts");
+  const logged: string[] = [];
+  setLogSink((l) => logged.push(l));
+  const registry = new Registry();
+  const [m, a] = memoryPair(["agent-a", "master"]);
+  serveAgent(m, "a", { registry, files: new FileServer({ fileroot: import.meta.dir, keyroot: "/nonexistent" }), version: "test" });
+  let received: string[] | undefined;
+  void serveMaster(a, {
+    gatherFacts: async () => ({ kernel: "Linux", hostname: "t" }) as never,
+    version: "test",
+    execute: async (req) => {
+      received = req.secrets;
+      const leak = `echo ${DB_PASSWORD}`;
+      return { role: req.role, elapsed: 0, output: `printed ${DB_PASSWORD}`, results: [{ cmd: `shell(${leak})`, rc: 1, changed: true, elapsed: 0, output: DB_PASSWORD, error: leak, diff: `--- /x\n+++ /x\n@@ -0,0 +1 @@\n+pw=${DB_PASSWORD}\n` }] };
+    },
+  });
+  for (let i = 0; i < 200 && registry.size === 0; i++) await Bun.sleep(5);
+  const report = await runApply(
+    { args: [], dryRun: false, diff: true },
+    {
+      registry,
+      plan: async () => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "app", skipped: false }] }], context: (id, role) => ({ id, role }) as never, secrets: () => [DB_PASSWORD] }),
+      roleSource: async () => ({ source: "", filename: "roles/app.ts" }),
+    },
+  );
+  setLogSink((l) => process.stderr.write(`${l}\n`));
+  expect(received).toEqual([DB_PASSWORD]);
+  const shown = JSON.stringify(report);
+  expect(shown).not.toContain(DB_PASSWORD);
+  expect(report.hosts[0]!.roles[0]!.results[0]!.diff).toContain("+******** (a line holding a secret)");
+  expect(report.hosts[0]!.roles[0]!.output).toBe("printed ********");
+  expectNoSecret(logged.join("\n"), "the master's log");
+});
