@@ -68,6 +68,17 @@ declare module "salty" {
     content: string;
   }
 
+  export interface CronOpts extends NotifyOpt {
+    /** Five fields, "minute hour day-of-month month day-of-week" ("30 2 * * 1-5"), or "@daily", "@reboot", ... */
+    schedule?: string;
+    /** One line, run by /bin/sh; a literal % must be written \% (cron makes % a newline). */
+    command?: string;
+    /** The user it runs as (default "root"). */
+    user?: string;
+    /** "present" (default) or "absent" (the file is removed). */
+    state?: "present" | "absent";
+  }
+
   export interface ShellOpts extends NotifyOpt, SensitiveOpts {
     cwd?: string;
     env?: Record<string, string>;
@@ -154,6 +165,10 @@ declare module "salty" {
     /** Ensure `path` holds exactly `content`, with that owner and mode (default 0644); written atomically.
      * @example await file("/etc/app/env", { content: `PORT=${port}\n`, mode: 0o640, group: "app" }) */
     file(path: string, opts: FileOpts): Promise<Result>;
+    /** Ensure the cron entry `name` is the file /etc/cron.d/NAME (0644, root) holding one line
+     * "SCHEDULE USER COMMAND"; checked first (name, schedule fields, one-line command). `state: "absent"` removes it.
+     * @example await cron("backup", { schedule: "30 2 * * *", command: "/usr/local/bin/backup", user: "app" }) */
+    cron(name: string, opts: CronOpts): Promise<Result>;
     /** Ensure a directory and its parents exist with that owner and mode.
      * @example await makedirs("/opt/app/log", { user: "app", mode: 0o750 }) */
     makedirs(path: string, opts?: OwnerOpts): Promise<Result>;

@@ -5,7 +5,7 @@
 
 /** The planned operators, in the order of the README's table. */
 export const PLANNED_NAMES = [
-  "copy", "render", "lineInFile", "file", "makedirs", "remove", "symlink", "syncdir", "shell",
+  "copy", "render", "lineInFile", "file", "cron", "makedirs", "remove", "symlink", "syncdir", "shell",
   "serverShell", "useradd", "usergroups", "pkg", "service", "unit",
 ] as const;
 

@@ -7,6 +7,7 @@
 // (docs/adding-an-operator.md).
 
 import { copy } from "./copy.ts";
+import { cron } from "./cron.ts";
 import { file } from "./file.ts";
 import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
@@ -29,6 +30,7 @@ export const OPERATORS = {
   render,
   lineInFile,
   file,
+  cron,
   makedirs,
   remove,
   symlink,

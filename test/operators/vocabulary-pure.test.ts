@@ -3,6 +3,7 @@
 // of user, group, cron and shell's conditions.
 
 import { describe, expect, test } from "bun:test";
+import { checkCommand, checkCronName, checkSchedule, cronFile } from "../../lib/operators/cron.ts";
 import { editLines } from "../../lib/operators/line-in-file.ts";
 import { checkValidate, splitWords, validateArgv } from "../../lib/operators/_validate.ts";
 
@@ -42,4 +43,34 @@ describe("lineInFile: editLines", () => {
     ["absent by regexp: all removed", "#a\n#b\n", "", { absent: true, regexp: /^#/ }, ""],
     ["replace string (the older form)", "x\ny\n", "z", "y", "x\nz\n"],
   ])("%s", (_name, text, line, edit, want) => expect(editLines(text, line, edit)).toBe(want));
+});
+
+describe("cron: schedule, name and command checks", () => {
+  test.each([
+    ["*/5 * * * *", "*/5 * * * *"],
+    ["0 3  * * mon-fri", "0 3 * * mon-fri"],
+    ["0,30 8-18/2 1 jan,JUL 0-7", "0,30 8-18/2 1 jan,JUL 0-7"],
+    ["@reboot", "@reboot"],
+  ])("%p is accepted", (s, want) => expect(checkSchedule(s)).toBe(want));
+  test.each([
+    ["* * * *", "five fields"],
+    ["60 * * * *", "minute out of range"],
+    ["* 24 * * *", "hour out of range"],
+    ["* * 0 * *", "day of month out of range"],
+    ["* * * 13 *", "month out of range"],
+    ["* * * * 8", "day of week out of range"],
+    ["* * * * fri-mon", "backwards"],
+    ["*/0 * * * *", "step must be at least 1"],
+    ["@sometimes", "five fields"],
+    ["* * * * *;id", "not valid"],
+  ])("%p is refused (%s)", (s, msg) => expect(() => checkSchedule(s)).toThrow(msg));
+  test("names and commands", () => {
+    expect(() => checkCronName("a.b")).toThrow("cron name");
+    expect(() => checkCronName("../x")).toThrow("cron name");
+    expect(checkCronName("php_sessions-clean")).toBe("php_sessions-clean");
+    expect(() => checkCommand("a\nb")).toThrow("one line");
+    expect(() => checkCommand("date +%F")).toThrow("unescaped %");
+    expect(checkCommand("date +\\%F")).toBe("date +\\%F");
+    expect(cronFile("x", "@daily", "app", "run")).toBe("# salty: cron(x)\n@daily app run\n");
+  });
 });
