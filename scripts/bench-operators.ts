@@ -20,7 +20,8 @@ import { createObserve } from "../lib/sys/observe.ts";
 import { createUsers } from "../lib/sys/users.ts";
 import { memoryPair } from "../lib/wire/memory.ts";
 import { Rpc } from "../lib/wire/rpc.ts";
-import type { MasterApi } from "../lib/wire/api.ts";
+import type { FileRpc } from "../lib/wire/api.ts";
+import { fileHandlers, fileStubs, type FileProtocol } from "../lib/wire/file-methods.ts";
 import { timing } from "../lib/constants.ts";
 
 const N = Number(process.env.N ?? 5000);
@@ -33,20 +34,12 @@ writeFileSync(join(fileroot, "files/app/app.conf"), "# <%= id %>\nport = <%= por
 const server = new FileServer({ fileroot, keyroot: join(root, "keys") });
 const local = server.sourceFor(() => new Set());
 
-function overRpc(files: FileSource): FileSource {
+function overRpc(files: FileProtocol): FileSource {
   const [a, b] = memoryPair();
-  type FileApi = Pick<MasterApi, "file.fetch" | "file.scan" | "file.read">;
-  new Rpc<FileApi, {}>(a, {
-    "file.fetch": ({ path, have }) => files.fetch(path, have),
-    "file.scan": ({ dir }) => files.scan(dir),
-    "file.read": ({ path, offset, length }) => files.read(path, offset, length),
-  });
-  const rpc = new Rpc<{}, FileApi>(b, {});
-  return {
-    fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
-    scan: (dir) => rpc.call("file.scan", { dir }),
-    read: (path, offset, length) => rpc.call("file.read", { path, offset, length }),
-  };
+  new Rpc<FileRpc, {}>(a, fileHandlers(files));
+  const rpc = new Rpc<{}, FileRpc>(b, {});
+  const remote = fileStubs((method, params) => rpc.call(method, params as never));
+  return { fetch: remote.fetch, scan: remote.scan, read: remote.read, readMany: remote.readMany };
 }
 
 async function bench(label: string, files: FileSource): Promise<void> {

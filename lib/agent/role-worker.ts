@@ -6,11 +6,11 @@
 
 import { createExecutor } from "./runner.ts";
 import type { Result } from "salty";
-import type { FileSource } from "../operators/file-source.ts";
+import { forwardFiles } from "../wire/file-methods.ts";
+import type { RoleCaps } from "./session.ts";
 import type { RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
-import { ScanCache } from "./scan-cache.ts";
 import { failedReport } from "./failed-report.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 import { useColdCodeJitPolicy } from "../jit-policy.ts";
@@ -35,21 +35,13 @@ function ask<T>(runId: number, method: Extract<ToMain, { type: "call" }>["method
   });
 }
 
-const scans = new ScanCache();
 /** Runs arrive as the master sends them and run one at a time, in that order. */
 let queue: Promise<void> = Promise.resolve();
 
-/** The master as one run sees it: its calls are answered by that run's connection. */
-function capsFor(runId: number): { files: FileSource; serverShell: (req: ShellRequest) => Promise<Result> } {
+/** The master as one run sees it: its calls are answered by that run's connection, through the main thread. */
+function capsFor(runId: number): RoleCaps {
   return {
-    // Scans are kept here, for the worker's life: an unchanged source crosses neither the wire nor the thread boundary.
-    files: scans.wrap({
-      fetch: (path, have) => ask(runId, "fetch", [path, have]),
-      scan: (dir) => ask(runId, "scan", [dir]),
-      read: (path, offset, length) => ask(runId, "read", [path, offset, length]),
-      readMany: (reads) => ask(runId, "readMany", [reads]),
-      scanSince: (dir, have) => ask(runId, "scanSince", [dir, have]),
-    }),
+    files: forwardFiles((method, args) => ask(runId, method, args)),
     serverShell: (req) => ask(runId, "serverShell", [req]),
   };
 }

@@ -10,7 +10,8 @@ import { limits, timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 import { AgentCache } from "../operators/cache.ts";
-import { knownFiles } from "./known-files.ts";
+import { runFiles } from "./file-source.ts";
+import { ScanCache } from "./scan-cache.ts";
 import { SharedHostsCache } from "./shared-hosts.ts";
 import { createOperators } from "../operators/index.ts";
 import { PlannedWorld } from "../operators/planned.ts";
@@ -113,6 +114,8 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
   const observe = createObserve(cache.stats, (dir) => trees.get(dir));
   const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }), cache, pathPrefix: opts.pathPrefix };
   const shared = new SharedHostsCache();
+  // Kept for the executor's life (the role worker's): an unchanged source crosses neither the wire nor the thread boundary.
+  const scans = new ScanCache();
   // The planned world of the dry run in progress, kept from one role to the next of the same apply (req.apply).
   let dry: { id: string; world: PlannedWorld } | undefined;
   const plannedFor = (req: RunRoleRequest): PlannedWorld | undefined => {
@@ -128,8 +131,8 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
       const error = `role(${request.role}): ${errorMessage(err)}`;
       return { ...failedReport(request.role, error), rc: 1 };
     }
-    // The hashes of the files this role fetched last time come with the request (lib/agent/known-files.ts).
-    const files = knownFiles(rc.files, req.known);
+    // The master's files through the scan cache and the hashes this role fetched last time (agent/file-source.ts).
+    const files = runFiles(rc.files, scans, req.known);
     const planned = plannedFor(req);
     host.begin(req.apply);
     const run = await runRole({

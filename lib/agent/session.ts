@@ -1,7 +1,8 @@
 // The agent's side of one authenticated connection to the master: says hello
 // with its facts, serves role runs, refreshes facts every minute, pings, and
 // resolves with the reason when the connection ends. Roles reach the master's
-// files only through the FileSource built here.
+// files only through the file protocol built here (agent/file-source.ts builds
+// the rest of the chain).
 
 import type { Facts, Result } from "salty";
 import { timing } from "../constants.ts";
@@ -11,11 +12,12 @@ import { Rpc } from "../wire/rpc.ts";
 import { keepAlive } from "../wire/keepalive.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
-import type { FileSource } from "../operators/file-source.ts";
+import { fileStubs, type FileProtocol } from "../wire/file-methods.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
 
 export interface RoleCaps {
-  files: FileSource;
+  /** The master's files as the protocol serves them; agent/file-source.ts makes the operators' view of them. */
+  files: FileProtocol;
   serverShell: (req: ShellRequest) => Promise<Result>;
 }
 
@@ -33,15 +35,9 @@ export interface AgentSessionDeps {
   version: string;
 }
 
-export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileSource {
-  return {
-    fetch: (path, have) => rpc.call("file.fetch", have === undefined ? { path } : { path, have }),
-    scan: (dir) => rpc.call("file.scan", { dir }),
-    read: (path, offset, length) => rpc.call("file.read", { path, offset, length }),
-    readMany: (reads) => rpc.call("file.readMany", { reads }),
-    // The role worker keeps the scans (scan-cache.ts): an unchanged source comes back as its digest alone.
-    scanSince: (dir, have) => rpc.call("file.scanSince", { dir, have }),
-  };
+/** The master's files over this connection: one `file.*` call per method (wire/file-methods.ts). */
+export function rpcFileSource(rpc: Rpc<AgentApi, MasterApi>): FileProtocol {
+  return fileStubs((method, params) => rpc.call(method, params as never));
 }
 
 /**

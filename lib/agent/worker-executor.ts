@@ -21,7 +21,7 @@ import { timing } from "../constants.ts";
 import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 import type { RoleCaps, RoleExecutor } from "./session.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
-import type { ReadRange } from "../operators/file-source.ts";
+import { callFile, isFileMethod } from "../wire/file-methods.ts";
 import { failedReport } from "./failed-report.ts";
 
 /** In a compiled binary the worker is an embedded entrypoint named from the project root. */
@@ -181,22 +181,10 @@ function send(w: Worker, msg: ToWorker, transfer: ArrayBuffer[] = []): void {
   w.postMessage(msg, transfer);
 }
 
-function serve(caps: RoleCaps, method: ToMain & { type: "call" } extends { method: infer M } ? M : never, args: unknown[]): Promise<unknown> {
-  switch (method) {
-    case "fetch":
-      return caps.files.fetch(args[0] as string, args[1] as string | undefined);
-    case "scan":
-      return caps.files.scan(args[0] as string);
-    case "scanSince":
-      if (caps.files.scanSince) return caps.files.scanSince(args[0] as string, args[1] as string);
-      return caps.files.scan(args[0] as string).then((entries) => ({ digest: "", entries }));
-    case "read":
-      return caps.files.read(args[0] as string, args[1] as number, args[2] as number);
-    case "readMany":
-      return readMany(caps, args[0] as ReadRange[]);
-    case "serverShell":
-      return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
-  }
+function serve(caps: RoleCaps, method: Extract<ToMain, { type: "call" }>["method"], args: unknown[]): Promise<unknown> {
+  if (method === "serverShell") return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
+  if (!isFileMethod(method)) return Promise.reject(new SaltyError(`no such method ${String(method)}`, "E_PROTOCOL"));
+  return callFile(caps.files, method, args);
 }
 
 /**
@@ -217,12 +205,6 @@ function movable(value: unknown): { moved: unknown; transfer: ArrayBuffer[] } {
     return view;
   });
   return { moved: value instanceof Uint8Array ? views[0] : views, transfer: [buffer] };
-}
-
-/** One request when the connection offers it, else a read each. */
-function readMany(caps: RoleCaps, reads: ReadRange[]): Promise<Uint8Array[]> {
-  if (caps.files.readMany) return caps.files.readMany(reads);
-  return Promise.all(reads.map((r) => caps.files.read(r.path, r.offset, r.length)));
 }
 
 /** Seconds the run has been running; 0 for one that never started. */

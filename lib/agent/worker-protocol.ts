@@ -1,6 +1,7 @@
 // Messages between the agent's main thread and its role worker. Types only.
 
 import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
+import type { FileMethod } from "../wire/file-methods.ts";
 
 export type ToWorker =
   | { type: "init"; pathPrefix: string; keyroot?: string }
@@ -11,5 +12,5 @@ export type ToWorker =
   | { type: "reply"; id: number; ok: false; error: { message: string; code: string } };
 
 export type ToMain =
-  | { type: "call"; id: number; runId: number; method: "fetch" | "scan" | "scanSince" | "read" | "readMany" | "serverShell"; args: unknown[] }
+  | { type: "call"; id: number; runId: number; method: FileMethod | "serverShell"; args: unknown[] }
   | { type: "done"; runId: number; report: RoleReport };

@@ -9,6 +9,7 @@ import { log } from "../log.ts";
 import { Rpc } from "../wire/rpc.ts";
 import { fromAgent } from "../wire/inbound.ts";
 import { keepAlive } from "../wire/keepalive.ts";
+import { fileHandlers } from "../wire/file-methods.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi } from "../wire/api.ts";
 import { serveServerShell, type ServerShell } from "./server-shell.ts";
@@ -60,27 +61,7 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       if (session) session.facts = claimed(obj(p, "params").facts);
       return null;
     },
-    "file.fetch": (p) => {
-      const o = obj(p, "params");
-      return source.fetch(str(o.path, "path"), optStr(o.have, "have"));
-    },
-    "file.scan": (p) => source.scan(str(obj(p, "params").dir, "dir")),
-    "file.scanSince": (p) => {
-      const o = obj(p, "params");
-      return source.scanSince!(str(o.dir, "dir"), str(o.have, "have"));
-    },
-    "file.readMany": (p) => {
-      const reads = obj(p, "params").reads;
-      if (!Array.isArray(reads)) throw new SaltyError("reads must be a list", "E_PARAMS");
-      return source.readMany!(reads.map((r, i) => {
-        const o = obj(r, `reads[${i}]`);
-        return { path: str(o.path, "path"), offset: int(o.offset, "offset"), length: int(o.length, "length") };
-      }));
-    },
-    "file.read": (p) => {
-      const o = obj(p, "params");
-      return source.read(str(o.path, "path"), int(o.offset, "offset"), int(o.length, "length"));
-    },
+    ...fileHandlers(source),
     "server.shell": (p) => {
       if (!deps.serverShell) throw new SaltyError("serverShell is refused: the master runs without --allow-server-shell", "E_DENIED");
       if (!session || session.running === 0) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");

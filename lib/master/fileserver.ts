@@ -15,7 +15,11 @@ import { hashBytes, hashFile } from "../sys/hash.ts";
 import { WatchedTrees } from "../sys/watched-trees.ts";
 import { encode } from "../wire/codec.ts";
 import { walkTree } from "../sys/walk.ts";
-import type { FileHash, FileSource, ReadRange, SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { FileHash, ReadRange, SourceFile, TreeEntry } from "../sys/types.ts";
+import type { FileProtocol } from "../wire/file-methods.ts";
+
+/** The fileroot as one agent may see it: the file protocol, and the hashes the master sends with role requests. */
+export type AgentFiles = FileProtocol & { hashes(paths: string[]): Promise<Array<FileHash | null>> };
 
 /** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
 export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string[]; realRoot?: string } = {}): string {
@@ -93,7 +97,7 @@ export class FileServer {
    * under files/ROLE/ of its own roles, and nothing while `active()` is false
    * (the master passes "one of its role runs is in progress").
    */
-  sourceFor(secretRoles: () => ReadonlySet<string>, active: () => boolean = () => true): FileSource {
+  sourceFor(secretRoles: () => ReadonlySet<string>, active: () => boolean = () => true): AgentFiles {
     const gate = () => {
       if (!active()) throw new SaltyError("file reads are refused outside a role run", "E_DENIED");
     };

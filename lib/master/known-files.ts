@@ -5,7 +5,8 @@
 // Kept per agent connection and role; a new connection starts empty.
 
 import { limits } from "../constants.ts";
-import type { FileHash, FileSource } from "../operators/file-source.ts";
+import type { FileHash } from "../sys/types.ts";
+import type { AgentFiles } from "./fileserver.ts";
 
 const fetchedBy = new WeakMap<object, Map<string, string[]>>();
 
@@ -19,9 +20,9 @@ export function rememberFetched(connection: object, role: string, paths: unknown
 }
 
 /** The hashes to send with the next run of `role`; undefined when there is nothing to say. Files that fail are left out (the fetch will say why). */
-export async function knownFilesFor(connection: object, role: string, files: FileSource | undefined): Promise<Record<string, FileHash> | undefined> {
+export async function knownFilesFor(connection: object, role: string, files: AgentFiles | undefined): Promise<Record<string, FileHash> | undefined> {
   const paths = fetchedBy.get(connection)?.get(role);
-  if (!paths?.length || !files?.hashes) return undefined;
+  if (!paths?.length || !files) return undefined;
   const hashes = await files.hashes(paths);
   const out: Record<string, FileHash> = {};
   paths.forEach((p, i) => {

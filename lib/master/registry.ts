@@ -5,7 +5,7 @@
 import type { Facts } from "salty";
 import type { AgentApi, HostEntry, MasterApi } from "../wire/api.ts";
 import type { Rpc } from "../wire/rpc.ts";
-import type { FileSource } from "../operators/file-source.ts";
+import type { AgentFiles } from "./fileserver.ts";
 import { log } from "../log.ts";
 
 export interface AgentSession {
@@ -20,7 +20,7 @@ export interface AgentSession {
   /** Roles running now on this agent. */
   running: number;
   /** The fileroot as this agent may see it (hashes sent with its role requests: known-files.ts). */
-  files?: FileSource;
+  files?: AgentFiles;
 }
 
 export class Registry {

@@ -57,10 +57,10 @@ export class Prefetcher {
     }
   }
 
-  /** One readMany for the non-empty files of `batch` (a read each when the source has no readMany). */
+  /** One readMany for the non-empty files of `batch` (a read when there is one). */
   private startBatch(batch: FetchChange[]): void {
     const wanted = batch.filter((c) => c.size > 0);
-    if (!this.files.readMany || wanted.length < 2) {
+    if (wanted.length < 2) {
       for (const c of batch) this.pending.set(c, this.start(c));
       return;
     }

@@ -22,6 +22,36 @@ export interface TreeEntry {
   target?: string;
 }
 
+/** A file of the master's fileroot as a fetch answers it. */
+export interface SourceFile {
+  /** SHA-256 hex of the content (of the decrypted content for a .enc file). */
+  hash: string;
+  size: number;
+  /** Decrypted from an `.enc` file: never shown in a diff. */
+  secret?: boolean;
+  /** The content, absent when the caller already has `hash`, or when the file
+   * is larger than the inline limit (then pull it with `read`). */
+  data?: Uint8Array;
+}
+
+/** A scan and its digest; `entries` is left out when the caller already holds that digest. */
+export interface ScanReply {
+  digest: string;
+  entries?: TreeEntry[];
+}
+
+/** `length` bytes of a fileroot file from `offset`. */
+export interface ReadRange {
+  path: string;
+  offset: number;
+  length: number;
+}
+
+/** What a fetch says of a file without its content. */
+export interface FileHash {
+  hash: string;
+  size: number;
+}
 /** A tree entry with its owner, as a local walk sees it (the master's scan leaves owners out). */
 export interface TreeItem extends TreeEntry {
   uid?: number;

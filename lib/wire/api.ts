@@ -3,8 +3,8 @@
 // is a compile error. Types only: no runtime code here.
 
 import type { Context, Facts, Result } from "salty";
-import type { ServerCommandRequest } from "../sys/types.ts";
-import type { FileHash, ReadRange, ScanReply, SourceFile, TreeEntry } from "../operators/file-source.ts";
+import type { FileHash, ServerCommandRequest } from "../sys/types.ts";
+import type { FileMethod, FileParams, FileReplies } from "./file-methods.ts";
 import type { Method } from "./rpc.ts";
 import type { JobFilter, JobRecord, JobSummary } from "../history/types.ts";
 
@@ -14,16 +14,12 @@ export type MasterApi = {
   "agent.hello": Method<{ facts: Facts; version: string }, { masterVersion: string }>;
   /** Facts refreshed (notification). */
   "agent.facts": Method<{ facts: Facts }, null>;
-  "file.fetch": Method<{ path: string; have?: string }, SourceFile>;
-  "file.scan": Method<{ dir: string }, TreeEntry[]>;
-  /** A scan and its digest; without the entries when `have` (the digest the agent holds, or "") still matches. */
-  "file.scanSince": Method<{ dir: string; have: string }, ScanReply>;
-  "file.read": Method<{ path: string; offset: number; length: number }, Uint8Array>;
-  /** Several reads at once (small syncdir files): at most limits.maxReadBatch, chunkBytes in all. */
-  "file.readMany": Method<{ reads: ReadRange[] }, Uint8Array[]>;
   "server.shell": Method<ShellRequest, Result>;
   ping: Method<null, null>;
-};
+} & FileRpc;
+
+/** `file.METHOD` for each method of wire/file-methods.ts, the one list of them. */
+export type FileRpc = { [K in FileMethod as `file.${K}`]: Method<FileParams[K], FileReplies[K]> };
 
 /** What an agent serves to the master. */
 export type AgentApi = {

@@ -16,6 +16,7 @@ function master(files: Record<string, string>) {
     },
     scan: async () => [],
     read: async () => new Uint8Array(),
+    readMany: async () => [],
   };
   return { source, calls, files };
 }

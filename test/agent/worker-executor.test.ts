@@ -21,6 +21,8 @@ const caps: RoleCaps = {
     fetch: () => Promise.reject(new Error("no files here")),
     scan: () => Promise.reject(new Error("no files here")),
     read: () => Promise.reject(new Error("no files here")),
+    readMany: () => Promise.reject(new Error("no files here")),
+    scanSince: () => Promise.reject(new Error("no files here")),
   },
   serverShell: () => Promise.reject(new Error("no server shell here")),
 };
@@ -94,7 +96,7 @@ test("file content read through the main thread reaches the role worker intact: 
   writeFileSync(join(fileroot, "files/app/big.bin"), big);
   const n = counters();
   const source = dirSource(fileroot, n);
-  const files = { ...source, readMany: (reads: { path: string; offset: number; length: number }[]) => Promise.all(reads.map((r) => source.read(r.path, r.offset, r.length))) };
+  const files = source;
   const execute = createWorkerExecutor({ pathPrefix: join(prefix, "dst") });
   try {
     const req: RunRoleRequest = { ...logging("sync", join(prefix, "log"), 0), source: `export default async ({ syncdir }) => { await syncdir("files/app", "/srv/app"); };` };

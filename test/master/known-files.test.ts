@@ -1,12 +1,14 @@
 // The master sends, with a role request, the hashes of the files that role fetched on that agent last time.
 import { describe, expect, test } from "bun:test";
 import { knownFilesFor, rememberFetched } from "../../lib/master/known-files.ts";
-import type { FileSource } from "../../lib/operators/file-source.ts";
+import type { AgentFiles } from "../../lib/master/fileserver.ts";
 
-const files: FileSource = {
+const files: AgentFiles = {
   fetch: async () => ({ hash: "", size: 0 }),
   scan: async () => [],
+  scanSince: async () => ({ digest: "" }),
   read: async () => new Uint8Array(),
+  readMany: async () => [],
   hashes: async (paths) => paths.map((p) => (p === "files/gone" ? null : { hash: `hash of ${p}`, size: p.length })),
 };
 

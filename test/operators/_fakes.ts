@@ -9,6 +9,7 @@ import { join, normalize } from "node:path";
 import { limits } from "../../lib/constants.ts";
 import { SaltyError } from "../../lib/errors.ts";
 import type { FileSource } from "../../lib/operators/file-source.ts";
+import type { FileProtocol } from "../../lib/wire/file-methods.ts";
 import { hashBytes } from "../../lib/sys/hash.ts";
 import type { Exec, Observe, Probe, UserInfo, Users } from "../../lib/sys/types.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
@@ -32,9 +33,9 @@ function under(root: string, rel: string): string {
   return full;
 }
 
-/** The master's files, served from a local directory. */
-export function dirSource(root: string, n: Counters): FileSource {
-  return {
+/** The master's files, served from a local directory; also the file protocol (scanSince), for the agent's chain. */
+export function dirSource(root: string, n: Counters): FileSource & FileProtocol {
+  const source: FileSource & FileProtocol = {
     async fetch(path, have) {
       n.fetch++;
       if (!path.startsWith("files/")) throw new SaltyError(`copy and render sources must lie under files/: ${path}`, "E_PATH");
@@ -57,7 +58,10 @@ export function dirSource(root: string, n: Counters): FileSource {
       n.readBytes += data.length;
       return data;
     },
+    readMany: (reads) => Promise.all(reads.map((r) => source.read(r.path, r.offset, r.length))),
+    scanSince: async (dir) => ({ digest: "", entries: await source.scan(dir) }),
   };
+  return source;
 }
 
 /** Count the reads an operator makes of local files. */

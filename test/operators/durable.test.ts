@@ -118,11 +118,8 @@ describe("batched fsync", () => {
   test("a read failing in the middle of a batch leaves the files before it unrenamed and no temporary file", async () => {
     using w = await makeWorld({ master: manyFiles(10) });
     const base = w.ctx().files;
-    const broken: FileSource = {
-      ...base,
-      readMany: undefined,
-      read: (path, offset, length) => (path.endsWith("f007.txt") ? Promise.reject(new Error("connection lost")) : base.read(path, offset, length)),
-    };
+    const read: FileSource["read"] = (path, offset, length) => (path.endsWith("f007.txt") ? Promise.reject(new Error("connection lost")) : base.read(path, offset, length));
+    const broken: FileSource = { ...base, read, readMany: (reads) => Promise.all(reads.map((r) => read(r.path, r.offset, r.length))) };
     const failed = (await execute(w.ctx({ files: broken }), syncdir, ["files/app", "/srv/app"])).result;
     expect(failed.rc).toBe(1);
     expect(failed.error).toContain("connection lost");
