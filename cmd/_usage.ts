@@ -50,7 +50,8 @@ export async function renderHelp(cmd: AnyCommand, path: string, version: string)
     const subMeta = await resolve((await resolve(sub as AnyCommand))?.meta);
     if (!subMeta?.hidden) commands.push([subName, subMeta?.description ?? ""]);
   }
-  if (commands.length) usage.push(commands.length > 1 ? "COMMAND" : commands[0]![0]);
+  const sub = commands.length > 1 ? "COMMAND" : commands[0]?.[0];
+  if (sub) usage.push(cmd.run ? `[${sub}]` : sub); // a command that runs by itself takes its sub-commands optionally
   options.push(["-h, --help", "Show this help"]);
   if (!path) options.push(["-V, --version", "Print the version (as salty version)"]);
   const out = [`${name}: ${meta.description ?? ""} (salty ${version})`, "", `Usage: ${usage.join(" ")}`];

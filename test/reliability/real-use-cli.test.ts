@@ -83,6 +83,11 @@ describe("help", () => {
     }
   });
 
+  test("a command that also runs by itself shows its sub-commands as optional", async () => {
+    expect((await salty(["jobs", "--help"], { cwd: dir("help") })).stdout).toContain("\nUsage: salty jobs [OPTIONS] [COMMAND]\n");
+    expect((await salty(["keys", "--help"], { cwd: dir("help") })).stdout).toContain("\nUsage: salty keys COMMAND\n");
+  });
+
   test("an unknown sub-command names its parent in the hint", async () => {
     expect(await salty(["keys", "lsit"], { cwd: dir("help") })).toEqual({ code: 2, stdout: "", stderr: "salty: unknown command lsit (see salty keys --help)\n" });
   });
