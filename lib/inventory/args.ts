@@ -8,10 +8,12 @@
 import type { Operators } from "salty";
 import { UsageError } from "../errors.ts";
 import { OPERATOR_NAMES } from "../operators/names.ts";
+import { parseTarget as parseExpr, type TargetExpr } from "./target.ts";
 
 export type ArgValue = string | number | boolean | string[];
 
-export type Target = { kind: "glob"; pattern: string } | { kind: "cluster"; name: string };
+/** A target expression (target.ts) and the text it was written as. */
+export type Target = { text: string; expr: TargetExpr };
 
 export interface ApplyArgs {
   /** Roles to run; empty: every role of each host. */
@@ -86,14 +88,9 @@ function splitList(value: string): string[] {
   return value.split(",").filter((s) => s !== "");
 }
 
-function parseTarget(value: string): Target {
-  if (value === "") throw new UsageError("target= needs a host glob or cluster:NAME");
-  // A comma inside {a,b} is the glob's; anywhere else it would make a list.
-  if (value.replace(/\{[^{}]*\}/g, "").includes(",")) throw new UsageError(`target=${value}: one host glob or cluster:NAME, not a list (a glob may say {a,b})`);
-  if (!value.startsWith("cluster:")) return { kind: "glob", pattern: value };
-  const name = value.slice("cluster:".length);
-  if (!name) throw new UsageError("target=cluster: needs a cluster name");
-  return { kind: "cluster", name };
+export function parseTarget(value: string): Target {
+  if (value.trim() === "") throw new UsageError("target= needs a host glob or an expression (cluster:NAME, role:NAME, fact:PATH=GLOB, ...)");
+  return { text: value, expr: parseExpr(value) };
 }
 
 export function parseApplyArgs(list: readonly string[]): ApplyArgs {

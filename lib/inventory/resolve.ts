@@ -23,10 +23,13 @@
 // - Lookups by a name from the command line or an agent use own properties
 //   only: `target=cluster:constructor` is no cluster.
 
-import type { Vars } from "salty";
+import type { Facts, Vars } from "salty";
 import { UsageError } from "../errors.ts";
 import type { ApplyArgs, Target } from "./args.ts";
+import { globMatcher, isGlob, leaves, matchTarget, namesExactly } from "./target.ts";
 import { INVENTORY_FILE, own, type ValidInventory } from "./validate.ts";
+
+export { isGlob };
 
 export type PlanStatus = "run" | "skipped" | "missing" | "absent";
 
@@ -63,19 +66,13 @@ export interface InventoryPlan {
   unmatchedGlobs: string[];
 }
 
-export function isGlob(id: string): boolean {
-  return /[*?[{]/.test(id);
-}
-
 /**
  * The one matcher of host ids, for inventory globs and target=: Bun.Glob, as
  * syncdir's excludes (`*` any run of characters, dots included; `?`, `[12]`,
  * `[!a]`, `{a,b}`). A pattern without glob characters matches itself only.
  */
 export function hostMatcher(pattern: string): (id: string) => boolean {
-  if (!isGlob(pattern)) return (id) => id === pattern;
-  const glob = new Bun.Glob(pattern);
-  return (id) => glob.match(id);
+  return globMatcher(pattern);
 }
 
 interface Entry {
@@ -102,20 +99,38 @@ function assign(entries: Entry[], connected: string[]): { byEntry: Map<string, s
   return { byEntry, unknown };
 }
 
-type InTarget = (id: string, cluster: string) => boolean;
+/** The facts the master validated for a connected agent (lib/facts/validate.ts): what fact: leaves read. */
+export type FactsOf = (id: string) => Facts | undefined;
 
-function targetTest(target: Target | undefined): InTarget {
+type HostView = Pick<PlannedHost, "id" | "cluster" | "env" | "roles" | "vars">;
+type InTarget = (h: HostView) => boolean;
+
+function targetTest(target: Target | undefined, factsOf: FactsOf): InTarget {
   if (!target) return () => true;
-  if (target.kind === "cluster") return (_id, cluster) => cluster === target.name;
-  const match = hostMatcher(target.pattern);
-  return (id) => match(id);
+  return (h) => matchTarget(target.expr, { id: h.id, cluster: h.cluster, env: h.env, roles: h.roles.map((r) => r.name), vars: h.vars, facts: factsOf(h.id) });
 }
 
-function statusOf(h: Pick<PlannedHost, "id" | "cluster" | "connected" | "ignore_missing">, target: Target | undefined, inTarget: InTarget): PlanStatus {
-  if (!inTarget(h.id, h.cluster)) return "skipped";
+function statusOf(h: Omit<PlannedHost, "status">, target: Target | undefined, inTarget: InTarget): PlanStatus {
+  if (!inTarget(h)) return "skipped";
   if (h.connected) return "run";
-  const namedExactly = target?.kind === "glob" && target.pattern === h.id;
+  const namedExactly = !!target && namesExactly(target.expr, h.id);
   return namedExactly || !h.ignore_missing ? "missing" : "absent";
+}
+
+/** A cluster:, env: or role: name the inventory does not know is a usage error (a typo must not select nothing silently). */
+function checkTargetNames(inv: ValidInventory, target: Target): void {
+  const roles = new Set(Object.values(inv.hosts).flatMap((m) => Object.values(m).flatMap((h) => [...h.roles, ...(h.tags ?? [])])));
+  for (const l of leaves(target.expr)) {
+    if (l.kind === "cluster" && !Object.hasOwn(inv.hosts, l.name)) {
+      throw new UsageError(`target=${target.text}: no cluster ${l.name} in the inventory (known: ${Object.keys(inv.hosts).join(", ") || "none"})`);
+    }
+    if (l.kind === "env" && !Object.hasOwn(inv.envs, l.name)) {
+      throw new UsageError(`target=${target.text}: no env ${l.name} in the inventory (known: ${Object.keys(inv.envs).join(", ") || "none"})`);
+    }
+    if (l.kind === "role" && !roles.has(l.name)) {
+      throw new UsageError(`target=${target.text}: no host of the inventory has role ${l.name} (known: ${[...roles].sort().join(", ") || "none"})`);
+    }
+  }
 }
 
 function planRoles(names: string[], tags: readonly string[], args: ApplyArgs): PlannedRole[] {
@@ -127,15 +142,14 @@ function planRoles(names: string[], tags: readonly string[], args: ApplyArgs): P
 }
 
 export function targetText(target: Target): string {
-  return target.kind === "cluster" ? `cluster:${target.name}` : target.pattern;
+  return target.text;
 }
 
-export function planApply(inv: ValidInventory, connectedIds: Iterable<string>, args: ApplyArgs): InventoryPlan {
+/** `factsOf`: the validated facts of connected agents, for fact: targets (none: no fact: leaf matches). */
+export function planApply(inv: ValidInventory, connectedIds: Iterable<string>, args: ApplyArgs, factsOf: FactsOf = () => undefined): InventoryPlan {
   const target = args.target;
-  if (target?.kind === "cluster" && !Object.hasOwn(inv.hosts, target.name)) {
-    throw new UsageError(`target=cluster:${target.name}: no such cluster in the inventory (known: ${Object.keys(inv.hosts).join(", ") || "none"})`);
-  }
-  const inTarget = targetTest(target);
+  if (target) checkTargetNames(inv, target);
+  const inTarget = targetTest(target, factsOf);
   const entries = entriesOf(inv);
   const connected = new Set(connectedIds);
   const { byEntry, unknown } = assign(entries, [...connected]);
@@ -158,7 +172,7 @@ export function planApply(inv: ValidInventory, connectedIds: Iterable<string>, a
       hosts.push({ ...host, status: statusOf(host, target, inTarget) });
     }
   }
-  if (!hosts.some((h) => h.status !== "skipped")) throw noMatch(target, unknown, unmatchedGlobs);
+  if (!hosts.some((h) => h.status !== "skipped")) throw noMatch(target, unknown, unmatchedGlobs, factsOf);
   return { hosts, unknownAgents: unknown, unmatchedGlobs };
 }
 
@@ -166,11 +180,10 @@ export function planApply(inv: ValidInventory, connectedIds: Iterable<string>, a
 export class NoHostMatched extends UsageError {}
 
 /** `no host matched target=web9 (...)`, with what could explain it. */
-function noMatch(target: Target | undefined, unknownAgents: string[], unmatchedGlobs: string[]): NoHostMatched {
+function noMatch(target: Target | undefined, unknownAgents: string[], unmatchedGlobs: string[], factsOf: FactsOf): NoHostMatched {
   const globs = unmatchedGlobs.length ? `globs matching no connected agent: ${unmatchedGlobs.join(", ")}` : "";
   if (!target) return new NoHostMatched(`no host matched: ${INVENTORY_FILE} names no host${globs ? ` (${globs})` : ""}`);
-  const inTarget = targetTest(target);
-  const strangers = unknownAgents.filter((id) => inTarget(id, ""));
+  const strangers = unknownAgents.filter((id) => matchTarget(target.expr, { id, facts: factsOf(id) }));
   const why = [strangers.length ? `connected but not in ${INVENTORY_FILE}: ${strangers.slice(0, 5).join(", ")}${strangers.length > 5 ? ", ..." : ""}` : "", globs].filter(Boolean);
-  return new NoHostMatched(`no host matched target=${targetText(target)}${why.length ? ` (${why.join("; ")})` : ""}`);
+  return new NoHostMatched(`no host matched target=${target.text}${why.length ? ` (${why.join("; ")})` : ""}`);
 }

@@ -39,7 +39,7 @@ export async function planFromInventory(req: ApplyRequest, connected: string[], 
   const roleFiles = await listRoleFiles(deps.fileroot);
   checkRoleFiles(inv, roleFiles);
   checkRoleArgs(args, inv, roleFiles);
-  const plan = planApply(inv, connected, args);
+  const plan = planApply(inv, connected, args, deps.factsOf);
   const facts = Object.fromEntries(connected.map((id) => [id, deps.factsOf(id)]));
   const context = contextFactory(plan, { facts, extra: args.extra, bootstrap: !!req.bootstrap, decrypt: secretDecrypter(deps.secretKey), isSecret });
   return { hosts: plan.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })), context, others: context.others, secrets: context.secrets };

@@ -111,11 +111,11 @@ describe("targeting and missing hosts", () => {
 
   test("a target cluster that does not exist is a usage error", () => {
     expect(() => plan(all, ["target=cluster:prd"])).toThrow(UsageError);
-    expect(() => plan(all, ["target=cluster:prd"])).toThrow("target=cluster:prd: no such cluster in the inventory (known: prod, stage)");
+    expect(() => plan(all, ["target=cluster:prd"])).toThrow("target=cluster:prd: no cluster prd in the inventory (known: prod, stage)");
   });
 
   test.each(["constructor", "__proto__", "toString", "valueOf", "hasOwnProperty"])("target=cluster:%s is no cluster (own properties only)", (name) => {
-    expect(() => plan(all, [`target=cluster:${name}`])).toThrow(`target=cluster:${name}: no such cluster in the inventory (known: prod, stage)`);
+    expect(() => plan(all, [`target=cluster:${name}`])).toThrow(`target=cluster:${name}: no cluster ${name} in the inventory (known: prod, stage)`);
   });
 
   test.each<[string[], string[], string]>([
