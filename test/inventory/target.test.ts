@@ -163,7 +163,7 @@ describe("in planApply (the apply, run, ping and targets plan)", () => {
     ["web1,db1", { web1: "run", web2: "skipped", db1: "run", s1: "skipped" }],
     ["env:stage or s1", { web1: "skipped", web2: "skipped", db1: "skipped", s1: "missing" }],
   ])("target=%p", (target, statuses) => {
-    expect(run(target)).toEqual(statuses);
+    expect(run(target) as Record<string, string>).toEqual(statuses);
   });
 
   test.each([
