@@ -18,6 +18,7 @@ export default defineCommand({
     keyroot: { type: "string", description: "Directory of this agent's keys", default: "/etc/salty", valueHint: "DIR" },
     path: { type: "string", description: "Write every destination under this prefix (tests, several agents per machine)", valueHint: "PREFIX" },
     "master-key": { type: "string", description: "The master's public key (base64), instead of trusting it on first contact" },
+    "remote-exec": { type: "boolean", default: true, description: "Run `salty run` commands (--no-remote-exec: refuse them; roles still run)" },
   },
   async run({ args }) {
     if (!args.master) throw new UsageError("salty agent needs the master's address: salty agent MASTER[:PORT]");
@@ -31,7 +32,7 @@ export default defineCommand({
     const running = runAgent({
       host, port, id, keyroot: args.keyroot, signal: stop.signal,
       ...(masterKey ? { masterKey } : {}),
-      session: { gatherFacts, execute, version: version.version },
+      session: { gatherFacts, execute, version: version.version, remoteExec: args["remote-exec"] !== false },
     });
     // Whichever comes first: a signal (stop cleanly) or a fatal error (thrown to main: exit 1).
     await Promise.race([untilSignal().then(() => stop.abort()), running]);

@@ -54,6 +54,7 @@ export default defineCommand({
         if (p.total || p.waiting) progress.update(p);
         return null;
       },
+      "run.event": () => null,
     });
     // The master goes on without us and records the job as it finishes: say where its report will be.
     let stopped = false;

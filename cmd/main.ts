@@ -22,6 +22,9 @@ const main = defineCommand({
     apply: lazy(() => import("./apply.ts")),
     bootstrap: lazy(() => import("./bootstrap.ts")),
     hosts: lazy(() => import("./hosts.ts")),
+    ping: lazy(() => import("./ping.ts")),
+    run: lazy(() => import("./run.ts")),
+    targets: lazy(() => import("./targets.ts")),
     jobs: lazy(() => import("./jobs.ts")),
     drift: lazy(() => import("./drift.ts")),
     facts: lazy(() => import("./facts.ts")),
@@ -40,7 +43,9 @@ async function run(rawArgs: string[]): Promise<number> {
     // `salty --version` and `salty -V` are `salty version`, as other tools have it.
     if (rawArgs[0] === "--version" || rawArgs[0] === "-V") rawArgs = ["version", ...rawArgs.slice(1)];
     const { cmd, args, path } = await findCommand(main, rawArgs);
-    if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
+    // After `--` the words are a command's (salty run web1 -- grep --help).
+    const own = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
+    if (rawArgs.length === 0 || own.includes("--help") || own.includes("-h")) {
       process.stdout.write((await renderHelp(cmd, path, version.version)) + "\n");
       return rawArgs.length === 0 ? 2 : 0;
     }

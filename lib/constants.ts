@@ -48,6 +48,14 @@ export const limits = {
   maxHashBatch: 10_000,
   /** Small files read in one file.readMany request (their bytes together stay under chunkBytes). */
   maxReadBatch: 1_000,
+  /** `salty run`: output bytes of one host sent at most (past it: cut, and said so). */
+  runOutputBytes: 1024 * 1024,
+  /** `salty run`: bytes in one cmd.output notification; the master refuses larger ones. */
+  runChunkBytes: 16 * 1024,
+  /** `salty run`: how long the agent gathers output before sending it. */
+  runFlushMs: 20,
+  /** `salty run`: cmd.output notifications the master accepts per run and second; past it they are dropped and the output marked cut. */
+  runChunksPerSecond: 200,
   /** Bytes of small syncdir files requested from the master at once (pipelined reads). */
   syncInFlightBytes: 8 * 1024 * 1024,
 };
@@ -70,6 +78,10 @@ export const timing = {
   backoffMinMs: 200,
   backoffMaxMs: 30_000,
   roleTimeoutMs: 15 * 60_000,
+  /** `salty run`: a command still running after this is killed (--timeout overrides). */
+  runTimeoutMs: 5 * 60_000,
+  /** `salty ping`: an agent that has not answered after this is reported "no response" (--timeout overrides). */
+  pingTimeoutMs: 2_000,
   /** An apply within this long of the master's start first waits (as long as the window lasts) for the accepted agents to reconnect. */
   startupWaitMs: 5_000,
   /** A file whose ctime is this close to when its hash was cached is hashed again (racy stat). */

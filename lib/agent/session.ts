@@ -14,6 +14,7 @@ import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import { fileStubs, type FileProtocol } from "../wire/file-methods.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
+import { remoteExec } from "./remote-exec.ts";
 
 export interface RoleCaps {
   /** The master's files as the protocol serves them; agent/file-source.ts makes the operators' view of them. */
@@ -33,6 +34,8 @@ export interface AgentSessionDeps {
   gatherFacts: () => Promise<Facts>;
   execute: RoleExecutor;
   version: string;
+  /** `salty run` commands are refused when false (--no-remote-exec). */
+  remoteExec?: boolean;
 }
 
 /** The master's files over this connection: one `file.*` call per method (wire/file-methods.ts). */
@@ -60,6 +63,7 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
   const run = deps.execute.inOrder ? execute : serially(execute);
   const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
     "role.run": (req) => run(shared.attach(req)),
+    "cmd.run": remoteExec({ allowed: deps.remoteExec !== false, send: (o) => rpc.notify("cmd.output", o) }),
     ping: () => null,
   });
   const caps: RoleCaps = {

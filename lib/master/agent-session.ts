@@ -67,6 +67,14 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       if (!session || session.running === 0) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
       return serveServerShell(deps.serverShell, p, { id, roles: session.secretRoles });
     },
+    // Untrusted: a chunk for no run of this agent is dropped; size, order and rate are checked by the run (adhoc-run.ts).
+    "cmd.output": (p) => {
+      const o = obj(p, "cmd.output");
+      const data = str(o.data, "data");
+      if (data.length > limits.runChunkBytes + 16) throw new SaltyError(`cmd.output of ${data.length} characters exceeds ${limits.runChunkBytes}`, "E_PARAMS");
+      session?.outputs?.get(str(o.run, "run"))?.({ seq: int(o.seq, "seq"), data });
+      return null;
+    },
     ping: () => null,
   }, fromAgent);
   // The registry logs the end of a registered session; one that ends before its hello (a protocol error) is logged here.

@@ -10,11 +10,14 @@ import { runApply, type SchedulerDeps } from "./scheduler.ts";
 import { fitReport } from "./report-size.ts";
 import type { Recorder } from "../history/recorder.ts";
 import { hostsWithLastApply, jobHandlers, recorded, whoOf } from "./jobs.ts";
+import { adhocHandlers, type AdhocControl } from "./adhoc-control.ts";
 
 export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
   meta(showSecrets: boolean): Promise<unknown>;
   /** The job history (the daemon's; bootstrap keeps none). */
   history?: Recorder;
+  /** `salty run`, `ping` and `targets`: which hosts a target selects, their secrets, the pending keys. */
+  adhoc?: AdhocControl;
 }
 
 /** `remote`: the client key's id of a remote client; `localUid`: the kernel's word for a local one (sys/peer-cred.ts). */
@@ -28,6 +31,7 @@ export function serveClient(link: FrameLink, deps: ControlDeps, peer: { remote?:
       return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress })));
     },
     ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
+    ...adhocHandlers(deps, remote, (e) => rpc.notify("run.event", e)),
     meta: (p) => deps.meta(bool(obj(p, "params").showSecrets, "showSecrets")),
     ping: () => null,
   }, fromClient);

@@ -10,6 +10,7 @@ import { Registry } from "./registry.ts";
 import { FileServer } from "./fileserver.ts";
 import { planFromInventory, readRoleSource, resolvedInventory, type PlannerDeps } from "./apply-plan.ts";
 import type { ControlDeps } from "./control-session.ts";
+import { secretPlaintexts, selectHosts } from "./targeting.ts";
 
 export interface MasterCore {
   fileroot: string;
@@ -50,6 +51,10 @@ export async function masterCore(opts: { fileroot: string; keyroot: string }): P
     plan: (req, connected) => planFromInventory(req, connected, planner),
     meta: (showSecrets) => resolvedInventory(registry.ids(), showSecrets, planner),
     roleSource: (name) => readRoleSource(fileroot, name),
+    adhoc: {
+      select: (target) => selectHosts(target, { fileroot, connected: () => registry.ids(), factsOf: planner.factsOf, get secretKey() { return keys.current(); } }),
+      secretsOf: (host) => secretPlaintexts(host, keys.current()),
+    },
   };
   return { fileroot, keyroot, registry, files, keys, control, close: () => files.close() };
 }

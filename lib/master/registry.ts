@@ -21,28 +21,39 @@ export interface AgentSession {
   running: number;
   /** The fileroot as this agent may see it (hashes sent with its role requests: known-files.ts). */
   files?: AgentFiles;
+  /** `salty run` commands running on it, by run id: where its cmd.output notifications go (adhoc-run.ts). */
+  outputs?: Map<string, (o: { seq: number; data: string }) => void>;
 }
 
 export class Registry {
   private agents = new Map<string, AgentSession>();
   /** Per host id, not per session: an apply must not interleave with one still draining on an old session. */
   private locks = new Map<string, Promise<void>>();
+  /** When each agent that went away was last connected (since the master started): `salty ping` says it. */
+  private gone = new Map<string, Date>();
 
   add(session: AgentSession): void {
     const old = this.agents.get(session.id);
     if (old && old !== session) old.rpc.close("replaced by a new connection from the same agent");
     this.agents.set(session.id, session);
+    this.gone.delete(session.id);
     log("agent.connected", { id: session.id, peer: session.peer });
   }
 
   remove(session: AgentSession, reason: string): void {
     if (this.agents.get(session.id) !== session) return;
     this.agents.delete(session.id);
+    this.gone.set(session.id, new Date());
     log("agent.disconnected", { id: session.id, peer: session.peer, reason });
   }
 
   get(id: string): AgentSession | undefined {
     return this.agents.get(id);
+  }
+
+  /** When a disconnected agent was last connected; undefined if not since the master started. */
+  lastSeen(id: string): Date | undefined {
+    return this.gone.get(id);
   }
 
   ids(): string[] {

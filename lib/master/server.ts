@@ -59,7 +59,8 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept });
   const knownAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "accepted").map((e) => e.id);
   const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), plan: core.control.plan });
-  const controlDeps = { ...core.control, awaitKnownAgents, history };
+  const pendingAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "pending").map((e) => e.id);
+  const controlDeps = { ...core.control, awaitKnownAgents, history, ...(core.control.adhoc ? { adhoc: { ...core.control.adhoc, pendingAgents } } : {}) };
   const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
 
   const keys = await watchKeys(keyroot, keystore);

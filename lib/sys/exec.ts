@@ -32,7 +32,7 @@ class Capped {
   }
 }
 
-async function pump(stream: ReadableStream<Uint8Array>, out: Capped, stop: Promise<void>): Promise<void> {
+async function pump(stream: ReadableStream<Uint8Array>, out: Capped, stop: Promise<void>, each?: (chunk: Uint8Array) => void): Promise<void> {
   const reader = stream.getReader();
   const stopped = stop.then(() => ({ done: true as const, value: undefined }));
   try {
@@ -40,6 +40,7 @@ async function pump(stream: ReadableStream<Uint8Array>, out: Capped, stop: Promi
       const r = await Promise.race([reader.read(), stopped]);
       if (r.done) return;
       out.add(r.value);
+      each?.(r.value);
     }
   } finally {
     reader.cancel().catch(() => {});
@@ -77,7 +78,7 @@ export const realExec: Exec = async (argv, opts = {}) => {
   opts.signal?.addEventListener("abort", kill);
   let drain!: () => void;
   const drained = new Promise<void>((r) => (drain = r));
-  const pumps = Promise.all([pump(proc.stdout, out, drained), pump(proc.stderr, out, drained)]);
+  const pumps = Promise.all([pump(proc.stdout, out, drained, opts.onOutput), pump(proc.stderr, out, drained, opts.onOutput)]);
   const rc = await proc.exited;
   clearTimeout(timer);
   opts.signal?.removeEventListener("abort", kill);

@@ -144,6 +144,8 @@ export interface ExecOpts {
   env?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Each chunk of stdout or stderr as it arrives (`salty run` streams them), before the cap. */
+  onOutput?: (chunk: Uint8Array) => void;
 }
 
 export interface ExecResult {

@@ -15,6 +15,8 @@ export type MasterApi = {
   /** Facts refreshed (notification). */
   "agent.facts": Method<{ facts: Facts }, null>;
   "server.shell": Method<ShellRequest, Result>;
+  /** Output of a `salty run` command as it comes (notification; untrusted: bounded in size and rate, lib/master/adhoc-run.ts). */
+  "cmd.output": Method<CmdOutput, null>;
   ping: Method<null, null>;
 } & FileRpc;
 
@@ -24,6 +26,8 @@ export type FileRpc = { [K in FileMethod as `file.${K}`]: Method<FileParams[K], 
 /** What an agent serves to the master. */
 export type AgentApi = {
   "role.run": Method<RunRoleRequest, RoleReport>;
+  /** `salty run`: one command, its output sent as cmd.output notifications while it runs; refused with --no-remote-exec. */
+  "cmd.run": Method<CmdRunRequest, CmdRunEnd>;
   ping: Method<null, null>;
 };
 
@@ -38,12 +42,19 @@ export type ControlApi = {
   "jobs.show": Method<{ id: string }, JobRecord>;
   /** A job running on this master: its progress as notifications, its record when it ends (`salty jobs follow`). */
   "jobs.follow": Method<{ id: string }, JobRecord>;
+  /** `salty targets`: the hosts a target expression selects (lib/inventory/target.ts), nothing run. */
+  targets: Method<{ target?: string }, TargetsReply>;
+  /** `salty ping`: each targeted agent asked over its live connection. */
+  "agents.ping": Method<{ target?: string; timeoutMs?: number }, PingReply>;
+  /** `salty run`: a command on every targeted agent; output and each host's end come as run.event first. */
+  run: Method<RunRequest, RunReport>;
   ping: Method<null, null>;
 };
 
 /** What a client serves to the master while it waits (notifications). */
 export type ClientApi = {
   "apply.progress": Method<ApplyProgress, null>;
+  "run.event": Method<RunEvent, null>;
 };
 
 /** serverShell: the name of a command the master declares (server/NAME), JSON arguments, the asking role. */
@@ -153,3 +164,91 @@ export interface ApplyProgress {
   /** Just after the master's start: it waits up to `ms` for `agents` known agents to reconnect. */
   waiting?: { agents: number; ms: number };
 }
+
+/** `salty targets`: the inventory hosts selected (connected or not) and the connected agents outside the inventory it matches. */
+export interface TargetsReply {
+  hosts: Array<{ id: string; cluster: string; env: string; connected: boolean }>;
+  strangers: string[];
+}
+
+export type PingStatus = "ok" | "timeout" | "not connected" | "key pending" | "error";
+
+export interface PingHost {
+  id: string;
+  status: PingStatus;
+  /** Round trip in milliseconds (ok). */
+  ms?: number;
+  /** ISO time the master last saw it connected (not connected; absent: not since the master started). */
+  lastSeen?: string;
+  /** Connected but not in hosts/index.ts. */
+  notInInventory?: true;
+  error?: string;
+}
+
+export interface PingReply {
+  hosts: PingHost[];
+  timeoutMs: number;
+  elapsed: number;
+}
+
+export interface RunRequest {
+  target: string;
+  /** argv (no shell), or one string for `sh -c` with `shell`. */
+  argv: string[];
+  shell: boolean;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  user?: string;
+}
+
+/** What the master asks an agent: `run` names the stream its output notifications carry. */
+export interface CmdRunRequest {
+  run: string;
+  argv: string[];
+  shell: boolean;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs: number;
+  /** Bytes of output sent at most; past it the agent stops sending and says `cut`. */
+  maxOutput: number;
+}
+
+export interface CmdOutput {
+  run: string;
+  /** Position of this chunk (0, 1, ...): a gap or repeat is refused. */
+  seq: number;
+  data: string;
+}
+
+export interface CmdRunEnd {
+  rc: number;
+  elapsed: number;
+  /** Output was cut at maxOutput. */
+  cut?: boolean;
+  error?: string;
+}
+
+export interface RunHostEnd {
+  id: string;
+  /** ran: the command ran (rc is its exit status); the others: it did not run, rc 1. */
+  status: "ran" | "not connected" | "refused" | "lost" | "error";
+  rc: number;
+  elapsed: number;
+  cut?: boolean;
+  error?: string;
+  /** The whole output, for --json consumers of the final report and the job history (capped). */
+  output?: string;
+}
+
+export interface RunReport {
+  hosts: RunHostEnd[];
+  elapsed: number;
+  rc: number;
+  job?: string;
+}
+
+export type RunEvent =
+  | { type: "job"; job: string }
+  | { type: "output"; host: string; data: string }
+  | { type: "end"; host: RunHostEnd };

@@ -30,6 +30,7 @@ function countingMaster(fileroot: string, link: Parameters<typeof serveMaster>[0
   const rpc = new Rpc<MasterApi, AgentApi>(link, {
     "agent.hello": () => (hello(), { masterVersion: "test" }),
     "agent.facts": () => null,
+    "cmd.output": () => null,
     "file.fetch": (p) => (count("fetch"), source.fetch(p.path, p.have)),
     "file.scan": (p) => (count("scan"), source.scan(p.dir)),
     "file.scanSince": (p) => (count("scanSince"), source.scanSince!(p.dir, p.have)),

@@ -126,7 +126,7 @@ export async function rogueAgent(
   roleRun: Handlers<AgentApi>["role.run"] = () => Promise.reject(new Error("not an agent")),
 ): Promise<Authenticated & { rpc: Rpc<AgentApi, MasterApi> }> {
   const a = await authenticated(port, keyroot, id);
-  const rpc = new Rpc<AgentApi, MasterApi>(a.link, { "role.run": roleRun, ping: () => null });
+  const rpc = new Rpc<AgentApi, MasterApi>(a.link, { "role.run": roleRun, "cmd.run": () => Promise.reject(new Error("not an agent")), ping: () => null });
   return { ...a, rpc };
 }
 

@@ -76,7 +76,7 @@ async function rawAgent(w: World, id: string, roleRun: (requestId: number) => Ui
     toRpc(f);
   });
   const proxy: FrameLink = { peer: a.link.peer, send: (f) => a.link.send(f), close: (r) => a.link.close(r), onFrame: (h) => (toRpc = h), onClose: (h) => a.link.onClose(h) };
-  const rpc = new Rpc<AgentApi, MasterApi>(proxy, { "role.run": () => Promise.reject(new Error("unused")), ping: () => null });
+  const rpc = new Rpc<AgentApi, MasterApi>(proxy, { "role.run": () => Promise.reject(new Error("unused")), "cmd.run": () => Promise.reject(new Error("unused")), ping: () => null });
   await rpc.call("agent.hello", { facts, version: "rogue" });
   return { ...a, rpc };
 }

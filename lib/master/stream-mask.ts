@@ -1,0 +1,45 @@
+// Secret values masked in output that arrives in pieces (`salty run`): a
+// value split across two chunks must be masked all the same, so the end of
+// each piece that could be the start of a secret is held back until the next
+// piece (or the end) shows what follows. With no secrets, nothing is held.
+// Pure: no I/O.
+
+export const MASK = "********";
+
+export class StreamMask {
+  private held = "";
+  private needles: string[];
+  private longest: number;
+
+  constructor(values: readonly string[]) {
+    this.needles = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
+    this.longest = this.needles[0]?.length ?? 0;
+  }
+
+  /** The masked text that can be shown now. */
+  push(data: string): string {
+    if (this.longest === 0) return data;
+    const s = this.held + data;
+    let cut = Math.max(0, s.length - (this.longest - 1));
+    // Never cut through an occurrence: it would be shown half unmasked.
+    for (const n of this.needles) {
+      for (let at = s.indexOf(n, Math.max(0, cut - n.length + 1)); at !== -1 && at < cut; at = s.indexOf(n, at + 1)) {
+        if (at + n.length > cut) cut = at;
+      }
+    }
+    this.held = s.slice(cut);
+    return this.mask(s.slice(0, cut));
+  }
+
+  /** What was held back, masked: at the end of the output. */
+  end(): string {
+    const rest = this.mask(this.held);
+    this.held = "";
+    return rest;
+  }
+
+  mask(s: string): string {
+    for (const n of this.needles) if (s.includes(n)) s = s.split(n).join(MASK);
+    return s;
+  }
+}

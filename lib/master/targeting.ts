@@ -1,0 +1,73 @@
+// Which hosts `salty run`, `salty ping` and `salty targets` reach: the
+// inventory loaded fresh, the target expression (lib/inventory/target.ts)
+// evaluated by the same planApply as an apply, against the facts the master
+// validated for each connected agent. Also the connected agents outside the
+// inventory that the expression matches (by id and facts only), which ping
+// lists and run leaves alone, as an apply does.
+
+import type { Facts, Vars } from "salty";
+import { loadInventory } from "../inventory/load.ts";
+import { validateInventory, type ValidInventory } from "../inventory/validate.ts";
+import { parseTarget } from "../inventory/args.ts";
+import { NoHostMatched, planApply, type PlannedHost } from "../inventory/resolve.ts";
+import { matchTarget } from "../inventory/target.ts";
+import { isSecret } from "../crypto/secrets.ts";
+import { secretDecrypter } from "./apply-plan.ts";
+import type { SecretKey } from "../crypto/secrets.ts";
+
+export interface Selection {
+  /** Inventory hosts in the target (connected or not), in inventory order. */
+  hosts: PlannedHost[];
+  /** Connected agents not in the inventory that the target matches (every one without a target). */
+  strangers: string[];
+}
+
+export interface TargetingDeps {
+  fileroot: string;
+  connected(): string[];
+  factsOf(id: string): Facts | undefined;
+  secretKey?: SecretKey;
+}
+
+/** The hosts a target selects; NoHostMatched (exit 2) when it selects none, inventory or not. */
+export async function selectHosts(target: string | undefined, deps: TargetingDeps): Promise<Selection> {
+  const parsed = target === undefined ? undefined : parseTarget(target);
+  const inv = validateInventory(await loadInventory(deps.fileroot));
+  const connected = deps.connected();
+  const matches = (id: string) => !parsed || matchTarget(parsed.expr, { id, facts: deps.factsOf(id) });
+  const strangers = unknownAgents(inv, connected).filter(matches);
+  try {
+    const plan = planApply(inv, connected, { roles: [], skip: [], extra: {}, ...(parsed ? { target: parsed } : {}) }, deps.factsOf);
+    return { hosts: plan.hosts.filter((h) => h.status !== "skipped"), strangers };
+  } catch (err) {
+    // Only agents outside the inventory matched: ping still lists them.
+    if (err instanceof NoHostMatched && strangers.length > 0) return { hosts: [], strangers };
+    throw err;
+  }
+}
+
+/** Connected agents that no inventory entry names or matches. */
+function unknownAgents(inv: ValidInventory, connected: string[]): string[] {
+  try {
+    return planApply(inv, connected, { roles: [], skip: [], extra: {} }).unknownAgents;
+  } catch (err) {
+    if (err instanceof NoHostMatched) return connected; // an inventory naming no host
+    throw err;
+  }
+}
+
+/** The plaintexts of a host's own NACL[...] vars: what its run output must mask. */
+export function secretPlaintexts(host: PlannedHost, secretKey: SecretKey | undefined): string[] {
+  const out: string[] = [];
+  const walk = (raw: unknown, plain: unknown) => {
+    if (typeof raw === "string") {
+      if (isSecret(raw) && typeof plain === "string" && plain !== "") out.push(plain);
+    } else if (Array.isArray(raw) && Array.isArray(plain)) raw.forEach((v, i) => walk(v, plain[i]));
+    else if (raw && typeof raw === "object" && plain && typeof plain === "object") {
+      for (const [k, v] of Object.entries(raw)) if (Object.hasOwn(plain, k)) walk(v, (plain as Record<string, unknown>)[k]);
+    }
+  };
+  if (!JSON.stringify(host.vars).includes("NACL[")) return out;
+  walk(host.vars, secretDecrypter(secretKey)(host.vars as Vars));
+  return out;
+}
