@@ -1,7 +1,8 @@
 // Secret values masked in output that arrives in pieces (`salty run`): a
 // value split across two chunks must be masked all the same, so the end of
-// each piece that could be the start of a secret is held back until the next
-// piece (or the end) shows what follows. With no secrets, nothing is held.
+// a piece that is the start of a secret value is held back until the next
+// piece (or the end) shows what follows. Anything else goes out at once: a
+// short line is never kept waiting. With no secrets, nothing is held.
 // Pure: no I/O.
 
 export const MASK = "********";
@@ -20,7 +21,16 @@ export class StreamMask {
   push(data: string): string {
     if (this.longest === 0) return data;
     const s = this.held + data;
-    let cut = Math.max(0, s.length - (this.longest - 1));
+    let cut = s.length;
+    // The longest end of s that begins some secret value is held.
+    for (const n of this.needles) {
+      for (let k = Math.min(n.length - 1, s.length); k > 0 && s.length - k < cut; k--) {
+        if (s.endsWith(n.slice(0, k))) {
+          cut = s.length - k;
+          break;
+        }
+      }
+    }
     // Never cut through an occurrence: it would be shown half unmasked.
     for (const n of this.needles) {
       for (let at = s.indexOf(n, Math.max(0, cut - n.length + 1)); at !== -1 && at < cut; at = s.indexOf(n, at + 1)) {

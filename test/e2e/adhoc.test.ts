@@ -119,7 +119,10 @@ describe("salty run", () => {
   });
 
   test("a host's output is shown while the command still runs", async () => {
-    const p = Bun.spawn([w.bin, "run", "a1", ...k(), "--shell", "--", "echo first; sleep 3; echo second"], { cwd: w.dir, env: { ...process.env }, stdout: "pipe", stderr: "pipe" });
+    // The command goes on only once this test has seen its first line: no timing involved.
+    const go = `${w.dir}/go-on`;
+    const script = `echo first; i=0; while [ ! -e ${go} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo second`;
+    const p = Bun.spawn([w.bin, "run", "a1", ...k(), "--shell", "--", script], { cwd: w.dir, env: { ...process.env }, stdout: "pipe", stderr: "pipe" });
     const reader = p.stdout.getReader();
     let seen = "";
     while (!seen.includes("a1| first\n")) {
@@ -127,10 +130,15 @@ describe("salty run", () => {
       if (done) break;
       seen += new TextDecoder().decode(value);
     }
-    expect(seen).toBe("a1| first\n"); // the second line and the end line come only after the sleep
-    expect(p.exitCode).toBeNull();
-    p.kill();
-    await p.exited;
+    expect(seen).toBe("a1| first\n");
+    await Bun.write(go, "");
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    expect(await p.exited).toBe(0);
+    expect(seen).toMatch(/^a1\| first\na1\| second\na1 +rc:0 elapsed:/);
   });
 
   test("exit 1 when a host's rc is not 0; the agent with --no-remote-exec refuses; a host not connected is said", async () => {

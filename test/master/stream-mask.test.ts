@@ -25,7 +25,7 @@ describe("StreamMask", () => {
 
   test("never shows part of a secret before the end", () => {
     const { early } = feed(["topsecret"], ["user=tops", "ecr"]);
-    expect(early).toBe("user"); // the last 8 characters may begin the 9-character secret
+    expect(early).toBe("user=");
   });
 
   test("without secrets every piece goes out at once", () => {
@@ -34,10 +34,11 @@ describe("StreamMask", () => {
     expect(m.end()).toBe("");
   });
 
-  test("text far from any secret goes out at once", () => {
-    const m = new StreamMask(["secret"]);
-    expect(m.push("0123456789")).toBe("01234");
-    expect(m.push("")).toBe("");
-    expect(m.end()).toBe("56789");
+  test("text that does not end with the start of a secret goes out at once (a short line is not kept waiting)", () => {
+    const m = new StreamMask(["tok-a1-s3cret-value"]);
+    expect(m.push("first\n")).toBe("first\n");
+    expect(m.push("token tok-a1")).toBe("token ");
+    expect(m.push("-s3cret-value!")).toBe("******** ".trim() + "!");
+    expect(m.end()).toBe("");
   });
 });
