@@ -29,12 +29,15 @@ function envPairs(before: string[]): Record<string, string> | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** As cmd/apply.ts: `uid=N(name)`, which the master checks against the socket's peer credentials. */
 function whoAmI(): string {
+  const uid = process.getuid?.() ?? -1;
+  let name: string | undefined;
   try {
-    return userInfo().username;
-  } catch {
-    return `uid ${process.getuid?.() ?? "?"}`;
-  }
+    name = userInfo().username;
+  } catch {} // no passwd entry for this uid
+  if (!name || name === "unknown") name = process.env.USER || process.env.LOGNAME;
+  return name ? `uid=${uid}(${name})` : `uid=${uid}`;
 }
 
 export default defineCommand({

@@ -47,7 +47,8 @@ function runRequest(p: unknown): RunRequest {
   return req;
 }
 
-export function adhocHandlers(deps: Deps, remote: string | undefined, emit: (e: RunEvent) => void): Pick<Handlers<ControlApi>, "targets" | "agents.ping" | "run"> {
+/** `who`: who asked, as the job history records it (master/jobs.ts whoOf), from the user the client says it runs as. */
+export function adhocHandlers(deps: Deps, who: (user: string | undefined) => string, emit: (e: RunEvent) => void): Pick<Handlers<ControlApi>, "targets" | "agents.ping" | "run"> {
   return {
     targets: async (p) => {
       const target = optStr(obj(p ?? {}, "targets").target, "target");
@@ -63,8 +64,7 @@ export function adhocHandlers(deps: Deps, remote: string | undefined, emit: (e: 
     run: async (p) => {
       const req = runRequest(p);
       const adhoc = needAdhoc(deps);
-      const who = remote ? `key:${remote}` : `local:${req.user ?? "unknown"}`;
-      const job = deps.history?.start("run", who, { args: [`target=${req.target}`, `cmd=${commandText(req).slice(0, 500)}`], dryRun: false, diff: false });
+      const job = deps.history?.start("run", who(req.user), { args: [`target=${req.target}`, `cmd=${commandText(req).slice(0, 500)}`], dryRun: false, diff: false });
       if (job) emit({ type: "job", job: job.id });
       try {
         const report = await runAdhoc(req, { registry: deps.registry, select: adhoc.select, secretsOf: adhoc.secretsOf }, emit);

@@ -31,7 +31,7 @@ export function serveClient(link: FrameLink, deps: ControlDeps, peer: { remote?:
       return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress })));
     },
     ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
-    ...adhocHandlers(deps, remote, (e) => rpc.notify("run.event", e)),
+    ...adhocHandlers(deps, (user) => whoOf(peer, { args: [], dryRun: false, diff: false, ...(user ? { user } : {}) }), (e) => rpc.notify("run.event", e)),
     meta: (p) => deps.meta(bool(obj(p, "params").showSecrets, "showSecrets")),
     ping: () => null,
   }, fromClient);

@@ -5,7 +5,20 @@
 // short line is never kept waiting. With no secrets, nothing is held.
 // Pure: no I/O.
 
-export const MASK = "********";
+import { MASK } from "../crypto/mask.ts";
+
+export { MASK };
+
+/** As crypto/mask.ts: each value, and each line of a multi-line value (lines under 4 characters are not searched alone). */
+function needlesOf(values: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    if (v === "") continue;
+    out.add(v);
+    if (v.includes("\n")) for (const line of v.split("\n")) if (line.trim().length >= 4) out.add(line.trim());
+  }
+  return [...out].sort((a, b) => b.length - a.length);
+}
 
 export class StreamMask {
   private held = "";
@@ -13,7 +26,7 @@ export class StreamMask {
   private longest: number;
 
   constructor(values: readonly string[]) {
-    this.needles = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
+    this.needles = needlesOf(values);
     this.longest = this.needles[0]?.length ?? 0;
   }
 

@@ -12,6 +12,7 @@ import { parseTarget } from "../inventory/args.ts";
 import { NoHostMatched, planApply, type PlannedHost } from "../inventory/resolve.ts";
 import { matchTarget } from "../inventory/target.ts";
 import { isSecret } from "../crypto/secrets.ts";
+import { holdsSecret, secretValues } from "../inventory/context.ts";
 import { secretDecrypter } from "./apply-plan.ts";
 import type { SecretKey } from "../crypto/secrets.ts";
 
@@ -58,16 +59,6 @@ function unknownAgents(inv: ValidInventory, connected: string[]): string[] {
 
 /** The plaintexts of a host's own NACL[...] vars: what its run output must mask. */
 export function secretPlaintexts(host: PlannedHost, secretKey: SecretKey | undefined): string[] {
-  const out: string[] = [];
-  const walk = (raw: unknown, plain: unknown) => {
-    if (typeof raw === "string") {
-      if (isSecret(raw) && typeof plain === "string" && plain !== "") out.push(plain);
-    } else if (Array.isArray(raw) && Array.isArray(plain)) raw.forEach((v, i) => walk(v, plain[i]));
-    else if (raw && typeof raw === "object" && plain && typeof plain === "object") {
-      for (const [k, v] of Object.entries(raw)) if (Object.hasOwn(plain, k)) walk(v, (plain as Record<string, unknown>)[k]);
-    }
-  };
-  if (!JSON.stringify(host.vars).includes("NACL[")) return out;
-  walk(host.vars, secretDecrypter(secretKey)(host.vars as Vars));
-  return out;
+  if (!holdsSecret(host.vars, isSecret)) return [];
+  return secretValues(host.vars, secretDecrypter(secretKey)(host.vars as Vars), isSecret);
 }

@@ -155,7 +155,7 @@ test("salty jobs follow: attached to a running job, it prints the report when th
 }, 60_000);
 
 test("who started a local job is the uid the kernel gives for the socket's peer, not the one the client claims", async () => {
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null });
   try {
     expect((await rpc.call("apply", { args: ["version=lie"], dryRun: false, diff: false, user: "uid=4242(mallory)" }, { timeoutMs: 60_000 })).rc).toBe(0);
   } finally {
