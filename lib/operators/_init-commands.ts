@@ -26,24 +26,28 @@ export function unitPath(init: Init, name: string): string {
   return init === "systemd" ? `/etc/systemd/system/${unitName(init, name)}` : `/Library/LaunchDaemons/${name.replace(/\.plist$/, "")}.plist`;
 }
 
+/** The properties service() asks systemd for, several units in one `systemctl show`. */
+export const SHOW_PROPS = "Id,LoadState,ActiveState,UnitFileState";
+
 /**
- * `systemctl list-units --all --plain --no-legend --full` (UNIT LOAD ACTIVE SUB
- * DESCRIPTION) and `systemctl list-unit-files --plain --no-legend --full` (UNIT
- * STATE [PRESET]): every unit's state, read once per apply.
+ * `systemctl show -p Id,LoadState,ActiveState,UnitFileState A B ...`: one
+ * block of KEY=value lines per unit, blank lines between. A unit systemd has
+ * no file for says LoadState=not-found.
  */
-export function parseSystemdLists(units: string, files: string): Map<string, UnitState> {
+export function parseSystemdShow(stdout: string): Map<string, UnitState> {
   const out = new Map<string, UnitState>();
-  for (const l of units.split("\n")) {
-    const [unit, load, active] = l.trim().replace(/^[●*]\s*/, "").split(/\s+/);
-    if (!unit || !load || !active) continue;
-    out.set(unit, { loaded: load === "loaded", running: active === "active" || active === "reloading" || active === "activating", enabled: undefined });
-  }
-  for (const l of files.split("\n")) {
-    const [unit, state] = l.trim().split(/\s+/);
-    if (!unit || !state) continue;
-    const enabled = ["enabled", "enabled-runtime", "alias"].includes(state) ? true : ["disabled", "masked", "masked-runtime"].includes(state) ? false : undefined;
-    const known = out.get(unit) ?? { loaded: true, running: false, enabled: undefined };
-    out.set(unit, { ...known, enabled });
+  for (const block of stdout.split(/\n\s*\n/)) {
+    const kv = new Map<string, string>();
+    for (const l of block.split("\n")) {
+      const i = l.indexOf("=");
+      if (i > 0) kv.set(l.slice(0, i).trim(), l.slice(i + 1).trim());
+    }
+    const id = kv.get("Id");
+    if (!id) continue;
+    const active = kv.get("ActiveState") ?? "";
+    const file = kv.get("UnitFileState") ?? "";
+    const enabled = ["enabled", "enabled-runtime", "alias"].includes(file) ? true : ["disabled", "masked", "masked-runtime"].includes(file) ? false : undefined;
+    out.set(id, { loaded: kv.get("LoadState") === "loaded", running: ["active", "reloading", "activating"].includes(active), enabled });
   }
   return out;
 }

@@ -117,15 +117,23 @@ export class Handlers {
   }
 }
 
+const MAX_KNOWN_UNITS = 256;
+
 /** What an agent keeps for its host across roles and applies. */
 export class HostState {
   readonly handlers: Handlers;
   private applyId = "";
   /** The init system's unit states, read once per apply (service.ts). */
   units: Map<string, UnitState> | undefined;
+  /** Every unit service() was asked about (at most MAX_KNOWN_UNITS): asked for together at an apply's first call. */
+  readonly knownUnits = new Set<string>();
 
   constructor(journal?: Journal) {
     this.handlers = new Handlers(journal);
+  }
+
+  remember(unit: string): void {
+    if (this.knownUnits.size < MAX_KNOWN_UNITS) this.knownUnits.add(unit);
   }
 
   /** A role of apply `id` starts: what was read during another apply is forgotten. */

@@ -1,12 +1,13 @@
 // service(name, {running, enabled, restartOn, reloadOn}): a systemd or launchd
 // service started or stopped, enabled or disabled; restarted (or reloaded)
 // when one of the given results changed something and it was running already.
-// Plans through the probe: systemd's unit states are listed once per apply
-// (two systemctl listings kept on the host's state), launchd asked per call.
+// Plans through the probe: systemd's unit states are asked once per apply
+// (one `systemctl show` of every unit the agent manages, kept on the host's
+// state), launchd per call.
 
 import type { Result, ServiceOpts } from "salty";
 import { SaltyError } from "../errors.ts";
-import { parseLaunchd, parseSystemdLists, serviceCommands, unitName, type Init, type UnitState } from "./_init-commands.ts";
+import { parseLaunchd, parseSystemdShow, serviceCommands, SHOW_PROPS, unitName, type Init, type UnitState } from "./_init-commands.ts";
 import type { OpCtx, Operator, Plan } from "./types.ts";
 
 /** The init system a call talks to: its `init` option, else the host's facts. */
@@ -25,25 +26,30 @@ export function checkedUnit(init: Init, name: unknown): string {
   }
 }
 
-const LISTS = [
-  ["systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager", "--full"],
-  ["systemctl", "list-unit-files", "--plain", "--no-legend", "--no-pager", "--full"],
-];
-
-async function systemdStates(ctx: OpCtx): Promise<Map<string, UnitState>> {
-  if (ctx.host?.units) return ctx.host.units;
-  const [units, files] = await Promise.all(LISTS.map((argv) => ctx.probe.run(argv)));
-  for (const [i, r] of [units!, files!].entries()) {
-    if (r.rc !== 0) throw new SaltyError(`${LISTS[i]!.join(" ")} failed (rc ${r.rc}): ${r.stderr.trim()}`, "E_SERVICE");
+/**
+ * systemd's view of `unit`, asked once per apply: the first call of an apply
+ * asks `systemctl show` for every unit this agent has managed before as well,
+ * so a role's five services cost one command, not five.
+ */
+async function systemdState(ctx: OpCtx, unit: string): Promise<UnitState | undefined> {
+  const kept = ctx.host?.units?.get(unit);
+  if (kept) return kept;
+  const names = ctx.host ? [...new Set([unit, ...ctx.host.knownUnits])].filter((u) => !ctx.host!.units?.has(u)) : [unit];
+  const argv = ["systemctl", "show", "-p", SHOW_PROPS, "--", ...names];
+  const r = await ctx.probe.run(argv);
+  if (r.rc !== 0) throw new SaltyError(`systemctl show ${names.join(" ")} failed (rc ${r.rc}): ${r.stderr.trim()}`, "E_SERVICE");
+  const states = parseSystemdShow(r.stdout);
+  if (ctx.host) {
+    ctx.host.units ??= new Map();
+    for (const [u, s] of states) ctx.host.units.set(u, s);
+    ctx.host.remember(unit);
   }
-  const states = parseSystemdLists(units!.stdout, files!.stdout);
-  if (ctx.host) ctx.host.units = states;
-  return states;
+  return states.get(unit);
 }
 
 async function stateOf(ctx: OpCtx, init: Init, unit: string): Promise<UnitState> {
   if (init === "systemd") {
-    const s = (await systemdStates(ctx)).get(unit);
+    const s = await systemdState(ctx, unit);
     if (!s || !s.loaded) throw new SaltyError(`systemd knows no unit ${unit}`, "E_NO_UNIT");
     return s;
   }

@@ -2,11 +2,11 @@
 // deployment plus one role of 20 pkg() calls and 5 service() calls, applied
 // with no change; what that role adds to a no-change apply. The packages are
 // 20 of those installed on this machine (its real dpkg database: an apt host
-// needs nothing more); the services ask a recorded `systemctl` double first in
-// the agent's PATH (it answers the two listings from captured output), since a
-// machine without systemd has no real one. Bench-only.
+// needs nothing more); the services ask the tests' recorded `systemctl` double
+// first in the agent's PATH (it answers `systemctl show` from a table), since
+// a machine without systemd has no real one. Bench-only.
 
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { measure, settle, WARM, type CaseResult } from "./_measure.ts";
 import { Cluster } from "./_procs.ts";
@@ -24,15 +24,13 @@ export interface W1PkgResult {
 
 const SERVICES = ["nginx", "ssh", "cron", "redis-server", "postgresql"];
 
+/** The recorded systemctl double of the tests, answering `show` for these five services (running, enabled). */
 function systemctlDouble(dir: string): string {
   const bin = join(dir, "fake-bin");
   mkdirSync(bin, { recursive: true });
-  const units = SERVICES.map((s) => `${s}.service loaded active running ${s}`).join("\n");
-  const files = SERVICES.map((s) => `${s}.service enabled enabled`).join("\n");
-  writeFileSync(join(bin, "units.txt"), `${units}\n`);
-  writeFileSync(join(bin, "files.txt"), `${files}\n`);
-  writeFileSync(join(bin, "systemctl"), `#!/bin/sh\ncase "$1" in\n  list-units) cat "${bin}/units.txt" ;;\n  list-unit-files) cat "${bin}/files.txt" ;;\n  *) echo "unexpected: $*" >&2; exit 1 ;;\nesac\n`);
-  chmodSync(join(bin, "systemctl"), 0o755);
+  writeFileSync(join(bin, "units.txt"), SERVICES.map((s) => `${s}.service loaded active enabled\n`).join(""));
+  symlinkSync(join(import.meta.dir, "../../test/operators/init-output/systemctl-double.sh"), join(bin, "systemctl"));
+  process.env.SYSTEMCTL_TABLE = join(bin, "units.txt");
   return bin;
 }
 

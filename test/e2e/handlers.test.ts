@@ -5,20 +5,16 @@
 // owed handler survives a kill -9 of the agent between the change and the end
 // of the apply, and the next apply runs it although nothing changes then.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { world, type World } from "./_harness.ts";
 
 const fake = mkdtempSync(join(tmpdir(), "salty-systemctl-"));
 const LOG = join(fake, "calls.log");
-const captured = join(import.meta.dir, "../operators/init-output");
-// Listings answered from output captured on a systemd host; every other call only recorded.
-writeFileSync(
-  join(fake, "systemctl"),
-  `#!/bin/sh\ncase "$1" in\n  list-units) cat "${captured}/list-units.txt"; exit 0 ;;\n  list-unit-files) cat "${captured}/list-unit-files.txt"; exit 0 ;;\nesac\necho "$*" >> "${LOG}"\nexit 0\n`,
-);
-chmodSync(join(fake, "systemctl"), 0o755);
+// The recorded double (test/operators/init-output/systemctl-double.sh): `show` answers from a table captured
+// on a systemd host, every other call is logged. It is linked as `systemctl` first in the agent's PATH.
+symlinkSync(join(import.meta.dir, "../operators/init-output/systemctl-double.sh"), join(fake, "systemctl"));
 
 const files: Record<string, string> = {
   "hosts/index.ts": `export default { hosts: { lab: { web1: { env: "dev", roles: ["conf", "web", "services"] } } } };\n`,
@@ -56,7 +52,7 @@ const journal = () => join(w.dir, "agent-keys", "web1", "handlers.json");
 const apply = (...args: string[]) => w.salty(["apply", "-vv", "--keyroot", w.keyroot, ...args]);
 
 beforeAll(async () => {
-  w = await world({ files, env: { PATH: `${fake}:${process.env.PATH}` } });
+  w = await world({ files, env: { PATH: `${fake}:${process.env.PATH}`, SYSTEMCTL_LOG: LOG } });
   await w.startMaster(["--auto-accept"]);
   await w.startAgent("web1");
   await w.waitHosts(["web1"]);
@@ -75,7 +71,7 @@ describe("handlers", () => {
     expect(calls().slice(before)).toEqual(["daemon-reload", "enable redis-server.service", "start redis-server.service", "restart app.service"]);
     expect(r.stdout).toContain('"output":"redis-server.service: enabled, started"');
     expect(readFileSync(join(w.sandbox("web1"), "etc/systemd/system/app.service"), "utf8")).toBe("[Service]\nExecStart=/usr/local/bin/app\n");
-    // The double's listings do not change: redis-server is still "inactive, disabled" there, so only the unit is looked at again.
+    // The double's table does not change: redis-server is still "inactive, disabled" there, so only the unit is looked at again.
     const again = await apply("svc=true", "roles=services");
     expect(again.stdout).toMatch(/\{"cmd":"unit\(app\.service, app\/app\.service\)","rc":0,"changed":false/);
     expect(calls().slice(before).filter((c) => c.includes("app.service"))).toEqual(["restart app.service"]);

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseLaunchd, parseSystemdLists, serviceCommands, unitName } from "../../lib/operators/_init-commands.ts";
+import { parseLaunchd, parseSystemdShow, serviceCommands, unitName } from "../../lib/operators/_init-commands.ts";
 import { HostState } from "../../lib/operators/handlers.ts";
 import { execute } from "../../lib/operators/run.ts";
 import { service } from "../../lib/operators/service.ts";
@@ -14,20 +14,30 @@ import type { ProbeFixture } from "./_fakes.ts";
 import { makeWorld } from "./_world.ts";
 
 const out = (name: string) => readFileSync(join(import.meta.dir, "init-output", name), "utf8");
-const UNITS = "systemctl list-units --all --plain --no-legend --no-pager --full";
-const FILES = "systemctl list-unit-files --plain --no-legend --no-pager --full";
-const systemd: ProbeFixture = { commands: { [UNITS]: { stdout: out("list-units.txt") }, [FILES]: { stdout: out("list-unit-files.txt") } } };
+const SHOW = "systemctl show -p Id,LoadState,ActiveState,UnitFileState --";
+/** systemctl show's blocks for units of a table: [LoadState, ActiveState, UnitFileState]. */
+const TABLE: Record<string, [string, string, string]> = {
+  "nginx.service": ["loaded", "active", "enabled"],
+  "cron.service": ["loaded", "active", "enabled"],
+  "ssh.service": ["loaded", "active", "enabled"],
+  "redis-server.service": ["loaded", "inactive", "disabled"],
+  "systemd-journald.service": ["loaded", "active", "static"],
+  "ghost.service": ["not-found", "inactive", ""],
+};
+const show = (...units: string[]) => units.map((u) => `Id=${u}\nLoadState=${TABLE[u]![0]}\nActiveState=${TABLE[u]![1]}\nUnitFileState=${TABLE[u]![2]}\n`).join("\n");
+const answers = (...sets: string[][]) => Object.fromEntries(sets.map((units) => [`${SHOW} ${units.join(" ")}`, { stdout: show(...units) }]));
+const systemd: ProbeFixture = { commands: answers(["nginx.service"], ["redis-server.service"], ["cron.service"], ["ssh.service"], ["systemd-journald.service"], ["ghost.service"]) };
 const facts = (init: string) => ({ me: { env: "dev", cluster: "lab", roles: [], vars: {}, facts: { init } as never } });
 const argvs = (plan: { changes: unknown[] } | undefined) => plan?.changes.map((c) => (c as { argv?: string[] }).argv?.join(" ") ?? (c as { kind: string }).kind);
 
 describe("parsers and commands", () => {
-  test("systemd listings: running, enabled, static; a not-found unit is not loaded; a unit only in the files is", () => {
-    const s = parseSystemdLists(out("list-units.txt"), out("list-unit-files.txt"));
-    expect(s.get("nginx.service")).toEqual({ loaded: true, running: true, enabled: true });
-    expect(s.get("redis-server.service")).toEqual({ loaded: true, running: false, enabled: false });
+  test("systemctl show (captured on systemd 252): loaded, running, enabled, static; a unit with no file is not found", () => {
+    const s = parseSystemdShow(out("systemctl-show.txt"));
     expect(s.get("systemd-journald.service")).toEqual({ loaded: true, running: true, enabled: undefined });
+    expect(s.get("getty@tty1.service")).toEqual({ loaded: true, running: false, enabled: true });
     expect(s.get("ghost.service")?.loaded).toBe(false);
-    expect(s.get("postgresql.service")).toEqual({ loaded: true, running: false, enabled: false });
+    expect(s.get("cron.service")).toEqual({ loaded: false, running: false, enabled: undefined });
+    expect(parseSystemdShow(show("redis-server.service")).get("redis-server.service")).toEqual({ loaded: true, running: false, enabled: false });
   });
   test("launchd: loaded and running from print, enabled from print-disabled", () => {
     expect(parseLaunchd("com.example.app", { rc: 0, stdout: out("launchctl-print.txt") }, out("launchctl-print-disabled.txt"))).toEqual({ loaded: true, running: true, enabled: true });
@@ -64,16 +74,20 @@ describe("service plans", () => {
     expect(result.output).toBe("would enable, start redis-server.service\nnot run (dry run): systemctl enable redis-server.service\nnot run (dry run): systemctl start redis-server.service");
   });
 
-  test("five services of one apply list the unit states once; a new apply lists them again", async () => {
-    using w = await makeWorld({ probe: systemd, context: facts("systemd") });
+  test("unit states are asked once per apply: the units the agent managed before, in one systemctl show", async () => {
+    using w = await makeWorld({ probe: { commands: answers(["nginx.service"], ["cron.service"], ["ssh.service"], ["nginx.service", "cron.service", "ssh.service"], ["ssh.service", "nginx.service", "cron.service"]) }, context: facts("systemd") });
     const host = new HostState();
     const ctx = w.ctx({ host });
+    const asked = () => (ctx.probe as unknown as { asked: string[] }).asked.filter((a) => a.startsWith(SHOW));
     host.begin("apply-1");
-    for (const name of ["nginx", "cron", "ssh", "systemd-journald", "nginx"]) expect((await execute(ctx, service, [name, { running: true }])).result.rc).toBe(0);
+    for (const name of ["nginx", "cron", "ssh", "nginx"]) expect((await execute(ctx, service, [name, { running: true }])).result.rc).toBe(0);
+    expect(asked().length).toBe(3);
     host.begin("apply-2");
-    await execute(ctx, service, ["nginx", { running: true }]);
-    const asked = (ctx.probe as unknown as { asked: string[] }).asked;
-    expect(asked.filter((a) => a === UNITS).length).toBe(2);
+    for (const name of ["nginx", "cron", "ssh", "nginx", "cron"]) expect((await execute(ctx, service, [name, { running: true }])).result.rc).toBe(0);
+    expect(asked().slice(3)).toEqual([`${SHOW} nginx.service cron.service ssh.service`]);
+    host.begin("apply-3");
+    await execute(ctx, service, ["ssh", { running: true }]);
+    expect(asked().slice(4)).toEqual([`${SHOW} ssh.service nginx.service cron.service`]);
   });
 
   test("reloadOn: reloaded when a given result changed; not when none did", async () => {
