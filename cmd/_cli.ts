@@ -49,13 +49,18 @@ async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined
   return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
 }
 
-/** Walk the positional words down the sub-command tree: the command they name, its path of names, and its own arguments. */
-export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; args: string[]; path: string }> {
+/**
+ * Walk the positional words down the sub-command tree: the command they name,
+ * its path of names, its own arguments, and the options given before its name
+ * (`salty --dry-run apply`), which it would never see.
+ */
+export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; args: string[]; path: string; misplaced: string[] }> {
   let cmd = root;
   let start = 0;
   const names: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const word = rawArgs[i]!;
+    if (word === "--") break; // what follows is a command's own words (salty run web1 -- ls)
     if (word.startsWith("-")) continue;
     const subs = await resolve(cmd.subCommands);
     const next = subs ? await resolve(subs[word]) : undefined;
@@ -64,7 +69,7 @@ export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<
     start = i + 1;
     names.push(word);
   }
-  return { cmd, args: rawArgs.slice(start), path: names.join(" ") };
+  return { cmd, args: rawArgs.slice(start), path: names.join(" "), misplaced: rawArgs.slice(0, start).filter((w) => w.startsWith("-")) };
 }
 
 /** Options citty would silently ignore are usage errors here. */

@@ -42,13 +42,15 @@ async function run(rawArgs: string[]): Promise<number> {
     overrideTiming(process.env.SALTY_TIMING);
     // `salty --version` and `salty -V` are `salty version`, as other tools have it.
     if (rawArgs[0] === "--version" || rawArgs[0] === "-V") rawArgs = ["version", ...rawArgs.slice(1)];
-    const { cmd, args, path } = await findCommand(main, rawArgs);
+    const { cmd, args, path, misplaced } = await findCommand(main, rawArgs);
     // After `--` the words are a command's (salty run web1 -- grep --help).
     const own = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
     if (rawArgs.length === 0 || own.includes("--help") || own.includes("-h")) {
       process.stdout.write((await renderHelp(cmd, path, version.version)) + "\n");
       return rawArgs.length === 0 ? 2 : 0;
     }
+    // Dropped silently, `salty --dry-run apply` would apply for real.
+    if (misplaced.length) throw new UsageError(`${misplaced.join(" ")} before the command: options go after it (salty ${path} ${misplaced.join(" ")})`);
     if (!cmd.run) {
       if (args[0] && !args[0].startsWith("-")) throw new UsageError(`unknown command ${args[0]} (see salty ${path ? `${path} ` : ""}--help)`);
       process.stderr.write((await renderHelp(cmd, path, version.version)) + "\n");

@@ -53,6 +53,14 @@ describe("flags", () => {
     expect((await salty(["bootstrap", `--timeout=${value}`], { cwd })).code).toBe(2);
   });
 
+  test("an option before the command is a usage error, never dropped: salty --dry-run apply does not apply", async () => {
+    const cwd = dir("misplaced");
+    const r = await salty(["--dry-run", "apply", "--keyroot", join(cwd, "nowhere")], { cwd });
+    expect(r).toEqual({ code: 2, stdout: "", stderr: "salty: --dry-run before the command: options go after it (salty apply --dry-run)\n" });
+    const keys = await salty(["keys", "--all", "accept"], { cwd });
+    expect(keys).toEqual({ code: 2, stdout: "", stderr: "salty: --all before the command: options go after it (salty keys accept --all)\n" });
+  });
+
   test("-v -v is -vv: the stack of an error is shown for both, for neither with -v", async () => {
     const cwd = dir("verbose");
     const args = ["apply", "--keyroot", join(cwd, "nowhere")];
