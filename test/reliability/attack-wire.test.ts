@@ -9,13 +9,13 @@ import { setLogSink } from "../../lib/log.ts";
 import { decode, encode } from "../../lib/wire/codec.ts";
 import { Rpc } from "../../lib/wire/rpc.ts";
 import type { FrameLink } from "../../lib/wire/link.ts";
-import type { AgentApi, MasterApi } from "../../lib/wire/api.ts";
+import type { AgentApi, ClientApi, ControlApi, MasterApi } from "../../lib/wire/api.ts";
 import type { Facts } from "salty";
 import { FAST_TIMING, world, type World } from "../e2e/_harness.ts";
 import { secureClient } from "../../lib/wire/secure.ts";
 import { authenticated, openRaw, procStats, rogueAgent, until } from "./_tools.ts";
 import { join } from "node:path";
-import { rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 
 setLogSink(() => {});
 
@@ -183,6 +183,19 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
     const good = await w.salty(["apply", "--keyroot", w.keyroot, "target=good1"]);
     expect(good.stderr).toBe("");
     expect(good.code).toBe(0);
+  }, 30_000);
+
+  test("a remote client's key rejected: its open session ends too", async () => {
+    const identity = nacl.sign.keyPair();
+    mkdirSync(join(w.keyroot, "clients", "accepted"), { recursive: true });
+    writeFileSync(join(w.keyroot, "clients", "accepted", "ops.pub"), Buffer.from(identity.publicKey).toString("base64") + "\n");
+    const raw = await openRaw(w.port);
+    const { link } = await secureClient(raw, { identity, id: "ops", kind: "client" });
+    const rpc = new Rpc<ClientApi, ControlApi>(link, { "apply.progress": () => null });
+    expect(Object.keys(await rpc.call("hosts", null))).toContain("good1");
+    expect((await w.salty(["keys", "reject", "ops", "--kind", "client", "--keyroot", w.keyroot])).code).toBe(0);
+    expect(await within(raw.closed, 5_000)).toBe("closed by peer");
+    await expect(rpc.call("meta", { showSecrets: true })).rejects.toThrow(/connection lost/);
   }, 30_000);
 
   test("deleted while connected: the connection is closed, and the key must be accepted again", async () => {
