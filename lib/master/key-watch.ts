@@ -80,6 +80,8 @@ export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<Ke
       const s: Live = { peer, close: (r) => session.close(r) };
       live.add(s);
       session.onClose(() => live.delete(s));
+      // A key rejected while this peer's handshake was being decided changed before it was listed here.
+      soon(`${peer.kind}/${peer.id}`);
     },
     close() {
       clearInterval(timer);
