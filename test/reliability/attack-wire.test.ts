@@ -8,6 +8,7 @@ import nacl from "tweetnacl";
 import { setLogSink } from "../../lib/log.ts";
 import { decode, encode } from "../../lib/wire/codec.ts";
 import { Rpc } from "../../lib/wire/rpc.ts";
+import { quietClient } from "../../lib/client/connect.ts";
 import type { FrameLink } from "../../lib/wire/link.ts";
 import type { AgentApi, ClientApi, ControlApi, MasterApi } from "../../lib/wire/api.ts";
 import type { Facts } from "salty";
@@ -191,7 +192,7 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
     writeFileSync(join(w.keyroot, "clients", "accepted", "ops.pub"), Buffer.from(identity.publicKey).toString("base64") + "\n");
     const raw = await openRaw(w.port);
     const { link } = await secureClient(raw, { identity, id: "ops", kind: "client" });
-    const rpc = new Rpc<ClientApi, ControlApi>(link, { "apply.progress": () => null });
+    const rpc = new Rpc<ClientApi, ControlApi>(link, quietClient);
     expect(Object.keys(await rpc.call("hosts", null))).toContain("good1");
     expect((await w.salty(["keys", "reject", "ops", "--kind", "client", "--keyroot", w.keyroot])).code).toBe(0);
     expect(await within(raw.closed, 5_000)).toBe("closed by peer");
