@@ -11,10 +11,13 @@ import { log } from "../log.ts";
 import { Rpc } from "../wire/rpc.ts";
 import { keepAlive } from "../wire/keepalive.ts";
 import type { FrameLink } from "../wire/link.ts";
-import type { AgentApi, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
+import type { AgentApi, Capabilities, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import { fileStubs, type FileProtocol } from "../wire/file-methods.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
 import { remoteExec } from "./remote-exec.ts";
+
+/** What this build can do, said at hello (wire/api.ts Capabilities). */
+const CAPABILITIES: Capabilities = { pipelining: true, sharedHosts: true, knownFiles: true };
 
 export interface RoleCaps {
   /** The master's files as the protocol serves them; agent/file-source.ts makes the operators' view of them. */
@@ -36,6 +39,8 @@ export interface AgentSessionDeps {
   version: string;
   /** `salty run` commands are refused when false (--no-remote-exec). */
   remoteExec?: boolean;
+  /** What it says it can do at hello; this build's by default (tests play an older agent). */
+  capabilities?: Capabilities;
 }
 
 /** The master's files over this connection: one `file.*` call per method (wire/file-methods.ts). */
@@ -72,7 +77,7 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
   };
   const closed = new Promise<string>((resolve) => rpc.onClose(resolve));
   try {
-    await rpc.call("agent.hello", { facts: await deps.gatherFacts(), version: deps.version });
+    await rpc.call("agent.hello", { facts: await deps.gatherFacts(), version: deps.version, capabilities: deps.capabilities ?? CAPABILITIES });
   } catch (err) {
     rpc.close(`hello failed: ${errorMessage(err)}`);
     return closed;

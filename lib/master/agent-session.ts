@@ -16,7 +16,9 @@ import { serveServerShell, type ServerShell } from "./server-shell.ts";
 import { int, obj, optStr, str } from "../wire/check.ts";
 import { limits } from "../constants.ts";
 import type { FileServer } from "./fileserver.ts";
-import type { AgentSession, Registry } from "./registry.ts";
+import { AgentSession } from "./connected-agent.ts";
+import type { Registry } from "./registry.ts";
+import type { Capabilities } from "../wire/api.ts";
 
 export interface MasterDeps {
   registry: Registry;
@@ -37,10 +39,16 @@ function checkFacts(v: unknown): CheckedFacts {
   return validateFacts(facts);
 }
 
+/** What the agent says it can do; anything but `true` for a known name counts as no. */
+function capabilities(v: unknown): Capabilities {
+  const o = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  return { pipelining: o.pipelining === true, sharedHosts: o.sharedHosts === true, knownFiles: o.knownFiles === true };
+}
+
 export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
   let session: AgentSession | undefined;
   // Files only while one of its role runs is in progress: never before its hello, never between applies.
-  const source = deps.files.sourceFor(() => session?.secretRoles ?? NO_ROLES, () => !!session && session.running > 0);
+  const source = deps.files.sourceFor(() => session?.secretRoles() ?? NO_ROLES, () => session?.running ?? false);
   let droppedNote = "";
   /** The checked facts; what was dropped is logged once, not at every refresh. */
   const claimed = (v: unknown): Facts => {
@@ -52,8 +60,9 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
   };
   const rpc: Rpc<MasterApi, AgentApi> = new Rpc<MasterApi, AgentApi>(link, {
     "agent.hello": (p) => {
-      const { facts, version } = obj(p, "hello");
-      session = { id, rpc, peer: link.peer, facts: claimed(facts), version: str(version, "version"), connected: new Date(), secretRoles: new Set(), running: 0, files: source };
+      const hello = obj(p, "hello");
+      session = new AgentSession(id, rpc, link.peer, claimed(hello.facts), str(hello.version, "version"), capabilities(hello.capabilities));
+      session.files = source;
       deps.registry.add(session);
       return { masterVersion: deps.version };
     },
@@ -64,8 +73,8 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
     ...fileHandlers(source),
     "server.shell": (p) => {
       if (!deps.serverShell) throw new SaltyError("serverShell is refused: the master runs without --allow-server-shell", "E_DENIED");
-      if (!session || session.running === 0) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
-      return serveServerShell(deps.serverShell, p, { id, roles: session.secretRoles });
+      if (!session?.running) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
+      return serveServerShell(deps.serverShell, p, { id, roles: session.secretRoles() });
     },
     // Untrusted: a chunk for no run of this agent is dropped; size, order and rate are checked by the run (adhoc-run.ts).
     "cmd.output": (p) => {

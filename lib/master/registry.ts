@@ -1,29 +1,12 @@
 // The connected agents, by id. One session per id: a reconnecting agent
-// replaces its old session (which is closed). Also counts the roles each
-// agent is running, which is what allows its serverShell calls.
+// replaces its old session (which is closed); what each session holds is in
+// connected-agent.ts. Also the per-host apply lock.
 
-import type { Facts } from "salty";
-import type { AgentApi, HostEntry, MasterApi } from "../wire/api.ts";
-import type { Rpc } from "../wire/rpc.ts";
-import type { AgentFiles } from "./fileserver.ts";
 import { log } from "../log.ts";
+import type { HostEntry } from "../wire/api.ts";
+import type { AgentSession } from "./connected-agent.ts";
 
-export interface AgentSession {
-  id: string;
-  rpc: Rpc<MasterApi, AgentApi>;
-  peer: string;
-  facts: Facts;
-  version: string;
-  connected: Date;
-  /** Roles of the apply in progress: the .enc files this agent may read. */
-  secretRoles: Set<string>;
-  /** Roles running now on this agent. */
-  running: number;
-  /** The fileroot as this agent may see it (hashes sent with its role requests: known-files.ts). */
-  files?: AgentFiles;
-  /** `salty run` commands running on it, by run id: where its cmd.output notifications go (adhoc-run.ts). */
-  outputs?: Map<string, (o: { seq: number; data: string }) => void>;
-}
+export type { AgentSession };
 
 export class Registry {
   private agents = new Map<string, AgentSession>();

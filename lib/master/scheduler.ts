@@ -10,9 +10,6 @@ import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
-import { forgetSharedHosts, sharedHostsFor } from "./shared-hosts.ts";
-import { knownFilesFor, rememberFetched } from "./known-files.ts";
-import { version } from "../version.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 
 export interface HostPlan {
@@ -82,13 +79,13 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   const session = deps.registry.get(h.id);
   const roles: RoleOutcome[] = [];
   let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
-  if (session) session.secretRoles = new Set(h.roles.map((r) => r.name));
-  // An agent of this very build runs role requests one at a time in arrival order
+  session?.startApply(h.roles.map((r) => r.name));
+  // An agent that says it pipelines runs role requests one at a time in arrival order
   // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
-  // next without waiting for us. Another build gets them one by one.
+  // next without waiting for us. Another one gets them one by one.
   // The last role sent says so: after it the agent runs the handlers its roles queued (operators/handlers.ts).
   const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps) };
-  const sent = session?.version === version.version ? await sendAhead(session, h, plan, req, deps, turn) : new Map<number, Promise<RoleRun>>();
+  const sent = session?.can("pipelining") ? await sendAhead(session, h, plan, req, deps, turn) : new Map<number, Promise<RoleRun>>();
   let handlers: RoleOutcome | undefined;
   for (const [i, role] of h.roles.entries()) {
     if (role.skipped) {
@@ -112,7 +109,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
     if (r.handlers) handlers = r.handlers;
   }
   if (handlers) roles.push(handlers);
-  if (session) session.secretRoles = new Set();
+  session?.endApply();
   const errors = roles.reduce((n, r) => n + r.errors, 0);
   const changed = roles.reduce((n, r) => n + r.changed, 0);
   return { id: h.id, status: "ran", elapsed: since(t0), errors, changed, roles };
@@ -139,17 +136,17 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
   const secrets = plan.secrets?.(session.id) ?? [];
   const mask = masker(secrets);
   const failed = (err: unknown): RoleRun => {
-    forgetSharedHosts(session);
+    session.sharedHosts.forget();
     const lostConn = err instanceof SaltyError && err.code === "E_CONN_LOST";
     const message = lostConn ? "connection lost" : (mask?.text(errorMessage(err)) ?? errorMessage(err));
     log("apply.role_failed", { id: session.id, role: name, error: message });
     return { outcome: outcome(name, [failure(name, message, since(t0))], since(t0)), lost: lostConn ? message : undefined };
   };
-  session.running++;
+  session.roleStarted();
   try {
     const context = plan.context(session.id, name);
-    const shared = plan.others ? { context: { ...context, hosts: {} }, sharedHosts: sharedHostsFor(session, plan.others) } : { context };
-    const known = await knownFilesFor(session, name, session.files);
+    const shared = plan.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(plan.others) } : { context };
+    const known = session.can("knownFiles") ? await session.known.for(name, session.files) : undefined;
     const call = session.rpc.call(
       "role.run",
       { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
@@ -158,16 +155,16 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },
     );
     const done = call.then((report): RoleRun => {
-      rememberFetched(session, name, report?.fetched);
+      session.known.remember(name, report?.fetched);
       // The agent masks its report; an agent is untrusted (and may be of an older build): masked again here.
       const masked = maskReport({ results: Array.isArray(report?.results) ? report.results : [], ...(typeof report?.output === "string" ? { output: report.output } : {}) }, mask);
       const handlers = Array.isArray(report?.handlers) && report.handlers.length ? maskReport({ results: report.handlers }, mask).results : [];
       const ran = handlers.length ? { handlers: outcome("handlers", handlers, handlers.reduce((s, r) => s + (typeof r?.elapsed === "number" ? r.elapsed : 0), 0)) } : {};
       return { outcome: { ...outcome(name, masked.results, report.elapsed), output: masked.output }, ...ran };
     }, failed);
-    return { done: done.finally(() => session.running--) };
+    return { done: done.finally(() => session.roleEnded()) };
   } catch (err) {
-    session.running--;
+    session.roleEnded();
     return { done: Promise.resolve(failed(err)) };
   }
 }

@@ -2,7 +2,7 @@
 // facts) is the same for all hosts of an apply, less the host itself, and
 // weighs about a kilobyte per host: encoding it into every role request made
 // an apply O(hosts²). It is encoded once per apply and sent to each agent
-// connection once per content (by digest); the agent keeps it and takes
+// connection once per content (by digest, SharedHostsSent on its session); the agent keeps it and takes
 // itself out (lib/agent/shared-hosts.ts). No I/O; it decides nothing else.
 
 import type { HostInfo } from "salty";
@@ -17,9 +17,6 @@ interface Packed {
 
 /** One encoding per `others` object (one per apply). */
 const packedOf = new WeakMap<object, Packed>();
-/** The digest each agent connection holds. */
-const heldBy = new WeakMap<object, string>();
-
 function pack(others: Record<string, HostInfo>): Packed {
   let p = packedOf.get(others);
   if (!p) {
@@ -30,15 +27,20 @@ function pack(others: Record<string, HostInfo>): Packed {
   return p;
 }
 
-/** What a role request carries for `connection`: the digest, plus the hosts when that connection does not hold them yet. */
-export function sharedHostsFor(connection: object, others: Record<string, HostInfo>): SharedHostsRef {
-  const { digest, packed } = pack(others);
-  if (heldBy.get(connection) === digest) return { digest };
-  heldBy.set(connection, digest);
-  return { digest, packed };
-}
+/** The shared hosts one agent connection holds (on its session). */
+export class SharedHostsSent {
+  private held: string | undefined;
 
-/** The connection may have lost what it held (a failed request): send the hosts again next time. */
-export function forgetSharedHosts(connection: object): void {
-  heldBy.delete(connection);
+  /** What a role request carries: the digest, plus the hosts when the connection does not hold them yet. */
+  refFor(others: Record<string, HostInfo>): SharedHostsRef {
+    const { digest, packed } = pack(others);
+    if (this.held === digest) return { digest };
+    this.held = digest;
+    return { digest, packed };
+  }
+
+  /** The connection may have lost what it held (a failed request): send the hosts again next time. */
+  forget(): void {
+    this.held = undefined;
+  }
 }

@@ -11,7 +11,7 @@ import type { JobFilter, JobRecord, JobSummary } from "../history/types.ts";
 /** What the master serves to a connected agent. */
 export type MasterApi = {
   /** First call after the handshake: the agent is listed in `salty hosts` from then on. */
-  "agent.hello": Method<{ facts: Facts; version: string }, { masterVersion: string }>;
+  "agent.hello": Method<{ facts: Facts; version: string; capabilities?: Partial<Capabilities> }, { masterVersion: string }>;
   /** Facts refreshed (notification). */
   "agent.facts": Method<{ facts: Facts }, null>;
   "server.shell": Method<ShellRequest, Result>;
@@ -22,6 +22,20 @@ export type MasterApi = {
 
 /** `file.METHOD` for each method of wire/file-methods.ts, the one list of them. */
 export type FileRpc = { [K in FileMethod as `file.${K}`]: Method<FileParams[K], FileReplies[K]> };
+
+/**
+ * What an agent says it can do at hello; the master uses only what is said, so
+ * two builds talk without exact version equality (an older agent says less and
+ * gets requests one at a time, contexts whole).
+ */
+export interface Capabilities {
+  /** Role requests may all be sent at once: it queues them and runs them in order. */
+  pipelining: boolean;
+  /** It keeps the shared `hosts` by digest (RunRoleRequest.sharedHosts). */
+  sharedHosts: boolean;
+  /** It answers fetches from the hashes sent with the request (RunRoleRequest.known). */
+  knownFiles: boolean;
+}
 
 /** What an agent serves to the master. */
 export type AgentApi = {

@@ -9,13 +9,13 @@ import { FileServer } from "../../lib/master/fileserver.ts";
 import { serveMaster, type RoleExecutor } from "../../lib/agent/session.ts";
 import { runApply, type ApplyPlan, type HostPlan } from "../../lib/master/scheduler.ts";
 import { setLogSink } from "../../lib/log.ts";
-import { version } from "../../lib/version.ts";
+import type { Capabilities } from "../../lib/wire/api.ts";
 
 setLogSink(() => {});
 
 const facts = { kernel: "Linux", hostname: "t" } as unknown as Facts;
 
-function world(executors: Record<string, RoleExecutor>, agentVersion = "test") {
+function world(executors: Record<string, RoleExecutor>, capabilities?: Capabilities) {
   const registry = new Registry();
   const files = new FileServer({ fileroot: import.meta.dir, keyroot: "/nonexistent" });
   const links: Record<string, ReturnType<typeof memoryPair>> = {};
@@ -23,7 +23,7 @@ function world(executors: Record<string, RoleExecutor>, agentVersion = "test") {
     const pair = memoryPair([`agent-${id}`, "master"]);
     links[id] = pair;
     serveAgent(pair[0], id, { registry, files, version: "test" });
-    void serveMaster(pair[1], { gatherFacts: async () => facts, execute, version: agentVersion });
+    void serveMaster(pair[1], { gatherFacts: async () => facts, execute, version: "test", ...(capabilities ? { capabilities } : {}) });
   }
   return { registry, links };
 }
@@ -86,7 +86,8 @@ describe("scheduler over memory links", () => {
       await Bun.sleep(20);
       return ok(req, undefined as never);
     };
-    const w = world({ a: dying, b: ok });
+    // One request at a time (an agent that does not pipeline), so "one" has surely answered when "two" kills the link.
+    const w = world({ a: dying, b: ok }, { pipelining: false, sharedHosts: true, knownFiles: true });
     links = w.links;
     await until(() => w.registry.size === 2);
     const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
@@ -105,31 +106,31 @@ describe("scheduler over memory links", () => {
     await until(() => w.registry.size === 1);
   });
 
-  test("an agent of this build gets a host's role requests at once and runs them one at a time, in order", async () => {
+  test("an agent that says it pipelines gets a host's role requests at once and runs them one at a time, in order", async () => {
     const events: string[] = [];
     let registry!: ReturnType<typeof world>["registry"];
     const slow: RoleExecutor = async (req) => {
       events.push(`start ${req.role}`);
       // The first role waits until the master has all three requests out: one at a time, that never happens.
-      if (req.role === "one") await until(() => registry.get("a")!.running === 3);
+      if (req.role === "one") await until(() => registry.get("a")!.roleCount === 3);
       await Bun.sleep(5);
       events.push(`end ${req.role}`);
       return ok(req, undefined as never);
     };
-    registry = world({ a: slow }, version.version).registry;
+    registry = world({ a: slow }).registry;
     await until(() => registry.size === 1);
     const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
     const report = await runApply({ args: [], dryRun: false, diff: false }, { registry, plan: plan([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
     expect(events).toEqual(["start one", "end one", "start two", "end two", "start three", "end three"]);
     expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors])).toEqual([["one", 0], ["two", 0], ["three", 0]]);
-    expect(registry.get("a")!.running).toBe(0);
+    expect(registry.get("a")!.roleCount).toBe(0);
   });
 
-  test("an agent of another build gets one role request at a time", async () => {
+  test("an agent that does not say it pipelines (an older build) gets one role request at a time, contexts whole", async () => {
     const sent: number[] = [];
     let registry!: ReturnType<typeof world>["registry"];
-    const exec: RoleExecutor = async (req) => (sent.push(registry.get("a")!.running), ok(req, undefined as never));
-    registry = world({ a: exec }, "0.0.0-other").registry;
+    const exec: RoleExecutor = async (req) => (sent.push(registry.get("a")!.roleCount), ok(req, undefined as never));
+    registry = world({ a: exec }, { pipelining: false, sharedHosts: false, knownFiles: false }).registry;
     await until(() => registry.size === 1);
     const roles = ["one", "two"].map((name) => ({ name, skipped: false }));
     await runApply({ args: [], dryRun: false, diff: false }, { registry, plan: plan([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });

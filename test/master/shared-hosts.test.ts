@@ -1,7 +1,10 @@
 // The hosts all role contexts share travel once per agent connection and content.
 import { describe, expect, test } from "bun:test";
 import type { HostInfo } from "salty";
-import { forgetSharedHosts, sharedHostsFor } from "../../lib/master/shared-hosts.ts";
+import { SharedHostsSent } from "../../lib/master/shared-hosts.ts";
+
+/** What a role request carries for a connection (a SharedHostsSent each). */
+const sharedHostsFor = (conn: SharedHostsSent, others: Parameters<SharedHostsSent["refFor"]>[0]) => conn.refFor(others);
 import { SharedHostsCache, SharedHostsStore } from "../../lib/agent/shared-hosts.ts";
 import { createExecutor } from "../../lib/agent/runner.ts";
 import { decode } from "../../lib/wire/codec.ts";
@@ -17,25 +20,25 @@ function request(id: string, sharedHosts: RunRoleRequest["sharedHosts"], source 
 
 describe("sharedHostsFor (master)", () => {
   test("a connection gets the hosts once, then only their digest; new content or forgetting sends them again", () => {
-    const conn = {};
+    const conn = new SharedHostsSent();
     const first = others();
     const sent = sharedHostsFor(conn, first);
     expect(decode(sent.packed!)).toEqual(first);
     expect(sharedHostsFor(conn, first)).toEqual({ digest: sent.digest });
     expect(sharedHostsFor(conn, others())).toEqual({ digest: sent.digest }); // same content, another apply
-    expect(sharedHostsFor({}, first).packed).toBeDefined(); // another connection
+    expect(sharedHostsFor(new SharedHostsSent(), first).packed).toBeDefined(); // another connection
     const changed = { ...others(), d: host([]) };
     const again = sharedHostsFor(conn, changed);
     expect(again.digest).not.toBe(sent.digest);
     expect(decode(again.packed!)).toEqual(changed);
-    forgetSharedHosts(conn);
+    conn.forget();
     expect(sharedHostsFor(conn, changed).packed).toBeDefined();
   });
 });
 
 describe("shared hosts on the agent", () => {
   test("the connection hands the bytes on with every request; the executor fills hosts less the host itself", () => {
-    const conn = {};
+    const conn = new SharedHostsSent();
     const store = new SharedHostsStore();
     const cache = new SharedHostsCache();
     const first = store.attach(request("a", sharedHostsFor(conn, others())));
@@ -49,7 +52,7 @@ describe("shared hosts on the agent", () => {
 
   test("the hosts are decoded once and read-only: a run cannot change what the next one sees", () => {
     const cache = new SharedHostsCache();
-    const ref = new SharedHostsStore().attach(request("a", sharedHostsFor({}, others())));
+    const ref = new SharedHostsStore().attach(request("a", sharedHostsFor(new SharedHostsSent(), others())));
     const one = cache.expand(ref).context.hosts;
     expect(() => {
       (one.b!.roles as string[]).push("evil");
@@ -65,7 +68,7 @@ describe("shared hosts on the agent", () => {
   });
 
   test("a digest never received on this connection is refused", () => {
-    const sent = sharedHostsFor({}, others());
+    const sent = sharedHostsFor(new SharedHostsSent(), others());
     expect(() => new SharedHostsStore().attach(request("a", { digest: sent.digest }))).toThrow(/never received on this connection/);
     expect(() => new SharedHostsCache().expand(request("a", { digest: sent.digest }))).toThrow(/without their content/);
   });

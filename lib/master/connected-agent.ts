@@ -1,0 +1,74 @@
+// One connected agent as the master keeps it while its connection lasts: what
+// it said at hello (facts, version, capabilities), the apply in progress on it
+// (which roles' secrets it may read, how many roles run now) and the
+// per-connection round-trip savers (known hashes, shared hosts held). All
+// per-connection state lives here, behind named methods.
+
+import type { Facts } from "salty";
+import type { AgentApi, Capabilities, MasterApi } from "../wire/api.ts";
+import type { Rpc } from "../wire/rpc.ts";
+import type { AgentFiles } from "./fileserver.ts";
+import { KnownFiles } from "./known-files.ts";
+import { SharedHostsSent } from "./shared-hosts.ts";
+
+const NONE: ReadonlySet<string> = new Set();
+
+export class AgentSession {
+  readonly connected = new Date();
+  /** The hashes of what each role fetched last time on this connection. */
+  readonly known = new KnownFiles();
+  /** The shared hosts this connection holds. */
+  readonly sharedHosts = new SharedHostsSent();
+  /** The fileroot as this agent may see it. */
+  files?: AgentFiles;
+  /** `salty run` commands running on it, by run id: where its cmd.output notifications go (adhoc-run.ts). */
+  outputs?: Map<string, (o: { seq: number; data: string }) => void>;
+  private applyRoles: ReadonlySet<string> = NONE;
+  private roles = 0;
+
+  constructor(
+    readonly id: string,
+    readonly rpc: Rpc<MasterApi, AgentApi>,
+    readonly peer: string,
+    public facts: Facts,
+    readonly version: string,
+    private readonly capabilities: Capabilities,
+  ) {}
+
+  /** What the agent said it can do at hello (an older build says less: the master then does without). */
+  can(capability: keyof Capabilities): boolean {
+    return this.capabilities[capability] === true;
+  }
+
+  /** An apply of these roles starts on this agent: their .enc files become readable to it. */
+  startApply(roles: readonly string[]): void {
+    this.applyRoles = new Set(roles);
+  }
+
+  endApply(): void {
+    this.applyRoles = NONE;
+  }
+
+  /** The roles of the apply in progress: the .enc files this agent may read, the serverShell calls it may make. */
+  secretRoles(): ReadonlySet<string> {
+    return this.applyRoles;
+  }
+
+  roleStarted(): void {
+    this.roles++;
+  }
+
+  roleEnded(): void {
+    this.roles--;
+  }
+
+  /** Whether one of its role runs is in progress: files and serverShell are served only then. */
+  get running(): boolean {
+    return this.roles > 0;
+  }
+
+  /** How many role requests are out to it now. */
+  get roleCount(): number {
+    return this.roles;
+  }
+}
