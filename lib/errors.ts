@@ -1,6 +1,10 @@
 // Typed errors thrown inside lib/. They become data in exactly three places:
 // the operator runner (a Result with rc 1), the RPC layer (RpcError for the
-// caller) and cmd/ (one line on stderr and an exit code).
+// caller) and cmd/ (one line on stderr and an exit code). roleFailure() is the
+// one shape of a role that failed as a whole (the runner, the role worker, the
+// master's scheduler all report it the same way).
+
+import type { Result } from "salty";
 
 export class SaltyError extends Error {
   constructor(
@@ -31,4 +35,9 @@ export class ProtocolError extends SaltyError {
 /** The message of any thrown value, for one-line reports. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A role that failed as a whole (did not load, threw, timed out, lost its agent): one failed result naming it. */
+export function roleFailure(role: string, error: string, elapsed = 0): Result {
+  return { cmd: `role(${role})`, rc: 1, changed: false, elapsed, error };
 }

@@ -7,7 +7,7 @@
 
 import type { Context, Result } from "salty";
 import { limits, timing } from "../constants.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, roleFailure } from "../errors.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 import { AgentCache } from "../operators/cache.ts";
 import { runFiles } from "./file-source.ts";
@@ -91,7 +91,7 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
     else failure = `${lineIn(err, mod, o.filename)}: ${errorMessage(err)}`;
   }
   const all: Result[] = [...results];
-  if (failure !== undefined) all.push({ cmd: `role(${o.name})`, rc: 1, changed: false, elapsed: elapsedSince(start), error: failure });
+  if (failure !== undefined) all.push(roleFailure(o.name, failure, elapsedSince(start)));
   // Nothing the run reports shows a secret value: results, what it printed, the role's own error.
   const report = maskReport({ results: all, ...(output.length ? { output: output.join("\n") } : {}) }, masker(o.secrets));
   return { role: o.name, ...report, elapsed: elapsedSince(start), rc: all.some((r) => r.rc !== 0) ? 1 : 0 };

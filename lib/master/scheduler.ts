@@ -6,7 +6,7 @@
 
 import type { Context, HostInfo, Result } from "salty";
 import { timing } from "../constants.ts";
-import { SaltyError, errorMessage } from "../errors.ts";
+import { SaltyError, errorMessage, roleFailure } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
@@ -96,11 +96,11 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
     const src = await deps.roleSource(role.name);
     if (!src) {
       // A tag has no file by design; a role's file was checked when planning, so it went away since.
-      if (!role.tag) roles.push(outcome(role.name, [failure(role.name, `roles/${role.name}.ts not found`, 0)], 0));
+      if (!role.tag) roles.push(outcome(role.name, [roleFailure(role.name, `roles/${role.name}.ts not found`, 0)], 0));
       continue;
     }
     if (lost || !session) {
-      roles.push(outcome(role.name, [failure(role.name, lost ?? "connection lost", 0)], 0));
+      roles.push(outcome(role.name, [roleFailure(role.name, lost ?? "connection lost", 0)], 0));
       continue;
     }
     const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last })).done);
@@ -140,7 +140,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const lostConn = err instanceof SaltyError && err.code === "E_CONN_LOST";
     const message = lostConn ? "connection lost" : (mask?.text(errorMessage(err)) ?? errorMessage(err));
     log("apply.role_failed", { id: session.id, role: name, error: message });
-    return { outcome: outcome(name, [failure(name, message, since(t0))], since(t0)), lost: lostConn ? message : undefined };
+    return { outcome: outcome(name, [roleFailure(name, message, since(t0))], since(t0)), lost: lostConn ? message : undefined };
   };
   session.roleStarted();
   try {
@@ -177,10 +177,6 @@ async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, re
     if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size, { apply: turn.apply, last: i === turn.last })).done);
   }
   return sent;
-}
-
-function failure(role: string, error: string, elapsed: number): Result {
-  return { cmd: `role(${role})`, rc: 1, changed: false, elapsed, error };
 }
 
 function outcome(role: string, results: Result[], elapsed: number): RoleOutcome {
