@@ -68,6 +68,37 @@ declare module "salty" {
     content: string;
   }
 
+  export interface UserOpts extends NotifyOpt {
+    /** "present" (default) or "absent" (userdel; the home directory is kept). */
+    state?: "present" | "absent";
+    uid?: number;
+    /** The primary group (it must exist); by default a group named like the user, made with it. */
+    group?: string;
+    /** Exactly these supplementary groups (each must exist). */
+    groups?: string[];
+    home?: string;
+    shell?: string;
+    /** The GECOS field (full name). */
+    comment?: string;
+    /** A system account (a low uid; no home directory made by default). Only when the user is made. */
+    system?: boolean;
+    /** A crypt hash ($6$..., $y$...: `mkpasswd -m sha-512`), compared with /etc/shadow and set with
+     * `chpasswd -e` (never on a command line, never shown); "!" locks. Not on macOS. */
+    password?: string;
+    /** Make the home directory when the user is made (default: not for system users). */
+    createHome?: boolean;
+  }
+
+  export interface GroupOpts extends NotifyOpt {
+    /** "present" (default) or "absent". */
+    state?: "present" | "absent";
+    gid?: number;
+    /** A system group (a low gid). Only when the group is made. */
+    system?: boolean;
+    /** Exactly these users are its members (each must exist); left as they are when absent. */
+    members?: string[];
+  }
+
   export interface CronOpts extends NotifyOpt {
     /** Five fields, "minute hour day-of-month month day-of-week" ("30 2 * * 1-5"), or "@daily", "@reboot", ... */
     schedule?: string;
@@ -191,6 +222,14 @@ declare module "salty" {
      * $SALTY_ARGS, and as its argv when they are a list of strings and numbers.
      * @example await serverShell("repo-head", ["main"], { timeout: 30 }) */
     serverShell(name: string, args?: unknown, opts?: SensitiveOpts & { timeout?: number }): Promise<Result>;
+    /** Ensure a local user exists with these attributes (only those given are looked at), or is absent
+     * (shadow-utils, busybox on Alpine: no change of uid/group/home/shell/comment of an existing user
+     * there; macOS dscl). The password is a crypt hash and is never shown.
+     * @example await user("deploy", { shell: "/bin/bash", groups: ["docker"], password: "$6$Vx3q...$Yk2..." }) */
+    user(name: string, opts?: UserOpts): Promise<Result>;
+    /** Ensure a group exists with that gid and (when given) exactly those members, or is absent.
+     * @example await group("docker", { system: true, members: ["deploy"] }) */
+    group(name: string, opts?: GroupOpts): Promise<Result>;
     /** Ensure a user and a group of that name exist.
      * @example await useradd("nginx", { system: true }) */
     useradd(name: string, opts?: SensitiveOpts & { system?: boolean }): Promise<Result>;

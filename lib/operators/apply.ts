@@ -105,7 +105,7 @@ async function symlinkAtomic(ctx: Ctx, c: Extract<Change, { kind: "symlink" }>, 
 }
 
 async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress: Applied): Promise<void> {
-  const opts = { ...(c.cwd ? { cwd: c.cwd } : {}), ...(c.env ? { env: c.env } : {}) };
+  const opts = { ...(c.cwd ? { cwd: c.cwd } : {}), ...(c.env ? { env: c.env } : {}), ...(c.stdin !== undefined ? { stdin: c.stdin } : {}) };
   let r: { rc: number; output: string; error?: string };
   if (c.on === "master") {
     if (!ctx.serverShell) throw new SaltyError("serverShell is not available", "E_NO_SERVER_SHELL");

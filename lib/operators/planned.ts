@@ -45,6 +45,9 @@ export class PlannedWorld {
   private readonly users = new Map<string, UserInfo>();
   private readonly groups = new Map<string, number>();
   private readonly members = new Map<string, string[]>();
+  /** Removed by a planned userdel/groupdel. */
+  private readonly goneUsers = new Set<string>();
+  private readonly goneGroups = new Set<string>();
   private nextId = -2;
   readonly observe: Observe;
   readonly accounts: Users;
@@ -138,8 +141,8 @@ export class PlannedWorld {
     return {
       platform: u.platform,
       self: () => u.self(),
-      user: async (name) => this.users.get(name) ?? u.user(name),
-      group: async (name) => this.groups.get(name) ?? u.group(name),
+      user: async (name) => (this.goneUsers.has(name) ? undefined : (this.users.get(name) ?? u.user(name))),
+      group: async (name) => (this.goneGroups.has(name) ? undefined : (this.groups.get(name) ?? u.group(name))),
       userName: async (uid) => byUid(uid) ?? u.userName(uid),
       groupName: async (gid) => byGid(gid) ?? u.groupName(gid),
       groupsOf: async (name) => this.members.get(name) ?? (this.users.has(name) ? [] : u.groupsOf(name)),
@@ -186,11 +189,23 @@ export class PlannedWorld {
   }
 
   private async recordAccounts(a: Accounts): Promise<void> {
-    if (a.group && (await this.accounts.group(a.group)) === undefined) this.groups.set(a.group, this.nextId--);
-    if (a.user && !(await this.accounts.user(a.user))) {
-      const gid = a.group ? await this.accounts.group(a.group) : undefined;
-      this.users.set(a.user, { name: a.user, uid: this.nextId--, gid: gid ?? this.nextId-- });
+    if (a.removed) {
+      if (a.user) this.users.delete(a.user), this.members.delete(a.user), this.goneUsers.add(a.user);
+      else if (a.group) this.groups.delete(a.group), this.goneGroups.add(a.group);
+      return;
+    }
+    if (a.group && (await this.accounts.group(a.group)) === undefined) {
+      this.goneGroups.delete(a.group);
+      this.groups.set(a.group, a.user ? this.nextId-- : (a.gid ?? this.nextId--));
+    } else if (a.group && !a.user && a.gid !== undefined) this.groups.set(a.group, a.gid);
+    const was = a.user ? await this.accounts.user(a.user) : undefined;
+    if (a.user) {
+      const gid = a.group ? await this.accounts.group(a.group) : was?.gid;
+      this.goneUsers.delete(a.user);
+      if (!was || a.uid !== undefined || gid !== was.gid) this.users.set(a.user, { name: a.user, uid: a.uid ?? was?.uid ?? this.nextId--, gid: gid ?? this.nextId-- });
     }
     if (a.user && a.groups) this.members.set(a.user, [...a.groups].sort());
+    for (const u of a.join ?? []) this.members.set(u, [...new Set([...(await this.accounts.groupsOf(u)), a.group!])].sort());
+    for (const u of a.leave ?? []) this.members.set(u, (await this.accounts.groupsOf(u)).filter((g) => g !== a.group));
   }
 }

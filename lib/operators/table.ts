@@ -23,6 +23,8 @@ import type { Operator } from "./types.ts";
 import { unit } from "./unit.ts";
 import { useradd } from "./useradd.ts";
 import { usergroups } from "./usergroups.ts";
+import { user } from "./user.ts";
+import { group } from "./group.ts";
 
 /** Every planned operator by its role-facing name; a name missing from names.ts (or extra here) is a compile error. */
 export const OPERATORS = {
@@ -39,6 +41,8 @@ export const OPERATORS = {
   serverShell,
   useradd,
   usergroups,
+  user,
+  group,
   pkg,
   service,
   unit,

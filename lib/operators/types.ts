@@ -26,8 +26,9 @@ export type Change =
   | { kind: "utime"; path: string; mtimeNs: string }
   /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd).
    * `accounts`: what it makes of users and groups (useradd, usergroups), for a dry run's planned world.
+   * `stdin`: what the command reads (chpasswd's "name:hash"); never shown in output, errors or dry runs.
    * On "master" (serverShell): argv is [NAME], a command the master declares (server/NAME), given the JSON `args`. */
-  | { kind: "exec"; argv: string[]; on?: "master"; args?: unknown; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts; lockHeld?: { pattern: string; message: string } };
+  | { kind: "exec"; argv: string[]; on?: "master"; args?: unknown; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts; lockHeld?: { pattern: string; message: string }; stdin?: string };
 
 /** Mode and owner of what a write replaces. */
 export interface Was {
@@ -41,6 +42,14 @@ export interface Accounts {
   user?: string;
   group?: string;
   groups?: string[];
+  /** The ids asked for (user(name, {uid}), group(name, {gid})): a dry run shows them rather than planned ones. */
+  uid?: number;
+  gid?: number;
+  /** group(name, {members}): these users join `group`, those leave it. */
+  join?: string[];
+  leave?: string[];
+  /** user/group(name, {state: "absent"}): they are gone afterwards. */
+  removed?: true;
 }
 
 export interface Plan {

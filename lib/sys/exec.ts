@@ -62,7 +62,7 @@ export const realExec: Exec = async (argv, opts = {}) => {
     proc = Bun.spawn(argv, {
       cwd: opts.cwd,
       env: childEnv(opts.env),
-      stdin: "ignore",
+      stdin: (opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore") as "ignore",
       stdout: "pipe",
       stderr: "pipe",
       detached: true,

@@ -141,6 +141,8 @@ export interface Users {
 
 export interface ExecOpts {
   cwd?: string;
+  /** Written to the command's stdin (else it reads nothing): chpasswd's "name:hash", never shown. */
+  stdin?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;

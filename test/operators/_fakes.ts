@@ -77,6 +77,11 @@ export interface UserFixture {
   uid: number;
   gid: number;
   groups?: string[];
+  home?: string;
+  shell?: string;
+  comment?: string;
+  /** Its /etc/shadow field. */
+  password?: string;
 }
 
 /** users: name -> user, or null for "known to be absent"; groups likewise. */
@@ -92,10 +97,28 @@ function known<T>(table: Record<string, T | null>, name: string, what: string): 
   return table[name] ?? undefined;
 }
 
-/** A users database in memory and an Exec that applies shadow-utils commands to it. */
-export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: string[][] } {
+/** Options of a command line: flags that take a value, flags alone, and the words left. */
+function options(args: string[], valued: string[]): { opts: Map<string, string>; words: string[] } {
+  const opts = new Map<string, string>(), words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (valued.includes(a)) opts.set(a, args[++i]!);
+    else if (a.startsWith("-") && a !== "-") opts.set(a, "");
+    else words.push(a);
+  }
+  return { opts, words };
+}
+
+/**
+ * A users database in memory; an Exec that applies shadow-utils commands (useradd, usermod, userdel,
+ * groupadd, groupmod, groupdel, gpasswd -M, chpasswd -e) and busybox's (adduser, addgroup, deluser,
+ * delgroup) to it; and the /etc/passwd, /etc/group and /etc/shadow a probe reads, written from it.
+ * A command it does not know, or one that the real tool would refuse in the ways modelled here, fails.
+ */
+export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: string[][]; files(path: string): string | undefined } {
   const log: string[][] = [];
   let next = 5000;
+  const gidOf = (g: string) => (/^\d+$/.test(g) ? Number(g) : fx.groups[g]);
   const users: Users = {
     platform: fx.platform ?? "linux",
     async self() {
@@ -114,17 +137,94 @@ export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: 
     freeId: async () => next++,
     invalidate() {},
   };
-  const exec: Exec = async (argv) => {
+  const fail = (output: string) => ({ rc: 1, output });
+  const setMembers = (group: string, members: string[]) => {
+    for (const [n, u] of Object.entries(fx.users)) {
+      if (!u) continue;
+      const has = (u.groups ?? []).includes(group);
+      if (members.includes(n) && !has) u.groups = [...(u.groups ?? []), group];
+      if (!members.includes(n) && has) u.groups = u.groups!.filter((g) => g !== group);
+    }
+  };
+  const exec: Exec = async (argv, opts = {}) => {
     log.push(argv);
     const [cmd, ...rest] = argv;
-    const name = rest[rest.length - 1]!;
-    if (cmd === "groupadd") fx.groups[name] = next++;
-    else if (cmd === "useradd") fx.users[name] = { uid: next++, gid: fx.groups[name] ?? 0, groups: [] };
-    else if (cmd === "usermod") fx.users[name]!.groups = rest[1] ? rest[1].split(",") : [];
-    else throw new Error(`fake exec does not know ${argv.join(" ")}`);
+    if (cmd === "chpasswd") {
+      const [name, hash] = (opts.stdin ?? "").trim().split(":");
+      if (rest[0] !== "-e" || !fx.users[name!]) return fail(`chpasswd: bad input`);
+      fx.users[name!]!.password = hash;
+      return { rc: 0, output: "" };
+    }
+    const { opts: o, words } = options(rest, ["--gid", "--uid", "--groups", "-G", "--home-dir", "--home", "--shell", "--comment", "-M", "-u", "-g", "-h", "-s"]);
+    const name = words[words.length - 1]!;
+    const groupList = (v: string | undefined) => (v ? v.split(",") : []);
+    if (cmd === "groupadd" || (cmd === "addgroup" && words.length === 1)) {
+      if (fx.groups[name] != null) return fail(`${cmd}: group '${name}' already exists`);
+      const gid = o.get("--gid") ?? o.get("-g");
+      fx.groups[name] = gid ? Number(gid) : next++;
+    } else if (cmd === "addgroup" || (cmd === "delgroup" && words.length === 2)) {
+      const [u, g] = words as [string, string];
+      if (!fx.users[u] || fx.groups[g] == null) return fail(`${cmd}: no such user or group`);
+      const groups = fx.users[u]!.groups ?? [];
+      fx.users[u]!.groups = cmd === "addgroup" ? [...new Set([...groups, g])] : groups.filter((x) => x !== g);
+    } else if (cmd === "groupmod") {
+      if (fx.groups[name] == null) return fail(`groupmod: group '${name}' does not exist`);
+      fx.groups[name] = Number(o.get("--gid"));
+    } else if (cmd === "groupdel" || cmd === "delgroup") {
+      if (fx.groups[name] == null) return fail(`${cmd}: group '${name}' does not exist`);
+      fx.groups[name] = null;
+      setMembers(name, []);
+    } else if (cmd === "gpasswd") {
+      if (fx.groups[name] == null) return fail(`gpasswd: group '${name}' does not exist`);
+      setMembers(name, groupList(o.get("-M")));
+    } else if (cmd === "useradd" || cmd === "adduser") {
+      if (fx.users[name]) return fail(`${cmd}: user '${name}' already exists`);
+      const g = o.get("--gid") ?? o.get("-G");
+      const gid = g === undefined ? undefined : gidOf(g);
+      if (g !== undefined && gid == null) return fail(`${cmd}: group '${g}' does not exist`);
+      const uid = o.get("--uid") ?? o.get("-u");
+      fx.users[name] = {
+        uid: uid ? Number(uid) : next++,
+        gid: gid ?? next++,
+        groups: cmd === "useradd" ? groupList(o.get("--groups")) : [],
+        home: o.get("--home-dir") ?? o.get("-h") ?? `/home/${name}`,
+        shell: o.get("--shell") ?? o.get("-s") ?? "/bin/sh",
+        comment: o.get("--comment") ?? o.get("-g") ?? "",
+        password: "!",
+      };
+    } else if (cmd === "usermod") {
+      const u = fx.users[name];
+      if (!u) return fail(`usermod: user '${name}' does not exist`);
+      if (o.has("--uid")) u.uid = Number(o.get("--uid"));
+      if (o.has("--gid")) u.gid = gidOf(o.get("--gid")!) ?? u.gid;
+      if (o.has("--groups") || o.has("-G")) u.groups = groupList(o.get("--groups") ?? o.get("-G"));
+      if (o.has("--home")) u.home = o.get("--home")!;
+      if (o.has("--shell")) u.shell = o.get("--shell")!;
+      if (o.has("--comment")) u.comment = o.get("--comment")!;
+    } else if (cmd === "userdel" || cmd === "deluser") {
+      if (!fx.users[name]) return fail(`${cmd}: user '${name}' does not exist`);
+      fx.users[name] = null;
+    } else throw new Error(`fake exec does not know ${argv.join(" ")}`);
     return { rc: 0, output: "" };
   };
-  return { users, exec, log };
+  const files = (path: string): string | undefined => {
+    const us = Object.entries(fx.users).filter((e): e is [string, UserFixture] => e[1] !== null);
+    if (path === "/etc/passwd") return us.map(([n, u]) => `${n}:x:${u.uid}:${u.gid}:${u.comment ?? ""}:${u.home ?? `/home/${n}`}:${u.shell ?? "/bin/sh"}\n`).join("");
+    if (path === "/etc/shadow") return us.map(([n, u]) => `${n}:${u.password ?? "!"}:19000:0:99999:7:::\n`).join("");
+    if (path === "/etc/group") {
+      return Object.entries(fx.groups)
+        .filter(([, g]) => g !== null)
+        .map(([g, gid]) => `${g}:x:${gid}:${us.filter(([, u]) => u.groups?.includes(g)).map(([n]) => n).join(",")}\n`)
+        .join("");
+    }
+    return undefined;
+  };
+  return { users, exec, log, files };
+}
+
+/** `inner`, but the users files answered from a fake system. */
+export function systemProbe(inner: Probe, files: (path: string) => string | undefined): Probe {
+  return { run: (argv, o) => inner.run(argv, o), read: async (path) => files(path) ?? inner.read(path) };
 }
 
 /** Captured answers of a Probe, by the command line joined with spaces and by path; anything else throws. */

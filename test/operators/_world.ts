@@ -17,7 +17,7 @@ import { limits } from "../../lib/constants.ts";
 import type { Users } from "../../lib/sys/types.ts";
 import { createUsers } from "../../lib/sys/users.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
-import { counters, countingObserve, dirSource, fakeProbe, fakeSystem, type Counters, type ProbeFixture, type SystemFixture } from "./_fakes.ts";
+import { counters, countingObserve, dirSource, fakeProbe, fakeSystem, systemProbe, type Counters, type ProbeFixture, type SystemFixture } from "./_fakes.ts";
 
 /** A file's content, or its details. */
 export type Entry =
@@ -132,7 +132,7 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
     files: dirSource(fileroot, n),
     users: fake?.users ?? realUsers,
     exec: fake?.exec ?? realExec,
-    probe: o.probe ? fakeProbe(o.probe) : realProbe,
+    probe: fake ? systemProbe(o.probe ? fakeProbe(o.probe) : realProbe, fake.files) : o.probe ? fakeProbe(o.probe) : realProbe,
     cache,
     runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }),
     // The master's side is lib/master/server-shell.ts (test/e2e/server-shell.test.ts): here, what reaches it.

@@ -8,12 +8,16 @@ import { copy } from "../../lib/operators/copy.ts";
 import { execute } from "../../lib/operators/run.ts";
 import { useradd } from "../../lib/operators/useradd.ts";
 import { usergroups } from "../../lib/operators/usergroups.ts";
+import { group } from "../../lib/operators/group.ts";
+import { user as userOp } from "../../lib/operators/user.ts";
+import { readFileSync } from "node:fs";
 import { createUsers } from "../../lib/sys/users.ts";
 import { makeWorld } from "./_world.ts";
 
 const isRoot = process.getuid?.() === 0;
 const tag = `${process.pid.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const user = `st-u-${tag}`, extra = `st-g-${tag}`;
+const full = `st-f-${tag}`, team = `st-t-${tag}`;
 const made: string[] = [];
 
 if (!isRoot) console.warn("users-root.test.ts: skipped, needs root (useradd, chown)");
@@ -70,5 +74,34 @@ describe.skipIf(!isRoot)("real users (root)", () => {
     const r = await execute(w.ctx({ exec }), useradd, [`st-x-${tag}`]);
     expect(r.result.rc).toBe(1);
     expect(r.result.error).toContain("failed (rc 9): useradd: cannot lock /etc/passwd");
+  });
+
+  test("user() and group() with every attribute: made, unchanged on the second run, changed, removed", async () => {
+    using w = await makeWorld();
+    made.push(full, team);
+    const hash = "$6$st$6Wn9vX1JjM1c2Kx4ZQy1oB8h0e7v2Pp3bqC7c5gZ3eA6N1H0r9Q2sT4uV5wX6yZ7aB8cD9eF0gH1iJ2kL3mN4.";
+    const want = { uid: 23456, home: `/tmp/${full}-home`, shell: "/bin/bash", comment: "Salty Test", password: hash, createHome: false };
+    const first = await execute(w.ctx(), userOp, [full, want]);
+    expect(first.result).toMatchObject({ rc: 0, changed: true, created: true });
+    const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith(`${full}:`));
+    expect(line).toBe(`${full}:x:23456:${(await createUsers().group(full))!}:Salty Test:/tmp/${full}-home:/bin/bash`);
+    expect(readFileSync("/etc/shadow", "utf8")).toContain(`${full}:${hash}:`);
+    const again = await execute(w.ctx(), userOp, [full, want]);
+    expect(again.result).toMatchObject({ rc: 0, changed: false });
+    expect(again.plan?.note).toBe("user in place with those attributes");
+    // A group with the user as its member, then the user's shell and password changed.
+    expect((await execute(w.ctx(), group, [team, { gid: 23457, members: [full] }])).result).toMatchObject({ rc: 0, changed: true });
+    expect((await execute(w.ctx(), group, [team, { gid: 23457, members: [full] }])).result.changed).toBe(false);
+    expect(await w.ctx().users.groupsOf(full)).toEqual([team]);
+    const changed = await execute(w.ctx(), userOp, [full, { ...want, shell: "/bin/sh", password: "!" }]);
+    expect(changed.result).toMatchObject({ rc: 0, changed: true });
+    expect(readFileSync("/etc/shadow", "utf8")).toContain(`${full}:!:`);
+    expect((await execute(w.ctx(), userOp, [full, { ...want, shell: "/bin/sh", password: "!" }])).result.changed).toBe(false);
+    expect((await execute(w.ctx(), group, [team, { members: [] }])).result.changed).toBe(true);
+    expect(await w.ctx().users.groupsOf(full)).toEqual([]);
+    expect((await execute(w.ctx(), userOp, [full, { state: "absent" }])).result).toMatchObject({ rc: 0, changed: true });
+    expect((await execute(w.ctx(), userOp, [full, { state: "absent" }])).result.changed).toBe(false);
+    expect((await execute(w.ctx(), group, [team, { state: "absent" }])).result.changed).toBe(true);
+    expect(await createUsers().group(team)).toBeUndefined();
   });
 });
