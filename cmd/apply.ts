@@ -3,12 +3,13 @@ import { defineCommand } from "citty";
 import { clientKeyrootArg } from "./_cli.ts";
 import { connectClient } from "./_connect.ts";
 import { assignments, parseTimeout, verbosity } from "./_args.ts";
-import { formatReport } from "../lib/client/format.ts";
+import { formatReport, type Line } from "../lib/client/format.ts";
+import { JsonStream, LiveReport } from "../lib/client/live.ts";
 import { printLines } from "../lib/client/print.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
 import { targetText } from "../lib/inventory/resolve.ts";
-import { SaltyError } from "../lib/errors.ts";
+import { SaltyError, UsageError } from "../lib/errors.ts";
 
 /** `uid=0(root)`, as id(1) says it: what the job history records for the local socket. */
 function whoAmI(): string {
@@ -35,6 +36,8 @@ export default defineCommand({
   args: {
     verbose: { type: "boolean", alias: "v", description: "One line per role (-vv: one line per command)" },
     json: { type: "boolean", description: "Print the whole result as one JSON document" },
+    "json-stream": { type: "boolean", description: "NDJSON events as they happen: host_start, result, role_end, host_end, apply_end (schema in the README)" },
+    sort: { type: "boolean", description: "Print every host at the end, sorted by id, instead of each as it is done" },
     "dry-run": { type: "boolean", description: "Change nothing; report what would change" },
     diff: { type: "boolean", description: "Show a unified diff of changed text files" },
     master: { type: "string", description: "A remote master (needs an accepted client key); default: the local master's socket", valueHint: "HOST[:PORT]" },
@@ -46,15 +49,28 @@ export default defineCommand({
     const words = assignments(args._);
     const { target } = parseApplyArgs(words); // usage errors here, before any connection
     const timeoutMs = parseTimeout(args.timeout);
+    if (args.json && args["json-stream"]) throw new UsageError("--json and --json-stream: choose one");
     const progress = new ProgressLine(process.stderr);
     let job: string | undefined;
+    const opts = { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) };
+    // Each host's block as it is done, unless the whole report is wanted at once (--json, --sort).
+    const stream = args["json-stream"] ? new JsonStream() : undefined;
+    const live = !stream && !args.json && !args.sort ? new LiveReport(verbosity(rawArgs), opts) : undefined;
+    const emit = (objs: object[]) => progress.around(() => objs.forEach((o) => process.stdout.write(JSON.stringify(o) + "\n")));
+    const print = (lines: Line[]) => lines.length && progress.around(() => printLines(lines, process));
     const rpc = await connectClient(args, {
       "apply.progress": (p) => {
+        if (p.job && !job && stream) emit(stream.job(p.job));
         if (p.job) job = p.job;
         if (p.total || p.waiting) progress.update(p);
         return null;
       },
       "run.event": () => null,
+      "apply.event": (e) => {
+        if (stream) emit(stream.event(e));
+        else if (live) print(live.event(e));
+        return null;
+      },
     });
     // The master goes on without us and records the job as it finishes: say where its report will be.
     let stopped = false;
@@ -65,7 +81,7 @@ export default defineCommand({
     process.once("SIGINT", interrupted);
     try {
       const report = await rpc
-        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, user: whoAmI(), ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: FOREVER })
+        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, user: whoAmI(), ...(timeoutMs ? { timeoutMs } : {}), ...(stream ? { live: "roles" as const } : live ? { live: "hosts" as const } : {}) }, { timeoutMs: FOREVER })
         .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));
       if (!report) {
         progress.clear();
@@ -73,8 +89,10 @@ export default defineCommand({
         return 130;
       }
       progress.clear();
-      if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-      else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) }), process);
+      if (stream) emit(stream.end(report, job));
+      else if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+      else if (live) printLines(live.end(report), process);
+      else printLines(formatReport({ ...report, hosts: [...report.hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }, verbosity(rawArgs), opts), process);
       return report.rc;
     } finally {
       process.off("SIGINT", interrupted);

@@ -19,7 +19,7 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const progress = new ProgressLine(process.stderr);
-    const rpc = await connectClient(args, { "apply.progress": (p) => (p.total ? progress.update(p) : undefined, null), "run.event": () => null });
+    const rpc = await connectClient(args, { "apply.progress": (p) => (p.total ? progress.update(p) : undefined, null), "run.event": () => null, "apply.event": () => null });
     try {
       const job = await rpc.call("jobs.follow", { id: args.id }, { timeoutMs: FOREVER });
       progress.clear();

@@ -77,7 +77,7 @@ export default defineCommand({
       else if (e.type === "end") for (const l of lines.end(e.host.id)) process.stdout.write(l + "\n");
       return null;
     };
-    const rpc = await connectClient(args, { "apply.progress": () => null, "run.event": onEvent });
+    const rpc = await connectClient(args, { "apply.progress": () => null, "run.event": onEvent, "apply.event": () => null });
     try {
       const report = await rpc.call(
         "run",

@@ -59,4 +59,4 @@ async function connectRemote(master: string, keyroot: string, handlers: Handlers
 }
 
 /** No handlers a command does not need: progress is ignored unless given. */
-export const quietClient: Handlers<ClientApi> = { "apply.progress": () => null, "run.event": () => null };
+export const quietClient: Handlers<ClientApi> = { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null };

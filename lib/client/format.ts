@@ -39,9 +39,27 @@ export const DRY_RUN_BANNER = "dry run: nothing was changed on any host";
  */
 export function formatReport(report: ApplyReport, verbosity: number, opts: { dryRun?: boolean; target?: string } = {}): Line[] {
   const width = Math.max(0, ...report.hosts.flatMap((h) => h.roles.map((r) => r.role.length)));
+  const lines = formatHead(opts);
+  for (const host of report.hosts) if (host.status !== "skipped") lines.push(...formatHost(host, verbosity, width));
+  lines.push(...formatTail(report, opts));
+  return lines;
+}
+
+/** What comes before the hosts: the dry-run banner, a blank line. */
+export function formatHead(opts: { dryRun?: boolean }): Line[] {
   const lines: Line[] = opts.dryRun ? [{ text: DRY_RUN_BANNER, error: false }] : [];
   lines.push({ text: "", error: false });
-  for (const host of report.hosts) if (host.status !== "skipped") lines.push(...formatHost(host, verbosity, width));
+  return lines;
+}
+
+/** One host's block as it ends (a live apply prints it at once: role names aligned within the host). */
+export function formatHostBlock(host: HostReport, verbosity: number): Line[] {
+  return formatHost(host, verbosity, Math.max(0, ...host.roles.map((r) => r.role.length)));
+}
+
+/** What comes after the hosts: the count of hosts outside the target, a blank line, the elapsed time. */
+export function formatTail(report: ApplyReport, opts: { target?: string }): Line[] {
+  const lines: Line[] = [];
   const outside = report.hosts.filter((h) => h.status === "skipped").length;
   if (outside > 0) lines.push({ text: `skipped ${outside} host${outside === 1 ? "" : "s"} outside ${opts.target ? `target=${opts.target}` : "the target"}`, error: false });
   lines.push({ text: "", error: false }, { text: `elapsed:${secs(report.elapsed)}`, error: false });

@@ -1,22 +1,40 @@
-// The progress line of a long apply on a TTY: "working 3s: 12/40 hosts done",
-// rewritten in place on stderr and erased before the report is printed. That
-// the master waits for its agents just after its start is said on any stderr
-// (one line when it is not a TTY).
+// The progress line of a long apply: "apply 40s: 12/40 hosts done, 2 failed,
+// running: web7 role:app". On a TTY it is rewritten in place on stderr and
+// erased before anything else is printed (and on exit and Ctrl-C); elsewhere
+// (CI logs) it is one line every 10 seconds. That the master waits for its
+// agents just after its start is said on any stderr.
 
 import type { ApplyProgress } from "../wire/api.ts";
 
 export class ProgressLine {
   private shown = false;
+  private last: string | undefined;
+  private loggedAt = 0;
 
-  constructor(private out: { write(s: string): unknown; isTTY?: boolean }) {}
+  constructor(private out: { write(s: string): unknown; isTTY?: boolean }, private everyS = 10) {}
 
   update(p: ApplyProgress): void {
     if (!this.out.isTTY) {
-      if (p.waiting) this.out.write(`${progressText(p)}\n`);
+      // Off a TTY: one line per `everyS` seconds of the apply (and the waiting notice).
+      const step = Math.floor(p.elapsed / this.everyS);
+      if (p.waiting || (p.total > 0 && step > this.loggedAt)) this.out.write(`${progressText(p)}\n`);
+      if (!p.waiting) this.loggedAt = Math.max(this.loggedAt, step);
       return;
     }
-    this.out.write(`\r\x1b[K${progressText(p)}`);
+    this.last = progressText(p);
+    this.out.write(`\r\x1b[K${this.last}`);
     this.shown = true;
+  }
+
+  /** Print lines above the progress line: erased first, drawn again after. */
+  around(write: () => void): void {
+    const was = this.shown;
+    this.clear();
+    write();
+    if (was && this.last) {
+      this.out.write(this.last);
+      this.shown = true;
+    }
   }
 
   clear(): void {
@@ -30,5 +48,7 @@ export function progressText(p: ApplyProgress): string {
     const { agents, ms } = p.waiting;
     return `waiting up to ${(ms / 1000).toFixed(1)}s for ${agents} known agent${agents === 1 ? "" : "s"} to reconnect (the master has just started)`;
   }
-  return `working ${Math.floor(p.elapsed)}s: ${p.done}/${p.total} hosts done`;
+  const failed = p.failed ? `, ${p.failed} failed` : "";
+  const running = p.running?.length ? `, running: ${p.running.join(", ")}${p.total - p.done > p.running.length ? ", ..." : ""}` : "";
+  return `apply ${Math.floor(p.elapsed)}s: ${p.done}/${p.total} hosts done${failed}${running}`;
 }

@@ -4,7 +4,9 @@
 import { Rpc } from "../wire/rpc.ts";
 import { fromClient } from "../wire/inbound.ts";
 import type { FrameLink } from "../wire/link.ts";
-import type { ApplyProgress, ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
+import { log } from "../log.ts";
+import { errorMessage } from "../errors.ts";
+import type { ApplyEvent, ApplyProgress, ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
 import { bool, obj, optStr, strList } from "../wire/check.ts";
 import { runApply, type SchedulerDeps } from "./scheduler.ts";
 import { fitReport } from "./report-size.ts";
@@ -28,7 +30,8 @@ export function serveClient(link: FrameLink, deps: ControlDeps, peer: { remote?:
     apply: (p) => {
       const req = applyRequest(p);
       const notify = (pr: ApplyProgress) => rpc.notify("apply.progress", pr);
-      return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress })));
+      const events = req.live ? liveEvents(req.live, (e) => rpc.notify("apply.event", e)) : undefined;
+      return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress, ...(events ? { events } : {}) })));
     },
     ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
     ...adhocHandlers(deps, (user) => whoOf(peer, { args: [], dryRun: false, diff: false, ...(user ? { user } : {}) }), (e) => rpc.notify("run.event", e)),
@@ -45,5 +48,19 @@ function applyRequest(p: unknown): ApplyRequest {
   if (o.bootstrap === true) req.bootstrap = true;
   const user = optStr(o.user, "user");
   if (user) req.user = user.slice(0, 64);
+  if (o.live === "hosts" || o.live === "roles") req.live = o.live;
   return req;
+}
+
+/** The events the client asked for; one that cannot be sent (a host report past the frame size) is left out:
+ * the client prints from the final report, cut to fit, every host it did not get live. */
+function liveEvents(level: "hosts" | "roles", send: (e: ApplyEvent) => void): (e: ApplyEvent) => void {
+  return (e) => {
+    if (level === "hosts" && e.type !== "host_end") return;
+    try {
+      send(e);
+    } catch (err) {
+      log("apply.event_dropped", { type: e.type, error: errorMessage(err) });
+    }
+  };
 }

@@ -8,7 +8,7 @@ import type { Context, HostInfo, Result } from "salty";
 import { timing } from "../constants.ts";
 import { SaltyError, errorMessage, roleFailure } from "../errors.ts";
 import { log } from "../log.ts";
-import type { ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
+import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 
@@ -40,6 +40,8 @@ export interface SchedulerDeps {
   /** The role's source, or undefined when roles/NAME.ts does not exist (fine for a tag, an error for a role). */
   roleSource(name: string): Promise<RoleSource | undefined>;
   progress?(p: ApplyProgress): void;
+  /** Live results (a client that asked, ApplyRequest.live): each host's start, each role's outcome, each host's report as it ends. */
+  events?(e: ApplyEvent): void;
   /** Just after the master's start: wait (bounded) for the known agents this apply covers; `tell` says so (startup-wait.ts). */
   awaitKnownAgents?(req: ApplyRequest, tell: (agents: number, ms: number) => void): Promise<void>;
 }
@@ -57,13 +59,24 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
   };
   const total = plan.hosts.filter((h) => h.status === "run").length;
   let done = 0;
-  const ticker = deps.progress && setInterval(() => deps.progress!({ elapsed: since(t0), done, total }), 1000);
+  let failed = 0;
+  // The role each host runs now, for the progress line ("running: web7 role:app").
+  const running = new Map<string, string>();
+  const ticker = deps.progress && setInterval(() => deps.progress!({ elapsed: since(t0), done, total, failed, running: [...running].slice(0, 3).map(([id, role]) => `${id} role:${role}`) }), 1000);
+  const events = deps.events;
   try {
     const hosts = await Promise.all(
       plan.hosts.map(async (h): Promise<HostReport> => {
-        if (h.status !== "run") return { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [] };
-        const report = await deps.registry.exclusive(h.id, () => runHost(h, plan, req, { ...deps, roleSource }));
+        if (h.status !== "run") {
+          const report: HostReport = { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [] };
+          if (events && h.status !== "skipped") events({ type: "host_end", host: report });
+          return report;
+        }
+        const report = await deps.registry.exclusive(h.id, () => runHost(h, plan, req, { ...deps, roleSource }, running));
+        running.delete(h.id);
         done++;
+        if (report.errors > 0) failed++;
+        events?.({ type: "host_end", host: report });
         return report;
       }),
     );
@@ -74,8 +87,9 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
   }
 }
 
-async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps): Promise<HostReport> {
+async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, running: Map<string, string>): Promise<HostReport> {
   const t0 = performance.now();
+  deps.events?.({ type: "host_start", host: h.id });
   const session = deps.registry.get(h.id);
   const roles: RoleOutcome[] = [];
   let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
@@ -103,9 +117,11 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
       roles.push(outcome(role.name, [roleFailure(role.name, lost ?? "connection lost", 0)], 0));
       continue;
     }
+    running.set(h.id, role.name);
     const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last })).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
+    deps.events?.({ type: "role_end", host: h.id, role: r.outcome });
     if (r.handlers) handlers = r.handlers;
   }
   if (handlers) roles.push(handlers);

@@ -69,6 +69,8 @@ export type ControlApi = {
 export type ClientApi = {
   "apply.progress": Method<ApplyProgress, null>;
   "run.event": Method<RunEvent, null>;
+  /** Live results of an apply that asked for them (ApplyRequest.live). */
+  "apply.event": Method<ApplyEvent, null>;
 };
 
 /** serverShell: the name of a command the master declares (server/NAME), JSON arguments, the asking role. */
@@ -141,6 +143,8 @@ export interface ApplyRequest {
   timeoutMs?: number;
   /** Set by `salty bootstrap` only. */
   bootstrap?: boolean;
+  /** Send live results as apply.event notifications: "hosts" each host's report as it ends, "roles" also each host's start and each role's outcome. */
+  live?: "hosts" | "roles";
   /** The user the client runs as, recorded in the job history for the local socket (a remote client is known by its key). */
   user?: string;
 }
@@ -175,6 +179,9 @@ export interface ApplyProgress {
   elapsed: number;
   done: number;
   total: number;
+  /** Hosts done that failed, and (at most three) hosts running now with their role: `web7 role:app`. */
+  failed?: number;
+  running?: string[];
   /** Just after the master's start: it waits up to `ms` for `agents` known agents to reconnect. */
   waiting?: { agents: number; ms: number };
 }
@@ -266,3 +273,9 @@ export type RunEvent =
   | { type: "job"; job: string }
   | { type: "output"; host: string; data: string }
   | { type: "end"; host: RunHostEnd };
+
+/** An apply's live results (ApplyRequest.live), in the order they happen. */
+export type ApplyEvent =
+  | { type: "host_start"; host: string }
+  | { type: "role_end"; host: string; role: RoleOutcome }
+  | { type: "host_end"; host: HostReport };

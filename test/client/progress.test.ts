@@ -6,8 +6,12 @@ function stream(isTTY: boolean) {
   return out;
 }
 
-test("the progress text says time and hosts done", () => {
-  expect(progressText({ elapsed: 3.7, done: 12, total: 40 })).toBe("working 3s: 12/40 hosts done");
+test.each([
+  [{ elapsed: 3.7, done: 12, total: 40 }, "apply 3s: 12/40 hosts done"],
+  [{ elapsed: 40, done: 12, total: 40, failed: 2, running: ["web7 role:app"] }, "apply 40s: 12/40 hosts done, 2 failed, running: web7 role:app, ..."],
+  [{ elapsed: 40, done: 39, total: 40, failed: 0, running: ["web7 role:app"] }, "apply 40s: 39/40 hosts done, running: web7 role:app"],
+])("the progress text says time, hosts done, failed and running: %p", (p, text) => {
+  expect(progressText(p)).toBe(text);
 });
 
 test("on a terminal the line is rewritten in place and erased before the report", () => {
@@ -16,15 +20,24 @@ test("on a terminal the line is rewritten in place and erased before the report"
   p.update({ elapsed: 1.2, done: 1, total: 3 });
   p.update({ elapsed: 2.4, done: 2, total: 3 });
   p.clear();
-  expect(tty.written).toBe("\r\x1b[Kworking 1s: 1/3 hosts done\r\x1b[Kworking 2s: 2/3 hosts done\r\x1b[K");
+  expect(tty.written).toBe("\r\x1b[Kapply 1s: 1/3 hosts done\r\x1b[Kapply 2s: 2/3 hosts done\r\x1b[K");
 });
 
-test("piped output gets no progress line at all", () => {
+test("piped output (CI logs) gets one progress line every 10 seconds", () => {
   const pipe = stream(false);
   const p = new ProgressLine(pipe);
-  p.update({ elapsed: 5, done: 1, total: 2 });
+  for (const elapsed of [1, 5, 9.9, 10.2, 11, 19, 20.5, 41]) p.update({ elapsed, done: 1, total: 2 });
   p.clear();
-  expect(pipe.written).toBe("");
+  expect(pipe.written).toBe("apply 10s: 1/2 hosts done\napply 20s: 1/2 hosts done\napply 41s: 1/2 hosts done\n");
+});
+
+test("lines printed around the progress line erase it first and draw it again after", () => {
+  const tty = stream(true);
+  const p = new ProgressLine(tty);
+  p.update({ elapsed: 1, done: 0, total: 2 });
+  p.around(() => tty.write("host:a1 ...\n"));
+  p.clear();
+  expect(tty.written).toBe("\r\x1b[Kapply 1s: 0/2 hosts done\r\x1b[Khost:a1 ...\napply 1s: 0/2 hosts done\r\x1b[K");
 });
 
 test("the master's wait for its agents after its start is said on a terminal and, once per notice, on a pipe", () => {

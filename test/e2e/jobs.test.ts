@@ -62,9 +62,9 @@ async function jobIds(n: number): Promise<string[]> {
 }
 
 test("each apply is recorded; salty jobs lists them newest first and jobs show prints each as the apply did", async () => {
-  const ok = await w.salty(["apply", "-vv", "version=v1", ...k()]);
+  const ok = await w.salty(["apply", "--sort", "-vv", "version=v1", ...k()]);
   expect(ok.code).toBe(0);
-  const bad = await w.salty(["apply", "-vv", "fail=a2", "version=v2", ...k()]);
+  const bad = await w.salty(["apply", "--sort", "-vv", "fail=a2", "version=v2", ...k()]);
   expect(bad.code).toBe(1);
   const [badId, okId] = await jobIds(2);
 
@@ -137,7 +137,7 @@ test("Ctrl-C on the client: it says which job goes on, and the master finishes a
 }, 60_000);
 
 test("salty jobs follow: attached to a running job, it prints the report when the job ends; a finished job at once", async () => {
-  const client = Bun.spawn([w.bin, "apply", "-v", "slow=3", "version=v5", ...k()], { cwd: w.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const client = Bun.spawn([w.bin, "apply", "--sort", "-v", "slow=3", "version=v5", ...k()], { cwd: w.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   try {
     const id = (await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+ version=v5/))[1]!;
     const follow = await w.salty(["jobs", "follow", id, "-v", ...k()]);
@@ -155,7 +155,7 @@ test("salty jobs follow: attached to a running job, it prints the report when th
 }, 60_000);
 
 test("who started a local job is the uid the kernel gives for the socket's peer, not the one the client claims", async () => {
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null });
   try {
     expect((await rpc.call("apply", { args: ["version=lie"], dryRun: false, diff: false, user: "uid=4242(mallory)" }, { timeoutMs: 60_000 })).rc).toBe(0);
   } finally {

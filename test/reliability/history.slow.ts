@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 async function applyOnce(n: number): Promise<number> {
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null });
   try {
     return (await rpc.call("apply", { args: [`n=${n}`], dryRun: false, diff: false }, { timeoutMs: 60_000 })).rc;
   } finally {
@@ -63,7 +63,7 @@ test(`${APPLIES} recorded applies with --history-keep ${KEEP}: the history file 
     if (n % 100 === 0) sizes.push({ apply: n, bytes: dbBytes() });
   }
   expect(failed).toBe(0);
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null });
   let jobs: Awaited<ReturnType<typeof rpc.call<"jobs.list">>> = [];
   try {
     for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(100)) {

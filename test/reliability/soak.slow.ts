@@ -48,7 +48,7 @@ afterAll(async () => {
 
 /** One apply as `salty apply` makes it: a new connection to the master's socket, closed afterwards. */
 async function applyOnce(n: number): Promise<number> {
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null });
   try {
     const report = await rpc.call("apply", { args: ["target=s*", `n=${n}`], dryRun: false, diff: false }, { timeoutMs: 60_000 });
     if (report.hosts.length !== IDS.length) throw new Error(`apply ${n}: ${report.hosts.length} hosts`);

@@ -1,0 +1,97 @@
+// An apply's results as they come (ApplyRequest.live): each host's block
+// printed when that host is done, in completion order, then the hosts the
+// client did not get live (an event too large to send) and the tail; and the
+// --json-stream events. Pure: lines and objects for cmd/apply.ts to write.
+//
+// --json-stream schema, version 1 (one JSON object per line, each with `v: 1` and `type`):
+//   {"v":1,"type":"job","job":ID}                                  first, when the master keeps a history
+//   {"v":1,"type":"host_start","host":ID}
+//   {"v":1,"type":"result","host":ID,"role":NAME,"result":{cmd,rc,changed,created?,elapsed,output?,error?,diff?}}
+//   {"v":1,"type":"role_end","host":ID,"role":NAME,"skipped":BOOL,"elapsed":S,"errors":N,"changed":N,"output"?:TEXT}
+//   {"v":1,"type":"host_end","host":ID,"status":"ran"|"missing"|"absent","elapsed":S,"errors":N,"changed":N}
+//   {"v":1,"type":"apply_end","rc":0|1,"elapsed":S,"hosts":N,"failed":N,"skipped":N,"job"?:ID}
+// A role's results come with its role_end (when the agent reports the role);
+// fields may be added within version 1, never removed or changed.
+
+import type { ApplyEvent, ApplyReport, HostReport, RoleOutcome } from "../wire/api.ts";
+import { formatHead, formatHostBlock, formatTail, type Line } from "./format.ts";
+
+export const JSON_STREAM_VERSION = 1;
+
+export class LiveReport {
+  private printed = new Set<string>();
+  private started = false;
+
+  constructor(private verbosity: number, private opts: { dryRun?: boolean; target?: string }) {}
+
+  /** The banner and blank line, once, before the first host (none when the apply fails before any host). */
+  private head(): Line[] {
+    if (this.started) return [];
+    this.started = true;
+    return formatHead(this.opts);
+  }
+
+  event(e: ApplyEvent): Line[] {
+    if (e.type !== "host_end" || this.printed.has(e.host.id)) return [];
+    this.printed.add(e.host.id);
+    const block = formatHostBlock(e.host, this.verbosity);
+    return block.length ? [...this.head(), ...block] : [];
+  }
+
+  /** The hosts not printed yet (in the report's order), then the tail. */
+  end(report: ApplyReport): Line[] {
+    const rest = report.hosts.filter((h) => h.status !== "skipped" && !this.printed.has(h.id));
+    return [...this.head(), ...rest.flatMap((h) => formatHostBlock(h, this.verbosity)), ...formatTail(report, this.opts)];
+  }
+}
+
+type Out = Record<string, unknown>;
+
+export class JsonStream {
+  private rolesSeen = new Map<string, Set<string>>();
+  private hostsEnded = new Set<string>();
+
+  private line(o: Out): Out {
+    return { v: JSON_STREAM_VERSION, ...o };
+  }
+
+  job(id: string): Out[] {
+    return [this.line({ type: "job", job: id })];
+  }
+
+  event(e: ApplyEvent): Out[] {
+    if (e.type === "host_start") return [this.line({ type: "host_start", host: e.host })];
+    if (e.type === "role_end") return this.role(e.host, e.role);
+    return this.hostEnd(e.host);
+  }
+
+  end(report: ApplyReport, job?: string): Out[] {
+    const rest = report.hosts.filter((h) => h.status !== "skipped" && !this.hostsEnded.has(h.id)).flatMap((h) => this.hostEnd(h));
+    const counted = report.hosts.filter((h) => h.status !== "skipped");
+    return [
+      ...rest,
+      this.line({
+        type: "apply_end", rc: report.rc, elapsed: report.elapsed, hosts: counted.length,
+        failed: counted.filter((h) => h.errors > 0).length, skipped: report.hosts.length - counted.length, ...(job ? { job } : {}),
+      }),
+    ];
+  }
+
+  private role(host: string, r: RoleOutcome): Out[] {
+    let seen = this.rolesSeen.get(host);
+    if (!seen) this.rolesSeen.set(host, (seen = new Set()));
+    if (seen.has(r.role)) return [];
+    seen.add(r.role);
+    return [
+      ...r.results.map((result) => this.line({ type: "result", host, role: r.role, result })),
+      this.line({ type: "role_end", host, role: r.role, skipped: r.skipped, elapsed: r.elapsed, errors: r.errors, changed: r.changed, ...(r.output ? { output: r.output } : {}) }),
+    ];
+  }
+
+  /** The roles not reported live (skipped, failed before the agent, handlers), then the host's end. */
+  private hostEnd(h: HostReport): Out[] {
+    if (this.hostsEnded.has(h.id)) return [];
+    this.hostsEnded.add(h.id);
+    return [...h.roles.flatMap((r) => this.role(h.id, r)), this.line({ type: "host_end", host: h.id, status: h.status, elapsed: h.elapsed, errors: h.errors, changed: h.changed })];
+  }
+}
