@@ -34,7 +34,7 @@ afterAll(async () => {
   await w?.[Symbol.asyncDispose]();
 });
 
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, seen: { text: string }, until: (s: string) => boolean): Promise<void> {
+async function readUntil(reader: { read(): Promise<{ value?: Uint8Array; done: boolean }> }, seen: { text: string }, until: (s: string) => boolean): Promise<void> {
   while (!until(seen.text)) {
     const { value, done } = await reader.read();
     if (done) return;
