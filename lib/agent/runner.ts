@@ -111,7 +111,7 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
   // what this agent writes makes the trees it lies in walked afresh, and a command it runs all of them
   // (inotify reports late).
   const trees = new WatchedTrees((real) => walkTree(real));
-  const observe = createObserve(cache.stats, (dir) => trees.get(dir));
+  const observe = createObserve(cache.hashes, (dir) => trees.get(dir));
   const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }), cache, pathPrefix: opts.pathPrefix };
   const shared = new SharedHostsCache();
   // Kept for the executor's life (the role worker's): an unchanged source crosses neither the wire nor the thread boundary.

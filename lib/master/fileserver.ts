@@ -16,6 +16,7 @@ import { WatchedTrees } from "../sys/watched-trees.ts";
 import { encode } from "../wire/codec.ts";
 import { walkTree } from "../sys/walk.ts";
 import type { FileHash, ReadRange, SourceFile, TreeEntry } from "../sys/types.ts";
+import { StatCache, identityOf } from "../sys/stat-cache.ts";
 import type { FileProtocol } from "../wire/file-methods.ts";
 
 /** The fileroot as one agent may see it: the file protocol, and the hashes the master sends with role requests. */
@@ -54,15 +55,6 @@ function within(dir: string, p: string): boolean {
   return r === "" || (!r.startsWith("..") && !isAbsolute(r));
 }
 
-interface CacheEntry {
-  key: string;
-  hash: string;
-}
-
-function statKey(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-}
-
 export interface FileServerOptions {
   fileroot: string;
   /** Absolute keyroot: never served, even inside the fileroot. */
@@ -72,8 +64,8 @@ export interface FileServerOptions {
 }
 
 export class FileServer {
-  private hashes = new Map<string, CacheEntry>();
-  private plain = new Map<string, { key: string; data: Uint8Array }>();
+  private hashes = new StatCache<string>();
+  private plain = new StatCache<Uint8Array>();
   private forbid: string[];
   private root: { path: string; at: number } | undefined;
   // Syncdir sources: an unchanged one is answered without a walk, with the digest of its last one.
@@ -237,20 +229,20 @@ export class FileServer {
 
   /** Decrypted content, cached by stat like the hashes: secrets are small and read often. */
   private decrypted(full: string): Uint8Array {
-    const key = statKey(statSync(full, { bigint: true }));
-    const hit = this.plain.get(full);
-    if (hit?.key === key) return hit.data;
+    const st = identityOf(statSync(full, { bigint: true }));
+    const hit = this.plain.get(full, st);
+    if (hit) return hit;
     const data = this.opts.decrypt!(new Uint8Array(readFileSync(full)));
-    this.plain.set(full, { key, data });
+    this.plain.set(full, st, data);
     return data;
   }
 
   private async hashOf(full: string, st: BigIntStats): Promise<string> {
-    const key = statKey(st);
-    const hit = this.hashes.get(full);
-    if (hit?.key === key) return hit.hash;
+    const id = identityOf(st);
+    const hit = this.hashes.get(full, id);
+    if (hit !== undefined) return hit;
     const hash = await hashFile(full);
-    this.hashes.set(full, { key, hash });
+    this.hashes.set(full, id, hash);
     return hash;
   }
 }

@@ -3,7 +3,7 @@
 // sources by fileroot path, compiled templates by content hash. One object,
 // owned by the agent process and passed in. Plain data: no I/O here.
 
-import type { StatEntry } from "../sys/types.ts";
+import { StatCache } from "../sys/stat-cache.ts";
 
 export interface TemplateSource {
   hash: string;
@@ -34,8 +34,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
 }
 
 export class AgentCache {
-  /** Real destination path -> identity and hash. */
-  readonly stats = new BoundedMap<string, StatEntry>(200_000);
+  /** Real destination path -> its hash while its stat identity holds. */
+  readonly hashes = new StatCache<string>(new BoundedMap(200_000));
   /** "files/..." path -> the last source the master sent. */
   readonly templates = new BoundedMap<string, TemplateSource>(5_000);
   /** `${path}\0${hash}` -> compiled template. */

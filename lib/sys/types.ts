@@ -210,16 +210,3 @@ export interface ShellRequest {
   /** Seconds. */
   timeout?: number;
 }
-
-
-/** What the stat cache keeps per path: when lstat still matches, `hash` is the content's hash. */
-export interface StatEntry {
-  dev: bigint;
-  ino: bigint;
-  size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  hash: string;
-  /** Wall clock (ns) when the hash was taken: a file changed within statRacyMs of it is not trusted. */
-  seenNs: bigint;
-}

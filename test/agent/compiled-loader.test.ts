@@ -21,7 +21,7 @@ import { createRuntime } from ${JSON.stringify(`${lib}/sys/runtime.ts`)};
 import { createUsers } from ${JSON.stringify(`${lib}/sys/users.ts`)};
 const cache = new AgentCache();
 const files = { fetch: async () => { throw new Error("no files"); }, scan: async () => [], read: async () => new Uint8Array() };
-const caps = { observe: createObserve(cache.stats), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, runtime: createRuntime({ gcEveryBytes: 0 }), cache, files, dryRun: false, diff: false, pathPrefix: process.argv[2] };
+const caps = { observe: createObserve(cache.hashes), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, runtime: createRuntime({ gcEveryBytes: 0 }), cache, files, dryRun: false, diff: false, pathPrefix: process.argv[2] };
 const context = { id: "h", me: { env: "e", cluster: "c", roles: [], vars: {} }, role: "r", hosts: {}, bootstrap: false };
 const out = [];
 for (const source of JSON.parse(process.argv[3])) {

@@ -127,7 +127,7 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
   const n = counters();
   const fake = o.system ? fakeSystem(o.system) : undefined;
   const caps: Caps = {
-    observe: countingObserve(createObserve(cache.stats), n),
+    observe: countingObserve(createObserve(cache.hashes), n),
     disk: realDisk,
     files: dirSource(fileroot, n),
     users: fake?.users ?? realUsers,
