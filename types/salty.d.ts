@@ -99,6 +99,11 @@ declare module "salty" {
     members?: string[];
   }
 
+  export interface AuthorizedKeysOpts extends NotifyOpt {
+    /** The file holds exactly these keys (others are removed); by default missing keys are added and the rest kept. */
+    exclusive?: boolean;
+  }
+
   export interface CronOpts extends NotifyOpt {
     /** Five fields, "minute hour day-of-month month day-of-week" ("30 2 * * 1-5"), or "@daily", "@reboot", ... */
     schedule?: string;
@@ -230,6 +235,10 @@ declare module "salty" {
     /** Ensure a group exists with that gid and (when given) exactly those members, or is absent.
      * @example await group("docker", { system: true, members: ["deploy"] }) */
     group(name: string, opts?: GroupOpts): Promise<Result>;
+    /** Ensure ~user/.ssh/authorized_keys holds these public keys (directory 0700, file 0600, owned by
+     * the user); `exclusive`: exactly these keys.
+     * @example await authorizedKeys("deploy", ["ssh-ed25519 AAAAC3Nza... ci@build"], { exclusive: true }) */
+    authorizedKeys(user: string, keys: string | string[], opts?: AuthorizedKeysOpts): Promise<Result>;
     /** Ensure a user and a group of that name exist.
      * @example await useradd("nginx", { system: true }) */
     useradd(name: string, opts?: SensitiveOpts & { system?: boolean }): Promise<Result>;

@@ -6,7 +6,7 @@
 /** The planned operators, in the order of the README's table. */
 export const PLANNED_NAMES = [
   "copy", "render", "lineInFile", "file", "cron", "makedirs", "remove", "symlink", "syncdir", "shell",
-  "serverShell", "useradd", "usergroups", "user", "group", "pkg", "service", "unit",
+  "serverShell", "useradd", "usergroups", "user", "group", "authorizedKeys", "pkg", "service", "unit",
 ] as const;
 
 /** Bound per role run by index.ts, not planned: queue a handler, print, look back, addresses, quoting. */

@@ -202,7 +202,8 @@ export class PlannedWorld {
     if (a.user) {
       const gid = a.group ? await this.accounts.group(a.group) : was?.gid;
       this.goneUsers.delete(a.user);
-      if (!was || a.uid !== undefined || gid !== was.gid) this.users.set(a.user, { name: a.user, uid: a.uid ?? was?.uid ?? this.nextId--, gid: gid ?? this.nextId-- });
+      const home = a.home ?? was?.home;
+      if (!was || a.uid !== undefined || gid !== was.gid) this.users.set(a.user, { name: a.user, uid: a.uid ?? was?.uid ?? this.nextId--, gid: gid ?? this.nextId--, ...(home ? { home } : {}) });
     }
     if (a.user && a.groups) this.members.set(a.user, [...a.groups].sort());
     for (const u of a.join ?? []) this.members.set(u, [...new Set([...(await this.accounts.groupsOf(u)), a.group!])].sort());

@@ -25,6 +25,7 @@ import { useradd } from "./useradd.ts";
 import { usergroups } from "./usergroups.ts";
 import { user } from "./user.ts";
 import { group } from "./group.ts";
+import { authorizedKeys } from "./authorized-keys.ts";
 
 /** Every planned operator by its role-facing name; a name missing from names.ts (or extra here) is a compile error. */
 export const OPERATORS = {
@@ -43,6 +44,7 @@ export const OPERATORS = {
   usergroups,
   user,
   group,
+  authorizedKeys,
   pkg,
   service,
   unit,

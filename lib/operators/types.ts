@@ -45,6 +45,8 @@ export interface Accounts {
   /** The ids asked for (user(name, {uid}), group(name, {gid})): a dry run shows them rather than planned ones. */
   uid?: number;
   gid?: number;
+  /** user(): the home directory a new user gets (authorizedKeys plans under it in a dry run). */
+  home?: string;
   /** group(name, {members}): these users join `group`, those leave it. */
   join?: string[];
   leave?: string[];

@@ -92,7 +92,8 @@ async function create(ctx: OpCtx, spec: UserSpec): Promise<Plan> {
     ids = { uid: spec.uid ?? free, gid: gid ?? free };
   }
   const cmds = userCreate(ctx.users.platform, spec, group, gid === undefined, ids);
-  const accounts = { user: spec.name, group, groups: spec.groups ?? [], ...(spec.uid !== undefined ? { uid: spec.uid } : {}) };
+  const home = spec.home ?? (ctx.users.platform === "darwin" ? (spec.system ? "/var/empty" : `/Users/${spec.name}`) : `/home/${spec.name}`);
+  const accounts = { user: spec.name, group, groups: spec.groups ?? [], home, ...(spec.uid !== undefined ? { uid: spec.uid } : {}) };
   return { changes: toChanges(cmds, accounts), created: true, summary: `create user ${spec.name}` };
 }
 

@@ -118,6 +118,8 @@ export interface UserInfo {
   name: string;
   uid: number;
   gid: number;
+  /** Only for a user a dry run planned (operators/planned.ts): the home it would have. */
+  home?: string;
 }
 
 /** The live system's users and groups (never under --path). */

@@ -9,6 +9,7 @@ import { group } from "../../lib/operators/group.ts";
 import { user } from "../../lib/operators/user.ts";
 import { parseDscl, parseGroups, parsePasswd, parseShadow } from "../../lib/operators/_account-files.ts";
 import { groupCreate, userCreate, userModify } from "../../lib/operators/_accounts.ts";
+import { keyId, mergeKeys } from "../../lib/operators/authorized-keys.ts";
 import { baseContext, makeWorld } from "./_world.ts";
 import type { SystemFixture } from "./_fakes.ts";
 
@@ -127,5 +128,28 @@ describe("group() planned world", () => {
     const r = await op.usergroups("ops", ["app"]);
     expect([r.rc, r.changed]).toEqual([0, false]);
     expect((await execute(w.ctx(), group, ["app", {}])).result.rc).toBe(0);
+  });
+});
+
+describe("authorizedKeys", () => {
+  const K = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@b", K2 = "ssh-rsa AAAAB3NzaC1yc2EAAA2 c@d";
+  test("a key is its type and blob, whatever its options or comment", () => {
+    expect(keyId(`no-pty,from="10.0.0.1" ${K} other`)).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1");
+    expect(keyId("# ssh-rsa AAAA x")).toBeUndefined();
+    expect(keyId("garbage")).toBeUndefined();
+  });
+  test("merge adds what is missing, once; exclusive is exactly the keys", () => {
+    expect(mergeKeys(`${K}`, [K, K2, K2], false)).toBe(`${K}\n${K2}\n`);
+    expect(mergeKeys(`${K}\n`, [K], false)).toBe(`${K}\n`);
+    expect(mergeKeys(`${K}\n${K2}\n`, [K2], true)).toBe(`${K2}\n`);
+  });
+  test("in a dry run, for a user planned earlier: under the home it would get, owned by it", async () => {
+    using w = await makeWorld({ system: sys(), dryRun: true });
+    const { operators: op } = createOperators(w.ctx(), baseContext, { addresses });
+    await op.user("svc", { home: "/srv/svc" });
+    const r = await op.authorizedKeys("svc", [K]);
+    expect(r.error).toBeUndefined();
+    expect(r.output).toContain("would mkdir /srv/svc/.ssh 0700 svc:svc");
+    expect(r.output).toContain("would write /srv/svc/.ssh/authorized_keys");
   });
 });
