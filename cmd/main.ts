@@ -21,6 +21,7 @@ const main = defineCommand({
     agent: lazy(() => import("./agent.ts")),
     apply: lazy(() => import("./apply.ts")),
     bootstrap: lazy(() => import("./bootstrap.ts")),
+    pull: lazy(() => import("./pull.ts")),
     hosts: lazy(() => import("./hosts.ts")),
     ping: lazy(() => import("./ping.ts")),
     run: lazy(() => import("./run.ts")),

@@ -1,5 +1,6 @@
 // `salty bootstrap`: a master and an agent in one process, joined by an
-// in-memory link, applying this host's roles with bootstrap=true. No keys,
+// in-memory link, applying this host's roles with bootstrap=true (`salty
+// pull`: false). No keys,
 // no network: what a fresh host runs before any service is installed.
 
 import { SaltyError } from "./errors.ts";
@@ -26,6 +27,8 @@ export interface BootstrapOptions {
   dryRun: boolean;
   diff: boolean;
   timeoutMs?: number;
+  /** bootstrap= of the roles' context: true unless false is given (`salty pull`). */
+  bootstrap?: boolean;
 }
 
 export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
@@ -42,7 +45,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
     const args = [...opts.args.filter((a) => !a.startsWith("target=")), `target=${opts.id}`];
     const notHere = () => new SaltyError(`host ${opts.id} is not in ${fileroot}/hosts/index.ts`, "E_BOOTSTRAP");
     const report = await runApply(
-      { args, dryRun: opts.dryRun, diff: opts.diff, bootstrap: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
+      { args, dryRun: opts.dryRun, diff: opts.diff, ...(opts.bootstrap === false ? {} : { bootstrap: true }), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
       core.control,
     ).catch((err: unknown) => Promise.reject(err instanceof NoHostMatched ? notHere() : err));
     const mine = report.hosts.filter((h) => h.id === opts.id);
