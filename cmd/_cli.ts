@@ -90,4 +90,35 @@ export async function checkOptions(cmd: AnyCommand, rawArgs: string[], path: str
     const names = word.startsWith("--") ? [m[1]!] : [...m[1]!];
     for (const n of names) if (!known.has(n)) throw new UsageError(`unknown option ${word} (see salty ${path} --help)`);
   }
+  checkWords(args, rawArgs, path);
+}
+
+/**
+ * Words citty would silently drop are usage errors too: a value option with
+ * no value at the end (`--keyroot`), and more positional words than the
+ * command takes (`salty keys accept web1 web2` accepted web1 alone). A
+ * positional whose valueHint ends in "..." takes any number.
+ */
+function checkWords(args: ArgsDef, rawArgs: string[], path: string): void {
+  const valued = new Set<string>();
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type !== "string" && def.type !== "enum") continue;
+    valued.add(name).add(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+    for (const a of ["alias" in def ? (def.alias ?? []) : []].flat()) valued.add(a);
+  }
+  const positionals = Object.values(args).filter((d) => d.type === "positional");
+  const variadic = positionals.some((d) => d.valueHint?.endsWith("..."));
+  let count = 0;
+  for (let i = 0; i < rawArgs.length; i++) {
+    const word = rawArgs[i]!;
+    if (word === "--") break;
+    if (word.startsWith("-") && !/^-\d/.test(word)) {
+      const m = /^--?([^=]+)(=?)/.exec(word);
+      if (!m || m[2] || !valued.has(m[1]!)) continue;
+      if (i + 1 >= rawArgs.length || rawArgs[i + 1] === "--") throw new UsageError(`${word} needs a value (see salty ${path} --help)`);
+      i++; // its value
+      continue;
+    }
+    if (!variadic && ++count > positionals.length) throw new UsageError(`unexpected argument ${word} (see salty ${path} --help)`);
+  }
 }

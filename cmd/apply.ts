@@ -43,7 +43,7 @@ export default defineCommand({
     master: { type: "string", description: "A remote master (needs an accepted client key); default: the local master's socket", valueHint: "HOST[:PORT]" },
     ...clientKeyrootArg,
     timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)", valueHint: "SECONDS" },
-    assignments: { type: "positional", required: false, description: "KEY=VALUE ...: roles=a,b skip=c target=GLOB|cluster:NAME, others go to the roles' context", valueHint: "KEY=VALUE" },
+    assignments: { type: "positional", required: false, description: "KEY=VALUE ...: roles=a,b skip=c target=GLOB|cluster:NAME, others go to the roles' context", valueHint: "KEY=VALUE..." },
   },
   async run({ args, rawArgs }) {
     const words = assignments(args._);

@@ -22,7 +22,7 @@ export default defineCommand({
     "dry-run": { type: "boolean", description: "Change nothing; report what would change" },
     diff: { type: "boolean", description: "Show a unified diff of changed text files" },
     timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)", valueHint: "SECONDS" },
-    assignments: { type: "positional", required: false, description: "KEY=VALUE ... as for apply", valueHint: "KEY=VALUE" },
+    assignments: { type: "positional", required: false, description: "KEY=VALUE ... as for apply", valueHint: "KEY=VALUE..." },
   },
   async run({ args, rawArgs }) {
     const words = assignments(args._);

@@ -101,8 +101,8 @@ async function writeStdout(chunks: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const chunk of chunks) if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
 }
 
-const fileArg = (description: string) => ({ file: { type: "positional", required: false, description, valueHint: "FILE" } }) as const;
-const stringArg = (description: string) => ({ string: { type: "positional", required: false, description, valueHint: "STRING" } }) as const;
+const fileArg = (description: string) => ({ file: { type: "positional", required: false, description, valueHint: "FILE..." } }) as const;
+const stringArg = (description: string) => ({ string: { type: "positional", required: false, description, valueHint: "STRING..." } }) as const;
 
 export default defineCommand({
   meta: { name: "crypto", description: "Encrypt and decrypt secret files and strings (original salty format)" },

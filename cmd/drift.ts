@@ -17,7 +17,7 @@ export default defineCommand({
     json: { type: "boolean", description: "Print host → differing commands as one JSON document" },
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
     ...clientKeyrootArg,
-    words: { type: "positional", required: false, description: "A host glob or cluster:NAME (as target=), and KEY=VALUE arguments as for apply", valueHint: "TARGET" },
+    words: { type: "positional", required: false, description: "A host glob or cluster:NAME (as target=), and KEY=VALUE arguments as for apply", valueHint: "TARGET|KEY=VALUE..." },
   },
   async run({ args }) {
     // A bare word is the target; the rest are apply arguments (version=... changes what templates render).

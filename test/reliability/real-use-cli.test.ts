@@ -4,7 +4,7 @@
 // the master's warning about secrets without crypto.pass and a crypto.pass
 // added while it runs. stdout, stderr and the exit status are checked together.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { deriveKey, decryptString, encryptString } from "../../lib/crypto/secrets.ts";
@@ -59,6 +59,24 @@ describe("flags", () => {
     expect(r).toEqual({ code: 2, stdout: "", stderr: "salty: --dry-run before the command: options go after it (salty apply --dry-run)\n" });
     const keys = await salty(["keys", "--all", "accept"], { cwd });
     expect(keys).toEqual({ code: 2, stdout: "", stderr: "salty: --all before the command: options go after it (salty keys accept --all)\n" });
+  });
+
+  test("words a command would drop are usage errors: extra arguments, a value option without its value", async () => {
+    const cwd = dir("extra");
+    const cases: [string[], string][] = [
+      [["version", "extra"], "unexpected argument extra (see salty version --help)"],
+      [["init", join(cwd, "a"), join(cwd, "b")], `unexpected argument ${join(cwd, "b")} (see salty init --help)`],
+      [["keys", "accept", "web1", "web2"], "unexpected argument web2 (see salty keys accept --help)"],
+      [["jobs", "lsit"], "unexpected argument lsit (see salty jobs --help)"],
+      [["apply", "--keyroot"], "--keyroot needs a value (see salty apply --help)"],
+    ];
+    for (const [args, line] of cases) expect(await salty(args, { cwd })).toEqual({ code: 2, stdout: "", stderr: `salty: ${line}\n` });
+    expect(existsSync(join(cwd, "a"))).toBe(false);
+    // Commands that take any number of words still do.
+    const many = await salty(["apply", "a=1", "b=2", "--keyroot", join(cwd, "nowhere")], { cwd });
+    expect(many.code).toBe(1);
+    expect(many.stderr).toStartWith("salty: cannot reach the master");
+    expect((await salty(["crypto", "es", "a", "b"], { cwd, env: { SALTY_PASSWORD: PASSWORD } })).stdout.split("\n")).toHaveLength(3);
   });
 
   test("-v -v is -vv: the stack of an error is shown for both, for neither with -v", async () => {
