@@ -1,5 +1,6 @@
 // Shared pieces of the commands: common arguments, the one place that turns
-// errors into an exit status, and strict checking of unknown options.
+// errors into an exit status, and strict checking of the words a command would
+// otherwise drop (unknown options, extra arguments, a value option without value).
 
 import type { ArgsDef, CommandDef } from "citty";
 import { SaltyError, UsageError, errorMessage } from "../lib/errors.ts";
