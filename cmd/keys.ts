@@ -76,6 +76,7 @@ export default defineCommand({
       async run({ args }) {
         if (args.all && args.id) throw new UsageError("salty keys accept takes an ID or --all, not both");
         if (!args.all && !args.id) throw new UsageError("salty keys accept needs an ID or --all");
+        if (args.yes && !args.all) throw new UsageError("--yes goes with --all (accepting one key by its id asks nothing)");
         const ks = await store(args.keyroot);
         if (args.all) return acceptAll(ks, kindOf(args.kind), Boolean(args.yes));
         const e = await ks.accept(args.id!, kindOf(args.kind));

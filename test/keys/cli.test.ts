@@ -122,6 +122,7 @@ describe("salty keys", () => {
     [["accept", "web1", "--kind", "robot"], 2, "salty: --kind must be agent or client, not robot\n"],
     [["accept", "--all", "--kind", "client"], 2, "salty: --all accepts agent keys only; accept a client key by its id: salty keys accept ID --kind client\n"],
     [["delete"], 2, "salty: salty keys delete needs an ID or --pending\n"],
+    [["accept", "web1", "--yes"], 2, "salty: --yes goes with --all (accepting one key by its id asks nothing)\n"],
     [["delete", "web1", "--pending"], 2, "salty: salty keys delete takes an ID or --pending, not both\n"],
     [["accept", "nobody"], 1, "salty: no agent or client key with id nobody in KEYROOT\n"],
     [["delete", "../../etc/passwd"], 1, 'salty: invalid id "../../etc/passwd": use 1 to 255 of A-Z a-z 0-9 . _ -, starting with a letter or digit\n'],
