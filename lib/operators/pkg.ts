@@ -95,14 +95,22 @@ export const pkg: Operator<[names: string | string[], opts?: PkgOpts]> = {
     if (d.install.length) changes.push(exec(b.install(d.install)));
     if (d.upgrade.length) changes.push(exec(b.upgrade(d.upgrade.map(([x]) => x))));
     if (d.remove.length) changes.push(exec(b.remove(d.remove.map(([x]) => x))));
+    const versions = d.install.length ? await candidates(ctx, m, b, d.install) : new Map<string, string>();
     const summary = [
-      d.install.length ? `install ${d.install.join(", ")}` : "",
+      d.install.length ? `install ${d.install.map((x) => (versions.has(x) ? `${x} ${versions.get(x)}` : x)).join(", ")}` : "",
       d.upgrade.length ? `upgrade ${d.upgrade.map(([x, from, to]) => `${x} ${from} -> ${to}`).join(", ")}` : "",
       d.remove.length ? `remove ${d.remove.map(([x, v]) => `${x} ${v}`).join(", ")}` : "",
     ].filter(Boolean).join("; ");
     return { changes, summary, report: () => report(ctx, m, b, user, d) };
   },
 };
+
+/** apt only: the versions that would be installed, for the summary (a dry run's "would install tree 2.1.0-1"). */
+async function candidates(ctx: OpCtx, m: Manager, b: Backend, list: string[]): Promise<Map<string, string>> {
+  if (m !== "apt") return new Map();
+  const r = await ctx.probe.run(b.outdated(list));
+  return r.rc === 0 ? b.parseOutdated(r.stdout, list) : new Map();
+}
 
 function parseArg<T>(f: () => T): T {
   try {

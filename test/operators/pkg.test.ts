@@ -71,7 +71,7 @@ describe("pkg plans", () => {
   });
 
   test("apt: one install command for every missing package, non-interactive, the lists refreshed when older than update; the output names the versions", async () => {
-    const fx: ProbeFixture = { commands: { [DPKG]: { stdout: out("dpkg-query.txt") } } };
+    const fx: ProbeFixture = { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy tree hello": { stdout: "tree:\n  Installed: (none)\n  Candidate: 2.1.0-1\nhello:\n  Installed: (none)\n  Candidate: 2.10-3\n" } } };
     using w = await world("apt", fx);
     const exec = recorder((argv) => {
       if (argv[1] === "install") fx.commands![DPKG] = { stdout: `${out("dpkg-query.txt")}tree\tinstalled\t2.1.0-1\nhello\tinstalled\t2.10-3\n` };
@@ -85,19 +85,19 @@ describe("pkg plans", () => {
     expect(result).toMatchObject({ rc: 0, changed: true, output: "installed tree 2.1.0-1\ninstalled hello 2.10-3" });
   });
 
-  test("apt, update: false: no refresh; a dry run says what it would install and runs nothing", async () => {
-    using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") } } }, true);
+  test("apt, update: false: no refresh; a dry run says what it would install, with the candidate version, and runs nothing", async () => {
+    using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy tree": { stdout: out("apt-cache-policy.txt") } } }, true);
     const exec = recorder();
     const { result } = await execute(w.ctx({ exec }), pkg, [["tree"], { update: false }]);
     expect(result.changed).toBe(true);
-    expect(result.output).toBe(`would install tree\nnot run (dry run): ${APT} tree`);
+    expect(result.output).toBe(`would install tree 2.1.0-1\nnot run (dry run): ${APT} tree`);
     expect(exec.ran).toEqual([]);
   });
 
   test("apt latest: only the installed ones with a newer candidate are upgraded, missing ones installed", async () => {
-    using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy bash adduser": { stdout: out("apt-cache-policy.txt") } } }, true);
+    using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy bash adduser": { stdout: out("apt-cache-policy.txt") }, "apt-cache policy tree": { stdout: out("apt-cache-policy.txt") } } }, true);
     const { result } = await execute(w.ctx(), pkg, [["bash", "adduser", "tree"], { state: "latest", update: false }]);
-    expect(result.output?.split("\n")[0]).toBe("would install tree; upgrade bash 5.2.15-2+b8 -> 5.2.15-2+b13");
+    expect(result.output?.split("\n")[0]).toBe("would install tree 2.1.0-1; upgrade bash 5.2.15-2+b8 -> 5.2.15-2+b13");
   });
 
   test("apt absent: removes the installed ones, with their versions; absent ones are fine", async () => {
@@ -110,7 +110,7 @@ describe("pkg plans", () => {
   });
 
   test("apt: a dpkg lock held past the wait is one clear error", async () => {
-    using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") } } });
+    using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy tree": { stdout: out("apt-cache-policy.txt") } } });
     const exec = recorder(() => ({ rc: 100, output: "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n" }));
     const { result } = await execute(w.ctx({ exec }), pkg, [["tree"], { update: false }]);
     expect(result.rc).toBe(1);
