@@ -38,9 +38,15 @@ export function passThrough(o: { defs: ArgDefs; parsed: Record<string, unknown>;
   const options: string[] = [];
   for (const [name, def] of Object.entries(o.defs)) {
     const value = o.parsed[name];
-    if (o.skip.includes(name) || value === undefined || value === false) continue;
+    if (o.skip.includes(name) || value === undefined) continue;
+    // A flag at its default says nothing; one on by default and turned off is --no-NAME (citty's negation).
+    if (def.type === "boolean") {
+      if (value === (def.default ?? false)) continue;
+      options.push(value === false ? `--no-${name}` : `--${name}`);
+      continue;
+    }
+    if (value === false) continue;
     if (def.type === "positional") positional.push(String(value));
-    else if (def.type === "boolean") options.push(`--${name}`);
     else if (o.dirs.includes(name)) options.push(`--${name}`, resolve(o.cwd, String(value)));
     else if (value !== def.default) options.push(`--${name}`, String(value));
   }

@@ -44,4 +44,10 @@ describe("passThrough", () => {
     expect(passThrough({ ...base, parsed })).toEqual(["--id", "web 1", "--keyroot", "/srv/salt/keys", "--bind", "127.0.0.1:2", "--auto-accept"]);
     expect(passThrough({ ...base, parsed: { "auto-accept": false } })).toEqual([]);
   });
+
+  test("a flag that is on by default is written only when turned off (--no-NAME); at its default it is left out", () => {
+    const on: ArgDefs = { ...defs, "remote-exec": { type: "boolean", default: true } };
+    expect(passThrough({ ...base, defs: on, parsed: { "remote-exec": true } })).toEqual([]);
+    expect(passThrough({ ...base, defs: on, parsed: { "remote-exec": false } })).toEqual(["--no-remote-exec"]);
+  });
 });
