@@ -36,8 +36,8 @@ const local = server.sourceFor(() => new Set());
 
 function overRpc(files: FileProtocol): FileSource {
   const [a, b] = memoryPair();
-  new Rpc<FileRpc, {}>(a, fileHandlers(files));
-  const rpc = new Rpc<{}, FileRpc>(b, {});
+  new Rpc<FileRpc, Record<never, never>>(a, fileHandlers(files));
+  const rpc = new Rpc<Record<never, never>, FileRpc>(b, {});
   const remote = fileStubs((method, params) => rpc.call(method, params as never));
   return { fetch: remote.fetch, scan: remote.scan, read: remote.read, readMany: remote.readMany };
 }

@@ -5,10 +5,9 @@
 // Must stay a separate build entrypoint (scripts/_compile.ts).
 
 import { createExecutor } from "./runner.ts";
-import type { Result } from "salty";
 import { forwardFiles } from "../wire/file-methods.ts";
 import type { RoleCaps } from "./session.ts";
-import type { RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
+import type { RoleReport, RunRoleRequest, } from "../wire/api.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { failedReport } from "./failed-report.ts";

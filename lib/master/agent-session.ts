@@ -2,7 +2,7 @@
 // agent may call (hello, facts, files, serverShell, ping), its entry in the
 // registry while connected, and the keep-alive that notices it dying.
 
-import type { Facts, Result } from "salty";
+import type { Facts, } from "salty";
 import { validateFacts, type CheckedFacts } from "../facts/validate.ts";
 import { SaltyError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -13,7 +13,7 @@ import { fileHandlers } from "../wire/file-methods.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi } from "../wire/api.ts";
 import { serveServerShell, type ServerShell } from "./server-shell.ts";
-import { int, obj, optStr, str } from "../wire/check.ts";
+import { int, obj, str } from "../wire/check.ts";
 import { limits } from "../constants.ts";
 import type { FileServer } from "./fileserver.ts";
 import { AgentSession } from "./connected-agent.ts";

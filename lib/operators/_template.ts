@@ -27,8 +27,8 @@ class MissingInclude {
   constructor(readonly wanted: string) {}
 }
 
-const escape = (v: unknown) => (v === undefined || v === null ? "" : String(v));
-const options = (filename: string) => ({ filename, escape, compileDebug: true, localsName: "locals" });
+const asIs = (v: unknown) => (v === undefined || v === null ? "" : String(v));
+const options = (filename: string) => ({ filename, escape: asIs, compileDebug: true, localsName: "locals" });
 const transpiler = new Bun.Transpiler({ loader: "js" });
 const MAX_DEPTH = 20;
 const MAX_INCLUDES = 500;

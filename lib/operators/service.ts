@@ -50,7 +50,7 @@ async function systemdState(ctx: OpCtx, unit: string): Promise<UnitState | undef
 async function stateOf(ctx: OpCtx, init: Init, unit: string): Promise<UnitState> {
   if (init === "systemd") {
     const s = await systemdState(ctx, unit);
-    if (!s || !s.loaded) throw new SaltyError(`systemd knows no unit ${unit}`, "E_NO_UNIT");
+    if (!s?.loaded) throw new SaltyError(`systemd knows no unit ${unit}`, "E_NO_UNIT");
     return s;
   }
   const [print, disabled] = await Promise.all([ctx.probe.run(["launchctl", "print", `system/${unit}`]), ctx.probe.run(["launchctl", "print-disabled", "system"])]);

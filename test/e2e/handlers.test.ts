@@ -91,7 +91,7 @@ describe("handlers", () => {
   test("run once at the end, after all roles, first-notified order, restart absorbing reload", async () => {
     const r = await apply("v=1");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/role:web[^]*role:handlers/);
+    expect(r.stdout).toMatch(/role:web[\s\S]*role:handlers/);
     expect(calls()).toEqual(["restart app.service", "reload web.service"]);
     expect(existsSync(journal())).toBe(false);
   });

@@ -59,7 +59,7 @@ for (const b of all) {
         job.end(report());
         expect(logs.some((l) => new RegExp(`job\\.end job=${job.id} kind=apply target=web1 hosts=1 failed=0 changed=1 elapsed=0\\.02 rc=0`).test(l))).toBe(true);
         const stored = await until("the job is stored", async () => (await store.show(job.id))?.status === "ok" && store.show(job.id));
-        expect(stored && stored.hosts[0]?.report).toEqual(report().hosts[0]!);
+        expect(stored?.hosts[0]?.report).toEqual(report().hosts[0]!);
       } finally {
         await rec.close();
       }

@@ -157,7 +157,7 @@ export function snapshot(dir: string): Record<string, string> {
     for (const name of readdirSync(abs).sort()) {
       const a = join(abs, name);
       const r = rel ? `${rel}/${name}` : name;
-      let st;
+      let st: ReturnType<typeof lstatSync>;
       try {
         st = lstatSync(a);
       } catch {
@@ -175,7 +175,7 @@ export function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-function hashOf(path: string): string {
+function _hashOf(path: string): string {
   try {
     return createHash("sha256").update(readFileSync(path)).digest("hex");
   } catch {

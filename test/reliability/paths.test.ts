@@ -139,7 +139,7 @@ describe("path escapes in every file request of an authenticated agent", () => {
     // Outside a role run nothing is served, not even a good path (S7).
     await expect(call("file.fetch", { path: "files/web/page.txt" })).rejects.toThrow("file reads are refused outside a role run");
     rogue.raw.close();
-    expect(snapshot(w.dir)).toEqual({ ...before, ["fileroot/keys/agents/accepted/rogue1.pub"]: snapshot(w.dir)["fileroot/keys/agents/accepted/rogue1.pub"]! });
+    expect(snapshot(w.dir)).toEqual({ ...before, "fileroot/keys/agents/accepted/rogue1.pub": snapshot(w.dir)["fileroot/keys/agents/accepted/rogue1.pub"]! });
   });
 
   test("during its own role run: its role's secret is served, another role's never, whatever the path says", async () => {
