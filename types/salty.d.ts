@@ -68,7 +68,7 @@ declare module "salty" {
     content: string;
   }
 
-  export interface UserOpts extends NotifyOpt {
+  export interface UserOpts extends NotifyOpt, SensitiveOpts {
     /** "present" (default) or "absent" (userdel; the home directory is kept). */
     state?: "present" | "absent";
     uid?: number;
@@ -89,7 +89,7 @@ declare module "salty" {
     createHome?: boolean;
   }
 
-  export interface GroupOpts extends NotifyOpt {
+  export interface GroupOpts extends NotifyOpt, SensitiveOpts {
     /** "present" (default) or "absent". */
     state?: "present" | "absent";
     gid?: number;
@@ -99,12 +99,12 @@ declare module "salty" {
     members?: string[];
   }
 
-  export interface AuthorizedKeysOpts extends NotifyOpt {
+  export interface AuthorizedKeysOpts extends NotifyOpt, SensitiveOpts {
     /** The file holds exactly these keys (others are removed); by default missing keys are added and the rest kept. */
     exclusive?: boolean;
   }
 
-  export interface CronOpts extends NotifyOpt {
+  export interface CronOpts extends NotifyOpt, SensitiveOpts {
     /** Five fields, "minute hour day-of-month month day-of-week" ("30 2 * * 1-5"), or "@daily", "@reboot", ... */
     schedule?: string;
     /** One line, run by /bin/sh; a literal % must be written \% (cron makes % a newline). */
@@ -125,7 +125,7 @@ declare module "salty" {
     /** Not run when this path does not exist. */
     removes?: string;
     /** Not run when this read-only command succeeds (rc 0); checked while planning, dry runs included
-     * (a command line for /bin/sh, or an argv). */
+     * (a command line for /bin/sh, or an argv; with `cwd` and `timeout`, not `env`, in the C locale). */
     unless?: string | string[];
     /** Run only when this read-only command succeeds; checked while planning, dry runs included. */
     onlyIf?: string | string[];

@@ -73,7 +73,8 @@ async function skipReason(ctx: OpCtx, opts: ShellOpts): Promise<string | undefin
     const dest = destination(ctx, opts.removes, "removes");
     if (!(await ctx.observe.lstat(dest.real))) return `${dest.path} does not exist (removes)`;
   }
-  const cwd = typeof opts.cwd === "string" ? { cwd: opts.cwd } : {};
+  // The shell's cwd and timeout apply to its conditions too; its env does not (a probe runs in the agent's, LC_ALL=C).
+  const cwd = { ...(typeof opts.cwd === "string" ? { cwd: opts.cwd } : {}), ...(typeof opts.timeout === "number" && opts.timeout > 0 ? { timeoutMs: Math.round(opts.timeout * 1000) } : {}) };
   if (opts.unless !== undefined) {
     const argv = conditionArgv(opts.unless, "unless");
     if ((await ctx.probe.run(argv, cwd)).rc === 0) return `unless: ${brief(opts.unless)} succeeded`;
