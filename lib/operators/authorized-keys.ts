@@ -17,6 +17,7 @@ import { ownership, parents } from "./_owner.ts";
 import { destination } from "./_paths.ts";
 import type { Change, OpCtx, Operator, Plan } from "./types.ts";
 import { checkName } from "./useradd.ts";
+import { unifiedDiff } from "./unified-diff.ts";
 
 const KEY = /(?:^|\s)((?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)(?:-cert-v01@openssh\.com)?)\s+([A-Za-z0-9+/]+={0,3})(?:\s|$)/;
 
@@ -89,7 +90,10 @@ export const authorizedKeys: Operator<[user: string, keys: string | string[], op
     const dirChanges: Change[] = dirSt ? ownership(dir.path, dirSt, 0o700, owner) : [...(await parents(ctx, dir.path)), { kind: "mkdir", path: dir.path, mode: 0o700, ...owner }];
     let plan: Plan;
     if (dirSt) plan = await planContent(ctx, dest, now, content, 0o600, owner);
-    else plan = { changes: [{ kind: "write", path: dest.path, hash: content.hash, size: content.size, mode: 0o600, ...owner }], created: true, blobs: new Map([[content.hash, data]]) };
+    else {
+      plan = { changes: [{ kind: "write", path: dest.path, hash: content.hash, size: content.size, mode: 0o600, ...owner }], created: true, blobs: new Map([[content.hash, data]]) };
+      if (ctx.diff) plan.diff = unifiedDiff("", new TextDecoder().decode(data), { from: "/dev/null", to: dest.path });
+    }
     plan.changes = [...dirChanges, ...plan.changes];
     if (!plan.changes.length) plan.note = opts.exclusive ? "exactly these keys; modes and owner match" : "the keys are there; modes and owner match";
     else delete plan.note;

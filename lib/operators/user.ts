@@ -56,9 +56,15 @@ export function checkUserOpts(name: string, opts: UserOpts, platform: OpCtx["use
   return spec;
 }
 
-/** The user as it is: /etc/passwd (or dscl on macOS), its groups, and its /etc/shadow hash when one is to be compared. */
-async function readUser(ctx: OpCtx, name: string, info: UserInfo, withPassword: boolean): Promise<UserNow> {
-  const groups = await ctx.users.groupsOf(name);
+/** The user as it is: its ids and groups; /etc/passwd (or dscl on macOS) only when home, shell or comment are
+ * asked, /etc/shadow only when a password is. */
+async function readUser(ctx: OpCtx, name: string, info: UserInfo, spec: UserSpec): Promise<UserNow> {
+  const groups = spec.groups ? await ctx.users.groupsOf(name) : [];
+  const withPassword = spec.password !== undefined;
+  if (spec.home === undefined && spec.shell === undefined && spec.comment === undefined) {
+    const now: UserNow = { uid: info.uid, gid: info.gid, home: "", shell: "", comment: "", groups };
+    return withPassword ? { ...now, ...(await shadowOf(ctx, name)) } : now;
+  }
   if (ctx.users.platform === "darwin") {
     const r = await ctx.probe.run(["dscl", ".", "-read", `/Users/${name}`, "NFSHomeDirectory", "UserShell", "RealName"]);
     const a = parseDscl(r.stdout);
@@ -67,13 +73,14 @@ async function readUser(ctx: OpCtx, name: string, info: UserInfo, withPassword: 
   const entry = parsePasswd((await ctx.probe.read("/etc/passwd")) ?? "").get(name);
   if (!entry) throw new SaltyError(`${name} is not in /etc/passwd (a user from LDAP or NIS?): user() manages local users`, "E_NOT_LOCAL");
   const now: UserNow = { uid: entry.uid, gid: entry.gid, home: entry.home, shell: entry.shell, comment: entry.comment, groups };
-  if (withPassword) {
-    const shadow = await ctx.probe.read("/etc/shadow");
-    if (shadow === undefined) throw new SaltyError("no /etc/shadow to compare the password with", "E_PROBE");
-    const hash = parseShadow(shadow).get(name);
-    if (hash !== undefined) now.password = hash;
-  }
-  return now;
+  return withPassword ? { ...now, ...(await shadowOf(ctx, name)) } : now;
+}
+
+async function shadowOf(ctx: OpCtx, name: string): Promise<{ password?: string }> {
+  const shadow = await ctx.probe.read("/etc/shadow");
+  if (shadow === undefined) throw new SaltyError("no /etc/shadow to compare the password with", "E_PROBE");
+  const hash = parseShadow(shadow).get(name);
+  return hash === undefined ? {} : { password: hash };
 }
 
 async function missingGroups(ctx: OpCtx, names: string[]): Promise<void> {
@@ -115,7 +122,7 @@ export const user: Operator<[name: string, opts?: UserOpts]> = {
     if (info.uid < 0) return { changes: [], created: false, note: "user planned earlier in this dry run" };
     const wantGid = spec.group === undefined ? undefined : await ctx.users.group(spec.group);
     if (spec.group !== undefined && wantGid === undefined) throw new SaltyError(`no such group: ${spec.group}`, "E_NO_GROUP");
-    const d = userDiff(spec, await readUser(ctx, name, info, spec.password !== undefined), wantGid);
+    const d = userDiff(spec, await readUser(ctx, name, info, spec), wantGid);
     const words = diffWords(d);
     if (!words.length) return { changes: [], created: false, note: "user in place with those attributes" };
     const cmds = userModify(ctx.users.platform, name, d, wantGid);
