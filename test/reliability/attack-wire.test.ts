@@ -16,7 +16,7 @@ import { FAST_TIMING, world, type World } from "../e2e/_harness.ts";
 import { secureClient } from "../../lib/wire/secure.ts";
 import { authenticated, openRaw, procStats, rogueAgent, until } from "./_tools.ts";
 import { join } from "node:path";
-import { mkdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 
 setLogSink(() => {});
 
@@ -241,6 +241,16 @@ describe("trust on first use ends at the first handshake (S8)", () => {
     const hosts = await w.salty(["hosts", "--keyroot", w.keyroot]);
     expect(JSON.parse(hosts.stdout)).toEqual({});
     expect(w.master!.output).not.toMatch(/secure\.session id=good1/);
+  }, 30_000);
+
+  test("a remote client still pending pins the master's key at its first handshake too", async () => {
+    w = await world({ files });
+    await w.startMaster();
+    const clientKeys = join(w.dir, "client-keys");
+    const r = await w.salty(["hosts", "--master", `127.0.0.1:${w.port}`, "--keyroot", clientKeys]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/key is pending/);
+    expect(readFileSync(join(clientKeys, "master.pub"), "utf8")).toBe(readFileSync(join(w.keyroot, "master.pub"), "utf8"));
   }, 30_000);
 });
 
