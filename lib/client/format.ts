@@ -95,7 +95,8 @@ function formatRole(role: RoleOutcome, verbosity: number, width: number): Line[]
   const failed = role.errors > 0;
   const listed = verbosity >= 1 || failed || role.changed > 0;
   if (!listed) return [];
-  const head = `  role:${role.role.padEnd(width)} elapsed:${secs(role.elapsed)} errors:${role.errors} changed:${role.changed}`;
+  // corrective: the same inputs as the role's last successful run changed the host (someone else had).
+  const head = `  role:${role.role.padEnd(width)} elapsed:${secs(role.elapsed)} errors:${role.errors} changed:${role.changed}${role.corrective ? " corrective" : ""}`;
   const lines: Line[] = [{ text: head, error: failed }];
   for (const r of role.results) {
     // Failed commands are always shown: an error must never be silent.

@@ -12,6 +12,8 @@ export interface Sql {
 export interface Db extends Sql {
   /** "sqlite" or "postgres": what the log and the tests show. */
   readonly kind: string;
+  /** A statement that, run first in a transaction, keeps other masters out of the migrations until it ends (SQLite's BEGIN IMMEDIATE already does). */
+  readonly migrationLock?: string;
   /** Statements that all happen or none do. */
   transaction(fn: (tx: Sql) => Promise<void>): Promise<void>;
   /** Work done after a prune so the storage does not grow (SQLite gives freed pages back). */

@@ -15,6 +15,7 @@ export function openPostgres(url: string): Db {
   });
   return {
     kind: "postgres",
+    migrationLock: "SELECT pg_advisory_xact_lock(5815161810)", // any fixed number: salty's migrations
     ...over(client),
     async transaction(fn) {
       await client.begin(async (tx) => fn(over(tx)));

@@ -11,7 +11,7 @@ import { timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyReport, ApplyRequest } from "../wire/api.ts";
-import { idAt, newJobId } from "./job-id.ts";
+import { newJobId } from "./job-id.ts";
 import { endFields, endRecord, failedRecord, failures, startRecord } from "./record.ts";
 import { Spool } from "./spool.ts";
 import { LiveJobs } from "./live.ts";
@@ -49,6 +49,8 @@ export class Recorder {
   private spool: Spool;
   private closed = false;
   private startedAt = Date.now();
+  /** Each role's last successful inputs by `host\0role`, loaded once the database answers. */
+  private lastInputs: Map<string, string> | undefined;
   /** The jobs running now: `salty jobs follow` attaches to them. */
   readonly live = new LiveJobs();
 
@@ -56,7 +58,7 @@ export class Recorder {
     this.spool = new Spool(opts.spoolDir, opts.keep);
     // Records left by a previous run (the database was down when it stopped) are written first;
     // then its jobs that never ended are closed.
-    this.retryTimer = setTimeout(() => void this.retry().then(() => this.closeAbandoned()), 0);
+    this.retryTimer = setTimeout(() => void this.retry().then(() => this.closeAbandoned()).then(() => this.loadInputs()), 0);
   }
 
   get store(): HistoryStore {
@@ -82,6 +84,7 @@ export class Recorder {
     return {
       id: started.id,
       end: (report) => {
+        this.markCorrective(report, req.dryRun);
         const done = endRecord(started, report, Date.now());
         log("job.end", endFields(done));
         for (const f of failures(done)) log("job.failure", f);
@@ -95,6 +98,24 @@ export class Recorder {
         this.live.end(done);
       },
     };
+  }
+
+  /**
+   * A role that changed its host with the same inputs as its last successful run there is marked
+   * corrective, in the report the client receives too (a dry run's would-be changes as well). Then a
+   * real apply's successful runs become the ones to compare with.
+   */
+  private markCorrective(report: ApplyReport, dryRun: boolean): void {
+    const last = this.lastInputs;
+    if (!last) return; // not loaded yet (the database is down): nothing is marked
+    for (const h of report.hosts) {
+      for (const r of h.roles) {
+        if (!r.inputs) continue;
+        const key = `${h.id}\0${r.role}`;
+        if (r.changed > 0 && last.get(key) === r.inputs) r.corrective = true;
+        if (!dryRun && r.errors === 0 && !r.skipped) last.set(key, r.inputs);
+      }
+    }
   }
 
   private enqueue(job: JobRecord): void {
@@ -162,8 +183,16 @@ export class Recorder {
    */
   private async closeAbandoned(): Promise<void> {
     if (this.down !== undefined || this.opts.store.db.kind !== "sqlite") return;
-    const n = await this.opts.store.abandonRunning(idAt(this.startedAt), Date.now(), "the master stopped before the job ended").catch(() => 0);
+    const n = await this.opts.store.abandonRunning(this.startedAt, Date.now(), "the master stopped before the job ended").catch(() => 0);
     if (n) log("history.abandoned", { jobs: n });
+  }
+
+  private async loadInputs(): Promise<void> {
+    if (this.lastInputs) return;
+    try {
+      const loaded = await this.opts.store.lastInputs();
+      this.lastInputs ??= loaded;
+    } catch {} // the database is down: loaded when it is back (retry)
   }
 
   /** Replay the spool, oldest first; the database is back when all of it is written. */
@@ -188,6 +217,7 @@ export class Recorder {
     }
     if (this.down !== undefined) log("history.recovered", { backend: this.opts.store.db.kind, written });
     this.down = undefined;
+    await this.loadInputs();
     if (written) this.sincePrune += written;
     if (this.pending.size) await this.flush();
   }

@@ -48,18 +48,31 @@ export const MIGRATIONS: string[][] = [
       ok_version TEXT
     )`,
   ],
+  // The inputs of each role's last successful run on each host (corrective changes: lib/history/inputs.ts).
+  [
+    `CREATE TABLE role_last (
+      host TEXT NOT NULL,
+      role TEXT NOT NULL,
+      inputs TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      PRIMARY KEY (host, role)
+    )`,
+  ],
 ];
 
-/** Bring the database up to the last migration; each one in its own transaction. */
+/**
+ * Bring the database up to the last migration, in one transaction that holds the backend's migration
+ * lock (several masters starting at once on one PostgreSQL: one migrates, the others then find it done).
+ */
 export async function migrate(db: Db): Promise<number> {
-  await db.run(`CREATE TABLE IF NOT EXISTS salty_schema (version INTEGER NOT NULL)`);
-  const rows = await db.all(`SELECT MAX(version) AS v FROM salty_schema`);
-  const current = Number(rows[0]?.v ?? 0);
-  for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-    await db.transaction(async (tx) => {
+  await db.transaction(async (tx) => {
+    if (db.migrationLock) await tx.run(db.migrationLock);
+    await tx.run(`CREATE TABLE IF NOT EXISTS salty_schema (version INTEGER NOT NULL)`);
+    const rows = await tx.all(`SELECT MAX(version) AS v FROM salty_schema`);
+    for (let v = Number(rows[0]?.v ?? 0) + 1; v <= MIGRATIONS.length; v++) {
       for (const stmt of MIGRATIONS[v - 1]!) await tx.run(stmt);
       await tx.run(`INSERT INTO salty_schema (version) VALUES ($1)`, [v]);
-    });
-  }
+    }
+  });
   return MIGRATIONS.length;
 }

@@ -68,12 +68,12 @@ export class HistoryStore {
     };
   }
 
-  /** Jobs started before id `before` and still marked running are failed with `error`; returns how many. */
-  async abandonRunning(before: string, now: number, error: string): Promise<number> {
+  /** Jobs started before `beforeMs` (epoch ms) and still marked running are failed with `error`; returns how many. */
+  async abandonRunning(beforeMs: number, now: number, error: string): Promise<number> {
     await this.migrated();
-    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND id < $1`, [before]);
+    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND started_at < $1`, [beforeMs]);
     const n = Number(count?.n ?? 0);
-    if (n) await this.db.run(`UPDATE jobs SET status = 'failed', ended_at = $1, rc = 1, error = $2 WHERE status = 'running' AND id < $3`, [now, error, before]);
+    if (n) await this.db.run(`UPDATE jobs SET status = 'failed', ended_at = $1, rc = 1, error = $2 WHERE status = 'running' AND started_at < $3`, [now, error, beforeMs]);
     return n;
   }
 
@@ -110,6 +110,13 @@ export class HistoryStore {
     return out;
   }
 
+  /** The inputs of each role's last successful run, by `host\0role`. */
+  async lastInputs(): Promise<Map<string, string>> {
+    await this.migrated();
+    const rows = await this.db.all(`SELECT host, role, inputs FROM role_last`);
+    return new Map(rows.map((r) => [`${String(r.host)}\0${String(r.role)}`, String(r.inputs)]));
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
@@ -135,6 +142,16 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
     );
   }
   if (job.kind !== "apply" || job.dryRun || job.status === "running") return;
+  for (const h of job.hosts) {
+    for (const r of h.report.roles) {
+      if (!r.inputs || r.errors > 0 || r.skipped) continue;
+      await tx.run(
+        `INSERT INTO role_last (host, role, inputs, job_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (host, role) DO UPDATE SET inputs = excluded.inputs, job_id = excluded.job_id WHERE role_last.job_id <= excluded.job_id`,
+        [h.id, r.role, r.inputs, job.id],
+      );
+    }
+  }
   for (const h of job.hosts) {
     if (h.status === "missing" || h.status === "skipped") continue;
     const ok = h.status === "ok";

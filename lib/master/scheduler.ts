@@ -10,6 +10,7 @@ import { SaltyError, errorMessage, roleFailure } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
+import { inputDigest } from "../history/inputs.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 
 export interface HostPlan {
@@ -44,6 +45,8 @@ export interface SchedulerDeps {
   events?(e: ApplyEvent): void;
   /** Just after the master's start: wait (bounded) for the known agents this apply covers; `tell` says so (startup-wait.ts). */
   awaitKnownAgents?(req: ApplyRequest, tell: (agents: number, ms: number) => void): Promise<void>;
+  /** When given, each role outcome carries the digest of its inputs (lib/history/inputs.ts), for corrective changes. */
+  inputKey?: Uint8Array;
 }
 
 export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
@@ -98,7 +101,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
   // next without waiting for us. Another one gets them one by one.
   // The last role sent says so: after it the agent runs the handlers its roles queued (operators/handlers.ts).
-  const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps) };
+  const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps), inputKey: deps.inputKey };
   const sent = session?.can("pipelining") ? await sendAhead(session, h, plan, req, deps, turn) : new Map<number, Promise<RoleRun>>();
   let handlers: RoleOutcome | undefined;
   for (const [i, role] of h.roles.entries()) {
@@ -118,7 +121,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
       continue;
     }
     running.set(h.id, role.name);
-    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last })).done);
+    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey })).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
     deps.events?.({ type: "role_end", host: h.id, role: r.outcome });
@@ -146,7 +149,7 @@ async function lastRunnable(h: HostPlan, deps: SchedulerDeps): Promise<number> {
  * this resolves the request has left, so requests sent one after another
  * arrive in order. `before` roles were sent ahead of it and run first.
  */
-async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number, turn: { apply: string; last: boolean }): Promise<{ done: Promise<RoleRun> }> {
+async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number, turn: { apply: string; last: boolean; inputKey?: Uint8Array | undefined }): Promise<{ done: Promise<RoleRun> }> {
   const t0 = performance.now();
   const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
   const secrets = plan.secrets?.(session.id) ?? [];
@@ -163,6 +166,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const context = plan.context(session.id, name);
     const shared = plan.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(plan.others) } : { context };
     const known = session.can("knownFiles") ? await session.known.for(name, session.files) : undefined;
+    const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
     const call = session.rpc.call(
       "role.run",
       { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
@@ -176,7 +180,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
       const masked = maskReport({ results: Array.isArray(report?.results) ? report.results : [], ...(typeof report?.output === "string" ? { output: report.output } : {}) }, mask);
       const handlers = Array.isArray(report?.handlers) && report.handlers.length ? maskReport({ results: report.handlers }, mask).results : [];
       const ran = handlers.length ? { handlers: outcome("handlers", handlers, handlers.reduce((s, r) => s + (typeof r?.elapsed === "number" ? r.elapsed : 0), 0)) } : {};
-      return { outcome: { ...outcome(name, masked.results, report.elapsed), output: masked.output }, ...ran };
+      return { outcome: { ...outcome(name, masked.results, report.elapsed), output: masked.output, ...(inputs ? { inputs } : {}) }, ...ran };
     }, failed);
     return { done: done.finally(() => session.roleEnded()) };
   } catch (err) {
@@ -186,11 +190,11 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
 }
 
 /** Every runnable role of the host sent at once, in order (the agent runs them one at a time), by index in h.roles. */
-async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, turn: { apply: string; last: number }): Promise<Map<number, Promise<RoleRun>>> {
+async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, turn: { apply: string; last: number; inputKey?: Uint8Array | undefined }): Promise<Map<number, Promise<RoleRun>>> {
   const sent = new Map<number, Promise<RoleRun>>();
   for (const [i, role] of h.roles.entries()) {
     const src = role.skipped ? undefined : await deps.roleSource(role.name);
-    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size, { apply: turn.apply, last: i === turn.last })).done);
+    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey })).done);
   }
   return sent;
 }

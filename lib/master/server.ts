@@ -23,6 +23,7 @@ import { controlPeers, guardKeyroot } from "./local-guard.ts";
 import { peerUid } from "../sys/peer-cred.ts";
 import type { ServerShell } from "./server-shell.ts";
 import { openRecorder, type HistoryOptions } from "../history/open.ts";
+import { inputKey } from "../history/inputs.ts";
 
 export interface MasterOptions {
   host: string;
@@ -60,7 +61,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const knownAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "accepted").map((e) => e.id);
   const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), plan: core.control.plan });
   const pendingAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "pending").map((e) => e.id);
-  const controlDeps = { ...core.control, awaitKnownAgents, history, ...(core.control.adhoc ? { adhoc: { ...core.control.adhoc, pendingAgents } } : {}) };
+  const controlDeps = { ...core.control, awaitKnownAgents, history, inputKey: inputKey(keyroot), ...(core.control.adhoc ? { adhoc: { ...core.control.adhoc, pendingAgents } } : {}) };
   const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
 
   const keys = await watchKeys(keyroot, keystore);

@@ -164,6 +164,10 @@ export interface RoleOutcome extends RoleReport {
   skipped: boolean;
   errors: number;
   changed: number;
+  /** The digest of the run's inputs (lib/history/inputs.ts), when the master keeps a history. */
+  inputs?: string;
+  /** It changed the host with the same inputs as the last successful run of this role there: someone had changed the host. */
+  corrective?: boolean;
 }
 
 export interface ApplyReport {

@@ -56,6 +56,7 @@ describe("SQLite at its size cap", () => {
     await w.master!.waitFor(/history\.unavailable backend=sqlite error="database or disk is full" spool=\S+history-spool retry_s=0\.3/);
     const small = await w.salty(["apply", ...k]);
     expect(small.code).toBe(0);
+    await w.master!.waitFor(/job\.end [^\n]*\n[\s\S]*job\.end /); // the master's log is read as it comes
     const [bigId, smallId] = [...w.master!.output.matchAll(/job\.end job=(\S+)/g)].map((m) => m[1]!) as [string, string];
     const spool = join(w.keyroot, "history-spool");
     await untilTrue("both jobs spooled", async () => existsSync(join(spool, `${smallId}.json`)) && existsSync(join(spool, `${bigId}.json`)));

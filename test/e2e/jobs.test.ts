@@ -45,6 +45,22 @@ afterAll(async () => {
 
 const k = () => ["--keyroot", w.keyroot];
 
+/** The ids of the jobs that ended, from the master's log (job.end is logged before the client gets its report). */
+const ended = () => [...w.master!.output.matchAll(/job\.end job=(\S+)/g)].map((m) => m[1]!);
+
+/** Run a client command that makes one job; its id once the history holds it finished (written in the background). */
+async function oneJob(args: string[]): Promise<{ id: string; code: number; stdout: string }> {
+  const before = ended().length;
+  const r = await w.salty([...args, ...k()]);
+  for (const end = Date.now() + 10_000; ended().length <= before && Date.now() < end; ) await Bun.sleep(20);
+  const id = ended()[before];
+  if (!id) throw new Error(`no job.end after ${args.join(" ")}; master said:\n${w.master!.output}`);
+  for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(50)) {
+    if ((await w.salty(["jobs", "show", id, ...k()])).stdout.startsWith(`job:${id} kind:apply status:${r.code === 0 ? "ok" : "failed"} `)) break;
+  }
+  return { id, ...r };
+}
+
 /** The newest job's id, once the history holds `n` jobs (written in the background). */
 async function jobIds(n: number): Promise<string[]> {
   const end = Date.now() + 15_000;
@@ -96,9 +112,8 @@ test("each apply is recorded; salty jobs lists them newest first and jobs show p
 }, 60_000);
 
 test("salty hosts gains each host's last apply, and --behind lists the hosts not at a version", async () => {
-  const r = await w.salty(["apply", "fail=a2", "version=v3", ...k()]);
-  expect(r.code).toBe(1);
-  const [v3] = await jobIds(1);
+  const { id: v3, code } = await oneJob(["apply", "fail=a2", "version=v3"]);
+  expect(code).toBe(1);
   let hosts: Record<string, { lastApply?: { job: string; status: string; version: string; ok?: { version: string } } }> = {};
   for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(100)) {
     hosts = JSON.parse((await w.salty(["hosts", ...k()])).stdout);
@@ -179,6 +194,27 @@ test("salty drift: a dry run that lists the hosts whose files differ from what t
   expect([inPlace.code, inPlace.stdout, inPlace.stderr]).toEqual([0, "", ""]);
   expect(readFileSync(join(w.sandbox("a1"), "etc", "motd"), "utf8")).toBe("changed by hand\n"); // a dry run changes nothing
 });
+
+test("a change made with the same inputs as the role's last successful run is marked corrective; one with new inputs is not", async () => {
+  expect((await w.salty(["apply", ...k()])).code).toBe(0); // the baseline: a successful run of each role
+  writeFileSync(join(w.sandbox("a1"), "etc", "motd"), "someone was here\n");
+  const fixed = await oneJob(["apply", "-v"]);
+  expect(fixed.code).toBe(0);
+  expect(fixed.stdout).toMatch(/^host:a1 .*\n  role:base elapsed:[\d.]+ errors:0 changed:1 corrective$/m);
+  expect(fixed.stdout).toMatch(/^host:a2 .*\n  role:base elapsed:[\d.]+ errors:0 changed:0$/m);
+  expect((await w.salty(["jobs", "show", fixed.id, "-v", ...k()])).stdout).toContain("changed:1 corrective\n");
+
+  writeFileSync(join(w.fileroot, "files", "base", "motd"), "managed by salty, new text\n");
+  try {
+    const intended = await w.salty(["apply", "-v", ...k()]);
+    expect(intended.code).toBe(0);
+    expect(intended.stdout).toMatch(/^  role:base elapsed:[\d.]+ errors:0 changed:1$/m);
+    expect(intended.stdout).not.toContain("corrective");
+  } finally {
+    writeFileSync(join(w.fileroot, "files", "base", "motd"), "managed by salty\n");
+    expect((await w.salty(["apply", ...k()])).code).toBe(0);
+  }
+}, 60_000);
 
 test("bad arguments and unknown jobs: one line and a non-zero status", async () => {
   const since = await w.salty(["jobs", "--since", "2x", ...k()]);
