@@ -10,7 +10,7 @@
 import { timing } from "../constants.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import type { ApplyReport, ApplyRequest } from "../wire/api.ts";
+import type { ApplyReport, ApplyRequest, RoleOutcome } from "../wire/api.ts";
 import { newJobId } from "./job-id.ts";
 import { endFields, endRecord, failedRecord, failures, startRecord } from "./record.ts";
 import { Spool } from "./spool.ts";
@@ -110,12 +110,15 @@ export class Recorder {
     if (!last) return; // not loaded yet (the database is down): nothing is marked
     for (const h of report.hosts) {
       for (const r of h.roles) {
-        if (!r.inputs) continue;
-        const key = `${h.id}\0${r.role}`;
-        if (r.changed > 0 && last.get(key) === r.inputs) r.corrective = true;
-        if (!dryRun && r.errors === 0 && !r.skipped) last.set(key, r.inputs);
+        this.markRole(h.id, r);
+        if (r.inputs && !dryRun && r.errors === 0 && !r.skipped) last.set(`${h.id}\0${r.role}`, r.inputs);
       }
     }
+  }
+
+  /** Mark one role's outcome as it ends (before a live client prints its host). */
+  markRole(host: string, r: RoleOutcome): void {
+    if (r.inputs && r.changed > 0 && this.lastInputs?.get(`${host}\0${r.role}`) === r.inputs) r.corrective = true;
   }
 
   private enqueue(job: JobRecord): void {

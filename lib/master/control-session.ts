@@ -31,7 +31,9 @@ export function serveClient(link: FrameLink, deps: ControlDeps, peer: { remote?:
       const req = applyRequest(p);
       const notify = (pr: ApplyProgress) => rpc.notify("apply.progress", pr);
       const events = req.live ? liveEvents(req.live, (e) => rpc.notify("apply.event", e)) : undefined;
-      return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress) => fitReport(await runApply(req, { ...deps, progress, ...(events ? { events } : {}) })));
+      return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress, mark) =>
+        fitReport(await runApply(req, { ...deps, progress, events: (e) => (mark(e), events?.(e)) })),
+      );
     },
     ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
     ...adhocHandlers(deps, (user) => whoOf(peer, { args: [], dryRun: false, diff: false, ...(user ? { user } : {}) }), (e) => rpc.notify("run.event", e)),

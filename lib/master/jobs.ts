@@ -7,7 +7,7 @@
 import { SaltyError, errorMessage } from "../errors.ts";
 import { UsageError } from "../errors.ts";
 import { bool, int, obj, optStr, str } from "../wire/check.ts";
-import type { ApplyProgress, ApplyReport, ApplyRequest, ControlApi, HostEntry } from "../wire/api.ts";
+import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, ControlApi, HostEntry } from "../wire/api.ts";
 import type { Handlers } from "../wire/rpc.ts";
 import type { Recorder } from "../history/recorder.ts";
 import type { JobFilter, JobKind } from "../history/types.ts";
@@ -32,7 +32,7 @@ export function whoOf(peer: { remote?: string; localUid?: number | undefined }, 
 export async function recorded(
   history: Recorder | undefined,
   opts: { req: ApplyRequest; who: string; notify(p: ApplyProgress): void },
-  run: (progress: (p: ApplyProgress) => void) => Promise<ApplyReport>,
+  run: (progress: (p: ApplyProgress) => void, events: (e: ApplyEvent) => void) => Promise<ApplyReport>,
 ): Promise<ApplyReport> {
   const job = history?.start(opts.req.bootstrap ? "bootstrap" : "apply", opts.who, opts.req);
   if (job) opts.notify({ job: job.id, elapsed: 0, done: 0, total: 0 });
@@ -44,7 +44,10 @@ export async function recorded(
   };
   let report: ApplyReport;
   try {
-    report = await run(progress);
+    // Each role marked corrective as it ends, so a client printing hosts as they end sees it too.
+    report = await run(progress, (e) => {
+      if (job && e.type === "role_end") history!.markRole(e.host, e.role);
+    });
   } catch (err) {
     job?.fail(errorMessage(err));
     throw err;
