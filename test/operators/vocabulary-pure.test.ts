@@ -5,6 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { checkCommand, checkCronName, checkSchedule, cronFile } from "../../lib/operators/cron.ts";
 import { editLines } from "../../lib/operators/line-in-file.ts";
+import { checkPassword } from "../../lib/operators/_account-files.ts";
+import { diffWords, groupDelete, groupModify, userCreate, userDelete, userDiff, userModify } from "../../lib/operators/_accounts.ts";
 import { checkValidate, splitWords, validateArgv } from "../../lib/operators/_validate.ts";
 
 describe("validate: splitWords", () => {
@@ -72,5 +74,35 @@ describe("cron: schedule, name and command checks", () => {
     expect(() => checkCommand("date +%F")).toThrow("unescaped %");
     expect(checkCommand("date +\\%F")).toBe("date +\\%F");
     expect(cronFile("x", "@daily", "app", "run")).toBe("# salty: cron(x)\n@daily app run\n");
+  });
+});
+
+describe("user and group command builders (shadow-utils, busybox)", () => {
+  const now = { uid: 1000, gid: 1000, home: "/home/a", shell: "/bin/sh", comment: "", groups: ["adm", "wheel"], password: "!" };
+  test("userDiff: only what was asked and differs", () => {
+    expect(userDiff({ name: "a", system: false, createHome: true, shell: "/bin/sh", groups: ["adm", "wheel"] }, now, undefined)).toEqual({});
+    const d = userDiff({ name: "a", system: false, createHome: true, uid: 1001, group: "staff", groups: ["adm", "docker"], comment: "A", password: "$6$x$y" }, now, 50);
+    expect(d).toEqual({ uid: 1001, group: "staff", comment: "A", password: "$6$x$y", groups: { want: ["adm", "docker"], add: ["docker"], drop: ["wheel"] } });
+    expect(diffWords(d)).toEqual(["uid", "group", "comment", "password", "groups"]);
+  });
+  test("linux: one usermod, then chpasswd with the hash on stdin only", () => {
+    const cmds = userModify("linux", "a", { shell: "/bin/bash", groups: { want: [], add: [], drop: ["adm"] }, password: "$6$x$y" });
+    expect(cmds).toEqual([{ argv: ["usermod", "--groups", "", "--shell", "/bin/bash", "a"] }, { argv: ["chpasswd", "-e"], stdin: "a:$6$x$y\n" }]);
+  });
+  test("busybox: groups one by one; what it cannot change is an error naming it", () => {
+    expect(userModify("busybox", "a", { groups: { want: ["x"], add: ["x"], drop: ["y"] } }).map((c) => c.argv)).toEqual([["addgroup", "a", "x"], ["delgroup", "a", "y"]]);
+    expect(() => userModify("busybox", "a", { home: "/srv/a", comment: "A" })).toThrow("busybox has no usermod: the home, comment of the existing user a cannot be changed");
+    expect(() => groupModify("busybox", "g", 77, undefined)).toThrow("busybox has no groupmod");
+    expect(userDelete("busybox", "a")).toEqual([{ argv: ["deluser", "a"] }]);
+    expect(groupDelete("linux", "g")).toEqual([{ argv: ["groupdel", "g"] }]);
+  });
+  test("a system user: no home made unless asked; the group made first", () => {
+    const spec = { name: "svc", system: true, createHome: false };
+    expect(userCreate("linux", spec, "svc", true).map((c) => c.argv.join(" "))).toEqual(["groupadd --system svc", "useradd --system --gid svc --no-create-home svc"]);
+    expect(userCreate("busybox", spec, "svc", true).map((c) => c.argv.join(" "))).toEqual(["addgroup -S svc", "adduser -D -S -H -G svc svc"]);
+  });
+  test("crypt hashes accepted, anything else refused without its value", () => {
+    for (const ok of ["$6$rounds=5000$salt$abc./DEF", "$y$j9T$abc$def", "!", "*", "!$6$s$h"]) expect(checkPassword(ok)).toBe(ok);
+    for (const bad of ["hunter2", "$6$ab:cd", "$6$a$b\nroot::0:0", ""]) expect(() => checkPassword(bad)).toThrow(/crypt hash[^]*not shown/);
   });
 });
