@@ -184,12 +184,15 @@ test("salty drift: a dry run that lists the hosts whose files differ from what t
   expect((await w.salty(["apply", ...k()])).code).toBe(0);
   writeFileSync(join(w.sandbox("a1"), "etc", "motd"), "changed by hand\n");
   const drift = await w.salty(["drift", "-v", ...k()]);
-  expect([drift.code, drift.stdout, drift.stderr]).toEqual([1, "a1: 1 would change\n  base: copy(base/motd, /etc/motd)\na2: in place\n", ""]);
+  expect([drift.code, drift.stdout, drift.stderr]).toEqual([1, "a1: 1 would change\n  base: copy(base/motd, /etc/motd) (drifted since the last apply)\na2: in place\n", ""]);
   const diff = await w.salty(["drift", "a1", "--diff", ...k()]);
   expect(diff.stdout).toContain("-changed by hand\n");
   expect(diff.stdout).toContain("+managed by salty\n");
   const json = await w.salty(["drift", "--json", ...k()]);
-  expect(JSON.parse(json.stdout)).toEqual({ hosts: { a1: [{ role: "base", cmd: "copy(base/motd, /etc/motd)", rc: 0 }], a2: [] }, unreached: [] });
+  expect(JSON.parse(json.stdout)).toEqual({ hosts: { a1: [{ role: "base", cmd: "copy(base/motd, /etc/motd)", rc: 0, drifted: true }], a2: [] }, unreached: [] });
+  // With other inputs (a new argument) the same difference is not drift but a change to come.
+  const other = await w.salty(["drift", "a1", "extra=1", ...k()]);
+  expect(other.stdout).toBe("a1: 1 would change\n  base: copy(base/motd, /etc/motd)\n");
   const inPlace = await w.salty(["drift", "a2", ...k()]);
   expect([inPlace.code, inPlace.stdout, inPlace.stderr]).toEqual([0, "", ""]);
   expect(readFileSync(join(w.sandbox("a1"), "etc", "motd"), "utf8")).toBe("changed by hand\n"); // a dry run changes nothing
