@@ -70,7 +70,7 @@ async function main() {
   await salty(["keys", "list"]);
   await salty(["keys", "accept", "--all", "--yes"]);
   await until("agents to connect", async () => {
-    const out = await capture(["hosts"]);
+    const out = await capture(["hosts", "--json"]);
     return hosts.every((h) => out.includes(`"${h}"`));
   });
 

@@ -5,7 +5,7 @@
 import { SaltyError, UsageError, errorMessage } from "../errors.ts";
 import { timing } from "../constants.ts";
 import { bool, int, obj, optStr, str, strList } from "../wire/check.ts";
-import type { ControlApi, RunEvent, RunRequest } from "../wire/api.ts";
+import type { ControlApi, HostEntry, RunEvent, RunRequest } from "../wire/api.ts";
 import type { Handlers } from "../wire/rpc.ts";
 import type { PlannedHost } from "../inventory/resolve.ts";
 import type { Recorder } from "../history/recorder.ts";
@@ -76,4 +76,16 @@ export function adhocHandlers(deps: Deps, who: (user: string | undefined) => str
       }
     },
   };
+}
+
+/** `salty hosts`: each connected host's cluster and env from the inventory; an inventory that does not load leaves them out. */
+export async function withInventory(entries: Record<string, HostEntry>, adhoc: AdhocControl | undefined): Promise<Record<string, HostEntry>> {
+  if (!adhoc || Object.keys(entries).length === 0) return entries;
+  const selection = await adhoc.select(undefined).catch(() => undefined);
+  if (!selection) return entries;
+  const where = new Map(selection.hosts.map((h) => [h.id, h]));
+  return Object.fromEntries(Object.entries(entries).map(([id, e]) => {
+    const h = where.get(id);
+    return [id, h ? { ...e, cluster: h.cluster, env: h.env } : e];
+  }));
 }

@@ -12,7 +12,7 @@ import { runApply, type SchedulerDeps } from "./scheduler.ts";
 import { fitReport } from "./report-size.ts";
 import type { Recorder } from "../history/recorder.ts";
 import { hostsWithLastApply, jobHandlers, recorded, whoOf } from "./jobs.ts";
-import { adhocHandlers, type AdhocControl } from "./adhoc-control.ts";
+import { adhocHandlers, withInventory, type AdhocControl } from "./adhoc-control.ts";
 
 export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
   meta(showSecrets: boolean): Promise<unknown>;
@@ -25,7 +25,7 @@ export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
 /** `remote`: the client key's id of a remote client; `localUid`: the kernel's word for a local one (sys/peer-cred.ts). */
 export function serveClient(link: FrameLink, deps: ControlDeps, peer: { remote?: string; localUid?: number | undefined } = {}): Rpc<ControlApi, ClientApi> {
   const rpc: Rpc<ControlApi, ClientApi> = new Rpc<ControlApi, ClientApi>(link, {
-    hosts: () => hostsWithLastApply(deps.registry.entries(), deps.history),
+    hosts: async () => withInventory(await hostsWithLastApply(deps.registry.entries(), deps.history), deps.adhoc),
     // The apply goes on when the client goes away; its report is recorded as it finishes (lib/master/jobs.ts).
     apply: (p) => {
       const req = applyRequest(p);

@@ -124,6 +124,9 @@ export interface HostEntry {
   version: string;
   /** The host's last apply (dry runs excepted) and last successful one, from the job history. */
   lastApply?: HostLastApply;
+  /** Its cluster and env in the inventory (absent: not in hosts/index.ts, or the inventory does not load). */
+  cluster?: string;
+  env?: string;
 }
 
 export interface HostLastApply {

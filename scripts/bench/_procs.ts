@@ -121,7 +121,7 @@ export class Cluster {
 
   /** Connected agent ids, from `salty hosts`. */
   connected(): string[] {
-    const r = timed([this.bin, "hosts", "--keyroot", this.keyroot]);
+    const r = timed([this.bin, "hosts", "--json", "--keyroot", this.keyroot]);
     return r.code === 0 ? Object.keys(JSON.parse(r.stdout)) : [];
   }
 

@@ -127,7 +127,7 @@ export async function world(opts: { from?: string; files?: Record<string, string
       const end = Date.now() + ms;
       let last = "";
       while (Date.now() < end) {
-        const r = await w.salty(["hosts", "--keyroot", keyroot]);
+        const r = await w.salty(["hosts", "--json", "--keyroot", keyroot]);
         last = r.stdout + r.stderr;
         if (r.code === 0) {
           const hosts = Object.keys(JSON.parse(r.stdout));

@@ -206,6 +206,26 @@ describe("salty run", () => {
   });
 });
 
+describe("salty hosts", () => {
+  test("a table by default: id, cluster, env, os, ip, connected, last apply with its result; JSON with --json", async () => {
+    expect((await w.salty(["apply", "target=a1", "version=t1", ...k()])).code).toBe(0);
+    let r = await w.salty(["hosts", ...k()]);
+    // The history writes in the background: wait (bounded) for the apply to show.
+    for (const end = Date.now() + 10_000; Date.now() < end && !/^a1 .* ok \d+s ago/m.test(r.stdout); await Bun.sleep(100)) r = await w.salty(["hosts", ...k()]);
+    expect(r.code).toBe(0);
+    const [head, ...rows] = r.stdout.trimEnd().split("\n");
+    expect(head).toMatch(/^ID +CLUSTER +ENV +OS +IP +CONNECTED +LAST APPLY$/);
+    expect(rows.map((l) => l.split(/ +/)[0])).toEqual(["a1", "a2", "ro", "x9"]);
+    expect(rows[0]).toMatch(/^a1 +lab +lab +\S.* +\d+\.\d+\.\d+\.\d+ +\d+[smhd] +ok \d+s ago version=t1$/);
+    expect(rows[1]).toMatch(/^a2 +lab +lab .* +\d+[smhd] +-$/);
+    expect(rows[3]).toMatch(/^x9 +\(not in inventory\) +- /);
+    const json = JSON.parse((await w.salty(["hosts", "--json", ...k()])).stdout);
+    expect(json.a1).toMatchObject({ cluster: "lab", env: "lab", lastApply: { status: "ok", version: "t1" } });
+    expect(json.x9.cluster).toBeUndefined();
+    expect(Object.keys(json.a1.facts)).toContain("kernel");
+  });
+});
+
 describe("an agent that went away", () => {
   test("ping says when it was last seen", async () => {
     const a2 = w.agents.get("a2")!;

@@ -126,14 +126,14 @@ describe.skipIf(!!pgSkip)("PostgreSQL (--db) stopped and started again", () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/^salty: jobs\.list: the job history is unavailable \(.*\); jobs are kept in the keyroot's history-spool until it is back\n$/);
     // `salty hosts` does not depend on the history.
-    expect((await w.salty(["hosts", ...k])).code).toBe(0);
+    expect((await w.salty(["hosts", "--json", ...k])).code).toBe(0);
 
     await pg.start();
     await w.master!.waitFor(/history\.recovered backend=postgres written=\d+/, 20_000);
     await untilTrue("all three jobs listed", async () => (await jobsList(w)).length === 3);
     expect(count(w.master!.output, /history\.unavailable/)).toBe(1);
     expect(w.master!.output).not.toContain(pg.url);
-    const hosts = JSON.parse((await w.salty(["hosts", ...k])).stdout);
+    const hosts = JSON.parse((await w.salty(["hosts", "--json", ...k])).stdout);
     expect(hosts.d1.lastApply.version).toBe("p3");
   }, 90_000);
 });

@@ -116,13 +116,13 @@ test("salty hosts gains each host's last apply, and --behind lists the hosts not
   expect(code).toBe(1);
   let hosts: Record<string, { lastApply?: { job: string; status: string; version: string; ok?: { version: string } } }> = {};
   for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(100)) {
-    hosts = JSON.parse((await w.salty(["hosts", ...k()])).stdout);
+    hosts = JSON.parse((await w.salty(["hosts", "--json", ...k()])).stdout);
     if (hosts.a1?.lastApply?.job === v3) break;
   }
   expect(hosts.a1?.lastApply).toMatchObject({ job: v3, status: "ok", version: "v3", ok: { version: "v3" } });
   expect(hosts.a2?.lastApply).toMatchObject({ job: v3, status: "failed", version: "v3" });
   expect(hosts.a2?.lastApply?.ok?.version).not.toBe("v3");
-  const behind = await w.salty(["hosts", "--behind", "v3", ...k()]);
+  const behind = await w.salty(["hosts", "--json", "--behind", "v3", ...k()]);
   expect(behind.code).toBe(0);
   expect(Object.keys(JSON.parse(behind.stdout))).toEqual(["a2"]);
 }, 60_000);

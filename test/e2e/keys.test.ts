@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function hostIds(): Promise<string[]> {
-  const r = await w!.salty(["hosts", "--keyroot", w!.keyroot]);
+  const r = await w!.salty(["hosts", "--json", "--keyroot", w!.keyroot]);
   expect(r.code).toBe(0);
   return Object.keys(JSON.parse(r.stdout));
 }
@@ -36,7 +36,7 @@ describe("keys", () => {
     const accepted = await w.salty(["keys", "accept", "a1", "--keyroot", w.keyroot]);
     expect(accepted.code).toBe(0);
     await w.waitHosts(["a1"]);
-    const hosts = JSON.parse((await w.salty(["hosts", "--keyroot", w.keyroot])).stdout);
+    const hosts = JSON.parse((await w.salty(["hosts", "--json", "--keyroot", w.keyroot])).stdout);
     expect(hosts.a1.facts.kernel).toBe("Linux");
     expect(hosts.a1.facts.networking.interfaces.length).toBeGreaterThan(0);
     expect(Date.parse(hosts.a1.connected)).toBeGreaterThan(Date.now() - 60_000);
@@ -116,7 +116,7 @@ describe("keys", () => {
     await w.waitHosts(["a1"]);
     // --auto-accept is for agents; a client key always waits for an operator.
     const clientKeys = join(w.dir, "client-keys");
-    const remote = () => w!.salty(["hosts", "--master", `127.0.0.1:${w!.port}`, "--keyroot", clientKeys]);
+    const remote = () => w!.salty(["hosts", "--json", "--master", `127.0.0.1:${w!.port}`, "--keyroot", clientKeys]);
     const first = await remote();
     expect(first.code).toBe(1);
     expect(first.stderr).toMatch(/^salty: this client's key is pending on 127\.0\.0\.1:\d+: run "salty keys accept (\S+) --kind client" there$/m);

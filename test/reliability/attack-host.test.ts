@@ -67,7 +67,7 @@ describe("facts are claims of the host (S1)", () => {
     expect(r.stdout).toContain('| web=["10.1.2.3"]');
     expect(r.stdout).toContain('| flags=["8.8.8.8:false","10.1.2.3:true"]');
     expect(existsSync(marker())).toBe(false);
-    const hosts = JSON.parse((await w.salty(["hosts", "--keyroot", w.keyroot])).stdout);
+    const hosts = JSON.parse((await w.salty(["hosts", "--json", "--keyroot", w.keyroot])).stdout);
     expect(hosts.evil1.facts.networking.interfaces.map((i: { ipv4: string }) => i.ipv4)).toEqual(["8.8.8.8", "10.1.2.3"]);
     await until(() => /agent\.facts_dropped id=evil1/.test(w.master!.output), 5000, "the drop logged");
     expect(w.master!.output.match(/agent\.facts_dropped id=evil1/g)?.length).toBe(1);
@@ -286,13 +286,13 @@ describe("the control socket serves root and the master's user only (S5)", () =>
     await w.startMaster(["--auto-accept"]);
     chmodSync(w.keyroot, 0o755);
     chmodSync(join(w.keyroot, "master.sock"), 0o666);
-    const r = await asUser(w, u, ["hosts", "--keyroot", w.keyroot]);
+    const r = await asUser(w, u, ["hosts", "--json", "--keyroot", w.keyroot]);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("salty: hosts: connection lost");
     expect(r.code).not.toBe(0);
     await until(() => w.master!.output.includes(`uid ${u.uid} refused`), 5000, "the refusal logged");
     expect(w.master!.output).toContain(`control socket: uid ${u.uid} refused (it serves root and uid 0 only)`);
-    const root = await w.salty(["hosts", "--keyroot", w.keyroot]);
+    const root = await w.salty(["hosts", "--json", "--keyroot", w.keyroot]);
     expect(root.code).toBe(0);
     expect(root.stdout.trim()).toBe("{}");
   });

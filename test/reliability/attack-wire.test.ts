@@ -98,7 +98,7 @@ describe("one frame must not freeze the master (S2)", () => {
     const rogue = await rawAgent(w, "rogue1", hostileReply);
     const mark = w.master!.output.length;
     rogue.link.send(hostileRequest());
-    const hosts = await within(w.salty(["hosts", "--keyroot", w.keyroot]), 5_000);
+    const hosts = await within(w.salty(["hosts", "--json", "--keyroot", w.keyroot]), 5_000);
     expect(hosts).not.toBe("still waiting");
     if (hosts === "still waiting") return;
     expect(hosts.code).toBe(0);
@@ -238,7 +238,7 @@ describe("trust on first use ends at the first handshake (S8)", () => {
     await agent.waitFor(/E_MASTER_KEY_CHANGED|the master's key changed/);
     expect(agent.output).toContain(`expected ${fpA}`);
     expect(agent.output).toContain(`presents ${fpB}`);
-    const hosts = await w.salty(["hosts", "--keyroot", w.keyroot]);
+    const hosts = await w.salty(["hosts", "--json", "--keyroot", w.keyroot]);
     expect(JSON.parse(hosts.stdout)).toEqual({});
     expect(w.master!.output).not.toMatch(/secure\.session id=good1/);
   }, 30_000);

@@ -171,7 +171,7 @@ describe("facts from an authenticated agent", () => {
     }
     before = state();
     await masterUnaffected();
-    const hosts = JSON.parse((await w.salty(["hosts", "--keyroot", w.keyroot])).stdout) as Record<string, { facts: { hostname?: string } }>;
+    const hosts = JSON.parse((await w.salty(["hosts", "--json", "--keyroot", w.keyroot])).stdout) as Record<string, { facts: { hostname?: string } }>;
     expect(hosts["rogue-facts1"]?.facts.hostname).toBe("kept");
     for (const r of rogues) r.raw.close();
   }, 30_000);

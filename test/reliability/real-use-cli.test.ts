@@ -130,7 +130,7 @@ describe("where client commands find the keyroot", () => {
   });
 
   test("from a subdirectory of the fileroot: the fileroot's keys/, as git finds .git", async () => {
-    expect(await salty(["hosts"], { cwd: join(w.fileroot, "roles", "deep") })).toEqual({ code: 0, stdout: "{}\n", stderr: "" });
+    expect(await salty(["hosts", "--json"], { cwd: join(w.fileroot, "roles", "deep") })).toEqual({ code: 0, stdout: "{}\n", stderr: "" });
     expect(await salty(["jobs", "--json"], { cwd: join(w.fileroot, "roles", "deep") })).toEqual({ code: 0, stdout: "[]\n", stderr: "" });
     expect(await salty(["keys", "list"], { cwd: join(w.fileroot, "roles") })).toEqual({ code: 0, stdout: `no agent or client keys in ${w.keyroot}\n`, stderr: "" });
     const es = await salty(["crypto", "es", "hello"], { cwd: join(w.fileroot, "roles", "deep") });
@@ -140,13 +140,13 @@ describe("where client commands find the keyroot", () => {
 
   test("$SALTY_KEYROOT from anywhere; --keyroot wins over it; ./keys wins over the fileroot above", async () => {
     const elsewhere = dir("elsewhere");
-    expect(await salty(["hosts"], { cwd: elsewhere, env: { SALTY_KEYROOT: w.keyroot } })).toEqual({ code: 0, stdout: "{}\n", stderr: "" });
-    const given = await salty(["hosts", "--keyroot", join(elsewhere, "nowhere")], { cwd: elsewhere, env: { SALTY_KEYROOT: w.keyroot } });
+    expect(await salty(["hosts", "--json"], { cwd: elsewhere, env: { SALTY_KEYROOT: w.keyroot } })).toEqual({ code: 0, stdout: "{}\n", stderr: "" });
+    const given = await salty(["hosts", "--json", "--keyroot", join(elsewhere, "nowhere")], { cwd: elsewhere, env: { SALTY_KEYROOT: w.keyroot } });
     expect(given.code).toBe(1);
     expect(given.stderr).toStartWith(`salty: cannot reach the master at ${join(elsewhere, "nowhere", "master.sock")}: `);
     expect(given.stderr).not.toContain("looked for");
     mkdirSync(join(w.fileroot, "roles", "keys"), { recursive: true });
-    const local = await salty(["hosts"], { cwd: join(w.fileroot, "roles") });
+    const local = await salty(["hosts", "--json"], { cwd: join(w.fileroot, "roles") });
     expect(local.code).toBe(1);
     expect(local.stderr).toStartWith("salty: cannot reach the master at keys/master.sock: ");
     rmSync(join(w.fileroot, "roles", "keys"), { recursive: true });
@@ -163,7 +163,7 @@ describe("where client commands find the keyroot", () => {
 
   test("found nowhere: /etc/salty, and the error names every place looked at", async () => {
     const empty = dir("empty");
-    const r = await salty(["hosts"], { cwd: empty });
+    const r = await salty(["hosts", "--json"], { cwd: empty });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
