@@ -28,3 +28,13 @@ export function parseTimeout(value: string | undefined): number | undefined {
 export function assignments(positionals: string[]): string[] {
   return positionals.filter((a) => !a.startsWith("-"));
 }
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration: a number and a unit, ms, s, m or h (`30m`, `1.5h`, `500ms`); in milliseconds, at least `minMs`. */
+export function parseDuration(value: string, name: string, minMs = 1): number {
+  const m = /^\s*(\d*\.?\d+)\s*(ms|s|m|h)\s*$/.exec(value);
+  const ms = m ? Math.round(Number(m[1]) * UNITS[m[2]!]!) : NaN;
+  if (!(ms >= minMs) || ms > 30 * 86_400_000) throw new UsageError(`${name} must be a duration such as 30m, 90s, 1h or 500ms (at least ${minMs} ms, at most 30 days), not ${JSON.stringify(value)}`);
+  return ms;
+}

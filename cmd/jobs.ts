@@ -12,7 +12,7 @@ export default defineCommand({
   args: {
     host: { type: "string", description: "Only jobs that ran on this host", valueHint: "HOST" },
     failed: { type: "boolean", description: "Only jobs that failed" },
-    kind: { type: "string", description: "apply, run, deploy or bootstrap", valueHint: "KIND" },
+    kind: { type: "string", description: "apply, run, deploy, bootstrap, scheduled or pull", valueHint: "KIND" },
     since: { type: "string", description: "Only jobs started within this long, e.g. 90m, 12h, 2d, 1w", valueHint: "AGE" },
     limit: { type: "string", description: "At most this many jobs (default 20)", valueHint: "N" },
     json: { type: "boolean", description: "Print the jobs as one JSON document" },

@@ -10,6 +10,7 @@ import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { Rpc } from "../wire/rpc.ts";
 import { keepAlive } from "../wire/keepalive.ts";
+import { askPeriodically, type Schedule } from "./schedule.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, Capabilities, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
 import { fileStubs, type FileProtocol } from "../wire/file-methods.ts";
@@ -41,6 +42,8 @@ export interface AgentSessionDeps {
   remoteExec?: boolean;
   /** What it says it can do at hello; this build's by default (tests play an older agent). */
   capabilities?: Capabilities;
+  /** `--apply-every`: ask the master for this host's own apply on this schedule (schedule.ts). */
+  schedule?: Schedule;
 }
 
 /** The master's files over this connection: one `file.*` call per method (wire/file-methods.ts). */
@@ -77,7 +80,7 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
   };
   const closed = new Promise<string>((resolve) => rpc.onClose(resolve));
   try {
-    await rpc.call("agent.hello", { facts: await deps.gatherFacts(), version: deps.version, capabilities: deps.capabilities ?? CAPABILITIES });
+    await rpc.call("agent.hello", { facts: await deps.gatherFacts(), version: deps.version, capabilities: deps.capabilities ?? CAPABILITIES, ...(deps.schedule ? { applyEvery: deps.schedule.everyMs } : {}) });
   } catch (err) {
     rpc.close(`hello failed: ${errorMessage(err)}`);
     return closed;
@@ -90,5 +93,18 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
     );
   }, timing.factsRefreshMs);
   rpc.onClose(() => clearInterval(refresh));
+  if (deps.schedule) rpc.onClose(askPeriodically(deps.schedule, () => applyMe(rpc, deps.schedule!)));
   return closed;
+}
+
+/** One scheduled apply, asked of the master; its outcome is logged (the job is in the master's history). */
+async function applyMe(rpc: Rpc<AgentApi, MasterApi>, schedule: Schedule): Promise<void> {
+  try {
+    // As long as the apply takes: the master bounds each role with its own timeout.
+    const r = await rpc.call("agent.applyMe", { onlyIfChanged: schedule.onlyIfChanged }, { timeoutMs: 86_400_000 });
+    if (r.status === "unchanged") log("agent.scheduled_unchanged", {});
+    else log(r.rc === 0 ? "agent.scheduled" : "agent.scheduled_failed", { job: r.job ?? "-", rc: r.rc, changed: r.changed, errors: r.errors });
+  } catch (err) {
+    log("agent.scheduled_failed", { error: errorMessage(err) });
+  }
 }

@@ -141,7 +141,7 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
       [job.id, seq, h.id, h.status, h.errors, h.changed, h.elapsed, JSON.stringify(h.report)],
     );
   }
-  if (job.kind !== "apply" || job.dryRun || job.status === "running") return;
+  if (!(job.kind === "apply" || job.kind === "scheduled" || job.kind === "pull") || job.dryRun || job.status === "running") return;
   for (const h of job.hosts) {
     for (const r of h.report.roles) {
       if (!r.inputs || r.errors > 0 || r.skipped) continue;

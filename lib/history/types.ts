@@ -5,7 +5,8 @@
 
 import type { HostReport } from "../wire/api.ts";
 
-export type JobKind = "apply" | "run" | "deploy" | "bootstrap";
+/** `scheduled`: an agent's periodic apply of itself (salty agent --apply-every); `pull`: a masterless pull's result, reported by the host (salty pull --report). */
+export type JobKind = "apply" | "run" | "deploy" | "bootstrap" | "scheduled" | "pull";
 export type JobStatus = "running" | "ok" | "failed";
 /** A host's verdict in one job. */
 export type HostVerdict = "ok" | "failed" | "missing" | "lost" | "skipped";

@@ -19,6 +19,8 @@ import type { FileServer } from "./fileserver.ts";
 import { AgentSession } from "./connected-agent.ts";
 import type { Registry } from "./registry.ts";
 import type { Capabilities } from "../wire/api.ts";
+import type { ApplyMe } from "./scheduled.ts";
+import type { PullReport } from "./pull-report.ts";
 
 export interface MasterDeps {
   registry: Registry;
@@ -26,6 +28,15 @@ export interface MasterDeps {
   /** Present only when the master runs with --allow-server-shell. */
   serverShell?: ServerShell;
   version: string;
+  /** The daemon's scheduled applies (scheduled.ts); absent (bootstrap, pull): refused. */
+  applyMe?: ApplyMe;
+  /** The daemon's recorder of pull reports (pull-report.ts); absent: refused. */
+  pullReport?: PullReport;
+}
+
+/** The longest period of scheduled applies a hello may announce (30 days); shorter than a second is no period. */
+function applyEvery(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 1000 && v <= 30 * 86_400_000 ? v : undefined;
 }
 
 const NO_ROLES: ReadonlySet<string> = new Set();
@@ -63,6 +74,8 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       const hello = obj(p, "hello");
       session = new AgentSession(id, rpc, link.peer, claimed(hello.facts), str(hello.version, "version"), capabilities(hello.capabilities));
       session.files = source;
+      const every = applyEvery(hello.applyEvery);
+      if (every) session.applyEvery = every;
       deps.registry.add(session);
       return { masterVersion: deps.version };
     },
@@ -83,6 +96,16 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       if (data.length > limits.runChunkBytes + 16) throw new SaltyError(`cmd.output of ${data.length} characters exceeds ${limits.runChunkBytes}`, "E_PARAMS");
       session?.outputs?.get(str(o.run, "run"))?.({ seq: int(o.seq, "seq"), data });
       return null;
+    },
+    // Untrusted: the agent says "now" and nothing else; what runs, where and how often the master decides (scheduled.ts).
+    "agent.applyMe": (p) => {
+      if (!deps.applyMe || !session) throw new SaltyError("scheduled applies are refused: this master does not run them", "E_DENIED");
+      return deps.applyMe(id, p);
+    },
+    // Recorded for this connection's own id only, whatever the report says (pull-report.ts).
+    "agent.report": (p) => {
+      if (!deps.pullReport || !session) throw new SaltyError("pull reports are refused: this master keeps no job history", "E_DENIED");
+      return deps.pullReport(id, p);
     },
     ping: () => null,
   }, fromAgent);

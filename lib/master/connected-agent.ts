@@ -23,6 +23,9 @@ export class AgentSession {
   files?: AgentFiles;
   /** `salty run` commands running on it, by run id: where its cmd.output notifications go (adhoc-run.ts). */
   outputs?: Map<string, (o: { seq: number; data: string }) => void>;
+  /** The period of its scheduled applies as its hello says (`salty agent --apply-every`), and when it last asked for one (scheduled.ts). */
+  applyEvery?: number;
+  scheduledAt?: Date;
   private applyRoles: ReadonlySet<string> = NONE;
   private roles = 0;
 

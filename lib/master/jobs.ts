@@ -31,10 +31,10 @@ export function whoOf(peer: { remote?: string; localUid?: number | undefined }, 
  */
 export async function recorded(
   history: Recorder | undefined,
-  opts: { req: ApplyRequest; who: string; notify(p: ApplyProgress): void },
+  opts: { req: ApplyRequest; who: string; notify(p: ApplyProgress): void; kind?: JobKind },
   run: (progress: (p: ApplyProgress) => void, events: (e: ApplyEvent) => void) => Promise<ApplyReport>,
 ): Promise<ApplyReport> {
-  const job = history?.start(opts.req.bootstrap ? "bootstrap" : "apply", opts.who, opts.req);
+  const job = history?.start(opts.kind ?? (opts.req.bootstrap ? "bootstrap" : "apply"), opts.who, opts.req);
   if (job) opts.notify({ job: job.id, elapsed: 0, done: 0, total: 0 });
   const progress = (p: ApplyProgress) => {
     if (!job) return opts.notify(p);
@@ -56,7 +56,7 @@ export async function recorded(
   return report;
 }
 
-const KINDS: ReadonlySet<string> = new Set<JobKind>(["apply", "run", "deploy", "bootstrap"]);
+const KINDS: ReadonlySet<string> = new Set<JobKind>(["apply", "run", "deploy", "bootstrap", "scheduled", "pull"]);
 
 function jobFilter(p: unknown): JobFilter {
   const o = obj(p ?? {}, "jobs.list");

@@ -51,7 +51,7 @@ export class Registry {
     const out: Record<string, HostEntry> = {};
     for (const id of this.ids()) {
       const s = this.agents.get(id)!;
-      out[id] = { facts: s.facts, connected: s.connected.toISOString(), peer: s.peer, version: s.version };
+      out[id] = { facts: s.facts, connected: s.connected.toISOString(), peer: s.peer, version: s.version, ...(s.applyEvery ? { scheduled: scheduled(s, s.applyEvery) } : {}) };
     }
     return out;
   }
@@ -70,4 +70,10 @@ export class Registry {
       if (this.locks.get(id) === mine) this.locks.delete(id);
     }
   }
+}
+
+/** Late: no scheduled apply asked for in two periods (since it connected, or since its last request). */
+function scheduled(s: AgentSession, everyMs: number): NonNullable<HostEntry["scheduled"]> {
+  const since = Math.max(s.connected.getTime(), s.scheduledAt?.getTime() ?? 0);
+  return { everyMs, ...(s.scheduledAt ? { last: s.scheduledAt.toISOString() } : {}), late: Date.now() - since > 2 * everyMs };
 }

@@ -22,6 +22,8 @@ import { startupWait } from "./startup-wait.ts";
 import { controlPeers, guardKeyroot } from "./local-guard.ts";
 import { peerUid } from "../sys/peer-cred.ts";
 import type { ServerShell } from "./server-shell.ts";
+import { scheduledApplies } from "./scheduled.ts";
+import { pullReports } from "./pull-report.ts";
 import { openRecorder, type HistoryOptions } from "../history/open.ts";
 import { inputKey } from "../history/inputs.ts";
 
@@ -62,7 +64,11 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), plan: core.control.plan });
   const pendingAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "pending").map((e) => e.id);
   const controlDeps = { ...core.control, awaitKnownAgents, history, inputKey: inputKey(keyroot), ...(core.control.adhoc ? { adhoc: { ...core.control.adhoc, pendingAgents } } : {}) };
-  const agentDeps: MasterDeps = { registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}) };
+  const agentDeps: MasterDeps = {
+    registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}),
+    applyMe: scheduledApplies({ control: { ...core.control, history, inputKey: controlDeps.inputKey }, files }),
+    pullReport: pullReports(history),
+  };
 
   const keys = await watchKeys(keyroot, keystore);
   const tcp = await listenSecure({

@@ -11,14 +11,36 @@ import type { JobFilter, JobRecord, JobSummary } from "../history/types.ts";
 /** What the master serves to a connected agent. */
 export type MasterApi = {
   /** First call after the handshake: the agent is listed in `salty hosts` from then on. */
-  "agent.hello": Method<{ facts: Facts; version: string; capabilities?: Partial<Capabilities> }, { masterVersion: string }>;
+  "agent.hello": Method<{ facts: Facts; version: string; capabilities?: Partial<Capabilities>; applyEvery?: number }, { masterVersion: string }>;
   /** Facts refreshed (notification). */
   "agent.facts": Method<{ facts: Facts }, null>;
   "server.shell": Method<ShellRequest, Result>;
   /** Output of a `salty run` command as it comes (notification; untrusted: bounded in size and rate, lib/master/adhoc-run.ts). */
   "cmd.output": Method<CmdOutput, null>;
+  /** `salty agent --apply-every`: apply this agent's own host now, as the inventory says (lib/master/scheduled.ts). */
+  "agent.applyMe": Method<{ onlyIfChanged?: boolean }, ApplyMeReply>;
+  /** `salty pull --report`: a masterless pull's report, recorded as a job of kind pull for this agent's own id (lib/master/pull-report.ts). */
+  "agent.report": Method<PullReportRequest, { job: string }>;
   ping: Method<null, null>;
 } & FileRpc;
+
+export interface ApplyMeReply {
+  /** `unchanged`: --only-if-changed and every role's input digest is that of the last successful run. */
+  status: "ran" | "unchanged";
+  job?: string;
+  rc?: number;
+  errors?: number;
+  changed?: number;
+}
+
+export interface PullReportRequest {
+  /** The commit the pull applied (its version=). */
+  commit: string;
+  /** The repository and branch, for the record's arguments. */
+  repo: string;
+  branch: string;
+  report: ApplyReport;
+}
 
 /** `file.METHOD` for each method of wire/file-methods.ts, the one list of them. */
 export type FileRpc = { [K in FileMethod as `file.${K}`]: Method<FileParams[K], FileReplies[K]> };
@@ -122,6 +144,8 @@ export interface HostEntry {
   connected: string;
   peer: string;
   version: string;
+  /** `salty agent --apply-every`: its period, the last time it asked, and `late` when it has not asked for two periods. */
+  scheduled?: { everyMs: number; last?: string; late: boolean };
   /** The host's last apply (dry runs excepted) and last successful one, from the job history. */
   lastApply?: HostLastApply;
   /** Its cluster and env in the inventory (absent: not in hosts/index.ts, or the inventory does not load). */
