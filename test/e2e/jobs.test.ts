@@ -223,7 +223,7 @@ test("bad arguments and unknown jobs: one line and a non-zero status", async () 
   const since = await w.salty(["jobs", "--since", "2x", ...k()]);
   expect([since.code, since.stderr]).toEqual([2, `salty: --since must be a number and a unit (s, m, h, d, w), e.g. 2d; got "2x"\n`]);
   const kind = await w.salty(["jobs", "--kind", "nope", ...k()]);
-  expect([kind.code, kind.stderr]).toEqual([2, "salty: jobs.list: --kind must be one of apply, run, deploy, bootstrap, not nope\n"]);
+  expect([kind.code, kind.stderr]).toEqual([2, "salty: jobs.list: --kind must be one of apply, run, deploy, bootstrap, scheduled, pull, not nope\n"]);
   const bad = await w.salty(["jobs", "show", "nope", ...k()]);
   expect([bad.code, bad.stderr]).toEqual([2, `salty: jobs.show: "nope" is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)\n`]);
   const missing = await w.salty(["jobs", "show", "20000101-000000-0000", ...k()]);
