@@ -55,7 +55,8 @@ export function mergeKeys(text: string, keys: string[], exclusive: boolean): str
 }
 
 async function homeOf(ctx: OpCtx, info: UserInfo): Promise<string> {
-  if (info.uid < 0) return info.home ?? `/home/${info.name}`; // planned earlier in this dry run
+  if (info.planned?.home) return info.planned.home; // planned earlier in this dry run
+  if (info.uid < 0) return `/home/${info.name}`; // made by useradd() earlier in this dry run: its default
   if (ctx.users.platform === "darwin") {
     const r = await ctx.probe.run(["dscl", ".", "-read", `/Users/${info.name}`, "NFSHomeDirectory"]);
     const home = parseDscl(r.stdout).get("NFSHomeDirectory");

@@ -40,6 +40,13 @@ function item(path: string, e: Entry): TreeItem {
   return { path, type, size: st.size, mtimeNs: String(st.mtimeNs), mode: st.mode, uid: st.uid, gid: st.gid, ...(e.target ? { target: e.target } : {}) };
 }
 
+/** The attributes a user command sets that the Users port does not say (home, shell, comment, password). */
+function pick(a: Accounts): NonNullable<UserInfo["planned"]> {
+  const out: NonNullable<UserInfo["planned"]> = {};
+  for (const k of ["home", "shell", "comment", "passwordId"] as const) if (a[k] !== undefined) out[k] = a[k];
+  return out;
+}
+
 export class PlannedWorld {
   private readonly paths = new Map<string, Entry | null>();
   private readonly users = new Map<string, UserInfo>();
@@ -202,8 +209,9 @@ export class PlannedWorld {
     if (a.user) {
       const gid = a.group ? await this.accounts.group(a.group) : was?.gid;
       this.goneUsers.delete(a.user);
-      const home = a.home ?? was?.home;
-      if (!was || a.uid !== undefined || gid !== was.gid) this.users.set(a.user, { name: a.user, uid: a.uid ?? was?.uid ?? this.nextId--, gid: gid ?? this.nextId--, ...(home ? { home } : {}) });
+      const attrs = { ...was?.planned, ...pick(a) };
+      const changed = !was || a.uid !== undefined || gid !== was.gid || Object.keys(pick(a)).length > 0;
+      if (changed) this.users.set(a.user, { name: a.user, uid: a.uid ?? was?.uid ?? this.nextId--, gid: gid ?? this.nextId--, planned: attrs });
     }
     if (a.user && a.groups) this.members.set(a.user, [...a.groups].sort());
     for (const u of a.join ?? []) this.members.set(u, [...new Set([...(await this.accounts.groupsOf(u)), a.group!])].sort());

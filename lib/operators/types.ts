@@ -45,8 +45,11 @@ export interface Accounts {
   /** The ids asked for (user(name, {uid}), group(name, {gid})): a dry run shows them rather than planned ones. */
   uid?: number;
   gid?: number;
-  /** user(): the home directory a new user gets (authorizedKeys plans under it in a dry run). */
+  /** user(): what the user gets (home: authorizedKeys plans under it in a dry run; passwordId: sha256 of the hash). */
   home?: string;
+  shell?: string;
+  comment?: string;
+  passwordId?: string;
   /** group(name, {members}): these users join `group`, those leave it. */
   join?: string[];
   leave?: string[];

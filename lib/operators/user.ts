@@ -11,10 +11,11 @@
 
 import type { UserOpts } from "salty";
 import { SaltyError } from "../errors.ts";
+import { hashBytes } from "../sys/hash.ts";
 import { checkPassword, parseDscl, parsePasswd, parseShadow } from "./_account-files.ts";
 import { diffWords, toChanges, userCreate, userDelete, userDiff, userModify, type UserNow, type UserSpec } from "./_accounts.ts";
 import type { UserInfo } from "../sys/types.ts";
-import type { OpCtx, Operator, Plan } from "./types.ts";
+import type { Accounts, OpCtx, Operator, Plan } from "./types.ts";
 import { checkName } from "./useradd.ts";
 
 /** A uid or gid: a whole number the tools take. */
@@ -61,6 +62,8 @@ export function checkUserOpts(name: string, opts: UserOpts, platform: OpCtx["use
 async function readUser(ctx: OpCtx, name: string, info: UserInfo, spec: UserSpec): Promise<UserNow> {
   const groups = spec.groups ? await ctx.users.groupsOf(name) : [];
   const withPassword = spec.password !== undefined;
+  // Planned or changed earlier in this dry run: what it would be then (the password by its sha256 only).
+  if (info.planned || info.uid < 0) return plannedUser(ctx, name, info, spec, groups);
   if (spec.home === undefined && spec.shell === undefined && spec.comment === undefined) {
     const now: UserNow = { uid: info.uid, gid: info.gid, home: "", shell: "", comment: "", groups };
     return withPassword ? { ...now, ...(await shadowOf(ctx, name)) } : now;
@@ -76,11 +79,33 @@ async function readUser(ctx: OpCtx, name: string, info: UserInfo, spec: UserSpec
   return withPassword ? { ...now, ...(await shadowOf(ctx, name)) } : now;
 }
 
+/** A user an earlier call of this dry run planned: what it asked, over what the system says of the rest. */
+async function plannedUser(ctx: OpCtx, name: string, info: UserInfo, spec: UserSpec, groups: string[]): Promise<UserNow> {
+  const p = info.planned ?? {};
+  const real = info.uid >= 0 && (spec.home !== undefined || spec.shell !== undefined || spec.comment !== undefined) ? await readUser(ctx, name, { ...info, planned: undefined }, { ...spec, password: undefined }) : undefined;
+  const now: UserNow = { uid: info.uid, gid: info.gid, home: p.home ?? real?.home ?? "", shell: p.shell ?? real?.shell ?? "", comment: p.comment ?? real?.comment ?? "", groups };
+  if (spec.password !== undefined) {
+    if (p.passwordId) now.password = p.passwordId === hashBytes(spec.password) ? spec.password : "";
+    else if (info.uid >= 0) Object.assign(now, await shadowOf(ctx, name));
+  }
+  return now;
+}
+
 async function shadowOf(ctx: OpCtx, name: string): Promise<{ password?: string }> {
   const shadow = await ctx.probe.read("/etc/shadow");
   if (shadow === undefined) throw new SaltyError("no /etc/shadow to compare the password with", "E_PROBE");
   const hash = parseShadow(shadow).get(name);
   return hash === undefined ? {} : { password: hash };
+}
+
+/** What a dry run's planned world keeps of a user command: home, shell, comment, and the password by its sha256. */
+function attrs(a: { home?: string; shell?: string; comment?: string; password?: string }): Accounts {
+  return {
+    ...(a.home !== undefined ? { home: a.home } : {}),
+    ...(a.shell !== undefined ? { shell: a.shell } : {}),
+    ...(a.comment !== undefined ? { comment: a.comment } : {}),
+    ...(a.password !== undefined ? { passwordId: hashBytes(a.password) } : {}),
+  };
 }
 
 async function missingGroups(ctx: OpCtx, names: string[]): Promise<void> {
@@ -100,7 +125,7 @@ async function create(ctx: OpCtx, spec: UserSpec): Promise<Plan> {
   }
   const cmds = userCreate(ctx.users.platform, spec, group, gid === undefined, ids);
   const home = spec.home ?? (ctx.users.platform === "darwin" ? (spec.system ? "/var/empty" : `/Users/${spec.name}`) : `/home/${spec.name}`);
-  const accounts = { user: spec.name, group, groups: spec.groups ?? [], home, ...(spec.uid !== undefined ? { uid: spec.uid } : {}) };
+  const accounts = { user: spec.name, group, groups: spec.groups ?? [], home, ...attrs(spec), ...(spec.uid !== undefined ? { uid: spec.uid } : {}) };
   return { changes: toChanges(cmds, accounts), created: true, summary: `create user ${spec.name}` };
 }
 
@@ -118,15 +143,13 @@ export const user: Operator<[name: string, opts?: UserOpts]> = {
     }
     await missingGroups(ctx, spec.groups ?? []);
     if (!info) return create(ctx, spec);
-    // Made by an earlier call of this dry run: what it made is what was asked there.
-    if (info.uid < 0) return { changes: [], created: false, note: "user planned earlier in this dry run" };
     const wantGid = spec.group === undefined ? undefined : await ctx.users.group(spec.group);
     if (spec.group !== undefined && wantGid === undefined) throw new SaltyError(`no such group: ${spec.group}`, "E_NO_GROUP");
     const d = userDiff(spec, await readUser(ctx, name, info, spec), wantGid);
     const words = diffWords(d);
     if (!words.length) return { changes: [], created: false, note: "user in place with those attributes" };
     const cmds = userModify(ctx.users.platform, name, d, wantGid);
-    const accounts = { user: name, ...(d.group ? { group: d.group } : {}), ...(d.uid !== undefined ? { uid: d.uid } : {}), ...(d.groups ? { groups: d.groups.want } : {}) };
+    const accounts = { user: name, ...attrs(d), ...(d.group ? { group: d.group } : {}), ...(d.uid !== undefined ? { uid: d.uid } : {}), ...(d.groups ? { groups: d.groups.want } : {}) };
     return { changes: toChanges(cmds, accounts), created: false, summary: `change the ${words.join(", ")} of user ${name}` };
   },
 };

@@ -118,8 +118,8 @@ export interface UserInfo {
   name: string;
   uid: number;
   gid: number;
-  /** Only for a user a dry run planned (operators/planned.ts): the home it would have. */
-  home?: string;
+  /** Only for a user a dry run planned or changed (operators/planned.ts): what it would be. */
+  planned?: { home?: string; shell?: string; comment?: string; /** sha256 of the crypt hash, never the hash */ passwordId?: string };
 }
 
 /** The live system's users and groups (never under --path). */

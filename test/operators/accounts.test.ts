@@ -32,6 +32,20 @@ describe("a dry run plans on the users and groups planned earlier", () => {
     expect((await op.user("svc", { group: "app" })).changed).toBe(false);
   });
 
+  test("a user planned earlier is compared with what was planned: the same call again changes nothing, another shell does", async () => {
+    using w = await makeWorld({ system: sys(), dryRun: true });
+    const { operators: op } = createOperators(w.ctx(), baseContext, { addresses });
+    const want = { shell: "/bin/bash", comment: "Svc", password: HASH };
+    expect((await op.user("svc", want)).changed).toBe(true);
+    expect((await op.user("svc", want)).changed).toBe(false);
+    const other = await op.user("svc", { ...want, shell: "/bin/sh" });
+    expect(other.output).toContain("not run (dry run): usermod --shell /bin/sh svc");
+    expect(other.output).not.toContain("chpasswd");
+    // A real user changed earlier in the dry run: the change is what a later call sees.
+    expect((await op.user("ops", { comment: "Ops" })).changed).toBe(true);
+    expect((await op.user("ops", { comment: "Ops" })).changed).toBe(false);
+  });
+
   test("a user removed earlier in the dry run no longer owns files", async () => {
     using w = await makeWorld({ system: sys(), dryRun: true });
     const { operators: op } = createOperators(w.ctx(), baseContext, { addresses });
