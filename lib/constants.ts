@@ -110,6 +110,8 @@ export const timing = {
   historyFlushMs: 100,
   /** While the history's database is down or full, how often the spooled records are offered to it again. */
   historyRetryMs: 5_000,
+  /** A PostgreSQL history that has not answered a statement after this long is treated as down (its records are spooled). */
+  historyTimeoutMs: 10_000,
   /** The least time between two scheduled applies the master accepts from one agent (`salty agent --apply-every`): an agent asking more often is refused. */
   scheduledMinGapMs: 60_000,
 };

@@ -6,6 +6,17 @@
 
 import { SQL } from "bun";
 import type { Db, Sql } from "./db.ts";
+import { timing } from "../constants.ts";
+import { SaltyError } from "../errors.ts";
+
+/** A server that accepts but never answers (stopped, overloaded) is treated as down after timing.historyTimeoutMs. */
+function within<T>(p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SaltyError(`PostgreSQL did not answer within ${timing.historyTimeoutMs / 1000}s`, "E_HISTORY_TIMEOUT")), timing.historyTimeoutMs);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 export function openPostgres(url: string): Db {
   const client = new SQL({ url, max: 2, connectionTimeout: 5, idleTimeout: 60, onnotice: () => {} } as ConstructorParameters<typeof SQL>[0]);
@@ -13,12 +24,14 @@ export function openPostgres(url: string): Db {
     run: async (text, params = []) => void (await q.unsafe(text, params)),
     all: async (text, params = []) => [...(await q.unsafe(text, params))],
   });
+  const top = over(client);
   return {
     kind: "postgres",
     migrationLock: "SELECT pg_advisory_xact_lock(5815161810)", // any fixed number: salty's migrations
-    ...over(client),
+    run: (text, params) => within(top.run(text, params)),
+    all: (text, params) => within(top.all(text, params)),
     async transaction(fn) {
-      await client.begin(async (tx) => fn(over(tx)));
+      await within(client.begin(async (tx) => fn(over(tx))));
     },
     async compact() {}, // autovacuum gives PostgreSQL's freed space back
     async close() {

@@ -29,6 +29,23 @@ export interface PgServer extends AsyncDisposable {
   dir: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP (or SIGCONT) the server and its backends, by PID: a server that accepts and never answers. */
+  signal(sig: "SIGSTOP" | "SIGCONT"): void;
+}
+
+/** The server's PID (its postmaster.pid) and those of its children (/proc/PID/stat's parent field). */
+function serverPids(data: string): number[] {
+  const pidFile = join(data, "postmaster.pid");
+  if (!existsSync(pidFile)) return [];
+  const main = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  const children = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return Number(readFileSync(`/proc/${d}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[1]) === main;
+    } catch {
+      return false;
+    }
+  });
+  return [main, ...children.map(Number)];
 }
 
 async function run(argv: string[], asUser: string | undefined): Promise<void> {
@@ -55,6 +72,9 @@ export async function startPostgres(): Promise<PgServer> {
     dir,
     url: `postgres://salty@localhost:5432/postgres?path=${encodeURIComponent(dir)}`,
     start: () => pgctl("-w", "-t", "30", "-l", join(dir, "log"), "-o", opts, "start"),
+    signal(sig) {
+      for (const pid of serverPids(data)) process.kill(pid, sig);
+    },
     async stop() {
       await pgctl("-w", "-t", "30", "-m", "fast", "stop").catch(() => {});
       // pg_ctl failed to stop it: the server's PID, from its own file.

@@ -118,6 +118,31 @@ describe("the database down or full", () => {
     }
   }, 60_000);
 
+  test.skipIf(!!pgBackend!.skip)("postgres frozen (it accepts, never answers): the write times out, jobs are spooled, and written once it thaws", async () => {
+    const dir = temp();
+    const store = new HistoryStore((await pgBackend!.open(dir)).db);
+    const spoolDir = join(dir, "history-spool");
+    const rec = new Recorder({ store, spoolDir, keep: 100, maxAgeMs: 86_400_000 });
+    const before = count(/history\.unavailable backend=postgres error="PostgreSQL did not answer within 0\.5s"/);
+    const server = pgBackend!.server!();
+    timing.historyTimeoutMs = 500;
+    try {
+      await store.list(); // connected and migrated before the freeze
+      server.signal("SIGSTOP");
+      const job = rec.start("apply", "local:root", { args: [], dryRun: false, diff: false });
+      job.end(report());
+      await rec.flush();
+      expect(readdirSync(spoolDir)).toEqual([`${job.id}.json`]);
+      expect(count(/history\.unavailable backend=postgres error="PostgreSQL did not answer within 0\.5s"/) - before).toBe(1);
+      server.signal("SIGCONT");
+      await until("the job is written after the thaw", async () => readdirSync(spoolDir).length === 0 && (await store.show(job.id))?.status === "ok");
+    } finally {
+      server.signal("SIGCONT");
+      timing.historyTimeoutMs = saved.historyTimeoutMs;
+      await rec.close();
+    }
+  }, 60_000);
+
   test("sqlite at its size cap: jobs are spooled, and written once the master starts again with room", async () => {
     const dir = temp();
     const spoolDir = join(dir, "history-spool");
