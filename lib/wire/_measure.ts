@@ -42,16 +42,18 @@ export function measure(b: Uint8Array, lim: DecodeLimits): void {
     pos += size;
     return v;
   };
+  // A length the rest of the message cannot hold is malformed, not large: too large means really there.
   const skip = (n: number, max: number, what: string) => {
-    if (n > max) throw tooLarge(`${what} of ${n} bytes exceeds the limit of ${max}`);
     need(n);
+    if (n > max) throw tooLarge(`${what} of ${n} bytes exceeds the limit of ${max}`);
     pos += n;
   };
   /** A map of n entries has 2n members (keys and values). */
   const container = (n: number, isMap: boolean) => {
     const max = isMap ? lim.map : lim.array;
-    if (n > max) throw tooLarge(`${isMap ? "map" : "array"} of ${n} entries exceeds the limit of ${max}`);
     const members = isMap ? n * 2 : n;
+    if (members > b.length - pos) throw codecError(`malformed message: ${isMap ? "a map" : "an array"} of ${n} entries in ${b.length - pos} bytes`);
+    if (n > max) throw tooLarge(`${isMap ? "map" : "array"} of ${n} entries exceeds the limit of ${max}`);
     if (members === 0) return;
     if (open.length >= lim.depth) throw codecError(`message nested deeper than ${lim.depth} levels`);
     open.push(members);

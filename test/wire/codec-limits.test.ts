@@ -66,7 +66,10 @@ describe("past a limit: E_TOO_LARGE, nothing decoded", () => {
 
 describe("malformed: E_CODEC", () => {
   test.each([
-    ["truncated", Uint8Array.from([0x92, 0x01]), /E_CODEC: malformed message: truncated/],
+    ["truncated", Uint8Array.from([0x92, 0x01]), /E_CODEC: malformed message: an array of 2 entries in 1 bytes/],
+    ["truncated in a value", Uint8Array.from([0x92, 0x01, 0xcd, 0x01]), /E_CODEC: malformed message: truncated/],
+    ["an array claiming more entries than the message holds bytes (garbage, not a large message)", Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff, 0x01]), /E_CODEC: malformed message: an array of 4294967295 entries in 1 bytes/],
+    ["a string longer than the message (not a large one)", Uint8Array.from([0xdb, 0x7f, 0xff, 0xff, 0xff, 0x61]), /E_CODEC: malformed message: truncated/],
     ["bytes after the value", Uint8Array.from([0x01, 0x02]), /E_CODEC: malformed message: 1 bytes after the value/],
     ["the never-used byte 0xc1", Uint8Array.from([0xc1]), /E_CODEC: malformed message: byte 0xc1/],
     ["a fixext", Uint8Array.from([0x91, 0xd4, 0x07, 0x00]), /E_CODEC: msgpack extension type 7 is not allowed/],
