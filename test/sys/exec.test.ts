@@ -79,3 +79,8 @@ function restoreEnv(saved: Record<string, string | undefined>): void {
     else process.env[k] = v;
   }
 }
+
+test("stdin: given, the command reads it (chpasswd -e's name:hash, never on the command line); else it reads nothing", async () => {
+  expect(await realExec(["cat"], { stdin: "app:$6$x$y\n" })).toEqual({ rc: 0, output: "app:$6$x$y\n" });
+  expect(await realExec(["cat"])).toEqual({ rc: 0, output: "" });
+});
