@@ -2,6 +2,7 @@
 // against them, and the JSON document written to bench/results.json.
 // Bench-only.
 
+import type { AdhocResult } from "./_adhoc.ts";
 import type { CaseResult } from "./_measure.ts";
 import { range, secs, table, type Figure } from "./_stats.ts";
 import type { W1Result } from "./_w1.ts";
@@ -19,6 +20,8 @@ export interface Results {
   w1pkg?: W1PkgResult;
   w2?: W2Result;
   w3?: W3Result;
+  /** salty ping / run to 200 agents, W2 no-change with and without live events (_adhoc.ts). */
+  adhoc?: AdhocResult;
   ansible?: string;
   targets?: Target[];
 }
@@ -116,6 +119,14 @@ export function judge(res: Results): Target[] {
   if (big) {
     add("W2 no-change, 200 agents", "≤ 0.5 s", secs(big.noChange.wall.median), big.noChange.wall.median <= 0.5);
     add("master with 200 agents", "≤ 200 MB", `${mb(big.master.hwm)} peak`, big.master.hwm <= 200 * 1024);
+  }
+  if (res.adhoc) {
+    const a = res.adhoc;
+    add(`salty ping, ${a.agents} agents`, "≤ 100 ms whole command", secs(a.ping.median), a.ping.median <= 0.1);
+    add(`salty run '*' -- true, ${a.agents} agents`, "≤ 300 ms whole command", secs(a.run.median), a.run.median <= 0.3);
+    const d = a.applyLive.median / a.applyJson.median - 1;
+    add(`W2 no-change, ${a.agents} agents, live text vs --json`, "within 5 %", `${(d * 100).toFixed(1)} % (${secs(a.applyJson.median)} -> ${secs(a.applyLive.median)})`, d <= 0.05);
+    if (a.ansible) add(`vs Ansible ad-hoc (${a.ansible.hosts} hosts, forks 50)`, "-", `ansible -m ping ${secs(a.ansible.ping.median)}, -a true ${secs(a.ansible.run.median)}`, true);
   }
   if (w3) {
     const rate = w3.bytes / w3.first.wall.median / 1e6;

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only w1,w1pkg,w2,w3] [--no-ansible] [--runs N] [--tmp DIR] [--keep]:
+// npm run bench [-- --quick] [--only w1,w1pkg,w2,w3,adhoc] [--no-ansible] [--runs N] [--tmp DIR] [--keep]:
 // builds salty, generates the workloads deterministically in a temp dir, runs
 // them with real master and agent processes on 127.0.0.1, measures the floor
 // (and Ansible when installed) in the same run, prints a table and writes
@@ -18,12 +18,13 @@ import { runW1, type BenchEnv } from "./_w1.ts";
 import { runW1Pkg } from "./_w1pkg.ts";
 import { runW2 } from "./_w2.ts";
 import { runW3 } from "./_w3.ts";
+import { runAdhoc } from "./_adhoc.ts";
 
 const repo = resolve(import.meta.dir, "../..");
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    only: { type: "string", default: "w1,w1pkg,w2,w3" },
+    only: { type: "string", default: "w1,w1pkg,w2,w3,adhoc" },
     "no-ansible": { type: "boolean", default: false },
     runs: { type: "string" },
     keep: { type: "boolean", default: false },
@@ -92,6 +93,8 @@ async function main(tmp: string): Promise<void> {
   await stopAll();
   const w3 = quick ? { files: 1_000, bytes: 100_000_000, big: 2, bigShare: 0.25, seed: 33 } : { files: 10_000, bytes: 1_000_000_000, big: 10, bigShare: 0.25, seed: 33 };
   if (only.has("w3")) res.w3 = await runW3(env, w3);
+  await stopAll();
+  if (only.has("adhoc")) res.adhoc = await runAdhoc(env, 200);
   await stopAll();
   res.machine.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
   res.targets = judge(res);
