@@ -44,7 +44,7 @@ declare module "salty" {
   /** `validate` on operators that write a file (copy, render, file, lineInFile). */
   export interface ValidateOpt {
     /** A command line run on the new content before it replaces the file, `%s` standing for the
-     * temporary file that holds it (split into words, quotes honoured, no shell): "nginx -t -c %s",
+     * temporary file that holds it (%% for a literal %; split into words, quotes honoured, no shell): "nginx -t -c %s",
      * "visudo -cf %s". Only on rc 0 is the file replaced; else the old file stays and the call fails
      * (rc 1) with the command's output. */
     validate?: string;

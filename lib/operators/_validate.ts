@@ -2,7 +2,7 @@
 // render, file, lineInFile): the command runs on the temporary file that
 // holds the new content, before the rename; only on rc 0 does it replace the
 // destination. The command is split into words here (quotes honoured, nothing
-// expanded, no shell) and %s becomes the temporary path. Pure, but for the run.
+// expanded, no shell), %s becomes the temporary path and %% a literal %. Pure, but for the run.
 
 import { SaltyError } from "../errors.ts";
 import type { Exec } from "../sys/types.ts";
@@ -42,14 +42,13 @@ export function checkValidate(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string" || value.trim() === "") throw new SaltyError("validate must be a command line such as \"nginx -t -c %s\"", "E_ARG");
   if (value.includes("\0") || value.includes("\n")) throw new SaltyError("validate must be one line", "E_ARG");
-  const words = splitWords(value);
-  if (!words.some((w) => w.includes("%s"))) throw new SaltyError(`validate must name the file to check as %s: ${value}`, "E_ARG");
+  if (!validateArgv(value, "\0").some((w) => w.includes("\0"))) throw new SaltyError(`validate must name the file to check as %s: ${value}`, "E_ARG");
   return value;
 }
 
-/** The argv that checks `tmp`: every %s replaced by its path. */
+/** The argv that checks `tmp`: every %s replaced by its path, %% by a literal %. */
 export function validateArgv(command: string, tmp: string): string[] {
-  return splitWords(command).map((w) => w.replaceAll("%s", tmp));
+  return splitWords(command).map((w) => w.replace(/%[%s]/g, (m) => (m === "%%" ? "%" : tmp)));
 }
 
 /** Run the validator on `tmp`; a non-zero rc throws with its output (the destination is left as it was). */

@@ -21,6 +21,8 @@ describe("validate: splitWords", () => {
   test("an unterminated quote is an error", () => expect(() => splitWords("a 'b")).toThrow("unterminated ' quote"));
   test("%s becomes the temporary path in every word, nothing expanded", () => {
     expect(validateArgv("check --file=%s '$HOME'", "/etc/.x.salty-tmp")).toEqual(["check", "--file=/etc/.x.salty-tmp", "$HOME"]);
+    expect(validateArgv("stat -c %%a%%s %s", "/t")).toEqual(["stat", "-c", "%a%s", "/t"]);
+    expect(() => checkValidate("printf %%s")).toThrow("%s");
   });
   test("a command without %s, or not one line, is refused", () => {
     expect(() => checkValidate("nginx -t")).toThrow("%s");
