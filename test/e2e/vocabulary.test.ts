@@ -33,6 +33,8 @@ export default (async ({ group, user, authorizedKeys, file, lineInFile, cron, sh
   await shell("mkdir -p ${sandbox}/opt/app && touch ${sandbox}/opt/app/.installed", { creates: "/opt/app/.installed" });
   await shell(["true"], { unless: ["test", "-e", "${sandbox}/opt/app/.installed"] });
   await shell("echo checking", { changed: false });
+  const r = await shell(["echo", "nothing to do"], { changed: ({ output }) => !output.includes("nothing to do") });
+  if (r.changed && !String(r.output).startsWith("not run (dry run)")) throw new Error("changed() was not applied in the agent");
 }) satisfies Role;
 `;
 }
