@@ -68,6 +68,31 @@ declare module "salty" {
     content: string;
   }
 
+  export interface GitOpts extends NotifyOpt, SensitiveOpts {
+    /** A branch, a tag or a full 40-hex commit hash; default "HEAD" (the remote's default branch). */
+    rev?: string;
+    /** Fetch only the last `depth` commits (a shallow checkout). */
+    depth?: number;
+    /** Run git as this user (the checkout is theirs); default the agent's user. */
+    user?: string;
+  }
+
+  export interface DownloadOpts extends OwnerOpts {
+    /** The SHA-256 (hex) the file must have: a destination that already has it is not fetched;
+     * a download that does not have it is refused (rc 1, the destination untouched). */
+    sha256?: string;
+  }
+
+  export interface UnarchiveOpts extends NotifyOpt, SensitiveOpts {
+    /** The SHA-256 (hex) the archive must have; refused (rc 1, nothing extracted) when it differs. */
+    sha256?: string;
+  }
+
+  export interface ReleaseOpts extends NotifyOpt, SensitiveOpts {
+    /** How many releases to keep under dir/releases (the newest, by time made; the current one always); default 5. */
+    keep?: number;
+  }
+
   export interface UserOpts extends NotifyOpt, SensitiveOpts {
     /** "present" (default) or "absent" (userdel; the home directory is kept). */
     state?: "present" | "absent";
@@ -217,6 +242,26 @@ declare module "salty" {
     /** Mirror the fileroot directory `src` into `dst` like `rsync -a --delete`.
      * @example await syncdir("files/app/static", "/opt/app/static", { exclude: ["*.map"] }) */
     syncdir(src: string, dst: string, opts?: SyncdirOpts): Promise<Result>;
+    /** Ensure `dest` is a git checkout of `rev` (a branch, a tag or a full commit hash) of `repo`,
+     * detached at that commit; the output says the old and the new commit. A full hash that `dest`
+     * is already at asks the network nothing; a name is looked up with `git ls-remote`.
+     * @example await git("https://github.com/acme/app.git", "/opt/app/src", { rev: "v1.4.2", depth: 1 }) */
+    git(repo: string, dest: string, opts?: GitOpts): Promise<Result>;
+    /** Ensure `dest` holds the file at `url` (http or https). Downloaded to a temporary file beside
+     * `dest`, checked against `sha256`, then renamed: never a half or unverified file. With `sha256`,
+     * a `dest` that already has it is not fetched again; without, an existing `dest` is left as it is.
+     * @example await download("https://ci.example.com/app-1.4.2.tar.gz", "/var/cache/app/app-1.4.2.tar.gz", { sha256: "9f86d0..." }) */
+    download(url: string, dest: string, opts?: DownloadOpts): Promise<Result>;
+    /** Extract a .tar.gz, .tgz, .tar.xz or .zip archive (`files/...` from the fileroot, or an absolute
+     * path on the host) into `destDir` with the system's tar or unzip. Entries that would land outside
+     * `destDir` (absolute, `..`, links pointing out) are refused before anything is extracted. Done
+     * once per archive content: a marker file (.salty-unarchive) in `destDir` holds its hash.
+     * @example await unarchive("/var/cache/app/app-1.4.2.tar.gz", `/opt/app/releases/1.4.2`, { sha256 }) */
+    unarchive(src: string, destDir: string, opts?: UnarchiveOpts): Promise<Result>;
+    /** Make `dir/releases/VERSION` (if missing), point the symlink `dir/current` at it (switched
+     * atomically) and remove the oldest releases beyond `keep` (never the current one).
+     * @example await release("/opt/app", "1.4.2", { keep: 3 }) */
+    release(dir: string, version: string, opts?: ReleaseOpts): Promise<Result>;
     /** Run shell commands on the agent with /bin/sh; `output` is stdout+stderr. Given a list of
      * words, run that argv with no shell: nothing in the words is interpreted (use it for facts,
      * addresses and anything a host claims; or `quote()` each word of a command line).

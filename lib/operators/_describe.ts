@@ -5,6 +5,7 @@
 
 import type { Users } from "../sys/types.ts";
 import type { Change } from "./types.ts";
+import { plainUrl } from "./download.ts";
 
 /** A uid or gid by name, the number when it has none. */
 export interface Names {
@@ -23,7 +24,7 @@ function ids(changes: Change[]): { uids: Set<number>; gids: Set<number> } {
     if (o?.gid !== undefined) gids.add(o.gid);
   };
   for (const c of changes) {
-    if (c.kind === "exec" || c.kind === "remove" || c.kind === "utime" || c.kind === "chmod") continue;
+    if (c.kind === "exec" || c.kind === "remove" || c.kind === "utime" || c.kind === "chmod" || c.kind === "unarchive") continue;
     add(c);
     if (c.kind !== "mkdir" && c.kind !== "symlink") add(c.was);
   }
@@ -46,7 +47,7 @@ const owner = (n: Names, o: { uid: number; gid: number }) => `${n.user(o.uid)}:$
 function ownershipWords(c: Change, n: Names): string[] {
   if (c.kind === "chmod") return [`mode ${octal(c.was)} -> ${octal(c.mode)}`];
   if (c.kind === "chown") return [`owner ${owner(n, c.was)} -> ${owner(n, c)}`];
-  if ((c.kind !== "write" && c.kind !== "fetch") || !c.was) return [];
+  if ((c.kind !== "write" && c.kind !== "fetch" && c.kind !== "download") || !c.was) return [];
   const out: string[] = [];
   if (c.was.mode !== c.mode) out.push(`mode ${octal(c.was.mode)} -> ${octal(c.mode)}`);
   if (c.was.uid !== c.uid || c.was.gid !== c.gid) out.push(`owner ${owner(n, c.was)} -> ${owner(n, c)}`);
@@ -72,6 +73,12 @@ export function describeChange(c: Change, n: Names): string {
       return `remove ${c.path}`;
     case "utime":
       return `utime ${c.path}`;
+    case "download": {
+      const was = ownershipWords(c, n);
+      return `download ${plainUrl(c.url)} to ${c.path} ${octal(c.mode)} ${owner(n, c)}${c.sha256 ? `, sha256 ${c.sha256.slice(0, 12)}...` : ""}${was.length ? ` (${was.join(", ")})` : ""}`;
+    }
+    case "unarchive":
+      return `extract ${c.archive} (${c.format}) into ${c.path}`;
     case "exec":
       return `${c.on === "master" ? "run on the master" : "run"}: ${c.argv.join(" ")}`;
   }
@@ -80,7 +87,7 @@ export function describeChange(c: Change, n: Names): string {
 /** Does `c` change the mode or owner of something already there? */
 export function touchesOwnership(c: Change): boolean {
   if (c.kind === "chmod" || c.kind === "chown") return true;
-  return (c.kind === "write" || c.kind === "fetch") && !!c.was && (c.was.mode !== c.mode || c.was.uid !== c.uid || c.was.gid !== c.gid);
+  return (c.kind === "write" || c.kind === "fetch" || c.kind === "download") && !!c.was && (c.was.mode !== c.mode || c.was.uid !== c.uid || c.was.gid !== c.gid);
 }
 
 /** "PATH: mode 0644 -> 0600" for each mode or owner that changes on something already there (--diff). */

@@ -11,6 +11,8 @@ import { realPath } from "./_paths.ts";
 import { Confinement } from "./_confine.ts";
 import { replaceAtomically, writeAtomic, WriteBatch, type WriteOpts } from "./_write.ts";
 import { runValidate } from "./_validate.ts";
+import { downloadTo } from "./_download.ts";
+import { unarchiveInto } from "./_archive.ts";
 import type { WriteHandle } from "../sys/types.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
 
@@ -157,6 +159,10 @@ async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
       return ctx.disk.remove(real);
     case "utime":
       return ctx.disk.utimes(real, BigInt(c.mtimeNs));
+    case "download":
+      return ctx.observe.remember(real, await downloadTo(ctx, c, real));
+    case "unarchive":
+      return unarchiveInto(ctx, c, real);
     case "exec":
       return execute(ctx, c, progress);
   }

@@ -5,7 +5,7 @@
 
 /** The planned operators, in the order of the README's table. */
 export const PLANNED_NAMES = [
-  "copy", "render", "lineInFile", "file", "cron", "makedirs", "remove", "symlink", "syncdir", "shell",
+  "copy", "render", "lineInFile", "file", "cron", "makedirs", "remove", "symlink", "syncdir", "git", "download", "unarchive", "release", "shell",
   "serverShell", "useradd", "usergroups", "user", "group", "authorizedKeys", "pkg", "service", "unit",
 ] as const;
 

@@ -173,6 +173,10 @@ export class PlannedWorld {
         return void this.paths.set(real, { st: planned("file", c), fresh: true, hash: c.hash, ...(blobs?.has(c.hash) ? { data: blobs.get(c.hash)! } : {}) });
       case "fetch":
         return void this.paths.set(real, { st: planned("file", c), fresh: true, ...(c.hash ? { hash: c.hash } : {}) });
+      case "download":
+        return void this.paths.set(real, { st: planned("file", { ...c, size: 0 }), fresh: true, ...(c.sha256 ? { hash: c.sha256 } : {}) });
+      case "unarchive":
+        return; // what it extracts is not known before it runs; its marker says so on the next plan
       case "symlink":
         return void this.paths.set(real, { st: planned("symlink", { ...c, size: c.target.length }), fresh: true, target: c.target });
       case "remove":

@@ -8,11 +8,14 @@
 
 import { copy } from "./copy.ts";
 import { cron } from "./cron.ts";
+import { download } from "./download.ts";
 import { file } from "./file.ts";
+import { git } from "./git.ts";
 import { lineInFile } from "./line-in-file.ts";
 import { makedirs } from "./makedirs.ts";
 import type { PlannedName } from "./names.ts";
 import { pkg } from "./pkg.ts";
+import { release } from "./release.ts";
 import { remove } from "./remove.ts";
 import { render } from "./render.ts";
 import { service } from "./service.ts";
@@ -20,6 +23,7 @@ import { serverShell, shell } from "./shell.ts";
 import { symlink } from "./symlink.ts";
 import { syncdir } from "./syncdir.ts";
 import type { Operator } from "./types.ts";
+import { unarchive } from "./unarchive.ts";
 import { unit } from "./unit.ts";
 import { useradd } from "./useradd.ts";
 import { usergroups } from "./usergroups.ts";
@@ -38,6 +42,10 @@ export const OPERATORS = {
   remove,
   symlink,
   syncdir,
+  git,
+  download,
+  unarchive,
+  release,
   shell,
   serverShell,
   useradd,

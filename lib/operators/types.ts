@@ -24,11 +24,18 @@ export type Change =
   | { kind: "symlink"; path: string; target: string; uid?: number; gid?: number }
   | { kind: "remove"; path: string }
   | { kind: "utime"; path: string; mtimeNs: string }
+  /** An http(s) URL streamed into the temporary file beside `path`, checked against `sha256`, then renamed (_download.ts). */
+  | { kind: "download"; path: string; url: string; sha256?: string; mode: number; uid: number; gid: number; was?: Was }
+  /** The archive at `archive` (a role path; `temporary`: fetched for this and removed after) extracted into the directory `path`
+   * after its entries were checked (_archive.ts); `hash`: the archive's SHA-256, checked again and kept in the marker. */
+  | { kind: "unarchive"; path: string; archive: string; format: ArchiveFormat; hash: string; temporary?: true }
   /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd).
    * `accounts`: what it makes of users and groups (useradd, usergroups), for a dry run's planned world.
    * `stdin`: what the command reads (chpasswd's "name:hash"); never shown in output, errors or dry runs.
    * On "master" (serverShell): argv is [NAME], a command the master declares (server/NAME), given the JSON `args`. */
   | { kind: "exec"; argv: string[]; on?: "master"; args?: unknown; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts; lockHeld?: { pattern: string; message: string }; stdin?: string };
+
+export type ArchiveFormat = "tar.gz" | "tar.xz" | "zip";
 
 /** Mode and owner of what a write replaces. */
 export interface Was {
