@@ -62,6 +62,7 @@ export const realExec: Exec = async (argv, opts = {}) => {
     proc = Bun.spawn(argv, {
       cwd: opts.cwd,
       env: childEnv(opts.env),
+      // Bytes given are written to stdin and it is closed (chpasswd -e); the cast keeps proc's type (stdin is never read here).
       stdin: (opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore") as "ignore",
       stdout: "pipe",
       stderr: "pipe",
