@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { pingHosts } from "../../lib/master/ping.ts";
-import { Registry, type AgentSession } from "../../lib/master/registry.ts";
+import { Registry } from "../../lib/master/registry.ts";
+import { AgentSession } from "../../lib/master/connected-agent.ts";
 import { RpcError } from "../../lib/wire/rpc.ts";
 import type { PlannedHost } from "../../lib/inventory/resolve.ts";
 import { pingLines } from "../../lib/client/adhoc-format.ts";
@@ -9,7 +10,7 @@ const planned = (id: string, connected: boolean): PlannedHost => ({ id, entry: i
 
 /** A session whose ping answers as `answer` says. */
 function session(id: string, answer: () => Promise<null>): AgentSession {
-  return { id, rpc: { call: answer } as unknown as AgentSession["rpc"], peer: "127.0.0.1:1", facts: {} as AgentSession["facts"], version: "t", connected: new Date(), secretRoles: new Set(), running: 0 };
+  return new AgentSession(id, { call: answer } as unknown as AgentSession["rpc"], "127.0.0.1:1", {} as AgentSession["facts"], "t", { pipelining: true, sharedHosts: true, knownFiles: true });
 }
 
 test("each host's state: ok, no response, not connected (last seen), key pending, not in inventory", async () => {
