@@ -15,5 +15,5 @@ export function printJob(job: JobRecord, opts: { verbosity: number; diff: boolea
   process.stdout.write(jobHeader(job) + "\n");
   if (job.error) process.stderr.write(`error: ${job.error}\n`);
   if (job.status === "running") process.stdout.write(`still running: see salty jobs show ${job.id} again when it ends\n`);
-  else printLines(formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, { dryRun: job.dryRun }), process);
+  else printLines(formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, { dryRun: job.dryRun, ...(job.target ? { target: job.target } : {}) }), process);
 }

@@ -26,9 +26,9 @@ export function jobHeader(job: JobRecord): string {
   return parts.join(" ");
 }
 
-/** The report as the client received it; without the diffs unless `diff` (as `salty apply` without --diff). */
+/** The report as the client received it, hosts sorted by id (as `salty apply --sort` prints it); without the diffs unless `diff`. */
 export function jobReport(job: JobRecord, opts: { diff: boolean }): ApplyReport {
-  const hosts = job.hosts.map((h) => h.report);
+  const hosts = job.hosts.map((h) => h.report).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const report: ApplyReport = { hosts, elapsed: job.elapsed ?? (Date.now() - job.started) / 1000, rc: job.rc ?? (job.status === "failed" ? 1 : 0) };
   if (opts.diff) return report;
   return {

@@ -50,7 +50,7 @@ describe("SQLite at its size cap", () => {
 
   test("the apply succeeds, its report waits in the keyroot, and is written when the master has room again", async () => {
     const k = ["--keyroot", w.keyroot];
-    const big = await w.salty(["apply", "-vv", "big=1", ...k]);
+    const big = await w.salty(["apply", "-vv", "--sort", "big=1", ...k]);
     expect(big.code).toBe(0);
     expect(count(big.stdout, /^ {4}\| d1 line of output$/)).toBe(50_000);
     await w.master!.waitFor(/history\.unavailable backend=sqlite error="database or disk is full" spool=\S+history-spool retry_s=0\.3/);
