@@ -38,6 +38,8 @@ export interface RunRoleOptions {
   source: string;
   /** For messages: "roles/nginx.ts". */
   filename: string;
+  /** The roles/lib/ modules it may import (RunRoleRequest.modules). */
+  modules?: Record<string, string>;
   context: Context;
   caps: Caps;
   timeoutMs?: number;
@@ -83,7 +85,7 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   let mod: LoadedModule | undefined;
   let failure: string | undefined;
   try {
-    mod = await loadModule(o.source, { filename: o.filename, code: "E_MODULE" });
+    mod = await loadModule(o.source, { filename: o.filename, code: "E_MODULE", ...(o.modules ? { modules: o.modules } : {}) });
     await callRole(mod.namespace.default, { ...o.context, ...operators }, o.timeoutMs ?? timing.roleTimeoutMs, abort);
   } catch (err) {
     if (!mod) failure = errorMessage(err); // already "file:line: ..."
@@ -140,6 +142,7 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
       name: req.role,
       source: req.source,
       filename: req.filename,
+      ...(modulesOf(req.modules) ? { modules: modulesOf(req.modules)! } : {}),
       context: req.context,
       timeoutMs: req.timeoutMs,
       ...(Array.isArray(req.secrets) ? { secrets: req.secrets } : {}),
@@ -158,4 +161,12 @@ async function runHandlers(host: HostState, exec: Exec, dryRun: boolean): Promis
   } catch (err) {
     return [{ cmd: "handlers", rc: 1, changed: false, elapsed: 0, error: `handlers: ${errorMessage(err)}` }];
   }
+}
+
+/** The request's modules when they are what the master sends (fileroot paths under roles/lib/ to text); anything else is left out (the role's import check then names what is missing). */
+function modulesOf(m: unknown): Record<string, string> | undefined {
+  if (!m || typeof m !== "object" || Array.isArray(m)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m)) if (typeof v === "string" && k.startsWith("roles/lib/") && !k.split("/").includes("..") && k.endsWith(".ts")) out[k] = v;
+  return Object.keys(out).length ? out : undefined;
 }

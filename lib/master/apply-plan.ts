@@ -16,6 +16,7 @@ import { checkRoleArgs, checkRoleFiles } from "../inventory/role-names.ts";
 import { contextFactory, maskSecrets } from "../inventory/context.ts";
 import type { ApplyRequest } from "../wire/api.ts";
 import type { ApplyPlan, RoleSource } from "./scheduler.ts";
+import { roleModules } from "./role-modules.ts";
 
 export interface PlannerDeps {
   fileroot: string;
@@ -81,7 +82,9 @@ export async function listRoleFiles(fileroot: string): Promise<Set<string>> {
 export async function readRoleSource(fileroot: string, name: string): Promise<RoleSource | undefined> {
   const filename = join("roles", `${name}.ts`);
   try {
-    return { source: await readFile(join(fileroot, filename), "utf8"), filename };
+    const source = await readFile(join(fileroot, filename), "utf8");
+    const modules = await roleModules(fileroot, filename, source);
+    return { source, filename, ...(modules ? { modules } : {}) };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;

@@ -33,6 +33,8 @@ export interface ApplyPlan {
 export interface RoleSource {
   source: string;
   filename: string;
+  /** The roles/lib/ modules it imports, by fileroot path (role-modules.ts). */
+  modules?: Record<string, string>;
 }
 
 export interface SchedulerDeps {
@@ -166,10 +168,10 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const context = plan.context(session.id, name);
     const shared = plan.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(plan.others) } : { context };
     const known = session.can("knownFiles") ? await session.known.for(name, session.files) : undefined;
-    const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
+    const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.modules ? [src.source, ...Object.entries(src.modules).sort(([a], [b]) => (a < b ? -1 : 1)).flat()].join("\0") : src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
     const call = session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
+      { role: name, source: src.source, filename: src.filename, ...(src.modules ? { modules: src.modules } : {}), ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
       // The agent enforces the role timeout itself (and those of the roles sent before this one):
       // this margin only catches an agent that never answers.
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },

@@ -1,7 +1,9 @@
 // Loads a TypeScript module given as source text: hosts/index.ts on the
 // master, roles on the agent. The source is checked first (a full parse, so a
 // syntax error names file:line:col; only node:* built-ins may be imported at
-// run time, and imports used only as types are erased as Bun erases them);
+// run time, and the local modules a role brings along (`modules`: roles/lib/,
+// shipped by the master with the role, each checked the same way); imports
+// used only as types are erased as Bun erases them);
 // then the .ts source itself goes into a fresh private temp dir (0700), is
 // import()ed by Bun (so stack frames keep the TypeScript line numbers, see
 // lineIn) and the dir is removed. Modules are cached by content hash for the
@@ -10,10 +12,10 @@
 // evaluate a module before its imports are checked, nor leave files behind.
 // Errors are SaltyError with the caller's code and name the file and line.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { hashBytes } from "./hash.ts";
 
@@ -22,6 +24,18 @@ export interface LoadModuleOptions {
   filename: string;
   /** The SaltyError code of every failure, e.g. "E_INVENTORY". */
   code: string;
+  /** Local modules it may import relatively, by fileroot path ("roles/lib/util.ts"): the role's roles/lib/ files. */
+  modules?: Record<string, string>;
+}
+
+/** Where local modules live: relative imports must resolve below it. */
+export const LOCAL_MODULES = "roles/lib/";
+
+/** The fileroot path a relative import names ("./lib/util" from roles/web.ts: roles/lib/util.ts); undefined for a bare or node: specifier. Pure. */
+export function resolveLocal(importer: string, spec: string): string | undefined {
+  if (!spec.startsWith("./") && !spec.startsWith("../")) return undefined;
+  const path = posix.normalize(posix.join(posix.dirname(importer), spec));
+  return /\.[cm]?[jt]s$/.test(path) ? path : `${path}.ts`;
 }
 
 export interface LoadedModule {
@@ -36,7 +50,8 @@ const cache = new Map<string, Promise<LoadedModule>>();
 
 /** Check, evaluate (once per filename and text) and return the module; throws SaltyError(opts.code) naming the file. */
 export function loadModule(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
-  const key = hashBytes(`${opts.filename}\0${source}`);
+  const mods = Object.entries(opts.modules ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  const key = hashBytes(`${opts.filename}\0${source}${mods.map(([p, text]) => `\0${p}\0${hashBytes(text)}`).join("")}`);
   let loading = cache.get(key);
   if (!loading) {
     loading = evaluate(source, opts);
@@ -69,10 +84,20 @@ function firstBuildError(err: unknown): Positioned {
 }
 
 async function evaluate(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
+  const modules = opts.modules ?? {};
   checkImports(source, transpile(source, opts), opts);
+  // Each module it brings is checked like it (syntax, imports) before anything is evaluated.
+  for (const [path, text] of Object.entries(modules)) checkImports(text, transpile(text, { ...opts, filename: path }), { ...opts, filename: path });
   const dir = await mkdtemp(join(tmpdir(), "salty-module-"));
-  const file = join(dir, basename(opts.filename).replace(/[^\w.-]/g, "_").replace(/(\.ts)?$/, ".ts"));
+  // With modules, the fileroot's layout (roles/NAME.ts beside roles/lib/) so that relative imports resolve.
+  const local = Object.keys(modules).length > 0;
+  const file = local ? join(dir, opts.filename) : join(dir, basename(opts.filename).replace(/[^\w.-]/g, "_").replace(/(\.ts)?$/, ".ts"));
   try {
+    for (const [path, text] of Object.entries(modules)) {
+      await mkdir(dirname(join(dir, path)), { recursive: true, mode: 0o700 });
+      await writeFile(join(dir, path), text, { mode: 0o600 });
+    }
+    if (local) await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await writeFile(file, source, { mode: 0o600 });
     return { namespace: (await import(file)) as Record<string, unknown>, loadedFrom: file };
   } catch (err) {
@@ -99,6 +124,14 @@ function checkImports(source: string, js: string, opts: LoadModuleOptions): void
     if (imp.path.startsWith("node:")) continue;
     const line = lineOf(source, imp.path);
     const where = line ? `${opts.filename}:${line}` : opts.filename;
+    const local = resolveLocal(opts.filename, imp.path);
+    if (local !== undefined) {
+      if (!local.startsWith(LOCAL_MODULES) || !local.endsWith(".ts")) {
+        throw new SaltyError(`${where}: imports "${imp.path}": only node:* built-ins may be imported at run time, and .ts modules under ${LOCAL_MODULES} relatively (this is ${local})`, opts.code);
+      }
+      if (opts.modules?.[local] === undefined) throw new SaltyError(`${where}: imports "${imp.path}": no such module ${local} in the fileroot`, opts.code);
+      continue;
+    }
     // builtinModules also lists "bun:sqlite" and the like: no "node:" hint for those.
     const builtin = !imp.path.includes(":") && builtinModules.includes(imp.path);
     const hint = builtin ? ` (write "node:${imp.path}" for a built-in)` : "";

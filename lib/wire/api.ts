@@ -109,6 +109,8 @@ export interface RunRoleRequest {
   /** The role's TypeScript source and the path it came from (for error messages). */
   source: string;
   filename: string;
+  /** The roles/lib/ modules the role imports, by fileroot path ("roles/lib/util.ts"): checked and evaluated with it. */
+  modules?: Record<string, string>;
   context: Context;
   /** When present, context.hosts is empty and these hosts, less the agent itself, take its place. */
   sharedHosts?: SharedHostsRef;

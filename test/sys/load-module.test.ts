@@ -73,12 +73,12 @@ export const inv = { hosts: {} } satisfies Inventory satisfies AlsoOnlyAType;
 
   const refused = " only node:* built-ins may be imported at run time";
   test.each([
-    ["a relative import", `import { more } from "./more.ts";\nexport default { hosts: more };\n`, `roles/web.ts:1: imports "./more.ts":${refused}`],
+    ["a relative import", `import { more } from "./more.ts";\nexport default { hosts: more };\n`, `roles/web.ts:1: imports "./more.ts":${refused}, and .ts modules under roles/lib/ relatively (this is roles/more.ts)`],
     ["a package (no hint: not a built-in)", `import { join } from "node:path";\nimport _ from "lodash";\nexport default join(_.VERSION);\n`, `roles/web.ts:2: imports "lodash":${refused}`],
     ["a package only imported for its effects", `\nimport "lodash";\n`, `roles/web.ts:2: imports "lodash":${refused}`],
     ["a bare built-in", `import fs from "fs";\nexport default fs.existsSync("/");\n`, `roles/web.ts:1: imports "fs":${refused} (write "node:fs" for a built-in)`],
     ["a bare built-in subpath", `import { readFile } from 'fs/promises';\nexport default readFile;\n`, `roles/web.ts:1: imports "fs/promises":${refused} (write "node:fs/promises" for a built-in)`],
-    ["a dynamic import", `const m = await import(\`./x.ts\`);\nexport default m;\n`, `roles/web.ts:1: imports "./x.ts":${refused}`],
+    ["a dynamic import", `const m = await import(\`./x.ts\`);\nexport default m;\n`, `roles/web.ts:1: imports "./x.ts":${refused}, and .ts modules under roles/lib/ relatively (this is roles/x.ts)`],
     ["a require of a bun: module (no node: hint)", `const m = require("bun:sqlite");\nexport default m;\n`, `roles/web.ts:1: imports "bun:sqlite":${refused}`],
   ])("%s is refused before anything runs", async (_name, source, message) => {
     const ran = uniqueGlobal();
