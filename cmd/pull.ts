@@ -2,7 +2,10 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { parseTimeout, verbosity } from "./_args.ts";
-import { UsageError } from "../lib/errors.ts";
+import { SaltyError, UsageError, errorMessage } from "../lib/errors.ts";
+import { parseHostPort } from "../lib/wire/address.ts";
+import { reportPull } from "../lib/pull/report.ts";
+import type { ApplyReport } from "../lib/wire/api.ts";
 import { validateId } from "../lib/crypto/keys.ts";
 import { version } from "../lib/version.ts";
 import { checkBranch, checkRepo, pull } from "../lib/pull/pull.ts";
@@ -22,6 +25,7 @@ export const pullArgs = {
   force: { type: "boolean", description: "Apply even when the fetched commit is the last good one" },
   timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)", valueHint: "SECONDS" },
   verbose: { type: "boolean", alias: "v", description: "One line per role (-vv: one line per command)" },
+  report: { type: "string", description: "Send the result to this master's job history (as a job of kind pull), with this host's agent key", valueHint: "MASTER[:PORT]" },
 } as const;
 
 export default defineCommand({
@@ -47,19 +51,32 @@ export default defineCommand({
     }
     const repo = checkRepo(args.repo, process.cwd());
     const timeoutMs = parseTimeout(args.timeout);
+    const master = args.report === undefined ? undefined : parseHostPort(args.report, "--report");
     setLogSink(() => {}); // the in-process master and agent would log their own connection
     const say = (line: string) => process.stdout.write(`pull: ${line}\n`);
-    const result = await pull({
-      repo, branch, id, keyroot, stateDir: state, pathPrefix: args.path ?? "",
-      force: !!args.force, say, ...(timeoutMs ? { timeoutMs } : {}),
-    });
+    const send = async (what: { commit: string; report?: ApplyReport; error?: string }) => {
+      if (!master) return;
+      try {
+        const job = await reportPull({ ...master, id, keyroot, repo, branch, ...what });
+        say(`reported to ${args.report} as job ${job}`);
+      } catch (err) {
+        throw new SaltyError(`the report to ${args.report} failed: ${errorMessage(err)}`, "E_REPORT");
+      }
+    };
+    let result;
+    try {
+      result = await pull({ repo, branch, id, keyroot, stateDir: state, pathPrefix: args.path ?? "", force: !!args.force, say, ...(timeoutMs ? { timeoutMs } : {}) });
+    } catch (err) {
+      // Said to the master too: a pull that cannot fetch or fast-forward is a failure, not only a line in a log.
+      if (!(err instanceof UsageError)) await send({ commit: "", error: errorMessage(err) }).catch((e) => process.stderr.write(`salty: ${errorMessage(e)}\n`));
+      throw err;
+    }
     if (!result.report) return 0;
     printLines(formatReport(result.report, verbosity(rawArgs), { dryRun: false }), process);
-    if (result.report.rc === 0) {
-      say(`salty/last-good -> ${result.commit}`);
-      return 0;
-    }
-    process.stderr.write(`salty: ${result.commit} failed: salty/last-good stays at ${result.lastGood ?? "(none)"}; the commit is tried again at the next pull\n`);
-    return 1;
+    const ok = result.report.rc === 0;
+    if (ok) say(`salty/last-good -> ${result.commit}`);
+    else process.stderr.write(`salty: ${result.commit} failed: salty/last-good stays at ${result.lastGood ?? "(none)"}; the commit is tried again at the next pull\n`);
+    await send({ commit: result.commit, report: result.report });
+    return ok ? 0 : 1;
   },
 });

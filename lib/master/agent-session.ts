@@ -102,9 +102,10 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       if (!deps.applyMe || !session) throw new SaltyError("scheduled applies are refused: this master does not run them", "E_DENIED");
       return deps.applyMe(id, p);
     },
-    // Recorded for this connection's own id only, whatever the report says (pull-report.ts).
+    // Recorded for this connection's own id only, whatever the report says (pull-report.ts). No hello needed:
+    // `salty pull --report` is not an agent session and must not replace one of the same id.
     "agent.report": (p) => {
-      if (!deps.pullReport || !session) throw new SaltyError("pull reports are refused: this master keeps no job history", "E_DENIED");
+      if (!deps.pullReport) throw new SaltyError("pull reports are refused: this master keeps no job history", "E_DENIED");
       return deps.pullReport(id, p);
     },
     ping: () => null,

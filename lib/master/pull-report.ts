@@ -4,7 +4,9 @@
 // connection's own id and nothing else (a report naming another host is
 // refused whole), its report is rebuilt field by field from what is checked
 // (a malformed one cannot upset `salty jobs show`), counts are recounted from
-// the results, and one report per host is taken per timing.scheduledMinGapMs
+// the results; a pull that failed before applying sends its error's first line
+// instead (recorded as the host's one failed step, `salty pull`),
+// and one report per host is taken per timing.scheduledMinGapMs
 // (a flood would otherwise push real jobs out of the bounded history).
 
 import type { Result } from "salty";
@@ -61,10 +63,11 @@ export function pullReports(history: Recorder | undefined): PullReport {
     if (!history) throw new SaltyError("pull reports are refused: this master keeps no job history", "E_NO_HISTORY");
     const p = obj(params, "agent.report");
     const commit = str(p.commit, "commit");
-    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) throw new SaltyError("agent.report: commit must be a full git commit id", "E_PARAMS");
-    let host: HostReport;
+    const error = typeof p.error === "string" ? p.error.split("\n")[0]!.slice(0, 1000) || "failed" : undefined;
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit) && !(error && commit === "")) throw new SaltyError("agent.report: commit must be a full git commit id", "E_PARAMS");
+    let host: HostReport | undefined;
     try {
-      host = checkedHost(id, p.report);
+      if (!error) host = checkedHost(id, p.report);
     } catch (err) {
       log("pull_report.refused", { id, why: (err as Error).message });
       throw err;
@@ -77,8 +80,14 @@ export function pullReports(history: Recorder | undefined): PullReport {
     accepted.set(id, Date.now());
     const args = [`target=${id}`, `version=${commit}`, `repo=${str(p.repo, "repo").slice(0, 1000)}`, `branch=${str(p.branch, "branch").slice(0, 255)}`];
     const job = history.start("pull", `agent:${id}`, { args, dryRun: false, diff: false });
-    const report: ApplyReport = { hosts: [host], elapsed: host.elapsed, rc: host.errors > 0 ? 1 : 0 };
-    job.end(report);
+    host ??= failedPull(id, error ?? "failed");
+    job.end({ hosts: [host], elapsed: host.elapsed, rc: host.errors > 0 ? 1 : 0 } satisfies ApplyReport);
     return { job: job.id };
   };
+}
+
+/** A pull that failed before it applied anything (fetch, fast-forward, password): one failed step. */
+function failedPull(id: string, error: string): HostReport {
+  const results: Result[] = [{ cmd: "salty pull", rc: 1, changed: false, elapsed: 0, error }];
+  return { id, status: "ran", elapsed: 0, errors: 1, changed: 0, roles: [{ role: "pull", skipped: false, elapsed: 0, errors: 1, changed: 0, results }] };
 }

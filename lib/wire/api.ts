@@ -39,7 +39,9 @@ export interface PullReportRequest {
   /** The repository and branch, for the record's arguments. */
   repo: string;
   branch: string;
-  report: ApplyReport;
+  /** The apply's report; absent when the pull failed before applying (`error` says why). */
+  report?: ApplyReport;
+  error?: string;
 }
 
 /** `file.METHOD` for each method of wire/file-methods.ts, the one list of them. */

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { world, type World } from "./_harness.ts";
+import { FAST_TIMING, world, type World } from "./_harness.ts";
+import type { JobSummary } from "../../lib/history/types.ts";
 
 let w: World;
 let bare: string;
@@ -58,7 +59,7 @@ const lastGood = () => git(join(state(), "pull", "repo"), "rev-parse", "--verify
 const motd = () => readFileSync(join(sandbox(), "etc/motd"), "utf8");
 
 beforeAll(async () => {
-  w = await world({ files: {}, env: { PASSWORD: "", SALTY_PASSWORD: "" } });
+  w = await world({ files: {}, env: { PASSWORD: "", SALTY_PASSWORD: "" }, timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), scheduledMinGapMs: 0 }) });
   bare = join(w.dir, "deploy.git");
   work = join(w.dir, "work");
   await ok(w.dir, "init", "-q", "--bare", "-b", "main", bare);
@@ -160,4 +161,36 @@ test("secrets in the repository and no crypto.pass on the host: one line, exit 1
   expect(await lastGood()).toBe(before);
   expect(existsSync(join(state(), "pull", "lock"))).toBe(false);
   void c;
+});
+
+test("--report lands the pull in a master's history as a job of kind pull, failures included", async () => {
+  const master = await w.startMaster(["--auto-accept"]);
+  const report = ["--report", `127.0.0.1:${w.port}`];
+  const jobs = async (): Promise<JobSummary[]> => JSON.parse((await w.salty(["jobs", "--kind", "pull", "--json", "--keyroot", w.keyroot])).stdout);
+  const settled = async (id: string) => {
+    for (let i = 0; i < 100; i++) {
+      const j = (await jobs()).find((x) => x.id === id && x.status !== "running");
+      if (j) return j;
+      await Bun.sleep(100);
+    }
+    throw new Error(`job ${id} not recorded; master said:\n${master.output}`);
+  };
+  // The commit of the last test still needs a password: the failure is reported too.
+  const failed = await w.salty([...pullArgs(), ...report]);
+  expect(failed.code).toBe(1);
+  expect(failed.stderr).toStartWith("salty: the repository holds secrets");
+  const failedJob = failed.stdout.match(/^pull: reported to 127\.0\.0\.1:\d+ as job (\S+)$/m)?.[1];
+  expect(failedJob).toBeDefined();
+  expect(await settled(failedJob!)).toMatchObject({ kind: "pull", who: "agent:h1", target: "h1", status: "failed", hosts: 1, failed: 1 });
+
+  writeFileSync(join(keyroot(), "crypto.pass"), "a password\n", { mode: 0o600 });
+  const head = await ok(work, "rev-parse", "HEAD");
+  const r = await w.salty([...pullArgs(), ...report]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const id = r.stdout.match(/^pull: reported to 127\.0\.0\.1:\d+ as job (\S+)$/m)?.[1];
+  expect(await settled(id!)).toMatchObject({ kind: "pull", who: "agent:h1", target: "h1", version: head, status: "ok", hosts: 1, failed: 0 });
+  const shown = await w.salty(["jobs", "show", id!, "--keyroot", w.keyroot]);
+  expect(shown.stdout).toMatch(/^host:h1 elapsed:\S+ errors:0 changed:\d+$/m);
+  expect(master.output).toContain(`job.end job=${id} kind=pull`);
 });
