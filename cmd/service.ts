@@ -4,9 +4,12 @@ import { UsageError } from "../lib/errors.ts";
 import { version } from "../lib/version.ts";
 import { checkMasterAddress, passThrough, selfArgv } from "../lib/service/argv.ts";
 import { installService, systemRunner, uninstallService, type Host, type Report } from "../lib/service/install.ts";
-import { managerFor, render, servicePath, type ServiceRole, type ServiceSpec } from "../lib/service/units.ts";
+import { managerFor, serviceFiles, type ServiceRole, type ServiceSpec } from "../lib/service/units.ts";
 import agent from "./agent.ts";
 import master from "./master.ts";
+import { pullArgs } from "./pull.ts";
+import { parseDuration } from "./_args.ts";
+import { checkRepo } from "../lib/pull/pull.ts";
 
 const serviceArgs = {
   root: { type: "string", description: "Write under this directory instead of / and start nothing (images, tests)", valueHint: "DIR" },
@@ -31,20 +34,20 @@ function host(root: string | undefined): Host {
   };
 }
 
-function spec(role: ServiceRole, roleArgs: ArgsDef, parsed: Record<string, unknown>): ServiceSpec {
+function spec(role: ServiceRole, roleArgs: ArgsDef, parsed: Record<string, unknown>, everySec?: number): ServiceSpec {
   const self = selfArgv(process.execPath, Bun.main);
   if (self.fromSource) {
     process.stderr.write(`salty: running from source: the service will run ${self.argv.join(" ")}; install the compiled binary on real hosts\n`);
   }
-  const dirs = ["keyroot", "fileroot", "path"];
+  const dirs = ["keyroot", "fileroot", "path", "state"];
   const args = passThrough({ defs: roleArgs, parsed, dirs, skip: Object.keys(installArgs), cwd: process.cwd() });
   const fileroot = parsed.fileroot;
   const workingDirectory = role === "master" && typeof fileroot === "string" ? args[args.indexOf("--fileroot") + 1]! : "/";
-  return { role, argv: [...self.argv, role, ...args], workingDirectory, generator: `salty ${version.version} (${version.commit})` };
+  return { role, argv: [...self.argv, role, ...args], workingDirectory, generator: `salty ${version.version} (${version.commit})`, ...(everySec ? { everySec } : {}) };
 }
 
 function report(r: Report): void {
-  process.stdout.write(`${r.changed ? "wrote" : "unchanged"} ${r.path}\n`);
+  for (const f of [{ path: r.path, changed: r.changed }, ...(r.more ?? [])]) process.stdout.write(`${f.changed ? "wrote" : "unchanged"} ${f.path}\n`);
   for (const line of r.ran) process.stdout.write(`ran ${line}\n`);
   if (r.note) process.stdout.write(`${r.note}\n`);
 }
@@ -52,15 +55,23 @@ function report(r: Report): void {
 function installCommand(role: ServiceRole, roleArgs: ArgsDef) {
   return defineCommand({
     meta: { name: role, description: `Install the ${role} as a service, with the options \`salty ${role}\` takes` },
-    args: { ...roleArgs, ...installArgs },
+    args: { ...roleArgs, ...installArgs, ...(role === "pull" ? pullInstallArgs : {}) },
     async run({ args }) {
-      const parsed = args as Record<string, unknown>;
+      const parsed = { ...(args as Record<string, unknown>) };
       if (role === "agent") checkMasterAddress(parsed.master as string | undefined);
-      const s = spec(role, roleArgs, parsed);
+      let everySec: number | undefined;
+      if (role === "pull") {
+        // A local repository path is written out absolute, as the directories are.
+        parsed.repo = checkRepo(parsed.repo as string | undefined, process.cwd());
+        everySec = Math.max(1, Math.round(parseDuration(String(parsed.every ?? "15m"), "--every", 1000) / 1000));
+        delete parsed.every;
+      }
+      const s = spec(role, roleArgs, parsed, everySec);
       if (args.print) {
         const manager = managerFor(process.platform);
-        process.stderr.write(`salty: would write ${servicePath(manager, role)}\n`);
-        process.stdout.write(render(manager, s));
+        const files = serviceFiles(manager, s);
+        process.stderr.write(`salty: would write ${files.map((f) => f.path).join(" and ")}\n`);
+        for (const f of files) process.stdout.write(f.content);
         return;
       }
       report(await installService(host(args.root as string | undefined), s));
@@ -69,7 +80,11 @@ function installCommand(role: ServiceRole, roleArgs: ArgsDef) {
 }
 
 const roleArg = {
-  role: { type: "positional", description: "agent or master", valueHint: "agent|master" },
+  role: { type: "positional", description: "agent, master or pull", valueHint: "agent|master|pull" },
+} as const satisfies ArgsDef;
+
+const pullInstallArgs = {
+  every: { type: "string", description: "How often the pull runs (default 15m)", default: "15m", valueHint: "DURATION" },
 } as const satisfies ArgsDef;
 
 export default defineCommand({
@@ -77,13 +92,13 @@ export default defineCommand({
   subCommands: {
     install: defineCommand({
       meta: { name: "install", description: "Write the service file, then enable and start it" },
-      subCommands: { agent: installCommand("agent", agent.args as ArgsDef), master: installCommand("master", master.args as ArgsDef) },
+      subCommands: { agent: installCommand("agent", agent.args as ArgsDef), master: installCommand("master", master.args as ArgsDef), pull: installCommand("pull", pullArgs as ArgsDef) },
     }),
     uninstall: defineCommand({
       meta: { name: "uninstall", description: "Stop the service and remove its file" },
       args: { ...roleArg, ...serviceArgs },
       async run({ args }) {
-        if (args.role !== "agent" && args.role !== "master") throw new UsageError(`service uninstall takes agent or master, not ${JSON.stringify(args.role ?? "")}`);
+        if (args.role !== "agent" && args.role !== "master" && args.role !== "pull") throw new UsageError(`service uninstall takes agent, master or pull, not ${JSON.stringify(args.role ?? "")}`);
         const r = await uninstallService(host(args.root), args.role);
         process.stdout.write(`removed ${r.path}\n`);
         for (const line of r.ran) process.stdout.write(`ran ${line}\n`);

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SaltyError } from "../errors.ts";
-import { render, serviceName, servicePath, type ServiceManager, type ServiceRole, type ServiceSpec } from "./units.ts";
+import { activeName, serviceFiles, servicePath, type ServiceManager, type ServiceRole, type ServiceSpec } from "./units.ts";
 import { childEnv } from "../sys/child-env.ts";
 
 export type Runner = (argv: string[]) => Promise<{ code: number; output: string }>;
@@ -29,6 +29,8 @@ export type Report = {
   ran: string[];
   /** Said to the operator when the service was not started. */
   note?: string;
+  /** The other files written with it (the pull's timer), each with whether it changed. */
+  more?: Array<{ path: string; changed: boolean }>;
 };
 
 /** Runs a command of the service manager on this machine. */
@@ -43,27 +45,32 @@ function target(host: Host, role: ServiceRole): string {
 }
 
 export async function installService(host: Host, spec: ServiceSpec): Promise<Report> {
-  const content = render(host.manager, spec);
-  const path = target(host, spec.role);
-  const changed = !existsSync(path) || readFileSync(path, "utf8") !== content;
-  if (changed) writeAtomically(path, content);
+  const written = serviceFiles(host.manager, spec).map((f) => {
+    const path = join(host.root, f.path);
+    const changed = !existsSync(path) || readFileSync(path, "utf8") !== f.content;
+    if (changed) writeAtomically(path, f.content);
+    return { path, changed };
+  });
+  const { path, changed } = written[0]!;
+  const more = written.length > 1 ? { more: written.slice(1) } : {};
   const ran: string[] = [];
-  if (!host.run) return { path, changed, ran, note: `not started: ${startHint(host, spec.role)}` };
+  if (!host.run) return { path, changed, ran, note: `not started: ${startHint(host, spec.role)}`, ...more };
   for (const step of activation(host, spec.role, path)) await runStep(host.run, step, ran);
   const note = host.manager === "systemd" && !host.managerRunning ? "systemd is not running here: enabled for the next boot, not started" : undefined;
-  return { path, changed, ran, note };
+  return { path, changed, ran, note, ...more };
 }
 
 export async function uninstallService(host: Host, role: ServiceRole): Promise<Report> {
   const path = target(host, role);
   if (!existsSync(path)) throw new SaltyError(`no ${role} service is installed: ${path} does not exist`, "E_NOT_INSTALLED");
   const ran: string[] = [];
-  const name = serviceName(host.manager, role);
+  const name = activeName(host.manager, role);
   if (host.run && host.manager === "systemd") {
     await runStep(host.run, { argv: ["systemctl", "disable", ...(host.managerRunning ? ["--now"] : []), name] }, ran);
   }
   if (host.run && host.manager === "launchd") await runStep(host.run, { argv: ["launchctl", "bootout", `system/${name}`], mayFail: true }, ran);
   rmSync(path);
+  if (host.manager === "systemd" && role === "pull") rmSync(join(host.root, "/etc/systemd/system/salty-pull.timer"), { force: true });
   if (host.run && host.manager === "systemd" && host.managerRunning) await runStep(host.run, { argv: ["systemctl", "daemon-reload"] }, ran);
   return { path, changed: true, ran };
 }
@@ -72,7 +79,7 @@ type Step = { argv: string[]; mayFail?: boolean };
 
 /** Reinstalling restarts the service so that a changed command line takes effect. */
 function activation(host: Host, role: ServiceRole, path: string): Step[] {
-  const name = serviceName(host.manager, role);
+  const name = activeName(host.manager, role);
   if (host.manager === "launchd") {
     return [{ argv: ["launchctl", "bootout", `system/${name}`], mayFail: true }, { argv: ["launchctl", "bootstrap", "system", path] }];
   }
@@ -90,7 +97,7 @@ async function runStep(run: Runner, step: Step, ran: string[]): Promise<void> {
 }
 
 function startHint(host: Host, role: ServiceRole): string {
-  const name = serviceName(host.manager, role);
+  const name = activeName(host.manager, role);
   if (host.manager === "launchd") return `launchctl bootstrap system ${servicePath(host.manager, role)}`;
   return `systemctl daemon-reload && systemctl enable --now ${name}`;
 }

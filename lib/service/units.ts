@@ -1,10 +1,12 @@
 // The service files of the agent and the master: a systemd unit on Linux, a
-// launchd plist on macOS, and where each lives. Pure: no I/O, no process state;
+// launchd plist on macOS, and where each lives. `salty pull` runs on a period
+// instead: a oneshot unit and its timer (OnUnitActiveSec), a plist with
+// StartInterval. Pure: no I/O, no process state;
 // the command line the service runs is given whole by the caller.
 
 import { SaltyError } from "../errors.ts";
 
-export type ServiceRole = "agent" | "master";
+export type ServiceRole = "agent" | "master" | "pull";
 export type ServiceManager = "systemd" | "launchd";
 
 export type ServiceSpec = {
@@ -15,6 +17,8 @@ export type ServiceSpec = {
   workingDirectory: string;
   /** Named in the header comment, e.g. "salty 0.1.0 (abc1234)". */
   generator: string;
+  /** pull: seconds from one run to the next. */
+  everySec?: number;
 };
 
 /** Seconds before a crashed or disconnected service is started again. */
@@ -30,6 +34,18 @@ export function servicePath(manager: ServiceManager, role: ServiceRole): string 
   return manager === "systemd"
     ? `/etc/systemd/system/${serviceName(manager, role)}`
     : `/Library/LaunchDaemons/${serviceName(manager, role)}.plist`;
+}
+
+/** What is enabled, started and stopped: the pull's timer on systemd, else the service itself. */
+export function activeName(manager: ServiceManager, role: ServiceRole): string {
+  return manager === "systemd" && role === "pull" ? "salty-pull.timer" : serviceName(manager, role);
+}
+
+/** Every file of a role's service: the unit and, for the pull on systemd, its timer. */
+export function serviceFiles(manager: ServiceManager, spec: ServiceSpec): Array<{ path: string; content: string }> {
+  const files = [{ path: servicePath(manager, spec.role), content: render(manager, spec) }];
+  if (manager === "systemd" && spec.role === "pull") files.push({ path: "/etc/systemd/system/salty-pull.timer", content: pullTimer(spec) });
+  return files;
 }
 
 /** Where launchd sends the service's stdout and stderr (systemd uses the journal). */
@@ -52,6 +68,7 @@ function checkSpec(spec: ServiceSpec): void {
   const exe = spec.argv[0];
   if (!exe?.startsWith("/")) throw new SaltyError(`the service's executable must be an absolute path, not ${exe ?? "nothing"}`, "E_SERVICE");
   if (!spec.workingDirectory.startsWith("/")) throw new SaltyError("the service's working directory must be absolute", "E_SERVICE");
+  if (spec.role === "pull" && !(Number.isSafeInteger(spec.everySec) && spec.everySec! >= 1)) throw new SaltyError("the pull service needs its period in whole seconds", "E_SERVICE");
   for (const a of spec.argv) {
     if (/[\0\n\r]/.test(a)) throw new SaltyError("a service argument may not hold a newline or NUL", "E_SERVICE");
   }
@@ -60,6 +77,7 @@ function checkSpec(spec: ServiceSpec): void {
 const description: Record<ServiceRole, string> = {
   agent: "salty agent: runs the roles its master sends",
   master: "salty master: serves the fileroot to agents",
+  pull: "salty pull: applies this host's roles from git (run by salty-pull.timer)",
 };
 
 /**
@@ -73,6 +91,7 @@ export function systemdWord(word: string): string {
 }
 
 function systemdUnit(spec: ServiceSpec): string {
+  if (spec.role === "pull") return pullUnit(spec);
   const network = spec.role === "agent" ? ["After=network-online.target", "Wants=network-online.target"] : ["After=network.target"];
   return [
     `# Written by ${spec.generator}. Remove with: salty service uninstall ${spec.role}`,
@@ -91,6 +110,42 @@ function systemdUnit(spec: ServiceSpec): string {
     "",
     "[Install]",
     "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** A run at a time, to its end (a oneshot); the timer starts it. */
+function pullUnit(spec: ServiceSpec): string {
+  return [
+    `# Written by ${spec.generator}. Remove with: salty service uninstall pull`,
+    "[Unit]",
+    `Description=${description.pull}`,
+    "After=network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${spec.argv.map(systemdWord).join(" ")}`,
+    `WorkingDirectory=${systemdWord(spec.workingDirectory)}`,
+    "",
+  ].join("\n");
+}
+
+/** A minute after boot, then `everySec` after each run started; a failed run waits for the next. */
+function pullTimer(spec: ServiceSpec): string {
+  return [
+    `# Written by ${spec.generator}. Remove with: salty service uninstall pull`,
+    "[Unit]",
+    `Description=salty pull every ${spec.everySec}s`,
+    "",
+    "[Timer]",
+    "OnBootSec=60",
+    `OnUnitActiveSec=${spec.everySec}`,
+    "AccuracySec=1",
+    "Unit=salty-pull.service",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
     "",
   ].join("\n");
 }
@@ -120,8 +175,9 @@ function launchdPlist(spec: ServiceSpec): string {
     "  <key>EnvironmentVariables</key>",
     `  <dict><key>PATH</key>${str(launchdPath)}</dict>`,
     "  <key>RunAtLoad</key><true/>",
-    "  <key>KeepAlive</key><true/>",
-    `  <key>ThrottleInterval</key><integer>${restartSec}</integer>`,
+    ...(spec.role === "pull"
+      ? [`  <key>StartInterval</key><integer>${spec.everySec}</integer>`]
+      : ["  <key>KeepAlive</key><true/>", `  <key>ThrottleInterval</key><integer>${restartSec}</integer>`]),
     `  <key>StandardOutPath</key>${str(log)}`,
     `  <key>StandardErrorPath</key>${str(log)}`,
     "</dict>",

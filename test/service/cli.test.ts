@@ -66,7 +66,7 @@ describe("salty service", () => {
     ["no master address", ["install", "agent", "--print"], "MASTER"],
     ["a bad master address", ["install", "agent", "salt:99999", "--print"], "the agent needs its master as MASTER[:PORT]"],
     ["an unknown option", ["install", "agent", "salt", "--bogus"], "unknown option --bogus"],
-    ["an unknown role", ["uninstall", "minion", "--root", dir], 'service uninstall takes agent or master, not "minion"'],
+    ["an unknown role", ["uninstall", "minion", "--root", dir], 'service uninstall takes agent, master or pull, not "minion"'],
   ])("%s is a usage error (exit 2), nothing written", async (_, args, message) => {
     const r = await salty("service", ...args);
     expect(r.stderr).toContain(message);
