@@ -1,6 +1,7 @@
 // The table `salty hosts` prints by default: one line per connected agent
 // with its cluster and env, OS, address, how long it has been connected, and
-// its last apply with the result. Pure: no I/O.
+// its last apply with the result (LATE: an agent with --apply-every that has
+// not asked for its apply in two periods). Pure: no I/O.
 
 import type { HostEntry } from "../wire/api.ts";
 import { ago } from "./adhoc-format.ts";
@@ -21,8 +22,10 @@ function osOf(h: HostEntry): string {
 
 function lastApplyOf(h: HostEntry, now: number): string {
   const l = h.lastApply;
-  if (!l) return "-";
-  return `${l.status} ${ago(now - Date.parse(l.at))}${l.version ? ` version=${l.version}` : ""}`;
+  // An agent with --apply-every that has not asked for two periods.
+  const late = h.scheduled?.late ? " LATE" : "";
+  if (!l) return `-${late}`;
+  return `${l.status} ${ago(now - Date.parse(l.at))}${l.version ? ` version=${l.version}` : ""}${late}`;
 }
 
 export function hostsTable(hosts: Record<string, HostEntry>, now: number): string[] {

@@ -72,7 +72,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_
 }
 
 async function hosts(): Promise<Record<string, HostEntry>> {
-  const r = await w.salty(["hosts", ...k()]);
+  const r = await w.salty(["hosts", "--json", ...k()]);
   return JSON.parse(r.stdout);
 }
 
@@ -122,6 +122,11 @@ test("--only-if-changed skips unchanged inputs and runs again when a file change
 test("an agent that has not asked for two periods is late in salty hosts", async () => {
   // a4's role sleeps 4 s and its period is 1 s: it does not ask while its run lasts.
   await until("a4 late", async () => ((await hosts()).a4?.scheduled?.late ? true : undefined));
+  const table = await until("a4 LATE in the table", async () => {
+    const r = await w.salty(["hosts", ...k()]);
+    return /^a4 .* LATE$/m.test(r.stdout) ? r.stdout : undefined;
+  });
+  expect(table).not.toMatch(/^a1 .* LATE$/m);
   await until("a4 on time again", async () => ((await hosts()).a4?.scheduled?.late === false ? true : undefined));
 });
 
