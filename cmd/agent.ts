@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { UsageError } from "../lib/errors.ts";
 import { untilSignal } from "./_daemon.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
-import { runAgent } from "../lib/agent/client.ts";
+import { runAgent } from "../lib/agent/reconnect.ts";
 import { createWorkerExecutor } from "../lib/agent/worker-executor.ts";
 import { useColdCodeJitPolicy } from "../lib/jit-policy.ts";
 import { gatherFacts } from "../lib/facts/gather.ts";

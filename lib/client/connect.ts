@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { lookedNote } from "./keyroot.ts";
 import { Rpc, type Handlers } from "../wire/rpc.ts";
-import { connectTcp, connectUnix } from "../wire/tcp.ts";
-import { MasterRefusedError, secureClient } from "../wire/secure.ts";
+import { connectUnix } from "../wire/tcp.ts";
+import { connectSecure } from "../wire/connect-secure.ts";
 import { parseHostPort } from "../wire/address.ts";
-import { loadOrCreateIdentity, pinFirstContact, readPinnedMasterKey } from "../crypto/keys.ts";
+import { loadOrCreateIdentity } from "../crypto/keys.ts";
 import type { ClientApi, ControlApi } from "../wire/api.ts";
 
 export interface ConnectOptions {
@@ -40,17 +40,11 @@ export function clientId(): string {
 async function connectRemote(master: string, keyroot: string, handlers: Handlers<ClientApi>): Promise<Rpc<ClientApi, ControlApi>> {
   const { host, port } = parseHostPort(master, "--master");
   const identity = await loadOrCreateIdentity(keyroot, "client");
-  const pinned = await readPinnedMasterKey(keyroot);
-  const socket = await connectTcp(host, port);
   const id = clientId();
   try {
-    const { link, masterKey } = await secureClient(socket, { identity, id, kind: "client", pinnedAt: join(keyroot, "master.pub"), ...(pinned ? { masterKey: pinned } : {}) });
-    if (!pinned) await pinFirstContact(keyroot, masterKey, master);
+    const { link } = await connectSecure({ host, port, keyroot, identity, id, kind: "client" });
     return new Rpc<ClientApi, ControlApi>(link, handlers);
   } catch (err) {
-    socket.close("handshake failed");
-    // A pending client met the master too: trust on first use ends at the first handshake, not at acceptance.
-    if (!pinned && err instanceof MasterRefusedError) await pinFirstContact(keyroot, err.masterKey, master);
     if (err instanceof SaltyError && err.code === "E_KEY_PENDING") {
       throw new SaltyError(`this client's key is pending on ${master}: run "salty keys accept ${id} --kind client" there`, err.code);
     }

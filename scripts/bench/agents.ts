@@ -5,7 +5,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { runAgent } from "../../lib/agent/client.ts";
+import { runAgent } from "../../lib/agent/reconnect.ts";
 import { createExecutor } from "../../lib/agent/runner.ts";
 import { gatherFacts } from "../../lib/facts/gather.ts";
 import { overrideTiming } from "../../lib/constants.ts";

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { world, type World } from "./_harness.ts";
-import { runAgent } from "../../lib/agent/client.ts";
+import { runAgent } from "../../lib/agent/reconnect.ts";
 import { setLogSink } from "../../lib/log.ts";
 import type { Facts } from "salty";
 

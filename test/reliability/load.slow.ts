@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Facts } from "salty";
-import { runAgent } from "../../lib/agent/client.ts";
+import { runAgent } from "../../lib/agent/reconnect.ts";
 import { createExecutor } from "../../lib/agent/runner.ts";
 import { timing } from "../../lib/constants.ts";
 import { setLogSink } from "../../lib/log.ts";

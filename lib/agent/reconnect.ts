@@ -4,13 +4,11 @@
 // or two) — forever, until stopped. A master whose key changed is
 // refused for good (that is an attack or a re-install an operator must confirm).
 
-import { join } from "node:path";
 import { timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { connectTcp } from "../wire/tcp.ts";
-import { MasterRefusedError, secureClient } from "../wire/secure.ts";
-import { loadOrCreateIdentity, pinFirstContact, pinMasterKey, readPinnedMasterKey } from "../crypto/keys.ts";
+import { connectSecure } from "../wire/connect-secure.ts";
+import { loadOrCreateIdentity, pinMasterKey, type Identity } from "../crypto/keys.ts";
 import { serveMaster, type AgentSessionDeps } from "./session.ts";
 
 export interface AgentOptions {
@@ -47,26 +45,11 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   }
 }
 
-async function session(opts: AgentOptions, identity: Awaited<ReturnType<typeof loadOrCreateIdentity>>): Promise<void> {
-  const socket = await connectTcp(opts.host, opts.port);
+async function session(opts: AgentOptions, identity: Identity): Promise<void> {
+  const { link, socket } = await connectSecure({ host: opts.host, port: opts.port, keyroot: opts.keyroot, identity, id: opts.id, kind: "agent", signal: opts.signal });
   const stop = () => socket.close("agent stopping");
   opts.signal.addEventListener("abort", stop);
   try {
-    const pinned = await readPinnedMasterKey(opts.keyroot);
-    const master = `${opts.host}:${opts.port}`;
-    const { link, masterKey } = await secureClient(socket, {
-      identity,
-      id: opts.id,
-      kind: "agent",
-      // Named in the error if the master's key changed: the file to remove after a genuine re-install.
-      pinnedAt: join(opts.keyroot, "master.pub"),
-      ...(pinned ? { masterKey: pinned } : {}),
-    }).catch(async (err) => {
-      // Pending (or refused) is a first contact too: the key it proved is pinned now, not at acceptance.
-      if (!pinned && err instanceof MasterRefusedError) await pinFirstContact(opts.keyroot, err.masterKey, master);
-      throw err;
-    });
-    if (!pinned) await pinFirstContact(opts.keyroot, masterKey, master);
     log("agent.session", { id: opts.id, master: `${opts.host}:${opts.port}` });
     const reason = await serveMaster(link, opts.session);
     log("agent.session_closed", { id: opts.id, reason });
