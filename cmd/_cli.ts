@@ -5,6 +5,7 @@
 import type { ArgsDef, CommandDef } from "citty";
 import { SaltyError, UsageError, errorMessage } from "../lib/errors.ts";
 import { findKeyroot, type KeyrootChoice } from "../lib/client/keyroot.ts";
+import { io } from "./_io.ts";
 
 export const keyrootArg = {
   keyroot: { type: "string", description: "Directory of keys and crypto.pass", default: "./keys", valueHint: "DIR" },
@@ -17,7 +18,7 @@ export const clientKeyrootArg = {
 
 /** The keyroot of a client command: --keyroot, else found (lib/client/keyroot.ts). */
 export function clientKeyroot(given: string | undefined): KeyrootChoice {
-  return findKeyroot(given, process.env, process.cwd());
+  return findKeyroot(given, io().env, process.cwd());
 }
 
 export const filerootArg = {

@@ -3,10 +3,11 @@
 // null, and the command decides (usually: an explicit --yes is needed).
 
 import { readSync } from "node:fs";
+import { io } from "./_io.ts";
 
 export function confirm(question: string): boolean | null {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return null;
-  process.stderr.write(`${question} [y/N] `);
+  if (!io().stdin.isTTY || !io().stderr.isTTY) return null;
+  io().stderr.write(`${question} [y/N] `);
   const buf = Buffer.alloc(256);
   let line = "";
   while (!line.includes("\n")) {

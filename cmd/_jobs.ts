@@ -4,16 +4,17 @@ import { formatReport } from "../lib/client/format.ts";
 import { jobHeader, jobReport } from "../lib/client/jobs-format.ts";
 import { printLines } from "../lib/client/print.ts";
 import type { JobRecord } from "../lib/history/types.ts";
+import { io } from "./_io.ts";
 
 export const jobIdArg = { id: { type: "positional", required: true, description: "The job's id (salty jobs)", valueHint: "ID" } } as const;
 
 export function printJob(job: JobRecord, opts: { verbosity: number; diff: boolean; json: boolean }): void {
   if (opts.json) {
-    process.stdout.write(JSON.stringify(job, null, 2) + "\n");
+    io().stdout.write(JSON.stringify(job, null, 2) + "\n");
     return;
   }
-  process.stdout.write(jobHeader(job) + "\n");
-  if (job.error) process.stderr.write(`error: ${job.error}\n`);
-  if (job.status === "running") process.stdout.write(`still running: see salty jobs show ${job.id} again when it ends\n`);
-  else printLines(formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, { dryRun: job.dryRun, ...(job.target ? { target: job.target } : {}) }), process);
+  io().stdout.write(jobHeader(job) + "\n");
+  if (job.error) io().stderr.write(`error: ${job.error}\n`);
+  if (job.status === "running") io().stdout.write(`still running: see salty jobs show ${job.id} again when it ends\n`);
+  else printLines(formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, { dryRun: job.dryRun, ...(job.target ? { target: job.target } : {}) }), io());
 }

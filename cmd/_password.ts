@@ -11,17 +11,18 @@ import tty from "node:tty";
 import { SaltyError } from "../lib/errors.ts";
 import { PASSWORD_FILE, findPassword, passwordFileWarnings } from "../lib/crypto/secrets.ts";
 import { lookedNote } from "../lib/client/keyroot.ts";
+import { io } from "./_io.ts";
 
 /** `confirm` asks twice (when encrypting, a typo would lock the data away); `searched` is how the keyroot was found. */
 export async function obtainPassword(keyroot: string, opts: { confirm: boolean; searched?: string[] }): Promise<string> {
-  const found = await findPassword(keyroot);
+  const found = await findPassword(keyroot, io().env);
   if (found !== null) {
     const warnings = found.from === "crypto.pass" ? [...(found.ignored ? [found.ignored] : []), ...(await passwordFileWarnings(keyroot))] : [];
-    for (const w of warnings) process.stderr.write(`salty: warning: ${w}\n`);
+    for (const w of warnings) io().stderr.write(`salty: warning: ${w}\n`);
     return found.password;
   }
   const hint = `set $SALTY_PASSWORD or write ${join(keyroot, PASSWORD_FILE)}`;
-  const answers = promptHidden(opts.confirm ? ["Password: ", "Password again: "] : ["Password: "]);
+  const answers = io().prompt(opts.confirm ? ["Password: ", "Password again: "] : ["Password: "]);
   if (answers === null) throw new SaltyError(`no password: ${hint} (no terminal to prompt on)${lookedNote(opts.searched)}`, "E_PASSWORD");
   const [first, again] = answers;
   if (!first) throw new SaltyError("empty password", "E_PASSWORD");
@@ -35,7 +36,7 @@ export async function obtainPassword(keyroot: string, opts: { confirm: boolean; 
  * would keep Bun alive until the terminal sends EOF, so bytes are read with
  * readSync (the process has nothing else to do while it waits for a password).
  */
-function promptHidden(questions: string[]): string[] | null {
+export function promptHidden(questions: string[]): string[] | null {
   let fd: number;
   try {
     fd = openSync("/dev/tty", "r+");

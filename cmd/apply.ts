@@ -10,6 +10,7 @@ import { ProgressLine } from "../lib/client/progress.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
 import { targetText } from "../lib/inventory/resolve.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
+import { io } from "./_io.ts";
 
 /** `uid=0(root)`, as id(1) says it: what the job history records for the local socket. */
 function whoAmI(): string {
@@ -18,7 +19,7 @@ function whoAmI(): string {
   try {
     name = userInfo().username;
   } catch {} // no passwd entry for this uid
-  if (!name || name === "unknown") name = process.env.USER || process.env.LOGNAME;
+  if (!name || name === "unknown") name = io().env.USER || io().env.LOGNAME;
   return name ? `uid=${uid}(${name})` : `uid=${uid}`;
 }
 
@@ -50,14 +51,14 @@ export default defineCommand({
     const { target } = parseApplyArgs(words); // usage errors here, before any connection
     const timeoutMs = parseTimeout(args.timeout);
     if (args.json && args["json-stream"]) throw new UsageError("--json and --json-stream: choose one");
-    const progress = new ProgressLine(process.stderr);
+    const progress = new ProgressLine(io().stderr);
     let job: string | undefined;
     const opts = { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) };
     // Each host's block as it is done, unless the whole report is wanted at once (--json, --sort).
     const stream = args["json-stream"] ? new JsonStream() : undefined;
     const live = !stream && !args.json && !args.sort ? new LiveReport(verbosity(rawArgs), opts) : undefined;
-    const emit = (objs: object[]) => progress.around(() => objs.forEach((o) => process.stdout.write(JSON.stringify(o) + "\n")));
-    const print = (lines: Line[]) => lines.length && progress.around(() => printLines(lines, process));
+    const emit = (objs: object[]) => progress.around(() => objs.forEach((o) => io().stdout.write(JSON.stringify(o) + "\n")));
+    const print = (lines: Line[]) => lines.length && progress.around(() => printLines(lines, io()));
     const rpc = await connectClient(args, {
       "apply.progress": (p) => {
         if (p.job && !job && stream) emit(stream.job(p.job));
@@ -85,14 +86,14 @@ export default defineCommand({
         .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));
       if (!report) {
         progress.clear();
-        process.stderr.write(job ? `interrupted: job ${job} goes on; see salty jobs show ${job}\n` : "interrupted: the apply goes on on the master; see salty jobs\n");
+        io().stderr.write(job ? `interrupted: job ${job} goes on; see salty jobs show ${job}\n` : "interrupted: the apply goes on on the master; see salty jobs\n");
         return 130;
       }
       progress.clear();
       if (stream) emit(stream.end(report, job));
-      else if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-      else if (live) printLines(live.end(report), process);
-      else printLines(formatReport({ ...report, hosts: [...report.hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }, verbosity(rawArgs), opts), process);
+      else if (args.json) io().stdout.write(JSON.stringify(report, null, 2) + "\n");
+      else if (live) printLines(live.end(report), io());
+      else printLines(formatReport({ ...report, hosts: [...report.hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }, verbosity(rawArgs), opts), io());
       return report.rc;
     } finally {
       process.off("SIGINT", interrupted);

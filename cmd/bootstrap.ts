@@ -9,6 +9,7 @@ import { parseApplyArgs } from "../lib/inventory/args.ts";
 import { formatReport } from "../lib/client/format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { setLogSink } from "../lib/log.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "bootstrap", description: "Apply this host's roles in one process (master and agent), bootstrap=true" },
@@ -41,8 +42,8 @@ export default defineCommand({
       diff: !!args.diff,
       ...(timeoutMs ? { timeoutMs } : {}),
     });
-    if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-    else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"] }), process);
+    if (args.json) io().stdout.write(JSON.stringify(report, null, 2) + "\n");
+    else printLines(formatReport(report, verbosity(rawArgs), { dryRun: !!args["dry-run"] }), io());
     return report.rc;
   },
 });

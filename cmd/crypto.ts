@@ -1,7 +1,6 @@
 // salty crypto e|d|es|ds: secret files and strings in the original salty
 // format. Thin: the format, the files and the password live in lib/crypto/.
 
-import { once } from "node:events";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { defineCommand } from "citty";
@@ -19,6 +18,7 @@ import {
 import { wholeBlocksWarning } from "../lib/crypto/secret-stream.ts";
 import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { obtainPassword } from "./_password.ts";
+import { io, writeChunk } from "./_io.ts";
 
 interface CryptoArgs {
   _: string[];
@@ -31,7 +31,7 @@ const forceArg = { force: { type: "boolean", description: "Overwrite an existing
 /** `e`/`d`: each FILE to its output; with no FILE, stdin to stdout. Stops at the first failure. */
 async function runFiles(args: CryptoArgs, encrypt: boolean): Promise<void> {
   const jobs = args._.map((src) => ({ src, dst: encrypt ? `${src}.enc` : decryptedName(src) }));
-  if (jobs.length === 0 && process.stdin.isTTY) throw new UsageError(`give FILE... or pipe data on stdin (see salty crypto ${encrypt ? "e" : "d"} --help)`);
+  if (jobs.length === 0 && io().stdin.isTTY) throw new UsageError(`give FILE... or pipe data on stdin (see salty crypto ${encrypt ? "e" : "d"} --help)`);
   // Report a missing input or an existing output before asking for a password.
   for (const { src, dst } of jobs) await checkPaths(src, dst, { force: args.force });
   const key = deriveKey(await obtainPassword(...passwordPlace(args, encrypt)));
@@ -50,7 +50,7 @@ async function runFiles(args: CryptoArgs, encrypt: boolean): Promise<void> {
 /** One line on stderr when a decrypted .enc may have lost whole blocks unnoticed (README "Secrets"). */
 function warnWholeBlocks(name: string, length: number): void {
   const warning = wholeBlocksWarning(length);
-  if (warning) process.stderr.write(`salty: warning: ${name}: ${warning}\n`);
+  if (warning) io().stderr.write(`salty: warning: ${name}: ${warning}\n`);
 }
 
 function counted(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> & { bytes: number } {
@@ -79,8 +79,8 @@ function decryptedName(src: string): string {
 
 /** `es`/`ds`: one line per STRING; with no STRING, the whole of stdin is one. */
 async function runStrings(args: CryptoArgs, encrypt: boolean): Promise<void> {
-  if (args._.length === 0 && process.stdin.isTTY) throw new UsageError(`give STRING or pipe it on stdin (see salty crypto ${encrypt ? "es" : "ds"} --help)`);
-  const values = args._.length > 0 ? args._ : [(await Bun.stdin.text()).replace(/\r?\n$/, "")];
+  if (args._.length === 0 && io().stdin.isTTY) throw new UsageError(`give STRING or pipe it on stdin (see salty crypto ${encrypt ? "es" : "ds"} --help)`);
+  const values = args._.length > 0 ? args._ : [(await io().stdin.text()).replace(/\r?\n$/, "")];
   const key = deriveKey(await obtainPassword(...passwordPlace(args, encrypt)));
   const lines = values.map((v, i) => {
     try {
@@ -89,16 +89,16 @@ async function runStrings(args: CryptoArgs, encrypt: boolean): Promise<void> {
       throw values.length > 1 && err instanceof SaltyError ? new SaltyError(`string ${i + 1}: ${err.message}`, err.code) : err;
     }
   });
-  process.stdout.write(lines.join("\n") + "\n");
+  io().stdout.write(lines.join("\n") + "\n");
 }
 
 function stdinChunks(): AsyncIterable<Uint8Array> {
-  return Bun.stdin.stream();
+  return io().stdin.stream();
 }
 
 /** Copy to stdout, waiting for it to drain so memory stays flat whatever the size. */
 async function writeStdout(chunks: AsyncIterable<Uint8Array>): Promise<void> {
-  for await (const chunk of chunks) if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
+  for await (const chunk of chunks) await writeChunk(io().stdout, chunk);
 }
 
 const fileArg = (description: string) => ({ file: { type: "positional", required: false, description, valueHint: "FILE..." } }) as const;

@@ -6,6 +6,7 @@ import { quietClient } from "../lib/client/connect.ts";
 import { driftLines, driftOf, driftStatus } from "../lib/client/drift-format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
+import { io } from "./_io.ts";
 
 const FOREVER = 2 ** 31 - 1; // roles have their own timeouts
 
@@ -26,8 +27,8 @@ export default defineCommand({
     const rpc = await connectClient(args, quietClient);
     try {
       const report = await rpc.call("apply", { args: words, dryRun: true, diff: !!args.diff }, { timeoutMs: FOREVER });
-      if (args.json) process.stdout.write(JSON.stringify(driftOf(report), null, 2) + "\n");
-      else printLines(driftLines(report, { verbose: !!args.verbose, diff: !!args.diff }), process);
+      if (args.json) io().stdout.write(JSON.stringify(driftOf(report), null, 2) + "\n");
+      else printLines(driftLines(report, { verbose: !!args.verbose, diff: !!args.diff }), io());
       return driftStatus(report);
     } finally {
       rpc.close();

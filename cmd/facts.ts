@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { gatherFacts } from "../lib/facts/gather.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "facts", description: "Print this host's facts as JSON" },
   async run() {
-    process.stdout.write(JSON.stringify(await gatherFacts(), null, 2) + "\n");
+    io().stdout.write(JSON.stringify(await gatherFacts(), null, 2) + "\n");
   },
 });

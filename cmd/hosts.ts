@@ -4,6 +4,7 @@ import { connectClient } from "./_connect.ts";
 import { quietClient } from "../lib/client/connect.ts";
 import type { HostEntry } from "../lib/wire/api.ts";
 import { hostsTable } from "../lib/client/hosts-table.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "hosts", description: "The connected agents: a table (cluster, env, os, ip, connected, last apply), or JSON with --json" },
@@ -18,9 +19,9 @@ export default defineCommand({
     try {
       let hosts = await rpc.call("hosts", null);
       if (args.behind !== undefined) hosts = Object.fromEntries(Object.entries(hosts).filter(([, h]) => behind(h, args.behind!)));
-      if (args.json) process.stdout.write(JSON.stringify(hosts, null, 2) + "\n");
-      else if (Object.keys(hosts).length === 0) process.stderr.write("no agent is connected\n");
-      else process.stdout.write(hostsTable(hosts, Date.now()).join("\n") + "\n");
+      if (args.json) io().stdout.write(JSON.stringify(hosts, null, 2) + "\n");
+      else if (Object.keys(hosts).length === 0) io().stderr.write("no agent is connected\n");
+      else io().stdout.write(hostsTable(hosts, Date.now()).join("\n") + "\n");
     } finally {
       rpc.close();
     }

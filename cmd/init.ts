@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { refreshTypes, scaffold } from "../lib/master/scaffold.ts";
 import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "init", description: "Scaffold a fileroot (hosts/, roles/, files/, keys/) with editor types" },
@@ -14,7 +15,7 @@ export default defineCommand({
     if (args.types) {
       const done = await refreshTypes(dir);
       const path = join(dir, "types", "salty.d.ts");
-      process.stdout.write(done === "unchanged" ? `unchanged ${path} (already this version's)\n` : `${done} ${path}\n`);
+      io().stdout.write(done === "unchanged" ? `unchanged ${path} (already this version's)\n` : `${done} ${path}\n`);
       return;
     }
     const report = await scaffold(dir);
@@ -23,6 +24,6 @@ export default defineCommand({
     for (const rel of report.kept) out.push(`kept    ${join(dir, rel)} (already there)`);
     const master = await loadIdentity(join(dir, "keys"), "master");
     out.push(`master key ${fingerprint(master.publicKey)}`);
-    process.stdout.write(out.join("\n") + "\n");
+    io().stdout.write(out.join("\n") + "\n");
   },
 });

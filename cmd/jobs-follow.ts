@@ -4,6 +4,7 @@ import { connectClient } from "./_connect.ts";
 import { verbosity } from "./_args.ts";
 import { jobIdArg, printJob } from "./_jobs.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
+import { io } from "./_io.ts";
 
 const FOREVER = 2 ** 31 - 1; // the job's roles have their own timeouts
 
@@ -18,7 +19,7 @@ export default defineCommand({
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
   async run({ args, rawArgs }) {
-    const progress = new ProgressLine(process.stderr);
+    const progress = new ProgressLine(io().stderr);
     const rpc = await connectClient(args, { "apply.progress": (p) => (p.total ? progress.update(p) : undefined, null), "run.event": () => null, "apply.event": () => null });
     try {
       const job = await rpc.call("jobs.follow", { id: args.id }, { timeoutMs: FOREVER });

@@ -6,6 +6,7 @@ import { jobsTable } from "../lib/client/jobs-format.ts";
 import { parseDuration } from "../lib/history/job-id.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { JobFilter } from "../lib/history/types.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "jobs", description: "The master's job history: every apply, newest first" },
@@ -36,9 +37,9 @@ export default defineCommand({
     const rpc = await connectClient(args, quietClient);
     try {
       const jobs = await rpc.call("jobs.list", filter);
-      if (args.json) process.stdout.write(JSON.stringify(jobs, null, 2) + "\n");
-      else if (jobs.length === 0) process.stderr.write("no jobs match\n");
-      else process.stdout.write(jobsTable(jobs).join("\n") + "\n");
+      if (args.json) io().stdout.write(JSON.stringify(jobs, null, 2) + "\n");
+      else if (jobs.length === 0) io().stderr.write("no jobs match\n");
+      else io().stdout.write(jobsTable(jobs).join("\n") + "\n");
     } finally {
       rpc.close();
     }

@@ -6,6 +6,7 @@ import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
 import { lookedNote } from "../lib/client/keyroot.ts";
 import { KeyStore, type KeyEntry, type KeyKind } from "../lib/master/keystore.ts";
 import { confirm } from "./_confirm.ts";
+import { io } from "./_io.ts";
 
 const idArg = { id: { type: "positional", required: true, description: "The agent's (or client's) id", valueHint: "ID" } } as const;
 const kindArg = { kind: { type: "string", description: "agent or client, when an id is used by both", valueHint: "KIND" } } as const;
@@ -32,7 +33,7 @@ function table(entries: KeyEntry[]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
-const say = (line: string): void => void process.stdout.write(line + "\n");
+const say = (line: string): void => void io().stdout.write(line + "\n");
 
 /**
  * Agent keys only: anyone who reaches the master can plant pending keys, and a client key can

@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
 // The salty executable: master, agent or client by subcommand.
-// The only place that exits: every error becomes one line and a status
-// (0 ok, 1 failure, 2 usage), with the stack only under -vv.
+// run() turns every error into one line and a status (0 ok, 1 failure,
+// 2 usage), with the stack only under -vv; the executable is the only place
+// that sets the exit code. Tests call run() in-process with their own Io
+// (test/_cli.ts).
 
 import { defineCommand, runCommand } from "citty";
 import { version } from "../lib/version.ts";
@@ -10,6 +12,7 @@ import { UsageError } from "../lib/errors.ts";
 import { checkOptions, describeError, findCommand } from "./_cli.ts";
 import { renderHelp } from "./_usage.ts";
 import { verbosity } from "./_args.ts";
+import { io as currentIo, processIo, withIo, type Io } from "./_io.ts";
 
 // Each command is loaded when it is run: `salty apply` does not evaluate the
 // master, the agent or the crypto commands (start-up is part of every command's time).
@@ -38,23 +41,29 @@ const main = defineCommand({
   },
 });
 
-async function run(rawArgs: string[]): Promise<number> {
+/** Run one salty command line with `io` as its streams and environment; the exit status. */
+export function run(rawArgs: string[], io: Io = processIo): Promise<number> {
+  return withIo(io, () => runCommandLine(rawArgs));
+}
+
+async function runCommandLine(rawArgs: string[]): Promise<number> {
+  const io = currentIo();
   try {
-    overrideTiming(process.env.SALTY_TIMING);
+    overrideTiming(io.env.SALTY_TIMING);
     // `salty --version` and `salty -V` are `salty version`, as other tools have it.
     if (rawArgs[0] === "--version" || rawArgs[0] === "-V") rawArgs = ["version", ...rawArgs.slice(1)];
     const { cmd, args, path, misplaced } = await findCommand(main, rawArgs);
     // After `--` the words are a command's (salty run web1 -- grep --help).
     const own = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
     if (rawArgs.length === 0 || own.includes("--help") || own.includes("-h")) {
-      process.stdout.write((await renderHelp(cmd, path, version.version)) + "\n");
+      io.stdout.write((await renderHelp(cmd, path, version.version)) + "\n");
       return rawArgs.length === 0 ? 2 : 0;
     }
     // Dropped silently, `salty --dry-run apply` would apply for real.
     if (misplaced.length) throw new UsageError(`${misplaced.join(" ")} before the command: options go after it (salty ${path} ${misplaced.join(" ")})`);
     if (!cmd.run) {
       if (args[0] && !args[0].startsWith("-")) throw new UsageError(`unknown command ${args[0]} (see salty ${path ? `${path} ` : ""}--help)`);
-      process.stderr.write((await renderHelp(cmd, path, version.version)) + "\n");
+      io.stderr.write((await renderHelp(cmd, path, version.version)) + "\n");
       return 2;
     }
     await checkOptions(cmd, args, path);
@@ -63,16 +72,17 @@ async function run(rawArgs: string[]): Promise<number> {
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const { status, line } = describeError(err);
-    process.stderr.write(`salty: ${line}\n`);
-    if (verbosity(rawArgs) >= 2 && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+    io.stderr.write(`salty: ${line}\n`);
+    if (verbosity(rawArgs) >= 2 && err instanceof Error && err.stack) io.stderr.write(err.stack + "\n");
     return status;
   }
 }
 
-// A reader that went away (`salty apply | head -1`) is not our failure: stop quietly, as other tools do.
-process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  if (err.code !== "EPIPE") throw err;
-  process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
-});
-
-process.exitCode = await run(process.argv.slice(2));
+if (import.meta.main) {
+  // A reader that went away (`salty apply | head -1`) is not our failure: stop quietly, as other tools do.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  });
+  process.exitCode = await run(process.argv.slice(2), processIo);
+}

@@ -4,6 +4,7 @@ import { quietClient } from "../lib/client/connect.ts";
 import { connectClient } from "./_connect.ts";
 import { resolvedInventory } from "../lib/master/apply-plan.ts";
 import { deriveKey, readPassword } from "../lib/crypto/secrets.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "meta", description: "Print the resolved inventory as JSON (secrets masked)" },
@@ -30,6 +31,6 @@ export default defineCommand({
       const password = await readPassword(keyroot.dir);
       meta = await resolvedInventory([], showSecrets, { fileroot: args.fileroot ?? keyroot.fileroot ?? ".", factsOf: () => undefined, ...(password ? { secretKey: deriveKey(password) } : {}) });
     }
-    process.stdout.write(JSON.stringify(meta, null, 2) + "\n");
+    io().stdout.write(JSON.stringify(meta, null, 2) + "\n");
   },
 });

@@ -7,6 +7,7 @@ import { quietClient } from "../lib/client/connect.ts";
 import { pingLines } from "../lib/client/adhoc-format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { parseTarget } from "../lib/inventory/target.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "ping", description: "Ask every targeted agent over its live connection; exit 0 only when all answered" },
@@ -24,8 +25,8 @@ export default defineCommand({
     const rpc = await connectClient(args, quietClient);
     try {
       const reply = await rpc.call("agents.ping", { ...(target !== undefined ? { target } : {}), ...(timeoutMs ? { timeoutMs } : {}) }, { timeoutMs: (timeoutMs ?? 2000) + 60_000 }).catch(withoutMethod("agents.ping"));
-      if (args.json) process.stdout.write(JSON.stringify(reply, null, 2) + "\n");
-      else printLines(pingLines(reply, Date.now()), process);
+      if (args.json) io().stdout.write(JSON.stringify(reply, null, 2) + "\n");
+      else printLines(pingLines(reply, Date.now()), io());
       return reply.hosts.every((h) => h.status === "ok") ? 0 : 1;
     } finally {
       rpc.close();

@@ -14,6 +14,7 @@ import { selfArgv } from "../lib/service/argv.ts";
 import { formatReport } from "../lib/client/format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { setLogSink } from "../lib/log.ts";
+import { io } from "./_io.ts";
 
 export const pullArgs = {
   repo: { type: "string", description: "The git repository to deploy from (a URL or a path)", valueHint: "URL|PATH" },
@@ -43,17 +44,17 @@ export default defineCommand({
     if (args["install-hook"] !== undefined) {
       const bare = resolve(args["install-hook"]);
       if (args.repo !== undefined && checkRepo(args.repo, process.cwd()) !== bare) throw new UsageError("--install-hook pulls from the repository it is installed in: leave out --repo");
-      const argv = [...selfArgv(process.execPath, Bun.main).argv, "pull", "--repo", bare, "--branch", branch, "--id", id,
+      const argv = [...selfArgv(process.execPath, io().main).argv, "pull", "--repo", bare, "--branch", branch, "--id", id,
         "--keyroot", keyroot, "--state", state, ...(args.path ? ["--path", args.path] : []), ...(args.timeout ? ["--timeout", args.timeout] : []), ...(args.verbose ? ["-v"] : [])];
       const r = await installHook(bare, renderHook({ argv, branch, generator: `salty ${version.version} (${version.commit})` }));
-      process.stdout.write(`${r.changed ? "wrote" : "unchanged"} ${r.path}\n`);
+      io().stdout.write(`${r.changed ? "wrote" : "unchanged"} ${r.path}\n`);
       return 0;
     }
     const repo = checkRepo(args.repo, process.cwd());
     const timeoutMs = parseTimeout(args.timeout);
     const master = args.report === undefined ? undefined : parseHostPort(args.report, "--report");
     setLogSink(() => {}); // the in-process master and agent would log their own connection
-    const say = (line: string) => process.stdout.write(`pull: ${line}\n`);
+    const say = (line: string) => io().stdout.write(`pull: ${line}\n`);
     const send = async (what: { commit: string; report?: ApplyReport; error?: string }) => {
       if (!master) return;
       try {
@@ -68,14 +69,14 @@ export default defineCommand({
       result = await pull({ repo, branch, id, keyroot, stateDir: state, pathPrefix: args.path ?? "", force: !!args.force, say, ...(timeoutMs ? { timeoutMs } : {}) });
     } catch (err) {
       // Said to the master too: a pull that cannot fetch or fast-forward is a failure, not only a line in a log.
-      if (!(err instanceof UsageError)) await send({ commit: "", error: errorMessage(err) }).catch((e) => process.stderr.write(`salty: ${errorMessage(e)}\n`));
+      if (!(err instanceof UsageError)) await send({ commit: "", error: errorMessage(err) }).catch((e) => io().stderr.write(`salty: ${errorMessage(e)}\n`));
       throw err;
     }
     if (!result.report) return 0;
-    printLines(formatReport(result.report, verbosity(rawArgs), { dryRun: false }), process);
+    printLines(formatReport(result.report, verbosity(rawArgs), { dryRun: false }), io());
     const ok = result.report.rc === 0;
     if (ok) say(`salty/last-good -> ${result.commit}`);
-    else process.stderr.write(`salty: ${result.commit} failed: salty/last-good stays at ${result.lastGood ?? "(none)"}; the commit is tried again at the next pull\n`);
+    else io().stderr.write(`salty: ${result.commit} failed: salty/last-good stays at ${result.lastGood ?? "(none)"}; the commit is tried again at the next pull\n`);
     await send({ commit: result.commit, report: result.report });
     return ok ? 0 : 1;
   },

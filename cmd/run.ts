@@ -9,6 +9,7 @@ import { printLines } from "../lib/client/print.ts";
 import { parseTarget } from "../lib/inventory/target.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { RunEvent } from "../lib/wire/api.ts";
+import { io } from "./_io.ts";
 
 const FOREVER = 2 ** 31 - 1; // the master kills the command at --timeout and answers
 
@@ -36,7 +37,7 @@ function whoAmI(): string {
   try {
     name = userInfo().username;
   } catch {} // no passwd entry for this uid
-  if (!name || name === "unknown") name = process.env.USER || process.env.LOGNAME;
+  if (!name || name === "unknown") name = io().env.USER || io().env.LOGNAME;
   return name ? `uid=${uid}(${name})` : `uid=${uid}`;
 }
 
@@ -65,7 +66,7 @@ export default defineCommand({
     const env = envPairs(before);
     const lines = new RunLines();
     const json = !!args.json;
-    const out = (o: object) => process.stdout.write(JSON.stringify({ v: RUN_EVENT_VERSION, ...o }) + "\n");
+    const out = (o: object) => io().stdout.write(JSON.stringify({ v: RUN_EVENT_VERSION, ...o }) + "\n");
     const onEvent = (e: RunEvent) => {
       if (json) {
         if (e.type === "output") out({ type: "output", host: e.host, data: e.data });
@@ -73,8 +74,8 @@ export default defineCommand({
         else out({ type: "job", job: e.job });
         return null;
       }
-      if (e.type === "output") for (const l of lines.output(e.host, e.data)) process.stdout.write(l + "\n");
-      else if (e.type === "end") for (const l of lines.end(e.host.id)) process.stdout.write(l + "\n");
+      if (e.type === "output") for (const l of lines.output(e.host, e.data)) io().stdout.write(l + "\n");
+      else if (e.type === "end") for (const l of lines.end(e.host.id)) io().stdout.write(l + "\n");
       return null;
     };
     const rpc = await connectClient(args, { "apply.progress": () => null, "run.event": onEvent, "apply.event": () => null });
@@ -85,7 +86,7 @@ export default defineCommand({
         { timeoutMs: FOREVER },
       ).catch(withoutMethod("run"));
       if (json) out({ type: "done", rc: report.rc, elapsed: report.elapsed, hosts: report.hosts.length, ...(report.job ? { job: report.job } : {}) });
-      else printLines(runEndLines(report), process);
+      else printLines(runEndLines(report), io());
       return report.rc;
     } finally {
       rpc.close();

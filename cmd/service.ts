@@ -10,6 +10,7 @@ import master from "./master.ts";
 import { pullArgs } from "./pull.ts";
 import { parseDuration } from "./_args.ts";
 import { checkRepo } from "../lib/pull/pull.ts";
+import { io } from "./_io.ts";
 
 const serviceArgs = {
   root: { type: "string", description: "Write under this directory instead of / and start nothing (images, tests)", valueHint: "DIR" },
@@ -35,9 +36,9 @@ function host(root: string | undefined): Host {
 }
 
 function spec(role: ServiceRole, roleArgs: ArgsDef, parsed: Record<string, unknown>, everySec?: number): ServiceSpec {
-  const self = selfArgv(process.execPath, Bun.main);
+  const self = selfArgv(process.execPath, io().main);
   if (self.fromSource) {
-    process.stderr.write(`salty: running from source: the service will run ${self.argv.join(" ")}; install the compiled binary on real hosts\n`);
+    io().stderr.write(`salty: running from source: the service will run ${self.argv.join(" ")}; install the compiled binary on real hosts\n`);
   }
   const dirs = ["keyroot", "fileroot", "path", "state"];
   const args = passThrough({ defs: roleArgs, parsed, dirs, skip: Object.keys(installArgs), cwd: process.cwd() });
@@ -47,9 +48,9 @@ function spec(role: ServiceRole, roleArgs: ArgsDef, parsed: Record<string, unkno
 }
 
 function report(r: Report): void {
-  for (const f of [{ path: r.path, changed: r.changed }, ...(r.more ?? [])]) process.stdout.write(`${f.changed ? "wrote" : "unchanged"} ${f.path}\n`);
-  for (const line of r.ran) process.stdout.write(`ran ${line}\n`);
-  if (r.note) process.stdout.write(`${r.note}\n`);
+  for (const f of [{ path: r.path, changed: r.changed }, ...(r.more ?? [])]) io().stdout.write(`${f.changed ? "wrote" : "unchanged"} ${f.path}\n`);
+  for (const line of r.ran) io().stdout.write(`ran ${line}\n`);
+  if (r.note) io().stdout.write(`${r.note}\n`);
 }
 
 function installCommand(role: ServiceRole, roleArgs: ArgsDef) {
@@ -70,8 +71,8 @@ function installCommand(role: ServiceRole, roleArgs: ArgsDef) {
       if (args.print) {
         const manager = managerFor(process.platform);
         const files = serviceFiles(manager, s);
-        process.stderr.write(`salty: would write ${files.map((f) => f.path).join(" and ")}\n`);
-        for (const f of files) process.stdout.write(f.content);
+        io().stderr.write(`salty: would write ${files.map((f) => f.path).join(" and ")}\n`);
+        for (const f of files) io().stdout.write(f.content);
         return;
       }
       report(await installService(host(args.root as string | undefined), s));
@@ -100,8 +101,8 @@ export default defineCommand({
       async run({ args }) {
         if (args.role !== "agent" && args.role !== "master" && args.role !== "pull") throw new UsageError(`service uninstall takes agent, master or pull, not ${JSON.stringify(args.role ?? "")}`);
         const r = await uninstallService(host(args.root), args.role);
-        process.stdout.write(`removed ${r.path}\n`);
-        for (const line of r.ran) process.stdout.write(`ran ${line}\n`);
+        io().stdout.write(`removed ${r.path}\n`);
+        for (const line of r.ran) io().stdout.write(`ran ${line}\n`);
       },
     }),
   },

@@ -7,6 +7,7 @@ import { targetsLines } from "../lib/client/adhoc-format.ts";
 import { printLines } from "../lib/client/print.ts";
 import { parseTarget } from "../lib/inventory/target.ts";
 import { UsageError } from "../lib/errors.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "targets", description: "Print the hosts a target expression selects, running nothing" },
@@ -23,8 +24,8 @@ export default defineCommand({
     const rpc = await connectClient(args, quietClient);
     try {
       const reply = await rpc.call("targets", { target }).catch(withoutMethod("targets"));
-      if (args.json) process.stdout.write(JSON.stringify(reply, null, 2) + "\n");
-      else printLines(targetsLines(reply), process);
+      if (args.json) io().stdout.write(JSON.stringify(reply, null, 2) + "\n");
+      else printLines(targetsLines(reply), io());
     } finally {
       rpc.close();
     }

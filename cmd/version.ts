@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { version } from "../lib/version.ts";
+import { io } from "./_io.ts";
 
 export default defineCommand({
   meta: { name: "version", description: "Print the version, git commit and platform" },
   run() {
-    process.stdout.write(`salty ${version.version} (${version.commit}) ${version.platform}\n`);
+    io().stdout.write(`salty ${version.version} (${version.commit}) ${version.platform}\n`);
   },
 });

@@ -8,14 +8,17 @@ import type { Line } from "./format.ts";
 export interface Streams {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown; isTTY?: boolean };
+  /** The environment whose NO_COLOR counts (default: the process's). */
+  env?: Record<string, string | undefined>;
 }
 
 /** ANSI foreground colours of diff lines: + green, - red, @@ cyan. */
 const TONES = { add: 32, remove: 31, hunk: 36 } as const;
 
 export function printLines(lines: Line[], io: Streams): void {
-  const colourErr = io.stderr.isTTY && !process.env.NO_COLOR;
-  const colourOut = io.stdout.isTTY && !process.env.NO_COLOR;
+  const noColor = !!(io.env ?? process.env).NO_COLOR;
+  const colourErr = io.stderr.isTTY && !noColor;
+  const colourOut = io.stdout.isTTY && !noColor;
   for (const l of lines) {
     const tty = l.error ? colourErr : colourOut;
     const code = l.tone ? TONES[l.tone] : l.error && (l.red ?? true) ? 31 : undefined;
