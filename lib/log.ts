@@ -18,8 +18,11 @@ const PRIORITY: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 }
 
 let sink: LogSink = (line) => process.stderr.write(line + "\n");
 
-export function setLogSink(next: LogSink): void {
+/** Replace the sink; the one it replaces (to put back). */
+export function setLogSink(next: LogSink): LogSink {
+  const previous = sink;
   sink = next;
+  return previous;
 }
 
 /** Whether stderr is the journal's stream: JOURNAL_STREAM is `DEV:INODE` of it (systemd.exec(5)). */

@@ -1,14 +1,15 @@
-// `salty crypto` through the real CLI, spawned as a process: stdout, stderr
-// and exit status checked together. What it writes is read back with the
+// `salty crypto` through the real CLI, in-process (test/_cli.ts): stdout,
+// stderr and exit status checked together; memory and the terminal prompt
+// with real processes. What it writes is read back with the
 // reference implementation of test/crypto/_vectors.ts.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { MAIN, cliBytes } from "../_cli.ts";
 import { VECTORS_DIR, loadVectors, pattern, referenceDecryptFile, referenceDecryptString, referenceKey, sha256 } from "./_vectors.ts";
 
-const MAIN = path.resolve(import.meta.dir, "../../cmd/main.ts");
 const MiB = 1024 * 1024;
 const PASSWORD = "a test password for the cli";
 const v = await loadVectors();
@@ -22,23 +23,11 @@ interface Run {
   stderr: string;
 }
 
-/**
- * `salty crypto ARGS` in `cwd`. Detached (a new session without a
- * controlling terminal) so that a missing password can never block on a prompt.
- */
+/** `salty crypto ARGS` in `cwd`, with no terminal to prompt on (test/_cli.ts). */
 async function salty(args: string[], opts: { cwd: string; stdin?: Uint8Array | string; password?: string | null }): Promise<Run> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root };
   if (opts.password !== null) env.PASSWORD = opts.password ?? PASSWORD;
-  const proc = Bun.spawn([process.execPath, MAIN, "crypto", ...args], {
-    cwd: opts.cwd,
-    env,
-    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-    detached: true,
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout: Buffer.from(stdout), stderr };
+  return cliBytes(["crypto", ...args], { cwd: opts.cwd, env, ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }) });
 }
 
 /**

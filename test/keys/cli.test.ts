@@ -1,5 +1,6 @@
-// `salty keys ...` as a user runs it: a real process on a temp keyroot;
-// stdout, stderr and the exit status checked together.
+// `salty keys ...` as a user runs it, in-process (test/_cli.ts) on a temp
+// keyroot; stdout, stderr and the exit status checked together. The terminal
+// question runs the real process under script(1).
 
 import { describe, expect, test } from "bun:test";
 import nacl from "tweetnacl";
@@ -8,15 +9,15 @@ import { KeyStore } from "../../lib/master/keystore.ts";
 import { fingerprint, loadOrCreateIdentity } from "../../lib/crypto/keys.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { tempDirs } from "../_temp.ts";
+import { MAIN, cli } from "../_cli.ts";
 
 setLogSink(() => {});
 const root = resolve(import.meta.dir, "../..");
 const temp = tempDirs("salty-keycli-");
 
 async function salty(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([join(root, "node_modules/.bin/bun"), join(root, "cmd/main.ts"), ...args], { stdout: "pipe", stderr: "pipe", cwd: root });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, out, err };
+  const { code, stdout, stderr } = await cli(args, { cwd: root });
+  return { code, out: stdout, err: stderr };
 }
 
 /** A keyroot with pending agents web2, web1 and a pending client ops. */
@@ -80,7 +81,7 @@ describe("salty keys", () => {
     const { keyroot, ks } = await seeded();
     const inTty = async (answer: string) => {
       // script(1) gives the command a pseudo-terminal; the answer is typed into it.
-      const cmd = `${join(root, "node_modules/.bin/bun")} ${join(root, "cmd/main.ts")} keys accept --all --keyroot ${keyroot}`;
+      const cmd = `${join(root, "node_modules/.bin/bun")} ${MAIN} keys accept --all --keyroot ${keyroot}`;
       const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { stdin: new TextEncoder().encode(answer), stdout: "pipe", stderr: "pipe", cwd: root });
       const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
       return { out: out.replace(/\r/g, ""), code };

@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tempDirs } from "../_temp.ts";
+import { cli } from "../_cli.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const temp = tempDirs("salty-init-");
@@ -15,7 +16,10 @@ async function run(cmd: string[]): Promise<{ code: number; out: string; err: str
   return { code, out, err };
 }
 
-const salty = (...args: string[]) => run([join(root, "node_modules/.bin/bun"), join(root, "cmd/main.ts"), ...args]);
+async function salty(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { code, stdout, stderr } = await cli(args, { cwd: root });
+  return { code, out: stdout, err: stderr };
+}
 const tsc = (dir: string) => run([join(root, "node_modules/.bin/tsc"), "--noEmit", "-p", dir]);
 const mode = (p: string) => statSync(p).mode & 0o777;
 /** Every file under `dir` with its content (directories as ""): what a refused init must leave as it was. */

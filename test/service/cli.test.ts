@@ -1,23 +1,19 @@
-// `salty service` end to end, run from source: --print writes nothing, --root
-// keeps every write inside a temp dir and starts nothing.
+// `salty service` run from source, in-process (test/_cli.ts): --print writes
+// nothing, --root keeps every write inside a temp dir and starts nothing.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { managerFor, servicePath } from "../../lib/service/units.ts";
+import { MAIN as main, cli } from "../_cli.ts";
 
-const main = resolve(import.meta.dir, "../../cmd/main.ts");
 const manager = managerFor(process.platform);
 // The real path: the command resolves relative directories against its cwd.
 const dir = realpathSync(mkdtempSync(join(tmpdir(), "salty-svc-cli-")));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function salty(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, main, ...args], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
-}
+const salty = (...args: string[]) => cli(args, { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
 
 describe("salty service", () => {
   test("install agent --print shows the unit, says it runs from source, writes nothing", async () => {
