@@ -4,9 +4,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { managerFor, serviceFiles, type ServiceSpec } from "../../lib/service/units.ts";
 import { parsePlist } from "./_plist.ts";
+import { cli } from "../_cli.ts";
 
 const exe = process.execPath;
 const pull: ServiceSpec = {
@@ -52,12 +53,7 @@ describe("pull service files", () => {
   });
 });
 
-const main = resolve(import.meta.dir, "../../cmd/main.ts");
-async function salty(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, main, ...args], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
-}
+const salty = (...args: string[]) => cli(args, { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
 
 test("service install pull --root writes the service (and timer) with the pull's options, uninstall removes them", async () => {
   const root = join(dir, "root");
