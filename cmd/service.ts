@@ -85,7 +85,7 @@ const roleArg = {
 } as const satisfies ArgsDef;
 
 const pullInstallArgs = {
-  every: { type: "string", description: "How often the pull runs (default 15m)", default: "15m", valueHint: "DURATION" },
+  every: { type: "string", description: "How often the pull runs", default: "15m", valueHint: "DURATION" },
 } as const satisfies ArgsDef;
 
 export default defineCommand({
