@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { existsSync } from "node:fs";
 import { defineCommand, type ArgsDef } from "citty";
 import { UsageError } from "../lib/errors.ts";
@@ -10,6 +11,8 @@ import master from "./master.ts";
 import { pullArgs } from "./pull.ts";
 import { parseDuration } from "./_args.ts";
 import { checkRepo } from "../lib/pull/pull.ts";
+import { splayOffset } from "../lib/agent/schedule.ts";
+import { validateId } from "../lib/crypto/keys.ts";
 import { io } from "./_io.ts";
 
 const serviceArgs = {
@@ -68,6 +71,8 @@ function installCommand(role: ServiceRole, roleArgs: ArgsDef) {
         delete parsed.every;
       }
       const s = spec(role, roleArgs, parsed, everySec);
+      // The first run after boot at the host's own offset within the period (the agent's --splay, by its id).
+      if (everySec) s.bootDelaySec = 60 + Math.floor(splayOffset(validateId(String(parsed.id ?? hostname())), everySec * 1000) / 1000);
       if (args.print) {
         const manager = managerFor(process.platform);
         const files = serviceFiles(manager, s);

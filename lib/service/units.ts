@@ -19,6 +19,8 @@ export type ServiceSpec = {
   generator: string;
   /** pull: seconds from one run to the next. */
   everySec?: number;
+  /** pull on systemd: seconds after boot of the first run (60 plus the host's offset within the period: a fleet booted at once is spread). */
+  bootDelaySec?: number;
 };
 
 /** Seconds before a crashed or disconnected service is started again. */
@@ -131,7 +133,7 @@ function pullUnit(spec: ServiceSpec): string {
   ].join("\n");
 }
 
-/** A minute after boot, then `everySec` after each run started; a failed run waits for the next. */
+/** A minute (and the host's offset) after boot, then `everySec` after each run started; a failed run waits for the next. */
 function pullTimer(spec: ServiceSpec): string {
   return [
     `# Written by ${spec.generator}. Remove with: salty service uninstall pull`,
@@ -139,7 +141,7 @@ function pullTimer(spec: ServiceSpec): string {
     `Description=salty pull every ${spec.everySec}s`,
     "",
     "[Timer]",
-    "OnBootSec=60",
+    `OnBootSec=${spec.bootDelaySec ?? 60}`,
     `OnUnitActiveSec=${spec.everySec}`,
     "AccuracySec=1",
     "Unit=salty-pull.service",

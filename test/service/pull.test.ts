@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { managerFor, serviceFiles, type ServiceSpec } from "../../lib/service/units.ts";
 import { parsePlist } from "./_plist.ts";
+import { splayOffset } from "../../lib/agent/schedule.ts";
 import { cli } from "../_cli.ts";
 
 const exe = process.execPath;
@@ -66,7 +67,10 @@ test("service install pull --root writes the service (and timer) with the pull's
   const words = ["pull", "--repo", join(dir, "deploy.git"), "--id", "web1", "--keyroot", "/etc/salty", "--state", "/var/lib/salty", "--report", "salt.example.com"];
   if (manager === "systemd") {
     expect(first).toContain(` ${words.join(" ")}\n`);
-    expect(readFileSync(join(root, files[1]!), "utf8")).toContain("\nOnUnitActiveSec=900\n");
+    const timer = readFileSync(join(root, files[1]!), "utf8");
+    expect(timer).toContain("\nOnUnitActiveSec=900\n");
+    // Its first run after boot: a minute plus web1's own offset within the period.
+    expect(timer).toContain(`\nOnBootSec=${60 + Math.floor(splayOffset("web1", 900_000) / 1000)}\n`);
   } else {
     expect((parsePlist(first) as { ProgramArguments: string[] }).ProgramArguments.slice(-words.length)).toEqual(words);
   }
