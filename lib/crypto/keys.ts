@@ -1,15 +1,16 @@
-// Long-term identities: Ed25519 key pairs (tweetnacl) kept as base64 text
+// Long-term identities: Ed25519 key pairs (made through node:crypto, in
+// tweetnacl's layout, so keyroots of every version read the same) kept as base64 text
 // files (NAME.key secret, mode 0600; NAME.pub public), their fingerprints, ids,
 // and the agent's pin of the master's key. Never puts a secret key in a
 // message or a log line; never replaces an existing secret key file.
 
-import nacl from "tweetnacl";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SaltyError } from "../errors.ts";
 import { log } from "../log.ts";
 import { writeNew, writeReplace } from "./_files.ts";
+import { signKeyPair, signKeyPairFromSeed } from "./native.ts";
 
 /** An Ed25519 key pair in tweetnacl's layout (secretKey = seed || publicKey). */
 export interface Identity {
@@ -35,7 +36,7 @@ function decodeBase64(text: string, length: number, what: string): Uint8Array {
 
 /** A 32-byte Ed25519 public key from base64 (files, --master-key). */
 export function parsePublicKey(text: string, what = "public key"): Uint8Array {
-  return decodeBase64(text, nacl.sign.publicKeyLength, what);
+  return decodeBase64(text, 32, what);
 }
 
 export function samePublicKey(a: Uint8Array, b: Uint8Array): boolean {
@@ -62,8 +63,8 @@ async function readIfExists(path: string): Promise<string | undefined> {
 }
 
 async function readSecret(path: string, text: string): Promise<Identity> {
-  const raw = decodeBase64(text, nacl.sign.secretKeyLength, path);
-  const pair = nacl.sign.keyPair.fromSeed(raw.subarray(0, 32));
+  const raw = decodeBase64(text, 64, path);
+  const pair = signKeyPairFromSeed(raw.subarray(0, 32));
   if (!samePublicKey(pair.publicKey, raw.subarray(32))) throw new SaltyError(`${path} is not a valid Ed25519 secret key`, "E_BAD_KEY");
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {
@@ -91,7 +92,7 @@ export async function loadOrCreateIdentity(dir: string, name: string): Promise<I
   const pubPath = join(dir, `${name}.pub`);
   let created = false;
   if ((await readIfExists(keyPath)) === undefined) {
-    const pair = nacl.sign.keyPair();
+    const pair = signKeyPair();
     created = await writeNew(keyPath, encodeKey(pair.secretKey) + "\n", 0o600);
   }
   const id = await readSecret(keyPath, (await readIfExists(keyPath)) ?? "");

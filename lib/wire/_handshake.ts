@@ -3,10 +3,13 @@
 // derivation of one session key per direction. Pure: no I/O, no msgpack; every
 // parser checks exact lengths and throws ProtocolError. See docs/protocol.md.
 
-import nacl from "tweetnacl";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ProtocolError } from "../errors.ts";
 import { validateId, type Identity } from "../crypto/keys.ts";
+import * as native from "../crypto/native.ts";
+
+export type Ephemeral = native.Ephemeral;
+export const ephemeral = native.ephemeral;
 
 export const MAGIC = new Uint8Array([0x53, 0x4c, 0x54, 0x01]); // "SLT" + protocol version 1
 const LABEL = "salty-secure-v1";
@@ -40,10 +43,8 @@ function fail(message: string): never {
 }
 
 /** X25519 with a check that the peer's point is not of low order (an all-zero secret). */
-function agree(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array {
-  const dh = nacl.scalarMult(secret, peerPublic);
-  if (dh.every((b) => b === 0)) fail("the peer's ephemeral key is invalid");
-  return dh;
+function agree(own: native.Ephemeral, peerPublic: Uint8Array): Uint8Array {
+  return native.agree(own, peerPublic) ?? fail("the peer's ephemeral key is invalid");
 }
 
 /** State both sides build up, message by message. */
@@ -68,10 +69,10 @@ export function readHello(m1: Uint8Array): Uint8Array {
 // ---- message 2: server -> client: server ephemeral (32) | server key (32) | signature (64) | MAC (32) ----
 
 export function writeServerProof(m1: Uint8Array, clientEph: Uint8Array, identity: Identity): { m2: Uint8Array; t: Transcript } {
-  const eph = nacl.box.keyPair();
-  const dh = agree(eph.secretKey, clientEph);
+  const eph = native.ephemeral();
+  const dh = agree(eph, clientEph);
   const h1 = sha512(sha512(LABEL, " transcript", m1), eph.publicKey, identity.publicKey);
-  const sig = nacl.sign.detached(concat(enc.encode(`${LABEL} server signature`), h1), identity.secretKey);
+  const sig = native.signDetached(concat(enc.encode(`${LABEL} server signature`), h1), identity.secretKey);
   const macKey = sha512(LABEL, " mac", dh, h1).subarray(0, 32);
   const h2 = sha512(h1, sig);
   const mac = hmac(macKey, "server finished", h2);
@@ -79,12 +80,12 @@ export function writeServerProof(m1: Uint8Array, clientEph: Uint8Array, identity
 }
 
 /** Verify message 2; returns the master's long-term key it proved it holds. */
-export function readServerProof(m1: Uint8Array, m2: Uint8Array, eph: nacl.BoxKeyPair): { masterKey: Uint8Array; t: Transcript } {
+export function readServerProof(m1: Uint8Array, m2: Uint8Array, eph: native.Ephemeral): { masterKey: Uint8Array; t: Transcript } {
   if (m2.length !== 160) fail(`server proof of ${m2.length} bytes, expected 160`);
   const [serverEph, masterKey, sig, mac] = [m2.subarray(0, 32), m2.subarray(32, 64), m2.subarray(64, 128), m2.subarray(128)];
   const h1 = sha512(sha512(LABEL, " transcript", m1), serverEph, masterKey);
-  if (!nacl.sign.detached.verify(concat(enc.encode(`${LABEL} server signature`), h1), sig, masterKey)) fail("the master's signature is invalid");
-  const dh = agree(eph.secretKey, serverEph);
+  if (!native.verifyDetached(concat(enc.encode(`${LABEL} server signature`), h1), sig, masterKey)) fail("the master's signature is invalid");
+  const dh = agree(eph, serverEph);
   const macKey = sha512(LABEL, " mac", dh, h1).subarray(0, 32);
   const h2 = sha512(h1, sig);
   if (!timingSafeEqual(hmac(macKey, "server finished", h2), mac)) fail("the master's key confirmation is invalid");
@@ -106,7 +107,7 @@ function claimBytes(publicKey: Uint8Array, kind: Kind, idBytes: Uint8Array): Uin
 export function writeClientProof(t: Transcript, identity: Identity, id: string, kind: Kind): { m3: Uint8Array; final: Uint8Array } {
   const claim = claimBytes(identity.publicKey, kind, enc.encode(validateId(id)));
   const h3 = sha512(t.hash, claim);
-  const sig = nacl.sign.detached(concat(enc.encode(`${LABEL} client signature`), h3), identity.secretKey);
+  const sig = native.signDetached(concat(enc.encode(`${LABEL} client signature`), h3), identity.secretKey);
   const h4 = sha512(h3, sig);
   const mac = hmac(t.macKey, "client finished", h4);
   return { m3: concat(claim, sig, mac), final: sha512(h4, mac) };
@@ -128,7 +129,7 @@ export function readClientProof(t: Transcript, m3: Uint8Array): { claim: ClientC
   const claim = m3.subarray(0, 34 + idLength);
   const [sig, mac] = [m3.subarray(34 + idLength, 98 + idLength), m3.subarray(98 + idLength)];
   const h3 = sha512(t.hash, claim);
-  if (!nacl.sign.detached.verify(concat(enc.encode(`${LABEL} client signature`), h3), sig, publicKey)) fail("the peer's signature is invalid");
+  if (!native.verifyDetached(concat(enc.encode(`${LABEL} client signature`), h3), sig, publicKey)) fail("the peer's signature is invalid");
   const h4 = sha512(h3, sig);
   if (!timingSafeEqual(hmac(t.macKey, "client finished", h4), mac)) fail("the peer's key confirmation is invalid");
   return { claim: { id, kind, publicKey: new Uint8Array(publicKey) }, final: sha512(h4, mac) };

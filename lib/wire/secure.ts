@@ -5,7 +5,6 @@
 // msgpack-decoded here; pre-authentication frames are capped at
 // limits.maxHandshakeFrame. Protocol: docs/protocol.md.
 
-import nacl from "tweetnacl";
 import { limits, timing } from "../constants.ts";
 import { ProtocolError, SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
@@ -163,7 +162,7 @@ export function secureClient(
 ): Promise<{ link: SealedLink; masterKey: Uint8Array }> {
   return drive(link, opts.timeoutMs ?? timing.handshakeTimeoutMs, (ctl) => {
     validateId(opts.id);
-    const eph = nacl.box.keyPair();
+    const eph = hs.ephemeral();
     const m1 = hs.writeHello(eph.publicKey);
     ctl.expect((m2) => {
       const { masterKey, t } = hs.readServerProof(m1, m2, eph);
