@@ -45,7 +45,7 @@ function overRpc(files: FileProtocol): FileSource {
 async function bench(label: string, files: FileSource): Promise<void> {
   const cache = new AgentCache();
   const caps: Caps = { observe: createObserve(cache.hashes), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, runtime: createRuntime({ gcEveryBytes: 32 * 1024 * 1024 }), cache, files, dryRun: false, diff: false, pathPrefix: prefix };
-  const context = { id: "web1", me: { env: "dev", cluster: "lab", roles: [], vars: {} }, role: "app", hosts: {}, bootstrap: false };
+  const context = { id: "web1", me: { env: "dev", cluster: "lab", roles: [], vars: {} }, role: "app", hosts: {}, bootstrap: false, args: {} };
   const { operators: op } = createOperators(caps, context, { addresses: addresses(context) });
   const calls: [string, () => Promise<unknown>][] = [
     ["copy", () => op.copy("app/mime.types", "/etc/app/mime.types")],

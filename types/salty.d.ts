@@ -372,20 +372,51 @@ declare module "salty" {
     facts?: Facts;
   }
 
-  /** What a role and a template receive besides the operators. */
-  export interface Context {
+  /** An apply argument's value (`KEY=VALUE`): a number, true/false, a comma list, else the string. */
+  export type ArgValue = string | number | boolean | string[];
+
+  /** What the master sends for each role run: the host, the role, the apply's arguments. */
+  export interface HostContext {
     id: string;
     me: HostInfo;
     role: string;
     /** The other hosts of the inventory (other hosts' secret vars are absent). */
     hosts: Record<string, HostInfo>;
     bootstrap: boolean;
-    version?: unknown;
-    /** Any other apply argument (KEY=VALUE). */
-    [key: string]: unknown;
+    /** The apply's `KEY=VALUE` arguments: `salty apply version=42` gives `args.version === 42`.
+     * (Changed from the SPEC: they were keys of the context itself.) */
+    args: Readonly<Record<string, ArgValue>>;
+  }
+
+  /** What a role and a template receive besides the operators. */
+  export interface Context extends HostContext {
+    /** This run is a dry run (`--dry-run`): operators plan and say what they would do, nothing changes. */
+    dryRun: boolean;
+    /** Where the destination path `p` is on this host: under `--path PREFIX` when the agent has one
+     * (`shell` has it as $SALTY_PATH_PREFIX), else `p`. For a role that reads or writes files itself.
+     * @example const conf = readFileSync(path("/etc/app/app.conf"), "utf8") */
+    path(p: string): string;
   }
 
   export type Role = (ctx: Operators & Context) => Promise<void>;
+
+  /** A var's type as its default gives it: a literal default gives its base type (8080: number). */
+  type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean : T;
+
+  /** The vars a defineRole() role receives: exactly the keys of its defaults, each of its default's type. */
+  export type RoleVars<D> = { readonly [K in keyof D]: Widen<D[K]> };
+
+  /**
+   * A role with defaults for its vars: `vars` is the host's vars (`me.vars`) over `defaults` (a var
+   * the host sets wins, key by key, not merged deeper), typed by the defaults, so `vars.port` is a
+   * number when its default is 8080 and a var without a default is a type error.
+   * @example
+   * import { defineRole } from "salty";
+   * export default defineRole({ defaults: { port: 8080, server_name: "_" } }, async ({ render }, vars) => {
+   *   await render("site/vhost.conf", "/etc/nginx/sites-enabled/app", { vars: { port: vars.port } });
+   * });
+   */
+  export function defineRole<D extends Record<string, unknown>>(spec: { defaults: D }, run: (ctx: Operators & Context, vars: RoleVars<D>) => Promise<void>): Role;
 
   export interface HostSpec {
     env: string;

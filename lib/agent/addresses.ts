@@ -2,7 +2,7 @@
 // role's context: this host's private IPv4, and the sorted private IPv4s of
 // the hosts in its cluster that have a role (itself included). Pure.
 
-import type { Context, HostInfo } from "salty";
+import type { HostContext, HostInfo } from "salty";
 import { myIp as ipOf } from "../facts/net.ts";
 
 export interface Addresses {
@@ -14,7 +14,7 @@ function ipNumber(ip: string): number {
   return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
 }
 
-export function clusterIps(context: Context, role: string): string[] {
+export function clusterIps(context: HostContext, role: string): string[] {
   const hosts: Record<string, HostInfo> = { ...context.hosts, [context.id]: context.me };
   const ips: string[] = [];
   for (const h of Object.values(hosts)) {
@@ -25,6 +25,6 @@ export function clusterIps(context: Context, role: string): string[] {
   return ips.sort((a, b) => ipNumber(a) - ipNumber(b));
 }
 
-export function addresses(context: Context): Addresses {
+export function addresses(context: HostContext): Addresses {
   return { myIp: () => ipOf(context.me.facts), getIps: (role) => clusterIps(context, role) };
 }

@@ -5,7 +5,7 @@
 // role file and line; the runner itself never throws. On timeout the role's
 // commands are killed and its later operator calls do nothing.
 
-import type { Context, Result } from "salty";
+import type { HostContext, Result } from "salty";
 import { limits, timing } from "../constants.ts";
 import { errorMessage, roleFailure } from "../errors.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
@@ -40,7 +40,7 @@ export interface RunRoleOptions {
   filename: string;
   /** The roles/lib/ modules it may import (RunRoleRequest.modules). */
   modules?: Record<string, string>;
-  context: Context;
+  context: HostContext;
   caps: Caps;
   timeoutMs?: number;
   /** A dry run's planned world carried over from the host's earlier roles of the same apply. */
@@ -81,12 +81,12 @@ async function callRole(fn: unknown, args: object, timeoutMs: number, abort: Abo
 export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   const start = performance.now();
   const abort = new AbortController();
-  const { operators, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal, ...(o.planned ? { planned: o.planned } : {}) });
+  const { operators, context, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal, ...(o.planned ? { planned: o.planned } : {}) });
   let mod: LoadedModule | undefined;
   let failure: string | undefined;
   try {
     mod = await loadModule(o.source, { filename: o.filename, code: "E_MODULE", ...(o.modules ? { modules: o.modules } : {}) });
-    await callRole(mod.namespace.default, { ...o.context, ...operators }, o.timeoutMs ?? timing.roleTimeoutMs, abort);
+    await callRole(mod.namespace.default, { ...context, ...operators }, o.timeoutMs ?? timing.roleTimeoutMs, abort);
   } catch (err) {
     if (!mod) failure = errorMessage(err); // already "file:line: ..."
     else if (err instanceof Timeout) failure = `${o.filename}: ${err.message}`;

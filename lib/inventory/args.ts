@@ -31,7 +31,7 @@ const everyOperatorListed: [Exclude<keyof Operators, (typeof OPERATOR_NAMES)[num
 void everyOperatorListed;
 
 /** Names an apply argument may not take: they would shadow the context or an operator. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set(["id", "me", "role", "hosts", "bootstrap", ...OPERATOR_NAMES]);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(["id", "me", "role", "hosts", "bootstrap", "args", "dryRun", "path", ...OPERATOR_NAMES]);
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

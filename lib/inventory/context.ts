@@ -5,7 +5,7 @@
 // anything is decrypted, so a decrypted value can never slip into another
 // host's context. Decryption and the secret predicate are injected. Pure.
 
-import type { Context, Facts, HostInfo, Vars } from "salty";
+import type { Facts, HostContext, HostInfo, Vars } from "salty";
 import { SaltyError, errorMessage } from "../errors.ts";
 import type { ArgValue } from "./args.ts";
 import type { InventoryPlan, PlannedHost } from "./resolve.ts";
@@ -76,12 +76,13 @@ export interface ContextInput {
 }
 
 /** The context of one role on one host. Throws E_DECRYPT-style SaltyErrors naming the host. */
-export function buildContext(input: ContextInput): Context {
+export function buildContext(input: ContextInput): HostContext {
   const { host, role, others, extra, bootstrap } = input;
   const hosts = Object.fromEntries(Object.entries(others).filter(([id]) => id !== host.id));
   const me = info(host, decryptFor(host, input.decrypt), input.facts);
-  // Fixed names last: they win over any extra key (args.ts already refuses those).
-  return { ...extra, id: host.id, me, role, hosts, bootstrap };
+  // The arguments are `args`; each is also a key of the context itself, as before issue 16, so that
+  // roles written then keep working (the type no longer shows them). Fixed names last: they win (args.ts refuses those anyway).
+  return { ...extra, id: host.id, me, role, hosts, bootstrap, args: extra };
 }
 
 function decryptFor(host: PlannedHost, decrypt: DecryptVars): Vars {
@@ -109,11 +110,11 @@ export interface ContextFactoryOptions {
 export function contextFactory(
   plan: InventoryPlan,
   opts: ContextFactoryOptions,
-): ((hostId: string, role: string) => Context) & { others: Record<string, HostInfo>; secrets(hostId: string): string[] } {
+): ((hostId: string, role: string) => HostContext) & { others: Record<string, HostInfo>; secrets(hostId: string): string[] } {
   const others = publicHosts(plan, opts.facts, opts.isSecret);
   const byId = new Map(plan.hosts.map((h) => [h.id, h]));
-  const built = new Map<string, Context>();
-  const context = (hostId: string, role: string): Context => {
+  const built = new Map<string, HostContext>();
+  const context = (hostId: string, role: string): HostContext => {
     let ctx = built.get(hostId);
     if (!ctx) {
       const host = byId.get(hostId);

@@ -4,7 +4,7 @@
 // The plan (which hosts, which roles, what context) is computed elsewhere
 // (apply-plan.ts) and injected, so this file knows nothing of the inventory.
 
-import type { Context, HostInfo, Result } from "salty";
+import type { HostContext, HostInfo, Result } from "salty";
 import { timing } from "../constants.ts";
 import { SaltyError, errorMessage, roleFailure } from "../errors.ts";
 import { log } from "../log.ts";
@@ -23,7 +23,7 @@ export interface HostPlan {
 export interface ApplyPlan {
   hosts: HostPlan[];
   /** The context a role of a host receives (its own secrets only). */
-  context(hostId: string, role: string): Context;
+  context(hostId: string, role: string): HostContext;
   /** Every host as the others see it: when given, contexts' `hosts` travel once per agent connection (shared-hosts.ts). */
   others?: Record<string, HostInfo>;
   /** The plaintexts of a host's own secrets: masked in its reports, here and on the agent (lib/crypto/mask.ts). */

@@ -4,7 +4,7 @@
 // This is the one entry point the role runner uses; the operators themselves
 // are listed once, in table.ts.
 
-import type { Context, Operators, Result } from "salty";
+import type { Context, HostContext, Operators, Result } from "salty";
 import { limits } from "../constants.ts";
 import { hideSensitive, isSensitive } from "../crypto/mask.ts";
 import { notify, notifyOption } from "./notify.ts";
@@ -12,10 +12,13 @@ import { PlannedWorld } from "./planned.ts";
 import { execute } from "./run.ts";
 import { OPERATORS } from "./table.ts";
 import { quote } from "./quote.ts";
+import { destination } from "./_paths.ts";
 import type { Caps, OpCtx, Operator } from "./types.ts";
 
 export interface RoleOperators {
   operators: Operators;
+  /** The role's context: the master's, with `dryRun` and `path()` of this run. */
+  context: Context;
   /** Results in the order the operators were called. */
   results: Result[];
   /** What print() received, one entry per call. */
@@ -79,14 +82,23 @@ export interface RoleOpts {
   signal?: AbortSignal;
 }
 
-export function createOperators(caps: Caps, context: Context, opts: RoleOpts): RoleOperators {
+/** The context a role receives: what the master sent, `args` (an empty one from an older master), `dryRun`, and `path()`
+ * that maps a destination path under --path the way every operator does (_paths.ts: absolute, else it throws). */
+export function roleContext(caps: Pick<Caps, "dryRun" | "pathPrefix">, context: HostContext): Context {
+  const args = context.args && typeof context.args === "object" ? context.args : {};
+  return { ...context, args, dryRun: caps.dryRun, path: (p: string) => destination(caps, p).real };
+}
+
+export function createOperators(caps: Caps, context: HostContext, opts: RoleOpts): RoleOperators {
   const results: Result[] = [];
   const output: string[] = [];
   const { myIp, getIps } = opts.addresses;
   // A dry run plans each call as if the earlier ones had been applied (planned.ts); an apply sees the real ports.
   const world = caps.dryRun ? (opts.planned ?? new PlannedWorld(caps)) : undefined;
   const ports = world ? { observe: world.observe, users: world.accounts } : {};
-  const ctx: OpCtx = { ...caps, ...ports, locals: { ...context, myIp, getIps, quote }, ...(opts.signal ? { signal: opts.signal } : {}) };
+  const full = roleContext(caps, context);
+  // Templates see the apply arguments as names of their own too (`<%= version %>`), as before issue 16.
+  const ctx: OpCtx = { ...caps, ...ports, locals: { ...full.args, ...full, myIp, getIps, quote }, ...(opts.signal ? { signal: opts.signal } : {}) };
   const fit = outputBudget();
   const bind = <A extends unknown[]>(op: Operator<A>) => async (...args: A): Promise<Result> => {
     const slot = results.length;
@@ -114,5 +126,5 @@ export function createOperators(caps: Caps, context: Context, opts: RoleOpts): R
     getIps,
     quote,
   };
-  return { operators, results, output };
+  return { operators, context: full, results, output };
 }

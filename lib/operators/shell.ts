@@ -37,18 +37,19 @@ function argvOf(cmds: unknown): string[] {
 /** The name of a master command: a plain file name of server/ (the master checks it again). */
 const SERVER_COMMAND = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-function execChange(cmds: unknown, opts: ShellOpts): Change {
+function execChange(cmds: unknown, opts: ShellOpts, pathPrefix: string): Change {
   const argv = argvOf(cmds);
   if (opts.cwd !== undefined && typeof opts.cwd !== "string") throw new SaltyError("cwd must be a string", "E_ARG");
   if (opts.env !== undefined && (typeof opts.env !== "object" || opts.env === null)) throw new SaltyError("env must be an object", "E_ARG");
   if (opts.timeout !== undefined && (typeof opts.timeout !== "number" || !(opts.timeout > 0))) throw new SaltyError("timeout must be a positive number of seconds", "E_ARG");
-  const env = opts.env ? Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, String(v)])) : undefined;
+  // $SALTY_PATH_PREFIX: the agent's --path (empty without), so that a command can stay inside the sandbox; the role's env may not set it.
+  const env = { ...(opts.env ? Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, String(v)])) : {}), SALTY_PATH_PREFIX: pathPrefix };
   return {
     kind: "exec",
     argv,
     report: true,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(env ? { env } : {}),
+    env,
     ...(opts.timeout ? { timeoutMs: Math.round(opts.timeout * 1000) } : {}),
   };
 }
@@ -90,7 +91,7 @@ async function skipReason(ctx: OpCtx, opts: ShellOpts): Promise<string | undefin
 export const shell: Operator<[cmds: string | string[], opts?: ShellOpts]> = {
   describe: (cmds) => `shell(${brief(cmds)})`,
   async plan(ctx: OpCtx, cmds, opts = {}) {
-    const change = execChange(cmds, opts);
+    const change = execChange(cmds, opts, ctx.pathPrefix);
     if (opts.changed !== undefined && opts.changed !== false && typeof opts.changed !== "function") throw new SaltyError("changed must be false or a function of the result ({ rc, output }) => boolean", "E_ARG");
     const skip = await skipReason(ctx, opts);
     if (skip) return { changes: [], note: `not run: ${skip}` };

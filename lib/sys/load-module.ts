@@ -28,6 +28,18 @@ export interface LoadModuleOptions {
   modules?: Record<string, string>;
 }
 
+/**
+ * What a module may import from "salty" at run time (types are erased): defineRole. Written as
+ * node_modules/salty beside the loaded files, so the role's own import resolves to it.
+ */
+const SALTY_RUNTIME = `// salty's run-time exports for roles (lib/sys/load-module.ts)
+export function defineRole(spec, run) {
+  if (!spec || typeof spec !== "object" || typeof run !== "function") throw new TypeError("defineRole(spec, run): spec is { defaults: {...} }, run an async function (ctx, vars)");
+  const defaults = spec.defaults && typeof spec.defaults === "object" ? spec.defaults : {};
+  return (ctx) => run(ctx, Object.freeze({ ...defaults, ...(ctx && ctx.me && ctx.me.vars ? ctx.me.vars : {}) }));
+}
+`;
+
 /** Where local modules live: relative imports must resolve below it. */
 export const LOCAL_MODULES = "roles/lib/";
 
@@ -98,6 +110,9 @@ async function evaluate(source: string, opts: LoadModuleOptions): Promise<Loaded
       await writeFile(join(dir, path), text, { mode: 0o600 });
     }
     if (local) await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await mkdir(join(dir, "node_modules", "salty"), { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, "node_modules", "salty", "package.json"), `{"name":"salty","type":"module","main":"index.js"}\n`, { mode: 0o600 });
+    await writeFile(join(dir, "node_modules", "salty", "index.js"), SALTY_RUNTIME, { mode: 0o600 });
     await writeFile(file, source, { mode: 0o600 });
     return { namespace: (await import(file)) as Record<string, unknown>, loadedFrom: file };
   } catch (err) {
@@ -121,7 +136,7 @@ function transpile(source: string, opts: LoadModuleOptions): string {
 
 function checkImports(source: string, js: string, opts: LoadModuleOptions): void {
   for (const imp of transpiler.scanImports(js)) {
-    if (imp.path.startsWith("node:")) continue;
+    if (imp.path.startsWith("node:") || imp.path === "salty") continue;
     const line = lineOf(source, imp.path);
     const where = line ? `${opts.filename}:${line}` : opts.filename;
     const local = resolveLocal(opts.filename, imp.path);

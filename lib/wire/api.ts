@@ -2,7 +2,7 @@
 // closed, typed set of methods. A handler missing from a Handlers<...> object
 // is a compile error. Types only: no runtime code here.
 
-import type { Context, Facts, Result } from "salty";
+import type { HostContext, Facts, Result } from "salty";
 import type { FileHash, ServerCommandRequest } from "../sys/types.ts";
 import type { FileMethod, FileParams, FileReplies } from "./file-methods.ts";
 import type { Method } from "./rpc.ts";
@@ -113,7 +113,7 @@ export interface RunRoleRequest {
   filename: string;
   /** The roles/lib/ modules the role imports, by fileroot path ("roles/lib/util.ts"): checked and evaluated with it. */
   modules?: Record<string, string>;
-  context: Context;
+  context: HostContext;
   /** When present, context.hosts is empty and these hosts, less the agent itself, take its place. */
   sharedHosts?: SharedHostsRef;
   /** Hash and size of the copy/render sources this role fetched on this agent last time (lib/master/known-files.ts). */

@@ -14,7 +14,7 @@ async function run(source: string, opts: { timeoutMs?: number; master?: Record<s
     name: "web",
     source,
     filename: "roles/web.ts",
-    context: { ...baseContext, version: "abc123" },
+    context: { ...baseContext, args: { version: "abc123" } },
     caps: w.ctx(),
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
@@ -27,8 +27,8 @@ describe("runRole", () => {
     let conf = "";
     const r = await run(`import type { Role } from "salty";
 import { join } from "node:path";
-export default (async ({ copy, render, makedirs, print, isChanged, id, version, me }) => {
-  print(\`start \${id} \${version}\`);
+export default (async ({ copy, render, makedirs, print, isChanged, id, args, me }) => {
+  print(\`start \${id} \${args.version}\`);
   await makedirs("/opt/app");
   await Promise.all([copy("app/a.conf", join("/opt/app", "a.conf")), render("app/t.conf", "/opt/app/t.conf")]);
   print({ changed: isChanged(), weight: me.vars.weight });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { world, type World } from "./_harness.ts";
 
 const files: Record<string, string> = {
-  "hosts/index.ts": `export default { hosts: { lab: { web1: { env: "dev", roles: ["web", "missing", "escape", "linked"] } } } };\n`,
+  "hosts/index.ts": `export default { hosts: { lab: { web1: { env: "dev", roles: ["web", "missing", "escape", "linked", "ctx"], vars: { port: 9090 } } } } };\n`,
   "roles/lib/paths.ts": `export const base = "/etc/app";\n`,
   "roles/lib/conf.ts": `import { base } from "./paths.ts";
 export function confLine(port: number): string { return "port=" + port; }
@@ -25,6 +25,17 @@ export default (async (ctx) => {
   if (ctx.which !== "web") return;
   await ensure(ctx, confLine(8080), confPath);
 }) satisfies Role;
+`,
+  // defineRole (the run-time import of "salty"), args, dryRun, path() and $SALTY_PATH_PREFIX.
+  "roles/ctx.ts": `import { defineRole } from "salty";
+import { existsSync } from "node:fs";
+export default defineRole({ defaults: { port: 8080, name: "app" } }, async ({ file, shell, path, dryRun, args, print }, vars) => {
+  if (args.which !== "ctx") return;
+  await file("/etc/ctx/app.conf", { content: vars.name + ":" + vars.port + " v=" + String(args.version) + "\\n" });
+  print("dry=" + dryRun + " exists=" + existsSync(path("/etc/ctx/app.conf")));
+  const r = await shell('printf %s "$SALTY_PATH_PREFIX"', { changed: false });
+  print("prefix=" + (r.output ?? "(not run)"));
+});
 `,
   "roles/missing.ts": `import type { Role } from "salty";
 import { nothing } from "./lib/nothing.ts";
@@ -91,5 +102,17 @@ describe("roles/lib", () => {
       expect(r.stdout + r.stderr).toContain(JSON.stringify(message).slice(1, -1));
       expect(r.stdout + r.stderr).not.toContain("master-only");
     }
+  });
+
+  test("defineRole: the host's vars over the defaults; args, dryRun, path() and $SALTY_PATH_PREFIX, in a dry run and for real", async () => {
+    const dry = await apply("--dry-run", "roles=ctx", "which=ctx", "version=7");
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("dry=true exists=false");
+    expect(dry.stdout).toContain("prefix=not run (dry run)");
+    const r = await apply("roles=ctx", "which=ctx", "version=7");
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(join(w.sandbox("web1"), "etc/ctx/app.conf"), "utf8")).toBe("app:9090 v=7\n");
+    expect(r.stdout).toContain("dry=false exists=true");
+    expect(r.stdout).toContain(`prefix=${w.sandbox("web1")}`);
   });
 });

@@ -56,7 +56,8 @@ const contextOf = contextFactory(plan, { facts: factsById, extra: args.extra, bo
 
 describe("context", () => {
   test("holds id, me (own secrets decrypted), role, hosts, bootstrap and the apply arguments", () => {
-    const ctx = contextOf("web1", "nginx");
+    // The arguments are also keys of the context itself (roles written before `args` keep working).
+    const ctx = { ...contextOf("web1", "nginx") } as Record<string, unknown>;
     expect(ctx).toEqual({
       version: "abc123",
       n: 2,
@@ -71,6 +72,7 @@ describe("context", () => {
         s1: { env: "stage", cluster: "stage", roles: ["app"], vars: {} },
       },
       bootstrap: false,
+      args: { version: "abc123", n: 2 },
     });
   });
 
@@ -100,7 +102,8 @@ describe("context", () => {
   test("apply arguments cannot override the fixed names", () => {
     const host = plan.hosts.find((h) => h.id === "web1")!;
     const ctx = buildContext({ host, role: "nginx", others: {}, extra: { id: "evil", role: "evil", bootstrap: true, version: "v1" }, bootstrap: false, decrypt });
-    expect([ctx.id, ctx.role, ctx.bootstrap, ctx.version]).toEqual(["web1", "nginx", false, "v1"]);
+    expect([ctx.id, ctx.role, ctx.bootstrap, ctx.args.version]).toEqual(["web1", "nginx", false, "v1"]);
+    expect(ctx.args).toEqual({ id: "evil", role: "evil", bootstrap: true, version: "v1" });
   });
 
   test("a secret that cannot be decrypted names the host", () => {

@@ -14,7 +14,7 @@ const host = (roles: string[]): HostInfo => ({ env: "prod", cluster: "c", roles,
 const others = () => ({ a: host(["web"]), b: host(["db"]), c: host(["web", "db"]) });
 
 function request(id: string, sharedHosts: RunRoleRequest["sharedHosts"], source = ""): RunRoleRequest {
-  const context = { id, me: host(["web"]), role: "web", hosts: {}, bootstrap: false };
+  const context = { id, me: host(["web"]), role: "web", hosts: {}, bootstrap: false, args: {} };
   return { role: "web", source, filename: "roles/web.ts", context, dryRun: false, diff: false, timeoutMs: 1000, ...(sharedHosts ? { sharedHosts } : {}) };
 }
 

@@ -5,7 +5,7 @@
 import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { Context } from "salty";
+import type { HostContext } from "salty";
 import { AgentCache } from "../../lib/operators/cache.ts";
 import type { Caps, OpCtx } from "../../lib/operators/types.ts";
 import { nsToSeconds, realDisk } from "../../lib/sys/disk.ts";
@@ -87,12 +87,13 @@ export function snapshot(root: string): Record<string, Snap> {
   return out;
 }
 
-export const baseContext: Context = {
+export const baseContext: HostContext = {
   id: "web1.test",
   me: { env: "dev", cluster: "lab", roles: ["web"], vars: { weight: 3 } },
   role: "web",
   hosts: {},
   bootstrap: false,
+  args: {},
 };
 
 export interface WorldOpts {
@@ -104,7 +105,7 @@ export interface WorldOpts {
   serverShell?: boolean;
   dryRun?: boolean;
   diff?: boolean;
-  context?: Partial<Context>;
+  context?: Partial<HostContext>;
 }
 
 export interface World {
