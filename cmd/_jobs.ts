@@ -2,6 +2,7 @@
 
 import { formatReport } from "../lib/client/format.ts";
 import { jobHeader, jobReport } from "../lib/client/jobs-format.ts";
+import { resumeHint } from "../lib/client/rollout-format.ts";
 import { printLines } from "../lib/client/print.ts";
 import type { JobRecord } from "../lib/history/types.ts";
 import { io } from "./_io.ts";
@@ -16,5 +17,9 @@ export function printJob(job: JobRecord, opts: { verbosity: number; diff: boolea
   io().stdout.write(jobHeader(job) + "\n");
   if (job.error) io().stderr.write(`error: ${job.error}\n`);
   if (job.status === "running") io().stdout.write(`still running: see salty jobs show ${job.id} again when it ends\n`);
-  else printLines(formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, { dryRun: job.dryRun, ...(job.target ? { target: job.target } : {}) }), io());
+  else {
+    printLines(formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, { dryRun: job.dryRun, ...(job.target ? { target: job.target } : {}) }), io());
+    const hint = resumeHint(job.rollout, job.id);
+    if (hint) io().stderr.write(hint + "\n");
+  }
 }

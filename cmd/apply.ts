@@ -7,6 +7,7 @@ import { formatReport, type Line } from "../lib/client/format.ts";
 import { JsonStream, LiveReport } from "../lib/client/live.ts";
 import { printLines } from "../lib/client/print.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
+import { resumeHint } from "../lib/client/rollout-format.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
 import { targetText } from "../lib/inventory/resolve.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
@@ -44,13 +45,18 @@ export default defineCommand({
     master: { type: "string", description: "A remote master (needs an accepted client key); default: the local master's socket", valueHint: "HOST[:PORT]" },
     ...clientKeyrootArg,
     timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)", valueHint: "SECONDS" },
-    assignments: { type: "positional", required: false, description: "KEY=VALUE ...: roles=a,b skip=c target=GLOB|cluster:NAME, others go to the roles' context", valueHint: "KEY=VALUE..." },
+    resume: { type: "string", description: "Continue the rollout JOB on the hosts it never attempted, with its own arguments", valueHint: "JOB" },
+    "retry-failed": { type: "boolean", description: "With --resume: run the rollout's failed and missing hosts again too" },
+    assignments: { type: "positional", required: false, description: "KEY=VALUE ...: roles=a,b skip=c target=EXPR batch=N|P%,... max_fail=N|P% gate=CMD gate_timeout=10s gate_retries=2 pause=30s, others go to the roles' context", valueHint: "KEY=VALUE..." },
   },
   async run({ args, rawArgs }) {
     const words = assignments(args._);
     const { target } = parseApplyArgs(words); // usage errors here, before any connection
     const timeoutMs = parseTimeout(args.timeout);
     if (args.json && args["json-stream"]) throw new UsageError("--json and --json-stream: choose one");
+    if (args["retry-failed"] && !args.resume) throw new UsageError("--retry-failed goes with --resume JOB");
+    if (args.resume !== undefined && words.length) throw new UsageError("--resume runs the job with its own arguments: no KEY=VALUE words with it");
+    const resume = args.resume !== undefined ? { resume: { job: args.resume, retryFailed: !!args["retry-failed"] } } : {};
     const progress = new ProgressLine(io().stderr);
     let job: string | undefined;
     const opts = { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) };
@@ -82,7 +88,7 @@ export default defineCommand({
     process.once("SIGINT", interrupted);
     try {
       const report = await rpc
-        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, user: whoAmI(), ...(timeoutMs ? { timeoutMs } : {}), ...(stream ? { live: "roles" as const } : live ? { live: "hosts" as const } : {}) }, { timeoutMs: FOREVER })
+        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, user: whoAmI(), ...resume, ...(timeoutMs ? { timeoutMs } : {}), ...(stream ? { live: "roles" as const } : live ? { live: "hosts" as const } : {}) }, { timeoutMs: FOREVER })
         .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));
       if (!report) {
         progress.clear();
@@ -94,6 +100,8 @@ export default defineCommand({
       else if (args.json) io().stdout.write(JSON.stringify(report, null, 2) + "\n");
       else if (live) printLines(live.end(report), io());
       else printLines(formatReport({ ...report, hosts: [...report.hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }, verbosity(rawArgs), opts), io());
+      const hint = !stream && !args.json ? resumeHint(report.rollout, job) : undefined;
+      if (hint) io().stderr.write(hint + "\n");
       return report.rc;
     } finally {
       process.off("SIGINT", interrupted);

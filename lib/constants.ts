@@ -114,6 +114,8 @@ export const timing = {
   historyTimeoutMs: 10_000,
   /** The least time between two scheduled applies the master accepts from one agent (`salty agent --apply-every`): an agent asking more often is refused. */
   scheduledMinGapMs: 60_000,
+  /** A rollout's gate= that failed is tried again after this long (gate_retries times). */
+  gateRetryMs: 2_000,
 };
 
 export type Timing = typeof timing;

@@ -17,6 +17,7 @@
 //   (blank)
 //   elapsed:0.052
 
+import { formatRollout } from "./rollout-format.ts";
 import type { Result } from "salty";
 import type { ApplyReport, HostReport, RoleOutcome } from "../wire/api.ts";
 
@@ -62,6 +63,7 @@ export function formatTail(report: ApplyReport, opts: { target?: string }): Line
   const lines: Line[] = [];
   const outside = report.hosts.filter((h) => h.status === "skipped").length;
   if (outside > 0) lines.push({ text: `skipped ${outside} host${outside === 1 ? "" : "s"} outside ${opts.target ? `target=${opts.target}` : "the target"}`, error: false });
+  if (report.rollout) lines.push(...formatRollout(report.rollout));
   lines.push({ text: "", error: false }, { text: `elapsed:${secs(report.elapsed)}`, error: false });
   return lines;
 }

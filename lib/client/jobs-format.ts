@@ -29,7 +29,7 @@ export function jobHeader(job: JobRecord): string {
 /** The report as the client received it, hosts sorted by id (as `salty apply --sort` prints it); without the diffs unless `diff`. */
 export function jobReport(job: JobRecord, opts: { diff: boolean }): ApplyReport {
   const hosts = job.hosts.map((h) => h.report).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const report: ApplyReport = { hosts, elapsed: job.elapsed ?? (Date.now() - job.started) / 1000, rc: job.rc ?? (job.status === "failed" ? 1 : 0) };
+  const report: ApplyReport = { hosts, elapsed: job.elapsed ?? (Date.now() - job.started) / 1000, rc: job.rc ?? (job.status === "failed" ? 1 : 0), ...(job.rollout ? { rollout: job.rollout } : {}) };
   if (opts.diff) return report;
   return {
     ...report,

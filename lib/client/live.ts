@@ -9,11 +9,14 @@
 //   {"v":1,"type":"result","host":ID,"role":NAME,"result":{cmd,rc,changed,created?,elapsed,output?,error?,diff?}}
 //   {"v":1,"type":"role_end","host":ID,"role":NAME,"skipped":BOOL,"elapsed":S,"errors":N,"changed":N,"output"?:TEXT}
 //   {"v":1,"type":"host_end","host":ID,"status":"ran"|"missing"|"absent","elapsed":S,"errors":N,"changed":N}
-//   {"v":1,"type":"apply_end","rc":0|1,"elapsed":S,"hosts":N,"failed":N,"skipped":N,"job"?:ID}
+//   {"v":1,"type":"batch_start","batch":N,"of":N,"hosts":[ID...]}       a rollout's batch (batch=, max_fail=, gate=)
+//   {"v":1,"type":"batch_end","batch":N,"of":N,"failed":[ID...],"spent":N,"budget":N,"stopped"?:TEXT}
+//   {"v":1,"type":"apply_end","rc":0|1,"elapsed":S,"hosts":N,"failed":N,"skipped":N,"job"?:ID,
+//    "rollout"?:{"batches":N,"of":N,"failed":[ID...],"never_attempted":[ID...],"spent":N,"budget":N,"stopped"?:TEXT}}
 // A role's results come with its role_end (when the agent reports the role);
 // fields may be added within version 1, never removed or changed.
 
-import type { ApplyEvent, ApplyReport, HostReport, RoleOutcome } from "../wire/api.ts";
+import type { ApplyEvent, ApplyReport, HostReport, RoleOutcome, RolloutSummary } from "../wire/api.ts";
 import { formatHead, formatHostBlock, formatTail, type Line } from "./format.ts";
 
 export const JSON_STREAM_VERSION = 1;
@@ -62,6 +65,7 @@ export class JsonStream {
   event(e: ApplyEvent): Out[] {
     if (e.type === "host_start") return [this.line({ type: "host_start", host: e.host })];
     if (e.type === "role_end") return this.role(e.host, e.role);
+    if (e.type === "batch_start" || e.type === "batch_end") return [this.line({ ...e })];
     return this.hostEnd(e.host);
   }
 
@@ -73,6 +77,7 @@ export class JsonStream {
       this.line({
         type: "apply_end", rc: report.rc, elapsed: report.elapsed, hosts: counted.length,
         failed: counted.filter((h) => h.errors > 0).length, skipped: report.hosts.length - counted.length, ...(job ? { job } : {}),
+        ...(report.rollout ? { rollout: rolloutEnd(report.rollout) } : {}),
       }),
     ];
   }
@@ -94,4 +99,8 @@ export class JsonStream {
     this.hostsEnded.add(h.id);
     return [...h.roles.flatMap((r) => this.role(h.id, r)), this.line({ type: "host_end", host: h.id, status: h.status, elapsed: h.elapsed, errors: h.errors, changed: h.changed })];
   }
+}
+
+function rolloutEnd(r: RolloutSummary): Out {
+  return { batches: r.batches.length, of: r.planned, failed: r.failed, never_attempted: r.neverAttempted, spent: r.spent, budget: r.budget, ...(r.stopped ? { stopped: r.stopped } : {}) };
 }

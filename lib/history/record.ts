@@ -21,7 +21,7 @@ export function startRecord(opts: { id: string; kind: JobKind; who: string; req:
 
 export function endRecord(start: JobRecord, report: ApplyReport, now: number): JobRecord {
   const hosts = report.hosts.map((h): JobHost => ({ id: h.id, status: verdict(h), errors: h.errors, changed: h.changed, elapsed: h.elapsed, report: h }));
-  return { ...start, ended: now, elapsed: report.elapsed, rc: report.rc, status: report.rc === 0 ? "ok" : "failed", hosts };
+  return { ...start, ended: now, elapsed: report.elapsed, rc: report.rc, status: report.rc === 0 ? "ok" : "failed", hosts, ...(report.rollout ? { rollout: report.rollout } : {}) };
 }
 
 /** A job that failed before any host ran: the inventory did not load, a bad argument. */

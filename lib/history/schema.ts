@@ -58,6 +58,8 @@ export const MIGRATIONS: string[][] = [
       PRIMARY KEY (host, role)
     )`,
   ],
+  // A rollout's summary (batches, failed and never-attempted hosts) as JSON; NULL for any other job.
+  [`ALTER TABLE jobs ADD COLUMN rollout TEXT`],
 ];
 
 /**

@@ -50,7 +50,7 @@ export class HistoryStore {
 
   async show(id: string): Promise<JobRecord | undefined> {
     await this.migrated();
-    const [row] = await this.db.all(`SELECT ${SUMMARY}, args, rc, error FROM jobs WHERE id = $1`, [id]);
+    const [row] = await this.db.all(`SELECT ${SUMMARY}, args, rc, error, rollout FROM jobs WHERE id = $1`, [id]);
     if (!row) return undefined;
     const hosts = await this.db.all(`SELECT host, status, errors, changed, elapsed, report FROM job_hosts WHERE job_id = $1 ORDER BY seq`, [id]);
     const s = summary(row);
@@ -61,6 +61,7 @@ export class HistoryStore {
       ...(s.elapsed !== undefined ? { elapsed: s.elapsed } : {}),
       ...(row.rc !== null && row.rc !== undefined ? { rc: Number(row.rc) } : {}),
       ...(typeof row.error === "string" ? { error: row.error } : {}),
+      ...(typeof row.rollout === "string" ? { rollout: JSON.parse(row.rollout) } : {}),
       hosts: hosts.map((h): JobHost => ({
         id: String(h.host), status: String(h.status) as HostVerdict, errors: Number(h.errors), changed: Number(h.changed), elapsed: Number(h.elapsed),
         report: JSON.parse(String(h.report)),
@@ -126,12 +127,12 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
   const failed = job.hosts.filter((h) => h.status === "failed" || h.status === "lost" || h.status === "missing").length;
   const changed = job.hosts.reduce((n, h) => n + h.changed, 0);
   await tx.run(
-    `INSERT INTO jobs (id, kind, who, target, args, version, dry_run, started_at, ended_at, status, elapsed, rc, hosts, failed, changed, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    `INSERT INTO jobs (id, kind, who, target, args, version, dry_run, started_at, ended_at, status, elapsed, rc, hosts, failed, changed, error, rollout)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
      ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, status = excluded.status, elapsed = excluded.elapsed,
-       rc = excluded.rc, hosts = excluded.hosts, failed = excluded.failed, changed = excluded.changed, error = excluded.error`,
+       rc = excluded.rc, hosts = excluded.hosts, failed = excluded.failed, changed = excluded.changed, error = excluded.error, rollout = excluded.rollout`,
     [job.id, job.kind, job.who, job.target, JSON.stringify(job.args), job.version, job.dryRun ? 1 : 0, job.started, job.ended ?? null,
-     job.status, job.elapsed ?? null, job.rc ?? null, job.hosts.length, failed, changed, job.error ?? null],
+     job.status, job.elapsed ?? null, job.rc ?? null, job.hosts.length, failed, changed, job.error ?? null, job.rollout ? JSON.stringify(job.rollout) : null],
   );
   if (job.hosts.length === 0) return;
   await tx.run(`DELETE FROM job_hosts WHERE job_id = $1`, [job.id]);

@@ -3,7 +3,7 @@
 // exactly as the client received it (outputs cut as in reports, secrets
 // masked before they reach the master's report). Types only.
 
-import type { HostReport } from "../wire/api.ts";
+import type { HostReport, RolloutSummary } from "../wire/api.ts";
 
 /** `scheduled`: an agent's periodic apply of itself (salty agent --apply-every); `pull`: a masterless pull's result, reported by the host (salty pull --report). */
 export type JobKind = "apply" | "run" | "deploy" | "bootstrap" | "scheduled" | "pull";
@@ -43,6 +43,8 @@ export interface JobRecord {
   /** Why the job failed before any host ran (a bad inventory, a usage error). */
   error?: string;
   hosts: JobHost[];
+  /** A rollout's batches, failed and never-attempted hosts (batch=, max_fail=, gate=; salty apply --resume). */
+  rollout?: RolloutSummary;
 }
 
 /** One line of `salty jobs`. */

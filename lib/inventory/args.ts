@@ -9,6 +9,7 @@ import type { Operators } from "salty";
 import { UsageError } from "../errors.ts";
 import { OPERATOR_NAMES } from "../operators/names.ts";
 import { parseTarget as parseExpr, type TargetExpr } from "./target.ts";
+import { ROLLOUT_KEYS, parseRollout, type RolloutKey, type RolloutOptions } from "./rollout.ts";
 
 export type ArgValue = string | number | boolean | string[];
 
@@ -24,6 +25,8 @@ export interface ApplyArgs {
   target?: Target;
   /** Every other KEY=VALUE, passed into the context (e.g. `version`). */
   extra: Record<string, ArgValue>;
+  /** batch=, max_fail=, gate=, gate_timeout=, gate_retries=, pause=: the apply is a rollout (rollout.ts). */
+  rollout?: RolloutOptions;
 }
 
 // A compile error here means an operator was added to salty.d.ts but not to operators/names.ts.
@@ -43,8 +46,22 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const STEERING = ["target", "roles", "skip"];
 
 function nearSteering(key: string): string | undefined {
-  if (STEERING.includes(key)) return undefined;
-  return STEERING.find((word) => editDistance(key, word) <= (word.length >= 6 ? 2 : 1));
+  if (STEERING.includes(key) || (ROLLOUT_KEYS as readonly string[]).includes(key)) return undefined;
+  return STEERING.find((word) => editDistance(key, word) <= (word.length >= 6 ? 2 : 1)) ?? ROLLOUT_KEYS.find((word) => nearRollout(key, word));
+}
+
+/**
+ * A typo of a rollout word: two edits from a long one (`max_fial`, `gate_timout`); in a short one,
+ * another case, a letter dropped, one added at the end, or two neighbours swapped (`Batch`, `paus`,
+ * `gates`, `btach`). A short word with a letter changed or put in front is an honest name (`date`,
+ * `patch`, `cause`, `stage`) and stays a context variable.
+ */
+function nearRollout(key: string, word: string): boolean {
+  if (word.length >= 6) return editDistance(key, word) <= 2;
+  if (key.toLowerCase() === word) return true;
+  if (editDistance(key, word) !== 1) return false;
+  if (key.length === word.length) return [...key].sort().join("") === [...word].sort().join("");
+  return key.length < word.length || key.startsWith(word);
 }
 
 /** Edits (insert, delete, substitute, swap two neighbours) from a to b: the optimal string alignment distance. */
@@ -96,6 +113,7 @@ export function parseTarget(value: string): Target {
 export function parseApplyArgs(list: readonly string[]): ApplyArgs {
   const out: ApplyArgs = { roles: [], skip: [], extra: {} };
   const seen = new Set<string>();
+  const rollout: Partial<Record<RolloutKey, string>> = {};
   for (const arg of list) {
     const eq = arg.indexOf("=");
     if (eq === -1) throw new UsageError(`${JSON.stringify(arg)}: apply arguments are KEY=VALUE (e.g. roles=nginx target=web*)`);
@@ -111,7 +129,10 @@ export function parseApplyArgs(list: readonly string[]): ApplyArgs {
     seen.add(key);
     if (key === "roles" || key === "skip") out[key] = splitList(value);
     else if (key === "target") out.target = parseTarget(value);
+    else if ((ROLLOUT_KEYS as readonly string[]).includes(key)) rollout[key as RolloutKey] = value;
     else out.extra[key] = parseValue(value);
   }
+  const r = parseRollout(rollout);
+  if (r) out.rollout = r;
   return out;
 }

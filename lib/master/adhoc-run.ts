@@ -74,7 +74,7 @@ class Intake {
   }
 }
 
-async function runOn(session: AgentSession, req: RunRequest, mask: StreamMask, emit: (e: RunEvent) => void): Promise<RunHostEnd> {
+export async function runOn(session: AgentSession, req: RunRequest, mask: StreamMask, emit: (e: RunEvent) => void): Promise<RunHostEnd> {
   const t0 = performance.now();
   const id = session.id;
   const run = crypto.randomUUID();

@@ -7,11 +7,12 @@ import type { FrameLink } from "../wire/link.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../errors.ts";
 import type { ApplyEvent, ApplyProgress, ApplyRequest, ClientApi, ControlApi } from "../wire/api.ts";
-import { bool, obj, optStr, strList } from "../wire/check.ts";
-import { runApply, type SchedulerDeps } from "./scheduler.ts";
+import { bool, obj, optStr, str, strList } from "../wire/check.ts";
+import type { SchedulerDeps } from "./scheduler.ts";
+import { applyOrRollout, resumeScope } from "./rollout.ts";
 import { fitReport } from "./report-size.ts";
 import type { Recorder } from "../history/recorder.ts";
-import { hostsWithLastApply, jobHandlers, recorded, whoOf } from "./jobs.ts";
+import { hostsWithLastApply, jobHandlers, jobsShow, recorded, whoOf } from "./jobs.ts";
 import { adhocHandlers, withInventory, type AdhocControl } from "./adhoc-control.ts";
 
 export interface ControlDeps extends Omit<SchedulerDeps, "progress"> {
@@ -27,12 +28,14 @@ export function serveClient(link: FrameLink, deps: ControlDeps, peer: { remote?:
   const rpc: Rpc<ControlApi, ClientApi> = new Rpc<ControlApi, ClientApi>(link, {
     hosts: async () => withInventory(await hostsWithLastApply(deps.registry.entries(), deps.history), deps.adhoc),
     // The apply goes on when the client goes away; its report is recorded as it finishes (lib/master/jobs.ts).
-    apply: (p) => {
-      const req = applyRequest(p);
+    apply: async (p) => {
+      const asked = applyRequest(p);
+      // --resume: the job's own arguments, on the hosts it never attempted (lib/master/rollout.ts).
+      const { req, scope } = asked.resume ? await resumeScope(asked, (id) => jobsShow(deps.history, id)) : { req: asked, scope: {} };
       const notify = (pr: ApplyProgress) => rpc.notify("apply.progress", pr);
       const events = req.live ? liveEvents(req.live, (e) => rpc.notify("apply.event", e)) : undefined;
       return recorded(deps.history, { req, who: whoOf(peer, req), notify }, async (progress, mark) =>
-        fitReport(await runApply(req, { ...deps, progress, events: (e) => (mark(e), events?.(e)) })),
+        fitReport(await applyOrRollout(req, { ...deps, progress, events: (e) => (mark(e), events?.(e)) }, scope)),
       );
     },
     ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
@@ -51,6 +54,10 @@ function applyRequest(p: unknown): ApplyRequest {
   const user = optStr(o.user, "user");
   if (user) req.user = user.slice(0, 64);
   if (o.live === "hosts" || o.live === "roles") req.live = o.live;
+  if (o.resume !== undefined) {
+    const r = obj(o.resume, "resume");
+    req.resume = { job: str(r.job, "resume.job"), retryFailed: bool(r.retryFailed, "resume.retryFailed") };
+  }
   return req;
 }
 

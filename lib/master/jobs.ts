@@ -10,7 +10,7 @@ import { bool, int, obj, optStr, str } from "../wire/check.ts";
 import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, ControlApi, HostEntry } from "../wire/api.ts";
 import type { Handlers } from "../wire/rpc.ts";
 import type { Recorder } from "../history/recorder.ts";
-import type { JobFilter, JobKind } from "../history/types.ts";
+import type { JobFilter, JobKind, JobRecord } from "../history/types.ts";
 import { JOB_ID } from "../history/job-id.ts";
 
 /**
@@ -83,6 +83,13 @@ function jobId(p: unknown, what: string): string {
   const id = str(obj(p, what).id, "id");
   if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)`);
   return id;
+}
+
+/** One job of the history (a spooled one too); undefined when there is none. */
+export async function jobsShow(history: Recorder | undefined, id: string): Promise<JobRecord | undefined> {
+  if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)`);
+  const h = available(history);
+  return (await h.spooled(id)) ?? (await unavailableAs(() => h.store.show(id)));
 }
 
 /** `notify`: progress to this client, for the jobs it follows. */

@@ -178,6 +178,8 @@ export interface ApplyRequest {
   live?: "hosts" | "roles";
   /** The user the client runs as, recorded in the job history for the local socket (a remote client is known by its key). */
   user?: string;
+  /** `salty apply --resume JOB`: the rollout JOB again, with its own arguments, on its hosts never attempted (and failed ones with retryFailed). */
+  resume?: { job: string; retryFailed: boolean };
 }
 
 export type HostStatus = "ran" | "missing" | "skipped" | "absent";
@@ -206,6 +208,37 @@ export interface ApplyReport {
   elapsed: number;
   /** 0 when every command of every host succeeded. */
   rc: number;
+  /** A rollout's batches, failures and the hosts it never reached (lib/master/rollout.ts). */
+  rollout?: RolloutSummary;
+}
+
+/** A rollout as it went: `hosts` of the report holds the hosts that ran; those never attempted are listed here only. */
+export interface RolloutSummary {
+  /** Batches planned, and each batch started: its hosts and those of them that failed (their apply or their gate). */
+  planned: number;
+  batches: Array<{ hosts: string[]; failed: string[] }>;
+  /** The failure budget (hosts) and how much of it is spent. */
+  budget: number;
+  spent: number;
+  failed: string[];
+  /** Hosts of the target that were not connected: reported missing, outside the budget. */
+  missing: string[];
+  neverAttempted: string[];
+  /** Why no further batch started. */
+  stopped?: string;
+  gate?: string;
+  /** The job this rollout resumed (salty apply --resume). */
+  resumeOf?: string;
+}
+
+/** The batch a rollout runs now: `batch 2/5: 10 hosts, 1 failed, budget 1/2`. */
+export interface BatchProgress {
+  n: number;
+  of: number;
+  hosts: number;
+  failed: number;
+  spent: number;
+  budget: number;
 }
 
 export interface ApplyProgress {
@@ -219,6 +252,8 @@ export interface ApplyProgress {
   running?: string[];
   /** Just after the master's start: it waits up to `ms` for `agents` known agents to reconnect. */
   waiting?: { agents: number; ms: number };
+  /** A rollout's current batch. */
+  batch?: BatchProgress;
 }
 
 /** `salty targets`: the inventory hosts selected (connected or not) and the connected agents outside the inventory it matches. */
@@ -313,4 +348,6 @@ export type RunEvent =
 export type ApplyEvent =
   | { type: "host_start"; host: string }
   | { type: "role_end"; host: string; role: RoleOutcome }
-  | { type: "host_end"; host: HostReport };
+  | { type: "host_end"; host: HostReport }
+  | { type: "batch_start"; batch: number; of: number; hosts: string[] }
+  | { type: "batch_end"; batch: number; of: number; failed: string[]; spent: number; budget: number; stopped?: string };

@@ -51,6 +51,22 @@ for (const b of backends()) {
       }
     });
 
+    test("a rollout's summary (batches, failed, never attempted) comes back with its job; other jobs have none", async () => {
+      const s = await store();
+      try {
+        const rollout = { planned: 4, batches: [{ hosts: ["web1"], failed: [] }, { hosts: ["web2"], failed: ["web2"] }], budget: 1, spent: 1, failed: ["web2"], missing: [], neverAttempted: ["web3", "web4"], stopped: "the failure budget is spent" };
+        const start = startRecord({ id: newJobId(), kind: "apply", who: "local:root", req: { args: ["batch=1"], dryRun: false, diff: false }, now: Date.now() });
+        const done = endRecord(start, { hosts: [host("web1"), host("web2", 1)], elapsed: 0.2, rc: 1, rollout }, Date.now());
+        await s.put([start, done]);
+        expect((await s.show(start.id))?.rollout).toEqual(rollout);
+        const plain = job({ at: Date.now() - 60_000, hosts: [host("web1")] });
+        await s.put([plain]);
+        expect((await s.show(plain.id))?.rollout).toBeUndefined();
+      } finally {
+        await s.close();
+      }
+    });
+
     test("list: newest first, filtered by host, failure, kind, time and count", async () => {
       const s = await store();
       try {
