@@ -64,7 +64,7 @@ export default defineCommand({
         throw new SaltyError(`the report to ${args.report} failed: ${errorMessage(err)}`, "E_REPORT");
       }
     };
-    let result;
+    let result: Awaited<ReturnType<typeof pull>>;
     try {
       result = await pull({ repo, branch, id, keyroot, stateDir: state, pathPrefix: args.path ?? "", force: !!args.force, say, ...(timeoutMs ? { timeoutMs } : {}) });
     } catch (err) {

@@ -36,7 +36,7 @@ export const unarchive: Operator<[src: string, destDir: string, opts?: Unarchive
     if (typeof srcArg === "string" && srcArg.startsWith("/")) {
       const src = destination(ctx, srcArg, "src");
       const st = await ctx.observe.stat(src.real);
-      if (!st || st.type !== "file") throw new SaltyError(`no such archive: ${src.path}`, "E_NO_SOURCE");
+      if (st?.type !== "file") throw new SaltyError(`no such archive: ${src.path}`, "E_NO_SOURCE");
       hash = await ctx.observe.hash(src.real, st);
       archive = src.path;
     } else {

@@ -19,7 +19,7 @@ function gitEnv(): Record<string, string> {
 /** git in `dir` (a repository); its stdout trimmed, or a SaltyError with git's first line of complaint. */
 export function gitIn(dir: string): Git {
   return async (args) => {
-    let proc;
+    let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
     try {
       proc = Bun.spawn(["git", "-C", dir, ...args], { env: gitEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     } catch {

@@ -13,7 +13,7 @@ import { bootstrap } from "../bootstrap.ts";
 import { PASSWORD_FILE } from "../crypto/secrets.ts";
 import { SecretKeySource, secretsInFileroot } from "../master/secret-key-source.ts";
 import type { ApplyReport } from "../wire/api.ts";
-import { gitIn, isAncestor, revParse, type Git } from "./git.ts";
+import { gitIn, isAncestor, revParse } from "./git.ts";
 import { holdLock } from "./lock.ts";
 
 export const LAST_GOOD = "refs/salty/last-good";
@@ -45,7 +45,7 @@ export interface PullResult {
 
 /** A branch name git accepts and that cannot be taken for an option. */
 export function checkBranch(branch: string): string {
-  if (!/^[A-Za-z0-9._][A-Za-z0-9._\/-]*$/.test(branch) || branch.includes("..") || branch.endsWith(".lock") || branch.endsWith("/")) {
+  if (!/^[A-Za-z0-9._][A-Za-z0-9._/-]*$/.test(branch) || branch.includes("..") || branch.endsWith(".lock") || branch.endsWith("/")) {
     throw new UsageError(`--branch must be a branch name, not ${JSON.stringify(branch)}`);
   }
   return branch;

@@ -105,6 +105,6 @@ describe("user and group command builders (shadow-utils, busybox)", () => {
   });
   test("crypt hashes accepted, anything else refused without its value", () => {
     for (const ok of ["$6$rounds=5000$salt$abc./DEF", "$y$j9T$abc$def", "!", "*", "!$6$s$h"]) expect(checkPassword(ok)).toBe(ok);
-    for (const bad of ["hunter2", "$6$ab:cd", "$6$a$b\nroot::0:0", ""]) expect(() => checkPassword(bad)).toThrow(/crypt hash[^]*not shown/);
+    for (const bad of ["hunter2", "$6$ab:cd", "$6$a$b\nroot::0:0", ""]) expect(() => checkPassword(bad)).toThrow(/crypt hash[\s\S]*not shown/);
   });
 });
