@@ -48,6 +48,8 @@ export const limits = {
   maxHashBatch: 10_000,
   /** Small files read in one file.readMany request (their bytes together stay under chunkBytes). */
   maxReadBatch: 1_000,
+  /** Live results (role.result) the master forwards per host and apply; past it they are dropped (the report still has them all). */
+  maxLiveResults: 10_000,
   /** `salty run`: output bytes of one host sent at most (past it: cut, and said so). */
   runOutputBytes: 1024 * 1024,
   /** `salty run`: bytes in one cmd.output notification; the master refuses larger ones. */

@@ -42,6 +42,7 @@ function capsFor(runId: number): RoleCaps {
   return {
     files: forwardFiles((method, args) => ask(runId, method, args)),
     serverShell: (req) => ask(runId, "serverShell", [req]),
+    result: (result) => post({ type: "result", runId, result }),
   };
 }
 

@@ -8,7 +8,7 @@
 import type { HostContext, Result } from "salty";
 import { limits, timing } from "../constants.ts";
 import { errorMessage, roleFailure } from "../errors.ts";
-import { maskReport, masker } from "../crypto/mask.ts";
+import { maskReport, maskResult, masker } from "../crypto/mask.ts";
 import { AgentCache } from "../operators/cache.ts";
 import { runFiles } from "./file-source.ts";
 import { ScanCache } from "./scan-cache.ts";
@@ -47,6 +47,8 @@ export interface RunRoleOptions {
   planned?: PlannedWorld;
   /** Secret values to mask in the report (RunRoleRequest.secrets). */
   secrets?: string[];
+  /** Each result as soon as its call ends, masked as the report will be (RunRoleRequest.stream). */
+  onResult?: (r: Result) => void;
 }
 
 export interface RoleRun extends RoleReport {
@@ -81,7 +83,8 @@ async function callRole(fn: unknown, args: object, timeoutMs: number, abort: Abo
 export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   const start = performance.now();
   const abort = new AbortController();
-  const { operators, context, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal, ...(o.planned ? { planned: o.planned } : {}) });
+  const onResult = o.onResult && ((m) => (r: Result) => o.onResult!(maskResult(r, m)))(masker(o.secrets));
+  const { operators, context, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal, ...(o.planned ? { planned: o.planned } : {}), ...(onResult ? { onResult } : {}) });
   let mod: LoadedModule | undefined;
   let failure: string | undefined;
   try {
@@ -147,6 +150,7 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
       timeoutMs: req.timeoutMs,
       ...(Array.isArray(req.secrets) ? { secrets: req.secrets } : {}),
       caps: { ...local, host, files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
+      ...(req.stream && rc.result ? { onResult: rc.result } : {}),
     });
     const handlers = req.last ? maskReport({ results: await runHandlers(host, local.exec, req.dryRun) }, masker(req.secrets)).results : [];
     return { ...run, fetched: files.fetched(), ...(handlers.length ? { handlers } : {}) };

@@ -24,6 +24,8 @@ export interface RoleCaps {
   /** The master's files as the protocol serves them; agent/file-source.ts makes the operators' view of them. */
   files: FileProtocol;
   serverShell: (req: ShellRequest) => Promise<Result>;
+  /** A request with `stream`: each result as its call ends goes to the master (role.result notifications). */
+  result?: (r: Result) => void;
 }
 
 /**
@@ -67,7 +69,8 @@ export function serially<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
 /** Serve the master on `link` until it closes; resolves with why it closed. */
 export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Promise<string> {
   const shared = new SharedHostsStore();
-  const execute = (req: RunRoleRequest) => deps.execute(req, caps);
+  const execute = (req: RunRoleRequest) =>
+    deps.execute(req, req.stream ? { ...caps, result: (result) => rpc.notify("role.result", { apply: req.apply ?? "", role: req.role, result }) } : caps);
   const run = deps.execute.inOrder ? execute : serially(execute);
   const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
     "role.run": (req) => run(shared.attach(req)),

@@ -130,6 +130,7 @@ class WorkerExecutor {
   private onMessage(w: Worker, msg: ToMain): void {
     if (w !== this.worker) return; // a stopped worker's last words
     const run = this.queue.find((r) => r.id === msg.runId);
+    if (msg.type === "result") return void run?.caps.result?.(msg.result);
     if (msg.type === "done") {
       if (!run) return;
       this.finish(run, msg.report);

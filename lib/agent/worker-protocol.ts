@@ -1,5 +1,6 @@
 // Messages between the agent's main thread and its role worker. Types only.
 
+import type { Result } from "salty";
 import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 import type { FileMethod } from "../wire/file-methods.ts";
 
@@ -13,4 +14,6 @@ export type ToWorker =
 
 export type ToMain =
   | { type: "call"; id: number; runId: number; method: FileMethod | "serverShell"; args: unknown[] }
-  | { type: "done"; runId: number; report: RoleReport };
+  | { type: "done"; runId: number; report: RoleReport }
+  /** One result as its call ended (a request with `stream` only). */
+  | { type: "result"; runId: number; result: Result };

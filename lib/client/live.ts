@@ -13,8 +13,10 @@
 //   {"v":1,"type":"batch_end","batch":N,"of":N,"failed":[ID...],"spent":N,"budget":N,"stopped"?:TEXT}
 //   {"v":1,"type":"apply_end","rc":0|1,"elapsed":S,"hosts":N,"failed":N,"skipped":N,"job"?:ID,
 //    "rollout"?:{"batches":N,"of":N,"failed":[ID...],"never_attempted":[ID...],"spent":N,"budget":N,"stopped"?:TEXT}}
-// A role's results come with its role_end (when the agent reports the role);
-// fields may be added within version 1, never removed or changed.
+// Each result comes as its call ends on the agent (in call order; those the
+// agent could not stream, e.g. a failure before the role ran, come just
+// before their role_end); fields may be added within version 1, never
+// removed or changed.
 
 import type { ApplyEvent, ApplyReport, HostReport, RoleOutcome, RolloutSummary } from "../wire/api.ts";
 import { formatHead, formatHostBlock, formatTail, type Line } from "./format.ts";
@@ -53,6 +55,8 @@ type Out = Record<string, unknown>;
 export class JsonStream {
   private rolesSeen = new Map<string, Set<string>>();
   private hostsEnded = new Set<string>();
+  /** Results already printed live, per host and role: role_end prints only the rest. */
+  private streamed = new Map<string, number>();
 
   private line(o: Out): Out {
     return { v: JSON_STREAM_VERSION, ...o };
@@ -64,6 +68,11 @@ export class JsonStream {
 
   event(e: ApplyEvent): Out[] {
     if (e.type === "host_start") return [this.line({ type: "host_start", host: e.host })];
+    if (e.type === "result") {
+      const key = `${e.host}\0${e.role}`;
+      this.streamed.set(key, (this.streamed.get(key) ?? 0) + 1);
+      return [this.line({ type: "result", host: e.host, role: e.role, result: e.result })];
+    }
     if (e.type === "role_end") return this.role(e.host, e.role);
     if (e.type === "batch_start" || e.type === "batch_end") return [this.line({ ...e })];
     return this.hostEnd(e.host);
@@ -87,8 +96,9 @@ export class JsonStream {
     if (!seen) this.rolesSeen.set(host, (seen = new Set()));
     if (seen.has(r.role)) return [];
     seen.add(r.role);
+    const already = this.streamed.get(`${host}\0${r.role}`) ?? 0;
     return [
-      ...r.results.map((result) => this.line({ type: "result", host, role: r.role, result })),
+      ...r.results.slice(already).map((result) => this.line({ type: "result", host, role: r.role, result })),
       this.line({ type: "role_end", host, role: r.role, skipped: r.skipped, elapsed: r.elapsed, errors: r.errors, changed: r.changed, ...(r.output ? { output: r.output } : {}) }),
     ];
   }

@@ -89,6 +89,11 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
       if (!session?.running) throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
       return serveServerShell(deps.serverShell, p, { id, roles: session.secretRoles() });
     },
+    // Untrusted: checked by the apply that asked for them (live-results.ts); dropped when none did.
+    "role.result": (p) => {
+      session?.roleResults?.(p);
+      return null;
+    },
     // Untrusted: a chunk for no run of this agent is dropped; size, order and rate are checked by the run (adhoc-run.ts).
     "cmd.output": (p) => {
       const o = obj(p, "cmd.output");

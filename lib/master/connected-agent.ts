@@ -23,6 +23,8 @@ export class AgentSession {
   files?: AgentFiles;
   /** `salty run` commands running on it, by run id: where its cmd.output notifications go (adhoc-run.ts). */
   outputs?: Map<string, (o: { seq: number; data: string }) => void>;
+  /** While an apply whose client wants live results runs on it: where its role.result notifications go (live-results.ts). */
+  roleResults?: (p: unknown) => void;
   /** The period of its scheduled applies as its hello says (`salty agent --apply-every`), and when it last asked for one (scheduled.ts). */
   applyEvery?: number;
   scheduledAt?: Date;

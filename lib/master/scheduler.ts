@@ -12,6 +12,7 @@ import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, HostReport, 
 import type { AgentSession, Registry } from "./registry.ts";
 import { inputDigest } from "../history/inputs.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
+import { liveResults } from "./live-results.ts";
 
 export interface HostPlan {
   id: string;
@@ -99,6 +100,8 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   const roles: RoleOutcome[] = [];
   let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
   session?.startApply(h.roles.map((r) => r.name));
+  const live = req.live === "roles" && deps.events && session ? liveResults(h.id, h.roles.map((r) => r.name), masker(plan.secrets?.(h.id) ?? []), deps.events) : undefined;
+  if (live && session) session.roleResults = (p) => live.take(p);
   // An agent that says it pipelines runs role requests one at a time in arrival order
   // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
   // next without waiting for us. Another one gets them one by one.
@@ -123,6 +126,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
       continue;
     }
     running.set(h.id, role.name);
+    live?.current(role.name);
     const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey })).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
@@ -131,6 +135,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   }
   if (handlers) roles.push(handlers);
   session?.endApply();
+  if (live && session) session.roleResults = undefined;
   const errors = roles.reduce((n, r) => n + r.errors, 0);
   const changed = roles.reduce((n, r) => n + r.changed, 0);
   return { id: h.id, status: "ran", elapsed: since(t0), errors, changed, roles };
@@ -171,7 +176,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.modules ? [src.source, ...Object.entries(src.modules).sort(([a], [b]) => (a < b ? -1 : 1)).flat()].join("\0") : src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
     const call = session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...(src.modules ? { modules: src.modules } : {}), ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}) },
+      { role: name, source: src.source, filename: src.filename, ...(src.modules ? { modules: src.modules } : {}), ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}), ...(req.live === "roles" ? { stream: true as const } : {}) },
       // The agent enforces the role timeout itself (and those of the roles sent before this one):
       // this margin only catches an agent that never answers.
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },

@@ -80,6 +80,8 @@ export interface RoleOpts {
   addresses: { myIp(): string | undefined; getIps(role: string): string[] };
   /** Aborted when the role runs past its timeout. */
   signal?: AbortSignal;
+  /** Each call's result as the report will hold it, as soon as the call ends (live apply results, `-vv`/--json-stream). */
+  onResult?: (r: Result) => void;
 }
 
 /** The context a role receives: what the master sent, `args` (an empty one from an older master), `dryRun`, and `path()`
@@ -108,6 +110,7 @@ export function createOperators(caps: Caps, context: HostContext, opts: RoleOpts
     await notifyOption(ctx, args, result);
     // The role gets the whole result; the report a copy, without output and diff when the call is sensitive.
     results[slot] = fit(isSensitive(args) ? hideSensitive(result) : { ...result });
+    opts.onResult?.(results[slot]!);
     return result;
   };
   // biome-ignore lint/suspicious/noExplicitAny: each entry keeps its own argument tuple in Bound<>

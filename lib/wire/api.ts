@@ -17,6 +17,8 @@ export type MasterApi = {
   "server.shell": Method<ShellRequest, Result>;
   /** Output of a `salty run` command as it comes (notification; untrusted: bounded in size and rate, lib/master/adhoc-run.ts). */
   "cmd.output": Method<CmdOutput, null>;
+  /** One result of a role run whose request said `stream`, as its call ends (notification; untrusted, checked by the scheduler). */
+  "role.result": Method<{ apply: string; role: string; result: Result }, null>;
   /** `salty agent --apply-every`: apply this agent's own host now, as the inventory says (lib/master/scheduled.ts). */
   "agent.applyMe": Method<{ onlyIfChanged?: boolean }, ApplyMeReply>;
   /** `salty pull --report`: a masterless pull's report, recorded as a job of kind pull for this agent's own id (lib/master/pull-report.ts). */
@@ -124,6 +126,8 @@ export interface RunRoleRequest {
   /** The same for every role of one host's apply: what the agent reads once per apply (unit states) is kept for it,
    * and a dry run's planned world (operators/planned.ts) goes on from one role to the next. */
   apply?: string;
+  /** Send each result as its call ends (role.result): the client asked for live results (ApplyRequest.live "roles"). */
+  stream?: true;
   /** The host's last role of this apply: after it the agent runs the handlers queued or owed (operators/handlers.ts). */
   last?: true;
   /** The decrypted secret values of this host's vars (already in `context`): masked in everything the run reports. */
@@ -347,6 +351,7 @@ export type RunEvent =
 /** An apply's live results (ApplyRequest.live), in the order they happen. */
 export type ApplyEvent =
   | { type: "host_start"; host: string }
+  | { type: "result"; host: string; role: string; result: Result }
   | { type: "role_end"; host: string; role: RoleOutcome }
   | { type: "host_end"; host: HostReport }
   | { type: "batch_start"; batch: number; of: number; hosts: string[] }

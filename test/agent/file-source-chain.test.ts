@@ -31,6 +31,7 @@ function countingMaster(fileroot: string, link: Parameters<typeof serveMaster>[0
     "agent.hello": () => (hello(), { masterVersion: "test" }),
     "agent.facts": () => null,
     "cmd.output": () => null,
+    "role.result": () => null,
     "agent.applyMe": () => Promise.reject(new Error("no scheduled applies here")),
     "agent.report": () => Promise.reject(new Error("no pull reports here")),
     "file.fetch": (p) => (count("fetch"), source.fetch(p.path, p.have)),

@@ -13,7 +13,8 @@ const files: Record<string, string> = {
 `,
   "roles/base.ts": `export default async ({ id, makedirs, print }) => { await makedirs("/opt/live"); print("base on " + id); };\n`,
   // The host named by wait= goes on only once the file named by go= exists (bounded): no timing in the test.
-  "roles/gate.ts": `export default async ({ id, shell, wait, go }) => {
+  "roles/gate.ts": `export default async ({ id, makedirs, shell, wait, go }) => {
+  await makedirs("/opt/gate");
   if (id === wait) await shell("i=0; while [ ! -e " + go + " ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done");
 };
 `,
@@ -49,7 +50,7 @@ test("each host's block is printed when that host is done, in completion order, 
   const seen = { text: "" };
   await readUntil(reader, seen, (s) => /role:gate[^\n]*\n/.test(s));
   // a2 is done and printed; a1 waits for the file this test has not written yet.
-  expect(seen.text).toMatch(/^\nhost:a2 elapsed:\S+ errors:0 changed:\d+\n  role:base elapsed:\S+ errors:0 changed:\d+\n  role:gate elapsed:\S+ errors:0 changed:0\n$/);
+  expect(seen.text).toMatch(/^\nhost:a2 elapsed:\S+ errors:0 changed:\d+\n  role:base elapsed:\S+ errors:0 changed:\d+\n  role:gate elapsed:\S+ errors:0 changed:\d+\n$/);
   expect(p.exitCode).toBeNull();
   await Bun.write(go, "");
   await readUntil(reader, seen, () => false);
@@ -68,11 +69,29 @@ test("--json-stream: NDJSON events with v:1, per host host_start, result, role_e
   expect(r.code).toBe(0);
   const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(events.every((e) => e.v === 1)).toBe(true);
-  expect(events.map((e) => e.type)).toEqual(["job", "host_start", "result", "role_end", "role_end", "host_end", "apply_end"]);
+  expect(events.map((e) => e.type)).toEqual(["job", "host_start", "result", "role_end", "result", "role_end", "host_end", "apply_end"]);
   expect(events[2]).toMatchObject({ type: "result", host: "a1", role: "base", result: { cmd: expect.stringContaining("makedirs("), rc: 0 } });
   expect(events[3]).toMatchObject({ type: "role_end", host: "a1", role: "base", skipped: false, errors: 0, output: "base on a1" });
-  expect(events[5]).toMatchObject({ type: "host_end", host: "a1", status: "ran", errors: 0 });
-  expect(events[6]).toMatchObject({ type: "apply_end", rc: 0, hosts: 1, failed: 0, skipped: 1, job: events[0]!.job });
+  expect(events[6]).toMatchObject({ type: "host_end", host: "a1", status: "ran", errors: 0 });
+  expect(events[7]).toMatchObject({ type: "apply_end", rc: 0, hosts: 1, failed: 0, skipped: 1, job: events[0]!.job });
+});
+
+test("--json-stream: each result as its call ends on the agent, before the role is done; none twice", async () => {
+  const go = `${w.dir}/go-stream`;
+  const p = Bun.spawn([w.bin, "apply", "--json-stream", "target=a1", "wait=a1", `go=${go}`, ...k()], { cwd: w.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const reader = p.stdout.getReader();
+  const seen = { text: "" };
+  await readUntil(reader, seen, (s) => s.includes('"role":"gate","result":{"cmd":"makedirs('));
+  // The gate role still waits for the file: its makedirs result is out, its role_end is not.
+  expect(seen.text).not.toContain('"type":"role_end","host":"a1","role":"gate"');
+  expect(p.exitCode).toBeNull();
+  await Bun.write(go, "");
+  await readUntil(reader, seen, () => false);
+  expect(await p.exited).toBe(0);
+  const events = seen.text.trim().split("\n").map((l) => JSON.parse(l) as { type: string; role?: string; result?: { cmd: string } });
+  const gate = events.filter((e) => e.role === "gate").map((e) => `${e.type}${e.result ? ` ${e.result.cmd.split("(")[0]}` : ""}`);
+  expect(gate).toEqual(["result makedirs", "result shell", "role_end"]);
+  expect(events.at(-1)).toMatchObject({ type: "apply_end", rc: 0 });
 });
 
 test("--json stays one document; with --json-stream it is a usage error", async () => {
