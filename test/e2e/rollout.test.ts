@@ -14,7 +14,7 @@ const files: Record<string, string> = {
   "hosts/index.ts": `export default {
   clusters: { lab: {} },
   envs: { lab: {} },
-  hosts: { lab: { ${IDS.map((id) => `${id}: { env: "lab", roles: ["app"] }`).join(", ")} } },
+  hosts: { lab: { ${[...IDS, "ro"].map((id) => `${id}: { env: "lab", roles: ["app"] }`).join(", ")} } },
 };
 `,
   // fail= names the hosts where the role fails (one id or a list).
@@ -38,7 +38,8 @@ beforeAll(async () => {
   w = await world({ files, timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), gateRetryMs: 50 }) });
   await w.startMaster(["--auto-accept"]);
   for (const id of IDS) await w.startAgent(id);
-  await w.waitHosts(IDS);
+  await w.startAgent("ro", ["--no-remote-exec"]);
+  await w.waitHosts([...IDS, "ro"]);
 });
 
 afterAll(async () => {
@@ -61,7 +62,7 @@ async function jobShown(id: string): Promise<{ stdout: string; stderr: string }>
 
 test("a role failing on chosen hosts stops the rollout when the budget is spent: the running batch finishes, no new batch starts, the rest are never attempted; --resume finishes them", async () => {
   clean();
-  const r = await w.salty(["apply", "--json-stream", "batch=1", "max_fail=2", "fail=a2,a3", "version=v1", ...k()]);
+  const r = await w.salty(["apply", "--json-stream", "target=a*", "batch=1", "max_fail=2", "fail=a2,a3", "version=v1", ...k()]);
   expect(r.code).toBe(1);
   const ev = events(r.stdout);
   const job = String(ev[0]!.job);
@@ -72,7 +73,7 @@ test("a role failing on chosen hosts stops the rollout when the budget is spent:
   const ends = ev.filter((e) => e.type === "batch_end");
   expect(ends.map((e) => [e.batch, e.failed, e.spent, e.budget])).toEqual([[1, [], 0, 2], [2, ["a2"], 1, 2], [3, ["a3"], 2, 2]]);
   expect(ends[2]!.stopped).toMatch(/failure budget spent \(2\/2\)/);
-  expect(ev.at(-1)).toMatchObject({ type: "apply_end", rc: 1, hosts: 3, failed: 2, rollout: { batches: 3, of: 6, failed: ["a2", "a3"], never_attempted: ["a4", "a5", "a6"], spent: 2, budget: 2 } });
+  expect(ev.at(-1)).toMatchObject({ type: "apply_end", rc: 1, hosts: 3, failed: 2, skipped: 1, rollout: { batches: 3, of: 6, failed: ["a2", "a3"], never_attempted: ["a4", "a5", "a6"], spent: 2, budget: 2 } });
   expect(IDS.map(versionOf)).toEqual(["v1", undefined, undefined, undefined, undefined, undefined]);
 
   // The history shows the batches, the failed hosts and those never attempted, and how to go on.
@@ -88,7 +89,7 @@ test("a role failing on chosen hosts stops the rollout when the budget is spent:
   expect(resumed.stderr).not.toContain("never attempted");
   expect(resumed.code).toBe(0);
   expect(resumed.stdout).toContain(`rollout: 3/3 batches (1, 1, 1 hosts), 0 failed, budget 0/2 (resumes job ${job})`);
-  expect(resumed.stdout).toContain("skipped 3 hosts outside the target");
+  expect(resumed.stdout).toContain("skipped 4 hosts outside the target");
   expect(IDS.map(versionOf)).toEqual(["v1", undefined, undefined, "v1", "v1", "v1"]);
 
   // The resumed job left nothing: resuming it is a usage error.
@@ -100,9 +101,9 @@ test("a role failing on chosen hosts stops the rollout when the budget is spent:
 
 test("a canary failure leaves every other host untouched", async () => {
   clean();
-  expect((await w.salty(["apply", "version=v0", ...k()])).code).toBe(0);
+  expect((await w.salty(["apply", "target=a*", "version=v0", ...k()])).code).toBe(0);
   const before = IDS.map((id) => ({ text: readFileSync(versionFile(id), "utf8"), mtime: statSync(versionFile(id)).mtimeMs }));
-  const r = await w.salty(["apply", "batch=1,100%", "fail=a1", "version=v2", ...k()]);
+  const r = await w.salty(["apply", "target=a*", "batch=1,100%", "fail=a1", "version=v2", ...k()]);
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("rollout stopped: the failure budget is spent (1 of max_fail 1 hosts failed): 5 hosts never attempted");
   expect(r.stderr).toContain("never attempted (5): a2, a3, a4, a5, a6");
@@ -118,7 +119,7 @@ test("a failing gate fails its host and stops the rollout; a gate that passes on
   const sick = join(w.dir, "sick-a2");
   writeFileSync(sick, "");
   const gate = `test ! -e ${w.dir}/sick-$SALTY_HOST`;
-  const r = await w.salty(["apply", "-v", "--json-stream", "batch=2", `gate=${gate}`, "gate_retries=1", "gate_timeout=5s", "version=v3", ...k()]);
+  const r = await w.salty(["apply", "-v", "--json-stream", "target=a*", "batch=2", `gate=${gate}`, "gate_retries=1", "gate_timeout=5s", "version=v3", ...k()]);
   expect(r.code).toBe(1);
   const ev = events(r.stdout);
   expect(ev.filter((e) => e.type === "host_end").map((e) => [e.host, e.errors])).toEqual(expect.arrayContaining([["a1", 0], ["a2", 1]]));
@@ -133,12 +134,27 @@ test("a failing gate fails its host and stops the rollout; a gate that passes on
   // A gate that fails once and passes the second time: every host passes, each gate ran twice.
   const tries = (id: string) => join(w.dir, `tries-${id}`);
   const flaky = `echo x >> ${w.dir}/tries-$SALTY_HOST; [ $(wc -l < ${w.dir}/tries-$SALTY_HOST) -ge 2 ]`;
-  const ok = await w.salty(["apply", "-v", "batch=50%", `gate=${flaky}`, "version=v4", ...k()]);
+  const ok = await w.salty(["apply", "-v", "target=a*", "batch=50%", `gate=${flaky}`, "version=v4", ...k()]);
   expect(ok.code).toBe(0);
   expect(ok.stdout).toContain("rollout: 2/2 batches (3, 3 hosts), 0 failed, budget 0/1");
   expect(ok.stdout).toMatch(/host:a1 [^\n]*\n  role:app [^\n]*\n  role:\(gate\) [^\n]*errors:0 changed:0/);
   for (const id of IDS) expect(readFileSync(tries(id), "utf8")).toBe("x\nx\n");
   expect(IDS.map(versionOf)).toEqual(IDS.map(() => "v4"));
+}, 60_000);
+
+test("an agent with --no-remote-exec refuses the gate: the host fails at once, without retries; a dry run runs no gate", async () => {
+  const r = await w.salty(["apply", "-vv", "target=ro", `gate=echo x >> ${w.dir}/ro-gate`, "gate_retries=3", "version=v5", ...k()]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/role:\(gate\) [^\n]*errors:1/);
+  expect(r.stderr).toContain("gate did not run: refused");
+  expect(r.stderr).toContain("  failed: ro");
+  expect(existsSync(join(w.dir, "ro-gate"))).toBe(false);
+  expect(versionOf("ro")).toBe("v5");
+
+  const dry = await w.salty(["apply", "--dry-run", "-v", "target=a1,a2", "batch=1", "gate=false", "version=v6", ...k()]);
+  expect(dry.code).toBe(0);
+  expect(dry.stdout).toContain("rollout: 2/2 batches (1, 1 hosts), 0 failed, budget 0/1");
+  expect(dry.stdout).not.toContain("(gate)");
 }, 60_000);
 
 test("a rollout word misspelt is a usage error before anything runs; --retry-failed needs --resume, --resume takes no words", async () => {
