@@ -3,19 +3,18 @@
 // with real processes. What it writes is read back with the
 // reference implementation of test/crypto/_vectors.ts.
 
-import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { MAIN, cliBytes } from "../_cli.ts";
 import { VECTORS_DIR, loadVectors, pattern, referenceDecryptFile, referenceDecryptString, referenceKey, sha256 } from "./_vectors.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 const MiB = 1024 * 1024;
 const PASSWORD = "a test password for the cli";
 const v = await loadVectors();
 const ref = referenceKey(v, PASSWORD);
-const root = mkdtempSync(path.join(tmpdir(), "salty-crypto-cli-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDirForFile("salty-crypto-cli-");
 
 interface Run {
   code: number;

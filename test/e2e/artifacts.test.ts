@@ -7,13 +7,14 @@
 // (changed:0); a full commit hash equal to HEAD asks the network nothing (the
 // repository is moved away before that apply).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync, chmodSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync, chmodSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
 import { world, type World } from "./_harness.ts";
+import { tempDir } from "../_temp.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "salty-artifacts-"));
+const tmpDir = tempDir("salty-artifacts-");
+const tmp = tmpDir.path;
 
 function sh(argv: string[], cwd = tmp): string {
   const p = Bun.spawnSync(argv, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
@@ -169,7 +170,7 @@ afterAll(async () => {
   await w?.[Symbol.asyncDispose]();
   http.stop(true);
   cut.stop(true);
-  rmSync(tmp, { recursive: true, force: true });
+  tmpDir[Symbol.dispose]();
 });
 
 describe("git", () => {

@@ -1,13 +1,12 @@
 // salty bootstrap: this repo's example deployment applied by the compiled binary
 // to this host alone, with no master process, no keys and no network.
-import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, binary } from "./_harness.ts";
+import { tempDirForFile } from "../_temp.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "salty-bootstrap-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForFile("salty-bootstrap-");
 
 async function bootstrap(...extra: string[]) {
   const p = Bun.spawn([await binary(), "bootstrap", "--id", "web1.salty.test", "--path", join(dir, "root"), "--fileroot", REPO, "--keyroot", join(dir, "keys"), ...extra], {

@@ -5,12 +5,13 @@
 // owed handler survives a kill -9 of the agent between the change and the end
 // of the apply, and the next apply runs it although nothing changes then.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { world, type World } from "./_harness.ts";
+import { tempDir } from "../_temp.ts";
 
-const fake = mkdtempSync(join(tmpdir(), "salty-systemctl-"));
+const fakeDir = tempDir("salty-systemctl-");
+const fake = fakeDir.path;
 const LOG = join(fake, "calls.log");
 // The recorded double (test/operators/init-output/systemctl-double.sh): `show` answers from a table captured
 // on a systemd host, every other call is logged. It is linked as `systemctl` first in the agent's PATH.
@@ -60,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await w?.[Symbol.asyncDispose]();
-  rmSync(fake, { recursive: true, force: true });
+  fakeDir[Symbol.dispose]();
 });
 
 describe("handlers", () => {

@@ -1,22 +1,21 @@
 // The master's side of serverShell on its own (real processes): a declared
 // command runs with the args as argv and $SALTY_ARGS, in the fileroot, killed
 // at its timeout; requests that name anything else are refused.
-import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { masterShell, serverCommandRequest } from "../../lib/master/server-shell.ts";
 import { realExec } from "../../lib/sys/exec.ts";
 import { setLogSink } from "../../lib/log.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 setLogSink(() => {});
-const root = mkdtempSync(join(tmpdir(), "salty-ss-"));
+const root = tempDirForFile("salty-ss-");
 mkdirSync(join(root, "server"));
 writeFileSync(join(root, "server/args"), `#!/bin/sh\nprintf '%s|' "$@"; echo "$SALTY_ARGS $SALTY_AGENT $SALTY_ROLE"; pwd\n`);
 writeFileSync(join(root, "server/slow"), "#!/bin/sh\nsleep 30\n");
 chmodSync(join(root, "server/args"), 0o755);
 chmodSync(join(root, "server/slow"), 0o755);
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 const run = masterShell(realExec, root);
 
 test("the args reach the command as argv words (no shell) and as JSON, with the caller", async () => {

@@ -1,14 +1,14 @@
 // The handler queue (operators/handlers.ts), the notify option of operators
 // (operators/notify.ts through createOperators) and the agent's file journal.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileJournal } from "../../lib/agent/handler-journal.ts";
 import { enqueue, Handlers, HostState, type Owed } from "../../lib/operators/handlers.ts";
 import { createOperators } from "../../lib/operators/index.ts";
 import type { Exec } from "../../lib/sys/types.ts";
 import { baseContext, makeWorld } from "./_world.ts";
+import { tempDir } from "../_temp.ts";
 
 const h = (service: string, action: "reload" | "restart"): Owed => ({ service, action, init: "systemd" });
 const addresses = { myIp: () => undefined, getIps: () => [] };
@@ -86,21 +86,18 @@ describe("the notify option", () => {
 
 describe("the file journal", () => {
   test("written whole (0600, no temporary file left), read back, removed when nothing is owed; garbage reads as empty", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "salty-journal-"));
-    try {
-      const j = fileJournal(dir);
-      expect(await j.load()).toEqual([]);
-      await j.save([h("a.service", "restart")]);
-      expect(readdirSync(dir)).toEqual(["handlers.json"]);
-      expect(statSync(join(dir, "handlers.json")).mode & 0o777).toBe(0o600);
-      expect(await j.load()).toEqual([h("a.service", "restart")]);
-      expect(JSON.parse(readFileSync(join(dir, "handlers.json"), "utf8"))).toEqual([h("a.service", "restart")]);
-      await j.save([]);
-      expect(existsSync(join(dir, "handlers.json"))).toBe(false);
-      await Bun.write(join(dir, "handlers.json"), '[{"service":"x","action":"rm -rf","init":"systemd"}]');
-      expect(await j.load()).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    using scratch = tempDir("salty-journal-");
+    const dir = scratch.path;
+    const j = fileJournal(dir);
+    expect(await j.load()).toEqual([]);
+    await j.save([h("a.service", "restart")]);
+    expect(readdirSync(dir)).toEqual(["handlers.json"]);
+    expect(statSync(join(dir, "handlers.json")).mode & 0o777).toBe(0o600);
+    expect(await j.load()).toEqual([h("a.service", "restart")]);
+    expect(JSON.parse(readFileSync(join(dir, "handlers.json"), "utf8"))).toEqual([h("a.service", "restart")]);
+    await j.save([]);
+    expect(existsSync(join(dir, "handlers.json"))).toBe(false);
+    await Bun.write(join(dir, "handlers.json"), '[{"service":"x","action":"rm -rf","init":"systemd"}]');
+    expect(await j.load()).toEqual([]);
   });
 });

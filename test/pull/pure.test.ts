@@ -1,15 +1,14 @@
 // The pure parts of `salty pull`: what it accepts as --repo and --branch (never
 // something git would read as an option), and the post-receive hook, run by
 // /bin/sh as git runs it: only a push of its branch runs the pull.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkBranch, checkRepo } from "../../lib/pull/pull.ts";
 import { renderHook } from "../../lib/pull/hook.ts";
+import { tempDirForFile } from "../_temp.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "salty-pull-pure-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForFile("salty-pull-pure-");
 
 describe("checkRepo", () => {
   test.each([

@@ -3,12 +3,12 @@
 // linux-arm64 under qemu user emulation, darwin-arm64 is checked header-deep.
 // Not part of `npm test`: it needs the release build and qemu.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import * as t from "./_tools.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 const dist = resolve(import.meta.dir, "../../dist");
 const bin = (platform: string) => join(dist, `salty-${platform}`);
@@ -16,7 +16,7 @@ const versionLine = (platform: string) => new RegExp(`^salty ${pkg.version.repla
 
 let qemu = "";
 let sysroot = "";
-const work = mkdtempSync(join(tmpdir(), "salty-release-"));
+const work = tempDirForFile("salty-release-");
 
 beforeAll(async () => {
   for (const p of ["linux-x64", "linux-arm64", "darwin-arm64"]) {
@@ -25,8 +25,6 @@ beforeAll(async () => {
   qemu = await t.ensureTool("qemu-aarch64-static", "qemu-user-static");
   sysroot = await t.ensureArm64Sysroot(resolve(import.meta.dir, "../../node_modules/.cache/salty-qemu-arm64"));
 }, 300_000);
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function head(file: string): Buffer {
   const buf = Buffer.alloc(64 * 1024);

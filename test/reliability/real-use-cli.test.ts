@@ -4,20 +4,19 @@
 // the master's warning about secrets without crypto.pass and a crypto.pass
 // added while it runs. stdout, stderr and the exit status are checked together.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { deriveKey, decryptString, encryptString } from "../../lib/crypto/secrets.ts";
 import { REPO, binary, world, type Run, type World } from "../e2e/_harness.ts";
 import { compileArgs, removeSourceMaps } from "../../scripts/_compile.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/crypto");
 const PASSWORD = "cli-password-0123456789abcdef0123456789";
 const OTHER = "another-password-0123456789abcdef012345";
 
 let bin: string;
-const scratch = mkdtempSync(join(tmpdir(), "salty-cli-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = tempDirForFile("salty-cli-");
 
 /** The binary in `cwd` with exactly `env` (plus PATH and HOME): no password or keyroot leaks in from the test's own environment. */
 async function salty(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<Run> {

@@ -1,17 +1,16 @@
 // `salty service` run from source, in-process (test/_cli.ts): --print writes
 // nothing, --root keeps every write inside a temp dir and starts nothing.
 
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { managerFor, servicePath } from "../../lib/service/units.ts";
 import { MAIN as main, cli } from "../_cli.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 const manager = managerFor(process.platform);
 // The real path: the command resolves relative directories against its cwd.
-const dir = realpathSync(mkdtempSync(join(tmpdir(), "salty-svc-cli-")));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = realpathSync(tempDirForFile("salty-svc-cli-"));
 
 const salty = (...args: string[]) => cli(args, { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
 

@@ -1,14 +1,14 @@
 // `salty service install pull`: the oneshot unit and its timer (systemd), the
 // plist with StartInterval (launchd), pure; then the real entry point writing
 // both under --root with the pull's options passed through, and removing them.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { managerFor, serviceFiles, type ServiceSpec } from "../../lib/service/units.ts";
 import { parsePlist } from "./_plist.ts";
 import { splayOffset } from "../../lib/agent/schedule.ts";
 import { cli } from "../_cli.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 const exe = process.execPath;
 const pull: ServiceSpec = {
@@ -18,8 +18,7 @@ const pull: ServiceSpec = {
   generator: "salty 0.1.0 (test)",
   everySec: 900,
 };
-const dir = realpathSync(mkdtempSync(join(tmpdir(), "salty-svc-pull-")));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = realpathSync(tempDirForFile("salty-svc-pull-"));
 
 describe("pull service files", () => {
   test("systemd: a oneshot unit and a timer every 900 s", () => {

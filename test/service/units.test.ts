@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { launchdPath, managerFor, render, servicePath, systemdWord, type ServiceSpec } from "../../lib/service/units.ts";
 import { parsePlist } from "./_plist.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 // systemd-analyze checks that ExecStart's executable exists: use this Bun.
 const exe = process.execPath;
@@ -20,8 +20,7 @@ const master: ServiceSpec = {
   generator: "salty 0.1.0 (test)",
 };
 
-const dir = mkdtempSync(join(tmpdir(), "salty-units-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForFile("salty-units-");
 
 describe("systemdWord", () => {
   test.each([
