@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { SaltyError } from "../../lib/errors.ts";
 import {
@@ -19,6 +18,7 @@ import {
   findPassword,
 } from "../../lib/crypto/secrets.ts";
 import { pattern, sha256 } from "./_vectors.ts";
+import { tempDirForFile } from "../_temp.ts";
 
 const MiB = 1024 * 1024;
 const key = deriveKey("test password");
@@ -161,8 +161,7 @@ describe("files (buffers and streams)", () => {
 });
 
 describe("the password", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "salty-crypto-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirForFile("salty-crypto-");
   const keyroot = (name: string, content?: string, mode = 0o600) => {
     const root = path.join(dir, name);
     mkdirSync(root);

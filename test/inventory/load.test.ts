@@ -2,22 +2,18 @@
 // errors as E_INVENTORY naming hosts/index.ts, missing file or default export.
 // The loader itself (imports, caching, temp files) is tested in
 // test/sys/load-module.test.ts.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadInventory } from "../../lib/inventory/load.ts";
 import { validateInventory } from "../../lib/inventory/validate.ts";
 import { SaltyError } from "../../lib/errors.ts";
+import { tempDirs } from "../_temp.ts";
 
-const roots: string[] = [];
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
+const temp = tempDirs("salty-inv-test-");
 
 function fileroot(source?: string): string {
-  const root = mkdtempSync(join(tmpdir(), "salty-inv-test-"));
-  roots.push(root);
+  const root = temp();
   mkdirSync(join(root, "hosts"));
   if (source !== undefined) writeFileSync(join(root, "hosts", "index.ts"), source);
   return root;

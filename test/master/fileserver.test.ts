@@ -1,17 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileServer, resolveUnder } from "../../lib/master/fileserver.ts";
 import { hashBytes } from "../../lib/sys/hash.ts";
 import { limits, timing } from "../../lib/constants.ts";
+import { tempDir, tempDirForFile } from "../_temp.ts";
 
-let root: string;
-let outside: string;
+const root = tempDirForFile("salty-fs-");
+const outside = tempDirForFile("salty-outside-");
 
 beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), "salty-fs-"));
-  outside = mkdtempSync(join(tmpdir(), "salty-outside-"));
   writeFileSync(join(outside, "secret"), "outside");
   mkdirSync(join(root, "files/nginx"), { recursive: true });
   mkdirSync(join(root, "files/db"), { recursive: true });
@@ -29,11 +27,6 @@ beforeAll(() => {
   symlinkSync("a.txt", join(root, "files/static/link"));
   symlinkSync(outside, join(root, "files/escape"));
   symlinkSync(join(root, "keys"), join(root, "files/keys-link"));
-});
-
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-  rmSync(outside, { recursive: true, force: true });
 });
 
 function server() {
@@ -161,27 +154,24 @@ describe("FileServer", () => {
   });
 
   test("a fileroot that is a symlink moved by a deploy is followed once its real path is looked up again", async () => {
-    const base = mkdtempSync(join(tmpdir(), "salty-flip-"));
+    using scratch = tempDir("salty-flip-");
+    const base = scratch.path;
+    for (const r of ["r1", "r2"]) {
+      mkdirSync(join(base, r, "files"), { recursive: true });
+      writeFileSync(join(base, r, "files/x"), r);
+    }
+    symlinkSync(join(base, "r1"), join(base, "current"));
+    const src = new FileServer({ fileroot: join(base, "current"), keyroot: join(base, "keys") }).sourceFor(all);
+    const text = async () => new TextDecoder().decode((await src.fetch("files/x")).data);
+    expect(await text()).toBe("r1");
+    rmSync(join(base, "current"));
+    symlinkSync(join(base, "r2"), join(base, "current"));
+    const saved = timing.filerootRecheckMs;
+    timing.filerootRecheckMs = 0;
     try {
-      for (const r of ["r1", "r2"]) {
-        mkdirSync(join(base, r, "files"), { recursive: true });
-        writeFileSync(join(base, r, "files/x"), r);
-      }
-      symlinkSync(join(base, "r1"), join(base, "current"));
-      const src = new FileServer({ fileroot: join(base, "current"), keyroot: join(base, "keys") }).sourceFor(all);
-      const text = async () => new TextDecoder().decode((await src.fetch("files/x")).data);
-      expect(await text()).toBe("r1");
-      rmSync(join(base, "current"));
-      symlinkSync(join(base, "r2"), join(base, "current"));
-      const saved = timing.filerootRecheckMs;
-      timing.filerootRecheckMs = 0;
-      try {
-        expect(await text()).toBe("r2");
-      } finally {
-        timing.filerootRecheckMs = saved;
-      }
+      expect(await text()).toBe("r2");
     } finally {
-      rmSync(base, { recursive: true, force: true });
+      timing.filerootRecheckMs = saved;
     }
   });
 

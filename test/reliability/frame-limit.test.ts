@@ -2,13 +2,12 @@
 // sender refuses it with a clear error instead of sending what the peer would
 // refuse and drop the connection for; the call fails, the connection stays.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { limits } from "../../lib/constants.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { Rpc } from "../../lib/wire/rpc.ts";
 import { connectUnix, listenUnix } from "../../lib/wire/tcp.ts";
+import { tempDir } from "../_temp.ts";
 
 setLogSink(() => {});
 type Api = { big: { params: number; result: Uint8Array }; echo: { params: Uint8Array; result: number }; ping: { params: null; result: null } };
@@ -19,8 +18,9 @@ afterEach(async () => {
 });
 
 async function pair(): Promise<Rpc<Api, Api>> {
-  const dir = mkdtempSync(join(tmpdir(), "salty-frame-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const scratch = tempDir("salty-frame-");
+  const dir = scratch.path;
+  cleanups.push(() => scratch[Symbol.dispose]());
   const handlers = { big: (n: number) => new Uint8Array(n), echo: (b: Uint8Array) => b.length, ping: () => null };
   const server = await listenUnix(join(dir, "s.sock"), (link) => void new Rpc<Api, Api>(link, handlers));
   cleanups.push(() => server.close());

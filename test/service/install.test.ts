@@ -1,16 +1,13 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { installService, uninstallService, type Host, type Runner } from "../../lib/service/install.ts";
 import { render, type ServiceManager, type ServiceSpec } from "../../lib/service/units.ts";
+import { tempDirs } from "../_temp.ts";
 
 const spec: ServiceSpec = { role: "agent", argv: ["/usr/local/bin/salty", "agent", "m:11111"], workingDirectory: "/", generator: "test" };
 
-const roots: string[] = [];
-afterEach(() => {
-  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
-});
+const temp = tempDirs("salty-svc-");
 
 /** A runner that answers only the commands it was given (exit status, output), and records the calls. */
 function fakeRunner(answers: Record<string, [number, string?]>): Runner & { calls: string[] } {
@@ -26,8 +23,7 @@ function fakeRunner(answers: Record<string, [number, string?]>): Runner & { call
 }
 
 function host(manager: ServiceManager, run?: Runner, managerRunning = true): Host {
-  const root = mkdtempSync(join(tmpdir(), "salty-svc-"));
-  roots.push(root);
+  const root = temp();
   return { root, manager, run, managerRunning };
 }
 

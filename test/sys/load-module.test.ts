@@ -5,11 +5,10 @@
 // retried, nothing left in the temp dir.
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
 import { SaltyError } from "../../lib/errors.ts";
 import { lineIn, loadModule } from "../../lib/sys/load-module.ts";
+import { tempDir, type TempDir } from "../_temp.ts";
 
 const opts = { filename: "roles/web.ts", code: "E_TEST" };
 
@@ -32,15 +31,17 @@ async function loadError(source: string, filename = opts.filename): Promise<Salt
 // Every module gets its own temp dir for the test, so that another process's
 // salty-module-* dirs in /tmp cannot disturb the "nothing left behind" check.
 let tmp = "";
+let scratch: TempDir | undefined;
 const savedTmp = process.env.TMPDIR;
 beforeEach(() => {
-  tmp = mkdtempSync(join(tmpdir(), "salty-load-test-"));
+  scratch = tempDir("salty-load-test-");
+  tmp = scratch.path;
   process.env.TMPDIR = tmp;
 });
 afterEach(() => {
   if (savedTmp === undefined) delete process.env.TMPDIR;
   else process.env.TMPDIR = savedTmp;
-  rmSync(tmp, { recursive: true, force: true });
+  scratch?.[Symbol.dispose]();
 });
 
 describe("loadModule", () => {

@@ -2,12 +2,13 @@
 // changed, or after forget(): of a path in it (the agent's own writes, even
 // through a symlink), or of everything (after a command it ran).
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { timing } from "../../lib/constants.ts";
 import { localFilesystem, WatchedTrees } from "../../lib/sys/watched-trees.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
+import { tempDir } from "../_temp.ts";
 
 const open: Array<() => void> = [];
 afterEach(() => {
@@ -15,12 +16,13 @@ afterEach(() => {
 });
 
 function setup(opts: { canWatch?: (real: string) => boolean } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "salty-watched-"));
+  const scratch = tempDir("salty-watched-");
+  const dir = scratch.path;
   mkdirSync(join(dir, "a/b"), { recursive: true });
   writeFileSync(join(dir, "a/b/f"), "one");
   let walks = 0;
   const scans = new WatchedTrees((real) => (walks++, walkTree(real, { owners: false })), opts);
-  open.push(() => (scans.close(), rmSync(dir, { recursive: true, force: true })));
+  open.push(() => (scans.close(), scratch[Symbol.dispose]()));
   return { dir, scans, walks: () => walks };
 }
 
@@ -94,8 +96,9 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched trees", () => {
 
   test("forget(path): only trees holding the path, or held by it, are walked again; a symlinked path counts where it leads", async () => {
     const s = setup();
-    const other = mkdtempSync(join(tmpdir(), "salty-watched-other-"));
-    open.push(() => rmSync(other, { recursive: true, force: true }));
+    const otherDir = tempDir("salty-watched-other-");
+    const other = otherDir.path;
+    open.push(() => otherDir[Symbol.dispose]());
     symlinkSync(join(s.dir, "a"), join(other, "link"));
     await s.scans.get(s.dir);
     s.scans.forget(join(other, "unrelated.conf"));

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { limits } from "../../lib/constants.ts";
 import { connectTcp, connectUnix, listenTcp, listenUnix, type SocketLink } from "../../lib/wire/tcp.ts";
 import { collect, str, text, until } from "./_helpers.ts";
+import { tempDir } from "../_temp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -163,14 +163,15 @@ describe("tcp links", () => {
 });
 
 describe("unix sockets", () => {
-  function tempDir() {
-    const dir = mkdtempSync(join(tmpdir(), "salty-unix-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  function socketDir() {
+    const scratch = tempDir("salty-unix-");
+    const dir = scratch.path;
+    cleanups.push(() => scratch[Symbol.dispose]());
     return dir;
   }
 
   test("frames cross; the socket file is mode 0600 and removed on close", async () => {
-    const path = join(tempDir(), "m.sock");
+    const path = join(socketDir(), "m.sock");
     const l = await listenUnix(path, (link) => link.onFrame((f) => link.send(f)));
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const link = await connectUnix(path);
@@ -184,7 +185,7 @@ describe("unix sockets", () => {
   });
 
   test("a stale socket file is replaced; a live one or a regular file is an error", async () => {
-    const dir = tempDir();
+    const dir = socketDir();
     const path = join(dir, "m.sock");
     // A killed master leaves its socket file behind.
     const code = `require("node:net").createServer().listen(${JSON.stringify(path)}, () => console.log("up"))`;
