@@ -2,11 +2,11 @@
 // processes on 127.0.0.1 (port 0), temporary keyroots and --path sandboxes.
 // Every process started here is killed by PID when its world is disposed.
 
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { compileArgs } from "../../scripts/_compile.ts";
+import { tempDir } from "../_temp.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 
@@ -85,7 +85,8 @@ export interface World extends AsyncDisposable {
 /** `env`: more environment for every process of this world (master, agents, clients). */
 export async function world(opts: { from?: string; files?: Record<string, string>; password?: string; keyrootInFileroot?: boolean; timing?: string; env?: Record<string, string> }): Promise<World> {
   const bin = await binary();
-  const dir = mkdtempSync(join(tmpdir(), "salty-e2e-"));
+  const scratch = tempDir("salty-e2e-");
+  const dir = scratch.path;
   const fileroot = join(dir, "fileroot");
   const keyroot = opts.keyrootInFileroot ? join(fileroot, "keys") : join(dir, "keys");
   mkdirSync(fileroot, { recursive: true });
@@ -140,7 +141,7 @@ export async function world(opts: { from?: string; files?: Record<string, string
     async [Symbol.asyncDispose]() {
       for (const p of procs) p.kill("SIGKILL");
       await Promise.all(procs.map((p) => p.proc.exited));
-      rmSync(dir, { recursive: true, force: true });
+      scratch[Symbol.dispose]();
     },
   };
   return w;

@@ -1,13 +1,13 @@
 // Keys and trust end to end: pending, accepted, rejected, a stolen id, a
 // changed master key, and a master restart — real master and agent processes.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { world, type World } from "./_harness.ts";
 import { runAgent } from "../../lib/agent/reconnect.ts";
 import { setLogSink } from "../../lib/log.ts";
 import type { Facts } from "salty";
+import { tempDir } from "../_temp.ts";
 
 const inventory = { "hosts/index.ts": `export default { hosts: { lab: { a1: { env: "x", roles: [] } } }, envs: { x: {} } };\n` };
 let w: World | undefined;
@@ -133,7 +133,8 @@ describe("keys", () => {
     setLogSink(() => {});
     const stop = new AbortController();
     const facts = { kernel: "Linux", machine: "x86_64", hostname: "sim", networking: { interfaces: [] } } as unknown as Facts;
-    const root = mkdtempSync(join(tmpdir(), "salty-200-"));
+    const scratch = tempDir("salty-200-");
+    const root = scratch.path;
     const ids = Array.from({ length: 200 }, (_, i) => `sim-${String(i).padStart(3, "0")}`);
     const running = ids.map((id) =>
       runAgent({
@@ -148,7 +149,7 @@ describe("keys", () => {
     } finally {
       stop.abort();
       await Promise.all(running);
-      rmSync(root, { recursive: true, force: true });
+      scratch[Symbol.dispose]();
       setLogSink((line) => process.stderr.write(line + "\n"));
     }
   }, 120_000);

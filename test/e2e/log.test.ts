@@ -3,25 +3,26 @@
 // priority prefix the journal reads; $SALTY_LOG_LEVEL drops lower levels.
 // The real binary, its stderr a file whose device and inode JOURNAL_STREAM names.
 import { afterEach, expect, test } from "bun:test";
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { binary } from "./_harness.ts";
 import { formatLog, levelOf } from "../../lib/log.ts";
+import { tempDir, type TempDir } from "../_temp.ts";
 
-const started: Array<{ proc: Subprocess; dir: string }> = [];
+const started: Array<{ proc: Subprocess; scratch: TempDir }> = [];
 afterEach(async () => {
-  for (const { proc, dir } of started.splice(0)) {
+  for (const { proc, scratch } of started.splice(0)) {
     proc.kill("SIGKILL");
     await proc.exited;
-    rmSync(dir, { recursive: true, force: true });
+    scratch[Symbol.dispose]();
   }
 });
 
 /** A master whose stderr is a file; `journal`: JOURNAL_STREAM names that file. Returns a reader of its stderr. */
 async function master(opts: { journal: boolean; env?: Record<string, string> }): Promise<(() => string) & { keyroot: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "salty-log-"));
+  const scratch = tempDir("salty-log-");
+  const dir = scratch.path;
   mkdirSync(join(dir, "keys"), { mode: 0o700 });
   const path = join(dir, "stderr");
   const fd = openSync(path, "w");
@@ -29,7 +30,7 @@ async function master(opts: { journal: boolean; env?: Record<string, string> }):
   const env = { ...process.env, ...opts.env, ...(opts.journal ? { JOURNAL_STREAM: `${st.dev}:${st.ino}` } : { JOURNAL_STREAM: "" }) };
   const proc = Bun.spawn([await binary(), "master", "--bind", "127.0.0.1:0", "--keyroot", join(dir, "keys"), "--fileroot", dir], { cwd: dir, env, stdin: "ignore", stdout: "ignore", stderr: fd });
   closeSync(fd);
-  started.push({ proc, dir });
+  started.push({ proc, scratch });
   return Object.assign(() => readFileSync(path, "utf8"), { keyroot: join(dir, "keys") });
 }
 

@@ -5,9 +5,10 @@
 // since initdb refuses root. Absent binaries: `available()` says why, and the
 // tests that need a server are skipped with that message.
 
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { chownSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
+import { tempDir } from "../_temp.ts";
 
 function binDir(): string | undefined {
   const root = "/usr/lib/postgresql";
@@ -57,7 +58,8 @@ async function run(argv: string[], asUser: string | undefined): Promise<void> {
 
 export async function startPostgres(): Promise<PgServer> {
   const bin = binDir()!;
-  const dir = mkdtempSync(join(tmpdir(), "salty-pg-"));
+  const scratch = tempDir("salty-pg-");
+  const dir = scratch.path;
   const asUser = userInfo().uid === 0 ? "postgres" : undefined;
   if (asUser) {
     const uid = Number((await Bun.$`id -u ${asUser}`.text()).trim());
@@ -86,7 +88,7 @@ export async function startPostgres(): Promise<PgServer> {
     },
     async [Symbol.asyncDispose]() {
       await server.stop();
-      rmSync(dir, { recursive: true, force: true });
+      scratch[Symbol.dispose]();
     },
   };
   await server.start();

@@ -2,8 +2,7 @@
 // tree (used as --path PREFIX) and a fileroot for the fake master, filled from
 // a fixture; a snapshot of the tree to compare; and the OpCtx wired to it.
 
-import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { HostContext } from "salty";
 import { AgentCache } from "../../lib/operators/cache.ts";
@@ -18,6 +17,7 @@ import type { Users } from "../../lib/sys/types.ts";
 import { createUsers } from "../../lib/sys/users.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
 import { counters, countingObserve, dirSource, fakeProbe, fakeSystem, systemProbe, type Counters, type ProbeFixture, type SystemFixture } from "./_fakes.ts";
+import { tempDir } from "../_temp.ts";
 
 /** A file's content, or its details. */
 export type Entry =
@@ -119,7 +119,8 @@ export interface World {
 }
 
 export async function makeWorld(o: WorldOpts = {}): Promise<World> {
-  const root = mkdtempSync(join(tmpdir(), "salty-op-"));
+  const scratch = tempDir("salty-op-");
+  const root = scratch.path;
   const prefix = join(root, "dst"), fileroot = join(root, "fileroot");
   mkdirSync(prefix), mkdirSync(fileroot);
   await plant(fileroot, o.master ?? {});
@@ -146,6 +147,6 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
   return {
     root, prefix, fileroot, cache, n,
     ctx: (over = {}) => ({ ...caps, locals: { ...context, myIp: () => undefined, getIps: () => [] }, ...over }),
-    [Symbol.dispose]: () => rmSync(root, { recursive: true, force: true }),
+    [Symbol.dispose]: () => scratch[Symbol.dispose](),
   };
 }

@@ -6,8 +6,7 @@
 // .tmp/reliability/figures.json for docs/reliability.md.
 // Run by `npm run test:reliability`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Facts } from "salty";
 import { runAgent } from "../../lib/agent/reconnect.ts";
@@ -16,6 +15,7 @@ import { timing } from "../../lib/constants.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { world, type World } from "../e2e/_harness.ts";
 import { procStats, recordFigures, until } from "./_tools.ts";
+import { tempDir, type TempDir } from "../_temp.ts";
 
 const AGENTS = 500;
 /** Production intervals for the master (ping 10 s, peer timeout 30 s): the figures are not inflated by test pings. */
@@ -38,6 +38,7 @@ const files = {
 let w: World;
 const stop = new AbortController();
 let running: Promise<void>[] = [];
+let scratch: TempDir | undefined;
 let root = "";
 const saved = { ...timing };
 
@@ -47,14 +48,15 @@ beforeAll(async () => {
   Object.assign(timing, { backoffMinMs: 200, backoffMaxMs: 2000 });
   w = await world({ files, timing: PRODUCTION });
   await w.startMaster(["--auto-accept"]);
-  root = mkdtempSync(join(tmpdir(), "salty-load-"));
+  scratch = tempDir("salty-load-");
+  root = scratch.path;
 });
 
 afterAll(async () => {
   stop.abort();
   await Promise.all(running);
   Object.assign(timing, saved);
-  rmSync(root, { recursive: true, force: true });
+  scratch?.[Symbol.dispose]();
   await w?.[Symbol.asyncDispose]();
 });
 
