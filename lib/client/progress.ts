@@ -51,6 +51,7 @@ export function progressText(p: ApplyProgress): string {
   const failed = p.failed ? `, ${p.failed} failed` : "";
   const running = p.running?.length ? `, running: ${p.running.join(", ")}${p.total - p.done > p.running.length ? ", ..." : ""}` : "";
   const b = p.batch;
-  const batch = b ? `batch ${b.n}/${b.of}: ${b.hosts} host${b.hosts === 1 ? "" : "s"}, ${b.failed} failed, budget ${b.spent}/${b.budget}; ` : "";
+  const hosts = b ? `${b.hosts} host${b.hosts === 1 ? "" : "s"}` : "";
+  const batch = !b ? "" : b.startsIn ? `batch ${b.n}/${b.of} starts in ${b.startsIn}s (pause): ${hosts}, budget ${b.spent}/${b.budget}; ` : `batch ${b.n}/${b.of}: ${hosts}, ${b.failed} failed, budget ${b.spent}/${b.budget}; `;
   return `apply ${Math.floor(p.elapsed)}s: ${batch}${p.done}/${p.total} hosts done${failed}${running}`;
 }

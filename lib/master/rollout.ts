@@ -59,10 +59,16 @@ export async function runRollout(req: ApplyRequest, opts: RolloutOptions, deps: 
       summary.stopped = `the failure budget is spent (${budget.spent} of max_fail ${budget.max} hosts failed): ${summary.neverAttempted.length} host${summary.neverAttempted.length === 1 ? "" : "s"} never attempted`;
       break;
     }
-    if (i > 0 && opts.pauseMs > 0 && !req.dryRun) await Bun.sleep(opts.pauseMs);
     const inWave = new Set(wave);
     const failedHere: string[] = [];
     const batch = (): BatchProgress => ({ n: i + 1, of: waves.length, hosts: wave.length, failed: failedHere.length, spent: budget.spent, budget: budget.max });
+    if (i > 0 && opts.pauseMs > 0 && !req.dryRun) {
+      // The progress line counts the pause down, once a second.
+      for (let left = opts.pauseMs; left > 0; left -= 1000) {
+        deps.progress?.({ elapsed: since(t0), done, total: toRun.length, failed: budget.spent, batch: { ...batch(), startsIn: Math.ceil(left / 1000) } });
+        await Bun.sleep(Math.min(left, 1000));
+      }
+    }
     if (wave.length) deps.events?.({ type: "batch_start", batch: i + 1, of: waves.length, hosts: wave });
     deps.progress?.({ elapsed: since(t0), done, total: toRun.length, failed: budget.spent, batch: batch() });
     const gates: Promise<void>[] = [];

@@ -243,6 +243,8 @@ export interface BatchProgress {
   failed: number;
   spent: number;
   budget: number;
+  /** pause=: seconds left before this batch starts. */
+  startsIn?: number;
 }
 
 export interface ApplyProgress {

@@ -11,6 +11,7 @@ test.each([
   [{ elapsed: 40, done: 12, total: 40, failed: 2, running: ["web7 role:app"] }, "apply 40s: 12/40 hosts done, 2 failed, running: web7 role:app, ..."],
   [{ elapsed: 40, done: 39, total: 40, failed: 0, running: ["web7 role:app"] }, "apply 40s: 39/40 hosts done, running: web7 role:app"],
   [{ elapsed: 40, done: 12, total: 40, failed: 1, batch: { n: 2, of: 5, hosts: 10, failed: 1, spent: 1, budget: 2 } }, "apply 40s: batch 2/5: 10 hosts, 1 failed, budget 1/2; 12/40 hosts done, 1 failed"],
+  [{ elapsed: 50, done: 12, total: 40, failed: 1, batch: { n: 3, of: 5, hosts: 10, failed: 0, spent: 1, budget: 2, startsIn: 25 } }, "apply 50s: batch 3/5 starts in 25s (pause): 10 hosts, budget 1/2; 12/40 hosts done, 1 failed"],
   [{ elapsed: 1, done: 0, total: 6, batch: { n: 1, of: 3, hosts: 1, failed: 0, spent: 0, budget: 1 } }, "apply 1s: batch 1/3: 1 host, 0 failed, budget 0/1; 0/6 hosts done"],
 ])("the progress text says time, hosts done, failed and running: %p", (p, text) => {
   expect(progressText(p)).toBe(text);

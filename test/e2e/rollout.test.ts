@@ -157,6 +157,15 @@ test("an agent with --no-remote-exec refuses the gate: the host fails at once, w
   expect(dry.stdout).not.toContain("(gate)");
 }, 60_000);
 
+test("pause= waits between batches (never before the first nor after the last)", async () => {
+  const r = await w.salty(["apply", "--json-stream", "target=a1,a2", "batch=1", "pause=1500ms", "version=v7", ...k()]);
+  expect(r.code).toBe(0);
+  const ev = events(r.stdout);
+  expect(ev.filter((e) => e.type.startsWith("batch_")).map((e) => `${e.type} ${e.batch}`)).toEqual(["batch_start 1", "batch_end 1", "batch_start 2", "batch_end 2"]);
+  // A lower bound only: the sleep happened (one pause of 1.5 s, between the two batches).
+  expect(Number(ev.at(-1)!.elapsed)).toBeGreaterThanOrEqual(1.5);
+}, 60_000);
+
 test("a rollout word misspelt is a usage error before anything runs; --retry-failed needs --resume, --resume takes no words", async () => {
   const typo = await w.salty(["apply", "btach=1", ...k()]);
   expect(typo.code).toBe(2);
