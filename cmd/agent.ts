@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { UsageError } from "../lib/errors.ts";
 import { untilSignal } from "./_daemon.ts";
 import { parseHostPort } from "../lib/wire/address.ts";
-import { runAgent } from "../lib/agent/reconnect.ts";
+import { runAgents } from "../lib/agent/reconnect.ts";
 import { createWorkerExecutor } from "../lib/agent/worker-executor.ts";
 import { useColdCodeJitPolicy } from "../lib/jit-policy.ts";
 import { gatherFacts } from "../lib/facts/gather.ts";
@@ -15,7 +15,8 @@ import { splayOffset, type Schedule } from "../lib/agent/schedule.ts";
 export default defineCommand({
   meta: { name: "agent", description: "Connect to a master and run the roles it sends (as root, under systemd/launchd)" },
   args: {
-    master: { type: "positional", description: "The master's address, MASTER[:PORT] (port 11111 by default)", valueHint: "MASTER[:PORT]" },
+    master: { type: "positional", description: "The master's address, MASTER[:PORT] (port 11111 by default); several masters: M1[:PORT],M2[:PORT] (one session to each)", valueHint: "MASTER[:PORT]" },
+    failover: { type: "boolean", description: "With several masters: one session at a time, the next master when it is lost" },
     id: { type: "string", description: "This agent's id (default: the host name)" },
     keyroot: { type: "string", description: "Directory of this agent's keys", default: "/etc/salty", valueHint: "DIR" },
     path: { type: "string", description: "Write every destination under this prefix (tests, several agents per machine)", valueHint: "PREFIX" },
@@ -27,7 +28,9 @@ export default defineCommand({
   },
   async run({ args }) {
     if (!args.master) throw new UsageError("salty agent needs the master's address: salty agent MASTER[:PORT]");
-    const { host, port } = parseHostPort(args.master, "MASTER");
+    const masters = args.master.split(",").map((m) => parseHostPort(m.trim(), "MASTER"));
+    if (new Set(masters.map((m) => `${m.host}:${m.port}`)).size !== masters.length) throw new UsageError(`MASTER lists a master twice: ${args.master}`);
+    if (args.failover && masters.length < 2) throw new UsageError("--failover needs several masters: salty agent M1[:PORT],M2[:PORT] --failover");
     const id = validateId(args.id ?? hostname());
     if (args.path !== undefined && !args.path.startsWith("/")) throw new UsageError("--path must be an absolute directory");
     const schedule = scheduleOf(id, args);
@@ -35,8 +38,8 @@ export default defineCommand({
     useColdCodeJitPolicy(); // as the compiled executable starts; also when run from source
     const stop = new AbortController();
     const execute = createWorkerExecutor({ pathPrefix: args.path ?? "", keyroot: args.keyroot });
-    const running = runAgent({
-      host, port, id, keyroot: args.keyroot, signal: stop.signal,
+    const running = runAgents({
+      masters, failover: !!args.failover, id, keyroot: args.keyroot, signal: stop.signal,
       ...(masterKey ? { masterKey } : {}),
       session: { gatherFacts, execute, version: version.version, remoteExec: args["remote-exec"] !== false, ...(schedule ? { schedule } : {}) },
     });

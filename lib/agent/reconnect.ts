@@ -10,6 +10,7 @@ import { log } from "../log.ts";
 import { connectSecure } from "../wire/connect-secure.ts";
 import { loadOrCreateIdentity, pinMasterKey, type Identity } from "../crypto/keys.ts";
 import { serveMaster, type AgentSessionDeps } from "./session.ts";
+import { ApplyLock } from "./apply-lock.ts";
 
 export interface AgentOptions {
   host: string;
@@ -40,6 +41,66 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     }
     // A session that lasted a while resets the backoff; a flapping one keeps doubling it.
     if (performance.now() - started > timing.backoffMaxMs) delay = timing.backoffMinMs;
+    await sleep(jitter(delay), opts.signal);
+    delay = Math.min(delay * 2, timing.backoffMaxMs);
+  }
+}
+
+export interface MasterAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * `salty agent m1:11111,m2:11111`: one master is runAgent itself. Several: hot (default), one
+ * session to each at once, each with its own reconnect loop, sharing the role executor and the
+ * host's apply lock (apply-lock.ts) and asking for a scheduled apply once per slot whichever
+ * session's timer fires first; `failover`, one session at a time, the next master when it is lost.
+ * A fatal error from any master (its key is not the pinned one) stops them all.
+ */
+export async function runAgents(opts: Omit<AgentOptions, "host" | "port"> & { masters: MasterAddress[]; failover?: boolean }): Promise<void> {
+  const { masters, failover, ...rest } = opts;
+  if (masters.length === 1) return runAgent({ ...rest, ...masters[0]! });
+  // Once, before the sessions start: two loops must not both create a fresh keyroot's identity.
+  const identity = await loadOrCreateIdentity(opts.keyroot, "agent");
+  if (opts.masterKey) await pinMasterKey(opts.keyroot, opts.masterKey);
+  if (failover) return runFailover(rest, masters, identity);
+  const lock = new ApplyLock();
+  const stopAll = new AbortController();
+  const signal = AbortSignal.any([opts.signal, stopAll.signal]);
+  let lastSlot = -1;
+  const schedule = opts.session.schedule ? { ...opts.session.schedule, claim: (slot: number) => (slot > lastSlot ? ((lastSlot = slot), true) : false) } : undefined;
+  await Promise.all(
+    masters.map((m) =>
+      runAgent({ ...rest, ...m, signal, session: { ...rest.session, applyLock: { lock, master: `${m.host}:${m.port}` }, ...(schedule ? { schedule } : {}) } }).catch((err) => {
+        stopAll.abort();
+        throw err;
+      }),
+    ),
+  );
+}
+
+/** One master at a time, in the order given; a full round of failed attempts backs off as runAgent does. */
+async function runFailover(opts: Omit<AgentOptions, "host" | "port">, masters: MasterAddress[], identity: Identity): Promise<void> {
+  let delay = timing.backoffMinMs;
+  let failed = 0;
+  for (let i = 0; !opts.signal.aborted; i = (i + 1) % masters.length) {
+    const m = masters[i]!;
+    const started = performance.now();
+    try {
+      await session({ ...opts, ...m }, identity);
+    } catch (err) {
+      const code = err instanceof SaltyError ? err.code : "";
+      if (FATAL.has(code)) throw err;
+      log(code === "E_KEY_PENDING" ? "agent.key_pending" : "agent.connect_failed", { id: opts.id, master: `${m.host}:${m.port}`, error: errorMessage(err) });
+    }
+    if (performance.now() - started > timing.backoffMaxMs) {
+      failed = 0;
+      delay = timing.backoffMinMs;
+    }
+    if (opts.signal.aborted) break;
+    log("agent.failover", { id: opts.id, from: `${m.host}:${m.port}`, to: `${masters[(i + 1) % masters.length]!.host}:${masters[(i + 1) % masters.length]!.port}` });
+    if (++failed % masters.length !== 0) continue; // the next master at once
     await sleep(jitter(delay), opts.signal);
     delay = Math.min(delay * 2, timing.backoffMaxMs);
   }

@@ -12,6 +12,8 @@ export interface Schedule {
   /** Within [0, splay): from splayOffset. */
   offsetMs: number;
   onlyIfChanged: boolean;
+  /** Several masters' sessions share one schedule: only the first to claim a slot asks (lib/agent/reconnect.ts). */
+  claim?: (slot: number) => boolean;
 }
 
 /** The host's offset within the splay: the first 48 bits of SHA-256(id), modulo the splay. */
@@ -33,14 +35,17 @@ export function askPeriodically(schedule: Schedule, ask: () => Promise<void>): (
   let timer: ReturnType<typeof setTimeout> | undefined;
   let busy = false;
   let stopped = false;
+  let slot = 0;
   const arm = () => {
     if (stopped) return;
     const now = Date.now();
-    timer = setTimeout(fire, nextRun(now, schedule.everyMs, schedule.offsetMs) - now);
+    slot = nextRun(now, schedule.everyMs, schedule.offsetMs);
+    timer = setTimeout(fire, slot - now);
   };
   const fire = () => {
+    const mine = slot;
     arm();
-    if (busy) return;
+    if (busy || (schedule.claim && !schedule.claim(mine))) return;
     busy = true;
     void ask().finally(() => (busy = false));
   };

