@@ -1,8 +1,11 @@
 // Command-line hygiene (issue 12) and the .enc warning (issue 13 item 13),
-// with the compiled binary: --version and -V, repeated -v, a bad --timeout,
+// as a user runs them: --version and -V, repeated -v, a bad --timeout,
 // help text, where client commands find the keyroot, which password wins,
 // the master's warning about secrets without crypto.pass and a crypto.pass
 // added while it runs. stdout, stderr and the exit status are checked together.
+// What needs no process of its own (flags, help, passwords, warnings) runs the
+// CLI in-process (test/_cli.ts); the keyroot search beside a running master, the
+// master itself and the release build run the binary.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -10,6 +13,7 @@ import { deriveKey, decryptString, encryptString } from "../../lib/crypto/secret
 import { REPO, binary, world, type Run, type World } from "../e2e/_harness.ts";
 import { compileArgs, removeSourceMaps } from "../../scripts/_compile.ts";
 import { tempDirForFile } from "../_temp.ts";
+import { cli } from "../_cli.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/crypto");
 const PASSWORD = "cli-password-0123456789abcdef0123456789";
@@ -26,6 +30,12 @@ async function salty(args: string[], opts: { cwd: string; env?: Record<string, s
   return { code, stdout, stderr };
 }
 
+/** The same in-process (test/_cli.ts), for what needs no process of its own: parsing, help, printing. */
+async function inProcess(args: string[], opts: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<Run> {
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch, ...opts.env };
+  return cli(args, { cwd: opts.cwd, env, ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }) });
+}
+
 function dir(name: string): string {
   const d = join(scratch, name);
   mkdirSync(d, { recursive: true });
@@ -39,24 +49,24 @@ beforeAll(async () => {
 describe("flags", () => {
   test("--version and -V print what `salty version` prints", async () => {
     const cwd = dir("version");
-    const version = await salty(["version"], { cwd });
+    const version = await inProcess(["version"], { cwd });
     expect(version).toEqual({ code: 0, stdout: expect.stringMatching(/^salty \S+ \(\S+\) \S+\n$/), stderr: "" });
-    expect(await salty(["--version"], { cwd })).toEqual(version);
-    expect(await salty(["-V"], { cwd })).toEqual(version);
+    expect(await inProcess(["--version"], { cwd })).toEqual(version);
+    expect(await inProcess(["-V"], { cwd })).toEqual(version);
   });
 
   test.each(["0", "-1", "abc", "", "1e3x", "90000"])("--timeout=%p is a usage error before any connection", async (value) => {
     const cwd = dir("timeout");
-    const r = await salty(["apply", `--timeout=${value}`, "--keyroot", join(cwd, "nowhere")], { cwd });
+    const r = await inProcess(["apply", `--timeout=${value}`, "--keyroot", join(cwd, "nowhere")], { cwd });
     expect(r).toEqual({ code: 2, stdout: "", stderr: `salty: --timeout must be a number of seconds from 0 to 86400, not ${JSON.stringify(value)}\n` });
-    expect((await salty(["bootstrap", `--timeout=${value}`], { cwd })).code).toBe(2);
+    expect((await inProcess(["bootstrap", `--timeout=${value}`], { cwd })).code).toBe(2);
   });
 
   test("an option before the command is a usage error, never dropped: salty --dry-run apply does not apply", async () => {
     const cwd = dir("misplaced");
-    const r = await salty(["--dry-run", "apply", "--keyroot", join(cwd, "nowhere")], { cwd });
+    const r = await inProcess(["--dry-run", "apply", "--keyroot", join(cwd, "nowhere")], { cwd });
     expect(r).toEqual({ code: 2, stdout: "", stderr: "salty: --dry-run before the command: options go after it (salty apply --dry-run)\n" });
-    const keys = await salty(["keys", "--all", "accept"], { cwd });
+    const keys = await inProcess(["keys", "--all", "accept"], { cwd });
     expect(keys).toEqual({ code: 2, stdout: "", stderr: "salty: --all before the command: options go after it (salty keys accept --all)\n" });
   });
 
@@ -69,23 +79,23 @@ describe("flags", () => {
       [["jobs", "lsit"], "unexpected argument lsit (see salty jobs --help)"],
       [["apply", "--keyroot"], "--keyroot needs a value (see salty apply --help)"],
     ];
-    for (const [args, line] of cases) expect(await salty(args, { cwd })).toEqual({ code: 2, stdout: "", stderr: `salty: ${line}\n` });
+    for (const [args, line] of cases) expect(await inProcess(args, { cwd })).toEqual({ code: 2, stdout: "", stderr: `salty: ${line}\n` });
     expect(existsSync(join(cwd, "a"))).toBe(false);
     // Commands that take any number of words still do.
-    const many = await salty(["apply", "a=1", "b=2", "--keyroot", join(cwd, "nowhere")], { cwd });
+    const many = await inProcess(["apply", "a=1", "b=2", "--keyroot", join(cwd, "nowhere")], { cwd });
     expect(many.code).toBe(1);
     expect(many.stderr).toStartWith("salty: cannot reach the master");
-    expect((await salty(["crypto", "es", "a", "b"], { cwd, env: { SALTY_PASSWORD: PASSWORD } })).stdout.split("\n")).toHaveLength(3);
+    expect((await inProcess(["crypto", "es", "a", "b"], { cwd, env: { SALTY_PASSWORD: PASSWORD } })).stdout.split("\n")).toHaveLength(3);
   });
 
   test("-v -v is -vv: the stack of an error is shown for both, for neither with -v", async () => {
     const cwd = dir("verbose");
     const args = ["apply", "--keyroot", join(cwd, "nowhere")];
-    const once = await salty([...args, "-v"], { cwd });
+    const once = await inProcess([...args, "-v"], { cwd });
     expect(once.code).toBe(1);
     expect(once.stderr.trimEnd().split("\n")).toHaveLength(1);
     for (const vv of [["-vv"], ["-v", "-v"], ["--verbose", "-v"]]) {
-      const r = await salty([...args, ...vv], { cwd });
+      const r = await inProcess([...args, ...vv], { cwd });
       expect(r.code).toBe(1);
       expect(r.stderr.split("\n")[0]).toBe(once.stderr.trimEnd());
       expect(r.stderr).toMatch(/\n\s+at /);
@@ -95,7 +105,7 @@ describe("flags", () => {
 
 describe("help", () => {
   test.each([[[]], [["keys"]], [["keys", "accept"]], [["apply"]], [["service", "install", "agent"]]])("salty %p --help: the whole command in the usage line, columns aligned, no colour codes, no trailing blanks", async (words) => {
-    const r = await salty([...words, "--help"], { cwd: dir("help") });
+    const r = await inProcess([...words, "--help"], { cwd: dir("help") });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain(`\nUsage: ${["salty", ...words].join(" ")}`);
@@ -109,12 +119,12 @@ describe("help", () => {
   });
 
   test("a command that also runs by itself shows its sub-commands as optional", async () => {
-    expect((await salty(["jobs", "--help"], { cwd: dir("help") })).stdout).toContain("\nUsage: salty jobs [OPTIONS] [COMMAND]\n");
-    expect((await salty(["keys", "--help"], { cwd: dir("help") })).stdout).toContain("\nUsage: salty keys COMMAND\n");
+    expect((await inProcess(["jobs", "--help"], { cwd: dir("help") })).stdout).toContain("\nUsage: salty jobs [OPTIONS] [COMMAND]\n");
+    expect((await inProcess(["keys", "--help"], { cwd: dir("help") })).stdout).toContain("\nUsage: salty keys COMMAND\n");
   });
 
   test("an unknown sub-command names its parent in the hint", async () => {
-    expect(await salty(["keys", "lsit"], { cwd: dir("help") })).toEqual({ code: 2, stdout: "", stderr: "salty: unknown command lsit (see salty keys --help)\n" });
+    expect(await inProcess(["keys", "lsit"], { cwd: dir("help") })).toEqual({ code: 2, stdout: "", stderr: "salty: unknown command lsit (see salty keys --help)\n" });
   });
 });
 
@@ -175,7 +185,7 @@ describe("where client commands find the keyroot", () => {
 
 describe("which password", () => {
   const es = async (cwd: string, env: Record<string, string>) => {
-    const r = await salty(["crypto", "es", "x"], { cwd, env });
+    const r = await inProcess(["crypto", "es", "x"], { cwd, env });
     expect(r.code).toBe(0);
     for (const pw of [PASSWORD, OTHER, "third-password-0123456789abcdef0123456"]) {
       try {
@@ -250,14 +260,14 @@ describe("salty crypto d and whole blocks (issue 13 item 13)", () => {
     writeFileSync(join(cwd, "empty.enc"), "");
     const env = { SALTY_PASSWORD: password() };
     const warning = "the .enc format cannot tell whether blocks were cut off at the end; compare with the original's size";
-    expect(await salty(["crypto", "d", "file-1048576.bin.enc"], { cwd, env })).toEqual({
+    expect(await inProcess(["crypto", "d", "file-1048576.bin.enc"], { cwd, env })).toEqual({
       code: 0,
       stdout: "",
       stderr: `salty: warning: file-1048576.bin.enc: its plaintext is exactly 1 MiB (1 whole block): ${warning}\n`,
     });
-    expect(await salty(["crypto", "d", "file-1048593.bin.enc"], { cwd, env })).toEqual({ code: 0, stdout: "", stderr: "" });
-    expect(await salty(["crypto", "d", "empty.enc"], { cwd, env })).toEqual({ code: 0, stdout: "", stderr: `salty: warning: empty.enc: it is empty: ${warning}\n` });
-    const piped = await salty(["crypto", "d"], { cwd, env, stdin: "" });
+    expect(await inProcess(["crypto", "d", "file-1048593.bin.enc"], { cwd, env })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await inProcess(["crypto", "d", "empty.enc"], { cwd, env })).toEqual({ code: 0, stdout: "", stderr: `salty: warning: empty.enc: it is empty: ${warning}\n` });
+    const piped = await inProcess(["crypto", "d"], { cwd, env, stdin: "" });
     expect(piped).toEqual({ code: 0, stdout: "", stderr: `salty: warning: stdin: it is empty: ${warning}\n` });
   });
 });
