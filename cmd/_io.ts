@@ -7,7 +7,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { once } from "node:events";
-import { promptHidden } from "./_password.ts";
+import { promptHidden } from "./_prompt.ts";
 
 export interface Writer {
   /** false: wait for "drain" (a Node stream's backpressure); anything else: written. */
@@ -39,7 +39,7 @@ export const processIo: Io = {
   },
   env: process.env,
   main: Bun.main,
-  prompt: (questions) => promptHidden(questions),
+  prompt: promptHidden,
 };
 
 const current = new AsyncLocalStorage<Io>();
