@@ -91,12 +91,20 @@ test("a role failing on chosen hosts stops the rollout when the budget is spent:
   expect(resumed.stdout).toContain(`rollout: 3/3 batches (1, 1, 1 hosts), 0 failed, budget 0/2 (resumes job ${job})`);
   expect(resumed.stdout).toContain("skipped 4 hosts outside the target");
   expect(IDS.map(versionOf)).toEqual(["v1", undefined, undefined, "v1", "v1", "v1"]);
+  // job.end is logged before the client gets its report: the last one is the resumed job's.
+  const resumedId = [...w.master!.output.matchAll(/job\.end job=(\S+)/g)].at(-1)![1]!;
+
+  // --retry-failed adds the failed hosts: a2 and a3 run again (and fail again, with the same fail=a2,a3), first, in inventory order.
+  const retried = await w.salty(["apply", "--json-stream", "--resume", job, "--retry-failed", ...k()]);
+  expect(retried.code).toBe(1);
+  const rev = events(retried.stdout);
+  expect(rev.filter((e) => e.type === "host_start").map((e) => e.host)).toEqual(["a2", "a3"]);
+  expect(rev.at(-1)).toMatchObject({ type: "apply_end", rollout: { of: 5, failed: ["a2", "a3"], never_attempted: ["a4", "a5", "a6"] } });
 
   // The resumed job left nothing: resuming it is a usage error.
-  const jobs = JSON.parse((await w.salty(["jobs", "--json", ...k()])).stdout) as Array<{ id: string }>;
-  const none = await w.salty(["apply", "--resume", jobs[0]!.id, ...k()]);
+  const none = await w.salty(["apply", "--resume", resumedId, ...k()]);
   expect(none.code).toBe(2);
-  expect(none.stderr).toContain(`job ${jobs[0]!.id} left no host unattempted`);
+  expect(none.stderr).toContain(`job ${resumedId} left no host unattempted`);
 }, 60_000);
 
 test("a canary failure leaves every other host untouched", async () => {
