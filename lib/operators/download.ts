@@ -26,6 +26,7 @@ export function checkUrl(url: unknown): string {
 /** The URL without the credentials it may carry (user:password@), for output. Pure. */
 export function plainUrl(url: unknown): string {
   try {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(String(url))) return String(url); // a path or scp-like "git@host:repo": as given
     const u = new URL(String(url));
     u.username = "";
     u.password = "";

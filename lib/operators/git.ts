@@ -12,6 +12,7 @@ import { SaltyError } from "../errors.ts";
 import { parents } from "./_owner.ts";
 import { destination } from "./_paths.ts";
 import { checkName } from "./useradd.ts";
+import { plainUrl } from "./download.ts";
 import type { Change, OpCtx, Operator, Plan } from "./types.ts";
 
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -50,7 +51,7 @@ function checkArgs(repo: unknown, opts: GitOpts): { repo: string; rev: string; d
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 12) : "(none)");
 
 export const git: Operator<[repo: string, dest: string, opts?: GitOpts]> = {
-  describe: (repo, dest, opts) => `git(${repo}, ${dest}${opts?.rev ? `, ${opts.rev}` : ""})`,
+  describe: (repo, dest, opts) => `git(${plainUrl(repo)}, ${dest}${opts?.rev ? `, ${opts.rev}` : ""})`,
   async plan(ctx: OpCtx, repoArg, destArg, opts = {}): Promise<Plan> {
     const { repo, rev, depth, user } = checkArgs(repoArg, opts);
     const dest = destination(ctx, destArg, "dest");
@@ -83,9 +84,9 @@ export const git: Operator<[repo: string, dest: string, opts?: GitOpts]> = {
       if (old === rev && sameRemote) return { changes: [], created: false, note: `at ${rev}` };
     } else {
       const ls = await probe([...base, "ls-remote", "--", repo, rev, `${rev}^{}`]); // ^{}: an annotated tag's commit
-      if (ls.rc !== 0) throw new SaltyError(`cannot read ${repo}: ${ls.stderr.trim() || `git ls-remote rc ${ls.rc}`}`, "E_GIT");
+      if (ls.rc !== 0) throw new SaltyError(`cannot read ${plainUrl(repo)}: ${ls.stderr.trim() || `git ls-remote rc ${ls.rc}`}`, "E_GIT");
       const found = resolveRemote(ls.stdout, rev);
-      if (!found) throw new SaltyError(`${rev} is neither a branch nor a tag of ${repo}`, "E_GIT_REV");
+      if (!found) throw new SaltyError(`${rev} is neither a branch nor a tag of ${plainUrl(repo)}`, "E_GIT_REV");
       target = found.commit;
       fetchWhat = found.ref;
       if (old === target && sameRemote) return { changes: [], created: false, note: `at ${target} (${rev})` };

@@ -66,6 +66,9 @@ describe("download arguments", () => {
     expect(checkSha256("A".repeat(64))).toBe("a".repeat(64));
     expect(() => checkSha256("xyz")).toThrow("64 hex digits");
     expect(plainUrl("https://user:s3cret@host/a.tgz")).toBe("https://host/a.tgz");
+    expect(plainUrl("https://x-token:s3cret@github.com/acme/app.git")).toBe("https://github.com/acme/app.git");
+    expect(plainUrl("git@github.com:acme/app.git")).toBe("git@github.com:acme/app.git");
+    expect(plainUrl("/srv/git/app.git")).toBe("/srv/git/app.git");
   });
 });
 
