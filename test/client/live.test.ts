@@ -77,3 +77,35 @@ describe("RunLines (salty run's streamed output)", () => {
     ]);
   });
 });
+
+describe("a rollout in the live output", () => {
+  const rollout = { planned: 3, batches: [{ hosts: ["a1"], failed: ["a1"] }], budget: 1, spent: 1, failed: ["a1"], missing: [], neverAttempted: ["a2", "a3"], stopped: "the failure budget is spent (1 of max_fail 1 hosts failed): 2 hosts never attempted" };
+
+  test("--json-stream: batch events as they come, the rollout in apply_end", () => {
+    const s = new JsonStream();
+    expect(s.event({ type: "batch_start", batch: 1, of: 3, hosts: ["a1"] })).toEqual([{ v: 1, type: "batch_start", batch: 1, of: 3, hosts: ["a1"] }]);
+    expect(s.event({ type: "batch_end", batch: 1, of: 3, failed: ["a1"], spent: 1, budget: 1, stopped: "failure budget spent (1/1)" })).toEqual([
+      { v: 1, type: "batch_end", batch: 1, of: 3, failed: ["a1"], spent: 1, budget: 1, stopped: "failure budget spent (1/1)" },
+    ]);
+    const a1 = host("a1", [role("base", { errors: 1 })], { errors: 1 });
+    const end = s.end({ hosts: [a1], elapsed: 0.1, rc: 1, rollout }, "J");
+    expect(end.at(-1)).toEqual({
+      v: 1, type: "apply_end", rc: 1, elapsed: 0.1, hosts: 1, failed: 1, skipped: 0, job: "J",
+      rollout: { batches: 1, of: 3, failed: ["a1"], never_attempted: ["a2", "a3"], spent: 1, budget: 1, stopped: rollout.stopped },
+    });
+  });
+
+  test("text: the rollout's lines after the hosts, the failed and never-attempted ones on stderr", () => {
+    const live = new LiveReport(0, {});
+    const lines = live.end({ hosts: [host("a1", [role("base", { errors: 1 })], { errors: 1 })], elapsed: 0.1, rc: 1, rollout });
+    const tail = lines.slice(lines.findIndex((l) => l.text.startsWith("rollout:")));
+    expect(tail.map((l) => [l.text, l.error])).toEqual([
+      ["rollout: 1/3 batches (1 host), 1 failed, budget 1/1", false],
+      [`rollout stopped: ${rollout.stopped}`, true],
+      ["  failed: a1", true],
+      ["  never attempted (2): a2, a3", true],
+      ["", false],
+      ["elapsed:0.100", false],
+    ]);
+  });
+});
