@@ -112,8 +112,8 @@ export function judge(res: Results): Target[] {
     }
   }
   if (res.w1pkg) {
-    const { delta, without, with: w } = res.w1pkg;
-    add("W1 + 20 packages, 5 services, no change", "≤ +5 ms", `+${(delta * 1e3).toFixed(1)} ms (${secs(without.wall.median)} -> ${secs(w.wall.median)})`, delta <= 0.005);
+    const { delta, without, with: w, role } = res.w1pkg;
+    add("W1 + 20 packages, 5 services, no change", "≤ +5 ms", `${delta >= 0 ? "+" : ""}${(delta * 1e3).toFixed(1)} ms paired (${secs(without.median)} -> ${secs(w.median)}; the role ${secs(role.median)} on the agent)`, delta <= 0.005);
   }
   const big = w2?.sizes.find((s) => s.agents === 200);
   if (big) {

@@ -8,19 +8,24 @@
 
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { measure, settle, WARM, type CaseResult } from "./_measure.ts";
-import { Cluster } from "./_procs.ts";
+import { settle, WARM } from "./_measure.ts";
+import { Cluster, timed } from "./_procs.ts";
+import { figure, type Figure } from "./_stats.ts";
 import { inventory, makeW1, W1_ROLES } from "./_workloads.ts";
 import type { BenchEnv } from "./_w1.ts";
 
 export interface W1PkgResult {
-  /** The W1 roles only (skip=packages) and with the packages role, alternately measured. */
-  without: CaseResult;
-  with: CaseResult;
-  /** Median whole-command seconds with minus without. */
+  /** Whole `salty apply` seconds: the W1 roles only (skip=packages), and with the packages role; runs alternate. */
+  without: Figure;
+  with: Figure;
+  /** The median of the paired differences (with minus without), seconds. */
   delta: number;
+  /** The packages role's own elapsed on the agent (its report), seconds. */
+  role: Figure;
   packages: string[];
 }
+
+const ms = (s: number) => `${(s * 1e3).toFixed(1)} ms`;
 
 const SERVICES = ["nginx", "ssh", "cron", "redis-server", "postgresql"];
 
@@ -66,13 +71,24 @@ ${SERVICES.map((s) => `  await service(${JSON.stringify(s)}, { running: true, en
   }
   c.apply();
   await settle();
-  const base = { runs: env.runs, master: () => c.master!.pid, agents: () => [c.agents.get("w1")!.pid] };
-  const without = await measure({ ...base, warmup: WARM, run: () => c.apply(["skip=packages"]) });
-  const withPkg = await measure({ ...base, warmup: WARM, run: () => c.apply() });
-  const r = withPkg.changed.some((n) => n > 0) ? "changed something" : "";
-  if (r) throw new Error(`W1 packages: the no-change apply ${r}: ${readFileSync(join(dir, "logs", "agent-w1.log"), "utf8").slice(-2000)}`);
-  const delta = withPkg.wall.median - without.wall.median;
-  env.say(`W1 packages: no change ${(without.wall.median * 1e3).toFixed(1)} ms without, ${(withPkg.wall.median * 1e3).toFixed(1)} ms with 20 packages and 5 services: +${(delta * 1e3).toFixed(1)} ms (apply's own elapsed +${((withPkg.elapsed.median - without.elapsed.median) * 1e3).toFixed(1)} ms)`);
+  // Paired runs, alternating, so that other work on the machine hits both alike; the difference of each pair.
+  const without: number[] = [], withPkg: number[] = [], roleMs: number[] = [], pairs: number[] = [];
+  const run = (args: string[]) => {
+    const r = timed([env.bin, "apply", "--json", "--keyroot", c.keyroot, ...args]);
+    if (r.code !== 0) throw new Error(`salty apply ${args.join(" ")} failed: ${r.stderr}`);
+    const report = JSON.parse(r.stdout) as { hosts: Array<{ changed: number; roles: Array<{ role: string; elapsed: number }> }> };
+    if (report.hosts.some((h) => h.changed > 0)) throw new Error(`W1 packages: a no-change apply changed something: ${readFileSync(join(dir, "logs", "agent-w1.log"), "utf8").slice(-2000)}`);
+    return { wall: r.wall, role: report.hosts[0]?.roles.find((x) => x.role === "packages")?.elapsed };
+  };
+  for (let i = 0; i < WARM; i++) run([]), run(["skip=packages"]);
+  for (let i = 0; i < Math.max(env.runs, 10); i++) {
+    const a = run(["skip=packages"]);
+    const b = run([]);
+    without.push(a.wall), withPkg.push(b.wall), pairs.push(b.wall - a.wall);
+    if (b.role !== undefined) roleMs.push(b.role);
+  }
+  const result: W1PkgResult = { without: figure(without), with: figure(withPkg), delta: figure(pairs).median, role: figure(roleMs), packages };
+  env.say(`W1 packages: no change ${ms(result.without.median)} without, ${ms(result.with.median)} with 20 packages and 5 services; paired difference ${ms(result.delta)}; the packages role itself ${ms(result.role.median)} on the agent`);
   await c.stopAgent("w1");
-  return { without, with: withPkg, delta, packages };
+  return result;
 }
