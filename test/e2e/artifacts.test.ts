@@ -226,6 +226,18 @@ describe("git", () => {
     const bad = await apply("roles=src", `repo=${repo.url}`, "rev=nope");
     expect(one(bad.stdout + bad.stderr, "git(")?.error).toContain(`nope is neither a branch nor a tag of ${repo.url}`);
   });
+
+  test("local changes a checkout would overwrite are never discarded: rc 1 with git's message, the file kept", async () => {
+    const src = join(sandbox(), "srv/src");
+    const at = sh(["git", "-C", src, "rev-parse", "HEAD"]);
+    writeFileSync(join(src, "VERSION"), "edited by hand\n");
+    const r = await apply("roles=src", `repo=${repo.url}`, `rev=${at === repo.first ? repo.second : repo.first}`);
+    const g = one(r.stdout + r.stderr, "git(")!;
+    expect(g.rc).toBe(1);
+    expect(g.error).toContain("would be overwritten by checkout");
+    expect(readFileSync(join(src, "VERSION"), "utf8")).toBe("edited by hand\n");
+    sh(["git", "-C", src, "checkout", "--", "VERSION"]);
+  });
 });
 
 describe("download, unarchive, release", () => {
