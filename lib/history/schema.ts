@@ -60,6 +60,19 @@ export const MIGRATIONS: string[][] = [
   ],
   // A rollout's summary (batches, failed and never-attempted hosts) as JSON; NULL for any other job.
   [`ALTER TABLE jobs ADD COLUMN rollout TEXT`],
+  // Deploy tokens (lib/deploy/tokens.ts): only the SHA-256 of each secret is kept.
+  [
+    `CREATE TABLE deploy_tokens (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      project TEXT NOT NULL,
+      deployment TEXT,
+      hash TEXT NOT NULL,
+      created_at BIGINT NOT NULL,
+      expires_at BIGINT,
+      revoked_at BIGINT
+    )`,
+  ],
 ];
 
 /**

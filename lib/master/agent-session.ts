@@ -9,7 +9,7 @@ import { log } from "../log.ts";
 import { Rpc } from "../wire/rpc.ts";
 import { fromAgent } from "../wire/inbound.ts";
 import { keepAlive } from "../wire/keepalive.ts";
-import { fileHandlers } from "../wire/file-methods.ts";
+import { FILE_METHOD_NAMES, callFile, fileHandlers, type FileProtocol } from "../wire/file-methods.ts";
 import type { FrameLink } from "../wire/link.ts";
 import type { AgentApi, MasterApi } from "../wire/api.ts";
 import { serveServerShell, type ServerShell } from "./server-shell.ts";
@@ -59,7 +59,9 @@ function capabilities(v: unknown): Capabilities {
 export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<MasterApi, AgentApi> {
   let session: AgentSession | undefined;
   // Files only while one of its role runs is in progress: never before its hello, never between applies.
-  const source = deps.files.sourceFor(() => session?.secretRoles() ?? NO_ROLES, () => session?.running ?? false);
+  const base = deps.files.sourceFor(() => session?.secretRoles() ?? NO_ROLES, () => session?.running ?? false);
+  // During a deploy's apply the agent reads that release's fileroot only (connected-agent.ts startApply).
+  const source = Object.fromEntries(FILE_METHOD_NAMES.map((m) => [m, (...args: unknown[]) => callFile(session?.currentFiles ?? base, m, args)])) as unknown as FileProtocol;
   let droppedNote = "";
   /** The checked facts; what was dropped is logged once, not at every refresh. */
   const claimed = (v: unknown): Facts => {
@@ -73,7 +75,7 @@ export function serveAgent(link: FrameLink, id: string, deps: MasterDeps): Rpc<M
     "agent.hello": (p) => {
       const hello = obj(p, "hello");
       session = new AgentSession(id, rpc, link.peer, claimed(hello.facts), str(hello.version, "version"), capabilities(hello.capabilities));
-      session.files = source;
+      session.files = base;
       const every = applyEvery(hello.applyEvery);
       if (every) session.applyEvery = every;
       deps.registry.add(session);

@@ -7,7 +7,7 @@
 import type { Facts } from "salty";
 import type { AgentApi, Capabilities, MasterApi } from "../wire/api.ts";
 import type { Rpc } from "../wire/rpc.ts";
-import type { AgentFiles } from "./fileserver.ts";
+import type { AgentFiles, FileServer } from "./fileserver.ts";
 import { KnownFiles } from "./known-files.ts";
 import { SharedHostsSent } from "./shared-hosts.ts";
 
@@ -29,6 +29,7 @@ export class AgentSession {
   applyEvery?: number;
   scheduledAt?: Date;
   private applyRoles: ReadonlySet<string> = NONE;
+  private scoped: AgentFiles | undefined;
   private roles = 0;
 
   constructor(
@@ -45,13 +46,24 @@ export class AgentSession {
     return this.capabilities[capability] === true;
   }
 
-  /** An apply of these roles starts on this agent: their .enc files become readable to it. */
-  startApply(roles: readonly string[]): void {
+  /**
+   * An apply of these roles starts on this agent: their .enc files become readable to it. `fileroot`:
+   * the apply's own fileroot (a deploy's release, lib/deploy/): until endApply the agent reads that
+   * one and nothing of the base fileroot.
+   */
+  startApply(roles: readonly string[], fileroot?: FileServer): void {
     this.applyRoles = new Set(roles);
+    this.scoped = fileroot?.sourceFor(() => this.applyRoles, () => this.running);
   }
 
   endApply(): void {
     this.applyRoles = NONE;
+    this.scoped = undefined;
+  }
+
+  /** What its file requests read now: the apply's own fileroot, else the base one. */
+  get currentFiles(): AgentFiles | undefined {
+    return this.scoped ?? this.files;
   }
 
   /** The roles of the apply in progress: the .enc files this agent may read, the serverShell calls it may make. */

@@ -10,6 +10,7 @@ import { SaltyError, errorMessage, roleFailure } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
+import type { FileServer } from "./fileserver.ts";
 import { inputDigest } from "../history/inputs.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 import { liveResults } from "./live-results.ts";
@@ -50,6 +51,8 @@ export interface SchedulerDeps {
   awaitKnownAgents?(req: ApplyRequest, tell: (agents: number, ms: number) => void): Promise<void>;
   /** When given, each role outcome carries the digest of its inputs (lib/history/inputs.ts), for corrective changes. */
   inputKey?: Uint8Array;
+  /** The apply's own fileroot (a deploy's release): agents read it, and not the base one, while their roles run. */
+  fileroot?: FileServer;
 }
 
 export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
@@ -99,7 +102,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   const session = deps.registry.get(h.id);
   const roles: RoleOutcome[] = [];
   let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
-  session?.startApply(h.roles.map((r) => r.name));
+  session?.startApply(h.roles.map((r) => r.name), deps.fileroot);
   const live = req.live === "roles" && deps.events && session ? liveResults(h.id, h.roles.map((r) => r.name), masker(plan.secrets?.(h.id) ?? []), deps.events) : undefined;
   if (live && session) session.roleResults = (p) => live.take(p);
   // An agent that says it pipelines runs role requests one at a time in arrival order
@@ -172,7 +175,7 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
   try {
     const context = plan.context(session.id, name);
     const shared = plan.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(plan.others) } : { context };
-    const known = session.can("knownFiles") ? await session.known.for(name, session.files) : undefined;
+    const known = session.can("knownFiles") ? await session.known.for(name, session.currentFiles) : undefined;
     const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.modules ? [src.source, ...Object.entries(src.modules).sort(([a], [b]) => (a < b ? -1 : 1)).flat()].join("\0") : src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
     const call = session.rpc.call(
       "role.run",

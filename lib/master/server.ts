@@ -26,6 +26,7 @@ import { scheduledApplies } from "./scheduled.ts";
 import { pullReports } from "./pull-report.ts";
 import { openRecorder, type HistoryOptions } from "../history/open.ts";
 import { inputKey } from "../history/inputs.ts";
+import { startDeploys, type DeployHttpOptions } from "../deploy/start.ts";
 
 export interface MasterOptions {
   host: string;
@@ -37,10 +38,14 @@ export interface MasterOptions {
   serverShell?: ServerShell;
   /** The job history: --db, --history-keep, --history-days, --history-max-mb (lib/history/open.ts). */
   history?: Omit<HistoryOptions, "keyroot">;
+  /** The deploy API (--http): absent, none is served. */
+  http?: DeployHttpOptions;
 }
 
 export interface RunningMaster {
   port: number;
+  /** The deploy API's port, with --http. */
+  httpPort?: number;
   registry: Registry;
   close(): Promise<void>;
 }
@@ -90,10 +95,13 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps, { localUid }), { admit });
   log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
   if (!core.keys.current()) void warnWithoutPassword(core.fileroot, keyroot);
+  const http = opts.http ? await startDeploys(opts.http, { core, history, inputKey: controlDeps.inputKey }) : undefined;
   return {
     port: tcp.port,
+    ...(http ? { httpPort: http.port } : {}),
     registry,
     async close() {
+      await http?.close();
       core.close();
       keys.close();
       await Promise.all([tcp.close(), unix.close()]);

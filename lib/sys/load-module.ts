@@ -95,11 +95,16 @@ function firstBuildError(err: unknown): Positioned {
   return (err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err) as Positioned;
 }
 
+/** The checks loadModule makes before it evaluates anything (syntax, imports; the same of each module), without evaluating. */
+export function checkModule(source: string, opts: LoadModuleOptions): void {
+  checkImports(source, transpile(source, opts), opts);
+  for (const [path, text] of Object.entries(opts.modules ?? {})) checkImports(text, transpile(text, { ...opts, filename: path }), { ...opts, filename: path });
+}
+
 async function evaluate(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
   const modules = opts.modules ?? {};
-  checkImports(source, transpile(source, opts), opts);
   // Each module it brings is checked like it (syntax, imports) before anything is evaluated.
-  for (const [path, text] of Object.entries(modules)) checkImports(text, transpile(text, { ...opts, filename: path }), { ...opts, filename: path });
+  checkModule(source, opts);
   const dir = await mkdtemp(join(tmpdir(), "salty-module-"));
   // With modules, the fileroot's layout (roles/NAME.ts beside roles/lib/) so that relative imports resolve.
   const local = Object.keys(modules).length > 0;
