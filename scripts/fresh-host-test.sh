@@ -141,8 +141,8 @@ mkdir "$FILEROOT"
 cp -a "$REPO/hosts" "$REPO/roles" "$REPO/files" "$FILEROOT/"
 cat >"$FILEROOT/roles/packages.ts" <<'ROLE'
 import type { Role } from "salty";
-export default (async ({ pkg, pkg_state }) => {
-  await pkg(["tree"], { state: pkg_state === "absent" ? "absent" : "present" });
+export default (async ({ pkg, args }) => {
+  await pkg(["tree"], { state: args.pkg_state === "absent" ? "absent" : "present" });
 }) satisfies Role;
 ROLE
 sed -i 's/roles: \["role1", "supervisord", "nginx"\]/roles: ["role1", "supervisord", "nginx", "packages"]/' "$FILEROOT/hosts/index.ts"
@@ -178,7 +178,7 @@ wait_for 10 "the agent process" agent_pid
 salty() { "$BIN" "$@" --keyroot "$KEYS"; }
 wait_for 30 "the agent's key to be pending" sh -c "'$BIN' keys list --keyroot '$KEYS' | grep -q '$AGENT_ID'"
 salty keys accept "$AGENT_ID"
-wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --keyroot '$KEYS' | grep -q '\"$AGENT_ID\"'"
+wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --json --keyroot '$KEYS' | grep -q '\"$AGENT_ID\"'"
 [[ -n $(ls -A "$ROOT/etc/salty" 2>/dev/null) ]] || die "the agent kept no key under /etc/salty inside the root"
 
 # Only this host: web2 of the example inventory is not connected, and a missing host fails an apply that covers it.

@@ -121,10 +121,10 @@ export default { hosts: { lab: { "$ID": { env: "dev", roles: ["svc"] } } } };
 EOF
 cat >"$FILEROOT/roles/svc.ts" <<'EOF'
 import type { Role } from "salty";
-export default (async ({ unit, service, lineInFile, state, v }) => {
+export default (async ({ unit, service, lineInFile, args }) => {
   await unit("salty-hello.service", "svc/salty-hello.service", { notify: "salty-hello:restart" });
-  await lineInFile(`v=${String(v ?? 1)}`, "/etc/salty-hello.conf", { notify: "salty-hello:restart" });
-  await service("salty-hello", { running: state !== "stopped", enabled: state !== "stopped" });
+  await lineInFile(`v=${String(args.v ?? 1)}`, "/etc/salty-hello.conf", { notify: "salty-hello:restart" });
+  await service("salty-hello", { running: args.state !== "stopped", enabled: args.state !== "stopped" });
 }) satisfies Role;
 EOF
 cat >"$FILEROOT/files/svc/salty-hello.service" <<EOF
@@ -161,7 +161,7 @@ NSPAWN_PID=$!
 salty() { "$BIN" "$@" --keyroot "$KEYS"; }
 wait_for 90 "the agent's key to be pending" sh -c "'$BIN' keys list --keyroot '$KEYS' | grep -q '$ID'"
 salty keys accept "$ID"
-wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --keyroot '$KEYS' | grep -q '\"$ID\"'"
+wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --json --keyroot '$KEYS' | grep -q '\"$ID\"'"
 salty hosts | grep -q '"init": "systemd"' || { salty hosts; die "the agent's facts do not say init systemd"; }
 
 # "[3]1536000...": a pattern that does not match the grep that looks for it.

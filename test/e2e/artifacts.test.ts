@@ -110,13 +110,13 @@ const base = `http://127.0.0.1:${http.port}`;
 const files: Record<string, string> = {
   "hosts/index.ts": `export default { hosts: { lab: { web1: { env: "dev", roles: ["src", "app", "fromroot"] } } } };\n`,
   "roles/src.ts": `import type { Role } from "salty";
-export default (async ({ git, repo, rev, depth }) => {
+export default (async ({ git, args: { repo, rev, depth } }) => {
   if (!repo) return;
   await git(String(repo), "/srv/src", { rev: String(rev), ...(depth ? { depth: Number(depth) } : {}) });
 }) satisfies Role;
 `,
   "roles/app.ts": `import type { Role } from "salty";
-export default (async ({ download, unarchive, release, url, sha, version, keep }) => {
+export default (async ({ download, unarchive, release, args: { url, sha, version, keep } }) => {
   if (!url) return;
   const tgz = "/var/cache/app/app-" + String(version) + ".tar.gz";
   const got = await download(String(url), tgz, { sha256: String(sha) });
@@ -126,7 +126,7 @@ export default (async ({ download, unarchive, release, url, sha, version, keep }
 }) satisfies Role;
 `,
   "roles/fromroot.ts": `import type { Role } from "salty";
-export default (async ({ unarchive, archive }) => {
+export default (async ({ unarchive, args: { archive } }) => {
   if (!archive) return;
   await unarchive(String(archive), "/srv/unpacked");
 }) satisfies Role;
