@@ -161,6 +161,13 @@ beforeAll(async () => {
   writeFileSync(join(w.fileroot, "files/pkg/evil.tar.gz"), evilLink);
   sh(["tar", "-cJf", join(w.fileroot, "files/pkg/app.tar.xz"), "-C", join(tmp, "src-app-2.tar.gz"), "."]);
   sh(["zip", "-qr", join(w.fileroot, "files/pkg/app.zip"), "."], join(tmp, "src-app-1.tar.gz"));
+  // A zip entry named "../f" (zip keeps it) and a zip holding a symlink out (-y stores the link itself).
+  mkdirSync(join(tmp, "zip-up/a/b"), { recursive: true });
+  writeFileSync(join(tmp, "zip-up/a/f"), "up\n");
+  sh(["zip", "-q", join(w.fileroot, "files/pkg/up.zip"), "../f"], join(tmp, "zip-up/a/b"));
+  mkdirSync(join(tmp, "zip-link"));
+  sh(["ln", "-s", "../../../../etc", join(tmp, "zip-link/etc")]);
+  sh(["zip", "-qry", join(w.fileroot, "files/pkg/link.zip"), "."], join(tmp, "zip-link"));
   await w.startMaster(["--auto-accept"]);
   await w.startAgent("web1");
   await w.waitHosts(["web1"]);
@@ -330,5 +337,17 @@ describe("download, unarchive, release", () => {
       expect(one(again.stdout, "unarchive(")).toMatchObject({ rc: 0, changed: false });
     }
     expect(Bun.spawnSync([join(sandbox(), "srv/unpacked/bin/run")]).stdout.toString()).toBe("1\n");
+  });
+
+  test("zips whose entries escape: a \"..\" name refused from the listing, a symlink out refused after extraction into the staging directory", async () => {
+    for (const [archive, error] of [["pkg/up.zip", 'refused: entry "../f" goes up with ".."'], ["pkg/link.zip", "refused: etc is a link out of the destination (-> ../../../../etc)"]] as const) {
+      const r = await apply("roles=fromroot", `archive=${archive}`);
+      const u = one(r.stdout + r.stderr, "unarchive(")!;
+      expect(u.rc).toBe(1);
+      expect(u.error).toContain(error);
+      expect(existsSync(join(sandbox(), "srv/unpacked/etc"))).toBe(false);
+      expect(existsSync(join(sandbox(), "srv/f"))).toBe(false);
+      expect(readdirSync(join(sandbox(), "srv")).filter((n) => n.startsWith("."))).toEqual([]);
+    }
   });
 });
