@@ -17,6 +17,19 @@ function serverOptions(args: Record<string, unknown>): ServerOptions {
 }
 
 /** Print each event; 0 only when the release went live and every targeted host succeeded. */
+/** The apply's query: ?apply=0, or the rollout words. */
+function applyQuery(args: Record<string, unknown>, apply: boolean, extra: Record<string, string> = {}): string {
+  const q = new URLSearchParams(extra);
+  if (!apply) q.set("apply", "0");
+  else {
+    if (args.batch) q.set("batch", String(args.batch));
+    if (args["max-fail"]) q.set("max_fail", String(args["max-fail"]));
+    if (args.gate) q.set("gate", String(args.gate));
+  }
+  const text = q.toString();
+  return text ? `?${text}` : "";
+}
+
 async function streamed(o: ServerOptions, res: Response, apply: boolean): Promise<number> {
   let live = false, failed = false, ended = !apply;
   await follow(o, res, apply, (e: SseEvent) => {
@@ -54,6 +67,9 @@ export default defineCommand({
     artifact: { type: "string", description: "A file or directory added under _artifacts/ (repeatable)", valueHint: "PATH" },
     "include-source": { type: "string", description: "Add the source under _source/: git (git archive HEAD) or fs (the working tree minus VCS data)", valueHint: "git|fs" },
     apply: { type: "boolean", description: "Apply the deployment's roles after it is live (--no-apply: only make it live)", default: true },
+    batch: { type: "string", description: "Apply in batches: N hosts, P%, or a list (rollouts: see salty apply batch=)", valueHint: "N|P%|LIST" },
+    "max-fail": { type: "string", description: "With --batch: the failure budget (N or P%) past which no batch starts", valueHint: "N|P%" },
+    gate: { type: "string", description: "With --batch: a command run on each host after its apply; its failure fails the host", valueHint: "CMD" },
     to: { type: "string", description: "rollback: the release to make live (default: the one before the live one)", valueHint: "RELEASE" },
     server: { type: "string", description: "The master's deploy API (default $SALTY_SERVER)", valueHint: "URL" },
     token: { type: "string", description: "The deploy token (default $SALTY_TOKEN)", valueHint: "T" },
@@ -78,8 +94,7 @@ export default defineCommand({
       const project = checkName(args.deployment, "project");
       const deployment = checkName(args.third, "deployment");
       const o = serverOptions(args);
-      const q = new URLSearchParams({ ...(args.to ? { to: args.to } : {}), ...(apply ? {} : { apply: "0" }) });
-      const res = await request(o, `v1/deploy/${project}/${deployment}/rollback?${q}`, { method: "POST" });
+      const res = await request(o, `v1/deploy/${project}/${deployment}/rollback${applyQuery(args, apply, args.to ? { to: args.to } : {})}`, { method: "POST" });
       return streamed(o, res, apply);
     }
     if (args.third !== undefined) throw new UsageError(`salty deploy takes PROJECT DEPLOYMENT, not a third word ${JSON.stringify(args.third)}`);
@@ -92,7 +107,7 @@ export default defineCommand({
     const artifacts = ([] as string[]).concat((args.artifact as string | string[] | undefined) ?? []);
     const bundle = await buildBundle({ dir: args.dir, artifacts, ...(source ? { source } : {}), warn: (line) => process.stderr.write(line + "\n") });
     try {
-      const res = await request(o, `v1/deploy/${project}/${deployment}${apply ? "" : "?apply=0"}`, {
+      const res = await request(o, `v1/deploy/${project}/${deployment}${applyQuery(args, apply)}`, {
         method: "POST",
         body: Bun.file(bundle.path),
         headers: { "content-type": "application/x-tar" },

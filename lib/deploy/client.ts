@@ -5,6 +5,9 @@
 // --fingerprint (the SHA-256 of the master's certificate).
 
 import { readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { SaltyError } from "../errors.ts";
 
 export interface ServerOptions {
@@ -20,26 +23,42 @@ export interface SseEvent {
   data: Record<string, unknown>;
 }
 
-function tlsOf(o: ServerOptions): Record<string, unknown> | undefined {
+/**
+ * --fingerprint: the master's certificate is read once over a TLS connection that checks nothing, compared
+ * with the fingerprint, and then used as the only CA of the real request: that request trusts exactly the
+ * certificate whose fingerprint was given (a self-signed master's), whatever answers it.
+ */
+async function pinned(server: URL, fingerprint: string): Promise<string> {
+  const want = fingerprint.replace(/^sha256:/i, "").replace(/:/g, "").toLowerCase();
+  const pem = await new Promise<string>((resolve, reject) => {
+    const sock = tlsConnect({ host: server.hostname.replace(/^\[|\]$/g, ""), port: Number(server.port || 443), rejectUnauthorized: false, servername: isIP(server.hostname) ? undefined : server.hostname }, () => {
+      const raw = sock.getPeerCertificate(false)?.raw;
+      sock.end();
+      if (!raw) return reject(new Error("the master sent no certificate"));
+      resolve(`-----BEGIN CERTIFICATE-----\n${Buffer.from(raw).toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END CERTIFICATE-----\n`);
+    });
+    sock.on("error", reject);
+  });
+  const got = new X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase();
+  if (got !== want) throw new SaltyError(`the master's certificate has the fingerprint ${got}, not ${want}: refused`, "E_TRUST");
+  return pem;
+}
+
+async function tlsOf(o: ServerOptions, url: URL): Promise<Record<string, unknown> | undefined> {
+  if (url.protocol !== "https:") return undefined;
   if (o.ca) return { ca: readFileSync(o.ca, "utf8") };
-  if (o.fingerprint) {
-    const want = o.fingerprint.replace(/^sha256:/i, "").replace(/:/g, "").toLowerCase();
-    return {
-      rejectUnauthorized: false,
-      checkServerIdentity: (_host: string, cert: { fingerprint256?: string }) =>
-        (cert.fingerprint256 ?? "").replace(/:/g, "").toLowerCase() === want ? undefined : new Error(`the master's certificate is not ${o.fingerprint}`),
-    };
-  }
+  if (o.fingerprint) return { ca: await pinned(url, o.fingerprint) };
   return undefined;
 }
 
 export async function request(o: ServerOptions, path: string, init: RequestInit = {}): Promise<Response> {
   const url = new URL(path, o.server.endsWith("/") ? o.server : `${o.server}/`);
-  const tls = tlsOf(o);
   let res: Response;
   try {
+    const tls = await tlsOf(o, url);
     res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${o.token}` }, ...(tls ? { tls } : {}) } as RequestInit);
   } catch (err) {
+    if (err instanceof SaltyError) throw err;
     throw new SaltyError(`cannot reach ${url.origin}: ${(err as Error).message}`, "E_CONNECT");
   }
   if (!res.ok) {
@@ -125,7 +144,11 @@ export function eventLine(e: SseEvent): string {
       return `${d.host}: ${ok ? "ok" : d.status === "ran" ? "FAILED" : String(d.status).toUpperCase()} (${d.changed} changed, ${d.errors} errors)${failures}`;
     }
     case "apply-end":
-      return `apply done: ${d.hosts} hosts, ${d.failed} failed`;
+      return `apply done: ${d.hosts} hosts, ${d.failed} failed${Array.isArray(d.neverAttempted) ? `, never attempted: ${(d.neverAttempted as string[]).join(", ")}` : ""}`;
+    case "batch-start":
+      return `batch ${d.batch}/${d.of}: ${(d.hosts as string[]).join(", ")}`;
+    case "batch-end":
+      return `batch ${d.batch}/${d.of} done${(d.failed as string[]).length ? `, failed: ${(d.failed as string[]).join(", ")}` : ""}${d.stopped ? ` (${d.stopped})` : ""}`;
     case "error":
       return `error: ${d.message}`;
     default:

@@ -12,7 +12,9 @@ import { log } from "../log.ts";
 import { checkName } from "./names.ts";
 import { Forbidden, Unauthenticated, authorize, type TokenInfo, type TokenStore } from "./tokens.ts";
 import { sse, type DeployLog } from "./events.ts";
-import type { DeployService } from "./service.ts";
+import type { ApplyWords, DeployService } from "./service.ts";
+import { ROLLOUT_KEYS } from "../inventory/rollout.ts";
+import { parseApplyArgs } from "../inventory/args.ts";
 import type { Releases } from "./releases.ts";
 
 export interface HttpOptions {
@@ -65,6 +67,14 @@ function stream(log: DeployLog, after: number): Response {
   return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-deploy-id": log.id } });
 }
 
+/** `?apply=0`: no apply; else the rollout words given as parameters (`?batch=2&max_fail=1&gate=...`), checked now (400). */
+function applyWords(url: URL): ApplyWords {
+  if (url.searchParams.get("apply") === "0") return false;
+  const words = ROLLOUT_KEYS.flatMap((k) => url.searchParams.getAll(k).map((v) => `${k}=${v}`));
+  parseApplyArgs(words);
+  return words;
+}
+
 export function serveHttp(opts: HttpOptions): { port: number; close(): Promise<void> } {
   const auth = async (req: Request): Promise<TokenInfo> => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
@@ -74,13 +84,13 @@ export function serveHttp(opts: HttpOptions): { port: number; close(): Promise<v
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    const apply = url.searchParams.get("apply") !== "0";
     if (parts[0] !== "v1") return json(404, { error: "not found" });
     if (parts[1] === "deploy" && (parts.length === 4 || (parts.length === 5 && parts[4] === "rollback"))) {
       if (req.method !== "POST") return json(405, { error: "POST only" });
       const token = await auth(req);
       const project = checkName(parts[2], "project"), deployment = checkName(parts[3], "deployment");
       authorize(token, project, deployment);
+      const apply = applyWords(url);
       if (parts.length === 5) return stream(opts.service.rollback(project, deployment, token, url.searchParams.get("to") ?? undefined, apply), 0);
       if (!req.body) return json(400, { error: "the tar bundle is the request's body" });
       return stream(opts.service.deploy(project, deployment, token, req.body, apply), 0);

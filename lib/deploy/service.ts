@@ -17,7 +17,7 @@ import { log as logLine } from "../log.ts";
 import type { Registry } from "../master/registry.ts";
 import { FileServer } from "../master/fileserver.ts";
 import { readRoleSource } from "../master/apply-plan.ts";
-import { runApply } from "../master/scheduler.ts";
+import { applyOrRollout } from "../master/rollout.ts";
 import type { ApplyReport, ApplyRequest, HostReport } from "../wire/api.ts";
 import type { Recorder } from "../history/recorder.ts";
 import { extractBundle } from "./tar-read.ts";
@@ -31,6 +31,9 @@ export interface DeployLimits {
   maxEntries: number;
   maxBytes: number;
 }
+
+/** false: no apply (--no-apply); else the rollout words of the apply (none: every targeted host at once). */
+export type ApplyWords = false | string[];
 
 export interface DeployServiceDeps {
   releases: Releases;
@@ -49,16 +52,16 @@ export class DeployService {
   constructor(private deps: DeployServiceDeps) {}
 
   /** Start a deploy of `body` (a tar); its log is returned at once and filled as it goes. */
-  deploy(project: string, deployment: string, token: TokenInfo, body: ReadableStream<Uint8Array>, apply: boolean): DeployLog {
-    return this.start(project, deployment, token, ["deploy"], async (log) => {
+  deploy(project: string, deployment: string, token: TokenInfo, body: ReadableStream<Uint8Array>, apply: ApplyWords): DeployLog {
+    return this.start(project, deployment, token, ["deploy", ...(apply || [])], async (log) => {
       const id = await this.receive(project, deployment, token, body, log);
       return this.goLive(project, deployment, id, log, apply);
     });
   }
 
   /** Make an earlier release live again (`to`, else the one before the live one), then the same apply. */
-  rollback(project: string, deployment: string, token: TokenInfo, to: string | undefined, apply: boolean): DeployLog {
-    return this.start(project, deployment, token, ["rollback", ...(to ? [to] : [])], async (log) => {
+  rollback(project: string, deployment: string, token: TokenInfo, to: string | undefined, apply: ApplyWords): DeployLog {
+    return this.start(project, deployment, token, ["rollback", ...(to ? [to] : []), ...(apply || [])], async (log) => {
       const id = to ?? (await this.deps.releases.previous(project, deployment));
       if (!(await this.deps.releases.exists(project, deployment, id))) throw new SaltyError(`no release ${id} of ${project}/${deployment} (see salty deploy list)`, "E_NOT_FOUND");
       return this.goLive(project, deployment, id, log, apply);
@@ -128,7 +131,7 @@ export class DeployService {
     }
   }
 
-  private async goLive(project: string, deployment: string, id: string, log: DeployLog, apply: boolean): Promise<ApplyReport> {
+  private async goLive(project: string, deployment: string, id: string, log: DeployLog, apply: ApplyWords): Promise<ApplyReport> {
     const { releases } = this.deps;
     const dir = releases.releaseDir(project, deployment, id);
     // Checked again: a release kept by an older build, or one rolled back to, is held to today's rules.
@@ -137,16 +140,17 @@ export class DeployService {
     await releases.makeLive(project, deployment, id);
     log.emit("release-live", { release: id, ...(previous && previous !== id ? { previous } : {}) });
     if (!apply) return { hosts: [], elapsed: 0, rc: 0 };
-    return this.apply(dir, section, log);
+    return this.apply(dir, section, log, apply);
   }
 
-  private async apply(dir: string, section: Awaited<ReturnType<typeof checkRelease>>, log: DeployLog): Promise<ApplyReport> {
+  private async apply(dir: string, section: Awaited<ReturnType<typeof checkRelease>>, log: DeployLog, words: string[]): Promise<ApplyReport> {
     const { registry, planner, keyroot } = this.deps;
     // No decrypt: a project's fileroot holds no master secrets, and its .enc files are refused.
     const files = new FileServer({ fileroot: dir, keyroot });
     try {
-      const req: ApplyRequest = { args: [], dryRun: false, diff: false };
-      const report = await runApply(req, {
+      // Rollout words (batch=, max_fail=, gate=, ...): the rollout machinery (lib/master/rollout.ts) runs the apply in batches.
+      const req: ApplyRequest = { args: words, dryRun: false, diff: false };
+      const report = await applyOrRollout(req, {
         registry,
         plan: async (_req, connected) => {
           const plan = await planDeploy(section, connected, planner);
@@ -158,9 +162,12 @@ export class DeployService {
         ...(this.deps.inputKey ? { inputKey: this.deps.inputKey } : {}),
         events: (e) => {
           if (e.type === "host_end") log.emit("host-result", hostResult(e.host));
+          if (e.type === "batch_start") log.emit("batch-start", { batch: e.batch, of: e.of, hosts: e.hosts });
+          if (e.type === "batch_end") log.emit("batch-end", { batch: e.batch, of: e.of, failed: e.failed, ...(e.stopped ? { stopped: e.stopped } : {}) });
         },
       });
-      log.emit("apply-end", { rc: report.rc, hosts: report.hosts.length, failed: report.hosts.filter((h) => h.errors > 0).length, elapsed: report.elapsed });
+      const never = report.rollout?.neverAttempted ?? [];
+      log.emit("apply-end", { rc: report.rc, hosts: report.hosts.length, failed: report.hosts.filter((h) => h.errors > 0).length, ...(never.length ? { neverAttempted: never } : {}), elapsed: report.elapsed });
       return report;
     } finally {
       files.close();

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
 import { world, type World } from "./_harness.ts";
 
 const files: Record<string, string> = {
@@ -314,4 +315,29 @@ describe("a deploy", () => {
     expect(out).toMatch(/event: apply-end\ndata: \{"rc":0/);
     expect(readFileSync(join(w.sandbox("web2"), "etc/app/version"), "utf8")).toBe("curl hello\n");
   }, 60_000);
+
+  test("a rollout: --batch 1 --max-fail 1 and a failing first host: the second is never attempted, exit 1", async () => {
+    const proj = join(w.dir, "proj-rollout");
+    mkdirSync(join(proj, "_salty/roles"), { recursive: true });
+    writeFileSync(join(proj, "_salty/top.ts"), `export default { prod: { "role:web": ["app"] } };\n`);
+    writeFileSync(join(proj, "_salty/roles/app.ts"), `export default async ({ id, shell, file }) => { await file("/etc/rollout", { content: "rolled\\n" }); if (id === "web1") await shell("exit 5"); };\n`);
+    const p = Bun.spawn([w.bin, "deploy", "demo", "prod", "--batch", "1", "--max-fail", "1", "--server", url, "--ca", join(w.dir, "ca.pem"), "--token", tokens.demo!], { cwd: proj, stdout: "pipe", stderr: "pipe" });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(out).toContain("batch 1/2: web1");
+    expect(out).toMatch(/^web1: FAILED/m);
+    expect(out).toContain("apply done: 1 hosts, 1 failed, never attempted: web2");
+    expect(out).not.toContain("batch 2/2");
+    expect(code).toBe(1);
+    expect(existsSync(join(w.sandbox("web2"), "etc/rollout"))).toBe(false);
+  }, 60_000);
+
+  test("--fingerprint trusts the self-signed master by its SHA-256; another fingerprint is refused", async () => {
+    const fp = new X509Certificate(cert).fingerprint256;
+    const ok = await w.salty(["deploy", "list", "demo", "--server", url, "--fingerprint", fp, "--token", tokens.demo!]);
+    expect(ok.stdout).toContain("prod");
+    expect(ok.code).toBe(0);
+    const bad = await w.salty(["deploy", "list", "demo", "--server", url, "--fingerprint", fp.replace(/^../, "00"), "--token", tokens.demo!]);
+    expect(bad.stderr).toMatch(/^salty: the master's certificate has the fingerprint [0-9a-f]{64}, not 00[0-9a-f]{62}: refused\n$/);
+    expect(bad.code).toBe(1);
+  });
 });
