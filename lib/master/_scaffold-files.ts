@@ -48,6 +48,8 @@ export default (async ({ makedirs, copy, render, lineInFile, print, id }) => {
         types: [],
         strict: true,
         noEmit: true,
+        // Roles import their roles/lib/ modules as "./lib/NAME.ts", as the agent loads them.
+        allowImportingTsExtensions: true,
         skipLibCheck: true,
         paths: { salty: ["./types/salty.d.ts"] },
       },
