@@ -6,6 +6,10 @@
 // Applied by exec changes: init, remote, fetch of that one ref or commit
 // (`--depth` when given), checkout. Local modifications that a checkout would
 // overwrite make it fail (git's message), they are never discarded.
+// Credentials in an http(s) URL (https://user:token@host/repo) are never in a
+// command line, an output or the checkout's .git/config: the remote is stored
+// without them, and the fetch gets them through git's environment config
+// (url.<with credentials>.insteadOf <without>).
 
 import type { GitOpts } from "salty";
 import { SaltyError } from "../errors.ts";
@@ -57,9 +61,13 @@ export const git: Operator<[repo: string, dest: string, opts?: GitOpts]> = {
     const dest = destination(ctx, destArg, "dest");
     if (user && !(await ctx.users.user(user))) throw new SaltyError(`no such user: ${user}`, "E_NO_USER");
     // As the user when one is given (the checkout is theirs); safe.directory: a root probe may read a user's checkout.
-    const base = [...(user ? ["runuser", "-u", user, "--"] : []), "git"];
+    // GIT_TERMINAL_PROMPT=0: a remote that asks for a password fails at once instead of waiting on a terminal.
+    const base = [...(user ? ["runuser", "-u", user, "--"] : []), "env", "GIT_TERMINAL_PROMPT=0", "git"];
     const inDest = [...base, "-c", `safe.directory=${dest.real}`, "-C", dest.real];
     const probe = async (argv: string[]) => ctx.probe.run(argv, { timeoutMs: 120_000 });
+    const shown = plainUrl(repo);
+    const secretEnv = shown !== repo ? { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: `url.${repo}.insteadOf`, GIT_CONFIG_VALUE_0: shown } : undefined;
+    const hide = (s: string) => (shown === repo ? s : s.replaceAll(repo, shown));
 
     const st = await ctx.observe.lstat(dest.real);
     if (st && st.type !== "dir") throw new SaltyError(`${dest.path} exists and is not a directory`, "E_NOT_DIR");
@@ -74,7 +82,7 @@ export const git: Operator<[repo: string, dest: string, opts?: GitOpts]> = {
       const u = await probe([...inDest, "config", "--get", "remote.origin.url"]);
       url = u.rc === 0 ? u.stdout.trim() : undefined;
     }
-    const sameRemote = url === repo;
+    const sameRemote = url === shown;
 
     // The commit wanted: a full hash as given (no network), a name from the remote.
     let target: string;
@@ -84,7 +92,7 @@ export const git: Operator<[repo: string, dest: string, opts?: GitOpts]> = {
       if (old === rev && sameRemote) return { changes: [], created: false, note: `at ${rev}` };
     } else {
       const ls = await probe([...base, "ls-remote", "--", repo, rev, `${rev}^{}`]); // ^{}: an annotated tag's commit
-      if (ls.rc !== 0) throw new SaltyError(`cannot read ${plainUrl(repo)}: ${ls.stderr.trim() || `git ls-remote rc ${ls.rc}`}`, "E_GIT");
+      if (ls.rc !== 0) throw new SaltyError(`cannot read ${shown}: ${hide(ls.stderr.trim()) || `git ls-remote rc ${ls.rc}`}`, "E_GIT");
       const found = resolveRemote(ls.stdout, rev);
       if (!found) throw new SaltyError(`${rev} is neither a branch nor a tag of ${plainUrl(repo)}`, "E_GIT_REV");
       target = found.commit;
@@ -97,12 +105,12 @@ export const git: Operator<[repo: string, dest: string, opts?: GitOpts]> = {
       const owner = user ? await ctx.users.user(user) : await ctx.users.self();
       changes.push(...(await parents(ctx, dest.path)), { kind: "mkdir", path: dest.path, mode: 0o755, uid: owner!.uid, gid: owner!.gid });
     }
-    if (!isRepo) changes.push({ kind: "exec", argv: [...inDest, "init", "-q"] }, { kind: "exec", argv: [...inDest, "remote", "add", "origin", repo] });
-    else if (url === undefined) changes.push({ kind: "exec", argv: [...inDest, "remote", "add", "origin", repo] });
-    else if (!sameRemote) changes.push({ kind: "exec", argv: [...inDest, "remote", "set-url", "origin", repo] });
+    if (!isRepo) changes.push({ kind: "exec", argv: [...inDest, "init", "-q"] }, { kind: "exec", argv: [...inDest, "remote", "add", "origin", shown] });
+    else if (url === undefined) changes.push({ kind: "exec", argv: [...inDest, "remote", "add", "origin", shown] });
+    else if (!sameRemote) changes.push({ kind: "exec", argv: [...inDest, "remote", "set-url", "origin", shown] });
     // Nothing to fetch when the commit is already in the local repository (a checkout back to an older commit).
     const local = isRepo ? (await probe([...inDest, "cat-file", "-e", `${target}^{commit}`])).rc === 0 : false;
-    if (!local) changes.push({ kind: "exec", argv: [...inDest, "fetch", "-q", "--no-tags", ...(depth ? ["--depth", String(depth)] : []), "origin", fetchWhat] });
+    if (!local) changes.push({ kind: "exec", argv: [...inDest, "fetch", "-q", "--no-tags", ...(depth ? ["--depth", String(depth)] : []), "origin", fetchWhat], ...(secretEnv ? { env: secretEnv } : {}) });
     changes.push({ kind: "exec", argv: [...inDest, "checkout", "-q", "--detach", target] });
 
     return {
