@@ -50,6 +50,7 @@ export default defineCommand({
     "auto-accept": { type: "boolean", description: "Accept every new agent key (labs and tests)" },
     "allow-server-shell": { type: "boolean", description: "Let roles run serverShell on the master" },
     db: { type: "string", description: "The job history's database: postgres://USER@HOST/DB (default: KEYROOT/history.db, SQLite)", valueHint: "URL" },
+    name: { type: "string", description: "With --db: this master's name where agents connected to it are recorded (default HOSTNAME:PORT); `salty apply` on another master says `connected to NAME`", valueHint: "NAME" },
     "history-keep": { type: "string", description: `Jobs the history keeps (default ${HISTORY_DEFAULTS.keep})`, valueHint: "N" },
     "history-days": { type: "string", description: `Days the history keeps a job (default ${HISTORY_DEFAULTS.days})`, valueHint: "D" },
     http: { type: "string", description: "Serve the deploy API (salty deploy, curl) on this address; TLS required unless loopback", valueHint: "HOST:PORT" },
@@ -63,6 +64,7 @@ export default defineCommand({
   },
   async run({ args }) {
     useNormalJitPolicy();
+    if (args.name !== undefined && !args.db) throw new UsageError("--name goes with --db (several masters sharing one database)");
     const { host, port } = parseHostPort(args.bind, "--bind");
     const http = deployApi(args);
     const master = await startMaster({
@@ -71,6 +73,7 @@ export default defineCommand({
       keyroot: args.keyroot,
       fileroot: args.fileroot,
       autoAccept: !!args["auto-accept"],
+      ...(args.name ? { name: args.name } : {}),
       ...(args["allow-server-shell"] ? { serverShell: masterShell(realExec, args.fileroot) } : {}),
       history: {
         ...(args.db ? { db: args.db } : {}),

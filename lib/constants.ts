@@ -116,6 +116,8 @@ export const timing = {
   historyTimeoutMs: 10_000,
   /** The least time between two scheduled applies the master accepts from one agent (`salty agent --apply-every`): an agent asking more often is refused. */
   scheduledMinGapMs: 60_000,
+  /** Several masters on one database: how often each says which agents it holds (lib/master/presence.ts); a row 3 beats old is stale. */
+  presenceHeartbeatMs: 10_000,
   /** A rollout's gate= that failed is tried again after this long (gate_retries times). */
   gateRetryMs: 2_000,
 };

@@ -86,7 +86,7 @@ function hostLines(host: HostReport, verbosity: number, width: number): Line[] {
 }
 
 function hostMarker(host: HostReport): string | undefined {
-  if (host.status === "missing") return "...host missing...";
+  if (host.status === "missing") return host.connectedTo ? `...host missing (connected to ${host.connectedTo})...` : "...host missing...";
   if (host.status === "absent") return "...host not connected...";
   return undefined;
 }

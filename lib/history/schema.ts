@@ -73,6 +73,26 @@ export const MIGRATIONS: string[][] = [
       revoked_at BIGINT
     )`,
   ],
+  // Several masters on one PostgreSQL (issue 22): agent and client keys (lib/master/keystore-db.ts), and which
+  // master each agent is connected to, with a heartbeat (lib/master/presence.ts). Unused with SQLite.
+  [
+    `CREATE TABLE salty_keys (
+      kind TEXT NOT NULL,
+      id TEXT NOT NULL,
+      status TEXT NOT NULL,
+      public_key TEXT NOT NULL,
+      address TEXT,
+      first_contact TEXT,
+      PRIMARY KEY (kind, id, status)
+    )`,
+    `CREATE TABLE agent_presence (
+      agent TEXT NOT NULL,
+      master TEXT NOT NULL,
+      connected_at BIGINT NOT NULL,
+      seen_at BIGINT NOT NULL,
+      PRIMARY KEY (agent, master)
+    )`,
+  ],
 ];
 
 /**

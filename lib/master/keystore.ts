@@ -7,6 +7,8 @@
 // ADDRESS at TIME`, records where a new key came from (`salty keys list`).
 // Strangers can make keys: new pending keys are capped in all and rate-limited
 // per source address. Logs ids and fingerprints, never key material.
+// Several masters (`--db postgres://…`) keep the same records in PostgreSQL
+// instead (keystore-pg.ts): the decisions below are the same over either.
 
 import { mkdir, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -38,6 +40,20 @@ const KINDS: KeyKind[] = ["agent", "client"];
 const STATUSES: KeyStatus[] = ["pending", "accepted", "rejected"];
 const kindDir = (kind: KeyKind) => (kind === "agent" ? "agents" : "clients");
 
+/** Where keys are kept: one file per key under the keyroot (FileKeyRecords), or a database table (keystore-pg.ts). */
+export interface KeyRecords {
+  /** What messages name: the keyroot, or the database. */
+  readonly where: string;
+  read(kind: KeyKind, status: KeyStatus, id: string): Promise<Uint8Array | undefined>;
+  /** A new record; false when one for this kind, status and id exists already. */
+  create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean>;
+  move(kind: KeyKind, id: string, from: KeyStatus, to: KeyStatus): Promise<void>;
+  remove(kind: KeyKind, status: KeyStatus, id: string): Promise<void>;
+  countPending(kind: KeyKind): Promise<number>;
+  /** Every record, sorted by kind, status (pending first) and id. */
+  entries(): Promise<KeyEntry[]>;
+}
+
 const refuse = (code: string, reason: string): Decision => ({ accept: false, code, reason });
 
 const CONTACT_RE = /^# first contact from (\S+) at (\S+)$/m;
@@ -45,11 +61,21 @@ const CONTACT_RE = /^# first contact from (\S+) at (\S+)$/m;
 export class KeyStore {
   private pendingQueue: Promise<void> = Promise.resolve();
   private newKeys = new RateLimiter(limits.pendingKeysBurst, () => timing.pendingKeyRefillMs);
+  private readonly records: KeyRecords;
 
+  /** `records`: where the keys are kept (default: files under the keyroot). */
   constructor(
     readonly keyroot: string,
     private readonly opts: { autoAccept?: boolean } = {},
-  ) {}
+    records?: KeyRecords,
+  ) {
+    this.records = records ?? new FileKeyRecords(keyroot);
+  }
+
+  /** Where the keys are: the keyroot, or the shared database. */
+  get where(): string {
+    return this.records.where;
+  }
 
   /** The master's answer to an authenticated peer. */
   async decide(peer: Peer, from?: Origin): Promise<Decision> {
@@ -100,27 +126,8 @@ export class KeyStore {
   }
 
   /** Every key, sorted by kind, status (pending first) and id. */
-  async list(): Promise<KeyEntry[]> {
-    const out: KeyEntry[] = [];
-    for (const kind of KINDS) {
-      for (const status of STATUSES) {
-        const names = await readdir(this.dir(kind, status)).catch(() => [] as string[]);
-        for (const name of names.sort()) {
-          const id = name.endsWith(".pub") ? name.slice(0, -4) : "";
-          if (!isId(id)) continue; // temp files and strays
-          const text = await readFile(this.file(kind, status, id), "utf8").catch(() => "");
-          const publicKey = this.parse(text);
-          const contact = CONTACT_RE.exec(text);
-          out.push({
-            id, kind, status,
-            ...(publicKey ? { publicKey } : {}),
-            fingerprint: publicKey ? fingerprint(publicKey) : "(invalid key file)",
-            ...(contact ? { address: contact[1]!, firstContact: contact[2]! } : {}),
-          });
-        }
-      }
-    }
-    return out;
+  list(): Promise<KeyEntry[]> {
+    return this.records.entries();
   }
 
   /** Accept a pending (or rejected) key. */
@@ -153,7 +160,7 @@ export class KeyStore {
   /** Forget every pending key (of one kind, or both); returns what was deleted. */
   async deletePending(kind?: KeyKind): Promise<KeyEntry[]> {
     const pending = (await this.list()).filter((e) => e.status === "pending" && (!kind || e.kind === kind));
-    for (const e of pending) await unlink(this.file(e.kind, "pending", e.id)).catch(() => {});
+    for (const e of pending) await this.records.remove(e.kind, "pending", e.id);
     return pending;
   }
 
@@ -167,7 +174,7 @@ export class KeyStore {
   /** Forget a key whatever its status: the host may ask again. */
   async delete(id: string, kind?: KeyKind): Promise<KeyEntry> {
     const e = await this.only(id, kind);
-    for (const status of STATUSES) await unlink(this.file(e.kind, status, id)).catch(() => {});
+    for (const status of STATUSES) await this.records.remove(e.kind, status, id);
     return e;
   }
 
@@ -175,7 +182,7 @@ export class KeyStore {
   private async only(id: string, kind?: KeyKind): Promise<KeyEntry> {
     validateId(id);
     const found = (await this.list()).filter((e) => e.id === id && (!kind || e.kind === kind));
-    if (!found.length) throw new SaltyError(`no ${kind ?? "agent or client"} key with id ${id} in ${this.keyroot}`, "E_KEY_UNKNOWN");
+    if (!found.length) throw new SaltyError(`no ${kind ?? "agent or client"} key with id ${id} in ${this.records.where}`, "E_KEY_UNKNOWN");
     if (new Set(found.map((e) => e.kind)).size > 1) throw new UsageError(`${id} is both an agent and a client key: add --kind agent or --kind client`);
     // A key left in two states by hand: the strictest one counts, as in decide().
     return found.find((e) => e.status === "rejected") ?? found.find((e) => e.status === "accepted") ?? found[0]!;
@@ -188,8 +195,7 @@ export class KeyStore {
    */
   private addPending(peer: Peer, from?: Origin): Promise<boolean> {
     const run = this.pendingQueue.then(async () => {
-      const names = await readdir(this.dir(peer.kind, "pending")).catch(() => [] as string[]);
-      if (names.filter((n) => n.endsWith(".pub")).length >= limits.maxPendingKeys) return false;
+      if ((await this.records.countPending(peer.kind)) >= limits.maxPendingKeys) return false;
       if (await this.create(peer.kind, "pending", peer.id, peer.publicKey, from)) log("keys.pending", { id: peer.id, kind: peer.kind, fingerprint: fingerprint(peer.publicKey), from: from?.address });
       return true;
     });
@@ -200,6 +206,62 @@ export class KeyStore {
     return run;
   }
 
+  private read(kind: KeyKind, status: KeyStatus, id: string): Promise<Uint8Array | undefined> {
+    return this.records.read(kind, status, id);
+  }
+
+  private create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean> {
+    return this.records.create(kind, status, id, key, from);
+  }
+
+  private move(kind: KeyKind, id: string, from: KeyStatus, to: KeyStatus): Promise<void> {
+    return this.records.move(kind, id, from, to);
+  }
+}
+
+/** The time a new key is first seen, to the second. */
+export const contactTime = (): string => new Date().toISOString().replace(/\.\d+Z$/, "Z");
+
+/** One file per key: KEYROOT/{agents,clients}/{pending,accepted,rejected}/ID.pub. */
+export class FileKeyRecords implements KeyRecords {
+  constructor(private readonly keyroot: string) {}
+
+  get where(): string {
+    return this.keyroot;
+  }
+
+  async entries(): Promise<KeyEntry[]> {
+    const out: KeyEntry[] = [];
+    for (const kind of KINDS) {
+      for (const status of STATUSES) {
+        const names = await readdir(this.dir(kind, status)).catch(() => [] as string[]);
+        for (const name of names.sort()) {
+          const id = name.endsWith(".pub") ? name.slice(0, -4) : "";
+          if (!isId(id)) continue; // temp files and strays
+          const text = await readFile(this.file(kind, status, id), "utf8").catch(() => "");
+          const publicKey = parseKey(text);
+          const contact = CONTACT_RE.exec(text);
+          out.push({
+            id, kind, status,
+            ...(publicKey ? { publicKey } : {}),
+            fingerprint: publicKey ? fingerprint(publicKey) : "(invalid key file)",
+            ...(contact ? { address: contact[1]!, firstContact: contact[2]! } : {}),
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  async countPending(kind: KeyKind): Promise<number> {
+    const names = await readdir(this.dir(kind, "pending")).catch(() => [] as string[]);
+    return names.filter((n) => n.endsWith(".pub")).length;
+  }
+
+  async remove(kind: KeyKind, status: KeyStatus, id: string): Promise<void> {
+    await unlink(this.file(kind, status, id)).catch(() => {});
+  }
+
   private dir(kind: KeyKind, status: KeyStatus): string {
     return join(this.keyroot, kindDir(kind), status);
   }
@@ -208,7 +270,7 @@ export class KeyStore {
     return join(this.dir(kind, status), `${validateId(id)}.pub`);
   }
 
-  private async read(kind: KeyKind, status: KeyStatus, id: string): Promise<Uint8Array | undefined> {
+  async read(kind: KeyKind, status: KeyStatus, id: string): Promise<Uint8Array | undefined> {
     const path = this.file(kind, status, id);
     const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return undefined;
@@ -217,25 +279,25 @@ export class KeyStore {
     return text === undefined ? undefined : parsePublicKey(text.split("\n", 1)[0]!, path);
   }
 
-  private parse(text: string): Uint8Array | undefined {
-    try {
-      return parsePublicKey(text.split("\n", 1)[0]!);
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean> {
+  async create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean> {
     await mkdir(this.dir(kind, status), { recursive: true, mode: 0o700 });
-    const contact = from ? `# first contact from ${from.address} at ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n` : "";
+    const contact = from ? `# first contact from ${from.address} at ${contactTime()}\n` : "";
     return writeNew(this.file(kind, status, id), encodeKey(key) + "\n" + contact, 0o644);
   }
 
-  private async move(kind: KeyKind, id: string, from: KeyStatus, to: KeyStatus): Promise<void> {
+  async move(kind: KeyKind, id: string, from: KeyStatus, to: KeyStatus): Promise<void> {
     await mkdir(this.dir(kind, to), { recursive: true, mode: 0o700 });
     await rename(this.file(kind, from, id), this.file(kind, to, id));
     // Any copy left in a third state by hand would contradict the move.
     for (const other of STATUSES) if (other !== from && other !== to) await unlink(this.file(kind, other, id)).catch(() => {});
+  }
+}
+
+function parseKey(text: string): Uint8Array | undefined {
+  try {
+    return parsePublicKey(text.split("\n", 1)[0]!);
+  } catch {
+    return undefined;
   }
 }
 

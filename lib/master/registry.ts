@@ -14,6 +14,12 @@ export class Registry {
   private locks = new Map<string, Promise<void>>();
   /** When each agent that went away was last connected (since the master started): `salty ping` says it. */
   private gone = new Map<string, Date>();
+  /** Told of each connect and disconnect (several masters: lib/master/presence.ts). */
+  private watchers: Array<(id: string, connected: boolean) => void> = [];
+
+  watch(fn: (id: string, connected: boolean) => void): void {
+    this.watchers.push(fn);
+  }
 
   add(session: AgentSession): void {
     const old = this.agents.get(session.id);
@@ -21,6 +27,7 @@ export class Registry {
     this.agents.set(session.id, session);
     this.gone.delete(session.id);
     log("agent.connected", { id: session.id, peer: session.peer });
+    for (const w of this.watchers) w(session.id, true);
   }
 
   remove(session: AgentSession, reason: string): void {
@@ -28,6 +35,7 @@ export class Registry {
     this.agents.delete(session.id);
     this.gone.set(session.id, new Date());
     log("agent.disconnected", { id: session.id, peer: session.peer, reason });
+    for (const w of this.watchers) w(session.id, false);
   }
 
   get(id: string): AgentSession | undefined {

@@ -53,6 +53,8 @@ export interface SchedulerDeps {
   inputKey?: Uint8Array;
   /** The apply's own fileroot (a deploy's release): agents read it, and not the base one, while their roles run. */
   fileroot?: FileServer;
+  /** Several masters: for hosts missing here, the other master each is connected to (lib/master/presence.ts). */
+  elsewhere?(ids: string[]): Promise<Map<string, string>>;
 }
 
 export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
@@ -67,6 +69,8 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
     return s;
   };
   const total = plan.hosts.filter((h) => h.status === "run").length;
+  const missing = plan.hosts.filter((h) => h.status === "missing").map((h) => h.id);
+  const elsewhere = missing.length && deps.elsewhere ? await deps.elsewhere(missing) : undefined;
   let done = 0;
   let failed = 0;
   // The role each host runs now, for the progress line ("running: web7 role:app").
@@ -77,7 +81,8 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
     const hosts = await Promise.all(
       plan.hosts.map(async (h): Promise<HostReport> => {
         if (h.status !== "run") {
-          const report: HostReport = { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [] };
+          const where = elsewhere?.get(h.id);
+          const report: HostReport = { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [], ...(where ? { connectedTo: where } : {}) };
           if (events && h.status !== "skipped") events({ type: "host_end", host: report });
           return report;
         }

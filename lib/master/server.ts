@@ -3,7 +3,8 @@
 // server and the scheduler. Everything it needs is built here from options;
 // cmd/master.ts only parses arguments and waits for a signal.
 
-import { mkdir } from "node:fs/promises";
+import { mkdir, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { log } from "../log.ts";
 import { version } from "../version.ts";
@@ -11,6 +12,10 @@ import { loadOrCreateIdentity, fingerprint } from "../crypto/keys.ts";
 import { listenUnix } from "../wire/tcp.ts";
 import { listenSecure } from "../wire/secure-listener.ts";
 import { KeyStore } from "./keystore.ts";
+import { DbKeyRecords, KEYS_DB_FILE } from "./keystore-db.ts";
+import { presence, type Presence } from "./presence.ts";
+import { openPostgres } from "../history/postgres.ts";
+import { writeReplace } from "../crypto/_files.ts";
 import { watchKeys } from "./key-watch.ts";
 import type { Registry } from "./registry.ts";
 import { masterCore } from "./core.ts";
@@ -40,6 +45,8 @@ export interface MasterOptions {
   history?: Omit<HistoryOptions, "keyroot">;
   /** The deploy API (--http): absent, none is served. */
   http?: DeployHttpOptions;
+  /** Several masters: this one's name in the shared database's presence table (default HOSTNAME:PORT); used with history.db only. */
+  name?: string;
 }
 
 export interface RunningMaster {
@@ -64,7 +71,12 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const { keyroot, registry, files } = core;
   const history = openRecorder({ keyroot, ...opts.history });
   const identity = await loadOrCreateIdentity(keyroot, "master");
-  const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept });
+  // With --db, keys live in the database every master shares (keystore-db.ts); else in files.
+  const db = opts.history?.db;
+  const keyRecords = db ? new DbKeyRecords(openPostgres(db)) : undefined;
+  if (db) await writeReplace(join(keyroot, KEYS_DB_FILE), db + "\n", 0o600);
+  else await unlink(join(keyroot, KEYS_DB_FILE)).catch(() => {});
+  const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept }, keyRecords);
   const knownAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "accepted").map((e) => e.id);
   const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), plan: core.control.plan });
   const pendingAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "pending").map((e) => e.id);
@@ -76,6 +88,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   };
 
   const keys = await watchKeys(keyroot, keystore);
+  let here: Presence | undefined;
   const tcp = await listenSecure({
     host: opts.host,
     port: opts.port,
@@ -93,6 +106,14 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     return guard(fd);
   };
   const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps, { localUid }), { admit });
+  if (db) {
+    const name = opts.name ?? `${hostname()}:${tcp.port}`;
+    here = presence(openPostgres(db), name, () => registry.ids());
+    const p = here;
+    registry.watch((id, connected) => (connected ? p.connected(id) : p.disconnected(id)));
+    controlDeps.elsewhere = (ids) => p.elsewhere(ids);
+    log("master.shared", { name, db: "postgres" });
+  }
   log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
   if (!core.keys.current()) void warnWithoutPassword(core.fileroot, keyroot);
   const http = opts.http ? await startDeploys(opts.http, { core, history, inputKey: controlDeps.inputKey }) : undefined;
@@ -106,6 +127,8 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       keys.close();
       await Promise.all([tcp.close(), unix.close()]);
       await history.close(); // what waits is written, or spooled for the next start
+      await here?.close();
+      await keyRecords?.close();
     },
   };
 }

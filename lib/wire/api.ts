@@ -195,6 +195,8 @@ export interface HostReport {
   errors: number;
   changed: number;
   roles: RoleOutcome[];
+  /** Missing here, connected to this other master (several masters on one database: lib/master/presence.ts). */
+  connectedTo?: string;
 }
 
 export interface RoleOutcome extends RoleReport {

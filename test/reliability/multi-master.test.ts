@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FAST_TIMING, Proc, world, type World } from "../e2e/_harness.ts";
+import { startPostgres, unavailable, type PgServer } from "../history/_postgres.ts";
 
 const files: Record<string, string> = {
   "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: Object.fromEntries(["a1", "a2", "a3", "f1", "p1"].map((id) => [id, { env: "lab", roles: ["base"] }])) } };\n`,
@@ -35,11 +36,11 @@ export class Masters {
     return p;
   }
 
-  async start(extra: string[]): Promise<void> {
+  async start(extra: string[], extra2 = extra): Promise<void> {
     await this.w.startMaster(extra);
     mkdirSync(this.keys2, { recursive: true, mode: 0o700 });
     for (const f of ["master.key", "master.pub"]) copyFileSync(join(this.w.keyroot, f), join(this.keys2, f));
-    this.m2 = this.spawn(["master", "--bind", "127.0.0.1:0", "--keyroot", this.keys2, "--fileroot", this.w.fileroot, ...extra], "m2");
+    this.m2 = this.spawn(["master", "--bind", "127.0.0.1:0", "--keyroot", this.keys2, "--fileroot", this.w.fileroot, ...extra2], "m2");
     this.port2 = Number((await this.m2.waitFor(/master\.listening bind=127\.0\.0\.1:(\d+)/))[1]);
   }
 
@@ -115,5 +116,65 @@ describe("an agent given two masters, no database", () => {
     expect((await w.salty(["apply", "target=f1", "--keyroot", ms.keys2])).code).toBe(0);
     const f1 = w.agents.get("f1") ?? ms.procs.find((p) => p.name === "agent f1")!;
     expect(f1.output).toMatch(/agent\.failover id=f1 from=127\.0\.0\.1:\d+ to=127\.0\.0\.1:\d+/);
+  });
+});
+
+const noPg = unavailable();
+if (noPg) console.warn(`multi-master on PostgreSQL skipped: ${noPg}`);
+
+describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--db)", () => {
+  let ms: Masters;
+  let w: World;
+  let pg: PgServer;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    w = await world({ files });
+    ms = new Masters(w);
+    await ms.start(["--db", pg.url, "--name", "m1"], ["--db", pg.url, "--name", "m2"]);
+    for (const id of ["a1", "a2", "a3"]) ms.agent(id, ms.both);
+    ms.agent("p1", `127.0.0.1:${ms.port2}`);
+  });
+  afterAll(async () => {
+    await ms?.dispose();
+    await pg?.[Symbol.asyncDispose]();
+  });
+
+  test("keys accepted on m1 are honoured by m2 at the agents' next try; salty keys --db works from anywhere", async () => {
+    await until("a1-a3 and p1 pending in the shared database", async () => {
+      const r = await w.salty(["keys", "list", "--keyroot", w.keyroot]);
+      return ["a1", "a2", "a3", "p1"].every((id) => new RegExp(`^${id} +agent +pending`, "m").test(r.stdout));
+    });
+    for (const id of ["a1", "a2", "a3"]) expect((await w.salty(["keys", "accept", id, "--keyroot", w.keyroot])).code).toBe(0);
+    const other = join(w.dir, "elsewhere");
+    mkdirSync(other);
+    const p1 = await w.salty(["keys", "accept", "p1", "--db", pg.url, "--keyroot", other]);
+    expect(p1.stdout).toMatch(/^accepted agent p1 \S+ \(was pending\)$/m);
+    await until("a1-a3 on m1", async () => (await ms.hosts(w.keyroot)).join() === "a1,a2,a3");
+    await until("a1-a3 and p1 on m2", async () => (await ms.hosts(ms.keys2)).join() === "a1,a2,a3,p1");
+    expect(existsSync(join(w.keyroot, "agents", "accepted", "a1.pub"))).toBe(false); // in the database, not in files
+  });
+
+  test("an apply on m1 for a host connected only to m2 says where it is", async () => {
+    const r = await w.salty(["apply", "target=p1", "--keyroot", w.keyroot]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("host:p1 ...host missing (connected to m2)...");
+  });
+
+  test("m1 killed during an apply: the rest goes through m2, and the history shows both masters' jobs", async () => {
+    for (const id of ["a1", "a2", "a3"]) rmSync(motd(w, id), { force: true });
+    const killed = w.salty(["apply", "target=a*", "slow=3", "--keyroot", w.keyroot]);
+    await until("m1's apply started on a1-a3", () => ["a1", "a2", "a3"].every((id) => existsSync(motd(w, id))));
+    const m1Jobs = [...w.master!.output.matchAll(/job\.start job=(\S+)/g)].map((m) => m[1]!);
+    w.master!.kill("SIGKILL");
+    expect((await killed).code).not.toBe(0);
+    const after = await w.salty(["apply", "target=a*", "--keyroot", ms.keys2]);
+    expect(after.code).toBe(0);
+    const m2Jobs = [...ms.m2!.output.matchAll(/job\.end job=(\S+)/g)].map((m) => m[1]!);
+    expect(m1Jobs.length).toBe(2);
+    expect(m2Jobs.length).toBe(1);
+    const list = await w.salty(["jobs", "--json", "--keyroot", ms.keys2]);
+    expect(list.code).toBe(0);
+    const ids = (JSON.parse(list.stdout) as Array<{ id: string }>).map((j) => j.id);
+    for (const id of [...m1Jobs, ...m2Jobs]) expect(ids).toContain(id);
   });
 });
