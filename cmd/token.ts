@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { defineCommand } from "citty";
 import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
@@ -6,10 +7,11 @@ import { lookedNote } from "../lib/client/keyroot.ts";
 import { openStore } from "../lib/history/open.ts";
 import { parseDuration } from "../lib/history/job-id.ts";
 import { TokenStore, tokenId, type TokenInfo } from "../lib/deploy/tokens.ts";
+import { KEYS_DB_FILE } from "../lib/master/keystore-db.ts";
 
 const storeArgs = {
   ...clientKeyrootArg,
-  db: { type: "string", description: "The master's --db (postgres://...); default: KEYROOT/history.db", valueHint: "URL" },
+  db: { type: "string", description: "The master's --db (postgres://...); default: the keyroot's master's --db (KEYROOT/keys-db), else KEYROOT/history.db", valueHint: "URL" },
 } as const;
 
 /** The master's token store: the job history's database, opened directly (the master reads it on every request). */
@@ -17,7 +19,9 @@ async function withTokens<T>(args: { keyroot?: string | undefined; db?: string |
   const { dir, searched } = clientKeyroot(args.keyroot);
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new SaltyError(`keyroot ${dir} does not exist (see --keyroot)${lookedNote(searched)}`, "E_NO_KEYROOT");
-  const store = openStore({ keyroot: dir, ...(args.db ? { db: args.db } : {}) });
+  // A keyroot whose master runs with --db: its tokens are in that database, not in KEYROOT/history.db.
+  const db = args.db ?? (await readFile(join(dir, KEYS_DB_FILE), "utf8").catch(() => undefined))?.trim();
+  const store = openStore({ keyroot: dir, ...(db ? { db } : {}) });
   try {
     return await fn(new TokenStore(store));
   } finally {

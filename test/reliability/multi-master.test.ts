@@ -130,7 +130,7 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
     pg = await startPostgres();
     w = await world({ files });
     ms = new Masters(w);
-    await ms.start(["--db", pg.url, "--name", "m1"], ["--db", pg.url, "--name", "m2"]);
+    await ms.start(["--db", pg.url, "--name", "m1", "--http", "127.0.0.1:0"], ["--db", pg.url, "--name", "m2", "--http", "127.0.0.1:0"]);
     for (const id of ["a1", "a2", "a3"]) ms.agent(id, ms.both);
     ms.agent("p1", `127.0.0.1:${ms.port2}`);
   });
@@ -158,6 +158,18 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
     const r = await w.salty(["apply", "target=p1", "--keyroot", w.keyroot]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("host:p1 ...host missing (connected to m2)...");
+  });
+
+  test("a deploy token issued on m1's keyroot and revoked on m2's is refused by m1", async () => {
+    const http1 = Number((await w.master!.waitFor(/master\.http bind=127\.0\.0\.1:(\d+)/))[1]);
+    const issued = await w.salty(["token", "issue", "web", "--keyroot", w.keyroot]);
+    expect(issued.code).toBe(0);
+    const token = issued.stdout.trim();
+    const id = /^salty_([0-9a-f]{12})_/.exec(token)![1]!;
+    const ask = () => fetch(`http://127.0.0.1:${http1}/v1/releases/web`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    expect(await ask()).not.toBe(401);
+    expect((await w.salty(["token", "revoke", id, "--keyroot", ms.keys2])).code).toBe(0);
+    expect(await ask()).toBe(401);
   });
 
   test("m1 killed during an apply: the rest goes through m2, and the history shows both masters' jobs", async () => {
