@@ -25,6 +25,7 @@ function applyQuery(args: Record<string, unknown>, apply: boolean, extra: Record
     if (args.batch) q.set("batch", String(args.batch));
     if (args["max-fail"]) q.set("max_fail", String(args["max-fail"]));
     if (args.gate) q.set("gate", String(args.gate));
+    if (args.force) q.set("force", "1");
   }
   const text = q.toString();
   return text ? `?${text}` : "";
@@ -70,6 +71,7 @@ export default defineCommand({
     batch: { type: "string", description: "Apply in batches: N hosts, P%, or a list (rollouts: see salty apply batch=)", valueHint: "N|P%|LIST" },
     "max-fail": { type: "string", description: "With --batch: the failure budget (N or P%) past which no batch starts", valueHint: "N|P%" },
     gate: { type: "string", description: "With --batch: a command run on each host after its apply; its failure fails the host", valueHint: "CMD" },
+    force: { type: "boolean", description: "Run every role, also where its inputs did not change since its last successful run" },
     to: { type: "string", description: "rollback: the release to make live (default: the one before the live one)", valueHint: "RELEASE" },
     server: { type: "string", description: "The master's deploy API (default $SALTY_SERVER)", valueHint: "URL" },
     token: { type: "string", description: "The deploy token (default $SALTY_TOKEN)", valueHint: "T" },

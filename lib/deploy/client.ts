@@ -141,7 +141,8 @@ export function eventLine(e: SseEvent): string {
     case "host-result": {
       const failures = Array.isArray(d.failures) ? `: ${(d.failures as string[]).join("; ")}` : "";
       const ok = d.status === "ran" && d.errors === 0;
-      return `${d.host}: ${ok ? "ok" : d.status === "ran" ? "FAILED" : String(d.status).toUpperCase()} (${d.changed} changed, ${d.errors} errors)${failures}`;
+      const same = d.unchanged ? `, ${d.unchanged} role${d.unchanged === 1 ? "" : "s"} unchanged, not run` : "";
+      return `${d.host}: ${ok ? "ok" : d.status === "ran" ? "FAILED" : String(d.status).toUpperCase()} (${d.changed} changed, ${d.errors} errors${same})${failures}`;
     }
     case "apply-end":
       return `apply done: ${d.hosts} hosts, ${d.failed} failed${Array.isArray(d.neverAttempted) ? `, never attempted: ${(d.neverAttempted as string[]).join(", ")}` : ""}`;

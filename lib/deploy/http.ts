@@ -67,12 +67,12 @@ function stream(log: DeployLog, after: number): Response {
   return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-deploy-id": log.id } });
 }
 
-/** `?apply=0`: no apply; else the rollout words given as parameters (`?batch=2&max_fail=1&gate=...`), checked now (400). */
+/** `?apply=0`: no apply; else the rollout words given as parameters (`?batch=2&max_fail=1&gate=...`), checked now (400), and `?force=1` (roles whose inputs did not change run too). */
 function applyWords(url: URL): ApplyWords {
   if (url.searchParams.get("apply") === "0") return false;
   const words = ROLLOUT_KEYS.flatMap((k) => url.searchParams.getAll(k).map((v) => `${k}=${v}`));
   parseApplyArgs(words);
-  return words;
+  return { words, force: url.searchParams.get("force") === "1" };
 }
 
 export function serveHttp(opts: HttpOptions): { port: number; close(): Promise<void> } {

@@ -10,7 +10,7 @@
 // deploy is a job of kind `deploy` in the history, its author the token id.
 
 import { createHash } from "node:crypto";
-import { lstat, mkdir, open, rm, symlink } from "node:fs/promises";
+import { lstat, mkdir, open, rename, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log as logLine } from "../log.ts";
@@ -32,8 +32,8 @@ export interface DeployLimits {
   maxBytes: number;
 }
 
-/** false: no apply (--no-apply); else the rollout words of the apply (none: every targeted host at once). */
-export type ApplyWords = false | string[];
+/** false: no apply (--no-apply); else the rollout words of the apply (none: every targeted host at once), and whether to run roles whose inputs did not change. */
+export type ApplyWords = false | { words: string[]; force: boolean };
 
 export interface DeployServiceDeps {
   releases: Releases;
@@ -53,7 +53,7 @@ export class DeployService {
 
   /** Start a deploy of `body` (a tar); its log is returned at once and filled as it goes. */
   deploy(project: string, deployment: string, token: TokenInfo, body: ReadableStream<Uint8Array>, apply: ApplyWords): DeployLog {
-    return this.start(project, deployment, token, ["deploy", ...(apply || [])], async (log) => {
+    return this.start(project, deployment, token, ["deploy", ...(apply ? apply.words : [])], async (log) => {
       const id = await this.receive(project, deployment, token, body, log);
       return this.goLive(project, deployment, id, log, apply);
     });
@@ -61,7 +61,7 @@ export class DeployService {
 
   /** Make an earlier release live again (`to`, else the one before the live one), then the same apply. */
   rollback(project: string, deployment: string, token: TokenInfo, to: string | undefined, apply: ApplyWords): DeployLog {
-    return this.start(project, deployment, token, ["rollback", ...(to ? [to] : []), ...(apply || [])], async (log) => {
+    return this.start(project, deployment, token, ["rollback", ...(to ? [to] : []), ...(apply ? apply.words : [])], async (log) => {
       const id = to ?? (await this.deps.releases.previous(project, deployment));
       if (!(await this.deps.releases.exists(project, deployment, id))) throw new SaltyError(`no release ${id} of ${project}/${deployment} (see salty deploy list)`, "E_NOT_FOUND");
       return this.goLive(project, deployment, id, log, apply);
@@ -140,11 +140,15 @@ export class DeployService {
     await releases.makeLive(project, deployment, id);
     log.emit("release-live", { release: id, ...(previous && previous !== id ? { previous } : {}) });
     if (!apply) return { hosts: [], elapsed: 0, rc: 0 };
-    return this.apply(dir, section, log, apply);
+    return this.apply({ project, deployment, dir }, section, log, apply);
   }
 
-  private async apply(dir: string, section: Awaited<ReturnType<typeof checkRelease>>, log: DeployLog, words: string[]): Promise<ApplyReport> {
+  private async apply(where: { project: string; deployment: string; dir: string }, section: Awaited<ReturnType<typeof checkRelease>>, log: DeployLog, apply: Exclude<ApplyWords, false>): Promise<ApplyReport> {
     const { registry, planner, keyroot } = this.deps;
+    const { dir } = where;
+    const words = apply.words;
+    // Each role's inputs at its last successful run on each host (this deployment's own record): equal ones are not run again.
+    const last = await lastInputs(this.deps.releases, where.project, where.deployment);
     // No decrypt: a project's fileroot holds no master secrets, and its .enc files are refused.
     const files = new FileServer({ fileroot: dir, keyroot });
     try {
@@ -160,12 +164,14 @@ export class DeployService {
         roleSource: (name) => readRoleSource(dir, name),
         fileroot: files,
         ...(this.deps.inputKey ? { inputKey: this.deps.inputKey } : {}),
+        ...(apply.force ? {} : { unchanged: (host: string, role: string, inputs: string) => last.inputs.get(`${host}\0${role}`) === inputs }),
         events: (e) => {
           if (e.type === "host_end") log.emit("host-result", hostResult(e.host));
           if (e.type === "batch_start") log.emit("batch-start", { batch: e.batch, of: e.of, hosts: e.hosts });
           if (e.type === "batch_end") log.emit("batch-end", { batch: e.batch, of: e.of, failed: e.failed, ...(e.stopped ? { stopped: e.stopped } : {}) });
         },
       });
+      await last.save(report);
       const never = report.rollout?.neverAttempted ?? [];
       log.emit("apply-end", { rc: report.rc, hosts: report.hosts.length, failed: report.hosts.filter((h) => h.errors > 0).length, ...(never.length ? { neverAttempted: never } : {}), elapsed: report.elapsed });
       return report;
@@ -177,7 +183,8 @@ export class DeployService {
 
 function hostResult(h: HostReport): unknown {
   const failures = h.roles.flatMap((r) => r.results.filter((x) => x.rc !== 0).map((x) => `${r.role}: ${x.cmd}: ${(x.error ?? x.output ?? "").split("\n")[0]}`));
-  return { host: h.id, status: h.status, errors: h.errors, changed: h.changed, elapsed: h.elapsed, ...(failures.length ? { failures: failures.slice(0, 10) } : {}) };
+  const unchanged = h.roles.filter((r) => r.skipped).length;
+  return { host: h.id, status: h.status, errors: h.errors, changed: h.changed, ...(unchanged ? { unchanged } : {}), elapsed: h.elapsed, ...(failures.length ? { failures: failures.slice(0, 10) } : {}) };
 }
 
 /** Roles name sources under files/: `_artifacts/NAME` and `_source/...` are reached through files/_artifacts and files/_source, links inside the release. */
@@ -188,4 +195,25 @@ async function exposeUnderFiles(dir: string): Promise<void> {
     if (await lstat(join(dir, "files", name)).catch(() => undefined)) throw new SaltyError(`bundle refused: files/${name} is reserved (the bundle's ${name}/ is reached there)`, "E_BUNDLE");
     await symlink(join("..", name), join(dir, "files", name));
   }
+}
+
+/** PROJECT/DEPLOYMENT/inputs.json: host -> role -> the input digest of its last successful run (lib/history/inputs.ts). */
+async function lastInputs(releases: Releases, project: string, deployment: string): Promise<{ inputs: Map<string, string>; save(report: ApplyReport): Promise<void> }> {
+  const path = join(releases.dir(project, deployment), "inputs.json");
+  const inputs = new Map<string, string>(Object.entries(JSON.parse(await Bun.file(path).text().catch(() => "{}")) as Record<string, string>));
+  return {
+    inputs,
+    async save(report) {
+      for (const h of report.hosts) {
+        for (const r of h.roles) {
+          const key = `${h.id}\0${r.role}`;
+          if (r.inputs && r.errors === 0 && !r.skipped) inputs.set(key, r.inputs);
+          else if (r.errors > 0) inputs.delete(key);
+        }
+      }
+      const tmp = `${path}.${process.pid}.tmp`;
+      await Bun.write(tmp, JSON.stringify(Object.fromEntries(inputs)));
+      await rename(tmp, path);
+    },
+  };
 }

@@ -53,6 +53,8 @@ export interface SchedulerDeps {
   inputKey?: Uint8Array;
   /** The apply's own fileroot (a deploy's release): agents read it, and not the base one, while their roles run. */
   fileroot?: FileServer;
+  /** With inputKey: true when a role's inputs equal those of its last successful run there; it is then not sent (a deploy's apply). */
+  unchanged?(host: string, role: string, inputs: string): boolean;
   /** Several masters: for hosts missing here, the other master each is connected to (lib/master/presence.ts). */
   elsewhere?(ids: string[]): Promise<Map<string, string>>;
 }
@@ -114,7 +116,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
   // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
   // next without waiting for us. Another one gets them one by one.
   // The last role sent says so: after it the agent runs the handlers its roles queued (operators/handlers.ts).
-  const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps), inputKey: deps.inputKey };
+  const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps), inputKey: deps.inputKey, unchanged: deps.unchanged };
   const sent = session?.can("pipelining") ? await sendAhead(session, h, plan, req, deps, turn) : new Map<number, Promise<RoleRun>>();
   let handlers: RoleOutcome | undefined;
   for (const [i, role] of h.roles.entries()) {
@@ -135,7 +137,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
     }
     running.set(h.id, role.name);
     live?.current(role.name);
-    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey })).done);
+    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
     deps.events?.({ type: "role_end", host: h.id, role: r.outcome });
@@ -159,12 +161,14 @@ async function lastRunnable(h: HostPlan, deps: SchedulerDeps): Promise<number> {
 }
 
 
+type Turn = { apply: string; inputKey?: Uint8Array | undefined; unchanged?: SchedulerDeps["unchanged"] };
+
 /**
  * Prepare and send one role's request; `done` settles with its outcome. When
  * this resolves the request has left, so requests sent one after another
  * arrive in order. `before` roles were sent ahead of it and run first.
  */
-async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number, turn: { apply: string; last: boolean; inputKey?: Uint8Array | undefined }): Promise<{ done: Promise<RoleRun> }> {
+async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number, turn: Turn & { last: boolean }): Promise<{ done: Promise<RoleRun> }> {
   const t0 = performance.now();
   const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
   const secrets = plan.secrets?.(session.id) ?? [];
@@ -182,6 +186,12 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
     const shared = plan.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(plan.others) } : { context };
     const known = session.can("knownFiles") ? await session.known.for(name, session.currentFiles) : undefined;
     const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.modules ? [src.source, ...Object.entries(src.modules).sort(([a], [b]) => (a < b ? -1 : 1)).flat()].join("\0") : src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
+    if (inputs && turn.unchanged?.(session.id, name, inputs)) {
+      // Not sent: the shared hosts it would have carried are sent again with the next request.
+      session.sharedHosts.forget();
+      session.roleEnded();
+      return { done: Promise.resolve({ outcome: { ...outcome(name, [], 0), skipped: true, output: "inputs unchanged since its last successful run: not run", inputs } }) };
+    }
     const call = session.rpc.call(
       "role.run",
       { role: name, source: src.source, filename: src.filename, ...(src.modules ? { modules: src.modules } : {}), ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}), ...(req.live === "roles" ? { stream: true as const } : {}) },
@@ -205,11 +215,11 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
 }
 
 /** Every runnable role of the host sent at once, in order (the agent runs them one at a time), by index in h.roles. */
-async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, turn: { apply: string; last: number; inputKey?: Uint8Array | undefined }): Promise<Map<number, Promise<RoleRun>>> {
+async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, turn: Turn & { last: number }): Promise<Map<number, Promise<RoleRun>>> {
   const sent = new Map<number, Promise<RoleRun>>();
   for (const [i, role] of h.roles.entries()) {
     const src = role.skipped ? undefined : await deps.roleSource(role.name);
-    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey })).done);
+    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
   }
   return sent;
 }

@@ -350,4 +350,35 @@ describe("a deploy", () => {
     expect(bad.stderr).toMatch(/^salty: the master's certificate has the fingerprint [0-9a-f]{64}, not 00[0-9a-f]{62}: refused\n$/);
     expect(bad.code).toBe(1);
   });
+
+  test("the same bundle again: roles whose inputs did not change are not run; a changed file runs them; so does --force", async () => {
+    const tar = goodBundle("same");
+    const byHost = (events: Awaited<ReturnType<typeof sse>>) => Object.fromEntries(events.filter((e) => e.event === "host-result").map((e) => [e.data.host, [e.data.unchanged ?? 0, e.data.changed]]));
+    // The inputs include the hashes of the files the role fetched the time before (lib/history/inputs.ts):
+    // they settle after one run of this bundle on this connection.
+    await sse(await post("/v1/deploy/demo/prod", tokens.demo, tar));
+    await sse(await post("/v1/deploy/demo/prod", tokens.demo, tar));
+    const version = join(w.sandbox("web1"), "etc/app/version");
+    const mtime = statSync(version).mtimeMs;
+    const again = await sse(await post("/v1/deploy/demo/prod", tokens.demo, tar));
+    expect(byHost(again)).toEqual({ web1: [1, 0], web2: [1, 0] });
+    expect(again.at(-1)).toMatchObject({ event: "apply-end", data: { rc: 0 } });
+    expect(statSync(version).mtimeMs).toBe(mtime);
+    // Only app.conf differs: the role runs again and writes it.
+    const conf = rawTar([
+      { name: "top.ts", data: TOP },
+      { name: "roles/app.ts", data: APP("same") },
+      { name: "files/app/app.conf", data: "conf changed\n" },
+      { name: "_artifacts/build/app.bin", data: "binary same\n" },
+    ]);
+    expect(byHost(await sse(await post("/v1/deploy/demo/prod", tokens.demo, conf)))).toEqual({ web1: [0, 1], web2: [0, 1] });
+    expect(readFileSync(join(w.sandbox("web2"), "etc/app/app.conf"), "utf8")).toBe("conf changed\n");
+    // Drift on the host is not an input: --force (?force=1) runs every role and corrects it.
+    await sse(await post("/v1/deploy/demo/prod", tokens.demo, conf));
+    writeFileSync(version, "edited by hand\n");
+    expect(byHost(await sse(await post("/v1/deploy/demo/prod", tokens.demo, conf)))).toEqual({ web1: [1, 0], web2: [1, 0] });
+    expect(readFileSync(version, "utf8")).toBe("edited by hand\n");
+    expect(byHost(await sse(await post("/v1/deploy/demo/prod?force=1", tokens.demo, conf)))).toEqual({ web1: [0, 1], web2: [0, 0] });
+    expect(readFileSync(version, "utf8")).toBe("same hello\n");
+  }, 60_000);
 });
