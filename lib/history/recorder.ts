@@ -182,11 +182,14 @@ export class Recorder {
 
   /**
    * Jobs still running in a SQLite history were this keyroot's master's, which stopped (killed, crashed)
-   * before they ended: they are failed, saying so. A shared PostgreSQL history is left alone (other masters').
+   * before they ended: they are failed, saying so. In a shared PostgreSQL history only this master's own
+   * (their ids end with its tag): the other masters' running jobs are theirs.
    */
   private async closeAbandoned(): Promise<void> {
-    if (this.down !== undefined || this.opts.store.db.kind !== "sqlite") return;
-    const n = await this.opts.store.abandonRunning(this.startedAt, Date.now(), "the master stopped before the job ended").catch(() => 0);
+    if (this.down !== undefined) return;
+    const tag = this.opts.store.db.kind === "sqlite" ? undefined : this.opts.idTag;
+    if (this.opts.store.db.kind !== "sqlite" && !tag) return;
+    const n = await this.opts.store.abandonRunning(this.startedAt, Date.now(), "the master stopped before the job ended", tag).catch(() => 0);
     if (n) log("history.abandoned", { jobs: n });
   }
 

@@ -69,12 +69,17 @@ export class HistoryStore {
     };
   }
 
-  /** Jobs started before `beforeMs` (epoch ms) and still marked running are failed with `error`; returns how many. */
-  async abandonRunning(beforeMs: number, now: number, error: string): Promise<number> {
+  /**
+   * Jobs started before `beforeMs` (epoch ms) and still marked running are failed with `error`; returns how many.
+   * `idTag`: only the jobs whose id ends with it (one master's, in a history several masters share).
+   */
+  async abandonRunning(beforeMs: number, now: number, error: string, idTag?: string): Promise<number> {
     await this.migrated();
-    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND started_at < $1`, [beforeMs]);
+    const mine = idTag ? ` AND id LIKE $2` : "";
+    const tagged = idTag ? [`%-${idTag}`] : [];
+    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND started_at < $1${mine}`, [beforeMs, ...tagged]);
     const n = Number(count?.n ?? 0);
-    if (n) await this.db.run(`UPDATE jobs SET status = 'failed', ended_at = $1, rc = 1, error = $2 WHERE status = 'running' AND started_at < $3`, [now, error, beforeMs]);
+    if (n) await this.db.run(`UPDATE jobs SET status = 'failed', ended_at = $1, rc = 1, error = $2 WHERE status = 'running' AND started_at < $3${idTag ? " AND id LIKE $4" : ""}`, [now, error, beforeMs, ...tagged]);
     return n;
   }
 

@@ -188,5 +188,13 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
     expect(list.code).toBe(0);
     const ids = (JSON.parse(list.stdout) as Array<{ id: string }>).map((j) => j.id);
     for (const id of [...m1Jobs, ...m2Jobs]) expect(ids).toContain(id);
+    // m1 back (the same host and keyroot: the same job-id tag): its own job cut short is failed, saying why.
+    const killedId = m1Jobs[1]!;
+    const running = async () => (JSON.parse((await w.salty(["jobs", "--json", "--keyroot", ms.keys2])).stdout) as Array<{ id: string; status: string }>).find((j) => j.id === killedId)?.status;
+    expect(await running()).toBe("running");
+    await w.startMaster(["--db", pg.url, "--name", "m1", "--http", "127.0.0.1:0"]);
+    await until("m1's killed job failed at its next start", async () => (await running()) === "failed");
+    const shown = await w.salty(["jobs", "show", killedId, "--keyroot", ms.keys2]);
+    expect(shown.stdout + shown.stderr).toContain("the master stopped before the job ended");
   });
 });
