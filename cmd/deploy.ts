@@ -4,12 +4,13 @@ import { checkName } from "../lib/deploy/names.ts";
 import { buildBundle } from "../lib/deploy/bundle.ts";
 import { eventLine, follow, request, type ServerOptions, type SseEvent } from "../lib/deploy/client.ts";
 import type { ReleaseInfo } from "../lib/deploy/releases.ts";
+import { io } from "./_io.ts";
 
-const say = (line: string): void => void process.stdout.write(line + "\n");
+const say = (line: string): void => void io().stdout.write(line + "\n");
 
 function serverOptions(args: Record<string, unknown>): ServerOptions {
-  const server = (args.server as string | undefined) ?? process.env.SALTY_SERVER;
-  const token = (args.token as string | undefined) ?? process.env.SALTY_TOKEN;
+  const server = (args.server as string | undefined) ?? io().env.SALTY_SERVER;
+  const token = (args.token as string | undefined) ?? io().env.SALTY_TOKEN;
   if (!server) throw new UsageError("no master to deploy to: --server URL or $SALTY_SERVER (https://master:4510)");
   if (!token) throw new UsageError("no token: --token T or $SALTY_TOKEN (salty token issue PROJECT on the master)");
   if (args.ca && args.fingerprint) throw new UsageError("--ca and --fingerprint: one or the other");
@@ -88,7 +89,7 @@ export default defineCommand({
       const res = await request(o, `v1/releases/${project}${deployment ? `/${deployment}` : ""}`);
       const data = (await res.json()) as Record<string, ReleaseInfo[]>;
       if (args.json) say(JSON.stringify(data, null, 2));
-      else if (Object.values(data).every((l) => l.length === 0)) process.stderr.write(`no releases of ${project}${deployment ? `/${deployment}` : ""}\n`);
+      else if (Object.values(data).every((l) => l.length === 0)) io().stderr.write(`no releases of ${project}${deployment ? `/${deployment}` : ""}\n`);
       else say(listTable(data));
       return 0;
     }
@@ -107,7 +108,7 @@ export default defineCommand({
     if (source !== undefined && source !== "git" && source !== "fs") throw new UsageError(`--include-source must be git or fs, not ${JSON.stringify(source)}`);
     const o = serverOptions(args);
     const artifacts = ([] as string[]).concat((args.artifact as string | string[] | undefined) ?? []);
-    const bundle = await buildBundle({ dir: args.dir, artifacts, ...(source ? { source } : {}), warn: (line) => process.stderr.write(line + "\n") });
+    const bundle = await buildBundle({ dir: args.dir, artifacts, ...(source ? { source } : {}), warn: (line) => io().stderr.write(line + "\n") });
     try {
       const res = await request(o, `v1/deploy/${project}/${deployment}${applyQuery(args, apply)}`, {
         method: "POST",

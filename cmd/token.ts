@@ -8,6 +8,7 @@ import { openStore } from "../lib/history/open.ts";
 import { parseDuration } from "../lib/history/job-id.ts";
 import { TokenStore, tokenId, type TokenInfo } from "../lib/deploy/tokens.ts";
 import { KEYS_DB_FILE } from "../lib/master/keystore-db.ts";
+import { io } from "./_io.ts";
 
 const storeArgs = {
   ...clientKeyrootArg,
@@ -43,7 +44,7 @@ function table(tokens: TokenInfo[]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
-const say = (line: string): void => void process.stdout.write(line + "\n");
+const say = (line: string): void => void io().stdout.write(line + "\n");
 
 export default defineCommand({
   meta: { name: "token", description: "Deploy tokens: issue, list, revoke, inspect (salty deploy)" },
@@ -60,7 +61,7 @@ export default defineCommand({
       async run({ args }) {
         const expiresInMs = args.expires === undefined ? undefined : parseDuration(args.expires, "--expires");
         const { token, info } = await withTokens(args, (t) => t.issue({ project: args.project, ...(args.deployment ? { deployment: args.deployment } : {}), ...(args.name ? { name: args.name } : {}), ...(expiresInMs !== undefined ? { expiresInMs } : {}) }));
-        process.stderr.write(`token ${info.id} for ${info.project}/${info.deployment ?? "*"}, expires ${iso(info.expires)}; it is shown once, the master keeps only its hash\n`);
+        io().stderr.write(`token ${info.id} for ${info.project}/${info.deployment ?? "*"}, expires ${iso(info.expires)}; it is shown once, the master keeps only its hash\n`);
         say(token);
       },
     }),
@@ -70,7 +71,7 @@ export default defineCommand({
       async run({ args }) {
         const tokens = await withTokens(args, (t) => t.list());
         if (args.json) say(JSON.stringify(tokens, null, 2));
-        else if (tokens.length === 0) process.stderr.write("no tokens\n");
+        else if (tokens.length === 0) io().stderr.write("no tokens\n");
         else say(table(tokens));
       },
     }),
@@ -87,7 +88,7 @@ export default defineCommand({
       meta: { name: "inspect", description: "What a token may do: project, deployments, expiry, state (never the secret)" },
       args: { token: { type: "positional", required: true, description: "The token (or $SALTY_TOKEN with -)", valueHint: "TOKEN" }, ...storeArgs },
       async run({ args }) {
-        const text = args.token === "-" ? (process.env.SALTY_TOKEN ?? "") : args.token;
+        const text = args.token === "-" ? (io().env.SALTY_TOKEN ?? "") : args.token;
         const id = tokenId(text);
         if (!id) throw new UsageError("not a salty deploy token (salty_ID_SECRET)");
         const result = await withTokens(args, async (t) => {
