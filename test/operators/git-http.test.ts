@@ -4,14 +4,15 @@
 // dry run or the checkout's .git/config holds them; a wrong password is rc 1
 // at once (no prompt), without the password in the error.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { git } from "../../lib/operators/git.ts";
 import { execute } from "../../lib/operators/run.ts";
 import { makeWorld } from "./_world.ts";
+import { tempDir } from "../_temp.ts";
 
-const tmp = mkdtempSync(join(tmpdir(), "salty-git-http-"));
+const tmpDir = tempDir("salty-git-http-");
+const tmp = tmpDir.path;
 const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
 function sh(argv: string[], cwd = tmp): string {
   const p = Bun.spawnSync(argv, { cwd, env });
@@ -42,7 +43,7 @@ const withCreds = (pw: string) => `http://deploy:${pw}@127.0.0.1:${server.port}/
 
 afterAll(() => {
   server.stop(true);
-  rmSync(tmp, { recursive: true, force: true });
+  tmpDir[Symbol.dispose]();
 });
 
 test("credentials in the URL: used, never shown nor stored; then changed:0", async () => {
