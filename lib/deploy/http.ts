@@ -83,7 +83,12 @@ export function serveHttp(opts: HttpOptions): { port: number; close(): Promise<v
   };
   const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
-    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    } catch {
+      return json(400, { error: "malformed path" });
+    }
     if (parts[0] !== "v1") return json(404, { error: "not found" });
     if (parts[1] === "deploy" && (parts.length === 4 || (parts.length === 5 && parts[4] === "rollback"))) {
       if (req.method !== "POST") return json(405, { error: "POST only" });

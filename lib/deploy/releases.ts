@@ -41,6 +41,15 @@ export class Releases {
     return join(dir, randomBytes(8).toString("hex"));
   }
 
+  /** What uploads a stopped master left in incoming/: removed at start. */
+  async clearIncoming(): Promise<void> {
+    for (const project of await readdir(this.root).catch(() => [] as string[])) {
+      for (const deployment of await readdir(join(this.root, project)).catch(() => [] as string[])) {
+        await rm(join(this.root, project, deployment, "incoming"), { recursive: true, force: true });
+      }
+    }
+  }
+
   /** The live release's id, or undefined before the first deploy. */
   async live(project: string, deployment: string): Promise<string | undefined> {
     const target = await readlink(join(this.dir(project, deployment), "live")).catch(() => undefined);

@@ -381,4 +381,30 @@ describe("a deploy", () => {
     expect(byHost(await sse(await post("/v1/deploy/demo/prod?force=1", tokens.demo, conf)))).toEqual({ web1: [0, 1], web2: [0, 0] });
     expect(readFileSync(version, "utf8")).toBe("same hello\n");
   }, 60_000);
+
+  test("--include-source git and --no-apply: _source/ from git archive and .gitcommit in the release, the commit in deploy list; nothing applied", async () => {
+    const proj = join(w.dir, "proj-git");
+    mkdirSync(join(proj, "_salty/roles"), { recursive: true });
+    writeFileSync(join(proj, "_salty/top.ts"), `export default { prod: { "role:web": ["noop"] } };\n`);
+    writeFileSync(join(proj, "_salty/roles/noop.ts"), `export default async () => {};\n`);
+    writeFileSync(join(proj, "main.c"), "int main(void) { return 0; }\n");
+    writeFileSync(join(proj, "untracked.txt"), "not in git\n");
+    const git = (...args: string[]) => expect(Bun.spawnSync(["git", "-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: proj }).exitCode).toBe(0);
+    git("init", "-q");
+    git("add", "main.c", "_salty");
+    git("commit", "-qm", "first");
+    const head = Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: proj }).stdout.toString().trim();
+    const p = Bun.spawn([w.bin, "deploy", "demo", "prod", "--include-source", "git", "--no-apply", "--server", url, "--ca", join(w.dir, "ca.pem"), "--token", tokens.demo!], { cwd: proj, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(err).toBe("");
+    expect(out).toMatch(/^release [0-9a-f]{12} live/m);
+    expect(out).not.toContain("apply");
+    expect(code).toBe(0);
+    const live = join(w.dir, "deploys/demo/prod/live");
+    expect(readFileSync(join(live, "_source/main.c"), "utf8")).toContain("int main");
+    expect(existsSync(join(live, "_source/untracked.txt"))).toBe(false);
+    expect(readFileSync(join(live, ".gitcommit"), "utf8").split("\n")[0]).toBe(head);
+    const list = await w.salty(["deploy", "list", "demo", "prod", "--json", "--server", url, "--ca", join(w.dir, "ca.pem"), "--token", tokens.demo!]);
+    expect(JSON.parse(list.stdout).prod[0]).toMatchObject({ live: true, gitcommit: expect.stringContaining(head) });
+  }, 60_000);
 });
