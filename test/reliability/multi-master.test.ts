@@ -90,6 +90,15 @@ describe("an agent given two masters, no database", () => {
     await ms?.dispose();
   });
 
+  test("a master listed twice, and --failover with one master, are usage errors", async () => {
+    const twice = await w.salty(["agent", "127.0.0.1:1,127.0.0.1:1", "--keyroot", join(w.dir, "unused")]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain("MASTER lists a master twice: 127.0.0.1:1,127.0.0.1:1");
+    const one = await w.salty(["agent", "127.0.0.1:1", "--failover", "--keyroot", join(w.dir, "unused")]);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toContain("--failover needs several masters");
+  });
+
   test("either master applies; while m1's apply holds a host, m2's is refused naming m1", async () => {
     const m2 = ["--keyroot", ms.keys2];
     expect((await w.salty(["apply", "target=a*", ...m2])).code).toBe(0);
