@@ -65,7 +65,7 @@ export default defineCommand({
     project: { type: "positional", required: true, description: "The project (or list, rollback)", valueHint: "PROJECT" },
     deployment: { type: "positional", required: false, description: "The deployment, e.g. prod", valueHint: "DEPLOYMENT" },
     third: { type: "positional", required: false, description: "With list and rollback: the deployment", valueHint: "DEPLOYMENT" },
-    dir: { type: "string", description: "The directory bundled at the root: top.ts, roles/, files/ (default _salty)", default: "_salty", valueHint: "DIR" },
+    dir: { type: "string", description: "The directory bundled at the root: top.ts, roles/, files/", default: "_salty", valueHint: "DIR" },
     artifact: { type: "string", description: "A file or directory added under _artifacts/ (repeatable)", valueHint: "PATH" },
     "include-source": { type: "string", description: "Add the source under _source/: git (git archive HEAD) or fs (the working tree minus VCS data)", valueHint: "git|fs" },
     apply: { type: "boolean", description: "Apply the deployment's roles after it is live (--no-apply: only make it live)", default: true },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
+import { connect, createServer, type Socket } from "node:net";
 import { world, type World } from "./_harness.ts";
 
 const files: Record<string, string> = {
@@ -407,4 +408,43 @@ describe("a deploy", () => {
     const list = await w.salty(["deploy", "list", "demo", "prod", "--json", "--server", url, "--ca", join(w.dir, "ca.pem"), "--token", tokens.demo!]);
     expect(JSON.parse(list.stdout).prod[0]).toMatchObject({ live: true, gitcommit: expect.stringContaining(head) });
   }, 60_000);
+
+  test("salty deploy resumes a cut event stream from its last event: every event printed once, exit 0", async () => {
+    // A plain TCP relay (TLS passes through it) whose connections the test cuts.
+    const conns = new Set<Socket>();
+    const relay = createServer((c) => {
+      const up = connect(Number(new URL(url).port), "127.0.0.1");
+      for (const s of [c, up]) {
+        conns.add(s);
+        s.on("error", () => {});
+        s.on("close", () => conns.delete(s));
+      }
+      c.pipe(up);
+      up.pipe(c);
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+    const flag = join(w.dir, "go-on");
+    try {
+      const before = liveLink();
+      const proj = join(w.dir, "proj-resume");
+      mkdirSync(join(proj, "_salty/roles"), { recursive: true });
+      writeFileSync(join(proj, "_salty/top.ts"), `export default { prod: { "role:web": ["wait"] } };\n`);
+      writeFileSync(join(proj, "_salty/roles/wait.ts"), `export default async ({ shell }) => { await shell("i=0; while [ ! -e ${flag} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; test -e ${flag}"); };\n`);
+      const server = `https://127.0.0.1:${(relay.address() as { port: number }).port}`;
+      const p = Bun.spawn([w.bin, "deploy", "demo", "prod", "--server", server, "--ca", join(w.dir, "ca.pem"), "--token", tokens.demo!], { cwd: proj, stdout: "pipe", stderr: "pipe" });
+      for (let i = 0; i < 300 && liveLink() === before; i++) await Bun.sleep(50);
+      expect(liveLink()).not.toBe(before);
+      for (const s of conns) s.destroy();
+      writeFileSync(flag, "");
+      const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+      expect(out.match(/^release [0-9a-f]{12} live/gm)?.length).toBe(1);
+      expect(out.match(/^web1: ok/gm)?.length).toBe(1);
+      expect(out.match(/^web2: ok/gm)?.length).toBe(1);
+      expect(out).toContain("apply done: 2 hosts, 0 failed");
+      expect(code).toBe(0);
+    } finally {
+      for (const s of conns) s.destroy();
+      relay.close();
+    }
+  }, 90_000);
 });
