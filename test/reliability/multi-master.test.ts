@@ -26,12 +26,12 @@ export class Masters {
   m2?: Proc;
   port2 = 0;
   readonly procs: Proc[] = [];
-  constructor(readonly w: World) {
+  constructor(readonly w: World, readonly timing = FAST_TIMING) {
     this.keys2 = join(w.dir, "keys2");
   }
 
   spawn(args: string[], name: string): Proc {
-    const p = new Proc(Bun.spawn([this.w.bin, ...args], { cwd: this.w.dir, env: { ...process.env, SALTY_TIMING: FAST_TIMING }, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), name);
+    const p = new Proc(Bun.spawn([this.w.bin, ...args], { cwd: this.w.dir, env: { ...process.env, SALTY_TIMING: this.timing }, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), name);
     this.procs.push(p);
     return p;
   }
@@ -137,8 +137,10 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
   let pg: PgServer;
   beforeAll(async () => {
     pg = await startPostgres();
-    w = await world({ files });
-    ms = new Masters(w);
+    // Sessions re-checked every 500 ms: a key rejected on one master reaches the other's sessions by this re-check alone.
+    const timing = JSON.stringify({ ...JSON.parse(FAST_TIMING), keysRecheckMs: 500 });
+    w = await world({ files, timing });
+    ms = new Masters(w, timing);
     await ms.start(["--db", pg.url, "--name", "m1", "--http", "127.0.0.1:0"], ["--db", pg.url, "--name", "m2", "--http", "127.0.0.1:0"]);
     for (const id of ["a1", "a2", "a3"]) ms.agent(id, ms.both);
     ms.agent("p1", `127.0.0.1:${ms.port2}`);
@@ -181,15 +183,17 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
     expect(await ask()).toBe(401);
   });
 
-  test("m1 killed during an apply: the rest goes through m2, and the history shows both masters' jobs", async () => {
+  test("m1 killed during a rollout: the rest goes through m2, and the history shows both masters' jobs", async () => {
     for (const id of ["a1", "a2", "a3"]) rmSync(motd(w, id), { force: true });
-    const killed = w.salty(["apply", "target=a*", "slow=3", "--keyroot", w.keyroot]);
-    await until("m1's apply started on a1-a3", () => ["a1", "a2", "a3"].every((id) => existsSync(motd(w, id))));
+    const killed = w.salty(["apply", "target=a*", "batch=1", "slow=2", "--keyroot", w.keyroot]);
+    await until("m1's rollout started its first batch", () => ["a1", "a2", "a3"].some((id) => existsSync(motd(w, id))));
     const m1Jobs = [...w.master!.output.matchAll(/job\.start job=(\S+)/g)].map((m) => m[1]!);
     w.master!.kill("SIGKILL");
     expect((await killed).code).not.toBe(0);
-    const after = await w.salty(["apply", "target=a*", "--keyroot", ms.keys2]);
+    expect(["a1", "a2", "a3"].filter((id) => existsSync(motd(w, id))).length).toBe(1); // one batch of three began
+    const after = await w.salty(["apply", "target=a*", "batch=1", "--keyroot", ms.keys2]);
     expect(after.code).toBe(0);
+    for (const id of ["a1", "a2", "a3"]) expect(existsSync(motd(w, id))).toBe(true);
     const m2Jobs = [...ms.m2!.output.matchAll(/job\.end job=(\S+)/g)].map((m) => m[1]!);
     expect(m1Jobs.length).toBe(2);
     expect(m2Jobs.length).toBe(1);
@@ -205,5 +209,14 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
     await until("m1's killed job failed at its next start", async () => (await running()) === "failed");
     const shown = await w.salty(["jobs", "show", killedId, "--keyroot", ms.keys2]);
     expect(shown.stdout + shown.stderr).toContain("the master stopped before the job ended");
+  });
+
+  test("a key rejected on m2 is refused by m1 too, and m1 cuts its live session", async () => {
+    await until("a3 on m1 again", async () => (await ms.hosts(w.keyroot)).includes("a3"));
+    expect((await w.salty(["keys", "reject", "a3", "--keyroot", ms.keys2])).code).toBe(0);
+    await w.master!.waitFor(/keys\.session_cut id=a3 kind=agent/);
+    await until("a3 gone from both masters", async () => !(await ms.hosts(w.keyroot)).includes("a3") && !(await ms.hosts(ms.keys2)).includes("a3"));
+    const a3 = ms.procs.find((p) => p.name === "agent a3")!;
+    await a3.waitFor(/E_KEY_REJECTED|is rejected/);
   });
 });
