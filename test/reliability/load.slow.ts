@@ -81,7 +81,8 @@ test(`${AGENTS} agents through the real client code; one apply of a small role t
   const t1 = performance.now();
   const first = await w.salty(["apply", "--keyroot", w.keyroot, "target=sim-*"]);
   const firstS = (performance.now() - t1) / 1000;
-  expect(first.stderr).toBe("");
+  // Off a terminal the client says how far it is every 10 s (a loaded machine gets there): nothing else.
+  expect(first.stderr.replace(/^apply \d+s: .*\n/gm, "")).toBe("");
   expect(first.code).toBe(0);
   expect(first.stdout.match(/^host:sim-\d{3} elapsed:\S+ errors:0 changed:[1-9]/gm)).toHaveLength(AGENTS);
   for (const id of ids) expect(readFileSync(join(root, "sandbox", id, "etc/app/app.conf"), "utf8")).toBe(`host=${id}\ncluster=lab\n`);
