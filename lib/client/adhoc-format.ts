@@ -23,6 +23,7 @@ function pingState(h: PingHost, timeoutMs: number, now: number): string {
     case "timeout":
       return `no response (timeout ${timeoutMs / 1000}s)`;
     case "not connected":
+      if (h.connectedTo) return `not connected here (connected to ${h.connectedTo})`;
       return `not connected (${h.lastSeen ? `last seen ${ago(now - Date.parse(h.lastSeen))}` : "not seen since the master started"})`;
     case "key pending":
       return "key pending (salty keys accept " + h.id + ")";

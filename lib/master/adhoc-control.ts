@@ -24,6 +24,8 @@ interface Deps {
   registry: Registry;
   history?: Recorder;
   adhoc?: AdhocControl;
+  /** Several masters: where hosts not connected here are (presence.ts). */
+  elsewhere?(ids: string[]): Promise<Map<string, string>>;
 }
 
 function needAdhoc(deps: Deps): AdhocControl {
@@ -59,7 +61,7 @@ export function adhocHandlers(deps: Deps, who: (user: string | undefined) => str
       const o = obj(p ?? {}, "agents.ping");
       const timeoutMs = o.timeoutMs === undefined ? timing.pingTimeoutMs : Math.min(Math.max(1, int(o.timeoutMs, "timeoutMs")), 600_000);
       const adhoc = needAdhoc(deps);
-      return pingHosts(optStr(o.target, "target"), timeoutMs, { registry: deps.registry, select: adhoc.select, ...(adhoc.pendingAgents ? { pendingAgents: adhoc.pendingAgents } : {}) });
+      return pingHosts(optStr(o.target, "target"), timeoutMs, { registry: deps.registry, select: adhoc.select, ...(adhoc.pendingAgents ? { pendingAgents: adhoc.pendingAgents } : {}), ...(deps.elsewhere ? { elsewhere: deps.elsewhere } : {}) });
     },
     run: async (p) => {
       const req = runRequest(p);

@@ -13,18 +13,23 @@ export interface PingDeps {
   select(target: string | undefined): Promise<Selection>;
   /** Agent ids whose key is pending (none known: every absent host is "not connected"). */
   pendingAgents?(): Promise<string[]>;
+  /** Several masters: for hosts not connected here, the other master each is connected to (presence.ts). */
+  elsewhere?(ids: string[]): Promise<Map<string, string>>;
 }
 
 export async function pingHosts(target: string | undefined, timeoutMs: number, deps: PingDeps): Promise<PingReply> {
   const t0 = performance.now();
   const { hosts, strangers } = await deps.select(target);
-  const pending = new Set(hosts.some((h) => !h.connected) ? ((await deps.pendingAgents?.()) ?? []) : []);
+  const absent = hosts.filter((h) => !h.connected).map((h) => h.id);
+  const pending = new Set(absent.length ? ((await deps.pendingAgents?.()) ?? []) : []);
+  const where = absent.length && deps.elsewhere ? await deps.elsewhere(absent) : undefined;
   const ask = async (id: string): Promise<PingHost> => {
     const session = deps.registry.get(id);
     if (!session) {
       if (pending.has(id)) return { id, status: "key pending" };
       const seen = deps.registry.lastSeen(id);
-      return { id, status: "not connected", ...(seen ? { lastSeen: seen.toISOString() } : {}) };
+      const other = where?.get(id);
+      return { id, status: "not connected", ...(seen ? { lastSeen: seen.toISOString() } : {}), ...(other ? { connectedTo: other } : {}) };
     }
     const start = performance.now();
     try {

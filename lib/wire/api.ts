@@ -282,6 +282,8 @@ export interface PingHost {
   /** Connected but not in hosts/index.ts. */
   notInInventory?: true;
   error?: string;
+  /** Not connected here, connected to this other master (several masters on one database). */
+  connectedTo?: string;
 }
 
 export interface PingReply {

@@ -169,6 +169,8 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
     const r = await w.salty(["apply", "target=p1", "--keyroot", w.keyroot]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("host:p1 ...host missing (connected to m2)...");
+    const ping = await w.salty(["ping", "p1", "--keyroot", w.keyroot]);
+    expect(ping.stdout + ping.stderr).toMatch(/p1 +not connected here \(connected to m2\)/);
   });
 
   test("a deploy token issued on m1's keyroot and revoked on m2's is refused by m1", async () => {
