@@ -18,12 +18,14 @@ export function selfArgv(execPath: string, main: string): { argv: string[]; from
   return compiled ? { argv: [execPath], fromSource: false } : { argv: [execPath, main], fromSource: true };
 }
 
-/** MASTER[:PORT] as the agent takes it: a host name, IPv4 or [IPv6], and a port 1-65535. */
+/** MASTER[:PORT] as the agent takes it: a host name, IPv4 or [IPv6], and a port 1-65535; several masters: a comma-separated list of them. */
 export function checkMasterAddress(addr: string | undefined): string {
-  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(addr ?? "");
-  const port = m?.[2] === undefined ? 11111 : Number(m[2]);
-  if (!m || port < 1 || port > 65535) {
-    throw new UsageError(`the agent needs its master as MASTER[:PORT] (e.g. salt.example.com:11111), not ${JSON.stringify(addr ?? "")}`);
+  for (const one of (addr ?? "").split(",")) {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(one);
+    const port = m?.[2] === undefined ? 11111 : Number(m[2]);
+    if (!m || port < 1 || port > 65535) {
+      throw new UsageError(`the agent needs its master as MASTER[:PORT] (e.g. salt.example.com:11111), or several as M1[:PORT],M2[:PORT], not ${JSON.stringify(addr ?? "")}`);
+    }
   }
   return addr!;
 }

@@ -32,6 +32,16 @@ describe("salty service", () => {
     expect(existsSync(live)).toBe(before);
   });
 
+  test("install agent with several masters and --failover passes both through (issue 22)", async () => {
+    const r = await salty("service", "install", "agent", "m1.example:11111,m2.example", "--failover", "--print");
+    expect(r.code).toBe(0);
+    if (manager === "systemd") expect(r.stdout).toContain(` agent m1.example:11111,m2.example --failover --keyroot /etc/salty\n`);
+    else expect(r.stdout).toContain("<string>m1.example:11111,m2.example</string>");
+    const bad = await salty("service", "install", "agent", "m1.example,m2:99999", "--print");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("or several as M1[:PORT],M2[:PORT]");
+  });
+
   test("install master --root writes under the root with absolute directories, then uninstall removes it", async () => {
     const root = join(dir, "root");
     const file = join(root, servicePath(manager, "master"));
