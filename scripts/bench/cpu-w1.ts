@@ -5,7 +5,7 @@
 // (scripts/bench builds one as bench/salty). Bench-only.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, procStats, stopAll, timed } from "./_procs.ts";
 import { makeW1 } from "./_workloads.ts";
@@ -47,7 +47,7 @@ try {
   const ms = (s: number) => ((s / n) * 1000).toFixed(2);
   els.sort((a, b) => a - b);
   console.log(
-    `per apply (n=${n}): client ${ms(client)} ms (version ${ms(version)}), master ${ms(master)} ms, agent ${ms(agent)} ms, total ${ms(client + master + agent)} ms; elapsed median ${(els[n >> 1] * 1000).toFixed(1)} ms; load ${require("node:os").loadavg()[0].toFixed(1)}`,
+    `per apply (n=${n}): client ${ms(client)} ms (version ${ms(version)}), master ${ms(master)} ms, agent ${ms(agent)} ms, total ${ms(client + master + agent)} ms; elapsed median ${((els[n >> 1] ?? NaN) * 1000).toFixed(1)} ms; load ${loadavg()[0]!.toFixed(1)}`,
   );
 } finally {
   await stopAll();
