@@ -11,6 +11,7 @@ import { connectSecure } from "../wire/connect-secure.ts";
 import { loadOrCreateIdentity, pinMasterKey, type Identity } from "../crypto/keys.ts";
 import { serveMaster, type AgentSessionDeps } from "./session.ts";
 import { ApplyLock } from "./apply-lock.ts";
+import { onePerSlot } from "./schedule.ts";
 
 export interface AgentOptions {
   host: string;
@@ -68,8 +69,7 @@ export async function runAgents(opts: Omit<AgentOptions, "host" | "port"> & { ma
   const lock = new ApplyLock();
   const stopAll = new AbortController();
   const signal = AbortSignal.any([opts.signal, stopAll.signal]);
-  let lastSlot = -1;
-  const schedule = opts.session.schedule ? { ...opts.session.schedule, claim: (slot: number) => (slot > lastSlot ? ((lastSlot = slot), true) : false) } : undefined;
+  const schedule = opts.session.schedule ? { ...opts.session.schedule, claim: onePerSlot() } : undefined;
   await Promise.all(
     masters.map((m) =>
       runAgent({ ...rest, ...m, signal, session: { ...rest.session, applyLock: { lock, master: `${m.host}:${m.port}` }, ...(schedule ? { schedule } : {}) } }).catch((err) => {

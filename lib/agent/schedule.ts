@@ -16,6 +16,12 @@ export interface Schedule {
   claim?: (slot: number) => boolean;
 }
 
+/** A schedule's claim shared by several sessions (one per master): the first to claim a slot asks, the others let it go. */
+export function onePerSlot(): (slot: number) => boolean {
+  let last = -Infinity;
+  return (slot) => (slot > last ? ((last = slot), true) : false);
+}
+
 /** The host's offset within the splay: the first 48 bits of SHA-256(id), modulo the splay. */
 export function splayOffset(id: string, splayMs: number): number {
   if (splayMs <= 0) return 0;

@@ -1,7 +1,7 @@
 // The scheduled apply's slot (lib/agent/schedule.ts) and the durations the
 // agent and `service install pull` take (cmd/_args.ts): pure.
 import { describe, expect, test } from "bun:test";
-import { nextRun, splayOffset } from "../../lib/agent/schedule.ts";
+import { askPeriodically, nextRun, onePerSlot, splayOffset } from "../../lib/agent/schedule.ts";
 import { parseDuration } from "../../cmd/_args.ts";
 
 describe("splayOffset", () => {
@@ -64,5 +64,35 @@ describe("parseDuration", () => {
   test("a minimum", () => {
     expect(() => parseDuration("500ms", "--apply-every", 1000)).toThrow("at least 1000 ms");
     expect(parseDuration("0s", "--splay", 0)).toBe(0);
+  });
+});
+
+describe("several masters' sessions on one schedule (issue 22)", () => {
+  test("two sessions' timers with one claim: each slot asked once, by whichever fired first", async () => {
+    const shared = onePerSlot();
+    const claimed: number[] = [];
+    let tries = 0;
+    const claim = (slot: number) => {
+      tries++;
+      const mine = shared(slot);
+      if (mine) claimed.push(slot);
+      return mine;
+    };
+    const schedule = { everyMs: 40, offsetMs: 0, onlyIfChanged: false, claim };
+    let asks = 0;
+    const ask = async () => void asks++;
+    const stops = [askPeriodically(schedule, ask), askPeriodically(schedule, ask)];
+    const end = Date.now() + 5000;
+    while (asks < 5 && Date.now() < end) await Bun.sleep(10);
+    for (const stop of stops) stop();
+    expect(asks).toBeGreaterThanOrEqual(5);
+    expect(asks).toBe(claimed.length); // one ask per slot claimed
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(tries).toBeGreaterThan(asks); // the other timer fired too, and was let go
+  });
+
+  test("a slot already claimed is refused; a later one is not", () => {
+    const claim = onePerSlot();
+    expect([claim(100), claim(100), claim(140), claim(100)]).toEqual([true, false, true, false]);
   });
 });
