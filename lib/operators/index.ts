@@ -113,8 +113,7 @@ export function createOperators(caps: Caps, context: HostContext, opts: RoleOpts
     opts.onResult?.(results[slot]!);
     return result;
   };
-  // biome-ignore lint/suspicious/noExplicitAny: each entry keeps its own argument tuple in Bound<>
-  const planned = Object.fromEntries(Object.entries(OPERATORS).map(([name, op]) => [name, bind(op as Operator<any[]>)])) as unknown as Bound<typeof OPERATORS>;
+  const planned = Object.fromEntries(Object.entries(OPERATORS).map(([name, op]) => [name, bind(op as Operator<unknown[]>)])) as unknown as Bound<typeof OPERATORS>;
   const operators: Operators = {
     ...planned,
     notify: async (name, action, o) => {
