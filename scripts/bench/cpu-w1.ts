@@ -4,7 +4,7 @@
 // per apply. `bun scripts/bench/cpu-w1.ts BIN [N] [TMP]`; BIN a compiled salty
 // (scripts/bench builds one as bench/salty). Bench-only.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, procStats, stopAll, timed } from "./_procs.ts";
@@ -29,8 +29,18 @@ try {
     await new Promise((r) => process.once("SIGTERM", r));
     throw new Error("stopped");
   }
-  const m0 = procStats(c.master!.pid).cpu;
-  const a0 = procStats(c.agents.get("w1")!.pid).cpu;
+  const threads = (pid: number) => {
+    const out = new Map<string, number>();
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim();
+        // schedstat: nanoseconds on the CPU, far finer than stat's 10 ms ticks.
+        out.set(`${name}#${t}`, Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e9);
+      } catch {} // a thread that ended
+    }
+    return out;
+  };
+  const t0 = { master: threads(c.master!.pid), agent: threads(c.agents.get("w1")!.pid) };
   let client = 0;
   let elapsed = 0;
   const els: number[] = [];
@@ -40,14 +50,24 @@ try {
     elapsed += r.elapsed;
     els.push(r.elapsed);
   }
-  const master = procStats(c.master!.pid).cpu - m0;
-  const agent = procStats(c.agents.get("w1")!.pid).cpu - a0;
+  const t1 = { master: threads(c.master!.pid), agent: threads(c.agents.get("w1")!.pid) };
+  const sum = (m: Map<string, number>, base: Map<string, number>) => [...m].reduce((s, [k, v]) => s + v - (base.get(k) ?? 0), 0);
+  const precise = { master: sum(t1.master, t0.master), agent: sum(t1.agent, t0.agent), worker: sum(new Map([...t1.agent].filter(([k]) => k.startsWith("Worker"))), t0.agent) };
+  if (process.env.THREADS) {
+    for (const who of ["master", "agent"] as const) {
+      const rows = [...t1[who]].map(([k, v]) => [k, v - (t0[who].get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+      console.log(who, rows.map(([k, v]) => `${k} ${((v / n) * 1000).toFixed(2)}`).join(", "));
+    }
+  }
+  // schedstat (ns) of every thread alive at the end; /proc/PID/stat's ticks as a check.
+  const master = precise.master;
+  const agent = precise.agent;
   let version = 0;
   for (let i = 0; i < n; i++) version += timed([bin, "version"]).cpu;
   const ms = (s: number) => ((s / n) * 1000).toFixed(2);
   els.sort((a, b) => a - b);
   console.log(
-    `per apply (n=${n}): client ${ms(client)} ms (version ${ms(version)}), master ${ms(master)} ms, agent ${ms(agent)} ms, total ${ms(client + master + agent)} ms; elapsed median ${((els[n >> 1] ?? NaN) * 1000).toFixed(1)} ms; load ${loadavg()[0]!.toFixed(1)}`,
+    `per apply (n=${n}): client ${ms(client)} ms (version ${ms(version)}), master ${ms(master)} ms, agent ${ms(agent)} ms (its role worker ${ms(precise.worker)}), total ${ms(client + master + agent)} ms; elapsed median ${((els[n >> 1] ?? NaN) * 1000).toFixed(1)} ms; load ${loadavg()[0]!.toFixed(1)}`,
   );
 } finally {
   await stopAll();

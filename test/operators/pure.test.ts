@@ -2,7 +2,7 @@
 // syncdir's exclude matching and time comparison, lineInFile's edit, paths.
 
 import { describe, expect, test } from "bun:test";
-import { excluder, sameTime } from "../../lib/operators/_tree-diff.ts";
+import { diffTrees, excluder, sameTime } from "../../lib/operators/_tree-diff.ts";
 import { useraddCommands, usergroupsCommands } from "../../lib/operators/_user-commands.ts";
 import { ancestors, destination, sourceDir, sourceFile } from "../../lib/operators/_paths.ts";
 import { editLines } from "../../lib/operators/line-in-file.ts";
@@ -57,6 +57,29 @@ describe("syncdir exclude", () => {
     ["img/sub/a.png", false],
     ["index.html", false],
   ])("%s -> %p", (path, want) => expect(ex(path)).toBe(want));
+});
+
+describe("syncdir diff of unchanged trees (remembered by the arrays' identity)", () => {
+  const item = (path: string, type: "file" | "dir", size = 0) => ({ path, type, size, mtimeNs: "1700000000000000000", mode: 0o644, uid: 0, gid: 0 });
+  const src = [item("a", "dir"), item("a/x", "file", 3), item("b", "file", 5)];
+  const opts = { src: "files/t", dst: "/srv/t", owner: { uid: 0, gid: 0 }, exclude: [".*"], delete: true };
+  test("the same arrays again: nothing to do, counts a fresh object each time", () => {
+    const dst = src.map((i) => ({ ...i }));
+    const first = diffTrees(src, dst, opts);
+    expect(first.changes).toEqual([]);
+    first.counts.fixed = 9; // syncdir adds to the counts it gets
+    const again = diffTrees(src, dst, opts);
+    expect(again).toEqual({ changes: [], counts: { added: 0, updated: 0, removed: 0 } });
+  });
+  test("a new destination array, other options or a change are diffed afresh", () => {
+    const dst = src.map((i) => ({ ...i }));
+    expect(diffTrees(src, dst, opts).changes).toEqual([]);
+    const missing = dst.filter((i) => i.path !== "b");
+    expect(diffTrees(src, missing, opts).changes.map((c) => c.kind)).toEqual(["fetch"]);
+    expect(diffTrees(src, missing, opts).changes.map((c) => c.kind)).toEqual(["fetch"]);
+    expect(diffTrees(src, dst, { ...opts, owner: { uid: 7, gid: 0 } }).counts.fixed).toBe(3);
+    expect(diffTrees(src, dst, { ...opts, dst: "/srv/u" }).changes).toEqual([]);
+  });
 });
 
 test.each([
