@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cluster, procStats, stopAll, timed } from "./_procs.ts";
+import { Cluster, stopAll, timed } from "./_procs.ts";
 import { makeW1 } from "./_workloads.ts";
 
 const [bin, nArg, tmpArg] = process.argv.slice(2);
@@ -42,12 +42,10 @@ try {
   };
   const t0 = { master: threads(c.master!.pid), agent: threads(c.agents.get("w1")!.pid) };
   let client = 0;
-  let elapsed = 0;
   const els: number[] = [];
   for (let i = 0; i < n; i++) {
     const r = c.apply();
     client += r.cpu;
-    elapsed += r.elapsed;
     els.push(r.elapsed);
   }
   const t1 = { master: threads(c.master!.pid), agent: threads(c.agents.get("w1")!.pid) };
