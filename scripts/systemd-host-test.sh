@@ -10,7 +10,10 @@
 # enables it with service() (the restart its change queued is dropped: the
 # unit was just started); the unit's process is checked from outside; a second
 # apply changes nothing and runs no handler; a third changes its config and a
-# handler restarts it (a new process); a fourth stops it. Every process it starts is stopped by PID.
+# handler restarts it (a new process). service() asks systemd over its private socket,
+# not systemctl: the unit stopped by hand behind salty's back is started by the next
+# apply, disabled by hand it is enabled again, and the agent's connection to the
+# socket is checked. A fourth apply stops it. Every process it starts is stopped by PID.
 #
 # Environment: SALTY_FRESH_HOST_CACHE (default /var/tmp/salty-fresh-host),
 # SALTY_DEBIAN_MIRROR, SALTY_DEBIAN_SUITE (default bookworm), SALTY_KEEP=1.
@@ -162,7 +165,7 @@ salty() { "$BIN" "$@" --keyroot "$KEYS"; }
 wait_for 90 "the agent's key to be pending" sh -c "'$BIN' keys list --keyroot '$KEYS' | grep -q '$ID'"
 salty keys accept "$ID"
 wait_for 30 "the agent to connect" sh -c "'$BIN' hosts --json --keyroot '$KEYS' | grep -q '\"$ID\"'"
-salty hosts | grep -q '"init": "systemd"' || { salty hosts; die "the agent's facts do not say init systemd"; }
+salty hosts --json | grep -Eq '"init": ?"systemd"' || { salty hosts --json; die "the agent's facts do not say init systemd"; }
 
 # "[3]1536000...": a pattern that does not match the grep that looks for it.
 FIND="[${MARK:0:1}]${MARK:1}"
@@ -183,6 +186,30 @@ say "salty apply again: nothing changes, no handler"
 salty apply -vv >"$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply failed"; }
 grep -q "^host:$ID .*changed:0" "$WORK/apply2.out" || { cat "$WORK/apply2.out"; die "the second apply changed something"; }
 grep -q "role:handlers" "$WORK/apply2.out" && { cat "$WORK/apply2.out"; die "the second apply ran a handler"; }
+
+# A command inside the booted container (its systemd's PID 1, the child of nspawn).
+inside() { nsenter -t "$(cat "/proc/$NSPAWN_PID/task/$NSPAWN_PID/children" | cut -d' ' -f1)" -a "$@"; }
+
+say "stopped by hand behind salty's back: the next apply sees it stopped and starts it"
+inside systemctl stop salty-hello.service
+for _ in $(seq 50); do running || break; sleep 0.2; done
+running && die "the unit's process still runs after systemctl stop"
+salty apply -vv >"$WORK/apply-hand1.out" || { cat "$WORK/apply-hand1.out"; die "the apply after a stop by hand failed"; }
+grep -q '"output":"salty-hello.service: started"' "$WORK/apply-hand1.out" || { cat "$WORK/apply-hand1.out"; die "service() did not see the unit stopped by hand"; }
+wait_for 10 "the unit's process after the stop by hand" running
+FIRST=$(unit_pid)
+
+say "disabled by hand: the next apply enables it again"
+inside systemctl disable salty-hello.service 2>/dev/null
+salty apply -vv >"$WORK/apply-hand2.out" || { cat "$WORK/apply-hand2.out"; die "the apply after a disable by hand failed"; }
+grep -q '"output":"salty-hello.service: enabled"' "$WORK/apply-hand2.out" || { cat "$WORK/apply-hand2.out"; die "service() did not see the unit disabled by hand"; }
+[[ $(inside systemctl is-enabled salty-hello.service) == enabled ]] || die "the unit is not enabled after the apply"
+
+# The states came from systemd's private socket (/run/systemd/private), not a systemctl process:
+# the agent keeps its connection between applies (systemd's end of it is listed in /proc/net/unix).
+# /proc/net/unix is the host's too (the container shares its network), where no systemd listens.
+connected=$(awk '$8 == "/run/systemd/private" && $6 == "03"' /proc/net/unix | wc -l)
+((connected >= 1)) || die "no connection to systemd's private socket after an apply: service() did not ask over the bus"
 
 say "salty apply v=2: its config changed, the handler restarts it once, at the end"
 salty apply -vv v=2 >"$WORK/apply3.out" || { cat "$WORK/apply3.out"; die "the third apply failed"; }

@@ -2,8 +2,9 @@
 // service started or stopped, enabled or disabled; restarted (or reloaded)
 // when one of the given results changed something and it was running already.
 // Plans through the probe: systemd's unit states are asked once per apply
-// (one `systemctl show` of every unit the agent manages, kept on the host's
-// state), launchd per call.
+// (of every unit the agent manages, kept on the host's state): over systemd's
+// private socket, no process (lib/sys/systemd-bus.ts), else one `systemctl
+// show`; launchd per call.
 
 import type { Result, ServiceOpts } from "salty";
 import { SaltyError } from "../errors.ts";
@@ -26,6 +27,12 @@ export function checkedUnit(init: Init, name: unknown): string {
   }
 }
 
+async function systemctlShow(ctx: OpCtx, names: string[]): Promise<string> {
+  const r = await ctx.probe.run(["systemctl", "show", "-p", SHOW_PROPS, "--", ...names]);
+  if (r.rc !== 0) throw new SaltyError(`systemctl show ${names.join(" ")} failed (rc ${r.rc}): ${r.stderr.trim()}`, "E_SERVICE");
+  return r.stdout;
+}
+
 /**
  * systemd's view of `unit`, asked once per apply: the first call of an apply
  * asks `systemctl show` for every unit this agent has managed before as well,
@@ -35,10 +42,7 @@ async function systemdState(ctx: OpCtx, unit: string): Promise<UnitState | undef
   const kept = ctx.host?.units?.get(unit);
   if (kept) return kept;
   const names = ctx.host ? [...new Set([unit, ...ctx.host.knownUnits])].filter((u) => !ctx.host!.units?.has(u)) : [unit];
-  const argv = ["systemctl", "show", "-p", SHOW_PROPS, "--", ...names];
-  const r = await ctx.probe.run(argv);
-  if (r.rc !== 0) throw new SaltyError(`systemctl show ${names.join(" ")} failed (rc ${r.rc}): ${r.stderr.trim()}`, "E_SERVICE");
-  const states = parseSystemdShow(r.stdout);
+  const states = parseSystemdShow((await ctx.probe.systemdShow?.(names)) ?? (await systemctlShow(ctx, names)));
   if (ctx.host) {
     ctx.host.units ??= new Map();
     for (const [u, s] of states) ctx.host.units.set(u, s);

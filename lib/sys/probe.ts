@@ -8,6 +8,7 @@ import { limits, timing } from "../constants.ts";
 import { SaltyError } from "../errors.ts";
 import type { Probe, ProbeOutput } from "./types.ts";
 import { childEnv } from "./child-env.ts";
+import { systemdShow } from "./systemd-bus.ts";
 
 async function text(stream: ReadableStream<Uint8Array>, what: string): Promise<string> {
   const parts: Uint8Array[] = [];
@@ -53,4 +54,4 @@ async function read(path: string): Promise<string | undefined> {
   }
 }
 
-export const realProbe: Probe = { run, read };
+export const realProbe: Probe = { run, read, systemdShow: (units) => systemdShow(units) };

@@ -193,6 +193,8 @@ export interface Probe {
   run(argv: string[], opts?: { timeoutMs?: number; cwd?: string }): Promise<ProbeOutput>;
   /** A system file's text; undefined when it does not exist. */
   read(path: string): Promise<string | undefined>;
+  /** `systemctl show -p Id,LoadState,ActiveState,UnitFileState -- ...units`'s text asked of systemd without a process (its private socket); undefined: run systemctl. */
+  systemdShow?(units: string[]): Promise<string | undefined>;
 }
 
 /** serverShell: a command the master's fileroot declares (server/NAME), its JSON arguments, the asking role (wire/api.ts). */
