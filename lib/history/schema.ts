@@ -111,3 +111,16 @@ export async function migrate(db: Db): Promise<number> {
   });
   return MIGRATIONS.length;
 }
+
+/** migrate() once, on first use, and again after a failure (a server that was down): for each store over `db`. */
+export function migratedOnce(db: Db): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () =>
+    (ready ??= migrate(db).then(
+      () => undefined,
+      (err) => {
+        ready = undefined;
+        throw err;
+      },
+    ));
+}

@@ -4,27 +4,18 @@
 // the recorder (recorder.ts) keeps it off the apply's path.
 
 import type { Db, Row, Sql } from "./db.ts";
-import { migrate } from "./schema.ts";
+import { migratedOnce } from "./schema.ts";
 import { idAt } from "./job-id.ts";
 import type { JobFilter, JobHost, JobKind, JobRecord, JobStatus, JobSummary, HostVerdict, LastApply } from "./types.ts";
 
 const SUMMARY = `id, kind, who, target, version, dry_run, started_at, ended_at, status, elapsed, hosts, failed, changed`;
 
 export class HistoryStore {
-  private ready?: Promise<void>;
-
-  constructor(readonly db: Db) {}
-
   /** Migrations run on first use, and again after a failure (a server that was down). */
-  migrated(): Promise<void> {
-    this.ready ??= migrate(this.db).then(
-      () => undefined,
-      (err) => {
-        this.ready = undefined;
-        throw err;
-      },
-    );
-    return this.ready;
+  readonly migrated: () => Promise<void>;
+
+  constructor(readonly db: Db) {
+    this.migrated = migratedOnce(db);
   }
 
   /** Store jobs (new or updated) in one transaction. */

@@ -8,7 +8,7 @@
 
 import { encodeKey, fingerprint, parsePublicKey } from "../crypto/keys.ts";
 import type { Db } from "../history/db.ts";
-import { migrate } from "../history/schema.ts";
+import { migratedOnce } from "../history/schema.ts";
 import type { Origin } from "../wire/secure-listener.ts";
 import { contactTime, type KeyEntry, type KeyKind, type KeyRecords, type KeyStatus } from "./keystore.ts";
 
@@ -18,21 +18,13 @@ export const KEYS_DB_FILE = "keys-db";
 const ORDER: Record<string, number> = { agent: 0, client: 1, pending: 0, accepted: 1, rejected: 2 };
 
 export class DbKeyRecords implements KeyRecords {
-  private ready?: Promise<void>;
   readonly where = "the shared database (--db)";
 
-  constructor(private readonly db: Db) {}
-
-  private migrated(): Promise<void> {
-    this.ready ??= migrate(this.db).then(
-      () => undefined,
-      (err) => {
-        this.ready = undefined;
-        throw err;
-      },
-    );
-    return this.ready;
+  constructor(private readonly db: Db) {
+    this.migrated = migratedOnce(db);
   }
+
+  private readonly migrated: () => Promise<void>;
 
   async read(kind: KeyKind, status: KeyStatus, id: string): Promise<Uint8Array | undefined> {
     await this.migrated();
