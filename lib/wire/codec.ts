@@ -32,11 +32,47 @@ export const frameLimits: DecodeLimits = {
 const encoder = new Encoder({ extensionCodec: noExtensions, ignoreUndefined: true });
 const decoders = new WeakMap<DecodeLimits, Decoder>();
 
+/** The decoder's state that its string reader uses (private in the library's types). */
+interface StringReader {
+  bytes: Uint8Array;
+  pos: number;
+  maxStrLength: number;
+  keyDecoder: { canBeCached(n: number): boolean; decode(b: Uint8Array, at: number, n: number): string } | null;
+  stateIsMapKey(): boolean;
+  decodeUtf8String(byteLength: number, headerOffset: number): string;
+}
+
+// A leading U+FEFF is part of the string (the default decoder would drop it).
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Every string value through the native TextDecoder, where the library
+ * decodes those under 200 bytes in a JavaScript loop: salty's code runs
+ * mostly in the interpreter (lib/jit-policy.ts), where that loop is slow
+ * (an 11.5 KB apply report: 0.57 -> 0.38 ms of CPU each, decoded 200 times;
+ * docs/performance.md). Map keys keep the library's cache; limits, bounds and
+ * errors are the library's own (it is called for anything out of the ordinary).
+ */
+function nativeStrings(d: Decoder): void {
+  const r = d as unknown as StringReader;
+  const library = r.decodeUtf8String;
+  r.decodeUtf8String = function (this: StringReader, byteLength: number, headerOffset: number): string {
+    const at = this.pos + headerOffset;
+    if (byteLength > this.maxStrLength || this.bytes.byteLength < at + byteLength || (this.stateIsMapKey() && this.keyDecoder?.canBeCached(byteLength))) {
+      return library.call(this, byteLength, headerOffset);
+    }
+    const s = utf8.decode(this.bytes.subarray(at, at + byteLength));
+    this.pos = at + byteLength;
+    return s;
+  };
+}
+
 /** One decoder per set of limits: the library enforces the per-value ones again as it decodes. */
 function decoderFor(lim: DecodeLimits): Decoder {
   let d = decoders.get(lim);
   if (!d) {
     d = new Decoder({ extensionCodec: noExtensions, useBigInt64: false, maxStrLength: lim.str, maxBinLength: lim.bin, maxArrayLength: lim.array, maxMapLength: lim.map, maxExtLength: 0 });
+    nativeStrings(d);
     decoders.set(lim, d);
   }
   return d;

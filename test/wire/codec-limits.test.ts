@@ -84,3 +84,17 @@ describe("malformed: E_CODEC", () => {
     expect(code(() => decode(Uint8Array.from([...Array<number>(100_000).fill(0x91), 0xc0]), frameLimits))).toMatch(/nested deeper than 64 levels/);
   });
 });
+
+describe("strings decoded natively (codec.ts nativeStrings)", () => {
+  const strings = ["", "a", "plain ascii", "é", "日本語のテキスト", "emoji 🎉 in it", "\uFEFFleading BOM kept", "x".repeat(199), "y".repeat(201), "z".repeat(16), "k".repeat(17), "nul\0inside"];
+  test("values and keys of every length come back as they were", () => {
+    const value = { list: strings, map: Object.fromEntries(strings.map((s, i) => [s, i])), nested: [{ [strings[5]!]: strings[6] }] };
+    expect(decode(encode(value))).toEqual(value);
+    expect(decode(plainEncode(value), frameLimits)).toEqual(value);
+  });
+  test("limits and truncation are still refused", () => {
+    expect(code(() => decode(encode({ s: "x".repeat(21) }), small))).toStartWith("E_TOO_LARGE");
+    const bytes = encode({ s: "a string long enough" });
+    expect(code(() => decode(bytes.subarray(0, bytes.length - 3)))).toStartWith("E_");
+  });
+});
