@@ -22,6 +22,8 @@ export interface AgentOptions {
   masterKey?: Uint8Array;
   session: AgentSessionDeps;
   signal: AbortSignal;
+  /** The source address to connect from (scripts/bench/agents.ts spreads a simulated fleet over loopback addresses). */
+  localAddress?: string;
 }
 
 /** Codes after which trying again cannot help. */
@@ -107,7 +109,7 @@ async function runFailover(opts: Omit<AgentOptions, "host" | "port">, masters: M
 }
 
 async function session(opts: AgentOptions, identity: Identity): Promise<void> {
-  const { link, socket } = await connectSecure({ host: opts.host, port: opts.port, keyroot: opts.keyroot, identity, id: opts.id, kind: "agent", signal: opts.signal });
+  const { link, socket } = await connectSecure({ host: opts.host, port: opts.port, keyroot: opts.keyroot, identity, id: opts.id, kind: "agent", signal: opts.signal, localAddress: opts.localAddress });
   const stop = () => socket.close("agent stopping");
   opts.signal.addEventListener("abort", stop);
   try {

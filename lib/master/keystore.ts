@@ -86,7 +86,7 @@ export class KeyStore {
     }
     const accepted = await this.read(kind, "accepted", id);
     if (accepted) {
-      if (samePublicKey(accepted, publicKey)) return { accept: true };
+      if (samePublicKey(accepted, publicKey)) return { accept: true, known: true };
       log("keys.mismatch", { id, kind, presented: fp, accepted: fingerprint(accepted) });
       return refuse("E_KEY_MISMATCH", `${kind} ${id} is accepted with another key (${fingerprint(accepted)}); if this host was reinstalled, run "salty keys delete ${id}" on the master and accept its new key`);
     }

@@ -21,11 +21,13 @@ export interface SecureDial {
   kind: "agent" | "client";
   /** Aborting closes the socket, during the handshake too. */
   signal?: AbortSignal;
+  /** The source address (default: the system's choice). */
+  localAddress?: string | undefined;
 }
 
 /** An authenticated link to the master and the socket under it (close the socket when done). */
 export async function connectSecure(o: SecureDial): Promise<{ link: SealedLink; socket: SocketLink }> {
-  const socket = await connectTcp(o.host, o.port);
+  const socket = await connectTcp(o.host, o.port, o.localAddress ? { localAddress: o.localAddress } : {});
   const stop = () => socket.close("stopping");
   o.signal?.addEventListener("abort", stop);
   const master = `${o.host}:${o.port}`;

@@ -29,6 +29,14 @@ export class RateLimiter {
     return true;
   }
 
+  /** Give back a token `take` spent (up to the burst): the event turned out to be one the limit is not for. */
+  give(key: string, now = Date.now()): void {
+    const b = this.buckets.get(key);
+    if (!b) return;
+    b.tokens = Math.min(this.burst, this.level(b, now) + 1);
+    b.at = now;
+  }
+
   private level(b: { tokens: number; at: number }, now: number): number {
     return Math.min(this.burst, b.tokens + Math.max(0, now - b.at) / Math.max(1, this.refillMs()));
   }

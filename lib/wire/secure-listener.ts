@@ -3,7 +3,10 @@
 // are capped per source address (an IPv6 /64 counts as one) and in all, where
 // the oldest peer that has proved no key yet makes room for a newcomer; and
 // each address may start limits.handshakeBurst handshakes at once, then one
-// per timing.handshakeRefillMs (each costs the master a signature). So
+// per timing.handshakeRefillMs (each costs the master a signature); a
+// handshake that proves a key accepted before gives its token back, so a
+// fleet behind one address (a NAT, a restart storm) reconnects as fast as the
+// pending caps let it while strangers stay at the rate. So
 // unauthenticated peers cannot exhaust sockets, memory or CPU, nor keep
 // known agents out. Refusals and failures are logged at a bounded rate (id,
 // address, reason, fingerprint; never a key).
@@ -99,7 +102,10 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
     strangers.set(raw, release);
     const decide = (peer: Peer) => {
       strangers.delete(raw); // it proved a key: it waits for the decision, not evictable
-      return decideLogged(opts.decide, peer, raw.peer, { address: raw.remoteAddress, unit: key }, noisy);
+      return decideLogged(opts.decide, peer, raw.peer, { address: raw.remoteAddress, unit: key }, noisy).then((d) => {
+        if (d.accept && d.known) hellos.give(key);
+        return d;
+      });
     };
     secureServer(raw, { identity: opts.identity, decide }).then(
       ({ link, peer }) => {

@@ -21,7 +21,8 @@ export interface Peer {
   publicKey: Uint8Array;
 }
 
-export type Decision = { accept: true } | { accept: false; code: string; reason: string };
+/** `known`: the key was accepted before this handshake (not just now by --auto-accept); the listener does not count it against the address's handshake rate. */
+export type Decision = { accept: true; known?: boolean } | { accept: false; code: string; reason: string };
 
 /** Server side: the peer authenticated but `decide` refused it (already told, connection closed). */
 export class RefusedError extends SaltyError {

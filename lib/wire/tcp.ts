@@ -260,10 +260,11 @@ function connect(opts: net.NetConnectOpts, what: string, timeoutMs: number, make
   });
 }
 
-export function connectTcp(host: string, port: number, opts: { timeoutMs?: number } = {}): Promise<SocketLink> {
+/** `localAddress`: the source address to connect from (the bench's simulated fleets; default: the system's choice). */
+export function connectTcp(host: string, port: number, opts: { timeoutMs?: number; localAddress?: string } = {}): Promise<SocketLink> {
   const what = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   const makeLink = (s: net.Socket) => new TcpLink(s, what, plainAddress(s.remoteAddress));
-  return connect({ host, port }, what, opts.timeoutMs ?? timing.connectTimeoutMs, makeLink);
+  return connect({ host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, what, opts.timeoutMs ?? timing.connectTimeoutMs, makeLink);
 }
 
 export function connectUnix(path: string): Promise<SocketLink> {

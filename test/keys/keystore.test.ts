@@ -28,7 +28,7 @@ describe("KeyStore.decide", () => {
     expect(logs.filter((l) => l.includes("keys.pending id=web1")).length).toBe(1);
     // Another process (salty keys accept) moves the file; this instance sees it at the next decision.
     await new KeyStore(root).accept("web1");
-    expect(await ks.decide(p)).toEqual({ accept: true });
+    expect(await ks.decide(p)).toEqual({ accept: true, known: true }) // accepted before: not counted against its address's handshake rate;
   });
 
   test("an accepted id presenting another key is refused and logged with both fingerprints", async () => {
@@ -45,7 +45,7 @@ describe("KeyStore.decide", () => {
     const line = logs.find((l) => l.includes("keys.mismatch id=db1"))!;
     expect(line).toContain(`presented=${fingerprint(impostor.publicKey)}`);
     expect(line).toContain(`accepted=${fingerprint(real.publicKey)}`);
-    expect(await ks.decide(real)).toEqual({ accept: true });
+    expect(await ks.decide(real)).toEqual({ accept: true, known: true }) // accepted before: not counted against its address's handshake rate;
   });
 
   test("a second key for a pending id does not replace the first", async () => {

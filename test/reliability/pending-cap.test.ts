@@ -31,7 +31,7 @@ test("a full pending list refuses new keys without writing them; pending and acc
   expect(fresh).toMatchObject({ accept: false, code: "E_KEY_PENDING_FULL" });
   expect(readdirSync(pending)).toHaveLength(limits.maxPendingKeys);
   expect(await ks.decide({ id: "p7", kind: "agent", publicKey: key(7 % 10) })).toMatchObject({ accept: false, code: "E_KEY_PENDING" });
-  expect(await ks.decide({ id: "ok", kind: "agent", publicKey: key(251) })).toEqual({ accept: true });
+  expect(await ks.decide({ id: "ok", kind: "agent", publicKey: key(251) })).toEqual({ accept: true, known: true });
   // Another kind has its own list.
   expect(await ks.decide({ id: "laptop", kind: "client", publicKey: key(253) })).toMatchObject({ code: "E_KEY_PENDING" });
 });

@@ -11,4 +11,15 @@ describe("RateLimiter", () => {
     expect(r.take("a", 1100)).toBe(false);
     expect([0, 0, 0, 0].map(() => r.take("a", 5000))).toEqual([true, true, true, false]); // refills up to the burst only
   });
+
+  test("a token given back can be spent again, never past the burst", () => {
+    const r = new RateLimiter(2, () => 60_000);
+    expect([r.take("a", 0), r.take("a", 0), r.take("a", 0)]).toEqual([true, true, false]);
+    r.give("a", 0);
+    expect([r.take("a", 0), r.take("a", 0)]).toEqual([true, false]);
+    for (let i = 0; i < 5; i++) r.give("a", 0);
+    expect([r.take("a", 0), r.take("a", 0), r.take("a", 0)]).toEqual([true, true, false]);
+    r.give("unknown", 0); // nothing spent there: nothing to give back
+    expect([r.take("unknown", 0), r.take("unknown", 0), r.take("unknown", 0)]).toEqual([true, true, false]);
+  });
 });

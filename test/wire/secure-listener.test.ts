@@ -2,6 +2,8 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
+import nacl from "tweetnacl";
+import { samePublicKey } from "../../lib/crypto/keys.ts";
 import { limits, timing } from "../../lib/constants.ts";
 import { addressKey } from "../../lib/wire/secure-listener.ts";
 import { writeHello } from "../../lib/wire/_handshake.ts";
@@ -112,6 +114,20 @@ describe("secure listener guards", () => {
     const err = await fx.connect("sixth").catch((e) => e);
     expect(err.message).toMatch(/connection closed during the handshake/);
     expect(five.every((r) => !r.closed)).toBe(true);
+    expect(logs.some((l) => l.includes("secure.over_capacity") && l.includes("too many handshakes from this address lately"))).toBe(true);
+  });
+
+  test("a key accepted before does not spend its address's handshake rate; a stranger's and a just-accepted one do", async () => {
+    limits.handshakeBurst = 3;
+    timing.handshakeRefillMs = 60_000;
+    const known = nacl.sign.keyPair();
+    const fx = await secureFixture(cleanups, (p) => ({ accept: true, known: samePublicKey(p.publicKey, known.publicKey) }));
+    // Ten handshakes of a fleet's known keys from one address, one after the other: none refused.
+    for (let i = 0; i < 10; i++) expect(await roundTrip(await fx.connect(`known${i}`, { identity: known }), "in")).toBe("echo:in");
+    // Accepted without having been known (as --auto-accept does): three, then the rate.
+    for (let i = 0; i < 3; i++) expect(await roundTrip(await fx.connect(`fresh${i}`), "in")).toBe("echo:in");
+    const err = await fx.connect("fresh3").catch((e) => e);
+    expect(err.message).toMatch(/connection closed during the handshake/);
     expect(logs.some((l) => l.includes("secure.over_capacity") && l.includes("too many handshakes from this address lately"))).toBe(true);
   });
 
