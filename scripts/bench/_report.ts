@@ -9,6 +9,7 @@ import type { W1Result } from "./_w1.ts";
 import type { W1PkgResult } from "./_w1pkg.ts";
 import type { W2Result } from "./_w2.ts";
 import type { W3Result } from "./_w3.ts";
+import type { W4Result } from "./_w4.ts";
 
 export interface Results {
   machine: Record<string, unknown>;
@@ -22,6 +23,8 @@ export interface Results {
   w3?: W3Result;
   /** salty ping / run to 200 agents, W2 no-change with and without live events (_adhoc.ts). */
   adhoc?: AdhocResult;
+  /** One master, 10,000 agents (_w4.ts). */
+  w4?: W4Result;
   ansible?: string;
   targets?: Target[];
 }
@@ -89,6 +92,11 @@ function memory(res: Results): string[] {
     lines.push(`W1 agent: idle RSS ${parts(r)} once its role worker was released; a no-change apply then takes ${range(afterRelease)}`);
   }
   for (const s of res.w2?.sizes ?? []) lines.push(`W2 ${s.agents} agents: master RSS ${mb(s.master.rss)}, peak ${mb(s.master.hwm)}; one agent RSS ${mb(s.agent.rss)}, peak ${mb(s.agent.hwm)}`);
+  if (res.w4) {
+    const w4 = res.w4;
+    lines.push(`W4: ${w4.agents} agents in ${w4.processes} processes of ${w4.perProcess} (one such process: RSS ${mb(w4.agentProcessRss.connected)} connected, ${mb(w4.agentProcessRss.after)} after the applies), ${w4.perSource} per source address; master RSS ${mb(w4.master.connectedRss)} connected, ${mb(w4.master.afterRss)} after the applies, peak ${mb(w4.master.hwm)}`);
+    if (w4.equivalence) lines.push(`W4 check: ${w4.equivalence.agents} agents as processes and grouped in one process: ${w4.equivalence.identical ? "identical apply results" : `DIFFERENT: ${w4.equivalence.differences.join("; ")}`}`);
+  }
   if (res.w3) lines.push(`W3: agent peak ${mb(res.w3.agent.hwm)}, master peak ${mb(res.w3.master.hwm)}`);
   return lines;
 }
@@ -127,6 +135,18 @@ export function judge(res: Results): Target[] {
     const d = a.applyLive.median / a.applyJson.median - 1;
     add(`W2 no-change, ${a.agents} agents, live text vs --json`, "within 5 %", `${(d * 100).toFixed(1)} % (${secs(a.applyJson.median)} -> ${secs(a.applyLive.median)})`, d <= 0.05);
     if (a.ansible) add(`vs Ansible ad-hoc (${a.ansible.hosts} hosts, forks 50)`, "-", `ansible -m ping ${secs(a.ansible.ping.median)}, -a true ${secs(a.ansible.run.median)}`, true);
+  }
+  if (res.w4) {
+    const w4 = res.w4;
+    const at = (l: number[]) => ` (load ${l.map((x) => x.toFixed(1)).join(" ")})`;
+    add(`W4 ${w4.agents} agents connected after a master restart`, "≤ 10 s", `${secs(w4.connect.seconds)}${at(w4.connect.load)}`, w4.connect.seconds <= 10);
+    for (const a of w4.applies) {
+      const limit = a.agents <= 1_000 ? 0.5 : 3;
+      add(`W4 no-change apply, ${a.agents} agents`, `≤ ${limit} s whole command`, `${secs(a.noChange.median)}${at(a.load)}`, a.noChange.median <= limit);
+    }
+    add(`W4 master RSS, ${w4.agents} connected`, "≤ 500 MB", `${mb(w4.master.connectedRss)} (${mb(w4.master.hwm)} peak)`, w4.master.connectedRss <= 500 * 1024);
+    add(`W4 salty ping, ${w4.ping.agents} agents`, "≤ 1 s", `${secs(w4.ping.wall.median)}${at(w4.ping.load)}`, w4.ping.wall.median <= 1);
+    if (w4.equivalence) add(`W4 grouped agents = one process each (${w4.equivalence.agents})`, "identical results", w4.equivalence.identical ? "identical" : "different", w4.equivalence.identical);
   }
   if (w3) {
     const rate = w3.bytes / w3.first.wall.median / 1e6;

@@ -1,9 +1,13 @@
 // Several agents in one process, through the real agent code (runAgent, the
 // role runner, facts): how the benchmark simulates a fleet larger than the
 // machine's memory allows as separate processes. Each agent has its own id,
-// keyroot and --path. Usage: bun agents.ts HOST:PORT DIR ID... Bench-only.
+// keyroot and --path. Usage: bun agents.ts HOST:PORT DIR ID[@SOURCE]...
+// (SOURCE: the local address the agent dials from, e.g. 127.0.3.7: W4 puts
+// its fleet behind many loopback addresses, as real fleets are). With
+// --ids-from FILE the ID[@SOURCE] tokens are read from FILE, one a line.
+// Prints "agents: N started" once every agent's key is loaded. Bench-only.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runAgent } from "../../lib/agent/reconnect.ts";
 import { createExecutor } from "../../lib/agent/runner.ts";
@@ -11,9 +15,11 @@ import { gatherFacts } from "../../lib/facts/gather.ts";
 import { overrideTiming } from "../../lib/constants.ts";
 import { version } from "../../lib/version.ts";
 
-const [master, dir, ...ids] = process.argv.slice(2);
-if (!master || !dir || ids.length === 0) {
-  process.stderr.write("usage: bun agents.ts HOST:PORT DIR ID...\n");
+const argv = process.argv.slice(2);
+const [master, dir, ...rest] = argv;
+const tokens = rest[0] === "--ids-from" ? readFileSync(rest[1]!, "utf8").split("\n").filter(Boolean) : rest;
+if (!master || !dir || tokens.length === 0) {
+  process.stderr.write("usage: bun agents.ts HOST:PORT DIR ID[@SOURCE]... | --ids-from FILE\n");
   process.exit(2);
 }
 overrideTiming(process.env.SALTY_TIMING);
@@ -21,17 +27,19 @@ const [host, port] = master.split(":");
 const stop = new AbortController();
 process.on("SIGTERM", () => stop.abort());
 const facts = await gatherFacts();
-await Promise.all(
-  ids.map((id) => {
-    const path = join(dir, "sandbox", id);
-    mkdirSync(path, { recursive: true });
-    return runAgent({
-      host: host!,
-      port: Number(port),
-      id,
-      keyroot: join(dir, "agent-keys", id),
-      signal: stop.signal,
-      session: { gatherFacts: async () => facts, execute: createExecutor({ pathPrefix: path }), version: version.version },
-    });
-  }),
-);
+const running = tokens.map((token) => {
+  const [id, source] = token.split("@") as [string, string | undefined];
+  const path = join(dir, "sandbox", id);
+  mkdirSync(path, { recursive: true });
+  return runAgent({
+    host: host!,
+    port: Number(port),
+    id,
+    keyroot: join(dir, "agent-keys", id),
+    signal: stop.signal,
+    ...(source ? { localAddress: source } : {}),
+    session: { gatherFacts: async () => facts, execute: createExecutor({ pathPrefix: path }), version: version.version },
+  });
+});
+process.stderr.write(`agents: ${tokens.length} started\n`);
+await Promise.all(running);

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only w1,w1pkg,w2,w3,adhoc] [--no-ansible] [--runs N] [--tmp DIR] [--keep]:
+// npm run bench [-- --quick] [--only w1,w1pkg,w2,w3,adhoc,w4] [--no-ansible] [--runs N] [--tmp DIR] [--keep]:
 // builds salty, generates the workloads deterministically in a temp dir, runs
 // them with real master and agent processes on 127.0.0.1, measures the floor
 // (and Ansible when installed) in the same run, prints a table and writes
@@ -19,12 +19,13 @@ import { runW1Pkg } from "./_w1pkg.ts";
 import { runW2 } from "./_w2.ts";
 import { runW3 } from "./_w3.ts";
 import { runAdhoc } from "./_adhoc.ts";
+import { runW4 } from "./_w4.ts";
 
 const repo = resolve(import.meta.dir, "../..");
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    only: { type: "string", default: "w1,w1pkg,w2,w3,adhoc" },
+    only: { type: "string", default: "w1,w1pkg,w2,w3,adhoc,w4" },
     "no-ansible": { type: "boolean", default: false },
     runs: { type: "string" },
     keep: { type: "boolean", default: false },
@@ -95,6 +96,10 @@ async function main(tmp: string): Promise<void> {
   if (only.has("w3")) res.w3 = await runW3(env, w3);
   await stopAll();
   if (only.has("adhoc")) res.adhoc = await runAdhoc(env, 200);
+  await stopAll();
+  // W4: 10,000 agents connected, pinged and restarted; the no-change applies up to W4_APPLY_MAX agents (default 1,000:
+  // a simulated agent holds ~3 MB once it has run a role, 10,000 of them do not fit this machine's memory).
+  if (only.has("w4")) res.w4 = await runW4(env, quick ? [1_000, 2_000] : [1_000, 10_000], quick ? 0 : 200, Number(process.env.W4_APPLY_MAX ?? 1_000));
   await stopAll();
   res.machine.loadEnd = loadavg().map((x) => Number(x.toFixed(2)));
   res.targets = judge(res);
