@@ -25,17 +25,15 @@ CACHE=${SALTY_FRESH_HOST_CACHE:-/var/tmp/salty-fresh-host}
 SUITE=${SALTY_DEBIAN_SUITE:-bookworm}
 EXAMPLES=${SALTY_EXAMPLES:-nginx-site users app-release}
 STARTED=$SECONDS
+LABEL=examples
+# shellcheck source=scripts/_debian-root.sh
+source "$REPO/scripts/_debian-root.sh"
+watched() { echo $MASTER_PID $UNSHARE_PID; }
 MASTER_PID=""
 UNSHARE_PID=""
 AGENT_PID=""
 HTTP_PID=""
 WORK=""
-
-say() { printf '[examples %3ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-
-# Running and not a zombie (bash reaps its children in the background: read once).
-alive() { local st; st=$(cat "/proc/$1/stat" 2>/dev/null) && [[ $st != *") Z "* ]]; }
 
 # TERM, up to 10 s to exit, then KILL. unshare blocks TERM while it waits for
 # its child, so the agent (its child, PID 1 of the namespace, which handles
@@ -62,63 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The first non-security Debian mirror of this machine's apt sources.
-debian_mirror() {
-  [[ -n ${SALTY_DEBIAN_MIRROR:-} ]] && { echo "$SALTY_DEBIAN_MIRROR"; return; }
-  local url
-  url=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' | grep -v security | head -n 1 || true)
-  [[ -z $url ]] && url=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; break } }' | grep -v security | head -n 1 || true)
-  echo "${url:-http://deb.debian.org/debian}"
-}
-
-ensure_tool() { # command package
-  command -v "$1" >/dev/null && return
-  say "installing $2"
-  local install=(apt-get install -y --no-install-recommends "$2")
-  mkdir -p "$CACHE"
-  DEBIAN_FRONTEND=noninteractive "${install[@]}" >"$CACHE/apt.log" 2>&1 ||
-    { apt-get update >>"$CACHE/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive "${install[@]}" >>"$CACHE/apt.log" 2>&1; } ||
-    { tail -n 5 "$CACHE/apt.log"; die "apt-get install $2 failed"; }
-}
-
-# A pristine minimal root, built once; a half-built one is never reused.
-cached_root() {
-  local root=$CACHE/$SUITE-minbase
-  if [[ ! -x $root/bin/sh ]]; then
-    ensure_tool debootstrap debootstrap
-    local mirror
-    mirror=$(debian_mirror)
-    say "debootstrap --variant=minbase $SUITE from $mirror (once; cached in $root)"
-    rm -rf --one-file-system "$root.partial"
-    mkdir -p "$CACHE"
-    debootstrap --variant=minbase "$SUITE" "$root.partial" "$mirror" >"$CACHE/debootstrap.log" 2>&1 ||
-      { tail -n 20 "$CACHE/debootstrap.log"; die "debootstrap failed"; }
-    mv "$root.partial" "$root"
-  fi
-  echo "$root"
-}
-
-# A TCP port nobody listens on, from the kernel's own tables.
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    grep -qi ":$(printf '%04X' "$port") [0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return; }
-  done
-}
-
-wait_for() { # seconds description command...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "timed out waiting for $what"
-    for pid in $MASTER_PID $UNSHARE_PID; do alive "$pid" || die "a process this test started exited while waiting for $what"; done
-    sleep 0.2
-  done
-}
-
-
 cleanup() {
   local status=$?
   stop_pair
@@ -139,9 +80,7 @@ stop_pair() {
 
 [[ $(id -u) -eq 0 ]] || die "run as root: debootstrap, chroot and namespaces need it"
 [[ -x $BIN ]] || die "$BIN is missing: npm run test:examples builds it"
-PRISTINE=$CACHE/$SUITE-minbase
-[[ -x $PRISTINE/bin/sh ]] || { bash "$REPO/scripts/fresh-host-test.sh" >/dev/null 2>&1 || true; }
-[[ -x $PRISTINE/bin/sh ]] || die "no cached debootstrap root at $PRISTINE (scripts/fresh-host-test.sh makes it)"
+PRISTINE=$(cached_root minbase bin/sh)
 BUN=$(command -v bun || echo "$REPO/node_modules/.bin/bun")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/salty-examples.XXXXXX")
 export SALTY_TIMING='{"backoffMinMs":200,"backoffMaxMs":1000}'

@@ -26,14 +26,14 @@ CACHE=${SALTY_FRESH_HOST_CACHE:-/var/tmp/salty-fresh-host}
 SUITE=${SALTY_DEBIAN_SUITE:-bookworm}
 ID=sd1.salty.test
 STARTED=$SECONDS
+LABEL=systemd-host
+# shellcheck source=scripts/_debian-root.sh
+source "$REPO/scripts/_debian-root.sh"
+watched() { echo $MASTER_PID $NSPAWN_PID; }
 MASTER_PID=""
 NSPAWN_PID=""
 WORK=""
 MARK="31536000.$$"
-
-say() { printf '[systemd-host %3ds] %s\n' $((SECONDS - STARTED)) "$*" >&2; }
-die() { say "FAIL: $*"; exit 1; }
-alive() { local st; st=$(cat "/proc/$1/stat" 2>/dev/null) && [[ $st != *") Z "* ]]; }
 
 stop() { # pid, seconds to wait after TERM
   kill -TERM "$1" 2>/dev/null || true
@@ -55,61 +55,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-debian_mirror() {
-  [[ -n ${SALTY_DEBIAN_MIRROR:-} ]] && { echo "$SALTY_DEBIAN_MIRROR"; return; }
-  local url
-  url=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' | grep -v security | head -n 1 || true)
-  echo "${url:-http://deb.debian.org/debian}"
-}
-
-ensure_tool() { # command package
-  command -v "$1" >/dev/null && return
-  say "installing $2"
-  mkdir -p "$CACHE"
-  local install=(apt-get install -y --no-install-recommends "$2")
-  DEBIAN_FRONTEND=noninteractive "${install[@]}" >"$CACHE/apt.log" 2>&1 ||
-    { apt-get update >>"$CACHE/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive "${install[@]}" >>"$CACHE/apt.log" 2>&1; } ||
-    { tail -n 5 "$CACHE/apt.log"; die "apt-get install $2 failed"; }
-}
-
-cached_root() {
-  local root=$CACHE/$SUITE-systemd
-  if [[ ! -x $root/lib/systemd/systemd ]]; then
-    ensure_tool debootstrap debootstrap
-    say "debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus $SUITE (once; cached in $root)"
-    rm -rf --one-file-system "$root.partial"
-    mkdir -p "$CACHE"
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus "$SUITE" "$root.partial" "$(debian_mirror)" >"$CACHE/debootstrap-systemd.log" 2>&1 ||
-      { tail -n 20 "$CACHE/debootstrap-systemd.log"; die "debootstrap failed"; }
-    mv "$root.partial" "$root"
-  fi
-  echo "$root"
-}
-
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    grep -qi ":$(printf '%04X' "$port") [0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return; }
-  done
-}
-
-wait_for() { # seconds description command...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "timed out waiting for $what"
-    for pid in $MASTER_PID $NSPAWN_PID; do alive "$pid" || die "a process this test started exited while waiting for $what"; done
-    sleep 0.3
-  done
-}
-
 [[ $(id -u) -eq 0 ]] || die "run as root"
 [[ $(uname -m) == x86_64 ]] || die "this test runs dist/salty-linux-x64"
 [[ -x $BIN ]] || die "$BIN is missing: npm run release (npm run test:systemd-host builds it)"
 ensure_tool systemd-nspawn systemd-container
 
-PRISTINE=$(cached_root)
+PRISTINE=$(cached_root systemd lib/systemd/systemd systemd,systemd-sysv,dbus)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/salty-systemd-host.XXXXXX")
 ROOT=$WORK/root
 say "copying the cached root to $ROOT"
