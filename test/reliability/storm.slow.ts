@@ -5,8 +5,7 @@
 // refusal costs it no signature (refused at the door, before any crypto).
 // Run by `npm run test:reliability`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Facts } from "salty";
 import { runAgent } from "../../lib/agent/reconnect.ts";
@@ -16,6 +15,7 @@ import { loadOrCreateIdentity } from "../../lib/crypto/keys.ts";
 import { setLogSink } from "../../lib/log.ts";
 import { world, type World } from "../e2e/_harness.ts";
 import { acceptKey, recordFigures, until } from "./_tools.ts";
+import { tempDir, type TempDir } from "../_temp.ts";
 
 const AGENTS = 300;
 const PER_ADDRESS = 100;
@@ -27,6 +27,7 @@ const files = {
 const facts = { kernel: "Linux", machine: "x86_64", os: { name: "Linux", version: "sim" }, cpu_count: 1, mem_gb: 1, hostname: "sim", networking: { interfaces: [] } } as unknown as Facts;
 
 let w: World;
+let scratch: TempDir | undefined;
 let root = "";
 const stop = new AbortController();
 let running: Promise<void>[] = [];
@@ -36,14 +37,15 @@ beforeAll(async () => {
   setLogSink(() => {});
   Object.assign(timing, { backoffMinMs: 200, backoffMaxMs: 2000 });
   w = await world({ files, timing: JSON.stringify({}) }); // production intervals: 300 agents in this process answer pings late
-  root = mkdtempSync(join(tmpdir(), "salty-storm-"));
+  scratch = tempDir("salty-storm-");
+  root = scratch.path;
 });
 
 afterAll(async () => {
   stop.abort();
   await Promise.all(running);
   Object.assign(timing, saved);
-  rmSync(root, { recursive: true, force: true });
+  scratch?.[Symbol.dispose]();
   await w?.[Symbol.asyncDispose]();
 });
 
