@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { quietClient } from "../lib/client/connect.ts";
 import { connectClient } from "./_connect.ts";
-import { resolvedInventory } from "../lib/master/apply-plan.ts";
+import { resolvedInventory } from "../lib/master/apply-scope.ts";
 import { deriveKey, readPassword } from "../lib/crypto/secrets.ts";
 import { io } from "./_io.ts";
 

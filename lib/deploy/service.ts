@@ -3,7 +3,7 @@
 // comes: memory stays flat; past maxBytes it is refused), unpacked into
 // incoming/ and checked (tar-read.ts, check.ts), kept as the release named by
 // its hash, made live in one symlink swap (releases.ts), then applied: the
-// release's top.ts section to the hosts it selects (plan.ts), with the release
+// release's top.ts section to the hosts it selects (scope.ts), with the release
 // as the agents' only fileroot for that apply (FileServer confinement: its
 // files/ only, never the base fileroot, never the keyroot, no .enc). A failure
 // before the swap leaves the live release and every host as they were. The
@@ -16,7 +16,7 @@ import { SaltyError, errorMessage } from "../errors.ts";
 import { log as logLine } from "../log.ts";
 import type { Registry } from "../master/registry.ts";
 import { FileServer } from "../master/fileserver.ts";
-import { readRoleSource } from "../master/apply-plan.ts";
+import { readRoleSource } from "../master/apply-scope.ts";
 import { applyOrRollout } from "../master/rollout.ts";
 import type { ApplyReport, ApplyRequest, HostReport } from "../wire/api.ts";
 import type { Recorder } from "../history/recorder.ts";
@@ -24,7 +24,7 @@ import { extractBundle } from "./tar-read.ts";
 import { checkRelease } from "./check.ts";
 import type { Releases } from "./releases.ts";
 import { DeployLogs, type DeployLog } from "./events.ts";
-import { planDeploy, type DeployPlanDeps } from "./plan.ts";
+import { scopeDeploy, type DeployScopeDeps } from "./scope.ts";
 import type { TokenInfo } from "./tokens.ts";
 
 export interface DeployLimits {
@@ -39,7 +39,7 @@ export interface DeployServiceDeps {
   releases: Releases;
   keyroot: string;
   registry: Registry;
-  planner: DeployPlanDeps;
+  scoping: DeployScopeDeps;
   limits: DeployLimits;
   inputKey?: Uint8Array;
   history?: Recorder;
@@ -144,7 +144,7 @@ export class DeployService {
   }
 
   private async apply(where: { project: string; deployment: string; dir: string }, section: Awaited<ReturnType<typeof checkRelease>>, log: DeployLog, apply: Exclude<ApplyWords, false>): Promise<ApplyReport> {
-    const { registry, planner, keyroot } = this.deps;
+    const { registry, scoping, keyroot } = this.deps;
     const { dir } = where;
     const words = apply.words;
     // Each role's inputs at its last successful run on each host (this deployment's own record): equal ones are not run again.
@@ -156,10 +156,10 @@ export class DeployService {
       const req: ApplyRequest = { args: words, dryRun: false, diff: false };
       const report = await applyOrRollout(req, {
         registry,
-        plan: async (_req, connected) => {
-          const plan = await planDeploy(section, connected, planner);
-          log.emit("apply-start", { hosts: plan.hosts.map((h) => h.id) });
-          return plan;
+        scope: async (_req, connected) => {
+          const scope = await scopeDeploy(section, connected, scoping);
+          log.emit("apply-start", { hosts: scope.hosts.map((h) => h.id) });
+          return scope;
         },
         roleSource: (name) => readRoleSource(dir, name),
         fileroot: files,

@@ -42,8 +42,8 @@ export async function startDeploys(opts: DeployHttpOptions, deps: { core: Master
   if (inside(await realpath(core.keyroot), real)) throw new UsageError(`--deploy-root ${root} lies inside the keyroot: roles would be refused every file (and must never come near the keys)`);
   const releases = new Releases(real, opts.keep);
   await releases.clearIncoming();
-  const planner = { fileroot: core.fileroot, factsOf: (id: string) => core.registry.get(id)?.facts, get secretKey() { return core.keys.current(); } };
-  const service = new DeployService({ releases, keyroot: core.keyroot, registry: core.registry, planner, limits: { maxEntries: opts.maxEntries, maxBytes: opts.maxBytes }, history, ...(deps.inputKey ? { inputKey: deps.inputKey } : {}) });
+  const scoping = { fileroot: core.fileroot, factsOf: (id: string) => core.registry.get(id)?.facts, get secretKey() { return core.keys.current(); } };
+  const service = new DeployService({ releases, keyroot: core.keyroot, registry: core.registry, scoping, limits: { maxEntries: opts.maxEntries, maxBytes: opts.maxBytes }, history, ...(deps.inputKey ? { inputKey: deps.inputKey } : {}) });
   const server = serveHttp({ host: opts.host, port: opts.port, ...(opts.tls ? { tls: opts.tls } : {}), tokens: new TokenStore(history.store), service, releases });
   log("master.http", { bind: `${opts.host}:${server.port}`, tls: opts.tls ? "yes" : "no", deploy_root: real });
   return server;

@@ -146,7 +146,7 @@ export function targetText(target: Target): string {
 }
 
 /** `factsOf`: the validated facts of connected agents, for fact: targets (none: no fact: leaf matches). */
-export function planApply(inv: ValidInventory, connectedIds: Iterable<string>, args: ApplyArgs, factsOf: FactsOf = () => undefined): InventoryPlan {
+export function scopeApply(inv: ValidInventory, connectedIds: Iterable<string>, args: ApplyArgs, factsOf: FactsOf = () => undefined): InventoryPlan {
   const target = args.target;
   if (target) checkTargetNames(inv, target);
   const inTarget = targetTest(target, factsOf);

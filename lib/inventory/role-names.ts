@@ -3,7 +3,7 @@
 // made explicit). An inventory role that is neither is an inventory error
 // naming host and role; a roles=/skip= name that is neither is a usage error
 // (exit 2): without these checks a typo ran nothing and exited 0.
-// Pure: the caller lists the role files (apply-plan.ts).
+// Pure: the caller lists the role files (apply-scope.ts).
 
 import { UsageError } from "../errors.ts";
 import { closest, type ApplyArgs } from "./args.ts";

@@ -143,7 +143,7 @@ function checkRoles(roles: unknown, at: string, problems: string[]): void {
   }
 }
 
-/** A tag is one of the host's roles that has no roles/NAME.ts (apply-plan.ts checks the files). */
+/** A tag is one of the host's roles that has no roles/NAME.ts (apply-scope.ts checks the files). */
 function checkTags(tags: unknown, roles: unknown, at: string, problems: string[]): void {
   if (tags === undefined) return;
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) return void problems.push(`${at}: tags must be an array of strings`);

@@ -8,7 +8,7 @@ import { decryptBytes } from "../crypto/secrets.ts";
 import { SecretKeySource } from "./secret-key-source.ts";
 import { Registry } from "./registry.ts";
 import { FileServer } from "./fileserver.ts";
-import { planFromInventory, readRoleSource, resolvedInventory, type PlannerDeps } from "./apply-plan.ts";
+import { scopeFromInventory, readRoleSource, resolvedInventory, type ScopeDeps } from "./apply-scope.ts";
 import type { ControlDeps } from "./control-session.ts";
 import { secretPlaintexts, selectHosts } from "./targeting.ts";
 
@@ -19,7 +19,7 @@ export interface MasterCore {
   files: FileServer;
   /** The key of crypto.pass (or the environment), read when needed. */
   keys: SecretKeySource;
-  /** What the scheduler and client sessions need: plan, role sources, meta. */
+  /** What the scheduler and client sessions need: scope, role sources, meta. */
   control: ControlDeps;
   close(): void;
 }
@@ -39,7 +39,7 @@ export async function masterCore(opts: { fileroot: string; keyroot: string }): P
       return key ? (b: Uint8Array) => decryptBytes(b, key) : undefined;
     },
   });
-  const planner: PlannerDeps = {
+  const scoping: ScopeDeps = {
     fileroot,
     factsOf: (id) => registry.get(id)?.facts,
     get secretKey() {
@@ -48,11 +48,11 @@ export async function masterCore(opts: { fileroot: string; keyroot: string }): P
   };
   const control: ControlDeps = {
     registry,
-    plan: (req, connected) => planFromInventory(req, connected, planner),
-    meta: (showSecrets) => resolvedInventory(registry.ids(), showSecrets, planner),
+    scope: (req, connected) => scopeFromInventory(req, connected, scoping),
+    meta: (showSecrets) => resolvedInventory(registry.ids(), showSecrets, scoping),
     roleSource: (name) => readRoleSource(fileroot, name),
     adhoc: {
-      select: (target) => selectHosts(target, { fileroot, connected: () => registry.ids(), factsOf: planner.factsOf, get secretKey() { return keys.current(); } }),
+      select: (target) => selectHosts(target, { fileroot, connected: () => registry.ids(), factsOf: scoping.factsOf, get secretKey() { return keys.current(); } }),
       secretsOf: (host) => secretPlaintexts(host, keys.current()),
     },
   };

@@ -15,7 +15,7 @@ import { batches, FailureBudget, type RolloutOptions } from "../inventory/rollou
 import type { JobRecord } from "../history/types.ts";
 import type { ApplyEvent, ApplyReport, ApplyRequest, BatchProgress, HostReport, RoleOutcome, RolloutSummary, RunHostEnd } from "../wire/api.ts";
 import { runOn } from "./adhoc-run.ts";
-import { runApply, type ApplyPlan, type HostPlan, type SchedulerDeps } from "./scheduler.ts";
+import { runApply, type ApplyScope, type HostScope, type SchedulerDeps } from "./scheduler.ts";
 import { StreamMask } from "./stream-mask.ts";
 
 /** Which of the planned hosts this rollout may run (a resume: the hosts its job never attempted), and the job it resumes. */
@@ -37,11 +37,11 @@ export function applyOrRollout(req: ApplyRequest, deps: SchedulerDeps, scope: Ro
 export async function runRollout(req: ApplyRequest, opts: RolloutOptions, deps: SchedulerDeps, scope: RolloutScope = {}): Promise<ApplyReport> {
   const t0 = performance.now();
   await deps.awaitKnownAgents?.(req, (agents, ms) => deps.progress?.({ elapsed: 0, done: 0, total: 0, waiting: { agents, ms } }));
-  const plan = await deps.plan(req, deps.registry.ids());
-  const inScope = (h: HostPlan) => !scope.only || scope.only.has(h.id);
-  const toRun = plan.hosts.filter((h) => h.status === "run" && inScope(h)).map((h) => h.id);
+  const applyScope = await deps.scope(req, deps.registry.ids());
+  const inScope = (h: HostScope) => !scope.only || scope.only.has(h.id);
+  const toRun = applyScope.hosts.filter((h) => h.status === "run" && inScope(h)).map((h) => h.id);
   // Hosts that do not run: reported once, with the first batch (missing ones as missing); outside the scope: skipped.
-  const others = plan.hosts.filter((h) => h.status !== "run" || !inScope(h)).map((h): HostPlan => (inScope(h) ? h : { ...h, status: "skipped" }));
+  const others = applyScope.hosts.filter((h) => h.status !== "run" || !inScope(h)).map((h): HostScope => (inScope(h) ? h : { ...h, status: "skipped" }));
   const waves = batches(toRun, opts.batch);
   const budget = new FailureBudget(opts.maxFail, toRun.length);
   const summary: RolloutSummary = {
@@ -75,13 +75,13 @@ export async function runRollout(req: ApplyRequest, opts: RolloutOptions, deps: 
     const events = (e: ApplyEvent) => {
       if (gated && e.type === "host_end" && e.host.status === "ran" && e.host.errors === 0 && inWave.has(e.host.id)) {
         // The host's end waits for its gate: a client printing hosts as they end sees the gate's verdict in the block.
-        gates.push(runGate(e.host, gated, opts, plan, deps).then((gate) => (deps.events?.({ type: "role_end", host: e.host.id, role: gate }), deps.events?.(e))));
+        gates.push(runGate(e.host, gated, opts, applyScope, deps).then((gate) => (deps.events?.({ type: "role_end", host: e.host.id, role: gate }), deps.events?.(e))));
       } else deps.events?.(e);
     };
     const report = await runApply(req, {
       ...deps,
       awaitKnownAgents: undefined,
-      plan: async (): Promise<ApplyPlan> => ({ ...plan, hosts: [...plan.hosts.filter((h) => inWave.has(h.id)), ...(i === 0 ? others : [])] }),
+      scope: async (): Promise<ApplyScope> => ({ ...applyScope, hosts: [...applyScope.hosts.filter((h) => inWave.has(h.id)), ...(i === 0 ? others : [])] }),
       events,
       ...(deps.progress ? { progress: (p) => deps.progress!({ ...p, elapsed: since(t0), done: done + p.done, total: toRun.length, failed: budget.spent + (p.failed ?? 0), batch: batch() }) } : {}),
     });
@@ -101,13 +101,13 @@ export async function runRollout(req: ApplyRequest, opts: RolloutOptions, deps: 
     const stopping = !last && budget.exhausted ? { stopped: `failure budget spent (${budget.spent}/${budget.max})` } : {};
     if (wave.length) deps.events?.({ type: "batch_end", batch: i + 1, of: waves.length, failed: failedHere, spent: budget.spent, budget: budget.max, ...stopping });
   }
-  const hosts = plan.hosts.map((h) => reports.get(h.id)).filter((h): h is HostReport => h !== undefined);
+  const hosts = applyScope.hosts.map((h) => reports.get(h.id)).filter((h): h is HostReport => h !== undefined);
   const rc = hosts.some((h) => h.errors > 0) || summary.neverAttempted.length > 0 ? 1 : 0;
   return { hosts, elapsed: since(t0), rc, rollout: summary };
 }
 
 /** The gate on one host, tried 1 + gate_retries times; its outcome is added to the host's report (a failure fails the host). */
-async function runGate(host: HostReport, cmd: string, opts: RolloutOptions, plan: ApplyPlan, deps: SchedulerDeps): Promise<RoleOutcome> {
+async function runGate(host: HostReport, cmd: string, opts: RolloutOptions, applyScope: ApplyScope, deps: SchedulerDeps): Promise<RoleOutcome> {
   const t0 = performance.now();
   let end: RunHostEnd = { id: host.id, status: "not connected", rc: 1, elapsed: 0, error: "not connected" };
   let attempts = 0;
@@ -115,7 +115,7 @@ async function runGate(host: HostReport, cmd: string, opts: RolloutOptions, plan
     if (attempts > 0) await Bun.sleep(timing.gateRetryMs);
     const session = deps.registry.get(host.id);
     if (!session) end = { id: host.id, status: "not connected", rc: 1, elapsed: 0, error: "the agent is not connected" };
-    else end = await runOn(session, { target: host.id, argv: [cmd], shell: true, timeoutMs: opts.gateTimeoutMs, env: { SALTY_HOST: host.id } }, new StreamMask(plan.secrets?.(host.id) ?? []), () => {});
+    else end = await runOn(session, { target: host.id, argv: [cmd], shell: true, timeoutMs: opts.gateTimeoutMs, env: { SALTY_HOST: host.id } }, new StreamMask(applyScope.secrets?.(host.id) ?? []), () => {});
     if (end.status === "ran" && end.rc === 0) break;
     if (end.status === "refused") break; // --no-remote-exec: asking again cannot help
   }

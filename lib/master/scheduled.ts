@@ -20,7 +20,7 @@ import { hashBytes } from "../sys/hash.ts";
 import { version } from "../version.ts";
 import { bool, obj } from "../wire/check.ts";
 import type { ApplyMeReply, ApplyRequest } from "../wire/api.ts";
-import { runApply, type ApplyPlan } from "./scheduler.ts";
+import { runApply, type ApplyScope } from "./scheduler.ts";
 import { fitReport } from "./report-size.ts";
 import { recorded } from "./jobs.ts";
 import type { ControlDeps } from "./control-session.ts";
@@ -34,22 +34,22 @@ export function scheduledApplies(deps: { control: ControlDeps; files: FileServer
   const running = new Set<string>();
   const digests = new Map<string, string>();
 
-  /** The plan of this host alone, whatever target= would match besides. */
-  const ownPlan = (id: string) => async (req: ApplyRequest, connected: string[]): Promise<ApplyPlan> => {
-    const plan = await control.plan(req, connected);
-    const hosts = plan.hosts.filter((h) => h.id === id && h.status === "run");
+  /** The scope of this host alone, whatever target= would match besides. */
+  const ownPlan = (id: string) => async (req: ApplyRequest, connected: string[]): Promise<ApplyScope> => {
+    const scope = await control.scope(req, connected);
+    const hosts = scope.hosts.filter((h) => h.id === id && h.status === "run");
     if (!hosts.length) throw new SaltyError(`host ${id} is not in the inventory`, "E_NOT_IN_INVENTORY");
-    return { ...plan, hosts };
+    return { ...scope, hosts };
   };
 
-  const digestOf = async (id: string, plan: ApplyPlan): Promise<string> => {
+  const digestOf = async (id: string, scope: ApplyScope): Promise<string> => {
     const session = control.registry.get(id);
-    const roles = plan.hosts[0]!.roles.filter((r) => !r.skipped && !r.tag).map((r) => r.name);
+    const roles = scope.hosts[0]!.roles.filter((r) => !r.skipped && !r.tag).map((r) => r.name);
     const files = deps.files.sourceFor(() => new Set(roles));
     const parts = [];
     for (const role of roles) {
       const known = await session?.known.for(role, files);
-      parts.push({ role, source: (await control.roleSource(role))?.source ?? null, files: Object.entries(known ?? {}).sort(), vars: plan.context(id, role).me.vars });
+      parts.push({ role, source: (await control.roleSource(role))?.source ?? null, files: Object.entries(known ?? {}).sort(), vars: scope.context(id, role).me.vars });
     }
     return hashBytes(JSON.stringify({ salty: version.version, roles: parts }));
   };
@@ -65,9 +65,9 @@ export function scheduledApplies(deps: { control: ControlDeps; files: FileServer
     running.add(id);
     try {
       const req: ApplyRequest = { args: [`target=${id}`], dryRun: false, diff: false };
-      const plan = ownPlan(id);
+      const scope = ownPlan(id);
       if (onlyIfChanged && digests.has(id)) {
-        const digest = await digestOf(id, await plan(req, control.registry.ids())).catch(() => undefined);
+        const digest = await digestOf(id, await scope(req, control.registry.ids())).catch(() => undefined);
         if (digest === digests.get(id)) {
           log("scheduled.unchanged", { id });
           return { status: "unchanged" };
@@ -75,11 +75,11 @@ export function scheduledApplies(deps: { control: ControlDeps; files: FileServer
       }
       let job = "";
       const report = await recorded(control.history, { req, who: `agent:${id}`, kind: "scheduled", notify: (p) => (job = p.job ?? job) }, async (_progress, mark) =>
-        fitReport(await runApply(req, { ...control, plan, events: mark })),
+        fitReport(await runApply(req, { ...control, scope, events: mark })),
       );
       const mine = report.hosts[0];
       if (report.rc === 0 && onlyIfChanged) {
-        const d = await digestOf(id, await plan(req, control.registry.ids())).catch(() => undefined);
+        const d = await digestOf(id, await scope(req, control.registry.ids())).catch(() => undefined);
         if (d) digests.set(id, d);
       } else digests.delete(id);
       return { status: "ran", rc: report.rc, ...(job ? { job } : {}), errors: mine?.errors ?? 0, changed: mine?.changed ?? 0 };

@@ -1,8 +1,8 @@
 // One apply: hosts in parallel, each host's roles in inventory order, one
 // apply at a time per host (never interleaved). A host whose agent goes away
 // gets rc 1 "connection lost" for its unfinished roles; the others finish.
-// The plan (which hosts, which roles, what context) is computed elsewhere
-// (apply-plan.ts) and injected, so this file knows nothing of the inventory.
+// The scope (which hosts, which roles, what context) is computed elsewhere
+// (apply-scope.ts) and injected, so this file knows nothing of the inventory.
 
 import type { HostContext, HostInfo, Result } from "salty";
 import { timing } from "../constants.ts";
@@ -15,15 +15,15 @@ import { inputDigest } from "../history/inputs.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 import { liveResults } from "./live-results.ts";
 
-export interface HostPlan {
+export interface HostScope {
   id: string;
   status: "run" | Exclude<HostStatus, "ran">;
   /** Every role of the host in inventory order; `skipped` ones were filtered out by roles=/skip=; a `tag` may have no file. */
   roles: Array<{ name: string; skipped: boolean; tag?: boolean }>;
 }
 
-export interface ApplyPlan {
-  hosts: HostPlan[];
+export interface ApplyScope {
+  hosts: HostScope[];
   /** The context a role of a host receives (its own secrets only). */
   context(hostId: string, role: string): HostContext;
   /** Every host as the others see it: when given, contexts' `hosts` travel once per agent connection (shared-hosts.ts). */
@@ -41,7 +41,7 @@ export interface RoleSource {
 
 export interface SchedulerDeps {
   registry: Registry;
-  plan(req: ApplyRequest, connected: string[]): Promise<ApplyPlan>;
+  scope(req: ApplyRequest, connected: string[]): Promise<ApplyScope>;
   /** The role's source, or undefined when roles/NAME.ts does not exist (fine for a tag, an error for a role). */
   roleSource(name: string): Promise<RoleSource | undefined>;
   progress?(p: ApplyProgress): void;
@@ -62,7 +62,7 @@ export interface SchedulerDeps {
 export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
   const t0 = performance.now();
   await deps.awaitKnownAgents?.(req, (agents, ms) => deps.progress?.({ elapsed: 0, done: 0, total: 0, waiting: { agents, ms } }));
-  const plan = await deps.plan(req, deps.registry.ids());
+  const scope = await deps.scope(req, deps.registry.ids());
   // Each role file is read once per apply, however many hosts run it.
   const sources = new Map<string, Promise<RoleSource | undefined>>();
   const roleSource = (name: string) => {
@@ -70,8 +70,8 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
     if (!s) sources.set(name, (s = deps.roleSource(name)));
     return s;
   };
-  const total = plan.hosts.filter((h) => h.status === "run").length;
-  const missing = plan.hosts.filter((h) => h.status === "missing").map((h) => h.id);
+  const total = scope.hosts.filter((h) => h.status === "run").length;
+  const missing = scope.hosts.filter((h) => h.status === "missing").map((h) => h.id);
   const elsewhere = missing.length && deps.elsewhere ? await deps.elsewhere(missing) : undefined;
   let done = 0;
   let failed = 0;
@@ -81,14 +81,14 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
   const events = deps.events;
   try {
     const hosts = await Promise.all(
-      plan.hosts.map(async (h): Promise<HostReport> => {
+      scope.hosts.map(async (h): Promise<HostReport> => {
         if (h.status !== "run") {
           const where = elsewhere?.get(h.id);
           const report: HostReport = { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [], ...(where ? { connectedTo: where } : {}) };
           if (events && h.status !== "skipped") events({ type: "host_end", host: report });
           return report;
         }
-        const report = await deps.registry.exclusive(h.id, () => runHost(h, plan, req, { ...deps, roleSource }, running));
+        const report = await deps.registry.exclusive(h.id, () => runHost(h, scope, req, { ...deps, roleSource }, running));
         running.delete(h.id);
         done++;
         if (report.errors > 0) failed++;
@@ -103,21 +103,21 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
   }
 }
 
-async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, running: Map<string, string>): Promise<HostReport> {
+async function runHost(h: HostScope, scope: ApplyScope, req: ApplyRequest, deps: SchedulerDeps, running: Map<string, string>): Promise<HostReport> {
   const t0 = performance.now();
   deps.events?.({ type: "host_start", host: h.id });
   const session = deps.registry.get(h.id);
   const roles: RoleOutcome[] = [];
   let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
   session?.startApply(h.roles.map((r) => r.name), deps.fileroot);
-  const live = req.live === "roles" && deps.events && session ? liveResults(h.id, h.roles.map((r) => r.name), masker(plan.secrets?.(h.id) ?? []), deps.events) : undefined;
+  const live = req.live === "roles" && deps.events && session ? liveResults(h.id, h.roles.map((r) => r.name), masker(scope.secrets?.(h.id) ?? []), deps.events) : undefined;
   if (live && session) session.roleResults = (p) => live.take(p);
   // An agent that says it pipelines runs role requests one at a time in arrival order
   // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
   // next without waiting for us. Another one gets them one by one.
   // The last role sent says so: after it the agent runs the handlers its roles queued (operators/handlers.ts).
   const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps), inputKey: deps.inputKey, unchanged: deps.unchanged };
-  const sent = session?.can("pipelining") ? await sendAhead(session, h, plan, req, deps, turn) : new Map<number, Promise<RoleRun>>();
+  const sent = session?.can("pipelining") ? await sendAhead(session, h, scope, req, deps, turn) : new Map<number, Promise<RoleRun>>();
   let handlers: RoleOutcome | undefined;
   for (const [i, role] of h.roles.entries()) {
     if (role.skipped) {
@@ -127,7 +127,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
     }
     const src = await deps.roleSource(role.name);
     if (!src) {
-      // A tag has no file by design; a role's file was checked when planning, so it went away since.
+      // A tag has no file by design; a role's file was checked when scoping, so it went away since.
       if (!role.tag) roles.push(outcome(role.name, [roleFailure(role.name, `roles/${role.name}.ts not found`, 0)], 0));
       continue;
     }
@@ -137,7 +137,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
     }
     running.set(h.id, role.name);
     live?.current(role.name);
-    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, plan, req, 0, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
+    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, scope, req, 0, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
     deps.events?.({ type: "role_end", host: h.id, role: r.outcome });
@@ -154,7 +154,7 @@ async function runHost(h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: Sc
 type RoleRun = { outcome: RoleOutcome; lost?: string; handlers?: RoleOutcome };
 
 /** The index of the host's last role that will be sent (-1: none). */
-async function lastRunnable(h: HostPlan, deps: SchedulerDeps): Promise<number> {
+async function lastRunnable(h: HostScope, deps: SchedulerDeps): Promise<number> {
   let last = -1;
   for (const [i, role] of h.roles.entries()) if (!role.skipped && (await deps.roleSource(role.name))) last = i;
   return last;
@@ -168,10 +168,10 @@ type Turn = { apply: string; inputKey?: Uint8Array | undefined; unchanged?: Sche
  * this resolves the request has left, so requests sent one after another
  * arrive in order. `before` roles were sent ahead of it and run first.
  */
-async function sendRole(session: AgentSession, name: string, src: RoleSource, plan: ApplyPlan, req: ApplyRequest, before: number, turn: Turn & { last: boolean }): Promise<{ done: Promise<RoleRun> }> {
+async function sendRole(session: AgentSession, name: string, src: RoleSource, scope: ApplyScope, req: ApplyRequest, before: number, turn: Turn & { last: boolean }): Promise<{ done: Promise<RoleRun> }> {
   const t0 = performance.now();
   const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
-  const secrets = plan.secrets?.(session.id) ?? [];
+  const secrets = scope.secrets?.(session.id) ?? [];
   const mask = masker(secrets);
   const failed = (err: unknown): RoleRun => {
     session.sharedHosts.forget();
@@ -182,8 +182,8 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
   };
   session.roleStarted();
   try {
-    const context = plan.context(session.id, name);
-    const shared = plan.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(plan.others) } : { context };
+    const context = scope.context(session.id, name);
+    const shared = scope.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(scope.others) } : { context };
     const known = session.can("knownFiles") ? await session.known.for(name, session.currentFiles) : undefined;
     const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.modules ? [src.source, ...Object.entries(src.modules).sort(([a], [b]) => (a < b ? -1 : 1)).flat()].join("\0") : src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
     if (inputs && turn.unchanged?.(session.id, name, inputs)) {
@@ -215,11 +215,11 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, pl
 }
 
 /** Every runnable role of the host sent at once, in order (the agent runs them one at a time), by index in h.roles. */
-async function sendAhead(session: AgentSession, h: HostPlan, plan: ApplyPlan, req: ApplyRequest, deps: SchedulerDeps, turn: Turn & { last: number }): Promise<Map<number, Promise<RoleRun>>> {
+async function sendAhead(session: AgentSession, h: HostScope, scope: ApplyScope, req: ApplyRequest, deps: SchedulerDeps, turn: Turn & { last: number }): Promise<Map<number, Promise<RoleRun>>> {
   const sent = new Map<number, Promise<RoleRun>>();
   for (const [i, role] of h.roles.entries()) {
     const src = role.skipped ? undefined : await deps.roleSource(role.name);
-    if (src) sent.set(i, (await sendRole(session, role.name, src, plan, req, sent.size, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
+    if (src) sent.set(i, (await sendRole(session, role.name, src, scope, req, sent.size, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
   }
   return sent;
 }

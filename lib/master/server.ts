@@ -78,7 +78,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   else await unlink(join(keyroot, KEYS_DB_FILE)).catch(() => {});
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept }, keyRecords);
   const knownAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "accepted").map((e) => e.id);
-  const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), plan: core.control.plan });
+  const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), scope: core.control.scope });
   const pendingAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "pending").map((e) => e.id);
   const controlDeps = { ...core.control, awaitKnownAgents, history, inputKey: inputKey(keyroot), ...(core.control.adhoc ? { adhoc: { ...core.control.adhoc, pendingAgents } } : {}) };
   const agentDeps: MasterDeps = {

@@ -8,7 +8,7 @@
 
 import { timing } from "../constants.ts";
 import type { ApplyRequest } from "../wire/api.ts";
-import type { ApplyPlan } from "./scheduler.ts";
+import type { ApplyScope } from "./scheduler.ts";
 
 export interface StartupWaitDeps {
   /** performance.now() when the master started listening. */
@@ -16,7 +16,7 @@ export interface StartupWaitDeps {
   /** Ids of the accepted agent keys (read once, on the first apply within the window). */
   knownAgents(): Promise<string[]>;
   connectedIds(): string[];
-  plan(req: ApplyRequest, connected: string[]): Promise<ApplyPlan>;
+  scope(req: ApplyRequest, connected: string[]): Promise<ApplyScope>;
 }
 
 /** The scheduler's `awaitKnownAgents`. */
@@ -31,11 +31,11 @@ export function startupWait(deps: StartupWaitDeps): (req: ApplyRequest, tell: (a
     if (away.length === 0) return;
     let awaited: string[];
     try {
-      // The plan as if they were back: which of them this apply would run on.
-      const plan = await deps.plan(req, [...connected, ...away]);
-      awaited = plan.hosts.filter((h) => h.status === "run" && !connected.has(h.id)).map((h) => h.id);
+      // The scope as if they were back: which of them this apply would run on.
+      const scope = await deps.scope(req, [...connected, ...away]);
+      awaited = scope.hosts.filter((h) => h.status === "run" && !connected.has(h.id)).map((h) => h.id);
     } catch {
-      return; // the real plan, made next, reports the error
+      return; // the real scope, made next, reports the error
     }
     const stillAway = () => awaited.filter((id) => !deps.connectedIds().includes(id)).length;
     if (stillAway() === 0 || left() <= 0) return;

@@ -1,6 +1,6 @@
 // Which hosts `salty run`, `salty ping` and `salty targets` reach: the
 // inventory loaded fresh, the target expression (lib/inventory/target.ts)
-// evaluated by the same planApply as an apply, against the facts the master
+// evaluated by the same scopeApply as an apply, against the facts the master
 // validated for each connected agent. Also the connected agents outside the
 // inventory that the expression matches (by id and facts only), which ping
 // lists and run leaves alone, as an apply does.
@@ -9,11 +9,11 @@ import type { Facts, Vars } from "salty";
 import { loadInventory } from "../inventory/load.ts";
 import { validateInventory, type ValidInventory } from "../inventory/validate.ts";
 import { parseTarget } from "../inventory/args.ts";
-import { NoHostMatched, planApply, type PlannedHost } from "../inventory/resolve.ts";
+import { NoHostMatched, scopeApply, type PlannedHost } from "../inventory/resolve.ts";
 import { matchTarget } from "../inventory/target.ts";
 import { isSecret } from "../crypto/secrets.ts";
 import { holdsSecret, secretValues } from "../inventory/context.ts";
-import { secretDecrypter } from "./apply-plan.ts";
+import { secretDecrypter } from "./apply-scope.ts";
 import type { SecretKey } from "../crypto/secrets.ts";
 
 export interface Selection {
@@ -38,8 +38,8 @@ export async function selectHosts(target: string | undefined, deps: TargetingDep
   const matches = (id: string) => !parsed || matchTarget(parsed.expr, { id, facts: deps.factsOf(id) });
   const strangers = unknownAgents(inv, connected).filter(matches);
   try {
-    const plan = planApply(inv, connected, { roles: [], skip: [], extra: {}, ...(parsed ? { target: parsed } : {}) }, deps.factsOf);
-    return { hosts: plan.hosts.filter((h) => h.status !== "skipped"), strangers };
+    const scope = scopeApply(inv, connected, { roles: [], skip: [], extra: {}, ...(parsed ? { target: parsed } : {}) }, deps.factsOf);
+    return { hosts: scope.hosts.filter((h) => h.status !== "skipped"), strangers };
   } catch (err) {
     // Only agents outside the inventory matched: ping still lists them.
     if (err instanceof NoHostMatched && strangers.length > 0) return { hosts: [], strangers };
@@ -50,7 +50,7 @@ export async function selectHosts(target: string | undefined, deps: TargetingDep
 /** Connected agents that no inventory entry names or matches. */
 function unknownAgents(inv: ValidInventory, connected: string[]): string[] {
   try {
-    return planApply(inv, connected, { roles: [], skip: [], extra: {} }).unknownAgents;
+    return scopeApply(inv, connected, { roles: [], skip: [], extra: {} }).unknownAgents;
   } catch (err) {
     if (err instanceof NoHostMatched) return connected; // an inventory naming no host
     throw err;

@@ -1,7 +1,7 @@
 // download(url, dest, {sha256, mode, user, group}): dest holds the file at
 // `url`. Planned from the destination alone: with `sha256`, a destination that
 // already has that hash is not fetched (no request at all); without, an
-// existing destination is left as it is. Applied by a `download` change
+// existing destination is left as it is. Carried out by a `download` change
 // (_download.ts): streamed into the temporary file beside dest, hashed on the
 // way, checked, then renamed: never a half file, never an unverified one.
 

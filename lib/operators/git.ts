@@ -3,7 +3,7 @@
 // of `repo`, detached at that commit. Planned through the probe: the local
 // HEAD (`git rev-parse`) and, for a name, the remote's commit (`git ls-remote`,
 // read-only); a full 40-hex rev that equals HEAD asks the network nothing.
-// Applied by exec changes: init, remote, fetch of that one ref or commit
+// Carried out by exec changes: init, remote, fetch of that one ref or commit
 // (`--depth` when given), checkout. Local modifications that a checkout would
 // overwrite make it fail (git's message), they are never discarded.
 // Credentials in an http(s) URL (https://user:token@host/repo) are never in a

@@ -9,7 +9,7 @@ import { limits } from "../constants.ts";
 import { hideSensitive, isSensitive } from "../crypto/mask.ts";
 import { notify, notifyOption } from "./notify.ts";
 import { PlannedWorld } from "./planned.ts";
-import { execute } from "./run.ts";
+import { callOperator } from "./call.ts";
 import { OPERATORS } from "./table.ts";
 import { quote } from "./quote.ts";
 import { destination } from "./_paths.ts";
@@ -105,7 +105,7 @@ export function createOperators(caps: Caps, context: HostContext, opts: RoleOpts
   const bind = <A extends unknown[]>(op: Operator<A>) => async (...args: A): Promise<Result> => {
     const slot = results.length;
     results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }); // keeps call order when calls overlap
-    const { result, plan } = await execute(ctx, op, args);
+    const { result, plan } = await callOperator(ctx, op, args);
     if (world && plan && result.rc === 0) await world.record(plan);
     await notifyOption(ctx, args, result);
     // The role gets the whole result; the report a copy, without output and diff when the call is sensitive.

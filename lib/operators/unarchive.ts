@@ -4,7 +4,7 @@
 // download() put there). Idempotent by the archive's hash: the marker
 // destDir/.salty-unarchive holds the hash of the archive extracted there, and
 // a marker that matches means nothing to do (the files are not compared).
-// Applied by an `unarchive` change (_archive.ts), after a fetch of a fileroot
+// Carried out by an `unarchive` change (_archive.ts), after a fetch of a fileroot
 // archive beside destDir.
 
 import type { UnarchiveOpts } from "salty";

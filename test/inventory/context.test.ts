@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Facts, Vars } from "salty";
 import { parseApplyArgs } from "../../lib/inventory/args.ts";
 import { buildContext, contextFactory, holdsSecret, maskSecrets, publicHosts, publicVars, type DecryptVars } from "../../lib/inventory/context.ts";
-import { planApply } from "../../lib/inventory/resolve.ts";
+import { scopeApply } from "../../lib/inventory/resolve.ts";
 import { validateInventory } from "../../lib/inventory/validate.ts";
 import { SaltyError } from "../../lib/errors.ts";
 
@@ -51,7 +51,7 @@ function facts(ip: string): Facts {
 }
 const factsById = { web1: facts("10.0.0.1"), web2: facts("10.0.0.2") };
 const args = parseApplyArgs(["version=abc123", "n=2"]);
-const plan = planApply(inv, ["web1", "web2"], args);
+const plan = scopeApply(inv, ["web1", "web2"], args);
 const contextOf = contextFactory(plan, { facts: factsById, extra: args.extra, bootstrap: false, decrypt, isSecret });
 
 describe("context", () => {
@@ -107,7 +107,7 @@ describe("context", () => {
   });
 
   test("a secret that cannot be decrypted names the host", () => {
-    const bad = planApply(validateInventory({ hosts: { c: { h1: { env: "e", roles: ["r"], vars: { k: "NACL[unknown]" } } } } }), ["h1"], parseApplyArgs([]));
+    const bad = scopeApply(validateInventory({ hosts: { c: { h1: { env: "e", roles: ["r"], vars: { k: "NACL[unknown]" } } } } }), ["h1"], parseApplyArgs([]));
     const make = contextFactory(bad, { facts: {}, extra: {}, bootstrap: true, decrypt, isSecret });
     expect(() => make("h1", "r")).toThrow("vars of h1: wrong password or corrupted data");
     expect(() => make("nope", "r")).toThrow("no host nope in this apply's plan");

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseApplyArgs } from "../../lib/inventory/args.ts";
-import { hostMatcher, planApply, type InventoryPlan, type PlanStatus } from "../../lib/inventory/resolve.ts";
+import { hostMatcher, scopeApply, type InventoryPlan, type PlanStatus } from "../../lib/inventory/resolve.ts";
 import { validateInventory } from "../../lib/inventory/validate.ts";
 import { UsageError } from "../../lib/errors.ts";
 
@@ -22,7 +22,7 @@ const inv = validateInventory({
 });
 
 function plan(connected: string[], argv: string[] = []): InventoryPlan {
-  return planApply(inv, connected, parseApplyArgs(argv));
+  return scopeApply(inv, connected, parseApplyArgs(argv));
 }
 function statuses(p: InventoryPlan): Record<string, PlanStatus> {
   return Object.fromEntries(p.hosts.map((h) => [h.id, h.status]));
@@ -129,7 +129,7 @@ describe("targeting and missing hosts", () => {
 
   test("an inventory of globs only, with nothing connected: no host matched", () => {
     const globs = validateInventory({ hosts: { lab: { "*": { env: "lab", roles: ["x"] } } } });
-    expect(() => planApply(globs, [], parseApplyArgs([]))).toThrow("no host matched: hosts/index.ts names no host (globs matching no connected agent: *)");
+    expect(() => scopeApply(globs, [], parseApplyArgs([]))).toThrow("no host matched: hosts/index.ts names no host (globs matching no connected agent: *)");
   });
 });
 
@@ -149,7 +149,7 @@ describe("role filters", () => {
 
   test("a role the host lists under tags is marked a tag", () => {
     const tagged = validateInventory({ hosts: { lab: { h1: { env: "lab", roles: ["base", "frontend"], tags: ["frontend"] } } } });
-    expect(planApply(tagged, ["h1"], parseApplyArgs([])).hosts[0]!.roles).toEqual([
+    expect(scopeApply(tagged, ["h1"], parseApplyArgs([])).hosts[0]!.roles).toEqual([
       { name: "base", skipped: false, tag: false },
       { name: "frontend", skipped: false, tag: true },
     ]);

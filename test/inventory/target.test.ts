@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { matchTarget, parseTarget, valuesAt, type TargetHost } from "../../lib/inventory/target.ts";
 import { parseApplyArgs } from "../../lib/inventory/args.ts";
-import { planApply } from "../../lib/inventory/resolve.ts";
+import { scopeApply } from "../../lib/inventory/resolve.ts";
 import { validateInventory } from "../../lib/inventory/validate.ts";
 import { UsageError } from "../../lib/errors.ts";
 
@@ -141,7 +141,7 @@ describe("match", () => {
   });
 });
 
-describe("in planApply (the apply, run, ping and targets plan)", () => {
+describe("in scopeApply (the apply, run, ping and targets plan)", () => {
   const inv = validateInventory({
     clusters: { prod: {}, stage: {} },
     envs: { prod: {}, stage: {} },
@@ -153,7 +153,7 @@ describe("in planApply (the apply, run, ping and targets plan)", () => {
   const facts: Record<string, unknown> = { web1: { os: { family: "debian" } }, web2: { os: { family: "rhel" } }, db1: { os: { family: "debian" } } };
   // As the master's registry: facts of connected agents only.
   const run = (target: string, connected = ["web1", "web2", "db1"]) =>
-    Object.fromEntries(planApply(inv, connected, parseApplyArgs([`target=${target}`]), (id) => (connected.includes(id) ? (facts[id] as never) : undefined)).hosts.map((h) => [h.id, h.status]));
+    Object.fromEntries(scopeApply(inv, connected, parseApplyArgs([`target=${target}`]), (id) => (connected.includes(id) ? (facts[id] as never) : undefined)).hosts.map((h) => [h.id, h.status]));
 
   test.each([
     ["role:nginx and env:prod", { web1: "run", web2: "run", db1: "skipped", s1: "skipped" }],

@@ -7,7 +7,7 @@ import { Registry } from "../../lib/master/registry.ts";
 import { serveAgent } from "../../lib/master/agent-session.ts";
 import { FileServer } from "../../lib/master/fileserver.ts";
 import { serveMaster, type RoleExecutor } from "../../lib/agent/session.ts";
-import { runApply, type ApplyPlan, type HostPlan } from "../../lib/master/scheduler.ts";
+import { runApply, type ApplyScope, type HostScope } from "../../lib/master/scheduler.ts";
 import { setLogSink } from "../../lib/log.ts";
 import type { Capabilities } from "../../lib/wire/api.ts";
 
@@ -33,7 +33,7 @@ async function until(cond: () => boolean) {
   expect(cond()).toBe(true);
 }
 
-function plan(hosts: HostPlan[]): () => Promise<ApplyPlan> {
+function scope(hosts: HostScope[]): () => Promise<ApplyScope> {
   return async () => ({ hosts, context: (id, role) => ({ id, role }) as unknown as Context });
 }
 
@@ -50,7 +50,7 @@ describe("scheduler over memory links", () => {
       { args: [], dryRun: false, diff: false },
       {
         registry,
-        plan: plan([
+        scope: scope([
           { id: "a", status: "run", roles: [{ name: "one", skipped: false }, { name: "tag", skipped: false, tag: true }, { name: "two", skipped: true }, { name: "three", skipped: false }] },
           { id: "b", status: "run", roles: [{ name: "one", skipped: false }] },
           { id: "c", status: "missing", roles: [] },
@@ -73,7 +73,7 @@ describe("scheduler over memory links", () => {
     await until(() => registry.size === 1);
     const report = await runApply(
       { args: [], dryRun: false, diff: false },
-      { registry, plan: plan([{ id: "a", status: "run", roles: [{ name: "gone", skipped: false }, { name: "one", skipped: false }] }]), roleSource: async (name) => (name === "gone" ? undefined : { source: "", filename: `roles/${name}.ts` }) },
+      { registry, scope: scope([{ id: "a", status: "run", roles: [{ name: "gone", skipped: false }, { name: "one", skipped: false }] }]), roleSource: async (name) => (name === "gone" ? undefined : { source: "", filename: `roles/${name}.ts` }) },
     );
     expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors, r.results[0]?.error])).toEqual([["gone", 1, "roles/gone.ts not found"], ["one", 0, undefined]]);
     expect(report.rc).toBe(1);
@@ -93,7 +93,7 @@ describe("scheduler over memory links", () => {
     const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
     const report = await runApply(
       { args: [], dryRun: false, diff: false },
-      { registry: w.registry, plan: plan([{ id: "a", status: "run", roles }, { id: "b", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) },
+      { registry: w.registry, scope: scope([{ id: "a", status: "run", roles }, { id: "b", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) },
     );
     const a = report.hosts[0]!;
     expect(a.roles.map((r) => [r.role, r.errors, r.results[0]?.error])).toEqual([
@@ -120,7 +120,7 @@ describe("scheduler over memory links", () => {
     registry = world({ a: slow }).registry;
     await until(() => registry.size === 1);
     const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
-    const report = await runApply({ args: [], dryRun: false, diff: false }, { registry, plan: plan([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
+    const report = await runApply({ args: [], dryRun: false, diff: false }, { registry, scope: scope([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
     expect(events).toEqual(["start one", "end one", "start two", "end two", "start three", "end three"]);
     expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors])).toEqual([["one", 0], ["two", 0], ["three", 0]]);
     expect(registry.get("a")!.roleCount).toBe(0);
@@ -133,7 +133,7 @@ describe("scheduler over memory links", () => {
     registry = world({ a: exec }, { pipelining: false, sharedHosts: false, knownFiles: false }).registry;
     await until(() => registry.size === 1);
     const roles = ["one", "two"].map((name) => ({ name, skipped: false }));
-    await runApply({ args: [], dryRun: false, diff: false }, { registry, plan: plan([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
+    await runApply({ args: [], dryRun: false, diff: false }, { registry, scope: scope([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
     expect(sent).toEqual([1, 1]);
   });
 
@@ -149,7 +149,7 @@ describe("scheduler over memory links", () => {
     await until(() => registry.size === 1);
     const deps = (tag: string) => ({
       registry,
-      plan: async (): Promise<ApplyPlan> => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "r1", skipped: false }, { name: "r2", skipped: false }] }], context: (id: string, role: string) => ({ id, role: `${tag}${role}` }) as unknown as Context }),
+      scope: async (): Promise<ApplyScope> => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "r1", skipped: false }, { name: "r2", skipped: false }] }], context: (id: string, role: string) => ({ id, role: `${tag}${role}` }) as unknown as Context }),
       roleSource: async (n: string) => ({ source: "", filename: n }),
     });
     await Promise.all([runApply({ args: [], dryRun: false, diff: false }, deps("x")), runApply({ args: [], dryRun: false, diff: false }, deps("y"))]);

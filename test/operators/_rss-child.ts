@@ -4,7 +4,7 @@
 
 import { closeSync, ftruncateSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import { syncdir } from "../../lib/operators/syncdir.ts";
 import { makeWorld } from "./_world.ts";
 
@@ -17,7 +17,7 @@ closeSync(fd);
 let peak = process.memoryUsage().rss;
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
 const start = performance.now();
-const r = await execute(w.ctx(), syncdir, ["files/data", "/srv/data"]);
+const r = await callOperator(w.ctx(), syncdir, ["files/data", "/srv/data"]);
 clearInterval(sampler);
 peak = Math.max(peak, process.memoryUsage().rss);
 const written = statSync(join(w.prefix, "srv/data/huge.bin")).size;

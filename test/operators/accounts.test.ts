@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { createOperators } from "../../lib/operators/index.ts";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import { group } from "../../lib/operators/group.ts";
 import { user } from "../../lib/operators/user.ts";
 import { parseDscl, parseGroups, parsePasswd, parseShadow } from "../../lib/operators/_account-files.ts";
@@ -58,7 +58,7 @@ describe("the password is never shown", () => {
   test("not in the Result (dry run or applied), not in an argv: only chpasswd's stdin holds it", async () => {
     for (const dryRun of [true, false]) {
       using w = await makeWorld({ system: sys(), dryRun });
-      const r = await execute(w.ctx(), user, ["ops", { password: HASH }]);
+      const r = await callOperator(w.ctx(), user, ["ops", { password: HASH }]);
       expect(r.result).toMatchObject({ rc: 0, changed: true, cmd: "user(ops)" });
       expect(JSON.stringify(r.result)).not.toContain("QmWnXyZ");
       for (const c of r.plan!.changes) if (c.kind === "exec") expect(c.argv.join(" ")).not.toContain("QmWnXyZ");
@@ -69,7 +69,7 @@ describe("the password is never shown", () => {
   test("a failing chpasswd is an error without the hash", async () => {
     using w = await makeWorld({ system: sys() });
     const exec = async () => ({ rc: 1, output: "chpasswd: (user ops) pam_chauthtok() failed\n" });
-    const r = await execute(w.ctx({ exec }), user, ["ops", { password: HASH }]);
+    const r = await callOperator(w.ctx({ exec }), user, ["ops", { password: HASH }]);
     expect(r.result.rc).toBe(1);
     expect(r.result.error).toContain("chpasswd -e failed (rc 1)");
     expect(r.result.error).not.toContain("QmWnXyZ");
@@ -77,7 +77,7 @@ describe("the password is never shown", () => {
 
   test("a clear-text password is refused without echoing it", async () => {
     using w = await makeWorld({ system: sys() });
-    const r = await execute(w.ctx(), user, ["ops", { password: "correct horse battery" }]);
+    const r = await callOperator(w.ctx(), user, ["ops", { password: "correct horse battery" }]);
     expect(r.result.rc).toBe(1);
     expect(r.result.error).not.toContain("horse");
   });
@@ -129,7 +129,7 @@ describe("macOS commands (planning only)", () => {
   });
   test("a password on macOS is refused (not a crypt hash there)", async () => {
     using w = await makeWorld({ system: { ...sys(), platform: "darwin" } });
-    const r = await execute(w.ctx(), user, ["ops", { password: HASH }]);
+    const r = await callOperator(w.ctx(), user, ["ops", { password: HASH }]);
     expect(r.result.error).toContain("not supported on macOS");
   });
 });
@@ -141,7 +141,7 @@ describe("group() planned world", () => {
     await op.group("app", { members: ["ops"] });
     const r = await op.usergroups("ops", ["app"]);
     expect([r.rc, r.changed]).toEqual([0, false]);
-    expect((await execute(w.ctx(), group, ["app", {}])).result.rc).toBe(0);
+    expect((await callOperator(w.ctx(), group, ["app", {}])).result.rc).toBe(0);
   });
 });
 

@@ -9,7 +9,7 @@ import { limits, timing } from "../../lib/constants.ts";
 import { copy } from "../../lib/operators/copy.ts";
 import { lineInFile } from "../../lib/operators/line-in-file.ts";
 import { render } from "../../lib/operators/render.ts";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import { syncdir } from "../../lib/operators/syncdir.ts";
 import type { FileSource } from "../../lib/operators/file-source.ts";
 import { realDisk } from "../../lib/sys/disk.ts";
@@ -32,7 +32,7 @@ describe("no-change runs read nothing", () => {
       datas.push(got.data !== undefined);
       return got;
     } };
-    for (let i = 0; i < 3; i++) expect((await execute(w.ctx({ files }), copy, ["a.conf", "/etc/a.conf"])).result.changed).toBe(false);
+    for (let i = 0; i < 3; i++) expect((await callOperator(w.ctx({ files }), copy, ["a.conf", "/etc/a.conf"])).result.changed).toBe(false);
     expect(w.n.observeRead).toBe(0);
     expect(datas).toEqual([false, false, false]);
     expect(w.cache.hashes.size).toBe(1);
@@ -40,9 +40,9 @@ describe("no-change runs read nothing", () => {
 
   test("copy: a changed destination is noticed (its stat changed) and rewritten", async () => {
     using w = await makeWorld({ master: { "files/a.conf": "a\n" } });
-    await execute(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
+    await callOperator(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
     writeFileSync(join(w.prefix, "etc/a.conf"), "tampered\n");
-    const r = await execute(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
+    const r = await callOperator(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
     expect(r.result.changed).toBe(true);
     expect(readFileSync(join(w.prefix, "etc/a.conf"), "utf8")).toBe("a\n");
   });
@@ -50,8 +50,8 @@ describe("no-change runs read nothing", () => {
   test("a file changed within the racy window of its cached hash is hashed again", async () => {
     timing.statRacyMs = 60_000;
     using w = await makeWorld({ master: { "files/a.conf": "a\n" }, fs: { "/etc/a.conf": "a\n" } });
-    await execute(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
-    await execute(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
+    await callOperator(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
+    await callOperator(w.ctx(), copy, ["a.conf", "/etc/a.conf"]);
     expect(w.n.observeHash).toBe(2);
     expect(w.cache.hashes.has(join(w.prefix, "etc/a.conf"))).toBe(true);
   });
@@ -64,7 +64,7 @@ describe("no-change runs read nothing", () => {
       seen.push(`${p}:${got.data ? "data" : "same"}`);
       return got;
     } };
-    for (let i = 0; i < 3; i++) await execute(w.ctx({ files }), render, ["t.conf", "/etc/t.conf"]);
+    for (let i = 0; i < 3; i++) await callOperator(w.ctx({ files }), render, ["t.conf", "/etc/t.conf"]);
     // The template and its include are fetched together (in either order) on every render.
     expect(seen.slice(0, 2).sort()).toEqual(["files/p.conf:data", "files/t.conf:data"]);
     expect(seen.slice(2).sort()).toEqual(["files/p.conf:same", "files/p.conf:same", "files/t.conf:same", "files/t.conf:same"]);
@@ -73,7 +73,7 @@ describe("no-change runs read nothing", () => {
 
   test("lineInFile: a file known to hold the line is not read again", async () => {
     using w = await makeWorld({ fs: { "/etc/hosts": "127.0.0.1 localhost\n" } });
-    for (let i = 0; i < 3; i++) await execute(w.ctx(), lineInFile, ["127.0.0.1 localhost", "/etc/hosts"]);
+    for (let i = 0; i < 3; i++) await callOperator(w.ctx(), lineInFile, ["127.0.0.1 localhost", "/etc/hosts"]);
     expect(w.n.observeRead).toBe(1);
   });
 
@@ -81,11 +81,11 @@ describe("no-change runs read nothing", () => {
     const master: Tree = {};
     for (let i = 0; i < 2000; i++) master[`files/big/d${i % 20}/f${i}.txt`] = `file ${i}\n`;
     using w = await makeWorld({ master });
-    const first = await execute(w.ctx(), syncdir, ["files/big", "/srv/big"]);
+    const first = await callOperator(w.ctx(), syncdir, ["files/big", "/srv/big"]);
     expect(first.result.changes).toEqual({ added: 2000, updated: 0, removed: 0, dirsAdded: 20 });
     expect(w.n.read).toBe(2000);
     Object.assign(w.n, { fetch: 0, scan: 0, read: 0, readBytes: 0, observeRead: 0, observeHash: 0 });
-    const again = await execute(w.ctx(), syncdir, ["files/big", "/srv/big"]);
+    const again = await callOperator(w.ctx(), syncdir, ["files/big", "/srv/big"]);
     expect(again.result.changed).toBe(false);
     expect(w.n).toEqual({ fetch: 0, scan: 1, read: 0, readBytes: 0, observeRead: 0, observeHash: 0 });
   });
@@ -95,7 +95,7 @@ describe("atomic writes", () => {
   test("a crash between the temporary write and the rename leaves the old file, and no temporary file", async () => {
     using w = await makeWorld({ master: { "files/a.conf": "new\n" }, fs: { "/etc/a.conf": "old\n" } });
     const disk = { ...realDisk, rename: async () => { throw new Error("power lost"); } };
-    const r = await execute(w.ctx({ disk }), copy, ["a.conf", "/etc/a.conf"]);
+    const r = await callOperator(w.ctx({ disk }), copy, ["a.conf", "/etc/a.conf"]);
     expect(r.result.rc).toBe(1);
     expect(r.result.error).toBe("copy(a.conf, /etc/a.conf): power lost");
     expect(readFileSync(join(w.prefix, "etc/a.conf"), "utf8")).toBe("old\n");
@@ -109,7 +109,7 @@ describe("atomic writes", () => {
       modes.push(mode);
       return realDisk.create(p, mode, owner);
     } };
-    await execute(w.ctx({ disk }), copy, ["key", "/etc/key", { mode: 0o600 }]);
+    await callOperator(w.ctx({ disk }), copy, ["key", "/etc/key", { mode: 0o600 }]);
     expect(modes).toEqual([0o600]);
   });
 });
@@ -117,15 +117,15 @@ describe("atomic writes", () => {
 test("a file bigger than the inline limit is pulled in chunks and checked against its hash", async () => {
   const big = "0123456789abcdef".repeat((limits.inlineFileBytes * 2 + 12345) / 16);
   using w = await makeWorld({ master: { "files/big.bin": big } });
-  const r = await execute(w.ctx(), copy, ["big.bin", "/srv/big.bin"]);
+  const r = await callOperator(w.ctx(), copy, ["big.bin", "/srv/big.bin"]);
   expect(r.plan?.changes.at(-1)).toMatchObject({ kind: "fetch", src: "files/big.bin", size: big.length });
   expect(w.n.read).toBe(Math.ceil(big.length / limits.chunkBytes));
   expect(readFileSync(join(w.prefix, "srv/big.bin"), "utf8")).toBe(big);
-  expect((await execute(w.ctx(), copy, ["big.bin", "/srv/big.bin"])).result.changed).toBe(false);
+  expect((await callOperator(w.ctx(), copy, ["big.bin", "/srv/big.bin"])).result.changed).toBe(false);
   // The master's file changes between the answer and the transfer: refused, nothing half-written.
   writeFileSync(join(w.fileroot, "files/big.bin"), "x".repeat(big.length));
   const files: FileSource = { ...w.ctx().files, fetch: async () => ({ hash: "0".repeat(64), size: big.length }) };
-  const torn = await execute(w.ctx({ files }), copy, ["big.bin", "/srv/big.bin"]);
+  const torn = await callOperator(w.ctx({ files }), copy, ["big.bin", "/srv/big.bin"]);
   expect(torn.result.error).toContain("changed on the master during the transfer");
   expect(readFileSync(join(w.prefix, "srv/big.bin"), "utf8")).toBe(big);
   expect(existsSync(join(w.prefix, "srv")) && readdirSync(join(w.prefix, "srv"))).toEqual(["big.bin"]);

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import { OPERATORS } from "../../lib/operators/table.ts";
 import type { Operator } from "../../lib/operators/types.ts";
 import { createUsers } from "../../lib/sys/users.ts";
@@ -90,21 +90,21 @@ for (const op of readdirSync(root).filter((d) => !d.startsWith("_") && statSync(
         if (!op) throw new Error(`unknown operator ${c.call[0]}`);
         const opts = (): WorldOpts => structuredClone({ ...c, diff: c.diff ?? false });
         using w = await makeWorld(opts());
-        const first = await execute(w.ctx(), op, args(c.call.slice(1)));
+        const first = await callOperator(w.ctx(), op, args(c.call.slice(1)));
         checkResult(first.result, c.expect);
         if (c.expect.changes) expect(first.plan?.changes).toMatchObject(args(c.expect.changes) as object[]);
         if (c.expect.note) expect(first.plan?.note).toBe(c.expect.note);
         if (!first.result.changed && first.result.rc === 0) expect(first.plan?.note, "a no-change plan says why").toBeTruthy();
         if (c.after) await checkAfter(w.prefix, c.after);
         if (c.idempotent !== false && first.result.rc === 0) {
-          const again = await execute(w.ctx(), op, args(c.call.slice(1)));
+          const again = await callOperator(w.ctx(), op, args(c.call.slice(1)));
           expect(again.result.rc).toBe(0);
           expect(again.result.changed, "second call").toBe(false);
           expect(again.plan?.note, "second call says why nothing changed").toBeTruthy();
         }
         using d = await makeWorld({ ...opts(), dryRun: true });
         const before = snapshot(d.prefix);
-        const dry = await execute(d.ctx(), op, args(c.call.slice(1)));
+        const dry = await callOperator(d.ctx(), op, args(c.call.slice(1)));
         expect(snapshot(d.prefix), "dry run leaves the files").toEqual(before);
         expect(dry.result.changed).toBe(first.plan ? first.plan.changes.length > 0 && first.plan.changed !== false : false);
         expect(dry.result.rc).toBe(first.plan ? 0 : 1);

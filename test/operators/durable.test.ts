@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { copy } from "../../lib/operators/copy.ts";
 import { syncdir } from "../../lib/operators/syncdir.ts";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import { realDisk } from "../../lib/sys/disk.ts";
 import type { Disk } from "../../lib/sys/types.ts";
 import type { FileSource } from "../../lib/operators/file-source.ts";
@@ -31,7 +31,7 @@ describe("fsync policy", () => {
   test("copy: a new destination and one replacing a file are both fsync'd", async () => {
     using w = await makeWorld({ master: { "files/a.conf": "new\n", "files/b.conf": "new\n" }, fs: { "/etc/b.conf": "old\n" } });
     const { disk, synced } = countingDisk();
-    for (const name of ["a.conf", "b.conf"]) expect((await execute(w.ctx({ disk }), copy, [name, `/etc/${name}`])).result.rc).toBe(0);
+    for (const name of ["a.conf", "b.conf"]) expect((await callOperator(w.ctx({ disk }), copy, [name, `/etc/${name}`])).result.rc).toBe(0);
     expect(synced).toEqual(["a.conf", "b.conf"]);
     expect(readFileSync(join(w.prefix, "etc/a.conf"), "utf8")).toBe("new\n");
     expect(readFileSync(join(w.prefix, "etc/b.conf"), "utf8")).toBe("new\n");
@@ -43,7 +43,7 @@ describe("fsync policy", () => {
       fs: { "/srv/app/x.txt": "x1 and longer\n" },
     });
     const { disk, synced } = countingDisk();
-    const { result } = await execute(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"]);
+    const { result } = await callOperator(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(0);
     expect(result.changes).toEqual({ added: 1, updated: 1, removed: 0 });
     expect(synced.sort()).toEqual(["x.txt", "y.txt"]);
@@ -87,7 +87,7 @@ describe("batched fsync", () => {
   test("syncdir: every file of a batch is written back and fsync'd before the first rename; batches hold 64 files", async () => {
     using w = await makeWorld({ master: manyFiles(100) });
     const { disk, log } = recordingDisk();
-    const { result } = await execute(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"]);
+    const { result } = await callOperator(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(0);
     expect(result.changes).toEqual({ added: 100, updated: 0, removed: 0, dirsAdded: 3 });
     const firstRename = log.findIndex((l) => l.startsWith("rename"));
@@ -104,13 +104,13 @@ describe("batched fsync", () => {
   test("a failed fsync in a batch renames none of its files and leaves no temporary file; the next run completes", async () => {
     using w = await makeWorld({ master: manyFiles(10) });
     const { disk } = recordingDisk("f004.txt");
-    const failed = (await execute(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"])).result;
+    const failed = (await callOperator(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"])).result;
     expect(failed.rc).toBe(1);
     expect(failed.error).toContain("EIO: fsync failed");
     const left = names(w.prefix);
     expect(left.filter((n) => n.endsWith(".txt") || n.includes("salty-tmp"))).toEqual([]);
     expect(existsSync(join(w.prefix, "srv/app/d0"))).toBe(true); // directories were made before the files
-    const again = (await execute(w.ctx(), syncdir, ["files/app", "/srv/app"])).result;
+    const again = (await callOperator(w.ctx(), syncdir, ["files/app", "/srv/app"])).result;
     expect(again.rc).toBe(0);
     expect(again.changes).toEqual({ added: 10, updated: 0, removed: 0 });
   });
@@ -120,7 +120,7 @@ describe("batched fsync", () => {
     const base = w.ctx().files;
     const read: FileSource["read"] = (path, offset, length) => (path.endsWith("f007.txt") ? Promise.reject(new Error("connection lost")) : base.read(path, offset, length));
     const broken: FileSource = { ...base, read, readMany: (reads) => Promise.all(reads.map((r) => read(r.path, r.offset, r.length))) };
-    const failed = (await execute(w.ctx({ files: broken }), syncdir, ["files/app", "/srv/app"])).result;
+    const failed = (await callOperator(w.ctx({ files: broken }), syncdir, ["files/app", "/srv/app"])).result;
     expect(failed.rc).toBe(1);
     expect(failed.error).toContain("connection lost");
     expect(names(w.prefix).filter((n) => n.endsWith(".txt") || n.includes("salty-tmp"))).toEqual([]);

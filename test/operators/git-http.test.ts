@@ -7,7 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { git } from "../../lib/operators/git.ts";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import { makeWorld } from "./_world.ts";
 import { tempDir } from "../_temp.ts";
 
@@ -48,7 +48,7 @@ afterAll(() => {
 
 test("credentials in the URL: used, never shown nor stored; then changed:0", async () => {
   await using w = await makeWorld({ diff: true });
-  const first = await execute(w.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
+  const first = await callOperator(w.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
   expect(first.result).toMatchObject({ rc: 0, changed: true, output: `(none) -> ${head}` });
   expect(JSON.stringify(first.result)).not.toContain(PASSWORD);
   // Only the fetch's environment holds them (never printed: a dry run shows argv only).
@@ -56,11 +56,11 @@ test("credentials in the URL: used, never shown nor stored; then changed:0", asy
   expect(first.result.cmd).toBe(`git(${plain}, /srv/src, main)`);
   expect(readFileSync(join(w.prefix, "srv/src/README"), "utf8")).toBe("hi\n");
   expect(readFileSync(join(w.prefix, "srv/src/.git/config"), "utf8")).not.toContain(PASSWORD);
-  const again = await execute(w.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
+  const again = await callOperator(w.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
   expect(again.result).toMatchObject({ rc: 0, changed: false });
 
   await using d = await makeWorld({ dryRun: true, diff: true });
-  const dry = await execute(d.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
+  const dry = await callOperator(d.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
   expect(dry.result).toMatchObject({ rc: 0, changed: true });
   expect(dry.result.output).toContain(`remote add origin ${plain}`);
   expect(JSON.stringify(dry.result)).not.toContain(PASSWORD);
@@ -68,7 +68,7 @@ test("credentials in the URL: used, never shown nor stored; then changed:0", asy
 
 test("a wrong password: rc 1 at once, the password in no message", async () => {
   await using w = await makeWorld({});
-  const r = await execute(w.ctx(), git, [withCreds("wrong-pass-99"), "/srv/src", { rev: "main" }]);
+  const r = await callOperator(w.ctx(), git, [withCreds("wrong-pass-99"), "/srv/src", { rev: "main" }]);
   expect(r.result.rc).toBe(1);
   expect(r.result.error).toContain(`cannot read ${plain}`);
   expect(JSON.stringify(r.result)).not.toContain("wrong-pass-99");

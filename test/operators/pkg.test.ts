@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseApkInfo, parseApkVersion, parseAptPolicy, parseBrewList, parseBrewOutdated, parseDnfUpgrades, parseDpkgQuery, parseRpmQuery, parseAge } from "../../lib/operators/_pkg-backends.ts";
 import { pkg } from "../../lib/operators/pkg.ts";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import type { Exec } from "../../lib/sys/types.ts";
 import { makeWorld } from "./_world.ts";
 import type { ProbeFixture } from "./_fakes.ts";
@@ -64,7 +64,7 @@ describe("pkg plans", () => {
   test("apt, all installed: no change, the note says so, nothing run", async () => {
     using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") } } });
     const exec = recorder();
-    const { result, plan } = await execute(w.ctx({ exec }), pkg, [["adduser", "bash"]]);
+    const { result, plan } = await callOperator(w.ctx({ exec }), pkg, [["adduser", "bash"]]);
     expect(result).toMatchObject({ rc: 0, changed: false, cmd: "pkg(adduser, bash)" });
     expect(plan?.note).toBe("installed");
     expect(exec.ran).toEqual([]);
@@ -79,7 +79,7 @@ describe("pkg plans", () => {
     });
     let env: Record<string, string> | undefined;
     const spy: Exec = (argv, o) => ((env = o?.env), exec(argv, o));
-    const { result, plan } = await execute(w.ctx({ exec: spy }), pkg, [["tree", "bash", "hello"], { update: 0 }]);
+    const { result, plan } = await callOperator(w.ctx({ exec: spy }), pkg, [["tree", "bash", "hello"], { update: 0 }]);
     expect(plan?.changes.map((c) => (c.kind === "exec" ? c.argv.join(" ") : c.kind))).toEqual(["apt-get update -q -o DPkg::Lock::Timeout=120", `${APT} tree hello`]);
     expect(env).toMatchObject({ DEBIAN_FRONTEND: "noninteractive" });
     expect(result).toMatchObject({ rc: 0, changed: true, output: "installed tree 2.1.0-1\ninstalled hello 2.10-3" });
@@ -88,7 +88,7 @@ describe("pkg plans", () => {
   test("apt, update: false: no refresh; a dry run says what it would install, with the candidate version, and runs nothing", async () => {
     using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy tree": { stdout: out("apt-cache-policy.txt") } } }, true);
     const exec = recorder();
-    const { result } = await execute(w.ctx({ exec }), pkg, [["tree"], { update: false }]);
+    const { result } = await callOperator(w.ctx({ exec }), pkg, [["tree"], { update: false }]);
     expect(result.changed).toBe(true);
     expect(result.output).toBe(`would install tree 2.1.0-1\nnot run (dry run): ${APT} tree`);
     expect(exec.ran).toEqual([]);
@@ -96,14 +96,14 @@ describe("pkg plans", () => {
 
   test("apt latest: only the installed ones with a newer candidate are upgraded, missing ones installed", async () => {
     using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy bash adduser": { stdout: out("apt-cache-policy.txt") }, "apt-cache policy tree": { stdout: out("apt-cache-policy.txt") } } }, true);
-    const { result } = await execute(w.ctx(), pkg, [["bash", "adduser", "tree"], { state: "latest", update: false }]);
+    const { result } = await callOperator(w.ctx(), pkg, [["bash", "adduser", "tree"], { state: "latest", update: false }]);
     expect(result.output?.split("\n")[0]).toBe("would install tree 2.1.0-1; upgrade bash 5.2.15-2+b8 -> 5.2.15-2+b13");
   });
 
   test("apt absent: removes the installed ones, with their versions; absent ones are fine", async () => {
     using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") } } });
     const exec = recorder();
-    const { result, plan } = await execute(w.ctx({ exec }), pkg, [["adduser", "hello"], { state: "absent" }]);
+    const { result, plan } = await callOperator(w.ctx({ exec }), pkg, [["adduser", "hello"], { state: "absent" }]);
     expect(plan?.summary).toBe("remove adduser 3.134");
     expect(exec.ran).toEqual(["apt-get remove -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold adduser"]);
     expect(result.output).toBe("removed adduser 3.134");
@@ -112,7 +112,7 @@ describe("pkg plans", () => {
   test("apt: a dpkg lock held past the wait is one clear error", async () => {
     using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") }, "apt-cache policy tree": { stdout: out("apt-cache-policy.txt") } } });
     const exec = recorder(() => ({ rc: 100, output: "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n" }));
-    const { result } = await execute(w.ctx({ exec }), pkg, [["tree"], { update: false }]);
+    const { result } = await callOperator(w.ctx({ exec }), pkg, [["tree"], { update: false }]);
     expect(result.rc).toBe(1);
     expect(result.error).toBe("pkg(tree): another apt holds the package lock (waited 120s): E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?");
   });
@@ -120,7 +120,7 @@ describe("pkg plans", () => {
   test("the installed set is read once and kept while the package database is unchanged", async () => {
     using w = await world("apt", { commands: { [DPKG]: { stdout: out("dpkg-query.txt") } } });
     const ctx = w.ctx();
-    for (let i = 0; i < 20; i++) await execute(ctx, pkg, [["bash"]]);
+    for (let i = 0; i < 20; i++) await callOperator(ctx, pkg, [["bash"]]);
     const asked = (ctx.probe as unknown as { asked: string[] }).asked;
     expect(asked.filter((a) => a === DPKG).length).toBe(1);
   });
@@ -128,15 +128,15 @@ describe("pkg plans", () => {
   test("dnf: rpm's installed set, one install and one upgrade command", async () => {
     using w = await world("dnf", { commands: { [RPM]: { stdout: out("rpm-qa.txt") }, "dnf -q list --upgrades curl nginx": { rc: 100, stdout: out("dnf-list-upgrades.txt") } } });
     const exec = recorder();
-    await execute(w.ctx({ exec }), pkg, [["curl", "nginx", "tree"], { state: "latest" }]);
+    await callOperator(w.ctx({ exec }), pkg, [["curl", "nginx", "tree"], { state: "latest" }]);
     expect(exec.ran.slice(0, 2)).toEqual(["dnf install -y tree", "dnf upgrade -y curl"]);
   });
 
   test("apk: add with a bounded wait for the lock; del for absent", async () => {
     using w = await world("apk", { commands: { "apk info -v": { stdout: out("apk-info-v.txt") } } }, true);
-    const add = await execute(w.ctx(), pkg, [["curl", "tree"]]);
+    const add = await callOperator(w.ctx(), pkg, [["curl", "tree"]]);
     expect(add.plan?.changes).toMatchObject([{ kind: "exec", argv: ["apk", "add", "--wait", "120", "tree"] }]);
-    const del = await execute(w.ctx(), pkg, [["musl-dev", "curl"], { state: "absent" }]);
+    const del = await callOperator(w.ctx(), pkg, [["musl-dev", "curl"], { state: "absent" }]);
     expect(del.plan?.summary).toBe("remove curl 8.9.0-r0");
   });
 
@@ -144,7 +144,7 @@ describe("pkg plans", () => {
     const probe: ProbeFixture = { commands: { "stat -f %Su /opt/homebrew/Cellar": { stdout: "ada\n" }, "sudo -u ada -H -- brew list --versions": { stdout: out("brew-list-versions.txt") } } };
     using w = await world("brew", probe, true);
     const self = { name: "root", uid: 0, gid: 0 };
-    const { plan } = await execute(w.ctx({ users: { ...w.ctx().users, self: async () => self } }), pkg, [["tree", "jq"]]);
+    const { plan } = await callOperator(w.ctx({ users: { ...w.ctx().users, self: async () => self } }), pkg, [["tree", "jq"]]);
     expect(plan?.changes).toMatchObject([{ kind: "exec", argv: ["sudo", "-u", "ada", "-H", "--", "brew", "install", "jq"], env: { HOMEBREW_NO_AUTO_UPDATE: "1" } }]);
   });
 
@@ -157,7 +157,7 @@ describe("pkg plans", () => {
     ["an unknown age", [["tree"], { update: "soon" }], "apt", "update must be false"],
   ])("%s is an error", async (_what, args, manager, message) => {
     using w = await world(manager, { commands: { [DPKG]: { stdout: "" } } });
-    const { result } = await execute(w.ctx(), pkg, args as never);
+    const { result } = await callOperator(w.ctx(), pkg, args as never);
     expect(result.rc).toBe(1);
     expect(result.error).toContain(message);
   });

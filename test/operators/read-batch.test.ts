@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { syncdir } from "../../lib/operators/syncdir.ts";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import type { FileSource, ReadRange } from "../../lib/operators/file-source.ts";
 import { makeWorld, type Tree } from "./_world.ts";
 
@@ -28,7 +28,7 @@ describe("batched reads", () => {
     for (let i = 0; i < 300; i++) master[`files/app/d${i % 7}/f${i}`] = { repeat: [String.fromCharCode(97 + (i % 26)), 10_000] };
     using w = await makeWorld({ master });
     const b = batching(w.ctx().files);
-    const { result } = await execute(w.ctx({ files: b.files }), syncdir, ["files/app", "/srv/app"]);
+    const { result } = await callOperator(w.ctx({ files: b.files }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(0);
     expect(result.changes).toEqual({ added: 301, updated: 0, removed: 0, dirsAdded: 7 });
     expect(b.batches).toEqual([104, 104, 92]);
@@ -42,7 +42,7 @@ describe("batched reads", () => {
     for (let i = 0; i < 5; i++) master[`files/app/f${i}`] = `content ${i}\n`;
     using w = await makeWorld({ master });
     const files: FileSource = { ...w.ctx().files, readMany: async () => Promise.reject(new Error("master went away")) };
-    const { result } = await execute(w.ctx({ files }), syncdir, ["files/app", "/srv/app"]);
+    const { result } = await callOperator(w.ctx({ files }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(1);
     expect(result.error).toMatch(/master went away/);
     expect(() => readFileSync(join(w.prefix, "srv/app/f0"))).toThrow();

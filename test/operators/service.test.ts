@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseLaunchd, parseSystemdShow, serviceCommands, unitName } from "../../lib/operators/_init-commands.ts";
 import { HostState } from "../../lib/operators/handlers.ts";
-import { execute } from "../../lib/operators/run.ts";
+import { callOperator } from "../../lib/operators/call.ts";
 import { service } from "../../lib/operators/service.ts";
 import { unit } from "../../lib/operators/unit.ts";
 import type { ProbeFixture } from "./_fakes.ts";
@@ -63,14 +63,14 @@ describe("parsers and commands", () => {
 describe("service plans", () => {
   test("running and enabled already: no change, the note says so", async () => {
     using w = await makeWorld({ probe: systemd, context: facts("systemd") });
-    const { result, plan } = await execute(w.ctx({ host: new HostState() }), service, ["nginx", { running: true, enabled: true }]);
+    const { result, plan } = await callOperator(w.ctx({ host: new HostState() }), service, ["nginx", { running: true, enabled: true }]);
     expect(result).toMatchObject({ rc: 0, changed: false, cmd: "service(nginx, running, enabled)" });
     expect(plan?.note).toBe("running, enabled");
   });
 
   test("a dry run says what it would do and runs nothing", async () => {
     using w = await makeWorld({ probe: systemd, context: facts("systemd"), dryRun: true });
-    const { result } = await execute(w.ctx({ host: new HostState() }), service, ["redis-server", { running: true, enabled: true }]);
+    const { result } = await callOperator(w.ctx({ host: new HostState() }), service, ["redis-server", { running: true, enabled: true }]);
     expect(result.output).toBe("would enable, start redis-server.service\nnot run (dry run): systemctl enable redis-server.service\nnot run (dry run): systemctl start redis-server.service");
   });
 
@@ -80,13 +80,13 @@ describe("service plans", () => {
     const ctx = w.ctx({ host });
     const asked = () => (ctx.probe as unknown as { asked: string[] }).asked.filter((a) => a.startsWith(SHOW));
     host.begin("apply-1");
-    for (const name of ["nginx", "cron", "ssh", "nginx"]) expect((await execute(ctx, service, [name, { running: true }])).result.rc).toBe(0);
+    for (const name of ["nginx", "cron", "ssh", "nginx"]) expect((await callOperator(ctx, service, [name, { running: true }])).result.rc).toBe(0);
     expect(asked().length).toBe(3);
     host.begin("apply-2");
-    for (const name of ["nginx", "cron", "ssh", "nginx", "cron"]) expect((await execute(ctx, service, [name, { running: true }])).result.rc).toBe(0);
+    for (const name of ["nginx", "cron", "ssh", "nginx", "cron"]) expect((await callOperator(ctx, service, [name, { running: true }])).result.rc).toBe(0);
     expect(asked().slice(3)).toEqual([`${SHOW} nginx.service cron.service ssh.service`]);
     host.begin("apply-3");
-    await execute(ctx, service, ["ssh", { running: true }]);
+    await callOperator(ctx, service, ["ssh", { running: true }]);
     expect(asked().slice(4)).toEqual([`${SHOW} ssh.service nginx.service cron.service`]);
   });
 
@@ -94,8 +94,8 @@ describe("service plans", () => {
     using w = await makeWorld({ probe: systemd, context: facts("systemd"), dryRun: true });
     const changed = { cmd: "render(x)", rc: 0, changed: true, elapsed: 0 };
     const same = { ...changed, changed: false };
-    expect(argvs((await execute(w.ctx(), service, ["nginx", { running: true, reloadOn: [same, changed] }])).plan)).toEqual(["systemctl reload nginx.service"]);
-    expect(argvs((await execute(w.ctx(), service, ["nginx", { running: true, reloadOn: same }])).plan)).toEqual([]);
+    expect(argvs((await callOperator(w.ctx(), service, ["nginx", { running: true, reloadOn: [same, changed] }])).plan)).toEqual(["systemctl reload nginx.service"]);
+    expect(argvs((await callOperator(w.ctx(), service, ["nginx", { running: true, reloadOn: same }])).plan)).toEqual([]);
   });
 
   test.each([
@@ -105,7 +105,7 @@ describe("service plans", () => {
     ["running as a string", ["nginx", { running: "yes" }], "systemd", "running must be true or false"],
   ])("%s is an error", async (_what, args, init, message) => {
     using w = await makeWorld({ probe: systemd, context: facts(init) });
-    const { result } = await execute(w.ctx(), service, args as never);
+    const { result } = await callOperator(w.ctx(), service, args as never);
     expect(result.rc).toBe(1);
     expect(result.error).toContain(message);
   });
@@ -113,7 +113,7 @@ describe("service plans", () => {
   test("launchd: bootstrapped from its plist when not loaded", async () => {
     const probe: ProbeFixture = { commands: { "launchctl print system/com.example.off": { rc: 113 }, "launchctl print-disabled system": { stdout: out("launchctl-print-disabled.txt") } } };
     using w = await makeWorld({ probe, context: facts("launchd"), dryRun: true });
-    const { plan } = await execute(w.ctx(), service, ["com.example.off", { running: true, enabled: true }]);
+    const { plan } = await callOperator(w.ctx(), service, ["com.example.off", { running: true, enabled: true }]);
     expect(argvs(plan)).toEqual(["launchctl enable system/com.example.off", "launchctl bootstrap system /Library/LaunchDaemons/com.example.off.plist"]);
   });
 });
@@ -125,12 +125,12 @@ describe("unit", () => {
     const host = new HostState();
     host.units = new Map();
     const ctx = w.ctx({ host, exec: async (argv) => (ran.push(argv.join(" ")), { rc: 0, output: "" }) });
-    const first = await execute(ctx, unit, ["app.service", "app/app.service", { vars: { port: 8080 } }]);
+    const first = await callOperator(ctx, unit, ["app.service", "app/app.service", { vars: { port: 8080 } }]);
     expect(first.result).toMatchObject({ rc: 0, changed: true, cmd: "unit(app.service, app/app.service)" });
     expect(readFileSync(join(w.prefix, "etc/systemd/system/app.service"), "utf8")).toBe("[Service]\nExecStart=/usr/bin/app --port 8080\n");
     expect(ran).toEqual(["systemctl daemon-reload"]);
     expect(host.units).toBeUndefined();
-    const again = await execute(ctx, unit, ["app.service", "app/app.service", { vars: { port: 8080 } }]);
+    const again = await callOperator(ctx, unit, ["app.service", "app/app.service", { vars: { port: 8080 } }]);
     expect(again.result.changed).toBe(false);
     expect(ran).toEqual(["systemctl daemon-reload"]);
   });

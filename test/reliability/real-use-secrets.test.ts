@@ -253,7 +253,7 @@ test("D3: the master masks a report again: an agent that sends a host's secret b
     { args: [], dryRun: false, diff: true },
     {
       registry,
-      plan: async () => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "app", skipped: false }] }], context: (id, role) => ({ id, role }) as never, secrets: () => [DB_PASSWORD] }),
+      scope: async () => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "app", skipped: false }] }], context: (id, role) => ({ id, role }) as never, secrets: () => [DB_PASSWORD] }),
       roleSource: async () => ({ source: "", filename: "roles/app.ts" }),
     },
   );

@@ -1,4 +1,4 @@
-// A deploy's apply plan: the master's inventory (hosts, their vars and
+// A deploy's apply scope: the master's inventory (hosts, their vars and
 // secrets, loaded fresh) and the release's top.ts section (which of the
 // project's roles each host gets). A host gets, in file order and once each,
 // the roles of every target of the section it matches; hosts no target
@@ -9,14 +9,14 @@ import type { Facts } from "salty";
 import { isSecret, type SecretKey } from "../crypto/secrets.ts";
 import { loadInventory } from "../inventory/load.ts";
 import { validateInventory } from "../inventory/validate.ts";
-import { NoHostMatched, planApply, type InventoryPlan } from "../inventory/resolve.ts";
+import { NoHostMatched, scopeApply, type InventoryPlan } from "../inventory/resolve.ts";
 import { matchTarget } from "../inventory/target.ts";
 import { contextFactory } from "../inventory/context.ts";
-import { secretDecrypter } from "../master/apply-plan.ts";
-import type { ApplyPlan, HostPlan } from "../master/scheduler.ts";
+import { secretDecrypter } from "../master/apply-scope.ts";
+import type { ApplyScope, HostScope } from "../master/scheduler.ts";
 import type { TopSection } from "./topfile.ts";
 
-export interface DeployPlanDeps {
+export interface DeployScopeDeps {
   /** The base fileroot: its hosts/index.ts is the inventory. */
   fileroot: string;
   factsOf(id: string): Facts | undefined;
@@ -34,17 +34,17 @@ export function rolesByHost(inv: InventoryPlan, section: TopSection, factsOf: (i
   return out;
 }
 
-export async function planDeploy(section: TopSection, connected: string[], deps: DeployPlanDeps): Promise<ApplyPlan> {
+export async function scopeDeploy(section: TopSection, connected: string[], deps: DeployScopeDeps): Promise<ApplyScope> {
   const inv = validateInventory(await loadInventory(deps.fileroot));
   let base: InventoryPlan;
   try {
-    base = planApply(inv, connected, { roles: [], skip: [], extra: {} }, deps.factsOf);
+    base = scopeApply(inv, connected, { roles: [], skip: [], extra: {} }, deps.factsOf);
   } catch (err) {
     if (err instanceof NoHostMatched) return { hosts: [], context: () => { throw err; } };
     throw err;
   }
   const roles = rolesByHost(base, section, deps.factsOf);
-  const hosts: HostPlan[] = base.hosts.flatMap((h) => {
+  const hosts: HostScope[] = base.hosts.flatMap((h) => {
     const mine = roles.get(h.id);
     if (!mine) return [];
     const status = h.connected ? "run" : h.ignore_missing ? "absent" : "missing";

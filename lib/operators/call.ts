@@ -5,10 +5,10 @@
 import type { Result } from "salty";
 import { errorMessage } from "../errors.ts";
 import { describeChange, namesFor, ownershipLines, touchesOwnership, type Names } from "./_describe.ts";
-import { applyPlan, type Applied } from "./apply.ts";
+import { act, type ActProgress } from "./act.ts";
 import type { Change, OpCtx, Operator, Plan } from "./types.ts";
 
-export interface Outcome {
+export interface CallOutcome {
   result: Result;
   /** Absent when planning failed. */
   plan?: Plan;
@@ -46,11 +46,11 @@ function describe<A extends unknown[]>(op: Operator<A>, args: A): string {
 }
 
 /** Plan and apply one operator call; never throws. */
-export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, args: A): Promise<Outcome> {
+export async function callOperator<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, args: A): Promise<CallOutcome> {
   const start = performance.now();
   const cmd = describe(op, args);
   let plan: Plan | undefined;
-  const progress: Applied = { count: 0 };
+  const progress: ActProgress = { count: 0 };
   let result: Result;
   try {
     if (ctx.signal?.aborted) throw new Error("not run: the role timed out");
@@ -60,7 +60,7 @@ export async function execute<A extends unknown[]>(ctx: OpCtx, op: Operator<A>, 
     if (ctx.dryRun) {
       if (plan.changes.length) result.output = [...(plan.summary ? [`would ${plan.summary}`] : []), await dryRunOutput(ctx, plan.changes)].join("\n");
     } else if (plan.changes.length) {
-      await applyPlan(ctx, plan, progress);
+      await act(ctx, plan, progress);
       if (progress.exec) {
         result.rc = progress.exec.rc;
         result.output = progress.exec.output;

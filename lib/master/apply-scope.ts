@@ -1,4 +1,4 @@
-// From an apply request to the scheduler's plan: load the inventory fresh
+// From an apply request to the scheduler's scope: load the inventory fresh
 // (edits apply without a restart), resolve hosts and roles against the
 // connected agents, and build each role's context with that host's own
 // secrets only. Also the resolved inventory `salty meta` prints.
@@ -11,14 +11,14 @@ import { containsSecret, decryptTree, isSecret, type SecretKey } from "../crypto
 import { loadInventory } from "../inventory/load.ts";
 import { validateInventory } from "../inventory/validate.ts";
 import { parseApplyArgs } from "../inventory/args.ts";
-import { planApply } from "../inventory/resolve.ts";
+import { scopeApply } from "../inventory/resolve.ts";
 import { checkRoleArgs, checkRoleFiles } from "../inventory/role-names.ts";
 import { contextFactory, maskSecrets } from "../inventory/context.ts";
 import type { ApplyRequest } from "../wire/api.ts";
-import type { ApplyPlan, RoleSource } from "./scheduler.ts";
+import type { ApplyScope, RoleSource } from "./scheduler.ts";
 import { roleModules } from "./role-modules.ts";
 
-export interface PlannerDeps {
+export interface ScopeDeps {
   fileroot: string;
   /** Facts of a connected agent. */
   factsOf(id: string): Facts | undefined;
@@ -34,25 +34,25 @@ export function secretDecrypter(secretKey: SecretKey | undefined): (vars: Vars) 
   };
 }
 
-export async function planFromInventory(req: ApplyRequest, connected: string[], deps: PlannerDeps): Promise<ApplyPlan> {
+export async function scopeFromInventory(req: ApplyRequest, connected: string[], deps: ScopeDeps): Promise<ApplyScope> {
   const args = parseApplyArgs(req.args);
   const inv = validateInventory(await loadInventory(deps.fileroot));
   const roleFiles = await listRoleFiles(deps.fileroot);
   checkRoleFiles(inv, roleFiles);
   checkRoleArgs(args, inv, roleFiles);
-  const plan = planApply(inv, connected, args, deps.factsOf);
+  const scope = scopeApply(inv, connected, args, deps.factsOf);
   const facts = Object.fromEntries(connected.map((id) => [id, deps.factsOf(id)]));
-  const context = contextFactory(plan, { facts, extra: args.extra, bootstrap: !!req.bootstrap, decrypt: secretDecrypter(deps.secretKey), isSecret });
-  return { hosts: plan.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })), context, others: context.others, secrets: context.secrets };
+  const context = contextFactory(scope, { facts, extra: args.extra, bootstrap: !!req.bootstrap, decrypt: secretDecrypter(deps.secretKey), isSecret });
+  return { hosts: scope.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })), context, others: context.others, secrets: context.secrets };
 }
 
 /** The inventory as the master resolves it: per host its cluster, env, roles and merged vars. */
-export async function resolvedInventory(connected: string[], showSecrets: boolean, deps: PlannerDeps): Promise<unknown> {
+export async function resolvedInventory(connected: string[], showSecrets: boolean, deps: ScopeDeps): Promise<unknown> {
   const inv = validateInventory(await loadInventory(deps.fileroot));
-  const plan = planApply(inv, connected, { roles: [], skip: [], extra: {} });
+  const scope = scopeApply(inv, connected, { roles: [], skip: [], extra: {} });
   const decrypt = secretDecrypter(deps.secretKey);
   const hosts = Object.fromEntries(
-    plan.hosts.map((h) => [
+    scope.hosts.map((h) => [
       h.id,
       {
         cluster: h.cluster,

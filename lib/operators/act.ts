@@ -16,7 +16,7 @@ import { unarchiveInto } from "./_archive.ts";
 import type { WriteHandle } from "../sys/types.ts";
 import type { Change, OpCtx, Plan } from "./types.ts";
 
-export interface Applied {
+export interface ActProgress {
   /** Changes carried out so far (something changed when > 0, even if a later one failed). */
   count: number;
   /** The exit status and output of a reported command (shell, serverShell). */
@@ -39,7 +39,7 @@ async function ensurePrefix(ctx: OpCtx): Promise<void> {
   });
 }
 
-export async function applyPlan(ctx: OpCtx, plan: Plan, progress: Applied): Promise<void> {
+export async function act(ctx: OpCtx, plan: Plan, progress: ActProgress): Promise<void> {
   await ensurePrefix(ctx);
   const run: Ctx = { ...ctx, prefetch: new Prefetcher(ctx.files, plan.changes), blobs: plan.blobs ?? new Map() };
   // Under --path no write may leave the prefix through a symlinked parent (_confine.ts).
@@ -78,7 +78,7 @@ function writeOpts(ctx: OpCtx, c: FetchChange | Extract<Change, { kind: "write" 
 }
 
 /** A small file: its content from the prefetcher, written into the batch; counted once in place. */
-async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress: Applied): Promise<void> {
+async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress: ActProgress): Promise<void> {
   const real = realPath(ctx, c.path);
   await ctx.confine?.check(c.path, real);
   const fill = async (h: WriteHandle) => {
@@ -106,7 +106,7 @@ async function symlinkAtomic(ctx: Ctx, c: Extract<Change, { kind: "symlink" }>, 
   });
 }
 
-async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress: Applied): Promise<void> {
+async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress: ActProgress): Promise<void> {
   const opts = { ...(c.cwd ? { cwd: c.cwd } : {}), ...(c.env ? { env: c.env } : {}), ...(c.stdin !== undefined ? { stdin: c.stdin } : {}) };
   let r: { rc: number; output: string; error?: string };
   if (c.on === "master") {
@@ -132,7 +132,7 @@ function lastLine(s: string): string {
   return s.trim().split("\n").filter((l) => /lock/i.test(l)).pop() ?? s.trim().split("\n").pop() ?? "";
 }
 
-async function applyOne(ctx: Ctx, c: Change, progress: Applied): Promise<void> {
+async function applyOne(ctx: Ctx, c: Change, progress: ActProgress): Promise<void> {
   const real = c.kind === "exec" ? "" : realPath(ctx, c.path);
   // chmod and utime follow a symlink at the path itself; every other change acts on its parent directory.
   if (c.kind !== "exec") await ctx.confine?.check(c.path, real, { self: c.kind === "chmod" || c.kind === "utime" });
