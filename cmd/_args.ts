@@ -20,7 +20,10 @@ export function parseTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = /^\s*\d*\.?\d+\s*$/.test(value) ? Number(value) : NaN;
   // A day at most: timers hold 2^31-1 ms (24.8 days), and the master waits for a host's queued roles in one timer.
-  if (!(seconds > 0) || seconds > MAX_TIMEOUT_S) throw new UsageError(`--timeout must be a number of seconds from 0 to ${MAX_TIMEOUT_S}, not ${JSON.stringify(value)}`);
+  if (!(seconds > 0) || seconds > MAX_TIMEOUT_S)
+    throw new UsageError(
+      `--timeout must be a number of seconds from 0 to ${MAX_TIMEOUT_S}, not ${JSON.stringify(value)}`,
+    );
   return Math.ceil(seconds * 1000);
 }
 
@@ -35,6 +38,9 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 export function parseDuration(value: string, name: string, minMs = 1): number {
   const m = /^\s*(\d*\.?\d+)\s*(ms|s|m|h)\s*$/.exec(value);
   const ms = m ? Math.round(Number(m[1]) * UNITS[m[2]!]!) : NaN;
-  if (!(ms >= minMs) || ms > 30 * 86_400_000) throw new UsageError(`${name} must be a duration such as 30m, 90s, 1h or 500ms (at least ${minMs} ms, at most 30 days), not ${JSON.stringify(value)}`);
+  if (!(ms >= minMs) || ms > 30 * 86_400_000)
+    throw new UsageError(
+      `${name} must be a duration such as 30m, 90s, 1h or 500ms (at least ${minMs} ms, at most 30 days), not ${JSON.stringify(value)}`,
+    );
   return ms;
 }

@@ -8,12 +8,22 @@ import { findKeyroot, type KeyrootChoice } from "../lib/client/keyroot.ts";
 import { io } from "./_io.ts";
 
 export const keyrootArg = {
-  keyroot: { type: "string", description: "Directory of keys and crypto.pass", default: "./keys", valueHint: "DIR" },
+  keyroot: {
+    type: "string",
+    description: "Directory of keys and crypto.pass",
+    default: "./keys",
+    valueHint: "DIR",
+  },
 } as const satisfies ArgsDef;
 
 /** Client commands find the keyroot themselves (clientKeyroot) unless given. */
 export const clientKeyrootArg = {
-  keyroot: { type: "string", description: "Directory of keys and crypto.pass (default: $SALTY_KEYROOT, ./keys, the keys/ of the fileroot above, /etc/salty)", valueHint: "DIR" },
+  keyroot: {
+    type: "string",
+    description:
+      "Directory of keys and crypto.pass (default: $SALTY_KEYROOT, ./keys, the keys/ of the fileroot above, /etc/salty)",
+    valueHint: "DIR",
+  },
 } as const satisfies ArgsDef;
 
 /** The keyroot of a client command: --keyroot, else found (lib/client/keyroot.ts). */
@@ -22,7 +32,12 @@ export function clientKeyroot(given: string | undefined): KeyrootChoice {
 }
 
 export const filerootArg = {
-  fileroot: { type: "string", description: "Directory holding hosts/, roles/ and files/", default: ".", valueHint: "DIR" },
+  fileroot: {
+    type: "string",
+    description: "Directory holding hosts/, roles/ and files/",
+    default: ".",
+    valueHint: "DIR",
+  },
 } as const satisfies ArgsDef;
 
 /** For commands a later release implements: say so plainly, exit 2. */
@@ -34,7 +49,11 @@ export function notYet(name: string): never {
 export function describeError(err: unknown): { status: number; line: string } {
   const name = (err as { name?: string })?.name;
   // A usage error found by the master (e.g. a bad apply argument) arrives as an RpcError with E_USAGE.
-  if (err instanceof UsageError || name === "CLIError" || (err instanceof SaltyError && err.code === "E_USAGE")) {
+  if (
+    err instanceof UsageError ||
+    name === "CLIError" ||
+    (err instanceof SaltyError && err.code === "E_USAGE")
+  ) {
     return { status: 2, line: stripAnsi(errorMessage(err)) };
   }
   if (err instanceof SaltyError) return { status: 1, line: err.message };
@@ -47,7 +66,9 @@ export function stripAnsi(s: string): string {
 
 type AnyCommand = CommandDef<ArgsDef>;
 
-async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+async function resolve<T>(
+  v: T | Promise<T> | (() => T | Promise<T>) | undefined,
+): Promise<T | undefined> {
   return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
 }
 
@@ -56,7 +77,10 @@ async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined
  * its path of names, its own arguments, and the options given before its name
  * (`salty --dry-run apply`), which it would never see.
  */
-export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<{ cmd: AnyCommand; args: string[]; path: string; misplaced: string[] }> {
+export async function findCommand(
+  root: AnyCommand,
+  rawArgs: string[],
+): Promise<{ cmd: AnyCommand; args: string[]; path: string; misplaced: string[] }> {
   let cmd = root;
   let start = 0;
   const names: string[] = [];
@@ -71,11 +95,20 @@ export async function findCommand(root: AnyCommand, rawArgs: string[]): Promise<
     start = i + 1;
     names.push(word);
   }
-  return { cmd, args: rawArgs.slice(start), path: names.join(" "), misplaced: rawArgs.slice(0, start).filter((w) => w.startsWith("-")) };
+  return {
+    cmd,
+    args: rawArgs.slice(start),
+    path: names.join(" "),
+    misplaced: rawArgs.slice(0, start).filter((w) => w.startsWith("-")),
+  };
 }
 
 /** Options citty would silently ignore are usage errors here. */
-export async function checkOptions(cmd: AnyCommand, rawArgs: string[], path: string): Promise<void> {
+export async function checkOptions(
+  cmd: AnyCommand,
+  rawArgs: string[],
+  path: string,
+): Promise<void> {
   const args = (await resolve(cmd.args)) ?? {};
   const known = new Set<string>(["help", "h"]);
   for (const [name, def] of Object.entries(args)) {
@@ -90,7 +123,8 @@ export async function checkOptions(cmd: AnyCommand, rawArgs: string[], path: str
     if (!m || /^-\d/.test(word)) continue;
     // Short flags may be bundled (-vv): each letter must be known.
     const names = word.startsWith("--") ? [m[1]!] : [...m[1]!];
-    for (const n of names) if (!known.has(n)) throw new UsageError(`unknown option ${word} (see salty ${path} --help)`);
+    for (const n of names)
+      if (!known.has(n)) throw new UsageError(`unknown option ${word} (see salty ${path} --help)`);
   }
   checkWords(args, rawArgs, path);
 }
@@ -117,10 +151,12 @@ function checkWords(args: ArgsDef, rawArgs: string[], path: string): void {
     if (word.startsWith("-") && !/^-\d/.test(word)) {
       const m = /^--?([^=]+)(=?)/.exec(word);
       if (!m || m[2] || !valued.has(m[1]!)) continue;
-      if (i + 1 >= rawArgs.length || rawArgs[i + 1] === "--") throw new UsageError(`${word} needs a value (see salty ${path} --help)`);
+      if (i + 1 >= rawArgs.length || rawArgs[i + 1] === "--")
+        throw new UsageError(`${word} needs a value (see salty ${path} --help)`);
       i++; // its value
       continue;
     }
-    if (!variadic && ++count > positionals.length) throw new UsageError(`unexpected argument ${word} (see salty ${path} --help)`);
+    if (!variadic && ++count > positionals.length)
+      throw new UsageError(`unexpected argument ${word} (see salty ${path} --help)`);
   }
 }

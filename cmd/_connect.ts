@@ -7,7 +7,13 @@ import type { ClientApi, ControlApi } from "../lib/wire/api.ts";
 import { clientKeyroot } from "./_cli.ts";
 
 /** The local socket of the keyroot found as clientKeyroot says (naming every place looked at when it is not there), or --master. */
-export function connectClient(args: { keyroot?: string; master?: string }, handlers: Handlers<ClientApi>): Promise<Rpc<ClientApi, ControlApi>> {
+export function connectClient(
+  args: { keyroot?: string; master?: string },
+  handlers: Handlers<ClientApi>,
+): Promise<Rpc<ClientApi, ControlApi>> {
   const { dir, searched } = clientKeyroot(args.keyroot);
-  return connectControl({ keyroot: dir, searched, ...(args.master ? { master: args.master } : {}) }, handlers);
+  return connectControl(
+    { keyroot: dir, searched, ...(args.master ? { master: args.master } : {}) },
+    handlers,
+  );
 }

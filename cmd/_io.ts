@@ -18,7 +18,11 @@ export interface Writer {
 export interface Io {
   stdout: Writer;
   stderr: Writer;
-  stdin: { readonly isTTY?: boolean; stream(): ReadableStream<Uint8Array>; text(): Promise<string> };
+  stdin: {
+    readonly isTTY?: boolean;
+    stream(): ReadableStream<Uint8Array>;
+    text(): Promise<string>;
+  };
   env: Record<string, string | undefined>;
   /** The entry script (Bun.main): what a service or hook installed from source runs. */
   main: string;
@@ -55,5 +59,6 @@ export function withIo<T>(given: Io, fn: () => Promise<T>): Promise<T> {
 
 /** Write a chunk, waiting for a stream that asks to drain, so memory stays flat whatever the size. */
 export async function writeChunk(w: Writer, chunk: Uint8Array): Promise<void> {
-  if (w.write(chunk) === false && "once" in w) await once(w as unknown as NodeJS.EventEmitter, "drain");
+  if (w.write(chunk) === false && "once" in w)
+    await once(w as unknown as NodeJS.EventEmitter, "drain");
 }

@@ -7,18 +7,35 @@ import { printLines } from "../lib/client/print.ts";
 import type { JobRecord } from "../lib/history/types.ts";
 import { io } from "./_io.ts";
 
-export const jobIdArg = { id: { type: "positional", required: true, description: "The job's id (salty jobs)", valueHint: "ID" } } as const;
+export const jobIdArg = {
+  id: {
+    type: "positional",
+    required: true,
+    description: "The job's id (salty jobs)",
+    valueHint: "ID",
+  },
+} as const;
 
-export function printJob(job: JobRecord, opts: { verbosity: number; diff: boolean; json: boolean }): void {
+export function printJob(
+  job: JobRecord,
+  opts: { verbosity: number; diff: boolean; json: boolean },
+): void {
   if (opts.json) {
     io().stdout.write(JSON.stringify(job, null, 2) + "\n");
     return;
   }
   io().stdout.write(jobHeader(job) + "\n");
   if (job.error) io().stderr.write(`error: ${job.error}\n`);
-  if (job.status === "running") io().stdout.write(`still running: see salty jobs show ${job.id} again when it ends\n`);
+  if (job.status === "running")
+    io().stdout.write(`still running: see salty jobs show ${job.id} again when it ends\n`);
   else {
-    printLines(formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, { dryRun: job.dryRun, ...(job.target ? { target: job.target } : {}) }), io());
+    printLines(
+      formatReport(jobReport(job, { diff: opts.diff }), opts.verbosity, {
+        dryRun: job.dryRun,
+        ...(job.target ? { target: job.target } : {}),
+      }),
+      io(),
+    );
     const hint = resumeHint(job.rollout, job.id);
     if (hint) io().stderr.write(hint + "\n");
   }

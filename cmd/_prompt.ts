@@ -50,7 +50,8 @@ function readLine(fd: number): string {
     if (n === 0) throw new SaltyError("cancelled", "E_CANCELLED");
     for (const ch of utf8.write(buf.subarray(0, n))) {
       if (ch === "\r" || ch === "\n") return line;
-      if (ch === "\x03" || (ch === "\x04" && !line)) throw new SaltyError("cancelled", "E_CANCELLED");
+      if (ch === "\x03" || (ch === "\x04" && !line))
+        throw new SaltyError("cancelled", "E_CANCELLED");
       if (ch === "\x7f" || ch === "\b") line = [...line].slice(0, -1).join("");
       else if (ch >= " ") line += ch;
     }

@@ -7,7 +7,9 @@ import type { ArgDef, ArgsDef, CommandDef } from "citty";
 
 type AnyCommand = CommandDef<ArgsDef>;
 
-async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+async function resolve<T>(
+  v: T | Promise<T> | (() => T | Promise<T>) | undefined,
+): Promise<T | undefined> {
   return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
 }
 
@@ -18,13 +20,17 @@ function columns(rows: [string, string][]): string[] {
 }
 
 function describe(def: ArgDef): string {
-  const dflt = "default" in def && def.default !== undefined && def.type !== "boolean" ? ` (default: ${String(def.default)})` : "";
+  const dflt =
+    "default" in def && def.default !== undefined && def.type !== "boolean"
+      ? ` (default: ${String(def.default)})`
+      : "";
   return (def.description ?? "") + dflt;
 }
 
 function optionLabel(name: string, def: ArgDef): string {
   const aliases = ("alias" in def ? [def.alias ?? []].flat() : []).map((a) => `-${a}, `).join("");
-  const value = def.type === "string" || def.type === "enum" ? ` ${def.valueHint ?? name.toUpperCase()}` : "";
+  const value =
+    def.type === "string" || def.type === "enum" ? ` ${def.valueHint ?? name.toUpperCase()}` : "";
   return `${aliases}--${name}${value}`;
 }
 
@@ -54,7 +60,11 @@ export async function renderHelp(cmd: AnyCommand, path: string, version: string)
   if (sub) usage.push(cmd.run ? `[${sub}]` : sub); // a command that runs by itself takes its sub-commands optionally
   options.push(["-h, --help", "Show this help"]);
   if (!path) options.push(["-V, --version", "Print the version (as salty version)"]);
-  const out = [`${name}: ${meta.description ?? ""} (salty ${version})`, "", `Usage: ${usage.join(" ")}`];
+  const out = [
+    `${name}: ${meta.description ?? ""} (salty ${version})`,
+    "",
+    `Usage: ${usage.join(" ")}`,
+  ];
   if (positionals.length) out.push("", "Arguments:", ...columns(positionals));
   if (commands.length) out.push("", "Commands:", ...columns(commands));
   out.push("", "Options:", ...columns(options));

@@ -30,40 +30,87 @@ const FOREVER = 2 ** 31 - 1; // roles have their own timeouts; the client waits 
 function masterLost(err: unknown): unknown {
   if (!(err instanceof SaltyError) || err.code !== "E_CONN_LOST") return err;
   const why = /\((.*)\)$/.exec(err.message)?.[1] ?? err.message;
-  return new SaltyError(`lost the connection to the master during the apply (${why}); roles may have run on some hosts: apply again when the master is reachable`, "E_CONN_LOST");
+  return new SaltyError(
+    `lost the connection to the master during the apply (${why}); roles may have run on some hosts: apply again when the master is reachable`,
+    "E_CONN_LOST",
+  );
 }
 
 export default defineCommand({
   meta: { name: "apply", description: "Run roles on hosts and report rc/changed per command" },
   args: {
-    verbose: { type: "boolean", alias: "v", description: "One line per role (-vv: one line per command)" },
+    verbose: {
+      type: "boolean",
+      alias: "v",
+      description: "One line per role (-vv: one line per command)",
+    },
     json: { type: "boolean", description: "Print the whole result as one JSON document" },
-    "json-stream": { type: "boolean", description: "NDJSON events as they happen: host_start, result, role_end, host_end, apply_end (schema in the README)" },
-    sort: { type: "boolean", description: "Print every host at the end, sorted by id, instead of each as it is done" },
+    "json-stream": {
+      type: "boolean",
+      description:
+        "NDJSON events as they happen: host_start, result, role_end, host_end, apply_end (schema in the README)",
+    },
+    sort: {
+      type: "boolean",
+      description: "Print every host at the end, sorted by id, instead of each as it is done",
+    },
     "dry-run": { type: "boolean", description: "Change nothing; report what would change" },
     diff: { type: "boolean", description: "Show a unified diff of changed text files" },
-    master: { type: "string", description: "A remote master (needs an accepted client key); default: the local master's socket", valueHint: "HOST[:PORT]" },
+    master: {
+      type: "string",
+      description:
+        "A remote master (needs an accepted client key); default: the local master's socket",
+      valueHint: "HOST[:PORT]",
+    },
     ...clientKeyrootArg,
-    timeout: { type: "string", description: "Seconds before a role is reported failed (default 900)", valueHint: "SECONDS" },
-    resume: { type: "string", description: "Continue the rollout JOB on the hosts it never attempted, with its own arguments", valueHint: "JOB" },
-    "retry-failed": { type: "boolean", description: "With --resume: run the rollout's failed and missing hosts again too" },
-    assignments: { type: "positional", required: false, description: "KEY=VALUE ...: roles=a,b skip=c target=EXPR batch=N|P%,... max_fail=N|P% gate=CMD gate_timeout=10s gate_retries=2 pause=30s, others go to the roles' context", valueHint: "KEY=VALUE..." },
+    timeout: {
+      type: "string",
+      description: "Seconds before a role is reported failed (default 900)",
+      valueHint: "SECONDS",
+    },
+    resume: {
+      type: "string",
+      description:
+        "Continue the rollout JOB on the hosts it never attempted, with its own arguments",
+      valueHint: "JOB",
+    },
+    "retry-failed": {
+      type: "boolean",
+      description: "With --resume: run the rollout's failed and missing hosts again too",
+    },
+    assignments: {
+      type: "positional",
+      required: false,
+      description:
+        "KEY=VALUE ...: roles=a,b skip=c target=EXPR batch=N|P%,... max_fail=N|P% gate=CMD gate_timeout=10s gate_retries=2 pause=30s, others go to the roles' context",
+      valueHint: "KEY=VALUE...",
+    },
   },
   async run({ args, rawArgs }) {
     const words = assignments(args._);
     const { target } = parseApplyArgs(words); // usage errors here, before any connection
     const timeoutMs = parseTimeout(args.timeout);
-    if (args.json && args["json-stream"]) throw new UsageError("--json and --json-stream: choose one");
-    if (args["retry-failed"] && !args.resume) throw new UsageError("--retry-failed goes with --resume JOB");
-    if (args.resume !== undefined && words.length) throw new UsageError("--resume runs the job with its own arguments: no KEY=VALUE words with it");
-    const resume = args.resume !== undefined ? { resume: { job: args.resume, retryFailed: !!args["retry-failed"] } } : {};
+    if (args.json && args["json-stream"])
+      throw new UsageError("--json and --json-stream: choose one");
+    if (args["retry-failed"] && !args.resume)
+      throw new UsageError("--retry-failed goes with --resume JOB");
+    if (args.resume !== undefined && words.length)
+      throw new UsageError(
+        "--resume runs the job with its own arguments: no KEY=VALUE words with it",
+      );
+    const resume =
+      args.resume !== undefined
+        ? { resume: { job: args.resume, retryFailed: !!args["retry-failed"] } }
+        : {};
     const progress = new ProgressLine(io().stderr);
     let job: string | undefined;
     const opts = { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) };
     // Each host's block as it is done, unless the whole report is wanted at once (--json, --sort).
     const stream = args["json-stream"] ? new JsonStream() : undefined;
-    const live = !stream && !args.json && !args.sort ? new LiveReport(verbosity(rawArgs), opts) : undefined;
-    const emit = (objs: object[]) => progress.around(() => objs.forEach((o) => io().stdout.write(JSON.stringify(o) + "\n")));
+    const live =
+      !stream && !args.json && !args.sort ? new LiveReport(verbosity(rawArgs), opts) : undefined;
+    const emit = (objs: object[]) =>
+      progress.around(() => objs.forEach((o) => io().stdout.write(JSON.stringify(o) + "\n")));
     const print = (lines: Line[]) => lines.length && progress.around(() => printLines(lines, io()));
     const rpc = await connectClient(args, {
       "apply.progress": (p) => {
@@ -88,18 +135,45 @@ export default defineCommand({
     process.once("SIGINT", interrupted);
     try {
       const report = await rpc
-        .call("apply", { args: words, dryRun: !!args["dry-run"], diff: !!args.diff, user: whoAmI(), ...resume, ...(timeoutMs ? { timeoutMs } : {}), ...(stream ? { live: "roles" as const } : live ? { live: "hosts" as const } : {}) }, { timeoutMs: FOREVER })
+        .call(
+          "apply",
+          {
+            args: words,
+            dryRun: !!args["dry-run"],
+            diff: !!args.diff,
+            user: whoAmI(),
+            ...resume,
+            ...(timeoutMs ? { timeoutMs } : {}),
+            ...(stream ? { live: "roles" as const } : live ? { live: "hosts" as const } : {}),
+          },
+          { timeoutMs: FOREVER },
+        )
         .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));
       if (!report) {
         progress.clear();
-        io().stderr.write(job ? `interrupted: job ${job} goes on; see salty jobs show ${job}\n` : "interrupted: the apply goes on on the master; see salty jobs\n");
+        io().stderr.write(
+          job
+            ? `interrupted: job ${job} goes on; see salty jobs show ${job}\n`
+            : "interrupted: the apply goes on on the master; see salty jobs\n",
+        );
         return 130;
       }
       progress.clear();
       if (stream) emit(stream.end(report, job));
       else if (args.json) io().stdout.write(JSON.stringify(report, null, 2) + "\n");
       else if (live) printLines(live.end(report), io());
-      else printLines(formatReport({ ...report, hosts: [...report.hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) }, verbosity(rawArgs), opts), io());
+      else
+        printLines(
+          formatReport(
+            {
+              ...report,
+              hosts: [...report.hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+            },
+            verbosity(rawArgs),
+            opts,
+          ),
+          io(),
+        );
       const hint = !stream && !args.json ? resumeHint(report.rollout, job) : undefined;
       if (hint) io().stderr.write(hint + "\n");
       return report.rc;

@@ -26,12 +26,17 @@ interface CryptoArgs {
   force?: boolean;
 }
 
-const forceArg = { force: { type: "boolean", description: "Overwrite an existing output file" } } as const;
+const forceArg = {
+  force: { type: "boolean", description: "Overwrite an existing output file" },
+} as const;
 
 /** `e`/`d`: each FILE to its output; with no FILE, stdin to stdout. Stops at the first failure. */
 async function runFiles(args: CryptoArgs, encrypt: boolean): Promise<void> {
   const jobs = args._.map((src) => ({ src, dst: encrypt ? `${src}.enc` : decryptedName(src) }));
-  if (jobs.length === 0 && io().stdin.isTTY) throw new UsageError(`give FILE... or pipe data on stdin (see salty crypto ${encrypt ? "e" : "d"} --help)`);
+  if (jobs.length === 0 && io().stdin.isTTY)
+    throw new UsageError(
+      `give FILE... or pipe data on stdin (see salty crypto ${encrypt ? "e" : "d"} --help)`,
+    );
   // Report a missing input or an existing output before asking for a password.
   for (const { src, dst } of jobs) await checkPaths(src, dst, { force: args.force });
   const key = deriveKey(await obtainPassword(...passwordPlace(args, encrypt)));
@@ -67,26 +72,35 @@ function counted(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> &
 }
 
 /** obtainPassword's arguments: the keyroot found (cmd/_cli.ts) and how. */
-function passwordPlace(args: CryptoArgs, confirm: boolean): [string, { confirm: boolean; searched: string[] }] {
+function passwordPlace(
+  args: CryptoArgs,
+  confirm: boolean,
+): [string, { confirm: boolean; searched: string[] }] {
   const { dir, searched } = clientKeyroot(args.keyroot);
   return [dir, { confirm, searched }];
 }
 
 function decryptedName(src: string): string {
-  if (!src.endsWith(".enc") || basename(src) === ".enc") throw new UsageError(`${src}: an encrypted file's name ends in .enc`);
+  if (!src.endsWith(".enc") || basename(src) === ".enc")
+    throw new UsageError(`${src}: an encrypted file's name ends in .enc`);
   return src.slice(0, -".enc".length);
 }
 
 /** `es`/`ds`: one line per STRING; with no STRING, the whole of stdin is one. */
 async function runStrings(args: CryptoArgs, encrypt: boolean): Promise<void> {
-  if (args._.length === 0 && io().stdin.isTTY) throw new UsageError(`give STRING or pipe it on stdin (see salty crypto ${encrypt ? "es" : "ds"} --help)`);
+  if (args._.length === 0 && io().stdin.isTTY)
+    throw new UsageError(
+      `give STRING or pipe it on stdin (see salty crypto ${encrypt ? "es" : "ds"} --help)`,
+    );
   const values = args._.length > 0 ? args._ : [(await io().stdin.text()).replace(/\r?\n$/, "")];
   const key = deriveKey(await obtainPassword(...passwordPlace(args, encrypt)));
   const lines = values.map((v, i) => {
     try {
       return encrypt ? encryptString(v, key) : decryptString(v, key);
     } catch (err) {
-      throw values.length > 1 && err instanceof SaltyError ? new SaltyError(`string ${i + 1}: ${err.message}`, err.code) : err;
+      throw values.length > 1 && err instanceof SaltyError
+        ? new SaltyError(`string ${i + 1}: ${err.message}`, err.code)
+        : err;
     }
   });
   io().stdout.write(lines.join("\n") + "\n");
@@ -101,11 +115,18 @@ async function writeStdout(chunks: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const chunk of chunks) await writeChunk(io().stdout, chunk);
 }
 
-const fileArg = (description: string) => ({ file: { type: "positional", required: false, description, valueHint: "FILE..." } }) as const;
-const stringArg = (description: string) => ({ string: { type: "positional", required: false, description, valueHint: "STRING..." } }) as const;
+const fileArg = (description: string) =>
+  ({ file: { type: "positional", required: false, description, valueHint: "FILE..." } }) as const;
+const stringArg = (description: string) =>
+  ({
+    string: { type: "positional", required: false, description, valueHint: "STRING..." },
+  }) as const;
 
 export default defineCommand({
-  meta: { name: "crypto", description: "Encrypt and decrypt secret files and strings (original salty format)" },
+  meta: {
+    name: "crypto",
+    description: "Encrypt and decrypt secret files and strings (original salty format)",
+  },
   subCommands: {
     e: defineCommand({
       meta: { name: "e", description: "Encrypt FILE... to FILE.enc (no file: stdin to stdout)" },
@@ -118,12 +139,18 @@ export default defineCommand({
       run: ({ args }) => runFiles(args as CryptoArgs, false),
     }),
     es: defineCommand({
-      meta: { name: "es", description: "Encrypt a string, print NACL[...] (no string: read stdin)" },
+      meta: {
+        name: "es",
+        description: "Encrypt a string, print NACL[...] (no string: read stdin)",
+      },
       args: { ...stringArg("Strings to encrypt, one line each"), ...clientKeyrootArg },
       run: ({ args }) => runStrings(args as CryptoArgs, true),
     }),
     ds: defineCommand({
-      meta: { name: "ds", description: "Decrypt a NACL[...] string, print it (no string: read stdin)" },
+      meta: {
+        name: "ds",
+        description: "Decrypt a NACL[...] string, print it (no string: read stdin)",
+      },
       args: { ...stringArg("NACL[...] strings, with or without NACL[ ]"), ...clientKeyrootArg },
       run: ({ args }) => runStrings(args as CryptoArgs, false),
     }),

@@ -5,17 +5,31 @@ import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
 import { io } from "./_io.ts";
 
 export default defineCommand({
-  meta: { name: "init", description: "Scaffold a fileroot (hosts/, roles/, files/, keys/) with editor types" },
+  meta: {
+    name: "init",
+    description: "Scaffold a fileroot (hosts/, roles/, files/, keys/) with editor types",
+  },
   args: {
-    dir: { type: "positional", required: false, description: "Where to create it: a new or empty directory", default: ".", valueHint: "DIR" },
-    types: { type: "boolean", description: "In an existing fileroot, only refresh types/salty.d.ts to this version's" },
+    dir: {
+      type: "positional",
+      required: false,
+      description: "Where to create it: a new or empty directory",
+      default: ".",
+      valueHint: "DIR",
+    },
+    types: {
+      type: "boolean",
+      description: "In an existing fileroot, only refresh types/salty.d.ts to this version's",
+    },
   },
   async run({ args }) {
     const dir = args.dir ?? ".";
     if (args.types) {
       const done = await refreshTypes(dir);
       const path = join(dir, "types", "salty.d.ts");
-      io().stdout.write(done === "unchanged" ? `unchanged ${path} (already this version's)\n` : `${done} ${path}\n`);
+      io().stdout.write(
+        done === "unchanged" ? `unchanged ${path} (already this version's)\n` : `${done} ${path}\n`,
+      );
       return;
     }
     const report = await scaffold(dir);

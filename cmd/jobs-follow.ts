@@ -9,18 +9,32 @@ import { io } from "./_io.ts";
 const FOREVER = 2 ** 31 - 1; // the job's roles have their own timeouts
 
 export default defineCommand({
-  meta: { name: "follow", description: "Attach to a running job: its progress, then its report as the apply prints it" },
+  meta: {
+    name: "follow",
+    description: "Attach to a running job: its progress, then its report as the apply prints it",
+  },
   args: {
     ...jobIdArg,
-    verbose: { type: "boolean", alias: "v", description: "One line per role (-vv: one line per command)" },
-    diff: { type: "boolean", description: "Show the diffs the apply recorded (an apply run with --diff)" },
+    verbose: {
+      type: "boolean",
+      alias: "v",
+      description: "One line per role (-vv: one line per command)",
+    },
+    diff: {
+      type: "boolean",
+      description: "Show the diffs the apply recorded (an apply run with --diff)",
+    },
     json: { type: "boolean", description: "Print the job's record as one JSON document" },
     ...clientKeyrootArg,
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
   async run({ args, rawArgs }) {
     const progress = new ProgressLine(io().stderr);
-    const rpc = await connectClient(args, { "apply.progress": (p) => (p.total ? progress.update(p) : undefined, null), "run.event": () => null, "apply.event": () => null });
+    const rpc = await connectClient(args, {
+      "apply.progress": (p) => (p.total ? progress.update(p) : undefined, null),
+      "run.event": () => null,
+      "apply.event": () => null,
+    });
     try {
       const job = await rpc.call("jobs.follow", { id: args.id }, { timeoutMs: FOREVER });
       progress.clear();

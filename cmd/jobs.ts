@@ -13,8 +13,16 @@ export default defineCommand({
   args: {
     host: { type: "string", description: "Only jobs that ran on this host", valueHint: "HOST" },
     failed: { type: "boolean", description: "Only jobs that failed" },
-    kind: { type: "string", description: "apply, run, deploy, bootstrap, scheduled or pull", valueHint: "KIND" },
-    since: { type: "string", description: "Only jobs started within this long, e.g. 90m, 12h, 2d, 1w", valueHint: "AGE" },
+    kind: {
+      type: "string",
+      description: "apply, run, deploy, bootstrap, scheduled or pull",
+      valueHint: "KIND",
+    },
+    since: {
+      type: "string",
+      description: "Only jobs started within this long, e.g. 90m, 12h, 2d, 1w",
+      valueHint: "AGE",
+    },
     limit: { type: "string", description: "At most this many jobs (default 20)", valueHint: "N" },
     json: { type: "boolean", description: "Print the jobs as one JSON document" },
     ...clientKeyrootArg,
@@ -31,7 +39,10 @@ export default defineCommand({
     if (args.kind) filter.kind = args.kind as JobFilter["kind"];
     if (args.since) filter.since = Date.now() - parseDuration(args.since, "--since");
     if (args.limit !== undefined) {
-      if (!/^[1-9][0-9]*$/.test(args.limit)) throw new UsageError(`--limit must be a whole number above 0, not ${JSON.stringify(args.limit)}`);
+      if (!/^[1-9][0-9]*$/.test(args.limit))
+        throw new UsageError(
+          `--limit must be a whole number above 0, not ${JSON.stringify(args.limit)}`,
+        );
       filter.limit = Number(args.limit);
     }
     const rpc = await connectClient(args, quietClient);

@@ -16,9 +16,16 @@ import { io as currentIo, processIo, withIo, type Io } from "./_io.ts";
 
 // Each command is loaded when it is run: `salty apply` does not evaluate the
 // master, the agent or the crypto commands (start-up is part of every command's time).
-const lazy = <T>(load: () => Promise<{ default: T }>) => () => load().then((m) => m.default);
+const lazy =
+  <T>(load: () => Promise<{ default: T }>) =>
+  () =>
+    load().then((m) => m.default);
 const main = defineCommand({
-  meta: { name: "salty", version: version.version, description: "Configuration management in one small executable" },
+  meta: {
+    name: "salty",
+    version: version.version,
+    description: "Configuration management in one small executable",
+  },
   subCommands: {
     master: lazy(() => import("./master.ts")),
     agent: lazy(() => import("./agent.ts")),
@@ -53,7 +60,8 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
   try {
     overrideTiming(io.env.SALTY_TIMING);
     // `salty --version` and `salty -V` are `salty version`, as other tools have it.
-    if (rawArgs[0] === "--version" || rawArgs[0] === "-V") rawArgs = ["version", ...rawArgs.slice(1)];
+    if (rawArgs[0] === "--version" || rawArgs[0] === "-V")
+      rawArgs = ["version", ...rawArgs.slice(1)];
     const { cmd, args, path, misplaced } = await findCommand(main, rawArgs);
     // After `--` the words are a command's (salty run web1 -- grep --help).
     const own = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
@@ -62,9 +70,15 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
       return rawArgs.length === 0 ? 2 : 0;
     }
     // Dropped silently, `salty --dry-run apply` would apply for real.
-    if (misplaced.length) throw new UsageError(`${misplaced.join(" ")} before the command: options go after it (salty ${path} ${misplaced.join(" ")})`);
+    if (misplaced.length)
+      throw new UsageError(
+        `${misplaced.join(" ")} before the command: options go after it (salty ${path} ${misplaced.join(" ")})`,
+      );
     if (!cmd.run) {
-      if (args[0] && !args[0].startsWith("-")) throw new UsageError(`unknown command ${args[0]} (see salty ${path ? `${path} ` : ""}--help)`);
+      if (args[0] && !args[0].startsWith("-"))
+        throw new UsageError(
+          `unknown command ${args[0]} (see salty ${path ? `${path} ` : ""}--help)`,
+        );
       io.stderr.write((await renderHelp(cmd, path, version.version)) + "\n");
       return 2;
     }
@@ -75,7 +89,8 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
   } catch (err) {
     const { status, line } = describeError(err);
     io.stderr.write(`salty: ${line}\n`);
-    if (verbosity(rawArgs) >= 2 && err instanceof Error && err.stack) io.stderr.write(err.stack + "\n");
+    if (verbosity(rawArgs) >= 2 && err instanceof Error && err.stack)
+      io.stderr.write(err.stack + "\n");
     return status;
   }
 }

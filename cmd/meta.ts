@@ -10,7 +10,12 @@ export default defineCommand({
   meta: { name: "meta", description: "Print the resolved inventory as JSON (secrets masked)" },
   args: {
     ...clientKeyrootArg,
-    fileroot: { type: "string", description: "Directory holding hosts/, roles/ and files/, read when no master answers (default: the fileroot whose keys/ is the keyroot, else .)", valueHint: "DIR" },
+    fileroot: {
+      type: "string",
+      description:
+        "Directory holding hosts/, roles/ and files/, read when no master answers (default: the fileroot whose keys/ is the keyroot, else .)",
+      valueHint: "DIR",
+    },
     master: { type: "string", description: "Ask a remote master", valueHint: "HOST[:PORT]" },
     "show-secrets": { type: "boolean", description: "Show decrypted secret values" },
   },
@@ -29,7 +34,11 @@ export default defineCommand({
     } catch (err) {
       if (args.master || (err as { code?: string }).code !== "E_CONNECT") throw err;
       const password = await readPassword(keyroot.dir);
-      meta = await resolvedInventory([], showSecrets, { fileroot: args.fileroot ?? keyroot.fileroot ?? ".", factsOf: () => undefined, ...(password ? { secretKey: deriveKey(password) } : {}) });
+      meta = await resolvedInventory([], showSecrets, {
+        fileroot: args.fileroot ?? keyroot.fileroot ?? ".",
+        factsOf: () => undefined,
+        ...(password ? { secretKey: deriveKey(password) } : {}),
+      });
     }
     io().stdout.write(JSON.stringify(meta, null, 2) + "\n");
   },

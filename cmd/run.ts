@@ -24,7 +24,8 @@ function envPairs(before: string[]): Record<string, string> | undefined {
       continue;
     }
     const eq = v.indexOf("=");
-    if (eq < 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.slice(0, eq))) throw new UsageError(`--env ${JSON.stringify(v)}: KEY=VALUE with KEY a variable name`);
+    if (eq < 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.slice(0, eq)))
+      throw new UsageError(`--env ${JSON.stringify(v)}: KEY=VALUE with KEY a variable name`);
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return Object.keys(out).length ? out : undefined;
@@ -42,14 +43,38 @@ function whoAmI(): string {
 }
 
 export default defineCommand({
-  meta: { name: "run", description: "Run a command on every targeted agent, streaming its output: salty run TARGET -- COMMAND [ARGS...]" },
+  meta: {
+    name: "run",
+    description:
+      "Run a command on every targeted agent, streaming its output: salty run TARGET -- COMMAND [ARGS...]",
+  },
   args: {
-    target: { type: "positional", required: false, description: "Which hosts: a glob, cluster:NAME, role:NAME, fact:PATH=GLOB, ... (see README)", valueHint: "TARGET" },
+    target: {
+      type: "positional",
+      required: false,
+      description: "Which hosts: a glob, cluster:NAME, role:NAME, fact:PATH=GLOB, ... (see README)",
+      valueHint: "TARGET",
+    },
     shell: { type: "boolean", description: "The command is one string run by /bin/sh -c" },
-    timeout: { type: "string", description: "Seconds before the command is killed (default 300)", valueHint: "SECONDS" },
-    cwd: { type: "string", description: "Working directory on the hosts (default: the agent user's home)", valueHint: "DIR" },
-    env: { type: "string", description: "KEY=VALUE added to the command's environment (repeatable)", valueHint: "KEY=VALUE" },
-    json: { type: "boolean", description: "NDJSON: one event per output chunk and per host end, then the summary" },
+    timeout: {
+      type: "string",
+      description: "Seconds before the command is killed (default 300)",
+      valueHint: "SECONDS",
+    },
+    cwd: {
+      type: "string",
+      description: "Working directory on the hosts (default: the agent user's home)",
+      valueHint: "DIR",
+    },
+    env: {
+      type: "string",
+      description: "KEY=VALUE added to the command's environment (repeatable)",
+      valueHint: "KEY=VALUE",
+    },
+    json: {
+      type: "boolean",
+      description: "NDJSON: one event per output chunk and per host end, then the summary",
+    },
     ...clientKeyrootArg,
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
@@ -58,15 +83,22 @@ export default defineCommand({
     const before = dash === -1 ? rawArgs : rawArgs.slice(0, dash);
     const argv = dash === -1 ? [] : rawArgs.slice(dash + 1);
     const target = args.target as string | undefined;
-    if (!target || !before.includes(target)) throw new UsageError("usage: salty run TARGET -- COMMAND [ARGS...] (e.g. salty run 'web*' -- uptime)");
+    if (!target || !before.includes(target))
+      throw new UsageError(
+        "usage: salty run TARGET -- COMMAND [ARGS...] (e.g. salty run 'web*' -- uptime)",
+      );
     if (argv.length === 0) throw new UsageError("salty run needs a command after --");
-    if (args.shell && argv.length !== 1) throw new UsageError("--shell takes the command as one string: salty run TARGET --shell -- 'cmd | cmd'");
+    if (args.shell && argv.length !== 1)
+      throw new UsageError(
+        "--shell takes the command as one string: salty run TARGET --shell -- 'cmd | cmd'",
+      );
     parseTarget(target);
     const timeoutMs = parseTimeout(args.timeout);
     const env = envPairs(before);
     const lines = new RunLines();
     const json = !!args.json;
-    const out = (o: object) => io().stdout.write(JSON.stringify({ v: RUN_EVENT_VERSION, ...o }) + "\n");
+    const out = (o: object) =>
+      io().stdout.write(JSON.stringify({ v: RUN_EVENT_VERSION, ...o }) + "\n");
     const onEvent = (e: RunEvent) => {
       if (json) {
         if (e.type === "output") out({ type: "output", host: e.host, data: e.data });
@@ -74,18 +106,40 @@ export default defineCommand({
         else out({ type: "job", job: e.job });
         return null;
       }
-      if (e.type === "output") for (const l of lines.output(e.host, e.data)) io().stdout.write(l + "\n");
+      if (e.type === "output")
+        for (const l of lines.output(e.host, e.data)) io().stdout.write(l + "\n");
       else if (e.type === "end") for (const l of lines.end(e.host.id)) io().stdout.write(l + "\n");
       return null;
     };
-    const rpc = await connectClient(args, { "apply.progress": () => null, "run.event": onEvent, "apply.event": () => null });
+    const rpc = await connectClient(args, {
+      "apply.progress": () => null,
+      "run.event": onEvent,
+      "apply.event": () => null,
+    });
     try {
-      const report = await rpc.call(
-        "run",
-        { target, argv, shell: !!args.shell, user: whoAmI(), ...(args.cwd ? { cwd: args.cwd } : {}), ...(env ? { env } : {}), ...(timeoutMs ? { timeoutMs } : {}) },
-        { timeoutMs: FOREVER },
-      ).catch(withoutMethod("run"));
-      if (json) out({ type: "done", rc: report.rc, elapsed: report.elapsed, hosts: report.hosts.length, ...(report.job ? { job: report.job } : {}) });
+      const report = await rpc
+        .call(
+          "run",
+          {
+            target,
+            argv,
+            shell: !!args.shell,
+            user: whoAmI(),
+            ...(args.cwd ? { cwd: args.cwd } : {}),
+            ...(env ? { env } : {}),
+            ...(timeoutMs ? { timeoutMs } : {}),
+          },
+          { timeoutMs: FOREVER },
+        )
+        .catch(withoutMethod("run"));
+      if (json)
+        out({
+          type: "done",
+          rc: report.rc,
+          elapsed: report.elapsed,
+          hosts: report.hosts.length,
+          ...(report.job ? { job: report.job } : {}),
+        });
       else printLines(runEndLines(report), io());
       return report.rc;
     } finally {

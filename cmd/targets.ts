@@ -10,16 +10,28 @@ import { UsageError } from "../lib/errors.ts";
 import { io } from "./_io.ts";
 
 export default defineCommand({
-  meta: { name: "targets", description: "Print the hosts a target expression selects, running nothing" },
+  meta: {
+    name: "targets",
+    description: "Print the hosts a target expression selects, running nothing",
+  },
   args: {
-    target: { type: "positional", required: false, description: "A glob, cluster:NAME, env:NAME, role:NAME, fact:PATH=GLOB, var:PATH=GLOB, with and/or/not (see README)", valueHint: "EXPR" },
+    target: {
+      type: "positional",
+      required: false,
+      description:
+        "A glob, cluster:NAME, env:NAME, role:NAME, fact:PATH=GLOB, var:PATH=GLOB, with and/or/not (see README)",
+      valueHint: "EXPR",
+    },
     json: { type: "boolean", description: "Print the selection as one JSON document" },
     ...clientKeyrootArg,
     master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
   },
   async run({ args }) {
     const target = args.target as string | undefined;
-    if (target === undefined) throw new UsageError("salty targets needs an expression, e.g. salty targets 'role:nginx and env:prod'");
+    if (target === undefined)
+      throw new UsageError(
+        "salty targets needs an expression, e.g. salty targets 'role:nginx and env:prod'",
+      );
     parseTarget(target);
     const rpc = await connectClient(args, quietClient);
     try {

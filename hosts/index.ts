@@ -16,8 +16,16 @@ export default {
   },
   hosts: {
     demo: {
-      "web1.salty.test": { env: "dev", roles: ["role1", "supervisord", "nginx"], vars: { weight: 3 } },
-      "web2.salty.test": { env: "dev", roles: ["role1", "nginx"], vars: { weight: 1, log_level: "info" } },
+      "web1.salty.test": {
+        env: "dev",
+        roles: ["role1", "supervisord", "nginx"],
+        vars: { weight: 3 },
+      },
+      "web2.salty.test": {
+        env: "dev",
+        roles: ["role1", "nginx"],
+        vars: { weight: 1, log_level: "info" },
+      },
     },
   },
 } satisfies Inventory;

@@ -36,16 +36,29 @@ export async function bootstrap(opts: BootstrapOptions): Promise<ApplyReport> {
   const { fileroot, registry, files } = core;
   const [masterEnd, agentEnd] = memoryPair([`bootstrap:${opts.id}`, "bootstrap:master"]);
   // Master and agent are the same host and user here, so serverShell is simply local.
-  serveAgent(masterEnd, opts.id, { registry, files, version: version.version, serverShell: masterShell(realExec, fileroot) });
+  serveAgent(masterEnd, opts.id, {
+    registry,
+    files,
+    version: version.version,
+    serverShell: masterShell(realExec, fileroot),
+  });
   const execute = createWorkerExecutor({ pathPrefix: opts.pathPrefix, keyroot: opts.keyroot });
   const closed = serveMaster(agentEnd, { gatherFacts, execute, version: version.version });
   try {
     for (let i = 0; i < 1000 && !registry.get(opts.id); i++) await Bun.sleep(1);
-    if (!registry.get(opts.id)) throw new SaltyError("the in-process agent did not start", "E_BOOTSTRAP");
+    if (!registry.get(opts.id))
+      throw new SaltyError("the in-process agent did not start", "E_BOOTSTRAP");
     const args = [...opts.args.filter((a) => !a.startsWith("target=")), `target=${opts.id}`];
-    const notHere = () => new SaltyError(`host ${opts.id} is not in ${fileroot}/hosts/index.ts`, "E_BOOTSTRAP");
+    const notHere = () =>
+      new SaltyError(`host ${opts.id} is not in ${fileroot}/hosts/index.ts`, "E_BOOTSTRAP");
     const report = await runApply(
-      { args, dryRun: opts.dryRun, diff: opts.diff, ...(opts.bootstrap === false ? {} : { bootstrap: true }), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
+      {
+        args,
+        dryRun: opts.dryRun,
+        diff: opts.diff,
+        ...(opts.bootstrap === false ? {} : { bootstrap: true }),
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      },
       core.control,
     ).catch((err: unknown) => Promise.reject(err instanceof NoHostMatched ? notHere() : err));
     const mine = report.hosts.filter((h) => h.id === opts.id);

@@ -129,7 +129,8 @@ export function overrideTiming(json: string | undefined): void {
   if (!json) return;
   const parsed = JSON.parse(json) as Record<string, unknown>;
   for (const [k, v] of Object.entries(parsed)) {
-    if (!(k in timing) || typeof v !== "number") throw new Error(`SALTY_TIMING: unknown or non-numeric key ${k}`);
+    if (!(k in timing) || typeof v !== "number")
+      throw new Error(`SALTY_TIMING: unknown or non-numeric key ${k}`);
     (timing as Record<string, number>)[k] = v;
   }
 }

@@ -43,13 +43,25 @@ const minimum = PRIORITY[(process.env.SALTY_LOG_LEVEL as Level) ?? "debug"] ?? P
 /** The level an event has unless its caller says otherwise. */
 export function levelOf(event: string): Level {
   if (/(_error|\.lost)$/.test(event)) return "error";
-  if (/(fail(ed|ure)|refused|dropped|rejected|mismatch|killed|unavailable|unreadable|insecure_mode|no_crypto_pass|too_large|session_cut|closed_before_hello|abandoned)$/.test(event)) return "warn";
+  if (
+    /(fail(ed|ure)|refused|dropped|rejected|mismatch|killed|unavailable|unreadable|insecure_mode|no_crypto_pass|too_large|session_cut|closed_before_hello|abandoned)$/.test(
+      event,
+    )
+  )
+    return "warn";
   return "info";
 }
 
 /** The line for one event (pure): the journal's `<N>` prefix, or a timestamp and the level's name. */
-export function formatLog(event: string, fields: Record<string, unknown>, level: Level, opts: { journal: boolean; now: Date }): string {
-  const parts = opts.journal ? [`<${PRIORITY[level]}>${event}`] : [opts.now.toISOString(), level, event];
+export function formatLog(
+  event: string,
+  fields: Record<string, unknown>,
+  level: Level,
+  opts: { journal: boolean; now: Date },
+): string {
+  const parts = opts.journal
+    ? [`<${PRIORITY[level]}>${event}`]
+    : [opts.now.toISOString(), level, event];
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
     parts.push(`${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`);
@@ -58,7 +70,11 @@ export function formatLog(event: string, fields: Record<string, unknown>, level:
 }
 
 /** `log("agent.connected", { id: "web1", peer: "127.0.0.1:5000" })` */
-export function log(event: string, fields: Record<string, unknown> = {}, level: Level = levelOf(event)): void {
+export function log(
+  event: string,
+  fields: Record<string, unknown> = {},
+  level: Level = levelOf(event),
+): void {
   if (PRIORITY[level] > minimum) return;
   sink(formatLog(event, fields, level, { journal, now: new Date() }));
 }

@@ -12,8 +12,15 @@ export default (async ({ pkg, service, makedirs, copy, render, lineInFile, symli
   await makedirs("/opt/demo/log/nginx");
   await makedirs("/opt/demo/etc/nginx/ssl", { mode: 0o700 });
   await copy("nginx/mime.types", "/opt/demo/etc/nginx/mime.types");
-  await copy("nginx/ssl/demo.key", "/opt/demo/etc/nginx/ssl/demo.key", { mode: 0o600, ...(system ? { notify: "nginx:restart" } : {}) });
-  await render("nginx/nginx.conf", "/opt/demo/etc/nginx/nginx.conf", system ? { notify: "nginx:reload" } : {});
+  await copy("nginx/ssl/demo.key", "/opt/demo/etc/nginx/ssl/demo.key", {
+    mode: 0o600,
+    ...(system ? { notify: "nginx:restart" } : {}),
+  });
+  await render(
+    "nginx/nginx.conf",
+    "/opt/demo/etc/nginx/nginx.conf",
+    system ? { notify: "nginx:reload" } : {},
+  );
   await lineInFile("127.0.0.1 localhost", "/opt/demo/etc/hosts");
   await symlink("/opt/demo/etc/nginx/nginx.conf", "/opt/demo/etc/nginx.conf");
   if (system) await service("nginx", { running: true, enabled: true });

@@ -41,7 +41,15 @@ export async function gitCommit(): Promise<string> {
  * executable's autoloading of both is switched off.
  */
 export function compileArgs(o: CompileOptions): string[] {
-  const args = ["build", "--compile", entry, ...workerEntries, "--outfile", o.outfile, `--define=SALTY_COMMIT=${JSON.stringify(o.commit)}`];
+  const args = [
+    "build",
+    "--compile",
+    entry,
+    ...workerEntries,
+    "--outfile",
+    o.outfile,
+    `--define=SALTY_COMMIT=${JSON.stringify(o.commit)}`,
+  ];
   // A source map embedded in the executable: a stack (-vv) names lib/x.ts:LINE, not /$bunfs/root/salty:62:5644
   // (about +0.6 MB, no start-up cost measured). Bun also writes it beside the output: compile() removes that copy.
   args.push("--sourcemap=linked", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig");
@@ -67,7 +75,10 @@ export async function compile(o: CompileOptions, quiet = false): Promise<number>
 
 /** The source maps Bun writes beside a compiled executable: they are embedded in it already. */
 export function removeSourceMaps(outfile: string): void {
-  const names = [`${outfile}.map`, ...workerEntries.map((e) => join(dirname(outfile), basename(e).replace(/\.ts$/, ".js.map")))];
+  const names = [
+    `${outfile}.map`,
+    ...workerEntries.map((e) => join(dirname(outfile), basename(e).replace(/\.ts$/, ".js.map"))),
+  ];
   for (const file of names) rmSync(file, { force: true });
 }
 
@@ -88,7 +99,8 @@ export async function runtimeFromNpm(target: string, cacheDir: string): Promise<
   const spec = `${runtimePackage(target)}@${Bun.version}`;
   const packed = await $`npm pack ${spec} --pack-destination ${dir} --silent`.quiet().nothrow();
   const tgz = packed.stdout.toString().trim().split("\n").pop();
-  if (packed.exitCode !== 0 || !tgz) throw new Error(`npm pack ${spec} failed: ${packed.stderr.toString().trim()}`);
+  if (packed.exitCode !== 0 || !tgz)
+    throw new Error(`npm pack ${spec} failed: ${packed.stderr.toString().trim()}`);
   await $`tar -xzf ${join(dir, tgz)} -C ${dir} package/bin/bun`.quiet();
   rmSync(join(dir, tgz));
   return bin;

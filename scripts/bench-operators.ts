@@ -26,11 +26,15 @@ import { timing } from "../lib/constants.ts";
 
 const N = Number(process.env.N ?? 5000);
 const root = mkdtempSync(join(tmpdir(), "salty-bench-"));
-const fileroot = join(root, "fileroot"), prefix = join(root, "dst");
+const fileroot = join(root, "fileroot"),
+  prefix = join(root, "dst");
 mkdirSync(join(fileroot, "files/app"), { recursive: true });
 mkdirSync(prefix);
 writeFileSync(join(fileroot, "files/app/mime.types"), "types { text/html html; }\n".repeat(100));
-writeFileSync(join(fileroot, "files/app/app.conf"), "# <%= id %>\nport = <%= port %>\n<% for (const p of peers) { %>peer <%= p %>\n<% } %>");
+writeFileSync(
+  join(fileroot, "files/app/app.conf"),
+  "# <%= id %>\nport = <%= port %>\n<% for (const p of peers) { %>peer <%= p %>\n<% } %>",
+);
 const server = new FileServer({ fileroot, keyroot: join(root, "keys") });
 const local = server.sourceFor(() => new Set());
 
@@ -44,12 +48,37 @@ function overRpc(files: FileProtocol): FileSource {
 
 async function bench(label: string, files: FileSource): Promise<void> {
   const cache = new AgentCache();
-  const caps: Caps = { observe: createObserve(cache.hashes), disk: realDisk, users: createUsers(), exec: realExec, probe: realProbe, runtime: createRuntime({ gcEveryBytes: 32 * 1024 * 1024 }), cache, files, dryRun: false, diff: false, pathPrefix: prefix };
-  const context = { id: "web1", me: { env: "dev", cluster: "lab", roles: [], vars: {} }, role: "app", hosts: {}, bootstrap: false, args: {} };
+  const caps: Caps = {
+    observe: createObserve(cache.hashes),
+    disk: realDisk,
+    users: createUsers(),
+    exec: realExec,
+    probe: realProbe,
+    runtime: createRuntime({ gcEveryBytes: 32 * 1024 * 1024 }),
+    cache,
+    files,
+    dryRun: false,
+    diff: false,
+    pathPrefix: prefix,
+  };
+  const context = {
+    id: "web1",
+    me: { env: "dev", cluster: "lab", roles: [], vars: {} },
+    role: "app",
+    hosts: {},
+    bootstrap: false,
+    args: {},
+  };
   const { operators: op } = createOperators(caps, context, { addresses: addresses(context) });
   const calls: [string, () => Promise<unknown>][] = [
     ["copy", () => op.copy("app/mime.types", "/etc/app/mime.types")],
-    ["render", () => op.render("app/app.conf", "/etc/app/app.conf", { vars: { port: 8080, peers: ["10.0.0.1", "10.0.0.2"] } })],
+    [
+      "render",
+      () =>
+        op.render("app/app.conf", "/etc/app/app.conf", {
+          vars: { port: 8080, peers: ["10.0.0.1", "10.0.0.2"] },
+        }),
+    ],
     ["makedirs", () => op.makedirs("/var/log/app", { mode: 0o750 })],
     ["lineInFile", () => op.lineInFile("vm.swappiness=10", "/etc/sysctl.conf")],
   ];

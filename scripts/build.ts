@@ -19,5 +19,11 @@ const { values } = parseArgs({
 
 const minify = values.minify! && !values["no-minify"];
 const bytecode = values.bytecode! && !values["no-bytecode"];
-const options = { outfile: values.out!, commit: await gitCommit(), target: values.target, minify, bytecode };
+const options = {
+  outfile: values.out!,
+  commit: await gitCommit(),
+  target: values.target,
+  minify,
+  bytecode,
+};
 process.exit(await compile(options));

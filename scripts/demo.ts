@@ -4,7 +4,15 @@
 // apply, a no-change apply, and where the files landed; stops every process
 // it started, whatever happens.
 
-import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -22,12 +30,20 @@ function say(text: string) {
 
 async function salty(args: string[]): Promise<number> {
   process.stdout.write(`$ salty ${args.join(" ")}\n`);
-  const p = Bun.spawn([bin, ...args, "--keyroot", keyroot], { cwd: repo, stdout: "inherit", stderr: "inherit" });
+  const p = Bun.spawn([bin, ...args, "--keyroot", keyroot], {
+    cwd: repo,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   return p.exited;
 }
 
 async function capture(args: string[]): Promise<string> {
-  const p = Bun.spawn([bin, ...args, "--keyroot", keyroot], { cwd: repo, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([bin, ...args, "--keyroot", keyroot], {
+    cwd: repo,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   return new Response(p.stdout).text();
 }
 
@@ -40,18 +56,28 @@ async function until(what: string, cond: () => Promise<boolean>) {
 }
 
 function tree(dir: string, prefix = ""): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    const what = st.isSymbolicLink() ? ` -> ${readlinkSync(p)}` : st.isDirectory() ? "/" : ` (${st.size} bytes, mode ${(st.mode & 0o777).toString(8)})`;
-    const line = `${prefix}${name}${what}`;
-    return st.isDirectory() ? [line, ...tree(p, prefix + "  ")] : [line];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const p = join(dir, name);
+      const st = lstatSync(p);
+      const what = st.isSymbolicLink()
+        ? ` -> ${readlinkSync(p)}`
+        : st.isDirectory()
+          ? "/"
+          : ` (${st.size} bytes, mode ${(st.mode & 0o777).toString(8)})`;
+      const line = `${prefix}${name}${what}`;
+      return st.isDirectory() ? [line, ...tree(p, prefix + "  ")] : [line];
+    });
 }
 
 async function main() {
   say("building dist/salty");
-  const build = Bun.spawn(["npm", "run", "--silent", "build"], { cwd: repo, stdout: "inherit", stderr: "inherit" });
+  const build = Bun.spawn(["npm", "run", "--silent", "build"], {
+    cwd: repo,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   if ((await build.exited) !== 0) throw new Error("build failed");
 
   say(`a throw-away keyroot in ${work}`);
@@ -59,14 +85,35 @@ async function main() {
   // The example's NACL[...] secret and .enc file are encrypted with this public, demo-only password.
   copyFileSync(join(repo, "scripts/demo-crypto.pass"), join(keyroot, "crypto.pass"));
 
-  const master = Bun.spawn([bin, "master", "--bind", "127.0.0.1:0", "--keyroot", keyroot, "--fileroot", repo], { stdout: "ignore", stderr: "pipe" });
+  const master = Bun.spawn(
+    [bin, "master", "--bind", "127.0.0.1:0", "--keyroot", keyroot, "--fileroot", repo],
+    { stdout: "ignore", stderr: "pipe" },
+  );
   procs.push(master);
   const port = await listeningPort(master.stderr);
   say(`master on 127.0.0.1:${port}; two agents with --path sandboxes`);
   for (const id of hosts) {
-    procs.push(Bun.spawn([bin, "agent", `127.0.0.1:${port}`, "--id", id, "--keyroot", join(work, "agent-keys", id), "--path", join(work, "hosts", id)], { stdout: "ignore", stderr: "ignore" }));
+    procs.push(
+      Bun.spawn(
+        [
+          bin,
+          "agent",
+          `127.0.0.1:${port}`,
+          "--id",
+          id,
+          "--keyroot",
+          join(work, "agent-keys", id),
+          "--path",
+          join(work, "hosts", id),
+        ],
+        { stdout: "ignore", stderr: "ignore" },
+      ),
+    );
   }
-  await until("pending keys", async () => (await capture(["keys", "list"])).split("pending").length > hosts.length);
+  await until(
+    "pending keys",
+    async () => (await capture(["keys", "list"])).split("pending").length > hosts.length,
+  );
   await salty(["keys", "list"]);
   await salty(["keys", "accept", "--all", "--yes"]);
   await until("agents to connect", async () => {

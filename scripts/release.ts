@@ -40,8 +40,10 @@ const { values } = parseArgs({
 });
 
 const chosen = values.only ? values.only.split(",") : [...platforms];
-const isPlatform = (p: string): p is (typeof platforms)[number] => (platforms as readonly string[]).includes(p);
-for (const p of chosen) if (!isPlatform(p)) throw new Error(`unknown platform ${p} (one of ${platforms.join(", ")})`);
+const isPlatform = (p: string): p is (typeof platforms)[number] =>
+  (platforms as readonly string[]).includes(p);
+for (const p of chosen)
+  if (!isPlatform(p)) throw new Error(`unknown platform ${p} (one of ${platforms.join(", ")})`);
 
 const commit = await gitCommit();
 const runtimeCache = join("node_modules", ".cache", "salty-runtimes");
@@ -52,9 +54,11 @@ async function build(platform: (typeof platforms)[number]): Promise<string> {
   const outfile = join(values.out!, `salty-${platform}`);
   const base = { outfile, commit, target, minify: !values["no-minify"], bytecode: values.bytecode };
   if (!values["runtime-from-npm"] && (await compile(base, true)) === 0) return outfile;
-  if (!values["runtime-from-npm"]) console.error(`release: Bun could not fetch the ${target} runtime; trying npm pack`);
+  if (!values["runtime-from-npm"])
+    console.error(`release: Bun could not fetch the ${target} runtime; trying npm pack`);
   const executablePath = await runtimeFromNpm(target, runtimeCache);
-  if ((await compile({ ...base, executablePath }, true)) !== 0) throw new Error(`compiling ${outfile} failed`);
+  if ((await compile({ ...base, executablePath }, true)) !== 0)
+    throw new Error(`compiling ${outfile} failed`);
   return outfile;
 }
 

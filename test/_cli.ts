@@ -76,7 +76,10 @@ export function cliBytes(args: string[], opts: CliOptions = {}): Promise<CliByte
 }
 
 /** `salty ARGS` in-process: { code, stdout, stderr }. */
-export async function cli(args: string[], opts: CliOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  args: string[],
+  opts: CliOptions = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await cliBytes(args, opts);
   return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr };
 }

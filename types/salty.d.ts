@@ -22,7 +22,14 @@ declare module "salty" {
     /** Counts for operators that touch many files (syncdir): files and symlinks added, updated
      * and removed; `fixed` entries whose mode, owner or time only was fixed, and directories
      * added and removed (these three only when not 0). */
-    changes?: { added: number; updated: number; removed: number; fixed?: number; dirsAdded?: number; dirsRemoved?: number };
+    changes?: {
+      added: number;
+      updated: number;
+      removed: number;
+      fixed?: number;
+      dirsAdded?: number;
+      dirsRemoved?: number;
+    };
   }
 
   /** Every operator takes it (as its last argument). */
@@ -217,7 +224,11 @@ declare module "salty" {
     copy(src: string, dst: string, opts?: OwnerOpts & ValidateOpt): Promise<Result>;
     /** Render the EJS template `files/src` with the context plus `vars` into `dst`.
      * @example await render("nginx/nginx.conf", "/etc/nginx/nginx.conf", { vars: { workers: 4 } }) */
-    render(src: string, dst: string, opts?: OwnerOpts & ValidateOpt & { vars?: Record<string, unknown> }): Promise<Result>;
+    render(
+      src: string,
+      dst: string,
+      opts?: OwnerOpts & ValidateOpt & { vars?: Record<string, unknown> },
+    ): Promise<Result>;
     /** Ensure `line` is a whole line of `path`: it replaces the last line matching `regexp` or the line
      * equal to `replace`, else goes after `insertAfter` / before `insertBefore`, else at the end.
      * `state: "absent"` removes it (or every line matching `regexp`).
@@ -271,7 +282,11 @@ declare module "salty" {
      * fileroot; needs `salty master --allow-server-shell`) with JSON `args`: it gets them as
      * $SALTY_ARGS, and as its argv when they are a list of strings and numbers.
      * @example await serverShell("repo-head", ["main"], { timeout: 30 }) */
-    serverShell(name: string, args?: unknown, opts?: SensitiveOpts & { timeout?: number }): Promise<Result>;
+    serverShell(
+      name: string,
+      args?: unknown,
+      opts?: SensitiveOpts & { timeout?: number },
+    ): Promise<Result>;
     /** Ensure a local user exists with these attributes (only those given are looked at), or is absent
      * (shadow-utils, busybox on Alpine: no change of uid/group/home/shell/comment of an existing user
      * there; macOS dscl). The password is a crypt hash and is never shown.
@@ -283,7 +298,11 @@ declare module "salty" {
     /** Ensure ~user/.ssh/authorized_keys holds these public keys (directory 0700, file 0600, owned by
      * the user); `exclusive`: exactly these keys.
      * @example await authorizedKeys("deploy", ["ssh-ed25519 AAAAC3Nza... ci@build"], { exclusive: true }) */
-    authorizedKeys(user: string, keys: string | string[], opts?: AuthorizedKeysOpts): Promise<Result>;
+    authorizedKeys(
+      user: string,
+      keys: string | string[],
+      opts?: AuthorizedKeysOpts,
+    ): Promise<Result>;
     /** Ensure a user and a group of that name exist.
      * @example await useradd("nginx", { system: true }) */
     useradd(name: string, opts?: SensitiveOpts & { system?: boolean }): Promise<Result>;
@@ -308,7 +327,11 @@ declare module "salty" {
      * (`restart` absorbs `reload`). Owed handlers are journaled on the agent and survive a failed or
      * interrupted apply. Skipped during `salty bootstrap` unless `{ bootstrap: true }`.
      * @example if (conf.changed) await notify("nginx", "reload") */
-    notify(service: string, action: "reload" | "restart", opts?: NotifyOpts & SensitiveOpts): Promise<Result>;
+    notify(
+      service: string,
+      action: "reload" | "restart",
+      opts?: NotifyOpts & SensitiveOpts,
+    ): Promise<Result>;
     /** Append to the role's output.
      * @example print(`deploying ${version}`) */
     print(x: unknown): void;
@@ -348,7 +371,14 @@ declare module "salty" {
      * `version_id` and `codename` as /etc/os-release says them ("" when it does not). The facts added
      * for the package and service backends are optional in the type only: the master fills them in
      * for an agent that does not send them ("" and "none"). */
-    os: { name: string; version: string; family?: string; id?: string; version_id?: string; codename?: string };
+    os: {
+      name: string;
+      version: string;
+      family?: string;
+      id?: string;
+      version_id?: string;
+      codename?: string;
+    };
     cpu_count: number;
     mem_gb: number;
     hostname: string;
@@ -401,7 +431,13 @@ declare module "salty" {
   export type Role = (ctx: Operators & Context) => Promise<void>;
 
   /** A var's type as its default gives it: a literal default gives its base type (8080: number). */
-  type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean : T;
+  type Widen<T> = T extends string
+    ? string
+    : T extends number
+      ? number
+      : T extends boolean
+        ? boolean
+        : T;
 
   /** The vars a defineRole() role receives: exactly the keys of its defaults, each of its default's type. */
   export type RoleVars<D> = { readonly [K in keyof D]: Widen<D[K]> };
@@ -416,7 +452,10 @@ declare module "salty" {
    *   await render("site/vhost.conf", "/etc/nginx/sites-enabled/app", { vars: { port: vars.port } });
    * });
    */
-  export function defineRole<D extends Record<string, unknown>>(spec: { defaults: D }, run: (ctx: Operators & Context, vars: RoleVars<D>) => Promise<void>): Role;
+  export function defineRole<D extends Record<string, unknown>>(
+    spec: { defaults: D },
+    run: (ctx: Operators & Context, vars: RoleVars<D>) => Promise<void>,
+  ): Role;
 
   export interface HostSpec {
     env: string;

@@ -28,7 +28,10 @@ export class ApplyLock {
     if (!req.apply) return () => {}; // an older master: no apply id, nothing to hold
     const h = this.holder;
     if (h && h.session !== session) {
-      throw new SaltyError(`this host is applying roles for another master (${h.master}); apply again when that apply ends`, "E_HOST_BUSY");
+      throw new SaltyError(
+        `this host is applying roles for another master (${h.master}); apply again when that apply ends`,
+        "E_HOST_BUSY",
+      );
     }
     if (!h || h.apply !== req.apply) this.holder = { session, master, apply: req.apply };
     const mine = this.holder!;

@@ -12,7 +12,11 @@ import { knownFiles, type RunFiles } from "./known-files.ts";
 import type { ScanCache } from "./scan-cache.ts";
 
 /** One role run's view of the master's files. */
-export function runFiles(protocol: FileProtocol, scans: ScanCache, known: Record<string, FileHash> | undefined): RunFiles {
+export function runFiles(
+  protocol: FileProtocol,
+  scans: ScanCache,
+  known: Record<string, FileHash> | undefined,
+): RunFiles {
   const source = {
     fetch: (path: string, have?: string) => protocol.fetch(path, have),
     scan: (dir: string) => scans.scan(protocol, dir),

@@ -3,7 +3,15 @@
 // fsync of the directory) when a handler is queued and removed when none is
 // owed, so a kill -9 between a change and its handler loses nothing.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { log } from "../log.ts";
 import type { Journal, Owed } from "../operators/handlers.ts";
@@ -12,7 +20,13 @@ export const JOURNAL_NAME = "handlers.json";
 
 function valid(o: unknown): o is Owed {
   const x = o as Owed;
-  return typeof x === "object" && x !== null && typeof x.service === "string" && (x.action === "reload" || x.action === "restart") && (x.init === "systemd" || x.init === "launchd");
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof x.service === "string" &&
+    (x.action === "reload" || x.action === "restart") &&
+    (x.init === "systemd" || x.init === "launchd")
+  );
 }
 
 function syncDir(dir: string): void {

@@ -14,14 +14,18 @@ import type { FileHash, FileSource } from "../operators/file-source.ts";
 /** A role run's FileSource; fetched() lists the fileroot paths this run fetched. */
 export type RunFiles = FileSource & { fetched(): string[] };
 
-export function knownFiles(files: FileSource, known: Record<string, FileHash> | undefined): RunFiles {
+export function knownFiles(
+  files: FileSource,
+  known: Record<string, FileHash> | undefined,
+): RunFiles {
   const used = new Set<string>();
   return {
     ...files,
     async fetch(path, have) {
       used.add(path);
       const got = known && Object.hasOwn(known, path) ? known[path] : undefined;
-      if (got && have !== undefined && got.hash === have && typeof got.size === "number") return { hash: got.hash, size: got.size };
+      if (got && have !== undefined && got.hash === have && typeof got.size === "number")
+        return { hash: got.hash, size: got.size };
       return files.fetch(path, have);
     },
     fetched: () => [...used],

@@ -40,7 +40,10 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     } catch (err) {
       const code = err instanceof SaltyError ? err.code : "";
       if (FATAL.has(code)) throw err;
-      log(code === "E_KEY_PENDING" ? "agent.key_pending" : "agent.connect_failed", { id: opts.id, error: errorMessage(err) });
+      log(code === "E_KEY_PENDING" ? "agent.key_pending" : "agent.connect_failed", {
+        id: opts.id,
+        error: errorMessage(err),
+      });
     }
     // A session that lasted a while resets the backoff; a flapping one keeps doubling it.
     if (performance.now() - started > timing.backoffMaxMs) delay = timing.backoffMinMs;
@@ -61,7 +64,9 @@ export interface MasterAddress {
  * session's timer fires first; `failover`, one session at a time, the next master when it is lost.
  * A fatal error from any master (its key is not the pinned one) stops them all.
  */
-export async function runAgents(opts: Omit<AgentOptions, "host" | "port"> & { masters: MasterAddress[]; failover?: boolean }): Promise<void> {
+export async function runAgents(
+  opts: Omit<AgentOptions, "host" | "port"> & { masters: MasterAddress[]; failover?: boolean },
+): Promise<void> {
   const { masters, failover, ...rest } = opts;
   if (masters.length === 1) return runAgent({ ...rest, ...masters[0]! });
   // Once, before the sessions start: two loops must not both create a fresh keyroot's identity.
@@ -71,10 +76,21 @@ export async function runAgents(opts: Omit<AgentOptions, "host" | "port"> & { ma
   const lock = new ApplyLock();
   const stopAll = new AbortController();
   const signal = AbortSignal.any([opts.signal, stopAll.signal]);
-  const schedule = opts.session.schedule ? { ...opts.session.schedule, claim: onePerSlot() } : undefined;
+  const schedule = opts.session.schedule
+    ? { ...opts.session.schedule, claim: onePerSlot() }
+    : undefined;
   await Promise.all(
     masters.map((m) =>
-      runAgent({ ...rest, ...m, signal, session: { ...rest.session, applyLock: { lock, master: `${m.host}:${m.port}` }, ...(schedule ? { schedule } : {}) } }).catch((err) => {
+      runAgent({
+        ...rest,
+        ...m,
+        signal,
+        session: {
+          ...rest.session,
+          applyLock: { lock, master: `${m.host}:${m.port}` },
+          ...(schedule ? { schedule } : {}),
+        },
+      }).catch((err) => {
         stopAll.abort();
         throw err;
       }),
@@ -83,7 +99,11 @@ export async function runAgents(opts: Omit<AgentOptions, "host" | "port"> & { ma
 }
 
 /** One master at a time, in the order given; a full round of failed attempts backs off as runAgent does. */
-async function runFailover(opts: Omit<AgentOptions, "host" | "port">, masters: MasterAddress[], identity: Identity): Promise<void> {
+async function runFailover(
+  opts: Omit<AgentOptions, "host" | "port">,
+  masters: MasterAddress[],
+  identity: Identity,
+): Promise<void> {
   let delay = timing.backoffMinMs;
   let failed = 0;
   for (let i = 0; !opts.signal.aborted; i = (i + 1) % masters.length) {
@@ -94,14 +114,22 @@ async function runFailover(opts: Omit<AgentOptions, "host" | "port">, masters: M
     } catch (err) {
       const code = err instanceof SaltyError ? err.code : "";
       if (FATAL.has(code)) throw err;
-      log(code === "E_KEY_PENDING" ? "agent.key_pending" : "agent.connect_failed", { id: opts.id, master: `${m.host}:${m.port}`, error: errorMessage(err) });
+      log(code === "E_KEY_PENDING" ? "agent.key_pending" : "agent.connect_failed", {
+        id: opts.id,
+        master: `${m.host}:${m.port}`,
+        error: errorMessage(err),
+      });
     }
     if (performance.now() - started > timing.backoffMaxMs) {
       failed = 0;
       delay = timing.backoffMinMs;
     }
     if (opts.signal.aborted) break;
-    log("agent.failover", { id: opts.id, from: `${m.host}:${m.port}`, to: `${masters[(i + 1) % masters.length]!.host}:${masters[(i + 1) % masters.length]!.port}` });
+    log("agent.failover", {
+      id: opts.id,
+      from: `${m.host}:${m.port}`,
+      to: `${masters[(i + 1) % masters.length]!.host}:${masters[(i + 1) % masters.length]!.port}`,
+    });
     if (++failed % masters.length !== 0) continue; // the next master at once
     await sleep(jitter(delay), opts.signal);
     delay = Math.min(delay * 2, timing.backoffMaxMs);
@@ -109,7 +137,16 @@ async function runFailover(opts: Omit<AgentOptions, "host" | "port">, masters: M
 }
 
 async function session(opts: AgentOptions, identity: Identity): Promise<void> {
-  const { link, socket } = await connectSecure({ host: opts.host, port: opts.port, keyroot: opts.keyroot, identity, id: opts.id, kind: "agent", signal: opts.signal, localAddress: opts.localAddress });
+  const { link, socket } = await connectSecure({
+    host: opts.host,
+    port: opts.port,
+    keyroot: opts.keyroot,
+    identity,
+    id: opts.id,
+    kind: "agent",
+    signal: opts.signal,
+    localAddress: opts.localAddress,
+  });
   const stop = () => socket.close("agent stopping");
   opts.signal.addEventListener("abort", stop);
   try {

@@ -20,10 +20,20 @@ export interface RemoteExecOptions {
 
 function request(p: unknown): CmdRunRequest {
   const o = obj(p, "cmd.run");
-  const req: CmdRunRequest = { run: str(o.run, "run"), argv: strList(o.argv, "argv"), shell: bool(o.shell, "shell"), timeoutMs: int(o.timeoutMs, "timeoutMs"), maxOutput: int(o.maxOutput, "maxOutput") };
+  const req: CmdRunRequest = {
+    run: str(o.run, "run"),
+    argv: strList(o.argv, "argv"),
+    shell: bool(o.shell, "shell"),
+    timeoutMs: int(o.timeoutMs, "timeoutMs"),
+    maxOutput: int(o.maxOutput, "maxOutput"),
+  };
   if (typeof o.cwd === "string") req.cwd = o.cwd;
-  if (o.env !== undefined) req.env = Object.fromEntries(Object.entries(obj(o.env, "env")).map(([k, v]) => [k, str(v, `env.${k}`)]));
-  if (req.argv.length === 0 || (req.shell && req.argv.length !== 1)) throw new SaltyError("cmd.run needs a command (one string with shell)", "E_PARAMS");
+  if (o.env !== undefined)
+    req.env = Object.fromEntries(
+      Object.entries(obj(o.env, "env")).map(([k, v]) => [k, str(v, `env.${k}`)]),
+    );
+  if (req.argv.length === 0 || (req.shell && req.argv.length !== 1))
+    throw new SaltyError("cmd.run needs a command (one string with shell)", "E_PARAMS");
   return req;
 }
 
@@ -37,7 +47,11 @@ class Streamer {
   private decoder = new TextDecoder();
   cut = false;
 
-  constructor(private run: string, private max: number, private send: (o: CmdOutput) => void) {}
+  constructor(
+    private run: string,
+    private max: number,
+    private send: (o: CmdOutput) => void,
+  ) {}
 
   add(chunk: Uint8Array): void {
     const room = this.max - this.sent - this.size;
@@ -64,7 +78,9 @@ class Streamer {
     this.sent += this.size;
     this.size = 0;
     for (let at = 0; at < all.length; at += limits.runChunkBytes) {
-      const data = this.decoder.decode(all.subarray(at, at + limits.runChunkBytes), { stream: true });
+      const data = this.decoder.decode(all.subarray(at, at + limits.runChunkBytes), {
+        stream: true,
+      });
       if (data) this.send({ run: this.run, seq: this.seq++, data });
     }
     if (end) {
@@ -77,12 +93,18 @@ class Streamer {
 /** The agent's cmd.run handler. */
 export function remoteExec(opts: RemoteExecOptions): (p: unknown) => Promise<CmdRunEnd> {
   return async (p) => {
-    if (!opts.allowed) throw new SaltyError("this agent runs with --no-remote-exec (roles only)", "E_DENIED");
+    if (!opts.allowed)
+      throw new SaltyError("this agent runs with --no-remote-exec (roles only)", "E_DENIED");
     const req = request(p);
     const t0 = performance.now();
     const out = new Streamer(req.run, Math.min(req.maxOutput, limits.runOutputBytes), opts.send);
     const argv = req.shell ? ["/bin/sh", "-c", req.argv[0]!] : req.argv;
-    const r = await realExec(argv, { cwd: req.cwd ?? homedir(), ...(req.env ? { env: req.env } : {}), timeoutMs: req.timeoutMs, onOutput: (c) => out.add(c) });
+    const r = await realExec(argv, {
+      cwd: req.cwd ?? homedir(),
+      ...(req.env ? { env: req.env } : {}),
+      timeoutMs: req.timeoutMs,
+      onOutput: (c) => out.add(c),
+    });
     // realExec reports a failed start as rc 127 and output only: that text is the error.
     const failedStart = r.rc === 127 && r.output.startsWith("cannot run ");
     if (!failedStart) out.flush(true);

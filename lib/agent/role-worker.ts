@@ -7,7 +7,7 @@
 import { createExecutor } from "./runner.ts";
 import { forwardFiles } from "../wire/file-methods.ts";
 import type { RoleCaps } from "./session.ts";
-import type { RoleReport, RunRoleRequest, } from "../wire/api.ts";
+import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { failedReport } from "./failed-report.ts";
@@ -26,7 +26,11 @@ function post(msg: ToMain): void {
   self.postMessage(msg);
 }
 
-function ask<T>(runId: number, method: Extract<ToMain, { type: "call" }>["method"], args: unknown[]): Promise<T> {
+function ask<T>(
+  runId: number,
+  method: Extract<ToMain, { type: "call" }>["method"],
+  args: unknown[],
+): Promise<T> {
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -60,7 +64,10 @@ async function runOne(runId: number, req: RunRoleRequest): Promise<void> {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
   if (msg.type === "init") {
-    execute = createExecutor({ pathPrefix: msg.pathPrefix, ...(msg.keyroot ? { keyroot: msg.keyroot } : {}) });
+    execute = createExecutor({
+      pathPrefix: msg.pathPrefix,
+      ...(msg.keyroot ? { keyroot: msg.keyroot } : {}),
+    });
   } else if (msg.type === "reply") {
     const w = waiting.get(msg.id);
     waiting.delete(msg.id);

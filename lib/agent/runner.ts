@@ -62,7 +62,12 @@ function elapsedSince(start: number): number {
   return Math.round((performance.now() - start) * 1000) / 1e6;
 }
 
-async function callRole(fn: unknown, args: object, timeoutMs: number, abort: AbortController): Promise<void> {
+async function callRole(
+  fn: unknown,
+  args: object,
+  timeoutMs: number,
+  abort: AbortController,
+): Promise<void> {
   if (typeof fn !== "function") throw new TypeError("the default export is not a function");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const running = Promise.resolve().then(() => fn(args));
@@ -83,32 +88,69 @@ async function callRole(fn: unknown, args: object, timeoutMs: number, abort: Abo
 export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
   const start = performance.now();
   const abort = new AbortController();
-  const onResult = o.onResult && ((m) => (r: Result) => o.onResult!(maskResult(r, m)))(masker(o.secrets));
-  const { operators, context, results, output } = createOperators(o.caps, o.context, { addresses: addresses(o.context), signal: abort.signal, ...(o.planned ? { planned: o.planned } : {}), ...(onResult ? { onResult } : {}) });
+  const onResult =
+    o.onResult &&
+    (
+      (m) => (r: Result) =>
+        o.onResult!(maskResult(r, m))
+    )(masker(o.secrets));
+  const { operators, context, results, output } = createOperators(o.caps, o.context, {
+    addresses: addresses(o.context),
+    signal: abort.signal,
+    ...(o.planned ? { planned: o.planned } : {}),
+    ...(onResult ? { onResult } : {}),
+  });
   let mod: LoadedModule | undefined;
   let failure: string | undefined;
   try {
-    mod = await loadModule(o.source, { filename: o.filename, code: "E_MODULE", ...(o.modules ? { modules: o.modules } : {}) });
-    await callRole(mod.namespace.default, { ...context, ...operators }, o.timeoutMs ?? timing.roleTimeoutMs, abort);
+    mod = await loadModule(o.source, {
+      filename: o.filename,
+      code: "E_MODULE",
+      ...(o.modules ? { modules: o.modules } : {}),
+    });
+    await callRole(
+      mod.namespace.default,
+      { ...context, ...operators },
+      o.timeoutMs ?? timing.roleTimeoutMs,
+      abort,
+    );
   } catch (err) {
-    if (!mod) failure = errorMessage(err); // already "file:line: ..."
+    if (!mod)
+      failure = errorMessage(err); // already "file:line: ..."
     else if (err instanceof Timeout) failure = `${o.filename}: ${err.message}`;
     else failure = `${lineIn(err, mod, o.filename)}: ${errorMessage(err)}`;
   }
   const all: Result[] = [...results];
   if (failure !== undefined) all.push(roleFailure(o.name, failure, elapsedSince(start)));
   // Nothing the run reports shows a secret value: results, what it printed, the role's own error.
-  const report = maskReport({ results: all, ...(output.length ? { output: output.join("\n") } : {}) }, masker(o.secrets));
-  return { role: o.name, ...report, elapsed: elapsedSince(start), rc: all.some((r) => r.rc !== 0) ? 1 : 0 };
+  const report = maskReport(
+    { results: all, ...(output.length ? { output: output.join("\n") } : {}) },
+    masker(o.secrets),
+  );
+  return {
+    role: o.name,
+    ...report,
+    elapsed: elapsedSince(start),
+    rc: all.some((r) => r.rc !== 0) ? 1 : 0,
+  };
 }
 
 /** `disk` and `exec` that make `trees` forget the walks of what they change, and every walk once a command has run. */
-export function forgetting(trees: Pick<WatchedTrees<unknown>, "forget">, ports: { disk: Disk; exec: Exec }): { disk: Disk; exec: Exec } {
-  return { disk: notifyingDisk(ports.disk, (path) => trees.forget(path)), exec: (argv, o) => ports.exec(argv, o).finally(() => trees.forget()) };
+export function forgetting(
+  trees: Pick<WatchedTrees<unknown>, "forget">,
+  ports: { disk: Disk; exec: Exec },
+): { disk: Disk; exec: Exec } {
+  return {
+    disk: notifyingDisk(ports.disk, (path) => trees.forget(path)),
+    exec: (argv, o) => ports.exec(argv, o).finally(() => trees.forget()),
+  };
 }
 
 /** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
-export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
+export function createExecutor(opts: {
+  pathPrefix: string;
+  keyroot?: string;
+}): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
   const cache = new AgentCache();
   // Handlers queued by roles run after the host's last role; owed ones are journaled in the keyroot.
   const host = new HostState(opts.keyroot ? fileJournal(opts.keyroot) : undefined);
@@ -117,7 +159,15 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
   // (inotify reports late).
   const trees = new WatchedTrees((real) => walkTree(real));
   const observe = createObserve(cache.hashes, (dir) => trees.get(dir));
-  const local = { observe, ...forgetting(trees, { disk: realDisk, exec: realExec }), users: createUsers(), probe: realProbe, runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }), cache, pathPrefix: opts.pathPrefix };
+  const local = {
+    observe,
+    ...forgetting(trees, { disk: realDisk, exec: realExec }),
+    users: createUsers(),
+    probe: realProbe,
+    runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }),
+    cache,
+    pathPrefix: opts.pathPrefix,
+  };
   const shared = new SharedHostsCache();
   // Kept for the executor's life (the role worker's): an unchanged source crosses neither the wire nor the thread boundary.
   const scans = new ScanCache();
@@ -149,10 +199,22 @@ export function createExecutor(opts: { pathPrefix: string; keyroot?: string }): 
       context: req.context,
       timeoutMs: req.timeoutMs,
       ...(Array.isArray(req.secrets) ? { secrets: req.secrets } : {}),
-      caps: { ...local, host, files, serverShell: rc.serverShell, dryRun: req.dryRun, diff: req.diff },
+      caps: {
+        ...local,
+        host,
+        files,
+        serverShell: rc.serverShell,
+        dryRun: req.dryRun,
+        diff: req.diff,
+      },
       ...(req.stream && rc.result ? { onResult: rc.result } : {}),
     });
-    const handlers = req.last ? maskReport({ results: await runHandlers(host, local.exec, req.dryRun) }, masker(req.secrets)).results : [];
+    const handlers = req.last
+      ? maskReport(
+          { results: await runHandlers(host, local.exec, req.dryRun) },
+          masker(req.secrets),
+        ).results
+      : [];
     return { ...run, fetched: files.fetched(), ...(handlers.length ? { handlers } : {}) };
   };
 }
@@ -163,7 +225,15 @@ async function runHandlers(host: HostState, exec: Exec, dryRun: boolean): Promis
     if (await host.handlers.idle(dryRun)) return [];
     return await host.handlers.run(exec, dryRun);
   } catch (err) {
-    return [{ cmd: "handlers", rc: 1, changed: false, elapsed: 0, error: `handlers: ${errorMessage(err)}` }];
+    return [
+      {
+        cmd: "handlers",
+        rc: 1,
+        changed: false,
+        elapsed: 0,
+        error: `handlers: ${errorMessage(err)}`,
+      },
+    ];
   }
 }
 
@@ -171,6 +241,13 @@ async function runHandlers(host: HostState, exec: Exec, dryRun: boolean): Promis
 function modulesOf(m: unknown): Record<string, string> | undefined {
   if (!m || typeof m !== "object" || Array.isArray(m)) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m)) if (typeof v === "string" && k.startsWith("roles/lib/") && !k.split("/").includes("..") && k.endsWith(".ts")) out[k] = v;
+  for (const [k, v] of Object.entries(m))
+    if (
+      typeof v === "string" &&
+      k.startsWith("roles/lib/") &&
+      !k.split("/").includes("..") &&
+      k.endsWith(".ts")
+    )
+      out[k] = v;
   return Object.keys(out).length ? out : undefined;
 }

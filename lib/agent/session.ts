@@ -12,7 +12,14 @@ import { Rpc } from "../wire/rpc.ts";
 import { keepAlive } from "../wire/keepalive.ts";
 import { askPeriodically, type Schedule } from "./schedule.ts";
 import type { FrameLink } from "../wire/link.ts";
-import type { AgentApi, Capabilities, MasterApi, RoleReport, RunRoleRequest, ShellRequest } from "../wire/api.ts";
+import type {
+  AgentApi,
+  Capabilities,
+  MasterApi,
+  RoleReport,
+  RunRoleRequest,
+  ShellRequest,
+} from "../wire/api.ts";
 import { fileStubs, type FileProtocol } from "../wire/file-methods.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
 import { remoteExec } from "./remote-exec.ts";
@@ -35,7 +42,9 @@ export interface RoleCaps {
  * `inOrder`: then it gets every request as it arrives and runs them one at a
  * time, in that order, itself.
  */
-export type RoleExecutor = ((req: RunRoleRequest, caps: RoleCaps) => Promise<RoleReport>) & { inOrder?: true };
+export type RoleExecutor = ((req: RunRoleRequest, caps: RoleCaps) => Promise<RoleReport>) & {
+  inOrder?: true;
+};
 
 export interface AgentSessionDeps {
   gatherFacts: () => Promise<Facts>;
@@ -73,7 +82,16 @@ export function serially<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
 export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Promise<string> {
   const shared = new SharedHostsStore();
   const execute = (req: RunRoleRequest) =>
-    deps.execute(req, req.stream ? { ...caps, result: (result) => rpc.notify("role.result", { apply: req.apply ?? "", role: req.role, result }) } : caps);
+    deps.execute(
+      req,
+      req.stream
+        ? {
+            ...caps,
+            result: (result) =>
+              rpc.notify("role.result", { apply: req.apply ?? "", role: req.role, result }),
+          }
+        : caps,
+    );
   const run = deps.execute.inOrder ? execute : serially(execute);
   const token = {};
   const locked = deps.applyLock;
@@ -85,17 +103,26 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
     : run;
   const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
     "role.run": (req) => runLocked(shared.attach(req)),
-    "cmd.run": remoteExec({ allowed: deps.remoteExec !== false, send: (o) => rpc.notify("cmd.output", o) }),
+    "cmd.run": remoteExec({
+      allowed: deps.remoteExec !== false,
+      send: (o) => rpc.notify("cmd.output", o),
+    }),
     ping: () => null,
   });
   const caps: RoleCaps = {
     files: rpcFileSource(rpc),
-    serverShell: (req) => rpc.call("server.shell", req, { timeoutMs: (req.timeout ?? 3600) * 1000 + 5000 }),
+    serverShell: (req) =>
+      rpc.call("server.shell", req, { timeoutMs: (req.timeout ?? 3600) * 1000 + 5000 }),
   };
   const closed = new Promise<string>((resolve) => rpc.onClose(resolve));
   if (locked) rpc.onClose(() => locked.lock.leave(token));
   try {
-    await rpc.call("agent.hello", { facts: await deps.gatherFacts(), version: deps.version, capabilities: deps.capabilities ?? CAPABILITIES, ...(deps.schedule ? { applyEvery: deps.schedule.everyMs } : {}) });
+    await rpc.call("agent.hello", {
+      facts: await deps.gatherFacts(),
+      version: deps.version,
+      capabilities: deps.capabilities ?? CAPABILITIES,
+      ...(deps.schedule ? { applyEvery: deps.schedule.everyMs } : {}),
+    });
   } catch (err) {
     rpc.close(`hello failed: ${errorMessage(err)}`);
     return closed;
@@ -108,7 +135,8 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
     );
   }, timing.factsRefreshMs);
   rpc.onClose(() => clearInterval(refresh));
-  if (deps.schedule) rpc.onClose(askPeriodically(deps.schedule, () => applyMe(rpc, deps.schedule!)));
+  if (deps.schedule)
+    rpc.onClose(askPeriodically(deps.schedule, () => applyMe(rpc, deps.schedule!)));
   return closed;
 }
 
@@ -116,9 +144,19 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
 async function applyMe(rpc: Rpc<AgentApi, MasterApi>, schedule: Schedule): Promise<void> {
   try {
     // As long as the apply takes: the master bounds each role with its own timeout.
-    const r = await rpc.call("agent.applyMe", { onlyIfChanged: schedule.onlyIfChanged }, { timeoutMs: 86_400_000 });
+    const r = await rpc.call(
+      "agent.applyMe",
+      { onlyIfChanged: schedule.onlyIfChanged },
+      { timeoutMs: 86_400_000 },
+    );
     if (r.status === "unchanged") log("agent.scheduled_unchanged", {});
-    else log(r.rc === 0 ? "agent.scheduled" : "agent.scheduled_failed", { job: r.job ?? "-", rc: r.rc, changed: r.changed, errors: r.errors });
+    else
+      log(r.rc === 0 ? "agent.scheduled" : "agent.scheduled_failed", {
+        job: r.job ?? "-",
+        rc: r.rc,
+        changed: r.changed,
+        errors: r.errors,
+      });
   } catch (err) {
     log("agent.scheduled_failed", { error: errorMessage(err) });
   }

@@ -24,7 +24,11 @@ export class SharedHostsStore {
       this.packed = ref.packed;
       return req;
     }
-    if (ref.digest !== this.digest || !this.packed) throw new ProtocolError(`shared hosts ${ref.digest.slice(0, 12)} were never received on this connection`, "E_PARAMS");
+    if (ref.digest !== this.digest || !this.packed)
+      throw new ProtocolError(
+        `shared hosts ${ref.digest.slice(0, 12)} were never received on this connection`,
+        "E_PARAMS",
+      );
     return { ...req, sharedHosts: { digest: ref.digest, packed: this.packed } };
   }
 }
@@ -48,9 +52,11 @@ export class SharedHostsCache {
     const ref = req.sharedHosts;
     if (!ref) return req;
     if (ref.digest !== this.digest) {
-      if (!ref.packed) throw new ProtocolError("shared hosts arrived without their content", "E_PARAMS");
+      if (!ref.packed)
+        throw new ProtocolError("shared hosts arrived without their content", "E_PARAMS");
       const hosts = decode(ref.packed);
-      if (hosts === null || typeof hosts !== "object" || Array.isArray(hosts)) throw new ProtocolError("shared hosts must be an object", "E_PARAMS");
+      if (hosts === null || typeof hosts !== "object" || Array.isArray(hosts))
+        throw new ProtocolError("shared hosts must be an object", "E_PARAMS");
       this.hosts = deepFreeze(hosts as Record<string, HostInfo>);
       this.digest = ref.digest;
       this.without.clear();

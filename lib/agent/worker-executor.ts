@@ -25,7 +25,9 @@ import { callFile, isFileMethod } from "../wire/file-methods.ts";
 import { failedReport } from "./failed-report.ts";
 
 /** In a compiled binary the worker is an embedded entrypoint named from the project root. */
-const WORKER_URL = import.meta.url.includes("/$bunfs/") ? "./lib/agent/role-worker.ts" : new URL("./role-worker.ts", import.meta.url).href;
+const WORKER_URL = import.meta.url.includes("/$bunfs/")
+  ? "./lib/agent/role-worker.ts"
+  : new URL("./role-worker.ts", import.meta.url).href;
 
 /** How long past its own timeout a role may take before its worker is killed. */
 const GRACE_MS = 2_000;
@@ -44,12 +46,18 @@ interface Run {
 class IdleTimers {
   private timers: ReturnType<typeof setTimeout>[] = [];
 
-  constructor(private readonly onGc: () => void, private readonly onRelease: () => void) {}
+  constructor(
+    private readonly onGc: () => void,
+    private readonly onRelease: () => void,
+  ) {}
 
   start(): void {
     this.stop();
     // The agent's connection keeps the process alive; these never should (bootstrap, tests).
-    this.timers = [setTimeout(this.onGc, timing.idleGcMs), setTimeout(this.onRelease, timing.workerIdleMs)];
+    this.timers = [
+      setTimeout(this.onGc, timing.idleGcMs),
+      setTimeout(this.onRelease, timing.workerIdleMs),
+    ];
     for (const t of this.timers) t.unref();
   }
 
@@ -86,7 +94,8 @@ class WorkerExecutor {
     this.idle.stop();
     this.worker?.terminate();
     this.worker = undefined;
-    for (const run of [...this.queue]) this.finish(run, failedReport(run.req.role, "the agent is stopping", ranFor(run)));
+    for (const run of [...this.queue])
+      this.finish(run, failedReport(run.req.role, "the agent is stopping", ranFor(run)));
   }
 
   private start(): Worker {
@@ -96,7 +105,11 @@ class WorkerExecutor {
       log("agent.worker_error", { error: e.message });
       if (this.worker === w) this.lose(`the role worker crashed: ${e.message}`);
     };
-    send(w, { type: "init", pathPrefix: this.opts.pathPrefix, ...(this.opts.keyroot ? { keyroot: this.opts.keyroot } : {}) });
+    send(w, {
+      type: "init",
+      pathPrefix: this.opts.pathPrefix,
+      ...(this.opts.keyroot ? { keyroot: this.opts.keyroot } : {}),
+    });
     return w;
   }
 
@@ -105,7 +118,9 @@ class WorkerExecutor {
     run.started = performance.now();
     run.timer = setTimeout(() => {
       log("agent.role_killed", { role: run.req.role, timeoutMs: run.req.timeoutMs });
-      this.lose(`${run.req.filename}: timed out after ${run.req.timeoutMs / 1000}s (the role did not yield; it was stopped)`);
+      this.lose(
+        `${run.req.filename}: timed out after ${run.req.timeoutMs / 1000}s (the role did not yield; it was stopped)`,
+      );
     }, run.req.timeoutMs + GRACE_MS);
   }
 
@@ -138,13 +153,28 @@ class WorkerExecutor {
       else this.idle.start();
       return;
     }
-    if (!run) return send(w, { type: "reply", id: msg.id, ok: false, error: { message: "that role run is over", code: "E_NO_RUN" } });
+    if (!run)
+      return send(w, {
+        type: "reply",
+        id: msg.id,
+        ok: false,
+        error: { message: "that role run is over", code: "E_NO_RUN" },
+      });
     serve(run.caps, msg.method, msg.args).then(
       (value) => {
         const { moved, transfer } = movable(value);
         send(w, { type: "reply", id: msg.id, ok: true, value: moved }, transfer);
       },
-      (err) => send(w, { type: "reply", id: msg.id, ok: false, error: { message: errorMessage(err), code: err instanceof SaltyError ? err.code : "E_REMOTE" } }),
+      (err) =>
+        send(w, {
+          type: "reply",
+          id: msg.id,
+          ok: false,
+          error: {
+            message: errorMessage(err),
+            code: err instanceof SaltyError ? err.code : "E_REMOTE",
+          },
+        }),
     );
   }
 
@@ -170,7 +200,10 @@ class WorkerExecutor {
 }
 
 /** `keyroot`: where owed handlers are journaled (lib/agent/handler-journal.ts). */
-export function createWorkerExecutor(opts: { pathPrefix: string; keyroot?: string }): RoleExecutor & { close(): void } {
+export function createWorkerExecutor(opts: {
+  pathPrefix: string;
+  keyroot?: string;
+}): RoleExecutor & { close(): void } {
   const executor = new WorkerExecutor(opts);
   return Object.assign((req: RunRoleRequest, caps: RoleCaps) => executor.execute(req, caps), {
     inOrder: true as const,
@@ -182,9 +215,15 @@ function send(w: Worker, msg: ToWorker, transfer: ArrayBuffer[] = []): void {
   w.postMessage(msg, transfer);
 }
 
-function serve(caps: RoleCaps, method: Extract<ToMain, { type: "call" }>["method"], args: unknown[]): Promise<unknown> {
-  if (method === "serverShell") return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
-  if (!isFileMethod(method)) return Promise.reject(new SaltyError(`no such method ${String(method)}`, "E_PROTOCOL"));
+function serve(
+  caps: RoleCaps,
+  method: Extract<ToMain, { type: "call" }>["method"],
+  args: unknown[],
+): Promise<unknown> {
+  if (method === "serverShell")
+    return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
+  if (!isFileMethod(method))
+    return Promise.reject(new SaltyError(`no such method ${String(method)}`, "E_PROTOCOL"));
   return callFile(caps.files, method, args);
 }
 
@@ -195,7 +234,12 @@ function serve(caps: RoleCaps, method: Extract<ToMain, { type: "call" }>["method
  * into one new buffer (a plain memcpy), which is then transferred.
  */
 function movable(value: unknown): { moved: unknown; transfer: ArrayBuffer[] } {
-  const parts = value instanceof Uint8Array ? [value] : Array.isArray(value) && value.every((v) => v instanceof Uint8Array) ? (value as Uint8Array[]) : undefined;
+  const parts =
+    value instanceof Uint8Array
+      ? [value]
+      : Array.isArray(value) && value.every((v) => v instanceof Uint8Array)
+        ? (value as Uint8Array[])
+        : undefined;
   if (!parts?.length) return { moved: value, transfer: [] };
   const buffer = new ArrayBuffer(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

@@ -40,15 +40,28 @@ export function pingLines(reply: PingReply, now: number): Line[] {
   }));
   const ok = reply.hosts.filter((h) => h.status === "ok").length;
   const n = reply.hosts.length;
-  lines.push({ text: `${ok}/${n} host${n === 1 ? "" : "s"} answered, elapsed:${reply.elapsed.toFixed(3)}`, error: ok !== n });
+  lines.push({
+    text: `${ok}/${n} host${n === 1 ? "" : "s"} answered, elapsed:${reply.elapsed.toFixed(3)}`,
+    error: ok !== n,
+  });
   return lines;
 }
 
 export function targetsLines(reply: TargetsReply): Line[] {
-  const width = Math.max(0, ...reply.hosts.map((h) => h.id.length), ...reply.strangers.map((s) => s.length));
+  const width = Math.max(
+    0,
+    ...reply.hosts.map((h) => h.id.length),
+    ...reply.strangers.map((s) => s.length),
+  );
   return [
-    ...reply.hosts.map((h) => ({ text: `${h.id.padEnd(width)}  cluster:${h.cluster} env:${h.env}${h.connected ? "" : "  (not connected)"}`, error: false })),
-    ...reply.strangers.map((id) => ({ text: `${id.padEnd(width)}  (connected, not in the inventory: apply and run leave it out)`, error: false })),
+    ...reply.hosts.map((h) => ({
+      text: `${h.id.padEnd(width)}  cluster:${h.cluster} env:${h.env}${h.connected ? "" : "  (not connected)"}`,
+      error: false,
+    })),
+    ...reply.strangers.map((id) => ({
+      text: `${id.padEnd(width)}  (connected, not in the inventory: apply and run leave it out)`,
+      error: false,
+    })),
   ];
 }
 
@@ -74,18 +87,27 @@ export class RunLines {
 }
 
 function endState(h: RunHostEnd): string {
-  const cut = h.cut ? `  (output cut: more than ${limits.runOutputBytes / (1024 * 1024)} MiB, or sent too fast)` : "";
-  if (h.status === "ran") return `rc:${h.rc} elapsed:${h.elapsed.toFixed(3)}${h.error ? `  ${h.error}` : ""}${cut}`;
+  const cut = h.cut
+    ? `  (output cut: more than ${limits.runOutputBytes / (1024 * 1024)} MiB, or sent too fast)`
+    : "";
+  if (h.status === "ran")
+    return `rc:${h.rc} elapsed:${h.elapsed.toFixed(3)}${h.error ? `  ${h.error}` : ""}${cut}`;
   return `${h.status}${h.error ? `: ${h.error}` : ""}${cut}`;
 }
 
 /** One line per host (rc and elapsed, or why it did not run), then the summary. */
 export function runEndLines(report: RunReport): Line[] {
   const width = Math.max(0, ...report.hosts.map((h) => h.id.length));
-  const lines: Line[] = report.hosts.map((h) => ({ text: `${h.id.padEnd(width)}  ${endState(h)}`, error: h.rc !== 0 }));
+  const lines: Line[] = report.hosts.map((h) => ({
+    text: `${h.id.padEnd(width)}  ${endState(h)}`,
+    error: h.rc !== 0,
+  }));
   const failed = report.hosts.filter((h) => h.rc !== 0).length;
   const n = report.hosts.length;
-  lines.push({ text: `ran on ${n} host${n === 1 ? "" : "s"}: ${n - failed} ok, ${failed} failed, elapsed:${report.elapsed.toFixed(3)}`, error: failed > 0 });
+  lines.push({
+    text: `ran on ${n} host${n === 1 ? "" : "s"}: ${n - failed} ok, ${failed} failed, elapsed:${report.elapsed.toFixed(3)}`,
+    error: failed > 0,
+  });
   return lines;
 }
 

@@ -22,13 +22,19 @@ export interface ConnectOptions {
   master?: string;
 }
 
-export async function connectControl(opts: ConnectOptions, handlers: Handlers<ClientApi>): Promise<Rpc<ClientApi, ControlApi>> {
+export async function connectControl(
+  opts: ConnectOptions,
+  handlers: Handlers<ClientApi>,
+): Promise<Rpc<ClientApi, ControlApi>> {
   if (opts.master) return connectRemote(opts.master, opts.keyroot, handlers);
   const path = join(opts.keyroot, "master.sock");
   try {
     return new Rpc<ClientApi, ControlApi>(await connectUnix(path), handlers);
   } catch (err) {
-    throw new SaltyError(`cannot reach the master at ${path}: is \`salty master --keyroot ${opts.keyroot}\` running on this host? (${errorMessage(err)})${lookedNote(opts.searched)}`, "E_CONNECT");
+    throw new SaltyError(
+      `cannot reach the master at ${path}: is \`salty master --keyroot ${opts.keyroot}\` running on this host? (${errorMessage(err)})${lookedNote(opts.searched)}`,
+      "E_CONNECT",
+    );
   }
 }
 
@@ -37,7 +43,11 @@ export function clientId(): string {
   return `${hostname()}-${userInfo().username}`.replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
-async function connectRemote(master: string, keyroot: string, handlers: Handlers<ClientApi>): Promise<Rpc<ClientApi, ControlApi>> {
+async function connectRemote(
+  master: string,
+  keyroot: string,
+  handlers: Handlers<ClientApi>,
+): Promise<Rpc<ClientApi, ControlApi>> {
   const { host, port } = parseHostPort(master, "--master");
   const identity = await loadOrCreateIdentity(keyroot, "client");
   const id = clientId();
@@ -46,11 +56,18 @@ async function connectRemote(master: string, keyroot: string, handlers: Handlers
     return new Rpc<ClientApi, ControlApi>(link, handlers);
   } catch (err) {
     if (err instanceof SaltyError && err.code === "E_KEY_PENDING") {
-      throw new SaltyError(`this client's key is pending on ${master}: run "salty keys accept ${id} --kind client" there`, err.code);
+      throw new SaltyError(
+        `this client's key is pending on ${master}: run "salty keys accept ${id} --kind client" there`,
+        err.code,
+      );
     }
     throw err;
   }
 }
 
 /** No handlers a command does not need: progress is ignored unless given. */
-export const quietClient: Handlers<ClientApi> = { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null };
+export const quietClient: Handlers<ClientApi> = {
+  "apply.progress": () => null,
+  "run.event": () => null,
+  "apply.event": () => null,
+};

@@ -38,10 +38,15 @@ export const DRY_RUN_BANNER = "dry run: nothing was changed on any host";
  * verbosity: 0 only changed or failed roles, 1 every role, 2 every command. A command's diff (--diff) is shown at every verbosity.
  * `target`: the apply's target= value, for the skipped line.
  */
-export function formatReport(report: ApplyReport, verbosity: number, opts: { dryRun?: boolean; target?: string } = {}): Line[] {
+export function formatReport(
+  report: ApplyReport,
+  verbosity: number,
+  opts: { dryRun?: boolean; target?: string } = {},
+): Line[] {
   const width = Math.max(0, ...report.hosts.flatMap((h) => h.roles.map((r) => r.role.length)));
   const lines = formatHead(opts);
-  for (const host of report.hosts) if (host.status !== "skipped") lines.push(...formatHost(host, verbosity, width));
+  for (const host of report.hosts)
+    if (host.status !== "skipped") lines.push(...formatHost(host, verbosity, width));
   lines.push(...formatTail(report, opts));
   return lines;
 }
@@ -62,7 +67,11 @@ export function formatHostBlock(host: HostReport, verbosity: number): Line[] {
 export function formatTail(report: ApplyReport, opts: { target?: string }): Line[] {
   const lines: Line[] = [];
   const outside = report.hosts.filter((h) => h.status === "skipped").length;
-  if (outside > 0) lines.push({ text: `skipped ${outside} host${outside === 1 ? "" : "s"} outside ${opts.target ? `target=${opts.target}` : "the target"}`, error: false });
+  if (outside > 0)
+    lines.push({
+      text: `skipped ${outside} host${outside === 1 ? "" : "s"} outside ${opts.target ? `target=${opts.target}` : "the target"}`,
+      error: false,
+    });
   if (report.rollout) lines.push(...formatRollout(report.rollout));
   lines.push({ text: "", error: false }, { text: `elapsed:${secs(report.elapsed)}`, error: false });
   return lines;
@@ -71,7 +80,11 @@ export function formatTail(report: ApplyReport, opts: { target?: string }): Line
 /** The host's block, all on stderr when the host failed or is missing; `red` keeps which lines are the failures. */
 function formatHost(host: HostReport, verbosity: number, width: number): Line[] {
   const failed = host.errors > 0 || host.status === "missing";
-  return hostLines(host, verbosity, width).map((l) => ({ ...l, error: failed, red: l.red ?? l.error }));
+  return hostLines(host, verbosity, width).map((l) => ({
+    ...l,
+    error: failed,
+    red: l.red ?? l.error,
+  }));
 }
 
 function hostLines(host: HostReport, verbosity: number, width: number): Line[] {
@@ -80,20 +93,31 @@ function hostLines(host: HostReport, verbosity: number, width: number): Line[] {
     const shown = host.status === "missing" || verbosity >= 1;
     return shown ? [{ text: `host:${host.id} ${special}`, error: host.status === "missing" }] : [];
   }
-  const lines: Line[] = [{ text: `host:${host.id} elapsed:${secs(host.elapsed)} errors:${host.errors} changed:${host.changed}`, error: host.errors > 0 }];
+  const lines: Line[] = [
+    {
+      text: `host:${host.id} elapsed:${secs(host.elapsed)} errors:${host.errors} changed:${host.changed}`,
+      error: host.errors > 0,
+    },
+  ];
   for (const role of host.roles) lines.push(...formatRole(role, verbosity, width));
   return lines;
 }
 
 function hostMarker(host: HostReport): string | undefined {
-  if (host.status === "missing") return host.connectedTo ? `...host missing (connected to ${host.connectedTo})...` : "...host missing...";
+  if (host.status === "missing")
+    return host.connectedTo
+      ? `...host missing (connected to ${host.connectedTo})...`
+      : "...host missing...";
   if (host.status === "absent") return "...host not connected...";
   return undefined;
 }
 
 function formatRole(role: RoleOutcome, verbosity: number, width: number): Line[] {
   // Left out by roles=/skip=: it did not run, so no errors:0 changed:0 either.
-  if (role.skipped) return verbosity >= 1 ? [{ text: `  role:${role.role.padEnd(width)} ...role skipped...`, error: false }] : [];
+  if (role.skipped)
+    return verbosity >= 1
+      ? [{ text: `  role:${role.role.padEnd(width)} ...role skipped...`, error: false }]
+      : [];
   const failed = role.errors > 0;
   const listed = verbosity >= 1 || failed || role.changed > 0;
   if (!listed) return [];
@@ -103,22 +127,33 @@ function formatRole(role: RoleOutcome, verbosity: number, width: number): Line[]
   for (const r of role.results) {
     // Failed commands are always shown: an error must never be silent.
     const { diff, ...shown } = r;
-    if (verbosity >= 2 || r.rc !== 0) lines.push({ text: `    ${resultJson(shown)}`, error: r.rc !== 0 });
+    if (verbosity >= 2 || r.rc !== 0)
+      lines.push({ text: `    ${resultJson(shown)}`, error: r.rc !== 0 });
     else if (diff) lines.push({ text: `    ${r.cmd}`, error: false });
     if (diff) lines.push(...diffLines(diff));
   }
   if (verbosity >= 2 && role.output) {
-    for (const l of role.output.replace(/\n$/, "").split("\n")) lines.push({ text: `    | ${l}`, error: false });
+    for (const l of role.output.replace(/\n$/, "").split("\n"))
+      lines.push({ text: `    | ${l}`, error: false });
   }
   return lines;
 }
 
 /** A unified diff under its command, indented, each line tagged for colour. */
 export function diffLines(diff: string): Line[] {
-  return diff.replace(/\n$/, "").split("\n").map((l) => {
-    const tone = l.startsWith("@@") ? "hunk" : l.startsWith("+") && !l.startsWith("+++ ") ? "add" : l.startsWith("-") && !l.startsWith("--- ") ? "remove" : undefined;
-    return { text: `      ${l}`, error: false, ...(tone ? { tone } : {}) };
-  });
+  return diff
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((l) => {
+      const tone = l.startsWith("@@")
+        ? "hunk"
+        : l.startsWith("+") && !l.startsWith("+++ ")
+          ? "add"
+          : l.startsWith("-") && !l.startsWith("--- ")
+            ? "remove"
+            : undefined;
+      return { text: `      ${l}`, error: false, ...(tone ? { tone } : {}) };
+    });
 }
 
 /** Key order as the original salty printed it: cmd, rc, changed, created, elapsed, then the rest. */

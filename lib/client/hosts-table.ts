@@ -10,8 +10,17 @@ const HEAD = ["ID", "CLUSTER", "ENV", "OS", "IP", "CONNECTED", "LAST APPLY"];
 
 /** The first private, non-loopback IPv4 of its facts; else the address it connected from. */
 function addressOf(h: HostEntry): string {
-  const ifaces = (h.facts as { networking?: { interfaces?: Array<{ ipv4?: string; is_private?: boolean; is_loopback?: boolean }> } }).networking?.interfaces ?? [];
-  const pick = ifaces.find((i) => i.ipv4 && i.is_private && !i.is_loopback) ?? ifaces.find((i) => i.ipv4 && !i.is_loopback);
+  const ifaces =
+    (
+      h.facts as {
+        networking?: {
+          interfaces?: Array<{ ipv4?: string; is_private?: boolean; is_loopback?: boolean }>;
+        };
+      }
+    ).networking?.interfaces ?? [];
+  const pick =
+    ifaces.find((i) => i.ipv4 && i.is_private && !i.is_loopback) ??
+    ifaces.find((i) => i.ipv4 && !i.is_loopback);
   return pick?.ipv4 ?? h.peer.replace(/:\d+$/, "");
 }
 
@@ -29,8 +38,21 @@ function lastApplyOf(h: HostEntry, now: number): string {
 }
 
 export function hostsTable(hosts: Record<string, HostEntry>, now: number): string[] {
-  const rows = Object.entries(hosts).map(([id, h]) => [id, h.cluster ?? "(not in inventory)", h.env ?? "-", osOf(h), addressOf(h), ago(now - Date.parse(h.connected)).replace(/ ago$/, ""), lastApplyOf(h, now)]);
+  const rows = Object.entries(hosts).map(([id, h]) => [
+    id,
+    h.cluster ?? "(not in inventory)",
+    h.env ?? "-",
+    osOf(h),
+    addressOf(h),
+    ago(now - Date.parse(h.connected)).replace(/ ago$/, ""),
+    lastApplyOf(h, now),
+  ]);
   const all = [HEAD, ...rows];
   const widths = HEAD.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd());
+  return all.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd(),
+  );
 }

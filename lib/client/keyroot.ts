@@ -29,20 +29,35 @@ function enclosingFileroot(start: string): string | undefined {
   }
 }
 
-export function findKeyroot(given: string | undefined, env: Record<string, string | undefined>, cwd: string): KeyrootChoice {
+export function findKeyroot(
+  given: string | undefined,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): KeyrootChoice {
   if (given) return { dir: given, searched: [`--keyroot ${given}`] };
   const searched = ["--keyroot (not given)"];
-  if (env.SALTY_KEYROOT) return { dir: env.SALTY_KEYROOT, searched: [...searched, `$SALTY_KEYROOT=${env.SALTY_KEYROOT}`] };
+  if (env.SALTY_KEYROOT)
+    return {
+      dir: env.SALTY_KEYROOT,
+      searched: [...searched, `$SALTY_KEYROOT=${env.SALTY_KEYROOT}`],
+    };
   searched.push("$SALTY_KEYROOT (not set)");
   if (isDir(join(cwd, "keys"))) return { dir: "keys", searched: [...searched, "./keys"] };
   searched.push("./keys (none)");
   const fileroot = enclosingFileroot(cwd);
-  if (fileroot) return { dir: join(fileroot, "keys"), searched: [...searched, `${join(fileroot, "keys")} (the fileroot above ${resolve(cwd)})`], fileroot };
+  if (fileroot)
+    return {
+      dir: join(fileroot, "keys"),
+      searched: [...searched, `${join(fileroot, "keys")} (the fileroot above ${resolve(cwd)})`],
+      fileroot,
+    };
   searched.push(`hosts/index.ts with keys/ in ${resolve(cwd)} or a parent (none)`);
   return { dir: SYSTEM_KEYROOT, searched: [...searched, SYSTEM_KEYROOT] };
 }
 
 /** The end of an error about a keyroot that was searched for: every place looked at; "" when it was given. */
 export function lookedNote(searched: string[] | undefined): string {
-  return searched && searched.length > 1 ? `; looked for the keyroot at: ${searched.join(", ")}` : "";
+  return searched && searched.length > 1
+    ? `; looked for the keyroot at: ${searched.join(", ")}`
+    : "";
 }

@@ -18,7 +18,13 @@
 // before their role_end); fields may be added within version 1, never
 // removed or changed.
 
-import type { ApplyEvent, ApplyReport, HostReport, RoleOutcome, RolloutSummary } from "../wire/api.ts";
+import type {
+  ApplyEvent,
+  ApplyReport,
+  HostReport,
+  RoleOutcome,
+  RolloutSummary,
+} from "../wire/api.ts";
 import { formatHead, formatHostBlock, formatTail, type Line } from "./format.ts";
 
 export const JSON_STREAM_VERSION = 1;
@@ -27,7 +33,10 @@ export class LiveReport {
   private printed = new Set<string>();
   private started = false;
 
-  constructor(private verbosity: number, private opts: { dryRun?: boolean; target?: string }) {}
+  constructor(
+    private verbosity: number,
+    private opts: { dryRun?: boolean; target?: string },
+  ) {}
 
   /** The banner and blank line, once, before the first host (none when the apply fails before any host). */
   private head(): Line[] {
@@ -46,7 +55,11 @@ export class LiveReport {
   /** The hosts not printed yet (in the report's order), then the tail. */
   end(report: ApplyReport): Line[] {
     const rest = report.hosts.filter((h) => h.status !== "skipped" && !this.printed.has(h.id));
-    return [...this.head(), ...rest.flatMap((h) => formatHostBlock(h, this.verbosity)), ...formatTail(report, this.opts)];
+    return [
+      ...this.head(),
+      ...rest.flatMap((h) => formatHostBlock(h, this.verbosity)),
+      ...formatTail(report, this.opts),
+    ];
   }
 }
 
@@ -79,13 +92,20 @@ export class JsonStream {
   }
 
   end(report: ApplyReport, job?: string): Out[] {
-    const rest = report.hosts.filter((h) => h.status !== "skipped" && !this.hostsEnded.has(h.id)).flatMap((h) => this.hostEnd(h));
+    const rest = report.hosts
+      .filter((h) => h.status !== "skipped" && !this.hostsEnded.has(h.id))
+      .flatMap((h) => this.hostEnd(h));
     const counted = report.hosts.filter((h) => h.status !== "skipped");
     return [
       ...rest,
       this.line({
-        type: "apply_end", rc: report.rc, elapsed: report.elapsed, hosts: counted.length,
-        failed: counted.filter((h) => h.errors > 0).length, skipped: report.hosts.length - counted.length, ...(job ? { job } : {}),
+        type: "apply_end",
+        rc: report.rc,
+        elapsed: report.elapsed,
+        hosts: counted.length,
+        failed: counted.filter((h) => h.errors > 0).length,
+        skipped: report.hosts.length - counted.length,
+        ...(job ? { job } : {}),
         ...(report.rollout ? { rollout: rolloutEnd(report.rollout) } : {}),
       }),
     ];
@@ -98,8 +118,19 @@ export class JsonStream {
     seen.add(r.role);
     const already = this.streamed.get(`${host}\0${r.role}`) ?? 0;
     return [
-      ...r.results.slice(already).map((result) => this.line({ type: "result", host, role: r.role, result })),
-      this.line({ type: "role_end", host, role: r.role, skipped: r.skipped, elapsed: r.elapsed, errors: r.errors, changed: r.changed, ...(r.output ? { output: r.output } : {}) }),
+      ...r.results
+        .slice(already)
+        .map((result) => this.line({ type: "result", host, role: r.role, result })),
+      this.line({
+        type: "role_end",
+        host,
+        role: r.role,
+        skipped: r.skipped,
+        elapsed: r.elapsed,
+        errors: r.errors,
+        changed: r.changed,
+        ...(r.output ? { output: r.output } : {}),
+      }),
     ];
   }
 
@@ -107,10 +138,28 @@ export class JsonStream {
   private hostEnd(h: HostReport): Out[] {
     if (this.hostsEnded.has(h.id)) return [];
     this.hostsEnded.add(h.id);
-    return [...h.roles.flatMap((r) => this.role(h.id, r)), this.line({ type: "host_end", host: h.id, status: h.status, elapsed: h.elapsed, errors: h.errors, changed: h.changed })];
+    return [
+      ...h.roles.flatMap((r) => this.role(h.id, r)),
+      this.line({
+        type: "host_end",
+        host: h.id,
+        status: h.status,
+        elapsed: h.elapsed,
+        errors: h.errors,
+        changed: h.changed,
+      }),
+    ];
   }
 }
 
 function rolloutEnd(r: RolloutSummary): Out {
-  return { batches: r.batches.length, of: r.planned, failed: r.failed, never_attempted: r.neverAttempted, spent: r.spent, budget: r.budget, ...(r.stopped ? { stopped: r.stopped } : {}) };
+  return {
+    batches: r.batches.length,
+    of: r.planned,
+    failed: r.failed,
+    never_attempted: r.neverAttempted,
+    spent: r.spent,
+    budget: r.budget,
+    ...(r.stopped ? { stopped: r.stopped } : {}),
+  };
 }

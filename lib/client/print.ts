@@ -22,6 +22,8 @@ export function printLines(lines: Line[], io: Streams): void {
   for (const l of lines) {
     const tty = l.error ? colourErr : colourOut;
     const code = l.tone ? TONES[l.tone] : l.error && (l.red ?? true) ? 31 : undefined;
-    (l.error ? io.stderr : io.stdout).write(tty && code ? `\x1b[${code}m${l.text}\x1b[39m\n` : l.text + "\n");
+    (l.error ? io.stderr : io.stdout).write(
+      tty && code ? `\x1b[${code}m${l.text}\x1b[39m\n` : l.text + "\n",
+    );
   }
 }

@@ -11,13 +11,17 @@ export class ProgressLine {
   private last: string | undefined;
   private loggedAt = 0;
 
-  constructor(private out: { write(s: string): unknown; isTTY?: boolean }, private everyS = 10) {}
+  constructor(
+    private out: { write(s: string): unknown; isTTY?: boolean },
+    private everyS = 10,
+  ) {}
 
   update(p: ApplyProgress): void {
     if (!this.out.isTTY) {
       // Off a TTY: one line per `everyS` seconds of the apply (and the waiting notice).
       const step = Math.floor(p.elapsed / this.everyS);
-      if (p.waiting || (p.total > 0 && step > this.loggedAt)) this.out.write(`${progressText(p)}\n`);
+      if (p.waiting || (p.total > 0 && step > this.loggedAt))
+        this.out.write(`${progressText(p)}\n`);
       if (!p.waiting) this.loggedAt = Math.max(this.loggedAt, step);
       return;
     }
@@ -49,9 +53,15 @@ export function progressText(p: ApplyProgress): string {
     return `waiting up to ${(ms / 1000).toFixed(1)}s for ${agents} known agent${agents === 1 ? "" : "s"} to reconnect (the master has just started)`;
   }
   const failed = p.failed ? `, ${p.failed} failed` : "";
-  const running = p.running?.length ? `, running: ${p.running.join(", ")}${p.total - p.done > p.running.length ? ", ..." : ""}` : "";
+  const running = p.running?.length
+    ? `, running: ${p.running.join(", ")}${p.total - p.done > p.running.length ? ", ..." : ""}`
+    : "";
   const b = p.batch;
   const hosts = b ? `${b.hosts} host${b.hosts === 1 ? "" : "s"}` : "";
-  const batch = !b ? "" : b.startsIn ? `batch ${b.n}/${b.of} starts in ${b.startsIn}s (pause): ${hosts}, budget ${b.spent}/${b.budget}; ` : `batch ${b.n}/${b.of}: ${hosts}, ${b.failed} failed, budget ${b.spent}/${b.budget}; `;
+  const batch = !b
+    ? ""
+    : b.startsIn
+      ? `batch ${b.n}/${b.of} starts in ${b.startsIn}s (pause): ${hosts}, budget ${b.spent}/${b.budget}; `
+      : `batch ${b.n}/${b.of}: ${hosts}, ${b.failed} failed, budget ${b.spent}/${b.budget}; `;
   return `apply ${Math.floor(p.elapsed)}s: ${batch}${p.done}/${p.total} hosts done${failed}${running}`;
 }

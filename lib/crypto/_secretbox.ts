@@ -38,12 +38,18 @@ export function open(sealed: Uint8Array, key: SecretKey): Uint8Array | null {
  */
 export function openBlock(sealed: Uint8Array, key: SecretKey, n: number): Uint8Array {
   if (sealed.length < OVERHEAD) {
-    throw new SaltyError(`truncated data: block ${n} has ${sealed.length} bytes, less than the ${OVERHEAD} of a nonce and authenticator`, "E_TRUNCATED");
+    throw new SaltyError(
+      `truncated data: block ${n} has ${sealed.length} bytes, less than the ${OVERHEAD} of a nonce and authenticator`,
+      "E_TRUNCATED",
+    );
   }
   const plain = open(sealed, key);
   if (plain) return plain;
   if (n > 1 && sealed.length < SEALED_BLOCK) {
-    throw new SaltyError(`truncated or corrupted data in block ${n}, the last one (${sealed.length} bytes; the blocks before it decrypted)`, "E_TRUNCATED");
+    throw new SaltyError(
+      `truncated or corrupted data in block ${n}, the last one (${sealed.length} bytes; the blocks before it decrypted)`,
+      "E_TRUNCATED",
+    );
   }
   throw new SaltyError(`wrong password or corrupted data in block ${n}`, "E_DECRYPT");
 }

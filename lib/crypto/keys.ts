@@ -29,8 +29,11 @@ export function encodeKey(key: Uint8Array): string {
 
 function decodeBase64(text: string, length: number, what: string): Uint8Array {
   const t = text.trim();
-  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(t) ? new Uint8Array(Buffer.from(t, "base64")) : new Uint8Array(0);
-  if (bytes.length !== length) throw new SaltyError(`${what} is not a base64 ${length}-byte key`, "E_BAD_KEY");
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(t)
+    ? new Uint8Array(Buffer.from(t, "base64"))
+    : new Uint8Array(0);
+  if (bytes.length !== length)
+    throw new SaltyError(`${what} is not a base64 ${length}-byte key`, "E_BAD_KEY");
   return bytes;
 }
 
@@ -48,7 +51,10 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Agent and client ids: 1..255 bytes of [A-Za-z0-9._-], starting with a letter or digit (they name files). */
 export function validateId(id: string): string {
   if (!ID_RE.test(id) || id.length > 255) {
-    throw new SaltyError(`invalid id ${JSON.stringify(id.slice(0, 300))}: use 1 to 255 of A-Z a-z 0-9 . _ -, starting with a letter or digit`, "E_BAD_ID");
+    throw new SaltyError(
+      `invalid id ${JSON.stringify(id.slice(0, 300))}: use 1 to 255 of A-Z a-z 0-9 . _ -, starting with a letter or digit`,
+      "E_BAD_ID",
+    );
   }
   return id;
 }
@@ -65,7 +71,8 @@ async function readIfExists(path: string): Promise<string | undefined> {
 async function readSecret(path: string, text: string): Promise<Identity> {
   const raw = decodeBase64(text, 64, path);
   const pair = signKeyPairFromSeed(raw.subarray(0, 32));
-  if (!samePublicKey(pair.publicKey, raw.subarray(32))) throw new SaltyError(`${path} is not a valid Ed25519 secret key`, "E_BAD_KEY");
+  if (!samePublicKey(pair.publicKey, raw.subarray(32)))
+    throw new SaltyError(`${path} is not a valid Ed25519 secret key`, "E_BAD_KEY");
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {
     log("keys.insecure_mode", { path, mode: `0${mode.toString(8)}`, fixed: "0600" });
@@ -78,7 +85,8 @@ async function readSecret(path: string, text: string): Promise<Identity> {
 export async function loadIdentity(dir: string, name: string): Promise<Identity> {
   const path = join(dir, `${name}.key`);
   const text = await readIfExists(path);
-  if (text === undefined) throw new SaltyError(`no ${name} key in ${dir} (${path} does not exist)`, "E_NO_KEY");
+  if (text === undefined)
+    throw new SaltyError(`no ${name} key in ${dir} (${path} does not exist)`, "E_NO_KEY");
   return readSecret(path, text);
 }
 
@@ -86,7 +94,10 @@ export async function loadIdentity(dir: string, name: string): Promise<Identity>
  * Load DIR/NAME.key, creating the pair (NAME.key 0600, NAME.pub) on first use.
  * DIR is created 0700. Concurrent first starts end with one and the same key.
  */
-export async function loadOrCreateIdentity(dir: string, name: string): Promise<Identity & { created: boolean }> {
+export async function loadOrCreateIdentity(
+  dir: string,
+  name: string,
+): Promise<Identity & { created: boolean }> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const keyPath = join(dir, `${name}.key`);
   const pubPath = join(dir, `${name}.pub`);
@@ -98,7 +109,8 @@ export async function loadOrCreateIdentity(dir: string, name: string): Promise<I
   const id = await readSecret(keyPath, (await readIfExists(keyPath)) ?? "");
   const pub = await readIfExists(pubPath);
   if (pub === undefined || pub.trim() !== encodeKey(id.publicKey)) {
-    if (pub !== undefined) log("keys.public_rewritten", { path: pubPath, reason: `did not match ${name}.key` });
+    if (pub !== undefined)
+      log("keys.public_rewritten", { path: pubPath, reason: `did not match ${name}.key` });
     await writeReplace(pubPath, encodeKey(id.publicKey) + "\n", 0o644);
   }
   if (created) log("keys.created", { path: keyPath, fingerprint: fingerprint(id.publicKey) });
@@ -113,7 +125,11 @@ export async function readPinnedMasterKey(keyroot: string): Promise<Uint8Array |
 }
 
 /** The error for a master presenting another key than the pinned one (`pinFile`: where the pin lives). */
-export function masterKeyChanged(pinned: Uint8Array, presented: Uint8Array, pinFile?: string): SaltyError {
+export function masterKeyChanged(
+  pinned: Uint8Array,
+  presented: Uint8Array,
+  pinFile?: string,
+): SaltyError {
   const fix = pinFile ? `delete ${pinFile}` : "change the pinned key";
   return new SaltyError(
     `the master's key changed: expected ${fingerprint(pinned)}${pinFile ? ` (pinned in ${pinFile})` : ""}, the master presents ${fingerprint(presented)}; ` +
@@ -126,7 +142,11 @@ export function masterKeyChanged(pinned: Uint8Array, presented: Uint8Array, pinF
  * Pin the master's key in KEYROOT/master.pub: written on first contact, compared
  * afterwards (E_MASTER_KEY_CHANGED). `replace` (an explicit --master-key) overwrites the pin.
  */
-export async function pinMasterKey(keyroot: string, key: Uint8Array, opts: { replace?: boolean } = {}): Promise<"pinned" | "same" | "replaced"> {
+export async function pinMasterKey(
+  keyroot: string,
+  key: Uint8Array,
+  opts: { replace?: boolean } = {},
+): Promise<"pinned" | "same" | "replaced"> {
   await mkdir(keyroot, { recursive: true, mode: 0o700 });
   const path = join(keyroot, "master.pub");
   const pinned = await readPinnedMasterKey(keyroot);
@@ -135,7 +155,10 @@ export async function pinMasterKey(keyroot: string, key: Uint8Array, opts: { rep
   const data = encodeKey(key) + "\n";
   if (pinned) await writeReplace(path, data, 0o644);
   else if (!(await writeNew(path, data, 0o644))) return pinMasterKey(keyroot, key, opts);
-  log(pinned ? "keys.master_pin_replaced" : "keys.master_pinned", { path, fingerprint: fingerprint(key) });
+  log(pinned ? "keys.master_pin_replaced" : "keys.master_pinned", {
+    path,
+    fingerprint: fingerprint(key),
+  });
   return pinned ? "replaced" : "pinned";
 }
 
@@ -144,7 +167,11 @@ export async function pinMasterKey(keyroot: string, key: Uint8Array, opts: { rep
  * accepted or still pending (a master met while pending must not be replaceable later), and log its
  * fingerprint for the operator to compare with `salty keys fingerprint` on the master.
  */
-export async function pinFirstContact(keyroot: string, key: Uint8Array, master: string): Promise<void> {
+export async function pinFirstContact(
+  keyroot: string,
+  key: Uint8Array,
+  master: string,
+): Promise<void> {
   if ((await pinMasterKey(keyroot, key)) !== "pinned") return;
   log("keys.first_contact", {
     master,

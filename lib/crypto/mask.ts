@@ -49,7 +49,11 @@ export function masker(values: readonly unknown[] | undefined): Masker | undefin
     if (!holds(s)) return s;
     return s
       .split("\n")
-      .map((line) => (/^[-+ ]/.test(line) && !/^(---|\+\+\+) /.test(line) && holds(line) ? `${line[0]}${MASK} (a line holding a secret)` : text(line)))
+      .map((line) =>
+        /^[-+ ]/.test(line) && !/^(---|\+\+\+) /.test(line) && holds(line)
+          ? `${line[0]}${MASK} (a line holding a secret)`
+          : text(line),
+      )
       .join("\n");
   };
   return { text, diff };
@@ -67,7 +71,10 @@ export function maskResult(r: Result, m: Masker | undefined): Result {
 }
 
 /** A role's report (results and printed output) with every secret value masked. */
-export function maskReport<T extends { results: Result[]; output?: string }>(report: T, m: Masker | undefined): T {
+export function maskReport<T extends { results: Result[]; output?: string }>(
+  report: T,
+  m: Masker | undefined,
+): T {
   if (!m) return report;
   const out: T = { ...report, results: report.results.map((r) => maskResult(r, m)) };
   if (typeof report.output === "string") out.output = m.text(report.output);
@@ -77,7 +84,11 @@ export function maskReport<T extends { results: Result[]; output?: string }>(rep
 /** `{ sensitive: true }` as an operator's last argument. */
 export function isSensitive(args: readonly unknown[]): boolean {
   const last = args[args.length - 1];
-  return typeof last === "object" && last !== null && (last as { sensitive?: unknown }).sensitive === true;
+  return (
+    typeof last === "object" &&
+    last !== null &&
+    (last as { sensitive?: unknown }).sensitive === true
+  );
 }
 
 /** What a sensitive operator's result shows: its call, rc, changed and counts; no output, no diff, no error detail

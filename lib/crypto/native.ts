@@ -6,7 +6,15 @@
 // are the last few public keys verified (an agent checks one master's key).
 // Pure: no I/O.
 
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from "node:crypto";
 
 // SubjectPublicKeyInfo and PKCS#8 headers for a raw 32-byte key (RFC 8410).
 const ED_SPKI = Buffer.from("302a300506032b6570032100", "hex");
@@ -29,8 +37,13 @@ const privateKeys = new WeakMap<Uint8Array, KeyObject>();
 function edPrivate(secretKey: Uint8Array): KeyObject {
   let k = privateKeys.get(secretKey);
   if (!k) {
-    if (secretKey.length !== 64) throw new Error(`an Ed25519 secret key is 64 bytes, not ${secretKey.length}`);
-    k = createPrivateKey({ key: der(ED_PKCS8, secretKey.subarray(0, 32)), format: "der", type: "pkcs8" });
+    if (secretKey.length !== 64)
+      throw new Error(`an Ed25519 secret key is 64 bytes, not ${secretKey.length}`);
+    k = createPrivateKey({
+      key: der(ED_PKCS8, secretKey.subarray(0, 32)),
+      format: "der",
+      type: "pkcs8",
+    });
     privateKeys.set(secretKey, k);
   }
   return k;
@@ -57,7 +70,10 @@ export function signKeyPair(): { publicKey: Uint8Array; secretKey: Uint8Array } 
 }
 
 /** The pair of a 32-byte seed, as tweetnacl's sign.keyPair.fromSeed makes it. */
-export function signKeyPairFromSeed(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+export function signKeyPairFromSeed(seed: Uint8Array): {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+} {
   const priv = createPrivateKey({ key: der(ED_PKCS8, seed), format: "der", type: "pkcs8" });
   const publicKey = rawPublic(createPublicKey(priv));
   const secretKey = new Uint8Array(64);
@@ -73,7 +89,11 @@ export function signDetached(message: Uint8Array, secretKey: Uint8Array): Uint8A
 }
 
 /** False for a bad signature and for a public key that is not a point (never throws). */
-export function verifyDetached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+export function verifyDetached(
+  message: Uint8Array,
+  signature: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
   try {
     return verify(null, message, edPublic(publicKey), signature);
@@ -97,7 +117,10 @@ export function ephemeral(): Ephemeral {
 export function agree(own: Ephemeral, peerPublic: Uint8Array): Uint8Array | undefined {
   let dh: Buffer;
   try {
-    dh = diffieHellman({ privateKey: own.privateKey, publicKey: createPublicKey({ key: der(X_SPKI, peerPublic), format: "der", type: "spki" }) });
+    dh = diffieHellman({
+      privateKey: own.privateKey,
+      publicKey: createPublicKey({ key: der(X_SPKI, peerPublic), format: "der", type: "spki" }),
+    });
   } catch {
     return undefined; // BoringSSL refuses an all-zero result itself
   }

@@ -18,12 +18,22 @@ export interface WriteOptions {
 const MODE = 0o600;
 
 /** Write the .enc form of `src` to `dst`. */
-export async function encryptFile(src: string, dst: string, key: SecretKey, opts: WriteOptions = {}): Promise<void> {
+export async function encryptFile(
+  src: string,
+  dst: string,
+  key: SecretKey,
+  opts: WriteOptions = {},
+): Promise<void> {
   await transform(src, dst, PLAIN_BLOCK, (input) => encryptStream(input, key), opts);
 }
 
 /** Write the plaintext of the .enc file `src` to `dst`; errors name `src` and the bad block. */
-export async function decryptFile(src: string, dst: string, key: SecretKey, opts: WriteOptions = {}): Promise<void> {
+export async function decryptFile(
+  src: string,
+  dst: string,
+  key: SecretKey,
+  opts: WriteOptions = {},
+): Promise<void> {
   await transform(src, dst, SEALED_BLOCK, (input) => decryptStream(input, key), opts);
 }
 
@@ -34,13 +44,20 @@ export async function checkPaths(src: string, dst: string, opts: WriteOptions = 
   if (!opts.force) await refuseExisting(dst);
 }
 
-async function transform(src: string, dst: string, block: number, fn: (input: Chunks) => AsyncIterable<Uint8Array>, opts: WriteOptions): Promise<void> {
+async function transform(
+  src: string,
+  dst: string,
+  block: number,
+  fn: (input: Chunks) => AsyncIterable<Uint8Array>,
+  opts: WriteOptions,
+): Promise<void> {
   await checkPaths(src, dst, opts);
   try {
     await writeAtomic(dst, fn(readBlocks(src, block)), opts);
   } catch (err) {
     // Block errors from decryption say which block; say which file too.
-    if (err instanceof SaltyError && (err.code === "E_DECRYPT" || err.code === "E_TRUNCATED")) throw new SaltyError(`${src}: ${err.message}`, err.code);
+    if (err instanceof SaltyError && (err.code === "E_DECRYPT" || err.code === "E_TRUNCATED"))
+      throw new SaltyError(`${src}: ${err.message}`, err.code);
     throw err;
   }
 }
@@ -57,7 +74,9 @@ async function* readBlocks(path: string, size: number): AsyncGenerator<Uint8Arra
     for (;;) {
       let fill = 0;
       while (fill < size) {
-        const { bytesRead } = await fh.read(buf, fill, size - fill, null).catch((err) => Promise.reject(fsError(err, path)));
+        const { bytesRead } = await fh
+          .read(buf, fill, size - fill, null)
+          .catch((err) => Promise.reject(fsError(err, path)));
         if (bytesRead === 0) break;
         fill += bytesRead;
       }
@@ -77,7 +96,11 @@ async function refuseExisting(dst: string): Promise<void> {
   if (there) throw new SaltyError(`${dst} already exists (use --force to overwrite)`, "E_EXISTS");
 }
 
-async function writeAtomic(dst: string, chunks: AsyncIterable<Uint8Array>, opts: WriteOptions): Promise<void> {
+async function writeAtomic(
+  dst: string,
+  chunks: AsyncIterable<Uint8Array>,
+  opts: WriteOptions,
+): Promise<void> {
   const tmp = join(dirname(dst), `.${basename(dst)}.${randomBytes(6).toString("hex")}.tmp`);
   const fh = await open(tmp, "wx", MODE).catch((err) => Promise.reject(fsError(err, dst)));
   let closed = false;
@@ -98,7 +121,9 @@ async function writeAtomic(dst: string, chunks: AsyncIterable<Uint8Array>, opts:
 
 async function writeAll(fh: FileHandle, chunk: Uint8Array, dst: string): Promise<void> {
   for (let off = 0; off < chunk.length; ) {
-    const { bytesWritten } = await fh.write(chunk, off).catch((err) => Promise.reject(fsError(err, dst)));
+    const { bytesWritten } = await fh
+      .write(chunk, off)
+      .catch((err) => Promise.reject(fsError(err, dst)));
     off += bytesWritten;
   }
 }
@@ -108,10 +133,14 @@ function fsError(err: unknown, path: string): SaltyError {
   if (err instanceof SaltyError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   const why =
-    code === "ENOENT" ? "no such file or directory"
-    : code === "EACCES" || code === "EPERM" ? "permission denied"
-    : code === "EISDIR" ? "is a directory"
-    : code === "ENOSPC" ? "no space left on the device"
-    : errorMessage(err);
+    code === "ENOENT"
+      ? "no such file or directory"
+      : code === "EACCES" || code === "EPERM"
+        ? "permission denied"
+        : code === "EISDIR"
+          ? "is a directory"
+          : code === "ENOSPC"
+            ? "no space left on the device"
+            : errorMessage(err);
   return new SaltyError(`${path}: ${why}`, code ?? "E_IO");
 }

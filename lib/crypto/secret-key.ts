@@ -15,7 +15,9 @@ export type { SecretKey } from "./_secretbox.ts";
 // The fixed salt of the original Python salty (lib/crypto.py, `_SALT`, the
 // sha256 of a uuid). It must stay byte for byte the same, as 64 ASCII bytes,
 // or existing NACL[...] strings and .enc files no longer decrypt.
-const SALT = new TextEncoder().encode("7cbbb992db5d800238a898459dc4e25e67773b5923d2a836cef718891e5c7f1f");
+const SALT = new TextEncoder().encode(
+  "7cbbb992db5d800238a898459dc4e25e67773b5923d2a836cef718891e5c7f1f",
+);
 const ITERATIONS = 4;
 const KEY_BYTES = 32;
 
@@ -50,7 +52,10 @@ export interface FoundPassword {
  * prompt. $PASSWORD comes after the file because CI systems and shells set
  * it for other things: it must not silently replace the fileroot's password.
  */
-export async function findPassword(keyroot: string, env: Record<string, string | undefined> = process.env): Promise<FoundPassword | null> {
+export async function findPassword(
+  keyroot: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<FoundPassword | null> {
   if (env.SALTY_PASSWORD) return { password: env.SALTY_PASSWORD, from: "$SALTY_PASSWORD" };
   const file = join(keyroot, PASSWORD_FILE);
   let text: string | undefined;
@@ -58,19 +63,26 @@ export async function findPassword(keyroot: string, env: Record<string, string |
     text = await readFile(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT" && code !== "ENOTDIR") throw new SaltyError(`cannot read ${file}: ${errorMessage(err)}`, "E_PASSWORD");
+    if (code !== "ENOENT" && code !== "ENOTDIR")
+      throw new SaltyError(`cannot read ${file}: ${errorMessage(err)}`, "E_PASSWORD");
   }
   if (text !== undefined) {
     const password = text.trim();
     if (!password) throw new SaltyError(`${file} is empty`, "E_PASSWORD");
-    const ignored = env.PASSWORD && env.PASSWORD !== password ? `$PASSWORD is set but not used: ${file} is (set $SALTY_PASSWORD to override the file)` : undefined;
+    const ignored =
+      env.PASSWORD && env.PASSWORD !== password
+        ? `$PASSWORD is set but not used: ${file} is (set $SALTY_PASSWORD to override the file)`
+        : undefined;
     return { password, from: "crypto.pass", ...(ignored ? { ignored } : {}) };
   }
   return env.PASSWORD ? { password: env.PASSWORD, from: "$PASSWORD" } : null;
 }
 
 /** The password alone (see findPassword), or null. */
-export async function readPassword(keyroot: string, env: Record<string, string | undefined> = process.env): Promise<string | null> {
+export async function readPassword(
+  keyroot: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<string | null> {
   return (await findPassword(keyroot, env))?.password ?? null;
 }
 
@@ -80,9 +92,13 @@ export async function passwordFileWarnings(keyroot: string): Promise<string[]> {
   try {
     const st = await stat(file);
     const warnings: string[] = [];
-    if (st.mode & 0o077) warnings.push(`${file} is accessible by group or others (mode 0${(st.mode & 0o777).toString(8)}): chmod 600 it`);
+    if (st.mode & 0o077)
+      warnings.push(
+        `${file} is accessible by group or others (mode 0${(st.mode & 0o777).toString(8)}): chmod 600 it`,
+      );
     const text = await readFile(file, "utf8");
-    if (text.trim().length < MIN_PASSWORD_CHARS) warnings.push(`${file} holds a password shorter than ${MIN_PASSWORD_CHARS} characters`);
+    if (text.trim().length < MIN_PASSWORD_CHARS)
+      warnings.push(`${file} holds a password shorter than ${MIN_PASSWORD_CHARS} characters`);
     return warnings;
   } catch {
     return [];

@@ -7,7 +7,14 @@
 // block boundary, or with whole blocks reordered, still decrypts. That is
 // the original's format; we keep it for compatibility.
 
-import { OVERHEAD, PLAIN_BLOCK, SEALED_BLOCK, openBlock, seal, type SecretKey } from "./_secretbox.ts";
+import {
+  OVERHEAD,
+  PLAIN_BLOCK,
+  SEALED_BLOCK,
+  openBlock,
+  seal,
+  type SecretKey,
+} from "./_secretbox.ts";
 
 export type Chunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 

@@ -7,8 +7,21 @@
 import { SaltyError } from "../errors.ts";
 import { OVERHEAD, open, seal, type SecretKey } from "./_secretbox.ts";
 
-export { deriveKey, readPassword, findPassword, passwordFileWarnings, PASSWORD_FILE, type SecretKey } from "./secret-key.ts";
-export { encryptStream, decryptStream, encryptBytes, decryptBytes, type Chunks } from "./secret-stream.ts";
+export {
+  deriveKey,
+  readPassword,
+  findPassword,
+  passwordFileWarnings,
+  PASSWORD_FILE,
+  type SecretKey,
+} from "./secret-key.ts";
+export {
+  encryptStream,
+  decryptStream,
+  encryptBytes,
+  decryptBytes,
+  type Chunks,
+} from "./secret-stream.ts";
 export { encryptFile, decryptFile, checkPaths, type WriteOptions } from "./secret-files.ts";
 
 const PREFIX = "NACL[";
@@ -26,12 +39,17 @@ export function encryptString(plaintext: string, key: SecretKey): string {
 export function decryptString(secret: string, key: SecretKey): string {
   let b64 = secret.trim();
   if (b64.startsWith(PREFIX)) {
-    if (!b64.endsWith(SUFFIX)) throw new SaltyError("malformed secret: NACL[ without a closing ]", "E_BAD_SECRET");
+    if (!b64.endsWith(SUFFIX))
+      throw new SaltyError("malformed secret: NACL[ without a closing ]", "E_BAD_SECRET");
     b64 = b64.slice(PREFIX.length, -SUFFIX.length);
   }
   if (!BASE64.test(b64)) throw new SaltyError("malformed secret: not base64", "E_BAD_SECRET");
   const sealed = Buffer.from(b64, "base64");
-  if (sealed.length < OVERHEAD) throw new SaltyError(`malformed secret: ${sealed.length} bytes, less than the ${OVERHEAD} of a nonce and authenticator`, "E_BAD_SECRET");
+  if (sealed.length < OVERHEAD)
+    throw new SaltyError(
+      `malformed secret: ${sealed.length} bytes, less than the ${OVERHEAD} of a nonce and authenticator`,
+      "E_BAD_SECRET",
+    );
   const plain = open(sealed, key);
   if (!plain) throw new SaltyError("wrong password or corrupted data", "E_DECRYPT");
   try {
@@ -72,7 +90,8 @@ function walk(value: unknown, key: SecretKey, path: string, ancestors: Set<objec
     try {
       return decryptString(value, key);
     } catch (err) {
-      if (err instanceof SaltyError) throw new SaltyError(`${path || "value"}: ${err.message}`, err.code);
+      if (err instanceof SaltyError)
+        throw new SaltyError(`${path || "value"}: ${err.message}`, err.code);
       throw err;
     }
   }
@@ -82,7 +101,12 @@ function walk(value: unknown, key: SecretKey, path: string, ancestors: Set<objec
   try {
     if (Array.isArray(value)) return value.map((v, i) => walk(v, key, `${path}[${i}]`, ancestors));
     // fromEntries defines own properties: a "__proto__" key stays a plain key.
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, key, path ? `${path}.${k}` : k, ancestors)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        walk(v, key, path ? `${path}.${k}` : k, ancestors),
+      ]),
+    );
   } finally {
     ancestors.delete(value);
   }

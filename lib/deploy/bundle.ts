@@ -32,28 +32,45 @@ async function git(args: string[], cwd: string): Promise<string | undefined> {
 /** The artifact's name under _artifacts/: its path as given, relative and inside the working directory. */
 function artifactName(path: string): string {
   const rel = normalize(relative(process.cwd(), resolve(path)));
-  if (rel.startsWith("..") || rel === "" || rel === ".") throw new UsageError(`--artifact ${path}: must lie under the current directory`);
+  if (rel.startsWith("..") || rel === "" || rel === ".")
+    throw new UsageError(`--artifact ${path}: must lie under the current directory`);
   return `_artifacts/${rel.split("\\").join("/")}`;
 }
 
 /** The bundle as a temporary file; `cleanup` removes it. */
-export async function buildBundle(opts: BundleOptions): Promise<{ path: string; cleanup(): Promise<void> }> {
-  if (!(await stat(opts.dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`--dir ${opts.dir}: no such directory (it holds top.ts, roles/ and files/)`);
+export async function buildBundle(
+  opts: BundleOptions,
+): Promise<{ path: string; cleanup(): Promise<void> }> {
+  if (!(await stat(opts.dir).catch(() => undefined))?.isDirectory())
+    throw new UsageError(
+      `--dir ${opts.dir}: no such directory (it holds top.ts, roles/ and files/)`,
+    );
   const tmp = await mkdtemp(join(tmpdir(), "salty-bundle-"));
   const cleanup = () => rm(tmp, { recursive: true, force: true });
   try {
     const path = join(tmp, "bundle.tar");
     const tar = await TarWriter.create(path);
-    const reserved = (name: string) => name === "_artifacts" || name === "_source" || name === ".gitcommit" || name === ".git";
+    const reserved = (name: string) =>
+      name === "_artifacts" || name === "_source" || name === ".gitcommit" || name === ".git";
     await tar.tree("", opts.dir, (name) => reserved(name.split("/")[0]!));
     for (const a of opts.artifacts) {
-      if (!(await stat(a).catch(() => undefined))) throw new UsageError(`--artifact ${a}: no such file or directory`);
+      if (!(await stat(a).catch(() => undefined)))
+        throw new UsageError(`--artifact ${a}: no such file or directory`);
       await tar.tree(artifactName(a), a);
     }
     if (opts.source === "git") {
       const archive = join(tmp, "source.tar");
-      if ((await git(["archive", "--format=tar", "-o", archive, "HEAD"], process.cwd())) === undefined) throw new SaltyError("--include-source git: git archive HEAD failed (not a git repository, or no commit)", "E_BUNDLE");
-      await extractBundle(archive, join(tmp, "source"), { maxEntries: 1_000_000, maxBytes: Number.MAX_SAFE_INTEGER });
+      if (
+        (await git(["archive", "--format=tar", "-o", archive, "HEAD"], process.cwd())) === undefined
+      )
+        throw new SaltyError(
+          "--include-source git: git archive HEAD failed (not a git repository, or no commit)",
+          "E_BUNDLE",
+        );
+      await extractBundle(archive, join(tmp, "source"), {
+        maxEntries: 1_000_000,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+      });
       await tar.tree("_source", join(tmp, "source"));
     } else if (opts.source === "fs") {
       const dirRel = normalize(relative(process.cwd(), resolve(opts.dir)));
@@ -65,10 +82,13 @@ export async function buildBundle(opts: BundleOptions): Promise<{ path: string; 
     }
     const commit = await git(["rev-parse", "HEAD"], process.cwd());
     if (commit) {
-      const describe = (await git(["describe", "--always", "--tags", "--dirty"], process.cwd())) ?? "";
+      const describe =
+        (await git(["describe", "--always", "--tags", "--dirty"], process.cwd())) ?? "";
       await tar.bytes(".gitcommit", new TextEncoder().encode(`${commit}\n${describe}\n`));
     } else {
-      opts.warn("warning: no git commit here (no git, or not a repository): the release has no .gitcommit");
+      opts.warn(
+        "warning: no git commit here (no git, or not a repository): the release has no .gitcommit",
+      );
     }
     await tar.close();
     return { path, cleanup };

@@ -28,7 +28,8 @@ export async function checkRelease(dir: string, deployment: string): Promise<Top
   for (const name of new Set(section.flatMap((s) => s.roles))) {
     const filename = join("roles", `${name}.ts`);
     const st = await lstat(join(dir, filename)).catch(() => undefined);
-    if (!st?.isFile()) throw bad(`top.ts names role ${name} but the bundle has no regular file ${filename}`);
+    if (!st?.isFile())
+      throw bad(`top.ts names role ${name} but the bundle has no regular file ${filename}`);
     const real = await realpath(join(dir, filename));
     if (!real.startsWith(root + sep)) throw bad(`${filename} lies outside the bundle`);
     const source = await readFile(real, "utf8");

@@ -29,18 +29,37 @@ export interface SseEvent {
  * certificate whose fingerprint was given (a self-signed master's), whatever answers it.
  */
 async function pinned(server: URL, fingerprint: string): Promise<string> {
-  const want = fingerprint.replace(/^sha256:/i, "").replace(/:/g, "").toLowerCase();
+  const want = fingerprint
+    .replace(/^sha256:/i, "")
+    .replace(/:/g, "")
+    .toLowerCase();
   const pem = await new Promise<string>((resolve, reject) => {
-    const sock = tlsConnect({ host: server.hostname.replace(/^\[|\]$/g, ""), port: Number(server.port || 443), rejectUnauthorized: false, servername: isIP(server.hostname) ? undefined : server.hostname }, () => {
-      const raw = sock.getPeerCertificate(false)?.raw;
-      sock.end();
-      if (!raw) return reject(new Error("the master sent no certificate"));
-      resolve(`-----BEGIN CERTIFICATE-----\n${Buffer.from(raw).toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END CERTIFICATE-----\n`);
-    });
+    const sock = tlsConnect(
+      {
+        host: server.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(server.port || 443),
+        rejectUnauthorized: false,
+        servername: isIP(server.hostname) ? undefined : server.hostname,
+      },
+      () => {
+        const raw = sock.getPeerCertificate(false)?.raw;
+        sock.end();
+        if (!raw) return reject(new Error("the master sent no certificate"));
+        resolve(
+          `-----BEGIN CERTIFICATE-----\n${Buffer.from(raw)
+            .toString("base64")
+            .replace(/(.{64})/g, "$1\n")}\n-----END CERTIFICATE-----\n`,
+        );
+      },
+    );
     sock.on("error", reject);
   });
   const got = new X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase();
-  if (got !== want) throw new SaltyError(`the master's certificate has the fingerprint ${got}, not ${want}: refused`, "E_TRUST");
+  if (got !== want)
+    throw new SaltyError(
+      `the master's certificate has the fingerprint ${got}, not ${want}: refused`,
+      "E_TRUST",
+    );
   return pem;
 }
 
@@ -51,12 +70,20 @@ async function tlsOf(o: ServerOptions, url: URL): Promise<Record<string, unknown
   return undefined;
 }
 
-export async function request(o: ServerOptions, path: string, init: RequestInit = {}): Promise<Response> {
+export async function request(
+  o: ServerOptions,
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
   const url = new URL(path, o.server.endsWith("/") ? o.server : `${o.server}/`);
   let res: Response;
   try {
     const tls = await tlsOf(o, url);
-    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${o.token}` }, ...(tls ? { tls } : {}) } as RequestInit);
+    res = await fetch(url, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${o.token}` },
+      ...(tls ? { tls } : {}),
+    } as RequestInit);
   } catch (err) {
     if (err instanceof SaltyError) throw err;
     throw new SaltyError(`cannot reach ${url.origin}: ${(err as Error).message}`, "E_CONNECT");
@@ -69,7 +96,10 @@ export async function request(o: ServerOptions, path: string, init: RequestInit 
     } catch {
       /* not JSON */
     }
-    throw new SaltyError(`${res.status} ${res.statusText || ""}`.trim() + `: ${msg}`, res.status === 401 || res.status === 403 ? "E_DENIED" : "E_HTTP");
+    throw new SaltyError(
+      `${res.status} ${res.statusText || ""}`.trim() + `: ${msg}`,
+      res.status === 401 || res.status === 403 ? "E_DENIED" : "E_HTTP",
+    );
   }
   return res;
 }
@@ -84,7 +114,9 @@ export async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<
     while ((end = buf.indexOf("\n\n")) !== -1) {
       const block = buf.slice(0, end);
       buf = buf.slice(end + 2);
-      let id = 0, event = "message", data = "";
+      let id = 0,
+        event = "message",
+        data = "";
       for (const line of block.split("\n")) {
         if (line.startsWith("id: ")) id = Number(line.slice(4));
         else if (line.startsWith("event: ")) event = line.slice(7);
@@ -104,7 +136,12 @@ export function isLast(e: SseEvent, apply: boolean): boolean {
  * Follow a deploy's stream from `res`; when it is cut before its last event, resume from the last id
  * seen (at most 5 times). `on` gets each event once.
  */
-export async function follow(o: ServerOptions, res: Response, apply: boolean, on: (e: SseEvent) => void): Promise<void> {
+export async function follow(
+  o: ServerOptions,
+  res: Response,
+  apply: boolean,
+  on: (e: SseEvent) => void,
+): Promise<void> {
   const id = res.headers.get("x-deploy-id");
   let last = 0;
   let body = res.body;
@@ -121,9 +158,18 @@ export async function follow(o: ServerOptions, res: Response, apply: boolean, on
         /* cut: resumed below */
       }
     }
-    if (!id || tries >= 5) throw new SaltyError(`the event stream ended before the deploy did${id ? ` (see GET /v1/deploys/${id}/events)` : ""}`, "E_CONN_LOST");
+    if (!id || tries >= 5)
+      throw new SaltyError(
+        `the event stream ended before the deploy did${id ? ` (see GET /v1/deploys/${id}/events)` : ""}`,
+        "E_CONN_LOST",
+      );
     await Bun.sleep(200 * (tries + 1));
-    body = (await request(o, `v1/deploys/${encodeURIComponent(id)}/events`, { headers: { "last-event-id": String(last) } }).catch(() => undefined))?.body ?? null;
+    body =
+      (
+        await request(o, `v1/deploys/${encodeURIComponent(id)}/events`, {
+          headers: { "last-event-id": String(last) },
+        }).catch(() => undefined)
+      )?.body ?? null;
   }
 }
 
@@ -141,7 +187,9 @@ export function eventLine(e: SseEvent): string {
     case "host-result": {
       const failures = Array.isArray(d.failures) ? `: ${(d.failures as string[]).join("; ")}` : "";
       const ok = d.status === "ran" && d.errors === 0;
-      const same = d.unchanged ? `, ${d.unchanged} role${d.unchanged === 1 ? "" : "s"} unchanged, not run` : "";
+      const same = d.unchanged
+        ? `, ${d.unchanged} role${d.unchanged === 1 ? "" : "s"} unchanged, not run`
+        : "";
       return `${d.host}: ${ok ? "ok" : d.status === "ran" ? "FAILED" : String(d.status).toUpperCase()} (${d.changed} changed, ${d.errors} errors${same})${failures}`;
     }
     case "apply-end":

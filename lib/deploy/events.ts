@@ -15,7 +15,11 @@ export class DeployLog {
   done = false;
   private wake = new Set<() => void>();
 
-  constructor(readonly id: string, readonly project: string, readonly deployment: string) {}
+  constructor(
+    readonly id: string,
+    readonly project: string,
+    readonly deployment: string,
+  ) {}
 
   emit(event: string, data: unknown): void {
     if (this.done) return;
@@ -46,7 +50,11 @@ export class DeployLog {
 
   /** Resolves when the deploy has ended. */
   finished(): Promise<void> {
-    return this.done ? Promise.resolve() : new Promise((resolve) => this.wake.add(() => (this.done ? resolve() : void this.finished().then(resolve))));
+    return this.done
+      ? Promise.resolve()
+      : new Promise((resolve) =>
+          this.wake.add(() => (this.done ? resolve() : void this.finished().then(resolve))),
+        );
   }
 }
 

@@ -10,7 +10,13 @@
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { checkName } from "./names.ts";
-import { Forbidden, Unauthenticated, authorize, type TokenInfo, type TokenStore } from "./tokens.ts";
+import {
+  Forbidden,
+  Unauthenticated,
+  authorize,
+  type TokenInfo,
+  type TokenStore,
+} from "./tokens.ts";
 import { sse, type DeployLog } from "./events.ts";
 import type { ApplyWords, DeployService } from "./service.ts";
 import { ROLLOUT_KEYS } from "../inventory/rollout.ts";
@@ -26,7 +32,11 @@ export interface HttpOptions {
   releases: Releases;
 }
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body) + "\n", { status, headers: { "content-type": "application/json" } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: { "content-type": "application/json" },
+  });
 
 function statusOf(err: unknown): number {
   if (err instanceof Unauthenticated) return 401;
@@ -64,7 +74,13 @@ function stream(log: DeployLog, after: number): Response {
       clearInterval(timer);
     },
   });
-  return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-deploy-id": log.id } });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-store",
+      "x-deploy-id": log.id,
+    },
+  });
 }
 
 /** `?apply=0`: no apply; else the rollout words given as parameters (`?batch=2&max_fail=1&gate=...`), checked now (400), and `?force=1` (roles whose inputs did not change run too). */
@@ -90,13 +106,27 @@ export function serveHttp(opts: HttpOptions): { port: number; close(): Promise<v
       return json(400, { error: "malformed path" });
     }
     if (parts[0] !== "v1") return json(404, { error: "not found" });
-    if (parts[1] === "deploy" && (parts.length === 4 || (parts.length === 5 && parts[4] === "rollback"))) {
+    if (
+      parts[1] === "deploy" &&
+      (parts.length === 4 || (parts.length === 5 && parts[4] === "rollback"))
+    ) {
       if (req.method !== "POST") return json(405, { error: "POST only" });
       const token = await auth(req);
-      const project = checkName(parts[2], "project"), deployment = checkName(parts[3], "deployment");
+      const project = checkName(parts[2], "project"),
+        deployment = checkName(parts[3], "deployment");
       authorize(token, project, deployment);
       const apply = applyWords(url);
-      if (parts.length === 5) return stream(opts.service.rollback(project, deployment, token, url.searchParams.get("to") ?? undefined, apply), 0);
+      if (parts.length === 5)
+        return stream(
+          opts.service.rollback(
+            project,
+            deployment,
+            token,
+            url.searchParams.get("to") ?? undefined,
+            apply,
+          ),
+          0,
+        );
       if (!req.body) return json(400, { error: "the tar bundle is the request's body" });
       return stream(opts.service.deploy(project, deployment, token, req.body, apply), 0);
     }
@@ -104,7 +134,10 @@ export function serveHttp(opts: HttpOptions): { port: number; close(): Promise<v
       if (req.method !== "GET") return json(405, { error: "GET only" });
       const token = await auth(req);
       const dlog = opts.service.logs.get(parts[2]!);
-      if (!dlog) return json(404, { error: `no deploy ${parts[2]} on this master (only recent ones are kept)` });
+      if (!dlog)
+        return json(404, {
+          error: `no deploy ${parts[2]} on this master (only recent ones are kept)`,
+        });
       authorize(token, dlog.project, dlog.deployment);
       const last = Number(req.headers.get("last-event-id") ?? url.searchParams.get("after") ?? 0);
       return stream(dlog, Number.isSafeInteger(last) && last > 0 ? last : 0);
@@ -115,7 +148,11 @@ export function serveHttp(opts: HttpOptions): { port: number; close(): Promise<v
       const project = checkName(parts[2], "project");
       const deployment = parts[3] === undefined ? undefined : checkName(parts[3], "deployment");
       authorize(token, project, deployment);
-      const names = deployment ? [deployment] : (await opts.releases.deployments(project)).filter((d) => token.deployment === undefined || d === token.deployment);
+      const names = deployment
+        ? [deployment]
+        : (await opts.releases.deployments(project)).filter(
+            (d) => token.deployment === undefined || d === token.deployment,
+          );
       const out: Record<string, unknown> = {};
       for (const d of names) out[d] = await opts.releases.list(project, d);
       return json(200, out);

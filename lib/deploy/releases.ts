@@ -8,7 +8,17 @@
 // bundle is unpacked and checked (check.ts). The last `keep` releases stay
 // (the live one always).
 
-import { mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  readFile,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { SaltyError } from "../errors.ts";
@@ -23,14 +33,18 @@ export interface ReleaseInfo {
 }
 
 export class Releases {
-  constructor(readonly root: string, private keep: number) {}
+  constructor(
+    readonly root: string,
+    private keep: number,
+  ) {}
 
   dir(project: string, deployment: string): string {
     return join(this.root, checkName(project, "project"), checkName(deployment, "deployment"));
   }
 
   releaseDir(project: string, deployment: string, id: string): string {
-    if (!/^[0-9a-f]{64}$/.test(id)) throw new SaltyError(`${JSON.stringify(id)} is not a release id`, "E_NOT_FOUND");
+    if (!/^[0-9a-f]{64}$/.test(id))
+      throw new SaltyError(`${JSON.stringify(id)} is not a release id`, "E_NOT_FOUND");
     return join(this.dir(project, deployment), "releases", id);
   }
 
@@ -44,24 +58,41 @@ export class Releases {
   /** What uploads a stopped master left in incoming/: removed at start. */
   async clearIncoming(): Promise<void> {
     for (const project of await readdir(this.root).catch(() => [] as string[])) {
-      for (const deployment of await readdir(join(this.root, project)).catch(() => [] as string[])) {
-        await rm(join(this.root, project, deployment, "incoming"), { recursive: true, force: true });
+      for (const deployment of await readdir(join(this.root, project)).catch(
+        () => [] as string[],
+      )) {
+        await rm(join(this.root, project, deployment, "incoming"), {
+          recursive: true,
+          force: true,
+        });
       }
     }
   }
 
   /** The live release's id, or undefined before the first deploy. */
   async live(project: string, deployment: string): Promise<string | undefined> {
-    const target = await readlink(join(this.dir(project, deployment), "live")).catch(() => undefined);
+    const target = await readlink(join(this.dir(project, deployment), "live")).catch(
+      () => undefined,
+    );
     return target?.split("/").pop();
   }
 
   async exists(project: string, deployment: string, id: string): Promise<boolean> {
-    return (await stat(this.releaseDir(project, deployment, id)).catch(() => undefined))?.isDirectory() ?? false;
+    return (
+      (
+        await stat(this.releaseDir(project, deployment, id)).catch(() => undefined)
+      )?.isDirectory() ?? false
+    );
   }
 
   /** Keep the unpacked, checked `staged` dir as release `id` (an identical release already there is kept instead). */
-  async store(project: string, deployment: string, id: string, staged: string, meta: Omit<ReleaseInfo, "id" | "live">): Promise<void> {
+  async store(
+    project: string,
+    deployment: string,
+    id: string,
+    staged: string,
+    meta: Omit<ReleaseInfo, "id" | "live">,
+  ): Promise<void> {
     const dest = this.releaseDir(project, deployment, id);
     await mkdir(join(this.dir(project, deployment), "releases"), { recursive: true, mode: 0o750 });
     if (await this.exists(project, deployment, id)) {
@@ -74,7 +105,11 @@ export class Releases {
 
   /** `id` live in one step: a new symlink renamed over `live`. */
   async makeLive(project: string, deployment: string, id: string): Promise<void> {
-    if (!(await this.exists(project, deployment, id))) throw new SaltyError(`no release ${id} of ${project}/${deployment} (see salty deploy list)`, "E_NOT_FOUND");
+    if (!(await this.exists(project, deployment, id)))
+      throw new SaltyError(
+        `no release ${id} of ${project}/${deployment} (see salty deploy list)`,
+        "E_NOT_FOUND",
+      );
     const dir = this.dir(project, deployment);
     const tmp = join(dir, `.live-${randomBytes(6).toString("hex")}`);
     await symlink(join("releases", id), tmp);
@@ -89,7 +124,9 @@ export class Releases {
     const live = await this.live(project, deployment);
     const out: ReleaseInfo[] = [];
     for (const n of names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n))) {
-      const info = JSON.parse(await readFile(join(dir, n), "utf8").catch(() => "{}")) as ReleaseInfo;
+      const info = JSON.parse(
+        await readFile(join(dir, n), "utf8").catch(() => "{}"),
+      ) as ReleaseInfo;
       if (info.id) out.push({ ...info, ...(info.id === live ? { live: true } : {}) });
     }
     return out.sort((a, b) => b.at - a.at || (a.id < b.id ? -1 : 1));
@@ -97,7 +134,9 @@ export class Releases {
 
   /** The deployments of a project that have releases. */
   async deployments(project: string): Promise<string[]> {
-    return (await readdir(join(this.root, checkName(project, "project"))).catch(() => [] as string[])).sort();
+    return (
+      await readdir(join(this.root, checkName(project, "project"))).catch(() => [] as string[])
+    ).sort();
   }
 
   /** The release before the live one (for a rollback without --to). */
@@ -105,7 +144,11 @@ export class Releases {
     const all = await this.list(project, deployment);
     const i = all.findIndex((r) => r.live);
     const prev = i >= 0 ? all[i + 1] : undefined;
-    if (!prev) throw new SaltyError(`${project}/${deployment} has no release before the live one to roll back to`, "E_NOT_FOUND");
+    if (!prev)
+      throw new SaltyError(
+        `${project}/${deployment} has no release before the live one to roll back to`,
+        "E_NOT_FOUND",
+      );
     return prev.id;
   }
 

@@ -24,23 +24,46 @@ export interface DeployScopeDeps {
 }
 
 /** The roles each inventory host gets from the section (empty: not targeted). */
-export function rolesByHost(inv: InventoryPlan, section: TopSection, factsOf: (id: string) => Facts | undefined): Map<string, string[]> {
+export function rolesByHost(
+  inv: InventoryPlan,
+  section: TopSection,
+  factsOf: (id: string) => Facts | undefined,
+): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const h of inv.hosts) {
-    const view = { id: h.id, cluster: h.cluster, env: h.env, roles: h.roles.map((r) => r.name), vars: h.vars, facts: factsOf(h.id) };
-    const roles = [...new Set(section.filter((s) => matchTarget(s.expr, view)).flatMap((s) => s.roles))];
+    const view = {
+      id: h.id,
+      cluster: h.cluster,
+      env: h.env,
+      roles: h.roles.map((r) => r.name),
+      vars: h.vars,
+      facts: factsOf(h.id),
+    };
+    const roles = [
+      ...new Set(section.filter((s) => matchTarget(s.expr, view)).flatMap((s) => s.roles)),
+    ];
     if (roles.length) out.set(h.id, roles);
   }
   return out;
 }
 
-export async function scopeDeploy(section: TopSection, connected: string[], deps: DeployScopeDeps): Promise<ApplyScope> {
+export async function scopeDeploy(
+  section: TopSection,
+  connected: string[],
+  deps: DeployScopeDeps,
+): Promise<ApplyScope> {
   const inv = validateInventory(await loadInventory(deps.fileroot));
   let base: InventoryPlan;
   try {
     base = scopeApply(inv, connected, { roles: [], skip: [], extra: {} }, deps.factsOf);
   } catch (err) {
-    if (err instanceof NoHostMatched) return { hosts: [], context: () => { throw err; } };
+    if (err instanceof NoHostMatched)
+      return {
+        hosts: [],
+        context: () => {
+          throw err;
+        },
+      };
     throw err;
   }
   const roles = rolesByHost(base, section, deps.factsOf);
@@ -51,6 +74,12 @@ export async function scopeDeploy(section: TopSection, connected: string[], deps
     return [{ id: h.id, status, roles: mine.map((name) => ({ name, skipped: false })) }];
   });
   const facts = Object.fromEntries(connected.map((id) => [id, deps.factsOf(id)]));
-  const context = contextFactory(base, { facts, extra: {}, bootstrap: false, decrypt: secretDecrypter(deps.secretKey), isSecret });
+  const context = contextFactory(base, {
+    facts,
+    extra: {},
+    bootstrap: false,
+    decrypt: secretDecrypter(deps.secretKey),
+    isSecret,
+  });
   return { hosts, context, others: context.others, secrets: context.secrets };
 }

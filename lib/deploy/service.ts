@@ -52,25 +52,63 @@ export class DeployService {
   constructor(private deps: DeployServiceDeps) {}
 
   /** Start a deploy of `body` (a tar); its log is returned at once and filled as it goes. */
-  deploy(project: string, deployment: string, token: TokenInfo, body: ReadableStream<Uint8Array>, apply: ApplyWords): DeployLog {
-    return this.start(project, deployment, token, ["deploy", ...(apply ? apply.words : [])], async (log) => {
-      const id = await this.receive(project, deployment, token, body, log);
-      return this.goLive(project, deployment, id, log, apply);
-    });
+  deploy(
+    project: string,
+    deployment: string,
+    token: TokenInfo,
+    body: ReadableStream<Uint8Array>,
+    apply: ApplyWords,
+  ): DeployLog {
+    return this.start(
+      project,
+      deployment,
+      token,
+      ["deploy", ...(apply ? apply.words : [])],
+      async (log) => {
+        const id = await this.receive(project, deployment, token, body, log);
+        return this.goLive(project, deployment, id, log, apply);
+      },
+    );
   }
 
   /** Make an earlier release live again (`to`, else the one before the live one), then the same apply. */
-  rollback(project: string, deployment: string, token: TokenInfo, to: string | undefined, apply: ApplyWords): DeployLog {
-    return this.start(project, deployment, token, ["rollback", ...(to ? [to] : []), ...(apply ? apply.words : [])], async (log) => {
-      const id = to ?? (await this.deps.releases.previous(project, deployment));
-      if (!(await this.deps.releases.exists(project, deployment, id))) throw new SaltyError(`no release ${id} of ${project}/${deployment} (see salty deploy list)`, "E_NOT_FOUND");
-      return this.goLive(project, deployment, id, log, apply);
-    });
+  rollback(
+    project: string,
+    deployment: string,
+    token: TokenInfo,
+    to: string | undefined,
+    apply: ApplyWords,
+  ): DeployLog {
+    return this.start(
+      project,
+      deployment,
+      token,
+      ["rollback", ...(to ? [to] : []), ...(apply ? apply.words : [])],
+      async (log) => {
+        const id = to ?? (await this.deps.releases.previous(project, deployment));
+        if (!(await this.deps.releases.exists(project, deployment, id)))
+          throw new SaltyError(
+            `no release ${id} of ${project}/${deployment} (see salty deploy list)`,
+            "E_NOT_FOUND",
+          );
+        return this.goLive(project, deployment, id, log, apply);
+      },
+    );
   }
 
   /** One deploy of a project/deployment at a time: the next waits for the one before. */
-  private start(project: string, deployment: string, token: TokenInfo, what: string[], run: (log: DeployLog) => Promise<ApplyReport>): DeployLog {
-    const req: ApplyRequest = { args: [`deploy=${project}/${deployment}`, ...what], dryRun: false, diff: false };
+  private start(
+    project: string,
+    deployment: string,
+    token: TokenInfo,
+    what: string[],
+    run: (log: DeployLog) => Promise<ApplyReport>,
+  ): DeployLog {
+    const req: ApplyRequest = {
+      args: [`deploy=${project}/${deployment}`, ...what],
+      dryRun: false,
+      diff: false,
+    };
     const job = this.deps.history?.start("deploy", `token:${token.id}`, req);
     const log = this.logs.create(job?.id ?? crypto.randomUUID(), project, deployment);
     const key = `${project}/${deployment}`;
@@ -81,7 +119,13 @@ export class DeployService {
         job?.end(report);
       } catch (err) {
         const message = errorMessage(err);
-        logLine("deploy.failed", { id: log.id, project, deployment, token: token.id, error: message });
+        logLine("deploy.failed", {
+          id: log.id,
+          project,
+          deployment,
+          token: token.id,
+          error: message,
+        });
         log.emit("error", { message });
         job?.fail(message);
       } finally {
@@ -94,10 +138,17 @@ export class DeployService {
   }
 
   /** The body to disk, hashed and counted; unpacked, checked and kept as a release. Returns its id. */
-  private async receive(project: string, deployment: string, token: TokenInfo, body: ReadableStream<Uint8Array>, log: DeployLog): Promise<string> {
+  private async receive(
+    project: string,
+    deployment: string,
+    token: TokenInfo,
+    body: ReadableStream<Uint8Array>,
+    log: DeployLog,
+  ): Promise<string> {
     const { releases, limits } = this.deps;
     const base = await releases.incoming(project, deployment);
-    const tar = `${base}.tar`, staged = `${base}.d`;
+    const tar = `${base}.tar`,
+      staged = `${base}.d`;
     try {
       const hash = createHash("sha256");
       let bytes = 0;
@@ -107,7 +158,11 @@ export class DeployService {
       try {
         for await (const chunk of body) {
           bytes += chunk.length;
-          if (bytes > maxUpload) throw new SaltyError(`bundle refused: larger than ${maxUpload} bytes (--deploy-max-mb)`, "E_BUNDLE");
+          if (bytes > maxUpload)
+            throw new SaltyError(
+              `bundle refused: larger than ${maxUpload} bytes (--deploy-max-mb)`,
+              "E_BUNDLE",
+            );
           hash.update(chunk);
           await out.write(chunk);
         }
@@ -120,9 +175,21 @@ export class DeployService {
         const got = await extractBundle(tar, staged, limits);
         await exposeUnderFiles(staged);
         await checkRelease(staged, deployment);
-        const gitcommit = await Bun.file(`${staged}/.gitcommit`).text().catch(() => undefined);
-        await releases.store(project, deployment, id, staged, { at: Date.now(), token: token.id, ...(gitcommit ? { gitcommit: gitcommit.trim().slice(0, 500) } : {}) });
-        logLine("deploy.release", { project, deployment, release: id, entries: got.entries, bytes: got.bytes });
+        const gitcommit = await Bun.file(`${staged}/.gitcommit`)
+          .text()
+          .catch(() => undefined);
+        await releases.store(project, deployment, id, staged, {
+          at: Date.now(),
+          token: token.id,
+          ...(gitcommit ? { gitcommit: gitcommit.trim().slice(0, 500) } : {}),
+        });
+        logLine("deploy.release", {
+          project,
+          deployment,
+          release: id,
+          entries: got.entries,
+          bytes: got.bytes,
+        });
       }
       return id;
     } finally {
@@ -131,7 +198,13 @@ export class DeployService {
     }
   }
 
-  private async goLive(project: string, deployment: string, id: string, log: DeployLog, apply: ApplyWords): Promise<ApplyReport> {
+  private async goLive(
+    project: string,
+    deployment: string,
+    id: string,
+    log: DeployLog,
+    apply: ApplyWords,
+  ): Promise<ApplyReport> {
     const { releases } = this.deps;
     const dir = releases.releaseDir(project, deployment, id);
     // Checked again: a release kept by an older build, or one rolled back to, is held to today's rules.
@@ -143,7 +216,12 @@ export class DeployService {
     return this.apply({ project, deployment, dir }, section, log, apply);
   }
 
-  private async apply(where: { project: string; deployment: string; dir: string }, section: Awaited<ReturnType<typeof checkRelease>>, log: DeployLog, apply: Exclude<ApplyWords, false>): Promise<ApplyReport> {
+  private async apply(
+    where: { project: string; deployment: string; dir: string },
+    section: Awaited<ReturnType<typeof checkRelease>>,
+    log: DeployLog,
+    apply: Exclude<ApplyWords, false>,
+  ): Promise<ApplyReport> {
     const { registry, scoping, keyroot } = this.deps;
     const { dir } = where;
     const words = apply.words;
@@ -164,16 +242,34 @@ export class DeployService {
         roleSource: (name) => readRoleSource(dir, name),
         fileroot: files,
         ...(this.deps.inputKey ? { inputKey: this.deps.inputKey } : {}),
-        ...(apply.force ? {} : { unchanged: (host: string, role: string, inputs: string) => last.inputs.get(`${host}\0${role}`) === inputs }),
+        ...(apply.force
+          ? {}
+          : {
+              unchanged: (host: string, role: string, inputs: string) =>
+                last.inputs.get(`${host}\0${role}`) === inputs,
+            }),
         events: (e) => {
           if (e.type === "host_end") log.emit("host-result", hostResult(e.host));
-          if (e.type === "batch_start") log.emit("batch-start", { batch: e.batch, of: e.of, hosts: e.hosts });
-          if (e.type === "batch_end") log.emit("batch-end", { batch: e.batch, of: e.of, failed: e.failed, ...(e.stopped ? { stopped: e.stopped } : {}) });
+          if (e.type === "batch_start")
+            log.emit("batch-start", { batch: e.batch, of: e.of, hosts: e.hosts });
+          if (e.type === "batch_end")
+            log.emit("batch-end", {
+              batch: e.batch,
+              of: e.of,
+              failed: e.failed,
+              ...(e.stopped ? { stopped: e.stopped } : {}),
+            });
         },
       });
       await last.save(report);
       const never = report.rollout?.neverAttempted ?? [];
-      log.emit("apply-end", { rc: report.rc, hosts: report.hosts.length, failed: report.hosts.filter((h) => h.errors > 0).length, ...(never.length ? { neverAttempted: never } : {}), elapsed: report.elapsed });
+      log.emit("apply-end", {
+        rc: report.rc,
+        hosts: report.hosts.length,
+        failed: report.hosts.filter((h) => h.errors > 0).length,
+        ...(never.length ? { neverAttempted: never } : {}),
+        elapsed: report.elapsed,
+      });
       return report;
     } finally {
       files.close();
@@ -182,9 +278,21 @@ export class DeployService {
 }
 
 function hostResult(h: HostReport): unknown {
-  const failures = h.roles.flatMap((r) => r.results.filter((x) => x.rc !== 0).map((x) => `${r.role}: ${x.cmd}: ${(x.error ?? x.output ?? "").split("\n")[0]}`));
+  const failures = h.roles.flatMap((r) =>
+    r.results
+      .filter((x) => x.rc !== 0)
+      .map((x) => `${r.role}: ${x.cmd}: ${(x.error ?? x.output ?? "").split("\n")[0]}`),
+  );
   const unchanged = h.roles.filter((r) => r.skipped).length;
-  return { host: h.id, status: h.status, errors: h.errors, changed: h.changed, ...(unchanged ? { unchanged } : {}), elapsed: h.elapsed, ...(failures.length ? { failures: failures.slice(0, 10) } : {}) };
+  return {
+    host: h.id,
+    status: h.status,
+    errors: h.errors,
+    changed: h.changed,
+    ...(unchanged ? { unchanged } : {}),
+    elapsed: h.elapsed,
+    ...(failures.length ? { failures: failures.slice(0, 10) } : {}),
+  };
 }
 
 /** Roles name sources under files/: `_artifacts/NAME` and `_source/...` are reached through files/_artifacts and files/_source, links inside the release. */
@@ -192,15 +300,31 @@ async function exposeUnderFiles(dir: string): Promise<void> {
   for (const name of ["_artifacts", "_source"]) {
     if (!(await lstat(join(dir, name)).catch(() => undefined))?.isDirectory()) continue;
     await mkdir(join(dir, "files"), { recursive: true, mode: 0o755 });
-    if (await lstat(join(dir, "files", name)).catch(() => undefined)) throw new SaltyError(`bundle refused: files/${name} is reserved (the bundle's ${name}/ is reached there)`, "E_BUNDLE");
+    if (await lstat(join(dir, "files", name)).catch(() => undefined))
+      throw new SaltyError(
+        `bundle refused: files/${name} is reserved (the bundle's ${name}/ is reached there)`,
+        "E_BUNDLE",
+      );
     await symlink(join("..", name), join(dir, "files", name));
   }
 }
 
 /** PROJECT/DEPLOYMENT/inputs.json: host -> role -> the input digest of its last successful run (lib/history/inputs.ts). */
-async function lastInputs(releases: Releases, project: string, deployment: string): Promise<{ inputs: Map<string, string>; save(report: ApplyReport): Promise<void> }> {
+async function lastInputs(
+  releases: Releases,
+  project: string,
+  deployment: string,
+): Promise<{ inputs: Map<string, string>; save(report: ApplyReport): Promise<void> }> {
   const path = join(releases.dir(project, deployment), "inputs.json");
-  const inputs = new Map<string, string>(Object.entries(JSON.parse(await Bun.file(path).text().catch(() => "{}")) as Record<string, string>));
+  const inputs = new Map<string, string>(
+    Object.entries(
+      JSON.parse(
+        await Bun.file(path)
+          .text()
+          .catch(() => "{}"),
+      ) as Record<string, string>,
+    ),
+  );
   return {
     inputs,
     async save(report) {

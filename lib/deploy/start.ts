@@ -34,17 +34,48 @@ const inside = (dir: string, p: string) => {
   return r === "" || (!r.startsWith("..") && !isAbsolute(r));
 };
 
-export async function startDeploys(opts: DeployHttpOptions, deps: { core: MasterCore; history: Recorder; inputKey?: Uint8Array }): Promise<{ port: number; close(): Promise<void> }> {
+export async function startDeploys(
+  opts: DeployHttpOptions,
+  deps: { core: MasterCore; history: Recorder; inputKey?: Uint8Array },
+): Promise<{ port: number; close(): Promise<void> }> {
   const { core, history } = deps;
   const root = resolve(opts.deployRoot ?? defaultDeployRoot(core.fileroot));
   await mkdir(root, { recursive: true, mode: 0o750 });
   const real = await realpath(root);
-  if (inside(await realpath(core.keyroot), real)) throw new UsageError(`--deploy-root ${root} lies inside the keyroot: roles would be refused every file (and must never come near the keys)`);
+  if (inside(await realpath(core.keyroot), real))
+    throw new UsageError(
+      `--deploy-root ${root} lies inside the keyroot: roles would be refused every file (and must never come near the keys)`,
+    );
   const releases = new Releases(real, opts.keep);
   await releases.clearIncoming();
-  const scoping = { fileroot: core.fileroot, factsOf: (id: string) => core.registry.get(id)?.facts, get secretKey() { return core.keys.current(); } };
-  const service = new DeployService({ releases, keyroot: core.keyroot, registry: core.registry, scoping, limits: { maxEntries: opts.maxEntries, maxBytes: opts.maxBytes }, history, ...(deps.inputKey ? { inputKey: deps.inputKey } : {}) });
-  const server = serveHttp({ host: opts.host, port: opts.port, ...(opts.tls ? { tls: opts.tls } : {}), tokens: new TokenStore(history.store), service, releases });
-  log("master.http", { bind: `${opts.host}:${server.port}`, tls: opts.tls ? "yes" : "no", deploy_root: real });
+  const scoping = {
+    fileroot: core.fileroot,
+    factsOf: (id: string) => core.registry.get(id)?.facts,
+    get secretKey() {
+      return core.keys.current();
+    },
+  };
+  const service = new DeployService({
+    releases,
+    keyroot: core.keyroot,
+    registry: core.registry,
+    scoping,
+    limits: { maxEntries: opts.maxEntries, maxBytes: opts.maxBytes },
+    history,
+    ...(deps.inputKey ? { inputKey: deps.inputKey } : {}),
+  });
+  const server = serveHttp({
+    host: opts.host,
+    port: opts.port,
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    tokens: new TokenStore(history.store),
+    service,
+    releases,
+  });
+  log("master.http", {
+    bind: `${opts.host}:${server.port}`,
+    tls: opts.tls ? "yes" : "no",
+    deploy_root: real,
+  });
   return server;
 }

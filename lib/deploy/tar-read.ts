@@ -83,7 +83,10 @@ export function entryPath(raw: string): string {
 
 class Reader {
   private pos = 0;
-  constructor(private fh: FileHandle, private size: number) {}
+  constructor(
+    private fh: FileHandle,
+    private size: number,
+  ) {}
   async block(n: number): Promise<Uint8Array> {
     const buf = new Uint8Array(n);
     const { bytesRead } = await this.fh.read(buf, 0, n, this.pos);
@@ -112,13 +115,18 @@ class Reader {
 }
 
 /** Extract `tarPath` into `dest` (created, must not exist). */
-export async function extractBundle(tarPath: string, dest: string, limits: ExtractLimits): Promise<Extracted> {
+export async function extractBundle(
+  tarPath: string,
+  dest: string,
+  limits: ExtractLimits,
+): Promise<Extracted> {
   await mkdir(dest, { mode: 0o755 });
   const fh = await open(tarPath, "r");
   try {
     const r = new Reader(fh, (await fh.stat()).size);
     const seen = new Map<string, "file" | "dir" | "symlink">();
-    let entries = 0, bytes = 0;
+    let entries = 0,
+      bytes = 0;
     let longName: string | undefined, longLink: string | undefined;
     let pax = new Map<string, string>();
     while (!r.done) {
@@ -136,26 +144,32 @@ export async function extractBundle(tarPath: string, dest: string, limits: Extra
         continue;
       }
       const prefix = cstr(h, 345, 155);
-      const name = pax.get("path") ?? longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
+      const name =
+        pax.get("path") ?? longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
       const linkName = pax.get("linkpath") ?? longLink ?? cstr(h, 157, 100);
       if (pax.has("size")) size = Number(pax.get("size"));
       pax = new Map();
       longName = longLink = undefined;
-      if (++entries > limits.maxEntries) throw bad(`more than ${limits.maxEntries} entries (--deploy-max-entries)`);
+      if (++entries > limits.maxEntries)
+        throw bad(`more than ${limits.maxEntries} entries (--deploy-max-entries)`);
       const path = entryPath(name);
       if (path === "") {
         await r.content(size);
         continue;
       }
-      if (seen.has(path) && !(type === "5" && seen.get(path) === "dir")) throw bad(`duplicate entry ${path}`);
+      if (seen.has(path) && !(type === "5" && seen.get(path) === "dir"))
+        throw bad(`duplicate entry ${path}`);
       // Never write through a symlink of the bundle.
       const parts = path.split("/");
-      for (let i = 1; i < parts.length; i++) if (seen.get(parts.slice(0, i).join("/")) === "symlink") throw bad(`${path} lies under the symlink ${parts.slice(0, i).join("/")}`);
+      for (let i = 1; i < parts.length; i++)
+        if (seen.get(parts.slice(0, i).join("/")) === "symlink")
+          throw bad(`${path} lies under the symlink ${parts.slice(0, i).join("/")}`);
       const full = join(dest, path);
       await mkdir(dirname(full), { recursive: true, mode: 0o755 });
       if (type === "0" || type === "\0" || type === "7") {
         bytes += size;
-        if (bytes > limits.maxBytes) throw bad(`more than ${limits.maxBytes} bytes of content (--deploy-max-mb)`);
+        if (bytes > limits.maxBytes)
+          throw bad(`more than ${limits.maxBytes} bytes of content (--deploy-max-mb)`);
         const mode = octal(h, 100, 8, "mode") & 0o111 ? 0o755 : 0o644;
         const out = await open(full, "wx", mode);
         try {
@@ -169,23 +183,33 @@ export async function extractBundle(tarPath: string, dest: string, limits: Extra
         seen.set(path, "dir");
         await r.content(size);
       } else if (type === "2") {
-        if (linkName === "" || linkName.startsWith("/")) throw bad(`symlink ${path} -> ${linkName}: only relative targets inside the bundle`);
+        if (linkName === "" || linkName.startsWith("/"))
+          throw bad(`symlink ${path} -> ${linkName}: only relative targets inside the bundle`);
         const target = posix.normalize(posix.join(posix.dirname(path), linkName));
-        if (target === ".." || target.startsWith("../")) throw bad(`symlink ${path} -> ${linkName} points outside the bundle`);
+        if (target === ".." || target.startsWith("../"))
+          throw bad(`symlink ${path} -> ${linkName} points outside the bundle`);
         await symlink(linkName, full);
         seen.set(path, "symlink");
         await r.content(size);
       } else if (type === "1") {
         const target = entryPath(linkName);
-        if (seen.get(target) !== "file") throw bad(`hard link ${path} -> ${linkName}: only to an earlier regular file of the bundle`);
+        if (seen.get(target) !== "file")
+          throw bad(
+            `hard link ${path} -> ${linkName}: only to an earlier regular file of the bundle`,
+          );
         await link(join(dest, target), full);
         seen.set(path, "file");
         await r.content(size);
       } else {
-        throw bad(`${path}: entry type ${JSON.stringify(type)} (device, FIFO or other special file) is not allowed`);
+        throw bad(
+          `${path}: entry type ${JSON.stringify(type)} (device, FIFO or other special file) is not allowed`,
+        );
       }
     }
-    await linksStayInside(dest, [...seen].filter(([, kind]) => kind === "symlink").map(([p]) => p));
+    await linksStayInside(
+      dest,
+      [...seen].filter(([, kind]) => kind === "symlink").map(([p]) => p),
+    );
     return { entries, bytes };
   } finally {
     await fh.close();
@@ -198,6 +222,7 @@ async function linksStayInside(dest: string, links: string[]): Promise<void> {
   for (const path of links) {
     const real = await realpath(join(dest, path)).catch(() => undefined);
     if (real === undefined) throw bad(`symlink ${path} points to nothing in the bundle`);
-    if (real !== root && !real.startsWith(root + sep)) throw bad(`symlink ${path} points outside the bundle`);
+    if (real !== root && !real.startsWith(root + sep))
+      throw bad(`symlink ${path} points outside the bundle`);
   }
 }

@@ -18,7 +18,10 @@ function num(h: Uint8Array, n: number, at: number, len: number): void {
   put(h, n.toString(8).padStart(len - 1, "0"), at, len - 1);
 }
 
-function header(name: string, opts: { type: string; size?: number; mode: number; link?: string; mtime: number }): Uint8Array {
+function header(
+  name: string,
+  opts: { type: string; size?: number; mode: number; link?: string; mtime: number },
+): Uint8Array {
   const h = new Uint8Array(BLOCK);
   put(h, name, 0, 100);
   num(h, opts.mode, 100, 8);
@@ -51,20 +54,27 @@ export class TarWriter {
     return new TarWriter(await open(path, "wx", 0o600));
   }
 
-  private async entry(name: string, opts: { type: string; size?: number; mode: number; link?: string }): Promise<void> {
+  private async entry(
+    name: string,
+    opts: { type: string; size?: number; mode: number; link?: string },
+  ): Promise<void> {
     const mtime = Date.now() / 1000;
     const records = [
       ...(Buffer.byteLength(name) > 99 ? [paxRecord("path", name)] : []),
-      ...((opts.link && Buffer.byteLength(opts.link) > 99) ? [paxRecord("linkpath", opts.link)] : []),
+      ...(opts.link && Buffer.byteLength(opts.link) > 99 ? [paxRecord("linkpath", opts.link)] : []),
       ...((opts.size ?? 0) > 0o77777777777 ? [paxRecord("size", String(opts.size))] : []),
     ].join("");
     if (records) {
       const data = enc.encode(records);
-      await this.out.write(header("PaxHeader", { type: "x", size: data.length, mode: 0o644, mtime }));
+      await this.out.write(
+        header("PaxHeader", { type: "x", size: data.length, mode: 0o644, mtime }),
+      );
       await this.out.write(data);
       await this.pad(data.length);
     }
-    await this.out.write(header(name.slice(0, 99), { ...opts, size: Math.min(opts.size ?? 0, 0o77777777777), mtime }));
+    await this.out.write(
+      header(name.slice(0, 99), { ...opts, size: Math.min(opts.size ?? 0, 0o77777777777), mtime }),
+    );
   }
 
   private async pad(size: number): Promise<void> {
@@ -88,7 +98,8 @@ export class TarWriter {
       let done = 0;
       while (done < st.size) {
         const { bytesRead } = await src.read(buf, 0, Math.min(PIECE, st.size - done), done);
-        if (bytesRead === 0) throw new SaltyError(`${path} shrank while it was bundled`, "E_BUNDLE");
+        if (bytesRead === 0)
+          throw new SaltyError(`${path} shrank while it was bundled`, "E_BUNDLE");
         await this.out.write(buf.subarray(0, bytesRead));
         done += bytesRead;
       }
@@ -99,14 +110,24 @@ export class TarWriter {
   }
 
   /** A file, symlink or directory tree from disk under `name`; `skip(rel)` leaves entries out. */
-  async tree(name: string, path: string, skip: (name: string) => boolean = () => false): Promise<void> {
+  async tree(
+    name: string,
+    path: string,
+    skip: (name: string) => boolean = () => false,
+  ): Promise<void> {
     const st = await lstat(path);
     if (skip(name)) return;
-    if (st.isSymbolicLink()) return this.entry(name, { type: "2", mode: 0o777, link: await readlink(path) });
+    if (st.isSymbolicLink())
+      return this.entry(name, { type: "2", mode: 0o777, link: await readlink(path) });
     if (st.isFile()) return this.file(name, path);
-    if (!st.isDirectory()) throw new SaltyError(`${path}: only files, directories and symlinks can be bundled`, "E_BUNDLE");
+    if (!st.isDirectory())
+      throw new SaltyError(
+        `${path}: only files, directories and symlinks can be bundled`,
+        "E_BUNDLE",
+      );
     if (name !== "") await this.entry(`${name}/`, { type: "5", mode: 0o755 });
-    for (const child of (await readdir(path)).sort()) await this.tree(name === "" ? child : `${name}/${child}`, join(path, child), skip);
+    for (const child of (await readdir(path)).sort())
+      await this.tree(name === "" ? child : `${name}/${child}`, join(path, child), skip);
   }
 
   async close(): Promise<void> {

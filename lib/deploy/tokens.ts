@@ -42,9 +42,12 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest();
 
 function info(r: Row): TokenInfo {
   const n = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
-  const expires = n(r.expires_at), revoked = n(r.revoked_at);
+  const expires = n(r.expires_at),
+    revoked = n(r.revoked_at);
   return {
-    id: String(r.id), name: String(r.name), project: String(r.project),
+    id: String(r.id),
+    name: String(r.name),
+    project: String(r.project),
     ...(r.deployment ? { deployment: String(r.deployment) } : {}),
     created: Number(r.created_at),
     ...(expires !== undefined ? { expires } : {}),
@@ -61,9 +64,15 @@ export class TokenStore {
   constructor(private readonly store: HistoryStore) {}
 
   /** A new token; its text is returned once and never stored. */
-  async issue(opts: { project: string; deployment?: string; name?: string; expiresInMs?: number }): Promise<{ token: string; info: TokenInfo }> {
+  async issue(opts: {
+    project: string;
+    deployment?: string;
+    name?: string;
+    expiresInMs?: number;
+  }): Promise<{ token: string; info: TokenInfo }> {
     const project = checkName(opts.project, "project");
-    const deployment = opts.deployment === undefined ? undefined : checkName(opts.deployment, "deployment");
+    const deployment =
+      opts.deployment === undefined ? undefined : checkName(opts.deployment, "deployment");
     const id = randomBytes(6).toString("hex");
     const secret = randomBytes(32).toString("base64url");
     const created = Date.now();
@@ -71,7 +80,15 @@ export class TokenStore {
     await this.store.migrated();
     await this.store.db.run(
       `INSERT INTO deploy_tokens (id, name, project, deployment, hash, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
-      [id, opts.name ?? "", project, deployment ?? null, sha256(secret).toString("hex"), created, expires ?? null],
+      [
+        id,
+        opts.name ?? "",
+        project,
+        deployment ?? null,
+        sha256(secret).toString("hex"),
+        created,
+        expires ?? null,
+      ],
     );
     const [row] = await this.store.db.all(`SELECT * FROM deploy_tokens WHERE id = $1`, [id]);
     return { token: `salty_${id}_${secret}`, info: info(row!) };
@@ -79,7 +96,9 @@ export class TokenStore {
 
   async list(): Promise<TokenInfo[]> {
     await this.store.migrated();
-    return (await this.store.db.all(`SELECT * FROM deploy_tokens ORDER BY created_at, id`)).map(info);
+    return (await this.store.db.all(`SELECT * FROM deploy_tokens ORDER BY created_at, id`)).map(
+      info,
+    );
   }
 
   async get(id: string): Promise<TokenInfo | undefined> {
@@ -92,7 +111,11 @@ export class TokenStore {
   async revoke(id: string): Promise<boolean> {
     const t = await this.get(id);
     if (!t) return false;
-    if (t.revoked === undefined) await this.store.db.run(`UPDATE deploy_tokens SET revoked_at = $1 WHERE id = $2`, [Date.now(), id]);
+    if (t.revoked === undefined)
+      await this.store.db.run(`UPDATE deploy_tokens SET revoked_at = $1 WHERE id = $2`, [
+        Date.now(),
+        id,
+      ]);
     return true;
   }
 
@@ -108,13 +131,18 @@ export class TokenStore {
     if (!row || !ok) throw new Unauthenticated("unknown token");
     const t = info(row);
     if (t.revoked !== undefined) throw new Unauthenticated(`token ${t.id} was revoked`);
-    if (t.expires !== undefined && t.expires <= Date.now()) throw new Unauthenticated(`token ${t.id} expired`);
+    if (t.expires !== undefined && t.expires <= Date.now())
+      throw new Unauthenticated(`token ${t.id} expired`);
     return t;
   }
 }
 
 /** Forbidden (403) unless the token is for this project and, when it names one, this deployment. */
 export function authorize(t: TokenInfo, project: string, deployment?: string): void {
-  if (t.project !== project) throw new Forbidden(`token ${t.id} is for project ${t.project}, not ${project}`);
-  if (deployment !== undefined && t.deployment !== undefined && t.deployment !== deployment) throw new Forbidden(`token ${t.id} is for ${t.project}/${t.deployment}, not ${project}/${deployment}`);
+  if (t.project !== project)
+    throw new Forbidden(`token ${t.id} is for project ${t.project}, not ${project}`);
+  if (deployment !== undefined && t.deployment !== undefined && t.deployment !== deployment)
+    throw new Forbidden(
+      `token ${t.id} is for ${t.project}/${t.deployment}, not ${project}/${deployment}`,
+    );
 }

@@ -29,7 +29,10 @@ class LiteralParser {
     return this.s[this.i] ?? "";
   }
   eat(c: string): void {
-    if (this.peek() !== c) throw bad(`expected ${JSON.stringify(c)} at offset ${this.i}, found ${JSON.stringify(this.s.slice(this.i, this.i + 20))} (only a literal object of strings and arrays)`);
+    if (this.peek() !== c)
+      throw bad(
+        `expected ${JSON.stringify(c)} at offset ${this.i}, found ${JSON.stringify(this.s.slice(this.i, this.i + 20))} (only a literal object of strings and arrays)`,
+      );
     this.i++;
   }
   rest(): string {
@@ -38,11 +41,15 @@ class LiteralParser {
   }
   string(): string {
     const q = this.peek();
-    const m = (q === '"' ? /^"(?:[^"\\\n]|\\.)*"/ : /^'(?:[^'\\\n]|\\.)*'/).exec(this.s.slice(this.i));
+    const m = (q === '"' ? /^"(?:[^"\\\n]|\\.)*"/ : /^'(?:[^'\\\n]|\\.)*'/).exec(
+      this.s.slice(this.i),
+    );
     if (!m) throw bad(`unterminated string at offset ${this.i}`);
     this.i += m[0].length;
     const body = m[0].slice(1, -1);
-    return JSON.parse(`"${q === "'" ? body.replace(/\\'/g, "'").replace(/"/g, '\\"') : body}"`) as string;
+    return JSON.parse(
+      `"${q === "'" ? body.replace(/\\'/g, "'").replace(/"/g, '\\"') : body}"`,
+    ) as string;
   }
   key(): string {
     const c = this.peek();
@@ -79,7 +86,9 @@ class LiteralParser {
       return a;
     }
     if (c === '"' || c === "'") return this.string();
-    throw bad(`only strings, arrays and objects are allowed, found ${JSON.stringify(this.s.slice(this.i, this.i + 20))} at offset ${this.i}`);
+    throw bad(
+      `only strings, arrays and objects are allowed, found ${JSON.stringify(this.s.slice(this.i, this.i + 20))} at offset ${this.i}`,
+    );
   }
 }
 
@@ -98,13 +107,23 @@ export function topSection(source: string, deployment: string): TopSection {
   const p = new LiteralParser(body);
   const top = p.value();
   if (p.peek() === ";") p.eat(";");
-  if (p.rest() !== "") throw bad(`unexpected ${JSON.stringify(p.rest().slice(0, 30))} after the default export`);
-  if (typeof top !== "object" || Array.isArray(top)) throw bad("the default export must be an object of deployments");
+  if (p.rest() !== "")
+    throw bad(`unexpected ${JSON.stringify(p.rest().slice(0, 30))} after the default export`);
+  if (typeof top !== "object" || Array.isArray(top))
+    throw bad("the default export must be an object of deployments");
   const section = Object.hasOwn(top, deployment) ? top[deployment] : undefined;
-  if (section === undefined) throw bad(`no section for deployment ${deployment} (has: ${Object.keys(top).join(", ") || "none"})`);
-  if (typeof section !== "object" || Array.isArray(section)) throw bad(`${deployment} must be an object of TARGET: [ROLE, ...]`);
+  if (section === undefined)
+    throw bad(
+      `no section for deployment ${deployment} (has: ${Object.keys(top).join(", ") || "none"})`,
+    );
+  if (typeof section !== "object" || Array.isArray(section))
+    throw bad(`${deployment} must be an object of TARGET: [ROLE, ...]`);
   return Object.entries(section).map(([target, roles]) => {
-    if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === "string" && ROLE.test(r))) throw bad(`${deployment}["${target}"] must be a list of role names`);
+    if (
+      !Array.isArray(roles) ||
+      !roles.every((r): r is string => typeof r === "string" && ROLE.test(r))
+    )
+      throw bad(`${deployment}["${target}"] must be a list of role names`);
     let expr: TargetExpr;
     try {
       expr = parseTarget(target);

@@ -56,25 +56,45 @@ export function ipv4Network(address: string, prefix: number): string {
 type Block = readonly [base: string, prefix: number];
 
 const LOOPBACK: Block[] = [["127.0.0.0", 8]];
-const PRIVATE: Block[] = [["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16], ["100.64.0.0", 10]];
+const PRIVATE: Block[] = [
+  ["10.0.0.0", 8],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["100.64.0.0", 10],
+];
 const NOT_GLOBAL: Block[] = [
-  ["0.0.0.0", 8], ["169.254.0.0", 16], ["192.0.0.0", 24], ["192.0.2.0", 24], ["198.18.0.0", 15],
-  ["198.51.100.0", 24], ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
+  ["0.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
 ];
 
 function inBlocks(n: number, blocks: Block[]): boolean {
   return blocks.some(([base, prefix]) => {
     const mask = (0xffffffff << (32 - prefix)) >>> 0;
-    return ((n & mask) >>> 0) === ipv4ToInt(base);
+    return (n & mask) >>> 0 === ipv4ToInt(base);
   });
 }
 
-export function classifyIpv4(address: string): { is_private: boolean; is_public: boolean; is_loopback: boolean } {
+export function classifyIpv4(address: string): {
+  is_private: boolean;
+  is_public: boolean;
+  is_loopback: boolean;
+} {
   const n = ipv4ToInt(address);
   if (n === undefined) return { is_private: false, is_public: false, is_loopback: false };
   const is_loopback = inBlocks(n, LOOPBACK);
   const is_private = inBlocks(n, PRIVATE);
-  return { is_private, is_loopback, is_public: !is_loopback && !is_private && !inBlocks(n, NOT_GLOBAL) };
+  return {
+    is_private,
+    is_loopback,
+    is_public: !is_loopback && !is_private && !inBlocks(n, NOT_GLOBAL),
+  };
 }
 
 function isLinkLocalV6(address: string): boolean {
@@ -86,7 +106,10 @@ function isLinkLocalV6(address: string): boolean {
  * first appear. A device's first IPv4 wins; `ipv6` is its first address that
  * is not link-local (omitted when there is none).
  */
-export function buildInterfaces(entries: readonly AddrEntry[], bridges: ReadonlySet<string>): Interface[] {
+export function buildInterfaces(
+  entries: readonly AddrEntry[],
+  bridges: ReadonlySet<string>,
+): Interface[] {
   const order: string[] = [];
   const byDevice = new Map<string, AddrEntry[]>();
   for (const e of entries) {
@@ -120,7 +143,14 @@ export function buildInterfaces(entries: readonly AddrEntry[], bridges: Readonly
  */
 export function myIp(facts: Pick<Facts, "networking"> | undefined): string | undefined {
   // The master checked the facts (facts/validate.ts); this checks again what it hands to roles, whatever its input.
-  const interfaces = Array.isArray(facts?.networking?.interfaces) ? facts.networking.interfaces : [];
-  const candidates = interfaces.filter((i) => typeof i?.ipv4 === "string" && classifyIpv4(i.ipv4).is_private && !classifyIpv4(i.ipv4).is_loopback);
+  const interfaces = Array.isArray(facts?.networking?.interfaces)
+    ? facts.networking.interfaces
+    : [];
+  const candidates = interfaces.filter(
+    (i) =>
+      typeof i?.ipv4 === "string" &&
+      classifyIpv4(i.ipv4).is_private &&
+      !classifyIpv4(i.ipv4).is_loopback,
+  );
   return (candidates.find((i) => !i.is_bridge) ?? candidates[0])?.ipv4;
 }

@@ -91,15 +91,28 @@ export interface NodeNetEntry {
 }
 
 /** os.networkInterfaces() -> address entries (in the order devices appear). */
-export function fromNodeInterfaces(nets: Record<string, readonly NodeNetEntry[] | undefined>): AddrEntry[] {
+export function fromNodeInterfaces(
+  nets: Record<string, readonly NodeNetEntry[] | undefined>,
+): AddrEntry[] {
   const entries: AddrEntry[] = [];
   for (const [device, list] of Object.entries(nets)) {
     for (const n of list ?? []) {
-      const family = n.family === "IPv4" || n.family === 4 ? 4 : n.family === "IPv6" || n.family === 6 ? 6 : undefined;
+      const family =
+        n.family === "IPv4" || n.family === 4
+          ? 4
+          : n.family === "IPv6" || n.family === 6
+            ? 6
+            : undefined;
       if (!family) continue;
       const prefix = prefixOf(n, family);
       if (prefix === undefined) continue;
-      entries.push({ device, family, address: n.address, prefix, ...(n.mac ? { mac: normalizeMac(n.mac) } : {}) });
+      entries.push({
+        device,
+        family,
+        address: n.address,
+        prefix,
+        ...(n.mac ? { mac: normalizeMac(n.mac) } : {}),
+      });
     }
   }
   return entries;
@@ -109,11 +122,19 @@ function prefixOf(n: NodeNetEntry, family: 4 | 6): number | undefined {
   const fromCidr = n.cidr ? Number(n.cidr.split("/")[1]) : NaN;
   if (Number.isInteger(fromCidr)) return fromCidr;
   if (family === 4) return prefixFromNetmask(n.netmask);
-  return n.netmask.split(":").reduce((acc, part) => acc + (part ? parseInt(part, 16).toString(2).replace(/0/g, "").length : 0), 0);
+  return n.netmask
+    .split(":")
+    .reduce(
+      (acc, part) => acc + (part ? parseInt(part, 16).toString(2).replace(/0/g, "").length : 0),
+      0,
+    );
 }
 
 /** os.networkInterfaces() plus the names of the bridges (Linux: from /sys/class/net). */
-export function nodeInterfaces(nets: Record<string, readonly NodeNetEntry[] | undefined>, bridges: readonly string[]): Interface[] {
+export function nodeInterfaces(
+  nets: Record<string, readonly NodeNetEntry[] | undefined>,
+  bridges: readonly string[],
+): Interface[] {
   return buildInterfaces(fromNodeInterfaces(nets), new Set(bridges));
 }
 
@@ -134,11 +155,29 @@ export interface OsIdentity {
 
 /** The families the backends know, by an ID or an ID_LIKE word. */
 const FAMILIES: Record<string, string> = {
-  debian: "debian", ubuntu: "debian", raspbian: "debian", linuxmint: "debian", pop: "debian", kali: "debian", devuan: "debian",
-  rhel: "redhat", fedora: "redhat", centos: "redhat", rocky: "redhat", almalinux: "redhat", ol: "redhat", amzn: "redhat",
+  debian: "debian",
+  ubuntu: "debian",
+  raspbian: "debian",
+  linuxmint: "debian",
+  pop: "debian",
+  kali: "debian",
+  devuan: "debian",
+  rhel: "redhat",
+  fedora: "redhat",
+  centos: "redhat",
+  rocky: "redhat",
+  almalinux: "redhat",
+  ol: "redhat",
+  amzn: "redhat",
   alpine: "alpine",
-  arch: "arch", manjaro: "arch", endeavouros: "arch",
-  suse: "suse", opensuse: "suse", "opensuse-leap": "suse", "opensuse-tumbleweed": "suse", sles: "suse",
+  arch: "arch",
+  manjaro: "arch",
+  endeavouros: "arch",
+  suse: "suse",
+  opensuse: "suse",
+  "opensuse-leap": "suse",
+  "opensuse-tumbleweed": "suse",
+  sles: "suse",
 };
 
 function osReleaseFields(text: string): Map<string, string> {
@@ -158,16 +197,31 @@ export function parseOsIdentity(text: string): OsIdentity {
   const kv = osReleaseFields(text);
   const id = (kv.get("ID") ?? "").toLowerCase();
   const like = (kv.get("ID_LIKE") ?? "").toLowerCase().split(/\s+/).filter(Boolean);
-  const family = [id, ...like].map((w) => FAMILIES[w]).find((f) => f !== undefined) ?? (id || "linux");
+  const family =
+    [id, ...like].map((w) => FAMILIES[w]).find((f) => f !== undefined) ?? (id || "linux");
   // Ubuntu says UBUNTU_CODENAME too; Debian sid has only VERSION_CODENAME, or a "(trixie)" in VERSION.
-  const codename = kv.get("VERSION_CODENAME") || kv.get("UBUNTU_CODENAME") || /\(([a-z]+)\)/.exec(kv.get("VERSION") ?? "")?.[1] || "";
+  const codename =
+    kv.get("VERSION_CODENAME") ||
+    kv.get("UBUNTU_CODENAME") ||
+    /\(([a-z]+)\)/.exec(kv.get("VERSION") ?? "")?.[1] ||
+    "";
   return { family, id, version_id: kv.get("VERSION_ID") ?? "", codename };
 }
 
 /** The package manager of a family (RHEL and CentOS before 8 have yum); "none" when salty knows none. */
 export function pkgManagerFor(family: string, id: string, versionId: string): string {
-  if (family === "redhat") return (id === "rhel" || id === "centos" || id === "ol") && Number.parseInt(versionId, 10) < 8 ? "yum" : "dnf";
-  return ({ debian: "apt", alpine: "apk", arch: "pacman", suse: "zypper", darwin: "brew" } as Record<string, string>)[family] ?? "none";
+  if (family === "redhat")
+    return (id === "rhel" || id === "centos" || id === "ol") && Number.parseInt(versionId, 10) < 8
+      ? "yum"
+      : "dnf";
+  return (
+    (
+      { debian: "apt", alpine: "apk", arch: "pacman", suse: "zypper", darwin: "brew" } as Record<
+        string,
+        string
+      >
+    )[family] ?? "none"
+  );
 }
 
 /** What the facts gatherer reads to tell containers and VMs apart; null for a file that is not there. */
@@ -184,19 +238,28 @@ export interface VirtualProbe {
   dmiVendor: string | null;
 }
 
-const VM_VENDORS = /qemu|kvm|vmware|virtualbox|innotek|xen|microsoft corporation|bochs|parallels|amazon ec2|google|openstack|bhyve/i;
+const VM_VENDORS =
+  /qemu|kvm|vmware|virtualbox|innotek|xen|microsoft corporation|bochs|parallels|amazon ec2|google|openstack|bhyve/i;
 
 /** container, vm or none: a container first (it may run in a VM), then a hypervisor. */
 export function detectVirtual(p: VirtualProbe): "container" | "vm" | "none" {
   if (p.containerEnv || (p.systemdContainer ?? "").trim()) return "container";
-  if (p.cgroup && /\/(docker|lxc|kubepods|libpod|containerd)[/-]|\.scope.*(docker|podman)/.test(p.cgroup)) return "container";
+  if (
+    p.cgroup &&
+    /\/(docker|lxc|kubepods|libpod|containerd)[/-]|\.scope.*(docker|podman)/.test(p.cgroup)
+  )
+    return "container";
   if (p.cpuinfo && /^flags\s*:.*\bhypervisor\b/m.test(p.cpuinfo)) return "vm";
   if (p.dmiVendor && VM_VENDORS.test(p.dmiVendor)) return "vm";
   return "none";
 }
 
 /** The init system from what is there: systemd's runtime directory, or PID 1's name. */
-export function detectInit(kernel: string, runSystemd: boolean, pid1: string | null): "systemd" | "launchd" | "none" {
+export function detectInit(
+  kernel: string,
+  runSystemd: boolean,
+  pid1: string | null,
+): "systemd" | "launchd" | "none" {
   if (kernel === "Darwin") return "launchd";
   if (runSystemd || (pid1 ?? "").trim() === "systemd") return "systemd";
   return "none";

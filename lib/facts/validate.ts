@@ -23,7 +23,8 @@ const MAX_TEXT = 255;
 /** More interfaces than any real host has; a claim of more is cut. */
 const MAX_INTERFACES = 512;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Printable text of bounded length: no control characters (they would forge log lines and break templates). */
 function isText(v: unknown): v is string {
@@ -61,7 +62,10 @@ function checkInterfaces(v: unknown, dropped: string[]): Interface[] {
     dropped.push("networking: no list of interfaces");
     return [];
   }
-  if (list.length > MAX_INTERFACES) dropped.push(`networking.interfaces: ${list.length - MAX_INTERFACES} past the first ${MAX_INTERFACES}`);
+  if (list.length > MAX_INTERFACES)
+    dropped.push(
+      `networking.interfaces: ${list.length - MAX_INTERFACES} past the first ${MAX_INTERFACES}`,
+    );
   const out: Interface[] = [];
   list.slice(0, MAX_INTERFACES).forEach((raw, i) => {
     const got = checkInterface(raw);
@@ -77,10 +81,32 @@ function checkInterfaces(v: unknown, dropped: string[]): Interface[] {
  * fit is dropped and listed.
  */
 export function validateFacts(raw: unknown): CheckedFacts {
-  if (!isObject(raw)) throw new SaltyError(`facts must be an object, got ${Array.isArray(raw) ? "array" : raw === null ? "null" : typeof raw}`, "E_PARAMS");
-  const { kernel, machine, os, cpu_count, mem_gb, hostname, networking, pkg_manager, init, virtual, ...rest } = raw;
-  if (kernel !== "Linux" && kernel !== "Darwin") throw new SaltyError(`facts.kernel must be "Linux" or "Darwin", got ${JSON.stringify(kernel)?.slice(0, 40)}`, "E_PARAMS");
-  const dropped: string[] = Object.keys(rest).slice(0, 10).map((k) => `${JSON.stringify(k).slice(0, 40)}: not a fact`);
+  if (!isObject(raw))
+    throw new SaltyError(
+      `facts must be an object, got ${Array.isArray(raw) ? "array" : raw === null ? "null" : typeof raw}`,
+      "E_PARAMS",
+    );
+  const {
+    kernel,
+    machine,
+    os,
+    cpu_count,
+    mem_gb,
+    hostname,
+    networking,
+    pkg_manager,
+    init,
+    virtual,
+    ...rest
+  } = raw;
+  if (kernel !== "Linux" && kernel !== "Darwin")
+    throw new SaltyError(
+      `facts.kernel must be "Linux" or "Darwin", got ${JSON.stringify(kernel)?.slice(0, 40)}`,
+      "E_PARAMS",
+    );
+  const dropped: string[] = Object.keys(rest)
+    .slice(0, 10)
+    .map((k) => `${JSON.stringify(k).slice(0, 40)}: not a fact`);
   const text = (v: unknown, name: string): string => {
     if (isText(v)) return v;
     dropped.push(`${name}: not a short printable string`);
@@ -93,14 +119,22 @@ export function validateFacts(raw: unknown): CheckedFacts {
   };
   const osObj = isObject(os) ? os : {};
   // Chosen words only: backends pick commands by them. Absent (an older agent) is the empty value, not a drop.
-  const word = <T extends string>(v: unknown, name: string, ok: (s: string) => boolean, empty: T): T | string => {
+  const word = <T extends string>(
+    v: unknown,
+    name: string,
+    ok: (s: string) => boolean,
+    empty: T,
+  ): T | string => {
     if (v === undefined) return empty;
     if (typeof v === "string" && ok(v)) return v;
     dropped.push(`${name}: not one of the known values`);
     return empty;
   };
   const token = (s: string) => /^[a-z0-9._~+-]{0,64}$/i.test(s);
-  const oneOf = (...values: string[]) => (s: string) => values.includes(s);
+  const oneOf =
+    (...values: string[]) =>
+    (s: string) =>
+      values.includes(s);
   const facts: Facts = {
     kernel,
     machine: text(machine, "machine"),
@@ -116,9 +150,18 @@ export function validateFacts(raw: unknown): CheckedFacts {
     mem_gb: num(mem_gb, "mem_gb", (n) => n >= 0 && n <= 1 << 30),
     hostname: text(hostname, "hostname"),
     networking: { interfaces: checkInterfaces(networking, dropped) },
-    pkg_manager: word(pkg_manager, "pkg_manager", oneOf("apt", "dnf", "yum", "apk", "brew", "pacman", "zypper", "none"), "none"),
-    init: word(init, "init", oneOf("systemd", "launchd", "none"), "none") as NonNullable<Facts["init"]>,
-    virtual: word(virtual, "virtual", oneOf("container", "vm", "none"), "none") as NonNullable<Facts["virtual"]>,
+    pkg_manager: word(
+      pkg_manager,
+      "pkg_manager",
+      oneOf("apt", "dnf", "yum", "apk", "brew", "pacman", "zypper", "none"),
+      "none",
+    ),
+    init: word(init, "init", oneOf("systemd", "launchd", "none"), "none") as NonNullable<
+      Facts["init"]
+    >,
+    virtual: word(virtual, "virtual", oneOf("container", "vm", "none"), "none") as NonNullable<
+      Facts["virtual"]
+    >,
   };
   return { facts, dropped };
 }

@@ -11,7 +11,15 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FileHash } from "../operators/file-source.ts";
 
-export function inputDigest(key: Uint8Array, parts: { source: string; context: unknown; sharedHosts?: string | undefined; known?: Record<string, FileHash> | undefined }): string {
+export function inputDigest(
+  key: Uint8Array,
+  parts: {
+    source: string;
+    context: unknown;
+    sharedHosts?: string | undefined;
+    known?: Record<string, FileHash> | undefined;
+  },
+): string {
   const h = createHmac("sha256", key);
   h.update(parts.source);
   h.update("\0");
@@ -19,7 +27,13 @@ export function inputDigest(key: Uint8Array, parts: { source: string; context: u
   h.update("\0");
   h.update(parts.sharedHosts ?? "");
   h.update("\0");
-  h.update(JSON.stringify(parts.known ? Object.entries(parts.known).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : []));
+  h.update(
+    JSON.stringify(
+      parts.known
+        ? Object.entries(parts.known).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        : [],
+    ),
+  );
   return h.digest("hex").slice(0, 32);
 }
 

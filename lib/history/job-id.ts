@@ -51,11 +51,20 @@ function stamp(ms: number): string {
 /** A job id; masters sharing a PostgreSQL history add a tag of their own (`-a3f9`), so that two never make the same id. */
 export const JOB_ID = /^\d{8}-\d{6}-\d{4}(-[0-9a-f]{4})?$/;
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+const UNITS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+};
 
 /** `90s`, `15m`, `12h`, `2d`, `1w` → milliseconds. */
 export function parseDuration(text: string, what: string): number {
   const m = /^(\d+)([smhdw])$/.exec(text);
-  if (!m) throw new UsageError(`${what} must be a number and a unit (s, m, h, d, w), e.g. 2d; got ${JSON.stringify(text)}`);
+  if (!m)
+    throw new UsageError(
+      `${what} must be a number and a unit (s, m, h, d, w), e.g. 2d; got ${JSON.stringify(text)}`,
+    );
   return Number(m[1]) * UNITS[m[2]!]!;
 }

@@ -25,14 +25,26 @@ export interface HistoryOptions {
 export const HISTORY_DEFAULTS = { keep: 10_000, days: 90, maxMb: 1024 };
 
 export function openStore(opts: HistoryOptions): HistoryStore {
-  if (opts.db !== undefined && !isPostgresUrl(opts.db)) throw new UsageError(`--db must be a postgres:// or postgresql:// URL (default: ${join(opts.keyroot, "history.db")})`);
-  const db = opts.db ? openPostgres(opts.db) : openSqlite(join(opts.keyroot, "history.db"), { maxBytes: opts.maxBytes ?? HISTORY_DEFAULTS.maxMb * 1024 * 1024 });
+  if (opts.db !== undefined && !isPostgresUrl(opts.db))
+    throw new UsageError(
+      `--db must be a postgres:// or postgresql:// URL (default: ${join(opts.keyroot, "history.db")})`,
+    );
+  const db = opts.db
+    ? openPostgres(opts.db)
+    : openSqlite(join(opts.keyroot, "history.db"), {
+        maxBytes: opts.maxBytes ?? HISTORY_DEFAULTS.maxMb * 1024 * 1024,
+      });
   return new HistoryStore(db);
 }
 
 export function openRecorder(opts: HistoryOptions): Recorder {
   // Several masters may share a PostgreSQL history: this one's ids end with a tag of its host and keyroot.
-  const idTag = opts.db ? createHash("sha256").update(`${hostname()}\0${resolve(opts.keyroot)}`).digest("hex").slice(0, 4) : undefined;
+  const idTag = opts.db
+    ? createHash("sha256")
+        .update(`${hostname()}\0${resolve(opts.keyroot)}`)
+        .digest("hex")
+        .slice(0, 4)
+    : undefined;
   return new Recorder({
     ...(idTag ? { idTag } : {}),
     store: openStore(opts),

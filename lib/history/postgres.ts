@@ -15,13 +15,28 @@ import { SaltyError } from "../errors.ts";
 function within<T>(p: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SaltyError(`PostgreSQL did not answer within ${timing.historyTimeoutMs / 1000}s`, "E_HISTORY_TIMEOUT")), timing.historyTimeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new SaltyError(
+            `PostgreSQL did not answer within ${timing.historyTimeoutMs / 1000}s`,
+            "E_HISTORY_TIMEOUT",
+          ),
+        ),
+      timing.historyTimeoutMs,
+    );
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export function openPostgres(url: string): Db {
-  const client = new Bun.SQL({ url, max: 2, connectionTimeout: 5, idleTimeout: 60, onnotice: () => {} } as ConstructorParameters<typeof SQL>[0]);
+  const client = new Bun.SQL({
+    url,
+    max: 2,
+    connectionTimeout: 5,
+    idleTimeout: 60,
+    onnotice: () => {},
+  } as ConstructorParameters<typeof SQL>[0]);
   const over = (q: Pick<SQL, "unsafe">): Sql => ({
     run: async (text, params = []) => void (await q.unsafe(text, params)),
     all: async (text, params = []) => [...(await q.unsafe(text, params))],

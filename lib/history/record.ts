@@ -11,22 +11,60 @@ function argValue(args: string[], key: string): string {
   return word === undefined ? "" : word.slice(key.length + 1);
 }
 
-export function startRecord(opts: { id: string; kind: JobKind; who: string; req: ApplyRequest; now: number }): JobRecord {
+export function startRecord(opts: {
+  id: string;
+  kind: JobKind;
+  who: string;
+  req: ApplyRequest;
+  now: number;
+}): JobRecord {
   const { req } = opts;
   return {
-    id: opts.id, kind: opts.kind, who: opts.who, target: argValue(req.args, "target"), args: [...req.args], version: argValue(req.args, "version"),
-    dryRun: req.dryRun, started: opts.now, status: "running", hosts: [],
+    id: opts.id,
+    kind: opts.kind,
+    who: opts.who,
+    target: argValue(req.args, "target"),
+    args: [...req.args],
+    version: argValue(req.args, "version"),
+    dryRun: req.dryRun,
+    started: opts.now,
+    status: "running",
+    hosts: [],
   };
 }
 
 export function endRecord(start: JobRecord, report: ApplyReport, now: number): JobRecord {
-  const hosts = report.hosts.map((h): JobHost => ({ id: h.id, status: verdict(h), errors: h.errors, changed: h.changed, elapsed: h.elapsed, report: h }));
-  return { ...start, ended: now, elapsed: report.elapsed, rc: report.rc, status: report.rc === 0 ? "ok" : "failed", hosts, ...(report.rollout ? { rollout: report.rollout } : {}) };
+  const hosts = report.hosts.map(
+    (h): JobHost => ({
+      id: h.id,
+      status: verdict(h),
+      errors: h.errors,
+      changed: h.changed,
+      elapsed: h.elapsed,
+      report: h,
+    }),
+  );
+  return {
+    ...start,
+    ended: now,
+    elapsed: report.elapsed,
+    rc: report.rc,
+    status: report.rc === 0 ? "ok" : "failed",
+    hosts,
+    ...(report.rollout ? { rollout: report.rollout } : {}),
+  };
 }
 
 /** A job that failed before any host ran: the inventory did not load, a bad argument. */
 export function failedRecord(start: JobRecord, error: string, now: number): JobRecord {
-  return { ...start, ended: now, elapsed: (now - start.started) / 1000, rc: 1, status: "failed", error: error.split("\n")[0] ?? error };
+  return {
+    ...start,
+    ended: now,
+    elapsed: (now - start.started) / 1000,
+    rc: 1,
+    status: "failed",
+    error: error.split("\n")[0] ?? error,
+  };
 }
 
 /** ok, failed, lost (its agent went away during the apply), missing (named but not there) or skipped. */
@@ -34,14 +72,27 @@ export function verdict(h: HostReport): HostVerdict {
   if (h.status === "missing" || h.status === "absent") return "missing";
   if (h.status !== "ran") return h.errors > 0 ? "failed" : "skipped";
   if (h.errors === 0) return "ok";
-  const lost = h.roles.some((r) => r.results.some((x) => x.rc !== 0 && typeof x.error === "string" && x.error.startsWith("connection lost")));
+  const lost = h.roles.some((r) =>
+    r.results.some(
+      (x) => x.rc !== 0 && typeof x.error === "string" && x.error.startsWith("connection lost"),
+    ),
+  );
   return lost ? "lost" : "failed";
 }
 
 /** The fields of the master's log line at a job's end: `job=ID kind=apply target=… hosts=12 failed=1 elapsed=0.84`. */
 export function endFields(job: JobRecord): Record<string, unknown> {
   const failed = job.hosts.filter((h) => h.status !== "ok" && h.status !== "skipped").length;
-  return { job: job.id, kind: job.kind, target: job.target || "*", hosts: job.hosts.length, failed, changed: job.hosts.reduce((n, h) => n + h.changed, 0), elapsed: Number((job.elapsed ?? 0).toFixed(3)), rc: job.rc };
+  return {
+    job: job.id,
+    kind: job.kind,
+    target: job.target || "*",
+    hosts: job.hosts.length,
+    failed,
+    changed: job.hosts.reduce((n, h) => n + h.changed, 0),
+    elapsed: Number((job.elapsed ?? 0).toFixed(3)),
+    rc: job.rc,
+  };
 }
 
 /** One entry per failed command (host, role, first line of its error) for the log. */
@@ -53,7 +104,10 @@ export function failures(job: JobRecord, max = 20): Array<Record<string, unknown
       for (const x of r.results) {
         if (x.rc === 0 || out.length >= max) continue;
         // The error only, never the output: a command's output may hold what a role printed.
-        const first = String(x.error ?? `rc ${x.rc}`).split("\n").find((l) => l.trim()) ?? `rc ${x.rc}`;
+        const first =
+          String(x.error ?? `rc ${x.rc}`)
+            .split("\n")
+            .find((l) => l.trim()) ?? `rc ${x.rc}`;
         out.push({ job: job.id, host: h.id, role: r.role, cmd: x.cmd, error: first.slice(0, 200) });
       }
     }

@@ -58,7 +58,13 @@ export class Recorder {
     this.spool = new Spool(opts.spoolDir, opts.keep);
     // Records left by a previous run (the database was down when it stopped) are written first;
     // then its jobs that never ended are closed.
-    this.retryTimer = setTimeout(() => void this.retry().then(() => this.closeAbandoned()).then(() => this.loadInputs()), 0);
+    this.retryTimer = setTimeout(
+      () =>
+        void this.retry()
+          .then(() => this.closeAbandoned())
+          .then(() => this.loadInputs()),
+      0,
+    );
   }
 
   get store(): HistoryStore {
@@ -67,7 +73,9 @@ export class Recorder {
 
   /** A job still waiting in the spool (the database was down when it ended). */
   async spooled(id: string): Promise<JobRecord | undefined> {
-    return this.pending.get(id) ?? (this.down === undefined ? undefined : await this.spool.read(id));
+    return (
+      this.pending.get(id) ?? (this.down === undefined ? undefined : await this.spool.read(id))
+    );
   }
 
   /** Whether the database is taking writes now (false while records are spooled). */
@@ -78,7 +86,14 @@ export class Recorder {
   start(kind: JobKind, who: string, req: ApplyRequest): JobHandle {
     const id = this.opts.idTag ? `${newJobId()}-${this.opts.idTag}` : newJobId();
     const started = startRecord({ id, kind, who, req, now: Date.now() });
-    log("job.start", { job: started.id, kind, target: started.target || "*", who, ...(started.version ? { version: started.version } : {}), ...(req.dryRun ? { dry_run: true } : {}) });
+    log("job.start", {
+      job: started.id,
+      kind,
+      target: started.target || "*",
+      who,
+      ...(started.version ? { version: started.version } : {}),
+      ...(req.dryRun ? { dry_run: true } : {}),
+    });
     this.enqueue(started);
     this.live.begin(started.id);
     return {
@@ -111,14 +126,16 @@ export class Recorder {
     for (const h of report.hosts) {
       for (const r of h.roles) {
         this.markRole(h.id, r);
-        if (r.inputs && !dryRun && r.errors === 0 && !r.skipped) last.set(`${h.id}\0${r.role}`, r.inputs);
+        if (r.inputs && !dryRun && r.errors === 0 && !r.skipped)
+          last.set(`${h.id}\0${r.role}`, r.inputs);
       }
     }
   }
 
   /** Mark one role's outcome as it ends (before a live client prints its host). */
   markRole(host: string, r: RoleOutcome): void {
-    if (r.inputs && r.changed > 0 && this.lastInputs?.get(`${host}\0${r.role}`) === r.inputs) r.corrective = true;
+    if (r.inputs && r.changed > 0 && this.lastInputs?.get(`${host}\0${r.role}`) === r.inputs)
+      r.corrective = true;
   }
 
   private enqueue(job: JobRecord): void {
@@ -132,7 +149,8 @@ export class Recorder {
 
   /** Write what waits now; resolves when it is written or spooled. */
   flush(): Promise<void> {
-    if (this.writing) return this.writing.then(() => (this.pending.size ? this.flush() : undefined));
+    if (this.writing)
+      return this.writing.then(() => (this.pending.size ? this.flush() : undefined));
     if (this.pending.size === 0) return Promise.resolve();
     const batch = [...this.pending.values()];
     this.pending.clear();
@@ -156,7 +174,10 @@ export class Recorder {
 
   private async prune(): Promise<void> {
     this.sincePrune = 0;
-    const removed = await this.opts.store.prune({ keep: this.opts.keep, maxAgeMs: this.opts.maxAgeMs });
+    const removed = await this.opts.store.prune({
+      keep: this.opts.keep,
+      maxAgeMs: this.opts.maxAgeMs,
+    });
     if (removed) log("history.pruned", { jobs: removed });
   }
 
@@ -171,7 +192,12 @@ export class Recorder {
   private wentDown(err: unknown): void {
     if (this.down !== undefined) return;
     this.down = errorMessage(err).split("\n")[0] ?? "unknown error";
-    log("history.unavailable", { backend: this.opts.store.db.kind, error: this.down, spool: this.spool.dir, retry_s: timing.historyRetryMs / 1000 });
+    log("history.unavailable", {
+      backend: this.opts.store.db.kind,
+      error: this.down,
+      spool: this.spool.dir,
+      retry_s: timing.historyRetryMs / 1000,
+    });
     this.armRetry();
   }
 
@@ -189,7 +215,9 @@ export class Recorder {
     if (this.down !== undefined) return;
     const tag = this.opts.store.db.kind === "sqlite" ? undefined : this.opts.idTag;
     if (this.opts.store.db.kind !== "sqlite" && !tag) return;
-    const n = await this.opts.store.abandonRunning(this.startedAt, Date.now(), "the master stopped before the job ended", tag).catch(() => 0);
+    const n = await this.opts.store
+      .abandonRunning(this.startedAt, Date.now(), "the master stopped before the job ended", tag)
+      .catch(() => 0);
     if (n) log("history.abandoned", { jobs: n });
   }
 
@@ -221,7 +249,8 @@ export class Recorder {
       else this.armRetry();
       return;
     }
-    if (this.down !== undefined) log("history.recovered", { backend: this.opts.store.db.kind, written });
+    if (this.down !== undefined)
+      log("history.recovered", { backend: this.opts.store.db.kind, written });
     this.down = undefined;
     await this.loadInputs();
     if (written) this.sincePrune += written;

@@ -10,7 +10,10 @@ import type { JobRecord } from "./types.ts";
 import { JOB_ID } from "./job-id.ts";
 
 export class Spool {
-  constructor(readonly dir: string, private max: number) {}
+  constructor(
+    readonly dir: string,
+    private max: number,
+  ) {}
 
   async write(job: JobRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -23,7 +26,11 @@ export class Spool {
   /** The spooled job ids, oldest first (the oldest past `max` removed). */
   async ids(): Promise<string[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    const ids = names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)).filter((id) => JOB_ID.test(id)).sort();
+    const ids = names
+      .filter((n) => n.endsWith(".json"))
+      .map((n) => n.slice(0, -5))
+      .filter((id) => JOB_ID.test(id))
+      .sort();
     const over = ids.length - this.max;
     for (const id of ids.slice(0, Math.max(0, over))) await this.remove(id);
     return over > 0 ? ids.slice(over) : ids;

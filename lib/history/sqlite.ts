@@ -20,12 +20,16 @@ export function openSqlite(path: string, opts: { maxBytes?: number } = {}): Db {
   db.run("PRAGMA synchronous = NORMAL");
   db.run("PRAGMA journal_size_limit = 4194304");
   if (opts.maxBytes) {
-    const pageSize = Number((db.query("PRAGMA page_size").get() as { page_size: number }).page_size);
+    const pageSize = Number(
+      (db.query("PRAGMA page_size").get() as { page_size: number }).page_size,
+    );
     db.run(`PRAGMA max_page_count = ${Math.max(16, Math.floor(opts.maxBytes / pageSize))}`);
   }
   const sql: Sql = {
-    run: async (text, params = []) => void db.query(positional(text)).run(...(params as SQLQueryBindings[])),
-    all: async (text, params = []) => db.query(positional(text)).all(...(params as SQLQueryBindings[])) as Row[],
+    run: async (text, params = []) =>
+      void db.query(positional(text)).run(...(params as SQLQueryBindings[])),
+    all: async (text, params = []) =>
+      db.query(positional(text)).all(...(params as SQLQueryBindings[])) as Row[],
   };
   return {
     kind: "sqlite",

@@ -6,7 +6,16 @@
 import type { Db, Row, Sql } from "./db.ts";
 import { migratedOnce } from "./schema.ts";
 import { idAt } from "./job-id.ts";
-import type { JobFilter, JobHost, JobKind, JobRecord, JobStatus, JobSummary, HostVerdict, LastApply } from "./types.ts";
+import type {
+  JobFilter,
+  JobHost,
+  JobKind,
+  JobRecord,
+  JobStatus,
+  JobSummary,
+  HostVerdict,
+  LastApply,
+} from "./types.ts";
 
 const SUMMARY = `id, kind, who, target, version, dry_run, started_at, ended_at, status, elapsed, hosts, failed, changed`;
 
@@ -41,22 +50,41 @@ export class HistoryStore {
 
   async show(id: string): Promise<JobRecord | undefined> {
     await this.migrated();
-    const [row] = await this.db.all(`SELECT ${SUMMARY}, args, rc, error, rollout FROM jobs WHERE id = $1`, [id]);
+    const [row] = await this.db.all(
+      `SELECT ${SUMMARY}, args, rc, error, rollout FROM jobs WHERE id = $1`,
+      [id],
+    );
     if (!row) return undefined;
-    const hosts = await this.db.all(`SELECT host, status, errors, changed, elapsed, report FROM job_hosts WHERE job_id = $1 ORDER BY seq`, [id]);
+    const hosts = await this.db.all(
+      `SELECT host, status, errors, changed, elapsed, report FROM job_hosts WHERE job_id = $1 ORDER BY seq`,
+      [id],
+    );
     const s = summary(row);
     return {
-      id: s.id, kind: s.kind, who: s.who, target: s.target, version: s.version, dryRun: s.dryRun, started: s.started, status: s.status,
+      id: s.id,
+      kind: s.kind,
+      who: s.who,
+      target: s.target,
+      version: s.version,
+      dryRun: s.dryRun,
+      started: s.started,
+      status: s.status,
       args: JSON.parse(String(row.args)) as string[],
       ...(s.ended !== undefined ? { ended: s.ended } : {}),
       ...(s.elapsed !== undefined ? { elapsed: s.elapsed } : {}),
       ...(row.rc !== null && row.rc !== undefined ? { rc: Number(row.rc) } : {}),
       ...(typeof row.error === "string" ? { error: row.error } : {}),
       ...(typeof row.rollout === "string" ? { rollout: JSON.parse(row.rollout) } : {}),
-      hosts: hosts.map((h): JobHost => ({
-        id: String(h.host), status: String(h.status) as HostVerdict, errors: Number(h.errors), changed: Number(h.changed), elapsed: Number(h.elapsed),
-        report: JSON.parse(String(h.report)),
-      })),
+      hosts: hosts.map(
+        (h): JobHost => ({
+          id: String(h.host),
+          status: String(h.status) as HostVerdict,
+          errors: Number(h.errors),
+          changed: Number(h.changed),
+          elapsed: Number(h.elapsed),
+          report: JSON.parse(String(h.report)),
+        }),
+      ),
     };
   }
 
@@ -64,13 +92,25 @@ export class HistoryStore {
    * Jobs started before `beforeMs` (epoch ms) and still marked running are failed with `error`; returns how many.
    * `idTag`: only the jobs whose id ends with it (one master's, in a history several masters share).
    */
-  async abandonRunning(beforeMs: number, now: number, error: string, idTag?: string): Promise<number> {
+  async abandonRunning(
+    beforeMs: number,
+    now: number,
+    error: string,
+    idTag?: string,
+  ): Promise<number> {
     await this.migrated();
     const mine = idTag ? ` AND id LIKE $2` : "";
     const tagged = idTag ? [`%-${idTag}`] : [];
-    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND started_at < $1${mine}`, [beforeMs, ...tagged]);
+    const [count] = await this.db.all(
+      `SELECT COUNT(*) AS n FROM jobs WHERE status = 'running' AND started_at < $1${mine}`,
+      [beforeMs, ...tagged],
+    );
     const n = Number(count?.n ?? 0);
-    if (n) await this.db.run(`UPDATE jobs SET status = 'failed', ended_at = $1, rc = 1, error = $2 WHERE status = 'running' AND started_at < $3${idTag ? " AND id LIKE $4" : ""}`, [now, error, beforeMs, ...tagged]);
+    if (n)
+      await this.db.run(
+        `UPDATE jobs SET status = 'failed', ended_at = $1, rc = 1, error = $2 WHERE status = 'running' AND started_at < $3${idTag ? " AND id LIKE $4" : ""}`,
+        [now, error, beforeMs, ...tagged],
+      );
     return n;
   }
 
@@ -78,7 +118,9 @@ export class HistoryStore {
   async prune(opts: { keep: number; maxAgeMs: number; now?: number }): Promise<number> {
     await this.migrated();
     let cut = idAt((opts.now ?? Date.now()) - opts.maxAgeMs);
-    const [nth] = await this.db.all(`SELECT id FROM jobs ORDER BY id DESC LIMIT 1 OFFSET $1`, [Math.max(0, opts.keep - 1)]);
+    const [nth] = await this.db.all(`SELECT id FROM jobs ORDER BY id DESC LIMIT 1 OFFSET $1`, [
+      Math.max(0, opts.keep - 1),
+    ]);
     if (nth && String(nth.id) > cut) cut = String(nth.id);
     const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM jobs WHERE id < $1`, [cut]);
     const n = Number(count?.n ?? 0);
@@ -94,14 +136,22 @@ export class HistoryStore {
   /** Each host's last apply and last successful apply (every host the history knows when `hosts` is absent). */
   async lastApplies(hosts?: string[]): Promise<Map<string, LastApply>> {
     await this.migrated();
-    const rows = await this.db.all(`SELECT host, job_id, at, status, version, ok_job_id, ok_at, ok_version FROM host_last`);
+    const rows = await this.db.all(
+      `SELECT host, job_id, at, status, version, ok_job_id, ok_at, ok_version FROM host_last`,
+    );
     const out = new Map<string, LastApply>();
     const wanted = hosts && new Set(hosts);
     for (const r of rows) {
       if (wanted && !wanted.has(String(r.host))) continue;
       out.set(String(r.host), {
-        host: String(r.host), job: String(r.job_id), at: Number(r.at), status: String(r.status) as HostVerdict, version: String(r.version),
-        ...(r.ok_job_id !== null && r.ok_job_id !== undefined ? { okJob: String(r.ok_job_id), okAt: Number(r.ok_at), okVersion: String(r.ok_version) } : {}),
+        host: String(r.host),
+        job: String(r.job_id),
+        at: Number(r.at),
+        status: String(r.status) as HostVerdict,
+        version: String(r.version),
+        ...(r.ok_job_id !== null && r.ok_job_id !== undefined
+          ? { okJob: String(r.ok_job_id), okAt: Number(r.ok_at), okVersion: String(r.ok_version) }
+          : {}),
       });
     }
     return out;
@@ -120,15 +170,34 @@ export class HistoryStore {
 }
 
 async function putJob(tx: Sql, job: JobRecord): Promise<void> {
-  const failed = job.hosts.filter((h) => h.status === "failed" || h.status === "lost" || h.status === "missing").length;
+  const failed = job.hosts.filter(
+    (h) => h.status === "failed" || h.status === "lost" || h.status === "missing",
+  ).length;
   const changed = job.hosts.reduce((n, h) => n + h.changed, 0);
   await tx.run(
     `INSERT INTO jobs (id, kind, who, target, args, version, dry_run, started_at, ended_at, status, elapsed, rc, hosts, failed, changed, error, rollout)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
      ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, status = excluded.status, elapsed = excluded.elapsed,
        rc = excluded.rc, hosts = excluded.hosts, failed = excluded.failed, changed = excluded.changed, error = excluded.error, rollout = excluded.rollout`,
-    [job.id, job.kind, job.who, job.target, JSON.stringify(job.args), job.version, job.dryRun ? 1 : 0, job.started, job.ended ?? null,
-     job.status, job.elapsed ?? null, job.rc ?? null, job.hosts.length, failed, changed, job.error ?? null, job.rollout ? JSON.stringify(job.rollout) : null],
+    [
+      job.id,
+      job.kind,
+      job.who,
+      job.target,
+      JSON.stringify(job.args),
+      job.version,
+      job.dryRun ? 1 : 0,
+      job.started,
+      job.ended ?? null,
+      job.status,
+      job.elapsed ?? null,
+      job.rc ?? null,
+      job.hosts.length,
+      failed,
+      changed,
+      job.error ?? null,
+      job.rollout ? JSON.stringify(job.rollout) : null,
+    ],
   );
   if (job.hosts.length === 0) return;
   await tx.run(`DELETE FROM job_hosts WHERE job_id = $1`, [job.id]);
@@ -138,7 +207,12 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
       [job.id, seq, h.id, h.status, h.errors, h.changed, h.elapsed, JSON.stringify(h.report)],
     );
   }
-  if (!(job.kind === "apply" || job.kind === "scheduled" || job.kind === "pull") || job.dryRun || job.status === "running") return;
+  if (
+    !(job.kind === "apply" || job.kind === "scheduled" || job.kind === "pull") ||
+    job.dryRun ||
+    job.status === "running"
+  )
+    return;
   for (const h of job.hosts) {
     for (const r of h.report.roles) {
       if (!r.inputs || r.errors > 0 || r.skipped) continue;
@@ -158,7 +232,16 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
          ok_job_id = COALESCE(excluded.ok_job_id, host_last.ok_job_id), ok_at = COALESCE(excluded.ok_at, host_last.ok_at),
          ok_version = COALESCE(excluded.ok_version, host_last.ok_version)
        WHERE host_last.job_id <= excluded.job_id`,
-      [h.id, job.id, job.started, h.status, job.version, ok ? job.id : null, ok ? job.started : null, ok ? job.version : null],
+      [
+        h.id,
+        job.id,
+        job.started,
+        h.status,
+        job.version,
+        ok ? job.id : null,
+        ok ? job.started : null,
+        ok ? job.version : null,
+      ],
     );
   }
 }
@@ -168,9 +251,18 @@ function summary(r: Row): JobSummary {
   const ended = num(r.ended_at);
   const elapsed = num(r.elapsed);
   return {
-    id: String(r.id), kind: String(r.kind) as JobKind, who: String(r.who), target: String(r.target), version: String(r.version),
-    dryRun: Number(r.dry_run) === 1, started: Number(r.started_at), status: String(r.status) as JobStatus,
-    ...(ended !== undefined ? { ended } : {}), ...(elapsed !== undefined ? { elapsed } : {}),
-    hosts: Number(r.hosts), failed: Number(r.failed), changed: Number(r.changed),
+    id: String(r.id),
+    kind: String(r.kind) as JobKind,
+    who: String(r.who),
+    target: String(r.target),
+    version: String(r.version),
+    dryRun: Number(r.dry_run) === 1,
+    started: Number(r.started_at),
+    status: String(r.status) as JobStatus,
+    ...(ended !== undefined ? { ended } : {}),
+    ...(elapsed !== undefined ? { elapsed } : {}),
+    hosts: Number(r.hosts),
+    failed: Number(r.failed),
+    changed: Number(r.changed),
   };
 }

@@ -30,11 +30,25 @@ export interface ApplyArgs {
 }
 
 // A compile error here means an operator was added to salty.d.ts but not to operators/names.ts.
-const everyOperatorListed: [Exclude<keyof Operators, (typeof OPERATOR_NAMES)[number]>] extends [never] ? true : never = true;
+const everyOperatorListed: [Exclude<keyof Operators, (typeof OPERATOR_NAMES)[number]>] extends [
+  never,
+]
+  ? true
+  : never = true;
 void everyOperatorListed;
 
 /** Names an apply argument may not take: they would shadow the context or an operator. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set(["id", "me", "role", "hosts", "bootstrap", "args", "dryRun", "path", ...OPERATOR_NAMES]);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  "id",
+  "me",
+  "role",
+  "hosts",
+  "bootstrap",
+  "args",
+  "dryRun",
+  "path",
+  ...OPERATOR_NAMES,
+]);
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -47,7 +61,10 @@ const STEERING = ["target", "roles", "skip"];
 
 function nearSteering(key: string): string | undefined {
   if (STEERING.includes(key) || (ROLLOUT_KEYS as readonly string[]).includes(key)) return undefined;
-  return STEERING.find((word) => editDistance(key, word) <= (word.length >= 6 ? 2 : 1)) ?? ROLLOUT_KEYS.find((word) => nearRollout(key, word));
+  return (
+    STEERING.find((word) => editDistance(key, word) <= (word.length >= 6 ? 2 : 1)) ??
+    ROLLOUT_KEYS.find((word) => nearRollout(key, word))
+  );
 }
 
 /**
@@ -66,12 +83,15 @@ function nearRollout(key: string, word: string): boolean {
 
 /** Edits (insert, delete, substitute, swap two neighbours) from a to b: the optimal string alignment distance. */
 export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
       d[i]![j] = v;
     }
   }
@@ -106,7 +126,10 @@ function splitList(value: string): string[] {
 }
 
 export function parseTarget(value: string): Target {
-  if (value.trim() === "") throw new UsageError("target= needs a host glob or an expression (cluster:NAME, role:NAME, fact:PATH=GLOB, ...)");
+  if (value.trim() === "")
+    throw new UsageError(
+      "target= needs a host glob or an expression (cluster:NAME, role:NAME, fact:PATH=GLOB, ...)",
+    );
   return { text: value, expr: parseExpr(value) };
 }
 
@@ -116,15 +139,27 @@ export function parseApplyArgs(list: readonly string[]): ApplyArgs {
   const rollout: Partial<Record<RolloutKey, string>> = {};
   for (const arg of list) {
     const eq = arg.indexOf("=");
-    if (eq === -1) throw new UsageError(`${JSON.stringify(arg)}: apply arguments are KEY=VALUE (e.g. roles=nginx target=web*)`);
+    if (eq === -1)
+      throw new UsageError(
+        `${JSON.stringify(arg)}: apply arguments are KEY=VALUE (e.g. roles=nginx target=web*)`,
+      );
     const key = arg.slice(0, eq);
     const value = arg.slice(eq + 1);
-    if (!KEY.test(key)) throw new UsageError(`${JSON.stringify(arg)}: the key must be a name (letters, digits and _, not first a digit)`);
+    if (!KEY.test(key))
+      throw new UsageError(
+        `${JSON.stringify(arg)}: the key must be a name (letters, digits and _, not first a digit)`,
+      );
     // Assigned to a plain object it would set the prototype, not a context name.
     if (key === "__proto__") throw new UsageError(`__proto__=: not a usable name`);
-    if (RESERVED_NAMES.has(key)) throw new UsageError(`${key}=: "${key}" is a name of the role context and cannot be set from the command line`);
+    if (RESERVED_NAMES.has(key))
+      throw new UsageError(
+        `${key}=: "${key}" is a name of the role context and cannot be set from the command line`,
+      );
     const near = nearSteering(key);
-    if (near) throw new UsageError(`${key}=: did you mean ${near}=? (a key this close to ${near} is taken for a typo, not a context variable)`);
+    if (near)
+      throw new UsageError(
+        `${key}=: did you mean ${near}=? (a key this close to ${near} is taken for a typo, not a context variable)`,
+      );
     if (seen.has(key)) throw new UsageError(`${key}= is given twice`);
     seen.add(key);
     if (key === "roles" || key === "skip") out[key] = splitList(value);

@@ -37,7 +37,8 @@ export function maskSecrets<T>(value: T, isSecret: IsSecret): T {
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") return isSecret(v) ? "NACL[***]" : v;
     if (Array.isArray(v)) return v.map(walk);
-    if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    if (isPlainObject(v))
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
   return walk(value) as T;
@@ -45,22 +46,41 @@ export function maskSecrets<T>(value: T, isSecret: IsSecret): T {
 
 /** The plaintexts of the secrets in `raw`, read from the same places in its decrypted copy (for masking). */
 export function secretValues(raw: unknown, decrypted: unknown, isSecret: IsSecret): string[] {
-  if (typeof raw === "string") return isSecret(raw) && typeof decrypted === "string" ? [decrypted] : [];
-  if (Array.isArray(raw)) return Array.isArray(decrypted) ? raw.flatMap((v, i) => secretValues(v, decrypted[i], isSecret)) : [];
-  if (isPlainObject(raw) && isPlainObject(decrypted)) return Object.entries(raw).flatMap(([k, v]) => (Object.hasOwn(decrypted, k) ? secretValues(v, decrypted[k], isSecret) : []));
+  if (typeof raw === "string")
+    return isSecret(raw) && typeof decrypted === "string" ? [decrypted] : [];
+  if (Array.isArray(raw))
+    return Array.isArray(decrypted)
+      ? raw.flatMap((v, i) => secretValues(v, decrypted[i], isSecret))
+      : [];
+  if (isPlainObject(raw) && isPlainObject(decrypted))
+    return Object.entries(raw).flatMap(([k, v]) =>
+      Object.hasOwn(decrypted, k) ? secretValues(v, decrypted[k], isSecret) : [],
+    );
   return [];
 }
 
 function info(host: PlannedHost, vars: Vars, facts: Facts | undefined): HostInfo {
-  return { env: host.env, cluster: host.cluster, roles: host.roles.map((r) => r.name), vars, ...(facts ? { facts } : {}) };
+  return {
+    env: host.env,
+    cluster: host.cluster,
+    roles: host.roles.map((r) => r.name),
+    vars,
+    ...(facts ? { facts } : {}),
+  };
 }
 
 /**
  * Every host of the plan as another host may see it: cluster, env, roles,
  * facts (when connected) and non-secret vars. Compute once per apply.
  */
-export function publicHosts(plan: InventoryPlan, facts: FactsById, isSecret: IsSecret): Record<string, HostInfo> {
-  return Object.fromEntries(plan.hosts.map((h) => [h.id, info(h, publicVars(h.vars, isSecret), own(facts, h.id))]));
+export function publicHosts(
+  plan: InventoryPlan,
+  facts: FactsById,
+  isSecret: IsSecret,
+): Record<string, HostInfo> {
+  return Object.fromEntries(
+    plan.hosts.map((h) => [h.id, info(h, publicVars(h.vars, isSecret), own(facts, h.id))]),
+  );
 }
 
 export interface ContextInput {
@@ -110,7 +130,10 @@ export interface ContextFactoryOptions {
 export function contextFactory(
   plan: InventoryPlan,
   opts: ContextFactoryOptions,
-): ((hostId: string, role: string) => HostContext) & { others: Record<string, HostInfo>; secrets(hostId: string): string[] } {
+): ((hostId: string, role: string) => HostContext) & {
+  others: Record<string, HostInfo>;
+  secrets(hostId: string): string[];
+} {
   const others = publicHosts(plan, opts.facts, opts.isSecret);
   const byId = new Map(plan.hosts.map((h) => [h.id, h]));
   const built = new Map<string, HostContext>();
@@ -119,7 +142,15 @@ export function contextFactory(
     if (!ctx) {
       const host = byId.get(hostId);
       if (!host) throw new SaltyError(`no host ${hostId} in this apply's plan`, "E_INVENTORY");
-      ctx = buildContext({ host, role, others, facts: own(opts.facts, hostId), extra: opts.extra, bootstrap: opts.bootstrap, decrypt: opts.decrypt });
+      ctx = buildContext({
+        host,
+        role,
+        others,
+        facts: own(opts.facts, hostId),
+        extra: opts.extra,
+        bootstrap: opts.bootstrap,
+        decrypt: opts.decrypt,
+      });
       built.set(hostId, ctx);
     }
     return { ...ctx, role };

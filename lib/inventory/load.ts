@@ -19,10 +19,15 @@ export async function loadInventory(fileroot: string): Promise<unknown> {
   try {
     source = await readFile(path, "utf8");
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : errorMessage(err);
+    const reason =
+      (err as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : errorMessage(err);
     throw new SaltyError(`${INVENTORY_FILE}: ${reason} (fileroot ${fileroot})`, "E_INVENTORY");
   }
   const { namespace } = await loadModule(source, { filename: INVENTORY_FILE, code: "E_INVENTORY" });
-  if (!("default" in namespace)) throw new SaltyError(`${INVENTORY_FILE}: no default export (write \`export default { hosts: ... } satisfies Inventory\`)`, "E_INVENTORY");
+  if (!("default" in namespace))
+    throw new SaltyError(
+      `${INVENTORY_FILE}: no default export (write \`export default { hosts: ... } satisfies Inventory\`)`,
+      "E_INVENTORY",
+    );
   return namespace.default;
 }

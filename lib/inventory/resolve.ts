@@ -82,13 +82,20 @@ interface Entry {
 }
 
 function entriesOf(inv: ValidInventory): Entry[] {
-  return Object.entries(inv.hosts).flatMap(([cluster, members]) => Object.entries(members).map(([key, spec]) => ({ key, cluster, spec })));
+  return Object.entries(inv.hosts).flatMap(([cluster, members]) =>
+    Object.entries(members).map(([key, spec]) => ({ key, cluster, spec })),
+  );
 }
 
 /** Which connected ids each entry gets: exact ids first, then the first matching glob. */
-function assign(entries: Entry[], connected: string[]): { byEntry: Map<string, string[]>; unknown: string[] } {
+function assign(
+  entries: Entry[],
+  connected: string[],
+): { byEntry: Map<string, string[]>; unknown: string[] } {
   const exact = new Set(entries.filter((e) => !isGlob(e.key)).map((e) => e.key));
-  const globs = entries.filter((e) => isGlob(e.key)).map((e) => ({ key: e.key, match: hostMatcher(e.key) }));
+  const globs = entries
+    .filter((e) => isGlob(e.key))
+    .map((e) => ({ key: e.key, match: hostMatcher(e.key) }));
   const byEntry = new Map<string, string[]>();
   const unknown: string[] = [];
   for (const id of [...connected].sort()) {
@@ -107,10 +114,22 @@ type InTarget = (h: HostView) => boolean;
 
 function targetTest(target: Target | undefined, factsOf: FactsOf): InTarget {
   if (!target) return () => true;
-  return (h) => matchTarget(target.expr, { id: h.id, cluster: h.cluster, env: h.env, roles: h.roles.map((r) => r.name), vars: h.vars, facts: factsOf(h.id) });
+  return (h) =>
+    matchTarget(target.expr, {
+      id: h.id,
+      cluster: h.cluster,
+      env: h.env,
+      roles: h.roles.map((r) => r.name),
+      vars: h.vars,
+      facts: factsOf(h.id),
+    });
 }
 
-function statusOf(h: Omit<PlannedHost, "status">, target: Target | undefined, inTarget: InTarget): PlanStatus {
+function statusOf(
+  h: Omit<PlannedHost, "status">,
+  target: Target | undefined,
+  inTarget: InTarget,
+): PlanStatus {
   if (!inTarget(h)) return "skipped";
   if (h.connected) return "run";
   const namedExactly = !!target && namesExactly(target.expr, h.id);
@@ -119,16 +138,26 @@ function statusOf(h: Omit<PlannedHost, "status">, target: Target | undefined, in
 
 /** A cluster:, env: or role: name the inventory does not know is a usage error (a typo must not select nothing silently). */
 function checkTargetNames(inv: ValidInventory, target: Target): void {
-  const roles = new Set(Object.values(inv.hosts).flatMap((m) => Object.values(m).flatMap((h) => [...h.roles, ...(h.tags ?? [])])));
+  const roles = new Set(
+    Object.values(inv.hosts).flatMap((m) =>
+      Object.values(m).flatMap((h) => [...h.roles, ...(h.tags ?? [])]),
+    ),
+  );
   for (const l of leaves(target.expr)) {
     if (l.kind === "cluster" && !Object.hasOwn(inv.hosts, l.name)) {
-      throw new UsageError(`target=${target.text}: no cluster ${l.name} in the inventory (known: ${Object.keys(inv.hosts).join(", ") || "none"})`);
+      throw new UsageError(
+        `target=${target.text}: no cluster ${l.name} in the inventory (known: ${Object.keys(inv.hosts).join(", ") || "none"})`,
+      );
     }
     if (l.kind === "env" && !Object.hasOwn(inv.envs, l.name)) {
-      throw new UsageError(`target=${target.text}: no env ${l.name} in the inventory (known: ${Object.keys(inv.envs).join(", ") || "none"})`);
+      throw new UsageError(
+        `target=${target.text}: no env ${l.name} in the inventory (known: ${Object.keys(inv.envs).join(", ") || "none"})`,
+      );
     }
     if (l.kind === "role" && !roles.has(l.name)) {
-      throw new UsageError(`target=${target.text}: no host of the inventory has role ${l.name} (known: ${[...roles].sort().join(", ") || "none"})`);
+      throw new UsageError(
+        `target=${target.text}: no host of the inventory has role ${l.name} (known: ${[...roles].sort().join(", ") || "none"})`,
+      );
     }
   }
 }
@@ -146,7 +175,12 @@ export function targetText(target: Target): string {
 }
 
 /** `factsOf`: the validated facts of connected agents, for fact: targets (none: no fact: leaf matches). */
-export function scopeApply(inv: ValidInventory, connectedIds: Iterable<string>, args: ApplyArgs, factsOf: FactsOf = () => undefined): InventoryPlan {
+export function scopeApply(
+  inv: ValidInventory,
+  connectedIds: Iterable<string>,
+  args: ApplyArgs,
+  factsOf: FactsOf = () => undefined,
+): InventoryPlan {
   const target = args.target;
   if (target) checkTargetNames(inv, target);
   const inTarget = targetTest(target, factsOf);
@@ -172,7 +206,8 @@ export function scopeApply(inv: ValidInventory, connectedIds: Iterable<string>, 
       hosts.push({ ...host, status: statusOf(host, target, inTarget) });
     }
   }
-  if (!hosts.some((h) => h.status !== "skipped")) throw noMatch(target, unknown, unmatchedGlobs, factsOf);
+  if (!hosts.some((h) => h.status !== "skipped"))
+    throw noMatch(target, unknown, unmatchedGlobs, factsOf);
   return { hosts, unknownAgents: unknown, unmatchedGlobs };
 }
 
@@ -180,10 +215,29 @@ export function scopeApply(inv: ValidInventory, connectedIds: Iterable<string>, 
 export class NoHostMatched extends UsageError {}
 
 /** `no host matched target=web9 (...)`, with what could explain it. */
-function noMatch(target: Target | undefined, unknownAgents: string[], unmatchedGlobs: string[], factsOf: FactsOf): NoHostMatched {
-  const globs = unmatchedGlobs.length ? `globs matching no connected agent: ${unmatchedGlobs.join(", ")}` : "";
-  if (!target) return new NoHostMatched(`no host matched: ${INVENTORY_FILE} names no host${globs ? ` (${globs})` : ""}`);
-  const strangers = unknownAgents.filter((id) => matchTarget(target.expr, { id, facts: factsOf(id) }));
-  const why = [strangers.length ? `connected but not in ${INVENTORY_FILE}: ${strangers.slice(0, 5).join(", ")}${strangers.length > 5 ? ", ..." : ""}` : "", globs].filter(Boolean);
-  return new NoHostMatched(`no host matched target=${target.text}${why.length ? ` (${why.join("; ")})` : ""}`);
+function noMatch(
+  target: Target | undefined,
+  unknownAgents: string[],
+  unmatchedGlobs: string[],
+  factsOf: FactsOf,
+): NoHostMatched {
+  const globs = unmatchedGlobs.length
+    ? `globs matching no connected agent: ${unmatchedGlobs.join(", ")}`
+    : "";
+  if (!target)
+    return new NoHostMatched(
+      `no host matched: ${INVENTORY_FILE} names no host${globs ? ` (${globs})` : ""}`,
+    );
+  const strangers = unknownAgents.filter((id) =>
+    matchTarget(target.expr, { id, facts: factsOf(id) }),
+  );
+  const why = [
+    strangers.length
+      ? `connected but not in ${INVENTORY_FILE}: ${strangers.slice(0, 5).join(", ")}${strangers.length > 5 ? ", ..." : ""}`
+      : "",
+    globs,
+  ].filter(Boolean);
+  return new NoHostMatched(
+    `no host matched target=${target.text}${why.length ? ` (${why.join("; ")})` : ""}`,
+  );
 }

@@ -16,7 +16,9 @@ export function checkRoleFiles(inv: ValidInventory, roleFiles: ReadonlySet<strin
     for (const [id, spec] of Object.entries(members)) {
       for (const role of spec.roles) {
         if (roleFiles.has(role) || spec.tags?.includes(role)) continue;
-        problems.push(`${pathOf(pathOf("hosts", cluster), id)}: role ${JSON.stringify(role)} has no roles/${role}.ts (a name that is only a tag goes in the host's tags: [...] too)`);
+        problems.push(
+          `${pathOf(pathOf("hosts", cluster), id)}: role ${JSON.stringify(role)} has no roles/${role}.ts (a name that is only a tag goes in the host's tags: [...] too)`,
+        );
       }
     }
   }
@@ -24,13 +26,23 @@ export function checkRoleFiles(inv: ValidInventory, roleFiles: ReadonlySet<strin
 }
 
 /** Every name of roles= and skip= must be a role file or a declared tag. */
-export function checkRoleArgs(args: Pick<ApplyArgs, "roles" | "skip">, inv: ValidInventory, roleFiles: ReadonlySet<string>): void {
-  const tags = new Set(Object.values(inv.hosts).flatMap((members) => Object.values(members).flatMap((spec) => spec.tags ?? [])));
+export function checkRoleArgs(
+  args: Pick<ApplyArgs, "roles" | "skip">,
+  inv: ValidInventory,
+  roleFiles: ReadonlySet<string>,
+): void {
+  const tags = new Set(
+    Object.values(inv.hosts).flatMap((members) =>
+      Object.values(members).flatMap((spec) => spec.tags ?? []),
+    ),
+  );
   for (const key of ["roles", "skip"] as const) {
     for (const name of args[key]) {
       if (roleFiles.has(name) || tags.has(name)) continue;
       const near = closest(name, [...roleFiles, ...tags]);
-      throw new UsageError(`${key}=${name}: no role or tag of that name (no roles/${name}.ts, and no host lists it under tags)${near ? `; did you mean ${near}?` : ""}`);
+      throw new UsageError(
+        `${key}=${name}: no role or tag of that name (no roles/${name}.ts, and no host lists it under tags)${near ? `; did you mean ${near}?` : ""}`,
+      );
     }
   }
 }

@@ -23,7 +23,14 @@ export interface RolloutOptions {
   pauseMs: number;
 }
 
-export const ROLLOUT_KEYS = ["batch", "max_fail", "gate", "gate_timeout", "gate_retries", "pause"] as const;
+export const ROLLOUT_KEYS = [
+  "batch",
+  "max_fail",
+  "gate",
+  "gate_timeout",
+  "gate_retries",
+  "pause",
+] as const;
 export type RolloutKey = (typeof ROLLOUT_KEYS)[number];
 
 export const ROLLOUT_DEFAULTS = { gateTimeoutMs: 10_000, gateRetries: 2, pauseMs: 0 } as const;
@@ -40,7 +47,9 @@ export function parseSize(key: string, text: string): Size {
     const n = Number(text);
     if (n >= 1 && Number.isSafeInteger(n)) return { n };
   }
-  throw new UsageError(`${key}=${text}: a number of hosts (1 or more) or a percentage (above 0%, at most 100%)`);
+  throw new UsageError(
+    `${key}=${text}: a number of hosts (1 or more) or a percentage (above 0%, at most 100%)`,
+  );
 }
 
 /** `30s`, `2m`, `500ms`, `1h`, or a number of seconds. */
@@ -48,7 +57,10 @@ export function parseDuration(key: string, text: string, maxMs: number): number 
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(text);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? "s") as "ms"];
   const ms = m ? Math.round(Number(m[1]) * unit) : NaN;
-  if (!(ms >= 0 && ms <= maxMs)) throw new UsageError(`${key}=${text}: a duration such as 30s, 2m or 500ms (at most ${maxMs / 1000}s)`);
+  if (!(ms >= 0 && ms <= maxMs))
+    throw new UsageError(
+      `${key}=${text}: a duration such as 30s, 2m or 500ms (at most ${maxMs / 1000}s)`,
+    );
   return ms;
 }
 
@@ -56,25 +68,30 @@ export function parseDuration(key: string, text: string, maxMs: number): number 
 export function parseRollout(raw: Partial<Record<RolloutKey, string>>): RolloutOptions | undefined {
   if (Object.keys(raw).length === 0) return undefined;
   for (const k of ["gate_timeout", "gate_retries"] as const) {
-    if (raw[k] !== undefined && raw.gate === undefined) throw new UsageError(`${k}= needs gate=CMD (the health check it applies to)`);
+    if (raw[k] !== undefined && raw.gate === undefined)
+      throw new UsageError(`${k}= needs gate=CMD (the health check it applies to)`);
   }
   const opts: RolloutOptions = { batch: [{ pct: 100 }], maxFail: { n: 1 }, ...ROLLOUT_DEFAULTS };
   if (raw.batch !== undefined) {
     const items = raw.batch.split(",").map((s) => s.trim());
-    if (items.some((s) => s === "")) throw new UsageError(`batch=${raw.batch}: sizes separated by commas (batch=1,10%,100%)`);
+    if (items.some((s) => s === ""))
+      throw new UsageError(`batch=${raw.batch}: sizes separated by commas (batch=1,10%,100%)`);
     opts.batch = items.map((s) => parseSize("batch", s));
   }
   if (raw.max_fail !== undefined) opts.maxFail = parseSize("max_fail", raw.max_fail);
   if (raw.gate !== undefined) {
-    if (raw.gate.trim() === "") throw new UsageError(`gate= needs a command (gate="curl -sf localhost/health")`);
+    if (raw.gate.trim() === "")
+      throw new UsageError(`gate= needs a command (gate="curl -sf localhost/health")`);
     opts.gate = raw.gate;
   }
   if (raw.gate_timeout !== undefined) {
     opts.gateTimeoutMs = parseDuration("gate_timeout", raw.gate_timeout, 3_600_000);
-    if (opts.gateTimeoutMs < 1) throw new UsageError(`gate_timeout=${raw.gate_timeout}: more than 0`);
+    if (opts.gateTimeoutMs < 1)
+      throw new UsageError(`gate_timeout=${raw.gate_timeout}: more than 0`);
   }
   if (raw.gate_retries !== undefined) {
-    if (!INT.test(raw.gate_retries) || Number(raw.gate_retries) > 100) throw new UsageError(`gate_retries=${raw.gate_retries}: a number of retries from 0 to 100`);
+    if (!INT.test(raw.gate_retries) || Number(raw.gate_retries) > 100)
+      throw new UsageError(`gate_retries=${raw.gate_retries}: a number of retries from 0 to 100`);
     opts.gateRetries = Number(raw.gate_retries);
   }
   if (raw.pause !== undefined) opts.pauseMs = parseDuration("pause", raw.pause, 86_400_000);

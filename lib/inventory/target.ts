@@ -42,11 +42,19 @@ const PREFIXES = ["cluster", "env", "role", "fact", "var"] as const;
 /** Parse a target expression; a UsageError names the problem and the word it is at. */
 export function parseTarget(text: string): TargetExpr {
   const tokens = tokenize(text);
-  if (tokens.length === 0) throw bad(text, "an empty target (a host glob, cluster:NAME, env:NAME, role:NAME, fact:PATH=GLOB or var:PATH=GLOB)");
+  if (tokens.length === 0)
+    throw bad(
+      text,
+      "an empty target (a host glob, cluster:NAME, env:NAME, role:NAME, fact:PATH=GLOB or var:PATH=GLOB)",
+    );
   const p = new Parser(text, tokens);
   const expr = p.or();
   const rest = p.peek();
-  if (rest !== undefined) throw bad(text, rest === ")" ? "a ')' without its '('" : `expected and/or before ${JSON.stringify(rest)}`);
+  if (rest !== undefined)
+    throw bad(
+      text,
+      rest === ")" ? "a ')' without its '('" : `expected and/or before ${JSON.stringify(rest)}`,
+    );
   return expr;
 }
 
@@ -60,7 +68,10 @@ function tokenize(text: string): string[] {
 
 class Parser {
   private at = 0;
-  constructor(private text: string, private tokens: string[]) {}
+  constructor(
+    private text: string,
+    private tokens: string[],
+  ) {}
 
   peek(): string | undefined {
     return this.tokens[this.at];
@@ -91,14 +102,24 @@ class Parser {
   private not(): TargetExpr {
     const prev = this.tokens[this.at - 1];
     const t = this.next();
-    if (t === undefined) throw bad(this.text, prev ? `expected a host glob or NAME: after ${JSON.stringify(prev)}` : "nothing to match");
+    if (t === undefined)
+      throw bad(
+        this.text,
+        prev ? `expected a host glob or NAME: after ${JSON.stringify(prev)}` : "nothing to match",
+      );
     if (t === "not") return { kind: "not", expr: this.not() };
     if (t === "(") {
       const inner = this.or();
       if (this.next() !== ")") throw bad(this.text, "a '(' without its ')'");
       return inner;
     }
-    if (t === ")") throw bad(this.text, prev ? `expected a host glob or NAME: after ${JSON.stringify(prev)}, not ')'` : "a ')' without its '('");
+    if (t === ")")
+      throw bad(
+        this.text,
+        prev
+          ? `expected a host glob or NAME: after ${JSON.stringify(prev)}, not ')'`
+          : "a ')' without its '('",
+      );
     if (KEYWORDS.has(t)) throw bad(this.text, `${JSON.stringify(t)} needs something on its left`);
     return list(this.text, t);
   }
@@ -119,7 +140,8 @@ function list(text: string, word: string): TargetExpr {
     }
   }
   parts.push(word.slice(start));
-  if (parts.some((p) => p === "")) throw bad(text, `an empty item in the list ${JSON.stringify(word)}`);
+  if (parts.some((p) => p === ""))
+    throw bad(text, `an empty item in the list ${JSON.stringify(word)}`);
   return parts.map((p) => leaf(text, p)).reduce((left, right) => ({ kind: "or", left, right }));
 }
 
@@ -128,13 +150,22 @@ function leaf(text: string, word: string): TargetExpr {
   if (colon === -1) return { kind: "host", pattern: checkGlob(text, word) };
   const prefix = word.slice(0, colon);
   const rest = word.slice(colon + 1);
-  if (!(PREFIXES as readonly string[]).includes(prefix)) throw bad(text, `unknown ${JSON.stringify(`${prefix}:`)} (a host id has no ':'; known: ${PREFIXES.map((p) => `${p}:`).join(" ")})`);
+  if (!(PREFIXES as readonly string[]).includes(prefix))
+    throw bad(
+      text,
+      `unknown ${JSON.stringify(`${prefix}:`)} (a host id has no ':'; known: ${PREFIXES.map((p) => `${p}:`).join(" ")})`,
+    );
   if (prefix === "fact" || prefix === "var") {
     const eq = rest.indexOf("=");
-    if (eq === -1) throw bad(text, `${word}: ${prefix}: needs PATH=GLOB (e.g. ${prefix === "fact" ? "fact:os.family=debian" : "var:tier=web"})`);
+    if (eq === -1)
+      throw bad(
+        text,
+        `${word}: ${prefix}: needs PATH=GLOB (e.g. ${prefix === "fact" ? "fact:os.family=debian" : "var:tier=web"})`,
+      );
     const path = rest.slice(0, eq).split(".");
     const pattern = rest.slice(eq + 1);
-    if (path.some((s) => s === "")) throw bad(text, `${word}: the path must be names joined by dots`);
+    if (path.some((s) => s === ""))
+      throw bad(text, `${word}: the path must be names joined by dots`);
     if (pattern === "") throw bad(text, `${word}: the value to match is empty`);
     return { kind: prefix, path, pattern: checkGlob(text, pattern) };
   }
@@ -152,7 +183,8 @@ function checkGlob(text: string, glob: string): string {
     else if (c === "]") bracket--;
     if (brace < 0 || bracket < 0) break;
   }
-  if (brace !== 0 || bracket !== 0) throw bad(text, `${JSON.stringify(glob)}: unbalanced ${brace !== 0 ? "{ }" : "[ ]"}`);
+  if (brace !== 0 || bracket !== 0)
+    throw bad(text, `${JSON.stringify(glob)}: unbalanced ${brace !== 0 ? "{ }" : "[ ]"}`);
   return glob;
 }
 
@@ -191,7 +223,9 @@ export function matchTarget(expr: TargetExpr, h: TargetHost): boolean {
     case "fact":
     case "var": {
       const match = globMatcher(expr.pattern);
-      return valuesAt(expr.kind === "fact" ? h.facts : h.vars, expr.path).some((v) => match(String(v)));
+      return valuesAt(expr.kind === "fact" ? h.facts : h.vars, expr.path).some((v) =>
+        match(String(v)),
+      );
     }
     case "and":
       return matchTarget(expr.left, h) && matchTarget(expr.right, h);
@@ -208,16 +242,22 @@ export function valuesAt(root: unknown, path: readonly string[]): Array<string |
   for (const key of path) {
     const next: unknown[] = [];
     for (const v of here.flatMap((x) => (Array.isArray(x) ? x : [x]))) {
-      if (typeof v === "object" && v !== null && !Array.isArray(v) && Object.hasOwn(v, key)) next.push((v as Record<string, unknown>)[key]);
+      if (typeof v === "object" && v !== null && !Array.isArray(v) && Object.hasOwn(v, key))
+        next.push((v as Record<string, unknown>)[key]);
     }
     here = next;
   }
-  return here.flatMap((x) => (Array.isArray(x) ? x : [x])).filter((v): v is string | number | boolean => ["string", "number", "boolean"].includes(typeof v));
+  return here
+    .flatMap((x) => (Array.isArray(x) ? x : [x]))
+    .filter((v): v is string | number | boolean =>
+      ["string", "number", "boolean"].includes(typeof v),
+    );
 }
 
 /** Every leaf of the expression (for checking names against the inventory). */
 export function leaves(expr: TargetExpr): TargetExpr[] {
-  if (expr.kind === "and" || expr.kind === "or") return [...leaves(expr.left), ...leaves(expr.right)];
+  if (expr.kind === "and" || expr.kind === "or")
+    return [...leaves(expr.left), ...leaves(expr.right)];
   if (expr.kind === "not") return leaves(expr.expr);
   return [expr];
 }

@@ -58,8 +58,13 @@ function list(names: string[]): string {
 /** A copy of the inventory with its types checked, or an InventoryError listing every problem. */
 export function validateInventory(raw: unknown): ValidInventory {
   const problems: string[] = [];
-  if (!isPlainObject(raw)) throw new InventoryError(["the default export must be an object with `hosts` (and optional `clusters`, `envs`)"]);
-  for (const k of Object.keys(raw)) if (!TOP_KEYS.includes(k)) problems.push(`unknown key ${JSON.stringify(k)} (expected ${TOP_KEYS.join(", ")})`);
+  if (!isPlainObject(raw))
+    throw new InventoryError([
+      "the default export must be an object with `hosts` (and optional `clusters`, `envs`)",
+    ]);
+  for (const k of Object.keys(raw))
+    if (!TOP_KEYS.includes(k))
+      problems.push(`unknown key ${JSON.stringify(k)} (expected ${TOP_KEYS.join(", ")})`);
   // A section that is absent or malformed declares nothing (no cascade of "unknown env").
   const clusters = varsSection(raw, "clusters", problems);
   const envs = varsSection(raw, "envs", problems);
@@ -68,11 +73,17 @@ export function validateInventory(raw: unknown): ValidInventory {
   return structuredClone({ clusters: clusters ?? {}, envs: envs ?? {}, hosts });
 }
 
-function varsSection(raw: Record<string, unknown>, name: "clusters" | "envs", problems: string[]): Record<string, Vars> | undefined {
+function varsSection(
+  raw: Record<string, unknown>,
+  name: "clusters" | "envs",
+  problems: string[],
+): Record<string, Vars> | undefined {
   const section = raw[name];
   if (section === undefined) return undefined;
   if (!isPlainObject(section)) {
-    problems.push(`${name} must be an object of ${name === "clusters" ? "cluster" : "env"} name -> vars`);
+    problems.push(
+      `${name} must be an object of ${name === "clusters" ? "cluster" : "env"} name -> vars`,
+    );
     return undefined;
   }
   for (const [k, v] of Object.entries(section)) {
@@ -84,7 +95,11 @@ function varsSection(raw: Record<string, unknown>, name: "clusters" | "envs", pr
 
 type Declared = { clusters?: Record<string, Vars>; envs?: Record<string, Vars> };
 
-function hostsSection(hosts: unknown, declared: Declared, problems: string[]): ValidInventory["hosts"] {
+function hostsSection(
+  hosts: unknown,
+  declared: Declared,
+  problems: string[],
+): ValidInventory["hosts"] {
   if (hosts === undefined) {
     problems.push("missing hosts (cluster -> host id -> { env, roles })");
     return {};
@@ -96,14 +111,18 @@ function hostsSection(hosts: unknown, declared: Declared, problems: string[]): V
   const seen = new Map<string, string>();
   for (const [cluster, members] of Object.entries(hosts)) {
     const at = pathOf("hosts", cluster);
-    if (declared.clusters && !Object.hasOwn(declared.clusters, cluster)) problems.push(`${at}: unknown cluster ${JSON.stringify(cluster)} (known: ${list(Object.keys(declared.clusters))})`);
+    if (declared.clusters && !Object.hasOwn(declared.clusters, cluster))
+      problems.push(
+        `${at}: unknown cluster ${JSON.stringify(cluster)} (known: ${list(Object.keys(declared.clusters))})`,
+      );
     if (!isPlainObject(members)) {
       problems.push(`${at} must be an object of host id -> { env, roles }`);
       continue;
     }
     for (const [id, spec] of Object.entries(members)) {
       const hostAt = pathOf(at, id);
-      if (!id.trim() || /\s/.test(id)) problems.push(`${hostAt}: a host id must be non-empty and without spaces`);
+      if (!id.trim() || /\s/.test(id))
+        problems.push(`${hostAt}: a host id must be non-empty and without spaces`);
       const other = seen.get(id);
       if (other) problems.push(`${hostAt}: duplicate host id, already in ${other}`);
       else seen.set(id, at);
@@ -118,26 +137,38 @@ function checkHost(spec: unknown, at: string, declared: Declared, problems: stri
     problems.push(`${at} must be an object with env and roles`);
     return;
   }
-  for (const k of Object.keys(spec)) if (!HOST_KEYS.includes(k)) problems.push(`${at}: unknown key ${JSON.stringify(k)} (expected ${HOST_KEYS.join(", ")})`);
-  const { env, roles, tags, vars, ignore_missing } = spec as Partial<Record<keyof HostSpec, unknown>>;
+  for (const k of Object.keys(spec))
+    if (!HOST_KEYS.includes(k))
+      problems.push(`${at}: unknown key ${JSON.stringify(k)} (expected ${HOST_KEYS.join(", ")})`);
+  const { env, roles, tags, vars, ignore_missing } = spec as Partial<
+    Record<keyof HostSpec, unknown>
+  >;
   if (env === undefined) problems.push(`${at}: missing env`);
   else if (typeof env !== "string") problems.push(`${at}: env must be a string`);
-  else if (declared.envs && !Object.hasOwn(declared.envs, env)) problems.push(`${at}: unknown env ${JSON.stringify(env)} (known: ${list(Object.keys(declared.envs))})`);
+  else if (declared.envs && !Object.hasOwn(declared.envs, env))
+    problems.push(
+      `${at}: unknown env ${JSON.stringify(env)} (known: ${list(Object.keys(declared.envs))})`,
+    );
   checkRoles(roles, at, problems);
   checkTags(tags, roles, at, problems);
   if (vars !== undefined) {
     if (!isPlainObject(vars)) problems.push(`${at}: vars must be an object`);
     else checkData(vars, `${at}.vars`, problems);
   }
-  if (ignore_missing !== undefined && typeof ignore_missing !== "boolean") problems.push(`${at}: ignore_missing must be true or false`);
+  if (ignore_missing !== undefined && typeof ignore_missing !== "boolean")
+    problems.push(`${at}: ignore_missing must be true or false`);
 }
 
 function checkRoles(roles: unknown, at: string, problems: string[]): void {
   if (roles === undefined) return void problems.push(`${at}: missing roles`);
-  if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) return void problems.push(`${at}: roles must be an array of strings`);
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string"))
+    return void problems.push(`${at}: roles must be an array of strings`);
   const seen = new Set<string>();
   for (const r of roles as string[]) {
-    if (!ROLE_NAME.test(r)) problems.push(`${at}: role ${JSON.stringify(r)} is not a valid role name (letters, digits, _ . -)`);
+    if (!ROLE_NAME.test(r))
+      problems.push(
+        `${at}: role ${JSON.stringify(r)} is not a valid role name (letters, digits, _ . -)`,
+      );
     else if (seen.has(r)) problems.push(`${at}: role ${JSON.stringify(r)} is listed twice`);
     seen.add(r);
   }
@@ -146,10 +177,14 @@ function checkRoles(roles: unknown, at: string, problems: string[]): void {
 /** A tag is one of the host's roles that has no roles/NAME.ts (apply-scope.ts checks the files). */
 function checkTags(tags: unknown, roles: unknown, at: string, problems: string[]): void {
   if (tags === undefined) return;
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) return void problems.push(`${at}: tags must be an array of strings`);
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string"))
+    return void problems.push(`${at}: tags must be an array of strings`);
   const listed = Array.isArray(roles) ? roles : [];
   for (const t of tags as string[]) {
-    if (!listed.includes(t)) problems.push(`${at}: tag ${JSON.stringify(t)} is not one of its roles (a tag is a role name without roles/${t}.ts)`);
+    if (!listed.includes(t))
+      problems.push(
+        `${at}: tag ${JSON.stringify(t)} is not one of its roles (a tag is a role name without roles/${t}.ts)`,
+      );
   }
 }
 
@@ -161,7 +196,8 @@ function checkData(value: unknown, at: string, problems: string[], depth = 0): v
     if (!Number.isFinite(value)) problems.push(`${at}: must be a finite number`);
     return;
   }
-  if (Array.isArray(value)) return value.forEach((v, i) => checkData(v, pathOf(at, i), problems, depth + 1));
+  if (Array.isArray(value))
+    return value.forEach((v, i) => checkData(v, pathOf(at, i), problems, depth + 1));
   if (isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) checkData(v, pathOf(at, k), problems, depth + 1);
     return;

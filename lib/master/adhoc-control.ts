@@ -29,7 +29,8 @@ interface Deps {
 }
 
 function needAdhoc(deps: Deps): AdhocControl {
-  if (!deps.adhoc) throw new SaltyError("this master does not serve run, ping or targets", "E_UNSUPPORTED");
+  if (!deps.adhoc)
+    throw new SaltyError("this master does not serve run, ping or targets", "E_UNSUPPORTED");
   return deps.adhoc;
 }
 
@@ -37,39 +38,76 @@ const MAX_TIMEOUT_MS = 24 * 3600_000;
 
 function runRequest(p: unknown): RunRequest {
   const o = obj(p, "run");
-  const req: RunRequest = { target: str(o.target, "target"), argv: strList(o.argv, "argv"), shell: bool(o.shell, "shell") };
+  const req: RunRequest = {
+    target: str(o.target, "target"),
+    argv: strList(o.argv, "argv"),
+    shell: bool(o.shell, "shell"),
+  };
   if (req.argv.length === 0) throw new UsageError("salty run needs a command after --");
-  if (req.shell && req.argv.length !== 1) throw new UsageError("--shell takes the command as one string");
+  if (req.shell && req.argv.length !== 1)
+    throw new UsageError("--shell takes the command as one string");
   const cwd = optStr(o.cwd, "cwd");
   if (cwd !== undefined) req.cwd = cwd;
-  if (o.env !== undefined) req.env = Object.fromEntries(Object.entries(obj(o.env, "env")).map(([k, v]) => [k, str(v, `env.${k}`)]));
-  if (o.timeoutMs !== undefined) req.timeoutMs = Math.min(Math.max(1, int(o.timeoutMs, "timeoutMs")), MAX_TIMEOUT_MS);
+  if (o.env !== undefined)
+    req.env = Object.fromEntries(
+      Object.entries(obj(o.env, "env")).map(([k, v]) => [k, str(v, `env.${k}`)]),
+    );
+  if (o.timeoutMs !== undefined)
+    req.timeoutMs = Math.min(Math.max(1, int(o.timeoutMs, "timeoutMs")), MAX_TIMEOUT_MS);
   const user = optStr(o.user, "user");
   if (user) req.user = user.slice(0, 64);
   return req;
 }
 
 /** `who`: who asked, as the job history records it (master/jobs.ts whoOf), from the user the client says it runs as. */
-export function adhocHandlers(deps: Deps, who: (user: string | undefined) => string, emit: (e: RunEvent) => void): Pick<Handlers<ControlApi>, "targets" | "agents.ping" | "run"> {
+export function adhocHandlers(
+  deps: Deps,
+  who: (user: string | undefined) => string,
+  emit: (e: RunEvent) => void,
+): Pick<Handlers<ControlApi>, "targets" | "agents.ping" | "run"> {
   return {
     targets: async (p) => {
       const target = optStr(obj(p ?? {}, "targets").target, "target");
       const { hosts, strangers } = await needAdhoc(deps).select(target);
-      return { hosts: hosts.map((h) => ({ id: h.id, cluster: h.cluster, env: h.env, connected: h.connected })), strangers };
+      return {
+        hosts: hosts.map((h) => ({
+          id: h.id,
+          cluster: h.cluster,
+          env: h.env,
+          connected: h.connected,
+        })),
+        strangers,
+      };
     },
     "agents.ping": (p) => {
       const o = obj(p ?? {}, "agents.ping");
-      const timeoutMs = o.timeoutMs === undefined ? timing.pingTimeoutMs : Math.min(Math.max(1, int(o.timeoutMs, "timeoutMs")), 600_000);
+      const timeoutMs =
+        o.timeoutMs === undefined
+          ? timing.pingTimeoutMs
+          : Math.min(Math.max(1, int(o.timeoutMs, "timeoutMs")), 600_000);
       const adhoc = needAdhoc(deps);
-      return pingHosts(optStr(o.target, "target"), timeoutMs, { registry: deps.registry, select: adhoc.select, ...(adhoc.pendingAgents ? { pendingAgents: adhoc.pendingAgents } : {}), ...(deps.elsewhere ? { elsewhere: deps.elsewhere } : {}) });
+      return pingHosts(optStr(o.target, "target"), timeoutMs, {
+        registry: deps.registry,
+        select: adhoc.select,
+        ...(adhoc.pendingAgents ? { pendingAgents: adhoc.pendingAgents } : {}),
+        ...(deps.elsewhere ? { elsewhere: deps.elsewhere } : {}),
+      });
     },
     run: async (p) => {
       const req = runRequest(p);
       const adhoc = needAdhoc(deps);
-      const job = deps.history?.start("run", who(req.user), { args: [`target=${req.target}`, `cmd=${commandText(req).slice(0, 500)}`], dryRun: false, diff: false });
+      const job = deps.history?.start("run", who(req.user), {
+        args: [`target=${req.target}`, `cmd=${commandText(req).slice(0, 500)}`],
+        dryRun: false,
+        diff: false,
+      });
       if (job) emit({ type: "job", job: job.id });
       try {
-        const report = await runAdhoc(req, { registry: deps.registry, select: adhoc.select, secretsOf: adhoc.secretsOf }, emit);
+        const report = await runAdhoc(
+          req,
+          { registry: deps.registry, select: adhoc.select, secretsOf: adhoc.secretsOf },
+          emit,
+        );
         job?.end(asApplyReport(req, report));
         return job ? { ...report, job: job.id } : report;
       } catch (err) {
@@ -81,13 +119,18 @@ export function adhocHandlers(deps: Deps, who: (user: string | undefined) => str
 }
 
 /** `salty hosts`: each connected host's cluster and env from the inventory; an inventory that does not load leaves them out. */
-export async function withInventory(entries: Record<string, HostEntry>, adhoc: AdhocControl | undefined): Promise<Record<string, HostEntry>> {
+export async function withInventory(
+  entries: Record<string, HostEntry>,
+  adhoc: AdhocControl | undefined,
+): Promise<Record<string, HostEntry>> {
   if (!adhoc || Object.keys(entries).length === 0) return entries;
   const selection = await adhoc.select(undefined).catch(() => undefined);
   if (!selection) return entries;
   const where = new Map(selection.hosts.map((h) => [h.id, h]));
-  return Object.fromEntries(Object.entries(entries).map(([id, e]) => {
-    const h = where.get(id);
-    return [id, h ? { ...e, cluster: h.cluster, env: h.env } : e];
-  }));
+  return Object.fromEntries(
+    Object.entries(entries).map(([id, e]) => {
+      const h = where.get(id);
+      return [id, h ? { ...e, cluster: h.cluster, env: h.env } : e];
+    }),
+  );
 }

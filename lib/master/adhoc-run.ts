@@ -8,7 +8,14 @@
 
 import { limits, timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
-import type { ApplyReport, HostReport, RunEvent, RunHostEnd, RunReport, RunRequest } from "../wire/api.ts";
+import type {
+  ApplyReport,
+  HostReport,
+  RunEvent,
+  RunHostEnd,
+  RunReport,
+  RunRequest,
+} from "../wire/api.ts";
 import type { PlannedHost } from "../inventory/resolve.ts";
 import type { AgentSession, Registry } from "./registry.ts";
 import type { Selection } from "./targeting.ts";
@@ -21,7 +28,11 @@ export interface AdhocDeps {
   secretsOf(host: PlannedHost): string[];
 }
 
-export async function runAdhoc(req: RunRequest, deps: AdhocDeps, emit: (e: RunEvent) => void): Promise<RunReport> {
+export async function runAdhoc(
+  req: RunRequest,
+  deps: AdhocDeps,
+  emit: (e: RunEvent) => void,
+): Promise<RunReport> {
   const t0 = performance.now();
   const { hosts } = await deps.select(req.target);
   // ignore_missing hosts that are not connected are left out, as in an apply.
@@ -29,12 +40,18 @@ export async function runAdhoc(req: RunRequest, deps: AdhocDeps, emit: (e: RunEv
   const ends = await Promise.all(
     covered.map(async (h) => {
       const session = deps.registry.get(h.id);
-      const end: RunHostEnd = session ? await runOn(session, req, new StreamMask(deps.secretsOf(h)), emit) : { id: h.id, status: "not connected", rc: 1, elapsed: 0 };
+      const end: RunHostEnd = session
+        ? await runOn(session, req, new StreamMask(deps.secretsOf(h)), emit)
+        : { id: h.id, status: "not connected", rc: 1, elapsed: 0 };
       emit({ type: "end", host: withoutOutput(end) });
       return end;
     }),
   );
-  return { hosts: ends, elapsed: (performance.now() - t0) / 1000, rc: ends.every((e) => e.rc === 0) ? 0 : 1 };
+  return {
+    hosts: ends,
+    elapsed: (performance.now() - t0) / 1000,
+    rc: ends.every((e) => e.rc === 0) ? 0 : 1,
+  };
 }
 
 function withoutOutput(e: RunHostEnd): RunHostEnd {
@@ -51,14 +68,21 @@ class Intake {
   cut = false;
   output = "";
 
-  constructor(private mask: StreamMask, private show: (data: string) => void) {}
+  constructor(
+    private mask: StreamMask,
+    private show: (data: string) => void,
+  ) {}
 
   take(o: { seq: number; data: string }): void {
     if (o.seq !== this.next) return void (this.cut = true); // a gap or a repeat: not this run's stream
     this.next++;
     const now = performance.now();
     if (now - this.windowStart >= 1000) [this.windowStart, this.inWindow] = [now, 0];
-    if (++this.inWindow > limits.runChunksPerSecond || this.kept + o.data.length > limits.runOutputBytes) return void (this.cut = true);
+    if (
+      ++this.inWindow > limits.runChunksPerSecond ||
+      this.kept + o.data.length > limits.runOutputBytes
+    )
+      return void (this.cut = true);
     this.kept += o.data.length;
     this.pass(this.mask.push(o.data));
   }
@@ -74,7 +98,12 @@ class Intake {
   }
 }
 
-export async function runOn(session: AgentSession, req: RunRequest, mask: StreamMask, emit: (e: RunEvent) => void): Promise<RunHostEnd> {
+export async function runOn(
+  session: AgentSession,
+  req: RunRequest,
+  mask: StreamMask,
+  emit: (e: RunEvent) => void,
+): Promise<RunHostEnd> {
   const t0 = performance.now();
   const id = session.id;
   const run = crypto.randomUUID();
@@ -84,7 +113,12 @@ export async function runOn(session: AgentSession, req: RunRequest, mask: Stream
   const timeoutMs = req.timeoutMs ?? timing.runTimeoutMs;
   const done = (e: Omit<RunHostEnd, "id" | "elapsed" | "output">): RunHostEnd => {
     intake.finish();
-    const out: RunHostEnd = { id, elapsed: (performance.now() - t0) / 1000, ...e, output: intake.output };
+    const out: RunHostEnd = {
+      id,
+      elapsed: (performance.now() - t0) / 1000,
+      ...e,
+      output: intake.output,
+    };
     if (intake.cut || e.cut) out.cut = true;
     if (e.error) out.error = mask.mask(e.error).slice(0, 2000);
     return out;
@@ -92,12 +126,25 @@ export async function runOn(session: AgentSession, req: RunRequest, mask: Stream
   try {
     const end = await session.rpc.call(
       "cmd.run",
-      { run, argv: req.argv, shell: req.shell, ...(req.cwd ? { cwd: req.cwd } : {}), ...(req.env ? { env: req.env } : {}), timeoutMs, maxOutput: limits.runOutputBytes },
+      {
+        run,
+        argv: req.argv,
+        shell: req.shell,
+        ...(req.cwd ? { cwd: req.cwd } : {}),
+        ...(req.env ? { env: req.env } : {}),
+        timeoutMs,
+        maxOutput: limits.runOutputBytes,
+      },
       { timeoutMs: timeoutMs + 10_000 },
     );
     // The agent's answer is untrusted too: only its known fields, checked.
     const rc = typeof end?.rc === "number" && Number.isInteger(end.rc) ? end.rc : 1;
-    return done({ status: "ran", rc, ...(end?.cut === true ? { cut: true } : {}), ...(typeof end?.error === "string" ? { error: end.error } : {}) });
+    return done({
+      status: "ran",
+      rc,
+      ...(end?.cut === true ? { cut: true } : {}),
+      ...(typeof end?.error === "string" ? { error: end.error } : {}),
+    });
   } catch (err) {
     const code = err instanceof SaltyError ? err.code : "";
     const status = code === "E_DENIED" ? "refused" : code === "E_CONN_LOST" ? "lost" : "error";
@@ -110,17 +157,43 @@ export async function runOn(session: AgentSession, req: RunRequest, mask: Stream
 /** The command as one line: argv quoted where needed, or the shell string. */
 export function commandText(req: Pick<RunRequest, "argv" | "shell">): string {
   if (req.shell) return req.argv[0] ?? "";
-  return req.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+  return req.argv
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(" ");
 }
 
 /** A run's report in the shape of an apply's, for the job history (`salty jobs show` prints it like an apply). */
 export function asApplyReport(req: RunRequest, report: RunReport): ApplyReport {
   const cmd = `run(${commandText(req).slice(0, 200)})`;
   const hosts = report.hosts.map((h): HostReport => {
-    if (h.status === "not connected") return { id: h.id, status: "missing", elapsed: 0, errors: 1, changed: 0, roles: [] };
-    const result = { cmd, rc: h.rc, changed: h.status === "ran", elapsed: h.elapsed, ...(h.output ? { output: h.output } : {}), ...(h.error ? { error: h.error } : {}) };
+    if (h.status === "not connected")
+      return { id: h.id, status: "missing", elapsed: 0, errors: 1, changed: 0, roles: [] };
+    const result = {
+      cmd,
+      rc: h.rc,
+      changed: h.status === "ran",
+      elapsed: h.elapsed,
+      ...(h.output ? { output: h.output } : {}),
+      ...(h.error ? { error: h.error } : {}),
+    };
     const errors = h.rc === 0 ? 0 : 1;
-    return { id: h.id, status: "ran", elapsed: h.elapsed, errors, changed: result.changed ? 1 : 0, roles: [{ role: "run", skipped: false, elapsed: h.elapsed, results: [result], errors, changed: result.changed ? 1 : 0 }] };
+    return {
+      id: h.id,
+      status: "ran",
+      elapsed: h.elapsed,
+      errors,
+      changed: result.changed ? 1 : 0,
+      roles: [
+        {
+          role: "run",
+          skipped: false,
+          elapsed: h.elapsed,
+          results: [result],
+          errors,
+          changed: result.changed ? 1 : 0,
+        },
+      ],
+    };
   });
   return { hosts, elapsed: report.elapsed, rc: report.rc };
 }

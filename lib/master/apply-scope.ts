@@ -29,12 +29,20 @@ export interface ScopeDeps {
 export function secretDecrypter(secretKey: SecretKey | undefined): (vars: Vars) => Vars {
   return (vars) => {
     if (secretKey) return decryptTree(vars, secretKey);
-    if (containsSecret(vars)) throw new SaltyError("the inventory holds NACL[...] secrets but the master has no crypto.pass", "E_NO_PASSWORD");
+    if (containsSecret(vars))
+      throw new SaltyError(
+        "the inventory holds NACL[...] secrets but the master has no crypto.pass",
+        "E_NO_PASSWORD",
+      );
     return vars;
   };
 }
 
-export async function scopeFromInventory(req: ApplyRequest, connected: string[], deps: ScopeDeps): Promise<ApplyScope> {
+export async function scopeFromInventory(
+  req: ApplyRequest,
+  connected: string[],
+  deps: ScopeDeps,
+): Promise<ApplyScope> {
   const args = parseApplyArgs(req.args);
   const inv = validateInventory(await loadInventory(deps.fileroot));
   const roleFiles = await listRoleFiles(deps.fileroot);
@@ -42,12 +50,27 @@ export async function scopeFromInventory(req: ApplyRequest, connected: string[],
   checkRoleArgs(args, inv, roleFiles);
   const scope = scopeApply(inv, connected, args, deps.factsOf);
   const facts = Object.fromEntries(connected.map((id) => [id, deps.factsOf(id)]));
-  const context = contextFactory(scope, { facts, extra: args.extra, bootstrap: !!req.bootstrap, decrypt: secretDecrypter(deps.secretKey), isSecret });
-  return { hosts: scope.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })), context, others: context.others, secrets: context.secrets };
+  const context = contextFactory(scope, {
+    facts,
+    extra: args.extra,
+    bootstrap: !!req.bootstrap,
+    decrypt: secretDecrypter(deps.secretKey),
+    isSecret,
+  });
+  return {
+    hosts: scope.hosts.map((h) => ({ id: h.id, status: h.status, roles: h.roles })),
+    context,
+    others: context.others,
+    secrets: context.secrets,
+  };
 }
 
 /** The inventory as the master resolves it: per host its cluster, env, roles and merged vars. */
-export async function resolvedInventory(connected: string[], showSecrets: boolean, deps: ScopeDeps): Promise<unknown> {
+export async function resolvedInventory(
+  connected: string[],
+  showSecrets: boolean,
+  deps: ScopeDeps,
+): Promise<unknown> {
   const inv = validateInventory(await loadInventory(deps.fileroot));
   const scope = scopeApply(inv, connected, { roles: [], skip: [], extra: {} });
   const decrypt = secretDecrypter(deps.secretKey);
@@ -71,7 +94,9 @@ export async function resolvedInventory(connected: string[], showSecrets: boolea
 export async function listRoleFiles(fileroot: string): Promise<Set<string>> {
   try {
     const names = await readdir(join(fileroot, "roles"));
-    return new Set(names.filter((n) => n.endsWith(".ts") && n.length > 3).map((n) => n.slice(0, -3)));
+    return new Set(
+      names.filter((n) => n.endsWith(".ts") && n.length > 3).map((n) => n.slice(0, -3)),
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return new Set();
     throw err;
@@ -79,7 +104,10 @@ export async function listRoleFiles(fileroot: string): Promise<Set<string>> {
 }
 
 /** roles/NAME.ts, or undefined when there is none (the role is a tag). Names are validated by the inventory. */
-export async function readRoleSource(fileroot: string, name: string): Promise<RoleSource | undefined> {
+export async function readRoleSource(
+  fileroot: string,
+  name: string,
+): Promise<RoleSource | undefined> {
   const filename = join("roles", `${name}.ts`);
   try {
     const source = await readFile(join(fileroot, filename), "utf8");

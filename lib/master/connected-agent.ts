@@ -53,7 +53,10 @@ export class AgentSession {
    */
   startApply(roles: readonly string[], fileroot?: FileServer): void {
     this.applyRoles = new Set(roles);
-    this.scoped = fileroot?.sourceFor(() => this.applyRoles, () => this.running);
+    this.scoped = fileroot?.sourceFor(
+      () => this.applyRoles,
+      () => this.running,
+    );
   }
 
   endApply(): void {

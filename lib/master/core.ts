@@ -8,7 +8,12 @@ import { decryptBytes } from "../crypto/secrets.ts";
 import { SecretKeySource } from "./secret-key-source.ts";
 import { Registry } from "./registry.ts";
 import { FileServer } from "./fileserver.ts";
-import { scopeFromInventory, readRoleSource, resolvedInventory, type ScopeDeps } from "./apply-scope.ts";
+import {
+  scopeFromInventory,
+  readRoleSource,
+  resolvedInventory,
+  type ScopeDeps,
+} from "./apply-scope.ts";
 import type { ControlDeps } from "./control-session.ts";
 import { secretPlaintexts, selectHosts } from "./targeting.ts";
 
@@ -52,7 +57,15 @@ export async function masterCore(opts: { fileroot: string; keyroot: string }): P
     meta: (showSecrets) => resolvedInventory(registry.ids(), showSecrets, scoping),
     roleSource: (name) => readRoleSource(fileroot, name),
     adhoc: {
-      select: (target) => selectHosts(target, { fileroot, connected: () => registry.ids(), factsOf: scoping.factsOf, get secretKey() { return keys.current(); } }),
+      select: (target) =>
+        selectHosts(target, {
+          fileroot,
+          connected: () => registry.ids(),
+          factsOf: scoping.factsOf,
+          get secretKey() {
+            return keys.current();
+          },
+        }),
       secretsOf: (host) => secretPlaintexts(host, keys.current()),
     },
   };

@@ -20,15 +20,24 @@ import { StatCache, identityOf } from "../sys/stat-cache.ts";
 import type { FileProtocol } from "../wire/file-methods.ts";
 
 /** The fileroot as one agent may see it: the file protocol, and the hashes the master sends with role requests. */
-export type AgentFiles = FileProtocol & { hashes(paths: string[]): Promise<Array<FileHash | null>> };
+export type AgentFiles = FileProtocol & {
+  hashes(paths: string[]): Promise<Array<FileHash | null>>;
+};
 
 /** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
-export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string[]; realRoot?: string } = {}): string {
-  if (typeof rel !== "string" || rel === "") throw new SaltyError("path must be a non-empty string", "E_PATH");
-  if (rel.includes("\0")) throw new SaltyError(`path contains a NUL byte: ${JSON.stringify(rel)}`, "E_PATH");
+export function resolveUnder(
+  root: string,
+  rel: unknown,
+  opts: { forbid?: string[]; realRoot?: string } = {},
+): string {
+  if (typeof rel !== "string" || rel === "")
+    throw new SaltyError("path must be a non-empty string", "E_PATH");
+  if (rel.includes("\0"))
+    throw new SaltyError(`path contains a NUL byte: ${JSON.stringify(rel)}`, "E_PATH");
   if (isAbsolute(rel)) throw new SaltyError(`absolute path refused: ${rel}`, "E_PATH");
   const norm = normalize(rel);
-  if (norm === ".." || norm.startsWith(`..${sep}`)) throw new SaltyError(`path escapes the fileroot: ${rel}`, "E_PATH");
+  if (norm === ".." || norm.startsWith(`..${sep}`))
+    throw new SaltyError(`path escapes the fileroot: ${rel}`, "E_PATH");
   const realRoot = opts.realRoot ?? realpathSync(root);
   const full = join(realRoot, norm);
   let real: string;
@@ -37,7 +46,8 @@ export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string
   } catch {
     throw new SaltyError(`no such file in the fileroot: ${rel}`, "E_NOENT");
   }
-  if (!within(realRoot, real)) throw new SaltyError(`path escapes the fileroot through a symlink: ${rel}`, "E_PATH");
+  if (!within(realRoot, real))
+    throw new SaltyError(`path escapes the fileroot through a symlink: ${rel}`, "E_PATH");
   for (const f of opts.forbid ?? []) {
     if (within(f, real)) throw new SaltyError(`path is inside the keyroot: ${rel}`, "E_PATH");
   }
@@ -47,7 +57,8 @@ export function resolveUnder(root: string, rel: unknown, opts: { forbid?: string
 /** Agents read only under files/: hosts/, roles/, .git and whatever else lies in the fileroot are the master's. */
 function underFiles(path: string): void {
   const norm = typeof path === "string" ? normalize(path) : "";
-  if (norm !== "files" && !norm.startsWith(`files${sep}`)) throw new SaltyError(`agents read only under files/: ${String(path)}`, "E_PATH");
+  if (norm !== "files" && !norm.startsWith(`files${sep}`))
+    throw new SaltyError(`agents read only under files/: ${String(path)}`, "E_PATH");
 }
 
 function within(dir: string, p: string): boolean {
@@ -89,14 +100,19 @@ export class FileServer {
    * under files/ROLE/ of its own roles, and nothing while `active()` is false
    * (the master passes "one of its role runs is in progress").
    */
-  sourceFor(secretRoles: () => ReadonlySet<string>, active: () => boolean = () => true): AgentFiles {
+  sourceFor(
+    secretRoles: () => ReadonlySet<string>,
+    active: () => boolean = () => true,
+  ): AgentFiles {
     const gate = () => {
       if (!active()) throw new SaltyError("file reads are refused outside a role run", "E_DENIED");
     };
     return {
       fetch: async (path, have) => (gate(), this.fetch(path, have, secretRoles())),
       scan: async (dir) => (gate(), this.scan(dir)),
-      read: async (path, offset, length) => (gate(), this.read(path, offset, length, secretRoles())),
+      read: async (path, offset, length) => (
+        gate(), this.read(path, offset, length, secretRoles())
+      ),
       readMany: async (reads) => (gate(), this.readMany(reads, secretRoles())),
       hashes: async (paths) => (gate(), this.hashesOf(paths, secretRoles())),
       scanSince: async (dir, have) => {
@@ -108,7 +124,11 @@ export class FileServer {
     };
   }
 
-  private async fetch(path: string, have: string | undefined, roles: ReadonlySet<string>): Promise<SourceFile> {
+  private async fetch(
+    path: string,
+    have: string | undefined,
+    roles: ReadonlySet<string>,
+  ): Promise<SourceFile> {
     const f = await this.describe(path, roles);
     const meta = { hash: f.hash, size: f.size, ...(f.plain ? { secret: true } : {}) };
     if (f.hash === have) return meta;
@@ -118,7 +138,10 @@ export class FileServer {
   }
 
   /** Hash and size of each path, null where a fetch would fail (it will say why). */
-  private async hashesOf(paths: string[], roles: ReadonlySet<string>): Promise<Array<FileHash | null>> {
+  private async hashesOf(
+    paths: string[],
+    roles: ReadonlySet<string>,
+  ): Promise<Array<FileHash | null>> {
     const out: Array<FileHash | null> = [];
     for (const path of paths) {
       try {
@@ -132,10 +155,16 @@ export class FileServer {
   }
 
   /** A copy/render source: where it is, its hash and size, and its plaintext when it is a decrypted `.enc`. */
-  private async describe(path: string, roles: ReadonlySet<string>): Promise<FileHash & { full: string; plain?: Uint8Array }> {
+  private async describe(
+    path: string,
+    roles: ReadonlySet<string>,
+  ): Promise<FileHash & { full: string; plain?: Uint8Array }> {
     // Normalized first: "files/../hosts/index.ts" starts with files/ but does not lie there.
     if (typeof path !== "string" || !normalize(path).startsWith(`files${sep}`)) {
-      throw new SaltyError(`copy and render sources must lie under files/: ${String(path)}`, "E_PATH");
+      throw new SaltyError(
+        `copy and render sources must lie under files/: ${String(path)}`,
+        "E_PATH",
+      );
     }
     const { full, encrypted } = this.locate(path, roles);
     if (encrypted) {
@@ -149,21 +178,40 @@ export class FileServer {
 
   /** read() for each, in one request: at most limits.maxReadBatch reads and limits.chunkBytes in all. */
   private async readMany(reads: ReadRange[], roles: ReadonlySet<string>): Promise<Uint8Array[]> {
-    const total = reads.reduce((n, r) => n + (Number.isSafeInteger(r.length) && r.length > 0 ? r.length : 0), 0);
+    const total = reads.reduce(
+      (n, r) => n + (Number.isSafeInteger(r.length) && r.length > 0 ? r.length : 0),
+      0,
+    );
     if (reads.length > limits.maxReadBatch || total > limits.chunkBytes) {
-      throw new SaltyError(`too much in one read batch: ${reads.length} reads, ${total} bytes`, "E_RANGE");
+      throw new SaltyError(
+        `too much in one read batch: ${reads.length} reads, ${total} bytes`,
+        "E_RANGE",
+      );
     }
     return Promise.all(reads.map((r) => this.read(r.path, r.offset, r.length, roles)));
   }
 
-  private async read(path: string, offset: number, length: number, roles: ReadonlySet<string>): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || length > limits.chunkBytes) {
+  private async read(
+    path: string,
+    offset: number,
+    length: number,
+    roles: ReadonlySet<string>,
+  ): Promise<Uint8Array> {
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      length > limits.chunkBytes
+    ) {
       throw new SaltyError(`bad read range ${offset}+${length}`, "E_RANGE");
     }
     underFiles(path);
     const { full, encrypted } = this.locate(path, roles);
     if (encrypted) return this.decrypted(full).subarray(offset, offset + length);
-    return Bun.file(full).slice(offset, offset + length).bytes();
+    return Bun.file(full)
+      .slice(offset, offset + length)
+      .bytes();
   }
 
   /** Depth-first, parents before children, names sorted: deterministic for diffing. */
@@ -173,7 +221,9 @@ export class FileServer {
 
   /** Dot entries (.git, .env, .ssh) are never listed: a role names one (as a copy source, or as the syncdir source itself) to get it. */
   private walk(real: string): TreeEntry[] {
-    return walkTree(real, { skip: (abs) => basename(abs).startsWith(".") || this.forbid.some((f) => within(f, abs)) });
+    return walkTree(real, {
+      skip: (abs) => basename(abs).startsWith(".") || this.forbid.some((f) => within(f, abs)),
+    });
   }
 
   /** A directory under files/, resolved. */
@@ -190,13 +240,17 @@ export class FileServer {
   }
 
   private resolve(path: string): string {
-    return resolveUnder(this.opts.fileroot, path, { forbid: this.forbid, realRoot: this.realRoot() });
+    return resolveUnder(this.opts.fileroot, path, {
+      forbid: this.forbid,
+      realRoot: this.realRoot(),
+    });
   }
 
   /** The fileroot's real path, looked up again after a second (it may be a symlink that a deploy moves). */
   private realRoot(): string {
     const now = performance.now();
-    if (!this.root || now - this.root.at >= timing.filerootRecheckMs) this.root = { path: realpathSync(this.opts.fileroot), at: now };
+    if (!this.root || now - this.root.at >= timing.filerootRecheckMs)
+      this.root = { path: realpathSync(this.opts.fileroot), at: now };
     return this.root.path;
   }
 
@@ -211,12 +265,21 @@ export class FileServer {
     try {
       full = this.resolve(`${path}.enc`);
     } catch (err) {
-      if (err instanceof SaltyError && err.code === "E_NOENT") throw new SaltyError(`no such file in the fileroot: ${path}`, "E_NOENT");
+      if (err instanceof SaltyError && err.code === "E_NOENT")
+        throw new SaltyError(`no such file in the fileroot: ${path}`, "E_NOENT");
       throw err;
     }
     const role = this.roleOf(full);
-    if (!role || !roles.has(role)) throw new SaltyError(`secret file ${path}.enc belongs to ${role ? `role ${role}` : "no role"}, not one of this host's roles`, "E_SECRET_DENIED");
-    if (!this.opts.decrypt) throw new SaltyError(`cannot decrypt ${path}.enc: the master has no crypto.pass`, "E_NO_PASSWORD");
+    if (!role || !roles.has(role))
+      throw new SaltyError(
+        `secret file ${path}.enc belongs to ${role ? `role ${role}` : "no role"}, not one of this host's roles`,
+        "E_SECRET_DENIED",
+      );
+    if (!this.opts.decrypt)
+      throw new SaltyError(
+        `cannot decrypt ${path}.enc: the master has no crypto.pass`,
+        "E_NO_PASSWORD",
+      );
     return { full, encrypted: true };
   }
 

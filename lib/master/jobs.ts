@@ -7,7 +7,14 @@
 import { SaltyError, errorMessage } from "../errors.ts";
 import { UsageError } from "../errors.ts";
 import { bool, int, obj, optStr, str } from "../wire/check.ts";
-import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, ControlApi, HostEntry } from "../wire/api.ts";
+import type {
+  ApplyEvent,
+  ApplyProgress,
+  ApplyReport,
+  ApplyRequest,
+  ControlApi,
+  HostEntry,
+} from "../wire/api.ts";
 import type { Handlers } from "../wire/rpc.ts";
 import type { Recorder } from "../history/recorder.ts";
 import type { JobFilter, JobKind, JobRecord } from "../history/types.ts";
@@ -18,7 +25,10 @@ import { JOB_ID } from "../history/job-id.ts";
  * (with the name the client gives when it gives that same uid), or as the client says it where the
  * kernel cannot be asked.
  */
-export function whoOf(peer: { remote?: string; localUid?: number | undefined }, req: ApplyRequest): string {
+export function whoOf(
+  peer: { remote?: string; localUid?: number | undefined },
+  req: ApplyRequest,
+): string {
   if (peer.remote) return `key:${peer.remote}`;
   if (peer.localUid === undefined) return `local:${req.user ?? "unknown"}`;
   const claim = req.user ?? "";
@@ -32,9 +42,16 @@ export function whoOf(peer: { remote?: string; localUid?: number | undefined }, 
 export async function recorded(
   history: Recorder | undefined,
   opts: { req: ApplyRequest; who: string; notify(p: ApplyProgress): void; kind?: JobKind },
-  run: (progress: (p: ApplyProgress) => void, events: (e: ApplyEvent) => void) => Promise<ApplyReport>,
+  run: (
+    progress: (p: ApplyProgress) => void,
+    events: (e: ApplyEvent) => void,
+  ) => Promise<ApplyReport>,
 ): Promise<ApplyReport> {
-  const job = history?.start(opts.kind ?? (opts.req.bootstrap ? "bootstrap" : "apply"), opts.who, opts.req);
+  const job = history?.start(
+    opts.kind ?? (opts.req.bootstrap ? "bootstrap" : "apply"),
+    opts.who,
+    opts.req,
+  );
   if (job) opts.notify({ job: job.id, elapsed: 0, done: 0, total: 0 });
   const progress = (p: ApplyProgress) => {
     if (!job) return opts.notify(p);
@@ -56,7 +73,14 @@ export async function recorded(
   return report;
 }
 
-const KINDS: ReadonlySet<string> = new Set<JobKind>(["apply", "run", "deploy", "bootstrap", "scheduled", "pull"]);
+const KINDS: ReadonlySet<string> = new Set<JobKind>([
+  "apply",
+  "run",
+  "deploy",
+  "bootstrap",
+  "scheduled",
+  "pull",
+]);
 
 function jobFilter(p: unknown): JobFilter {
   const o = obj(p ?? {}, "jobs.list");
@@ -66,7 +90,8 @@ function jobFilter(p: unknown): JobFilter {
   if (o.failed !== undefined) f.failed = bool(o.failed, "failed");
   const kind = optStr(o.kind, "kind");
   if (kind !== undefined) {
-    if (!KINDS.has(kind)) throw new UsageError(`--kind must be one of ${[...KINDS].join(", ")}, not ${kind}`);
+    if (!KINDS.has(kind))
+      throw new UsageError(`--kind must be one of ${[...KINDS].join(", ")}, not ${kind}`);
     f.kind = kind as JobKind;
   }
   if (o.since !== undefined) f.since = int(o.since, "since");
@@ -81,23 +106,39 @@ function available(history: Recorder | undefined): Recorder {
 
 function jobId(p: unknown, what: string): string {
   const id = str(obj(p, what).id, "id");
-  if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)`);
+  if (!JOB_ID.test(id))
+    throw new UsageError(
+      `${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)`,
+    );
   return id;
 }
 
 /** One job of the history (a spooled one too); undefined when there is none. */
-export async function jobsShow(history: Recorder | undefined, id: string): Promise<JobRecord | undefined> {
-  if (!JOB_ID.test(id)) throw new UsageError(`${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)`);
+export async function jobsShow(
+  history: Recorder | undefined,
+  id: string,
+): Promise<JobRecord | undefined> {
+  if (!JOB_ID.test(id))
+    throw new UsageError(
+      `${JSON.stringify(id)} is not a job id (YYYYMMDD-HHMMSS-NNNN[-TAG]; see salty jobs)`,
+    );
   const h = available(history);
   return (await h.spooled(id)) ?? (await unavailableAs(() => h.store.show(id)));
 }
 
 /** `notify`: progress to this client, for the jobs it follows. */
-export function jobHandlers(history: Recorder | undefined, notify: (p: ApplyProgress) => void): Pick<Handlers<ControlApi>, "jobs.list" | "jobs.show" | "jobs.follow"> {
+export function jobHandlers(
+  history: Recorder | undefined,
+  notify: (p: ApplyProgress) => void,
+): Pick<Handlers<ControlApi>, "jobs.list" | "jobs.show" | "jobs.follow"> {
   const show = async (id: string) => {
     const h = available(history);
     const job = (await h.spooled(id)) ?? (await unavailableAs(() => h.store.show(id)));
-    if (!job) throw new SaltyError(`no job ${id} in the history (see salty jobs; jobs past --history-keep or --history-days are pruned)`, "E_NOT_FOUND");
+    if (!job)
+      throw new SaltyError(
+        `no job ${id} in the history (see salty jobs; jobs past --history-keep or --history-days are pruned)`,
+        "E_NOT_FOUND",
+      );
     return job;
   };
   return {
@@ -119,12 +160,18 @@ async function unavailableAs<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof SaltyError) throw err;
-    throw new SaltyError(`the job history is unavailable (${errorMessage(err).split("\n")[0]}); jobs are kept in the keyroot's history-spool until it is back`, "E_HISTORY_DOWN");
+    throw new SaltyError(
+      `the job history is unavailable (${errorMessage(err).split("\n")[0]}); jobs are kept in the keyroot's history-spool until it is back`,
+      "E_HISTORY_DOWN",
+    );
   }
 }
 
 /** The connected hosts, each with its last apply when the history holds one (and is up). */
-export async function hostsWithLastApply(entries: Record<string, HostEntry>, history: Recorder | undefined): Promise<Record<string, HostEntry>> {
+export async function hostsWithLastApply(
+  entries: Record<string, HostEntry>,
+  history: Recorder | undefined,
+): Promise<Record<string, HostEntry>> {
   if (!history?.healthy) return entries;
   const last = await history.store.lastApplies(Object.keys(entries)).catch(() => undefined);
   if (!last) return entries;
@@ -133,7 +180,18 @@ export async function hostsWithLastApply(entries: Record<string, HostEntry>, his
   for (const [id, e] of Object.entries(entries)) {
     const l = last.get(id);
     out[id] = l
-      ? { ...e, lastApply: { job: l.job, at: iso(l.at), status: l.status, version: l.version, ...(l.okJob ? { ok: { job: l.okJob, at: iso(l.okAt!), version: l.okVersion ?? "" } } : {}) } }
+      ? {
+          ...e,
+          lastApply: {
+            job: l.job,
+            at: iso(l.at),
+            status: l.status,
+            version: l.version,
+            ...(l.okJob
+              ? { ok: { job: l.okJob, at: iso(l.okAt!), version: l.okVersion ?? "" } }
+              : {}),
+          },
+        }
       : e;
   }
   return out;

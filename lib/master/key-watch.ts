@@ -43,7 +43,12 @@ export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<Ke
       });
       if (ok || !live.has(s)) continue;
       live.delete(s);
-      log("keys.session_cut", { id: s.peer.id, kind: s.peer.kind, fingerprint: fingerprint(s.peer.publicKey), reason: "key no longer accepted" });
+      log("keys.session_cut", {
+        id: s.peer.id,
+        kind: s.peer.kind,
+        fingerprint: fingerprint(s.peer.publicKey),
+        reason: "key no longer accepted",
+      });
       s.close(`the key of ${s.peer.kind} ${s.peer.id} is no longer accepted`);
     }
   };
@@ -67,7 +72,11 @@ export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<Ke
       soon(name.endsWith(".pub") ? `${kind}/${name.slice(0, -4)}` : "*");
     };
     try {
-      watchers.push(watch(dir, onEvent).on("error", (err) => log("keys.watch_failed", { dir, error: err.message })));
+      watchers.push(
+        watch(dir, onEvent).on("error", (err) =>
+          log("keys.watch_failed", { dir, error: err.message }),
+        ),
+      );
     } catch (err) {
       log("keys.watch_failed", { dir, error: errorMessage(err) });
     }

@@ -15,7 +15,13 @@ import { join } from "node:path";
 import { limits, timing } from "../constants.ts";
 import { SaltyError, UsageError } from "../errors.ts";
 import { log } from "../log.ts";
-import { encodeKey, fingerprint, parsePublicKey, samePublicKey, validateId } from "../crypto/keys.ts";
+import {
+  encodeKey,
+  fingerprint,
+  parsePublicKey,
+  samePublicKey,
+  validateId,
+} from "../crypto/keys.ts";
 import { writeNew } from "../crypto/_files.ts";
 import type { Decision, Peer } from "../wire/secure.ts";
 import type { Origin } from "../wire/secure-listener.ts";
@@ -46,7 +52,13 @@ export interface KeyRecords {
   readonly where: string;
   read(kind: KeyKind, status: KeyStatus, id: string): Promise<Uint8Array | undefined>;
   /** A new record; false when one for this kind, status and id exists already. */
-  create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean>;
+  create(
+    kind: KeyKind,
+    status: KeyStatus,
+    id: string,
+    key: Uint8Array,
+    from?: Origin,
+  ): Promise<boolean>;
   move(kind: KeyKind, id: string, from: KeyStatus, to: KeyStatus): Promise<void>;
   remove(kind: KeyKind, status: KeyStatus, id: string): Promise<void>;
   countPending(kind: KeyKind): Promise<number>;
@@ -82,32 +94,52 @@ export class KeyStore {
     const { id, kind, publicKey } = peer;
     const fp = fingerprint(publicKey);
     if (await this.read(kind, "rejected", id)) {
-      return refuse("E_KEY_REJECTED", `the key of ${kind} ${id} is rejected; "salty keys delete ${id}" on the master lets it ask again`);
+      return refuse(
+        "E_KEY_REJECTED",
+        `the key of ${kind} ${id} is rejected; "salty keys delete ${id}" on the master lets it ask again`,
+      );
     }
     const accepted = await this.read(kind, "accepted", id);
     if (accepted) {
       if (samePublicKey(accepted, publicKey)) return { accept: true, known: true };
       log("keys.mismatch", { id, kind, presented: fp, accepted: fingerprint(accepted) });
-      return refuse("E_KEY_MISMATCH", `${kind} ${id} is accepted with another key (${fingerprint(accepted)}); if this host was reinstalled, run "salty keys delete ${id}" on the master and accept its new key`);
+      return refuse(
+        "E_KEY_MISMATCH",
+        `${kind} ${id} is accepted with another key (${fingerprint(accepted)}); if this host was reinstalled, run "salty keys delete ${id}" on the master and accept its new key`,
+      );
     }
     const pending = await this.read(kind, "pending", id);
     if (pending && !samePublicKey(pending, publicKey)) {
       log("keys.pending_mismatch", { id, kind, presented: fp, pending: fingerprint(pending) });
-      return refuse("E_KEY_MISMATCH", `another key (${fingerprint(pending)}) is already pending for ${kind} ${id}; "salty keys delete ${id}" on the master clears it`);
+      return refuse(
+        "E_KEY_MISMATCH",
+        `another key (${fingerprint(pending)}) is already pending for ${kind} ${id}; "salty keys delete ${id}" on the master clears it`,
+      );
     }
     // Agents only: a client key can run applies as root on every host, so a person always accepts it.
-    if (this.opts.autoAccept && kind === "agent") return this.autoAccept(peer, Boolean(pending), from);
+    if (this.opts.autoAccept && kind === "agent")
+      return this.autoAccept(peer, Boolean(pending), from);
     if (!pending) {
       // Spent before the cap is checked: a stranger at its rate learns nothing of the queue.
       if (from && !this.newKeys.take(from.unit)) {
-        return refuse("E_KEY_PENDING_RATE", `too many new keys from ${from.address} lately; this one is not recorded, try again later`);
+        return refuse(
+          "E_KEY_PENDING_RATE",
+          `too many new keys from ${from.address} lately; this one is not recorded, try again later`,
+        );
       }
       if (!(await this.addPending(peer, from))) {
-        return refuse("E_KEY_PENDING_FULL", `${limits.maxPendingKeys} ${kind} keys are pending already; accept or delete some with "salty keys" on the master`);
+        return refuse(
+          "E_KEY_PENDING_FULL",
+          `${limits.maxPendingKeys} ${kind} keys are pending already; accept or delete some with "salty keys" on the master`,
+        );
       }
     }
-    const accept = kind === "agent" ? `salty keys accept ${id}` : `salty keys accept ${id} --kind client`;
-    return refuse("E_KEY_PENDING", `the key of ${kind} ${id} is pending; run "${accept}" on the master`);
+    const accept =
+      kind === "agent" ? `salty keys accept ${id}` : `salty keys accept ${id} --kind client`;
+    return refuse(
+      "E_KEY_PENDING",
+      `the key of ${kind} ${id} is pending; run "${accept}" on the master`,
+    );
   }
 
   /** Whether a peer's session may go on: its key is accepted, the same key, and not rejected. */
@@ -120,7 +152,8 @@ export class KeyStore {
   private async autoAccept(peer: Peer, fromPending: boolean, from?: Origin): Promise<Decision> {
     const { id, kind, publicKey } = peer;
     if (fromPending) await this.move(kind, id, "pending", "accepted");
-    else if (!(await this.create(kind, "accepted", id, publicKey, from))) return this.decide(peer, from); // lost a race: look again
+    else if (!(await this.create(kind, "accepted", id, publicKey, from)))
+      return this.decide(peer, from); // lost a race: look again
     log("keys.auto_accepted", { id, kind, fingerprint: fingerprint(publicKey) });
     return { accept: true };
   }
@@ -159,7 +192,9 @@ export class KeyStore {
 
   /** Forget every pending key (of one kind, or both); returns what was deleted. */
   async deletePending(kind?: KeyKind): Promise<KeyEntry[]> {
-    const pending = (await this.list()).filter((e) => e.status === "pending" && (!kind || e.kind === kind));
+    const pending = (await this.list()).filter(
+      (e) => e.status === "pending" && (!kind || e.kind === kind),
+    );
     for (const e of pending) await this.records.remove(e.kind, "pending", e.id);
     return pending;
   }
@@ -182,10 +217,21 @@ export class KeyStore {
   private async only(id: string, kind?: KeyKind): Promise<KeyEntry> {
     validateId(id);
     const found = (await this.list()).filter((e) => e.id === id && (!kind || e.kind === kind));
-    if (!found.length) throw new SaltyError(`no ${kind ?? "agent or client"} key with id ${id} in ${this.records.where}`, "E_KEY_UNKNOWN");
-    if (new Set(found.map((e) => e.kind)).size > 1) throw new UsageError(`${id} is both an agent and a client key: add --kind agent or --kind client`);
+    if (!found.length)
+      throw new SaltyError(
+        `no ${kind ?? "agent or client"} key with id ${id} in ${this.records.where}`,
+        "E_KEY_UNKNOWN",
+      );
+    if (new Set(found.map((e) => e.kind)).size > 1)
+      throw new UsageError(
+        `${id} is both an agent and a client key: add --kind agent or --kind client`,
+      );
     // A key left in two states by hand: the strictest one counts, as in decide().
-    return found.find((e) => e.status === "rejected") ?? found.find((e) => e.status === "accepted") ?? found[0]!;
+    return (
+      found.find((e) => e.status === "rejected") ??
+      found.find((e) => e.status === "accepted") ??
+      found[0]!
+    );
   }
 
   /**
@@ -196,7 +242,13 @@ export class KeyStore {
   private addPending(peer: Peer, from?: Origin): Promise<boolean> {
     const run = this.pendingQueue.then(async () => {
       if ((await this.records.countPending(peer.kind)) >= limits.maxPendingKeys) return false;
-      if (await this.create(peer.kind, "pending", peer.id, peer.publicKey, from)) log("keys.pending", { id: peer.id, kind: peer.kind, fingerprint: fingerprint(peer.publicKey), from: from?.address });
+      if (await this.create(peer.kind, "pending", peer.id, peer.publicKey, from))
+        log("keys.pending", {
+          id: peer.id,
+          kind: peer.kind,
+          fingerprint: fingerprint(peer.publicKey),
+          from: from?.address,
+        });
       return true;
     });
     this.pendingQueue = run.then(
@@ -210,7 +262,13 @@ export class KeyStore {
     return this.records.read(kind, status, id);
   }
 
-  private create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean> {
+  private create(
+    kind: KeyKind,
+    status: KeyStatus,
+    id: string,
+    key: Uint8Array,
+    from?: Origin,
+  ): Promise<boolean> {
     return this.records.create(kind, status, id, key, from);
   }
 
@@ -242,7 +300,9 @@ export class FileKeyRecords implements KeyRecords {
           const publicKey = parseKey(text);
           const contact = CONTACT_RE.exec(text);
           out.push({
-            id, kind, status,
+            id,
+            kind,
+            status,
             ...(publicKey ? { publicKey } : {}),
             fingerprint: publicKey ? fingerprint(publicKey) : "(invalid key file)",
             ...(contact ? { address: contact[1]!, firstContact: contact[2]! } : {}),
@@ -279,7 +339,13 @@ export class FileKeyRecords implements KeyRecords {
     return text === undefined ? undefined : parsePublicKey(text.split("\n", 1)[0]!, path);
   }
 
-  async create(kind: KeyKind, status: KeyStatus, id: string, key: Uint8Array, from?: Origin): Promise<boolean> {
+  async create(
+    kind: KeyKind,
+    status: KeyStatus,
+    id: string,
+    key: Uint8Array,
+    from?: Origin,
+  ): Promise<boolean> {
     await mkdir(this.dir(kind, status), { recursive: true, mode: 0o700 });
     const contact = from ? `# first contact from ${from.address} at ${contactTime()}\n` : "";
     return writeNew(this.file(kind, status, id), encodeKey(key) + "\n" + contact, 0o644);
@@ -289,7 +355,8 @@ export class FileKeyRecords implements KeyRecords {
     await mkdir(this.dir(kind, to), { recursive: true, mode: 0o700 });
     await rename(this.file(kind, from, id), this.file(kind, to, id));
     // Any copy left in a third state by hand would contradict the move.
-    for (const other of STATUSES) if (other !== from && other !== to) await unlink(this.file(kind, other, id)).catch(() => {});
+    for (const other of STATUSES)
+      if (other !== from && other !== to) await unlink(this.file(kind, other, id)).catch(() => {});
   }
 }
 

@@ -15,11 +15,17 @@ export class KnownFiles {
   /** A run's report said which fileroot paths it fetched (anything else is ignored). */
   remember(role: string, paths: unknown): void {
     if (!Array.isArray(paths)) return;
-    this.fetchedBy.set(role, paths.filter((p): p is string => typeof p === "string").slice(0, limits.maxHashBatch));
+    this.fetchedBy.set(
+      role,
+      paths.filter((p): p is string => typeof p === "string").slice(0, limits.maxHashBatch),
+    );
   }
 
   /** The hashes to send with the next run of `role`; undefined when there is nothing to say. Files that fail are left out (the fetch will say why). */
-  async for(role: string, files: AgentFiles | undefined): Promise<Record<string, FileHash> | undefined> {
+  async for(
+    role: string,
+    files: AgentFiles | undefined,
+  ): Promise<Record<string, FileHash> | undefined> {
     const paths = this.fetchedBy.get(role);
     if (!paths?.length || !files) return undefined;
     const hashes = await files.hashes(paths);

@@ -13,7 +13,11 @@ import type { ApplyEvent } from "../wire/api.ts";
 const TEXT_MAX = 64 * 1024;
 
 function text(v: unknown): string | undefined {
-  return typeof v === "string" ? (v.length > TEXT_MAX ? `${v.slice(0, TEXT_MAX)}\n[cut]` : v) : undefined;
+  return typeof v === "string"
+    ? v.length > TEXT_MAX
+      ? `${v.slice(0, TEXT_MAX)}\n[cut]`
+      : v
+    : undefined;
 }
 
 /** A Result made of what the agent sent, field by field; undefined when it is not one. */
@@ -22,7 +26,12 @@ export function checkedResult(v: unknown): Result | undefined {
   const o = v as Record<string, unknown>;
   const cmd = text(o.cmd);
   if (cmd === undefined || typeof o.rc !== "number" || !Number.isInteger(o.rc)) return undefined;
-  const r: Result = { cmd: cmd.slice(0, 2000), rc: o.rc, changed: o.changed === true, elapsed: typeof o.elapsed === "number" && Number.isFinite(o.elapsed) ? o.elapsed : 0 };
+  const r: Result = {
+    cmd: cmd.slice(0, 2000),
+    rc: o.rc,
+    changed: o.changed === true,
+    elapsed: typeof o.elapsed === "number" && Number.isFinite(o.elapsed) ? o.elapsed : 0,
+  };
   if (typeof o.created === "boolean") r.created = o.created;
   for (const k of ["output", "error", "diff"] as const) {
     const t = text(o[k]);
@@ -41,7 +50,12 @@ export interface LiveResults {
 }
 
 /** One host's live results during one apply. */
-export function liveResults(host: string, roles: string[], mask: Masker | undefined, emit: (e: ApplyEvent) => void): LiveResults {
+export function liveResults(
+  host: string,
+  roles: string[],
+  mask: Masker | undefined,
+  emit: (e: ApplyEvent) => void,
+): LiveResults {
   let count = 0;
   let now: string | undefined;
   const known = new Set(roles);

@@ -15,12 +15,20 @@ import { peerUid } from "../sys/peer-cred.ts";
 /** Refuse a keyroot others can write or that another user owns; close one others can read. */
 export function guardKeyroot(keyroot: string): void {
   const st = statSync(keyroot);
-  if (!st.isDirectory()) throw new SaltyError(`the keyroot ${keyroot} is not a directory`, "E_KEYROOT");
+  if (!st.isDirectory())
+    throw new SaltyError(`the keyroot ${keyroot} is not a directory`, "E_KEYROOT");
   const me = process.getuid?.() ?? 0;
-  if (st.uid !== me && st.uid !== 0) throw new SaltyError(`the keyroot ${keyroot} belongs to uid ${st.uid}, not to this user (uid ${me}) or root: refusing to keep keys there`, "E_KEYROOT");
+  if (st.uid !== me && st.uid !== 0)
+    throw new SaltyError(
+      `the keyroot ${keyroot} belongs to uid ${st.uid}, not to this user (uid ${me}) or root: refusing to keep keys there`,
+      "E_KEYROOT",
+    );
   const mode = st.mode & 0o777;
   if (mode & 0o022) {
-    throw new SaltyError(`the keyroot ${keyroot} is writable by group or others (mode 0${mode.toString(8)}): check what is in it, then chmod 700 ${keyroot}`, "E_KEYROOT");
+    throw new SaltyError(
+      `the keyroot ${keyroot} is writable by group or others (mode 0${mode.toString(8)}): check what is in it, then chmod 700 ${keyroot}`,
+      "E_KEYROOT",
+    );
   }
   if (mode & 0o077) {
     chmodSync(keyroot, 0o700);
@@ -34,10 +42,16 @@ export function controlPeers(): (fd: number | undefined) => string | undefined {
   let warned = false;
   return (fd) => {
     const peer = peerUid(fd);
-    if ("uid" in peer) return peer.uid === 0 || peer.uid === me ? undefined : `control socket: uid ${peer.uid} refused (it serves root and uid ${me} only)`;
+    if ("uid" in peer)
+      return peer.uid === 0 || peer.uid === me
+        ? undefined
+        : `control socket: uid ${peer.uid} refused (it serves root and uid ${me} only)`;
     if (!warned) {
       warned = true;
-      log("master.peer_check_unavailable", { reason: peer.why, guard: "the keyroot's mode 0700 and the socket's 0600" });
+      log("master.peer_check_unavailable", {
+        reason: peer.why,
+        guard: "the keyroot's mode 0700 and the socket's 0600",
+      });
     }
     return undefined;
   };

@@ -17,7 +17,11 @@ export interface PingDeps {
   elsewhere?(ids: string[]): Promise<Map<string, string>>;
 }
 
-export async function pingHosts(target: string | undefined, timeoutMs: number, deps: PingDeps): Promise<PingReply> {
+export async function pingHosts(
+  target: string | undefined,
+  timeoutMs: number,
+  deps: PingDeps,
+): Promise<PingReply> {
   const t0 = performance.now();
   const { hosts, strangers } = await deps.select(target);
   const absent = hosts.filter((h) => !h.connected).map((h) => h.id);
@@ -29,7 +33,12 @@ export async function pingHosts(target: string | undefined, timeoutMs: number, d
       if (pending.has(id)) return { id, status: "key pending" };
       const seen = deps.registry.lastSeen(id);
       const other = where?.get(id);
-      return { id, status: "not connected", ...(seen ? { lastSeen: seen.toISOString() } : {}), ...(other ? { connectedTo: other } : {}) };
+      return {
+        id,
+        status: "not connected",
+        ...(seen ? { lastSeen: seen.toISOString() } : {}),
+        ...(other ? { connectedTo: other } : {}),
+      };
     }
     const start = performance.now();
     try {
@@ -40,6 +49,9 @@ export async function pingHosts(target: string | undefined, timeoutMs: number, d
       return { id, status: "error", error: errorMessage(err).replace(/^ping: /, "") };
     }
   };
-  const answers = await Promise.all([...hosts.map((h) => ask(h.id)), ...strangers.map(async (id) => ({ ...(await ask(id)), notInInventory: true as const }))]);
+  const answers = await Promise.all([
+    ...hosts.map((h) => ask(h.id)),
+    ...strangers.map(async (id) => ({ ...(await ask(id)), notInInventory: true as const })),
+  ]);
   return { hosts: answers, timeoutMs, elapsed: (performance.now() - t0) / 1000 };
 }

@@ -34,7 +34,10 @@ function chunks<T>(xs: T[]): T[][] {
 async function insert(tx: Sql, master: string, now: number, ids: string[]): Promise<void> {
   for (const c of chunks(ids)) {
     const rows = c.map((_, i) => `($${i + 3}, $1, $2, $2)`).join(", ");
-    await tx.run(`INSERT INTO agent_presence (agent, master, connected_at, seen_at) VALUES ${rows} ON CONFLICT (agent, master) DO UPDATE SET connected_at = $2, seen_at = $2`, [master, now, ...c]);
+    await tx.run(
+      `INSERT INTO agent_presence (agent, master, connected_at, seen_at) VALUES ${rows} ON CONFLICT (agent, master) DO UPDATE SET connected_at = $2, seen_at = $2`,
+      [master, now, ...c],
+    );
   }
 }
 
@@ -70,10 +73,19 @@ export function presence(db: Db, master: string, connectedIds: () => string[]): 
           return;
         }
         for (const c of chunks(batch.filter(([, up]) => !up).map(([id]) => id))) {
-          await tx.run(`DELETE FROM agent_presence WHERE master = $1 AND agent IN (${c.map((_, i) => `$${i + 2}`).join(", ")})`, [master, ...c]);
+          await tx.run(
+            `DELETE FROM agent_presence WHERE master = $1 AND agent IN (${c.map((_, i) => `$${i + 2}`).join(", ")})`,
+            [master, ...c],
+          );
         }
-        await insert(tx, master, now, batch.filter(([, up]) => up).map(([id]) => id));
-        if (beat) await tx.run(`UPDATE agent_presence SET seen_at = $2 WHERE master = $1`, [master, now]);
+        await insert(
+          tx,
+          master,
+          now,
+          batch.filter(([, up]) => up).map(([id]) => id),
+        );
+        if (beat)
+          await tx.run(`UPDATE agent_presence SET seen_at = $2 WHERE master = $1`, [master, now]);
       });
       resync = false;
       failing = false;
@@ -114,7 +126,8 @@ export function presence(db: Db, master: string, connectedIds: () => string[]): 
             `SELECT agent, master FROM agent_presence WHERE master <> $1 AND seen_at > $2 AND agent IN (${c.map((_, i) => `$${i + 3}`).join(", ")}) ORDER BY seen_at DESC`,
             [master, since, ...c],
           );
-          for (const r of rows) if (!out.has(String(r.agent))) out.set(String(r.agent), String(r.master));
+          for (const r of rows)
+            if (!out.has(String(r.agent))) out.set(String(r.agent), String(r.master));
         }
       } catch (err) {
         log("presence.failed", { what: "lookup", error: errorMessage(err) });
@@ -124,7 +137,9 @@ export function presence(db: Db, master: string, connectedIds: () => string[]): 
     async close() {
       clearInterval(beat);
       if (timer) clearTimeout(timer);
-      tail = tail.then(() => db.run(`DELETE FROM agent_presence WHERE master = $1`, [master]).catch(() => {}));
+      tail = tail.then(() =>
+        db.run(`DELETE FROM agent_presence WHERE master = $1`, [master]).catch(() => {}),
+      );
       await tail;
       await db.close();
     },

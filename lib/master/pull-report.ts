@@ -20,7 +20,8 @@ import type { Recorder } from "../history/recorder.ts";
 export type PullReport = (id: string, params: unknown) => Promise<{ job: string }>;
 
 const TEXT = 64 * 1024;
-const text = (v: unknown, max = TEXT): string | undefined => (typeof v === "string" ? v.slice(0, max) : undefined);
+const text = (v: unknown, max = TEXT): string | undefined =>
+  typeof v === "string" ? v.slice(0, max) : undefined;
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
 const list = (v: unknown, what: string): unknown[] => {
   if (!Array.isArray(v)) throw new SaltyError(`agent.report: ${what} must be a list`, "E_PARAMS");
@@ -32,7 +33,14 @@ function result(v: unknown): Result {
   const rc = typeof o.rc === "number" && Number.isInteger(o.rc) ? o.rc : 1;
   const out = text(o.output);
   const error = text(o.error);
-  return { cmd: text(o.cmd, 1000) ?? "?", rc, changed: o.changed === true, elapsed: num(o.elapsed), ...(out !== undefined ? { output: out } : {}), ...(error !== undefined ? { error } : {}) };
+  return {
+    cmd: text(o.cmd, 1000) ?? "?",
+    rc,
+    changed: o.changed === true,
+    elapsed: num(o.elapsed),
+    ...(out !== undefined ? { output: out } : {}),
+    ...(error !== undefined ? { error } : {}),
+  };
 }
 
 function role(v: unknown): RoleOutcome {
@@ -40,31 +48,54 @@ function role(v: unknown): RoleOutcome {
   const results = list(o.results, "results").slice(0, 10_000).map(result);
   const output = text(o.output);
   return {
-    role: text(o.role, 255) ?? "?", skipped: o.skipped === true, elapsed: num(o.elapsed), results,
-    errors: results.filter((r) => r.rc !== 0).length, changed: results.filter((r) => r.changed).length, ...(output !== undefined ? { output } : {}),
+    role: text(o.role, 255) ?? "?",
+    skipped: o.skipped === true,
+    elapsed: num(o.elapsed),
+    results,
+    errors: results.filter((r) => r.rc !== 0).length,
+    changed: results.filter((r) => r.changed).length,
+    ...(output !== undefined ? { output } : {}),
   };
 }
 
 /** The host's part of the report, for `id` alone. */
 export function checkedHost(id: string, report: unknown): HostReport {
   const hosts = list(obj(report, "report").hosts, "report.hosts");
-  const others = hosts.map((h) => (h !== null && typeof h === "object" ? (h as { id?: unknown }).id : undefined)).filter((h) => h !== id);
+  const others = hosts
+    .map((h) => (h !== null && typeof h === "object" ? (h as { id?: unknown }).id : undefined))
+    .filter((h) => h !== id);
   if (others.length || hosts.length !== 1) {
-    throw new SaltyError(`a pull report is recorded for the reporting host (${id}) alone; this one names ${others.map((o) => JSON.stringify(o)).join(", ") || "no host"}`, "E_DENIED");
+    throw new SaltyError(
+      `a pull report is recorded for the reporting host (${id}) alone; this one names ${others.map((o) => JSON.stringify(o)).join(", ") || "no host"}`,
+      "E_DENIED",
+    );
   }
   const h = obj(hosts[0], "host");
   const roles = list(h.roles, "roles").slice(0, 1000).map(role);
-  return { id, status: "ran", elapsed: num(h.elapsed), errors: roles.reduce((n, r) => n + r.errors, 0), changed: roles.reduce((n, r) => n + r.changed, 0), roles };
+  return {
+    id,
+    status: "ran",
+    elapsed: num(h.elapsed),
+    errors: roles.reduce((n, r) => n + r.errors, 0),
+    changed: roles.reduce((n, r) => n + r.changed, 0),
+    roles,
+  };
 }
 
 export function pullReports(history: Recorder | undefined): PullReport {
   const accepted = new Map<string, number>();
   return async (id, params) => {
-    if (!history) throw new SaltyError("pull reports are refused: this master keeps no job history", "E_NO_HISTORY");
+    if (!history)
+      throw new SaltyError(
+        "pull reports are refused: this master keeps no job history",
+        "E_NO_HISTORY",
+      );
     const p = obj(params, "agent.report");
     const commit = str(p.commit, "commit");
-    const error = typeof p.error === "string" ? p.error.split("\n")[0]!.slice(0, 1000) || "failed" : undefined;
-    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit) && !(error && commit === "")) throw new SaltyError("agent.report: commit must be a full git commit id", "E_PARAMS");
+    const error =
+      typeof p.error === "string" ? p.error.split("\n")[0]!.slice(0, 1000) || "failed" : undefined;
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit) && !(error && commit === ""))
+      throw new SaltyError("agent.report: commit must be a full git commit id", "E_PARAMS");
     let host: HostReport | undefined;
     try {
       if (!error) host = checkedHost(id, p.report);
@@ -75,13 +106,25 @@ export function pullReports(history: Recorder | undefined): PullReport {
     const since = Date.now() - (accepted.get(id) ?? 0);
     if (since < timing.scheduledMinGapMs) {
       log("pull_report.refused", { id, why: "too often" });
-      throw new SaltyError(`pull report refused: the last one from ${id} was ${(since / 1000).toFixed(1)}s ago (at most one per ${timing.scheduledMinGapMs / 1000}s)`, "E_RATE");
+      throw new SaltyError(
+        `pull report refused: the last one from ${id} was ${(since / 1000).toFixed(1)}s ago (at most one per ${timing.scheduledMinGapMs / 1000}s)`,
+        "E_RATE",
+      );
     }
     accepted.set(id, Date.now());
-    const args = [`target=${id}`, `version=${commit}`, `repo=${str(p.repo, "repo").slice(0, 1000)}`, `branch=${str(p.branch, "branch").slice(0, 255)}`];
+    const args = [
+      `target=${id}`,
+      `version=${commit}`,
+      `repo=${str(p.repo, "repo").slice(0, 1000)}`,
+      `branch=${str(p.branch, "branch").slice(0, 255)}`,
+    ];
     const job = history.start("pull", `agent:${id}`, { args, dryRun: false, diff: false });
     host ??= failedPull(id, error ?? "failed");
-    job.end({ hosts: [host], elapsed: host.elapsed, rc: host.errors > 0 ? 1 : 0 } satisfies ApplyReport);
+    job.end({
+      hosts: [host],
+      elapsed: host.elapsed,
+      rc: host.errors > 0 ? 1 : 0,
+    } satisfies ApplyReport);
     return { job: job.id };
   };
 }
@@ -89,5 +132,12 @@ export function pullReports(history: Recorder | undefined): PullReport {
 /** A pull that failed before it applied anything (fetch, fast-forward, password): one failed step. */
 function failedPull(id: string, error: string): HostReport {
   const results: Result[] = [{ cmd: "salty pull", rc: 1, changed: false, elapsed: 0, error }];
-  return { id, status: "ran", elapsed: 0, errors: 1, changed: 0, roles: [{ role: "pull", skipped: false, elapsed: 0, errors: 1, changed: 0, results }] };
+  return {
+    id,
+    status: "ran",
+    elapsed: 0,
+    errors: 1,
+    changed: 0,
+    roles: [{ role: "pull", skipped: false, elapsed: 0, errors: 1, changed: 0, results }],
+  };
 }

@@ -59,7 +59,13 @@ export class Registry {
     const out: Record<string, HostEntry> = {};
     for (const id of this.ids()) {
       const s = this.agents.get(id)!;
-      out[id] = { facts: s.facts, connected: s.connected.toISOString(), peer: s.peer, version: s.version, ...(s.applyEvery ? { scheduled: scheduled(s, s.applyEvery) } : {}) };
+      out[id] = {
+        facts: s.facts,
+        connected: s.connected.toISOString(),
+        peer: s.peer,
+        version: s.version,
+        ...(s.applyEvery ? { scheduled: scheduled(s, s.applyEvery) } : {}),
+      };
     }
     return out;
   }
@@ -83,5 +89,9 @@ export class Registry {
 /** Late: no scheduled apply asked for in two periods (since it connected, or since its last request). */
 function scheduled(s: AgentSession, everyMs: number): NonNullable<HostEntry["scheduled"]> {
   const since = Math.max(s.connected.getTime(), s.scheduledAt?.getTime() ?? 0);
-  return { everyMs, ...(s.scheduledAt ? { last: s.scheduledAt.toISOString() } : {}), late: Date.now() - since > 2 * everyMs };
+  return {
+    everyMs,
+    ...(s.scheduledAt ? { last: s.scheduledAt.toISOString() } : {}),
+    late: Date.now() - since > 2 * everyMs,
+  };
 }

@@ -46,10 +46,15 @@ function texts(report: ApplyReport): Text[] {
 export function fitReport(report: ApplyReport, budget = limits.reportOutputChars): ApplyReport {
   const all = texts(report);
   if (all.reduce((n, t) => n + t.value.length, 0) <= budget) return report;
-  const share = fairShare(all.map((t) => t.value.length), budget);
+  const share = fairShare(
+    all.map((t) => t.value.length),
+    budget,
+  );
   for (const t of all) {
     if (t.value.length <= share) continue;
-    t.set(`${t.value.slice(0, share)}\n[cut: an apply report keeps ${budget} characters of output in all; ${t.value.length - share} more not shown]`);
+    t.set(
+      `${t.value.slice(0, share)}\n[cut: an apply report keeps ${budget} characters of output in all; ${t.value.length - share} more not shown]`,
+    );
   }
   return report;
 }

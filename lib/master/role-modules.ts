@@ -32,11 +32,16 @@ function localImports(from: string, source: string): string[] {
 }
 
 /** The modules under roles/lib/ that the role at `filename` reaches, by fileroot path. */
-export async function roleModules(fileroot: string, filename: string, source: string): Promise<Record<string, string> | undefined> {
+export async function roleModules(
+  fileroot: string,
+  filename: string,
+  source: string,
+): Promise<Record<string, string> | undefined> {
   // Most roles import nothing relative: not even parsed then (this runs for every role of every apply).
   if (!/["'`]\.\.?\//.test(source)) return undefined;
   const out: Record<string, string> = {};
-  let bytes = 0, count = 0;
+  let bytes = 0,
+    count = 0;
   let libReal: string | undefined;
   const queue = localImports(filename, source);
   while (queue.length) {

@@ -24,16 +24,28 @@ export interface ScaffoldReport {
   kept: string[];
 }
 
-async function writeOnce(dir: string, rel: string, data: string, mode: number, report: ScaffoldReport): Promise<void> {
+async function writeOnce(
+  dir: string,
+  rel: string,
+  data: string,
+  mode: number,
+  report: ScaffoldReport,
+): Promise<void> {
   const path = join(dir, rel);
   await mkdir(dirname(path), { recursive: true });
   (await writeNew(path, data, mode)) ? report.created.push(rel) : report.kept.push(rel);
 }
 
-async function ensureDir(dir: string, rel: string, mode: number, report: ScaffoldReport): Promise<void> {
+async function ensureDir(
+  dir: string,
+  rel: string,
+  mode: number,
+  report: ScaffoldReport,
+): Promise<void> {
   const path = join(dir, rel);
   const st = await stat(path).catch(() => undefined);
-  if (st && !st.isDirectory()) throw new SaltyError(`${path} exists and is not a directory`, "E_INIT");
+  if (st && !st.isDirectory())
+    throw new SaltyError(`${path} exists and is not a directory`, "E_INIT");
   if (st) return void report.kept.push(`${rel}/`);
   await mkdir(path, { recursive: true, mode });
   await chmod(path, mode); // mkdir's mode is filtered by the umask
@@ -55,7 +67,8 @@ async function existingParts(dir: string): Promise<string[]> {
 export async function scaffold(dir: string): Promise<ScaffoldReport> {
   const report: ScaffoldReport = { created: [], kept: [] };
   const st = await stat(dir).catch(() => undefined);
-  if (st && !st.isDirectory()) throw new SaltyError(`${dir} exists and is not a directory`, "E_INIT");
+  if (st && !st.isDirectory())
+    throw new SaltyError(`${dir} exists and is not a directory`, "E_INIT");
   const parts = st ? await existingParts(dir) : [];
   if (parts.length) {
     throw new SaltyError(
@@ -64,13 +77,21 @@ export async function scaffold(dir: string): Promise<ScaffoldReport> {
     );
   }
   await mkdir(dir, { recursive: true });
-  for (const sub of ["hosts", "roles", "files", "files/example"]) await ensureDir(dir, sub, 0o755, report);
-  for (const [rel, text] of Object.entries(scaffoldFiles)) await writeOnce(dir, rel, text, 0o644, report);
+  for (const sub of ["hosts", "roles", "files", "files/example"])
+    await ensureDir(dir, sub, 0o755, report);
+  for (const [rel, text] of Object.entries(scaffoldFiles))
+    await writeOnce(dir, rel, text, 0o644, report);
   await writeOnce(dir, "types/salty.d.ts", saltyTypes as string, 0o644, report);
   await ensureDir(dir, "keys", 0o700, report);
   const master = await loadOrCreateIdentity(join(dir, "keys"), "master");
   (master.created ? report.created : report.kept).push("keys/master.key", "keys/master.pub");
-  await writeOnce(dir, `keys/${PASSWORD_FILE}`, randomBytes(32).toString("hex") + "\n", 0o600, report);
+  await writeOnce(
+    dir,
+    `keys/${PASSWORD_FILE}`,
+    randomBytes(32).toString("hex") + "\n",
+    0o600,
+    report,
+  );
   return report;
 }
 

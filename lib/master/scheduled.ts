@@ -35,12 +35,15 @@ export function scheduledApplies(deps: { control: ControlDeps; files: FileServer
   const digests = new Map<string, string>();
 
   /** The scope of this host alone, whatever target= would match besides. */
-  const ownPlan = (id: string) => async (req: ApplyRequest, connected: string[]): Promise<ApplyScope> => {
-    const scope = await control.scope(req, connected);
-    const hosts = scope.hosts.filter((h) => h.id === id && h.status === "run");
-    if (!hosts.length) throw new SaltyError(`host ${id} is not in the inventory`, "E_NOT_IN_INVENTORY");
-    return { ...scope, hosts };
-  };
+  const ownPlan =
+    (id: string) =>
+    async (req: ApplyRequest, connected: string[]): Promise<ApplyScope> => {
+      const scope = await control.scope(req, connected);
+      const hosts = scope.hosts.filter((h) => h.id === id && h.status === "run");
+      if (!hosts.length)
+        throw new SaltyError(`host ${id} is not in the inventory`, "E_NOT_IN_INVENTORY");
+      return { ...scope, hosts };
+    };
 
   const digestOf = async (id: string, scope: ApplyScope): Promise<string> => {
     const session = control.registry.get(id);
@@ -49,40 +52,65 @@ export function scheduledApplies(deps: { control: ControlDeps; files: FileServer
     const parts = [];
     for (const role of roles) {
       const known = await session?.known.for(role, files);
-      parts.push({ role, source: (await control.roleSource(role))?.source ?? null, files: Object.entries(known ?? {}).sort(), vars: scope.context(id, role).me.vars });
+      parts.push({
+        role,
+        source: (await control.roleSource(role))?.source ?? null,
+        files: Object.entries(known ?? {}).sort(),
+        vars: scope.context(id, role).me.vars,
+      });
     }
     return hashBytes(JSON.stringify({ salty: version.version, roles: parts }));
   };
 
   return async (id, params) => {
-    const onlyIfChanged = bool(obj(params ?? {}, "agent.applyMe").onlyIfChanged ?? false, "onlyIfChanged");
+    const onlyIfChanged = bool(
+      obj(params ?? {}, "agent.applyMe").onlyIfChanged ?? false,
+      "onlyIfChanged",
+    );
     const session = control.registry.get(id);
     if (session) session.scheduledAt = new Date();
     if (running.has(id)) throw refused(id, "its previous scheduled apply is still running");
     const since = Date.now() - (accepted.get(id) ?? 0);
-    if (since < timing.scheduledMinGapMs) throw refused(id, `the last one was ${(since / 1000).toFixed(1)}s ago (at most one per ${timing.scheduledMinGapMs / 1000}s)`);
+    if (since < timing.scheduledMinGapMs)
+      throw refused(
+        id,
+        `the last one was ${(since / 1000).toFixed(1)}s ago (at most one per ${timing.scheduledMinGapMs / 1000}s)`,
+      );
     accepted.set(id, Date.now());
     running.add(id);
     try {
       const req: ApplyRequest = { args: [`target=${id}`], dryRun: false, diff: false };
       const scope = ownPlan(id);
       if (onlyIfChanged && digests.has(id)) {
-        const digest = await digestOf(id, await scope(req, control.registry.ids())).catch(() => undefined);
+        const digest = await digestOf(id, await scope(req, control.registry.ids())).catch(
+          () => undefined,
+        );
         if (digest === digests.get(id)) {
           log("scheduled.unchanged", { id });
           return { status: "unchanged" };
         }
       }
       let job = "";
-      const report = await recorded(control.history, { req, who: `agent:${id}`, kind: "scheduled", notify: (p) => (job = p.job ?? job) }, async (_progress, mark) =>
-        fitReport(await runApply(req, { ...control, scope, events: mark })),
+      const report = await recorded(
+        control.history,
+        { req, who: `agent:${id}`, kind: "scheduled", notify: (p) => (job = p.job ?? job) },
+        async (_progress, mark) =>
+          fitReport(await runApply(req, { ...control, scope, events: mark })),
       );
       const mine = report.hosts[0];
       if (report.rc === 0 && onlyIfChanged) {
-        const d = await digestOf(id, await scope(req, control.registry.ids())).catch(() => undefined);
+        const d = await digestOf(id, await scope(req, control.registry.ids())).catch(
+          () => undefined,
+        );
         if (d) digests.set(id, d);
       } else digests.delete(id);
-      return { status: "ran", rc: report.rc, ...(job ? { job } : {}), errors: mine?.errors ?? 0, changed: mine?.changed ?? 0 };
+      return {
+        status: "ran",
+        rc: report.rc,
+        ...(job ? { job } : {}),
+        errors: mine?.errors ?? 0,
+        changed: mine?.changed ?? 0,
+      };
     } finally {
       running.delete(id);
     }

@@ -8,7 +8,15 @@ import type { HostContext, HostInfo, Result } from "salty";
 import { timing } from "../constants.ts";
 import { SaltyError, errorMessage, roleFailure } from "../errors.ts";
 import { log } from "../log.ts";
-import type { ApplyEvent, ApplyProgress, ApplyReport, ApplyRequest, HostReport, HostStatus, RoleOutcome } from "../wire/api.ts";
+import type {
+  ApplyEvent,
+  ApplyProgress,
+  ApplyReport,
+  ApplyRequest,
+  HostReport,
+  HostStatus,
+  RoleOutcome,
+} from "../wire/api.ts";
 import type { AgentSession, Registry } from "./registry.ts";
 import type { FileServer } from "./fileserver.ts";
 import { inputDigest } from "../history/inputs.ts";
@@ -61,7 +69,9 @@ export interface SchedulerDeps {
 
 export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<ApplyReport> {
   const t0 = performance.now();
-  await deps.awaitKnownAgents?.(req, (agents, ms) => deps.progress?.({ elapsed: 0, done: 0, total: 0, waiting: { agents, ms } }));
+  await deps.awaitKnownAgents?.(req, (agents, ms) =>
+    deps.progress?.({ elapsed: 0, done: 0, total: 0, waiting: { agents, ms } }),
+  );
   const scope = await deps.scope(req, deps.registry.ids());
   // Each role file is read once per apply, however many hosts run it.
   const sources = new Map<string, Promise<RoleSource | undefined>>();
@@ -77,18 +87,40 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
   let failed = 0;
   // The role each host runs now, for the progress line ("running: web7 role:app").
   const running = new Map<string, string>();
-  const ticker = deps.progress && setInterval(() => deps.progress!({ elapsed: since(t0), done, total, failed, running: [...running].slice(0, 3).map(([id, role]) => `${id} role:${role}`) }), 1000);
+  const ticker =
+    deps.progress &&
+    setInterval(
+      () =>
+        deps.progress!({
+          elapsed: since(t0),
+          done,
+          total,
+          failed,
+          running: [...running].slice(0, 3).map(([id, role]) => `${id} role:${role}`),
+        }),
+      1000,
+    );
   const events = deps.events;
   try {
     const hosts = await Promise.all(
       scope.hosts.map(async (h): Promise<HostReport> => {
         if (h.status !== "run") {
           const where = elsewhere?.get(h.id);
-          const report: HostReport = { id: h.id, status: h.status, elapsed: 0, errors: h.status === "missing" ? 1 : 0, changed: 0, roles: [], ...(where ? { connectedTo: where } : {}) };
+          const report: HostReport = {
+            id: h.id,
+            status: h.status,
+            elapsed: 0,
+            errors: h.status === "missing" ? 1 : 0,
+            changed: 0,
+            roles: [],
+            ...(where ? { connectedTo: where } : {}),
+          };
           if (events && h.status !== "skipped") events({ type: "host_end", host: report });
           return report;
         }
-        const report = await deps.registry.exclusive(h.id, () => runHost(h, scope, req, { ...deps, roleSource }, running));
+        const report = await deps.registry.exclusive(h.id, () =>
+          runHost(h, scope, req, { ...deps, roleSource }, running),
+        );
         running.delete(h.id);
         done++;
         if (report.errors > 0) failed++;
@@ -103,32 +135,69 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
   }
 }
 
-async function runHost(h: HostScope, scope: ApplyScope, req: ApplyRequest, deps: SchedulerDeps, running: Map<string, string>): Promise<HostReport> {
+async function runHost(
+  h: HostScope,
+  scope: ApplyScope,
+  req: ApplyRequest,
+  deps: SchedulerDeps,
+  running: Map<string, string>,
+): Promise<HostReport> {
   const t0 = performance.now();
   deps.events?.({ type: "host_start", host: h.id });
   const session = deps.registry.get(h.id);
   const roles: RoleOutcome[] = [];
-  let lost: string | undefined = session ? undefined : "connection lost (the agent disconnected before its turn)";
-  session?.startApply(h.roles.map((r) => r.name), deps.fileroot);
-  const live = req.live === "roles" && deps.events && session ? liveResults(h.id, h.roles.map((r) => r.name), masker(scope.secrets?.(h.id) ?? []), deps.events) : undefined;
+  let lost: string | undefined = session
+    ? undefined
+    : "connection lost (the agent disconnected before its turn)";
+  session?.startApply(
+    h.roles.map((r) => r.name),
+    deps.fileroot,
+  );
+  const live =
+    req.live === "roles" && deps.events && session
+      ? liveResults(
+          h.id,
+          h.roles.map((r) => r.name),
+          masker(scope.secrets?.(h.id) ?? []),
+          deps.events,
+        )
+      : undefined;
   if (live && session) session.roleResults = (p) => live.take(p);
   // An agent that says it pipelines runs role requests one at a time in arrival order
   // (lib/agent/session.ts): all are sent at once, and it goes from one role to the
   // next without waiting for us. Another one gets them one by one.
   // The last role sent says so: after it the agent runs the handlers its roles queued (operators/handlers.ts).
-  const turn = { apply: crypto.randomUUID(), last: await lastRunnable(h, deps), inputKey: deps.inputKey, unchanged: deps.unchanged };
-  const sent = session?.can("pipelining") ? await sendAhead(session, h, scope, req, deps, turn) : new Map<number, Promise<RoleRun>>();
+  const turn = {
+    apply: crypto.randomUUID(),
+    last: await lastRunnable(h, deps),
+    inputKey: deps.inputKey,
+    unchanged: deps.unchanged,
+  };
+  const sent = session?.can("pipelining")
+    ? await sendAhead(session, h, scope, req, deps, turn)
+    : new Map<number, Promise<RoleRun>>();
   let handlers: RoleOutcome | undefined;
   for (const [i, role] of h.roles.entries()) {
     if (role.skipped) {
       // A tag names hosts (getIps, `hosts`): left out, it is not a skipped role.
-      if (!role.tag) roles.push({ role: role.name, skipped: true, elapsed: 0, results: [], errors: 0, changed: 0 });
+      if (!role.tag)
+        roles.push({
+          role: role.name,
+          skipped: true,
+          elapsed: 0,
+          results: [],
+          errors: 0,
+          changed: 0,
+        });
       continue;
     }
     const src = await deps.roleSource(role.name);
     if (!src) {
       // A tag has no file by design; a role's file was checked when scoping, so it went away since.
-      if (!role.tag) roles.push(outcome(role.name, [roleFailure(role.name, `roles/${role.name}.ts not found`, 0)], 0));
+      if (!role.tag)
+        roles.push(
+          outcome(role.name, [roleFailure(role.name, `roles/${role.name}.ts not found`, 0)], 0),
+        );
       continue;
     }
     if (lost || !session) {
@@ -137,7 +206,15 @@ async function runHost(h: HostScope, scope: ApplyScope, req: ApplyRequest, deps:
     }
     running.set(h.id, role.name);
     live?.current(role.name);
-    const r = await (sent.get(i) ?? (await sendRole(session, role.name, src, scope, req, 0, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
+    const r = await (sent.get(i) ??
+      (
+        await sendRole(session, role.name, src, scope, req, 0, {
+          apply: turn.apply,
+          last: i === turn.last,
+          inputKey: turn.inputKey,
+          unchanged: turn.unchanged,
+        })
+      ).done);
     if (r.lost) lost = r.lost;
     roles.push(r.outcome);
     deps.events?.({ type: "role_end", host: h.id, role: r.outcome });
@@ -156,19 +233,31 @@ type RoleRun = { outcome: RoleOutcome; lost?: string; handlers?: RoleOutcome };
 /** The index of the host's last role that will be sent (-1: none). */
 async function lastRunnable(h: HostScope, deps: SchedulerDeps): Promise<number> {
   let last = -1;
-  for (const [i, role] of h.roles.entries()) if (!role.skipped && (await deps.roleSource(role.name))) last = i;
+  for (const [i, role] of h.roles.entries())
+    if (!role.skipped && (await deps.roleSource(role.name))) last = i;
   return last;
 }
 
-
-type Turn = { apply: string; inputKey?: Uint8Array | undefined; unchanged?: SchedulerDeps["unchanged"] };
+type Turn = {
+  apply: string;
+  inputKey?: Uint8Array | undefined;
+  unchanged?: SchedulerDeps["unchanged"];
+};
 
 /**
  * Prepare and send one role's request; `done` settles with its outcome. When
  * this resolves the request has left, so requests sent one after another
  * arrive in order. `before` roles were sent ahead of it and run first.
  */
-async function sendRole(session: AgentSession, name: string, src: RoleSource, scope: ApplyScope, req: ApplyRequest, before: number, turn: Turn & { last: boolean }): Promise<{ done: Promise<RoleRun> }> {
+async function sendRole(
+  session: AgentSession,
+  name: string,
+  src: RoleSource,
+  scope: ApplyScope,
+  req: ApplyRequest,
+  before: number,
+  turn: Turn & { last: boolean },
+): Promise<{ done: Promise<RoleRun> }> {
   const t0 = performance.now();
   const timeoutMs = req.timeoutMs ?? timing.roleTimeoutMs;
   const secrets = scope.secrets?.(session.id) ?? [];
@@ -176,25 +265,75 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, sc
   const failed = (err: unknown): RoleRun => {
     session.sharedHosts.forget();
     const lostConn = err instanceof SaltyError && err.code === "E_CONN_LOST";
-    const message = lostConn ? "connection lost" : (mask?.text(errorMessage(err)) ?? errorMessage(err));
+    const message = lostConn
+      ? "connection lost"
+      : (mask?.text(errorMessage(err)) ?? errorMessage(err));
     log("apply.role_failed", { id: session.id, role: name, error: message });
-    return { outcome: outcome(name, [roleFailure(name, message, since(t0))], since(t0)), lost: lostConn ? message : undefined };
+    return {
+      outcome: outcome(name, [roleFailure(name, message, since(t0))], since(t0)),
+      lost: lostConn ? message : undefined,
+    };
   };
   session.roleStarted();
   try {
     const context = scope.context(session.id, name);
-    const shared = scope.others && session.can("sharedHosts") ? { context: { ...context, hosts: {} }, sharedHosts: session.sharedHosts.refFor(scope.others) } : { context };
-    const known = session.can("knownFiles") ? await session.known.for(name, session.currentFiles) : undefined;
-    const inputs = turn.inputKey && inputDigest(turn.inputKey, { source: src.modules ? [src.source, ...Object.entries(src.modules).sort(([a], [b]) => (a < b ? -1 : 1)).flat()].join("\0") : src.source, context: shared.context, sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined, known });
+    const shared =
+      scope.others && session.can("sharedHosts")
+        ? {
+            context: { ...context, hosts: {} },
+            sharedHosts: session.sharedHosts.refFor(scope.others),
+          }
+        : { context };
+    const known = session.can("knownFiles")
+      ? await session.known.for(name, session.currentFiles)
+      : undefined;
+    const inputs =
+      turn.inputKey &&
+      inputDigest(turn.inputKey, {
+        source: src.modules
+          ? [
+              src.source,
+              ...Object.entries(src.modules)
+                .sort(([a], [b]) => (a < b ? -1 : 1))
+                .flat(),
+            ].join("\0")
+          : src.source,
+        context: shared.context,
+        sharedHosts: "sharedHosts" in shared ? shared.sharedHosts?.digest : undefined,
+        known,
+      });
     if (inputs && turn.unchanged?.(session.id, name, inputs)) {
       // Not sent: the shared hosts it would have carried are sent again with the next request.
       session.sharedHosts.forget();
       session.roleEnded();
-      return { done: Promise.resolve({ outcome: { ...outcome(name, [], 0), skipped: true, output: "inputs unchanged since its last successful run: not run", inputs } }) };
+      return {
+        done: Promise.resolve({
+          outcome: {
+            ...outcome(name, [], 0),
+            skipped: true,
+            output: "inputs unchanged since its last successful run: not run",
+            inputs,
+          },
+        }),
+      };
     }
     const call = session.rpc.call(
       "role.run",
-      { role: name, source: src.source, filename: src.filename, ...(src.modules ? { modules: src.modules } : {}), ...shared, ...(known ? { known } : {}), ...(secrets.length ? { secrets } : {}), dryRun: req.dryRun, diff: req.diff, timeoutMs, apply: turn.apply, ...(turn.last ? { last: true as const } : {}), ...(req.live === "roles" ? { stream: true as const } : {}) },
+      {
+        role: name,
+        source: src.source,
+        filename: src.filename,
+        ...(src.modules ? { modules: src.modules } : {}),
+        ...shared,
+        ...(known ? { known } : {}),
+        ...(secrets.length ? { secrets } : {}),
+        dryRun: req.dryRun,
+        diff: req.diff,
+        timeoutMs,
+        apply: turn.apply,
+        ...(turn.last ? { last: true as const } : {}),
+        ...(req.live === "roles" ? { stream: true as const } : {}),
+      },
       // The agent enforces the role timeout itself (and those of the roles sent before this one):
       // this margin only catches an agent that never answers.
       { timeoutMs: (before + 1) * timeoutMs + 10_000 },
@@ -202,10 +341,34 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, sc
     const done = call.then((report): RoleRun => {
       session.known.remember(name, report?.fetched);
       // The agent masks its report; an agent is untrusted (and may be of an older build): masked again here.
-      const masked = maskReport({ results: Array.isArray(report?.results) ? report.results : [], ...(typeof report?.output === "string" ? { output: report.output } : {}) }, mask);
-      const handlers = Array.isArray(report?.handlers) && report.handlers.length ? maskReport({ results: report.handlers }, mask).results : [];
-      const ran = handlers.length ? { handlers: outcome("handlers", handlers, handlers.reduce((s, r) => s + (typeof r?.elapsed === "number" ? r.elapsed : 0), 0)) } : {};
-      return { outcome: { ...outcome(name, masked.results, report.elapsed), output: masked.output, ...(inputs ? { inputs } : {}) }, ...ran };
+      const masked = maskReport(
+        {
+          results: Array.isArray(report?.results) ? report.results : [],
+          ...(typeof report?.output === "string" ? { output: report.output } : {}),
+        },
+        mask,
+      );
+      const handlers =
+        Array.isArray(report?.handlers) && report.handlers.length
+          ? maskReport({ results: report.handlers }, mask).results
+          : [];
+      const ran = handlers.length
+        ? {
+            handlers: outcome(
+              "handlers",
+              handlers,
+              handlers.reduce((s, r) => s + (typeof r?.elapsed === "number" ? r.elapsed : 0), 0),
+            ),
+          }
+        : {};
+      return {
+        outcome: {
+          ...outcome(name, masked.results, report.elapsed),
+          output: masked.output,
+          ...(inputs ? { inputs } : {}),
+        },
+        ...ran,
+      };
     }, failed);
     return { done: done.finally(() => session.roleEnded()) };
   } catch (err) {
@@ -215,11 +378,29 @@ async function sendRole(session: AgentSession, name: string, src: RoleSource, sc
 }
 
 /** Every runnable role of the host sent at once, in order (the agent runs them one at a time), by index in h.roles. */
-async function sendAhead(session: AgentSession, h: HostScope, scope: ApplyScope, req: ApplyRequest, deps: SchedulerDeps, turn: Turn & { last: number }): Promise<Map<number, Promise<RoleRun>>> {
+async function sendAhead(
+  session: AgentSession,
+  h: HostScope,
+  scope: ApplyScope,
+  req: ApplyRequest,
+  deps: SchedulerDeps,
+  turn: Turn & { last: number },
+): Promise<Map<number, Promise<RoleRun>>> {
   const sent = new Map<number, Promise<RoleRun>>();
   for (const [i, role] of h.roles.entries()) {
     const src = role.skipped ? undefined : await deps.roleSource(role.name);
-    if (src) sent.set(i, (await sendRole(session, role.name, src, scope, req, sent.size, { apply: turn.apply, last: i === turn.last, inputKey: turn.inputKey, unchanged: turn.unchanged })).done);
+    if (src)
+      sent.set(
+        i,
+        (
+          await sendRole(session, role.name, src, scope, req, sent.size, {
+            apply: turn.apply,
+            last: i === turn.last,
+            inputKey: turn.inputKey,
+            unchanged: turn.unchanged,
+          })
+        ).done,
+      );
   }
   return sent;
 }

@@ -28,7 +28,11 @@ export class SecretKeySource {
     const st = statSync(this.file, { throwIfNoEntry: false, bigint: true });
     const stamp = st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : "none";
     if (this.seen?.stamp === stamp) return this.seen.key;
-    const key = st ? deriveKey(this.readFile()) : this.env.PASSWORD ? deriveKey(this.env.PASSWORD) : undefined;
+    const key = st
+      ? deriveKey(this.readFile())
+      : this.env.PASSWORD
+        ? deriveKey(this.env.PASSWORD)
+        : undefined;
     this.seen = { stamp, key };
     return key;
   }
@@ -53,7 +57,9 @@ export class SecretKeySource {
 export async function secretsInFileroot(fileroot: string): Promise<string | undefined> {
   const inventory = await readFile(join(fileroot, "hosts", "index.ts"), "utf8").catch(() => "");
   if (inventory.includes("NACL[")) return "hosts/index.ts holds NACL[...] values";
-  const names = await readdir(join(fileroot, "files"), { recursive: true }).catch(() => [] as string[]);
+  const names = await readdir(join(fileroot, "files"), { recursive: true }).catch(
+    () => [] as string[],
+  );
   const enc = names.find((n) => n.endsWith(".enc"));
   return enc ? `files/${enc} is encrypted` : undefined;
 }

@@ -40,28 +40,48 @@ function checkJson(v: unknown, at: string, depth = 0): void {
   }
   if (Array.isArray(v)) return v.forEach((x, i) => checkJson(x, `${at}[${i}]`, depth + 1));
   if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) checkJson(x, `${at}.${k}`, depth + 1);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      checkJson(x, `${at}.${k}`, depth + 1);
     return;
   }
-  throw new SaltyError(`${at} must be JSON data, got ${v instanceof Uint8Array ? "bytes" : typeof v}`, "E_PARAMS");
+  throw new SaltyError(
+    `${at} must be JSON data, got ${v instanceof Uint8Array ? "bytes" : typeof v}`,
+    "E_PARAMS",
+  );
 }
 
 /** A server.shell request from an agent, every field checked; `roles` are those of its apply in progress. */
 export function serverCommandRequest(p: unknown, roles: ReadonlySet<string>): ServerCommandRequest {
   const o = obj(p, "params");
   const name = str(o.name, "name");
-  if (!NAME.test(name)) throw new SaltyError(`serverShell names a command of the master's server/ directory, not ${JSON.stringify(name.slice(0, 80))}`, "E_PARAMS");
+  if (!NAME.test(name))
+    throw new SaltyError(
+      `serverShell names a command of the master's server/ directory, not ${JSON.stringify(name.slice(0, 80))}`,
+      "E_PARAMS",
+    );
   const role = str(o.role, "role");
-  if (!roles.has(role)) throw new SaltyError(`serverShell from role ${JSON.stringify(role.slice(0, 80))}, which is not one of this host's roles in this apply`, "E_DENIED");
+  if (!roles.has(role))
+    throw new SaltyError(
+      `serverShell from role ${JSON.stringify(role.slice(0, 80))}, which is not one of this host's roles in this apply`,
+      "E_DENIED",
+    );
   const req: ServerCommandRequest = { name, role };
   if (o.args !== undefined) {
     checkJson(o.args, "args");
     const size = Buffer.byteLength(JSON.stringify(o.args));
-    if (size > MAX_ARGS_BYTES) throw new SaltyError(`args of ${size} bytes exceed the limit of ${MAX_ARGS_BYTES}`, "E_PARAMS");
+    if (size > MAX_ARGS_BYTES)
+      throw new SaltyError(
+        `args of ${size} bytes exceed the limit of ${MAX_ARGS_BYTES}`,
+        "E_PARAMS",
+      );
     req.args = o.args;
   }
   if (o.timeout !== undefined && o.timeout !== null) {
-    if (typeof o.timeout !== "number" || !(o.timeout > 0)) throw new SaltyError(`timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, "E_PARAMS");
+    if (typeof o.timeout !== "number" || !(o.timeout > 0))
+      throw new SaltyError(
+        `timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`,
+        "E_PARAMS",
+      );
     req.timeout = o.timeout;
   }
   return req;
@@ -69,26 +89,38 @@ export function serverCommandRequest(p: unknown, roles: ReadonlySet<string>): Se
 
 /** The executable server/NAME of the fileroot, resolved (no symlink out of server/). */
 function commandPath(fileroot: string, name: string): string {
-  if (!existsSync(join(fileroot, "server"))) throw new SaltyError(`no command server/${name} on the master (its fileroot has no server/ directory)`, "E_NOENT");
+  if (!existsSync(join(fileroot, "server")))
+    throw new SaltyError(
+      `no command server/${name} on the master (its fileroot has no server/ directory)`,
+      "E_NOENT",
+    );
   let full: string;
   try {
     full = resolveUnder(join(fileroot, "server"), name);
   } catch (err) {
-    if (err instanceof SaltyError && err.code === "E_NOENT") throw new SaltyError(`no command server/${name} on the master`, "E_NOENT");
+    if (err instanceof SaltyError && err.code === "E_NOENT")
+      throw new SaltyError(`no command server/${name} on the master`, "E_NOENT");
     throw err;
   }
   const st = statSync(full);
-  if (!st.isFile() || (st.mode & 0o111) === 0) throw new SaltyError(`server/${name} on the master is not an executable file`, "E_NOT_EXEC");
+  if (!st.isFile() || (st.mode & 0o111) === 0)
+    throw new SaltyError(`server/${name} on the master is not an executable file`, "E_NOT_EXEC");
   return full;
 }
 
 /** argv words from the arguments: a list of strings and numbers is passed as they are, anything else only as JSON. */
 function argvOf(args: unknown): string[] {
-  return Array.isArray(args) && args.every((a) => typeof a === "string" || typeof a === "number") ? args.map(String) : [];
+  return Array.isArray(args) && args.every((a) => typeof a === "string" || typeof a === "number")
+    ? args.map(String)
+    : [];
 }
 
 /** One server.shell call from agent `caller.id`: checked (a refusal is logged too), then run. */
-export function serveServerShell(run: ServerShell, p: unknown, caller: ServerShellCaller & { roles: ReadonlySet<string> }): Promise<Result> {
+export function serveServerShell(
+  run: ServerShell,
+  p: unknown,
+  caller: ServerShellCaller & { roles: ReadonlySet<string> },
+): Promise<Result> {
   let req: ServerCommandRequest;
   try {
     req = serverCommandRequest(p, caller.roles);
@@ -111,9 +143,16 @@ export function masterShell(exec: Exec, fileroot: string): ServerShell {
       log("master.server_shell_refused", { ...who, error: errorMessage(err) });
       throw err;
     }
-    const env = { SALTY_ARGS: JSON.stringify(req.args ?? null), SALTY_AGENT: caller.id, SALTY_ROLE: req.role };
+    const env = {
+      SALTY_ARGS: JSON.stringify(req.args ?? null),
+      SALTY_AGENT: caller.id,
+      SALTY_ROLE: req.role,
+    };
     // Never longer than a role may run: a command left hanging would outlive the role that asked for it.
-    const timeoutMs = Math.min(req.timeout ? Math.round(req.timeout * 1000) : Infinity, timing.roleTimeoutMs);
+    const timeoutMs = Math.min(
+      req.timeout ? Math.round(req.timeout * 1000) : Infinity,
+      timing.roleTimeoutMs,
+    );
     const r = await exec([path, ...argvOf(req.args)], { cwd: fileroot, env, timeoutMs });
     log("master.server_shell", { ...who, rc: r.rc, timedOut: r.timedOut });
     return {

@@ -77,13 +77,36 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   if (db) await writeReplace(join(keyroot, KEYS_DB_FILE), db + "\n", 0o600);
   else await unlink(join(keyroot, KEYS_DB_FILE)).catch(() => {});
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept }, keyRecords);
-  const knownAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "accepted").map((e) => e.id);
-  const awaitKnownAgents = startupWait({ startedAt: performance.now(), knownAgents, connectedIds: () => registry.ids(), scope: core.control.scope });
-  const pendingAgents = async () => (await keystore.list()).filter((e) => e.kind === "agent" && e.status === "pending").map((e) => e.id);
-  const controlDeps = { ...core.control, awaitKnownAgents, history, inputKey: inputKey(keyroot), ...(core.control.adhoc ? { adhoc: { ...core.control.adhoc, pendingAgents } } : {}) };
+  const knownAgents = async () =>
+    (await keystore.list())
+      .filter((e) => e.kind === "agent" && e.status === "accepted")
+      .map((e) => e.id);
+  const awaitKnownAgents = startupWait({
+    startedAt: performance.now(),
+    knownAgents,
+    connectedIds: () => registry.ids(),
+    scope: core.control.scope,
+  });
+  const pendingAgents = async () =>
+    (await keystore.list())
+      .filter((e) => e.kind === "agent" && e.status === "pending")
+      .map((e) => e.id);
+  const controlDeps = {
+    ...core.control,
+    awaitKnownAgents,
+    history,
+    inputKey: inputKey(keyroot),
+    ...(core.control.adhoc ? { adhoc: { ...core.control.adhoc, pendingAgents } } : {}),
+  };
   const agentDeps: MasterDeps = {
-    registry, files, version: version.version, ...(opts.serverShell ? { serverShell: opts.serverShell } : {}),
-    applyMe: scheduledApplies({ control: { ...core.control, history, inputKey: controlDeps.inputKey }, files }),
+    registry,
+    files,
+    version: version.version,
+    ...(opts.serverShell ? { serverShell: opts.serverShell } : {}),
+    applyMe: scheduledApplies({
+      control: { ...core.control, history, inputKey: controlDeps.inputKey },
+      files,
+    }),
     pullReport: pullReports(history),
   };
 
@@ -94,7 +117,13 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     port: opts.port,
     identity,
     decide: (peer, from) => keystore.decide(peer, from),
-    onSession: (link, peer) => keys.add(peer, peer.kind === "agent" ? serveAgent(link, peer.id, agentDeps) : serveClient(link, controlDeps, { remote: peer.id })),
+    onSession: (link, peer) =>
+      keys.add(
+        peer,
+        peer.kind === "agent"
+          ? serveAgent(link, peer.id, agentDeps)
+          : serveClient(link, controlDeps, { remote: peer.id }),
+      ),
   });
   // The peer's uid read while admitting a connection, for the job history's "who": the link of that
   // same connection reaches onLink right after (lib/wire/tcp.ts calls both in one go).
@@ -105,7 +134,11 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     localUid = "uid" in peer ? peer.uid : undefined;
     return guard(fd);
   };
-  const unix = await listenUnix(join(keyroot, "master.sock"), (link) => serveClient(link, controlDeps, { localUid }), { admit });
+  const unix = await listenUnix(
+    join(keyroot, "master.sock"),
+    (link) => serveClient(link, controlDeps, { localUid }),
+    { admit },
+  );
   if (db) {
     const name = opts.name ?? `${hostname()}:${tcp.port}`;
     here = presence(openPostgres(db), name, () => registry.ids());
@@ -114,9 +147,15 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     controlDeps.elsewhere = (ids) => p.elsewhere(ids);
     log("master.shared", { name, db: "postgres" });
   }
-  log("master.listening", { bind: `${opts.host}:${tcp.port}`, socket: join(keyroot, "master.sock"), fingerprint: fingerprint(identity.publicKey) });
+  log("master.listening", {
+    bind: `${opts.host}:${tcp.port}`,
+    socket: join(keyroot, "master.sock"),
+    fingerprint: fingerprint(identity.publicKey),
+  });
   if (!core.keys.current()) void warnWithoutPassword(core.fileroot, keyroot);
-  const http = opts.http ? await startDeploys(opts.http, { core, history, inputKey: controlDeps.inputKey }) : undefined;
+  const http = opts.http
+    ? await startDeploys(opts.http, { core, history, inputKey: controlDeps.inputKey })
+    : undefined;
   return {
     port: tcp.port,
     ...(http ? { httpPort: http.port } : {}),

@@ -20,7 +20,9 @@ export interface StartupWaitDeps {
 }
 
 /** The scheduler's `awaitKnownAgents`. */
-export function startupWait(deps: StartupWaitDeps): (req: ApplyRequest, tell: (agents: number, ms: number) => void) => Promise<void> {
+export function startupWait(
+  deps: StartupWaitDeps,
+): (req: ApplyRequest, tell: (agents: number, ms: number) => void) => Promise<void> {
   let known: Promise<string[]> | undefined;
   const left = () => deps.startedAt + timing.startupWaitMs - performance.now();
   return async (req, tell) => {
@@ -33,7 +35,9 @@ export function startupWait(deps: StartupWaitDeps): (req: ApplyRequest, tell: (a
     try {
       // The scope as if they were back: which of them this apply would run on.
       const scope = await deps.scope(req, [...connected, ...away]);
-      awaited = scope.hosts.filter((h) => h.status === "run" && !connected.has(h.id)).map((h) => h.id);
+      awaited = scope.hosts
+        .filter((h) => h.status === "run" && !connected.has(h.id))
+        .map((h) => h.id);
     } catch {
       return; // the real scope, made next, reports the error
     }

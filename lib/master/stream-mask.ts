@@ -15,7 +15,8 @@ function needlesOf(values: readonly string[]): string[] {
   for (const v of values) {
     if (v === "") continue;
     out.add(v);
-    if (v.includes("\n")) for (const line of v.split("\n")) if (line.trim().length >= 4) out.add(line.trim());
+    if (v.includes("\n"))
+      for (const line of v.split("\n")) if (line.trim().length >= 4) out.add(line.trim());
   }
   return [...out].sort((a, b) => b.length - a.length);
 }
@@ -46,7 +47,11 @@ export class StreamMask {
     }
     // Never cut through an occurrence: it would be shown half unmasked.
     for (const n of this.needles) {
-      for (let at = s.indexOf(n, Math.max(0, cut - n.length + 1)); at !== -1 && at < cut; at = s.indexOf(n, at + 1)) {
+      for (
+        let at = s.indexOf(n, Math.max(0, cut - n.length + 1));
+        at !== -1 && at < cut;
+        at = s.indexOf(n, at + 1)
+      ) {
         if (at + n.length > cut) cut = at;
       }
     }

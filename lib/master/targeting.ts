@@ -31,14 +31,23 @@ export interface TargetingDeps {
 }
 
 /** The hosts a target selects; NoHostMatched (exit 2) when it selects none, inventory or not. */
-export async function selectHosts(target: string | undefined, deps: TargetingDeps): Promise<Selection> {
+export async function selectHosts(
+  target: string | undefined,
+  deps: TargetingDeps,
+): Promise<Selection> {
   const parsed = target === undefined ? undefined : parseTarget(target);
   const inv = validateInventory(await loadInventory(deps.fileroot));
   const connected = deps.connected();
-  const matches = (id: string) => !parsed || matchTarget(parsed.expr, { id, facts: deps.factsOf(id) });
+  const matches = (id: string) =>
+    !parsed || matchTarget(parsed.expr, { id, facts: deps.factsOf(id) });
   const strangers = unknownAgents(inv, connected).filter(matches);
   try {
-    const scope = scopeApply(inv, connected, { roles: [], skip: [], extra: {}, ...(parsed ? { target: parsed } : {}) }, deps.factsOf);
+    const scope = scopeApply(
+      inv,
+      connected,
+      { roles: [], skip: [], extra: {}, ...(parsed ? { target: parsed } : {}) },
+      deps.factsOf,
+    );
     return { hosts: scope.hosts.filter((h) => h.status !== "skipped"), strangers };
   } catch (err) {
     // Only agents outside the inventory matched: ping still lists them.

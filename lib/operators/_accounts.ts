@@ -75,13 +75,24 @@ export function userDiff(spec: UserSpec, now: UserNow, wantGid: number | undefin
 
 /** The attribute names a diff changes, for the note and the summary (never a value: a password may be among them). */
 export function diffWords(d: UserDiff): string[] {
-  return (["uid", "group", "home", "shell", "comment", "password", "groups"] as const).filter((k) => d[k] !== undefined);
+  return (["uid", "group", "home", "shell", "comment", "password", "groups"] as const).filter(
+    (k) => d[k] !== undefined,
+  );
 }
 
-const chpasswd = (name: string, hash: string): Cmd => ({ argv: ["chpasswd", "-e"], stdin: `${name}:${hash}\n` });
+const chpasswd = (name: string, hash: string): Cmd => ({
+  argv: ["chpasswd", "-e"],
+  stdin: `${name}:${hash}\n`,
+});
 
 /** Commands for a new user. `group`: its primary group (made first when `makeGroup`); `ids`: macOS's chosen ids. */
-export function userCreate(platform: Platform, s: UserSpec, group: string, makeGroup: boolean, ids: { uid?: number; gid?: number } = {}): Cmd[] {
+export function userCreate(
+  platform: Platform,
+  s: UserSpec,
+  group: string,
+  makeGroup: boolean,
+  ids: { uid?: number; gid?: number } = {},
+): Cmd[] {
   const out: Cmd[] = [];
   if (platform === "linux") {
     if (makeGroup) out.push({ argv: ["groupadd", ...(s.system ? ["--system"] : []), group] });
@@ -90,7 +101,8 @@ export function userCreate(platform: Platform, s: UserSpec, group: string, makeG
         "useradd",
         ...(s.system ? ["--system"] : []),
         ...(s.uid !== undefined ? ["--uid", String(s.uid)] : []),
-        "--gid", group,
+        "--gid",
+        group,
         ...(s.groups?.length ? ["--groups", s.groups.join(",")] : []),
         ...(s.home !== undefined ? ["--home-dir", s.home] : []),
         ...(s.shell !== undefined ? ["--shell", s.shell] : []),
@@ -103,11 +115,13 @@ export function userCreate(platform: Platform, s: UserSpec, group: string, makeG
     if (makeGroup) out.push({ argv: ["addgroup", ...(s.system ? ["-S"] : []), group] });
     out.push({
       argv: [
-        "adduser", "-D",
+        "adduser",
+        "-D",
         ...(s.system ? ["-S"] : []),
         ...(s.createHome ? [] : ["-H"]),
         ...(s.uid !== undefined ? ["-u", String(s.uid)] : []),
-        "-G", group,
+        "-G",
+        group,
         ...(s.home !== undefined ? ["-h", s.home] : []),
         ...(s.shell !== undefined ? ["-s", s.shell] : []),
         ...(s.comment !== undefined ? ["-g", s.comment] : []),
@@ -116,8 +130,13 @@ export function userCreate(platform: Platform, s: UserSpec, group: string, makeG
     });
     for (const g of s.groups ?? []) out.push({ argv: ["addgroup", s.name, g] });
   } else {
-    const uid = String(ids.uid ?? 0), gid = String(ids.gid ?? 0);
-    if (makeGroup) out.push({ argv: ["dscl", ".", "-create", `/Groups/${group}`] }, { argv: ["dscl", ".", "-create", `/Groups/${group}`, "PrimaryGroupID", gid] });
+    const uid = String(ids.uid ?? 0),
+      gid = String(ids.gid ?? 0);
+    if (makeGroup)
+      out.push(
+        { argv: ["dscl", ".", "-create", `/Groups/${group}`] },
+        { argv: ["dscl", ".", "-create", `/Groups/${group}`, "PrimaryGroupID", gid] },
+      );
     const u = `/Users/${s.name}`;
     const home = s.home ?? (s.system ? "/var/empty" : u);
     out.push(
@@ -129,7 +148,8 @@ export function userCreate(platform: Platform, s: UserSpec, group: string, makeG
       { argv: ["dscl", ".", "-create", u, "RealName", s.comment ?? s.name] },
     );
     if (s.createHome) out.push({ argv: ["createhomedir", "-c", "-u", s.name] });
-    for (const g of s.groups ?? []) out.push({ argv: ["dseditgroup", "-o", "edit", "-a", s.name, "-t", "user", g] });
+    for (const g of s.groups ?? [])
+      out.push({ argv: ["dseditgroup", "-o", "edit", "-a", s.name, "-t", "user", g] });
   }
   if (s.password !== undefined) out.push(chpasswd(s.name, s.password));
   return out;
@@ -149,19 +169,32 @@ export function userModify(platform: Platform, name: string, d: UserDiff, gid?: 
     ];
     if (argv.length) out.push({ argv: ["usermod", ...argv, name] });
   } else if (platform === "busybox") {
-    const fixed = (["uid", "group", "home", "shell", "comment"] as const).filter((k) => d[k] !== undefined);
-    if (fixed.length) throw new SaltyError(`busybox has no usermod: the ${fixed.join(", ")} of the existing user ${name} cannot be changed (deluser, then user() again)`, "E_UNSUPPORTED");
+    const fixed = (["uid", "group", "home", "shell", "comment"] as const).filter(
+      (k) => d[k] !== undefined,
+    );
+    if (fixed.length)
+      throw new SaltyError(
+        `busybox has no usermod: the ${fixed.join(", ")} of the existing user ${name} cannot be changed (deluser, then user() again)`,
+        "E_UNSUPPORTED",
+      );
     for (const g of d.groups?.add ?? []) out.push({ argv: ["addgroup", name, g] });
     for (const g of d.groups?.drop ?? []) out.push({ argv: ["delgroup", name, g] });
   } else {
     const u = `/Users/${name}`;
-    if (d.uid !== undefined) out.push({ argv: ["dscl", ".", "-create", u, "UniqueID", String(d.uid)] });
-    if (d.group !== undefined) out.push({ argv: ["dscl", ".", "-create", u, "PrimaryGroupID", String(gid)] });
-    if (d.home !== undefined) out.push({ argv: ["dscl", ".", "-create", u, "NFSHomeDirectory", d.home] });
-    if (d.shell !== undefined) out.push({ argv: ["dscl", ".", "-create", u, "UserShell", d.shell] });
-    if (d.comment !== undefined) out.push({ argv: ["dscl", ".", "-create", u, "RealName", d.comment] });
-    for (const g of d.groups?.add ?? []) out.push({ argv: ["dseditgroup", "-o", "edit", "-a", name, "-t", "user", g] });
-    for (const g of d.groups?.drop ?? []) out.push({ argv: ["dseditgroup", "-o", "edit", "-d", name, "-t", "user", g] });
+    if (d.uid !== undefined)
+      out.push({ argv: ["dscl", ".", "-create", u, "UniqueID", String(d.uid)] });
+    if (d.group !== undefined)
+      out.push({ argv: ["dscl", ".", "-create", u, "PrimaryGroupID", String(gid)] });
+    if (d.home !== undefined)
+      out.push({ argv: ["dscl", ".", "-create", u, "NFSHomeDirectory", d.home] });
+    if (d.shell !== undefined)
+      out.push({ argv: ["dscl", ".", "-create", u, "UserShell", d.shell] });
+    if (d.comment !== undefined)
+      out.push({ argv: ["dscl", ".", "-create", u, "RealName", d.comment] });
+    for (const g of d.groups?.add ?? [])
+      out.push({ argv: ["dseditgroup", "-o", "edit", "-a", name, "-t", "user", g] });
+    for (const g of d.groups?.drop ?? [])
+      out.push({ argv: ["dseditgroup", "-o", "edit", "-d", name, "-t", "user", g] });
   }
   if (d.password !== undefined) out.push(chpasswd(name, d.password));
   return out;
@@ -174,14 +207,38 @@ export function userDelete(platform: Platform, name: string): Cmd[] {
 }
 
 /** Commands for a new group (gid: macOS's chosen one when none was asked). */
-export function groupCreate(platform: Platform, name: string, o: { gid?: number; system: boolean; members: string[] }, freeGid?: number): Cmd[] {
+export function groupCreate(
+  platform: Platform,
+  name: string,
+  o: { gid?: number; system: boolean; members: string[] },
+  freeGid?: number,
+): Cmd[] {
   if (platform === "linux") {
-    const out: Cmd[] = [{ argv: ["groupadd", ...(o.system ? ["--system"] : []), ...(o.gid !== undefined ? ["--gid", String(o.gid)] : []), name] }];
+    const out: Cmd[] = [
+      {
+        argv: [
+          "groupadd",
+          ...(o.system ? ["--system"] : []),
+          ...(o.gid !== undefined ? ["--gid", String(o.gid)] : []),
+          name,
+        ],
+      },
+    ];
     if (o.members.length) out.push({ argv: ["gpasswd", "-M", o.members.join(","), name] });
     return out;
   }
   if (platform === "busybox") {
-    return [{ argv: ["addgroup", ...(o.system ? ["-S"] : []), ...(o.gid !== undefined ? ["-g", String(o.gid)] : []), name] }, ...o.members.map((m) => ({ argv: ["addgroup", m, name] }))];
+    return [
+      {
+        argv: [
+          "addgroup",
+          ...(o.system ? ["-S"] : []),
+          ...(o.gid !== undefined ? ["-g", String(o.gid)] : []),
+          name,
+        ],
+      },
+      ...o.members.map((m) => ({ argv: ["addgroup", m, name] })),
+    ];
   }
   const g = `/Groups/${name}`;
   return [
@@ -192,7 +249,12 @@ export function groupCreate(platform: Platform, name: string, o: { gid?: number;
 }
 
 /** Commands that bring an existing group to its gid and exact members. */
-export function groupModify(platform: Platform, name: string, gid: number | undefined, members: { want: string[]; add: string[]; drop: string[] } | undefined): Cmd[] {
+export function groupModify(
+  platform: Platform,
+  name: string,
+  gid: number | undefined,
+  members: { want: string[]; add: string[]; drop: string[] } | undefined,
+): Cmd[] {
   const out: Cmd[] = [];
   if (platform === "linux") {
     if (gid !== undefined) out.push({ argv: ["groupmod", "--gid", String(gid), name] });
@@ -200,12 +262,28 @@ export function groupModify(platform: Platform, name: string, gid: number | unde
     return out;
   }
   if (platform === "busybox") {
-    if (gid !== undefined) throw new SaltyError(`busybox has no groupmod: the gid of the existing group ${name} cannot be changed`, "E_UNSUPPORTED");
-    return [...(members?.add ?? []).map((m) => ({ argv: ["addgroup", m, name] })), ...(members?.drop ?? []).map((m) => ({ argv: ["delgroup", m, name] }))];
+    if (gid !== undefined)
+      throw new SaltyError(
+        `busybox has no groupmod: the gid of the existing group ${name} cannot be changed`,
+        "E_UNSUPPORTED",
+      );
+    return [
+      ...(members?.add ?? []).map((m) => ({ argv: ["addgroup", m, name] })),
+      ...(members?.drop ?? []).map((m) => ({ argv: ["delgroup", m, name] })),
+    ];
   }
-  if (gid !== undefined) out.push({ argv: ["dscl", ".", "-create", `/Groups/${name}`, "PrimaryGroupID", String(gid)] });
-  out.push(...(members?.add ?? []).map((m) => ({ argv: ["dseditgroup", "-o", "edit", "-a", m, "-t", "user", name] })));
-  out.push(...(members?.drop ?? []).map((m) => ({ argv: ["dseditgroup", "-o", "edit", "-d", m, "-t", "user", name] })));
+  if (gid !== undefined)
+    out.push({ argv: ["dscl", ".", "-create", `/Groups/${name}`, "PrimaryGroupID", String(gid)] });
+  out.push(
+    ...(members?.add ?? []).map((m) => ({
+      argv: ["dseditgroup", "-o", "edit", "-a", m, "-t", "user", name],
+    })),
+  );
+  out.push(
+    ...(members?.drop ?? []).map((m) => ({
+      argv: ["dseditgroup", "-o", "edit", "-d", m, "-t", "user", name],
+    })),
+  );
   return out;
 }
 

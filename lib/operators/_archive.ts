@@ -49,19 +49,24 @@ export function linkInside(linkPath: string, target: string): boolean {
  * (the same entries in the same order). Returns the first refusal, or undefined. Pure.
  */
 export function checkTarListing(names: string[], verbose: string[]): string | undefined {
-  if (names.length !== verbose.length) return `the listing could not be read (${names.length} names, ${verbose.length} entries)`;
+  if (names.length !== verbose.length)
+    return `the listing could not be read (${names.length} names, ${verbose.length} entries)`;
   for (let i = 0; i < names.length; i++) {
-    const name = names[i]!, line = verbose[i]!;
+    const name = names[i]!,
+      line = verbose[i]!;
     const why = escapes(name);
     if (why) return `entry ${JSON.stringify(name)} ${why}`;
     const type = line[0];
     if (type === "-" || type === "d") continue;
     const at = line.lastIndexOf(type === "l" ? `${name} -> ` : `${name} link to `);
-    if (type !== "l" && type !== "h") return `entry ${JSON.stringify(name)} is a device or special file`;
+    if (type !== "l" && type !== "h")
+      return `entry ${JSON.stringify(name)} is a device or special file`;
     if (at < 0) return `entry ${JSON.stringify(name)}: its link target could not be read`;
     const target = line.slice(at + name.length + (type === "l" ? 4 : 9));
-    if (type === "l" && !linkInside(name.replace(/\/$/, ""), target)) return `entry ${JSON.stringify(name)} is a link out of the destination (-> ${target})`;
-    if (type === "h" && escapes(target)) return `entry ${JSON.stringify(name)} is a hard link out of the destination (${target})`;
+    if (type === "l" && !linkInside(name.replace(/\/$/, ""), target))
+      return `entry ${JSON.stringify(name)} is a link out of the destination (-> ${target})`;
+    if (type === "h" && escapes(target))
+      return `entry ${JSON.stringify(name)} is a hard link out of the destination (${target})`;
   }
   return undefined;
 }
@@ -71,7 +76,8 @@ const lines = (s: string) => s.split("\n").filter((l, i, all) => l !== "" || i <
 
 async function run(ctx: OpCtx, argv: string[], what: string): Promise<string> {
   const r = await ctx.exec(argv, ctx.signal ? { signal: ctx.signal } : {});
-  if (r.rc !== 0) throw new SaltyError(`${what} failed (rc ${r.rc}): ${r.output.trim()}`, "E_ARCHIVE");
+  if (r.rc !== 0)
+    throw new SaltyError(`${what} failed (rc ${r.rc}): ${r.output.trim()}`, "E_ARCHIVE");
   return r.output;
 }
 
@@ -80,7 +86,11 @@ const TAR_FLAG = { "tar.gz": "-z", "tar.xz": "-J" } as const;
 /** A listing through the probe port (read-only; stdout apart from tar's warnings; LC_ALL=C: "link to" in English). */
 async function list(ctx: OpCtx, argv: string[]): Promise<string[]> {
   const r = await ctx.probe.run(argv, { timeoutMs: 300_000 });
-  if (r.rc !== 0) throw new SaltyError(`listing the archive failed (rc ${r.rc}): ${r.stderr.trim()}`, "E_ARCHIVE");
+  if (r.rc !== 0)
+    throw new SaltyError(
+      `listing the archive failed (rc ${r.rc}): ${r.stderr.trim()}`,
+      "E_ARCHIVE",
+    );
   return lines(r.stdout);
 }
 
@@ -94,26 +104,50 @@ async function checkEntries(ctx: OpCtx, archive: string, format: ArchiveFormat):
     }
   } else {
     const flag = TAR_FLAG[format];
-    refusal = checkTarListing(await list(ctx, ["tar", flag, "-tf", archive]), await list(ctx, ["tar", flag, "-tvf", archive]));
+    refusal = checkTarListing(
+      await list(ctx, ["tar", flag, "-tf", archive]),
+      await list(ctx, ["tar", flag, "-tvf", archive]),
+    );
   }
-  if (refusal) throw new SaltyError(`refused: ${refusal}; nothing was extracted`, "E_ARCHIVE_ESCAPE");
+  if (refusal)
+    throw new SaltyError(`refused: ${refusal}; nothing was extracted`, "E_ARCHIVE_ESCAPE");
 }
 
 /** Carry out an `unarchive` change. */
-export async function unarchiveInto(ctx: OpCtx, c: Extract<Change, { kind: "unarchive" }>, real: string): Promise<void> {
+export async function unarchiveInto(
+  ctx: OpCtx,
+  c: Extract<Change, { kind: "unarchive" }>,
+  real: string,
+): Promise<void> {
   const archive = realPath(ctx, c.archive);
-  const staging = posix.join(posix.dirname(real), `.${posix.basename(real).slice(0, 160)}.salty-unpack`);
+  const staging = posix.join(
+    posix.dirname(real),
+    `.${posix.basename(real).slice(0, 160)}.salty-unpack`,
+  );
   try {
     const got = await hashFile(archive);
-    if (got !== c.hash) throw new SaltyError(`${c.archive} changed since it was planned (sha256 ${got}, expected ${c.hash}); nothing was extracted`, "E_CHANGED");
+    if (got !== c.hash)
+      throw new SaltyError(
+        `${c.archive} changed since it was planned (sha256 ${got}, expected ${c.hash}); nothing was extracted`,
+        "E_CHANGED",
+      );
     await checkEntries(ctx, archive, c.format);
     await ctx.disk.remove(staging);
     await ctx.disk.mkdir(staging, 0o700);
     if (c.format === "zip") await run(ctx, ["unzip", "-q", "-o", archive, "-d", staging], "unzip");
-    else await run(ctx, ["tar", TAR_FLAG[c.format], "-xf", archive, "-C", staging, "--no-same-owner"], "tar");
+    else
+      await run(
+        ctx,
+        ["tar", TAR_FLAG[c.format], "-xf", archive, "-C", staging, "--no-same-owner"],
+        "tar",
+      );
     const items = walkTree(staging, { owners: false });
     for (const it of items) {
-      if (it.type === "symlink" && !linkInside(it.path, it.target ?? "/")) throw new SaltyError(`refused: ${it.path} is a link out of the destination (-> ${it.target}); nothing was extracted`, "E_ARCHIVE_ESCAPE");
+      if (it.type === "symlink" && !linkInside(it.path, it.target ?? "/"))
+        throw new SaltyError(
+          `refused: ${it.path} is a link out of the destination (-> ${it.target}); nothing was extracted`,
+          "E_ARCHIVE_ESCAPE",
+        );
     }
     // Each top-level entry replaces the one of the same name; the marker goes last.
     const top = items.filter((it) => !it.path.includes("/") && it.path !== MARKER);

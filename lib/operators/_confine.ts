@@ -49,7 +49,10 @@ export class Confinement {
         throw err;
       }
       if (within(root, real)) return;
-      throw new SaltyError(`refusing to write ${path}: a symlink on the way leads out of --path ${this.prefix} (to ${real})`, "E_PATH_ESCAPE");
+      throw new SaltyError(
+        `refusing to write ${path}: a symlink on the way leads out of --path ${this.prefix} (to ${real})`,
+        "E_PATH_ESCAPE",
+      );
     }
   }
 }

@@ -18,13 +18,21 @@ export function octal(mode: number): string {
 }
 
 function ids(changes: Change[]): { uids: Set<number>; gids: Set<number> } {
-  const uids = new Set<number>(), gids = new Set<number>();
+  const uids = new Set<number>(),
+    gids = new Set<number>();
   const add = (o: { uid?: number; gid?: number } | undefined) => {
     if (o?.uid !== undefined) uids.add(o.uid);
     if (o?.gid !== undefined) gids.add(o.gid);
   };
   for (const c of changes) {
-    if (c.kind === "exec" || c.kind === "remove" || c.kind === "utime" || c.kind === "chmod" || c.kind === "unarchive") continue;
+    if (
+      c.kind === "exec" ||
+      c.kind === "remove" ||
+      c.kind === "utime" ||
+      c.kind === "chmod" ||
+      c.kind === "unarchive"
+    )
+      continue;
     add(c);
     if (c.kind !== "mkdir" && c.kind !== "symlink") add(c.was);
   }
@@ -35,7 +43,11 @@ function ids(changes: Change[]): { uids: Set<number>; gids: Set<number> } {
 export async function namesFor(users: Users, changes: Change[]): Promise<Names> {
   const { uids, gids } = ids(changes);
   const look = async <K extends number>(keys: Set<K>, fn: (k: K) => Promise<string | undefined>) =>
-    new Map(await Promise.all([...keys].map(async (k) => [k, await fn(k).catch(() => undefined)] as const)));
+    new Map(
+      await Promise.all(
+        [...keys].map(async (k) => [k, await fn(k).catch(() => undefined)] as const),
+      ),
+    );
   const u = await look(uids, (id) => users.userName(id));
   const g = await look(gids, (id) => users.groupName(id));
   return { user: (id) => u.get(id) ?? String(id), group: (id) => g.get(id) ?? String(id) };
@@ -50,7 +62,8 @@ function ownershipWords(c: Change, n: Names): string[] {
   if ((c.kind !== "write" && c.kind !== "fetch" && c.kind !== "download") || !c.was) return [];
   const out: string[] = [];
   if (c.was.mode !== c.mode) out.push(`mode ${octal(c.was.mode)} -> ${octal(c.mode)}`);
-  if (c.was.uid !== c.uid || c.was.gid !== c.gid) out.push(`owner ${owner(n, c.was)} -> ${owner(n, c)}`);
+  if (c.was.uid !== c.uid || c.was.gid !== c.gid)
+    out.push(`owner ${owner(n, c.was)} -> ${owner(n, c)}`);
   return out;
 }
 
@@ -87,10 +100,16 @@ export function describeChange(c: Change, n: Names): string {
 /** Does `c` change the mode or owner of something already there? */
 export function touchesOwnership(c: Change): boolean {
   if (c.kind === "chmod" || c.kind === "chown") return true;
-  return (c.kind === "write" || c.kind === "fetch" || c.kind === "download") && !!c.was && (c.was.mode !== c.mode || c.was.uid !== c.uid || c.was.gid !== c.gid);
+  return (
+    (c.kind === "write" || c.kind === "fetch" || c.kind === "download") &&
+    !!c.was &&
+    (c.was.mode !== c.mode || c.was.uid !== c.uid || c.was.gid !== c.gid)
+  );
 }
 
 /** "PATH: mode 0644 -> 0600" for each mode or owner that changes on something already there (--diff). */
 export function ownershipLines(changes: Change[], n: Names): string[] {
-  return changes.flatMap((c) => (c.kind === "exec" ? [] : ownershipWords(c, n).map((w) => `${c.path}: ${w}`)));
+  return changes.flatMap((c) =>
+    c.kind === "exec" ? [] : ownershipWords(c, n).map((w) => `${c.path}: ${w}`),
+  );
 }

@@ -18,13 +18,19 @@ export async function downloadTo(ctx: OpCtx, c: DownloadChange, real: string): P
   await writeAtomic(ctx, real, { mode: c.mode, owner: { uid: c.uid, gid: c.gid } }, async (h) => {
     let res: Response;
     try {
-      res = await fetch(c.url, { redirect: "follow", ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      res = await fetch(c.url, {
+        redirect: "follow",
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
     } catch (err) {
       throw new SaltyError(`cannot fetch ${shown}: ${(err as Error).message}`, "E_DOWNLOAD");
     }
     if (!res.ok || !res.body) {
       await res.body?.cancel().catch(() => {});
-      throw new SaltyError(`${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}; ${c.path} left as it was`, "E_DOWNLOAD");
+      throw new SaltyError(
+        `${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}; ${c.path} left as it was`,
+        "E_DOWNLOAD",
+      );
     }
     const hasher = new Bun.CryptoHasher("sha256");
     let size = 0;
@@ -35,15 +41,25 @@ export async function downloadTo(ctx: OpCtx, c: DownloadChange, real: string): P
         size += chunk.length;
       }
     } catch (err) {
-      throw new SaltyError(`${shown}: the transfer broke after ${size} bytes (${(err as Error).message}); ${c.path} left as it was`, "E_DOWNLOAD");
+      throw new SaltyError(
+        `${shown}: the transfer broke after ${size} bytes (${(err as Error).message}); ${c.path} left as it was`,
+        "E_DOWNLOAD",
+      );
     }
     const length = res.headers.get("content-length");
     if (length !== null && !res.headers.get("content-encoding") && Number(length) !== size) {
-      throw new SaltyError(`${shown}: got ${size} of ${length} bytes; ${c.path} left as it was`, "E_DOWNLOAD");
+      throw new SaltyError(
+        `${shown}: got ${size} of ${length} bytes; ${c.path} left as it was`,
+        "E_DOWNLOAD",
+      );
     }
     ctx.runtime.received(size);
     got = hasher.digest("hex");
-    if (c.sha256 && got !== c.sha256) throw new SaltyError(`${shown}: sha256 is ${got}, expected ${c.sha256}; ${c.path} left as it was`, "E_CHECKSUM");
+    if (c.sha256 && got !== c.sha256)
+      throw new SaltyError(
+        `${shown}: sha256 is ${got}, expected ${c.sha256}; ${c.path} left as it was`,
+        "E_CHECKSUM",
+      );
   });
   return got;
 }

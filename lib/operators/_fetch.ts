@@ -29,7 +29,10 @@ export class Prefetcher {
   private inFlight = 0;
   private readonly pending = new Map<FetchChange, Promise<Uint8Array>>();
 
-  constructor(private readonly files: FileSource, changes: Change[]) {
+  constructor(
+    private readonly files: FileSource,
+    changes: Change[],
+  ) {
     this.queue = changes.filter((c): c is FetchChange => c.kind === "fetch" && isSmall(c));
   }
 
@@ -46,7 +49,8 @@ export class Prefetcher {
       while (this.started < this.queue.length) {
         const c = this.queue[this.started]!;
         if (this.inFlight > 0 && this.inFlight + c.size > limits.syncInFlightBytes) break;
-        if (batch.length && (bytes + c.size > BATCH_BYTES || batch.length >= limits.maxReadBatch)) break;
+        if (batch.length && (bytes + c.size > BATCH_BYTES || batch.length >= limits.maxReadBatch))
+          break;
         batch.push(c);
         bytes += c.size;
         this.inFlight += c.size;
@@ -64,12 +68,23 @@ export class Prefetcher {
       for (const c of batch) this.pending.set(c, this.start(c));
       return;
     }
-    const all = this.files.readMany(wanted.map((c) => ({ path: c.src, offset: 0, length: c.size })));
+    const all = this.files.readMany(
+      wanted.map((c) => ({ path: c.src, offset: 0, length: c.size })),
+    );
     all.catch(() => {});
     const index = new Map(wanted.map((c, i) => [c, i]));
     for (const c of batch) {
       const i = index.get(c);
-      const p = i === undefined ? Promise.resolve(EMPTY) : all.then((list) => list[i] ?? Promise.reject(new SaltyError(`no content for ${c.src} in the batch`, "E_PROTOCOL")));
+      const p =
+        i === undefined
+          ? Promise.resolve(EMPTY)
+          : all.then(
+              (list) =>
+                list[i] ??
+                Promise.reject(
+                  new SaltyError(`no content for ${c.src} in the batch`, "E_PROTOCOL"),
+                ),
+            );
       p.catch(() => {});
       this.pending.set(c, p);
     }
@@ -90,7 +105,11 @@ export class Prefetcher {
 }
 
 /** Stream a big file into `h`, reading one chunk ahead; returns its SHA-256 when the change names one to check. */
-export async function streamInto(ctx: { files: FileSource; runtime: Runtime }, c: FetchChange, h: WriteHandle): Promise<string | undefined> {
+export async function streamInto(
+  ctx: { files: FileSource; runtime: Runtime },
+  c: FetchChange,
+  h: WriteHandle,
+): Promise<string | undefined> {
   const hasher = c.hash ? new Bun.CryptoHasher("sha256") : undefined;
   const read = (off: number) => {
     const p = ctx.files.read(c.src, off, Math.min(limits.chunkBytes, c.size - off));
@@ -100,7 +119,8 @@ export async function streamInto(ctx: { files: FileSource; runtime: Runtime }, c
   let next = c.size > 0 ? read(0) : undefined;
   for (let off = 0; off < c.size; ) {
     const data = await next!;
-    if (data.length === 0) throw new SaltyError(`${c.src} shrank on the master during the transfer`, "E_CHANGED");
+    if (data.length === 0)
+      throw new SaltyError(`${c.src} shrank on the master during the transfer`, "E_CHANGED");
     off += data.length;
     next = off < c.size ? read(off) : undefined;
     hasher?.update(data);

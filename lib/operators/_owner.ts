@@ -15,9 +15,11 @@ export interface OwnerOpts {
 /** The uid/gid for `user`/`group`; the agent's user and that user's primary group by default. */
 export async function resolveOwner(ctx: OpCtx, opts: OwnerOpts): Promise<Owner> {
   for (const k of ["user", "group"] as const) {
-    if (opts[k] !== undefined && (typeof opts[k] !== "string" || opts[k] === "")) throw new SaltyError(`${k} must be a name`, "E_ARG");
+    if (opts[k] !== undefined && (typeof opts[k] !== "string" || opts[k] === ""))
+      throw new SaltyError(`${k} must be a name`, "E_ARG");
   }
-  const user = opts.user === undefined ? await ctx.users.self() : await ctx.users.user(opts.user as string);
+  const user =
+    opts.user === undefined ? await ctx.users.self() : await ctx.users.user(opts.user as string);
   if (!user) throw new SaltyError(`no such user: ${opts.user}`, "E_NO_USER");
   if (opts.group === undefined) return { uid: user.uid, gid: user.gid };
   const gid = await ctx.users.group(opts.group as string);
@@ -35,10 +37,22 @@ export function checkMode(mode: unknown, fallback: number): number {
 }
 
 /** chmod/chown needed to bring an existing path to `mode` and `owner`. */
-export function ownership(path: string, st: Pick<Stat, "mode" | "uid" | "gid">, mode: number | undefined, owner: Owner): Change[] {
+export function ownership(
+  path: string,
+  st: Pick<Stat, "mode" | "uid" | "gid">,
+  mode: number | undefined,
+  owner: Owner,
+): Change[] {
   const out: Change[] = [];
   if (mode !== undefined && st.mode !== mode) out.push({ kind: "chmod", path, mode, was: st.mode });
-  if (st.uid !== owner.uid || st.gid !== owner.gid) out.push({ kind: "chown", path, uid: owner.uid, gid: owner.gid, was: { uid: st.uid, gid: st.gid } });
+  if (st.uid !== owner.uid || st.gid !== owner.gid)
+    out.push({
+      kind: "chown",
+      path,
+      uid: owner.uid,
+      gid: owner.gid,
+      was: { uid: st.uid, gid: st.gid },
+    });
   return out;
 }
 
@@ -55,5 +69,7 @@ export async function parents(ctx: OpCtx, path: string): Promise<Change[]> {
   }
   if (missing.length === 0) return [];
   const self = await ctx.users.self();
-  return missing.reverse().map((dir) => ({ kind: "mkdir", path: dir, mode: 0o755, uid: self.uid, gid: self.gid }));
+  return missing
+    .reverse()
+    .map((dir) => ({ kind: "mkdir", path: dir, mode: 0o755, uid: self.uid, gid: self.gid }));
 }

@@ -14,7 +14,8 @@ export interface Dest {
 }
 
 function nonEmpty(value: unknown, what: string): string {
-  if (typeof value !== "string" || value === "") throw new SaltyError(`${what} must be a non-empty string`, "E_ARG");
+  if (typeof value !== "string" || value === "")
+    throw new SaltyError(`${what} must be a non-empty string`, "E_ARG");
   if (value.includes("\0")) throw new SaltyError(`${what} contains a NUL byte`, "E_ARG");
   return value;
 }

@@ -126,7 +126,16 @@ export function parseBrewOutdated(stdout: string, names: string[]): Map<string, 
   return out;
 }
 
-const APT_OPTS = ["-y", "-q", "-o", `DPkg::Lock::Timeout=${LOCK_WAIT_S}`, "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"];
+const APT_OPTS = [
+  "-y",
+  "-q",
+  "-o",
+  `DPkg::Lock::Timeout=${LOCK_WAIT_S}`,
+  "-o",
+  "Dpkg::Options::=--force-confdef",
+  "-o",
+  "Dpkg::Options::=--force-confold",
+];
 
 function rpmBackend(cmd: "dnf" | "yum"): Backend {
   return {
@@ -152,8 +161,12 @@ const BACKENDS: Record<Manager, Backend> = {
     upgrade: (names) => ["apt-get", "install", "--only-upgrade", ...APT_OPTS, ...names],
     remove: (names) => ["apt-get", "remove", ...APT_OPTS, ...names],
     env: { DEBIAN_FRONTEND: "noninteractive", NEEDRESTART_MODE: "l" },
-    lists: { path: "/var/lib/apt/lists", refresh: ["apt-get", "update", "-q", "-o", `DPkg::Lock::Timeout=${LOCK_WAIT_S}`] },
-    lockHeld: /Could not get lock|Unable to acquire the dpkg frontend lock|dpkg frontend lock was locked/,
+    lists: {
+      path: "/var/lib/apt/lists",
+      refresh: ["apt-get", "update", "-q", "-o", `DPkg::Lock::Timeout=${LOCK_WAIT_S}`],
+    },
+    lockHeld:
+      /Could not get lock|Unable to acquire the dpkg frontend lock|dpkg frontend lock was locked/,
   },
   dnf: rpmBackend("dnf"),
   yum: rpmBackend("yum"),
@@ -208,9 +221,19 @@ export interface PkgDecision {
 
 /** What one call must do, from the installed set. */
 export function decide(i: PkgPlanInput): PkgDecision {
-  if (i.state === "absent") return { install: [], upgrade: [], remove: i.names.filter((n) => i.installed.has(n)).map((n) => [n, i.installed.get(n)!]) };
+  if (i.state === "absent")
+    return {
+      install: [],
+      upgrade: [],
+      remove: i.names.filter((n) => i.installed.has(n)).map((n) => [n, i.installed.get(n)!]),
+    };
   const install = i.names.filter((n) => !i.installed.has(n));
-  const upgrade: PkgDecision["upgrade"] = i.state === "latest" ? i.names.filter((n) => i.installed.has(n) && i.newer?.has(n)).map((n) => [n, i.installed.get(n)!, i.newer!.get(n)!]) : [];
+  const upgrade: PkgDecision["upgrade"] =
+    i.state === "latest"
+      ? i.names
+          .filter((n) => i.installed.has(n) && i.newer?.has(n))
+          .map((n) => [n, i.installed.get(n)!, i.newer!.get(n)!])
+      : [];
   return { install, upgrade, remove: [] };
 }
 
@@ -219,6 +242,9 @@ export function parseAge(v: unknown): number | false {
   if (v === false) return false;
   if (typeof v === "number" && v >= 0) return v * 1000;
   const m = typeof v === "string" ? /^(\d+)\s*([smhd])$/.exec(v.trim()) : null;
-  if (!m) throw new Error(`update must be false, a number of seconds or "30m", "1h", "1d": ${JSON.stringify(v)}`);
+  if (!m)
+    throw new Error(
+      `update must be false, a number of seconds or "30m", "1h", "1d": ${JSON.stringify(v)}`,
+    );
   return Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as "s" | "m" | "h" | "d"];
 }

@@ -9,7 +9,8 @@ export async function readAll(files: FileSource, path: string, size: number): Pr
   const out = new Uint8Array(size);
   for (let off = 0; off < size; ) {
     const chunk = await files.read(path, off, Math.min(limits.chunkBytes, size - off));
-    if (chunk.length === 0) throw new SaltyError(`${path} shrank on the master during the transfer`, "E_CHANGED");
+    if (chunk.length === 0)
+      throw new SaltyError(`${path} shrank on the master during the transfer`, "E_CHANGED");
     out.set(chunk.subarray(0, size - off), off);
     off += chunk.length;
   }

@@ -15,9 +15,16 @@ import type { OpCtx } from "./types.ts";
 
 /** A template failed: kept as fields, because EJS rewrites the message of errors passing through. */
 class TemplateFailure {
-  constructor(readonly file: string, readonly line: number | undefined, readonly detail: string) {}
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly detail: string,
+  ) {}
   toError(): SaltyError {
-    return new SaltyError(`${this.file}${this.line ? `:${this.line}` : ""}: ${this.detail}`, "E_TEMPLATE");
+    return new SaltyError(
+      `${this.file}${this.line ? `:${this.line}` : ""}: ${this.detail}`,
+      "E_TEMPLATE",
+    );
   }
 }
 
@@ -28,7 +35,12 @@ class MissingInclude {
 }
 
 const asIs = (v: unknown) => (v === undefined || v === null ? "" : String(v));
-const options = (filename: string) => ({ filename, escape: asIs, compileDebug: true, localsName: "locals" });
+const options = (filename: string) => ({
+  filename,
+  escape: asIs,
+  compileDebug: true,
+  localsName: "locals",
+});
 const transpiler = new Bun.Transpiler({ loader: "js" });
 const MAX_DEPTH = 20;
 const MAX_INCLUDES = 500;
@@ -59,7 +71,9 @@ function syntaxLine(text: string, file: string): number | undefined {
   } catch (err) {
     const first = err instanceof AggregateError ? err.errors[0] : err;
     const at = (first as { position?: { line?: number } }).position?.line;
-    const lines = String(t.source ?? "").split("\n").slice(0, (at ?? 2) - 1);
+    const lines = String(t.source ?? "")
+      .split("\n")
+      .slice(0, (at ?? 2) - 1);
     for (let i = lines.length - 1; i >= 0; i--) {
       const m = /__line = (\d+)/.exec(lines[i]!);
       if (m) return Number(m[1]);
@@ -89,13 +103,19 @@ function failure(err: unknown, file: string): TemplateFailure {
   if (err instanceof TemplateFailure) return err;
   const msg = errorMessage(err);
   const m = /^(.*):(\d+)\n[\s\S]*?\n\n([\s\S]*)$/.exec(msg);
-  return m ? new TemplateFailure(m[1]!, Number(m[2]), m[3]!) : new TemplateFailure(file, undefined, msg);
+  return m
+    ? new TemplateFailure(m[1]!, Number(m[2]), m[3]!)
+    : new TemplateFailure(file, undefined, msg);
 }
 
 function resolveInclude(from: string, name: unknown): string {
-  if (typeof name !== "string" || name === "") throw new TemplateFailure(from, undefined, "include() needs a file name");
-  const path = posix.normalize(name.startsWith("/") ? posix.join("files", name) : posix.join(posix.dirname(from), name));
-  if (!path.startsWith("files/")) throw new TemplateFailure(from, undefined, `include outside files/: ${name}`);
+  if (typeof name !== "string" || name === "")
+    throw new TemplateFailure(from, undefined, "include() needs a file name");
+  const path = posix.normalize(
+    name.startsWith("/") ? posix.join("files", name) : posix.join(posix.dirname(from), name),
+  );
+  if (!path.startsWith("files/"))
+    throw new TemplateFailure(from, undefined, `include outside files/: ${name}`);
   return path;
 }
 
@@ -105,13 +125,19 @@ interface Render {
   used: Set<string>;
 }
 
-function renderFile(r: Render, file: string, locals: Record<string, unknown>, depth: number): string {
+function renderFile(
+  r: Render,
+  file: string,
+  locals: Record<string, unknown>,
+  depth: number,
+): string {
   const src = r.sources.get(file);
   if (!src) throw new MissingInclude(file);
   const fn = compile(r.ctx, file, src);
   const include = (name: unknown, data?: Record<string, unknown>) => {
     const child = resolveInclude(file, name);
-    if (depth >= MAX_DEPTH) throw new TemplateFailure(file, undefined, `includes nested deeper than ${MAX_DEPTH}`);
+    if (depth >= MAX_DEPTH)
+      throw new TemplateFailure(file, undefined, `includes nested deeper than ${MAX_DEPTH}`);
     r.used.add(child);
     return renderFile(r, child, { ...locals, ...data }, depth + 1);
   };
@@ -128,19 +154,36 @@ async function load(ctx: OpCtx, file: string): Promise<TemplateSource> {
   const got = await fetchSource(ctx.files, file, cached?.hash);
   if (cached && got.hash === cached.hash) return cached;
   const data = got.data ?? (await readAll(ctx.files, file, got.size));
-  const src: TemplateSource = { hash: got.hash, text: new TextDecoder().decode(data), ...(got.secret ? { secret: true } : {}) };
+  const src: TemplateSource = {
+    hash: got.hash,
+    text: new TextDecoder().decode(data),
+    ...(got.secret ? { secret: true } : {}),
+  };
   ctx.cache.setTemplate(file, src);
   return src;
 }
 
 /** Render files/… with `locals`; includes used last time are fetched along with it. `secret`: a template used came from an `.enc` file. */
-export async function renderTemplate(ctx: OpCtx, file: string, locals: Record<string, unknown>): Promise<{ text: string; secret: boolean }> {
+export async function renderTemplate(
+  ctx: OpCtx,
+  file: string,
+  locals: Record<string, unknown>,
+): Promise<{ text: string; secret: boolean }> {
   const r: Render = { ctx, sources: new Map(), used: new Set() };
   const known = ctx.cache.includes.get(file) ?? [];
-  const [main] = await Promise.all([load(ctx, file), ...known.map((p) => load(ctx, p).then((s) => r.sources.set(p, s), () => {}))]);
+  const [main] = await Promise.all([
+    load(ctx, file),
+    ...known.map((p) =>
+      load(ctx, p).then(
+        (s) => r.sources.set(p, s),
+        () => {},
+      ),
+    ),
+  ]);
   r.sources.set(file, main);
   for (let round = 0; ; round++) {
-    if (round > MAX_INCLUDES) throw new SaltyError(`${file}: more than ${MAX_INCLUDES} includes`, "E_TEMPLATE");
+    if (round > MAX_INCLUDES)
+      throw new SaltyError(`${file}: more than ${MAX_INCLUDES} includes`, "E_TEMPLATE");
     r.used = new Set();
     try {
       const text = renderFile(r, file, locals, 0);

@@ -58,19 +58,30 @@ export function sameTime(a: string, b: string): boolean {
 
 /** Does an exclude pattern (a path, or a glob; a pattern without "/" also matches any base name) match `path`? */
 export function excluder(patterns: string[]): (path: string) => boolean {
-  const globs = patterns.map((p) => ({ p: p.replace(/\/+$/, ""), g: new Bun.Glob(p.replace(/\/+$/, "")), base: !p.includes("/") }));
-  return (path) => globs.some(({ p, g, base }) => p === path || g.match(path) || (base && g.match(posix.basename(path))));
+  const globs = patterns.map((p) => ({
+    p: p.replace(/\/+$/, ""),
+    g: new Bun.Glob(p.replace(/\/+$/, "")),
+    base: !p.includes("/"),
+  }));
+  return (path) =>
+    globs.some(
+      ({ p, g, base }) => p === path || g.match(path) || (base && g.match(posix.basename(path))),
+    );
 }
 
 /** Is `path` below one of `dirs` ("a/b/c" is below "a" and "a/b")? */
 function below(dirs: Set<string>, path: string): boolean {
   if (dirs.size === 0) return false;
-  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) if (dirs.has(path.slice(0, i))) return true;
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1))
+    if (dirs.has(path.slice(0, i))) return true;
   return false;
 }
 
 /** Entries not excluded, and not below an excluded directory; `holders`: the directories above an excluded entry. */
-function kept(items: TreeItem[], isExcluded: (p: string) => boolean): { items: Map<string, TreeItem>; holders: Set<string> } {
+function kept(
+  items: TreeItem[],
+  isExcluded: (p: string) => boolean,
+): { items: Map<string, TreeItem>; holders: Set<string> } {
   const out = new Map<string, TreeItem>();
   const dropped = new Set<string>();
   const holders = new Set<string>();
@@ -78,7 +89,8 @@ function kept(items: TreeItem[], isExcluded: (p: string) => boolean): { items: M
     if (below(dropped, it.path)) continue;
     if (isExcluded(it.path)) {
       if (it.type === "dir") dropped.add(it.path);
-      for (let d = posix.dirname(it.path); d !== "." && !holders.has(d); d = posix.dirname(d)) holders.add(d);
+      for (let d = posix.dirname(it.path); d !== "." && !holders.has(d); d = posix.dirname(d))
+        holders.add(d);
       continue;
     }
     out.set(it.path, it);
@@ -117,7 +129,11 @@ function removals(w: Walk): Change[] {
     if ((s && !conflicts(s, d)) || (!s && !w.o.delete)) continue;
     if (w.holders.has(d.path)) {
       // rsync cannot replace it either ("cannot delete non-empty directory"): say so rather than lose the excluded path.
-      if (s) throw new SaltyError(`${at(w, d.path)} holds excluded paths and cannot be replaced by a ${s.type}`, "E_EXCLUDED");
+      if (s)
+        throw new SaltyError(
+          `${at(w, d.path)} holds excluded paths and cannot be replaced by a ${s.type}`,
+          "E_EXCLUDED",
+        );
       continue; // kept with its excluded paths; its other extras are removed one by one
     }
     if (!s) w.counts[d.type === "dir" ? "dirsRemoved" : "removed"]++;
@@ -139,7 +155,9 @@ function mirror(w: Walk): Change[] {
       const now = { mode: d.mode, uid: d.uid ?? -1, gid: d.gid ?? -1 };
       const mode = s.type === "symlink" ? undefined : s.mode;
       // The destination path is joined only when something is to be fixed (most entries are in sync).
-      const fix = ownership("", now, mode, w.o.owner).length ? ownership(at(w, s.path), now, mode, w.o.owner) : [];
+      const fix = ownership("", now, mode, w.o.owner).length
+        ? ownership(at(w, s.path), now, mode, w.o.owner)
+        : [];
       if (fix.length) w.counts.fixed++, w.fixed.add(s.path);
       out.push(...fix);
       continue;
@@ -149,8 +167,19 @@ function mirror(w: Walk): Change[] {
     else w.counts[w.dst.has(s.path) ? "updated" : "added"]++;
     w.dirty.add(posix.dirname(s.path));
     if (s.type === "dir") out.push({ kind: "mkdir", path, mode: s.mode, uid, gid });
-    else if (s.type === "symlink") out.push({ kind: "symlink", path, target: s.target ?? "", uid, gid });
-    else out.push({ kind: "fetch", path, src: `${w.o.src}/${s.path}`, size: s.size, mtimeNs: s.mtimeNs, mode: s.mode, uid, gid });
+    else if (s.type === "symlink")
+      out.push({ kind: "symlink", path, target: s.target ?? "", uid, gid });
+    else
+      out.push({
+        kind: "fetch",
+        path,
+        src: `${w.o.src}/${s.path}`,
+        size: s.size,
+        mtimeNs: s.mtimeNs,
+        mode: s.mode,
+        uid,
+        gid,
+      });
   }
   return out;
 }
@@ -180,21 +209,40 @@ function dirTimes(w: Walk): Change[] {
  */
 const inSync = new WeakMap<TreeItem[], { dst: TreeItem[]; opts: string; counts: Counts }>();
 
-export function diffTrees(srcItems: TreeItem[], dstItems: TreeItem[], o: TreeDiffOpts): { changes: Change[]; counts: Counts } {
+export function diffTrees(
+  srcItems: TreeItem[],
+  dstItems: TreeItem[],
+  o: TreeDiffOpts,
+): { changes: Change[]; counts: Counts } {
   const opts = JSON.stringify(o);
   const hit = inSync.get(srcItems);
-  if (hit && hit.dst === dstItems && hit.opts === opts) return { changes: [], counts: { ...hit.counts } };
+  if (hit && hit.dst === dstItems && hit.opts === opts)
+    return { changes: [], counts: { ...hit.counts } };
   const diff = diffOnce(srcItems, dstItems, o);
-  if (diff.changes.length === 0) inSync.set(srcItems, { dst: dstItems, opts, counts: { ...diff.counts } });
+  if (diff.changes.length === 0)
+    inSync.set(srcItems, { dst: dstItems, opts, counts: { ...diff.counts } });
   else inSync.delete(srcItems);
   return diff;
 }
 
-function diffOnce(srcItems: TreeItem[], dstItems: TreeItem[], o: TreeDiffOpts): { changes: Change[]; counts: Counts } {
+function diffOnce(
+  srcItems: TreeItem[],
+  dstItems: TreeItem[],
+  o: TreeDiffOpts,
+): { changes: Change[]; counts: Counts } {
   const isExcluded = excluder(o.exclude);
   const dst = kept(dstItems, isExcluded);
   const counts = { added: 0, updated: 0, removed: 0, fixed: 0, dirsAdded: 0, dirsRemoved: 0 };
-  const w: Walk = { o, src: kept(srcItems, isExcluded).items, dst: dst.items, holders: dst.holders, counts, gone: new Set(), dirty: new Set(), fixed: new Set() };
+  const w: Walk = {
+    o,
+    src: kept(srcItems, isExcluded).items,
+    dst: dst.items,
+    holders: dst.holders,
+    counts,
+    gone: new Set(),
+    dirty: new Set(),
+    fixed: new Set(),
+  };
   const changes = [...removals(w), ...mirror(w)];
   return { changes: [...changes, ...dirTimes(w)], counts: tally(w.counts) };
 }

@@ -19,7 +19,8 @@ export function splitWords(line: string): string[] {
       else word = (word ?? "") + ch;
     } else if (quote === '"') {
       if (ch === '"') quote = undefined;
-      else if (ch === "\\" && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) word = (word ?? "") + line[++i];
+      else if (ch === "\\" && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!))
+        word = (word ?? "") + line[++i];
       else word = (word ?? "") + ch;
     } else if (/\s/.test(ch)) {
       if (word !== undefined) out.push(word);
@@ -28,11 +29,16 @@ export function splitWords(line: string): string[] {
       quote = ch;
       word ??= "";
     } else if (ch === "\\") {
-      if (i + 1 >= line.length) throw new SaltyError("validate: a command line ends with a backslash", "E_ARG");
+      if (i + 1 >= line.length)
+        throw new SaltyError("validate: a command line ends with a backslash", "E_ARG");
       word = (word ?? "") + line[++i];
     } else word = (word ?? "") + ch;
   }
-  if (quote) throw new SaltyError(`validate: unterminated ${quote} quote in ${JSON.stringify(line)}`, "E_ARG");
+  if (quote)
+    throw new SaltyError(
+      `validate: unterminated ${quote} quote in ${JSON.stringify(line)}`,
+      "E_ARG",
+    );
   if (word !== undefined) out.push(word);
   return out;
 }
@@ -40,9 +46,12 @@ export function splitWords(line: string): string[] {
 /** A `validate` option checked while planning: a command line with %s, or undefined. */
 export function checkValidate(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.trim() === "") throw new SaltyError("validate must be a command line such as \"nginx -t -c %s\"", "E_ARG");
-  if (value.includes("\0") || value.includes("\n")) throw new SaltyError("validate must be one line", "E_ARG");
-  if (!validateArgv(value, "\0").some((w) => w.includes("\0"))) throw new SaltyError(`validate must name the file to check as %s: ${value}`, "E_ARG");
+  if (typeof value !== "string" || value.trim() === "")
+    throw new SaltyError('validate must be a command line such as "nginx -t -c %s"', "E_ARG");
+  if (value.includes("\0") || value.includes("\n"))
+    throw new SaltyError("validate must be one line", "E_ARG");
+  if (!validateArgv(value, "\0").some((w) => w.includes("\0")))
+    throw new SaltyError(`validate must name the file to check as %s: ${value}`, "E_ARG");
   return value;
 }
 
@@ -52,10 +61,18 @@ export function validateArgv(command: string, tmp: string): string[] {
 }
 
 /** Run the validator on `tmp`; a non-zero rc throws with its output (the destination is left as it was). */
-export async function runValidate(exec: Exec, command: string, tmp: string, signal?: AbortSignal): Promise<void> {
+export async function runValidate(
+  exec: Exec,
+  command: string,
+  tmp: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const r = await exec(validateArgv(command, tmp), signal ? { signal } : {});
   if (r.rc !== 0) {
     const out = r.output.trim();
-    throw new SaltyError(`validation failed (${command}, rc ${r.rc}); the file was not replaced${out ? `: ${out}` : ""}`, "E_VALIDATE");
+    throw new SaltyError(
+      `validation failed (${command}, rc ${r.rc}); the file was not replaced${out ? `: ${out}` : ""}`,
+      "E_VALIDATE",
+    );
   }
 }

@@ -30,7 +30,10 @@ export function tempName(real: string): string {
 }
 
 /** Claim a temporary name for `real`, clearing what a crashed earlier write left there; release it with `done`. */
-export async function claimTemp(ctx: WriteCtx, real: string): Promise<{ tmp: string; done(): void }> {
+export async function claimTemp(
+  ctx: WriteCtx,
+  real: string,
+): Promise<{ tmp: string; done(): void }> {
   const tmp = ctx.runtime.holdName(tempName(real));
   const done = () => ctx.runtime.releaseName(tmp);
   try {
@@ -43,7 +46,11 @@ export async function claimTemp(ctx: WriteCtx, real: string): Promise<{ tmp: str
 }
 
 /** Make `real` appear at once: `make` builds it under a temporary name in the same directory, then one rename. */
-export async function replaceAtomically(ctx: WriteCtx, real: string, make: (tmp: string) => Promise<void>): Promise<void> {
+export async function replaceAtomically(
+  ctx: WriteCtx,
+  real: string,
+  make: (tmp: string) => Promise<void>,
+): Promise<void> {
   const { tmp, done } = await claimTemp(ctx, real);
   try {
     await make(tmp);
@@ -82,7 +89,12 @@ export class WriteBatch {
     return this.staged.length;
   }
 
-  async add(real: string, opts: WriteOpts, fill: (h: WriteHandle) => Promise<void>, then?: Staged["then"]): Promise<void> {
+  async add(
+    real: string,
+    opts: WriteOpts,
+    fill: (h: WriteHandle) => Promise<void>,
+    then?: Staged["then"],
+  ): Promise<void> {
     const { tmp, done } = await claimTemp(this.ctx, real);
     let h: WriteHandle | undefined;
     try {
@@ -126,7 +138,12 @@ export class WriteBatch {
 }
 
 /** One new file, fsync'd then renamed over `real`. */
-export async function writeAtomic(ctx: WriteCtx, real: string, opts: WriteOpts, fill: (h: WriteHandle) => Promise<void>): Promise<void> {
+export async function writeAtomic(
+  ctx: WriteCtx,
+  real: string,
+  opts: WriteOpts,
+  fill: (h: WriteHandle) => Promise<void>,
+): Promise<void> {
   const batch = new WriteBatch(ctx);
   try {
     await batch.add(real, opts, fill);

@@ -33,15 +33,25 @@ const BATCH_FILES = 64;
 async function ensurePrefix(ctx: OpCtx): Promise<void> {
   if (!ctx.pathPrefix || (await ctx.observe.stat(ctx.pathPrefix))) return;
   const missing: string[] = [];
-  for (let dir = ctx.pathPrefix; dir !== "/" && !(await ctx.observe.stat(dir)); dir = posix.dirname(dir)) missing.push(dir);
-  for (const dir of missing.reverse()) await ctx.disk.mkdir(dir, 0o755).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err; // made meanwhile by an overlapping call
-  });
+  for (
+    let dir = ctx.pathPrefix;
+    dir !== "/" && !(await ctx.observe.stat(dir));
+    dir = posix.dirname(dir)
+  )
+    missing.push(dir);
+  for (const dir of missing.reverse())
+    await ctx.disk.mkdir(dir, 0o755).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err; // made meanwhile by an overlapping call
+    });
 }
 
 export async function act(ctx: OpCtx, plan: Plan, progress: ActProgress): Promise<void> {
   await ensurePrefix(ctx);
-  const run: Ctx = { ...ctx, prefetch: new Prefetcher(ctx.files, plan.changes), blobs: plan.blobs ?? new Map() };
+  const run: Ctx = {
+    ...ctx,
+    prefetch: new Prefetcher(ctx.files, plan.changes),
+    blobs: plan.blobs ?? new Map(),
+  };
   // Under --path no write may leave the prefix through a symlinked parent (_confine.ts).
   if (ctx.pathPrefix) run.confine = new Confinement(ctx.pathPrefix);
   const batch = new WriteBatch(ctx);
@@ -67,18 +77,29 @@ export async function act(ctx: OpCtx, plan: Plan, progress: ActProgress): Promis
 
 /** Checked before the rename: a torn transfer never replaces the destination. */
 function checkHash(c: FetchChange, got: string | undefined): void {
-  if (c.hash && got !== c.hash) throw new SaltyError(`${c.src} changed on the master during the transfer; run again`, "E_CHANGED");
+  if (c.hash && got !== c.hash)
+    throw new SaltyError(
+      `${c.src} changed on the master during the transfer; run again`,
+      "E_CHANGED",
+    );
 }
 
 /** The write's options; with `validate`, the check that runs on the temporary file before the rename. */
 function writeOpts(ctx: OpCtx, c: FetchChange | Extract<Change, { kind: "write" }>): WriteOpts {
-  const check = c.validate ? { check: (tmp: string) => runValidate(ctx.exec, c.validate!, tmp, ctx.signal) } : {};
+  const check = c.validate
+    ? { check: (tmp: string) => runValidate(ctx.exec, c.validate!, tmp, ctx.signal) }
+    : {};
   const mtime = c.kind === "fetch" && c.mtimeNs ? { mtimeNs: BigInt(c.mtimeNs) } : {};
   return { mode: c.mode, owner: { uid: c.uid, gid: c.gid }, ...mtime, ...check };
 }
 
 /** A small file: its content from the prefetcher, written into the batch; counted once in place. */
-async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress: ActProgress): Promise<void> {
+async function stageFetch(
+  ctx: Ctx,
+  batch: WriteBatch,
+  c: FetchChange,
+  progress: ActProgress,
+): Promise<void> {
   const real = realPath(ctx, c.path);
   await ctx.confine?.check(c.path, real);
   const fill = async (h: WriteHandle) => {
@@ -95,28 +116,56 @@ async function stageFetch(ctx: Ctx, batch: WriteBatch, c: FetchChange, progress:
 
 /** A big file, streamed chunk by chunk and made durable on its own. */
 async function fetchBig(ctx: Ctx, c: FetchChange, real: string): Promise<void> {
-  await writeAtomic(ctx, real, writeOpts(ctx, c), async (h) => checkHash(c, await streamInto(ctx, c, h)));
+  await writeAtomic(ctx, real, writeOpts(ctx, c), async (h) =>
+    checkHash(c, await streamInto(ctx, c, h)),
+  );
   if (c.hash) await ctx.observe.remember(real, c.hash);
 }
 
-async function symlinkAtomic(ctx: Ctx, c: Extract<Change, { kind: "symlink" }>, real: string): Promise<void> {
+async function symlinkAtomic(
+  ctx: Ctx,
+  c: Extract<Change, { kind: "symlink" }>,
+  real: string,
+): Promise<void> {
   await replaceAtomically(ctx, real, async (tmp) => {
     await ctx.disk.symlink(c.target, tmp);
-    if (c.uid !== undefined && c.gid !== undefined) await ctx.disk.lchown(tmp, { uid: c.uid, gid: c.gid });
+    if (c.uid !== undefined && c.gid !== undefined)
+      await ctx.disk.lchown(tmp, { uid: c.uid, gid: c.gid });
   });
 }
 
-async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress: ActProgress): Promise<void> {
-  const opts = { ...(c.cwd ? { cwd: c.cwd } : {}), ...(c.env ? { env: c.env } : {}), ...(c.stdin !== undefined ? { stdin: c.stdin } : {}) };
+async function execute(
+  ctx: Ctx,
+  c: Extract<Change, { kind: "exec" }>,
+  progress: ActProgress,
+): Promise<void> {
+  const opts = {
+    ...(c.cwd ? { cwd: c.cwd } : {}),
+    ...(c.env ? { env: c.env } : {}),
+    ...(c.stdin !== undefined ? { stdin: c.stdin } : {}),
+  };
   let r: { rc: number; output: string; error?: string };
   if (c.on === "master") {
     if (!ctx.serverShell) throw new SaltyError("serverShell is not available", "E_NO_SERVER_SHELL");
     const role = typeof ctx.locals.role === "string" ? ctx.locals.role : "";
-    const res = await ctx.serverShell({ name: c.argv[0] ?? "", role, ...(c.args !== undefined ? { args: c.args } : {}), ...(c.timeoutMs ? { timeout: c.timeoutMs / 1000 } : {}) });
+    const res = await ctx.serverShell({
+      name: c.argv[0] ?? "",
+      role,
+      ...(c.args !== undefined ? { args: c.args } : {}),
+      ...(c.timeoutMs ? { timeout: c.timeoutMs / 1000 } : {}),
+    });
     r = { rc: res.rc, output: res.output ?? "", ...(res.error ? { error: res.error } : {}) };
   } else {
-    const res = await ctx.exec(c.argv, { ...opts, ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    r = { rc: res.rc, output: res.output, ...(res.timedOut ? { error: `timed out after ${(c.timeoutMs ?? 0) / 1000}s` } : {}) };
+    const res = await ctx.exec(c.argv, {
+      ...opts,
+      ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    r = {
+      rc: res.rc,
+      output: res.output,
+      ...(res.timedOut ? { error: `timed out after ${(c.timeoutMs ?? 0) / 1000}s` } : {}),
+    };
   }
   // Any command may have added users or groups (shell("adduser ...") too): look again next time.
   if (c.on !== "master") ctx.users.invalidate();
@@ -124,18 +173,32 @@ async function execute(ctx: Ctx, c: Extract<Change, { kind: "exec" }>, progress:
     progress.exec = r;
     return;
   }
-  if (r.rc !== 0 && c.lockHeld && new RegExp(c.lockHeld.pattern).test(r.output)) throw new SaltyError(`${c.lockHeld.message}: ${lastLine(r.output)}`, "E_LOCKED");
-  if (r.rc !== 0) throw new SaltyError(`${c.argv.join(" ")} failed (rc ${r.rc}): ${r.output.trim()}`, "E_COMMAND");
+  if (r.rc !== 0 && c.lockHeld && new RegExp(c.lockHeld.pattern).test(r.output))
+    throw new SaltyError(`${c.lockHeld.message}: ${lastLine(r.output)}`, "E_LOCKED");
+  if (r.rc !== 0)
+    throw new SaltyError(
+      `${c.argv.join(" ")} failed (rc ${r.rc}): ${r.output.trim()}`,
+      "E_COMMAND",
+    );
 }
 
 function lastLine(s: string): string {
-  return s.trim().split("\n").filter((l) => /lock/i.test(l)).pop() ?? s.trim().split("\n").pop() ?? "";
+  return (
+    s
+      .trim()
+      .split("\n")
+      .filter((l) => /lock/i.test(l))
+      .pop() ??
+    s.trim().split("\n").pop() ??
+    ""
+  );
 }
 
 async function applyOne(ctx: Ctx, c: Change, progress: ActProgress): Promise<void> {
   const real = c.kind === "exec" ? "" : realPath(ctx, c.path);
   // chmod and utime follow a symlink at the path itself; every other change acts on its parent directory.
-  if (c.kind !== "exec") await ctx.confine?.check(c.path, real, { self: c.kind === "chmod" || c.kind === "utime" });
+  if (c.kind !== "exec")
+    await ctx.confine?.check(c.path, real, { self: c.kind === "chmod" || c.kind === "utime" });
   switch (c.kind) {
     case "mkdir":
       await ctx.disk.mkdir(real, c.mode);

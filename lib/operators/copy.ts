@@ -12,9 +12,14 @@ import type { OpCtx, Operator } from "./types.ts";
 import type { FileSource, SourceFile } from "./file-source.ts";
 
 /** Ask the master for a fileroot file; its errors keep their message ("no such file in the fileroot: ..."). */
-export async function fetchSource(files: FileSource, path: string, have: string | undefined): Promise<SourceFile> {
+export async function fetchSource(
+  files: FileSource,
+  path: string,
+  have: string | undefined,
+): Promise<SourceFile> {
   const got = await files.fetch(path, have);
-  if (typeof got?.hash !== "string" || typeof got.size !== "number") throw new SaltyError(`bad reply for ${path}`, "E_PROTOCOL");
+  if (typeof got?.hash !== "string" || typeof got.size !== "number")
+    throw new SaltyError(`bad reply for ${path}`, "E_PROTOCOL");
   return got;
 }
 
@@ -28,7 +33,12 @@ export const copy: Operator<[src: string, dst: string, opts?: OwnerOpts & Valida
     const owner = await resolveOwner(ctx, opts);
     const now = await current(ctx, dest);
     const got = await fetchSource(ctx.files, source, now.have);
-    const content = { hash: got.hash, size: got.size, ...(got.data ? { data: got.data } : { src: source }), ...(got.secret ? { secret: true } : {}) };
+    const content = {
+      hash: got.hash,
+      size: got.size,
+      ...(got.data ? { data: got.data } : { src: source }),
+      ...(got.secret ? { secret: true } : {}),
+    };
     return planContent(ctx, dest, now, content, mode, owner, validate);
   },
 };

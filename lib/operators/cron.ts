@@ -13,7 +13,16 @@ import { destination } from "./_paths.ts";
 import type { OpCtx, Operator } from "./types.ts";
 import { checkName } from "./useradd.ts";
 
-const KEYWORDS = ["@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+const KEYWORDS = [
+  "@reboot",
+  "@yearly",
+  "@annually",
+  "@monthly",
+  "@weekly",
+  "@daily",
+  "@midnight",
+  "@hourly",
+];
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 const FIELDS: { name: string; min: number; max: number; names?: string[]; base?: number }[] = [
@@ -27,7 +36,10 @@ const FIELDS: { name: string; min: number; max: number; names?: string[]; base?:
 /** A cron.d file name: letters, digits, "_" and "-" (run-parts, which Debian's cron follows, skips others). */
 export function checkCronName(name: unknown): string {
   if (typeof name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-    throw new SaltyError(`cron name must be letters, digits, "_" or "-" (cron skips files named otherwise, a "." too): ${JSON.stringify(name)}`, "E_ARG");
+    throw new SaltyError(
+      `cron name must be letters, digits, "_" or "-" (cron skips files named otherwise, a "." too): ${JSON.stringify(name)}`,
+      "E_ARG",
+    );
   }
   return name;
 }
@@ -35,16 +47,22 @@ export function checkCronName(name: unknown): string {
 function value(word: string, f: (typeof FIELDS)[number]): number {
   const named = f.names?.indexOf(word.toLowerCase()) ?? -1;
   const n = named >= 0 ? named + f.base! : /^\d+$/.test(word) ? Number(word) : Number.NaN;
-  if (!(n >= f.min && n <= f.max)) throw new SaltyError(`cron ${f.name} out of range (${f.min}-${f.max}): ${word}`, "E_ARG");
+  if (!(n >= f.min && n <= f.max))
+    throw new SaltyError(`cron ${f.name} out of range (${f.min}-${f.max}): ${word}`, "E_ARG");
   return n;
 }
 
 /** Five fields (minute hour day-of-month month day-of-week) in range, or an @keyword; normalized to single spaces. */
 export function checkSchedule(schedule: unknown): string {
-  if (typeof schedule !== "string") throw new SaltyError("schedule must be a string such as \"*/5 * * * *\" or \"@daily\"", "E_ARG");
+  if (typeof schedule !== "string")
+    throw new SaltyError('schedule must be a string such as "*/5 * * * *" or "@daily"', "E_ARG");
   const words = schedule.trim().split(/\s+/);
   if (words.length === 1 && KEYWORDS.includes(words[0]!)) return words[0]!;
-  if (words.length !== 5) throw new SaltyError(`schedule must have five fields (minute hour day month weekday) or be one of ${KEYWORDS.join(" ")}: ${JSON.stringify(schedule)}`, "E_ARG");
+  if (words.length !== 5)
+    throw new SaltyError(
+      `schedule must have five fields (minute hour day month weekday) or be one of ${KEYWORDS.join(" ")}: ${JSON.stringify(schedule)}`,
+      "E_ARG",
+    );
   words.forEach((w, i) => {
     const f = FIELDS[i]!;
     for (const item of w.split(",")) {
@@ -53,9 +71,11 @@ export function checkSchedule(schedule: unknown): string {
       if (m[1] !== "*") {
         const [a, b] = m[1]!.split("-");
         const lo = value(a!, f);
-        if (b !== undefined && value(b, f) < lo) throw new SaltyError(`cron ${f.name} range is backwards: ${item}`, "E_ARG");
+        if (b !== undefined && value(b, f) < lo)
+          throw new SaltyError(`cron ${f.name} range is backwards: ${item}`, "E_ARG");
       }
-      if (m[2] !== undefined && Number(m[2]) < 1) throw new SaltyError(`cron ${f.name} step must be at least 1: ${item}`, "E_ARG");
+      if (m[2] !== undefined && Number(m[2]) < 1)
+        throw new SaltyError(`cron ${f.name} step must be at least 1: ${item}`, "E_ARG");
     }
   });
   return words.join(" ");
@@ -63,9 +83,15 @@ export function checkSchedule(schedule: unknown): string {
 
 /** A one-line command; an unescaped % is refused (cron turns it into a newline and cuts the command there). */
 export function checkCommand(command: unknown): string {
-  if (typeof command !== "string" || command.trim() === "") throw new SaltyError("command must be a non-empty string", "E_ARG");
-  if (/[\n\r\0]/.test(command)) throw new SaltyError("command must be one line (no newline)", "E_ARG");
-  if (/(^|[^\\])%/.test(command)) throw new SaltyError(`command has an unescaped % (cron makes it a newline): write \\% : ${command}`, "E_ARG");
+  if (typeof command !== "string" || command.trim() === "")
+    throw new SaltyError("command must be a non-empty string", "E_ARG");
+  if (/[\n\r\0]/.test(command))
+    throw new SaltyError("command must be one line (no newline)", "E_ARG");
+  if (/(^|[^\\])%/.test(command))
+    throw new SaltyError(
+      `command has an unescaped % (cron makes it a newline): write \\% : ${command}`,
+      "E_ARG",
+    );
   return command;
 }
 
@@ -80,12 +106,19 @@ export const cron: Operator<[name: string, opts: CronOpts]> = {
   describe: (name, opts) => `cron(${name}${opts?.state === "absent" ? ", absent" : ""})`,
   async plan(ctx: OpCtx, name, opts) {
     checkCronName(name);
-    if (!opts || typeof opts !== "object") throw new SaltyError("cron needs its options: { schedule, command }", "E_ARG");
+    if (!opts || typeof opts !== "object")
+      throw new SaltyError("cron needs its options: { schedule, command }", "E_ARG");
     const dest = destination(ctx, `/etc/cron.d/${name}`);
-    if (opts.state !== undefined && opts.state !== "present" && opts.state !== "absent") throw new SaltyError(`state must be "present" or "absent", not ${JSON.stringify(opts.state)}`, "E_ARG");
+    if (opts.state !== undefined && opts.state !== "present" && opts.state !== "absent")
+      throw new SaltyError(
+        `state must be "present" or "absent", not ${JSON.stringify(opts.state)}`,
+        "E_ARG",
+      );
     if (opts.state === "absent") {
       const st = await ctx.observe.lstat(dest.real);
-      return st ? { changes: [{ kind: "remove", path: dest.path }], created: false } : { changes: [], created: false, note: `${dest.path} is absent` };
+      return st
+        ? { changes: [{ kind: "remove", path: dest.path }], created: false }
+        : { changes: [], created: false, note: `${dest.path} is absent` };
     }
     const schedule = checkSchedule(opts.schedule);
     const command = checkCommand(opts.command);
@@ -94,7 +127,14 @@ export const cron: Operator<[name: string, opts: CronOpts]> = {
     const owner = await resolveOwner(ctx, { user: "root" });
     const data = encoder.encode(cronFile(name, schedule, user, command));
     const now = await current(ctx, dest);
-    const plan = await planContent(ctx, dest, now, { hash: hashBytes(data), size: data.length, data }, 0o644, owner);
+    const plan = await planContent(
+      ctx,
+      dest,
+      now,
+      { hash: hashBytes(data), size: data.length, data },
+      0o644,
+      owner,
+    );
     if (!plan.changes.length) plan.note = "the entry is in place";
     return plan;
   },

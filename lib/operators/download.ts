@@ -19,7 +19,8 @@ export function checkUrl(url: unknown): string {
   } catch {
     throw new SaltyError(`url must be an http or https URL: ${JSON.stringify(url)}`, "E_ARG");
   }
-  if (typeof url !== "string" || (u.protocol !== "http:" && u.protocol !== "https:")) throw new SaltyError(`url must be an http or https URL: ${JSON.stringify(url)}`, "E_ARG");
+  if (typeof url !== "string" || (u.protocol !== "http:" && u.protocol !== "https:"))
+    throw new SaltyError(`url must be an http or https URL: ${JSON.stringify(url)}`, "E_ARG");
   return url;
 }
 
@@ -39,7 +40,8 @@ export function plainUrl(url: unknown): string {
 /** A SHA-256 in hex (64 digits), lower-cased; undefined when not given. Pure. */
 export function checkSha256(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || !/^[0-9a-fA-F]{64}$/.test(value)) throw new SaltyError(`sha256 must be 64 hex digits: ${JSON.stringify(value)}`, "E_ARG");
+  if (typeof value !== "string" || !/^[0-9a-fA-F]{64}$/.test(value))
+    throw new SaltyError(`sha256 must be 64 hex digits: ${JSON.stringify(value)}`, "E_ARG");
   return value.toLowerCase();
 }
 
@@ -52,15 +54,27 @@ export const download: Operator<[url: string, dest: string, opts?: DownloadOpts]
     const mode = checkMode(opts.mode, 0o644);
     const owner = await resolveOwner(ctx, opts);
     const st = await ctx.observe.lstat(dest.real);
-    if (st && st.type !== "file") throw new SaltyError(`${dest.path} exists and is not a regular file`, "E_NOT_FILE");
+    if (st && st.type !== "file")
+      throw new SaltyError(`${dest.path} exists and is not a regular file`, "E_NOT_FILE");
     if (st && (!sha256 || (await ctx.observe.hash(dest.real, st)) === sha256)) {
       const changes = ownership(dest.path, st, mode, owner);
-      const note = sha256 ? `already has sha256 ${sha256.slice(0, 12)}...` : "the file exists (no sha256 to compare)";
+      const note = sha256
+        ? `already has sha256 ${sha256.slice(0, 12)}...`
+        : "the file exists (no sha256 to compare)";
       return changes.length ? { changes, created: false } : { changes, created: false, note };
     }
     const changes: Change[] = st ? [] : await parents(ctx, dest.path);
     const was = st ? { was: { mode: st.mode, uid: st.uid, gid: st.gid } } : {};
-    changes.push({ kind: "download", path: dest.path, url, ...(sha256 ? { sha256 } : {}), mode, uid: owner.uid, gid: owner.gid, ...was });
+    changes.push({
+      kind: "download",
+      path: dest.path,
+      url,
+      ...(sha256 ? { sha256 } : {}),
+      mode,
+      uid: owner.uid,
+      gid: owner.gid,
+      ...was,
+    });
     return { changes, created: !st };
   },
 };

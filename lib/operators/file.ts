@@ -16,7 +16,8 @@ const encoder = new TextEncoder();
 export const file: Operator<[path: string, opts: FileOpts]> = {
   describe: (path) => `file(${path})`,
   async plan(ctx: OpCtx, path, opts) {
-    if (!opts || typeof opts !== "object") throw new SaltyError("file needs its options: { content }", "E_ARG");
+    if (!opts || typeof opts !== "object")
+      throw new SaltyError("file needs its options: { content }", "E_ARG");
     if (typeof opts.content !== "string") throw new SaltyError("content must be a string", "E_ARG");
     const dest = destination(ctx, path);
     const mode = checkMode(opts.mode, 0o644);
@@ -24,7 +25,16 @@ export const file: Operator<[path: string, opts: FileOpts]> = {
     const owner = await resolveOwner(ctx, opts);
     const data = encoder.encode(opts.content);
     const now = await current(ctx, dest);
-    if (now.st && now.st.type !== "file" && now.st.type !== "symlink") throw new SaltyError(`${dest.path} is not a regular file`, "E_NOT_FILE");
-    return planContent(ctx, dest, now, { hash: hashBytes(data), size: data.length, data }, mode, owner, validate);
+    if (now.st && now.st.type !== "file" && now.st.type !== "symlink")
+      throw new SaltyError(`${dest.path} is not a regular file`, "E_NOT_FILE");
+    return planContent(
+      ctx,
+      dest,
+      now,
+      { hash: hashBytes(data), size: data.length, data },
+      mode,
+      owner,
+      validate,
+    );
   },
 };

@@ -90,7 +90,13 @@ export class Handlers {
     if (dryRun) {
       const would = this.dry ?? (await this.list());
       this.dry = undefined;
-      return would.map((o) => ({ cmd: `handler(${label(o)})`, rc: 0, changed: true, elapsed: 0, output: `would ${label(o)}` }));
+      return would.map((o) => ({
+        cmd: `handler(${label(o)})`,
+        rc: 0,
+        changed: true,
+        elapsed: 0,
+        output: `would ${label(o)}`,
+      }));
     }
     const owed = await this.list();
     if (owed.length === 0) return [];
@@ -103,7 +109,11 @@ export class Handlers {
       try {
         const got = await exec(argv, { timeoutMs: 5 * 60_000 });
         if (got.output) r.output = got.output;
-        if (got.rc !== 0) Object.assign(r, { rc: got.rc, error: `handler(${label(o)}): ${argv.join(" ")} failed (rc ${got.rc}): ${got.output.trim()}` });
+        if (got.rc !== 0)
+          Object.assign(r, {
+            rc: got.rc,
+            error: `handler(${label(o)}): ${argv.join(" ")} failed (rc ${got.rc}): ${got.output.trim()}`,
+          });
       } catch (err) {
         Object.assign(r, { rc: 1, error: `handler(${label(o)}): ${errorMessage(err)}` });
       }

@@ -44,7 +44,12 @@ function printer(output: string[]): (x: unknown) => void {
       return void output.push(s);
     }
     // Slice by characters first, so a huge string is never copied whole.
-    const head = kept < cap ? Buffer.from(s.slice(0, cap - kept)).subarray(0, cap - kept).toString() : "";
+    const head =
+      kept < cap
+        ? Buffer.from(s.slice(0, cap - kept))
+            .subarray(0, cap - kept)
+            .toString()
+        : "";
     if (head) output.push(head);
     kept = cap;
     cut += size - Buffer.byteLength(head);
@@ -71,7 +76,9 @@ function outputBudget(): (r: Result) => Result {
 }
 
 /** What binding turns each planned operator into: a function of its arguments that returns its Result. */
-type Bound<T> = { [K in keyof T]: T[K] extends Operator<infer A> ? (...args: A) => Promise<Result> : never };
+type Bound<T> = {
+  [K in keyof T]: T[K] extends Operator<infer A> ? (...args: A) => Promise<Result> : never;
+};
 
 export interface RoleOpts {
   /** A dry run's planned world to carry on (the host's earlier roles of the same apply); else each dry run starts its own. */
@@ -86,7 +93,10 @@ export interface RoleOpts {
 
 /** The context a role receives: what the master sent, `args` (an empty one from an older master), `dryRun`, and `path()`
  * that maps a destination path under --path the way every operator does (_paths.ts: absolute, else it throws). */
-export function roleContext(caps: Pick<Caps, "dryRun" | "pathPrefix">, context: HostContext): Context {
+export function roleContext(
+  caps: Pick<Caps, "dryRun" | "pathPrefix">,
+  context: HostContext,
+): Context {
   const args = context.args && typeof context.args === "object" ? context.args : {};
   return { ...context, args, dryRun: caps.dryRun, path: (p: string) => destination(caps, p).real };
 }
@@ -100,20 +110,29 @@ export function createOperators(caps: Caps, context: HostContext, opts: RoleOpts
   const ports = world ? { observe: world.observe, users: world.accounts } : {};
   const full = roleContext(caps, context);
   // Templates see the apply arguments as names of their own too (`<%= version %>`), as before issue 16.
-  const ctx: OpCtx = { ...caps, ...ports, locals: { ...full.args, ...full, myIp, getIps, quote }, ...(opts.signal ? { signal: opts.signal } : {}) };
-  const fit = outputBudget();
-  const bind = <A extends unknown[]>(op: Operator<A>) => async (...args: A): Promise<Result> => {
-    const slot = results.length;
-    results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }); // keeps call order when calls overlap
-    const { result, plan } = await callOperator(ctx, op, args);
-    if (world && plan && result.rc === 0) await world.record(plan);
-    await notifyOption(ctx, args, result);
-    // The role gets the whole result; the report a copy, without output and diff when the call is sensitive.
-    results[slot] = fit(isSensitive(args) ? hideSensitive(result) : { ...result });
-    opts.onResult?.(results[slot]!);
-    return result;
+  const ctx: OpCtx = {
+    ...caps,
+    ...ports,
+    locals: { ...full.args, ...full, myIp, getIps, quote },
+    ...(opts.signal ? { signal: opts.signal } : {}),
   };
-  const planned = Object.fromEntries(Object.entries(OPERATORS).map(([name, op]) => [name, bind(op as Operator<unknown[]>)])) as unknown as Bound<typeof OPERATORS>;
+  const fit = outputBudget();
+  const bind =
+    <A extends unknown[]>(op: Operator<A>) =>
+    async (...args: A): Promise<Result> => {
+      const slot = results.length;
+      results.push({ cmd: "", rc: 0, changed: false, elapsed: 0 }); // keeps call order when calls overlap
+      const { result, plan } = await callOperator(ctx, op, args);
+      if (world && plan && result.rc === 0) await world.record(plan);
+      await notifyOption(ctx, args, result);
+      // The role gets the whole result; the report a copy, without output and diff when the call is sensitive.
+      results[slot] = fit(isSensitive(args) ? hideSensitive(result) : { ...result });
+      opts.onResult?.(results[slot]!);
+      return result;
+    };
+  const planned = Object.fromEntries(
+    Object.entries(OPERATORS).map(([name, op]) => [name, bind(op as Operator<unknown[]>)]),
+  ) as unknown as Bound<typeof OPERATORS>;
   const operators: Operators = {
     ...planned,
     notify: async (name, action, o) => {

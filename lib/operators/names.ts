@@ -5,8 +5,29 @@
 
 /** The planned operators, in the order of the README's table. */
 export const PLANNED_NAMES = [
-  "copy", "render", "lineInFile", "file", "cron", "makedirs", "remove", "symlink", "syncdir", "git", "download", "unarchive", "release", "shell",
-  "serverShell", "useradd", "usergroups", "user", "group", "authorizedKeys", "pkg", "service", "unit",
+  "copy",
+  "render",
+  "lineInFile",
+  "file",
+  "cron",
+  "makedirs",
+  "remove",
+  "symlink",
+  "syncdir",
+  "git",
+  "download",
+  "unarchive",
+  "release",
+  "shell",
+  "serverShell",
+  "useradd",
+  "usergroups",
+  "user",
+  "group",
+  "authorizedKeys",
+  "pkg",
+  "service",
+  "unit",
 ] as const;
 
 /** Bound per role run by index.ts, not planned: queue a handler, print, look back, addresses, quoting. */
@@ -16,4 +37,7 @@ export type PlannedName = (typeof PLANNED_NAMES)[number];
 export type HelperName = (typeof HELPER_NAMES)[number];
 
 /** Every name a role receives from salty besides its context. */
-export const OPERATOR_NAMES: readonly (PlannedName | HelperName)[] = [...PLANNED_NAMES, ...HELPER_NAMES];
+export const OPERATOR_NAMES: readonly (PlannedName | HelperName)[] = [
+  ...PLANNED_NAMES,
+  ...HELPER_NAMES,
+];

@@ -12,25 +12,50 @@ import type { OpCtx } from "./types.ts";
 /** "nginx:reload" -> [service, action]. */
 export function parseHandler(spec: unknown): [string, Action] {
   const m = typeof spec === "string" ? /^(.+):(reload|restart)$/.exec(spec) : null;
-  if (!m) throw new SaltyError(`notify takes "SERVICE:reload" or "SERVICE:restart": ${JSON.stringify(spec)}`, "E_ARG");
+  if (!m)
+    throw new SaltyError(
+      `notify takes "SERVICE:reload" or "SERVICE:restart": ${JSON.stringify(spec)}`,
+      "E_ARG",
+    );
   return [m[1]!, m[2] as Action];
 }
 
 /** Queue one handler; the message says what happened (queued, already queued, skipped). */
-async function queue(ctx: OpCtx, service: unknown, action: unknown, opts: NotifyOpts): Promise<string> {
-  if (action !== "reload" && action !== "restart") throw new SaltyError(`action must be "reload" or "restart": ${JSON.stringify(action)}`, "E_ARG");
+async function queue(
+  ctx: OpCtx,
+  service: unknown,
+  action: unknown,
+  opts: NotifyOpts,
+): Promise<string> {
+  if (action !== "reload" && action !== "restart")
+    throw new SaltyError(
+      `action must be "reload" or "restart": ${JSON.stringify(action)}`,
+      "E_ARG",
+    );
   if (!ctx.host) throw new SaltyError("handlers are not available here", "E_NO_HANDLERS");
   const init = initOf(ctx, opts.init);
   const h: Owed = { service: checkedUnit(init, service), action, init };
-  if (ctx.locals.bootstrap === true && opts.bootstrap !== true) return `skipped during bootstrap: ${action} ${h.service}`;
+  if (ctx.locals.bootstrap === true && opts.bootstrap !== true)
+    return `skipped during bootstrap: ${action} ${h.service}`;
   return ctx.host.handlers.queue(h, ctx.dryRun);
 }
 
 /** notify(service, action, opts): one Result, never changed (the handler's own Result comes at the end). */
-export async function notify(ctx: OpCtx, service: string, action: Action, opts: NotifyOpts = {}): Promise<Result> {
+export async function notify(
+  ctx: OpCtx,
+  service: string,
+  action: Action,
+  opts: NotifyOpts = {},
+): Promise<Result> {
   const cmd = `notify(${String(service)}, ${String(action)})`;
   try {
-    return { cmd, rc: 0, changed: false, elapsed: 0, output: await queue(ctx, service, action, opts) };
+    return {
+      cmd,
+      rc: 0,
+      changed: false,
+      elapsed: 0,
+      output: await queue(ctx, service, action, opts),
+    };
   } catch (err) {
     return { cmd, rc: 1, changed: false, elapsed: 0, error: `${cmd}: ${errorMessage(err)}` };
   }
@@ -40,15 +65,27 @@ export async function notify(ctx: OpCtx, service: string, action: Action, opts: 
 export async function notifyOption(ctx: OpCtx, args: unknown[], result: Result): Promise<void> {
   const opts = args[args.length - 1];
   if (typeof opts !== "object" || opts === null || !("notify" in opts)) return;
-  const { notify: spec, ...rest } = opts as { notify: unknown; bootstrap?: unknown; init?: unknown };
+  const { notify: spec, ...rest } = opts as {
+    notify: unknown;
+    bootstrap?: unknown;
+    init?: unknown;
+  };
   if (!result.changed || result.rc !== 0) return;
   try {
     const lines: string[] = [];
     for (const one of [spec].flat()) {
       const [service, action] = parseHandler(one);
       // The call's own init (service, unit) says which init system its handlers talk to.
-      const init = rest.init === "systemd" || rest.init === "launchd" ? { init: rest.init as "systemd" | "launchd" } : {};
-      lines.push(await queue(ctx, service, action, { ...(rest.bootstrap === true ? { bootstrap: true } : {}), ...init }));
+      const init =
+        rest.init === "systemd" || rest.init === "launchd"
+          ? { init: rest.init as "systemd" | "launchd" }
+          : {};
+      lines.push(
+        await queue(ctx, service, action, {
+          ...(rest.bootstrap === true ? { bootstrap: true } : {}),
+          ...init,
+        }),
+      );
     }
     result.output = [result.output, ...lines].filter(Boolean).join("\n");
   } catch (err) {

@@ -29,21 +29,44 @@ type Found = { path: string; entry: Entry | null | undefined };
 
 const MAX_LINKS = 16;
 
-function planned(type: Stat["type"], o: { mode?: number; uid?: number; gid?: number; size?: number; mtimeNs?: string }): Stat {
+function planned(
+  type: Stat["type"],
+  o: { mode?: number; uid?: number; gid?: number; size?: number; mtimeNs?: string },
+): Stat {
   const mtimeNs = o.mtimeNs ? BigInt(o.mtimeNs) : 0n;
-  return { type, mode: o.mode ?? 0o777, uid: o.uid ?? -1, gid: o.gid ?? -1, size: o.size ?? 0, mtimeNs, ctimeNs: mtimeNs, dev: 0n, ino: 0n };
+  return {
+    type,
+    mode: o.mode ?? 0o777,
+    uid: o.uid ?? -1,
+    gid: o.gid ?? -1,
+    size: o.size ?? 0,
+    mtimeNs,
+    ctimeNs: mtimeNs,
+    dev: 0n,
+    ino: 0n,
+  };
 }
 
 function item(path: string, e: Entry): TreeItem {
   const { st } = e;
   const type = st.type === "other" ? "file" : st.type;
-  return { path, type, size: st.size, mtimeNs: String(st.mtimeNs), mode: st.mode, uid: st.uid, gid: st.gid, ...(e.target ? { target: e.target } : {}) };
+  return {
+    path,
+    type,
+    size: st.size,
+    mtimeNs: String(st.mtimeNs),
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    ...(e.target ? { target: e.target } : {}),
+  };
 }
 
 /** The attributes a user command sets that the Users port does not say (home, shell, comment, password). */
 function pick(a: Accounts): NonNullable<UserInfo["planned"]> {
   const out: NonNullable<UserInfo["planned"]> = {};
-  for (const k of ["home", "shell", "comment", "passwordId"] as const) if (a[k] !== undefined) out[k] = a[k];
+  for (const k of ["home", "shell", "comment", "passwordId"] as const)
+    if (a[k] !== undefined) out[k] = a[k];
   return out;
 }
 
@@ -72,7 +95,8 @@ export class PlannedWorld {
       if (e !== undefined) {
         if (p === path) return { path, entry: e };
         if (e === null || (e.fresh && e.st.type !== "symlink")) return { path, entry: null };
-        if (e.st.type === "symlink" && hops < MAX_LINKS) return this.find(posix.join(this.linkTarget(p, e), posix.relative(p, path)), hops + 1);
+        if (e.st.type === "symlink" && hops < MAX_LINKS)
+          return this.find(posix.join(this.linkTarget(p, e), posix.relative(p, path)), hops + 1);
         return { path, entry: undefined };
       }
       if (p === "/") return { path, entry: undefined };
@@ -91,7 +115,8 @@ export class PlannedWorld {
   private async stat(path: string, hops = 0): Promise<Stat | undefined> {
     const f = this.find(path);
     if (f.entry === undefined) return this.real.observe.stat(f.path);
-    if (f.entry?.st.type === "symlink" && hops < MAX_LINKS) return this.stat(this.linkTarget(f.path, f.entry), hops + 1);
+    if (f.entry?.st.type === "symlink" && hops < MAX_LINKS)
+      return this.stat(this.linkTarget(f.path, f.entry), hops + 1);
     return f.entry?.st;
   }
 
@@ -108,7 +133,10 @@ export class PlannedWorld {
         const f = entry(path);
         if (f.entry === undefined || (f.entry && !f.entry.fresh)) return o.read(f.path);
         if (f.entry?.data) return f.entry.data;
-        throw new SaltyError(`${path}: what an earlier command of this dry run puts there is not known until it is fetched`, "E_DRY_RUN");
+        throw new SaltyError(
+          `${path}: what an earlier command of this dry run puts there is not known until it is fetched`,
+          "E_DRY_RUN",
+        );
       },
       async hash(path, st) {
         const f = entry(path);
@@ -124,7 +152,8 @@ export class PlannedWorld {
   private async walk(dir: string, hops = 0): Promise<TreeItem[]> {
     const f = this.find(dir);
     if (f.entry === null) return [];
-    if (f.entry?.st.type === "symlink" && hops < MAX_LINKS) return this.walk(this.linkTarget(f.path, f.entry), hops + 1);
+    if (f.entry?.st.type === "symlink" && hops < MAX_LINKS)
+      return this.walk(this.linkTarget(f.path, f.entry), hops + 1);
     const base = f.path;
     const realToo = !f.entry?.fresh;
     const below = (p: string) => p.startsWith(`${base}/`);
@@ -137,7 +166,8 @@ export class PlannedWorld {
       }
     }
     for (const [p, e] of this.paths) {
-      if (e?.fresh && below(p) && this.find(p).entry === e) items.set(p.slice(base.length + 1), item(p.slice(base.length + 1), e));
+      if (e?.fresh && below(p) && this.find(p).entry === e)
+        items.set(p.slice(base.length + 1), item(p.slice(base.length + 1), e));
     }
     return [...items.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
@@ -148,11 +178,14 @@ export class PlannedWorld {
     return {
       platform: u.platform,
       self: () => u.self(),
-      user: async (name) => (this.goneUsers.has(name) ? undefined : (this.users.get(name) ?? u.user(name))),
-      group: async (name) => (this.goneGroups.has(name) ? undefined : (this.groups.get(name) ?? u.group(name))),
+      user: async (name) =>
+        this.goneUsers.has(name) ? undefined : (this.users.get(name) ?? u.user(name)),
+      group: async (name) =>
+        this.goneGroups.has(name) ? undefined : (this.groups.get(name) ?? u.group(name)),
       userName: async (uid) => byUid(uid) ?? u.userName(uid),
       groupName: async (gid) => byGid(gid) ?? u.groupName(gid),
-      groupsOf: async (name) => this.members.get(name) ?? (this.users.has(name) ? [] : u.groupsOf(name)),
+      groupsOf: async (name) =>
+        this.members.get(name) ?? (this.users.has(name) ? [] : u.groupsOf(name)),
       freeId: (system) => u.freeId(system),
       invalidate: () => u.invalidate(),
     };
@@ -170,15 +203,32 @@ export class PlannedWorld {
       case "mkdir":
         return void this.paths.set(real, { st: planned("dir", c), fresh: true });
       case "write":
-        return void this.paths.set(real, { st: planned("file", c), fresh: true, hash: c.hash, ...(blobs?.has(c.hash) ? { data: blobs.get(c.hash)! } : {}) });
+        return void this.paths.set(real, {
+          st: planned("file", c),
+          fresh: true,
+          hash: c.hash,
+          ...(blobs?.has(c.hash) ? { data: blobs.get(c.hash)! } : {}),
+        });
       case "fetch":
-        return void this.paths.set(real, { st: planned("file", c), fresh: true, ...(c.hash ? { hash: c.hash } : {}) });
+        return void this.paths.set(real, {
+          st: planned("file", c),
+          fresh: true,
+          ...(c.hash ? { hash: c.hash } : {}),
+        });
       case "download":
-        return void this.paths.set(real, { st: planned("file", { ...c, size: 0 }), fresh: true, ...(c.sha256 ? { hash: c.sha256 } : {}) });
+        return void this.paths.set(real, {
+          st: planned("file", { ...c, size: 0 }),
+          fresh: true,
+          ...(c.sha256 ? { hash: c.sha256 } : {}),
+        });
       case "unarchive":
         return; // what it extracts is not known before it runs; its marker says so on the next plan
       case "symlink":
-        return void this.paths.set(real, { st: planned("symlink", { ...c, size: c.target.length }), fresh: true, target: c.target });
+        return void this.paths.set(real, {
+          st: planned("symlink", { ...c, size: c.target.length }),
+          fresh: true,
+          target: c.target,
+        });
       case "remove":
         for (const p of [...this.paths.keys()]) if (p.startsWith(`${real}/`)) this.paths.delete(p);
         return void this.paths.set(real, null);
@@ -201,7 +251,8 @@ export class PlannedWorld {
 
   private async recordAccounts(a: Accounts): Promise<void> {
     if (a.removed) {
-      if (a.user) this.users.delete(a.user), this.members.delete(a.user), this.goneUsers.add(a.user);
+      if (a.user)
+        this.users.delete(a.user), this.members.delete(a.user), this.goneUsers.add(a.user);
       else if (a.group) this.groups.delete(a.group), this.goneGroups.add(a.group);
       return;
     }
@@ -214,11 +265,23 @@ export class PlannedWorld {
       const gid = a.group ? await this.accounts.group(a.group) : was?.gid;
       this.goneUsers.delete(a.user);
       const attrs = { ...was?.planned, ...pick(a) };
-      const changed = !was || a.uid !== undefined || gid !== was.gid || Object.keys(pick(a)).length > 0;
-      if (changed) this.users.set(a.user, { name: a.user, uid: a.uid ?? was?.uid ?? this.nextId--, gid: gid ?? this.nextId--, planned: attrs });
+      const changed =
+        !was || a.uid !== undefined || gid !== was.gid || Object.keys(pick(a)).length > 0;
+      if (changed)
+        this.users.set(a.user, {
+          name: a.user,
+          uid: a.uid ?? was?.uid ?? this.nextId--,
+          gid: gid ?? this.nextId--,
+          planned: attrs,
+        });
     }
     if (a.user && a.groups) this.members.set(a.user, [...a.groups].sort());
-    for (const u of a.join ?? []) this.members.set(u, [...new Set([...(await this.accounts.groupsOf(u)), a.group!])].sort());
-    for (const u of a.leave ?? []) this.members.set(u, (await this.accounts.groupsOf(u)).filter((g) => g !== a.group));
+    for (const u of a.join ?? [])
+      this.members.set(u, [...new Set([...(await this.accounts.groupsOf(u)), a.group!])].sort());
+    for (const u of a.leave ?? [])
+      this.members.set(
+        u,
+        (await this.accounts.groupsOf(u)).filter((g) => g !== a.group),
+      );
   }
 }

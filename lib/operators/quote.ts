@@ -8,7 +8,10 @@ const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
 export function quote(...words: Array<string | number>): string {
   return words
     .map((w) => {
-      if (typeof w !== "string" && typeof w !== "number") throw new TypeError(`quote() takes strings and numbers, got ${w === null ? "null" : typeof w}`);
+      if (typeof w !== "string" && typeof w !== "number")
+        throw new TypeError(
+          `quote() takes strings and numbers, got ${w === null ? "null" : typeof w}`,
+        );
       const s = String(w);
       return PLAIN.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
     })

@@ -10,6 +10,8 @@ export const remove: Operator<[path: string]> = {
     const dest = destination(ctx, path);
     if (dest.path === "/") throw new SaltyError("refusing to remove /", "E_ARG");
     const st = await ctx.observe.lstat(dest.real);
-    return st ? { changes: [{ kind: "remove", path: dest.path }] } : { changes: [], note: "already absent" };
+    return st
+      ? { changes: [{ kind: "remove", path: dest.path }] }
+      : { changes: [], note: "already absent" };
   },
 };

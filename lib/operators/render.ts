@@ -23,13 +23,24 @@ export const render: Operator<[src: string, dst: string, opts?: RenderOpts]> = {
     const dest = destination(ctx, dst, "destination");
     const mode = checkMode(opts.mode, 0o644);
     const validate = checkValidate(opts.validate);
-    if (opts.vars !== undefined && (typeof opts.vars !== "object" || opts.vars === null || Array.isArray(opts.vars))) {
+    if (
+      opts.vars !== undefined &&
+      (typeof opts.vars !== "object" || opts.vars === null || Array.isArray(opts.vars))
+    ) {
       throw new SaltyError("vars must be an object", "E_ARG");
     }
     const owner = await resolveOwner(ctx, opts);
     const { text, secret } = await renderTemplate(ctx, source, { ...ctx.locals, ...opts.vars });
     const data = encoder.encode(text);
     const now = await current(ctx, dest);
-    return planContent(ctx, dest, now, { hash: hashBytes(data), size: data.length, data, ...(secret ? { secret } : {}) }, mode, owner, validate);
+    return planContent(
+      ctx,
+      dest,
+      now,
+      { hash: hashBytes(data), size: data.length, data, ...(secret ? { secret } : {}) },
+      mode,
+      owner,
+      validate,
+    );
   },
 };

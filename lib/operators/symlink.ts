@@ -10,7 +10,8 @@ import type { Change, OpCtx, Operator } from "./types.ts";
 export const symlink: Operator<[target: string, path: string]> = {
   describe: (target, path) => `symlink(${target}, ${path})`,
   async plan(ctx: OpCtx, target, path) {
-    if (typeof target !== "string" || target === "" || target.includes("\0")) throw new SaltyError("target must be a non-empty string", "E_ARG");
+    if (typeof target !== "string" || target === "" || target.includes("\0"))
+      throw new SaltyError("target must be a non-empty string", "E_ARG");
     const dest = destination(ctx, path);
     const st = await ctx.observe.lstat(dest.real);
     if (st?.type === "symlink" && (await ctx.observe.readlink(dest.real)) === target) {

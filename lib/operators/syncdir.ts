@@ -15,7 +15,8 @@ import type { Stat, TreeItem } from "../sys/types.ts";
 
 function checkExclude(value: unknown): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((p) => typeof p !== "string" || p === "")) throw new SaltyError("exclude must be a list of paths or globs", "E_ARG");
+  if (!Array.isArray(value) || value.some((p) => typeof p !== "string" || p === ""))
+    throw new SaltyError("exclude must be a list of paths or globs", "E_ARG");
   const bad = value.find((p: string) => p.startsWith("/") || p.split("/").includes(".."));
   if (bad) throw new SaltyError(`exclude entries are relative to src: ${bad}`, "E_ARG");
   return value as string[];
@@ -36,17 +37,27 @@ export const syncdir: Operator<[src: string, dst: string, opts?: SyncdirOpts]> =
     let st: Stat | undefined, root: Change[], have: TreeItem[];
     try {
       st = await ctx.observe.stat(dest.real);
-      if (st && st.type !== "dir") throw new SaltyError(`${dest.path} exists and is not a directory`, "E_NOT_DIR");
+      if (st && st.type !== "dir")
+        throw new SaltyError(`${dest.path} exists and is not a directory`, "E_NOT_DIR");
       root = st
         ? ownership(dest.path, st, mode, owner)
-        : [...(await parents(ctx, dest.path)), { kind: "mkdir", path: dest.path, mode, uid: owner.uid, gid: owner.gid }];
+        : [
+            ...(await parents(ctx, dest.path)),
+            { kind: "mkdir", path: dest.path, mode, uid: owner.uid, gid: owner.gid },
+          ];
       have = st ? await ctx.observe.walk(dest.real) : [];
     } catch (err) {
       await scanning;
       throw err;
     }
     const tree = await scanning;
-    const { changes, counts } = diffTrees(tree, have, { src: dir, dst: dest.path, owner, exclude, delete: opts.delete !== false });
+    const { changes, counts } = diffTrees(tree, have, {
+      src: dir,
+      dst: dest.path,
+      owner,
+      exclude,
+      delete: opts.delete !== false,
+    });
     const all = [...root, ...changes];
     // dst's own mode or owner fixed counts as one fix (a new dst is said by `created`).
     if (st && root.length) counts.fixed = (counts.fixed ?? 0) + 1;

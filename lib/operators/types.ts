@@ -4,7 +4,15 @@
 // Exec) are declared in lib/sys/types.ts beside their real implementations.
 
 import type { Result } from "salty";
-import type { Disk, Exec, Observe, Probe, Runtime, ServerCommandRequest, Users } from "../sys/types.ts";
+import type {
+  Disk,
+  Exec,
+  Observe,
+  Probe,
+  Runtime,
+  ServerCommandRequest,
+  Users,
+} from "../sys/types.ts";
 import type { FileSource } from "./file-source.ts";
 import type { AgentCache } from "./cache.ts";
 import type { HostState } from "./handlers.ts";
@@ -13,10 +21,32 @@ import type { HostState } from "./handlers.ts";
 export type Change =
   | { kind: "mkdir"; path: string; mode: number; uid: number; gid: number }
   /** Content in memory (plan.blobs[hash]): rendered text, a line edit, a small copied file. `was`: the file it replaces. */
-  | { kind: "write"; path: string; hash: string; size: number; mode: number; uid: number; gid: number; was?: Was; validate?: string }
+  | {
+      kind: "write";
+      path: string;
+      hash: string;
+      size: number;
+      mode: number;
+      uid: number;
+      gid: number;
+      was?: Was;
+      validate?: string;
+    }
   /** `validate`: a command line run on the temporary file (%s) before the rename; it replaces the file only on rc 0 (_validate.ts). */
   /** Content pulled from the master in chunks while it is written (big copies, syncdir). */
-  | { kind: "fetch"; path: string; src: string; size: number; hash?: string; mtimeNs?: string; mode: number; uid: number; gid: number; was?: Was; validate?: string }
+  | {
+      kind: "fetch";
+      path: string;
+      src: string;
+      size: number;
+      hash?: string;
+      mtimeNs?: string;
+      mode: number;
+      uid: number;
+      gid: number;
+      was?: Was;
+      validate?: string;
+    }
   /** `was`: the mode before, so that output can say `mode 0644 -> 0600`. */
   | { kind: "chmod"; path: string; mode: number; was: number }
   /** `was`: the owner before (`owner root:root -> app:app`). */
@@ -25,15 +55,43 @@ export type Change =
   | { kind: "remove"; path: string }
   | { kind: "utime"; path: string; mtimeNs: string }
   /** An http(s) URL streamed into the temporary file beside `path`, checked against `sha256`, then renamed (_download.ts). */
-  | { kind: "download"; path: string; url: string; sha256?: string; mode: number; uid: number; gid: number; was?: Was }
+  | {
+      kind: "download";
+      path: string;
+      url: string;
+      sha256?: string;
+      mode: number;
+      uid: number;
+      gid: number;
+      was?: Was;
+    }
   /** The archive at `archive` (a role path; `temporary`: fetched for this and removed after) extracted into the directory `path`
    * after its entries were checked (_archive.ts); `hash`: the archive's SHA-256, checked again and kept in the marker. */
-  | { kind: "unarchive"; path: string; archive: string; format: ArchiveFormat; hash: string; temporary?: true }
+  | {
+      kind: "unarchive";
+      path: string;
+      archive: string;
+      format: ArchiveFormat;
+      hash: string;
+      temporary?: true;
+    }
   /** A command; `report`: its rc and output are the Result's (shell), else a failure is an error (useradd).
    * `accounts`: what it makes of users and groups (useradd, usergroups), for a dry run's planned world.
    * `stdin`: what the command reads (chpasswd's "name:hash"); never shown in output, errors or dry runs.
    * On "master" (serverShell): argv is [NAME], a command the master declares (server/NAME), given the JSON `args`. */
-  | { kind: "exec"; argv: string[]; on?: "master"; args?: unknown; report?: true; cwd?: string; env?: Record<string, string>; timeoutMs?: number; accounts?: Accounts; lockHeld?: { pattern: string; message: string }; stdin?: string };
+  | {
+      kind: "exec";
+      argv: string[];
+      on?: "master";
+      args?: unknown;
+      report?: true;
+      cwd?: string;
+      env?: Record<string, string>;
+      timeoutMs?: number;
+      accounts?: Accounts;
+      lockHeld?: { pattern: string; message: string };
+      stdin?: string;
+    };
 
 export type ArchiveFormat = "tar.gz" | "tar.xz" | "zip";
 

@@ -27,9 +27,13 @@ export const unarchive: Operator<[src: string, destDir: string, opts?: Unarchive
     const dest = destination(ctx, destArg, "destDir");
     const changes: Change[] = [];
     const st = await ctx.observe.lstat(dest.real);
-    if (st && st.type !== "dir") throw new SaltyError(`${dest.path} exists and is not a directory`, "E_NOT_DIR");
+    if (st && st.type !== "dir")
+      throw new SaltyError(`${dest.path} exists and is not a directory`, "E_NOT_DIR");
     const markerSt = st ? await ctx.observe.lstat(`${dest.real}/${MARKER}`) : undefined;
-    const had = markerSt?.type === "file" ? decoder.decode(await ctx.observe.read(`${dest.real}/${MARKER}`)).trim() : undefined;
+    const had =
+      markerSt?.type === "file"
+        ? decoder.decode(await ctx.observe.read(`${dest.real}/${MARKER}`)).trim()
+        : undefined;
 
     // The archive's hash, and where it will be on this host.
     let hash: string, archive: string, fetch: Change | undefined;
@@ -44,18 +48,56 @@ export const unarchive: Operator<[src: string, destDir: string, opts?: Unarchive
       // The marker's hash as what we hold: an unchanged archive is not sent.
       const f = await fetchSource(ctx.files, src, had);
       hash = f.hash;
-      archive = posix.join(posix.dirname(dest.path), `.${posix.basename(dest.path).slice(0, 160)}.salty-archive`);
+      archive = posix.join(
+        posix.dirname(dest.path),
+        `.${posix.basename(dest.path).slice(0, 160)}.salty-archive`,
+      );
       const self = await ctx.users.self();
-      fetch = { kind: "fetch", path: archive, src, size: f.size, hash, mode: 0o600, uid: self.uid, gid: self.gid };
+      fetch = {
+        kind: "fetch",
+        path: archive,
+        src,
+        size: f.size,
+        hash,
+        mode: 0o600,
+        uid: self.uid,
+        gid: self.gid,
+      };
     }
-    if (sha256 && hash !== sha256) throw new SaltyError(`${srcArg} has sha256 ${hash}, expected ${sha256}; nothing was extracted`, "E_CHECKSUM");
-    if (had === hash) return { changes, created: false, note: `already extracted (sha256 ${hash.slice(0, 12)}...)` };
+    if (sha256 && hash !== sha256)
+      throw new SaltyError(
+        `${srcArg} has sha256 ${hash}, expected ${sha256}; nothing was extracted`,
+        "E_CHECKSUM",
+      );
+    if (had === hash)
+      return {
+        changes,
+        created: false,
+        note: `already extracted (sha256 ${hash.slice(0, 12)}...)`,
+      };
     if (!st) {
       const self = await ctx.users.self();
-      changes.push(...(await parents(ctx, dest.path)), { kind: "mkdir", path: dest.path, mode: 0o755, uid: self.uid, gid: self.gid });
+      changes.push(...(await parents(ctx, dest.path)), {
+        kind: "mkdir",
+        path: dest.path,
+        mode: 0o755,
+        uid: self.uid,
+        gid: self.gid,
+      });
     }
     if (fetch) changes.push(fetch);
-    changes.push({ kind: "unarchive", path: dest.path, archive, format, hash, ...(fetch ? { temporary: true as const } : {}) });
-    return { changes, created: !st, summary: `extract ${srcArg} (sha256 ${hash.slice(0, 12)}...) into ${dest.path}` };
+    changes.push({
+      kind: "unarchive",
+      path: dest.path,
+      archive,
+      format,
+      hash,
+      ...(fetch ? { temporary: true as const } : {}),
+    });
+    return {
+      changes,
+      created: !st,
+      summary: `extract ${srcArg} (sha256 ${hash.slice(0, 12)}...) into ${dest.path}`,
+    };
   },
 };

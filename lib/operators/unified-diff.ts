@@ -22,14 +22,19 @@ function snapshot(v: Int32Array, offset: number, d: number): Int32Array {
 }
 
 function myers(a: string[], b: string[]): Op[] | undefined {
-  const n = a.length, m = b.length, max = n + m;
+  const n = a.length,
+    m = b.length,
+    max = n + m;
   const offset = max + 1;
   const v = new Int32Array(2 * max + 3);
   const trace: Int32Array[] = [];
   for (let d = 0; d <= Math.min(max, MAX_D); d++) {
     trace.push(snapshot(v, offset, d));
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
+      let x =
+        k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!)
+          ? v[offset + k + 1]!
+          : v[offset + k - 1]! + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) x++, y++;
       v[offset + k] = x;
@@ -41,13 +46,15 @@ function myers(a: string[], b: string[]): Op[] | undefined {
 
 function backtrack(a: string[], b: string[], trace: Int32Array[], dEnd: number): Op[] {
   const ops: Op[] = [];
-  let x = a.length, y = b.length;
+  let x = a.length,
+    y = b.length;
   for (let d = dEnd; d >= 0; d--) {
     const v = trace[d]!;
     const at = (k: number) => v[k + d + 1]!;
     const k = x - y;
     const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
-    const prevX = at(prevK), prevY = prevX - prevK;
+    const prevX = at(prevK),
+      prevY = prevX - prevK;
     while (x > prevX && y > prevY) {
       x--, y--;
       ops.push({ t: " ", line: a[x]! });
@@ -64,9 +71,18 @@ function editScript(a: string[], b: string[]): Op[] {
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
   let tail = 0;
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  const midA = a.slice(head, a.length - tail), midB = b.slice(head, b.length - tail);
-  const mid = myers(midA, midB) ?? [...midA.map((line) => ({ t: "-" as const, line })), ...midB.map((line) => ({ t: "+" as const, line }))];
+  while (
+    tail < a.length - head &&
+    tail < b.length - head &&
+    a[a.length - 1 - tail] === b[b.length - 1 - tail]
+  )
+    tail++;
+  const midA = a.slice(head, a.length - tail),
+    midB = b.slice(head, b.length - tail);
+  const mid = myers(midA, midB) ?? [
+    ...midA.map((line) => ({ t: "-" as const, line })),
+    ...midB.map((line) => ({ t: "+" as const, line })),
+  ];
   const same = (lines: string[]) => lines.map((line) => ({ t: " " as const, line }));
   return [...same(a.slice(0, head)), ...mid, ...same(a.slice(a.length - tail))];
 }
@@ -82,15 +98,21 @@ function printLine(op: Op): string {
 }
 
 /** `diff -u` of two texts; "" when they are equal. */
-export function unifiedDiff(oldText: string, newText: string, opts: { from: string; to: string; context?: number }): string {
+export function unifiedDiff(
+  oldText: string,
+  newText: string,
+  opts: { from: string; to: string; context?: number },
+): string {
   if (oldText === newText) return "";
   const ctx = opts.context ?? 3;
   const ops = editScript(splitLines(oldText), splitLines(newText));
   const changed = ops.flatMap((op, i) => (op.t === " " ? [] : [i]));
   let out = `--- ${opts.from}\n+++ ${opts.to}\n`;
   // Line numbers (1-based) at each op index.
-  const oldAt: number[] = [], newAt: number[] = [];
-  let o = 1, n = 1;
+  const oldAt: number[] = [],
+    newAt: number[] = [];
+  let o = 1,
+    n = 1;
   for (const op of ops) {
     oldAt.push(o), newAt.push(n);
     if (op.t !== "+") o++;
@@ -100,9 +122,11 @@ export function unifiedDiff(oldText: string, newText: string, opts: { from: stri
   while (i < changed.length) {
     let j = i;
     while (j + 1 < changed.length && changed[j + 1]! - changed[j]! <= 2 * ctx + 1) j++;
-    const start = Math.max(0, changed[i]! - ctx), end = Math.min(ops.length, changed[j]! + ctx + 1);
+    const start = Math.max(0, changed[i]! - ctx),
+      end = Math.min(ops.length, changed[j]! + ctx + 1);
     const hunk = ops.slice(start, end);
-    const oldLen = hunk.filter((op) => op.t !== "+").length, newLen = hunk.filter((op) => op.t !== "-").length;
+    const oldLen = hunk.filter((op) => op.t !== "+").length,
+      newLen = hunk.filter((op) => op.t !== "-").length;
     out += `@@ -${range(oldAt[start]!, oldLen)} +${range(newAt[start]!, newLen)} @@\n`;
     for (const op of hunk) out += printLine(op);
     i = j + 1;

@@ -15,10 +15,16 @@ export const unit: Operator<[name: string, src: string, opts?: UnitOpts]> = {
   async plan(ctx, name, src, opts = {}): Promise<Plan> {
     const init = initOf(ctx, opts.init);
     checkedUnit(init, name);
-    const plan = await render.plan(ctx, src, unitPath(init, name), { mode: 0o644, ...(opts.vars ? { vars: opts.vars } : {}) });
+    const plan = await render.plan(ctx, src, unitPath(init, name), {
+      mode: 0o644,
+      ...(opts.vars ? { vars: opts.vars } : {}),
+    });
     if (plan.changes.length === 0) return { ...plan, note: plan.note ?? "unit unchanged" };
     if (ctx.host) ctx.host.units = undefined;
-    const reload = init === "systemd" ? [{ kind: "exec" as const, argv: ["systemctl", "daemon-reload"], timeoutMs: 5 * 60_000 }] : [];
+    const reload =
+      init === "systemd"
+        ? [{ kind: "exec" as const, argv: ["systemctl", "daemon-reload"], timeoutMs: 5 * 60_000 }]
+        : [];
     return { ...plan, changes: [...plan.changes, ...reload] };
   },
 };

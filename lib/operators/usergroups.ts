@@ -7,10 +7,12 @@ import { checkName } from "./useradd.ts";
 import type { OpCtx, Operator } from "./types.ts";
 
 export const usergroups: Operator<[name: string, groups: string[]]> = {
-  describe: (name, groups) => `usergroups(${name}, ${Array.isArray(groups) ? groups.join(",") : String(groups)})`,
+  describe: (name, groups) =>
+    `usergroups(${name}, ${Array.isArray(groups) ? groups.join(",") : String(groups)})`,
   async plan(ctx: OpCtx, name, groups) {
     checkName(name);
-    if (!Array.isArray(groups)) throw new SaltyError("groups must be a list of group names", "E_ARG");
+    if (!Array.isArray(groups))
+      throw new SaltyError("groups must be a list of group names", "E_ARG");
     const want = [...new Set(groups.map((g) => checkName(g, "group name")))].sort();
     if (!(await ctx.users.user(name))) throw new SaltyError(`no such user: ${name}`, "E_NO_USER");
     const missing: string[] = [];
@@ -20,6 +22,12 @@ export const usergroups: Operator<[name: string, groups: string[]]> = {
     const argvs = usergroupsCommands(ctx.users.platform, name, have, want);
     if (!argvs.length) return { changes: [], note: "groups already match" };
     // The last command says what they make, for a dry run's planned world (planned.ts).
-    return { changes: argvs.map((argv, i) => ({ kind: "exec" as const, argv, ...(i === argvs.length - 1 ? { accounts: { user: name, groups: want } } : {}) })) };
+    return {
+      changes: argvs.map((argv, i) => ({
+        kind: "exec" as const,
+        argv,
+        ...(i === argvs.length - 1 ? { accounts: { user: name, groups: want } } : {}),
+      })),
+    };
   },
 };

@@ -12,7 +12,9 @@ import { gitIn } from "./git.ts";
 
 /** The hook: `argv` is the whole `salty pull ...` command line, run only when refs/heads/BRANCH moved. */
 export function renderHook(o: { argv: string[]; branch: string; generator: string }): string {
-  for (const a of o.argv) if (/[\0\n\r]/.test(a)) throw new SaltyError("a hook argument may not hold a newline or NUL", "E_HOOK");
+  for (const a of o.argv)
+    if (/[\0\n\r]/.test(a))
+      throw new SaltyError("a hook argument may not hold a newline or NUL", "E_HOOK");
   return [
     "#!/bin/sh",
     `# Written by ${o.generator} (salty pull --install-hook): a push of ${o.branch} runs salty pull;`,
@@ -33,8 +35,15 @@ export interface HookReport {
 
 /** Write BARE/hooks/post-receive (mode 0755, atomically) and refuse rewrites and deletions of its branches. */
 export async function installHook(bare: string, content: string): Promise<HookReport> {
-  if (!existsSync(join(bare, "HEAD")) || !existsSync(join(bare, "objects")) || existsSync(join(bare, ".git"))) {
-    throw new SaltyError(`${bare} is not a bare git repository (make one with: git init --bare ${bare})`, "E_HOOK");
+  if (
+    !existsSync(join(bare, "HEAD")) ||
+    !existsSync(join(bare, "objects")) ||
+    existsSync(join(bare, ".git"))
+  ) {
+    throw new SaltyError(
+      `${bare} is not a bare git repository (make one with: git init --bare ${bare})`,
+      "E_HOOK",
+    );
   }
   const git = gitIn(bare);
   await git(["config", "receive.denyNonFastForwards", "true"]);

@@ -24,7 +24,8 @@ export function holdLock(path: string): Disposable {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const pid = Number(readFileSync(path, "utf8").trim());
-      if (pid > 0 && pid !== process.pid && alive(pid)) throw new SaltyError(`another salty pull is running (pid ${pid}, ${path})`, "E_PULL_BUSY");
+      if (pid > 0 && pid !== process.pid && alive(pid))
+        throw new SaltyError(`another salty pull is running (pid ${pid}, ${path})`, "E_PULL_BUSY");
       rmSync(path, { force: true });
     }
   }

@@ -45,7 +45,12 @@ export interface PullResult {
 
 /** A branch name git accepts and that cannot be taken for an option. */
 export function checkBranch(branch: string): string {
-  if (!/^[A-Za-z0-9._][A-Za-z0-9._/-]*$/.test(branch) || branch.includes("..") || branch.endsWith(".lock") || branch.endsWith("/")) {
+  if (
+    !/^[A-Za-z0-9._][A-Za-z0-9._/-]*$/.test(branch) ||
+    branch.includes("..") ||
+    branch.endsWith(".lock") ||
+    branch.endsWith("/")
+  ) {
     throw new UsageError(`--branch must be a branch name, not ${JSON.stringify(branch)}`);
   }
   return branch;
@@ -54,14 +59,20 @@ export function checkBranch(branch: string): string {
 /** A URL or a path; a local path is made absolute. Never something git would read as an option. */
 export function checkRepo(repo: string | undefined, cwd: string): string {
   if (!repo) throw new UsageError("salty pull needs --repo URL|PATH");
-  if (repo.startsWith("-") || /[\0\n\r]/.test(repo)) throw new UsageError(`--repo must be a git URL or a path, not ${JSON.stringify(repo)}`);
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo) ? repo : resolve(cwd, repo);
+  if (repo.startsWith("-") || /[\0\n\r]/.test(repo))
+    throw new UsageError(`--repo must be a git URL or a path, not ${JSON.stringify(repo)}`);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo)
+    ? repo
+    : resolve(cwd, repo);
 }
 
 export async function pull(opts: PullOptions): Promise<PullResult> {
   const dir = join(opts.stateDir, "pull");
   // The master side refuses every path inside its keyroot: a fileroot there would serve nothing.
-  if (`${resolve(dir)}/`.startsWith(`${resolve(opts.keyroot)}/`)) throw new UsageError(`--state ${opts.stateDir} is inside the keyroot ${opts.keyroot}: give another directory`);
+  if (`${resolve(dir)}/`.startsWith(`${resolve(opts.keyroot)}/`))
+    throw new UsageError(
+      `--state ${opts.stateDir} is inside the keyroot ${opts.keyroot}: give another directory`,
+    );
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   using _lock = holdLock(join(dir, "lock"));
   const clone = join(dir, "repo");
@@ -80,20 +91,36 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     return { commit, lastGood };
   }
   if (lastGood && !(await isAncestor(git, lastGood, commit))) {
-    throw new SaltyError(`refusing ${commit}: not a fast-forward of the last good commit ${lastGood} (history was rewritten upstream)`, "E_NOT_FAST_FORWARD");
+    throw new SaltyError(
+      `refusing ${commit}: not a fast-forward of the last good commit ${lastGood} (history was rewritten upstream)`,
+      "E_NOT_FAST_FORWARD",
+    );
   }
   await git(["checkout", "--quiet", "--force", "--detach", commit]);
   await git(["clean", "--quiet", "-d", "--force", "-x"]);
   await needPassword(clone, opts.keyroot);
   opts.say(`applying ${commit} to ${opts.id}`);
   const report = await bootstrap({
-    id: opts.id, fileroot: clone, keyroot: opts.keyroot, pathPrefix: opts.pathPrefix,
-    args: [`version=${commit}`], dryRun: false, diff: false, bootstrap: false,
+    id: opts.id,
+    fileroot: clone,
+    keyroot: opts.keyroot,
+    pathPrefix: opts.pathPrefix,
+    args: [`version=${commit}`],
+    dryRun: false,
+    diff: false,
+    bootstrap: false,
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
   if (report.rc === 0) {
     // Compare-and-swap: a concurrent change of last-good (there is none under the lock) would fail here.
-    await git(["update-ref", "-m", `salty pull: applied ${commit}`, LAST_GOOD, commit, lastGood ?? ""]);
+    await git([
+      "update-ref",
+      "-m",
+      `salty pull: applied ${commit}`,
+      LAST_GOOD,
+      commit,
+      lastGood ?? "",
+    ]);
   }
   return { commit, ...(lastGood ? { lastGood } : {}), report };
 }
@@ -102,5 +129,8 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
 async function needPassword(fileroot: string, keyroot: string): Promise<void> {
   const found = await secretsInFileroot(fileroot);
   if (!found || new SecretKeySource(keyroot).current()) return;
-  throw new SaltyError(`the repository holds secrets (${found}) and this host has no ${join(keyroot, PASSWORD_FILE)}: write it (or set $SALTY_PASSWORD), then pull again`, "E_NO_PASSWORD");
+  throw new SaltyError(
+    `the repository holds secrets (${found}) and this host has no ${join(keyroot, PASSWORD_FILE)}: write it (or set $SALTY_PASSWORD), then pull again`,
+    "E_NO_PASSWORD",
+  );
 }

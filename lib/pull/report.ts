@@ -17,19 +17,41 @@ import type { AgentApi, ApplyReport, MasterApi, PullReportRequest } from "../wir
 /** Characters of output a report keeps: the master takes control messages of 1 MiB at most (UTF-8: up to 4 bytes each). */
 const REPORT_CHARS = 200_000;
 
-export async function reportPull(o: { host: string; port: number; id: string; keyroot: string; commit: string; repo: string; branch: string; report?: ApplyReport; error?: string }): Promise<string> {
+export async function reportPull(o: {
+  host: string;
+  port: number;
+  id: string;
+  keyroot: string;
+  commit: string;
+  repo: string;
+  branch: string;
+  report?: ApplyReport;
+  error?: string;
+}): Promise<string> {
   const identity = await loadOrCreateIdentity(o.keyroot, "agent");
   const pinned = await readPinnedMasterKey(o.keyroot);
   const master = `${o.host}:${o.port}`;
   const socket = await connectTcp(o.host, o.port);
   try {
-    const { link, masterKey } = await secureClient(socket, { identity, id: o.id, kind: "agent", pinnedAt: join(o.keyroot, "master.pub"), ...(pinned ? { masterKey: pinned } : {}) }).catch(async (err) => {
-      if (!pinned && err instanceof MasterRefusedError) await pinFirstContact(o.keyroot, err.masterKey, master);
+    const { link, masterKey } = await secureClient(socket, {
+      identity,
+      id: o.id,
+      kind: "agent",
+      pinnedAt: join(o.keyroot, "master.pub"),
+      ...(pinned ? { masterKey: pinned } : {}),
+    }).catch(async (err) => {
+      if (!pinned && err instanceof MasterRefusedError)
+        await pinFirstContact(o.keyroot, err.masterKey, master);
       throw err;
     });
     if (!pinned) await pinFirstContact(o.keyroot, masterKey, master);
-    const refuse = () => Promise.reject(new SaltyError("a pull report connection runs nothing", "E_DENIED"));
-    const rpc = new Rpc<AgentApi, MasterApi>(link, { "role.run": refuse, "cmd.run": refuse, ping: () => null });
+    const refuse = () =>
+      Promise.reject(new SaltyError("a pull report connection runs nothing", "E_DENIED"));
+    const rpc = new Rpc<AgentApi, MasterApi>(link, {
+      "role.run": refuse,
+      "cmd.run": refuse,
+      ping: () => null,
+    });
     try {
       // The report's outputs are cut to fit (the copy printed here stays whole).
       const req: PullReportRequest = { commit: o.commit, repo: o.repo, branch: o.branch };

@@ -15,7 +15,9 @@ export type ArgDefs = Record<string, { type?: string; default?: unknown }>;
  */
 export function selfArgv(execPath: string, main: string): { argv: string[]; fromSource: boolean } {
   const compiled = main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/");
-  return compiled ? { argv: [execPath], fromSource: false } : { argv: [execPath, main], fromSource: true };
+  return compiled
+    ? { argv: [execPath], fromSource: false }
+    : { argv: [execPath, main], fromSource: true };
 }
 
 /** MASTER[:PORT] as the agent takes it: a host name, IPv4 or [IPv6], and a port 1-65535; several masters: a comma-separated list of them. */
@@ -24,7 +26,9 @@ export function checkMasterAddress(addr: string | undefined): string {
     const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(one);
     const port = m?.[2] === undefined ? 11111 : Number(m[2]);
     if (!m || port < 1 || port > 65535) {
-      throw new UsageError(`the agent needs its master as MASTER[:PORT] (e.g. salt.example.com:11111), or several as M1[:PORT],M2[:PORT], not ${JSON.stringify(addr ?? "")}`);
+      throw new UsageError(
+        `the agent needs its master as MASTER[:PORT] (e.g. salt.example.com:11111), or several as M1[:PORT],M2[:PORT], not ${JSON.stringify(addr ?? "")}`,
+      );
     }
   }
   return addr!;
@@ -35,7 +39,13 @@ export function checkMasterAddress(addr: string | undefined): string {
  * names a directory, always written out, absolute); positionals first, in order.
  * Options of `service install` itself (`--print`, `--root`) are left out.
  */
-export function passThrough(o: { defs: ArgDefs; parsed: Record<string, unknown>; dirs: string[]; skip: string[]; cwd: string }): string[] {
+export function passThrough(o: {
+  defs: ArgDefs;
+  parsed: Record<string, unknown>;
+  dirs: string[];
+  skip: string[];
+  cwd: string;
+}): string[] {
   const positional: string[] = [];
   const options: string[] = [];
   for (const [name, def] of Object.entries(o.defs)) {

@@ -3,10 +3,25 @@
 // commands run through an injected runner, and nothing is started when there is
 // none (a --root prefix, or no service manager on this machine).
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { SaltyError } from "../errors.ts";
-import { activeName, serviceFiles, servicePath, type ServiceManager, type ServiceRole, type ServiceSpec } from "./units.ts";
+import {
+  activeName,
+  serviceFiles,
+  servicePath,
+  type ServiceManager,
+  type ServiceRole,
+  type ServiceSpec,
+} from "./units.ts";
 import { childEnv } from "../sys/child-env.ts";
 
 export type Runner = (argv: string[]) => Promise<{ code: number; output: string }>;
@@ -35,8 +50,17 @@ export type Report = {
 
 /** Runs a command of the service manager on this machine. */
 export const systemRunner: Runner = async (argv) => {
-  const proc = Bun.spawn(argv, { env: childEnv(), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn(argv, {
+    env: childEnv(),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, output: (out + err).trim() };
 };
 
@@ -54,24 +78,43 @@ export async function installService(host: Host, spec: ServiceSpec): Promise<Rep
   const { path, changed } = written[0]!;
   const more = written.length > 1 ? { more: written.slice(1) } : {};
   const ran: string[] = [];
-  if (!host.run) return { path, changed, ran, note: `not started: ${startHint(host, spec.role)}`, ...more };
+  if (!host.run)
+    return { path, changed, ran, note: `not started: ${startHint(host, spec.role)}`, ...more };
   for (const step of activation(host, spec.role, path)) await runStep(host.run, step, ran);
-  const note = host.manager === "systemd" && !host.managerRunning ? "systemd is not running here: enabled for the next boot, not started" : undefined;
+  const note =
+    host.manager === "systemd" && !host.managerRunning
+      ? "systemd is not running here: enabled for the next boot, not started"
+      : undefined;
   return { path, changed, ran, note, ...more };
 }
 
 export async function uninstallService(host: Host, role: ServiceRole): Promise<Report> {
   const path = target(host, role);
-  if (!existsSync(path)) throw new SaltyError(`no ${role} service is installed: ${path} does not exist`, "E_NOT_INSTALLED");
+  if (!existsSync(path))
+    throw new SaltyError(
+      `no ${role} service is installed: ${path} does not exist`,
+      "E_NOT_INSTALLED",
+    );
   const ran: string[] = [];
   const name = activeName(host.manager, role);
   if (host.run && host.manager === "systemd") {
-    await runStep(host.run, { argv: ["systemctl", "disable", ...(host.managerRunning ? ["--now"] : []), name] }, ran);
+    await runStep(
+      host.run,
+      { argv: ["systemctl", "disable", ...(host.managerRunning ? ["--now"] : []), name] },
+      ran,
+    );
   }
-  if (host.run && host.manager === "launchd") await runStep(host.run, { argv: ["launchctl", "bootout", `system/${name}`], mayFail: true }, ran);
+  if (host.run && host.manager === "launchd")
+    await runStep(
+      host.run,
+      { argv: ["launchctl", "bootout", `system/${name}`], mayFail: true },
+      ran,
+    );
   rmSync(path);
-  if (host.manager === "systemd" && role === "pull") rmSync(join(host.root, "/etc/systemd/system/salty-pull.timer"), { force: true });
-  if (host.run && host.manager === "systemd" && host.managerRunning) await runStep(host.run, { argv: ["systemctl", "daemon-reload"] }, ran);
+  if (host.manager === "systemd" && role === "pull")
+    rmSync(join(host.root, "/etc/systemd/system/salty-pull.timer"), { force: true });
+  if (host.run && host.manager === "systemd" && host.managerRunning)
+    await runStep(host.run, { argv: ["systemctl", "daemon-reload"] }, ran);
   return { path, changed: true, ran };
 }
 
@@ -81,10 +124,17 @@ type Step = { argv: string[]; mayFail?: boolean };
 function activation(host: Host, role: ServiceRole, path: string): Step[] {
   const name = activeName(host.manager, role);
   if (host.manager === "launchd") {
-    return [{ argv: ["launchctl", "bootout", `system/${name}`], mayFail: true }, { argv: ["launchctl", "bootstrap", "system", path] }];
+    return [
+      { argv: ["launchctl", "bootout", `system/${name}`], mayFail: true },
+      { argv: ["launchctl", "bootstrap", "system", path] },
+    ];
   }
   if (!host.managerRunning) return [{ argv: ["systemctl", "enable", name] }];
-  return [{ argv: ["systemctl", "daemon-reload"] }, { argv: ["systemctl", "enable", name] }, { argv: ["systemctl", "restart", name] }];
+  return [
+    { argv: ["systemctl", "daemon-reload"] },
+    { argv: ["systemctl", "enable", name] },
+    { argv: ["systemctl", "restart", name] },
+  ];
 }
 
 async function runStep(run: Runner, step: Step, ran: string[]): Promise<void> {
@@ -92,13 +142,17 @@ async function runStep(run: Runner, step: Step, ran: string[]): Promise<void> {
   const { code, output } = await run(step.argv);
   ran.push(line);
   if (code !== 0 && !step.mayFail) {
-    throw new SaltyError(`\`${line}\` failed (exit ${code})${output ? `: ${output.split("\n")[0]}` : ""}`, "E_SERVICE_MANAGER");
+    throw new SaltyError(
+      `\`${line}\` failed (exit ${code})${output ? `: ${output.split("\n")[0]}` : ""}`,
+      "E_SERVICE_MANAGER",
+    );
   }
 }
 
 function startHint(host: Host, role: ServiceRole): string {
   const name = activeName(host.manager, role);
-  if (host.manager === "launchd") return `launchctl bootstrap system ${servicePath(host.manager, role)}`;
+  if (host.manager === "launchd")
+    return `launchctl bootstrap system ${servicePath(host.manager, role)}`;
   return `systemctl daemon-reload && systemctl enable --now ${name}`;
 }
 

@@ -44,9 +44,13 @@ export function activeName(manager: ServiceManager, role: ServiceRole): string {
 }
 
 /** Every file of a role's service: the unit and, for the pull on systemd, its timer. */
-export function serviceFiles(manager: ServiceManager, spec: ServiceSpec): Array<{ path: string; content: string }> {
+export function serviceFiles(
+  manager: ServiceManager,
+  spec: ServiceSpec,
+): Array<{ path: string; content: string }> {
   const files = [{ path: servicePath(manager, spec.role), content: render(manager, spec) }];
-  if (manager === "systemd" && spec.role === "pull") files.push({ path: "/etc/systemd/system/salty-pull.timer", content: pullTimer(spec) });
+  if (manager === "systemd" && spec.role === "pull")
+    files.push({ path: "/etc/systemd/system/salty-pull.timer", content: pullTimer(spec) });
   return files;
 }
 
@@ -58,7 +62,10 @@ export function launchdLogPath(role: ServiceRole): string {
 export function managerFor(platform: string): ServiceManager {
   if (platform === "linux") return "systemd";
   if (platform === "darwin") return "launchd";
-  throw new SaltyError(`no service manager known for ${platform}: run salty under your own supervisor`, "E_PLATFORM");
+  throw new SaltyError(
+    `no service manager known for ${platform}: run salty under your own supervisor`,
+    "E_PLATFORM",
+  );
 }
 
 export function render(manager: ServiceManager, spec: ServiceSpec): string {
@@ -68,11 +75,18 @@ export function render(manager: ServiceManager, spec: ServiceSpec): string {
 
 function checkSpec(spec: ServiceSpec): void {
   const exe = spec.argv[0];
-  if (!exe?.startsWith("/")) throw new SaltyError(`the service's executable must be an absolute path, not ${exe ?? "nothing"}`, "E_SERVICE");
-  if (!spec.workingDirectory.startsWith("/")) throw new SaltyError("the service's working directory must be absolute", "E_SERVICE");
-  if (spec.role === "pull" && !(Number.isSafeInteger(spec.everySec) && spec.everySec! >= 1)) throw new SaltyError("the pull service needs its period in whole seconds", "E_SERVICE");
+  if (!exe?.startsWith("/"))
+    throw new SaltyError(
+      `the service's executable must be an absolute path, not ${exe ?? "nothing"}`,
+      "E_SERVICE",
+    );
+  if (!spec.workingDirectory.startsWith("/"))
+    throw new SaltyError("the service's working directory must be absolute", "E_SERVICE");
+  if (spec.role === "pull" && !(Number.isSafeInteger(spec.everySec) && spec.everySec! >= 1))
+    throw new SaltyError("the pull service needs its period in whole seconds", "E_SERVICE");
   for (const a of spec.argv) {
-    if (/[\0\n\r]/.test(a)) throw new SaltyError("a service argument may not hold a newline or NUL", "E_SERVICE");
+    if (/[\0\n\r]/.test(a))
+      throw new SaltyError("a service argument may not hold a newline or NUL", "E_SERVICE");
   }
 }
 
@@ -94,7 +108,10 @@ export function systemdWord(word: string): string {
 
 function systemdUnit(spec: ServiceSpec): string {
   if (spec.role === "pull") return pullUnit(spec);
-  const network = spec.role === "agent" ? ["After=network-online.target", "Wants=network-online.target"] : ["After=network.target"];
+  const network =
+    spec.role === "agent"
+      ? ["After=network-online.target", "Wants=network-online.target"]
+      : ["After=network.target"];
   return [
     `# Written by ${spec.generator}. Remove with: salty service uninstall ${spec.role}`,
     "[Unit]",
@@ -153,7 +170,11 @@ function pullTimer(spec: ServiceSpec): string {
 }
 
 export function xmlText(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
 }
 
 /** launchd's default PATH lacks /usr/local/bin and Homebrew: roles' shell commands expect them. */
@@ -179,7 +200,10 @@ function launchdPlist(spec: ServiceSpec): string {
     "  <key>RunAtLoad</key><true/>",
     ...(spec.role === "pull"
       ? [`  <key>StartInterval</key><integer>${spec.everySec}</integer>`]
-      : ["  <key>KeepAlive</key><true/>", `  <key>ThrottleInterval</key><integer>${restartSec}</integer>`]),
+      : [
+          "  <key>KeepAlive</key><true/>",
+          `  <key>ThrottleInterval</key><integer>${restartSec}</integer>`,
+        ]),
     `  <key>StandardOutPath</key>${str(log)}`,
     `  <key>StandardErrorPath</key>${str(log)}`,
     "</dict>",

@@ -91,8 +91,11 @@ class Writer {
 export function encodeCall(c: Call): Uint8Array {
   const body = new Writer();
   const types = c.signature.match(/as|s/g) ?? [];
-  if (types.join("") !== c.signature || types.length !== c.args.length) throw new Error(`D-Bus: unsupported signature ${c.signature} for ${c.args.length} arguments`);
-  types.forEach((t, i) => (t === "s" ? body.str(c.args[i] as string) : body.strArray(c.args[i] as string[])));
+  if (types.join("") !== c.signature || types.length !== c.args.length)
+    throw new Error(`D-Bus: unsupported signature ${c.signature} for ${c.args.length} arguments`);
+  types.forEach((t, i) =>
+    t === "s" ? body.str(c.args[i] as string) : body.strArray(c.args[i] as string[]),
+  );
   const h = new Writer();
   h.byte(0x6c); // 'l'
   h.byte(1); // METHOD_CALL
@@ -204,7 +207,9 @@ export function decodeReply(b: Uint8Array): Reply {
   r.u32();
   const fieldsLen = r.u32();
   const end = r.pos + fieldsLen;
-  let replySerial: number | undefined, signature = "", errorName: string | undefined;
+  let replySerial: number | undefined,
+    signature = "",
+    errorName: string | undefined;
   while (r.pos < end) {
     r.align(8);
     const code = r.byte();
@@ -236,7 +241,15 @@ export function parseListUnits(body: Uint8Array): ListedUnit[] {
   const out: ListedUnit[] = [];
   while (r.pos < end) {
     r.align(8);
-    const [id, , load, active, , , path] = [r.str(), r.str(), r.str(), r.str(), r.str(), r.str(), r.str()];
+    const [id, , load, active, , , path] = [
+      r.str(),
+      r.str(),
+      r.str(),
+      r.str(),
+      r.str(),
+      r.str(),
+      r.str(),
+    ];
     r.u32(), r.str(), r.str();
     out.push({ id: id!, load: load!, active: active!, path: path! });
   }
@@ -262,5 +275,10 @@ export function errorText(reply: Reply): string {
 
 /** What `systemctl show -p Id,LoadState,ActiveState,UnitFileState` prints for these units (UnitFileState: `files`, in order). */
 export function showText(listed: ListedUnit[], files: string[]): string {
-  return listed.map((u, i) => `Id=${u.id}\nLoadState=${u.load}\nActiveState=${u.active}\nUnitFileState=${files[i]}\n`).join("\n");
+  return listed
+    .map(
+      (u, i) =>
+        `Id=${u.id}\nLoadState=${u.load}\nActiveState=${u.active}\nUnitFileState=${files[i]}\n`,
+    )
+    .join("\n");
 }

@@ -31,7 +31,8 @@ function handle(fd: number): WriteHandle {
     },
     startWriteback: () => startWriteback(fd),
     // On the thread pool, not the JS thread: the fsyncs of a batch run side by side and share journal commits.
-    sync: () => new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve()))),
+    sync: () =>
+      new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve()))),
     async close() {
       if (open) closeSync(fd);
       open = false;

@@ -32,7 +32,12 @@ class Capped {
   }
 }
 
-async function pump(stream: ReadableStream<Uint8Array>, out: Capped, stop: Promise<void>, each?: (chunk: Uint8Array) => void): Promise<void> {
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  out: Capped,
+  stop: Promise<void>,
+  each?: (chunk: Uint8Array) => void,
+): Promise<void> {
   const reader = stream.getReader();
   const stopped = stop.then(() => ({ done: true as const, value: undefined }));
   try {
@@ -63,30 +68,44 @@ export const realExec: Exec = async (argv, opts = {}) => {
       cwd: opts.cwd,
       env: childEnv(opts.env),
       // Bytes given are written to stdin and it is closed (chpasswd -e); the cast keeps proc's type (stdin is never read here).
-      stdin: (opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore") as "ignore",
+      stdin: (opts.stdin !== undefined
+        ? new TextEncoder().encode(opts.stdin)
+        : "ignore") as "ignore",
       stdout: "pipe",
       stderr: "pipe",
       detached: true,
     });
   } catch (err) {
     // A missing cwd fails the spawn with ENOENT too: name it, not the program.
-    if (opts.cwd && !existsSync(opts.cwd)) return { rc: 127, output: `cannot run ${argv[0]}: the working directory ${opts.cwd} does not exist` };
+    if (opts.cwd && !existsSync(opts.cwd))
+      return {
+        rc: 127,
+        output: `cannot run ${argv[0]}: the working directory ${opts.cwd} does not exist`,
+      };
     return { rc: 127, output: `cannot run ${argv[0]}: ${(err as Error).message}` };
   }
   let timedOut = false;
   const kill = () => killGroup(proc.pid);
-  const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), kill()), opts.timeoutMs) : undefined;
+  const timer = opts.timeoutMs
+    ? setTimeout(() => ((timedOut = true), kill()), opts.timeoutMs)
+    : undefined;
   opts.signal?.addEventListener("abort", kill);
   let drain!: () => void;
   const drained = new Promise<void>((r) => (drain = r));
-  const pumps = Promise.all([pump(proc.stdout, out, drained, opts.onOutput), pump(proc.stderr, out, drained, opts.onOutput)]);
+  const pumps = Promise.all([
+    pump(proc.stdout, out, drained, opts.onOutput),
+    pump(proc.stderr, out, drained, opts.onOutput),
+  ]);
   const rc = await proc.exited;
   clearTimeout(timer);
   opts.signal?.removeEventListener("abort", kill);
   const grace = setTimeout(drain, timedOut ? 0 : timing.shellDrainMs);
   await pumps;
   clearTimeout(grace);
-  const result: ExecResult = { rc: rc === 0 && (timedOut || proc.signalCode) ? 1 : rc, output: out.text() };
+  const result: ExecResult = {
+    rc: rc === 0 && (timedOut || proc.signalCode) ? 1 : rc,
+    output: out.text(),
+  };
   if (timedOut) result.timedOut = true;
   return result;
 };
@@ -95,9 +114,19 @@ export const realExec: Exec = async (argv, opts = {}) => {
 export async function runShell(req: ShellRequest): Promise<Result> {
   const start = performance.now();
   const first = String(req.cmds).split("\n")[0]!.slice(0, 80);
-  const opts = { ...(req.cwd ? { cwd: req.cwd } : {}), ...(req.env ? { env: req.env } : {}), ...(req.timeout ? { timeoutMs: req.timeout * 1000 } : {}) };
+  const opts = {
+    ...(req.cwd ? { cwd: req.cwd } : {}),
+    ...(req.env ? { env: req.env } : {}),
+    ...(req.timeout ? { timeoutMs: req.timeout * 1000 } : {}),
+  };
   const r = await realExec(["/bin/sh", "-c", req.cmds], opts);
-  const result: Result = { cmd: `serverShell(${first})`, rc: r.rc, changed: true, elapsed: 0, output: r.output };
+  const result: Result = {
+    cmd: `serverShell(${first})`,
+    rc: r.rc,
+    changed: true,
+    elapsed: 0,
+    output: r.output,
+  };
   if (r.timedOut) result.error = `timed out after ${req.timeout}s`;
   result.elapsed = Math.round((performance.now() - start) * 1000) / 1e6;
   return result;

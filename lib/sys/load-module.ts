@@ -63,7 +63,9 @@ const cache = new Map<string, Promise<LoadedModule>>();
 /** Check, evaluate (once per filename and text) and return the module; throws SaltyError(opts.code) naming the file. */
 export function loadModule(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
   const mods = Object.entries(opts.modules ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
-  const key = hashBytes(`${opts.filename}\0${source}${mods.map(([p, text]) => `\0${p}\0${hashBytes(text)}`).join("")}`);
+  const key = hashBytes(
+    `${opts.filename}\0${source}${mods.map(([p, text]) => `\0${p}\0${hashBytes(text)}`).join("")}`,
+  );
   let loading = cache.get(key);
   if (!loading) {
     loading = evaluate(source, opts);
@@ -74,7 +76,11 @@ export function loadModule(source: string, opts: LoadModuleOptions): Promise<Loa
 }
 
 /** "file:line" of the innermost stack frame inside the loaded module, else the error's position, else just the file. */
-export function lineIn(err: unknown, mod: { loadedFrom: string } | undefined, filename: string): string {
+export function lineIn(
+  err: unknown,
+  mod: { loadedFrom: string } | undefined,
+  filename: string,
+): string {
   const stack = err instanceof Error ? String(err.stack ?? "") : "";
   if (mod) {
     const at = stack.indexOf(`${mod.loadedFrom}:`);
@@ -92,13 +98,16 @@ interface Positioned {
 
 /** The first build error of a BuildMessage or an AggregateError of them. */
 function firstBuildError(err: unknown): Positioned {
-  return (err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err) as Positioned;
+  return (
+    err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err
+  ) as Positioned;
 }
 
 /** The checks loadModule makes before it evaluates anything (syntax, imports; the same of each module), without evaluating. */
 export function checkModule(source: string, opts: LoadModuleOptions): void {
   checkImports(source, transpile(source, opts), opts);
-  for (const [path, text] of Object.entries(opts.modules ?? {})) checkImports(text, transpile(text, { ...opts, filename: path }), { ...opts, filename: path });
+  for (const [path, text] of Object.entries(opts.modules ?? {}))
+    checkImports(text, transpile(text, { ...opts, filename: path }), { ...opts, filename: path });
 }
 
 async function evaluate(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
@@ -108,7 +117,14 @@ async function evaluate(source: string, opts: LoadModuleOptions): Promise<Loaded
   const dir = await mkdtemp(join(tmpdir(), "salty-module-"));
   // With modules, the fileroot's layout (roles/NAME.ts beside roles/lib/) so that relative imports resolve.
   const local = Object.keys(modules).length > 0;
-  const file = local ? join(dir, opts.filename) : join(dir, basename(opts.filename).replace(/[^\w.-]/g, "_").replace(/(\.ts)?$/, ".ts"));
+  const file = local
+    ? join(dir, opts.filename)
+    : join(
+        dir,
+        basename(opts.filename)
+          .replace(/[^\w.-]/g, "_")
+          .replace(/(\.ts)?$/, ".ts"),
+      );
   try {
     for (const [path, text] of Object.entries(modules)) {
       await mkdir(dirname(join(dir, path)), { recursive: true, mode: 0o700 });
@@ -116,12 +132,19 @@ async function evaluate(source: string, opts: LoadModuleOptions): Promise<Loaded
     }
     if (local) await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, "node_modules", "salty"), { recursive: true, mode: 0o700 });
-    await writeFile(join(dir, "node_modules", "salty", "package.json"), `{"name":"salty","type":"module","main":"index.js"}\n`, { mode: 0o600 });
+    await writeFile(
+      join(dir, "node_modules", "salty", "package.json"),
+      `{"name":"salty","type":"module","main":"index.js"}\n`,
+      { mode: 0o600 },
+    );
     await writeFile(join(dir, "node_modules", "salty", "index.js"), SALTY_RUNTIME, { mode: 0o600 });
     await writeFile(file, source, { mode: 0o600 });
     return { namespace: (await import(file)) as Record<string, unknown>, loadedFrom: file };
   } catch (err) {
-    throw new SaltyError(`${lineIn(err, { loadedFrom: file }, opts.filename)}: ${firstBuildError(err).message ?? errorMessage(err)}`, opts.code);
+    throw new SaltyError(
+      `${lineIn(err, { loadedFrom: file }, opts.filename)}: ${firstBuildError(err).message ?? errorMessage(err)}`,
+      opts.code,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -134,8 +157,13 @@ function transpile(source: string, opts: LoadModuleOptions): string {
   } catch (err) {
     const first = firstBuildError(err);
     const pos = first.position;
-    const where = pos?.line ? `${opts.filename}:${pos.line}${pos.column ? `:${pos.column}` : ""}` : opts.filename;
-    throw new SaltyError(`${where}: syntax error: ${first.message ?? errorMessage(err)}`, opts.code);
+    const where = pos?.line
+      ? `${opts.filename}:${pos.line}${pos.column ? `:${pos.column}` : ""}`
+      : opts.filename;
+    throw new SaltyError(
+      `${where}: syntax error: ${first.message ?? errorMessage(err)}`,
+      opts.code,
+    );
   }
 }
 
@@ -147,20 +175,34 @@ function checkImports(source: string, js: string, opts: LoadModuleOptions): void
     const local = resolveLocal(opts.filename, imp.path);
     if (local !== undefined) {
       if (!local.startsWith(LOCAL_MODULES) || !local.endsWith(".ts")) {
-        throw new SaltyError(`${where}: imports "${imp.path}": only node:* built-ins may be imported at run time, and .ts modules under ${LOCAL_MODULES} relatively (this is ${local})`, opts.code);
+        throw new SaltyError(
+          `${where}: imports "${imp.path}": only node:* built-ins may be imported at run time, and .ts modules under ${LOCAL_MODULES} relatively (this is ${local})`,
+          opts.code,
+        );
       }
-      if (opts.modules?.[local] === undefined) throw new SaltyError(`${where}: imports "${imp.path}": no such module ${local} in the fileroot`, opts.code);
+      if (opts.modules?.[local] === undefined)
+        throw new SaltyError(
+          `${where}: imports "${imp.path}": no such module ${local} in the fileroot`,
+          opts.code,
+        );
       continue;
     }
     // builtinModules also lists "bun:sqlite" and the like: no "node:" hint for those.
     const builtin = !imp.path.includes(":") && builtinModules.includes(imp.path);
     const hint = builtin ? ` (write "node:${imp.path}" for a built-in)` : "";
-    throw new SaltyError(`${where}: imports "${imp.path}": only node:* built-ins may be imported at run time${hint}`, opts.code);
+    throw new SaltyError(
+      `${where}: imports "${imp.path}": only node:* built-ins may be imported at run time${hint}`,
+      opts.code,
+    );
   }
 }
 
 /** The 1-based line of the first quoted occurrence of `spec` in `source`. */
 function lineOf(source: string, spec: string): number | undefined {
-  const i = source.split("\n").findIndex((l) => l.includes(`"${spec}"`) || l.includes(`'${spec}'`) || l.includes(`\`${spec}\``));
+  const i = source
+    .split("\n")
+    .findIndex(
+      (l) => l.includes(`"${spec}"`) || l.includes(`'${spec}'`) || l.includes(`\`${spec}\``),
+    );
   return i === -1 ? undefined : i + 1;
 }

@@ -12,7 +12,13 @@ import { isMissing, walkTree } from "./walk.ts";
 const READ_WHOLE = 1024 * 1024;
 
 export function toStat(st: BigIntStats): Stat {
-  const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+  const type = st.isFile()
+    ? "file"
+    : st.isDirectory()
+      ? "dir"
+      : st.isSymbolicLink()
+        ? "symlink"
+        : "other";
   return {
     type,
     mode: Number(st.mode & 0o7777n),
@@ -40,10 +46,15 @@ function statOrUndefined(fn: () => BigIntStats | undefined): Stat | undefined {
  * Observe the real disk, remembering hashes in `stats` (owned by the agent,
  * kept across applies); `walk` may answer from watched trees (the agent's).
  */
-export function createObserve(hashes: StatCache<string>, walk: (dir: string) => Promise<TreeItem[]> = async (dir) => walkTree(dir)): Observe {
+export function createObserve(
+  hashes: StatCache<string>,
+  walk: (dir: string) => Promise<TreeItem[]> = async (dir) => walkTree(dir),
+): Observe {
   return {
-    lstat: async (path) => statOrUndefined(() => lstatSync(path, { bigint: true, throwIfNoEntry: false })),
-    stat: async (path) => statOrUndefined(() => statSync(path, { bigint: true, throwIfNoEntry: false })),
+    lstat: async (path) =>
+      statOrUndefined(() => lstatSync(path, { bigint: true, throwIfNoEntry: false })),
+    stat: async (path) =>
+      statOrUndefined(() => statSync(path, { bigint: true, throwIfNoEntry: false })),
     readlink: async (path) => readlinkSync(path),
     read: async (path) => new Uint8Array(readFileSync(path)),
     async hash(path, st) {

@@ -18,18 +18,25 @@ function load(): { uid: PeerUid } | { why: string } {
   try {
     if (process.platform === "linux") {
       const libc = dlopen("libc.so.6", {
-        getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+        getsockopt: {
+          args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr],
+          returns: FFIType.i32,
+        },
       });
       return {
         uid: (fd) => {
           const cred = new Int32Array(3); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
           const len = new Uint32Array([12]);
-          return libc.symbols.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ptr(cred), ptr(len)) === 0 ? cred[1]! >>> 0 : undefined;
+          return libc.symbols.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ptr(cred), ptr(len)) === 0
+            ? cred[1]! >>> 0
+            : undefined;
         },
       };
     }
     if (process.platform === "darwin") {
-      const libc = dlopen("libSystem.B.dylib", { getpeereid: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } });
+      const libc = dlopen("libSystem.B.dylib", {
+        getpeereid: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+      });
       return {
         uid: (fd) => {
           const uid = new Uint32Array(1);
@@ -48,7 +55,8 @@ function load(): { uid: PeerUid } | { why: string } {
 export function peerUid(fd: number | undefined): { uid: number } | { why: string } {
   loaded ??= load();
   if ("why" in loaded) return loaded;
-  if (typeof fd !== "number" || fd < 0) return { why: "the runtime does not expose the socket's descriptor" };
+  if (typeof fd !== "number" || fd < 0)
+    return { why: "the runtime does not expose the socket's descriptor" };
   const uid = loaded.uid(fd);
   return uid === undefined ? { why: "getsockopt(SO_PEERCRED) failed" } : { uid };
 }

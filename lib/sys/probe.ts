@@ -15,17 +15,30 @@ async function text(stream: ReadableStream<Uint8Array>, what: string): Promise<s
   let size = 0;
   for await (const chunk of stream) {
     size += chunk.length;
-    if (size > limits.probeOutputBytes) throw new SaltyError(`${what}: more than ${limits.probeOutputBytes} bytes of output`, "E_PROBE");
+    if (size > limits.probeOutputBytes)
+      throw new SaltyError(
+        `${what}: more than ${limits.probeOutputBytes} bytes of output`,
+        "E_PROBE",
+      );
     parts.push(chunk);
   }
   return Buffer.concat(parts).toString("utf8");
 }
 
-async function run(argv: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<ProbeOutput> {
+async function run(
+  argv: string[],
+  opts: { timeoutMs?: number; cwd?: string } = {},
+): Promise<ProbeOutput> {
   const what = argv.join(" ");
   let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
   try {
-    proc = Bun.spawn(argv, { cwd: opts.cwd, env: { ...childEnv(), LC_ALL: "C", LANG: "C" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    proc = Bun.spawn(argv, {
+      cwd: opts.cwd,
+      env: { ...childEnv(), LC_ALL: "C", LANG: "C" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
   } catch (err) {
     // A missing program is an answer too (rc 127, as a shell says): "not installed".
     return { rc: 127, stdout: "", stderr: `cannot run ${argv[0]}: ${(err as Error).message}` };
@@ -34,7 +47,11 @@ async function run(argv: string[], opts: { timeoutMs?: number; cwd?: string } = 
   let timedOut = false;
   const timer = setTimeout(() => ((timedOut = true), proc.kill("SIGKILL")), ms);
   try {
-    const [stdout, stderr, rc] = await Promise.all([text(proc.stdout, what), text(proc.stderr, what), proc.exited]);
+    const [stdout, stderr, rc] = await Promise.all([
+      text(proc.stdout, what),
+      text(proc.stderr, what),
+      proc.exited,
+    ]);
     if (timedOut) throw new SaltyError(`${what}: no answer after ${ms / 1000}s`, "E_PROBE_TIMEOUT");
     return { rc, stdout, stderr };
   } catch (err) {

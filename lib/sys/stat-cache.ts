@@ -23,7 +23,13 @@ interface Entry<T> extends StatIdentity {
 }
 
 export function identityOf(st: BigIntStats): StatIdentity {
-  return { dev: st.dev, ino: st.ino, size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+  return {
+    dev: st.dev,
+    ino: st.ino,
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+  };
 }
 
 function nowNs(): bigint {
@@ -32,7 +38,12 @@ function nowNs(): bigint {
 
 /** True when `e` still describes the file: same identity, and not changed within the racy window of when it was taken. */
 export function stillValid(e: Entry<unknown>, st: StatIdentity): boolean {
-  const same = e.dev === st.dev && e.ino === st.ino && e.size === st.size && e.mtimeNs === st.mtimeNs && e.ctimeNs === st.ctimeNs;
+  const same =
+    e.dev === st.dev &&
+    e.ino === st.ino &&
+    e.size === st.size &&
+    e.mtimeNs === st.mtimeNs &&
+    e.ctimeNs === st.ctimeNs;
   return same && e.seenNs - st.ctimeNs > BigInt(timing.statRacyMs) * 1_000_000n;
 }
 
@@ -47,7 +58,15 @@ export class StatCache<T> {
   }
 
   set(path: string, st: StatIdentity, value: T): void {
-    this.entries.set(path, { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, value, seenNs: nowNs() });
+    this.entries.set(path, {
+      dev: st.dev,
+      ino: st.ino,
+      size: st.size,
+      mtimeNs: st.mtimeNs,
+      ctimeNs: st.ctimeNs,
+      value,
+      seenNs: nowNs(),
+    });
   }
 
   has(path: string): boolean {

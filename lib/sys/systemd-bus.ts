@@ -8,7 +8,16 @@
 // systemctl.
 
 import { realpathSync } from "node:fs";
-import { decodeReply, encodeCall, errorText, messageLength, parseListUnits, parseStringVariant, showText, type Reply } from "./_dbus.ts";
+import {
+  decodeReply,
+  encodeCall,
+  errorText,
+  messageLength,
+  parseListUnits,
+  parseStringVariant,
+  showText,
+  type Reply,
+} from "./_dbus.ts";
 
 export const SYSTEMD_PRIVATE = "/run/systemd/private";
 const TIMEOUT_MS = 2_000;
@@ -22,7 +31,10 @@ function systemSystemctl(): boolean {
   if (!found) return false;
   try {
     const real = realpathSync(found);
-    return SYSTEM_DIRS.some((d) => real === `${d}/systemctl`) || /^\/(usr\/)?s?bin\/systemctl$/.test(found);
+    return (
+      SYSTEM_DIRS.some((d) => real === `${d}/systemctl`) ||
+      /^\/(usr\/)?s?bin\/systemctl$/.test(found)
+    );
   } catch {
     return false;
   }
@@ -36,7 +48,9 @@ class Bus {
   private buf: Uint8Array = new Uint8Array(0);
   private unsent: Uint8Array = new Uint8Array(0);
   private authed = false;
-  private waiter: { want: number; got: Reply[]; resolve: (r: Reply[]) => void; reject: (e: Error) => void } | undefined;
+  private waiter:
+    | { want: number; got: Reply[]; resolve: (r: Reply[]) => void; reject: (e: Error) => void }
+    | undefined;
   private sock: Bun.Socket | undefined;
   closed = false;
   serial = 0;
@@ -47,7 +61,11 @@ class Bus {
     bus.sock = await Bun.connect({
       unix: path,
       socket: {
-        open: (s) => bus.send(s, Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString("hex")}\r\n`)),
+        open: (s) =>
+          bus.send(
+            s,
+            Buffer.from(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString("hex")}\r\n`),
+          ),
         data: (s, chunk) => {
           try {
             bus.onData(s, chunk);
@@ -67,13 +85,20 @@ class Bus {
   }
 
   private wait(want: number): Promise<Reply[]> {
-    return new Promise<Reply[]>((resolve, reject) => (this.waiter = { want, got: [], resolve, reject }));
+    return new Promise<Reply[]>(
+      (resolve, reject) => (this.waiter = { want, got: [], resolve, reject }),
+    );
   }
 
   private async timed<T>(p: Promise<T>): Promise<T> {
     let timer: Timer | undefined;
     try {
-      return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), TIMEOUT_MS)))]);
+      return await Promise.race([
+        p,
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), TIMEOUT_MS)),
+        ),
+      ]);
     } catch (err) {
       this.close();
       throw err;
@@ -158,12 +183,23 @@ async function connection(path: string): Promise<{ bus: Bus; kept: boolean }> {
 }
 
 /** `systemctl show -p Id,LoadState,ActiveState,UnitFileState -- ...units` from the bus; undefined: ask systemctl. */
-export function systemdShow(units: string[], socket = SYSTEMD_PRIVATE, isSystemd = systemSystemctl): Promise<string | undefined> {
+export function systemdShow(
+  units: string[],
+  socket = SYSTEMD_PRIVATE,
+  isSystemd = systemSystemctl,
+): Promise<string | undefined> {
   if (units.length === 0 || !isSystemd()) return Promise.resolve(undefined);
   const next = queue.then(() => ask(units, socket));
   queue = next;
   clearTimeout(idle);
-  idle = setTimeout(() => void open?.bus.then((b) => b.close(), () => undefined), IDLE_MS);
+  idle = setTimeout(
+    () =>
+      void open?.bus.then(
+        (b) => b.close(),
+        () => undefined,
+      ),
+    IDLE_MS,
+  );
   idle.unref();
   return next;
 }
@@ -174,12 +210,29 @@ async function ask(units: string[], socket: string, retry = true): Promise<strin
   try {
     ({ bus, kept } = await connection(socket));
     const s1 = ++bus.serial;
-    const [list] = await bus.call([encodeCall({ path: "/org/freedesktop/systemd1", iface: "org.freedesktop.systemd1.Manager", member: "ListUnitsByNames", signature: "as", args: [units], serial: s1 })]);
-    if (list!.type !== 2 || list!.replySerial !== s1 || list!.signature !== "a(ssssssouso)") throw new Error(errorText(list!));
+    const [list] = await bus.call([
+      encodeCall({
+        path: "/org/freedesktop/systemd1",
+        iface: "org.freedesktop.systemd1.Manager",
+        member: "ListUnitsByNames",
+        signature: "as",
+        args: [units],
+        serial: s1,
+      }),
+    ]);
+    if (list!.type !== 2 || list!.replySerial !== s1 || list!.signature !== "a(ssssssouso)")
+      throw new Error(errorText(list!));
     const listed = parseListUnits(list!.body);
     const first = bus.serial + 1;
     const gets = listed.map(({ path }) =>
-      encodeCall({ path, iface: "org.freedesktop.DBus.Properties", member: "Get", signature: "ss", args: ["org.freedesktop.systemd1.Unit", "UnitFileState"], serial: ++bus!.serial }),
+      encodeCall({
+        path,
+        iface: "org.freedesktop.DBus.Properties",
+        member: "Get",
+        signature: "ss",
+        args: ["org.freedesktop.systemd1.Unit", "UnitFileState"],
+        serial: ++bus!.serial,
+      }),
     );
     const files = new Map<number, string>();
     for (const r of await bus.call(gets)) {
@@ -187,7 +240,10 @@ async function ask(units: string[], socket: string, retry = true): Promise<strin
       files.set(r.replySerial, parseStringVariant(r.body));
     }
     if (listed.some((_, i) => !files.has(first + i))) throw new Error("an answer is missing");
-    return showText(listed, listed.map((_, i) => files.get(first + i)!));
+    return showText(
+      listed,
+      listed.map((_, i) => files.get(first + i)!),
+    );
   } catch {
     // Whatever went wrong, the next call starts on a new connection: at once when the kept one
     // failed (systemd may have closed it since, e.g. on daemon-reexec), else this one asks systemctl.

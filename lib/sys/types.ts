@@ -119,7 +119,12 @@ export interface UserInfo {
   uid: number;
   gid: number;
   /** Only for a user a dry run planned or changed (operators/planned.ts): what it would be. */
-  planned?: { home?: string; shell?: string; comment?: string; /** sha256 of the crypt hash, never the hash */ passwordId?: string };
+  planned?: {
+    home?: string;
+    shell?: string;
+    comment?: string /** sha256 of the crypt hash, never the hash */;
+    passwordId?: string;
+  };
 }
 
 /** The live system's users and groups (never under --path). */

@@ -21,12 +21,14 @@ export function parseDb(passwd: string, group: string): Db {
   const users = new Map<string, UserInfo>();
   for (const line of passwd.split("\n")) {
     const [name, , uid, gid] = line.split(":");
-    if (name && uid !== undefined && gid !== undefined && !name.startsWith("#")) users.set(name, { name, uid: Number(uid), gid: Number(gid) });
+    if (name && uid !== undefined && gid !== undefined && !name.startsWith("#"))
+      users.set(name, { name, uid: Number(uid), gid: Number(gid) });
   }
   const groups = new Map<string, { gid: number; members: string[] }>();
   for (const line of group.split("\n")) {
     const [name, , gid, members] = line.split(":");
-    if (name && gid !== undefined && !name.startsWith("#")) groups.set(name, { gid: Number(gid), members: (members ?? "").split(",").filter(Boolean) });
+    if (name && gid !== undefined && !name.startsWith("#"))
+      groups.set(name, { gid: Number(gid), members: (members ?? "").split(",").filter(Boolean) });
   }
   return { users, groups };
 }
@@ -37,7 +39,10 @@ function run(argv: string[]): string | undefined {
 }
 
 class LinuxUsers implements Users {
-  readonly platform = existsSync("/usr/sbin/useradd") || existsSync("/sbin/useradd") ? ("linux" as const) : ("busybox" as const);
+  readonly platform =
+    existsSync("/usr/sbin/useradd") || existsSync("/sbin/useradd")
+      ? ("linux" as const)
+      : ("busybox" as const);
   private db: Db | undefined;
   private me: UserInfo | undefined;
   private key = "";
@@ -48,7 +53,9 @@ class LinuxUsers implements Users {
     const now = performance.now();
     if (this.db && now - this.checked < timing.usersRecheckMs) return this.db;
     this.checked = now;
-    const key = ["/etc/passwd", "/etc/group"].map((f) => String(statSync(f, { bigint: true }).mtimeNs)).join(":");
+    const key = ["/etc/passwd", "/etc/group"]
+      .map((f) => String(statSync(f, { bigint: true }).mtimeNs))
+      .join(":");
     if (!this.db || key !== this.key) {
       this.db = parseDb(readFileSync("/etc/passwd", "utf8"), readFileSync("/etc/group", "utf8"));
       this.key = key;
@@ -160,10 +167,15 @@ class DarwinUsers implements Users {
   /** The lowest id free among both uids and gids: system accounts below 500, others from 501. */
   async freeId(system: boolean): Promise<number> {
     const used = new Set<number>();
-    for (const [kind, attr] of [["/Users", "UniqueID"], ["/Groups", "PrimaryGroupID"]] as const) {
-      for (const line of (this.dscl("-list", kind, attr) ?? "").split("\n")) used.add(Number(line.trim().split(/\s+/)[1]));
+    for (const [kind, attr] of [
+      ["/Users", "UniqueID"],
+      ["/Groups", "PrimaryGroupID"],
+    ] as const) {
+      for (const line of (this.dscl("-list", kind, attr) ?? "").split("\n"))
+        used.add(Number(line.trim().split(/\s+/)[1]));
     }
-    for (let id = system ? 200 : 501; id < (system ? 500 : 60000); id++) if (!used.has(id)) return id;
+    for (let id = system ? 200 : 501; id < (system ? 500 : 60000); id++)
+      if (!used.has(id)) return id;
     throw new SaltyError("no free user id", "E_NO_ID");
   }
 

@@ -30,7 +30,13 @@ export function walkTree(dir: string, opts: WalkOptions = { owners: true }): Tre
       // Plain (not BigInt) stats: a cheaper walk. Their mtimeMs is a double, so the
       // nanoseconds come within a fraction of a µs, inside sameTime()'s 1 µs tolerance.
       const st = lstatSync(childAbs);
-      const type = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : undefined;
+      const type = st.isDirectory()
+        ? "dir"
+        : st.isSymbolicLink()
+          ? "symlink"
+          : st.isFile()
+            ? "file"
+            : undefined;
       if (!type) continue;
       const item: TreeItem = {
         path: childRel,

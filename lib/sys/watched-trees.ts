@@ -24,7 +24,9 @@ interface Cached<T> {
 }
 
 /** ext4, xfs, btrfs, tmpfs, zfs, overlayfs, f2fs, ramfs: local filesystems whose changes inotify sees. */
-const LOCAL = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x2fc12fc1, 0x794c7630, 0xf2f52010, 0x858458f6]);
+const LOCAL = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x2fc12fc1, 0x794c7630, 0xf2f52010, 0x858458f6,
+]);
 
 export function localFilesystem(real: string): boolean {
   if (process.platform !== "linux") return false;
@@ -47,7 +49,8 @@ export class WatchedTrees<T> {
   async get(real: string): Promise<T> {
     await new Promise((resolve) => setImmediate(resolve)); // events already queued are seen first
     let entry = this.cache.get(real);
-    if (entry && !entry.dirty && performance.now() - entry.at < timing.scanCacheMs) return entry.value;
+    if (entry && !entry.dirty && performance.now() - entry.at < timing.scanCacheMs)
+      return entry.value;
     // A changed tree is read again under the watcher it has (setting one up costs a walk of its own),
     // unless the directory itself was replaced: the old watcher sees nothing of the new one.
     if (entry && entry.root !== identity(real)) {
@@ -56,7 +59,9 @@ export class WatchedTrees<T> {
     }
     if (!entry) {
       const fresh = { dirty: false, root: identity(real), realRoot: realOrSame(real) } as Cached<T>;
-      const watcher = (this.opts.canWatch ?? localFilesystem)(real) ? this.watch(real, fresh) : undefined;
+      const watcher = (this.opts.canWatch ?? localFilesystem)(real)
+        ? this.watch(real, fresh)
+        : undefined;
       if (!watcher) return this.read(real);
       fresh.watcher = watcher;
       this.cache.set(real, (entry = fresh));
@@ -88,7 +93,9 @@ export class WatchedTrees<T> {
     // The path as written first (a syncdir's own writes); then as it really is, through symlinks.
     const touches = (p: string) => (e: Cached<T>) => within(e.realRoot, p) || within(p, e.realRoot);
     const hit = clean.filter(touches(path));
-    const real = hit.length ? undefined : `${realOrSame(posix.dirname(path))}/${posix.basename(path)}`;
+    const real = hit.length
+      ? undefined
+      : `${realOrSame(posix.dirname(path))}/${posix.basename(path)}`;
     for (const e of real ? clean.filter(touches(real)) : hit) e.dirty = true;
   }
 

@@ -23,7 +23,10 @@ function load(): StartWriteback {
   try {
     // Opened on first use: the FFI stub is compiled then, and most commands never write a file.
     const libc = dlopen("libc.so.6", {
-      sync_file_range: { args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.u32], returns: FFIType.i32 },
+      sync_file_range: {
+        args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.u32],
+        returns: FFIType.i32,
+      },
     });
     // Offset 0, length 0: the whole file. A failure (EINVAL on some filesystems) is harmless: the fsync still runs.
     return (fd) => void libc.symbols.sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);

@@ -28,7 +28,8 @@ const tooLarge = (msg: string) => new ProtocolError(msg, "E_TOO_LARGE");
 
 /** Throws ProtocolError unless `b` is exactly one msgpack value within `lim`: E_TOO_LARGE past a limit, E_CODEC when malformed. */
 export function measure(b: Uint8Array, lim: DecodeLimits): void {
-  if (b.length > lim.bytes) throw tooLarge(`message of ${b.length} bytes exceeds the limit of ${lim.bytes} for its kind`);
+  if (b.length > lim.bytes)
+    throw tooLarge(`message of ${b.length} bytes exceeds the limit of ${lim.bytes} for its kind`);
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const open: number[] = []; // per open container: members still to come
   let pos = 0;
@@ -38,7 +39,8 @@ export function measure(b: Uint8Array, lim: DecodeLimits): void {
   };
   const uint = (size: number): number => {
     need(size);
-    const v = size === 1 ? view.getUint8(pos) : size === 2 ? view.getUint16(pos) : view.getUint32(pos);
+    const v =
+      size === 1 ? view.getUint8(pos) : size === 2 ? view.getUint16(pos) : view.getUint32(pos);
     pos += size;
     return v;
   };
@@ -52,10 +54,15 @@ export function measure(b: Uint8Array, lim: DecodeLimits): void {
   const container = (n: number, isMap: boolean) => {
     const max = isMap ? lim.map : lim.array;
     const members = isMap ? n * 2 : n;
-    if (members > b.length - pos) throw codecError(`malformed message: ${isMap ? "a map" : "an array"} of ${n} entries in ${b.length - pos} bytes`);
-    if (n > max) throw tooLarge(`${isMap ? "map" : "array"} of ${n} entries exceeds the limit of ${max}`);
+    if (members > b.length - pos)
+      throw codecError(
+        `malformed message: ${isMap ? "a map" : "an array"} of ${n} entries in ${b.length - pos} bytes`,
+      );
+    if (n > max)
+      throw tooLarge(`${isMap ? "map" : "array"} of ${n} entries exceeds the limit of ${max}`);
     if (members === 0) return;
-    if (open.length >= lim.depth) throw codecError(`message nested deeper than ${lim.depth} levels`);
+    if (open.length >= lim.depth)
+      throw codecError(`message nested deeper than ${lim.depth} levels`);
     open.push(members);
   };
   do {
@@ -81,9 +88,11 @@ export function measure(b: Uint8Array, lim: DecodeLimits): void {
       const typeAt = t >= 0xd4 ? pos : pos + (1 << (t - 0xc7));
       need(typeAt + 1 - pos);
       throw codecError(`msgpack extension type ${view.getInt8(typeAt)} is not allowed`);
-    } else throw codecError(`malformed message: byte 0x${t.toString(16)} at ${pos - 1} starts no value`);
+    } else
+      throw codecError(`malformed message: byte 0x${t.toString(16)} at ${pos - 1} starts no value`);
     // Close the containers whose last member is complete (a container just opened has members to come).
     while (open.length && open[open.length - 1] === 0) open.pop();
   } while (open.length);
-  if (pos !== b.length) throw codecError(`malformed message: ${b.length - pos} bytes after the value`);
+  if (pos !== b.length)
+    throw codecError(`malformed message: ${b.length - pos} bytes after the value`);
 }

@@ -14,7 +14,8 @@ import type { SocketLink } from "./tcp.ts";
 const TAG = 16;
 
 /** What a sealed link may sit on: any FrameLink; socket extras are used when present. */
-export type RawLink = FrameLink & Partial<Pick<SocketLink, "setMaxFrame" | "sendParts" | "drained">>;
+export type RawLink = FrameLink &
+  Partial<Pick<SocketLink, "setMaxFrame" | "sendParts" | "drained">>;
 
 function nonce(counter: number): Uint8Array {
   const iv = new Uint8Array(12);
@@ -46,7 +47,11 @@ export class SealedLink implements FrameLink {
   /** Seal and send one frame. A plaintext the peer could not accept is refused here, loudly. */
   send(plain: Uint8Array): void {
     if (this.closedWith !== undefined) return;
-    if (plain.length + TAG > limits.maxFrame) throw new SaltyError(`message of ${plain.length} bytes exceeds the frame limit of ${limits.maxFrame}`, "E_FRAME_SIZE");
+    if (plain.length + TAG > limits.maxFrame)
+      throw new SaltyError(
+        `message of ${plain.length} bytes exceeds the frame limit of ${limits.maxFrame}`,
+        "E_FRAME_SIZE",
+      );
     if (this.sent >= Number.MAX_SAFE_INTEGER) return this.close("nonce counter exhausted");
     const cipher = createCipheriv("aes-256-gcm", this.sendKey, nonce(this.sent++));
     const body = cipher.update(plain);
@@ -62,7 +67,8 @@ export class SealedLink implements FrameLink {
 
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.handler = handler;
-    for (const f of this.queue.splice(0)) if (this.closedWith === undefined) this.deliver(handler, f);
+    for (const f of this.queue.splice(0))
+      if (this.closedWith === undefined) this.deliver(handler, f);
   }
 
   onClose(handler: (reason: string) => void): void {
@@ -87,8 +93,14 @@ export class SealedLink implements FrameLink {
     try {
       plain = this.open(frame);
     } catch (err) {
-      log("secure.frame_rejected", { peer: this.peer, frame: this.received, error: errorMessage(err) });
-      return this.inner.close("authentication failed: frame tampered, replayed, reordered or truncated");
+      log("secure.frame_rejected", {
+        peer: this.peer,
+        frame: this.received,
+        error: errorMessage(err),
+      });
+      return this.inner.close(
+        "authentication failed: frame tampered, replayed, reordered or truncated",
+      );
     }
     const first = this.first;
     this.first = undefined;
@@ -105,8 +117,11 @@ export class SealedLink implements FrameLink {
   }
 
   private open(frame: Uint8Array): Uint8Array {
-    if (frame.length < TAG) throw new SaltyError(`frame of ${frame.length} bytes is shorter than a tag`, "E_AUTH");
-    const decipher = createDecipheriv("aes-256-gcm", this.receiveKey, nonce(this.received), { authTagLength: TAG });
+    if (frame.length < TAG)
+      throw new SaltyError(`frame of ${frame.length} bytes is shorter than a tag`, "E_AUTH");
+    const decipher = createDecipheriv("aes-256-gcm", this.receiveKey, nonce(this.received), {
+      authTagLength: TAG,
+    });
     decipher.setAuthTag(frame.subarray(frame.length - TAG));
     const plain = decipher.update(frame.subarray(0, frame.length - TAG));
     decipher.final(); // throws when the tag does not verify: plain is then dropped unread

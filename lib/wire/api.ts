@@ -11,7 +11,10 @@ import type { JobFilter, JobRecord, JobSummary } from "../history/types.ts";
 /** What the master serves to a connected agent. */
 export type MasterApi = {
   /** First call after the handshake: the agent is listed in `salty hosts` from then on. */
-  "agent.hello": Method<{ facts: Facts; version: string; capabilities?: Partial<Capabilities>; applyEvery?: number }, { masterVersion: string }>;
+  "agent.hello": Method<
+    { facts: Facts; version: string; capabilities?: Partial<Capabilities>; applyEvery?: number },
+    { masterVersion: string }
+  >;
   /** Facts refreshed (notification). */
   "agent.facts": Method<{ facts: Facts }, null>;
   "server.shell": Method<ShellRequest, Result>;
@@ -361,4 +364,12 @@ export type ApplyEvent =
   | { type: "role_end"; host: string; role: RoleOutcome }
   | { type: "host_end"; host: HostReport }
   | { type: "batch_start"; batch: number; of: number; hosts: string[] }
-  | { type: "batch_end"; batch: number; of: number; failed: string[]; spent: number; budget: number; stopped?: string };
+  | {
+      type: "batch_end";
+      batch: number;
+      of: number;
+      failed: string[];
+      spent: number;
+      budget: number;
+      stopped?: string;
+    };

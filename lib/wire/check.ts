@@ -4,7 +4,8 @@
 import { SaltyError } from "../errors.ts";
 
 export function obj(v: unknown, what: string): Record<string, unknown> {
-  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array) throw bad(what, "an object", v);
+  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array)
+    throw bad(what, "an object", v);
   return v as Record<string, unknown>;
 }
 
@@ -28,11 +29,19 @@ export function bool(v: unknown, what: string): boolean {
 }
 
 export function strList(v: unknown, what: string): string[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw bad(what, "a list of strings", v);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+    throw bad(what, "a list of strings", v);
   return v;
 }
 
 function bad(what: string, expected: string, got: unknown): SaltyError {
-  const kind = got === null ? "null" : Array.isArray(got) ? "array" : got instanceof Uint8Array ? "bytes" : typeof got;
+  const kind =
+    got === null
+      ? "null"
+      : Array.isArray(got)
+        ? "array"
+        : got instanceof Uint8Array
+          ? "bytes"
+          : typeof got;
   return new SaltyError(`${what} must be ${expected}, got ${kind}`, "E_PARAMS");
 }

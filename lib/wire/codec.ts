@@ -37,7 +37,10 @@ interface StringReader {
   bytes: Uint8Array;
   pos: number;
   maxStrLength: number;
-  keyDecoder: { canBeCached(n: number): boolean; decode(b: Uint8Array, at: number, n: number): string } | null;
+  keyDecoder: {
+    canBeCached(n: number): boolean;
+    decode(b: Uint8Array, at: number, n: number): string;
+  } | null;
   stateIsMapKey(): boolean;
   decodeUtf8String(byteLength: number, headerOffset: number): string;
 }
@@ -56,9 +59,17 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 function nativeStrings(d: Decoder): void {
   const r = d as unknown as StringReader;
   const library = r.decodeUtf8String;
-  r.decodeUtf8String = function (this: StringReader, byteLength: number, headerOffset: number): string {
+  r.decodeUtf8String = function (
+    this: StringReader,
+    byteLength: number,
+    headerOffset: number,
+  ): string {
     const at = this.pos + headerOffset;
-    if (byteLength > this.maxStrLength || this.bytes.byteLength < at + byteLength || (this.stateIsMapKey() && this.keyDecoder?.canBeCached(byteLength))) {
+    if (
+      byteLength > this.maxStrLength ||
+      this.bytes.byteLength < at + byteLength ||
+      (this.stateIsMapKey() && this.keyDecoder?.canBeCached(byteLength))
+    ) {
       return library.call(this, byteLength, headerOffset);
     }
     const s = utf8.decode(this.bytes.subarray(at, at + byteLength));
@@ -71,7 +82,15 @@ function nativeStrings(d: Decoder): void {
 function decoderFor(lim: DecodeLimits): Decoder {
   let d = decoders.get(lim);
   if (!d) {
-    d = new Decoder({ extensionCodec: noExtensions, useBigInt64: false, maxStrLength: lim.str, maxBinLength: lim.bin, maxArrayLength: lim.array, maxMapLength: lim.map, maxExtLength: 0 });
+    d = new Decoder({
+      extensionCodec: noExtensions,
+      useBigInt64: false,
+      maxStrLength: lim.str,
+      maxBinLength: lim.bin,
+      maxArrayLength: lim.array,
+      maxMapLength: lim.map,
+      maxExtLength: 0,
+    });
     nativeStrings(d);
     decoders.set(lim, d);
   }
@@ -88,6 +107,9 @@ export function decode(bytes: Uint8Array, lim: DecodeLimits = frameLimits): unkn
     return decoderFor(lim).decode(bytes);
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
-    throw new ProtocolError(`malformed message: ${err instanceof Error ? err.message : String(err)}`, "E_CODEC");
+    throw new ProtocolError(
+      `malformed message: ${err instanceof Error ? err.message : String(err)}`,
+      "E_CODEC",
+    );
   }
 }

@@ -26,16 +26,29 @@ export interface SecureDial {
 }
 
 /** An authenticated link to the master and the socket under it (close the socket when done). */
-export async function connectSecure(o: SecureDial): Promise<{ link: SealedLink; socket: SocketLink }> {
-  const socket = await connectTcp(o.host, o.port, o.localAddress ? { localAddress: o.localAddress } : {});
+export async function connectSecure(
+  o: SecureDial,
+): Promise<{ link: SealedLink; socket: SocketLink }> {
+  const socket = await connectTcp(
+    o.host,
+    o.port,
+    o.localAddress ? { localAddress: o.localAddress } : {},
+  );
   const stop = () => socket.close("stopping");
   o.signal?.addEventListener("abort", stop);
   const master = `${o.host}:${o.port}`;
   try {
     const pinned = await readPinnedMasterKey(o.keyroot);
-    const opts = { identity: o.identity, id: o.id, kind: o.kind, pinnedAt: join(o.keyroot, "master.pub"), ...(pinned ? { masterKey: pinned } : {}) };
+    const opts = {
+      identity: o.identity,
+      id: o.id,
+      kind: o.kind,
+      pinnedAt: join(o.keyroot, "master.pub"),
+      ...(pinned ? { masterKey: pinned } : {}),
+    };
     const { link, masterKey } = await secureClient(socket, opts).catch(async (err) => {
-      if (!pinned && err instanceof MasterRefusedError) await pinFirstContact(o.keyroot, err.masterKey, master);
+      if (!pinned && err instanceof MasterRefusedError)
+        await pinFirstContact(o.keyroot, err.masterKey, master);
       throw err;
     });
     if (!pinned) await pinFirstContact(o.keyroot, masterKey, master);

@@ -17,18 +17,32 @@ function readRanges(v: unknown, name: string): ReadRange[] {
   if (!Array.isArray(v)) throw new SaltyError(`${name} must be a list`, "E_PARAMS");
   return v.map((r, i) => {
     const o = obj(r, `${name}[${i}]`);
-    return { path: str(o.path, "path"), offset: int(o.offset, "offset"), length: int(o.length, "length") };
+    return {
+      path: str(o.path, "path"),
+      offset: int(o.offset, "offset"),
+      length: int(o.length, "length"),
+    };
   });
 }
 
 export const FILE_METHODS = {
   /** A file under files/; no data when `have` is its hash. */
-  fetch: [["path", str], ["have", optStr]],
+  fetch: [
+    ["path", str],
+    ["have", optStr],
+  ],
   /** Every entry below a fileroot directory. */
   scan: [["dir", str]],
   /** A scan and its digest; without the entries when `have` (the digest the agent holds, or "") still matches. */
-  scanSince: [["dir", str], ["have", str]],
-  read: [["path", str], ["offset", int], ["length", int]],
+  scanSince: [
+    ["dir", str],
+    ["have", str],
+  ],
+  read: [
+    ["path", str],
+    ["offset", int],
+    ["length", int],
+  ],
   /** Several reads at once (small syncdir files): at most limits.maxReadBatch, chunkBytes in all. */
   readMany: [["reads", readRanges]],
 } as const satisfies Record<string, readonly (readonly [string, Check<unknown>])[]>;
@@ -59,13 +73,17 @@ type Key<E> = E extends readonly [infer N extends string, unknown] ? N : never;
 
 /** The parameters object a method travels as (a parameter that may be undefined is optional). */
 export type FileParams = {
-  [K in FileMethod]: { [E in Table[K][number] as undefined extends Ret<E> ? never : Key<E>]: Ret<E> } & {
+  [K in FileMethod]: {
+    [E in Table[K][number] as undefined extends Ret<E> ? never : Key<E>]: Ret<E>;
+  } & {
     [E in Table[K][number] as undefined extends Ret<E> ? Key<E> : never]?: Ret<E>;
   };
 };
 
 /** The master's files as the protocol serves them (positional, like a FileSource). */
-export type FileProtocol = { [K in FileMethod]: (...args: Args<Table[K]>) => Promise<FileReplies[K]> };
+export type FileProtocol = {
+  [K in FileMethod]: (...args: Args<Table[K]>) => Promise<FileReplies[K]>;
+};
 
 export const FILE_METHOD_NAMES = Object.keys(FILE_METHODS) as FileMethod[];
 
@@ -74,12 +92,18 @@ export function isFileMethod(name: unknown): name is FileMethod {
 }
 
 /** A FileProtocol whose every call goes through `send(method, positionalArgs)` (the role worker's bridge). */
-export function forwardFiles(send: (method: FileMethod, args: unknown[]) => Promise<unknown>): FileProtocol {
-  return Object.fromEntries(FILE_METHOD_NAMES.map((m) => [m, (...args: unknown[]) => send(m, args)])) as unknown as FileProtocol;
+export function forwardFiles(
+  send: (method: FileMethod, args: unknown[]) => Promise<unknown>,
+): FileProtocol {
+  return Object.fromEntries(
+    FILE_METHOD_NAMES.map((m) => [m, (...args: unknown[]) => send(m, args)]),
+  ) as unknown as FileProtocol;
 }
 
 /** A FileProtocol over RPC: each call becomes `file.METHOD` with its parameters named (undefined ones left out). */
-export function fileStubs(call: (method: `file.${FileMethod}`, params: Record<string, unknown>) => Promise<unknown>): FileProtocol {
+export function fileStubs(
+  call: (method: `file.${FileMethod}`, params: Record<string, unknown>) => Promise<unknown>,
+): FileProtocol {
   return forwardFiles((m, args) => {
     const params: Record<string, unknown> = {};
     FILE_METHODS[m].forEach(([name], i) => {
@@ -90,17 +114,27 @@ export function fileStubs(call: (method: `file.${FileMethod}`, params: Record<st
 }
 
 /** Calls `method` of `files` with positional `args`. */
-export function callFile(files: FileProtocol, method: FileMethod, args: unknown[]): Promise<unknown> {
+export function callFile(
+  files: FileProtocol,
+  method: FileMethod,
+  args: unknown[],
+): Promise<unknown> {
   return (files[method] as (...a: unknown[]) => Promise<unknown>)(...args);
 }
 
 /** The master's handlers of `file.*`: each parameter checked, then the call made on `files`. */
-export function fileHandlers(files: FileProtocol): { [K in FileMethod as `file.${K}`]: (p: unknown) => Promise<FileReplies[K]> } {
+export function fileHandlers(files: FileProtocol): {
+  [K in FileMethod as `file.${K}`]: (p: unknown) => Promise<FileReplies[K]>;
+} {
   const handlers: Record<string, (p: unknown) => Promise<unknown>> = {};
   for (const m of FILE_METHOD_NAMES) {
     handlers[`file.${m}`] = async (p) => {
       const o = obj(p, "params");
-      return callFile(files, m, FILE_METHODS[m].map(([name, check]) => (check as Check<unknown>)(o[name], name)));
+      return callFile(
+        files,
+        m,
+        FILE_METHODS[m].map(([name, check]) => (check as Check<unknown>)(o[name], name)),
+      );
     };
   }
   return handlers as never;

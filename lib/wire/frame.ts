@@ -35,7 +35,11 @@ export class FrameDecoder {
         if (this.buffered < 4) break;
         const header = this.take(4);
         const len = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
-        if (len > this.maxFrame) throw new ProtocolError(`frame of ${len} bytes exceeds the limit of ${this.maxFrame}`, "E_FRAME_SIZE");
+        if (len > this.maxFrame)
+          throw new ProtocolError(
+            `frame of ${len} bytes exceeds the limit of ${this.maxFrame}`,
+            "E_FRAME_SIZE",
+          );
         this.need = len;
       }
       if (this.buffered < this.need) break;

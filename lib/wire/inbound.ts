@@ -32,7 +32,10 @@ const roleReport: DecodeLimits = {
 };
 
 /** What the master accepts from an agent. */
-export const fromAgent: Inbound = { request: control, reply: (method) => (method === "role.run" ? roleReport : control) };
+export const fromAgent: Inbound = {
+  request: control,
+  reply: (method) => (method === "role.run" ? roleReport : control),
+};
 
 /** What the master accepts from a client (`salty apply`, `hosts`, `meta`: it calls nothing on them that answers). */
 export const fromClient: Inbound = { request: control, reply: () => control };

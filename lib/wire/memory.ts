@@ -53,7 +53,9 @@ class MemoryLink implements FrameLink {
 }
 
 /** Two connected links: what one sends, the other receives. */
-export function memoryPair(names: [string, string] = ["memory-a", "memory-b"]): [FrameLink, FrameLink] {
+export function memoryPair(
+  names: [string, string] = ["memory-a", "memory-b"],
+): [FrameLink, FrameLink] {
   const a = new MemoryLink(names[1]);
   const b = new MemoryLink(names[0]);
   a.other = b;

@@ -27,7 +27,10 @@ export class RpcError extends SaltyError {
   }
 }
 
-const REQ = 0, OK = 1, ERR = 2, NOTE = 3;
+const REQ = 0,
+  OK = 1,
+  ERR = 2,
+  NOTE = 3;
 
 /** How much a peer may send: its requests, notifications and error replies; and its successful reply to each method we call. */
 export interface Inbound {
@@ -40,7 +43,14 @@ const TRUSTED: Inbound = { request: frameLimits, reply: () => frameLimits };
 
 /** The kind and id of a message (`[kind, id, ...]`), read from its first bytes without decoding it. */
 function peekHead(f: Uint8Array): { kind: number; id?: number } | undefined {
-  const at = f[0] === 0xdc ? 3 : f[0] === 0xdd ? 5 : f[0] !== undefined && f[0] >= 0x91 && f[0] <= 0x9f ? 1 : 0;
+  const at =
+    f[0] === 0xdc
+      ? 3
+      : f[0] === 0xdd
+        ? 5
+        : f[0] !== undefined && f[0] >= 0x91 && f[0] <= 0x9f
+          ? 1
+          : 0;
   const kind = at ? f[at] : undefined;
   if (kind === undefined || kind > NOTE) return undefined;
   const t = f[at + 1];
@@ -87,7 +97,8 @@ export class Rpc<Local extends Api, Remote extends Api> {
     params: Remote[M]["params"],
     opts: { timeoutMs?: number } = {},
   ): Promise<Remote[M]["result"]> {
-    if (this.closeReason !== undefined) return Promise.reject(new RpcError(`connection lost (${this.closeReason})`, "E_CONN_LOST"));
+    if (this.closeReason !== undefined)
+      return Promise.reject(new RpcError(`connection lost (${this.closeReason})`, "E_CONN_LOST"));
     const id = this.nextId++;
     const timeoutMs = opts.timeoutMs ?? timing.callTimeoutMs;
     return new Promise((resolve, reject) => {
@@ -123,16 +134,19 @@ export class Rpc<Local extends Api, Remote extends Api> {
   private receive(frame: Uint8Array): void {
     this.lastSeen = performance.now();
     const head = peekHead(frame);
-    const waiting = head?.kind === OK && head.id !== undefined ? this.pending.get(head.id) : undefined;
+    const waiting =
+      head?.kind === OK && head.id !== undefined ? this.pending.get(head.id) : undefined;
     let msg: unknown;
     try {
       msg = decode(frame, waiting ? this.inbound.reply(waiting.method) : this.inbound.request);
     } catch (err) {
-      if (err instanceof SaltyError && err.code === "E_TOO_LARGE" && head) return this.refuse(head, errorMessage(err));
+      if (err instanceof SaltyError && err.code === "E_TOO_LARGE" && head)
+        return this.refuse(head, errorMessage(err));
       return this.protocolError(err);
     }
     try {
-      if (!Array.isArray(msg) || typeof msg[0] !== "number") throw new ProtocolError("message is not an rpc array", "E_SHAPE");
+      if (!Array.isArray(msg) || typeof msg[0] !== "number")
+        throw new ProtocolError("message is not an rpc array", "E_SHAPE");
       this.dispatch(msg);
     } catch (err) {
       this.protocolError(err);
@@ -151,7 +165,8 @@ export class Rpc<Local extends Api, Remote extends Api> {
   private refuse(head: { kind: number; id?: number }, why: string): void {
     log("rpc.too_large", { peer: this.link.peer, kind: head.kind, error: why });
     if (head.id === undefined) return;
-    if (head.kind === REQ && !this.isClosed) return void this.link.send(encode([ERR, head.id, { message: why, code: "E_TOO_LARGE" }]));
+    if (head.kind === REQ && !this.isClosed)
+      return void this.link.send(encode([ERR, head.id, { message: why, code: "E_TOO_LARGE" }]));
     const p = head.kind === OK || head.kind === ERR ? this.pending.get(head.id) : undefined;
     if (!p) return;
     this.pending.delete(head.id);
@@ -161,7 +176,8 @@ export class Rpc<Local extends Api, Remote extends Api> {
 
   private dispatch(msg: unknown[]): void {
     const [kind, a, b, c] = msg;
-    if (kind === REQ && typeof a === "number" && typeof b === "string") return void this.serve(a, b, c);
+    if (kind === REQ && typeof a === "number" && typeof b === "string")
+      return void this.serve(a, b, c);
     if (kind === NOTE && typeof a === "string") return void this.serve(undefined, a, b);
     if ((kind === OK || kind === ERR) && typeof a === "number") {
       const p = this.pending.get(a);
@@ -170,21 +186,30 @@ export class Rpc<Local extends Api, Remote extends Api> {
       clearTimeout(p.timer);
       if (kind === OK) return p.resolve(b);
       const e = (b ?? {}) as { message?: unknown; code?: unknown };
-      return p.reject(new RpcError(`${p.method}: ${String(e.message ?? "remote error")}`, String(e.code ?? "E_REMOTE")));
+      return p.reject(
+        new RpcError(
+          `${p.method}: ${String(e.message ?? "remote error")}`,
+          String(e.code ?? "E_REMOTE"),
+        ),
+      );
     }
     throw new ProtocolError(`unknown message kind ${String(kind)}`, "E_SHAPE");
   }
 
   private async serve(id: number | undefined, method: string, params: unknown): Promise<void> {
-    const handler = Object.hasOwn(this.handlers, method) ? (this.handlers as Record<string, (p: unknown) => unknown>)[method] : undefined;
+    const handler = Object.hasOwn(this.handlers, method)
+      ? (this.handlers as Record<string, (p: unknown) => unknown>)[method]
+      : undefined;
     try {
       if (!handler) throw new RpcError(`unknown method ${method}`, "E_UNKNOWN_METHOD");
       const result = await handler(params);
       if (id !== undefined && !this.isClosed) this.link.send(encode([OK, id, result ?? null]));
     } catch (err) {
       const code = err instanceof SaltyError ? err.code : "E_INTERNAL";
-      if (id !== undefined && !this.isClosed) this.link.send(encode([ERR, id, { message: errorMessage(err), code }]));
-      else if (id === undefined) log("rpc.notify_failed", { peer: this.link.peer, method, error: errorMessage(err) });
+      if (id !== undefined && !this.isClosed)
+        this.link.send(encode([ERR, id, { message: errorMessage(err), code }]));
+      else if (id === undefined)
+        log("rpc.notify_failed", { peer: this.link.peer, method, error: errorMessage(err) });
     }
   }
 

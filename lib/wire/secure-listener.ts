@@ -49,12 +49,22 @@ export function addressKey(addr: string): string {
   const [head = "", tail] = addr.replace(/%.*$/, "").split("::");
   const h = head ? head.split(":") : [];
   const t = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
-  return groups.slice(0, 4).map((g) => parseInt(g || "0", 16).toString(16)).join(":") + "::/64";
+  const groups =
+    tail === undefined
+      ? h
+      : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
+  return (
+    groups
+      .slice(0, 4)
+      .map((g) => parseInt(g || "0", 16).toString(16))
+      .join(":") + "::/64"
+  );
 }
 
 /** At most a few lines per second per event: a flood of bad peers must not flood the log. */
-function rateLimitedLog(perSecond: number): (event: string, fields: Record<string, unknown>) => void {
+function rateLimitedLog(
+  perSecond: number,
+): (event: string, fields: Record<string, unknown>) => void {
   const state = new Map<string, { second: number; count: number; suppressed: number }>();
   return (event, fields) => {
     const second = Math.floor(Date.now() / 1000);
@@ -80,13 +90,20 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
     const mine = perAddress.get(key) ?? 0;
     const refuse = (why: string) => {
       raw.close(why);
-      noisy("secure.over_capacity", { peer: raw.peer, pending: total, from_address: mine, reason: why });
+      noisy("secure.over_capacity", {
+        peer: raw.peer,
+        pending: total,
+        from_address: mine,
+        reason: why,
+      });
     };
-    if (mine >= limits.maxPendingPerAddress) return refuse("too many pending handshakes from this address");
+    if (mine >= limits.maxPendingPerAddress)
+      return refuse("too many pending handshakes from this address");
     if (!hellos.take(key)) return refuse("too many handshakes from this address lately");
     // Full: the oldest stranger goes, rather than this newcomer. Silent peers then hold a slot for a
     // while, never all of them for good, and a peer that has proved its key is never evicted.
-    if (total >= limits.maxPendingHandshakes && !evictOldest()) return refuse("too many pending handshakes");
+    if (total >= limits.maxPendingHandshakes && !evictOldest())
+      return refuse("too many pending handshakes");
     total++;
     perAddress.set(key, mine + 1);
     let released = false;
@@ -102,7 +119,13 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
     strangers.set(raw, release);
     const decide = (peer: Peer) => {
       strangers.delete(raw); // it proved a key: it waits for the decision, not evictable
-      return decideLogged(opts.decide, peer, raw.peer, { address: raw.remoteAddress, unit: key }, noisy).then((d) => {
+      return decideLogged(
+        opts.decide,
+        peer,
+        raw.peer,
+        { address: raw.remoteAddress, unit: key },
+        noisy,
+      ).then((d) => {
         if (d.accept && d.known) hellos.give(key);
         return d;
       });
@@ -114,7 +137,8 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
       },
       (err) => {
         release();
-        if (!(err instanceof RefusedError)) noisy("secure.handshake_failed", { peer: raw.peer, error: errorMessage(err) });
+        if (!(err instanceof RefusedError))
+          noisy("secure.handshake_failed", { peer: raw.peer, error: errorMessage(err) });
       },
     );
   };
@@ -133,14 +157,37 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
 }
 
 /** Refusals go through the rate-limited log: strangers with fresh keys cost a handshake each, and must not flood it. */
-async function decideLogged(decide: SecureListenOptions["decide"], peer: Peer, address: string, from: Origin, noisy: ReturnType<typeof rateLimitedLog>): Promise<Decision> {
+async function decideLogged(
+  decide: SecureListenOptions["decide"],
+  peer: Peer,
+  address: string,
+  from: Origin,
+  noisy: ReturnType<typeof rateLimitedLog>,
+): Promise<Decision> {
   const d = await decide(peer, from);
-  if (!d.accept) noisy("secure.refused", { id: peer.id, kind: peer.kind, peer: address, code: d.code, reason: d.reason, fingerprint: fingerprint(peer.publicKey) });
+  if (!d.accept)
+    noisy("secure.refused", {
+      id: peer.id,
+      kind: peer.kind,
+      peer: address,
+      code: d.code,
+      reason: d.reason,
+      fingerprint: fingerprint(peer.publicKey),
+    });
   return d;
 }
 
-function startSession(onSession: SecureListenOptions["onSession"], link: SealedLink, peer: Peer): void {
-  log("secure.session", { id: peer.id, kind: peer.kind, peer: link.peer, fingerprint: fingerprint(peer.publicKey) });
+function startSession(
+  onSession: SecureListenOptions["onSession"],
+  link: SealedLink,
+  peer: Peer,
+): void {
+  log("secure.session", {
+    id: peer.id,
+    kind: peer.kind,
+    peer: link.peer,
+    fingerprint: fingerprint(peer.publicKey),
+  });
   try {
     onSession(link, peer);
   } catch (err) {

@@ -8,7 +8,13 @@
 import { limits, timing } from "../constants.ts";
 import { ProtocolError, SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { fingerprint, masterKeyChanged, samePublicKey, validateId, type Identity } from "../crypto/keys.ts";
+import {
+  fingerprint,
+  masterKeyChanged,
+  samePublicKey,
+  validateId,
+  type Identity,
+} from "../crypto/keys.ts";
 import * as hs from "./_handshake.ts";
 import { SealedLink, type RawLink } from "./_sealed.ts";
 
@@ -22,7 +28,9 @@ export interface Peer {
 }
 
 /** `known`: the key was accepted before this handshake (not just now by --auto-accept); the listener does not count it against the address's handshake rate. */
-export type Decision = { accept: true; known?: boolean } | { accept: false; code: string; reason: string };
+export type Decision =
+  | { accept: true; known?: boolean }
+  | { accept: false; code: string; reason: string };
 
 /** Server side: the peer authenticated but `decide` refused it (already told, connection closed). */
 export class RefusedError extends SaltyError {
@@ -34,7 +42,11 @@ export class RefusedError extends SaltyError {
 
 /** Client side: the master authenticated itself (its key is `masterKey`), then refused this peer. */
 export class MasterRefusedError extends SaltyError {
-  constructor(message: string, code: string, readonly masterKey: Uint8Array) {
+  constructor(
+    message: string,
+    code: string,
+    readonly masterKey: Uint8Array,
+  ) {
     super(message, code);
     this.name = "MasterRefusedError";
   }
@@ -55,7 +67,10 @@ function drive<T>(link: RawLink, timeoutMs: number, start: (ctl: Control<T>) => 
     let step: ((frame: Uint8Array) => void) | undefined;
     let sealed: SealedLink | undefined;
     let finished = false;
-    const timer = setTimeout(() => ctl.fail(`handshake not finished within ${timeoutMs / 1000}s`), timeoutMs);
+    const timer = setTimeout(
+      () => ctl.fail(`handshake not finished within ${timeoutMs / 1000}s`),
+      timeoutMs,
+    );
     const ctl: Control<T> = {
       expect: (s) => (step = s),
       seal: (s) => (sealed = s),
@@ -77,7 +92,13 @@ function drive<T>(link: RawLink, timeoutMs: number, start: (ctl: Control<T>) => 
     link.setMaxFrame?.(limits.maxHandshakeFrame);
     link.onClose((reason) => {
       sealed?.closed(reason);
-      ctl.fail(`connection closed during the handshake (${reason})`, new SaltyError(`${link.peer}: connection closed during the handshake (${reason})`, "E_HANDSHAKE"));
+      ctl.fail(
+        `connection closed during the handshake (${reason})`,
+        new SaltyError(
+          `${link.peer}: connection closed during the handshake (${reason})`,
+          "E_HANDSHAKE",
+        ),
+      );
     });
     link.onFrame((frame) => {
       if (sealed) return sealed.receive(frame);
@@ -116,14 +137,19 @@ function readDecision(frame: Uint8Array): Decision {
   const [status, codeLength] = [frame[0], frame[1] ?? 0];
   if (status === 0 && frame.length === 2) return { accept: true };
   const code = new TextDecoder().decode(frame.subarray(2, 2 + codeLength));
-  if (status !== 1 || !CODE_RE.test(code)) throw new ProtocolError("handshake: the master's decision is malformed", "E_HANDSHAKE");
+  if (status !== 1 || !CODE_RE.test(code))
+    throw new ProtocolError("handshake: the master's decision is malformed", "E_HANDSHAKE");
   return { accept: false, code, reason: new TextDecoder().decode(frame.subarray(2 + codeLength)) };
 }
 
 /** Server side: resolves with the sealed link once the peer is authenticated AND accepted by `decide`. */
 export function secureServer(
   link: RawLink,
-  opts: { identity: Identity; decide(peer: Peer): Decision | Promise<Decision>; timeoutMs?: number },
+  opts: {
+    identity: Identity;
+    decide(peer: Peer): Decision | Promise<Decision>;
+    timeoutMs?: number;
+  },
 ): Promise<{ link: SealedLink; peer: Peer }> {
   return drive(link, opts.timeoutMs ?? timing.handshakeTimeoutMs, (ctl) => {
     ctl.expect((m1) => {
@@ -140,26 +166,43 @@ export function secureServer(
             ctl.seal(sealed);
             return ctl.done({ link: sealed, peer: claim }, limits.maxFrame);
           }
-          ctl.fail(`refused: ${d.code}`, new RefusedError(`${claim.kind} ${claim.id} refused: ${d.reason}`, d.code));
+          ctl.fail(
+            `refused: ${d.code}`,
+            new RefusedError(`${claim.kind} ${claim.id} refused: ${d.reason}`, d.code),
+          );
         });
       });
     });
   });
 }
 
-async function decideSafely(decide: (peer: Peer) => Decision | Promise<Decision>, peer: Peer): Promise<Decision> {
+async function decideSafely(
+  decide: (peer: Peer) => Decision | Promise<Decision>,
+  peer: Peer,
+): Promise<Decision> {
   try {
     return await decide(peer);
   } catch (err) {
     log("secure.decide_failed", { id: peer.id, error: errorMessage(err) });
-    return { accept: false, code: "E_INTERNAL", reason: "the master could not check this key; see its log" };
+    return {
+      accept: false,
+      code: "E_INTERNAL",
+      reason: "the master could not check this key; see its log",
+    };
   }
 }
 
 /** Client side. `masterKey`: the pinned key if known (`pinnedAt`: its file, for the error). Resolves with the key the master proved it holds. */
 export function secureClient(
   link: RawLink,
-  opts: { identity: Identity; id: string; kind: Peer["kind"]; masterKey?: Uint8Array; pinnedAt?: string; timeoutMs?: number },
+  opts: {
+    identity: Identity;
+    id: string;
+    kind: Peer["kind"];
+    masterKey?: Uint8Array;
+    pinnedAt?: string;
+    timeoutMs?: number;
+  },
 ): Promise<{ link: SealedLink; masterKey: Uint8Array }> {
   return drive(link, opts.timeoutMs ?? timing.handshakeTimeoutMs, (ctl) => {
     validateId(opts.id);
@@ -168,7 +211,10 @@ export function secureClient(
     ctl.expect((m2) => {
       const { masterKey, t } = hs.readServerProof(m1, m2, eph);
       if (opts.masterKey && !samePublicKey(opts.masterKey, masterKey)) {
-        return ctl.fail("master key changed", masterKeyChanged(opts.masterKey, masterKey, opts.pinnedAt));
+        return ctl.fail(
+          "master key changed",
+          masterKeyChanged(opts.masterKey, masterKey, opts.pinnedAt),
+        );
       }
       const { m3, final } = hs.writeClientProof(t, opts.identity, opts.id, opts.kind);
       const keys = hs.sessionKeys(t, final);
@@ -182,7 +228,14 @@ export function secureClient(
         }
         if (d.accept) return ctl.done({ link: sealed, masterKey }, limits.maxFrame);
         const who = `${opts.kind} ${opts.id} (key ${fingerprint(opts.identity.publicKey)})`;
-        ctl.fail(`refused: ${d.code}`, new MasterRefusedError(`the master at ${link.peer} refused ${who}: ${d.reason}`, d.code, masterKey));
+        ctl.fail(
+          `refused: ${d.code}`,
+          new MasterRefusedError(
+            `the master at ${link.peer} refused ${who}: ${d.reason}`,
+            d.code,
+            masterKey,
+          ),
+        );
       });
       ctl.seal(sealed);
       // The master is authenticated now: what follows its decision may be full-sized frames.

@@ -56,19 +56,25 @@ class TcpLink implements SocketLink {
     let length = 0;
     for (const p of parts) length += p.length;
     // Refused here, loudly, rather than sent for the peer to refuse and drop the connection (as sealed frames are).
-    if (length > limits.maxFrame) throw new SaltyError(`message of ${length} bytes exceeds the frame limit of ${limits.maxFrame}`, "E_FRAME_SIZE");
+    if (length > limits.maxFrame)
+      throw new SaltyError(
+        `message of ${length} bytes exceeds the frame limit of ${limits.maxFrame}`,
+        "E_FRAME_SIZE",
+      );
     const s = this.socket;
     // cork/uncork: the header and the parts leave in one writev, the parts uncopied.
     s.cork();
     s.write(frameHeader(length));
     for (const p of parts) s.write(p);
     s.uncork();
-    if (s.writableLength > limits.maxSendBuffer) this.shut(`peer is not reading (${s.writableLength} bytes queued)`, false);
+    if (s.writableLength > limits.maxSendBuffer)
+      this.shut(`peer is not reading (${s.writableLength} bytes queued)`, false);
   }
 
   drained(): Promise<void> {
     const s = this.socket;
-    if (this.closedWith !== undefined || s.writableLength < s.writableHighWaterMark) return Promise.resolve();
+    if (this.closedWith !== undefined || s.writableLength < s.writableHighWaterMark)
+      return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -146,14 +152,21 @@ function plainAddress(addr: string | undefined): string {
 
 function tcpLink(socket: net.Socket): TcpLink {
   const addr = plainAddress(socket.remoteAddress);
-  const peer = addr.includes(":") ? `[${addr}]:${socket.remotePort}` : `${addr}:${socket.remotePort}`;
+  const peer = addr.includes(":")
+    ? `[${addr}]:${socket.remotePort}`
+    : `${addr}:${socket.remotePort}`;
   return new TcpLink(socket, peer, addr);
 }
 
 type Listening = { server: net.Server; close(): Promise<void> };
 
 /** Start a server; every accepted socket becomes a link. close() stops listening and drops open links. */
-function serve(target: net.ListenOptions, what: string, makeLink: (s: net.Socket) => TcpLink, onLink: (link: SocketLink) => void): Promise<Listening> {
+function serve(
+  target: net.ListenOptions,
+  what: string,
+  makeLink: (s: net.Socket) => TcpLink,
+  onLink: (link: SocketLink) => void,
+): Promise<Listening> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -171,7 +184,9 @@ function serve(target: net.ListenOptions, what: string, makeLink: (s: net.Socket
       for (const s of sockets) s.destroy();
     });
   return new Promise((resolve, reject) => {
-    server.once("error", (err) => reject(new SaltyError(`cannot listen on ${what}: ${err.message}`, "E_LISTEN")));
+    server.once("error", (err) =>
+      reject(new SaltyError(`cannot listen on ${what}: ${err.message}`, "E_LISTEN")),
+    );
     server.listen(target, () => {
       server.removeAllListeners("error");
       server.on("error", (err) => log("wire.server_error", { listen: what, error: err.message }));
@@ -181,7 +196,11 @@ function serve(target: net.ListenOptions, what: string, makeLink: (s: net.Socket
 }
 
 /** Listen on host:port (port 0: any free port, read it back from the result). */
-export async function listenTcp(host: string, port: number, onLink: (link: SocketLink) => void): Promise<{ port: number; close(): Promise<void> }> {
+export async function listenTcp(
+  host: string,
+  port: number,
+  onLink: (link: SocketLink) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
   const what = `${host}:${port}`;
   const { server, close } = await serve({ host, port, backlog: 1024 }, what, tcpLink, onLink);
   return { port: (server.address() as net.AddressInfo).port, close };
@@ -205,7 +224,11 @@ export interface UnixListenOptions {
  * chmod whatever the mode of the directory. A stale socket file is removed
  * first; a live one is an error.
  */
-export async function listenUnix(path: string, onLink: (link: SocketLink) => void, opts: UnixListenOptions = {}): Promise<{ close(): Promise<void> }> {
+export async function listenUnix(
+  path: string,
+  onLink: (link: SocketLink) => void,
+  opts: UnixListenOptions = {},
+): Promise<{ close(): Promise<void> }> {
   await removeStaleSocket(path);
   const makeLink = (s: net.Socket) => {
     const refused = opts.admit?.(socketFd(s));
@@ -232,16 +255,26 @@ export async function listenUnix(path: string, onLink: (link: SocketLink) => voi
 async function removeStaleSocket(path: string): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
   if (!st) return;
-  if (!st.isSocket()) throw new SaltyError(`cannot listen on ${path}: it exists and is not a socket`, "E_LISTEN");
+  if (!st.isSocket())
+    throw new SaltyError(`cannot listen on ${path}: it exists and is not a socket`, "E_LISTEN");
   const live = await connectUnix(path).then(
     (link) => (link.close("probe"), true),
     () => false,
   );
-  if (live) throw new SaltyError(`cannot listen on ${path}: another process is listening there`, "E_LISTEN");
+  if (live)
+    throw new SaltyError(
+      `cannot listen on ${path}: another process is listening there`,
+      "E_LISTEN",
+    );
   await unlink(path);
 }
 
-function connect(opts: net.NetConnectOpts, what: string, timeoutMs: number, makeLink: (s: net.Socket) => TcpLink): Promise<SocketLink> {
+function connect(
+  opts: net.NetConnectOpts,
+  what: string,
+  timeoutMs: number,
+  makeLink: (s: net.Socket) => TcpLink,
+): Promise<SocketLink> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(opts);
     const fail = (why: string) => {
@@ -261,12 +294,26 @@ function connect(opts: net.NetConnectOpts, what: string, timeoutMs: number, make
 }
 
 /** `localAddress`: the source address to connect from (the bench's simulated fleets; default: the system's choice). */
-export function connectTcp(host: string, port: number, opts: { timeoutMs?: number; localAddress?: string } = {}): Promise<SocketLink> {
+export function connectTcp(
+  host: string,
+  port: number,
+  opts: { timeoutMs?: number; localAddress?: string } = {},
+): Promise<SocketLink> {
   const what = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   const makeLink = (s: net.Socket) => new TcpLink(s, what, plainAddress(s.remoteAddress));
-  return connect({ host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, what, opts.timeoutMs ?? timing.connectTimeoutMs, makeLink);
+  return connect(
+    { host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+    what,
+    opts.timeoutMs ?? timing.connectTimeoutMs,
+    makeLink,
+  );
 }
 
 export function connectUnix(path: string): Promise<SocketLink> {
-  return connect({ path }, path, timing.connectTimeoutMs, (s) => new TcpLink(s, `unix:${path}`, "unix"));
+  return connect(
+    { path },
+    path,
+    timing.connectTimeoutMs,
+    (s) => new TcpLink(s, `unix:${path}`, "unix"),
+  );
 }

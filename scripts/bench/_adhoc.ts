@@ -26,11 +26,19 @@ export interface AdhocResult {
 
 const id = (i: number) => `w2-${String(i).padStart(3, "0")}`;
 
-function repeat(runs: number, warmup: number, argv: string[], ok: (r: ReturnType<typeof timed>) => boolean): Figure {
+function repeat(
+  runs: number,
+  warmup: number,
+  argv: string[],
+  ok: (r: ReturnType<typeof timed>) => boolean,
+): Figure {
   const samples: number[] = [];
   for (let i = 0; i < warmup + runs; i++) {
     const r = timed(argv);
-    if (!ok(r)) throw new Error(`${argv.slice(1, 3).join(" ")} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`);
+    if (!ok(r))
+      throw new Error(
+        `${argv.slice(1, 3).join(" ")} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`,
+      );
     if (i >= warmup) samples.push(r.wall);
   }
   return figure(samples);
@@ -52,14 +60,26 @@ export async function runAdhoc(env: BenchEnv, agents: number): Promise<AdhocResu
   await settle();
   const k = ["--keyroot", c.keyroot];
   env.say(`ad-hoc: ping, run, and W2 no-change (--json and live text) on ${agents} agents`);
-  const ping = repeat(env.runs, WARM, [env.bin, "ping", "*", ...k], (r) => r.code === 0 && r.stdout.includes(`${agents}/${agents} hosts answered`));
-  const run = repeat(env.runs, WARM, [env.bin, "run", "*", ...k, "--", "true"], (r) => r.code === 0 && r.stdout.includes(`ran on ${agents} hosts: ${agents} ok`));
+  const ping = repeat(
+    env.runs,
+    WARM,
+    [env.bin, "ping", "*", ...k],
+    (r) => r.code === 0 && r.stdout.includes(`${agents}/${agents} hosts answered`),
+  );
+  const run = repeat(
+    env.runs,
+    WARM,
+    [env.bin, "run", "*", ...k, "--", "true"],
+    (r) => r.code === 0 && r.stdout.includes(`ran on ${agents} hosts: ${agents} ok`),
+  );
   // Alternated, so that drift in the machine's load falls on both alike.
-  const json: number[] = [], live: number[] = [];
+  const json: number[] = [],
+    live: number[] = [];
   for (let i = 0; i < WARM + env.runs; i++) {
     const a = timed([env.bin, "apply", "--json", ...k]);
     const b = timed([env.bin, "apply", ...k]);
-    if (a.code !== 0 || b.code !== 0) throw new Error(`no-change apply failed: ${a.stderr.slice(-1000)}${b.stderr.slice(-1000)}`);
+    if (a.code !== 0 || b.code !== 0)
+      throw new Error(`no-change apply failed: ${a.stderr.slice(-1000)}${b.stderr.slice(-1000)}`);
     if (i >= WARM) json.push(a.wall), live.push(b.wall);
   }
   const out: AdhocResult = { agents, ping, run, applyJson: figure(json), applyLive: figure(live) };
@@ -67,15 +87,39 @@ export async function runAdhoc(env: BenchEnv, agents: number): Promise<AdhocResu
   return out;
 }
 
-function ansibleAdhoc(env: BenchEnv, w: ReturnType<typeof makeW2>, hosts: number): AdhocResult["ansible"] {
+function ansibleAdhoc(
+  env: BenchEnv,
+  w: ReturnType<typeof makeW2>,
+  hosts: number,
+): AdhocResult["ansible"] {
   env.say(`ad-hoc Ansible: ansible all -m ping and -a true on ${hosts} hosts, forks 50`);
-  new Ansible(w, Array.from({ length: hosts }, (_, i) => id(i)), 50); // writes inventory-N.yml
-  const e = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_HOME: join(w.ansible, ".ansible"), ANSIBLE_LOCAL_TEMP: join(w.ansible, ".ansible", "tmp"), ANSIBLE_FORKS: "50" };
+  new Ansible(
+    w,
+    Array.from({ length: hosts }, (_, i) => id(i)),
+    50,
+  ); // writes inventory-N.yml
+  const e = {
+    ...process.env,
+    ANSIBLE_NOCOLOR: "1",
+    ANSIBLE_HOME: join(w.ansible, ".ansible"),
+    ANSIBLE_LOCAL_TEMP: join(w.ansible, ".ansible", "tmp"),
+    ANSIBLE_FORKS: "50",
+  };
   const one = (args: string[]) => {
-    const r = timed(["ansible", "all", "-i", `inventory-${hosts}.yml`, ...args], { cwd: w.ansible, env: e });
-    if (r.code !== 0) throw new Error(`ansible ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout.slice(-2000)}`);
+    const r = timed(["ansible", "all", "-i", `inventory-${hosts}.yml`, ...args], {
+      cwd: w.ansible,
+      env: e,
+    });
+    if (r.code !== 0)
+      throw new Error(
+        `ansible ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout.slice(-2000)}`,
+      );
     return r.wall;
   };
   const runs = Math.min(env.runs, 3);
-  return { hosts, ping: figure(Array.from({ length: runs }, () => one(["-m", "ping"]))), run: figure(Array.from({ length: runs }, () => one(["-a", "true"]))) };
+  return {
+    hosts,
+    ping: figure(Array.from({ length: runs }, () => one(["-m", "ping"]))),
+    run: figure(Array.from({ length: runs }, () => one(["-a", "true"]))),
+  };
 }

@@ -23,9 +23,16 @@ export function ansibleVersion(): string | undefined {
 export class Ansible {
   readonly hosts: Array<[string, string]>;
 
-  constructor(readonly w: Workload, ids: string[], readonly forks: number) {
+  constructor(
+    readonly w: Workload,
+    ids: string[],
+    readonly forks: number,
+  ) {
     this.hosts = ids.map((id) => [id, join(w.ansible, "sandbox", id)]);
-    writeFileSync(join(w.ansible, `inventory-${ids.length}.yml`), ansibleInventory(this.hosts, w.vars));
+    writeFileSync(
+      join(w.ansible, `inventory-${ids.length}.yml`),
+      ansibleInventory(this.hosts, w.vars),
+    );
   }
 
   wipe(): void {
@@ -46,14 +53,24 @@ export class Ansible {
       ANSIBLE_LOCAL_TEMP: join(this.w.ansible, ".ansible", "tmp"),
       ANSIBLE_FORKS: String(this.forks),
     };
-    const r = timed(["ansible-playbook", "-i", `inventory-${this.hosts.length}.yml`, "playbook.yml"], { cwd: this.w.ansible, env });
-    let changed = 0, ok = 0, failed = 0;
-    for (const m of r.stdout.matchAll(/ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/g)) {
+    const r = timed(
+      ["ansible-playbook", "-i", `inventory-${this.hosts.length}.yml`, "playbook.yml"],
+      { cwd: this.w.ansible, env },
+    );
+    let changed = 0,
+      ok = 0,
+      failed = 0;
+    for (const m of r.stdout.matchAll(
+      /ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/g,
+    )) {
       ok += Number(m[1]);
       changed += Number(m[2]);
       failed += Number(m[3]) + Number(m[4]);
     }
-    if (r.code !== 0 || failed > 0) throw new Error(`ansible-playbook failed (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
+    if (r.code !== 0 || failed > 0)
+      throw new Error(
+        `ansible-playbook failed (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`,
+      );
     return { wall: r.wall, changed, ok };
   }
 }

@@ -20,7 +20,8 @@ export function sync(): void {
 }
 
 export function walkFloor(floorBin: string, dir: string, hash: boolean, runs: number): FloorResult {
-  const wall: number[] = [], inner: number[] = [];
+  const wall: number[] = [],
+    inner: number[] = [];
   let entries = 0;
   for (let i = 0; i < runs + 1; i++) {
     const r = timed([floorBin, dir, ...(hash ? ["--hash"] : [])]);

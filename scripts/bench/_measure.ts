@@ -57,15 +57,22 @@ export const settle = () => Bun.sleep(2_500);
 
 export async function measure(spec: CaseSpec): Promise<CaseResult> {
   const warmup = spec.warmup ?? 1;
-  const wall: number[] = [], elapsed: number[] = [], client: number[] = [], master: number[] = [], agent: number[] = [], changed: number[] = [];
+  const wall: number[] = [],
+    elapsed: number[] = [],
+    client: number[] = [],
+    master: number[] = [],
+    agent: number[] = [],
+    changed: number[] = [];
   let ops = 0;
   let first = NaN;
   for (let i = 0; i < warmup + spec.runs; i++) {
     await spec.prepare?.(i);
     const pids = spec.agents();
-    const m0 = cpuOf([spec.master()]), a0 = cpuOf(pids);
+    const m0 = cpuOf([spec.master()]),
+      a0 = cpuOf(pids);
     const r = spec.run();
-    const m1 = cpuOf([spec.master()]), a1 = cpuOf(pids);
+    const m1 = cpuOf([spec.master()]),
+      a1 = cpuOf(pids);
     ops = r.ops;
     if (i === 0) first = r.wall;
     if (i < warmup) continue;
@@ -76,5 +83,15 @@ export async function measure(spec: CaseSpec): Promise<CaseResult> {
     agent.push(a1 - a0);
     changed.push(r.changed);
   }
-  return { wall: figure(wall), elapsed: figure(elapsed), clientCpu: figure(client), masterCpu: figure(master), agentCpu: figure(agent), ops, changed, samples: wall, first };
+  return {
+    wall: figure(wall),
+    elapsed: figure(elapsed),
+    clientCpu: figure(client),
+    masterCpu: figure(master),
+    agentCpu: figure(agent),
+    ops,
+    changed,
+    samples: wall,
+    first,
+  };
 }

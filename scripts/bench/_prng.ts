@@ -36,7 +36,10 @@ export class Prng {
   }
 }
 
-const WORDS = "server listen worker timeout upstream proxy cache buffer client header gzip level root index access error log format keepalive limit zone ssl cert key session ticket".split(" ");
+const WORDS =
+  "server listen worker timeout upstream proxy cache buffer client header gzip level root index access error log format keepalive limit zone ssl cert key session ticket".split(
+    " ",
+  );
 
 /** Pseudo-random bytes from the generator (a block files are cut from). */
 export function randomBlock(rng: Prng, size: number): Uint8Array {

@@ -21,16 +21,36 @@ export interface Timed {
 }
 
 /** Run a command to completion and time it (the bench's own event loop is idle meanwhile). */
-export function timed(argv: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Timed {
+export function timed(
+  argv: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Timed {
   const t0 = performance.now();
-  const r = Bun.spawnSync(argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(argv, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const wall = (performance.now() - t0) / 1000;
-  const cpuUs = r.resourceUsage ? Number(r.resourceUsage.cpuTime.user + r.resourceUsage.cpuTime.system) : NaN;
-  return { wall, stdout: r.stdout.toString(), stderr: r.stderr.toString(), code: r.exitCode ?? -1, cpu: cpuUs / 1e6 };
+  const cpuUs = r.resourceUsage
+    ? Number(r.resourceUsage.cpuTime.user + r.resourceUsage.cpuTime.system)
+    : NaN;
+  return {
+    wall,
+    stdout: r.stdout.toString(),
+    stderr: r.stderr.toString(),
+    code: r.exitCode ?? -1,
+    cpu: cpuUs / 1e6,
+  };
 }
 
 /** Start a daemon with its output in `log`; stopped by stopAll(). */
-export function daemon(argv: string[], log: string, env: Record<string, string | undefined> = process.env): Subprocess {
+export function daemon(
+  argv: string[],
+  log: string,
+  env: Record<string, string | undefined> = process.env,
+): Subprocess {
   const fd = openSync(log, "a");
   const p = Bun.spawn(argv, { stdin: "ignore", stdout: fd, stderr: fd, env });
   closeSync(fd);
@@ -56,7 +76,9 @@ export async function waitForLog(log: string, re: RegExp, ms = 20_000): Promise<
     if (m) return m;
     await Bun.sleep(20);
   }
-  throw new Error(`no line matching ${re} in ${log} within ${ms} ms:\n${readFileSync(log, "utf8").slice(-2000)}`);
+  throw new Error(
+    `no line matching ${re} in ${log} within ${ms} ms:\n${readFileSync(log, "utf8").slice(-2000)}`,
+  );
 }
 
 export interface ProcStats {
@@ -73,12 +95,19 @@ const CLK_TCK = 100;
 
 export function procStats(pid: number): ProcStats {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+  const kb = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   // Fields after the command name (which may hold spaces) start after the last ")".
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  return { rss: kb("VmRSS"), rssAnon: kb("RssAnon"), rssFile: kb("RssFile"), hwm: kb("VmHWM"), cpu };
+  return {
+    rss: kb("VmRSS"),
+    rssAnon: kb("RssAnon"),
+    rssFile: kb("RssFile"),
+    hwm: kb("VmHWM"),
+    cpu,
+  };
 }
 
 /** A master and its agents on 127.0.0.1, sharing one keyroot for the master. */
@@ -88,7 +117,11 @@ export class Cluster {
   readonly agents = new Map<string, Subprocess>();
   readonly keyroot: string;
 
-  constructor(readonly bin: string, readonly dir: string, readonly fileroot: string) {
+  constructor(
+    readonly bin: string,
+    readonly dir: string,
+    readonly fileroot: string,
+  ) {
     this.keyroot = join(dir, "keys");
     mkdirSync(this.keyroot, { recursive: true, mode: 0o700 });
     mkdirSync(join(dir, "logs"), { recursive: true });
@@ -96,7 +129,20 @@ export class Cluster {
 
   async startMaster(): Promise<void> {
     const log = join(this.dir, "logs", "master.log");
-    this.master = daemon([this.bin, "master", "--bind", "127.0.0.1:0", "--keyroot", this.keyroot, "--fileroot", this.fileroot, "--auto-accept"], log);
+    this.master = daemon(
+      [
+        this.bin,
+        "master",
+        "--bind",
+        "127.0.0.1:0",
+        "--keyroot",
+        this.keyroot,
+        "--fileroot",
+        this.fileroot,
+        "--auto-accept",
+      ],
+      log,
+    );
     this.port = Number((await waitForLog(log, /master\.listening bind=127\.0\.0\.1:(\d+)/))[1]);
   }
 
@@ -107,8 +153,21 @@ export class Cluster {
   /** `timing` overrides the agent's timing constants (SALTY_TIMING). */
   startAgent(id: string, timing: Record<string, number> = {}): Subprocess {
     const log = join(this.dir, "logs", `agent-${id}.log`);
-    const args = [this.bin, "agent", `127.0.0.1:${this.port}`, "--id", id, "--keyroot", join(this.dir, "agent-keys", id), "--path", this.sandbox(id)];
-    const p = daemon(args, log, { ...process.env, SALTY_TIMING: JSON.stringify({ backoffMinMs: 100, backoffMaxMs: 500, ...timing }) });
+    const args = [
+      this.bin,
+      "agent",
+      `127.0.0.1:${this.port}`,
+      "--id",
+      id,
+      "--keyroot",
+      join(this.dir, "agent-keys", id),
+      "--path",
+      this.sandbox(id),
+    ];
+    const p = daemon(args, log, {
+      ...process.env,
+      SALTY_TIMING: JSON.stringify({ backoffMinMs: 100, backoffMaxMs: 500, ...timing }),
+    });
     this.agents.set(id, p);
     return p;
   }
@@ -132,16 +191,31 @@ export class Cluster {
       if (ids.every((id) => have.has(id))) return;
       await Bun.sleep(100);
     }
-    throw new Error(`agents not connected within ${ms} ms: ${ids.filter((id) => !this.connected().includes(id)).slice(0, 5).join(", ")}…`);
+    throw new Error(
+      `agents not connected within ${ms} ms: ${ids
+        .filter((id) => !this.connected().includes(id))
+        .slice(0, 5)
+        .join(", ")}…`,
+    );
   }
 
   /** `salty apply --json`, timed as a user runs it; throws unless it succeeded. */
   apply(args: string[] = []): ApplyRun {
     const r = timed([this.bin, "apply", "--json", "--keyroot", this.keyroot, ...args]);
-    if (r.code !== 0) throw new Error(`salty apply ${args.join(" ")} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout.slice(0, 4000)}`);
+    if (r.code !== 0)
+      throw new Error(
+        `salty apply ${args.join(" ")} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout.slice(0, 4000)}`,
+      );
     const report = JSON.parse(r.stdout) as ApplyJson;
     const results = report.hosts.flatMap((h) => h.roles.flatMap((role) => role.results));
-    return { wall: r.wall, cpu: r.cpu, elapsed: report.elapsed, ops: results.length, changed: results.filter((x) => x.changed).length, hosts: report.hosts.length };
+    return {
+      wall: r.wall,
+      cpu: r.cpu,
+      elapsed: report.elapsed,
+      ops: results.length,
+      changed: results.filter((x) => x.changed).length,
+      hosts: report.hosts.length,
+    };
   }
 }
 

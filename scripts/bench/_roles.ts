@@ -78,7 +78,10 @@ export function ansibleRole(r: RoleSpec, fileroot: string): string {
 export function templates(role: string, i: number): { ejs: string; jinja: string } {
   // One variable only the first nginx template uses: W1 (c) changes it.
   const tuned = role === "nginx" && i === 0;
-  const filler = Array.from({ length: 40 }, (_, k) => `option_${role}_${i}_${k} = value_${(k * 7919 + i) % 1000}`).join("\n");
+  const filler = Array.from(
+    { length: 40 },
+    (_, k) => `option_${role}_${i}_${k} = value_${(k * 7919 + i) % 1000}`,
+  ).join("\n");
   const ejs = `# ${role} template ${i} for <%= id %> on <%= me.facts.hostname %> (<%= me.facts.os.name %>)
 listen <%= port %>;
 worker_processes <%= me.vars.workers %>;
@@ -112,5 +115,9 @@ export function playbook(roles: string[]): string {
 
 /** Upstreams for the template loop. */
 export function upstreams(n: number): Array<{ host: string; port: number; weight: number }> {
-  return Array.from({ length: n }, (_, i) => ({ host: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 8000 + i, weight: (i % 5) + 1 }));
+  return Array.from({ length: n }, (_, i) => ({
+    host: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+    port: 8000 + i,
+    weight: (i % 5) + 1,
+  }));
 }

@@ -39,7 +39,11 @@ export interface W1Result {
   ansible?: { a: Figure; b: Figure; bChanged: number; runs: number };
 }
 
-async function restartAgent(c: Cluster, id: string, opts: { wipe: boolean; timing?: Record<string, number> } = { wipe: true }): Promise<void> {
+async function restartAgent(
+  c: Cluster,
+  id: string,
+  opts: { wipe: boolean; timing?: Record<string, number> } = { wipe: true },
+): Promise<void> {
   await c.stopAgent(id);
   for (let i = 0; i < 100 && c.connected().includes(id); i++) await Bun.sleep(50);
   if (opts.wipe) rmSync(c.sandbox(id), { recursive: true, force: true });
@@ -79,9 +83,16 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
   await c.startMaster();
   c.startAgent("w1");
   await c.waitHosts(["w1"]);
-  const base = { runs: env.runs, master: () => c.master!.pid, agents: () => [c.agents.get("w1")!.pid], run: () => c.apply() };
+  const base = {
+    runs: env.runs,
+    master: () => c.master!.pid,
+    agents: () => [c.agents.get("w1")!.pid],
+    run: () => c.apply(),
+  };
 
-  env.say("W1 (a): first apply into an empty --path, fresh agent each run, each after a cp -a of the same files");
+  env.say(
+    "W1 (a): first apply into an empty --path, fresh agent each run, each after a cp -a of the same files",
+  );
   const cps: number[] = [];
   const a = await measure({
     ...base,
@@ -97,11 +108,16 @@ export async function runW1(env: BenchEnv): Promise<W1Result> {
   env.say("W1 (c): one copied file and one template variable changed");
   const copied = join(w.fileroot, "files/nginx/c0.txt");
   const size = statSync(copied).size;
-  const cc = await measure({ ...base, prepare: (i) => (touchFile(copied, size, i), setW1Keepalive(w, 101 + i)) });
+  const cc = await measure({
+    ...base,
+    prepare: (i) => (touchFile(copied, size, i), setW1Keepalive(w, 101 + i)),
+  });
   const sandbox = c.sandbox("w1");
   const cBytes = size + statSync(join(sandbox, "srv/nginx/t0.conf")).size;
   const master = procStats(c.master!.pid);
-  env.say("W1 agent memory: idle with its role worker, then released (workerIdleMs shortened), and a no-change apply after that");
+  env.say(
+    "W1 agent memory: idle with its role worker, then released (workerIdleMs shortened), and a no-change apply after that",
+  );
   const agent = await agentIdle(env, c);
 
   env.say("W1 floor: lstat and hash every destination entry, find, cp -a");
@@ -126,5 +142,10 @@ function ansibleW1(env: BenchEnv, w: ReturnType<typeof makeW1>): W1Result["ansib
   const first = ans.run();
   const again: AnsibleRun[] = [];
   for (let i = 0; i < runs; i++) again.push(ans.run());
-  return { a: figure([first.wall]), b: figure(again.map((r) => r.wall)), bChanged: Math.max(...again.map((r) => r.changed)), runs };
+  return {
+    a: figure([first.wall]),
+    b: figure(again.map((r) => r.wall)),
+    bChanged: Math.max(...again.map((r) => r.changed)),
+    runs,
+  };
 }

@@ -33,16 +33,29 @@ const SERVICES = ["nginx", "ssh", "cron", "redis-server", "postgresql"];
 function systemctlDouble(dir: string): string {
   const bin = join(dir, "fake-bin");
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, "units.txt"), SERVICES.map((s) => `${s}.service loaded active enabled\n`).join(""));
-  symlinkSync(join(import.meta.dir, "../../test/operators/init-output/systemctl-double.sh"), join(bin, "systemctl"));
+  writeFileSync(
+    join(bin, "units.txt"),
+    SERVICES.map((s) => `${s}.service loaded active enabled\n`).join(""),
+  );
+  symlinkSync(
+    join(import.meta.dir, "../../test/operators/init-output/systemctl-double.sh"),
+    join(bin, "systemctl"),
+  );
   process.env.SYSTEMCTL_TABLE = join(bin, "units.txt");
   return bin;
 }
 
 function installedPackages(n: number): string[] | undefined {
-  const p = Bun.spawnSync(["dpkg-query", "-W", "-f", "${Package}\t${db:Status-Status}\n"], { stderr: "ignore" });
+  const p = Bun.spawnSync(["dpkg-query", "-W", "-f", "${Package}\t${db:Status-Status}\n"], {
+    stderr: "ignore",
+  });
   if (p.exitCode !== 0) return undefined;
-  return p.stdout.toString().split("\n").filter((l) => l.endsWith("\tinstalled")).map((l) => l.split("\t")[0]!).slice(0, n);
+  return p.stdout
+    .toString()
+    .split("\n")
+    .filter((l) => l.endsWith("\tinstalled"))
+    .map((l) => l.split("\t")[0]!)
+    .slice(0, n);
 }
 
 export async function runW1Pkg(env: BenchEnv): Promise<W1PkgResult | undefined> {
@@ -58,7 +71,10 @@ ${SERVICES.map((s) => `  await service(${JSON.stringify(s)}, { running: true, en
 }) satisfies Role;
 `;
   writeFileSync(join(w.fileroot, "roles/packages.ts"), role);
-  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w1", [...W1_ROLES, "packages"], w.vars));
+  writeFileSync(
+    join(w.fileroot, "hosts/index.ts"),
+    inventory("w1", [...W1_ROLES, "packages"], w.vars),
+  );
   const path = process.env.PATH;
   process.env.PATH = `${systemctlDouble(dir)}:${path}`;
   const c = new Cluster(env.bin, dir, w.fileroot);
@@ -72,13 +88,24 @@ ${SERVICES.map((s) => `  await service(${JSON.stringify(s)}, { running: true, en
   c.apply();
   await settle();
   // Paired runs, alternating, so that other work on the machine hits both alike; the difference of each pair.
-  const without: number[] = [], withPkg: number[] = [], roleMs: number[] = [], pairs: number[] = [];
+  const without: number[] = [],
+    withPkg: number[] = [],
+    roleMs: number[] = [],
+    pairs: number[] = [];
   const run = (args: string[]) => {
     const r = timed([env.bin, "apply", "--json", "--keyroot", c.keyroot, ...args]);
     if (r.code !== 0) throw new Error(`salty apply ${args.join(" ")} failed: ${r.stderr}`);
-    const report = JSON.parse(r.stdout) as { hosts: Array<{ changed: number; roles: Array<{ role: string; elapsed: number }> }> };
-    if (report.hosts.some((h) => h.changed > 0)) throw new Error(`W1 packages: a no-change apply changed something: ${readFileSync(join(dir, "logs", "agent-w1.log"), "utf8").slice(-2000)}`);
-    return { wall: r.wall, role: report.hosts[0]?.roles.find((x) => x.role === "packages")?.elapsed };
+    const report = JSON.parse(r.stdout) as {
+      hosts: Array<{ changed: number; roles: Array<{ role: string; elapsed: number }> }>;
+    };
+    if (report.hosts.some((h) => h.changed > 0))
+      throw new Error(
+        `W1 packages: a no-change apply changed something: ${readFileSync(join(dir, "logs", "agent-w1.log"), "utf8").slice(-2000)}`,
+      );
+    return {
+      wall: r.wall,
+      role: report.hosts[0]?.roles.find((x) => x.role === "packages")?.elapsed,
+    };
   };
   for (let i = 0; i < WARM; i++) run([]), run(["skip=packages"]);
   for (let i = 0; i < Math.max(env.runs, 10); i++) {
@@ -87,8 +114,16 @@ ${SERVICES.map((s) => `  await service(${JSON.stringify(s)}, { running: true, en
     without.push(a.wall), withPkg.push(b.wall), pairs.push(b.wall - a.wall);
     if (b.role !== undefined) roleMs.push(b.role);
   }
-  const result: W1PkgResult = { without: figure(without), with: figure(withPkg), delta: figure(pairs).median, role: figure(roleMs), packages };
-  env.say(`W1 packages: no change ${ms(result.without.median)} without, ${ms(result.with.median)} with 20 packages and 5 services; paired difference ${ms(result.delta)}; the packages role itself ${ms(result.role.median)} on the agent`);
+  const result: W1PkgResult = {
+    without: figure(without),
+    with: figure(withPkg),
+    delta: figure(pairs).median,
+    role: figure(roleMs),
+    packages,
+  };
+  env.say(
+    `W1 packages: no change ${ms(result.without.median)} without, ${ms(result.with.median)} with 20 packages and 5 services; paired difference ${ms(result.delta)}; the packages role itself ${ms(result.role.median)} on the agent`,
+  );
   await c.stopAgent("w1");
   return result;
 }

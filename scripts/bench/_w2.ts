@@ -43,7 +43,9 @@ export async function runW2(env: BenchEnv, sizes: number[]): Promise<W2Result> {
   await c.startMaster();
   const max = Math.max(...sizes);
   const mode = memAvailableMb() > max * 80 + 2048 ? "processes" : "grouped";
-  env.say(`W2: up to ${max} agents as ${mode === "processes" ? "one process each" : `groups of ${GROUP} per process`}`);
+  env.say(
+    `W2: up to ${max} agents as ${mode === "processes" ? "one process each" : `groups of ${GROUP} per process`}`,
+  );
   const groups: number[] = [];
   let started = 0;
   const out: W2Result = { mode, sizes: [] };
@@ -57,15 +59,28 @@ export async function runW2(env: BenchEnv, sizes: number[]): Promise<W2Result> {
     await c.waitHosts(ids);
     const pids = () => (mode === "processes" ? ids.map((i) => c.agents.get(i)!.pid) : groups);
     const wipe = () => {
-      for (const i of ids) rmSync(c.sandbox(i), { recursive: true, force: true }), mkdirSync(c.sandbox(i), { recursive: true });
+      for (const i of ids)
+        rmSync(c.sandbox(i), { recursive: true, force: true }),
+          mkdirSync(c.sandbox(i), { recursive: true });
       sync();
     };
-    const base = { runs: env.runs, master: () => c.master!.pid, agents: pids, run: () => c.apply() };
+    const base = {
+      runs: env.runs,
+      master: () => c.master!.pid,
+      agents: pids,
+      run: () => c.apply(),
+    };
     env.say(`W2 ${n} agents: first apply, then no-change`);
     const first = await measure({ ...base, prepare: wipe });
     await settle();
     const noChange = await measure({ ...base, warmup: WARM });
-    out.sizes.push({ agents: n, first, noChange, master: procStats(c.master!.pid), agent: procStats(pids()[0]!) });
+    out.sizes.push({
+      agents: n,
+      first,
+      noChange,
+      master: procStats(c.master!.pid),
+      agent: procStats(pids()[0]!),
+    });
   }
   if (env.ansible) out.ansible = ansibleW2(env, w, sizes[0]!);
   return out;
@@ -73,13 +88,28 @@ export async function runW2(env: BenchEnv, sizes: number[]): Promise<W2Result> {
 
 function startGroup(c: Cluster, dir: string, ids: string[]): number {
   const script = resolve(import.meta.dir, "agents.ts");
-  const env = { ...process.env, SALTY_TIMING: JSON.stringify({ backoffMinMs: 100, backoffMaxMs: 500 }) };
-  return daemon([process.execPath, script, `127.0.0.1:${c.port}`, dir, ...ids], join(dir, "logs", `group-${ids[0]}.log`), env).pid;
+  const env = {
+    ...process.env,
+    SALTY_TIMING: JSON.stringify({ backoffMinMs: 100, backoffMaxMs: 500 }),
+  };
+  return daemon(
+    [process.execPath, script, `127.0.0.1:${c.port}`, dir, ...ids],
+    join(dir, "logs", `group-${ids[0]}.log`),
+    env,
+  ).pid;
 }
 
-function ansibleW2(env: BenchEnv, w: ReturnType<typeof makeW2>, hosts: number): W2Result["ansible"] {
+function ansibleW2(
+  env: BenchEnv,
+  w: ReturnType<typeof makeW2>,
+  hosts: number,
+): W2Result["ansible"] {
   env.say(`W2 Ansible: ${hosts} hosts, first apply and no-change (1 run each)`);
-  const ans = new Ansible(w, Array.from({ length: hosts }, (_, i) => id(i)), hosts);
+  const ans = new Ansible(
+    w,
+    Array.from({ length: hosts }, (_, i) => id(i)),
+    hosts,
+  );
   ans.wipe();
   const a = ans.run();
   const b = ans.run();

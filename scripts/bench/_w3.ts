@@ -36,8 +36,15 @@ export async function runW3(env: BenchEnv, spec: TreeSpec): Promise<W3Result> {
   c.startAgent("w3");
   await c.waitHosts(["w3"]);
   const sandbox = c.sandbox("w3");
-  const base = { runs: env.runs, master: () => c.master!.pid, agents: () => [c.agents.get("w3")!.pid], run: () => c.apply() };
-  env.say("W3: first transfer, each after a cp -a of the same tree (page cache flushed before each)");
+  const base = {
+    runs: env.runs,
+    master: () => c.master!.pid,
+    agents: () => [c.agents.get("w3")!.pid],
+    run: () => c.apply(),
+  };
+  env.say(
+    "W3: first transfer, each after a cp -a of the same tree (page cache flushed before each)",
+  );
   const cps: number[] = [];
   const first = await measure({
     ...base,
@@ -58,5 +65,16 @@ export async function runW3(env: BenchEnv, spec: TreeSpec): Promise<W3Result> {
   const agent = procStats(c.agents.get("w3")!.pid);
   const master = procStats(c.master!.pid);
   rmSync(sandbox, { recursive: true, force: true });
-  return { files: spec.files, bytes: spec.bytes, first, noChange, changed, changedBytes, cp: figure(cp), firstVsCp: pairedRatio(first.samples, cp), agent, master };
+  return {
+    files: spec.files,
+    bytes: spec.bytes,
+    first,
+    noChange,
+    changed,
+    changedBytes,
+    cp: figure(cp),
+    firstVsCp: pairedRatio(first.samples, cp),
+    agent,
+    master,
+  };
 }

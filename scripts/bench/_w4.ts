@@ -10,7 +10,14 @@
 // may be shared). A check first: 200 agents as 200 processes and as one
 // grouped process give the same apply results. Bench-only.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -36,7 +43,13 @@ export interface W4Result {
   /** One process of W4_PER_PROCESS agents (kB). */
   agentProcessRss: { connected: number; after: number };
   /** CPU seconds (user + system): the master's and the agent processes' for one run. */
-  applies: Array<{ agents: number; noChange: Figure; load: number[]; masterCpu: number; agentsCpu: number }>;
+  applies: Array<{
+    agents: number;
+    noChange: Figure;
+    load: number[];
+    masterCpu: number;
+    agentsCpu: number;
+  }>;
   ping: { agents: number; wall: Figure; load: number[]; masterCpu: number; agentsCpu: number };
   equivalence?: { agents: number; identical: boolean; differences: string[] };
 }
@@ -67,7 +80,13 @@ async function prepareKeys(keyroot: string, dir: string, n: number): Promise<voi
 }
 
 /** Agents 0..n-1 in ceil(n / perProcess) processes, agent i in process i % processes (a batch of ids spreads over all of them). */
-function startGroups(dir: string, port: number, n: number, perProcess: number, sources: boolean): Subprocess[] {
+function startGroups(
+  dir: string,
+  port: number,
+  n: number,
+  perProcess: number,
+  sources: boolean,
+): Subprocess[] {
   const script = resolve(import.meta.dir, "agents.ts");
   const out: Subprocess[] = [];
   const processes = Math.ceil(n / perProcess);
@@ -76,7 +95,13 @@ function startGroups(dir: string, port: number, n: number, perProcess: number, s
     const tokens = [];
     for (let i = s; i < n; i += processes) tokens.push(sources ? `${id(i)}@${source(i)}` : id(i));
     writeFileSync(file, tokens.join("\n") + "\n");
-    out.push(daemon([process.execPath, script, `127.0.0.1:${port}`, dir, "--ids-from", file], join(dir, "logs", `group-${s}.log`), { ...process.env, SALTY_TIMING: "{}" }));
+    out.push(
+      daemon(
+        [process.execPath, script, `127.0.0.1:${port}`, dir, "--ids-from", file],
+        join(dir, "logs", `group-${s}.log`),
+        { ...process.env, SALTY_TIMING: "{}" },
+      ),
+    );
   }
   return out;
 }
@@ -88,7 +113,12 @@ async function waitConnected(log: string, n: number, ms: number): Promise<number
   while (Date.now() < end) {
     const text = existsSync(log) ? readFileSync(log, "latin1") : "";
     count = 0;
-    for (let i = text.indexOf("agent.connected"); i !== -1; i = text.indexOf("agent.connected", i + 1)) count++;
+    for (
+      let i = text.indexOf("agent.connected");
+      i !== -1;
+      i = text.indexOf("agent.connected", i + 1)
+    )
+      count++;
     if (count >= n) return count;
     await Bun.sleep(50);
   }
@@ -96,11 +126,29 @@ async function waitConnected(log: string, n: number, ms: number): Promise<number
 }
 
 function startMaster(c: Cluster, port: number, log: string): Subprocess {
-  return daemon([c.bin, "master", "--bind", `127.0.0.1:${port}`, "--keyroot", c.keyroot, "--fileroot", c.fileroot], log, { ...process.env, SALTY_TIMING: "{}" });
+  return daemon(
+    [
+      c.bin,
+      "master",
+      "--bind",
+      `127.0.0.1:${port}`,
+      "--keyroot",
+      c.keyroot,
+      "--fileroot",
+      c.fileroot,
+    ],
+    log,
+    { ...process.env, SALTY_TIMING: "{}" },
+  );
 }
 
 /** `sizes`: the fleet is the largest; no-change applies to each size up to `applyMax`. `checkAt`: agents of the grouped-vs-processes check (0: none). */
-export async function runW4(env: BenchEnv, sizes: number[], checkAt = 200, applyMax = Math.max(...sizes)): Promise<W4Result> {
+export async function runW4(
+  env: BenchEnv,
+  sizes: number[],
+  checkAt = 200,
+  applyMax = Math.max(...sizes),
+): Promise<W4Result> {
   const n = Math.max(...sizes);
   const dir = join(env.tmp, "w4");
   rmSync(join(dir, "logs"), { recursive: true, force: true });
@@ -115,7 +163,9 @@ export async function runW4(env: BenchEnv, sizes: number[], checkAt = 200, apply
   let log = join(dir, "logs", "w4-master-1.log");
   let master = startMaster(c, port, log);
   await waitForLog(log, /master\.listening/);
-  env.say(`W4: ${n} agents in ${Math.ceil(n / W4_PER_PROCESS)} processes of up to ${W4_PER_PROCESS}, ${W4_PER_SOURCE} per source address`);
+  env.say(
+    `W4: ${n} agents in ${Math.ceil(n / W4_PER_PROCESS)} processes of up to ${W4_PER_PROCESS}, ${W4_PER_SOURCE} per source address`,
+  );
   const groups = startGroups(dir, port, n, W4_PER_PROCESS, true);
   await waitConnected(log, n, 300_000);
   // Sessions that lasted longer than the agents' longest backoff reset it, as a fleet's long-lived sessions do.
@@ -130,8 +180,15 @@ export async function runW4(env: BenchEnv, sizes: number[], checkAt = 200, apply
   master = startMaster(c, port, log);
   await waitConnected(log, n, 120_000);
   const stormCpu = cpu();
-  const connect = { seconds: (performance.now() - t0) / 1000, load: load(), masterCpu: stormCpu.master, agentsCpu: stormCpu.agents - agentsCpu0 };
-  env.say(`W4: ${n} agents back in ${connect.seconds.toFixed(2)} s (load ${connect.load.join(" ")})`);
+  const connect = {
+    seconds: (performance.now() - t0) / 1000,
+    load: load(),
+    masterCpu: stormCpu.master,
+    agentsCpu: stormCpu.agents - agentsCpu0,
+  };
+  env.say(
+    `W4: ${n} agents back in ${connect.seconds.toFixed(2)} s (load ${connect.load.join(" ")})`,
+  );
   await Bun.sleep(2_000);
   const connectedRss = procStats(master.pid).rss;
   const agentsConnectedRss = procStats(groups[0]!.pid).rss;
@@ -139,31 +196,50 @@ export async function runW4(env: BenchEnv, sizes: number[], checkAt = 200, apply
   const apply = (target: string) => {
     const r = timed([c.bin, "apply", "--json", "--keyroot", c.keyroot, `target=${target}`]);
     if (r.code !== 0) {
-      const errors = new Set((r.stdout.match(/"error": "[^"]*"/g) ?? []).map((e) => e.replace(/w4-\d+/g, "ID")));
-      throw new Error(`salty apply target=${target} failed (exit ${r.code}): ${r.stderr.slice(-500)}; errors: ${[...errors].join(", ").slice(0, 1000)}`);
+      const errors = new Set(
+        (r.stdout.match(/"error": "[^"]*"/g) ?? []).map((e) => e.replace(/w4-\d+/g, "ID")),
+      );
+      throw new Error(
+        `salty apply target=${target} failed (exit ${r.code}): ${r.stderr.slice(-500)}; errors: ${[...errors].join(", ").slice(0, 1000)}`,
+      );
     }
     // Hosts outside the target are in the report too, as "skipped".
-    const report = JSON.parse(r.stdout) as { hosts: Array<{ status: string; changed: number; errors: number }> };
+    const report = JSON.parse(r.stdout) as {
+      hosts: Array<{ status: string; changed: number; errors: number }>;
+    };
     report.hosts = report.hosts.filter((h) => h.status !== "skipped");
-    return { wall: r.wall, hosts: report.hosts.length, changed: report.hosts.reduce((s, h) => s + h.changed, 0), errors: report.hosts.reduce((s, h) => s + h.errors, 0) };
+    return {
+      wall: r.wall,
+      hosts: report.hosts.length,
+      changed: report.hosts.reduce((s, h) => s + h.changed, 0),
+      errors: report.hosts.reduce((s, h) => s + h.errors, 0),
+    };
   };
   const pings: number[] = [];
   const p0 = cpu();
   for (let r = 0; r < env.runs; r++) {
     const p = timed([c.bin, "ping", "--json", "--keyroot", c.keyroot]);
     const reply = JSON.parse(p.stdout) as { hosts: Array<{ status: string }> };
-    if (p.code !== 0 || reply.hosts.length !== n) throw new Error(`W4 ping: exit ${p.code}, ${reply.hosts.length} hosts`);
+    if (p.code !== 0 || reply.hosts.length !== n)
+      throw new Error(`W4 ping: exit ${p.code}, ${reply.hosts.length} hosts`);
     pings.push(p.wall);
   }
   const p1 = cpu();
-  const ping = { agents: n, wall: figure(pings), load: load(), masterCpu: (p1.master - p0.master) / env.runs, agentsCpu: (p1.agents - p0.agents) / env.runs };
+  const ping = {
+    agents: n,
+    wall: figure(pings),
+    load: load(),
+    masterCpu: (p1.master - p0.master) / env.runs,
+    agentsCpu: (p1.agents - p0.agents) / env.runs,
+  };
   // The first apply compiles the role in every simulated agent (each its own executor): 100 at a time, untimed.
   // (about 3 MB of memory and 0.1 s of CPU each here): only the agents of the apply sizes up to `applyMax` get it.
   const applied = Math.max(0, ...sizes.filter((x) => x <= applyMax));
   env.say(`W4: first apply to ${applied}, 100 at a time`);
   for (let b = 0; b < applied / 100; b++) {
     const first = apply(`w4-${String(b).padStart(3, "0")}*`);
-    if (first.hosts !== Math.min(100, applied - b * 100) || first.errors) throw new Error(`W4 first apply: ${first.hosts} hosts, ${first.errors} errors`);
+    if (first.hosts !== Math.min(100, applied - b * 100) || first.errors)
+      throw new Error(`W4 first apply: ${first.hosts} hosts, ${first.errors} errors`);
   }
   const applies: W4Result["applies"] = [];
   for (const size of sizes.filter((x) => x <= applyMax)) {
@@ -172,18 +248,36 @@ export async function runW4(env: BenchEnv, sizes: number[], checkAt = 200, apply
     const c0 = cpu();
     for (let r = 0; r < env.runs; r++) {
       const a = apply(target);
-      if (a.hosts !== size || a.changed || a.errors) throw new Error(`W4 no-change apply to ${size}: ${a.hosts} hosts, ${a.changed} changed, ${a.errors} errors`);
+      if (a.hosts !== size || a.changed || a.errors)
+        throw new Error(
+          `W4 no-change apply to ${size}: ${a.hosts} hosts, ${a.changed} changed, ${a.errors} errors`,
+        );
       samples.push(a.wall);
     }
     const c1 = cpu();
-    applies.push({ agents: size, noChange: figure(samples), load: load(), masterCpu: (c1.master - c0.master) / env.runs, agentsCpu: (c1.agents - c0.agents) / env.runs });
-    env.say(`W4: no-change apply to ${size}: median ${figure(samples).median.toFixed(2)} s (load ${load().join(" ")})`);
+    applies.push({
+      agents: size,
+      noChange: figure(samples),
+      load: load(),
+      masterCpu: (c1.master - c0.master) / env.runs,
+      agentsCpu: (c1.agents - c0.agents) / env.runs,
+    });
+    env.say(
+      `W4: no-change apply to ${size}: median ${figure(samples).median.toFixed(2)} s (load ${load().join(" ")})`,
+    );
   }
   const stats = procStats(master.pid);
   const result: W4Result = {
-    agents: n, processes: groups.length, perProcess: W4_PER_PROCESS, perSource: W4_PER_SOURCE, connect,
-    master: { connectedRss, afterRss: stats.rss, hwm: stats.hwm }, agentProcessRss: { connected: agentsConnectedRss, after: procStats(groups[0]!.pid).rss },
-    applies, ping, ...(equivalence ? { equivalence } : {}),
+    agents: n,
+    processes: groups.length,
+    perProcess: W4_PER_PROCESS,
+    perSource: W4_PER_SOURCE,
+    connect,
+    master: { connectedRss, afterRss: stats.rss, hwm: stats.hwm },
+    agentProcessRss: { connected: agentsConnectedRss, after: procStats(groups[0]!.pid).rss },
+    applies,
+    ping,
+    ...(equivalence ? { equivalence } : {}),
   };
   await Promise.all([master, ...groups].map(stop));
   return result;
@@ -197,14 +291,24 @@ function normalized(stdout: string, root: string): Map<string, string> {
   const drop = /elapsed|time|duration|started|ended|^at$|^ms$|pid|job|^corrective$/i;
   const clean = (v: unknown, hostId: string): unknown => {
     if (Array.isArray(v)) return v.map((x) => clean(x, hostId));
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([k]) => !drop.test(k)).map(([k, x]) => [k, clean(x, hostId)]));
+    if (v && typeof v === "object")
+      return Object.fromEntries(
+        Object.entries(v)
+          .filter(([k]) => !drop.test(k))
+          .map(([k, x]) => [k, clean(x, hostId)]),
+      );
     return typeof v === "string" ? v.split(hostId).join("ID").split(root).join("ROOT") : v;
   };
   return new Map(report.hosts.map((h) => [h.id, JSON.stringify(clean(h, h.id))]));
 }
 
 /** 200 agents as 200 processes, then the same 200 (same keys, emptied --path) in one process: the first apply's results must be the same. */
-async function equivalent(env: BenchEnv, c: Cluster, dir: string, n: number): Promise<W4Result["equivalence"]> {
+async function equivalent(
+  env: BenchEnv,
+  c: Cluster,
+  dir: string,
+  n: number,
+): Promise<W4Result["equivalence"]> {
   const port = await freePort();
   const log = join(dir, "logs", "w4-check-master.log");
   const master = startMaster(c, port, log);
@@ -217,7 +321,13 @@ async function equivalent(env: BenchEnv, c: Cluster, dir: string, n: number): Pr
     if (r.code !== 0) throw new Error(`W4 check apply failed (exit ${r.code}): ${r.stderr}`);
     return r.stdout;
   };
-  const wipe = () => ids.forEach((i) => (rmSync(c.sandbox(i), { recursive: true, force: true }), mkdirSync(c.sandbox(i), { recursive: true })));
+  const wipe = () =>
+    ids.forEach(
+      (i) => (
+        rmSync(c.sandbox(i), { recursive: true, force: true }),
+        mkdirSync(c.sandbox(i), { recursive: true })
+      ),
+    );
   env.say(`W4 check: ${n} agents as ${n} processes`);
   wipe();
   for (const i of ids) c.startAgent(i, { backoffMinMs: 100, backoffMaxMs: 1000 });
@@ -237,8 +347,11 @@ async function equivalent(env: BenchEnv, c: Cluster, dir: string, n: number): Pr
     while (k < x.length && x[k] === y[k]) k++;
     return `…${x.slice(Math.max(0, k - 80), k + 120)} vs …${y.slice(Math.max(0, k - 80), k + 120)}`;
   };
-  const differences = ids.filter((i) => alone.get(i) !== grouped.get(i)).map((i) => `${i}: ${around(alone.get(i) ?? "", grouped.get(i) ?? "")}`);
-  if (alone.size !== n || grouped.size !== n) differences.unshift(`hosts: ${alone.size} as processes, ${grouped.size} grouped`);
+  const differences = ids
+    .filter((i) => alone.get(i) !== grouped.get(i))
+    .map((i) => `${i}: ${around(alone.get(i) ?? "", grouped.get(i) ?? "")}`);
+  if (alone.size !== n || grouped.size !== n)
+    differences.unshift(`hosts: ${alone.size} as processes, ${grouped.size} grouped`);
   appendFileSync(join(dir, "logs", "w4-check.txt"), differences.join("\n"));
   return { agents: n, identical: differences.length === 0, differences: differences.slice(0, 3) };
 }

@@ -5,10 +5,30 @@
 
 import { join } from "node:path";
 import { Prng, cut, randomBlock, textOf } from "./_prng.ts";
-import { ansibleRole, playbook, saltyRole, templates, upstreams, write, type RoleSpec, type Task } from "./_roles.ts";
+import {
+  ansibleRole,
+  playbook,
+  saltyRole,
+  templates,
+  upstreams,
+  write,
+  type RoleSpec,
+  type Task,
+} from "./_roles.ts";
 import { writeTree, type TreeSpec } from "./_trees.ts";
 
-export const W1_ROLES = ["base", "ntp", "ssh", "nginx", "app", "db", "cache", "monitoring", "logging", "static"];
+export const W1_ROLES = [
+  "base",
+  "ntp",
+  "ssh",
+  "nginx",
+  "app",
+  "db",
+  "cache",
+  "monitoring",
+  "logging",
+  "static",
+];
 export const W1_SYNC: TreeSpec = { files: 2000, bytes: 50_000_000, seed: 11 };
 
 export interface Workload {
@@ -32,23 +52,43 @@ export default {
 }
 
 /** Ansible's inventory (JSON is YAML): each host local, with salty's --path as `root`. */
-export function ansibleInventory(hosts: Array<[id: string, root: string]>, vars: Record<string, unknown>): string {
-  const all = Object.fromEntries(hosts.map(([id, root]) => [id, { ansible_connection: "local", ansible_python_interpreter: "/usr/bin/python3", root }]));
+export function ansibleInventory(
+  hosts: Array<[id: string, root: string]>,
+  vars: Record<string, unknown>,
+): string {
+  const all = Object.fromEntries(
+    hosts.map(([id, root]) => [
+      id,
+      { ansible_connection: "local", ansible_python_interpreter: "/usr/bin/python3", root },
+    ]),
+  );
   return JSON.stringify({ all: { hosts: all, vars: { ...vars, log_level: "warn" } } }, null, 1);
 }
 
-function writeRole(w: Workload, spec: RoleSpec, rng: Prng, block: Uint8Array, text: Uint8Array): void {
+function writeRole(
+  w: Workload,
+  spec: RoleSpec,
+  rng: Prng,
+  block: Uint8Array,
+  text: Uint8Array,
+): void {
   write(join(w.fileroot, "roles", `${spec.name}.ts`), saltyRole(spec));
   write(join(w.ansible, "roles", spec.name, "tasks", "main.yml"), ansibleRole(spec, w.fileroot));
   let n = 0;
   for (const t of spec.tasks) {
     if (t.op === "copy") {
       const binary = t.src.endsWith(".bin");
-      write(join(w.fileroot, "files", t.src), cut(rng, binary ? block : text, rng.int(1024, 50 * 1024), t.src));
+      write(
+        join(w.fileroot, "files", t.src),
+        cut(rng, binary ? block : text, rng.int(1024, 50 * 1024), t.src),
+      );
     } else if (t.op === "render") {
       const { ejs, jinja } = templates(spec.name, n++);
       write(join(w.fileroot, "files", t.src), ejs);
-      write(join(w.ansible, "roles", spec.name, "templates", `${t.src.replaceAll("/", "_")}.j2`), jinja);
+      write(
+        join(w.ansible, "roles", spec.name, "templates", `${t.src.replaceAll("/", "_")}.j2`),
+        jinja,
+      );
     }
   }
 }
@@ -63,9 +103,20 @@ function roleTasks(name: string, i: number): Task[] {
     const file = `c${k}.${k % 3 === 2 ? "bin" : "txt"}`;
     tasks.push({ op: "copy", src: `${name}/${file}`, dst: `${at}/conf.d/${file}` });
   }
-  for (let k = 0; k < 2; k++) tasks.push({ op: "render", src: `${name}/t${k}.conf`, dst: `${at}/t${k}.conf`, port: 8000 + i * 10 + k });
-  tasks.push({ op: "lineInFile", line: `managed_by=salty-bench ${name}`, path: `${at}/settings.ini` });
-  if (i < 5) tasks.push({ op: "symlink", target: `${at}/conf.d/c0.txt`, path: `${at}/current.conf` });
+  for (let k = 0; k < 2; k++)
+    tasks.push({
+      op: "render",
+      src: `${name}/t${k}.conf`,
+      dst: `${at}/t${k}.conf`,
+      port: 8000 + i * 10 + k,
+    });
+  tasks.push({
+    op: "lineInFile",
+    line: `managed_by=salty-bench ${name}`,
+    path: `${at}/settings.ini`,
+  });
+  if (i < 5)
+    tasks.push({ op: "symlink", target: `${at}/conf.d/c0.txt`, path: `${at}/current.conf` });
   if (name === "static") tasks.push({ op: "syncdir", src: "files/static/tree", dst: `${at}/tree` });
   return tasks;
 }
@@ -80,7 +131,9 @@ export function makeW1(dir: string): Workload {
   const rng = new Prng(1);
   const block = randomBlock(rng, 256 * 1024);
   const text = textOf(rng, 256 * 1024, "copy sources");
-  W1_ROLES.forEach((name, i) => writeRole(w, { name, tasks: roleTasks(name, i) }, rng, block, text));
+  W1_ROLES.forEach((name, i) =>
+    writeRole(w, { name, tasks: roleTasks(name, i) }, rng, block, text),
+  );
   writeTree(join(w.fileroot, "files/static/tree"), W1_SYNC);
   setW1Keepalive(w, 100);
   write(join(w.ansible, "playbook.yml"), playbook(W1_ROLES));
@@ -100,11 +153,23 @@ export function makeW2(dir: string): Workload {
   const tasks: Task[] = [
     { op: "makedirs", path: "/srv/small/conf.d", mode: 0o755 },
     { op: "makedirs", path: "/srv/small/log", mode: 0o750 },
-    ...[0, 1, 2, 3, 4].map((k): Task => ({ op: "copy", src: `small/c${k}.${k === 2 ? "bin" : "txt"}`, dst: `/srv/small/conf.d/c${k}` })),
+    ...[0, 1, 2, 3, 4].map(
+      (k): Task => ({
+        op: "copy",
+        src: `small/c${k}.${k === 2 ? "bin" : "txt"}`,
+        dst: `/srv/small/conf.d/c${k}`,
+      }),
+    ),
     { op: "render", src: "small/t0.conf", dst: "/srv/small/t0.conf", port: 9000 },
     { op: "render", src: "small/t1.conf", dst: "/srv/small/t1.conf", port: 9001 },
   ];
-  writeRole(w, { name: "small", tasks }, rng, randomBlock(rng, 64 * 1024), textOf(rng, 64 * 1024, "small"));
+  writeRole(
+    w,
+    { name: "small", tasks },
+    rng,
+    randomBlock(rng, 64 * 1024),
+    textOf(rng, 64 * 1024, "small"),
+  );
   write(join(w.fileroot, "hosts/index.ts"), inventory("w2-*", ["small"], w.vars));
   write(join(w.ansible, "playbook.yml"), playbook(["small"]));
   return w;
@@ -113,7 +178,10 @@ export function makeW2(dir: string): Workload {
 /** W3: one syncdir of `spec` (1 GB in 10,000 files; smaller with --quick). */
 export function makeW3(dir: string, spec: TreeSpec): Workload & { files: string[] } {
   const w = workload(dir, ["bulk"], {});
-  write(join(w.fileroot, "roles/bulk.ts"), saltyRole({ name: "bulk", tasks: [{ op: "syncdir", src: "files/bulk", dst: "/srv/bulk" }] }));
+  write(
+    join(w.fileroot, "roles/bulk.ts"),
+    saltyRole({ name: "bulk", tasks: [{ op: "syncdir", src: "files/bulk", dst: "/srv/bulk" }] }),
+  );
   const files = writeTree(join(w.fileroot, "files/bulk"), spec);
   write(join(w.fileroot, "hosts/index.ts"), inventory("w3", ["bulk"], {}));
   return { ...w, files };

@@ -17,7 +17,8 @@ import { version } from "../../lib/version.ts";
 
 const argv = process.argv.slice(2);
 const [master, dir, ...rest] = argv;
-const tokens = rest[0] === "--ids-from" ? readFileSync(rest[1]!, "utf8").split("\n").filter(Boolean) : rest;
+const tokens =
+  rest[0] === "--ids-from" ? readFileSync(rest[1]!, "utf8").split("\n").filter(Boolean) : rest;
 if (!master || !dir || tokens.length === 0) {
   process.stderr.write("usage: bun agents.ts HOST:PORT DIR ID[@SOURCE]... | --ids-from FILE\n");
   process.exit(2);
@@ -38,7 +39,11 @@ const running = tokens.map((token) => {
     keyroot: join(dir, "agent-keys", id),
     signal: stop.signal,
     ...(source ? { localAddress: source } : {}),
-    session: { gatherFacts: async () => facts, execute: createExecutor({ pathPrefix: path }), version: version.version },
+    session: {
+      gatherFacts: async () => facts,
+      execute: createExecutor({ pathPrefix: path }),
+      version: version.version,
+    },
   });
 });
 process.stderr.write(`agents: ${tokens.length} started\n`);

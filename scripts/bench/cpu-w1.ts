@@ -25,7 +25,9 @@ try {
   for (let i = 0; i < 5; i++) c.apply();
   if (process.env.HOLD) {
     // Keep the cluster up for profiling by hand until this process gets SIGTERM.
-    console.log(`holding: ${bin} apply --json --keyroot ${c.keyroot}; master ${c.master!.pid}, agent ${c.agents.get("w1")!.pid}`);
+    console.log(
+      `holding: ${bin} apply --json --keyroot ${c.keyroot}; master ${c.master!.pid}, agent ${c.agents.get("w1")!.pid}`,
+    );
     await new Promise((r) => process.once("SIGTERM", r));
     throw new Error("stopped");
   }
@@ -35,7 +37,10 @@ try {
       try {
         const name = readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim();
         // schedstat: nanoseconds on the CPU, far finer than stat's 10 ms ticks.
-        out.set(`${name}#${t}`, Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e9);
+        out.set(
+          `${name}#${t}`,
+          Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e9,
+        );
       } catch {} // a thread that ended
     }
     return out;
@@ -49,11 +54,19 @@ try {
     els.push(r.elapsed);
   }
   const t1 = { master: threads(c.master!.pid), agent: threads(c.agents.get("w1")!.pid) };
-  const sum = (m: Map<string, number>, base: Map<string, number>) => [...m].reduce((s, [k, v]) => s + v - (base.get(k) ?? 0), 0);
-  const precise = { master: sum(t1.master, t0.master), agent: sum(t1.agent, t0.agent), worker: sum(new Map([...t1.agent].filter(([k]) => k.startsWith("Worker"))), t0.agent) };
+  const sum = (m: Map<string, number>, base: Map<string, number>) =>
+    [...m].reduce((s, [k, v]) => s + v - (base.get(k) ?? 0), 0);
+  const precise = {
+    master: sum(t1.master, t0.master),
+    agent: sum(t1.agent, t0.agent),
+    worker: sum(new Map([...t1.agent].filter(([k]) => k.startsWith("Worker"))), t0.agent),
+  };
   if (process.env.THREADS) {
     for (const who of ["master", "agent"] as const) {
-      const rows = [...t1[who]].map(([k, v]) => [k, v - (t0[who].get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+      const rows = [...t1[who]]
+        .map(([k, v]) => [k, v - (t0[who].get(k) ?? 0)] as const)
+        .filter(([, v]) => v > 0)
+        .sort((a, b) => b[1] - a[1]);
       console.log(who, rows.map(([k, v]) => `${k} ${((v / n) * 1000).toFixed(2)}`).join(", "));
     }
   }

@@ -31,4 +31,6 @@ const walk = (abs: string) => {
   }
 };
 walk(dir);
-process.stdout.write(JSON.stringify({ seconds: (performance.now() - t0) / 1000, entries, bytes }) + "\n");
+process.stdout.write(
+  JSON.stringify({ seconds: (performance.now() - t0) / 1000, entries, bytes }) + "\n",
+);

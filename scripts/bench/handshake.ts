@@ -17,7 +17,12 @@ const agent = nacl.sign.keyPair();
 async function once(): Promise<void> {
   const [a, b] = memoryPair(["agent", "master"]);
   const server = secureServer(b, { identity: master, decide: () => ({ accept: true }) });
-  const client = await secureClient(a, { identity: agent, id: "bench-agent", kind: "agent", masterKey: master.publicKey });
+  const client = await secureClient(a, {
+    identity: agent,
+    id: "bench-agent",
+    kind: "agent",
+    masterKey: master.publicKey,
+  });
   (await server).link.close("done");
   client.link.close("done");
 }
@@ -34,7 +39,8 @@ for (let i = 0; i < n; i++) {
 const wall = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 samples.sort((x, y) => x - y);
-const at = (q: number) => Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!);
+const at = (q: number) =>
+  Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!);
 process.stdout.write(
   JSON.stringify({
     handshakes: n,

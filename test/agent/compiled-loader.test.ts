@@ -43,19 +43,39 @@ test("the role runner works inside a compiled binary", async () => {
   using scratch = tempDir("salty-compiled-");
   const dir = scratch.path;
   writeFileSync(join(dir, "main.ts"), program);
-  const build = Bun.spawnSync([process.execPath, "build", "--compile", join(dir, "main.ts"), "--outfile", join(dir, "runner")], { stderr: "pipe", stdout: "pipe" });
+  const build = Bun.spawnSync(
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      join(dir, "main.ts"),
+      "--outfile",
+      join(dir, "runner"),
+    ],
+    { stderr: "pipe", stdout: "pipe" },
+  );
   expect(build.stderr.toString()).toBe("");
   expect(build.exitCode).toBe(0);
   mkdirSync(join(dir, "tmp"));
   const env = { ...process.env, TMPDIR: join(dir, "tmp") };
-  const run = Bun.spawnSync([join(dir, "runner"), join(dir, "prefix"), JSON.stringify(roles)], { cwd: "/", env, stderr: "pipe", stdout: "pipe" });
+  const run = Bun.spawnSync([join(dir, "runner"), join(dir, "prefix"), JSON.stringify(roles)], {
+    cwd: "/",
+    env,
+    stderr: "pipe",
+    stdout: "pipe",
+  });
   expect(run.stderr.toString()).toBe("");
   expect(JSON.parse(run.stdout.toString())).toEqual([
     { rc: 0, output: `hi\n${process.platform}`, errors: [] },
     { rc: 1, errors: ["roles/r.ts:3: on line 3"] },
     { rc: 1, errors: ["roles/r.ts:2:9: syntax error: Unexpected ;"] },
     { rc: 0, output: "typed", errors: [] },
-    { rc: 1, errors: ['roles/r.ts:1: imports "fs": only node:* built-ins may be imported at run time (write "node:fs" for a built-in)'] },
+    {
+      rc: 1,
+      errors: [
+        'roles/r.ts:1: imports "fs": only node:* built-ins may be imported at run time (write "node:fs" for a built-in)',
+      ],
+    },
   ]);
   expect(readdirSync(join(dir, "tmp"))).toEqual([]);
   expect(Bun.spawnSync(["test", "-d", join(dir, "prefix/opt/x")]).exitCode).toBe(0);

@@ -22,7 +22,9 @@ const FILES = 2000;
 
 /** A master over a real fileroot that counts each method an agent calls. */
 function countingMaster(fileroot: string, link: Parameters<typeof serveMaster>[0]) {
-  const source = new FileServer({ fileroot, keyroot: join(fileroot, "keys") }).sourceFor(() => new Set());
+  const source = new FileServer({ fileroot, keyroot: join(fileroot, "keys") }).sourceFor(
+    () => new Set(),
+  );
   const calls: Record<string, number> = {};
   const count = (m: string) => void (calls[m] = (calls[m] ?? 0) + 1);
   let hello!: () => void;

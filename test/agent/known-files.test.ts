@@ -12,7 +12,9 @@ function master(files: Record<string, string>) {
       calls.push(path);
       const hash = files[path];
       if (hash === undefined) throw new Error(`no such file in the fileroot: ${path}`);
-      return hash === have ? { hash, size: hash.length } : { hash, size: hash.length, data: new TextEncoder().encode(hash) };
+      return hash === have
+        ? { hash, size: hash.length }
+        : { hash, size: hash.length, data: new TextEncoder().encode(hash) };
     },
     scan: async () => [],
     read: async () => new Uint8Array(),
@@ -24,7 +26,10 @@ function master(files: Record<string, string>) {
 describe("knownFiles", () => {
   test("a fetch holding the known hash needs no request; the run lists what it fetched", async () => {
     const m = master({ "files/a": "h1", "files/b": "h2" });
-    const run = knownFiles(m.source, { "files/a": { hash: "h1", size: 2 }, "files/b": { hash: "h2", size: 2 } });
+    const run = knownFiles(m.source, {
+      "files/a": { hash: "h1", size: 2 },
+      "files/b": { hash: "h2", size: 2 },
+    });
     expect(await run.fetch("files/a", "h1")).toEqual({ hash: "h1", size: 2 });
     expect(await run.fetch("files/b", "h2")).toEqual({ hash: "h2", size: 2 });
     expect(m.calls).toEqual([]);
@@ -33,7 +38,10 @@ describe("knownFiles", () => {
 
   test("a different hash, no `have`, an unknown path or no known hashes at all go to the master", async () => {
     const m = master({ "files/a": "h9", "files/b": "h2", "files/c": "h3" });
-    const run = knownFiles(m.source, { "files/a": { hash: "h1", size: 2 }, "files/b": { hash: "h2", size: 2 } });
+    const run = knownFiles(m.source, {
+      "files/a": { hash: "h1", size: 2 },
+      "files/b": { hash: "h2", size: 2 },
+    });
     expect((await run.fetch("files/a", "h9")).data).toBeUndefined(); // the master's answer, not the stale known hash
     expect((await run.fetch("files/b")).data).toBeDefined();
     await run.fetch("files/c", "h3");
@@ -44,7 +52,9 @@ describe("knownFiles", () => {
   test("a file gone from the master fails in its own fetch, with the master's message", async () => {
     const m = master({});
     const run = knownFiles(m.source, {});
-    await expect(run.fetch("files/a", "h1")).rejects.toThrow(/no such file in the fileroot: files\/a/);
+    await expect(run.fetch("files/a", "h1")).rejects.toThrow(
+      /no such file in the fileroot: files\/a/,
+    );
     expect(run.fetched()).toEqual(["files/a"]);
   });
 

@@ -4,9 +4,18 @@ import { ScanCache } from "../../lib/agent/scan-cache.ts";
 import type { ScanReply, TreeEntry } from "../../lib/sys/types.ts";
 import type { FileProtocol } from "../../lib/wire/file-methods.ts";
 
-const entry = (path: string): TreeEntry => ({ path, type: "file", size: 1, mtimeNs: "1", mode: 0o644 });
+const entry = (path: string): TreeEntry => ({
+  path,
+  type: "file",
+  size: 1,
+  mtimeNs: "1",
+  mode: 0o644,
+});
 
-function master(tree: Record<string, TreeEntry[]>, reply?: (dir: string, have: string) => ScanReply) {
+function master(
+  tree: Record<string, TreeEntry[]>,
+  reply?: (dir: string, have: string) => ScanReply,
+) {
   const calls: string[] = [];
   const digest = (dir: string) => `d:${JSON.stringify(tree[dir])}`;
   const source: Pick<FileProtocol, "scan" | "scanSince"> = {
@@ -32,7 +41,12 @@ describe("ScanCache", () => {
     expect(await scans.scan(m.source, "files/b")).toEqual([entry("y")]);
     m.tree["files/a"] = [entry("x"), entry("z")];
     expect(await scans.scan(m.source, "files/a")).toEqual([entry("x"), entry("z")]);
-    expect(m.calls).toEqual(["since files/a none", "since files/a held", "since files/b none", "since files/a held"]);
+    expect(m.calls).toEqual([
+      "since files/a none",
+      "since files/a held",
+      "since files/b none",
+      "since files/a held",
+    ]);
   });
 
   test("a reply naming a digest it does not hold falls back to a plain scan", async () => {

@@ -16,7 +16,8 @@ describe("splayOffset", () => {
 
   test("a fleet is spread over the splay: 1,000 hosts over 5 minutes fill every 30 s bucket", () => {
     const buckets = new Array(10).fill(0);
-    for (let i = 0; i < 1000; i++) buckets[Math.floor(splayOffset(`web${i}.example.com`, 300_000) / 30_000)]++;
+    for (let i = 0; i < 1000; i++)
+      buckets[Math.floor(splayOffset(`web${i}.example.com`, 300_000) / 30_000)]++;
     // A fair spread puts 100 in each; none below 60 nor above 140.
     for (const n of buckets) {
       expect(n).toBeGreaterThan(60);
@@ -40,7 +41,7 @@ describe("nextRun", () => {
     const offset = splayOffset("web1", 300_000);
     const a = nextRun(Date.UTC(2026, 11, 3, 10, 0, 7), every, offset);
     const b = nextRun(Date.UTC(2026, 11, 3, 10, 13, 41), every, offset);
-    expect(((a - offset) % every + every) % every).toBe(0);
+    expect((((a - offset) % every) + every) % every).toBe(0);
     expect(b === a || b === a + every).toBe(true);
   });
 });
@@ -58,7 +59,9 @@ describe("parseDuration", () => {
   });
 
   test.each(["", "30", "5d", "-1s", "1 m s", "0s", "31000h"])("%j is a usage error", (text) => {
-    expect(() => parseDuration(text, "--apply-every")).toThrow(`--apply-every must be a duration such as 30m, 90s, 1h or 500ms (at least 1 ms, at most 30 days), not ${JSON.stringify(text)}`);
+    expect(() => parseDuration(text, "--apply-every")).toThrow(
+      `--apply-every must be a duration such as 30m, 90s, 1h or 500ms (at least 1 ms, at most 30 days), not ${JSON.stringify(text)}`,
+    );
   });
 
   test("a minimum", () => {

@@ -20,16 +20,28 @@ const temp = tempDirs("salty-watched-dst-");
 
 function world() {
   const root = temp();
-  const fileroot = join(root, "fileroot"), prefix = join(root, "dst");
+  const fileroot = join(root, "fileroot"),
+    prefix = join(root, "dst");
   mkdirSync(join(fileroot, "files/app/sub"), { recursive: true });
   mkdirSync(prefix);
   writeFileSync(join(fileroot, "files/app/a.txt"), "a\n");
   writeFileSync(join(fileroot, "files/app/sub/b.txt"), "b\n");
   writeFileSync(join(fileroot, "files/extra.txt"), "extra\n");
-  const caps: RoleCaps = { files: dirSource(fileroot, counters()), serverShell: () => Promise.reject(new Error("no server shell")) };
+  const caps: RoleCaps = {
+    files: dirSource(fileroot, counters()),
+    serverShell: () => Promise.reject(new Error("no server shell")),
+  };
   const execute = createExecutor({ pathPrefix: prefix });
   const run = async (body: string) => {
-    const req: RunRoleRequest = { role: "app", source: `export default async (ops) => { ${body} };`, filename: "roles/app.ts", context: baseContext, dryRun: false, diff: false, timeoutMs: 10_000 };
+    const req: RunRoleRequest = {
+      role: "app",
+      source: `export default async (ops) => { ${body} };`,
+      filename: "roles/app.ts",
+      context: baseContext,
+      dryRun: false,
+      diff: false,
+      timeoutMs: 10_000,
+    };
     const report = await execute(req, caps);
     for (const r of report.results) expect(r.error).toBeUndefined();
     return report.results;
@@ -44,14 +56,19 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched syncdir destinations", () =
     const w = world();
     await w.run(sync);
     const results = await w.run(`await ops.copy("extra.txt", "/srv/app/extra.txt"); ${sync}`);
-    expect(results.map((r) => r.changes ?? r.changed)).toEqual([true, { added: 0, updated: 0, removed: 1 }]);
+    expect(results.map((r) => r.changes ?? r.changed)).toEqual([
+      true,
+      { added: 0, updated: 0, removed: 1 },
+    ]);
     expect(existsSync(w.dst("extra.txt"))).toBe(false);
   });
 
   test("a file a role's command changed is restored by the syncdir right after it", async () => {
     const w = world();
     await w.run(sync);
-    const results = await w.run(`await ops.shell(${JSON.stringify(`printf 'edited by hand\\n' > ${w.dst("a.txt")}`)}); ${sync}`);
+    const results = await w.run(
+      `await ops.shell(${JSON.stringify(`printf 'edited by hand\\n' > ${w.dst("a.txt")}`)}); ${sync}`,
+    );
     expect(results[1]!.changes).toEqual({ added: 0, updated: 1, removed: 0 });
     expect(readFileSync(w.dst("a.txt"), "utf8")).toBe("a\n");
   });
@@ -72,9 +89,14 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched syncdir destinations", () =
 test("every change through the agent's disk makes the watched trees forget its paths, and every command all of them", async () => {
   const forgotten: string[] = [];
   const calls: string[] = [];
-  const disk = new Proxy({} as Disk, { get: (_t, name: string) => async () => void calls.push(`${name} after ${forgotten.join(",")}`) });
+  const disk = new Proxy({} as Disk, {
+    get: (_t, name: string) => async () => void calls.push(`${name} after ${forgotten.join(",")}`),
+  });
   const exec: Exec = async () => (calls.push("exec"), { rc: 0, output: "" });
-  const ports = forgetting({ forget: (path?: string) => void forgotten.push(path ?? "*") }, { disk, exec });
+  const ports = forgetting(
+    { forget: (path?: string) => void forgotten.push(path ?? "*") },
+    { disk, exec },
+  );
   const owner = { uid: 0, gid: 0 };
   await ports.disk.create("/a", 0o644, owner);
   await ports.disk.rename("/a", "/b");

@@ -38,7 +38,15 @@ export default async () => {
   await new Promise((r) => setTimeout(r, ${ms}));
   appendFileSync(${JSON.stringify(log)}, "end ${name}\\n");
 };`;
-  return { role: name, source, filename: `roles/${name}.ts`, context: { ...baseContext, role: name }, dryRun: false, diff: false, timeoutMs: 60_000 };
+  return {
+    role: name,
+    source,
+    filename: `roles/${name}.ts`,
+    context: { ...baseContext, role: name },
+    dryRun: false,
+    diff: false,
+    timeoutMs: 60_000,
+  };
 }
 
 function sandbox(): { prefix: string; log: string } {
@@ -51,9 +59,19 @@ describe("worker executor", () => {
     const { prefix, log } = sandbox();
     const execute = createWorkerExecutor({ pathPrefix: prefix });
     try {
-      const reports = await Promise.all([logging("one", log, 40), logging("two", log, 5), logging("three", log, 20)].map((r) => execute(r, caps)));
-      expect(reports.map((r) => [r.role, r.results.length])).toEqual([["one", 0], ["two", 0], ["three", 0]]);
-      expect(readFileSync(log, "utf8")).toBe("start one\nend one\nstart two\nend two\nstart three\nend three\n");
+      const reports = await Promise.all(
+        [logging("one", log, 40), logging("two", log, 5), logging("three", log, 20)].map((r) =>
+          execute(r, caps),
+        ),
+      );
+      expect(reports.map((r) => [r.role, r.results.length])).toEqual([
+        ["one", 0],
+        ["two", 0],
+        ["three", 0],
+      ]);
+      expect(readFileSync(log, "utf8")).toBe(
+        "start one\nend one\nstart two\nend two\nstart three\nend three\n",
+      );
     } finally {
       execute.close();
     }
@@ -64,10 +82,15 @@ describe("worker executor", () => {
     const execute = createWorkerExecutor({ pathPrefix: prefix });
     try {
       const spin = { ...logging("spin", log, 0, "while (true) {}"), timeoutMs: 100 };
-      const [stuck, after] = await Promise.all([execute(spin, caps), execute(logging("after", log, 5), caps)]);
+      const [stuck, after] = await Promise.all([
+        execute(spin, caps),
+        execute(logging("after", log, 5), caps),
+      ]);
       expect(stuck.results).toHaveLength(1);
       expect(stuck.results[0]).toMatchObject({ cmd: "role(spin)", rc: 1 });
-      expect(stuck.results[0]!.error).toBe("roles/spin.ts: timed out after 0.1s (the role did not yield; it was stopped)");
+      expect(stuck.results[0]!.error).toBe(
+        "roles/spin.ts: timed out after 0.1s (the role did not yield; it was stopped)",
+      );
       expect(after.results).toEqual([]);
       expect(readFileSync(log, "utf8")).toBe("start spin\nstart after\nend after\n");
     } finally {
@@ -78,11 +101,17 @@ describe("worker executor", () => {
   test("closing fails the running role and those queued behind it", async () => {
     const { prefix, log } = sandbox();
     const execute = createWorkerExecutor({ pathPrefix: prefix });
-    const running = [execute(logging("long", log, 5_000), caps), execute(logging("next", log, 5), caps)];
+    const running = [
+      execute(logging("long", log, 5_000), caps),
+      execute(logging("next", log, 5), caps),
+    ];
     await Bun.sleep(300);
     execute.close();
     const reports = await Promise.all(running);
-    expect(reports.map((r) => [r.role, r.results[0]?.error])).toEqual([["long", "the agent is stopping"], ["next", "the agent is stopping"]]);
+    expect(reports.map((r) => [r.role, r.results[0]?.error])).toEqual([
+      ["long", "the agent is stopping"],
+      ["next", "the agent is stopping"],
+    ]);
   });
 });
 
@@ -99,12 +128,19 @@ test("file content read through the main thread reaches the role worker intact: 
   const files = source;
   const execute = createWorkerExecutor({ pathPrefix: join(prefix, "dst") });
   try {
-    const req: RunRoleRequest = { ...logging("sync", join(prefix, "log"), 0), source: `export default async ({ syncdir }) => { await syncdir("files/app", "/srv/app"); };` };
+    const req: RunRoleRequest = {
+      ...logging("sync", join(prefix, "log"), 0),
+      source: `export default async ({ syncdir }) => { await syncdir("files/app", "/srv/app"); };`,
+    };
     const report = await execute(req, { ...caps, files });
     expect(report.results.map((r) => [r.rc, r.error])).toEqual([[0, undefined]]);
     expect(readFileSync(join(prefix, "dst/srv/app/one.txt"), "utf8")).toBe("one\n");
-    expect(readFileSync(join(prefix, "dst/srv/app/sub/two.txt"), "utf8")).toBe("two\n".repeat(1000));
-    expect(Buffer.compare(readFileSync(join(prefix, "dst/srv/app/big.bin")), Buffer.from(big))).toBe(0);
+    expect(readFileSync(join(prefix, "dst/srv/app/sub/two.txt"), "utf8")).toBe(
+      "two\n".repeat(1000),
+    );
+    expect(
+      Buffer.compare(readFileSync(join(prefix, "dst/srv/app/big.bin")), Buffer.from(big)),
+    ).toBe(0);
     expect(n.read).toBeGreaterThan(3); // the big file came in chunks
   } finally {
     execute.close();

@@ -65,27 +65,50 @@ export function readHello(m1: Uint8Array): Uint8Array {
 
 // ---- message 2: server -> client: server ephemeral (32) | server key (32) | signature (64) | MAC (32) ----
 
-export function writeServerProof(m1: Uint8Array, clientEph: Uint8Array, identity: Identity): { m2: Uint8Array; t: Transcript } {
+export function writeServerProof(
+  m1: Uint8Array,
+  clientEph: Uint8Array,
+  identity: Identity,
+): { m2: Uint8Array; t: Transcript } {
   const eph = nacl.box.keyPair();
   const dh = agree(eph.secretKey, clientEph);
   const h1 = sha512(sha512(LABEL, " transcript", m1), eph.publicKey, identity.publicKey);
-  const sig = nacl.sign.detached(concat(enc.encode(`${LABEL} server signature`), h1), identity.secretKey);
+  const sig = nacl.sign.detached(
+    concat(enc.encode(`${LABEL} server signature`), h1),
+    identity.secretKey,
+  );
   const macKey = sha512(LABEL, " mac", dh, h1).subarray(0, 32);
   const h2 = sha512(h1, sig);
   const mac = hmac(macKey, "server finished", h2);
-  return { m2: concat(eph.publicKey, identity.publicKey, sig, mac), t: { dh, macKey, hash: sha512(h2, mac) } };
+  return {
+    m2: concat(eph.publicKey, identity.publicKey, sig, mac),
+    t: { dh, macKey, hash: sha512(h2, mac) },
+  };
 }
 
 /** Verify message 2; returns the master's long-term key it proved it holds. */
-export function readServerProof(m1: Uint8Array, m2: Uint8Array, eph: nacl.BoxKeyPair): { masterKey: Uint8Array; t: Transcript } {
+export function readServerProof(
+  m1: Uint8Array,
+  m2: Uint8Array,
+  eph: nacl.BoxKeyPair,
+): { masterKey: Uint8Array; t: Transcript } {
   if (m2.length !== 160) fail(`server proof of ${m2.length} bytes, expected 160`);
-  const [serverEph, masterKey, sig, mac] = [m2.subarray(0, 32), m2.subarray(32, 64), m2.subarray(64, 128), m2.subarray(128)];
+  const [serverEph, masterKey, sig, mac] = [
+    m2.subarray(0, 32),
+    m2.subarray(32, 64),
+    m2.subarray(64, 128),
+    m2.subarray(128),
+  ];
   const h1 = sha512(sha512(LABEL, " transcript", m1), serverEph, masterKey);
-  if (!nacl.sign.detached.verify(concat(enc.encode(`${LABEL} server signature`), h1), sig, masterKey)) fail("the master's signature is invalid");
+  if (
+    !nacl.sign.detached.verify(concat(enc.encode(`${LABEL} server signature`), h1), sig, masterKey)
+  )
+    fail("the master's signature is invalid");
   const dh = agree(eph.secretKey, serverEph);
   const macKey = sha512(LABEL, " mac", dh, h1).subarray(0, 32);
   const h2 = sha512(h1, sig);
-  if (!timingSafeEqual(hmac(macKey, "server finished", h2), mac)) fail("the master's key confirmation is invalid");
+  if (!timingSafeEqual(hmac(macKey, "server finished", h2), mac))
+    fail("the master's key confirmation is invalid");
   return { masterKey: new Uint8Array(masterKey), t: { dh, macKey, hash: sha512(h2, mac) } };
 }
 
@@ -101,24 +124,38 @@ function claimBytes(publicKey: Uint8Array, kind: Kind, idBytes: Uint8Array): Uin
   return concat(publicKey, new Uint8Array([KINDS.indexOf(kind) + 1, idBytes.length]), idBytes);
 }
 
-export function writeClientProof(t: Transcript, identity: Identity, id: string, kind: Kind): { m3: Uint8Array; final: Uint8Array } {
+export function writeClientProof(
+  t: Transcript,
+  identity: Identity,
+  id: string,
+  kind: Kind,
+): { m3: Uint8Array; final: Uint8Array } {
   const claim = claimBytes(identity.publicKey, kind, enc.encode(validateId(id)));
   const h3 = sha512(t.hash, claim);
-  const sig = nacl.sign.detached(concat(enc.encode(`${LABEL} client signature`), h3), identity.secretKey);
+  const sig = nacl.sign.detached(
+    concat(enc.encode(`${LABEL} client signature`), h3),
+    identity.secretKey,
+  );
   const h4 = sha512(h3, sig);
   const mac = hmac(t.macKey, "client finished", h4);
   return { m3: concat(claim, sig, mac), final: sha512(h4, mac) };
 }
 
-export function readClientProof(t: Transcript, m3: Uint8Array): { claim: ClientClaim; final: Uint8Array } {
+export function readClientProof(
+  t: Transcript,
+  m3: Uint8Array,
+): { claim: ClientClaim; final: Uint8Array } {
   if (m3.length < 34) fail(`client proof of ${m3.length} bytes is too short`);
   const kind = KINDS[m3[32]! - 1];
   const idLength = m3[33]!;
   if (!kind) fail(`unknown peer kind ${m3[32]}`);
-  if (m3.length !== 34 + idLength + 96) fail(`client proof of ${m3.length} bytes, expected ${34 + idLength + 96}`);
+  if (m3.length !== 34 + idLength + 96)
+    fail(`client proof of ${m3.length} bytes, expected ${34 + idLength + 96}`);
   let id: string;
   try {
-    id = validateId(new TextDecoder("utf-8", { fatal: true }).decode(m3.subarray(34, 34 + idLength)));
+    id = validateId(
+      new TextDecoder("utf-8", { fatal: true }).decode(m3.subarray(34, 34 + idLength)),
+    );
   } catch (err) {
     fail(`the peer's id is invalid: ${(err as Error).message}`);
   }
@@ -126,14 +163,21 @@ export function readClientProof(t: Transcript, m3: Uint8Array): { claim: ClientC
   const claim = m3.subarray(0, 34 + idLength);
   const [sig, mac] = [m3.subarray(34 + idLength, 98 + idLength), m3.subarray(98 + idLength)];
   const h3 = sha512(t.hash, claim);
-  if (!nacl.sign.detached.verify(concat(enc.encode(`${LABEL} client signature`), h3), sig, publicKey)) fail("the peer's signature is invalid");
+  if (
+    !nacl.sign.detached.verify(concat(enc.encode(`${LABEL} client signature`), h3), sig, publicKey)
+  )
+    fail("the peer's signature is invalid");
   const h4 = sha512(h3, sig);
-  if (!timingSafeEqual(hmac(t.macKey, "client finished", h4), mac)) fail("the peer's key confirmation is invalid");
+  if (!timingSafeEqual(hmac(t.macKey, "client finished", h4), mac))
+    fail("the peer's key confirmation is invalid");
   return { claim: { id, kind, publicKey: new Uint8Array(publicKey) }, final: sha512(h4, mac) };
 }
 
 /** One 32-byte key per direction: SHA-512(label || shared secret || transcript hash), split in two. */
-export function sessionKeys(t: Transcript, final: Uint8Array): { clientToServer: Uint8Array; serverToClient: Uint8Array } {
+export function sessionKeys(
+  t: Transcript,
+  final: Uint8Array,
+): { clientToServer: Uint8Array; serverToClient: Uint8Array } {
   const k = sha512(LABEL, " session keys", t.dh, final);
   return { clientToServer: k.subarray(0, 32), serverToClient: k.subarray(32, 64) };
 }

@@ -46,9 +46,12 @@ describe("keys", () => {
 });
 
 describe("strings", () => {
-  test.each(["", "x", "päss wörd ✓", "line1\nline2", "]NACL[", "y".repeat(10_000)])("round trip of %p", (s) => {
-    expect(decryptString(encryptString(s, key), key)).toBe(s);
-  });
+  test.each(["", "x", "päss wörd ✓", "line1\nline2", "]NACL[", "y".repeat(10_000)])(
+    "round trip of %p",
+    (s) => {
+      expect(decryptString(encryptString(s, key), key)).toBe(s);
+    },
+  );
 
   const good = encryptString("hello", key);
   const flipped = good.slice(0, 20) + (good[20] === "A" ? "B" : "A") + good.slice(21);
@@ -87,16 +90,28 @@ describe("secrets in a tree", () => {
     ["a nested object", { a: 1, b: ["x", { c: secret }] }, true],
     ["nested arrays", [1, [2, [secret]]], true],
     ["no secret", { a: "NACL", b: [1, "x"] }, false],
-    ["a Map (only plain objects and arrays are looked into)", { a: new Map([["k", secret]]) }, false],
+    [
+      "a Map (only plain objects and arrays are looked into)",
+      { a: new Map([["k", secret]]) },
+      false,
+    ],
   ])("containsSecret of %s is %p", (_name, value, expected) => {
     expect(containsSecret(value)).toBe(expected);
   });
 
   test("decryptTree returns a decrypted copy and leaves the input alone", () => {
     const date = new Date(0);
-    const input = { envs: { prod: { db: secret, list: [secret, "plain", 3], when: date } }, n: null, t: true };
+    const input = {
+      envs: { prod: { db: secret, list: [secret, "plain", 3], when: date } },
+      n: null,
+      t: true,
+    };
     const out = decryptTree(input, key);
-    expect(out).toEqual({ envs: { prod: { db: "s3cret", list: ["s3cret", "plain", 3], when: date } }, n: null, t: true });
+    expect(out).toEqual({
+      envs: { prod: { db: "s3cret", list: ["s3cret", "plain", 3], when: date } },
+      n: null,
+      t: true,
+    });
     expect(out.envs.prod.when).toBe(date);
     expect(input.envs.prod.db).toBe(secret);
     expect(containsSecret(out)).toBe(false);
@@ -106,17 +121,26 @@ describe("secrets in a tree", () => {
     const input = JSON.parse(`{"__proto__": {"polluted": "${secret}"}}`) as Record<string, unknown>;
     const out = decryptTree(input, key) as Record<string, unknown>;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyDescriptor(out, "__proto__")?.value).toEqual({ polluted: "s3cret" });
+    expect(Object.getOwnPropertyDescriptor(out, "__proto__")?.value).toEqual({
+      polluted: "s3cret",
+    });
   });
 
   test("errors name the path of the bad value", () => {
-    expect(() => decryptTree({ envs: { prod: { list: ["ok", "NACL[AAAA]"] } } }, key)).toThrow(/^envs\.prod\.list\[1\]: malformed secret/);
-    expect(() => decryptTree({ a: secret }, otherKey)).toThrow(/^a: wrong password or corrupted data$/);
+    expect(() => decryptTree({ envs: { prod: { list: ["ok", "NACL[AAAA]"] } } }, key)).toThrow(
+      /^envs\.prod\.list\[1\]: malformed secret/,
+    );
+    expect(() => decryptTree({ a: secret }, otherKey)).toThrow(
+      /^a: wrong password or corrupted data$/,
+    );
   });
 
   test("a tree that contains itself is refused; shared branches are fine", () => {
     const shared = { s: secret };
-    expect(decryptTree({ a: shared, b: shared }, key)).toEqual({ a: { s: "s3cret" }, b: { s: "s3cret" } });
+    expect(decryptTree({ a: shared, b: shared }, key)).toEqual({
+      a: { s: "s3cret" },
+      b: { s: "s3cret" },
+    });
     const loop: Record<string, unknown> = { x: 1 };
     loop.self = loop;
     expect(() => decryptTree(loop, key)).toThrow(/self contains itself/);
@@ -149,11 +173,36 @@ describe("files (buffers and streams)", () => {
   const block2 = MiB + 40;
   test.each([
     ["the wrong password", sealed, otherKey, /^wrong password or corrupted data in block 1$/],
-    ["a flipped byte in block 2", flip(block2 + 5000), key, /^wrong password or corrupted data in block 2$/],
-    ["a flipped nonce byte in block 3", flip(2 * block2 + 3), key, /^truncated or corrupted data in block 3, the last one \(140 bytes/],
-    ["a last block cut short", sealed.subarray(0, sealed.length - 10), key, /^truncated or corrupted data in block 3, the last one \(130 bytes/],
-    ["a last block shorter than a nonce", sealed.subarray(0, 2 * block2 + 30), key, /^truncated data: block 3 has 30 bytes, less than the 40/],
-    ["a single block cut short", encryptBytes(pattern(100), key).subarray(0, 90), key, /^wrong password or corrupted data in block 1$/],
+    [
+      "a flipped byte in block 2",
+      flip(block2 + 5000),
+      key,
+      /^wrong password or corrupted data in block 2$/,
+    ],
+    [
+      "a flipped nonce byte in block 3",
+      flip(2 * block2 + 3),
+      key,
+      /^truncated or corrupted data in block 3, the last one \(140 bytes/,
+    ],
+    [
+      "a last block cut short",
+      sealed.subarray(0, sealed.length - 10),
+      key,
+      /^truncated or corrupted data in block 3, the last one \(130 bytes/,
+    ],
+    [
+      "a last block shorter than a nonce",
+      sealed.subarray(0, 2 * block2 + 30),
+      key,
+      /^truncated data: block 3 has 30 bytes, less than the 40/,
+    ],
+    [
+      "a single block cut short",
+      encryptBytes(pattern(100), key).subarray(0, 90),
+      key,
+      /^wrong password or corrupted data in block 1$/,
+    ],
   ])("refuses %s, by buffer and by stream", async (_name, data, k, message) => {
     expect(() => decryptBytes(data, k)).toThrow(message);
     expect(collect(decryptStream(pieces(data, 100_000), k))).rejects.toThrow(message);
@@ -175,9 +224,15 @@ describe("the password", () => {
 
   test("$SALTY_PASSWORD first, verbatim; then crypto.pass trimmed; then $PASSWORD, verbatim; else null", async () => {
     const root = keyroot("both", `  ${strong}\n`);
-    expect(await readPassword(root, { SALTY_PASSWORD: " salty ", PASSWORD: " from env " })).toBe(" salty ");
+    expect(await readPassword(root, { SALTY_PASSWORD: " salty ", PASSWORD: " from env " })).toBe(
+      " salty ",
+    );
     expect(await readPassword(root, { PASSWORD: " from env " })).toBe(strong);
-    expect(await findPassword(root, { PASSWORD: " from env " })).toEqual({ password: strong, from: "crypto.pass", ignored: expect.stringContaining("$PASSWORD is set but not used") });
+    expect(await findPassword(root, { PASSWORD: " from env " })).toEqual({
+      password: strong,
+      from: "crypto.pass",
+      ignored: expect.stringContaining("$PASSWORD is set but not used"),
+    });
     expect(await readPassword(root, { PASSWORD: "" })).toBe(strong);
     expect(await readPassword(root, {})).toBe(strong);
     expect(await readPassword(keyroot("none"), { PASSWORD: " from env " })).toBe(" from env ");

@@ -3,7 +3,15 @@
 // (pax), symlinks and modes; what the system's tar makes reads back; top.ts
 // shapes accepted and refused.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { tempDirs } from "../_temp.ts";
 import { TarWriter } from "../../lib/deploy/tar-write.ts";
@@ -34,7 +42,12 @@ describe("tar", () => {
     await w.close();
     const got = await extractBundle(join(out, "b.tar"), join(out, "x"), limits);
     expect(got.bytes).toBe(3_000_000 + 5 + 10);
-    expect(readFileSync(join(out, "x", "d".repeat(60), "e".repeat(80), "file-with-a-long-name.txt"), "utf8")).toBe("deep\n");
+    expect(
+      readFileSync(
+        join(out, "x", "d".repeat(60), "e".repeat(80), "file-with-a-long-name.txt"),
+        "utf8",
+      ),
+    ).toBe("deep\n");
     expect(statSync(join(out, "x/run.sh")).mode & 0o7777).toBe(0o755);
     expect(readlinkSync(join(out, "x/link"))).toBe("run.sh");
     expect(readFileSync(join(out, "x/big.bin")).equals(Buffer.alloc(3_000_000, 7))).toBe(true);
@@ -45,16 +58,34 @@ describe("tar", () => {
     const out = temp();
     expect(Bun.spawnSync(["tar", "-C", src, "-cf", join(out, "b.tar"), "."]).exitCode).toBe(0);
     await extractBundle(join(out, "b.tar"), join(out, "x"), limits);
-    expect(readFileSync(join(out, "x", "d".repeat(60), "e".repeat(80), "file-with-a-long-name.txt"), "utf8")).toBe("deep\n");
-    await expect(extractBundle(join(out, "b.tar"), join(out, "y"), { maxEntries: 3, maxBytes: 1e9 })).rejects.toThrow(/more than 3 entries/);
-    await expect(extractBundle(join(out, "b.tar"), join(out, "z"), { maxEntries: 100, maxBytes: 1000 })).rejects.toThrow(/more than 1000 bytes/);
+    expect(
+      readFileSync(
+        join(out, "x", "d".repeat(60), "e".repeat(80), "file-with-a-long-name.txt"),
+        "utf8",
+      ),
+    ).toBe("deep\n");
+    await expect(
+      extractBundle(join(out, "b.tar"), join(out, "y"), { maxEntries: 3, maxBytes: 1e9 }),
+    ).rejects.toThrow(/more than 3 entries/);
+    await expect(
+      extractBundle(join(out, "b.tar"), join(out, "z"), { maxEntries: 100, maxBytes: 1000 }),
+    ).rejects.toThrow(/more than 1000 bytes/);
   });
 });
 
 describe("top.ts", () => {
   test.each([
-    [`export default { prod: { "role:web and env:prod": ["app", "db"], web1: ['x'] } };`, [["role:web and env:prod", ["app", "db"]], ["web1", ["x"]]]],
-    [`// c\nexport default { /* c */ prod: { "*": ["app",], }, } satisfies Record<string, Record<string, string[]>>;\n`, [["*", ["app"]]]],
+    [
+      `export default { prod: { "role:web and env:prod": ["app", "db"], web1: ['x'] } };`,
+      [
+        ["role:web and env:prod", ["app", "db"]],
+        ["web1", ["x"]],
+      ],
+    ],
+    [
+      `// c\nexport default { /* c */ prod: { "*": ["app",], }, } satisfies Record<string, Record<string, string[]>>;\n`,
+      [["*", ["app"]]],
+    ],
     [`const x: number = 1;\nexport default { prod: {} };`, null],
     [`export default { prod: { "*": [process.env.X] } };`, null],
     [`export default { prod: { "*": ["../evil"] } };`, null],

@@ -20,8 +20,13 @@ for (const b of backends()) {
       const dir = temp();
       const first = await b.open(dir);
       const second = first.url ? openPostgres(first.url) : openSqlite(join(dir, "history.db"));
-      const s1 = new HistoryStore(first.db), s2 = new HistoryStore(second);
-      return [new TokenStore(s1), new TokenStore(s2), async () => (await s1.close(), await s2.close())];
+      const s1 = new HistoryStore(first.db),
+        s2 = new HistoryStore(second);
+      return [
+        new TokenStore(s1),
+        new TokenStore(s2),
+        async () => (await s1.close(), await s2.close()),
+      ];
     }
 
     test("issued, authenticated, scoped; a wrong secret, an unknown id and a malformed token are 401", async () => {
@@ -34,8 +39,12 @@ for (const b of backends()) {
         expect(() => authorize(t, "shop", "prod")).not.toThrow();
         expect(() => authorize(t, "shop", "dev")).toThrow(Forbidden);
         expect(() => authorize(t, "blog", "prod")).toThrow(Forbidden);
-        await expect(a.authenticate(`${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`)).rejects.toThrow(Unauthenticated);
-        await expect(a.authenticate(`salty_000000000000_${token.slice(-43)}`)).rejects.toThrow(Unauthenticated);
+        await expect(
+          a.authenticate(`${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`),
+        ).rejects.toThrow(Unauthenticated);
+        await expect(a.authenticate(`salty_000000000000_${token.slice(-43)}`)).rejects.toThrow(
+          Unauthenticated,
+        );
         await expect(a.authenticate("hunter2")).rejects.toThrow(Unauthenticated);
         const secret = token.slice(-43);
         expect(JSON.stringify(await a.list())).not.toContain(secret);
@@ -63,7 +72,9 @@ for (const b of backends()) {
         const { token } = await a.issue({ project: "shop", expiresInMs: -1 });
         await expect(a.authenticate(token)).rejects.toThrow(/expired/);
         await expect(a.issue({ project: "../etc" })).rejects.toThrow(/project name/);
-        await expect(a.issue({ project: "shop", deployment: "a/b" })).rejects.toThrow(/deployment name/);
+        await expect(a.issue({ project: "shop", deployment: "a/b" })).rejects.toThrow(
+          /deployment name/,
+        );
       } finally {
         await close();
       }

@@ -58,7 +58,9 @@ describe("salty targets", () => {
     const r = await w.salty(["targets", expr, "--json", ...k()]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect((JSON.parse(r.stdout) as { hosts: Array<{ id: string }> }).hosts.map((h) => h.id)).toEqual(ids);
+    expect(
+      (JSON.parse(r.stdout) as { hosts: Array<{ id: string }> }).hosts.map((h) => h.id),
+    ).toEqual(ids);
   });
 
   test("prints one host per line, saying which are not connected, and the strangers it matches", async () => {
@@ -66,13 +68,23 @@ describe("salty targets", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^a1 +cluster:lab env:lab\n/m);
     expect(r.stdout).toMatch(/^ghost +cluster:edge env:prod  \(not connected\)$/m);
-    expect(r.stdout).toMatch(/^x9 +\(connected, not in the inventory: apply and run leave it out\)$/m);
+    expect(r.stdout).toMatch(
+      /^x9 +\(connected, not in the inventory: apply and run leave it out\)$/m,
+    );
   });
 
   test.each([
     ["nothing", "web*", /^salty: no host matched target=web\*/],
-    ["a parse error", "a1 and", /^salty: target "a1 and": expected a host glob or NAME: after "and"\n$/],
-    ["an unknown role", "role:nginx", /^salty: target=role:nginx: no host of the inventory has role nginx \(known: base, db\)\n$/],
+    [
+      "a parse error",
+      "a1 and",
+      /^salty: target "a1 and": expected a host glob or NAME: after "and"\n$/,
+    ],
+    [
+      "an unknown role",
+      "role:nginx",
+      /^salty: target=role:nginx: no host of the inventory has role nginx \(known: base, db\)\n$/,
+    ],
   ])("%s is exit 2 with one line", async (_what, expr, message) => {
     const r = await w.salty(["targets", expr, ...k()]);
     expect(r).toMatchObject({ code: 2, stdout: "" });
@@ -94,8 +106,15 @@ describe("salty ping", () => {
   test("exit 0 when every targeted host answered; --json", async () => {
     const r = await w.salty(["ping", "cluster:lab", "--json", ...k()]);
     expect(r.code).toBe(0);
-    const reply = JSON.parse(r.stdout) as { hosts: Array<{ id: string; status: string; ms: number }>; timeoutMs: number };
-    expect(reply.hosts.map((h) => [h.id, h.status])).toEqual([["a1", "ok"], ["a2", "ok"], ["ro", "ok"]]);
+    const reply = JSON.parse(r.stdout) as {
+      hosts: Array<{ id: string; status: string; ms: number }>;
+      timeoutMs: number;
+    };
+    expect(reply.hosts.map((h) => [h.id, h.status])).toEqual([
+      ["a1", "ok"],
+      ["a2", "ok"],
+      ["ro", "ok"],
+    ]);
     expect(reply.timeoutMs).toBe(2000);
   });
 
@@ -108,7 +127,16 @@ describe("salty ping", () => {
 
 describe("salty run", () => {
   test("runs on every targeted host, output prefixed and in order per host, then rc and elapsed per host", async () => {
-    const r = await w.salty(["run", "a*", ...k(), "--", "sh", "-c", 'for i in 1 2 3; do echo "line $i of $0"; done', "x"]);
+    const r = await w.salty([
+      "run",
+      "a*",
+      ...k(),
+      "--",
+      "sh",
+      "-c",
+      'for i in 1 2 3; do echo "line $i of $0"; done',
+      "x",
+    ]);
     expect(r.code).toBe(0);
     for (const id of ["a1", "a2"]) {
       const mine = r.stdout.split("\n").filter((l) => l.startsWith(`${id}| `));
@@ -122,7 +150,12 @@ describe("salty run", () => {
     // The command goes on only once this test has seen its first line: no timing involved.
     const go = `${w.dir}/go-on`;
     const script = `echo first; i=0; while [ ! -e ${go} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo second`;
-    const p = Bun.spawn([w.bin, "run", "a1", ...k(), "--shell", "--", script], { cwd: w.dir, env: { ...process.env }, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([w.bin, "run", "a1", ...k(), "--shell", "--", script], {
+      cwd: w.dir,
+      env: { ...process.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const reader = p.stdout.getReader();
     let seen = "";
     while (!seen.includes("a1| first\n")) {
@@ -146,37 +179,82 @@ describe("salty run", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("a1| out\n");
     expect(r.stderr).toMatch(/^a1 +rc:3 elapsed:/m);
-    expect(r.stderr).toMatch(/^ro +refused: this agent runs with --no-remote-exec \(roles only\)$/m);
+    expect(r.stderr).toMatch(
+      /^ro +refused: this agent runs with --no-remote-exec \(roles only\)$/m,
+    );
     expect(r.stderr).toMatch(/^ghost +not connected$/m);
     expect(r.stdout).not.toContain("ro|");
   });
 
   test("--json: one event per output chunk and per host end, then done; --env and --cwd reach the command", async () => {
-    const r = await w.salty(["run", "a2", "--json", "--env", "GREETING=hi there", "--cwd", "/tmp", ...k(), "--shell", "--", 'echo "$GREETING from $(pwd)"']);
+    const r = await w.salty([
+      "run",
+      "a2",
+      "--json",
+      "--env",
+      "GREETING=hi there",
+      "--cwd",
+      "/tmp",
+      ...k(),
+      "--shell",
+      "--",
+      'echo "$GREETING from $(pwd)"',
+    ]);
     expect(r.code).toBe(0);
-    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(events.every((e) => e.v === 1)).toBe(true);
     const kinds = events.map((e) => e.type);
     expect(kinds[0]).toBe("job");
     expect(kinds.at(-1)).toBe("done");
-    expect(events.filter((e) => e.type === "output").map((e) => e.data).join("")).toBe("hi there from /tmp\n");
-    expect(events.find((e) => e.type === "end")).toMatchObject({ host: "a2", status: "ran", rc: 0 });
+    expect(
+      events
+        .filter((e) => e.type === "output")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("hi there from /tmp\n");
+    expect(events.find((e) => e.type === "end")).toMatchObject({
+      host: "a2",
+      status: "ran",
+      rc: 0,
+    });
     expect(events.at(-1)).toMatchObject({ type: "done", rc: 0, hosts: 1 });
   });
 
   test("the host's secret values are masked in its output, even split across chunks", async () => {
-    const r = await w.salty(["run", "a1", ...k(), "--shell", "--", "printf 'tok-a1-s3'; sleep 0.2; printf 'cret-value and more\\n'"]);
+    const r = await w.salty([
+      "run",
+      "a1",
+      ...k(),
+      "--shell",
+      "--",
+      "printf 'tok-a1-s3'; sleep 0.2; printf 'cret-value and more\\n'",
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("a1| ******** and more\n");
     expect(r.stdout + r.stderr).not.toContain("s3cret");
   });
 
   test("output past the cap is cut, and the end line says so", async () => {
-    const r = await w.salty(["run", "a1", ...k(), "--shell", "--", "head -c 3000000 /dev/zero | tr '\\\\0' x; echo"]);
+    const r = await w.salty([
+      "run",
+      "a1",
+      ...k(),
+      "--shell",
+      "--",
+      "head -c 3000000 /dev/zero | tr '\\\\0' x; echo",
+    ]);
     expect(r.code).toBe(0);
-    const kept = r.stdout.split("\n").filter((l) => l.startsWith("a1| ")).join("").length;
+    const kept = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("a1| "))
+      .join("").length;
     expect(kept).toBeLessThanOrEqual(1024 * 1024 + 10);
-    expect(r.stdout).toMatch(/^a1 +rc:0 elapsed:\S+ {2}\(output cut: more than 1 MiB, or sent too fast\)$/m);
+    expect(r.stdout).toMatch(
+      /^a1 +rc:0 elapsed:\S+ {2}\(output cut: more than 1 MiB, or sent too fast\)$/m,
+    );
   });
 
   test("recorded in the job history as kind run", async () => {
@@ -211,16 +289,27 @@ describe("salty hosts", () => {
     expect((await w.salty(["apply", "target=a1", "version=t1", ...k()])).code).toBe(0);
     let r = await w.salty(["hosts", ...k()]);
     // The history writes in the background: wait (bounded) for the apply to show.
-    for (const end = Date.now() + 10_000; Date.now() < end && !/^a1 .* ok \d+s ago/m.test(r.stdout); await Bun.sleep(100)) r = await w.salty(["hosts", ...k()]);
+    for (
+      const end = Date.now() + 10_000;
+      Date.now() < end && !/^a1 .* ok \d+s ago/m.test(r.stdout);
+      await Bun.sleep(100)
+    )
+      r = await w.salty(["hosts", ...k()]);
     expect(r.code).toBe(0);
     const [head, ...rows] = r.stdout.trimEnd().split("\n");
     expect(head).toMatch(/^ID +CLUSTER +ENV +OS +IP +CONNECTED +LAST APPLY$/);
     expect(rows.map((l) => l.split(/ +/)[0])).toEqual(["a1", "a2", "ro", "x9"]);
-    expect(rows[0]).toMatch(/^a1 +lab +lab +\S.* +\d+\.\d+\.\d+\.\d+ +\d+[smhd] +ok \d+s ago version=t1$/);
+    expect(rows[0]).toMatch(
+      /^a1 +lab +lab +\S.* +\d+\.\d+\.\d+\.\d+ +\d+[smhd] +ok \d+s ago version=t1$/,
+    );
     expect(rows[1]).toMatch(/^a2 +lab +lab .* +\d+[smhd] +-$/);
     expect(rows[3]).toMatch(/^x9 +\(not in inventory\) +- /);
     const json = JSON.parse((await w.salty(["hosts", "--json", ...k()])).stdout);
-    expect(json.a1).toMatchObject({ cluster: "lab", env: "lab", lastApply: { status: "ok", version: "t1" } });
+    expect(json.a1).toMatchObject({
+      cluster: "lab",
+      env: "lab",
+      lastApply: { status: "ok", version: "t1" },
+    });
     expect(json.x9.cluster).toBeUndefined();
     expect(Object.keys(json.a1.facts)).toContain("kernel");
   });

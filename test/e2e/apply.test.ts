@@ -46,7 +46,8 @@ export default (async ({ render, hosts, me }) => {
 }) satisfies Role;
 `,
   "files/base/motd": "managed by salty\n",
-  "files/base/app.conf": "host=<%= id %> cluster=<%= me.cluster %> level=<%= me.vars.level %> domain=<%= me.vars.domain %>\n",
+  "files/base/app.conf":
+    "host=<%= id %> cluster=<%= me.cluster %> level=<%= me.vars.level %> domain=<%= me.vars.domain %>\n",
   "files/web/view.txt": "others=<%= others %>\nmine=<%= mine %>\n",
 };
 
@@ -72,16 +73,26 @@ describe("salty apply", () => {
     // An apply without target= covers every host: one not connected is missing (before issue 12: left out, exit 0).
     expect(first.stderr).toBe("host:ghost ...host missing...\n");
     expect(first.code).toBe(1);
-    for (const id of ["web1", "web2", "st1"]) expect(first.stdout).toMatch(new RegExp(`^host:${id} elapsed:\\S+ errors:0 changed:[1-9]`, "m"));
+    for (const id of ["web1", "web2", "st1"])
+      expect(first.stdout).toMatch(
+        new RegExp(`^host:${id} elapsed:\\S+ errors:0 changed:[1-9]`, "m"),
+      );
     expect(first.stdout).not.toContain("ghost");
-    expect(readFileSync(sandboxFile("web1", "etc/app/app.conf"), "utf8")).toBe("host=web1 cluster=prod level=warn domain=prod.test\n");
-    expect(readFileSync(sandboxFile("st1", "etc/app/app.conf"), "utf8")).toBe("host=st1 cluster=stage level=debug domain=stage.test\n");
+    expect(readFileSync(sandboxFile("web1", "etc/app/app.conf"), "utf8")).toBe(
+      "host=web1 cluster=prod level=warn domain=prod.test\n",
+    );
+    expect(readFileSync(sandboxFile("st1", "etc/app/app.conf"), "utf8")).toBe(
+      "host=st1 cluster=stage level=debug domain=stage.test\n",
+    );
     expect(existsSync(sandboxFile("st1", "etc/app/view.txt"))).toBe(false);
 
     const second = await apply("-v");
     expect(second.code).toBe(1);
     expect(second.stderr).toBe("host:ghost ...host missing...\n");
-    for (const id of ["web1", "web2", "st1"]) expect(second.stdout).toMatch(new RegExp(`^host:${id} elapsed:\\S+ errors:0 changed:0$`, "m"));
+    for (const id of ["web1", "web2", "st1"])
+      expect(second.stdout).toMatch(
+        new RegExp(`^host:${id} elapsed:\\S+ errors:0 changed:0$`, "m"),
+      );
     expect(second.stdout).toMatch(/^ {2}role:base elapsed:\S+ errors:0 changed:0$/m);
     expect(second.stdout).toMatch(/^elapsed:\d+\.\d{3}$/m);
   });
@@ -89,7 +100,9 @@ describe("salty apply", () => {
   test("-vv lists every command as JSON; declared tags run nothing", async () => {
     const r = await apply("-vv", "target=web1");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('    {"cmd":"copy(base/motd, /etc/app/motd)","rc":0,"changed":false,"created":false,"elapsed":');
+    expect(r.stdout).toContain(
+      '    {"cmd":"copy(base/motd, /etc/app/motd)","rc":0,"changed":false,"created":false,"elapsed":',
+    );
     expect(r.stdout).not.toContain("tag-only");
   });
 
@@ -136,7 +149,9 @@ describe("salty apply", () => {
 
   test("an agent's context holds none of another host's secrets", () => {
     const web1 = readFileSync(sandboxFile("web1", "etc/app/view.txt"), "utf8");
-    expect(web1).toContain('mine={"level":"warn","domain":"prod.test","secret":"web1-secret-value"}');
+    expect(web1).toContain(
+      'mine={"level":"warn","domain":"prod.test","secret":"web1-secret-value"}',
+    );
     expect(web1).toContain('"web2":');
     expect(web1).not.toContain("web2-secret-value");
     expect(web1).not.toContain("NACL[");
@@ -149,19 +164,34 @@ describe("salty apply", () => {
     const masked = await w.salty(["meta", "--keyroot", w.keyroot]);
     expect(masked.code).toBe(0);
     const meta = JSON.parse(masked.stdout);
-    expect(meta.hosts.web1).toMatchObject({ cluster: "prod", env: "prod", roles: ["base", "web", "tag-only"], connected: true });
-    expect(meta.hosts.web1.vars).toEqual({ level: "warn", domain: "prod.test", secret: "NACL[***]" });
+    expect(meta.hosts.web1).toMatchObject({
+      cluster: "prod",
+      env: "prod",
+      roles: ["base", "web", "tag-only"],
+      connected: true,
+    });
+    expect(meta.hosts.web1.vars).toEqual({
+      level: "warn",
+      domain: "prod.test",
+      secret: "NACL[***]",
+    });
     expect(meta.hosts.ghost.connected).toBe(false);
     expect(masked.stdout).not.toContain("secret-value");
-    const shown = JSON.parse((await w.salty(["meta", "--keyroot", w.keyroot, "--show-secrets"])).stdout);
+    const shown = JSON.parse(
+      (await w.salty(["meta", "--keyroot", w.keyroot, "--show-secrets"])).stdout,
+    );
     expect(shown.hosts.web2.vars.secret).toBe("web2-secret-value");
   });
 
   test("a role reaching outside the fileroot fails with rc 1 and nothing is sent", async () => {
     const r = await apply("-vv", "target=web1", "roles=base", "escape=true");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/"cmd":"copy\(\.\.\/keys\/crypto\.pass, \/etc\/app\/stolen\)","rc":1.*"error":"[^"]*(escapes|inside files\/|under files)/);
-    expect(r.stderr).toMatch(/"cmd":"syncdir\(\/etc, \/etc\/app\/etc\)","rc":1.*"error":"[^"]*(absolute|inside the fileroot)/);
+    expect(r.stderr).toMatch(
+      /"cmd":"copy\(\.\.\/keys\/crypto\.pass, \/etc\/app\/stolen\)","rc":1.*"error":"[^"]*(escapes|inside files\/|under files)/,
+    );
+    expect(r.stderr).toMatch(
+      /"cmd":"syncdir\(\/etc, \/etc\/app\/etc\)","rc":1.*"error":"[^"]*(absolute|inside the fileroot)/,
+    );
     expect(existsSync(sandboxFile("web1", "etc/app/stolen"))).toBe(false);
     expect(existsSync(sandboxFile("web1", "etc/app/etc"))).toBe(false);
   });
@@ -187,7 +217,9 @@ describe("salty apply", () => {
   test("a role that never yields is stopped at its timeout; the agent keeps serving", async () => {
     const r = await apply("--timeout", "1", "target=web1", "roles=base", "spin=true");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/"cmd":"role\(base\)","rc":1.*"error":"roles\/base\.ts: timed out after 1s \(the role did not yield; it was stopped\)"/);
+    expect(r.stderr).toMatch(
+      /"cmd":"role\(base\)","rc":1.*"error":"roles\/base\.ts: timed out after 1s \(the role did not yield; it was stopped\)"/,
+    );
     const after = await apply("target=web1");
     expect(after.code).toBe(0);
     expect(after.stdout).toMatch(/^host:web1 elapsed:\S+ errors:0/m);

@@ -7,7 +7,17 @@
 // (changed:0); a full commit hash equal to HEAD asks the network nothing (the
 // repository is moved away before that apply).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync, chmodSync, readdirSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+  readdirSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
 import { world, type World } from "./_harness.ts";
@@ -17,7 +27,16 @@ const tmpDir = tempDir("salty-artifacts-");
 const tmp = tmpDir.path;
 
 function sh(argv: string[], cwd = tmp): string {
-  const p = Bun.spawnSync(argv, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  const p = Bun.spawnSync(argv, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+  });
   if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
   return p.stdout.toString().trim();
 }
@@ -72,14 +91,21 @@ function tarEntry(name: string, type: "0" | "2", body = "", link = ""): Uint8Arr
   data.set(new TextEncoder().encode(body));
   return new Uint8Array([...h, ...data]);
 }
-const evilTgz = (...entries: Uint8Array[]) => Bun.gzipSync(new Uint8Array([...entries.flatMap((e) => [...e]), ...new Uint8Array(1024)]));
+const evilTgz = (...entries: Uint8Array[]) =>
+  Bun.gzipSync(new Uint8Array([...entries.flatMap((e) => [...e]), ...new Uint8Array(1024)]));
 
 const sha = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const repo = makeRepo();
-const app1 = makeTgz("app-1.tar.gz", { "bin/run": "#!/bin/sh\necho 1\n", "README": "one\n" });
-const app2 = makeTgz("app-2.tar.gz", { "bin/run": "#!/bin/sh\necho 2\n", "README": "two\n" });
-const evilDotDot = evilTgz(tarEntry("ok.txt", "0", "ok\n"), tarEntry("../escaped.txt", "0", "out\n"));
-const evilLink = evilTgz(tarEntry("etc", "2", "", "../../../../../../etc"), tarEntry("ok.txt", "0", "ok\n"));
+const app1 = makeTgz("app-1.tar.gz", { "bin/run": "#!/bin/sh\necho 1\n", README: "one\n" });
+const app2 = makeTgz("app-2.tar.gz", { "bin/run": "#!/bin/sh\necho 2\n", README: "two\n" });
+const evilDotDot = evilTgz(
+  tarEntry("ok.txt", "0", "ok\n"),
+  tarEntry("../escaped.txt", "0", "out\n"),
+);
+const evilLink = evilTgz(
+  tarEntry("etc", "2", "", "../../../../../../etc"),
+  tarEntry("ok.txt", "0", "ok\n"),
+);
 
 let requests: string[] = [];
 const http = Bun.serve({
@@ -88,7 +114,13 @@ const http = Bun.serve({
   fetch(req) {
     const path = new URL(req.url).pathname;
     requests.push(path);
-    const bodies: Record<string, Uint8Array> = { "/app-1.tar.gz": app1, "/app-2.tar.gz": app2, "/wrong.tar.gz": app2, "/evil-dotdot.tar.gz": evilDotDot, "/evil-link.tar.gz": evilLink };
+    const bodies: Record<string, Uint8Array> = {
+      "/app-1.tar.gz": app1,
+      "/app-2.tar.gz": app2,
+      "/wrong.tar.gz": app2,
+      "/evil-dotdot.tar.gz": evilDotDot,
+      "/evil-link.tar.gz": evilLink,
+    };
     const body = bodies[path];
     return body ? new Response(body) : new Response("not found\n", { status: 404 });
   },
@@ -99,7 +131,9 @@ const cut = await Bun.listen({
   port: 0,
   socket: {
     data(s) {
-      s.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: application/octet-stream\r\n\r\n");
+      s.write(
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: application/octet-stream\r\n\r\n",
+      );
       s.write("x".repeat(100));
       s.end();
     },
@@ -139,7 +173,10 @@ const sandbox = () => w.sandbox("web1");
 
 /** The results a -vv apply printed (one JSON object per line). */
 function results(out: string): Result[] {
-  return out.split("\n").filter((l) => l.trimStart().startsWith('{"cmd"')).map((l) => JSON.parse(l.trim().replace(/,$/, "")) as Result);
+  return out
+    .split("\n")
+    .filter((l) => l.trimStart().startsWith('{"cmd"'))
+    .map((l) => JSON.parse(l.trim().replace(/,$/, "")) as Result);
 }
 const one = (out: string, prefix: string) => results(out).find((r) => r.cmd.startsWith(prefix));
 
@@ -149,7 +186,11 @@ function tree(dir = sandbox()): Record<string, string> {
   if (!existsSync(dir)) return out;
   for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     const p = join(e.parentPath, e.name);
-    out[p.slice(dir.length)] = e.isSymbolicLink() ? `-> ${readlinkSync(p)}` : e.isFile() ? readFileSync(p, "utf8") : "dir";
+    out[p.slice(dir.length)] = e.isSymbolicLink()
+      ? `-> ${readlinkSync(p)}`
+      : e.isFile()
+        ? readFileSync(p, "utf8")
+        : "dir";
   }
   return out;
 }
@@ -159,7 +200,14 @@ beforeAll(async () => {
   w = await world({ files: { ...files, "files/pkg/app-1.tar.gz": "" } });
   writeFileSync(join(w.fileroot, "files/pkg/app-1.tar.gz"), app1);
   writeFileSync(join(w.fileroot, "files/pkg/evil.tar.gz"), evilLink);
-  sh(["tar", "-cJf", join(w.fileroot, "files/pkg/app.tar.xz"), "-C", join(tmp, "src-app-2.tar.gz"), "."]);
+  sh([
+    "tar",
+    "-cJf",
+    join(w.fileroot, "files/pkg/app.tar.xz"),
+    "-C",
+    join(tmp, "src-app-2.tar.gz"),
+    ".",
+  ]);
   sh(["zip", "-qr", join(w.fileroot, "files/pkg/app.zip"), "."], join(tmp, "src-app-1.tar.gz"));
   // A zip entry named "../f" (zip keeps it) and a zip holding a symlink out (-y stores the link itself).
   mkdirSync(join(tmp, "zip-up/a/b"), { recursive: true });
@@ -191,7 +239,12 @@ describe("git", () => {
 
     const r = await apply("roles=src", `repo=${repo.url}`, "rev=main");
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(one(r.stdout, "git(")).toMatchObject({ rc: 0, changed: true, created: true, output: `(none) -> ${repo.second}` });
+    expect(one(r.stdout, "git(")).toMatchObject({
+      rc: 0,
+      changed: true,
+      created: true,
+      output: `(none) -> ${repo.second}`,
+    });
     expect(readFileSync(join(sandbox(), "srv/src/VERSION"), "utf8")).toBe("2\n");
 
     const again = await apply("roles=src", `repo=${repo.url}`, "rev=main");
@@ -201,11 +254,19 @@ describe("git", () => {
   test("a tag, then a full commit hash: old and new commit reported; a hash equal to HEAD makes no network call", async () => {
     const tag = await apply("roles=src", `repo=${repo.url}`, "rev=v1");
     expect(tag.code, tag.stdout + tag.stderr).toBe(0);
-    expect(one(tag.stdout, "git(")).toMatchObject({ rc: 0, changed: true, output: `${repo.second} -> ${repo.first}` });
+    expect(one(tag.stdout, "git(")).toMatchObject({
+      rc: 0,
+      changed: true,
+      output: `${repo.second} -> ${repo.first}`,
+    });
     expect(readFileSync(join(sandbox(), "srv/src/VERSION"), "utf8")).toBe("1\n");
 
     const back = await apply("roles=src", `repo=${repo.url}`, `rev=${repo.second}`);
-    expect(one(back.stdout, "git(")).toMatchObject({ rc: 0, changed: true, output: `${repo.first} -> ${repo.second}` });
+    expect(one(back.stdout, "git(")).toMatchObject({
+      rc: 0,
+      changed: true,
+      output: `${repo.first} -> ${repo.second}`,
+    });
 
     // The repository is gone: any fetch or ls-remote would fail.
     renameSync(repo.bare, `${repo.bare}.away`);
@@ -228,17 +289,27 @@ describe("git", () => {
   test("a shallow clone of a commit, and a rev the remote does not have", async () => {
     rmSync(join(sandbox(), "srv/src"), { recursive: true, force: true });
     const r = await apply("roles=src", `repo=${repo.url}`, `rev=${repo.first}`, "depth=1");
-    expect(one(r.stdout, "git(")).toMatchObject({ rc: 0, changed: true, output: `(none) -> ${repo.first}` });
+    expect(one(r.stdout, "git(")).toMatchObject({
+      rc: 0,
+      changed: true,
+      output: `(none) -> ${repo.first}`,
+    });
     expect(sh(["git", "-C", join(sandbox(), "srv/src"), "rev-list", "--count", "HEAD"])).toBe("1");
     const bad = await apply("roles=src", `repo=${repo.url}`, "rev=nope");
-    expect(one(bad.stdout + bad.stderr, "git(")?.error).toContain(`nope is neither a branch nor a tag of ${repo.url}`);
+    expect(one(bad.stdout + bad.stderr, "git(")?.error).toContain(
+      `nope is neither a branch nor a tag of ${repo.url}`,
+    );
   });
 
   test("local changes a checkout would overwrite are never discarded: rc 1 with git's message, the file kept", async () => {
     const src = join(sandbox(), "srv/src");
     const at = sh(["git", "-C", src, "rev-parse", "HEAD"]);
     writeFileSync(join(src, "VERSION"), "edited by hand\n");
-    const r = await apply("roles=src", `repo=${repo.url}`, `rev=${at === repo.first ? repo.second : repo.first}`);
+    const r = await apply(
+      "roles=src",
+      `repo=${repo.url}`,
+      `rev=${at === repo.first ? repo.second : repo.first}`,
+    );
     const g = one(r.stdout + r.stderr, "git(")!;
     expect(g.rc).toBe(1);
     expect(g.error).toContain("would be overwritten by checkout");
@@ -256,8 +327,12 @@ describe("download, unarchive, release", () => {
     expect(tree()).not.toHaveProperty("/srv/app");
     expect(tree()).not.toHaveProperty("/var/cache/app");
     expect(requests).toEqual([]);
-    expect(one(dry.stdout, "download(")?.output).toContain(`would download ${base}/app-1.tar.gz to /var/cache/app/app-1.tar.gz`);
-    expect(one(dry.stdout, "release(")?.output).toContain("would symlink /srv/app/current -> releases/1");
+    expect(one(dry.stdout, "download(")?.output).toContain(
+      `would download ${base}/app-1.tar.gz to /var/cache/app/app-1.tar.gz`,
+    );
+    expect(one(dry.stdout, "release(")?.output).toContain(
+      "would symlink /srv/app/current -> releases/1",
+    );
 
     const r = await apply(...args);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -266,8 +341,12 @@ describe("download, unarchive, release", () => {
     expect(t["/srv/app/current"]).toBe("-> releases/1");
     expect(t["/srv/app/releases/1/bin/run"]).toBe("#!/bin/sh\necho 1\n");
     expect(t["/srv/app/releases/1/.salty-unarchive"]).toBe(`${sha(app1)}\n`);
-    expect(Bun.spawnSync([join(sandbox(), "srv/app/current/bin/run")]).stdout.toString()).toBe("1\n");
-    expect(Object.keys(t).filter((p) => p.includes("salty-tmp") || p.includes("salty-unpack"))).toEqual([]);
+    expect(Bun.spawnSync([join(sandbox(), "srv/app/current/bin/run")]).stdout.toString()).toBe(
+      "1\n",
+    );
+    expect(
+      Object.keys(t).filter((p) => p.includes("salty-tmp") || p.includes("salty-unpack")),
+    ).toEqual([]);
 
     const again = await apply(...args);
     expect(again.stdout).toMatch(/^host:web1 elapsed:\S+ errors:0 changed:0$/m);
@@ -275,12 +354,22 @@ describe("download, unarchive, release", () => {
   });
 
   test("a second version, then a third with keep 2: the oldest release goes, current switched", async () => {
-    const r2 = await apply("roles=app", `url=${base}/app-2.tar.gz`, `sha=${sha(app2)}`, "version=2");
+    const r2 = await apply(
+      "roles=app",
+      `url=${base}/app-2.tar.gz`,
+      `sha=${sha(app2)}`,
+      "version=2",
+    );
     expect(r2.code, r2.stdout + r2.stderr).toBe(0);
     expect(one(r2.stdout, "release(")).toMatchObject({ rc: 0, changed: true });
     expect(readlinkSync(join(sandbox(), "srv/app/current"))).toBe("releases/2");
     await Bun.sleep(20); // distinct mtimes for the third release
-    const r3 = await apply("roles=app", `url=${base}/app-1.tar.gz`, `sha=${sha(app1)}`, "version=3");
+    const r3 = await apply(
+      "roles=app",
+      `url=${base}/app-1.tar.gz`,
+      `sha=${sha(app1)}`,
+      "version=3",
+    );
     expect(r3.code, r3.stdout + r3.stderr).toBe(0);
     expect(readdirSync(join(sandbox(), "srv/app/releases")).sort()).toEqual(["2", "3"]);
     expect(readlinkSync(join(sandbox(), "srv/app/current"))).toBe("releases/3");
@@ -300,15 +389,22 @@ describe("download, unarchive, release", () => {
       expect(d.rc).toBe(1);
       expect(d.error).toContain(error);
       expect(readFileSync(dest, "utf8")).toBe("old\n");
-      expect(readdirSync(join(sandbox(), "var/cache/app")).filter((n) => n.startsWith("."))).toEqual([]);
+      expect(
+        readdirSync(join(sandbox(), "var/cache/app")).filter((n) => n.startsWith(".")),
+      ).toEqual([]);
     }
     expect(existsSync(join(sandbox(), "srv/app/releases/9"))).toBe(false);
   });
 
-  test("archives whose entries escape (\"..\", a link out) are refused before anything is extracted", async () => {
+  test('archives whose entries escape ("..", a link out) are refused before anything is extracted', async () => {
     for (const name of ["evil-dotdot", "evil-link"]) {
       const body = name === "evil-dotdot" ? evilDotDot : evilLink;
-      const r = await apply("roles=app", `url=${base}/${name}.tar.gz`, `sha=${sha(body)}`, `version=${name}`);
+      const r = await apply(
+        "roles=app",
+        `url=${base}/${name}.tar.gz`,
+        `sha=${sha(body)}`,
+        `version=${name}`,
+      );
       const u = one(r.stdout + r.stderr, "unarchive(")!;
       expect(u.rc).toBe(1);
       expect(u.error).toContain("refused: entry");
@@ -321,7 +417,11 @@ describe("download, unarchive, release", () => {
   test("from the fileroot: fetched beside the destination, extracted, the temporary archive removed; then changed:0", async () => {
     const r = await apply("roles=fromroot", "archive=pkg/app-1.tar.gz");
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(one(r.stdout, "unarchive("), r.stdout).toMatchObject({ rc: 0, changed: true, created: true });
+    expect(one(r.stdout, "unarchive("), r.stdout).toMatchObject({
+      rc: 0,
+      changed: true,
+      created: true,
+    });
     expect(readFileSync(join(sandbox(), "srv/unpacked/README"), "utf8")).toBe("one\n");
     expect(readdirSync(join(sandbox(), "srv")).sort()).toEqual(["app", "src", "unpacked"]);
     const again = await apply("roles=fromroot", "archive=pkg/app-1.tar.gz");
@@ -329,9 +429,15 @@ describe("download, unarchive, release", () => {
   });
 
   test(".tar.xz and .zip from the fileroot; a new archive into the same directory replaces its entries", async () => {
-    for (const [archive, readme] of [["pkg/app.tar.xz", "two\n"], ["pkg/app.zip", "one\n"]] as const) {
+    for (const [archive, readme] of [
+      ["pkg/app.tar.xz", "two\n"],
+      ["pkg/app.zip", "one\n"],
+    ] as const) {
       const r = await apply("roles=fromroot", `archive=${archive}`);
-      expect(one(r.stdout, "unarchive("), r.stdout + r.stderr).toMatchObject({ rc: 0, changed: true });
+      expect(one(r.stdout, "unarchive("), r.stdout + r.stderr).toMatchObject({
+        rc: 0,
+        changed: true,
+      });
       expect(readFileSync(join(sandbox(), "srv/unpacked/README"), "utf8")).toBe(readme);
       const again = await apply("roles=fromroot", `archive=${archive}`);
       expect(one(again.stdout, "unarchive(")).toMatchObject({ rc: 0, changed: false });
@@ -339,8 +445,11 @@ describe("download, unarchive, release", () => {
     expect(Bun.spawnSync([join(sandbox(), "srv/unpacked/bin/run")]).stdout.toString()).toBe("1\n");
   });
 
-  test("zips whose entries escape: a \"..\" name refused from the listing, a symlink out refused after extraction into the staging directory", async () => {
-    for (const [archive, error] of [["pkg/up.zip", 'refused: entry "../f" goes up with ".."'], ["pkg/link.zip", "refused: etc is a link out of the destination (-> ../../../../etc)"]] as const) {
+  test('zips whose entries escape: a ".." name refused from the listing, a symlink out refused after extraction into the staging directory', async () => {
+    for (const [archive, error] of [
+      ["pkg/up.zip", 'refused: entry "../f" goes up with ".."'],
+      ["pkg/link.zip", "refused: etc is a link out of the destination (-> ../../../../etc)"],
+    ] as const) {
       const r = await apply("roles=fromroot", `archive=${archive}`);
       const u = one(r.stdout + r.stderr, "unarchive(")!;
       expect(u.rc).toBe(1);

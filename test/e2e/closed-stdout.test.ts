@@ -10,7 +10,10 @@ test("output into a closed pipe: exit 0, nothing on stderr", async () => {
   const keyroot = scratch.path;
   // `true` exits at once; salty writes 0.3 s later, into a pipe nobody reads.
   const script = `(sleep 0.3; exec "$0" meta --keyroot "$1" --fileroot "$2") | true; echo "status=\${PIPESTATUS[0]}" >&2`;
-  const p = Bun.spawn(["bash", "-c", script, bin, keyroot, REPO], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["bash", "-c", script, bin, keyroot, REPO], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   expect(code).toBe(0);
   expect(stderr).toBe("status=0\n");

@@ -15,7 +15,10 @@ const fake = fakeDir.path;
 const LOG = join(fake, "calls.log");
 // The recorded double (test/operators/init-output/systemctl-double.sh): `show` answers from a table captured
 // on a systemd host, every other call is logged. It is linked as `systemctl` first in the agent's PATH.
-symlinkSync(join(import.meta.dir, "../operators/init-output/systemctl-double.sh"), join(fake, "systemctl"));
+symlinkSync(
+  join(import.meta.dir, "../operators/init-output/systemctl-double.sh"),
+  join(fake, "systemctl"),
+);
 
 const files: Record<string, string> = {
   "hosts/index.ts": `export default { hosts: { lab: { web1: { env: "dev", roles: ["conf", "web", "services"] } } } };\n`,
@@ -48,7 +51,8 @@ export default (async ({ lineInFile, notify, v }) => {
 };
 
 let w: World;
-const calls = () => (existsSync(LOG) ? readFileSync(LOG, "utf8").trim().split("\n").filter(Boolean) : []);
+const calls = () =>
+  existsSync(LOG) ? readFileSync(LOG, "utf8").trim().split("\n").filter(Boolean) : [];
 const journal = () => join(w.dir, "agent-keys", "web1", "handlers.json");
 const apply = (...args: string[]) => w.salty(["apply", "-vv", "--keyroot", w.keyroot, ...args]);
 
@@ -69,13 +73,26 @@ describe("handlers", () => {
     const before = calls().length;
     const r = await apply("svc=true", "roles=services");
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(calls().slice(before)).toEqual(["daemon-reload", "enable redis-server.service", "start redis-server.service", "restart app.service"]);
+    expect(calls().slice(before)).toEqual([
+      "daemon-reload",
+      "enable redis-server.service",
+      "start redis-server.service",
+      "restart app.service",
+    ]);
     expect(r.stdout).toContain('"output":"redis-server.service: enabled, started"');
-    expect(readFileSync(join(w.sandbox("web1"), "etc/systemd/system/app.service"), "utf8")).toBe("[Service]\nExecStart=/usr/local/bin/app\n");
+    expect(readFileSync(join(w.sandbox("web1"), "etc/systemd/system/app.service"), "utf8")).toBe(
+      "[Service]\nExecStart=/usr/local/bin/app\n",
+    );
     // The double's table does not change: redis-server is still "inactive, disabled" there, so only the unit is looked at again.
     const again = await apply("svc=true", "roles=services");
-    expect(again.stdout).toMatch(/\{"cmd":"unit\(app\.service, app\/app\.service\)","rc":0,"changed":false/);
-    expect(calls().slice(before).filter((c) => c.includes("app.service"))).toEqual(["restart app.service"]);
+    expect(again.stdout).toMatch(
+      /\{"cmd":"unit\(app\.service, app\/app\.service\)","rc":0,"changed":false/,
+    );
+    expect(
+      calls()
+        .slice(before)
+        .filter((c) => c.includes("app.service")),
+    ).toEqual(["restart app.service"]);
     writeFileSync(LOG, "");
   });
 
@@ -109,9 +126,12 @@ describe("handlers", () => {
     const before = calls().length;
     const pending = apply("v=2", "block=true", "roles=conf");
     // The change is made and its handlers journaled (reload, then restart absorbing it) before the role blocks.
-    const journaled = () => existsSync(journal()) && readFileSync(journal(), "utf8").includes("restart");
+    const journaled = () =>
+      existsSync(journal()) && readFileSync(journal(), "utf8").includes("restart");
     for (let i = 0; i < 300 && !journaled(); i++) await Bun.sleep(50);
-    expect(JSON.parse(readFileSync(journal(), "utf8"))).toEqual([{ service: "app.service", action: "restart", init: "systemd" }]);
+    expect(JSON.parse(readFileSync(journal(), "utf8"))).toEqual([
+      { service: "app.service", action: "restart", init: "systemd" },
+    ]);
     w.agents.get("web1")!.kill("SIGKILL");
     const lost = await pending;
     expect(lost.code).toBe(1);

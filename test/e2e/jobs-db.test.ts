@@ -39,7 +39,17 @@ async function untilTrue(what: string, fn: () => Promise<boolean>, ms = 20_000):
 describe("SQLite at its size cap", () => {
   let w: World;
   beforeAll(async () => {
-    w = await world({ files, timing: JSON.stringify({ pingIntervalMs: 300, peerTimeoutMs: 2000, backoffMinMs: 100, backoffMaxMs: 500, handshakeTimeoutMs: 2000, historyRetryMs: 300 }) });
+    w = await world({
+      files,
+      timing: JSON.stringify({
+        pingIntervalMs: 300,
+        peerTimeoutMs: 2000,
+        backoffMinMs: 100,
+        backoffMaxMs: 500,
+        handshakeTimeoutMs: 2000,
+        historyRetryMs: 300,
+      }),
+    });
     await w.startMaster(["--auto-accept", "--history-max-mb", "1"]);
     await Promise.all(["d1", "d2"].map((id) => w.startAgent(id)));
     await w.waitHosts(["d1", "d2"]);
@@ -53,13 +63,21 @@ describe("SQLite at its size cap", () => {
     const big = await w.salty(["apply", "-vv", "--sort", "big=1", ...k]);
     expect(big.code).toBe(0);
     expect(count(big.stdout, /^ {4}\| d1 line of output$/)).toBe(50_000);
-    await w.master!.waitFor(/history\.unavailable backend=sqlite error="database or disk is full" spool=\S+history-spool retry_s=0\.3/);
+    await w.master!.waitFor(
+      /history\.unavailable backend=sqlite error="database or disk is full" spool=\S+history-spool retry_s=0\.3/,
+    );
     const small = await w.salty(["apply", ...k]);
     expect(small.code).toBe(0);
     await w.master!.waitFor(/job\.end [^\n]*\n[\s\S]*job\.end /); // the master's log is read as it comes
-    const [bigId, smallId] = [...w.master!.output.matchAll(/job\.end job=(\S+)/g)].map((m) => m[1]!) as [string, string];
+    const [bigId, smallId] = [...w.master!.output.matchAll(/job\.end job=(\S+)/g)].map(
+      (m) => m[1]!,
+    ) as [string, string];
     const spool = join(w.keyroot, "history-spool");
-    await untilTrue("both jobs spooled", async () => existsSync(join(spool, `${smallId}.json`)) && existsSync(join(spool, `${bigId}.json`)));
+    await untilTrue(
+      "both jobs spooled",
+      async () =>
+        existsSync(join(spool, `${smallId}.json`)) && existsSync(join(spool, `${bigId}.json`)),
+    );
     expect(count(w.master!.output, /history\.unavailable/)).toBe(1);
     // A spooled job can be shown before it reaches the database.
     const shown = await w.salty(["jobs", "show", bigId!, "-vv", ...k]);
@@ -75,10 +93,19 @@ describe("SQLite at its size cap", () => {
 
   test("a master killed during an apply: at its next start the job is failed, saying why", async () => {
     const k = ["--keyroot", w.keyroot];
-    const client = Bun.spawn([w.bin, "apply", "slow=30", ...k], { cwd: w.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const client = Bun.spawn([w.bin, "apply", "slow=30", ...k], {
+      cwd: w.dir,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     try {
-      const id = (await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+\n/))[1]!;
-      await untilTrue("the job is recorded as running", async () => (await jobsList(w)).some((j) => j.id === id && j.status === "running"));
+      const id = (
+        await w.master!.waitFor(/job\.start job=(\S+) kind=apply target=\* who=\S+\n/)
+      )[1]!;
+      await untilTrue("the job is recorded as running", async () =>
+        (await jobsList(w)).some((j) => j.id === id && j.status === "running"),
+      );
       w.master!.kill("SIGKILL");
       await w.master!.proc.exited;
       await w.startMaster(["--auto-accept"]);
@@ -100,7 +127,17 @@ describe.skipIf(!!pgSkip)("PostgreSQL (--db) stopped and started again", () => {
   let pg: PgServer;
   beforeAll(async () => {
     pg = await startPostgres();
-    w = await world({ files, timing: JSON.stringify({ pingIntervalMs: 300, peerTimeoutMs: 2000, backoffMinMs: 100, backoffMaxMs: 500, handshakeTimeoutMs: 2000, historyRetryMs: 300 }) });
+    w = await world({
+      files,
+      timing: JSON.stringify({
+        pingIntervalMs: 300,
+        peerTimeoutMs: 2000,
+        backoffMinMs: 100,
+        backoffMaxMs: 500,
+        handshakeTimeoutMs: 2000,
+        historyRetryMs: 300,
+      }),
+    });
     await w.startMaster(["--auto-accept", "--db", pg.url]);
     await Promise.all(["d1", "d2"].map((id) => w.startAgent(id)));
     await w.waitHosts(["d1", "d2"]);
@@ -113,7 +150,10 @@ describe.skipIf(!!pgSkip)("PostgreSQL (--db) stopped and started again", () => {
   test("applies go on while it is down, and their jobs are written when it is back", async () => {
     const k = ["--keyroot", w.keyroot];
     expect((await w.salty(["apply", "version=p1", ...k])).code).toBe(0);
-    await untilTrue("the first job is in PostgreSQL", async () => (await jobsList(w))[0]?.status === "ok");
+    await untilTrue(
+      "the first job is in PostgreSQL",
+      async () => (await jobsList(w))[0]?.status === "ok",
+    );
     expect(existsSync(join(w.keyroot, "history.db"))).toBe(false);
 
     await pg.stop();
@@ -124,7 +164,9 @@ describe.skipIf(!!pgSkip)("PostgreSQL (--db) stopped and started again", () => {
     await w.master!.waitFor(/history\.unavailable backend=postgres error=/);
     const down = await w.salty(["jobs", ...k]);
     expect(down.code).toBe(1);
-    expect(down.stderr).toMatch(/^salty: jobs\.list: the job history is unavailable \(.*\); jobs are kept in the keyroot's history-spool until it is back\n$/);
+    expect(down.stderr).toMatch(
+      /^salty: jobs\.list: the job history is unavailable \(.*\); jobs are kept in the keyroot's history-spool until it is back\n$/,
+    );
     // `salty hosts` does not depend on the history.
     expect((await w.salty(["hosts", "--json", ...k])).code).toBe(0);
 

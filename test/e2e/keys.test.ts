@@ -9,7 +9,9 @@ import { setLogSink } from "../../lib/log.ts";
 import type { Facts } from "salty";
 import { tempDir } from "../_temp.ts";
 
-const inventory = { "hosts/index.ts": `export default { hosts: { lab: { a1: { env: "x", roles: [] } } }, envs: { x: {} } };\n` };
+const inventory = {
+  "hosts/index.ts": `export default { hosts: { lab: { a1: { env: "x", roles: [] } } }, envs: { x: {} } };\n`,
+};
 let w: World | undefined;
 
 afterEach(async () => {
@@ -31,7 +33,9 @@ describe("keys", () => {
     await w.master!.waitFor(/keys\.pending.*id=a1/);
     await agent.waitFor(/pending/i);
     const list = await w.salty(["keys", "list", "--keyroot", w.keyroot]);
-    expect(list.stdout).toMatch(/^a1\s+agent\s+pending\s+127\.0\.0\.1\s+\d{4}-\d\d-\d\dT[\d:]{8}Z\s+SHA256:\S+$/m);
+    expect(list.stdout).toMatch(
+      /^a1\s+agent\s+pending\s+127\.0\.0\.1\s+\d{4}-\d\d-\d\dT[\d:]{8}Z\s+SHA256:\S+$/m,
+    );
     expect(await hostIds()).toEqual([]);
     const accepted = await w.salty(["keys", "accept", "a1", "--keyroot", w.keyroot]);
     expect(accepted.code).toBe(0);
@@ -116,12 +120,17 @@ describe("keys", () => {
     await w.waitHosts(["a1"]);
     // --auto-accept is for agents; a client key always waits for an operator.
     const clientKeys = join(w.dir, "client-keys");
-    const remote = () => w!.salty(["hosts", "--json", "--master", `127.0.0.1:${w!.port}`, "--keyroot", clientKeys]);
+    const remote = () =>
+      w!.salty(["hosts", "--json", "--master", `127.0.0.1:${w!.port}`, "--keyroot", clientKeys]);
     const first = await remote();
     expect(first.code).toBe(1);
-    expect(first.stderr).toMatch(/^salty: this client's key is pending on 127\.0\.0\.1:\d+: run "salty keys accept (\S+) --kind client" there$/m);
+    expect(first.stderr).toMatch(
+      /^salty: this client's key is pending on 127\.0\.0\.1:\d+: run "salty keys accept (\S+) --kind client" there$/m,
+    );
     const id = first.stderr.match(/keys accept (\S+) --kind/)![1]!;
-    expect((await w.salty(["keys", "accept", id, "--kind", "client", "--keyroot", w.keyroot])).code).toBe(0);
+    expect(
+      (await w.salty(["keys", "accept", id, "--kind", "client", "--keyroot", w.keyroot])).code,
+    ).toBe(0);
     const second = await remote();
     expect(second.code).toBe(0);
     expect(Object.keys(JSON.parse(second.stdout))).toEqual(["a1"]);
@@ -132,14 +141,27 @@ describe("keys", () => {
     await w.startMaster(["--auto-accept"]);
     setLogSink(() => {});
     const stop = new AbortController();
-    const facts = { kernel: "Linux", machine: "x86_64", hostname: "sim", networking: { interfaces: [] } } as unknown as Facts;
+    const facts = {
+      kernel: "Linux",
+      machine: "x86_64",
+      hostname: "sim",
+      networking: { interfaces: [] },
+    } as unknown as Facts;
     const scratch = tempDir("salty-200-");
     const root = scratch.path;
     const ids = Array.from({ length: 200 }, (_, i) => `sim-${String(i).padStart(3, "0")}`);
     const running = ids.map((id) =>
       runAgent({
-        host: "127.0.0.1", port: w!.port, id, keyroot: join(root, id), signal: stop.signal,
-        session: { gatherFacts: async () => facts, execute: async (req) => ({ role: req.role, elapsed: 0, results: [] }), version: "test" },
+        host: "127.0.0.1",
+        port: w!.port,
+        id,
+        keyroot: join(root, id),
+        signal: stop.signal,
+        session: {
+          gatherFacts: async () => facts,
+          execute: async (req) => ({ role: req.role, elapsed: 0, results: [] }),
+          version: "test",
+        },
       }),
     );
     try {

@@ -42,16 +42,26 @@ test("a master and an agent keyroot written by tweetnacl connect, apply and keep
   const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=*"]);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
-  for (const id of ["old1", "new1"]) expect(readFileSync(join(w.sandbox(id), "etc/motd"), "utf8")).toBe("hello\n");
+  for (const id of ["old1", "new1"])
+    expect(readFileSync(join(w.sandbox(id), "etc/motd"), "utf8")).toBe("hello\n");
 
   const fingerprint = await w.salty(["keys", "fingerprint", "--keyroot", w.keyroot]);
-  expect(fingerprint.stdout).toContain("SHA256:" + new Bun.CryptoHasher("sha256").update(master.publicKey).digest("base64").replace(/=+$/, ""));
-  expect(["master.key", "master.pub"].map((f) => readFileSync(join(w!.keyroot, f), "utf8"))).toEqual(before);
+  expect(fingerprint.stdout).toContain(
+    "SHA256:" +
+      new Bun.CryptoHasher("sha256").update(master.publicKey).digest("base64").replace(/=+$/, ""),
+  );
+  expect(
+    ["master.key", "master.pub"].map((f) => readFileSync(join(w!.keyroot, f), "utf8")),
+  ).toEqual(before);
   expect(readFileSync(join(agentKeys, "agent.key"), "utf8")).toBe(b64(agent.secretKey));
   // The keyroot the new build made: tweetnacl derives the same public key from its seed, and its pin is the master's key.
   const made = join(w.dir, "agent-keys", "new1");
-  const secret = new Uint8Array(Buffer.from(readFileSync(join(made, "agent.key"), "utf8"), "base64"));
-  expect(b64(nacl.sign.keyPair.fromSeed(secret.subarray(0, 32)).publicKey)).toBe(readFileSync(join(made, "agent.pub"), "utf8"));
+  const secret = new Uint8Array(
+    Buffer.from(readFileSync(join(made, "agent.key"), "utf8"), "base64"),
+  );
+  expect(b64(nacl.sign.keyPair.fromSeed(secret.subarray(0, 32)).publicKey)).toBe(
+    readFileSync(join(made, "agent.pub"), "utf8"),
+  );
   expect(b64(nacl.sign.keyPair.fromSeed(secret.subarray(0, 32)).secretKey)).toBe(b64(secret));
   expect(readFileSync(join(made, "master.pub"), "utf8")).toBe(b64(master.publicKey));
 }, 120_000);

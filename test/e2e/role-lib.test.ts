@@ -85,17 +85,34 @@ describe("roles/lib", () => {
     const again = await apply("roles=web", "which=web");
     expect(again.stdout).toMatch(/^host:web1 elapsed:\S+ errors:0 changed:0$/m);
 
-    writeFileSync(join(w.fileroot, "roles/lib/conf.ts"), readFileSync(join(w.fileroot, "roles/lib/conf.ts"), "utf8").replace('"port=" + port', '"listen=" + port'));
+    writeFileSync(
+      join(w.fileroot, "roles/lib/conf.ts"),
+      readFileSync(join(w.fileroot, "roles/lib/conf.ts"), "utf8").replace(
+        '"port=" + port',
+        '"listen=" + port',
+      ),
+    );
     const changed = await apply("roles=web", "which=web");
     expect(changed.code, changed.stdout + changed.stderr).toBe(0);
-    expect(readFileSync(join(w.sandbox("web1"), "etc/app/app.conf"), "utf8")).toBe("port=8080\nlisten=8080\n");
+    expect(readFileSync(join(w.sandbox("web1"), "etc/app/app.conf"), "utf8")).toBe(
+      "port=8080\nlisten=8080\n",
+    );
   });
 
   test("a missing module, a path out of roles/lib/ and a symlink out of it: the role fails with a clear message, nothing runs", async () => {
     for (const [role, message] of [
-      ["missing", 'roles/missing.ts:2: imports "./lib/nothing.ts": no such module roles/lib/nothing.ts in the fileroot'],
-      ["escape", 'roles/escape.ts:2: imports "../../etc/passwd": only node:* built-ins may be imported at run time, and .ts modules under roles/lib/ relatively (this is ../etc/passwd.ts)'],
-      ["linked", 'roles/linked.ts:2: imports "./lib/outside.ts": no such module roles/lib/outside.ts in the fileroot'],
+      [
+        "missing",
+        'roles/missing.ts:2: imports "./lib/nothing.ts": no such module roles/lib/nothing.ts in the fileroot',
+      ],
+      [
+        "escape",
+        'roles/escape.ts:2: imports "../../etc/passwd": only node:* built-ins may be imported at run time, and .ts modules under roles/lib/ relatively (this is ../etc/passwd.ts)',
+      ],
+      [
+        "linked",
+        'roles/linked.ts:2: imports "./lib/outside.ts": no such module roles/lib/outside.ts in the fileroot',
+      ],
     ] as const) {
       const r = await apply(`roles=${role}`, `which=${role}`);
       expect(r.code).not.toBe(0);
@@ -111,7 +128,9 @@ describe("roles/lib", () => {
     expect(dry.stdout).toContain("prefix=not run (dry run)");
     const r = await apply("roles=ctx", "which=ctx", "version=7");
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(readFileSync(join(w.sandbox("web1"), "etc/ctx/app.conf"), "utf8")).toBe("app:9090 v=7\n");
+    expect(readFileSync(join(w.sandbox("web1"), "etc/ctx/app.conf"), "utf8")).toBe(
+      "app:9090 v=7\n",
+    );
     expect(r.stdout).toContain("dry=false exists=true");
     expect(r.stdout).toContain(`prefix=${w.sandbox("web1")}`);
   });

@@ -41,7 +41,10 @@ let w: World;
 const k = () => ["--keyroot", w.keyroot];
 
 beforeAll(async () => {
-  w = await world({ files, timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), scheduledMinGapMs: 900 }) });
+  w = await world({
+    files,
+    timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), scheduledMinGapMs: 900 }),
+  });
   await w.startMaster(["--auto-accept"]);
   await w.startAgent("a1", ["--apply-every", "2s", "--splay", "1s"]);
   await w.startAgent("a2");
@@ -78,11 +81,19 @@ async function hosts(): Promise<Record<string, HostEntry>> {
 
 test("an agent with --apply-every applies its own host on its schedule, each run a scheduled job", async () => {
   const mine = await until("two scheduled jobs of a1", async () => {
-    const js = (await jobs("--kind", "scheduled", "--host", "a1")).filter((j) => j.status !== "running");
+    const js = (await jobs("--kind", "scheduled", "--host", "a1")).filter(
+      (j) => j.status !== "running",
+    );
     return js.length >= 2 ? js : undefined;
   });
   for (const j of mine) {
-    expect(j).toMatchObject({ kind: "scheduled", who: "agent:a1", target: "a1", hosts: 1, status: "ok" });
+    expect(j).toMatchObject({
+      kind: "scheduled",
+      who: "agent:a1",
+      target: "a1",
+      hosts: 1,
+      status: "ok",
+    });
   }
   // Its slots are a period apart (the grid of the period, at its fixed offset).
   const gap = mine[0]!.started - mine[1]!.started;
@@ -105,7 +116,9 @@ test("a failing scheduled run shows in salty jobs --failed", async () => {
   expect(failed).toMatchObject({ who: "agent:a5", status: "failed", failed: 1 });
   const shown = await w.salty(["jobs", "show", failed.id, ...k()]);
   expect(shown.stdout + shown.stderr).toContain("broken on purpose");
-  expect((await jobs("--failed", "--kind", "scheduled")).every((j) => j.target === "a5")).toBe(true);
+  expect((await jobs("--failed", "--kind", "scheduled")).every((j) => j.target === "a5")).toBe(
+    true,
+  );
 });
 
 test("--only-if-changed skips unchanged inputs and runs again when a file changes", async () => {
@@ -116,8 +129,12 @@ test("--only-if-changed skips unchanged inputs and runs again when a file change
   expect(before.length).toBeGreaterThanOrEqual(1);
   expect(before.length).toBeLessThanOrEqual(a3.output.match(/agent\.scheduled job=/g)?.length ?? 0);
   writeFileSync(join(w.fileroot, "files/base/motd"), "two\n");
-  await until("a new a3 job after the change", async () => ((await jobs("--kind", "scheduled", "--host", "a3")).length > before.length ? true : undefined));
-  await until("motd updated on a3", async () => ((await Bun.file(join(w.sandbox("a3"), "etc/motd")).text()) === "two\n" ? true : undefined));
+  await until("a new a3 job after the change", async () =>
+    (await jobs("--kind", "scheduled", "--host", "a3")).length > before.length ? true : undefined,
+  );
+  await until("motd updated on a3", async () =>
+    (await Bun.file(join(w.sandbox("a3"), "etc/motd")).text()) === "two\n" ? true : undefined,
+  );
 });
 
 test("an agent that has not asked for two periods is late in salty hosts", async () => {
@@ -128,28 +145,90 @@ test("an agent that has not asked for two periods is late in salty hosts", async
     return /^a4 .* LATE$/m.test(r.stdout) ? r.stdout : undefined;
   });
   expect(table).not.toMatch(/^a1 .* LATE$/m);
-  await until("a4 on time again", async () => ((await hosts()).a4?.scheduled?.late === false ? true : undefined));
+  await until("a4 on time again", async () =>
+    (await hosts()).a4?.scheduled?.late === false ? true : undefined,
+  );
 });
 
 test("a rogue agent asking too often is refused; its pull report for another host is refused, its own recorded", async () => {
-  const rogue = await rogueAgent(w.port, w.keyroot, "rogue", async (req) => ({ role: req.role, elapsed: 0, results: [] }));
+  const rogue = await rogueAgent(w.port, w.keyroot, "rogue", async (req) => ({
+    role: req.role,
+    elapsed: 0,
+    results: [],
+  }));
   try {
     await rogue.rpc.call("agent.hello", { facts: await gatherFacts(), version: "0.0.0" });
     const first = await rogue.rpc.call("agent.applyMe", {});
     expect(first.status).toBe("ran");
-    const again = await rogue.rpc.call("agent.applyMe", {}).then(() => "accepted", (e: Error) => e.message);
-    expect(again).toMatch(/^agent\.applyMe: scheduled apply refused: the last one was \d+\.\ds ago \(at most one per 0\.9s\)$/);
+    const again = await rogue.rpc.call("agent.applyMe", {}).then(
+      () => "accepted",
+      (e: Error) => e.message,
+    );
+    expect(again).toMatch(
+      /^agent\.applyMe: scheduled apply refused: the last one was \d+\.\ds ago \(at most one per 0\.9s\)$/,
+    );
     await w.master!.waitFor(/scheduled\.refused id=rogue/);
     const commit = "a".repeat(40);
-    const other = { hosts: [{ id: "a1", status: "ran", elapsed: 0, errors: 0, changed: 0, roles: [] }], elapsed: 0, rc: 0 };
-    const refused = await rogue.rpc.call("agent.report", { commit, repo: "r", branch: "main", report: other as never }).then(() => "accepted", (e: Error) => e.message);
-    expect(refused).toBe(`agent.report: a pull report is recorded for the reporting host (rogue) alone; this one names "a1"`);
-    const own = { hosts: [{ id: "rogue", status: "ran", elapsed: 0.5, errors: 0, changed: 0, roles: [{ role: "x", elapsed: 0.1, skipped: false, errors: 0, changed: 0, results: [{ cmd: "shell(false)", rc: 1, changed: false, elapsed: 0 }] }] }], elapsed: 0.5, rc: 0 };
-    const { job } = await rogue.rpc.call("agent.report", { commit, repo: "r", branch: "main", report: own as never });
-    const recorded = await until("the pull job", async () => (await jobs("--kind", "pull")).find((j) => j.id === job && j.status !== "running"));
+    const other = {
+      hosts: [{ id: "a1", status: "ran", elapsed: 0, errors: 0, changed: 0, roles: [] }],
+      elapsed: 0,
+      rc: 0,
+    };
+    const refused = await rogue.rpc
+      .call("agent.report", { commit, repo: "r", branch: "main", report: other as never })
+      .then(
+        () => "accepted",
+        (e: Error) => e.message,
+      );
+    expect(refused).toBe(
+      `agent.report: a pull report is recorded for the reporting host (rogue) alone; this one names "a1"`,
+    );
+    const own = {
+      hosts: [
+        {
+          id: "rogue",
+          status: "ran",
+          elapsed: 0.5,
+          errors: 0,
+          changed: 0,
+          roles: [
+            {
+              role: "x",
+              elapsed: 0.1,
+              skipped: false,
+              errors: 0,
+              changed: 0,
+              results: [{ cmd: "shell(false)", rc: 1, changed: false, elapsed: 0 }],
+            },
+          ],
+        },
+      ],
+      elapsed: 0.5,
+      rc: 0,
+    };
+    const { job } = await rogue.rpc.call("agent.report", {
+      commit,
+      repo: "r",
+      branch: "main",
+      report: own as never,
+    });
+    const recorded = await until("the pull job", async () =>
+      (await jobs("--kind", "pull")).find((j) => j.id === job && j.status !== "running"),
+    );
     // Its counts are recounted from its results: the failed command makes it a failed job.
-    expect(recorded).toMatchObject({ who: "agent:rogue", target: "rogue", version: commit, status: "failed", failed: 1 });
-    const tooSoon = await rogue.rpc.call("agent.report", { commit, repo: "r", branch: "main", report: own as never }).then(() => "accepted", (e: Error) => e.message);
+    expect(recorded).toMatchObject({
+      who: "agent:rogue",
+      target: "rogue",
+      version: commit,
+      status: "failed",
+      failed: 1,
+    });
+    const tooSoon = await rogue.rpc
+      .call("agent.report", { commit, repo: "r", branch: "main", report: own as never })
+      .then(
+        () => "accepted",
+        (e: Error) => e.message,
+      );
     expect(tooSoon).toMatch(/^agent\.report: pull report refused: the last one from rogue was/);
   } finally {
     rogue.rpc.close();

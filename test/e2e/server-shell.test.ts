@@ -30,7 +30,9 @@ test("without --allow-server-shell the master refuses: rc 1, a clear error", asy
   w = await started([]);
   const r = await w.salty(["apply", "--keyroot", w.keyroot]);
   expect(r.code).toBe(1);
-  expect(r.stderr).toMatch(/"cmd":"serverShell\(where, \[\\"a b\\",3\]\)","rc":1.*serverShell is refused: the master runs without --allow-server-shell/);
+  expect(r.stderr).toMatch(
+    /"cmd":"serverShell\(where, \[\\"a b\\",3\]\)","rc":1.*serverShell is refused: the master runs without --allow-server-shell/,
+  );
 });
 
 test("with --allow-server-shell the declared command runs on the master, in the fileroot, with its args; the call is logged", async () => {
@@ -39,7 +41,9 @@ test("with --allow-server-shell the declared command runs on the master, in the 
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('"cmd":"serverShell(where, [\\"a b\\",3])","rc":0,"changed":true');
-  expect(r.stdout).toContain(`| on-master agent=a1 role=probe argv=a b|3 json=["a b",3]\n    | ${realpathSync(w.fileroot)}\n`);
+  expect(r.stdout).toContain(
+    `| on-master agent=a1 role=probe argv=a b|3 json=["a b",3]\n    | ${realpathSync(w.fileroot)}\n`,
+  );
   expect(w.master!.output).toMatch(/master\.server_shell id=a1 role=probe command=where rc=0/);
 });
 
@@ -51,5 +55,7 @@ test("a fileroot without server/ declares no command: rc 1 naming it", async () 
   await w.waitHosts(["a1"]);
   const r = await w.salty(["apply", "--keyroot", w.keyroot]);
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain("no command server/where on the master (its fileroot has no server/ directory)");
+  expect(r.stderr).toContain(
+    "no command server/where on the master (its fileroot has no server/ directory)",
+  );
 });

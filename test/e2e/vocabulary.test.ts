@@ -13,8 +13,10 @@ import { world, type World } from "./_harness.ts";
 
 const isRoot = process.getuid?.() === 0;
 const tag = `${process.pid.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-const USER = `sv-u-${tag}`, GROUP = `sv-g-${tag}`;
-const HASH = "$6$e2esalt$Zt5m3oFqK1c7Xb2yQw9vR0uN4pL8sD6hJ1kG3fA5eT7iY2oU9wQ0zX4cV6bN8mM1aS3dF5gH7jK9lP0qW2eR.";
+const USER = `sv-u-${tag}`,
+  GROUP = `sv-g-${tag}`;
+const HASH =
+  "$6$e2esalt$Zt5m3oFqK1c7Xb2yQw9vR0uN4pL8sD6hJ1kG3fA5eT7iY2oU9wQ0zX4cV6bN8mM1aS3dF5gH7jK9lP0qW2eR.";
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2ePr0bHx9wZkFzdGtleWZvcnRlc3Rpbmdvbmx5 ci@build";
 
 let w: World;
@@ -69,7 +71,9 @@ describe.skipIf(!isRoot)("the role vocabulary through the real binary", () => {
     const dry = await apply("--dry-run", "--diff");
     expect(dry.code, dry.stdout + dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^host:web1 elapsed:\S+ errors:0 changed:[1-9]/m);
-    expect(dry.stdout).toContain(`not run (dry run): useradd --gid ${USER} --groups ${GROUP} --home-dir /home/${USER} --shell /bin/sh --comment Vocabulary --no-create-home ${USER}`);
+    expect(dry.stdout).toContain(
+      `not run (dry run): useradd --gid ${USER} --groups ${GROUP} --home-dir /home/${USER} --shell /bin/sh --comment Vocabulary --no-create-home ${USER}`,
+    );
     expect(dry.stdout).toContain(`would mkdir /home/${USER}/.ssh 0700 ${USER}:${USER}`);
     expect(dry.stdout).toContain("validated by grep -q ok %s");
     expect(dry.stdout).toContain("+PermitRootLogin no");
@@ -86,13 +90,18 @@ describe.skipIf(!isRoot)("the role vocabulary through the real binary", () => {
     expect((statSync(keys).mode & 0o777).toString(8)).toBe("600");
     expect(statSync(keys).uid).toBe(Number(Bun.spawnSync(["id", "-u", USER]).stdout.toString()));
     expect(readFileSync(inBox("etc/app/app.env"), "utf8")).toBe("PORT=8080\nok\n");
-    expect(readFileSync(inBox("etc/ssh/sshd_config"), "utf8")).toBe("Port 22\nPermitRootLogin no\n");
-    expect(readFileSync(inBox("etc/cron.d/app-backup"), "utf8")).toBe(`# salty: cron(app-backup)\n30 2 * * * ${USER} /usr/local/bin/backup\n`);
+    expect(readFileSync(inBox("etc/ssh/sshd_config"), "utf8")).toBe(
+      "Port 22\nPermitRootLogin no\n",
+    );
+    expect(readFileSync(inBox("etc/cron.d/app-backup"), "utf8")).toBe(
+      `# salty: cron(app-backup)\n30 2 * * * ${USER} /usr/local/bin/backup\n`,
+    );
     expect(existsSync(inBox("opt/app/.installed"))).toBe(true);
 
     const second = await apply();
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toMatch(/^host:web1 elapsed:\S+ errors:0 changed:0$/m);
-    for (const out of [dry.stdout, dry.stderr, first.stdout, first.stderr, second.stdout]) expect(out).not.toContain("e2esalt");
+    for (const out of [dry.stdout, dry.stderr, first.stdout, first.stderr, second.stdout])
+      expect(out).not.toContain("e2esalt");
   });
 });

@@ -5,8 +5,26 @@ import { gatherFacts, unameMachine } from "../../lib/facts/gather.ts";
 
 test("gatherFacts returns well-formed facts of this host", async () => {
   const facts = await gatherFacts();
-  expect(Object.keys(facts)).toEqual(["kernel", "machine", "os", "cpu_count", "mem_gb", "hostname", "networking", "pkg_manager", "init", "virtual"]);
-  expect(Object.keys(facts.os)).toEqual(["name", "version", "family", "id", "version_id", "codename"]);
+  expect(Object.keys(facts)).toEqual([
+    "kernel",
+    "machine",
+    "os",
+    "cpu_count",
+    "mem_gb",
+    "hostname",
+    "networking",
+    "pkg_manager",
+    "init",
+    "virtual",
+  ]);
+  expect(Object.keys(facts.os)).toEqual([
+    "name",
+    "version",
+    "family",
+    "id",
+    "version_id",
+    "codename",
+  ]);
   expect(["container", "vm", "none"]).toContain(facts.virtual!);
   expect(["systemd", "launchd", "none"]).toContain(facts.init!);
   expect(facts.kernel).toBe(os.type() as "Linux" | "Darwin");
@@ -24,7 +42,8 @@ test("gatherFacts returns well-formed facts of this host", async () => {
     expect(i.mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
     expect(i.ipv4).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(i.ipv4_network).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
-    for (const k of ["is_private", "is_public", "is_loopback", "is_bridge"] as const) expect(typeof i[k]).toBe("boolean");
+    for (const k of ["is_private", "is_public", "is_loopback", "is_bridge"] as const)
+      expect(typeof i[k]).toBe("boolean");
     expect(i.is_private && i.is_public).toBe(false);
   }
   expect(JSON.parse(JSON.stringify(facts))).toEqual(facts);

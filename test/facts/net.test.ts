@@ -46,15 +46,47 @@ test.each([
 });
 
 function iface(device: string, ipv4: string, extra: Partial<Interface> = {}): Interface {
-  return { device, mac: "00:00:00:00:00:00", ipv4, ipv4_network: `${ipv4}/32`, is_private: false, is_public: false, is_loopback: false, is_bridge: false, ...extra };
+  return {
+    device,
+    mac: "00:00:00:00:00:00",
+    ipv4,
+    ipv4_network: `${ipv4}/32`,
+    is_private: false,
+    is_public: false,
+    is_loopback: false,
+    is_bridge: false,
+    ...extra,
+  };
 }
-const facts = (...interfaces: Interface[]): Pick<Facts, "networking"> => ({ networking: { interfaces } });
+const facts = (...interfaces: Interface[]): Pick<Facts, "networking"> => ({
+  networking: { interfaces },
+});
 const lo = iface("lo", "127.0.0.1", { is_loopback: true });
 
 test.each([
-  ["first private non-loopback", facts(lo, iface("eth0", "34.1.1.1", { is_public: true }), iface("eth1", "10.0.0.5", { is_private: true }), iface("eth2", "10.9.0.5", { is_private: true })), "10.0.0.5"],
-  ["a bridge only when nothing else is private", facts(iface("docker0", "172.17.0.1", { is_private: true, is_bridge: true }), iface("eth0", "10.0.0.5", { is_private: true })), "10.0.0.5"],
-  ["the bridge of a bridged host", facts(lo, iface("br0", "192.168.1.9", { is_private: true, is_bridge: true })), "192.168.1.9"],
+  [
+    "first private non-loopback",
+    facts(
+      lo,
+      iface("eth0", "34.1.1.1", { is_public: true }),
+      iface("eth1", "10.0.0.5", { is_private: true }),
+      iface("eth2", "10.9.0.5", { is_private: true }),
+    ),
+    "10.0.0.5",
+  ],
+  [
+    "a bridge only when nothing else is private",
+    facts(
+      iface("docker0", "172.17.0.1", { is_private: true, is_bridge: true }),
+      iface("eth0", "10.0.0.5", { is_private: true }),
+    ),
+    "10.0.0.5",
+  ],
+  [
+    "the bridge of a bridged host",
+    facts(lo, iface("br0", "192.168.1.9", { is_private: true, is_bridge: true })),
+    "192.168.1.9",
+  ],
   ["none private", facts(lo, iface("eth0", "192.0.2.2")), undefined],
   ["no facts", undefined, undefined],
 ])("myIp: %s", (_name, f, ip) => {

@@ -3,7 +3,19 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { darwinInterfaces, detectInit, detectVirtual, pkgManagerFor, nodeInterfaces, parseMeminfo, parseOsIdentity, parseOsRelease, parseSwVers, type NodeNetEntry, type VirtualProbe } from "../../lib/facts/parse.ts";
+import {
+  darwinInterfaces,
+  detectInit,
+  detectVirtual,
+  pkgManagerFor,
+  nodeInterfaces,
+  parseMeminfo,
+  parseOsIdentity,
+  parseOsRelease,
+  parseSwVers,
+  type NodeNetEntry,
+  type VirtualProbe,
+} from "../../lib/facts/parse.ts";
 
 type NodeInput = { nets: Record<string, NodeNetEntry[]>; bridges: string[] };
 
@@ -28,7 +40,11 @@ for (const folder of folders) {
   const cases = readdirSync(join(dir, folder)).filter((f) => f.endsWith(".json"));
   describe(folder, () => {
     test.each(cases)("%s", (file) => {
-      const c = JSON.parse(readFileSync(join(dir, folder, file), "utf8")) as { input: never; expected?: unknown; error?: string };
+      const c = JSON.parse(readFileSync(join(dir, folder, file), "utf8")) as {
+        input: never;
+        expected?: unknown;
+        error?: string;
+      };
       const parse = parsers[folder]!;
       if (c.error !== undefined) expect(() => parse(c.input)).toThrow(c.error);
       else expect(parse(c.input)).toEqual(c.expected);

@@ -32,7 +32,10 @@ export function backends(): Backend[] {
     await pg?.[Symbol.asyncDispose]();
   });
   return [
-    { name: "sqlite", open: async (dir, opts) => ({ db: openSqlite(join(dir, "history.db"), opts) }) },
+    {
+      name: "sqlite",
+      open: async (dir, opts) => ({ db: openSqlite(join(dir, "history.db"), opts) }),
+    },
     {
       name: "postgres",
       ...(pgSkip ? { skip: pgSkip } : {}),

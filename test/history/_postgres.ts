@@ -12,7 +12,11 @@ import { tempDir } from "../_temp.ts";
 
 function binDir(): string | undefined {
   const root = "/usr/lib/postgresql";
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (versions[0]) return join(root, versions[0], "bin");
   const onPath = Bun.which("initdb");
   return onPath ? join(onPath, "..") : undefined;
@@ -20,8 +24,10 @@ function binDir(): string | undefined {
 
 /** undefined when a server can be started here, else why not. */
 export function unavailable(): string | undefined {
-  if (!binDir()) return "PostgreSQL is not installed (apt-get install postgresql): the PostgreSQL backend is not tested here";
-  if (userInfo().uid === 0 && !Bun.which("runuser")) return "running as root without runuser: cannot start PostgreSQL as another user";
+  if (!binDir())
+    return "PostgreSQL is not installed (apt-get install postgresql): the PostgreSQL backend is not tested here";
+  if (userInfo().uid === 0 && !Bun.which("runuser"))
+    return "running as root without runuser: cannot start PostgreSQL as another user";
   return undefined;
 }
 
@@ -39,20 +45,36 @@ function serverPids(data: string): number[] {
   const pidFile = join(data, "postmaster.pid");
   if (!existsSync(pidFile)) return [];
   const main = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  const children = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      return Number(readFileSync(`/proc/${d}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[1]) === main;
-    } catch {
-      return false;
-    }
-  });
+  const children = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return (
+          Number(
+            readFileSync(`/proc/${d}/stat`, "utf8")
+              .replace(/^.*\) /s, "")
+              .split(" ")[1],
+          ) === main
+        );
+      } catch {
+        return false;
+      }
+    });
   return [main, ...children.map(Number)];
 }
 
 async function run(argv: string[], asUser: string | undefined): Promise<void> {
   const full = asUser ? ["runuser", "-u", asUser, "--", ...argv] : argv;
-  const p = Bun.spawn(full, { stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const p = Bun.spawn(full, {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, LC_ALL: "C" },
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${err || out}`);
 }
 
@@ -67,7 +89,10 @@ export async function startPostgres(): Promise<PgServer> {
     chownSync(dir, uid, gid);
   }
   const data = join(dir, "data");
-  await run([join(bin, "initdb"), "-D", data, "-U", "salty", "-A", "trust", "-E", "UTF8", "--no-sync"], asUser);
+  await run(
+    [join(bin, "initdb"), "-D", data, "-U", "salty", "-A", "trust", "-E", "UTF8", "--no-sync"],
+    asUser,
+  );
   const opts = `-c listen_addresses='' -c unix_socket_directories='${dir}' -c fsync=off -p 5432`;
   const pgctl = (...a: string[]) => run([join(bin, "pg_ctl"), "-D", data, ...a], asUser);
   const server: PgServer = {
@@ -83,7 +108,10 @@ export async function startPostgres(): Promise<PgServer> {
       const pidFile = join(data, "postmaster.pid");
       if (existsSync(pidFile)) {
         const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-        if (pid > 0) try { process.kill(pid, "SIGKILL"); } catch {}
+        if (pid > 0)
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
       }
     },
     async [Symbol.asyncDispose]() {

@@ -14,14 +14,48 @@ const temp = tempDirs("salty-history-");
 function host(id: string, errors = 0, changed = 1, error?: string): HostReport {
   const results = [
     { cmd: `copy(motd, /etc/motd)`, rc: 0, changed: changed > 0, elapsed: 0.01 },
-    ...(errors ? [{ cmd: `role(web)`, rc: 1, changed: false, elapsed: 0.02, error: error ?? "boom\nsecond line" }] : []),
+    ...(errors
+      ? [
+          {
+            cmd: `role(web)`,
+            rc: 1,
+            changed: false,
+            elapsed: 0.02,
+            error: error ?? "boom\nsecond line",
+          },
+        ]
+      : []),
   ];
-  return { id, status: "ran", elapsed: 0.05, errors, changed, roles: [{ role: "web", skipped: false, elapsed: 0.05, results, errors, changed, output: "printed\n" }] };
+  return {
+    id,
+    status: "ran",
+    elapsed: 0.05,
+    errors,
+    changed,
+    roles: [
+      { role: "web", skipped: false, elapsed: 0.05, results, errors, changed, output: "printed\n" },
+    ],
+  };
 }
 
-function job(opts: { at: number; args?: string[]; hosts: HostReport[]; dryRun?: boolean }): JobRecord {
-  const start = startRecord({ id: jobIdAt(opts.at), kind: "apply", who: "local:root", req: { args: opts.args ?? [], dryRun: !!opts.dryRun, diff: false }, now: opts.at });
-  const report: ApplyReport = { hosts: opts.hosts, elapsed: 0.1, rc: opts.hosts.some((h) => h.errors) ? 1 : 0 };
+function job(opts: {
+  at: number;
+  args?: string[];
+  hosts: HostReport[];
+  dryRun?: boolean;
+}): JobRecord {
+  const start = startRecord({
+    id: jobIdAt(opts.at),
+    kind: "apply",
+    who: "local:root",
+    req: { args: opts.args ?? [], dryRun: !!opts.dryRun, diff: false },
+    now: opts.at,
+  });
+  const report: ApplyReport = {
+    hosts: opts.hosts,
+    elapsed: 0.1,
+    rc: opts.hosts.some((h) => h.errors) ? 1 : 0,
+  };
   return endRecord(start, report, opts.at + 100);
 }
 
@@ -32,19 +66,52 @@ for (const b of backends()) {
     test("a job stored at its start and again at its end comes back as the client received it", async () => {
       const s = await store();
       try {
-        const report = { hosts: [host("web1"), host("web2", 1), { id: "db9", status: "missing", elapsed: 0, errors: 1, changed: 0, roles: [] } satisfies HostReport], elapsed: 0.25, rc: 1 };
-        const start = startRecord({ id: newJobId(), kind: "apply", who: "key:ops", req: { args: ["target=web*", "version=abc123", "n=1"], dryRun: false, diff: false }, now: Date.now() });
+        const report = {
+          hosts: [
+            host("web1"),
+            host("web2", 1),
+            {
+              id: "db9",
+              status: "missing",
+              elapsed: 0,
+              errors: 1,
+              changed: 0,
+              roles: [],
+            } satisfies HostReport,
+          ],
+          elapsed: 0.25,
+          rc: 1,
+        };
+        const start = startRecord({
+          id: newJobId(),
+          kind: "apply",
+          who: "key:ops",
+          req: { args: ["target=web*", "version=abc123", "n=1"], dryRun: false, diff: false },
+          now: Date.now(),
+        });
         await s.put([start]);
         expect((await s.show(start.id))?.status).toBe("running");
         const done = endRecord(start, report, Date.now());
         await s.put([done]);
         const back = await s.show(start.id);
         expect(back).toEqual(done);
-        expect(back?.hosts.map((h) => [h.id, h.status])).toEqual([["web1", "ok"], ["web2", "failed"], ["db9", "missing"]]);
+        expect(back?.hosts.map((h) => [h.id, h.status])).toEqual([
+          ["web1", "ok"],
+          ["web2", "failed"],
+          ["db9", "missing"],
+        ]);
         expect(back?.target).toBe("web*");
         expect(back?.version).toBe("abc123");
         const [row] = await s.list();
-        expect(row).toMatchObject({ id: start.id, kind: "apply", who: "key:ops", status: "failed", hosts: 3, failed: 2, changed: 2 });
+        expect(row).toMatchObject({
+          id: start.id,
+          kind: "apply",
+          who: "key:ops",
+          status: "failed",
+          hosts: 3,
+          failed: 2,
+          changed: 2,
+        });
         expect(await s.show("20000101-000000-0000")).toBeUndefined();
       } finally {
         await s.close();
@@ -54,9 +121,31 @@ for (const b of backends()) {
     test("a rollout's summary (batches, failed, never attempted) comes back with its job; other jobs have none", async () => {
       const s = await store();
       try {
-        const rollout = { planned: 4, batches: [{ hosts: ["web1"], failed: [] }, { hosts: ["web2"], failed: ["web2"] }], budget: 1, spent: 1, failed: ["web2"], missing: [], neverAttempted: ["web3", "web4"], stopped: "the failure budget is spent" };
-        const start = startRecord({ id: newJobId(), kind: "apply", who: "local:root", req: { args: ["batch=1"], dryRun: false, diff: false }, now: Date.now() });
-        const done = endRecord(start, { hosts: [host("web1"), host("web2", 1)], elapsed: 0.2, rc: 1, rollout }, Date.now());
+        const rollout = {
+          planned: 4,
+          batches: [
+            { hosts: ["web1"], failed: [] },
+            { hosts: ["web2"], failed: ["web2"] },
+          ],
+          budget: 1,
+          spent: 1,
+          failed: ["web2"],
+          missing: [],
+          neverAttempted: ["web3", "web4"],
+          stopped: "the failure budget is spent",
+        };
+        const start = startRecord({
+          id: newJobId(),
+          kind: "apply",
+          who: "local:root",
+          req: { args: ["batch=1"], dryRun: false, diff: false },
+          now: Date.now(),
+        });
+        const done = endRecord(
+          start,
+          { hosts: [host("web1"), host("web2", 1)], elapsed: 0.2, rc: 1, rollout },
+          Date.now(),
+        );
         await s.put([start, done]);
         expect((await s.show(start.id))?.rollout).toEqual(rollout);
         const plain = job({ at: Date.now() - 60_000, hosts: [host("web1")] });
@@ -91,7 +180,9 @@ for (const b of backends()) {
       const s = await store();
       try {
         const now = Date.UTC(2026, 5, 1);
-        const jobs = [10, 5, 3, 2, 1].map((daysAgo) => job({ at: now - daysAgo * 86_400_000, hosts: [host("web1")] }));
+        const jobs = [10, 5, 3, 2, 1].map((daysAgo) =>
+          job({ at: now - daysAgo * 86_400_000, hosts: [host("web1")] }),
+        );
         await s.put(jobs);
         expect(await s.prune({ keep: 100, maxAgeMs: 7 * 86_400_000, now })).toBe(1);
         expect((await s.list()).length).toBe(4);
@@ -109,12 +200,34 @@ for (const b of backends()) {
       try {
         const t = Date.UTC(2026, 0, 1);
         await s.put([job({ at: t, args: ["version=v1"], hosts: [host("web1"), host("web2")] })]);
-        const failed = job({ at: t + 1000, args: ["version=v2"], hosts: [host("web1", 1), host("web2")] });
+        const failed = job({
+          at: t + 1000,
+          args: ["version=v2"],
+          hosts: [host("web1", 1), host("web2")],
+        });
         await s.put([failed]);
-        await s.put([job({ at: t + 2000, args: ["version=v3"], dryRun: true, hosts: [host("web1"), host("web2")] })]);
+        await s.put([
+          job({
+            at: t + 2000,
+            args: ["version=v3"],
+            dryRun: true,
+            hosts: [host("web1"), host("web2")],
+          }),
+        ]);
         const last = await s.lastApplies();
-        expect(last.get("web1")).toMatchObject({ job: failed.id, status: "failed", version: "v2", okVersion: "v1" });
-        expect(last.get("web2")).toMatchObject({ job: failed.id, status: "ok", version: "v2", okVersion: "v2", okJob: failed.id });
+        expect(last.get("web1")).toMatchObject({
+          job: failed.id,
+          status: "failed",
+          version: "v2",
+          okVersion: "v1",
+        });
+        expect(last.get("web2")).toMatchObject({
+          job: failed.id,
+          status: "ok",
+          version: "v2",
+          okVersion: "v2",
+          okJob: failed.id,
+        });
         expect([...(await s.lastApplies(["web2"])).keys()]).toEqual(["web2"]);
       } finally {
         await s.close();
@@ -128,7 +241,10 @@ for (const b of backends()) {
       const j = job({ at: Date.now(), hosts: [host("web1")] });
       await s1.put([j]);
       await s1.close();
-      const again = b.name === "sqlite" ? await b.open(dir) : { db: (await import("../../lib/history/postgres.ts")).openPostgres(first.url!) };
+      const again =
+        b.name === "sqlite"
+          ? await b.open(dir)
+          : { db: (await import("../../lib/history/postgres.ts")).openPostgres(first.url!) };
       const s2 = new HistoryStore(again.db);
       try {
         expect((await s2.list()).map((x) => x.id)).toEqual([j.id]);

@@ -32,12 +32,58 @@ test.each([
   [["roles=a,b", "skip=c"], { roles: ["a", "b"], skip: ["c"], extra: {} }],
   [["roles="], { roles: [], skip: [], extra: {} }],
   [["skip=1"], { roles: [], skip: ["1"], extra: {} }],
-  [["target=web*"], { roles: [], skip: [], target: { text: "web*", expr: { kind: "host", pattern: "web*" } }, extra: {} }],
-  [["target=web1.foo.dev"], { roles: [], skip: [], target: { text: "web1.foo.dev", expr: { kind: "host", pattern: "web1.foo.dev" } }, extra: {} }],
-  [["target=cluster:prod"], { roles: [], skip: [], target: { text: "cluster:prod", expr: { kind: "cluster", name: "prod" } }, extra: {} }],
-  [["target={web1,db1}"], { roles: [], skip: [], target: { text: "{web1,db1}", expr: { kind: "host", pattern: "{web1,db1}" } }, extra: {} }],
-  [["tgt=x", "version=1", "stage=2", "size=3", "spin=4", "files=5", "sku=6"], { roles: [], skip: [], extra: { tgt: "x", version: 1, stage: 2, size: 3, spin: 4, files: 5, sku: 6 } }],
-  [["version=abc123", "n=3", "ratio=0.25", "dry=false", "tags=x,y", "msg=a=b"], { roles: [], skip: [], extra: { version: "abc123", n: 3, ratio: 0.25, dry: false, tags: ["x", "y"], msg: "a=b" } }],
+  [
+    ["target=web*"],
+    {
+      roles: [],
+      skip: [],
+      target: { text: "web*", expr: { kind: "host", pattern: "web*" } },
+      extra: {},
+    },
+  ],
+  [
+    ["target=web1.foo.dev"],
+    {
+      roles: [],
+      skip: [],
+      target: { text: "web1.foo.dev", expr: { kind: "host", pattern: "web1.foo.dev" } },
+      extra: {},
+    },
+  ],
+  [
+    ["target=cluster:prod"],
+    {
+      roles: [],
+      skip: [],
+      target: { text: "cluster:prod", expr: { kind: "cluster", name: "prod" } },
+      extra: {},
+    },
+  ],
+  [
+    ["target={web1,db1}"],
+    {
+      roles: [],
+      skip: [],
+      target: { text: "{web1,db1}", expr: { kind: "host", pattern: "{web1,db1}" } },
+      extra: {},
+    },
+  ],
+  [
+    ["tgt=x", "version=1", "stage=2", "size=3", "spin=4", "files=5", "sku=6"],
+    {
+      roles: [],
+      skip: [],
+      extra: { tgt: "x", version: 1, stage: 2, size: 3, spin: 4, files: 5, sku: 6 },
+    },
+  ],
+  [
+    ["version=abc123", "n=3", "ratio=0.25", "dry=false", "tags=x,y", "msg=a=b"],
+    {
+      roles: [],
+      skip: [],
+      extra: { version: "abc123", n: 3, ratio: 0.25, dry: false, tags: ["x", "y"], msg: "a=b" },
+    },
+  ],
 ])("parseApplyArgs(%p)", (argv, expected) => {
   expect(parseApplyArgs(argv)).toEqual(expected as ReturnType<typeof parseApplyArgs>);
 });
@@ -52,9 +98,23 @@ test.each([
   [["role=x"], /"role" is a name/],
   [["hosts=x"], /"hosts" is a name/],
   [["bootstrap=true"], /"bootstrap" is a name/],
-  ...["copy", "render", "lineInFile", "makedirs", "remove", "symlink", "syncdir", "shell", "serverShell", "useradd", "usergroups", "print", "isChanged", "myIp", "getIps"].map(
-    (op) => [[`${op}=1`], new RegExp(`"${op}" is a name`)] as [string[], RegExp],
-  ),
+  ...[
+    "copy",
+    "render",
+    "lineInFile",
+    "makedirs",
+    "remove",
+    "symlink",
+    "syncdir",
+    "shell",
+    "serverShell",
+    "useradd",
+    "usergroups",
+    "print",
+    "isChanged",
+    "myIp",
+    "getIps",
+  ].map((op) => [[`${op}=1`], new RegExp(`"${op}" is a name`)] as [string[], RegExp]),
   [["roles=a", "roles=b"], /roles= is given twice/],
   [["target="], /target= needs a host glob/],
   [["target=cluster:"], /cluster: needs a name/],

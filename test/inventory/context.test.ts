@@ -1,7 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import type { Facts, Vars } from "salty";
 import { parseApplyArgs } from "../../lib/inventory/args.ts";
-import { buildContext, contextFactory, holdsSecret, maskSecrets, publicHosts, publicVars, type DecryptVars } from "../../lib/inventory/context.ts";
+import {
+  buildContext,
+  contextFactory,
+  holdsSecret,
+  maskSecrets,
+  publicHosts,
+  publicVars,
+  type DecryptVars,
+} from "../../lib/inventory/context.ts";
 import { scopeApply } from "../../lib/inventory/resolve.ts";
 import { validateInventory } from "../../lib/inventory/validate.ts";
 import { SaltyError } from "../../lib/errors.ts";
@@ -25,7 +33,8 @@ const decrypt: DecryptVars = (vars) => {
       return p;
     }
     if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    if (v && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
   return walk(vars) as Vars;
@@ -33,11 +42,26 @@ const decrypt: DecryptVars = (vars) => {
 
 const inv = validateInventory({
   clusters: { prod: { domain: "foo.dev", token: "NACL[cluster-token]" }, stage: {} },
-  envs: { prod: { db_password: "NACL[env-db]", level: "info" }, stage: { db_password: "NACL[stage-db]" } },
+  envs: {
+    prod: { db_password: "NACL[env-db]", level: "info" },
+    stage: { db_password: "NACL[stage-db]" },
+  },
   hosts: {
     prod: {
-      web1: { env: "prod", roles: ["nginx", "app"], vars: { api_key: "NACL[web1-api]", weight: 3 } },
-      web2: { env: "prod", roles: ["nginx"], vars: { api_key: "NACL[web2-api]", creds: { user: "u", pass: ["x", "NACL[web2-nested]"] }, plain_list: ["a", "b"] } },
+      web1: {
+        env: "prod",
+        roles: ["nginx", "app"],
+        vars: { api_key: "NACL[web1-api]", weight: 3 },
+      },
+      web2: {
+        env: "prod",
+        roles: ["nginx"],
+        vars: {
+          api_key: "NACL[web2-api]",
+          creds: { user: "u", pass: ["x", "NACL[web2-nested]"] },
+          plain_list: ["a", "b"],
+        },
+      },
     },
     stage: { s1: { env: "stage", roles: ["app"] } },
   },
@@ -45,14 +69,38 @@ const inv = validateInventory({
 
 function facts(ip: string): Facts {
   return {
-    kernel: "Linux", machine: "x86_64", os: { name: "Debian GNU/Linux", version: "12" }, cpu_count: 2, mem_gb: 4, hostname: "h",
-    networking: { interfaces: [{ device: "eth0", mac: "02:00:00:00:00:01", ipv4: ip, ipv4_network: `${ip}/32`, is_private: true, is_public: false, is_loopback: false, is_bridge: false }] },
+    kernel: "Linux",
+    machine: "x86_64",
+    os: { name: "Debian GNU/Linux", version: "12" },
+    cpu_count: 2,
+    mem_gb: 4,
+    hostname: "h",
+    networking: {
+      interfaces: [
+        {
+          device: "eth0",
+          mac: "02:00:00:00:00:01",
+          ipv4: ip,
+          ipv4_network: `${ip}/32`,
+          is_private: true,
+          is_public: false,
+          is_loopback: false,
+          is_bridge: false,
+        },
+      ],
+    },
   };
 }
 const factsById = { web1: facts("10.0.0.1"), web2: facts("10.0.0.2") };
 const args = parseApplyArgs(["version=abc123", "n=2"]);
 const plan = scopeApply(inv, ["web1", "web2"], args);
-const contextOf = contextFactory(plan, { facts: factsById, extra: args.extra, bootstrap: false, decrypt, isSecret });
+const contextOf = contextFactory(plan, {
+  facts: factsById,
+  extra: args.extra,
+  bootstrap: false,
+  decrypt,
+  isSecret,
+});
 
 describe("context", () => {
   test("holds id, me (own secrets decrypted), role, hosts, bootstrap and the apply arguments", () => {
@@ -63,12 +111,28 @@ describe("context", () => {
       n: 2,
       id: "web1",
       me: {
-        env: "prod", cluster: "prod", roles: ["nginx", "app"], facts: factsById.web1,
-        vars: { db_password: "env-db-plaintext", level: "info", domain: "foo.dev", token: "cluster-token-plaintext", api_key: "web1-api-plaintext", weight: 3 },
+        env: "prod",
+        cluster: "prod",
+        roles: ["nginx", "app"],
+        facts: factsById.web1,
+        vars: {
+          db_password: "env-db-plaintext",
+          level: "info",
+          domain: "foo.dev",
+          token: "cluster-token-plaintext",
+          api_key: "web1-api-plaintext",
+          weight: 3,
+        },
       },
       role: "nginx",
       hosts: {
-        web2: { env: "prod", cluster: "prod", roles: ["nginx"], facts: factsById.web2, vars: { level: "info", domain: "foo.dev", plain_list: ["a", "b"] } },
+        web2: {
+          env: "prod",
+          cluster: "prod",
+          roles: ["nginx"],
+          facts: factsById.web2,
+          vars: { level: "info", domain: "foo.dev", plain_list: ["a", "b"] },
+        },
         s1: { env: "stage", cluster: "stage", roles: ["app"], vars: {} },
       },
       bootstrap: false,
@@ -89,7 +153,10 @@ describe("context", () => {
   test("a var holding a secret deep inside is removed whole from other hosts", () => {
     const ctx = contextOf("web1", "app");
     expect(ctx.hosts.web2!.vars).not.toHaveProperty("creds");
-    expect(contextOf("web2", "nginx").me.vars.creds).toEqual({ user: "u", pass: ["x", "web2-nested-plaintext"] });
+    expect(contextOf("web2", "nginx").me.vars.creds).toEqual({
+      user: "u",
+      pass: ["x", "web2-nested-plaintext"],
+    });
   });
 
   test("the contexts of a host's roles differ only in role", () => {
@@ -101,13 +168,31 @@ describe("context", () => {
 
   test("apply arguments cannot override the fixed names", () => {
     const host = plan.hosts.find((h) => h.id === "web1")!;
-    const ctx = buildContext({ host, role: "nginx", others: {}, extra: { id: "evil", role: "evil", bootstrap: true, version: "v1" }, bootstrap: false, decrypt });
-    expect([ctx.id, ctx.role, ctx.bootstrap, ctx.args.version]).toEqual(["web1", "nginx", false, "v1"]);
+    const ctx = buildContext({
+      host,
+      role: "nginx",
+      others: {},
+      extra: { id: "evil", role: "evil", bootstrap: true, version: "v1" },
+      bootstrap: false,
+      decrypt,
+    });
+    expect([ctx.id, ctx.role, ctx.bootstrap, ctx.args.version]).toEqual([
+      "web1",
+      "nginx",
+      false,
+      "v1",
+    ]);
     expect(ctx.args).toEqual({ id: "evil", role: "evil", bootstrap: true, version: "v1" });
   });
 
   test("a secret that cannot be decrypted names the host", () => {
-    const bad = scopeApply(validateInventory({ hosts: { c: { h1: { env: "e", roles: ["r"], vars: { k: "NACL[unknown]" } } } } }), ["h1"], parseApplyArgs([]));
+    const bad = scopeApply(
+      validateInventory({
+        hosts: { c: { h1: { env: "e", roles: ["r"], vars: { k: "NACL[unknown]" } } } },
+      }),
+      ["h1"],
+      parseApplyArgs([]),
+    );
     const make = contextFactory(bad, { facts: {}, extra: {}, bootstrap: true, decrypt, isSecret });
     expect(() => make("h1", "r")).toThrow("vars of h1: wrong password or corrupted data");
     expect(() => make("nope", "r")).toThrow("no host nope in this apply's plan");
@@ -134,12 +219,18 @@ describe("secret helpers", () => {
   });
 
   test("publicVars drops whole vars", () => {
-    expect(publicVars({ a: 1, s: "NACL[x]", deep: { l: ["NACL[y]"] }, ok: { l: ["y"] } }, isSecret)).toEqual({ a: 1, ok: { l: ["y"] } });
+    expect(
+      publicVars({ a: 1, s: "NACL[x]", deep: { l: ["NACL[y]"] }, ok: { l: ["y"] } }, isSecret),
+    ).toEqual({ a: 1, ok: { l: ["y"] } });
   });
 
   test("maskSecrets replaces every secret string and keeps the rest", () => {
     const raw = { envs: { prod: { db: "NACL[env-db]", n: 1 } }, list: ["NACL[a]", "b"], nil: null };
-    expect(maskSecrets(raw, isSecret)).toEqual({ envs: { prod: { db: "NACL[***]", n: 1 } }, list: ["NACL[***]", "b"], nil: null });
+    expect(maskSecrets(raw, isSecret)).toEqual({
+      envs: { prod: { db: "NACL[***]", n: 1 } },
+      list: ["NACL[***]", "b"],
+      nil: null,
+    });
     expect(raw.envs.prod.db).toBe("NACL[env-db]");
   });
 });

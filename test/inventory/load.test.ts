@@ -51,7 +51,12 @@ describe("loadInventory", () => {
 
   test("an edit takes effect at the next load, and an edit back too", async () => {
     const root = fileroot(inventory(1));
-    const weight = async () => (validateInventory(await loadInventory(root)).hosts.prod!["web1.foo.dev"]!.vars as { weight: number }).weight;
+    const weight = async () =>
+      (
+        validateInventory(await loadInventory(root)).hosts.prod!["web1.foo.dev"]!.vars as {
+          weight: number;
+        }
+      ).weight;
     expect(await weight()).toBe(1);
     writeFileSync(join(root, "hosts", "index.ts"), inventory(2));
     expect(await weight()).toBe(2);
@@ -60,22 +65,34 @@ describe("loadInventory", () => {
   });
 
   test("a syntax error names the file, line and column", async () => {
-    const root = fileroot(`export default {\n  hosts: {\n    prod: { web1: { env: "prod", roles: [,, } },\n  },\n};\n`);
+    const root = fileroot(
+      `export default {\n  hosts: {\n    prod: { web1: { env: "prod", roles: [,, } },\n  },\n};\n`,
+    );
     expect((await loadError(root)).message).toBe("hosts/index.ts:3:45: syntax error: Unexpected }");
   });
 
   test("an import other than node:* is refused", async () => {
-    const root = fileroot(`\nimport fs from "fs";\nexport default { hosts: fs.existsSync("/") };\n`);
-    expect((await loadError(root)).message).toBe('hosts/index.ts:2: imports "fs": only node:* built-ins may be imported at run time (write "node:fs" for a built-in)');
+    const root = fileroot(
+      `\nimport fs from "fs";\nexport default { hosts: fs.existsSync("/") };\n`,
+    );
+    expect((await loadError(root)).message).toBe(
+      'hosts/index.ts:2: imports "fs": only node:* built-ins may be imported at run time (write "node:fs" for a built-in)',
+    );
   });
 
   test("an error thrown while the module runs is reported with the file and line", async () => {
-    const root = fileroot(`const x: number = 1;\nif (x) throw new Error("boom");\nexport default {};\n`);
+    const root = fileroot(
+      `const x: number = 1;\nif (x) throw new Error("boom");\nexport default {};\n`,
+    );
     expect((await loadError(root)).message).toBe("hosts/index.ts:2: boom");
   });
 
   test("a missing file and a missing default export are clear errors", async () => {
-    expect((await loadError(fileroot())).message).toMatch(/^hosts\/index\.ts: not found \(fileroot .*salty-inv-test-/);
-    expect((await loadError(fileroot(`export const hosts = {};\n`))).message).toMatch(/^hosts\/index\.ts: no default export/);
+    expect((await loadError(fileroot())).message).toMatch(
+      /^hosts\/index\.ts: not found \(fileroot .*salty-inv-test-/,
+    );
+    expect((await loadError(fileroot(`export const hosts = {};\n`))).message).toMatch(
+      /^hosts\/index\.ts: no default export/,
+    );
   });
 });

@@ -40,9 +40,18 @@ test.each<[string[], string | undefined]>([
   [["roles=frontend"], undefined], // a declared tag
   [["roles=unused"], undefined], // a role file no host has: a role all the same
   [["skip=base"], undefined],
-  [["roles=wbe"], "roles=wbe: no role or tag of that name (no roles/wbe.ts, and no host lists it under tags); did you mean web?"],
-  [["skip=frontnd"], "skip=frontnd: no role or tag of that name (no roles/frontnd.ts, and no host lists it under tags); did you mean frontend?"],
-  [["roles=web", "skip=zzzzzz"], "skip=zzzzzz: no role or tag of that name (no roles/zzzzzz.ts, and no host lists it under tags)"],
+  [
+    ["roles=wbe"],
+    "roles=wbe: no role or tag of that name (no roles/wbe.ts, and no host lists it under tags); did you mean web?",
+  ],
+  [
+    ["skip=frontnd"],
+    "skip=frontnd: no role or tag of that name (no roles/frontnd.ts, and no host lists it under tags); did you mean frontend?",
+  ],
+  [
+    ["roles=web", "skip=zzzzzz"],
+    "skip=zzzzzz: no role or tag of that name (no roles/zzzzzz.ts, and no host lists it under tags)",
+  ],
 ])("roles=/skip= names: %p", (argv, message) => {
   const err = thrown(() => checkRoleArgs(parseApplyArgs(argv), inv, files));
   if (message === undefined) return expect(err).toBeUndefined();

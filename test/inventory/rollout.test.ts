@@ -3,11 +3,18 @@
 // failure budget of the whole rollout.
 import { expect, test } from "bun:test";
 import { parseApplyArgs } from "../../lib/inventory/args.ts";
-import { batches, FailureBudget, parseRollout, sizeOf, type Size } from "../../lib/inventory/rollout.ts";
+import {
+  batches,
+  FailureBudget,
+  parseRollout,
+  sizeOf,
+  type Size,
+} from "../../lib/inventory/rollout.ts";
 import { UsageError } from "../../lib/errors.ts";
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => `h${i + 1}`);
-const sizesOf = (n: number, spec: string) => batches(hosts(n), parseRollout({ batch: spec })!.batch).map((b) => b.length);
+const sizesOf = (n: number, spec: string) =>
+  batches(hosts(n), parseRollout({ batch: spec })!.batch).map((b) => b.length);
 
 test.each([
   [10, "1", [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]],
@@ -43,10 +50,13 @@ test.each([
   [{ pct: 5 }, 101, 6],
   [{ pct: 50 }, 3, 2],
   [{ pct: 100 }, 7, 7],
-] as Array<[Size, number, number]>)("max_fail %p of %p hosts: a budget of %p", (size, total, budget) => {
-  expect(sizeOf(size, total)).toBe(budget);
-  expect(new FailureBudget(size, total).max).toBe(budget);
-});
+] as Array<[Size, number, number]>)(
+  "max_fail %p of %p hosts: a budget of %p",
+  (size, total, budget) => {
+    expect(sizeOf(size, total)).toBe(budget);
+    expect(new FailureBudget(size, total).max).toBe(budget);
+  },
+);
 
 test.each([
   // one budget across batches: failures of earlier batches count
@@ -55,24 +65,49 @@ test.each([
   [1, [[], ["x"]], [false, true]],
   // a host failing twice (its apply, then a retry) counts once
   [2, [["a"], ["a"], ["b"]], [false, false, true]],
-])("a budget of %p, failures by batch %p: exhausted after each %p", (max, failuresByBatch, exhausted) => {
-  const budget = new FailureBudget({ n: max }, 10);
-  const seen = failuresByBatch.map((fails) => {
-    for (const h of fails) budget.fail(h);
-    return budget.exhausted;
-  });
-  expect(seen).toEqual(exhausted);
-});
+])(
+  "a budget of %p, failures by batch %p: exhausted after each %p",
+  (max, failuresByBatch, exhausted) => {
+    const budget = new FailureBudget({ n: max }, 10);
+    const seen = failuresByBatch.map((fails) => {
+      for (const h of fails) budget.fail(h);
+      return budget.exhausted;
+    });
+    expect(seen).toEqual(exhausted);
+  },
+);
 
 test("defaults: one batch of every host, stop at the first failure, gate 10 s with 2 retries, no pause", () => {
-  expect(parseRollout({ gate: "true" })).toEqual({ batch: [{ pct: 100 }], maxFail: { n: 1 }, gate: "true", gateTimeoutMs: 10_000, gateRetries: 2, pauseMs: 0 });
+  expect(parseRollout({ gate: "true" })).toEqual({
+    batch: [{ pct: 100 }],
+    maxFail: { n: 1 },
+    gate: "true",
+    gateTimeoutMs: 10_000,
+    gateRetries: 2,
+    pauseMs: 0,
+  });
   expect(parseRollout({})).toBeUndefined();
 });
 
 test("rollout words are steering words: they reach no role's context", () => {
-  const a = parseApplyArgs(["batch=1,10%,100%", "max_fail=5%", "gate=curl -sf localhost/health", "gate_timeout=5s", "gate_retries=0", "pause=1m", "version=2"]);
+  const a = parseApplyArgs([
+    "batch=1,10%,100%",
+    "max_fail=5%",
+    "gate=curl -sf localhost/health",
+    "gate_timeout=5s",
+    "gate_retries=0",
+    "pause=1m",
+    "version=2",
+  ]);
   expect(a.extra).toEqual({ version: 2 });
-  expect(a.rollout).toEqual({ batch: [{ n: 1 }, { pct: 10 }, { pct: 100 }], maxFail: { pct: 5 }, gate: "curl -sf localhost/health", gateTimeoutMs: 5000, gateRetries: 0, pauseMs: 60_000 });
+  expect(a.rollout).toEqual({
+    batch: [{ n: 1 }, { pct: 10 }, { pct: 100 }],
+    maxFail: { pct: 5 },
+    gate: "curl -sf localhost/health",
+    gateTimeoutMs: 5000,
+    gateRetries: 0,
+    pauseMs: 60_000,
+  });
   expect(parseApplyArgs(["version=2"]).rollout).toBeUndefined();
 });
 
@@ -122,5 +157,8 @@ test.each([
 });
 
 test("short words one letter away are honest context names, not typos of batch=, gate= or pause=", () => {
-  expect(parseApplyArgs(["date=1", "rate=2", "patch=3", "cause=4", "stage=5", "match=6", "late=7"]).extra).toEqual({ date: 1, rate: 2, patch: 3, cause: 4, stage: 5, match: 6, late: 7 });
+  expect(
+    parseApplyArgs(["date=1", "rate=2", "patch=3", "cause=4", "stage=5", "match=6", "late=7"])
+      .extra,
+  ).toEqual({ date: 1, rate: 2, patch: 3, cause: 4, stage: 5, match: 6, late: 7 });
 });

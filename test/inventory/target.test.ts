@@ -9,11 +9,19 @@ import { UsageError } from "../../lib/errors.ts";
 function show(text: string): string {
   const w = (e: ReturnType<typeof parseTarget>): string => {
     switch (e.kind) {
-      case "host": return e.pattern;
-      case "cluster": case "env": case "role": return `${e.kind}:${e.name}`;
-      case "fact": case "var": return `${e.kind}:${e.path.join(".")}=${e.pattern}`;
-      case "not": return `(not ${w(e.expr)})`;
-      default: return `(${w(e.left)} ${e.kind} ${w(e.right)})`;
+      case "host":
+        return e.pattern;
+      case "cluster":
+      case "env":
+      case "role":
+        return `${e.kind}:${e.name}`;
+      case "fact":
+      case "var":
+        return `${e.kind}:${e.path.join(".")}=${e.pattern}`;
+      case "not":
+        return `(not ${w(e.expr)})`;
+      default:
+        return `(${w(e.left)} ${e.kind} ${w(e.right)})`;
     }
   };
   return w(parseTarget(text));
@@ -68,7 +76,10 @@ describe("parse", () => {
     ["fact:=x", /the path must be names joined by dots/],
     ["fact:os..family=x", /the path must be names joined by dots/],
     ["fact:os.family=", /the value to match is empty/],
-    ["grain:os=x", /unknown "grain:" \(a host id has no ':'; known: cluster: env: role: fact: var:\)/],
+    [
+      "grain:os=x",
+      /unknown "grain:" \(a host id has no ':'; known: cluster: env: role: fact: var:\)/,
+    ],
     ["web{1,2", /"web\{1,2": unbalanced \{ \}/],
     ["web[12", /unbalanced \[ \]/],
   ])("%p is a usage error: %p", (text, message) => {
@@ -87,7 +98,16 @@ const debian: TargetHost = {
   env: "prod",
   roles: ["users", "nginx"],
   vars: { tier: "web", weight: 3, manage: true, nested: { a: { b: "deep" } }, list: ["x", "y"] },
-  facts: { os: { family: "debian", id: "ubuntu" }, cpu_count: 8, networking: { interfaces: [{ device: "lo", ipv4: "127.0.0.1" }, { device: "eth0", ipv4: "10.0.0.5" }] } },
+  facts: {
+    os: { family: "debian", id: "ubuntu" },
+    cpu_count: 8,
+    networking: {
+      interfaces: [
+        { device: "lo", ipv4: "127.0.0.1" },
+        { device: "eth0", ipv4: "10.0.0.5" },
+      ],
+    },
+  },
 };
 const stranger: TargetHost = { id: "web9", facts: { os: { family: "rhel" }, cpu_count: 2 } };
 
@@ -146,14 +166,26 @@ describe("in scopeApply (the apply, run, ping and targets plan)", () => {
     clusters: { prod: {}, stage: {} },
     envs: { prod: {}, stage: {} },
     hosts: {
-      prod: { web1: { env: "prod", roles: ["nginx"], vars: { tier: "web" } }, web2: { env: "prod", roles: ["nginx"] }, db1: { env: "prod", roles: ["pg"] } },
+      prod: {
+        web1: { env: "prod", roles: ["nginx"], vars: { tier: "web" } },
+        web2: { env: "prod", roles: ["nginx"] },
+        db1: { env: "prod", roles: ["pg"] },
+      },
       stage: { s1: { env: "stage", roles: ["nginx"], ignore_missing: true } },
     },
   });
-  const facts: Record<string, unknown> = { web1: { os: { family: "debian" } }, web2: { os: { family: "rhel" } }, db1: { os: { family: "debian" } } };
+  const facts: Record<string, unknown> = {
+    web1: { os: { family: "debian" } },
+    web2: { os: { family: "rhel" } },
+    db1: { os: { family: "debian" } },
+  };
   // As the master's registry: facts of connected agents only.
   const run = (target: string, connected = ["web1", "web2", "db1"]) =>
-    Object.fromEntries(scopeApply(inv, connected, parseApplyArgs([`target=${target}`]), (id) => (connected.includes(id) ? (facts[id] as never) : undefined)).hosts.map((h) => [h.id, h.status]));
+    Object.fromEntries(
+      scopeApply(inv, connected, parseApplyArgs([`target=${target}`]), (id) =>
+        connected.includes(id) ? (facts[id] as never) : undefined,
+      ).hosts.map((h) => [h.id, h.status]),
+    );
 
   test.each([
     ["role:nginx and env:prod", { web1: "run", web2: "run", db1: "skipped", s1: "skipped" }],
@@ -168,7 +200,10 @@ describe("in scopeApply (the apply, run, ping and targets plan)", () => {
 
   test.each([
     ["env:prd", "target=env:prd: no env prd in the inventory (known: prod, stage)"],
-    ["role:ngnx and env:prod", "target=role:ngnx and env:prod: no host of the inventory has role ngnx (known: nginx, pg)"],
+    [
+      "role:ngnx and env:prod",
+      "target=role:ngnx and env:prod: no host of the inventory has role ngnx (known: nginx, pg)",
+    ],
     ["cluster:constructor", "target=cluster:constructor: no cluster constructor in the inventory"],
     ["fact:os.family=suse", "no host matched target=fact:os.family=suse"],
   ])("target=%p is a usage error", (target, message) => {
@@ -177,6 +212,8 @@ describe("in scopeApply (the apply, run, ping and targets plan)", () => {
   });
 
   test("fact: uses the facts it is given: a host not connected has none", () => {
-    expect(() => run("fact:os.family=debian", [])).toThrow("no host matched target=fact:os.family=debian");
+    expect(() => run("fact:os.family=debian", [])).toThrow(
+      "no host matched target=fact:os.family=debian",
+    );
   });
 });

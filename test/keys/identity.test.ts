@@ -33,14 +33,19 @@ describe("identities", () => {
     const again = await loadOrCreateIdentity(dir, "agent");
     expect(again.created).toBe(false);
     expect(again.secretKey).toEqual(first.secretKey);
-    expect(await loadIdentity(dir, "agent")).toEqual({ publicKey: first.publicKey, secretKey: first.secretKey });
+    expect(await loadIdentity(dir, "agent")).toEqual({
+      publicKey: first.publicKey,
+      secretKey: first.secretKey,
+    });
     expect(logs.filter((l) => l.includes("keys.created")).length).toBe(1);
     expect(logs.join("\n")).not.toContain(encodeKey(first.secretKey));
   });
 
   test("concurrent first starts end with one key", async () => {
     const dir = temp();
-    const all = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateIdentity(dir, "master")));
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () => loadOrCreateIdentity(dir, "master")),
+    );
     expect(new Set(all.map((i) => encodeKey(i.publicKey))).size).toBe(1);
     expect(all.filter((i) => i.created).length).toBe(1);
     expect(readdirSync(dir).sort()).toEqual(["master.key", "master.pub"]);
@@ -54,7 +59,9 @@ describe("identities", () => {
     await loadOrCreateIdentity(dir, "client");
     expect(readFileSync(join(dir, "client.pub"), "utf8").trim()).toBe(encodeKey(id.publicKey));
     expect(statSync(join(dir, "client.key")).mode & 0o777).toBe(0o600);
-    expect(logs.some((l) => l.includes("keys.insecure_mode") && l.includes("mode=0644"))).toBe(true);
+    expect(logs.some((l) => l.includes("keys.insecure_mode") && l.includes("mode=0644"))).toBe(
+      true,
+    );
   });
 
   test("a corrupt secret key is an error and is not replaced", async () => {
@@ -77,7 +84,8 @@ describe("identities", () => {
 describe("fingerprints, public keys and ids", () => {
   test("fingerprint is SHA256: + unpadded base64 of the key's sha256, as ssh prints it", () => {
     const key = new Uint8Array(32).fill(1);
-    const expected = "SHA256:" + createHash("sha256").update(key).digest("base64").replace(/=+$/, "");
+    const expected =
+      "SHA256:" + createHash("sha256").update(key).digest("base64").replace(/=+$/, "");
     expect(fingerprint(key)).toBe(expected);
     expect(fingerprint(key)).not.toContain("=");
   });
@@ -85,17 +93,30 @@ describe("fingerprints, public keys and ids", () => {
   test("parsePublicKey takes base64 of 32 bytes and nothing else", () => {
     const key = nacl.sign.keyPair().publicKey;
     expect(parsePublicKey(` ${encodeKey(key)}\n`)).toEqual(key);
-    for (const bad of ["", "abc", encodeKey(new Uint8Array(31)), encodeKey(new Uint8Array(64)), "!!!!"]) {
-      expect(() => parsePublicKey(bad, "--master-key")).toThrow("--master-key is not a base64 32-byte key");
+    for (const bad of [
+      "",
+      "abc",
+      encodeKey(new Uint8Array(31)),
+      encodeKey(new Uint8Array(64)),
+      "!!!!",
+    ]) {
+      expect(() => parsePublicKey(bad, "--master-key")).toThrow(
+        "--master-key is not a base64 32-byte key",
+      );
     }
   });
 
   test.each(["web1", "web1.foo.dev", "a_b-c", "0", "x".repeat(255)])("id %s is valid", (id) => {
     expect(validateId(id)).toBe(id);
   });
-  test.each(["", ".", "..", ".hidden", "-x", "a/b", "a b", "é", "x".repeat(256), "a\n"])("id %j is refused", (id) => {
-    expect(() => validateId(id)).toThrow(/invalid id .*: use 1 to 255 of A-Z a-z 0-9 \. _ -, starting with a letter or digit/);
-  });
+  test.each(["", ".", "..", ".hidden", "-x", "a/b", "a b", "é", "x".repeat(256), "a\n"])(
+    "id %j is refused",
+    (id) => {
+      expect(() => validateId(id)).toThrow(
+        /invalid id .*: use 1 to 255 of A-Z a-z 0-9 \. _ -, starting with a letter or digit/,
+      );
+    },
+  );
 });
 
 describe("master key pinning", () => {
@@ -109,7 +130,9 @@ describe("master key pinning", () => {
     expect(await readPinnedMasterKey(root)).toEqual(k1);
     const err = await pinMasterKey(root, k2).catch((e) => e);
     expect(err.code).toBe("E_MASTER_KEY_CHANGED");
-    expect(err.message).toContain(`expected ${fingerprint(k1)} (pinned in ${join(root, "master.pub")}), the master presents ${fingerprint(k2)}`);
+    expect(err.message).toContain(
+      `expected ${fingerprint(k1)} (pinned in ${join(root, "master.pub")}), the master presents ${fingerprint(k2)}`,
+    );
     expect(await readPinnedMasterKey(root)).toEqual(k1);
   });
 

@@ -12,7 +12,11 @@ const temp = tempDirs("salty-init-");
 
 async function run(cmd: string[]): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", cwd: root });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { code, out, err };
 }
 
@@ -62,8 +66,12 @@ describe("salty init", () => {
     expect(mode(join(dir, "keys/master.key"))).toBe(0o600);
     expect(mode(join(dir, "keys/crypto.pass"))).toBe(0o600);
     expect(readFileSync(join(dir, "keys/crypto.pass"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
-    expect(readFileSync(join(dir, "types/salty.d.ts"), "utf8")).toBe(readFileSync(join(root, "types/salty.d.ts"), "utf8"));
-    expect(JSON.parse(readFileSync(join(dir, "tsconfig.json"), "utf8")).compilerOptions.paths).toEqual({ salty: ["./types/salty.d.ts"] });
+    expect(readFileSync(join(dir, "types/salty.d.ts"), "utf8")).toBe(
+      readFileSync(join(root, "types/salty.d.ts"), "utf8"),
+    );
+    expect(
+      JSON.parse(readFileSync(join(dir, "tsconfig.json"), "utf8")).compilerOptions.paths,
+    ).toEqual({ salty: ["./types/salty.d.ts"] });
     expect(readFileSync(join(dir, ".gitignore"), "utf8")).toContain("keys/\n");
     expect(await tsc(dir)).toEqual({ code: 0, out: "", err: "" });
   });
@@ -71,7 +79,10 @@ describe("salty init", () => {
   test("the editor setup really checks roles: a wrong operator call fails tsc", async () => {
     const dir = temp();
     await salty("init", dir);
-    writeFileSync(join(dir, "roles/broken.ts"), 'import type { Role } from "salty";\nexport default (async ({ copy }) => { await copy("only-one-arg"); }) satisfies Role;\n');
+    writeFileSync(
+      join(dir, "roles/broken.ts"),
+      'import type { Role } from "salty";\nexport default (async ({ copy }) => { await copy("only-one-arg"); }) satisfies Role;\n',
+    );
     const r = await tsc(dir);
     expect(r.code).not.toBe(0);
     expect(r.out).toContain("roles/broken.ts");
@@ -111,12 +122,24 @@ describe("salty init", () => {
     rmSync(join(dir, "roles/example.ts"));
     writeFileSync(join(dir, "types/salty.d.ts"), "// an old version\n");
     const before = snapshot(dir);
-    expect(await salty("init", "--types", dir)).toEqual({ code: 0, out: `updated ${join(dir, "types/salty.d.ts")}\n`, err: "" });
+    expect(await salty("init", "--types", dir)).toEqual({
+      code: 0,
+      out: `updated ${join(dir, "types/salty.d.ts")}\n`,
+      err: "",
+    });
     const after = snapshot(dir);
     expect(after["types/salty.d.ts"]).toBe(readFileSync(join(root, "types/salty.d.ts"), "utf8"));
     expect({ ...after, "types/salty.d.ts": "" }).toEqual({ ...before, "types/salty.d.ts": "" });
-    expect(await salty("init", "--types", dir)).toEqual({ code: 0, out: `unchanged ${join(dir, "types/salty.d.ts")} (already this version's)\n`, err: "" });
-    expect(await salty("init", "--types", join(dir, "nowhere"))).toEqual({ code: 1, out: "", err: `salty: ${join(dir, "nowhere")} does not exist\n` });
+    expect(await salty("init", "--types", dir)).toEqual({
+      code: 0,
+      out: `unchanged ${join(dir, "types/salty.d.ts")} (already this version's)\n`,
+      err: "",
+    });
+    expect(await salty("init", "--types", join(dir, "nowhere"))).toEqual({
+      code: 1,
+      out: "",
+      err: `salty: ${join(dir, "nowhere")} does not exist\n`,
+    });
   });
 
   test("roles that import node:* built-ins type-check with the generated tsconfig and nothing installed", async () => {
@@ -139,6 +162,10 @@ export default (async ({ print }) => {
   test("a DIR that is a file is an error with one clear line", async () => {
     const file = join(temp(), "plain");
     writeFileSync(file, "x");
-    expect(await salty("init", file)).toEqual({ code: 1, out: "", err: `salty: ${file} exists and is not a directory\n` });
+    expect(await salty("init", file)).toEqual({
+      code: 1,
+      out: "",
+      err: `salty: ${file} exists and is not a directory\n`,
+    });
   });
 });

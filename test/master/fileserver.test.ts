@@ -55,7 +55,9 @@ describe("resolveUnder", () => {
   });
 
   test("accepts paths inside, normalized", () => {
-    expect(resolveUnder(root, "files/./nginx/../nginx/nginx.conf")).toEndWith("files/nginx/nginx.conf");
+    expect(resolveUnder(root, "files/./nginx/../nginx/nginx.conf")).toEndWith(
+      "files/nginx/nginx.conf",
+    );
   });
 });
 
@@ -74,10 +76,16 @@ describe("FileServer", () => {
   test("fetch serves only files/, never the keyroot", async () => {
     const src = server().sourceFor(all);
     await expect(src.fetch("keys/crypto.pass")).rejects.toThrow(/must lie under files\//);
-    await expect(src.fetch("files/../keys/crypto.pass")).rejects.toThrow(/must lie under files\/|keyroot/);
+    await expect(src.fetch("files/../keys/crypto.pass")).rejects.toThrow(
+      /must lie under files\/|keyroot/,
+    );
     await expect(src.fetch("files/keys-link/crypto.pass")).rejects.toThrow(/inside the keyroot/);
-    await expect(src.read("keys/crypto.pass", 0, 10)).rejects.toThrow(/agents read only under files\//);
-    await expect(src.read("files/../hosts.ts", 0, 10)).rejects.toThrow(/agents read only under files\//);
+    await expect(src.read("keys/crypto.pass", 0, 10)).rejects.toThrow(
+      /agents read only under files\//,
+    );
+    await expect(src.read("files/../hosts.ts", 0, 10)).rejects.toThrow(
+      /agents read only under files\//,
+    );
     await expect(src.scan("/etc")).rejects.toThrow(/agents read only under files\//);
     await expect(src.scan(".")).rejects.toThrow(/agents read only under files\//);
   });
@@ -86,7 +94,9 @@ describe("FileServer", () => {
     const fs = server();
     const got = await fs.sourceFor(all).fetch("files/db/pw");
     expect(new TextDecoder().decode(got.data)).toBe("hunter2");
-    await expect(fs.sourceFor(() => new Set(["nginx"])).fetch("files/db/pw")).rejects.toThrow(/belongs to role db/);
+    await expect(fs.sourceFor(() => new Set(["nginx"])).fetch("files/db/pw")).rejects.toThrow(
+      /belongs to role db/,
+    );
   });
 
   test("scan lists entries depth-first with symlinks as links and never the keyroot", async () => {
@@ -105,7 +115,14 @@ describe("FileServer", () => {
 
   test("hashes answers many paths at once, null where a fetch would fail", async () => {
     const fs = server();
-    const paths = ["files/nginx/nginx.conf", "files/db/pw", "files/nope", "keys/crypto.pass", "files/keys-link/crypto.pass", "files/escape/secret"];
+    const paths = [
+      "files/nginx/nginx.conf",
+      "files/db/pw",
+      "files/nope",
+      "keys/crypto.pass",
+      "files/keys-link/crypto.pass",
+      "files/escape/secret",
+    ];
     const got = await fs.sourceFor(all).hashes!(paths);
     expect(got).toEqual([
       { hash: hashBytes("worker_processes 4;\n"), size: 20 },
@@ -128,7 +145,8 @@ describe("FileServer", () => {
     try {
       // The scan is watched: the change is seen as soon as its event has arrived (a few ms).
       let next = await src.scanSince!("files/static", first.digest);
-      for (let i = 0; i < 200 && next.digest === first.digest; i++) next = (await Bun.sleep(5), await src.scanSince!("files/static", first.digest));
+      for (let i = 0; i < 200 && next.digest === first.digest; i++)
+        next = (await Bun.sleep(5), await src.scanSince!("files/static", first.digest));
       expect(next.digest).not.toBe(first.digest);
       expect(next.entries!.map((e) => e.path)).toContain("new.txt");
     } finally {
@@ -145,11 +163,23 @@ describe("FileServer", () => {
       { path: "files/db/pw", offset: 0, length: 7 },
     ]);
     expect(got.map((b) => new TextDecoder().decode(b))).toEqual(["processes", "bb", "hunter2"]);
-    await expect(src.readMany!([{ path: "keys/crypto.pass", offset: 0, length: 10 }])).rejects.toThrow(/agents read only under files\//);
-    await expect(src.readMany!([{ path: "files/nginx/nginx.conf", offset: -1, length: 1 }])).rejects.toThrow(/bad read range/);
-    const many = Array.from({ length: limits.maxReadBatch + 1 }, () => ({ path: "files/static/a.txt", offset: 0, length: 1 }));
+    await expect(
+      src.readMany!([{ path: "keys/crypto.pass", offset: 0, length: 10 }]),
+    ).rejects.toThrow(/agents read only under files\//);
+    await expect(
+      src.readMany!([{ path: "files/nginx/nginx.conf", offset: -1, length: 1 }]),
+    ).rejects.toThrow(/bad read range/);
+    const many = Array.from({ length: limits.maxReadBatch + 1 }, () => ({
+      path: "files/static/a.txt",
+      offset: 0,
+      length: 1,
+    }));
     await expect(src.readMany!(many)).rejects.toThrow(/too much in one read batch/);
-    const big = [1, 2].map(() => ({ path: "files/static/a.txt", offset: 0, length: limits.chunkBytes / 2 + 1 }));
+    const big = [1, 2].map(() => ({
+      path: "files/static/a.txt",
+      offset: 0,
+      length: limits.chunkBytes / 2 + 1,
+    }));
     await expect(src.readMany!(big)).rejects.toThrow(/too much in one read batch/);
   });
 
@@ -161,7 +191,10 @@ describe("FileServer", () => {
       writeFileSync(join(base, r, "files/x"), r);
     }
     symlinkSync(join(base, "r1"), join(base, "current"));
-    const src = new FileServer({ fileroot: join(base, "current"), keyroot: join(base, "keys") }).sourceFor(all);
+    const src = new FileServer({
+      fileroot: join(base, "current"),
+      keyroot: join(base, "keys"),
+    }).sourceFor(all);
     const text = async () => new TextDecoder().decode((await src.fetch("files/x")).data);
     expect(await text()).toBe("r1");
     rmSync(join(base, "current"));
@@ -177,14 +210,20 @@ describe("FileServer", () => {
 
   test("read returns a byte range and refuses silly ranges", async () => {
     const src = server().sourceFor(all);
-    expect(new TextDecoder().decode(await src.read("files/nginx/nginx.conf", 7, 9))).toBe("processes");
+    expect(new TextDecoder().decode(await src.read("files/nginx/nginx.conf", 7, 9))).toBe(
+      "processes",
+    );
     await expect(src.read("files/nginx/nginx.conf", -1, 9)).rejects.toThrow(/bad read range/);
     await expect(src.read("files/nginx/nginx.conf", 0, 1e12)).rejects.toThrow(/bad read range/);
   });
 
   test("a scan never lists dot entries; a dot file named directly is served", async () => {
     const src = server().sourceFor(all);
-    expect((await src.scan("files/static")).some((e) => e.path.split("/").some((n) => n.startsWith(".")))).toBe(false);
+    expect(
+      (await src.scan("files/static")).some((e) =>
+        e.path.split("/").some((n) => n.startsWith(".")),
+      ),
+    ).toBe(false);
     expect((await src.scan("files/static/.git")).map((e) => e.path)).toEqual(["config"]);
     expect(new TextDecoder().decode((await src.fetch("files/static/.env")).data)).toBe("TOKEN=1");
   });

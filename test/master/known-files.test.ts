@@ -9,7 +9,8 @@ const files: AgentFiles = {
   scanSince: async () => ({ digest: "" }),
   read: async () => new Uint8Array(),
   readMany: async () => [],
-  hashes: async (paths) => paths.map((p) => (p === "files/gone" ? null : { hash: `hash of ${p}`, size: p.length })),
+  hashes: async (paths) =>
+    paths.map((p) => (p === "files/gone" ? null : { hash: `hash of ${p}`, size: p.length })),
 };
 
 describe("known files", () => {
@@ -21,7 +22,9 @@ describe("known files", () => {
     const conn = new KnownFiles();
     conn.remember("web", ["files/web/a", "files/gone"]);
     conn.remember("db", ["files/db/b"]);
-    expect(await conn.for("web", files)).toEqual({ "files/web/a": { hash: "hash of files/web/a", size: 11 } });
+    expect(await conn.for("web", files)).toEqual({
+      "files/web/a": { hash: "hash of files/web/a", size: 11 },
+    });
     expect(Object.keys((await conn.for("db", files))!)).toEqual(["files/db/b"]);
     expect(await new KnownFiles().for("web", files)).toBeUndefined(); // another connection
     conn.remember("web", ["files/web/c"]);

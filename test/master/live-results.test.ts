@@ -4,8 +4,14 @@ import { masker } from "../../lib/crypto/mask.ts";
 import type { ApplyEvent } from "../../lib/wire/api.ts";
 
 test.each([
-  [{ cmd: "copy(a, b)", rc: 0, changed: true, elapsed: 0.1 }, { cmd: "copy(a, b)", rc: 0, changed: true, elapsed: 0.1 }],
-  [{ cmd: "x", rc: 1, changed: "yes", elapsed: "soon", error: "boom", extra: { huge: true } }, { cmd: "x", rc: 1, changed: false, elapsed: 0, error: "boom" }],
+  [
+    { cmd: "copy(a, b)", rc: 0, changed: true, elapsed: 0.1 },
+    { cmd: "copy(a, b)", rc: 0, changed: true, elapsed: 0.1 },
+  ],
+  [
+    { cmd: "x", rc: 1, changed: "yes", elapsed: "soon", error: "boom", extra: { huge: true } },
+    { cmd: "x", rc: 1, changed: false, elapsed: 0, error: "boom" },
+  ],
   [{ cmd: "x", rc: 1.5 }, undefined],
   [{ rc: 0 }, undefined],
   [["cmd", 0], undefined],
@@ -18,13 +24,22 @@ test("only this host's roles, in role order, masked, at most limits.maxLiveResul
   const events: ApplyEvent[] = [];
   const live = liveResults("a1", ["base", "web"], masker(["s3cret"]), (e) => events.push(e));
   live.current("base");
-  live.take({ role: "base", result: { cmd: "shell(echo s3cret)", rc: 0, changed: true, elapsed: 0 } });
+  live.take({
+    role: "base",
+    result: { cmd: "shell(echo s3cret)", rc: 0, changed: true, elapsed: 0 },
+  });
   live.take({ role: "web", result: { cmd: "copy(w)", rc: 0, changed: false, elapsed: 0 } }); // early: held
   live.take({ role: "db", result: { cmd: "not mine", rc: 0, changed: false, elapsed: 0 } }); // not this host's role
   live.take("garbage");
-  expect(events.map((e) => (e.type === "result" ? `${e.role} ${e.result.cmd}` : e.type))).toEqual(["base shell(echo ********)"]);
+  expect(events.map((e) => (e.type === "result" ? `${e.role} ${e.result.cmd}` : e.type))).toEqual([
+    "base shell(echo ********)",
+  ]);
   live.current("web");
-  expect(events.map((e) => (e.type === "result" ? `${e.role} ${e.result.cmd}` : e.type))).toEqual(["base shell(echo ********)", "web copy(w)"]);
-  for (let i = 0; i < 20_000; i++) live.take({ role: "web", result: { cmd: `c${i}`, rc: 0, changed: false, elapsed: 0 } });
+  expect(events.map((e) => (e.type === "result" ? `${e.role} ${e.result.cmd}` : e.type))).toEqual([
+    "base shell(echo ********)",
+    "web copy(w)",
+  ]);
+  for (let i = 0; i < 20_000; i++)
+    live.take({ role: "web", result: { cmd: `c${i}`, rc: 0, changed: false, elapsed: 0 } });
   expect(events.length).toBe(10_000);
 });

@@ -9,8 +9,22 @@ function report(outputs: string[]): ApplyReport {
     elapsed: 1,
     rc: 0,
     hosts: outputs.map((o, i) => ({
-      id: `h${i}`, status: "ran", elapsed: 1, errors: 0, changed: 1,
-      roles: [{ role: "r", skipped: false, elapsed: 1, errors: 0, changed: 1, output: o, results: [{ cmd: `shell(${i})`, rc: 0, changed: true, elapsed: 0, output: o, diff: "" }] }],
+      id: `h${i}`,
+      status: "ran",
+      elapsed: 1,
+      errors: 0,
+      changed: 1,
+      roles: [
+        {
+          role: "r",
+          skipped: false,
+          elapsed: 1,
+          errors: 0,
+          changed: 1,
+          output: o,
+          results: [{ cmd: `shell(${i})`, rc: 0, changed: true, elapsed: 0, output: o, diff: "" }],
+        },
+      ],
     })),
   };
 }
@@ -36,12 +50,25 @@ describe("fitReport", () => {
 
   test("over the budget the longest texts are cut and say so; short ones and every verdict stay", () => {
     const r = fitReport(report(["short", "x".repeat(5000), "y".repeat(9000)]), 1000);
-    const outs = r.hosts.flatMap((h) => h.roles.flatMap((role) => [role.output!, ...role.results.map((x) => x.output!)]));
+    const outs = r.hosts.flatMap((h) =>
+      h.roles.flatMap((role) => [role.output!, ...role.results.map((x) => x.output!)]),
+    );
     expect(outs.filter((o) => o === "short")).toHaveLength(2);
-    for (const o of outs.filter((o) => o !== "short")) expect(o).toMatch(/^(x+|y+)\n\[cut: an apply report keeps 1000 characters of output in all; \d+ more not shown\]$/);
+    for (const o of outs.filter((o) => o !== "short"))
+      expect(o).toMatch(
+        /^(x+|y+)\n\[cut: an apply report keeps 1000 characters of output in all; \d+ more not shown\]$/,
+      );
     const kept = outs.reduce((n, o) => n + o.replace(/\n\[cut:[^\]]*\]$/, "").length, 0);
     expect(kept).toBeLessThanOrEqual(1000);
-    expect(r.hosts.map((h) => [h.id, h.errors, h.changed, h.roles[0]!.results[0]!.cmd, h.roles[0]!.results[0]!.rc])).toEqual([
+    expect(
+      r.hosts.map((h) => [
+        h.id,
+        h.errors,
+        h.changed,
+        h.roles[0]!.results[0]!.cmd,
+        h.roles[0]!.results[0]!.rc,
+      ]),
+    ).toEqual([
       ["h0", 0, 1, "shell(0)", 0],
       ["h1", 0, 1, "shell(1)", 0],
       ["h2", 0, 1, "shell(2)", 0],

@@ -23,7 +23,12 @@ function world(executors: Record<string, RoleExecutor>, capabilities?: Capabilit
     const pair = memoryPair([`agent-${id}`, "master"]);
     links[id] = pair;
     serveAgent(pair[0], id, { registry, files, version: "test" });
-    void serveMaster(pair[1], { gatherFacts: async () => facts, execute, version: "test", ...(capabilities ? { capabilities } : {}) });
+    void serveMaster(pair[1], {
+      gatherFacts: async () => facts,
+      execute,
+      version: "test",
+      ...(capabilities ? { capabilities } : {}),
+    });
   }
   return { registry, links };
 }
@@ -37,7 +42,11 @@ function scope(hosts: HostScope[]): () => Promise<ApplyScope> {
   return async () => ({ hosts, context: (id, role) => ({ id, role }) as unknown as Context });
 }
 
-const ok: RoleExecutor = async (req) => ({ role: req.role, elapsed: 0.001, results: [{ cmd: `shell(${req.context.id})`, rc: 0, changed: true, elapsed: 0.001 }] });
+const ok: RoleExecutor = async (req) => ({
+  role: req.role,
+  elapsed: 0.001,
+  results: [{ cmd: `shell(${req.context.id})`, rc: 0, changed: true, elapsed: 0.001 }],
+});
 
 describe("scheduler over memory links", () => {
   test("agents say hello, roles run in order, tags and skipped roles are handled", async () => {
@@ -51,11 +60,21 @@ describe("scheduler over memory links", () => {
       {
         registry,
         scope: scope([
-          { id: "a", status: "run", roles: [{ name: "one", skipped: false }, { name: "tag", skipped: false, tag: true }, { name: "two", skipped: true }, { name: "three", skipped: false }] },
+          {
+            id: "a",
+            status: "run",
+            roles: [
+              { name: "one", skipped: false },
+              { name: "tag", skipped: false, tag: true },
+              { name: "two", skipped: true },
+              { name: "three", skipped: false },
+            ],
+          },
           { id: "b", status: "run", roles: [{ name: "one", skipped: false }] },
           { id: "c", status: "missing", roles: [] },
         ]),
-        roleSource: async (name) => (name === "tag" ? undefined : { source: "", filename: `roles/${name}.ts` }),
+        roleSource: async (name) =>
+          name === "tag" ? undefined : { source: "", filename: `roles/${name}.ts` },
       },
     );
     expect(seen).toEqual(["one", "three"]);
@@ -64,7 +83,11 @@ describe("scheduler over memory links", () => {
       ["b", "ran", 0, 1],
       ["c", "missing", 1, 0],
     ]);
-    expect(report.hosts[0]!.roles.map((r) => [r.role, r.skipped])).toEqual([["one", false], ["two", true], ["three", false]]);
+    expect(report.hosts[0]!.roles.map((r) => [r.role, r.skipped])).toEqual([
+      ["one", false],
+      ["two", true],
+      ["three", false],
+    ]);
     expect(report.rc).toBe(1);
   });
 
@@ -73,9 +96,26 @@ describe("scheduler over memory links", () => {
     await until(() => registry.size === 1);
     const report = await runApply(
       { args: [], dryRun: false, diff: false },
-      { registry, scope: scope([{ id: "a", status: "run", roles: [{ name: "gone", skipped: false }, { name: "one", skipped: false }] }]), roleSource: async (name) => (name === "gone" ? undefined : { source: "", filename: `roles/${name}.ts` }) },
+      {
+        registry,
+        scope: scope([
+          {
+            id: "a",
+            status: "run",
+            roles: [
+              { name: "gone", skipped: false },
+              { name: "one", skipped: false },
+            ],
+          },
+        ]),
+        roleSource: async (name) =>
+          name === "gone" ? undefined : { source: "", filename: `roles/${name}.ts` },
+      },
     );
-    expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors, r.results[0]?.error])).toEqual([["gone", 1, "roles/gone.ts not found"], ["one", 0, undefined]]);
+    expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors, r.results[0]?.error])).toEqual([
+      ["gone", 1, "roles/gone.ts not found"],
+      ["one", 0, undefined],
+    ]);
     expect(report.rc).toBe(1);
   });
 
@@ -87,13 +127,23 @@ describe("scheduler over memory links", () => {
       return ok(req, undefined as never);
     };
     // One request at a time (an agent that does not pipeline), so "one" has surely answered when "two" kills the link.
-    const w = world({ a: dying, b: ok }, { pipelining: false, sharedHosts: true, knownFiles: true });
+    const w = world(
+      { a: dying, b: ok },
+      { pipelining: false, sharedHosts: true, knownFiles: true },
+    );
     links = w.links;
     await until(() => w.registry.size === 2);
     const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
     const report = await runApply(
       { args: [], dryRun: false, diff: false },
-      { registry: w.registry, scope: scope([{ id: "a", status: "run", roles }, { id: "b", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) },
+      {
+        registry: w.registry,
+        scope: scope([
+          { id: "a", status: "run", roles },
+          { id: "b", status: "run", roles },
+        ]),
+        roleSource: async (n) => ({ source: "", filename: n }),
+      },
     );
     const a = report.hosts[0]!;
     expect(a.roles.map((r) => [r.role, r.errors, r.results[0]?.error])).toEqual([
@@ -120,20 +170,50 @@ describe("scheduler over memory links", () => {
     registry = world({ a: slow }).registry;
     await until(() => registry.size === 1);
     const roles = ["one", "two", "three"].map((name) => ({ name, skipped: false }));
-    const report = await runApply({ args: [], dryRun: false, diff: false }, { registry, scope: scope([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
-    expect(events).toEqual(["start one", "end one", "start two", "end two", "start three", "end three"]);
-    expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors])).toEqual([["one", 0], ["two", 0], ["three", 0]]);
+    const report = await runApply(
+      { args: [], dryRun: false, diff: false },
+      {
+        registry,
+        scope: scope([{ id: "a", status: "run", roles }]),
+        roleSource: async (n) => ({ source: "", filename: n }),
+      },
+    );
+    expect(events).toEqual([
+      "start one",
+      "end one",
+      "start two",
+      "end two",
+      "start three",
+      "end three",
+    ]);
+    expect(report.hosts[0]!.roles.map((r) => [r.role, r.errors])).toEqual([
+      ["one", 0],
+      ["two", 0],
+      ["three", 0],
+    ]);
     expect(registry.get("a")!.roleCount).toBe(0);
   });
 
   test("an agent that does not say it pipelines (an older build) gets one role request at a time, contexts whole", async () => {
     const sent: number[] = [];
     let registry!: ReturnType<typeof world>["registry"];
-    const exec: RoleExecutor = async (req) => (sent.push(registry.get("a")!.roleCount), ok(req, undefined as never));
-    registry = world({ a: exec }, { pipelining: false, sharedHosts: false, knownFiles: false }).registry;
+    const exec: RoleExecutor = async (req) => (
+      sent.push(registry.get("a")!.roleCount), ok(req, undefined as never)
+    );
+    registry = world(
+      { a: exec },
+      { pipelining: false, sharedHosts: false, knownFiles: false },
+    ).registry;
     await until(() => registry.size === 1);
     const roles = ["one", "two"].map((name) => ({ name, skipped: false }));
-    await runApply({ args: [], dryRun: false, diff: false }, { registry, scope: scope([{ id: "a", status: "run", roles }]), roleSource: async (n) => ({ source: "", filename: n }) });
+    await runApply(
+      { args: [], dryRun: false, diff: false },
+      {
+        registry,
+        scope: scope([{ id: "a", status: "run", roles }]),
+        roleSource: async (n) => ({ source: "", filename: n }),
+      },
+    );
     expect(sent).toEqual([1, 1]);
   });
 
@@ -149,10 +229,35 @@ describe("scheduler over memory links", () => {
     await until(() => registry.size === 1);
     const deps = (tag: string) => ({
       registry,
-      scope: async (): Promise<ApplyScope> => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "r1", skipped: false }, { name: "r2", skipped: false }] }], context: (id: string, role: string) => ({ id, role: `${tag}${role}` }) as unknown as Context }),
+      scope: async (): Promise<ApplyScope> => ({
+        hosts: [
+          {
+            id: "a",
+            status: "run",
+            roles: [
+              { name: "r1", skipped: false },
+              { name: "r2", skipped: false },
+            ],
+          },
+        ],
+        context: (id: string, role: string) =>
+          ({ id, role: `${tag}${role}` }) as unknown as Context,
+      }),
       roleSource: async (n: string) => ({ source: "", filename: n }),
     });
-    await Promise.all([runApply({ args: [], dryRun: false, diff: false }, deps("x")), runApply({ args: [], dryRun: false, diff: false }, deps("y"))]);
-    expect(events).toEqual(["start xr1", "end xr1", "start xr2", "end xr2", "start yr1", "end yr1", "start yr2", "end yr2"]);
+    await Promise.all([
+      runApply({ args: [], dryRun: false, diff: false }, deps("x")),
+      runApply({ args: [], dryRun: false, diff: false }, deps("y")),
+    ]);
+    expect(events).toEqual([
+      "start xr1",
+      "end xr1",
+      "start xr2",
+      "end xr2",
+      "start yr1",
+      "end yr1",
+      "start yr2",
+      "end yr2",
+    ]);
   });
 });

@@ -12,7 +12,10 @@ import { tempDirForFile } from "../_temp.ts";
 setLogSink(() => {});
 const root = tempDirForFile("salty-ss-");
 mkdirSync(join(root, "server"));
-writeFileSync(join(root, "server/args"), `#!/bin/sh\nprintf '%s|' "$@"; echo "$SALTY_ARGS $SALTY_AGENT $SALTY_ROLE"; pwd\n`);
+writeFileSync(
+  join(root, "server/args"),
+  `#!/bin/sh\nprintf '%s|' "$@"; echo "$SALTY_ARGS $SALTY_AGENT $SALTY_ROLE"; pwd\n`,
+);
 writeFileSync(join(root, "server/slow"), "#!/bin/sh\nsleep 30\n");
 chmodSync(join(root, "server/args"), 0o755);
 chmodSync(join(root, "server/slow"), 0o755);
@@ -31,10 +34,16 @@ test("a command past its timeout is killed and says so", async () => {
 });
 
 test.each([
-  [{ name: "args; id", role: "web" }, "serverShell names a command of the master's server/ directory"],
+  [
+    { name: "args; id", role: "web" },
+    "serverShell names a command of the master's server/ directory",
+  ],
   [{ name: "args", role: "db" }, "not one of this host's roles"],
   [{ name: "args", role: "web", args: new Uint8Array(3) }, "args must be JSON data, got bytes"],
-  [{ name: "args", role: "web", args: { deep: [Infinity] } }, "args.deep[0] must be a finite number"],
+  [
+    { name: "args", role: "web", args: { deep: [Infinity] } },
+    "args.deep[0] must be a finite number",
+  ],
 ])("%j is refused", (params, message) => {
   expect(() => serverCommandRequest(params, new Set(["web"]))).toThrow(message);
 });

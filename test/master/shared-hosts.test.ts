@@ -4,7 +4,8 @@ import type { HostInfo } from "salty";
 import { SharedHostsSent } from "../../lib/master/shared-hosts.ts";
 
 /** What a role request carries for a connection (a SharedHostsSent each). */
-const sharedHostsFor = (conn: SharedHostsSent, others: Parameters<SharedHostsSent["refFor"]>[0]) => conn.refFor(others);
+const sharedHostsFor = (conn: SharedHostsSent, others: Parameters<SharedHostsSent["refFor"]>[0]) =>
+  conn.refFor(others);
 import { SharedHostsCache, SharedHostsStore } from "../../lib/agent/shared-hosts.ts";
 import { createExecutor } from "../../lib/agent/runner.ts";
 import { decode } from "../../lib/wire/codec.ts";
@@ -13,9 +14,22 @@ import type { RunRoleRequest } from "../../lib/wire/api.ts";
 const host = (roles: string[]): HostInfo => ({ env: "prod", cluster: "c", roles, vars: { x: 1 } });
 const others = () => ({ a: host(["web"]), b: host(["db"]), c: host(["web", "db"]) });
 
-function request(id: string, sharedHosts: RunRoleRequest["sharedHosts"], source = ""): RunRoleRequest {
+function request(
+  id: string,
+  sharedHosts: RunRoleRequest["sharedHosts"],
+  source = "",
+): RunRoleRequest {
   const context = { id, me: host(["web"]), role: "web", hosts: {}, bootstrap: false, args: {} };
-  return { role: "web", source, filename: "roles/web.ts", context, dryRun: false, diff: false, timeoutMs: 1000, ...(sharedHosts ? { sharedHosts } : {}) };
+  return {
+    role: "web",
+    source,
+    filename: "roles/web.ts",
+    context,
+    dryRun: false,
+    diff: false,
+    timeoutMs: 1000,
+    ...(sharedHosts ? { sharedHosts } : {}),
+  };
 }
 
 describe("sharedHostsFor (master)", () => {
@@ -52,7 +66,9 @@ describe("shared hosts on the agent", () => {
 
   test("the hosts are decoded once and read-only: a run cannot change what the next one sees", () => {
     const cache = new SharedHostsCache();
-    const ref = new SharedHostsStore().attach(request("a", sharedHostsFor(new SharedHostsSent(), others())));
+    const ref = new SharedHostsStore().attach(
+      request("a", sharedHostsFor(new SharedHostsSent(), others())),
+    );
     const one = cache.expand(ref).context.hosts;
     expect(() => {
       (one.b!.roles as string[]).push("evil");
@@ -69,14 +85,23 @@ describe("shared hosts on the agent", () => {
 
   test("a digest never received on this connection is refused", () => {
     const sent = sharedHostsFor(new SharedHostsSent(), others());
-    expect(() => new SharedHostsStore().attach(request("a", { digest: sent.digest }))).toThrow(/never received on this connection/);
-    expect(() => new SharedHostsCache().expand(request("a", { digest: sent.digest }))).toThrow(/without their content/);
+    expect(() => new SharedHostsStore().attach(request("a", { digest: sent.digest }))).toThrow(
+      /never received on this connection/,
+    );
+    expect(() => new SharedHostsCache().expand(request("a", { digest: sent.digest }))).toThrow(
+      /without their content/,
+    );
   });
 
   test("packed hosts that are not an object are refused; the executor reports it as a failed role", async () => {
     const packed = new Uint8Array([0x93, 1, 2, 3]); // msgpack [1, 2, 3]
-    expect(() => new SharedHostsCache().expand(request("a", { digest: "x", packed }))).toThrow(/must be an object/);
-    const run = await createExecutor({ pathPrefix: "/nonexistent" })(request("a", { digest: "x", packed }), {} as never);
+    expect(() => new SharedHostsCache().expand(request("a", { digest: "x", packed }))).toThrow(
+      /must be an object/,
+    );
+    const run = await createExecutor({ pathPrefix: "/nonexistent" })(
+      request("a", { digest: "x", packed }),
+      {} as never,
+    );
     expect(run.rc).toBe(1);
     expect(run.results[0]!.error).toMatch(/role\(web\): shared hosts must be an object/);
   });

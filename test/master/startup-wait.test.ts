@@ -11,7 +11,11 @@ afterEach(() => {
 const req = { args: [], dryRun: false, diff: false };
 /** An inventory of a and b: a scope runs each that is connected. */
 const scope = async (_req: unknown, connected: string[]): Promise<ApplyScope> => ({
-  hosts: ["a", "b"].map((id) => ({ id, status: connected.includes(id) ? "run" : "missing", roles: [] })),
+  hosts: ["a", "b"].map((id) => ({
+    id,
+    status: connected.includes(id) ? "run" : "missing",
+    roles: [],
+  })),
   context: () => {
     throw new Error("not used");
   },
@@ -21,7 +25,12 @@ test("within the window: waits for the known agents the apply covers, says how m
   timing.startupWaitMs = 10_000;
   const connected = new Set<string>();
   const told: Array<[number, number]> = [];
-  const wait = startupWait({ startedAt: performance.now(), knownAgents: async () => ["a", "b", "stranger"], connectedIds: () => [...connected], scope });
+  const wait = startupWait({
+    startedAt: performance.now(),
+    knownAgents: async () => ["a", "b", "stranger"],
+    connectedIds: () => [...connected],
+    scope,
+  });
   const done = wait(req, (n, ms) => told.push([n, ms]));
   await Bun.sleep(30);
   connected.add("a");
@@ -34,7 +43,12 @@ test("within the window: waits for the known agents the apply covers, says how m
 
 test("the wait ends with the window, whoever is still away", async () => {
   timing.startupWaitMs = 150;
-  const wait = startupWait({ startedAt: performance.now(), knownAgents: async () => ["a"], connectedIds: () => [], scope });
+  const wait = startupWait({
+    startedAt: performance.now(),
+    knownAgents: async () => ["a"],
+    connectedIds: () => [],
+    scope,
+  });
   const told: number[] = [];
   await wait(req, (n) => told.push(n));
   expect(told).toEqual([1]);
@@ -43,7 +57,12 @@ test("the wait ends with the window, whoever is still away", async () => {
 test("after the window: nothing is read and nothing said", async () => {
   timing.startupWaitMs = 0;
   let asked = false;
-  const wait = startupWait({ startedAt: performance.now(), knownAgents: async () => ((asked = true), ["a"]), connectedIds: () => [], scope });
+  const wait = startupWait({
+    startedAt: performance.now(),
+    knownAgents: async () => ((asked = true), ["a"]),
+    connectedIds: () => [],
+    scope,
+  });
   const told: number[] = [];
   await wait(req, (n) => told.push(n));
   expect(asked).toBe(false);

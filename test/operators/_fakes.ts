@@ -23,11 +23,19 @@ export interface Counters {
   observeHash: number;
 }
 
-export const counters = (): Counters => ({ fetch: 0, scan: 0, read: 0, readBytes: 0, observeRead: 0, observeHash: 0 });
+export const counters = (): Counters => ({
+  fetch: 0,
+  scan: 0,
+  read: 0,
+  readBytes: 0,
+  observeRead: 0,
+  observeHash: 0,
+});
 
 function under(root: string, rel: string): string {
   const norm = normalize(rel);
-  if (rel.startsWith("/") || norm.startsWith("..")) throw new SaltyError(`path escapes the fileroot: ${rel}`, "E_PATH");
+  if (rel.startsWith("/") || norm.startsWith(".."))
+    throw new SaltyError(`path escapes the fileroot: ${rel}`, "E_PATH");
   const full = join(root, norm);
   if (!existsSync(full)) throw new SaltyError(`no such file in the fileroot: ${rel}`, "E_NOENT");
   return full;
@@ -38,9 +46,11 @@ export function dirSource(root: string, n: Counters): FileSource & FileProtocol 
   const source: FileSource & FileProtocol = {
     async fetch(path, have) {
       n.fetch++;
-      if (!path.startsWith("files/")) throw new SaltyError(`copy and render sources must lie under files/: ${path}`, "E_PATH");
+      if (!path.startsWith("files/"))
+        throw new SaltyError(`copy and render sources must lie under files/: ${path}`, "E_PATH");
       const full = under(root, path);
-      if (!statSync(full).isFile()) throw new SaltyError(`not a regular file: ${path}`, "E_NOT_FILE");
+      if (!statSync(full).isFile())
+        throw new SaltyError(`not a regular file: ${path}`, "E_NOT_FILE");
       const data = await Bun.file(full).bytes();
       const hash = hashBytes(data);
       if (hash === have || data.length > limits.inlineFileBytes) return { hash, size: data.length };
@@ -49,12 +59,15 @@ export function dirSource(root: string, n: Counters): FileSource & FileProtocol 
     async scan(dir) {
       n.scan++;
       const full = under(root, dir);
-      if (!lstatSync(full).isDirectory()) throw new SaltyError(`not a directory: ${dir}`, "E_NOT_DIR");
+      if (!lstatSync(full).isDirectory())
+        throw new SaltyError(`not a directory: ${dir}`, "E_NOT_DIR");
       return walkTree(full).map(({ uid: _u, gid: _g, ...entry }) => entry);
     },
     async read(path, offset, length) {
       n.read++;
-      const data = await Bun.file(under(root, path)).slice(offset, offset + length).bytes();
+      const data = await Bun.file(under(root, path))
+        .slice(offset, offset + length)
+        .bytes();
       n.readBytes += data.length;
       return data;
     },
@@ -93,13 +106,15 @@ export interface SystemFixture {
 }
 
 function known<T>(table: Record<string, T | null>, name: string, what: string): T | undefined {
-  if (!(name in table)) throw new Error(`fixture has no ${what} "${name}" (list it, or null for absent)`);
+  if (!(name in table))
+    throw new Error(`fixture has no ${what} "${name}" (list it, or null for absent)`);
   return table[name] ?? undefined;
 }
 
 /** Options of a command line: flags that take a value, flags alone, and the words left. */
 function options(args: string[], valued: string[]): { opts: Map<string, string>; words: string[] } {
-  const opts = new Map<string, string>(), words: string[] = [];
+  const opts = new Map<string, string>(),
+    words: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (valued.includes(a)) opts.set(a, args[++i]!);
@@ -115,7 +130,12 @@ function options(args: string[], valued: string[]): { opts: Map<string, string>;
  * delgroup) to it; and the /etc/passwd, /etc/group and /etc/shadow a probe reads, written from it.
  * A command it does not know, or one that the real tool would refuse in the ways modelled here, fails.
  */
-export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: string[][]; files(path: string): string | undefined } {
+export function fakeSystem(fx: SystemFixture): {
+  users: Users;
+  exec: Exec;
+  log: string[][];
+  files(path: string): string | undefined;
+} {
   const log: string[][] = [];
   let next = 5000;
   const gidOf = (g: string) => (/^\d+$/.test(g) ? Number(g) : fx.groups[g]);
@@ -155,7 +175,21 @@ export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: 
       fx.users[name!]!.password = hash;
       return { rc: 0, output: "" };
     }
-    const { opts: o, words } = options(rest, ["--gid", "--uid", "--groups", "-G", "--home-dir", "--home", "--shell", "--comment", "-M", "-u", "-g", "-h", "-s"]);
+    const { opts: o, words } = options(rest, [
+      "--gid",
+      "--uid",
+      "--groups",
+      "-G",
+      "--home-dir",
+      "--home",
+      "--shell",
+      "--comment",
+      "-M",
+      "-u",
+      "-g",
+      "-h",
+      "-s",
+    ]);
     const name = words[words.length - 1]!;
     const groupList = (v: string | undefined) => (v ? v.split(",") : []);
     if (cmd === "groupadd" || (cmd === "addgroup" && words.length === 1)) {
@@ -166,7 +200,8 @@ export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: 
       const [u, g] = words as [string, string];
       if (!fx.users[u] || fx.groups[g] == null) return fail(`${cmd}: no such user or group`);
       const groups = fx.users[u]!.groups ?? [];
-      fx.users[u]!.groups = cmd === "addgroup" ? [...new Set([...groups, g])] : groups.filter((x) => x !== g);
+      fx.users[u]!.groups =
+        cmd === "addgroup" ? [...new Set([...groups, g])] : groups.filter((x) => x !== g);
     } else if (cmd === "groupmod") {
       if (fx.groups[name] == null) return fail(`groupmod: group '${name}' does not exist`);
       fx.groups[name] = Number(o.get("--gid"));
@@ -209,12 +244,25 @@ export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: 
   };
   const files = (path: string): string | undefined => {
     const us = Object.entries(fx.users).filter((e): e is [string, UserFixture] => e[1] !== null);
-    if (path === "/etc/passwd") return us.map(([n, u]) => `${n}:x:${u.uid}:${u.gid}:${u.comment ?? ""}:${u.home ?? `/home/${n}`}:${u.shell ?? "/bin/sh"}\n`).join("");
-    if (path === "/etc/shadow") return us.map(([n, u]) => `${n}:${u.password ?? "!"}:19000:0:99999:7:::\n`).join("");
+    if (path === "/etc/passwd")
+      return us
+        .map(
+          ([n, u]) =>
+            `${n}:x:${u.uid}:${u.gid}:${u.comment ?? ""}:${u.home ?? `/home/${n}`}:${u.shell ?? "/bin/sh"}\n`,
+        )
+        .join("");
+    if (path === "/etc/shadow")
+      return us.map(([n, u]) => `${n}:${u.password ?? "!"}:19000:0:99999:7:::\n`).join("");
     if (path === "/etc/group") {
       return Object.entries(fx.groups)
         .filter(([, g]) => g !== null)
-        .map(([g, gid]) => `${g}:x:${gid}:${us.filter(([, u]) => u.groups?.includes(g)).map(([n]) => n).join(",")}\n`)
+        .map(
+          ([g, gid]) =>
+            `${g}:x:${gid}:${us
+              .filter(([, u]) => u.groups?.includes(g))
+              .map(([n]) => n)
+              .join(",")}\n`,
+        )
         .join("");
     }
     return undefined;
@@ -224,7 +272,10 @@ export function fakeSystem(fx: SystemFixture): { users: Users; exec: Exec; log: 
 
 /** `inner`, but the users files answered from a fake system. */
 export function systemProbe(inner: Probe, files: (path: string) => string | undefined): Probe {
-  return { run: (argv, o) => inner.run(argv, o), read: async (path) => files(path) ?? inner.read(path) };
+  return {
+    run: (argv, o) => inner.run(argv, o),
+    read: async (path) => files(path) ?? inner.read(path),
+  };
 }
 
 /** Captured answers of a Probe, by the command line joined with spaces and by path; anything else throws. */
@@ -247,7 +298,8 @@ export function fakeProbe(fx: ProbeFixture): Probe & { asked: string[] } {
     },
     async read(path) {
       asked.push(path);
-      if (!fx.files || !Object.hasOwn(fx.files, path)) throw new Error(`fake probe: no file ${path} in the fixture`);
+      if (!fx.files || !Object.hasOwn(fx.files, path))
+        throw new Error(`fake probe: no file ${path} in the fixture`);
       return fx.files[path] ?? undefined;
     },
   };

@@ -21,4 +21,12 @@ const r = await callOperator(w.ctx(), syncdir, ["files/data", "/srv/data"]);
 clearInterval(sampler);
 peak = Math.max(peak, process.memoryUsage().rss);
 const written = statSync(join(w.prefix, "srv/data/huge.bin")).size;
-console.log(JSON.stringify({ peak, seconds: (performance.now() - start) / 1000, rc: r.result.rc, error: r.result.error, written }));
+console.log(
+  JSON.stringify({
+    peak,
+    seconds: (performance.now() - start) / 1000,
+    rc: r.result.rc,
+    error: r.result.error,
+    written,
+  }),
+);

@@ -2,7 +2,17 @@
 // tree (used as --path PREFIX) and a fileroot for the fake master, filled from
 // a fixture; a snapshot of the tree to compare; and the OpCtx wired to it.
 
-import { chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from "node:fs";
+import {
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  chmodSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import type { HostContext } from "salty";
 import { AgentCache } from "../../lib/operators/cache.ts";
@@ -16,22 +26,46 @@ import { limits } from "../../lib/constants.ts";
 import type { Users } from "../../lib/sys/types.ts";
 import { createUsers } from "../../lib/sys/users.ts";
 import { walkTree } from "../../lib/sys/walk.ts";
-import { counters, countingObserve, dirSource, fakeProbe, fakeSystem, systemProbe, type Counters, type ProbeFixture, type SystemFixture } from "./_fakes.ts";
+import {
+  counters,
+  countingObserve,
+  dirSource,
+  fakeProbe,
+  fakeSystem,
+  systemProbe,
+  type Counters,
+  type ProbeFixture,
+  type SystemFixture,
+} from "./_fakes.ts";
 import { tempDir } from "../_temp.ts";
 
 /** A file's content, or its details. */
 export type Entry =
   | string
   | null
-  | { content?: string; repeat?: [string, number]; mode?: string; user?: string; group?: string; mtimeNs?: string; dir?: true; symlink?: string };
+  | {
+      content?: string;
+      repeat?: [string, number];
+      mode?: string;
+      user?: string;
+      group?: string;
+      mtimeNs?: string;
+      dir?: true;
+      symlink?: string;
+    };
 
 export type Tree = Record<string, Entry>;
 
-export const octal = (s: string | undefined, dflt: number): number => (s === undefined ? dflt : Number.parseInt(s.replace(/^0o/, ""), 8));
+export const octal = (s: string | undefined, dflt: number): number =>
+  s === undefined ? dflt : Number.parseInt(s.replace(/^0o/, ""), 8);
 
 const realUsers = createUsers();
 
-async function ids(users: Users, user?: string, group?: string): Promise<{ uid: number; gid: number }> {
+async function ids(
+  users: Users,
+  user?: string,
+  group?: string,
+): Promise<{ uid: number; gid: number }> {
   const u = user ? await users.user(user) : await users.self();
   if (!u) throw new Error(`fixture user ${user} does not exist`);
   return { uid: u.uid, gid: group ? (await users.group(group))! : u.gid };
@@ -60,7 +94,8 @@ export async function plant(root: string, tree: Tree): Promise<void> {
     if (e.mtimeNs) times.push([full, e.mtimeNs]);
   }
   // Deepest first, after everything is made: making children changes a directory's mtime.
-  for (const [full, ns] of times.sort((a, b) => b[0].length - a[0].length)) utimesSync(full, nsToSeconds(BigInt(ns)), nsToSeconds(BigInt(ns)));
+  for (const [full, ns] of times.sort((a, b) => b[0].length - a[0].length))
+    utimesSync(full, nsToSeconds(BigInt(ns)), nsToSeconds(BigInt(ns)));
 }
 
 export interface Snap {
@@ -79,7 +114,13 @@ export function snapshot(root: string): Record<string, Snap> {
   for (const it of walkTree(root)) {
     const full = join(root, it.path);
     const st = lstatSync(full, { bigint: true });
-    const s: Snap = { type: it.type, mode: it.mode, uid: it.uid!, gid: it.gid!, mtimeNs: String(st.mtimeNs) };
+    const s: Snap = {
+      type: it.type,
+      mode: it.mode,
+      uid: it.uid!,
+      gid: it.gid!,
+      mtimeNs: String(st.mtimeNs),
+    };
     if (it.type === "file") s.content = readFileSync(full, "utf8");
     if (it.type === "symlink") s.target = readlinkSync(full);
     out[`/${it.path}`] = s;
@@ -121,7 +162,8 @@ export interface World {
 export async function makeWorld(o: WorldOpts = {}): Promise<World> {
   const scratch = tempDir("salty-op-");
   const root = scratch.path;
-  const prefix = join(root, "dst"), fileroot = join(root, "fileroot");
+  const prefix = join(root, "dst"),
+    fileroot = join(root, "fileroot");
   mkdirSync(prefix), mkdirSync(fileroot);
   await plant(fileroot, o.master ?? {});
   await plant(prefix, o.fs ?? {});
@@ -134,19 +176,41 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
     files: dirSource(fileroot, n),
     users: fake?.users ?? realUsers,
     exec: fake?.exec ?? realExec,
-    probe: fake ? systemProbe(o.probe ? fakeProbe(o.probe) : realProbe, fake.files) : o.probe ? fakeProbe(o.probe) : realProbe,
+    probe: fake
+      ? systemProbe(o.probe ? fakeProbe(o.probe) : realProbe, fake.files)
+      : o.probe
+        ? fakeProbe(o.probe)
+        : realProbe,
     cache,
     runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }),
     // The master's side is lib/master/server-shell.ts (test/e2e/server-shell.test.ts): here, what reaches it.
-    ...(o.serverShell ? { serverShell: async (req) => ({ cmd: `serverShell(${req.name})`, rc: 0, changed: true, elapsed: 0, output: `on-master ${req.name} ${JSON.stringify(req.args ?? null)}` }) } : {}),
+    ...(o.serverShell
+      ? {
+          serverShell: async (req) => ({
+            cmd: `serverShell(${req.name})`,
+            rc: 0,
+            changed: true,
+            elapsed: 0,
+            output: `on-master ${req.name} ${JSON.stringify(req.args ?? null)}`,
+          }),
+        }
+      : {}),
     dryRun: o.dryRun ?? false,
     diff: o.diff ?? false,
     pathPrefix: prefix,
   };
   const context = { ...baseContext, ...o.context };
   return {
-    root, prefix, fileroot, cache, n,
-    ctx: (over = {}) => ({ ...caps, locals: { ...context, myIp: () => undefined, getIps: () => [] }, ...over }),
+    root,
+    prefix,
+    fileroot,
+    cache,
+    n,
+    ctx: (over = {}) => ({
+      ...caps,
+      locals: { ...context, myIp: () => undefined, getIps: () => [] },
+      ...over,
+    }),
     [Symbol.dispose]: () => scratch[Symbol.dispose](),
   };
 }

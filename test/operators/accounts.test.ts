@@ -7,15 +7,24 @@ import { createOperators } from "../../lib/operators/index.ts";
 import { callOperator } from "../../lib/operators/call.ts";
 import { group } from "../../lib/operators/group.ts";
 import { user } from "../../lib/operators/user.ts";
-import { parseDscl, parseGroups, parsePasswd, parseShadow } from "../../lib/operators/_account-files.ts";
+import {
+  parseDscl,
+  parseGroups,
+  parsePasswd,
+  parseShadow,
+} from "../../lib/operators/_account-files.ts";
 import { groupCreate, userCreate, userModify } from "../../lib/operators/_accounts.ts";
 import { keyId, mergeKeys } from "../../lib/operators/authorized-keys.ts";
 import { baseContext, makeWorld } from "./_world.ts";
 import type { SystemFixture } from "./_fakes.ts";
 
 const addresses = { myIp: () => undefined, getIps: () => [] };
-const HASH = "$6$abcdefgh$QmWnXyZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./ab";
-const sys = (): SystemFixture => ({ users: { root: { uid: 0, gid: 0 }, svc: null, ops: { uid: 1400, gid: 1400, password: "!" } }, groups: { svc: null, ops: 1400, app: null } });
+const HASH =
+  "$6$abcdefgh$QmWnXyZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./ab";
+const sys = (): SystemFixture => ({
+  users: { root: { uid: 0, gid: 0 }, svc: null, ops: { uid: 1400, gid: 1400, password: "!" } },
+  groups: { svc: null, ops: 1400, app: null },
+});
 
 describe("a dry run plans on the users and groups planned earlier", () => {
   test("group, then user in it, then makedirs owned by them: all planned, no 'no such user'", async () => {
@@ -24,7 +33,9 @@ describe("a dry run plans on the users and groups planned earlier", () => {
     expect((await op.group("app", { gid: 1600 })).rc).toBe(0);
     const u = await op.user("svc", { group: "app", groups: ["ops"], uid: 1700 });
     expect(u).toMatchObject({ rc: 0, changed: true });
-    expect(u.output).toContain("not run (dry run): useradd --uid 1700 --gid app --groups ops --create-home svc");
+    expect(u.output).toContain(
+      "not run (dry run): useradd --uid 1700 --gid app --groups ops --create-home svc",
+    );
     const d = await op.makedirs("/srv/svc", { user: "svc", group: "app" });
     expect(d.error).toBeUndefined();
     expect(d.output).toContain("would mkdir /srv/svc 0755 svc:app");
@@ -61,7 +72,8 @@ describe("the password is never shown", () => {
       const r = await callOperator(w.ctx(), user, ["ops", { password: HASH }]);
       expect(r.result).toMatchObject({ rc: 0, changed: true, cmd: "user(ops)" });
       expect(JSON.stringify(r.result)).not.toContain("QmWnXyZ");
-      for (const c of r.plan!.changes) if (c.kind === "exec") expect(c.argv.join(" ")).not.toContain("QmWnXyZ");
+      for (const c of r.plan!.changes)
+        if (c.kind === "exec") expect(c.argv.join(" ")).not.toContain("QmWnXyZ");
       if (dryRun) expect(r.result.output).toContain("would change the password of user ops");
     }
   });
@@ -85,22 +97,51 @@ describe("the password is never shown", () => {
 
 describe("parsers of the system files (captured text)", () => {
   test("/etc/passwd, /etc/shadow, /etc/group", () => {
-    const p = parsePasswd("root:x:0:0:root:/root:/bin/bash\n# c\n+nis::::::\ndeploy:x:1500:1500:Deploy,,,:/srv/deploy:/bin/bash\n");
-    expect(p.get("deploy")).toEqual({ name: "deploy", uid: 1500, gid: 1500, comment: "Deploy,,,", home: "/srv/deploy", shell: "/bin/bash" });
+    const p = parsePasswd(
+      "root:x:0:0:root:/root:/bin/bash\n# c\n+nis::::::\ndeploy:x:1500:1500:Deploy,,,:/srv/deploy:/bin/bash\n",
+    );
+    expect(p.get("deploy")).toEqual({
+      name: "deploy",
+      uid: 1500,
+      gid: 1500,
+      comment: "Deploy,,,",
+      home: "/srv/deploy",
+      shell: "/bin/bash",
+    });
     expect(p.has("+nis")).toBe(false);
-    expect(parseShadow("root:*:19000:0:99999:7:::\ndeploy:$y$j9T$a$b:19000::::::\n").get("deploy")).toBe("$y$j9T$a$b");
-    expect(parseGroups("docker:x:998:b,a\nadm:x:4:\n").get("docker")).toEqual({ gid: 998, members: ["a", "b"] });
+    expect(
+      parseShadow("root:*:19000:0:99999:7:::\ndeploy:$y$j9T$a$b:19000::::::\n").get("deploy"),
+    ).toBe("$y$j9T$a$b");
+    expect(parseGroups("docker:x:998:b,a\nadm:x:4:\n").get("docker")).toEqual({
+      gid: 998,
+      members: ["a", "b"],
+    });
   });
   test("dscl -read output, values on the same or the next line", () => {
-    const a = parseDscl("NFSHomeDirectory: /Users/app\nRealName:\n App User\nUserShell: /bin/zsh\ndsAttrTypeNative:_writers_passwd: app\n");
-    expect([a.get("NFSHomeDirectory"), a.get("RealName"), a.get("UserShell")]).toEqual(["/Users/app", "App User", "/bin/zsh"]);
+    const a = parseDscl(
+      "NFSHomeDirectory: /Users/app\nRealName:\n App User\nUserShell: /bin/zsh\ndsAttrTypeNative:_writers_passwd: app\n",
+    );
+    expect([a.get("NFSHomeDirectory"), a.get("RealName"), a.get("UserShell")]).toEqual([
+      "/Users/app",
+      "App User",
+      "/bin/zsh",
+    ]);
   });
 });
 
 describe("macOS commands (planning only)", () => {
-  const spec = { name: "app", system: false, createHome: true, shell: "/bin/zsh", comment: "App", groups: ["staff"] };
+  const spec = {
+    name: "app",
+    system: false,
+    createHome: true,
+    shell: "/bin/zsh",
+    comment: "App",
+    groups: ["staff"],
+  };
   test("a new user with its group: dscl records, the chosen ids, its home made, its groups", () => {
-    expect(userCreate("darwin", spec, "app", true, { uid: 501, gid: 501 }).map((c) => c.argv.join(" "))).toEqual([
+    expect(
+      userCreate("darwin", spec, "app", true, { uid: 501, gid: 501 }).map((c) => c.argv.join(" ")),
+    ).toEqual([
       "dscl . -create /Groups/app",
       "dscl . -create /Groups/app PrimaryGroupID 501",
       "dscl . -create /Users/app",
@@ -114,14 +155,22 @@ describe("macOS commands (planning only)", () => {
     ]);
   });
   test("a change: one dscl -create per attribute, dseditgroup per group", () => {
-    const d = { shell: "/bin/bash", group: "staff", groups: { want: ["admin"], add: ["admin"], drop: ["wheel"] } };
+    const d = {
+      shell: "/bin/bash",
+      group: "staff",
+      groups: { want: ["admin"], add: ["admin"], drop: ["wheel"] },
+    };
     expect(userModify("darwin", "app", d, 20).map((c) => c.argv.join(" "))).toEqual([
       "dscl . -create /Users/app PrimaryGroupID 20",
       "dscl . -create /Users/app UserShell /bin/bash",
       "dseditgroup -o edit -a app -t user admin",
       "dseditgroup -o edit -d app -t user wheel",
     ]);
-    expect(groupCreate("darwin", "web", { system: true, members: ["app"] }, 250).map((c) => c.argv.join(" "))).toEqual([
+    expect(
+      groupCreate("darwin", "web", { system: true, members: ["app"] }, 250).map((c) =>
+        c.argv.join(" "),
+      ),
+    ).toEqual([
       "dscl . -create /Groups/web",
       "dscl . -create /Groups/web PrimaryGroupID 250",
       "dseditgroup -o edit -a app -t user web",
@@ -146,9 +195,12 @@ describe("group() planned world", () => {
 });
 
 describe("authorizedKeys", () => {
-  const K = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@b", K2 = "ssh-rsa AAAAB3NzaC1yc2EAAA2 c@d";
+  const K = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@b",
+    K2 = "ssh-rsa AAAAB3NzaC1yc2EAAA2 c@d";
   test("a key is its type and blob, whatever its options or comment", () => {
-    expect(keyId(`no-pty,from="10.0.0.1" ${K} other`)).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1");
+    expect(keyId(`no-pty,from="10.0.0.1" ${K} other`)).toBe(
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1",
+    );
     expect(keyId("# ssh-rsa AAAA x")).toBeUndefined();
     expect(keyId("garbage")).toBeUndefined();
   });

@@ -14,8 +14,25 @@ import { createUsers } from "../../lib/sys/users.ts";
 import type { ProbeFixture, SystemFixture } from "./_fakes.ts";
 import { makeWorld, octal, snapshot, type Tree, type WorldOpts } from "./_world.ts";
 
-type Expected = Partial<Omit<Result, "rc">> & { rc?: number | "nonzero"; note?: string; changes?: object[]; counts?: Result["changes"] };
-type After = Record<string, null | string | { content?: string; mode?: string; type?: string; target?: string; user?: string; group?: string }>;
+type Expected = Partial<Omit<Result, "rc">> & {
+  rc?: number | "nonzero";
+  note?: string;
+  changes?: object[];
+  counts?: Result["changes"];
+};
+type After = Record<
+  string,
+  | null
+  | string
+  | {
+      content?: string;
+      mode?: string;
+      type?: string;
+      target?: string;
+      user?: string;
+      group?: string;
+    }
+>;
 
 interface Case {
   doc: string;
@@ -42,7 +59,16 @@ const users = createUsers();
 /** "0o600" strings under a `mode` key become numbers (JSON has no octal); other strings stay. */
 function args(call: unknown[]): unknown[] {
   const fix = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(fix) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === "mode" && typeof x === "string" && /^0o[0-7]+$/.test(x) ? octal(x, 0) : fix(x)])) : v;
+    Array.isArray(v)
+      ? v.map(fix)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.entries(v).map(([k, x]) => [
+              k,
+              k === "mode" && typeof x === "string" && /^0o[0-7]+$/.test(x) ? octal(x, 0) : fix(x),
+            ]),
+          )
+        : v;
   return call.map(fix);
 }
 
@@ -80,9 +106,13 @@ async function checkAfter(prefix: string, after: After): Promise<void> {
 }
 
 const root = import.meta.dir;
-for (const op of readdirSync(root).filter((d) => !d.startsWith("_") && statSync(join(root, d)).isDirectory()).sort()) {
+for (const op of readdirSync(root)
+  .filter((d) => !d.startsWith("_") && statSync(join(root, d)).isDirectory())
+  .sort()) {
   describe(op, () => {
-    for (const file of readdirSync(join(root, op)).filter((f) => f.endsWith(".json")).sort()) {
+    for (const file of readdirSync(join(root, op))
+      .filter((f) => f.endsWith(".json"))
+      .sort()) {
       const c = JSON.parse(readFileSync(join(root, op, file), "utf8")) as Case;
       const name = `${file.replace(/\.json$/, "")}: ${c.doc}`;
       test.skipIf(c.root === true && !isRoot)(name, async () => {
@@ -92,9 +122,11 @@ for (const op of readdirSync(root).filter((d) => !d.startsWith("_") && statSync(
         using w = await makeWorld(opts());
         const first = await callOperator(w.ctx(), op, args(c.call.slice(1)));
         checkResult(first.result, c.expect);
-        if (c.expect.changes) expect(first.plan?.changes).toMatchObject(args(c.expect.changes) as object[]);
+        if (c.expect.changes)
+          expect(first.plan?.changes).toMatchObject(args(c.expect.changes) as object[]);
         if (c.expect.note) expect(first.plan?.note).toBe(c.expect.note);
-        if (!first.result.changed && first.result.rc === 0) expect(first.plan?.note, "a no-change plan says why").toBeTruthy();
+        if (!first.result.changed && first.result.rc === 0)
+          expect(first.plan?.note, "a no-change plan says why").toBeTruthy();
         if (c.after) await checkAfter(w.prefix, c.after);
         if (c.idempotent !== false && first.result.rc === 0) {
           const again = await callOperator(w.ctx(), op, args(c.call.slice(1)));
@@ -106,7 +138,9 @@ for (const op of readdirSync(root).filter((d) => !d.startsWith("_") && statSync(
         const before = snapshot(d.prefix);
         const dry = await callOperator(d.ctx(), op, args(c.call.slice(1)));
         expect(snapshot(d.prefix), "dry run leaves the files").toEqual(before);
-        expect(dry.result.changed).toBe(first.plan ? first.plan.changes.length > 0 && first.plan.changed !== false : false);
+        expect(dry.result.changed).toBe(
+          first.plan ? first.plan.changes.length > 0 && first.plan.changed !== false : false,
+        );
         expect(dry.result.rc).toBe(first.plan ? 0 : 1);
       });
     }

@@ -11,16 +11,33 @@ import { baseContext, makeWorld } from "./_world.ts";
 const addresses = { myIp: () => "10.0.0.1", getIps: () => ["10.0.0.1"] };
 
 test("a dry run changes nothing, runs nothing, and says what it would do", async () => {
-  using w = await makeWorld({ master: { "files/a.conf": "a\n", "files/t.conf": "ip=<%= myIp() %> <%= getIps('x').length %>\n" }, fs: { "/etc/old": "x\n" } });
-  const { operators: op, results } = createOperators(w.ctx({ dryRun: true, diff: true }), baseContext, { addresses });
+  using w = await makeWorld({
+    master: {
+      "files/a.conf": "a\n",
+      "files/t.conf": "ip=<%= myIp() %> <%= getIps('x').length %>\n",
+    },
+    fs: { "/etc/old": "x\n" },
+  });
+  const { operators: op, results } = createOperators(
+    w.ctx({ dryRun: true, diff: true }),
+    baseContext,
+    { addresses },
+  );
   await op.copy("a.conf", "/etc/app/a.conf", { mode: 0o600 });
   const t = await op.render("t.conf", "/etc/t.conf");
   await op.remove("/etc/old");
   const sh = await op.shell(`touch ${join(w.prefix, "ran")}`);
-  expect(results.map((r) => [r.rc, r.changed])).toEqual([[0, true], [0, true], [0, true], [0, true]]);
+  expect(results.map((r) => [r.rc, r.changed])).toEqual([
+    [0, true],
+    [0, true],
+    [0, true],
+    [0, true],
+  ]);
   const users = createUsers();
   const me = `${(await users.userName(process.getuid!())) ?? process.getuid!()}:${(await users.groupName(process.getgid!())) ?? process.getgid!()}`;
-  expect(results[0]!.output).toBe(`would mkdir /etc/app 0755 ${me}\nwould write /etc/app/a.conf (2 bytes) 0600 ${me}`);
+  expect(results[0]!.output).toBe(
+    `would mkdir /etc/app 0755 ${me}\nwould write /etc/app/a.conf (2 bytes) 0600 ${me}`,
+  );
   expect(t.diff).toBe("--- /dev/null\n+++ /etc/t.conf\n@@ -0,0 +1 @@\n+ip=10.0.0.1 1\n");
   expect(sh.output).toStartWith("not run (dry run): /bin/sh -c touch ");
   expect(existsSync(join(w.prefix, "ran"))).toBe(false);
@@ -35,7 +52,10 @@ describe("a dry run plans on what its earlier calls planned (operators/planned.t
   };
 
   test("a file removed earlier can become a directory's place: no 'exists and is not a directory'", async () => {
-    const { w, operators: op } = await dry({ master: { "files/a.conf": "a\n" }, fs: { "/etc/old": "x\n" } });
+    const { w, operators: op } = await dry({
+      master: { "files/a.conf": "a\n" },
+      fs: { "/etc/old": "x\n" },
+    });
     using _ = w;
     await op.remove("/etc/old");
     const r = await op.copy("a.conf", "/etc/old/a.conf");
@@ -45,7 +65,9 @@ describe("a dry run plans on what its earlier calls planned (operators/planned.t
   });
 
   test("a syncdir into a directory makedirs planned fetches every file and plans the directory once", async () => {
-    const { w, operators: op } = await dry({ master: { "files/site/a.html": "a\n", "files/site/css/b.css": "b\n" } });
+    const { w, operators: op } = await dry({
+      master: { "files/site/a.html": "a\n", "files/site/css/b.css": "b\n" },
+    });
     using _ = w;
     await op.makedirs("/srv/site");
     const r = await op.syncdir("files/site", "/srv/site");
@@ -58,7 +80,9 @@ describe("a dry run plans on what its earlier calls planned (operators/planned.t
   test("a mode planned earlier is not planned again", async () => {
     const { w, operators: op } = await dry({ fs: { "/etc/d": { dir: true, mode: "0755" } } });
     using _ = w;
-    expect((await op.makedirs("/etc/d", { mode: 0o700 })).output).toBe("would chmod /etc/d: mode 0755 -> 0700");
+    expect((await op.makedirs("/etc/d", { mode: 0o700 })).output).toBe(
+      "would chmod /etc/d: mode 0755 -> 0700",
+    );
     const again = await op.makedirs("/etc/d", { mode: 0o700 });
     expect([again.changed, again.output]).toEqual([false, undefined]);
   });
@@ -80,6 +104,8 @@ describe("a dry run plans on what its earlier calls planned (operators/planned.t
     await op.copy("big.txt", "/etc/big.txt");
     const r = await op.lineInFile("y", "/etc/big.txt");
     expect(r.rc).toBe(1);
-    expect(r.error).toContain("what an earlier command of this dry run puts there is not known until it is fetched");
+    expect(r.error).toContain(
+      "what an earlier command of this dry run puts there is not known until it is fetched",
+    );
   });
 });

@@ -21,7 +21,10 @@ function countingDisk(): { disk: Disk; synced: string[] } {
     ...realDisk,
     async create(path, mode, owner) {
       const h = await realDisk.create(path, mode, owner);
-      return { ...h, sync: async () => (synced.push(path.replace(/.*\/\.(.*)\.salty-tmp.*/, "$1")), h.sync()) };
+      return {
+        ...h,
+        sync: async () => (synced.push(path.replace(/.*\/\.(.*)\.salty-tmp.*/, "$1")), h.sync()),
+      };
     },
   };
   return { disk, synced };
@@ -29,9 +32,13 @@ function countingDisk(): { disk: Disk; synced: string[] } {
 
 describe("fsync policy", () => {
   test("copy: a new destination and one replacing a file are both fsync'd", async () => {
-    using w = await makeWorld({ master: { "files/a.conf": "new\n", "files/b.conf": "new\n" }, fs: { "/etc/b.conf": "old\n" } });
+    using w = await makeWorld({
+      master: { "files/a.conf": "new\n", "files/b.conf": "new\n" },
+      fs: { "/etc/b.conf": "old\n" },
+    });
     const { disk, synced } = countingDisk();
-    for (const name of ["a.conf", "b.conf"]) expect((await callOperator(w.ctx({ disk }), copy, [name, `/etc/${name}`])).result.rc).toBe(0);
+    for (const name of ["a.conf", "b.conf"])
+      expect((await callOperator(w.ctx({ disk }), copy, [name, `/etc/${name}`])).result.rc).toBe(0);
     expect(synced).toEqual(["a.conf", "b.conf"]);
     expect(readFileSync(join(w.prefix, "etc/a.conf"), "utf8")).toBe("new\n");
     expect(readFileSync(join(w.prefix, "etc/b.conf"), "utf8")).toBe("new\n");
@@ -81,7 +88,13 @@ function names(dir: string): string[] {
   return readdirSync(dir, { recursive: true }) as string[];
 }
 
-const manyFiles = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`files/app/d${i % 3}/f${String(i).padStart(3, "0")}.txt`, `file ${i}\n`]));
+const manyFiles = (n: number) =>
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [
+      `files/app/d${i % 3}/f${String(i).padStart(3, "0")}.txt`,
+      `file ${i}\n`,
+    ]),
+  );
 
 describe("batched fsync", () => {
   test("syncdir: every file of a batch is written back and fsync'd before the first rename; batches hold 64 files", async () => {
@@ -92,7 +105,8 @@ describe("batched fsync", () => {
     expect(result.changes).toEqual({ added: 100, updated: 0, removed: 0, dirsAdded: 3 });
     const firstRename = log.findIndex((l) => l.startsWith("rename"));
     expect(log.slice(0, firstRename).filter((l) => l.startsWith("sync"))).toHaveLength(64);
-    for (const kind of ["writeback", "sync", "rename"]) expect(log.filter((l) => l.startsWith(kind))).toHaveLength(100);
+    for (const kind of ["writeback", "sync", "rename"])
+      expect(log.filter((l) => l.startsWith(kind))).toHaveLength(100);
     for (const f of log.filter((l) => l.startsWith("rename")).map((l) => l.slice(7))) {
       expect(log.indexOf(`writeback ${f}`)).toBeLessThan(log.indexOf(`sync ${f}`));
       expect(log.indexOf(`sync ${f}`)).toBeLessThan(log.indexOf(`rename ${f}`));
@@ -118,11 +132,22 @@ describe("batched fsync", () => {
   test("a read failing in the middle of a batch leaves the files before it unrenamed and no temporary file", async () => {
     using w = await makeWorld({ master: manyFiles(10) });
     const base = w.ctx().files;
-    const read: FileSource["read"] = (path, offset, length) => (path.endsWith("f007.txt") ? Promise.reject(new Error("connection lost")) : base.read(path, offset, length));
-    const broken: FileSource = { ...base, read, readMany: (reads) => Promise.all(reads.map((r) => read(r.path, r.offset, r.length))) };
-    const failed = (await callOperator(w.ctx({ files: broken }), syncdir, ["files/app", "/srv/app"])).result;
+    const read: FileSource["read"] = (path, offset, length) =>
+      path.endsWith("f007.txt")
+        ? Promise.reject(new Error("connection lost"))
+        : base.read(path, offset, length);
+    const broken: FileSource = {
+      ...base,
+      read,
+      readMany: (reads) => Promise.all(reads.map((r) => read(r.path, r.offset, r.length))),
+    };
+    const failed = (
+      await callOperator(w.ctx({ files: broken }), syncdir, ["files/app", "/srv/app"])
+    ).result;
     expect(failed.rc).toBe(1);
     expect(failed.error).toContain("connection lost");
-    expect(names(w.prefix).filter((n) => n.endsWith(".txt") || n.includes("salty-tmp"))).toEqual([]);
+    expect(names(w.prefix).filter((n) => n.endsWith(".txt") || n.includes("salty-tmp"))).toEqual(
+      [],
+    );
   });
 });

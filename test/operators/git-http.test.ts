@@ -13,7 +13,13 @@ import { tempDir } from "../_temp.ts";
 
 const tmpDir = tempDir("salty-git-http-");
 const tmp = tmpDir.path;
-const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@t",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@t",
+};
 function sh(argv: string[], cwd = tmp): string {
   const p = Bun.spawnSync(argv, { cwd, env });
   if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
@@ -32,10 +38,16 @@ const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   fetch(req) {
-    if (req.headers.get("authorization") !== `Basic ${btoa(`deploy:${PASSWORD}`)}`) return new Response("no\n", { status: 401, headers: { "www-authenticate": 'Basic realm="git"' } });
+    if (req.headers.get("authorization") !== `Basic ${btoa(`deploy:${PASSWORD}`)}`)
+      return new Response("no\n", {
+        status: 401,
+        headers: { "www-authenticate": 'Basic realm="git"' },
+      });
     const path = new URL(req.url).pathname;
     const file = Bun.file(join(tmp, path.replace(/^\/+/, "")));
-    return file.size >= 0 && !path.includes("..") ? new Response(file) : new Response("", { status: 404 });
+    return file.size >= 0 && !path.includes("..")
+      ? new Response(file)
+      : new Response("", { status: 404 });
   },
 });
 const plain = `http://127.0.0.1:${server.port}/repo.git`;
@@ -48,15 +60,25 @@ afterAll(() => {
 
 test("credentials in the URL: used, never shown nor stored; then changed:0", async () => {
   await using w = await makeWorld({ diff: true });
-  const first = await callOperator(w.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
+  const first = await callOperator(w.ctx(), git, [
+    withCreds(PASSWORD),
+    "/srv/src",
+    { rev: "main" },
+  ]);
   expect(first.result).toMatchObject({ rc: 0, changed: true, output: `(none) -> ${head}` });
   expect(JSON.stringify(first.result)).not.toContain(PASSWORD);
   // Only the fetch's environment holds them (never printed: a dry run shows argv only).
-  expect(JSON.stringify(first.plan?.changes.map((c) => (c.kind === "exec" ? c.argv : c)))).not.toContain(PASSWORD);
+  expect(
+    JSON.stringify(first.plan?.changes.map((c) => (c.kind === "exec" ? c.argv : c))),
+  ).not.toContain(PASSWORD);
   expect(first.result.cmd).toBe(`git(${plain}, /srv/src, main)`);
   expect(readFileSync(join(w.prefix, "srv/src/README"), "utf8")).toBe("hi\n");
   expect(readFileSync(join(w.prefix, "srv/src/.git/config"), "utf8")).not.toContain(PASSWORD);
-  const again = await callOperator(w.ctx(), git, [withCreds(PASSWORD), "/srv/src", { rev: "main" }]);
+  const again = await callOperator(w.ctx(), git, [
+    withCreds(PASSWORD),
+    "/srv/src",
+    { rev: "main" },
+  ]);
   expect(again.result).toMatchObject({ rc: 0, changed: false });
 
   await using d = await makeWorld({ dryRun: true, diff: true });
@@ -68,7 +90,11 @@ test("credentials in the URL: used, never shown nor stored; then changed:0", asy
 
 test("a wrong password: rc 1 at once, the password in no message", async () => {
   await using w = await makeWorld({});
-  const r = await callOperator(w.ctx(), git, [withCreds("wrong-pass-99"), "/srv/src", { rev: "main" }]);
+  const r = await callOperator(w.ctx(), git, [
+    withCreds("wrong-pass-99"),
+    "/srv/src",
+    { rev: "main" },
+  ]);
   expect(r.result.rc).toBe(1);
   expect(r.result.error).toContain(`cannot read ${plain}`);
   expect(JSON.stringify(r.result)).not.toContain("wrong-pass-99");

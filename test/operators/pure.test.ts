@@ -12,11 +12,50 @@ import { baseContext } from "./_world.ts";
 describe("useraddCommands", () => {
   const none = { userExists: false, groupExists: false };
   test.each([
-    ["linux system", "linux", true, none, [["groupadd", "--system", "web"], ["useradd", "--system", "--gid", "web", "web"]]],
-    ["linux group there", "linux", false, { userExists: false, groupExists: true }, [["useradd", "--create-home", "--gid", "web", "web"]]],
-    ["linux user there, group missing", "linux", false, { userExists: true, groupExists: false }, [["groupadd", "web"]]],
-    ["busybox system", "busybox", true, none, [["addgroup", "-S", "web"], ["adduser", "-D", "-S", "-H", "-G", "web", "web"]]],
-    ["busybox", "busybox", false, none, [["addgroup", "web"], ["adduser", "-D", "-G", "web", "web"]]],
+    [
+      "linux system",
+      "linux",
+      true,
+      none,
+      [
+        ["groupadd", "--system", "web"],
+        ["useradd", "--system", "--gid", "web", "web"],
+      ],
+    ],
+    [
+      "linux group there",
+      "linux",
+      false,
+      { userExists: false, groupExists: true },
+      [["useradd", "--create-home", "--gid", "web", "web"]],
+    ],
+    [
+      "linux user there, group missing",
+      "linux",
+      false,
+      { userExists: true, groupExists: false },
+      [["groupadd", "web"]],
+    ],
+    [
+      "busybox system",
+      "busybox",
+      true,
+      none,
+      [
+        ["addgroup", "-S", "web"],
+        ["adduser", "-D", "-S", "-H", "-G", "web", "web"],
+      ],
+    ],
+    [
+      "busybox",
+      "busybox",
+      false,
+      none,
+      [
+        ["addgroup", "web"],
+        ["adduser", "-D", "-G", "web", "web"],
+      ],
+    ],
   ] as const)("%s", (_n, platform, system, state, want) => {
     expect(useraddCommands(platform, "web", system, state)).toEqual(want as unknown as string[][]);
   });
@@ -27,8 +66,20 @@ describe("useraddCommands", () => {
     expect(fresh).toContainEqual(["dscl", ".", "-create", "/Groups/web", "PrimaryGroupID", "301"]);
     expect(fresh).toContainEqual(["dscl", ".", "-create", "/Users/web", "UniqueID", "301"]);
     expect(fresh).toContainEqual(["dscl", ".", "-create", "/Users/web", "PrimaryGroupID", "301"]);
-    const withGroup = useraddCommands("darwin", "web", false, { userExists: false, groupExists: true, gid: 20, freeId: 502 });
-    expect(withGroup).toContainEqual(["dscl", ".", "-create", "/Users/web", "PrimaryGroupID", "20"]);
+    const withGroup = useraddCommands("darwin", "web", false, {
+      userExists: false,
+      groupExists: true,
+      gid: 20,
+      freeId: 502,
+    });
+    expect(withGroup).toContainEqual([
+      "dscl",
+      ".",
+      "-create",
+      "/Users/web",
+      "PrimaryGroupID",
+      "20",
+    ]);
     expect(withGroup.some((a) => a.includes("/Groups/web"))).toBe(false);
   });
 });
@@ -38,10 +89,30 @@ describe("usergroupsCommands", () => {
     ["linux", "linux", ["a", "b"], ["b", "c"], [["usermod", "-G", "b,c", "u"]]],
     ["linux to none", "linux", ["a"], [], [["usermod", "-G", "", "u"]]],
     ["same", "linux", ["a"], ["a"], []],
-    ["busybox", "busybox", ["a", "b"], ["b", "c"], [["addgroup", "u", "c"], ["delgroup", "u", "a"]]],
-    ["darwin", "darwin", ["a"], ["c"], [["dseditgroup", "-o", "edit", "-a", "u", "-t", "user", "c"], ["dseditgroup", "-o", "edit", "-d", "u", "-t", "user", "a"]]],
+    [
+      "busybox",
+      "busybox",
+      ["a", "b"],
+      ["b", "c"],
+      [
+        ["addgroup", "u", "c"],
+        ["delgroup", "u", "a"],
+      ],
+    ],
+    [
+      "darwin",
+      "darwin",
+      ["a"],
+      ["c"],
+      [
+        ["dseditgroup", "-o", "edit", "-a", "u", "-t", "user", "c"],
+        ["dseditgroup", "-o", "edit", "-d", "u", "-t", "user", "a"],
+      ],
+    ],
   ] as const)("%s", (_n, platform, have, want, cmds) => {
-    expect(usergroupsCommands(platform, "u", [...have], [...want])).toEqual(cmds as unknown as string[][]);
+    expect(usergroupsCommands(platform, "u", [...have], [...want])).toEqual(
+      cmds as unknown as string[][],
+    );
   });
 });
 
@@ -60,9 +131,23 @@ describe("syncdir exclude", () => {
 });
 
 describe("syncdir diff of unchanged trees (remembered by the arrays' identity)", () => {
-  const item = (path: string, type: "file" | "dir", size = 0) => ({ path, type, size, mtimeNs: "1700000000000000000", mode: 0o644, uid: 0, gid: 0 });
+  const item = (path: string, type: "file" | "dir", size = 0) => ({
+    path,
+    type,
+    size,
+    mtimeNs: "1700000000000000000",
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+  });
   const src = [item("a", "dir"), item("a/x", "file", 3), item("b", "file", 5)];
-  const opts = { src: "files/t", dst: "/srv/t", owner: { uid: 0, gid: 0 }, exclude: [".*"], delete: true };
+  const opts = {
+    src: "files/t",
+    dst: "/srv/t",
+    owner: { uid: 0, gid: 0 },
+    exclude: [".*"],
+    delete: true,
+  };
   test("the same arrays again: nothing to do, counts a fresh object each time", () => {
     const dst = src.map((i) => ({ ...i }));
     const first = diffTrees(src, dst, opts);
@@ -103,12 +188,17 @@ describe("editLines", () => {
     ["a\nold\nold\n", "new", "old", "a\nnew\nold\n"],
     ["a\n\n", "", undefined, undefined],
     ["ab\n", "a", undefined, "ab\na\n"],
-  ])("%p + %p (replace %p)", (text, line, replace, want) => expect(editLines(text, line, replace)).toBe(want));
+  ])("%p + %p (replace %p)", (text, line, replace, want) =>
+    expect(editLines(text, line, replace)).toBe(want),
+  );
 });
 
 describe("paths", () => {
   test("destinations are absolute, normalized, and land under the prefix", () => {
-    expect(destination({ pathPrefix: "/tmp/p" }, "/etc//x/../y/")).toEqual({ path: "/etc/y", real: "/tmp/p/etc/y" });
+    expect(destination({ pathPrefix: "/tmp/p" }, "/etc//x/../y/")).toEqual({
+      path: "/etc/y",
+      real: "/tmp/p/etc/y",
+    });
     expect(destination({ pathPrefix: "" }, "/etc/y")).toEqual({ path: "/etc/y", real: "/etc/y" });
     expect(() => destination({ pathPrefix: "" }, "etc/y")).toThrow("path must be absolute: etc/y");
     expect(() => destination({ pathPrefix: "" }, 3)).toThrow("path must be a non-empty string");
@@ -124,13 +214,41 @@ describe("paths", () => {
 });
 
 test("getIps: private IPv4s of my cluster's hosts with the role, me included, sorted numerically", () => {
-  const iface = (ipv4: string, is_private = true) => ({ device: "eth0", mac: "", ipv4, ipv4_network: "", is_private, is_public: !is_private, is_loopback: false, is_bridge: false });
-  const facts = (ip: string) => ({ kernel: "Linux" as const, machine: "x86_64", os: { name: "", version: "" }, cpu_count: 1, mem_gb: 1, hostname: "", networking: { interfaces: [iface("1.2.3.4", false), iface(ip)] } });
-  const host = (cluster: string, roles: string[], ip: string) => ({ env: "dev", cluster, roles, vars: {}, facts: facts(ip) });
+  const iface = (ipv4: string, is_private = true) => ({
+    device: "eth0",
+    mac: "",
+    ipv4,
+    ipv4_network: "",
+    is_private,
+    is_public: !is_private,
+    is_loopback: false,
+    is_bridge: false,
+  });
+  const facts = (ip: string) => ({
+    kernel: "Linux" as const,
+    machine: "x86_64",
+    os: { name: "", version: "" },
+    cpu_count: 1,
+    mem_gb: 1,
+    hostname: "",
+    networking: { interfaces: [iface("1.2.3.4", false), iface(ip)] },
+  });
+  const host = (cluster: string, roles: string[], ip: string) => ({
+    env: "dev",
+    cluster,
+    roles,
+    vars: {},
+    facts: facts(ip),
+  });
   const ctx = {
     ...baseContext,
     me: host("lab", ["redis"], "10.0.0.10"),
-    hosts: { a: host("lab", ["redis"], "10.0.0.9"), b: host("lab", ["web"], "10.0.0.8"), c: host("prod", ["redis"], "10.0.0.7"), d: host("lab", ["redis"], "10.0.0.100") },
+    hosts: {
+      a: host("lab", ["redis"], "10.0.0.9"),
+      b: host("lab", ["web"], "10.0.0.8"),
+      c: host("prod", ["redis"], "10.0.0.7"),
+      d: host("lab", ["redis"], "10.0.0.100"),
+    },
   };
   expect(clusterIps(ctx, "redis")).toEqual(["10.0.0.9", "10.0.0.10", "10.0.0.100"]);
   expect(clusterIps(ctx, "none")).toEqual([]);

@@ -2,7 +2,23 @@
 import { expect, test } from "bun:test";
 import { quote } from "../../lib/operators/quote.ts";
 
-const WORDS = ["plain", "10.0.0.1", "", "a b", "it's", `10.66.66.66"; id > /tmp/x; echo "`, "$(id)", "`id`", "a\nb", "*", "~root", "-n", "'''", "\\", 42];
+const WORDS = [
+  "plain",
+  "10.0.0.1",
+  "",
+  "a b",
+  "it's",
+  `10.66.66.66"; id > /tmp/x; echo "`,
+  "$(id)",
+  "`id`",
+  "a\nb",
+  "*",
+  "~root",
+  "-n",
+  "'''",
+  "\\",
+  42,
+];
 
 test("plain words stay readable, the others are single-quoted", () => {
   expect(quote("10.0.0.1", "a b", "it's", "")).toBe(`10.0.0.1 'a b' 'it'\\''s' ''`);

@@ -25,15 +25,24 @@ function batching(inner: FileSource): { files: FileSource; batches: number[]; si
 describe("batched reads", () => {
   test("300 files of 10 kB and an empty one: 3 requests of at most 1 MB, every file in place", async () => {
     const master: Tree = { "files/app/empty": "" };
-    for (let i = 0; i < 300; i++) master[`files/app/d${i % 7}/f${i}`] = { repeat: [String.fromCharCode(97 + (i % 26)), 10_000] };
+    for (let i = 0; i < 300; i++)
+      master[`files/app/d${i % 7}/f${i}`] = {
+        repeat: [String.fromCharCode(97 + (i % 26)), 10_000],
+      };
     using w = await makeWorld({ master });
     const b = batching(w.ctx().files);
-    const { result } = await callOperator(w.ctx({ files: b.files }), syncdir, ["files/app", "/srv/app"]);
+    const { result } = await callOperator(w.ctx({ files: b.files }), syncdir, [
+      "files/app",
+      "/srv/app",
+    ]);
     expect(result.rc).toBe(0);
     expect(result.changes).toEqual({ added: 301, updated: 0, removed: 0, dirsAdded: 7 });
     expect(b.batches).toEqual([104, 104, 92]);
     expect(b.single).toEqual([]);
-    for (const i of [0, 150, 299]) expect(readFileSync(join(w.prefix, `srv/app/d${i % 7}/f${i}`), "utf8")).toBe(String.fromCharCode(97 + (i % 26)).repeat(10_000));
+    for (const i of [0, 150, 299])
+      expect(readFileSync(join(w.prefix, `srv/app/d${i % 7}/f${i}`), "utf8")).toBe(
+        String.fromCharCode(97 + (i % 26)).repeat(10_000),
+      );
     expect(readFileSync(join(w.prefix, "srv/app/empty"), "utf8")).toBe("");
   });
 
@@ -41,7 +50,10 @@ describe("batched reads", () => {
     const master: Tree = {};
     for (let i = 0; i < 5; i++) master[`files/app/f${i}`] = `content ${i}\n`;
     using w = await makeWorld({ master });
-    const files: FileSource = { ...w.ctx().files, readMany: async () => Promise.reject(new Error("master went away")) };
+    const files: FileSource = {
+      ...w.ctx().files,
+      readMany: async () => Promise.reject(new Error("master went away")),
+    };
     const { result } = await callOperator(w.ctx({ files }), syncdir, ["files/app", "/srv/app"]);
     expect(result.rc).toBe(1);
     expect(result.error).toMatch(/master went away/);

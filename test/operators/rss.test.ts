@@ -12,12 +12,18 @@ test("syncdir of a 2 GB file keeps RSS under 100 MB", async () => {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   expect(err).toBe("");
   expect(code).toBe(0);
   const r = JSON.parse(out) as { peak: number; seconds: number; rc: number; written: number };
   expect(r.rc).toBe(0);
   expect(r.written).toBe(2 * 1024 ** 3);
   expect(r.peak).toBeLessThan(100 * 1024 * 1024);
-  console.log(`2 GB syncdir: peak RSS ${(r.peak / 1024 ** 2).toFixed(1)} MB in ${r.seconds.toFixed(1)} s`);
+  console.log(
+    `2 GB syncdir: peak RSS ${(r.peak / 1024 ** 2).toFixed(1)} MB in ${r.seconds.toFixed(1)} s`,
+  );
 }, 120_000);

@@ -37,17 +37,32 @@ function applyPatch(old: string, diff: string): string {
 describe("unifiedDiff", () => {
   test.each([
     ["equal", "a\nb\n", "a\nb\n", ""],
-    ["one line changed", "a\nb\nc\n", "a\nB\nc\n", "--- a\n+++ b\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"],
+    [
+      "one line changed",
+      "a\nb\nc\n",
+      "a\nB\nc\n",
+      "--- a\n+++ b\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n",
+    ],
     ["from empty", "", "x\ny\n", "--- a\n+++ b\n@@ -0,0 +1,2 @@\n+x\n+y\n"],
     ["to empty", "x\n", "", "--- a\n+++ b\n@@ -1 +0,0 @@\n-x\n"],
-    ["final newline added", "a\nb", "a\nb\n", "--- a\n+++ b\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n"],
+    [
+      "final newline added",
+      "a\nb",
+      "a\nb\n",
+      "--- a\n+++ b\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n",
+    ],
     [
       "two hunks",
       "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n",
       "1\nX\n3\n4\n5\n6\n7\n8\n9\n10\nY\n12\n",
       "--- a\n+++ b\n@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n@@ -8,5 +8,5 @@\n 8\n 9\n 10\n-11\n+Y\n 12\n",
     ],
-    ["close changes share a hunk", "1\n2\n3\n4\n5\n6\n", "1\nX\n3\n4\nY\n6\n", "--- a\n+++ b\n@@ -1,6 +1,6 @@\n 1\n-2\n+X\n 3\n 4\n-5\n+Y\n 6\n"],
+    [
+      "close changes share a hunk",
+      "1\n2\n3\n4\n5\n6\n",
+      "1\nX\n3\n4\nY\n6\n",
+      "--- a\n+++ b\n@@ -1,6 +1,6 @@\n 1\n-2\n+X\n 3\n 4\n-5\n+Y\n 6\n",
+    ],
   ])("%s", (_name, a, b, want) => {
     expect(unifiedDiff(a, b, opts)).toBe(want);
   });

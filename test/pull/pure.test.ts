@@ -32,34 +32,63 @@ describe("checkRepo", () => {
 
 describe("checkBranch", () => {
   test.each(["main", "release/2026.12", "v1_x"])("%s", (b) => expect(checkBranch(b)).toBe(b));
-  test.each(["-x", "--upload-pack=x", "a..b", "a.lock", "a/", "a b", "x:y", ""])("%j is refused", (b) => {
-    expect(() => checkBranch(b)).toThrow("--branch must be a branch name");
-  });
+  test.each(["-x", "--upload-pack=x", "a..b", "a.lock", "a/", "a b", "x:y", ""])(
+    "%j is refused",
+    (b) => {
+      expect(() => checkBranch(b)).toThrow("--branch must be a branch name");
+    },
+  );
 });
 
 describe("the post-receive hook", () => {
   const marker = join(dir, "ran");
   const hook = join(dir, "post-receive");
-  writeFileSync(hook, renderHook({ argv: ["/bin/sh", "-c", `echo "it's me" > '${marker}'; echo pulled`], branch: "main", generator: "salty test" }), { mode: 0o755 });
+  writeFileSync(
+    hook,
+    renderHook({
+      argv: ["/bin/sh", "-c", `echo "it's me" > '${marker}'; echo pulled`],
+      branch: "main",
+      generator: "salty test",
+    }),
+    { mode: 0o755 },
+  );
 
   async function push(lines: string): Promise<{ code: number; out: string }> {
     rmSync(marker, { force: true });
-    const p = Bun.spawn(["/bin/sh", hook], { stdin: new TextEncoder().encode(lines), stdout: "pipe", stderr: "pipe", env: { ...process.env, GIT_DIR: "." } });
-    const [o, e, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const p = Bun.spawn(["/bin/sh", hook], {
+      stdin: new TextEncoder().encode(lines),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, GIT_DIR: "." },
+    });
+    const [o, e, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     return { code, out: o + e };
   }
 
   test("a push of another branch runs nothing", async () => {
-    expect(await push(`${"0".repeat(40)} ${"1".repeat(40)} refs/heads/dev\n`)).toEqual({ code: 0, out: "" });
+    expect(await push(`${"0".repeat(40)} ${"1".repeat(40)} refs/heads/dev\n`)).toEqual({
+      code: 0,
+      out: "",
+    });
     expect(await Bun.file(marker).exists()).toBe(false);
   });
 
   test("a push of the branch runs the command, its output to the pusher", async () => {
-    expect(await push(`${"0".repeat(40)} ${"1".repeat(40)} refs/heads/dev\n${"1".repeat(40)} ${"2".repeat(40)} refs/heads/main\n`)).toEqual({ code: 0, out: "pulled\n" });
+    expect(
+      await push(
+        `${"0".repeat(40)} ${"1".repeat(40)} refs/heads/dev\n${"1".repeat(40)} ${"2".repeat(40)} refs/heads/main\n`,
+      ),
+    ).toEqual({ code: 0, out: "pulled\n" });
     expect(await Bun.file(marker).text()).toBe("it's me\n");
   });
 
   test("a newline in an argument is refused", () => {
-    expect(() => renderHook({ argv: ["/x", "a\nb"], branch: "main", generator: "t" })).toThrow("a hook argument may not hold a newline or NUL");
+    expect(() => renderHook({ argv: ["/x", "a\nb"], branch: "main", generator: "t" })).toThrow(
+      "a hook argument may not hold a newline or NUL",
+    );
   });
 });

@@ -4,7 +4,15 @@
 // Not part of `npm test`: it needs the release build and qemu.
 
 import { beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import * as t from "./_tools.ts";
@@ -12,7 +20,10 @@ import { tempDirForFile } from "../_temp.ts";
 
 const dist = resolve(import.meta.dir, "../../dist");
 const bin = (platform: string) => join(dist, `salty-${platform}`);
-const versionLine = (platform: string) => new RegExp(`^salty ${pkg.version.replace(/\./g, "\\.")} \\(([0-9a-f]{7,})(?:-dirty)?\\) ${platform}\\n$`);
+const versionLine = (platform: string) =>
+  new RegExp(
+    `^salty ${pkg.version.replace(/\./g, "\\.")} \\(([0-9a-f]{7,})(?:-dirty)?\\) ${platform}\\n$`,
+  );
 
 let qemu = "";
 let sysroot = "";
@@ -20,10 +31,15 @@ const work = tempDirForFile("salty-release-");
 
 beforeAll(async () => {
   for (const p of ["linux-x64", "linux-arm64", "darwin-arm64"]) {
-    if (!existsSync(bin(p))) throw new Error(`${bin(p)} is missing: run npm run release first (npm run test:release does)`);
+    if (!existsSync(bin(p)))
+      throw new Error(
+        `${bin(p)} is missing: run npm run release first (npm run test:release does)`,
+      );
   }
   qemu = await t.ensureTool("qemu-aarch64-static", "qemu-user-static");
-  sysroot = await t.ensureArm64Sysroot(resolve(import.meta.dir, "../../node_modules/.cache/salty-qemu-arm64"));
+  sysroot = await t.ensureArm64Sysroot(
+    resolve(import.meta.dir, "../../node_modules/.cache/salty-qemu-arm64"),
+  );
 }, 300_000);
 
 function head(file: string): Buffer {
@@ -39,7 +55,12 @@ function head(file: string): Buffer {
 describe("the release", () => {
   test("SHA256SUMS lists the three binaries and matches them", async () => {
     const sums = readFileSync(join(dist, "SHA256SUMS"), "utf8");
-    expect(sums.split("\n").filter(Boolean).map((l) => l.split("  ")[1])).toEqual(["salty-linux-x64", "salty-linux-arm64", "salty-darwin-arm64"]);
+    expect(
+      sums
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("  ")[1]),
+    ).toEqual(["salty-linux-x64", "salty-linux-arm64", "salty-darwin-arm64"]);
     const r = await t.sh(["sha256sum", "-c", "SHA256SUMS"], { cwd: dist });
     expect(r.stdout).toBe("salty-linux-x64: OK\nsalty-linux-arm64: OK\nsalty-darwin-arm64: OK\n");
     expect(r.code).toBe(0);
@@ -54,11 +75,17 @@ describe("the release", () => {
 
   test("darwin-arm64 is a signed Mach-O arm64 executable carrying the same build as linux-x64", async () => {
     const m = t.readMachO(head(bin("darwin-arm64")));
-    expect({ magic: m.magic, cputype: m.cputype, filetype: m.filetype }).toEqual({ magic: t.MH_MAGIC_64, cputype: t.CPU_TYPE_ARM64, filetype: t.MH_EXECUTE });
+    expect({ magic: m.magic, cputype: m.cputype, filetype: m.filetype }).toEqual({
+      magic: t.MH_MAGIC_64,
+      cputype: t.CPU_TYPE_ARM64,
+      filetype: t.MH_EXECUTE,
+    });
     expect(m.segments).toContain("__BUN");
     expect(m.commands).toContain(t.LC_MAIN);
     expect(m.commands).toContain(t.LC_CODE_SIGNATURE);
-    const commit = versionLine("linux-x64").exec((await t.sh([bin("linux-x64"), "version"])).stdout)?.[1];
+    const commit = versionLine("linux-x64").exec(
+      (await t.sh([bin("linux-x64"), "version"])).stdout,
+    )?.[1];
     expect(commit).toBeDefined();
     expect(readFileSync(bin("darwin-arm64")).includes(Buffer.from(commit!))).toBe(true);
   });
@@ -68,12 +95,15 @@ describe("the release", () => {
     expect(r.stdout).toMatch(versionLine("linux-x64"));
     expect(r.code).toBe(0);
     const commit = versionLine("linux-x64").exec(r.stdout)![1]!;
-    expect((await t.sh(["git", "cat-file", "-e", `${commit}^{commit}`], { cwd: dist })).code).toBe(0);
+    expect((await t.sh(["git", "cat-file", "-e", `${commit}^{commit}`], { cwd: dist })).code).toBe(
+      0,
+    );
   });
 });
 
 describe("linux-arm64 under qemu", () => {
-  const arm = (...args: string[]) => t.sh([qemu, "-L", sysroot, bin("linux-arm64"), ...args], { cwd: work });
+  const arm = (...args: string[]) =>
+    t.sh([qemu, "-L", sysroot, bin("linux-arm64"), ...args], { cwd: work });
 
   test("version", async () => {
     const r = await arm("version");
@@ -89,7 +119,9 @@ describe("linux-arm64 under qemu", () => {
     // As uname -m says (Bun's own os.machine() says arm64; gather.ts maps it).
     expect(facts.machine).toBe("aarch64");
     expect(facts.cpu_count).toBeGreaterThan(0);
-    expect(facts.networking.interfaces.some((i: { is_loopback: boolean }) => i.is_loopback)).toBe(true);
+    expect(facts.networking.interfaces.some((i: { is_loopback: boolean }) => i.is_loopback)).toBe(
+      true,
+    );
   });
 
   test("bootstrap of a small role writes its files", async () => {
@@ -106,15 +138,30 @@ describe("linux-arm64 under qemu", () => {
         `}) satisfies Role;`,
         ``,
       ].join("\n"),
-      "files/hello/hello.conf": "id=<%= id %> bootstrap=<%= bootstrap %> kernel=<%= me.facts.kernel %>\n",
+      "files/hello/hello.conf":
+        "id=<%= id %> bootstrap=<%= bootstrap %> kernel=<%= me.facts.kernel %>\n",
     });
-    const r = await arm("bootstrap", "--id", "arm.test", "--path", prefix, "--fileroot", fileroot, "--keyroot", join(work, "keys"));
+    const r = await arm(
+      "bootstrap",
+      "--id",
+      "arm.test",
+      "--path",
+      prefix,
+      "--fileroot",
+      fileroot,
+      "--keyroot",
+      join(work, "keys"),
+    );
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("host:arm.test ");
     expect(r.stdout).toContain("errors:0");
     expect(r.code).toBe(0);
-    expect(readFileSync(join(prefix, "etc/hello/hello.conf"), "utf8")).toBe("id=arm.test bootstrap=true kernel=Linux\n");
-    expect(["machine=aarch64\n", "machine=arm64\n"]).toContain(readFileSync(join(prefix, "etc/hello/machine"), "utf8"));
+    expect(readFileSync(join(prefix, "etc/hello/hello.conf"), "utf8")).toBe(
+      "id=arm.test bootstrap=true kernel=Linux\n",
+    );
+    expect(["machine=aarch64\n", "machine=arm64\n"]).toContain(
+      readFileSync(join(prefix, "etc/hello/machine"), "utf8"),
+    );
   });
 });
 

@@ -4,7 +4,15 @@
 
 import net from "node:net";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import nacl from "tweetnacl";
 import { limits } from "../../lib/constants.ts";
@@ -24,7 +32,10 @@ export class RawSocket implements FrameLink {
   private closeHandler: ((reason: string) => void) | undefined;
   private reason: string | undefined;
 
-  constructor(readonly socket: net.Socket, readonly peer: string) {
+  constructor(
+    readonly socket: net.Socket,
+    readonly peer: string,
+  ) {
     let done!: (r: string) => void;
     this.closed = new Promise((r) => (done = r));
     socket.on("data", (chunk: Uint8Array) => {
@@ -109,7 +120,12 @@ export interface Authenticated {
 }
 
 /** An agent the master accepted, its session open: frames sent on `link` are sealed, `raw` writes under them. */
-export async function authenticated(port: number, keyroot: string, id: string, opts: { record?: boolean } = {}): Promise<Authenticated> {
+export async function authenticated(
+  port: number,
+  keyroot: string,
+  id: string,
+  opts: { record?: boolean } = {},
+): Promise<Authenticated> {
   const identity = nacl.sign.keyPair();
   acceptKey(keyroot, id, identity.publicKey);
   const raw = await openRaw(port);
@@ -126,7 +142,11 @@ export async function rogueAgent(
   roleRun: Handlers<AgentApi>["role.run"] = () => Promise.reject(new Error("not an agent")),
 ): Promise<Authenticated & { rpc: Rpc<AgentApi, MasterApi> }> {
   const a = await authenticated(port, keyroot, id);
-  const rpc = new Rpc<AgentApi, MasterApi>(a.link, { "role.run": roleRun, "cmd.run": () => Promise.reject(new Error("not an agent")), ping: () => null });
+  const rpc = new Rpc<AgentApi, MasterApi>(a.link, {
+    "role.run": roleRun,
+    "cmd.run": () => Promise.reject(new Error("not an agent")),
+    ping: () => null,
+  });
   return { ...a, rpc };
 }
 
@@ -140,7 +160,8 @@ export interface ProcStats {
 
 export function procStats(pid: number): ProcStats {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+)`, "m"))?.[1] ?? NaN);
+  const kb = (key: string) =>
+    Number(status.match(new RegExp(`^${key}:\\s+(\\d+)`, "m"))?.[1] ?? NaN);
   return {
     rssMb: Math.round(kb("VmRSS") / 102.4) / 10,
     hwmMb: Math.round(kb("VmHWM") / 102.4) / 10,
@@ -171,7 +192,8 @@ export function snapshot(dir: string): Record<string, string> {
       else if (st.isDirectory()) {
         out[r] = "dir";
         walk(a, r);
-      } else if (st.isFile()) out[r] = `file:${createHash("sha256").update(readFileSync(a)).digest("hex")}`;
+      } else if (st.isFile())
+        out[r] = `file:${createHash("sha256").update(readFileSync(a)).digest("hex")}`;
       else out[r] = "other";
     }
   };
@@ -194,7 +216,11 @@ export function tempFiles(dir: string): string[] {
   return names.filter((p) => /(^|\/)\.[^/]*\.salty-[^/]*$/.test(p)).sort();
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
@@ -202,14 +228,17 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
   }
 }
 
-export const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
+export const sha256 = (data: Uint8Array | string) =>
+  createHash("sha256").update(data).digest("hex");
 
 /** Keep the figures of a slow case in .tmp/reliability/figures.json (docs/reliability.md quotes the last run). */
 export function recordFigures(name: string, figures: unknown): void {
   const dir = join(import.meta.dir, "../../.tmp/reliability");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "figures.json");
-  const all = existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>) : {};
+  const all = existsSync(path)
+    ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>)
+    : {};
   all[name] = { ...(figures as object), measured: new Date().toISOString() };
   writeFileSync(path, JSON.stringify(all, null, 2) + "\n");
 }

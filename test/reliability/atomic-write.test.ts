@@ -44,7 +44,11 @@ describe("atomic writes after a crash", () => {
     expect(second.tmp).not.toBe(first.tmp);
     first.done();
     second.done();
-    await Promise.all(["a", "b"].map((s) => writeAtomic(ctx, dst, { mode: 0o644, owner }, (h) => h.write(bytes(s)))));
+    await Promise.all(
+      ["a", "b"].map((s) =>
+        writeAtomic(ctx, dst, { mode: 0o644, owner }, (h) => h.write(bytes(s))),
+      ),
+    );
     expect(["a", "b"]).toContain(readFileSync(dst, "utf8"));
     expect(readdirSync(d)).toEqual(["f"]);
   });

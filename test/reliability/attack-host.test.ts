@@ -4,7 +4,16 @@
 // a role run, --path escapes through symlinked parents, the control socket.
 // Each case failed before its fix (docs/reliability.md, S1-S11).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { setLogSink } from "../../lib/log.ts";
 import { world, type World } from "../e2e/_harness.ts";
@@ -16,10 +25,23 @@ type Call = (method: string, params: unknown) => Promise<unknown>;
 const callOf = (r: { rpc: { call: unknown } }): Call => (r.rpc.call as Call).bind(r.rpc);
 
 const iface = (device: string, ipv4: string, over: Record<string, unknown> = {}) => ({
-  device, mac: "52:54:00:00:00:01", ipv4, ipv4_network: `${ipv4}/24`, is_private: true, is_public: false, is_loopback: false, is_bridge: false, ...over,
+  device,
+  mac: "52:54:00:00:00:01",
+  ipv4,
+  ipv4_network: `${ipv4}/24`,
+  is_private: true,
+  is_public: false,
+  is_loopback: false,
+  is_bridge: false,
+  ...over,
 });
 const factsWith = (interfaces: unknown[] | undefined) => ({
-  kernel: "Linux", machine: "x86_64", os: { name: "Linux", version: "1" }, cpu_count: 1, mem_gb: 1, hostname: "evil",
+  kernel: "Linux",
+  machine: "x86_64",
+  os: { name: "Linux", version: "1" },
+  cpu_count: 1,
+  mem_gb: 1,
+  hostname: "evil",
   ...(interfaces ? { networking: { interfaces } } : {}),
 });
 
@@ -68,8 +90,15 @@ describe("facts are claims of the host (S1)", () => {
     expect(r.stdout).toContain('| flags=["8.8.8.8:false","10.1.2.3:true"]');
     expect(existsSync(marker())).toBe(false);
     const hosts = JSON.parse((await w.salty(["hosts", "--json", "--keyroot", w.keyroot])).stdout);
-    expect(hosts.evil1.facts.networking.interfaces.map((i: { ipv4: string }) => i.ipv4)).toEqual(["8.8.8.8", "10.1.2.3"]);
-    await until(() => /agent\.facts_dropped id=evil1/.test(w.master!.output), 5000, "the drop logged");
+    expect(hosts.evil1.facts.networking.interfaces.map((i: { ipv4: string }) => i.ipv4)).toEqual([
+      "8.8.8.8",
+      "10.1.2.3",
+    ]);
+    await until(
+      () => /agent\.facts_dropped id=evil1/.test(w.master!.output),
+      5000,
+      "the drop logged",
+    );
     expect(w.master!.output.match(/agent\.facts_dropped id=evil1/g)?.length).toBe(1);
     expect(w.master!.output).toContain("networking.interfaces[0]: ipv4 is not an IPv4 address");
     evil.raw.close();
@@ -87,7 +116,14 @@ describe("facts are claims of the host (S1)", () => {
 
 describe("file reads: only files/, only during a role run, no dot entries in scans (S7)", () => {
   let w: World;
-  const SECRETS = ["INVENTORY-TEXT", "ROLE-SOURCE", "DOTENV-SECRET", "PASS-BACKUP", "GIT-REMOTE-URL", "DOT-GIT-UNDER-FILES"];
+  const SECRETS = [
+    "INVENTORY-TEXT",
+    "ROLE-SOURCE",
+    "DOTENV-SECRET",
+    "PASS-BACKUP",
+    "GIT-REMOTE-URL",
+    "DOT-GIT-UNDER-FILES",
+  ];
   beforeAll(async () => {
     w = await world({
       files: {
@@ -124,7 +160,10 @@ describe("file reads: only files/, only during a role run, no dot entries in sca
     if (v instanceof Error) return v.message;
     if (v instanceof Uint8Array) return new TextDecoder().decode(v);
     if (Array.isArray(v)) return `[${v.map(text).join(",")}]`;
-    if (v && typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${k}:${text(x)}`).join(",")}}`;
+    if (v && typeof v === "object")
+      return `{${Object.entries(v)
+        .map(([k, x]) => `${k}:${text(x)}`)
+        .join(",")}}`;
     return String(v);
   };
   /** Every way of asking for each path; returns what was not refused. */
@@ -140,14 +179,29 @@ describe("file reads: only files/, only during a role run, no dot entries in sca
         ["file.scanSince", { dir: path, have: "" }],
       ] as const) {
         const got = await call(method, params).catch((e: Error) => e);
-        for (const s of SECRETS) if (text(got).includes(s)) served.push(`${method} ${path} leaked ${s}`);
-        const refused = got instanceof Error || (method === "file.hashes" && Array.isArray(got) && got.every((x) => x === null));
+        for (const s of SECRETS)
+          if (text(got).includes(s)) served.push(`${method} ${path} leaked ${s}`);
+        const refused =
+          got instanceof Error ||
+          (method === "file.hashes" && Array.isArray(got) && got.every((x) => x === null));
         if (!refused) served.push(`${method} ${path}`);
       }
     }
     return served;
   }
-  const OUTSIDE = ["hosts/index.ts", "hosts", "roles/web.ts", "roles", ".env", "crypto.pass.bak", ".git/config", ".git", ".", "files/../hosts/index.ts", "files/web/../../.env"];
+  const OUTSIDE = [
+    "hosts/index.ts",
+    "hosts",
+    "roles/web.ts",
+    "roles",
+    ".env",
+    "crypto.pass.bak",
+    ".git/config",
+    ".git",
+    ".",
+    "files/../hosts/index.ts",
+    "files/web/../../.env",
+  ];
 
   test("before its hello and between applies an accepted agent reads nothing, not even files/", async () => {
     const evil = await rogueAgent(w.port, w.keyroot, "evil-early");
@@ -155,7 +209,9 @@ describe("file reads: only files/, only during a role run, no dot entries in sca
     expect(await tryAll(call, ["files/web/page.txt", "files/web", ...OUTSIDE])).toEqual([]);
     await call("agent.hello", { facts: factsWith([]), version: "rogue" });
     expect(await tryAll(call, ["files/web/page.txt", "files/web", ...OUTSIDE])).toEqual([]);
-    await expect(call("file.fetch", { path: "files/web/page.txt" })).rejects.toThrow("file reads are refused outside a role run");
+    await expect(call("file.fetch", { path: "files/web/page.txt" })).rejects.toThrow(
+      "file reads are refused outside a role run",
+    );
     evil.raw.close();
   });
 
@@ -166,7 +222,9 @@ describe("file reads: only files/, only during a role run, no dot entries in sca
       seen = {
         outside: await tryAll(call, OUTSIDE),
         page: text(await call("file.fetch", { path: "files/web/page.txt" })),
-        scan: ((await call("file.scan", { dir: "files/web" })) as Array<{ path: string }>).map((e) => e.path),
+        scan: ((await call("file.scan", { dir: "files/web" })) as Array<{ path: string }>).map(
+          (e) => e.path,
+        ),
         dotenv: text(await call("file.fetch", { path: "files/web/.env" })),
       };
       return { role: req.role, elapsed: 0, results: [] };
@@ -224,7 +282,14 @@ describe("serverShell names a command the master declares (S3)", () => {
       const call = callOf(evil);
       for (const params of [
         { cmds: `touch ${marker()}` }, // the request of the old API: the agent's own command line
-        { cmds: `touch ${marker()}`, cwd: "/", env: { LD_PRELOAD: "/tmp/x.so" }, name: "hello", role: "web", args: ["; touch", marker()] },
+        {
+          cmds: `touch ${marker()}`,
+          cwd: "/",
+          env: { LD_PRELOAD: "/tmp/x.so" },
+          name: "hello",
+          role: "web",
+          args: ["; touch", marker()],
+        },
         { name: "sh", role: "web", args: ["-c", `touch ${marker()}`] },
         { name: "up", role: "web" },
         { name: "readme", role: "web" },
@@ -252,9 +317,15 @@ describe("serverShell names a command the master declares (S3)", () => {
     ]);
     expect(existsSync(marker())).toBe(false);
     // Every call logged with the agent, the role and the command; refusals too.
-    expect(w.master!.output).toMatch(/master\.server_shell id=evil-shell role=web command=hello rc=0/);
-    expect(w.master!.output).toMatch(/master\.server_shell_refused id=evil-shell role=web command=sh error=/);
-    expect(w.master!.output).toMatch(/master\.server_shell_refused id=evil-shell error=.*not one of this host's roles/);
+    expect(w.master!.output).toMatch(
+      /master\.server_shell id=evil-shell role=web command=hello rc=0/,
+    );
+    expect(w.master!.output).toMatch(
+      /master\.server_shell_refused id=evil-shell role=web command=sh error=/,
+    );
+    expect(w.master!.output).toMatch(
+      /master\.server_shell_refused id=evil-shell error=.*not one of this host's roles/,
+    );
     evil.raw.close();
   });
 });
@@ -266,36 +337,60 @@ describe("the control socket serves root and the master's user only (S5)", () =>
   function probeUser(): { uid: number; gid: number } {
     const id = (flag: string) => Bun.spawnSync(["id", flag, USER]);
     if (id("-u").exitCode !== 0) {
-      const made = Bun.spawnSync(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], { stderr: "pipe" });
+      const made = Bun.spawnSync(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+        { stderr: "pipe" },
+      );
       if (made.exitCode !== 0) throw new Error(`useradd ${USER}: ${made.stderr.toString()}`);
     }
-    return { uid: Number(id("-u").stdout.toString().trim()), gid: Number(id("-g").stdout.toString().trim()) };
+    return {
+      uid: Number(id("-u").stdout.toString().trim()),
+      gid: Number(id("-g").stdout.toString().trim()),
+    };
   }
   /** `salty ARGS` as that user, with no groups. */
   async function asUser(w: World, u: { uid: number; gid: number }, args: string[]) {
-    const p = Bun.spawn(["setpriv", `--reuid=${u.uid}`, `--regid=${u.gid}`, "--clear-groups", "--", w.bin, ...args], { cwd: "/", env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const p = Bun.spawn(
+      ["setpriv", `--reuid=${u.uid}`, `--regid=${u.gid}`, "--clear-groups", "--", w.bin, ...args],
+      { cwd: "/", env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" },
+    );
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     return { code, stdout, stderr };
   }
-  const files = { "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: {} } };\n` };
+  const files = {
+    "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: {} } };\n`,
+  };
 
-  test.skipIf(!asRoot)("another user is refused on a socket forced to mode 0666 in a keyroot opened to 0755; root is served", async () => {
-    const u = probeUser();
-    await using w = await world({ files });
-    chmodSync(w.dir, 0o755); // the attack's condition: the path to the keyroot is open
-    await w.startMaster(["--auto-accept"]);
-    chmodSync(w.keyroot, 0o755);
-    chmodSync(join(w.keyroot, "master.sock"), 0o666);
-    const r = await asUser(w, u, ["hosts", "--json", "--keyroot", w.keyroot]);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("salty: hosts: connection lost");
-    expect(r.code).not.toBe(0);
-    await until(() => w.master!.output.includes(`uid ${u.uid} refused`), 5000, "the refusal logged");
-    expect(w.master!.output).toContain(`control socket: uid ${u.uid} refused (it serves root and uid 0 only)`);
-    const root = await w.salty(["hosts", "--json", "--keyroot", w.keyroot]);
-    expect(root.code).toBe(0);
-    expect(root.stdout.trim()).toBe("{}");
-  });
+  test.skipIf(!asRoot)(
+    "another user is refused on a socket forced to mode 0666 in a keyroot opened to 0755; root is served",
+    async () => {
+      const u = probeUser();
+      await using w = await world({ files });
+      chmodSync(w.dir, 0o755); // the attack's condition: the path to the keyroot is open
+      await w.startMaster(["--auto-accept"]);
+      chmodSync(w.keyroot, 0o755);
+      chmodSync(join(w.keyroot, "master.sock"), 0o666);
+      const r = await asUser(w, u, ["hosts", "--json", "--keyroot", w.keyroot]);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain("salty: hosts: connection lost");
+      expect(r.code).not.toBe(0);
+      await until(
+        () => w.master!.output.includes(`uid ${u.uid} refused`),
+        5000,
+        "the refusal logged",
+      );
+      expect(w.master!.output).toContain(
+        `control socket: uid ${u.uid} refused (it serves root and uid 0 only)`,
+      );
+      const root = await w.salty(["hosts", "--json", "--keyroot", w.keyroot]);
+      expect(root.code).toBe(0);
+      expect(root.stdout.trim()).toBe("{}");
+    },
+  );
 
   test("a keyroot others can read is closed at start (logged); one others can write is refused with a clear line", async () => {
     await using w = await world({ files });
@@ -308,12 +403,26 @@ describe("the control socket serves root and the master's user only (S5)", () =>
 
     await using open = await world({ files });
     chmodSync(open.keyroot, 0o777);
-    const p = Bun.spawn([open.bin, "master", "--bind", "127.0.0.1:0", "--keyroot", open.keyroot, "--fileroot", open.fileroot], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(
+      [
+        open.bin,
+        "master",
+        "--bind",
+        "127.0.0.1:0",
+        "--keyroot",
+        open.keyroot,
+        "--fileroot",
+        open.fileroot,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
     const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
     const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
     clearTimeout(timer);
     expect(code).toBe(1);
-    expect(stderr).toContain(`the keyroot ${open.keyroot} is writable by group or others (mode 0777): check what is in it, then chmod 700 ${open.keyroot}`);
+    expect(stderr).toContain(
+      `the keyroot ${open.keyroot} is writable by group or others (mode 0777): check what is in it, then chmod 700 ${open.keyroot}`,
+    );
     expect(existsSync(join(open.keyroot, "master.sock"))).toBe(false);
   });
 });
@@ -353,9 +462,20 @@ describe("--path: writes stay under the prefix, symlinked parents or not (S11)",
     await w.startMaster(["--auto-accept"]);
     await w.startAgent("good");
     await w.waitHosts(["good"]);
-    const r = await w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=good", `outside=${outside}`]);
+    const r = await w.salty([
+      "apply",
+      "--keyroot",
+      w.keyroot,
+      "-vv",
+      "target=good",
+      `outside=${outside}`,
+    ]);
     expect(r.code).toBe(1);
-    const refused = [...(r.stdout + r.stderr).matchAll(/"cmd":"([^"]+)","rc":1[^\n]*refusing to write (\S+): a symlink on the way leads out of --path \S+ \(to ([^)]+)\)/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    const refused = [
+      ...(r.stdout + r.stderr).matchAll(
+        /"cmd":"([^"]+)","rc":1[^\n]*refusing to write (\S+): a symlink on the way leads out of --path \S+ \(to ([^)]+)\)/g,
+      ),
+    ].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
     expect(refused).toEqual([
       `copy(esc/f, /opt/esc/f) /opt/esc/f ${outside}`,
       `render(esc/t.conf, /opt/esc/t.conf) /opt/esc/t.conf ${outside}`,

@@ -22,7 +22,10 @@ const stop = new AbortController();
 
 beforeAll(async () => {
   // Silent peers hold their slot for the production handshake timeout (10 s), as in the attack.
-  w = await world({ files, timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), handshakeTimeoutMs: 10_000 }) });
+  w = await world({
+    files,
+    timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), handshakeTimeoutMs: 10_000 }),
+  });
   await w.startMaster(["--auto-accept"]);
   await w.startAgent("good1");
   await w.waitHosts(["good1"]);
@@ -34,7 +37,11 @@ afterAll(async () => {
 });
 
 /** `size` silent connections from `address`, each opened again as soon as the master drops it (a little later when refused at once), until stopped. */
-function silentPool(address: string, size: number, count: { opened: number; open: number }): Promise<void>[] {
+function silentPool(
+  address: string,
+  size: number,
+  count: { opened: number; open: number },
+): Promise<void>[] {
   return Array.from({ length: size }, async () => {
     while (!stop.signal.aborted) {
       const t0 = Date.now();
@@ -42,7 +49,10 @@ function silentPool(address: string, size: number, count: { opened: number; open
       count.opened++;
       if (raw) {
         count.open++;
-        await Promise.race([raw.closed, new Promise((r) => stop.signal.addEventListener("abort", r))]);
+        await Promise.race([
+          raw.closed,
+          new Promise((r) => stop.signal.addEventListener("abort", r)),
+        ]);
         count.open--;
         raw.close();
       }
@@ -52,7 +62,10 @@ function silentPool(address: string, size: number, count: { opened: number; open
 }
 
 /** Hellos from `address` one after the other as fast as the master lets them in; counts the server proofs it answered with. */
-async function helloFlood(address: string, ms: number): Promise<{ answered: number; seconds: number }> {
+async function helloFlood(
+  address: string,
+  ms: number,
+): Promise<{ answered: number; seconds: number }> {
   const hello = new Uint8Array(36);
   hello.set([0x53, 0x4c, 0x54, 0x01]);
   crypto.getRandomValues(hello.subarray(4));
@@ -76,14 +89,20 @@ async function helloFlood(address: string, ms: number): Promise<{ answered: numb
 test("one address flooding hellos gets no more handshakes than its rate allows", async () => {
   const { answered, seconds } = await helloFlood("127.0.6.1", 4_000);
   const allowed = limits.handshakeBurst + (seconds * 1000) / timing.handshakeRefillMs;
-  recordFigures("attack-wire-hello-flood", { hellos_answered: answered, seconds: Math.round(seconds * 10) / 10, allowed: Math.ceil(allowed) });
+  recordFigures("attack-wire-hello-flood", {
+    hellos_answered: answered,
+    seconds: Math.round(seconds * 10) / 10,
+    allowed: Math.ceil(allowed),
+  });
   expect(answered).toBeGreaterThan(limits.handshakeBurst / 2); // the flood was real and answered at first
   expect(answered).toBeLessThanOrEqual(Math.ceil(allowed) + 5);
 }, 60_000);
 
 test("ten addresses holding more silent connections than the global cap: an accepted agent that reconnects is let in at its first attempt and applies", async () => {
   const count = { opened: 0, open: 0 };
-  const pools = Array.from({ length: 10 }, (_, i) => silentPool(`127.0.5.${i + 1}`, limits.maxPendingPerAddress, count)).flat();
+  const pools = Array.from({ length: 10 }, (_, i) =>
+    silentPool(`127.0.5.${i + 1}`, limits.maxPendingPerAddress, count),
+  ).flat();
   const t0 = Date.now();
   while (count.open < limits.maxPendingHandshakes && Date.now() - t0 < 10_000) await Bun.sleep(50);
   expect(count.open).toBeGreaterThanOrEqual(limits.maxPendingHandshakes); // every slot taken by a stranger
@@ -102,5 +121,8 @@ test("ten addresses holding more silent connections than the global cap: an acce
   expect(w.master!.output.slice(mark)).toMatch(/secure\.evicted /); // the oldest strangers made room
   stop.abort();
   await Promise.all(pools);
-  recordFigures("attack-wire-flood", { flood_connections: count.opened, master_rss_mb: procStats(w.master!.proc.pid).rssMb });
+  recordFigures("attack-wire-flood", {
+    flood_connections: count.opened,
+    master_rss_mb: procStats(w.master!.proc.pid).rssMb,
+  });
 }, 120_000);

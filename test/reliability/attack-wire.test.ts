@@ -25,7 +25,15 @@ const files = {
   "roles/touch.ts": `export default async ({ copy }) => { await copy("touch/motd", "/etc/motd"); };\n`,
   "files/touch/motd": "hello\n",
 };
-const facts = { kernel: "Linux", machine: "x86_64", os: { name: "Ubuntu", version: "24.04" }, cpu_count: 1, mem_gb: 1, hostname: "rogue", networking: { interfaces: [] } } as unknown as Facts;
+const facts = {
+  kernel: "Linux",
+  machine: "x86_64",
+  os: { name: "Ubuntu", version: "24.04" },
+  cpu_count: 1,
+  mem_gb: 1,
+  hostname: "rogue",
+  networking: { interfaces: [] },
+} as unknown as Facts;
 
 /** Resolves with what `p` gave, or "still waiting" after `ms`: a bound on a wait, not a timing assertion. */
 function within<T>(p: Promise<T>, ms: number): Promise<T | "still waiting"> {
@@ -76,8 +84,18 @@ async function rawAgent(w: World, id: string, roleRun: (requestId: number) => Ui
     if (m[0] === 0 && m[2] === "role.run") return a.link.send(roleRun(m[1] as number));
     toRpc(f);
   });
-  const proxy: FrameLink = { peer: a.link.peer, send: (f) => a.link.send(f), close: (r) => a.link.close(r), onFrame: (h) => (toRpc = h), onClose: (h) => a.link.onClose(h) };
-  const rpc = new Rpc<AgentApi, MasterApi>(proxy, { "role.run": () => Promise.reject(new Error("unused")), "cmd.run": () => Promise.reject(new Error("unused")), ping: () => null });
+  const proxy: FrameLink = {
+    peer: a.link.peer,
+    send: (f) => a.link.send(f),
+    close: (r) => a.link.close(r),
+    onFrame: (h) => (toRpc = h),
+    onClose: (h) => a.link.onClose(h),
+  };
+  const rpc = new Rpc<AgentApi, MasterApi>(proxy, {
+    "role.run": () => Promise.reject(new Error("unused")),
+    "cmd.run": () => Promise.reject(new Error("unused")),
+    ping: () => null,
+  });
   await rpc.call("agent.hello", { facts, version: "rogue" });
   return { ...a, rpc };
 }
@@ -108,7 +126,14 @@ describe("one frame must not freeze the master (S2)", () => {
     if (apply === "still waiting") return;
     expect(apply.stderr).toBe("");
     expect(apply.code).toBe(0);
-    await until(() => /rpc\.too_large .*message of 33554416 bytes exceeds the limit of 1048576/.test(w.master!.output.slice(mark)), 5_000, "the refusal in the master's log");
+    await until(
+      () =>
+        /rpc\.too_large .*message of 33554416 bytes exceeds the limit of 1048576/.test(
+          w.master!.output.slice(mark),
+        ),
+      5_000,
+      "the refusal in the master's log",
+    );
 
     // The master asks the rogue for its role: the report it gets is refused undecoded, that host fails, the others apply.
     const all = await within(w.salty(["apply", "-v", "--keyroot", w.keyroot]), 10_000);
@@ -118,7 +143,9 @@ describe("one frame must not freeze the master (S2)", () => {
     expect(all.stdout).toMatch(/^host:good1 elapsed:\S+ errors:0/m);
     expect(all.stdout).toMatch(/^host:good2 elapsed:\S+ errors:0/m);
     expect(all.stdout + all.stderr).toMatch(/host:rogue1 elapsed:\S+ errors:1/);
-    expect(all.stdout + all.stderr).toMatch(/the reply was refused: message of more than 1000000 values/);
+    expect(all.stdout + all.stderr).toMatch(
+      /the reply was refused: message of more than 1000000 values/,
+    );
     expect(procStats(w.master!.proc.pid).hwmMb).toBeLessThan(400);
     rogue.raw.close();
   }, 60_000);
@@ -129,7 +156,13 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
   beforeAll(async () => {
     w = await world({ files, password: "correct horse battery staple, and more to make 32" });
     writeFileSync(join(w.fileroot, "files/touch/key"), "the-secret-key\n");
-    const enc = await w.salty(["crypto", "e", join(w.fileroot, "files/touch/key"), "--keyroot", w.keyroot]);
+    const enc = await w.salty([
+      "crypto",
+      "e",
+      join(w.fileroot, "files/touch/key"),
+      "--keyroot",
+      w.keyroot,
+    ]);
     expect(enc.code).toBe(0);
     unlinkSync(join(w.fileroot, "files/touch/key"));
     await w.startMaster();
@@ -144,7 +177,10 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
   });
 
   /** What a connection with this key hears from the master now. */
-  async function reconnect(identity: { publicKey: Uint8Array; secretKey: Uint8Array }, id: string): Promise<string> {
+  async function reconnect(
+    identity: { publicKey: Uint8Array; secretKey: Uint8Array },
+    id: string,
+  ): Promise<string> {
     const raw = await openRaw(w.port);
     try {
       await secureClient(raw, { identity, id, kind: "agent" });
@@ -177,7 +213,9 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
     expect(await within(rogue.raw.closed, 5_000)).toBe("closed by peer");
     await expect(fetchAgain()).rejects.toThrow(/connection lost/);
     expect(await reconnect(rogue.identity, "rogue-r")).toBe("E_KEY_REJECTED");
-    expect(w.master!.output.slice(mark)).toMatch(/keys\.session_cut id=rogue-r kind=agent .*reason="key no longer accepted"/);
+    expect(w.master!.output.slice(mark)).toMatch(
+      /keys\.session_cut id=rogue-r kind=agent .*reason="key no longer accepted"/,
+    );
     const r = await within(apply, 10_000);
     expect(r).not.toBe("still waiting");
     if (r !== "still waiting") expect(r.code).toBe(1);
@@ -189,12 +227,17 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
   test("a remote client's key rejected: its open session ends too", async () => {
     const identity = nacl.sign.keyPair();
     mkdirSync(join(w.keyroot, "clients", "accepted"), { recursive: true });
-    writeFileSync(join(w.keyroot, "clients", "accepted", "ops.pub"), Buffer.from(identity.publicKey).toString("base64") + "\n");
+    writeFileSync(
+      join(w.keyroot, "clients", "accepted", "ops.pub"),
+      Buffer.from(identity.publicKey).toString("base64") + "\n",
+    );
     const raw = await openRaw(w.port);
     const { link } = await secureClient(raw, { identity, id: "ops", kind: "client" });
     const rpc = new Rpc<ClientApi, ControlApi>(link, quietClient);
     expect(Object.keys(await rpc.call("hosts", null))).toContain("good1");
-    expect((await w.salty(["keys", "reject", "ops", "--kind", "client", "--keyroot", w.keyroot])).code).toBe(0);
+    expect(
+      (await w.salty(["keys", "reject", "ops", "--kind", "client", "--keyroot", w.keyroot])).code,
+    ).toBe(0);
     expect(await within(raw.closed, 5_000)).toBe("closed by peer");
     await expect(rpc.call("meta", { showSecrets: true })).rejects.toThrow(/connection lost/);
   }, 30_000);
@@ -204,7 +247,9 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
     await rogue.rpc.call("agent.hello", { facts, version: "rogue" });
     expect((await w.salty(["keys", "delete", "rogue-d", "--keyroot", w.keyroot])).code).toBe(0);
     expect(await within(rogue.raw.closed, 5_000)).toBe("closed by peer");
-    await expect(rogue.rpc.call("file.fetch", { path: "files/touch/motd" })).rejects.toThrow(/connection lost/);
+    await expect(rogue.rpc.call("file.fetch", { path: "files/touch/motd" })).rejects.toThrow(
+      /connection lost/,
+    );
     expect(await reconnect(rogue.identity, "rogue-d")).toBe("E_KEY_PENDING");
   }, 30_000);
 });
@@ -250,7 +295,9 @@ describe("trust on first use ends at the first handshake (S8)", () => {
     const r = await w.salty(["hosts", "--master", `127.0.0.1:${w.port}`, "--keyroot", clientKeys]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/key is pending/);
-    expect(readFileSync(join(clientKeys, "master.pub"), "utf8")).toBe(readFileSync(join(w.keyroot, "master.pub"), "utf8"));
+    expect(readFileSync(join(clientKeys, "master.pub"), "utf8")).toBe(
+      readFileSync(join(w.keyroot, "master.pub"), "utf8"),
+    );
   }, 30_000);
 });
 
@@ -258,7 +305,10 @@ describe("strangers' keys (S4, S10)", () => {
   let w: World;
   beforeAll(async () => {
     // No refill while the test runs: the burst is what is counted, however slow the machine.
-    w = await world({ files, timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), pendingKeyRefillMs: 600_000 }) });
+    w = await world({
+      files,
+      timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), pendingKeyRefillMs: 600_000 }),
+    });
     await w.startMaster();
   });
   afterAll(async () => {
@@ -291,9 +341,20 @@ describe("strangers' keys (S4, S10)", () => {
     expect(list.stdout).not.toMatch(/junk-2[0-9]/);
 
     const deleted = await w.salty(["keys", "delete", "--pending", "--keyroot", w.keyroot]);
-    expect(deleted).toEqual({ code: 0, stderr: "", stdout: "deleted 21 pending agent and client keys\n" });
+    expect(deleted).toEqual({
+      code: 0,
+      stderr: "",
+      stdout: "deleted 21 pending agent and client keys\n",
+    });
     await good.waitFor(/agent\.key_pending[\s\S]*agent\.key_pending[\s\S]*agent\.key_pending/); // it keeps asking, and is pending again
-    await until(async () => /^good1\s+agent\s+pending/m.test((await w.salty(["keys", "list", "--keyroot", w.keyroot])).stdout), 10_000, "good1 pending again");
+    await until(
+      async () =>
+        /^good1\s+agent\s+pending/m.test(
+          (await w.salty(["keys", "list", "--keyroot", w.keyroot])).stdout,
+        ),
+      10_000,
+      "good1 pending again",
+    );
   }, 60_000);
 
   test("accept --all accepts the pending agents and never a client key a stranger planted; off a terminal it needs --yes", async () => {
@@ -304,7 +365,9 @@ describe("strangers' keys (S4, S10)", () => {
     const all = await w.salty(["keys", "accept", "--all", "--yes", "--keyroot", w.keyroot]);
     expect(all.code).toBe(0);
     expect(all.stdout).toMatch(/^accepted agent good1 SHA256:\S+\n$/);
-    expect((await w.salty(["keys", "list", "--keyroot", w.keyroot])).stdout).toMatch(/^planted\s+client\s+pending\s+127\.0\.3\.2\s/m);
+    expect((await w.salty(["keys", "list", "--keyroot", w.keyroot])).stdout).toMatch(
+      /^planted\s+client\s+pending\s+127\.0\.3\.2\s/m,
+    );
     await w.waitHosts(["good1"]);
     const apply = await w.salty(["apply", "--keyroot", w.keyroot, "target=good1"]);
     expect(apply.code).toBe(0);

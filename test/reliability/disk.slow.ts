@@ -34,7 +34,8 @@ beforeAll(async () => {
   w = await world({ files });
   mkdirSync(join(w.fileroot, "files/tree"), { recursive: true });
   writeFileSync(join(w.fileroot, "files/big/two-mb"), randomBytes(2 * 1024 * 1024));
-  for (let i = 0; i < 6; i++) writeFileSync(join(w.fileroot, `files/tree/part-${i}`), randomBytes(256 * 1024));
+  for (let i = 0; i < 6; i++)
+    writeFileSync(join(w.fileroot, `files/tree/part-${i}`), randomBytes(256 * 1024));
   const sandbox = w.sandbox("d1");
   mkdirSync(sandbox, { recursive: true });
   const m = await sh("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", sandbox);
@@ -76,7 +77,10 @@ describe("a full disk (a 1 MiB tmpfs as --path)", () => {
       else {
         // Each file of the tree is its old version or the whole new one: never partial.
         for (const [rel, kind] of Object.entries(snapshot(join(data, "tree")))) {
-          const whole = [sha256(readFileSync(join(w.fileroot, "files/tree", rel))), ...(rel === "part-0" ? [sha256("old part\n")] : [])];
+          const whole = [
+            sha256(readFileSync(join(w.fileroot, "files/tree", rel))),
+            ...(rel === "part-0" ? [sha256("old part\n")] : []),
+          ];
           expect(whole).toContain(kind.replace(/^file:/, ""));
         }
       }
@@ -89,7 +93,9 @@ describe("a full disk (a 1 MiB tmpfs as --path)", () => {
     const r = await w.salty(["apply", "--keyroot", w.keyroot, "what=copy"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(sha256(readFileSync(join(w.sandbox("d1"), "data/f")))).toBe(sha256(readFileSync(join(w.fileroot, "files/big/two-mb"))));
+    expect(sha256(readFileSync(join(w.sandbox("d1"), "data/f")))).toBe(
+      sha256(readFileSync(join(w.fileroot, "files/big/two-mb"))),
+    );
     expect(tempFiles(w.sandbox("d1"))).toEqual([]);
   }, 60_000);
 });

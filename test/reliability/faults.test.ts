@@ -4,7 +4,18 @@
 // apply reads it. The transfer is caught in the middle by freezing the master
 // (SIGSTOP) once the agent's temporary file holds some bytes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { world, type World } from "../e2e/_harness.ts";
@@ -48,16 +59,20 @@ const master = () => w.master!.proc;
 /** Freeze the master once a temporary file under `dir` holds `bytes`; returns its path. */
 async function freezeMasterMidTransfer(dir: string, bytes: number): Promise<string> {
   let found = "";
-  await until(() => {
-    for (const t of tempFiles(dir)) {
-      try {
-        if (statSync(join(dir, t)).size >= bytes) return Boolean((found = join(dir, t)));
-      } catch {
-        /* renamed away meanwhile */
+  await until(
+    () => {
+      for (const t of tempFiles(dir)) {
+        try {
+          if (statSync(join(dir, t)).size >= bytes) return Boolean((found = join(dir, t)));
+        } catch {
+          /* renamed away meanwhile */
+        }
       }
-    }
-    return false;
-  }, 30_000, `a temporary file of ${bytes} bytes under ${dir}`);
+      return false;
+    },
+    30_000,
+    `a temporary file of ${bytes} bytes under ${dir}`,
+  );
   master().kill("SIGSTOP");
   return found;
 }
@@ -109,7 +124,8 @@ describe("an agent killed with SIGKILL in the middle of a transfer", () => {
     const src = join(w.fileroot, "files/tree");
     const dst = join(w.sandbox("a2"), "data/tree");
     const versions = new Map<string, Set<string>>(); // path -> acceptable hashes
-    const allow = (rel: string, hash: string) => versions.set(rel, (versions.get(rel) ?? new Set()).add(hash));
+    const allow = (rel: string, hash: string) =>
+      versions.set(rel, (versions.get(rel) ?? new Set()).add(hash));
     for (let i = 0; i < 120; i++) {
       const name = `${i < 60 ? "a" : "z"}-${String(i).padStart(3, "0")}`;
       const fresh = randomBytes(48 * 1024);
@@ -164,7 +180,9 @@ describe("the master killed and restarted during an apply", () => {
     await w.startMaster(["--auto-accept"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^salty: lost the connection to the master during the apply \(.+\); roles may have run on some hosts: apply again when the master is reachable\n$/);
+    expect(r.stderr).toMatch(
+      /^salty: lost the connection to the master during the apply \(.+\); roles may have run on some hosts: apply again when the master is reachable\n$/,
+    );
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
 
     await w.waitHosts(["a1", "a2", "a3"]);
@@ -221,7 +239,10 @@ describe("a fileroot file deleted or changed while an apply reads it", () => {
       }
       const r = await running;
       expect(r.code).toBe(1);
-      const error = what === "deleted" ? /"error":"copy\(big\/deleted, \/data\/blob\): [^"]*(no such file|ENOENT)/ : /"error":"copy\(big\/changed, \/data\/blob\): files\/big\/changed changed on the master during the transfer; run again"/;
+      const error =
+        what === "deleted"
+          ? /"error":"copy\(big\/deleted, \/data\/blob\): [^"]*(no such file|ENOENT)/
+          : /"error":"copy\(big\/changed, \/data\/blob\): files\/big\/changed changed on the master during the transfer; run again"/;
       expect(r.stderr).toMatch(error);
       expect(readFileSync(dst, "utf8")).toBe("the old blob\n");
       expect(tempFiles(w.sandbox("a3"))).toEqual([]);

@@ -58,11 +58,16 @@ describe("slow and silent peers (slowloris)", () => {
     new DataView(hello.buffer).setUint32(0, 36);
     hello.set([0x53, 0x4c, 0x54, 0x01], 4);
     let i = 0;
-    const timer = setInterval(() => i < hello.length && trickle.writeRaw(hello.subarray(i, ++i)), 150);
+    const timer = setInterval(
+      () => i < hello.length && trickle.writeRaw(hello.subarray(i, ++i)),
+      150,
+    );
     stalled.writeRaw(hello); // a whole, valid-looking hello, then nothing
     try {
       const t0 = Date.now();
-      const reasons = await Promise.all([silent, trickle, stalled].map((r) => closedWithin(r, 10_000)));
+      const reasons = await Promise.all(
+        [silent, trickle, stalled].map((r) => closedWithin(r, 10_000)),
+      );
       expect(reasons).toEqual(["closed by peer", "closed by peer", "closed by peer"]);
       expect(Date.now() - t0).toBeLessThan(9_000); // dropped by the timeout (2 s here), not left open
     } finally {
@@ -78,11 +83,19 @@ describe("keys", () => {
   test("a peer presenting an accepted agent's public key without its secret key is refused; the real agent stays", async () => {
     const before = keyState();
     const mark = w.master!.output.length;
-    const goodPub = nacl.sign.keyPair.fromSecretKey(new Uint8Array(Buffer.from((await Bun.file(`${w.dir}/agent-keys/good/agent.key`).text()).trim(), "base64"))).publicKey;
+    const goodPub = nacl.sign.keyPair.fromSecretKey(
+      new Uint8Array(
+        Buffer.from((await Bun.file(`${w.dir}/agent-keys/good/agent.key`).text()).trim(), "base64"),
+      ),
+    ).publicKey;
     const impostor = { publicKey: goodPub, secretKey: nacl.sign.keyPair().secretKey };
     const raw = await openRaw(w.port);
-    await expect(secureClient(raw, { identity: impostor, id: "good", kind: "agent" })).rejects.toThrow(/closed during the handshake/);
-    expect(await loggedSince(mark, /the peer's signature is invalid/)).toMatch(/secure\.handshake_failed .*the peer's signature is invalid/);
+    await expect(
+      secureClient(raw, { identity: impostor, id: "good", kind: "agent" }),
+    ).rejects.toThrow(/closed during the handshake/);
+    expect(await loggedSince(mark, /the peer's signature is invalid/)).toMatch(
+      /secure\.handshake_failed .*the peer's signature is invalid/,
+    );
     expect(keyState()).toEqual(before);
     await goodStillApplies();
   });
@@ -103,7 +116,9 @@ describe("keys", () => {
       replay.send(m3!); // ...that the old client proof does not answer
       expect(await closedWithin(replay, 3000)).toBe("closed by peer");
     }
-    expect(await loggedSince(mark, /signature is invalid[\s\S]*signature is invalid/)).toMatch(/secure\.handshake_failed .*the peer's signature is invalid/);
+    expect(await loggedSince(mark, /signature is invalid[\s\S]*signature is invalid/)).toMatch(
+      /secure\.handshake_failed .*the peer's signature is invalid/,
+    );
     expect(w.master!.output.match(/secure\.session id=replayed /g)).toHaveLength(1); // the legitimate one only
     expect(keyState()).toEqual(before);
     await goodStillApplies();
@@ -112,13 +127,20 @@ describe("keys", () => {
 
 describe("1,000 connections opened at once by an unauthenticated peer", () => {
   async function flood(addresses: string[], total: number): Promise<RawSocket[]> {
-    const opened = await Promise.all(Array.from({ length: total }, (_, i) => openRaw(w.port, addresses[i % addresses.length]).catch(() => undefined)));
+    const opened = await Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        openRaw(w.port, addresses[i % addresses.length]).catch(() => undefined),
+      ),
+    );
     return opened.filter((r): r is RawSocket => r !== undefined);
   }
 
   for (const [label, addresses] of [
     ["from one address", ["127.0.0.2"]],
-    ["from forty addresses (past the global cap)", Array.from({ length: 40 }, (_, i) => `127.0.1.${i + 1}`)],
+    [
+      "from forty addresses (past the global cap)",
+      Array.from({ length: 40 }, (_, i) => `127.0.1.${i + 1}`),
+    ],
   ] as const) {
     test(`${label}: the excess is dropped at once, agents already in keep working, a new agent gets in, descriptors come back`, async () => {
       const masterPid = w.master!.proc.pid;
@@ -135,10 +157,20 @@ describe("1,000 connections opened at once by an unauthenticated peer", () => {
       await w.startAgent(late);
       await w.waitHosts([late], 15_000);
       // The flood's pending handshakes time out; the master's descriptors come back to where they were (+ the new agent).
-      await until(() => sockets.every((s) => s.isClosed), 10_000, "every flood connection to be dropped");
-      await until(() => procStats(masterPid).fds <= fdsBefore + 2, 10_000, `master descriptors back near ${fdsBefore}`);
+      await until(
+        () => sockets.every((s) => s.isClosed),
+        10_000,
+        "every flood connection to be dropped",
+      );
+      await until(
+        () => procStats(masterPid).fds <= fdsBefore + 2,
+        10_000,
+        `master descriptors back near ${fdsBefore}`,
+      );
       const after = keyState();
-      expect(Object.keys(after).filter((k) => !(k in before))).toEqual([`agents/accepted/${late}.pub`]);
+      expect(Object.keys(after).filter((k) => !(k in before))).toEqual([
+        `agents/accepted/${late}.pub`,
+      ]);
       await goodStillApplies();
     }, 60_000);
   }

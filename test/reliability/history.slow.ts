@@ -43,16 +43,29 @@ afterAll(async () => {
 });
 
 async function applyOnce(n: number): Promise<number> {
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), {
+    "apply.progress": () => null,
+    "run.event": () => null,
+    "apply.event": () => null,
+  });
   try {
-    return (await rpc.call("apply", { args: [`n=${n}`], dryRun: false, diff: false }, { timeoutMs: 60_000 })).rc;
+    return (
+      await rpc.call(
+        "apply",
+        { args: [`n=${n}`], dryRun: false, diff: false },
+        { timeoutMs: 60_000 },
+      )
+    ).rc;
   } finally {
     rpc.close();
   }
 }
 
 function dbBytes(): number {
-  return ["history.db", "history.db-wal", "history.db-shm"].map((f) => join(w.keyroot, f)).filter(existsSync).reduce((n, f) => n + statSync(f).size, 0);
+  return ["history.db", "history.db-wal", "history.db-shm"]
+    .map((f) => join(w.keyroot, f))
+    .filter(existsSync)
+    .reduce((n, f) => n + statSync(f).size, 0);
 }
 
 test(`${APPLIES} recorded applies with --history-keep ${KEEP}: the history file stops growing`, async () => {
@@ -63,12 +76,20 @@ test(`${APPLIES} recorded applies with --history-keep ${KEEP}: the history file 
     if (n % 100 === 0) sizes.push({ apply: n, bytes: dbBytes() });
   }
   expect(failed).toBe(0);
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), {
+    "apply.progress": () => null,
+    "run.event": () => null,
+    "apply.event": () => null,
+  });
   let jobs: Awaited<ReturnType<typeof rpc.call<"jobs.list">>> = [];
   try {
     for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(100)) {
       jobs = await rpc.call("jobs.list", { limit: 10_000 });
-      if (jobs[0]?.status === "ok" && (await rpc.call("jobs.show", { id: jobs[0].id })).args.includes(`n=${APPLIES}`)) break;
+      if (
+        jobs[0]?.status === "ok" &&
+        (await rpc.call("jobs.show", { id: jobs[0].id })).args.includes(`n=${APPLIES}`)
+      )
+        break;
     }
   } finally {
     rpc.close();

@@ -46,13 +46,17 @@ const files: Record<string, string> = {
 };
 
 let w: World;
-const apply = (...args: string[]) => w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=r1", ...args]);
+const apply = (...args: string[]) =>
+  w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=r1", ...args]);
 const agentPid = () => w.agents.get("r1")!.proc.pid;
 
 beforeAll(async () => {
   w = await world({ files, password: RIGHT });
   mkdirSync(join(w.fileroot, "files/vault"));
-  writeFileSync(join(w.fileroot, "files/vault/key.enc"), encryptBytes(new TextEncoder().encode("vault key\n"), right));
+  writeFileSync(
+    join(w.fileroot, "files/vault/key.enc"),
+    encryptBytes(new TextEncoder().encode("vault key\n"), right),
+  );
   await w.startMaster(["--auto-accept"]);
   await w.startAgent("r1");
   await w.waitHosts(["r1"]);
@@ -81,7 +85,9 @@ describe("roles and templates", () => {
   test("a throw: rc 1 naming the file, line and message; what it printed and did before is kept", async () => {
     const r = await apply("roles=throws");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/"cmd":"role\(throws\)","rc":1.*"error":"roles\/throws\.ts:3: the role gave up"/);
+    expect(r.stderr).toMatch(
+      /"cmd":"role\(throws\)","rc":1.*"error":"roles\/throws\.ts:3: the role gave up"/,
+    );
     expect(r.stdout + r.stderr).toMatch(/^ {4}\| before$/m);
     await stillServing();
   });
@@ -89,14 +95,18 @@ describe("roles and templates", () => {
   test("a role that never ends (awaiting in a loop): rc 1 at its timeout; the agent keeps serving", async () => {
     const r = await apply("roles=forever", "--timeout", "1");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/"cmd":"role\(forever\)","rc":1.*"error":"roles\/forever\.ts: timed out after 1s/);
+    expect(r.stderr).toMatch(
+      /"cmd":"role\(forever\)","rc":1.*"error":"roles\/forever\.ts: timed out after 1s/,
+    );
     await stillServing();
   });
 
   test("an undefined template variable: rc 1 naming the template, the line and the name; nothing written", async () => {
     const r = await apply("roles=tpl");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/"cmd":"render\(tpl\/undef\.conf, \/etc\/undef\.conf\)","rc":1.*"error":"[^"]*files\/tpl\/undef\.conf:2: nothere is not defined/);
+    expect(r.stderr).toMatch(
+      /"cmd":"render\(tpl\/undef\.conf, \/etc\/undef\.conf\)","rc":1.*"error":"[^"]*files\/tpl\/undef\.conf:2: nothere is not defined/,
+    );
     expect(existsSync(join(w.sandbox("r1"), "etc/undef.conf"))).toBe(false);
     await stillServing();
   });
@@ -119,15 +129,30 @@ describe("roles and templates", () => {
 
   test("40 commands with 1 MiB of output each: the role's report still fits and arrives, its later outputs cut and saying so", async () => {
     const r = await apply("roles=noisy", "--json");
-    type Report = { hosts: Array<{ roles: Array<{ role: string; results: Array<{ cmd: string; rc: number; output?: string; error?: string }> }> }> };
-    const results = (JSON.parse(r.stdout) as Report).hosts[0]!.roles.find((x) => x.role === "noisy")!.results;
+    type Report = {
+      hosts: Array<{
+        roles: Array<{
+          role: string;
+          results: Array<{ cmd: string; rc: number; output?: string; error?: string }>;
+        }>;
+      }>;
+    };
+    const results = (JSON.parse(r.stdout) as Report).hosts[0]!.roles.find(
+      (x) => x.role === "noisy",
+    )!.results;
     expect(results.filter((x) => x.rc !== 0).map((x) => x.error)).toEqual([]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(results).toHaveLength(41);
     expect(results.every((x) => x.rc === 0)).toBe(true);
     expect(results.at(-1)!.cmd).toBe("copy(ok/motd, /etc/after-noise)");
-    expect(results.some((x) => /\[cut: a role's report keeps \d+ characters of output in all; \d+ more not shown\]$/.test(x.output ?? ""))).toBe(true);
+    expect(
+      results.some((x) =>
+        /\[cut: a role's report keeps \d+ characters of output in all; \d+ more not shown\]$/.test(
+          x.output ?? "",
+        ),
+      ),
+    ).toBe(true);
     expect(results.reduce((n, x) => n + (x.output?.length ?? 0), 0)).toBeLessThan(9 * 1024 * 1024);
     await stillServing();
   }, 60_000);
@@ -135,9 +160,24 @@ describe("roles and templates", () => {
 
 describe("inventory", () => {
   const broken: Array<[string, string, RegExp]> = [
-    ["a syntax error", `export default { hosts: { lab: { r1: { env: "lab", roles: [ } } };\n`, /^salty: (apply: )?hosts\/index\.ts:1:\d+: syntax error: Unexpected }\n$/],
-    ["an unknown env", inventory().replace('env: "lab"', 'env: "prod"'), /^salty: (apply: )?hosts\/index\.ts: hosts\.lab\.r1: unknown env "prod" \(known: lab\)\n$/],
-    ["one host id in two clusters", inventory().replace("  envs:", '  clusters: { lab: {}, dr: {} },\n  envs:').replace("clusters: { lab: {} },\n", "").replace("} } },\n};", `} }, dr: { r1: { env: "lab", roles: ["ok"] } } },\n};`), /^salty: (apply: )?hosts\/index\.ts: hosts\.dr\.r1: duplicate host id, already in hosts\.lab\n$/],
+    [
+      "a syntax error",
+      `export default { hosts: { lab: { r1: { env: "lab", roles: [ } } };\n`,
+      /^salty: (apply: )?hosts\/index\.ts:1:\d+: syntax error: Unexpected }\n$/,
+    ],
+    [
+      "an unknown env",
+      inventory().replace('env: "lab"', 'env: "prod"'),
+      /^salty: (apply: )?hosts\/index\.ts: hosts\.lab\.r1: unknown env "prod" \(known: lab\)\n$/,
+    ],
+    [
+      "one host id in two clusters",
+      inventory()
+        .replace("  envs:", "  clusters: { lab: {}, dr: {} },\n  envs:")
+        .replace("clusters: { lab: {} },\n", "")
+        .replace("} } },\n};", `} }, dr: { r1: { env: "lab", roles: ["ok"] } } },\n};`),
+      /^salty: (apply: )?hosts\/index\.ts: hosts\.dr\.r1: duplicate host id, already in hosts\.lab\n$/,
+    ],
   ];
   for (const [what, text, error] of broken) {
     test(`${what}: rc 1, one clear line, nothing run; fixed, it applies without a restart`, async () => {
@@ -194,7 +234,9 @@ describe("secrets", () => {
       writeFileSync(path, inventory());
       const enc = await apply("roles=vault");
       expect(enc.code).toBe(1);
-      expect(enc.stderr).toMatch(/"cmd":"copy\(vault\/key, \/etc\/vault\.key\)","rc":1.*wrong password or corrupted data/);
+      expect(enc.stderr).toMatch(
+        /"cmd":"copy\(vault\/key, \/etc\/vault\.key\)","rc":1.*wrong password or corrupted data/,
+      );
       expect(enc.stdout + enc.stderr + w.master!.output).not.toContain("vault key");
     } finally {
       writeFileSync(path, inventory());

@@ -28,7 +28,10 @@ let w: World;
 
 beforeAll(async () => {
   // A handshake may wait its turn on a busy machine: 10 s before the master gives up on one, as in production.
-  w = await world({ files, timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), handshakeTimeoutMs: 10_000 }) });
+  w = await world({
+    files,
+    timing: JSON.stringify({ ...JSON.parse(FAST_TIMING), handshakeTimeoutMs: 10_000 }),
+  });
   await w.startMaster();
   await w.startAgent("good");
   await w.agents.get("good")!.waitFor(/agent\.key_pending/);
@@ -44,7 +47,11 @@ afterAll(async () => {
 async function stranger(i: number): Promise<string> {
   const raw = await openRaw(w.port, `127.0.2.${(i % 200) + 1}`);
   try {
-    await secureClient(raw, { identity: nacl.sign.keyPair(), id: `flood-${String(i).padStart(4, "0")}`, kind: "agent" });
+    await secureClient(raw, {
+      identity: nacl.sign.keyPair(),
+      id: `flood-${String(i).padStart(4, "0")}`,
+      kind: "agent",
+    });
     return "accepted";
   } catch (err) {
     return err instanceof SaltyError ? err.code : String(err);
@@ -56,7 +63,12 @@ async function stranger(i: number): Promise<string> {
 test(`${FLOOD} strangers with fresh keys: at most ${limits.maxPendingKeys} pending key files, a bounded log, the accepted agent unaffected`, async () => {
   const mark = w.master!.output.length;
   const codes: string[] = [];
-  for (let i = 0; i < FLOOD; i += 16) codes.push(...(await Promise.all(Array.from({ length: Math.min(16, FLOOD - i) }, (_, k) => stranger(i + k)))));
+  for (let i = 0; i < FLOOD; i += 16)
+    codes.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(16, FLOOD - i) }, (_, k) => stranger(i + k)),
+      )),
+    );
   const count = (c: string) => codes.filter((x) => x === c).length;
   const tally: Record<string, number> = {};
   for (const c of codes) tally[c] = (tally[c] ?? 0) + 1;
@@ -67,7 +79,10 @@ test(`${FLOOD} strangers with fresh keys: at most ${limits.maxPendingKeys} pendi
   expect(count("E_KEY_PENDING")).toBeLessThanOrEqual(limits.maxPendingKeys);
   expect(count("E_KEY_PENDING_FULL")).toBeGreaterThan(0);
   expect(readdirSync(join(w.keyroot, "agents/pending")).length).toBe(limits.maxPendingKeys);
-  const lines = w.master!.output.slice(mark).split("\n").filter((l) => / secure\.refused /.test(l)).length;
+  const lines = w
+    .master!.output.slice(mark)
+    .split("\n")
+    .filter((l) => / secure\.refused /.test(l)).length;
   expect(lines).toBeLessThan(FLOOD / 4); // rate-limited, not one line per stranger
   const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=good"]);
   expect(r.code).toBe(0);

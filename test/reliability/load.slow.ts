@@ -60,7 +60,15 @@ afterAll(async () => {
   await w?.[Symbol.asyncDispose]();
 });
 
-const facts = { kernel: "Linux", machine: "x86_64", os: { name: "Linux", version: "sim" }, cpu_count: 1, mem_gb: 1, hostname: "sim", networking: { interfaces: [] } } as unknown as Facts;
+const facts = {
+  kernel: "Linux",
+  machine: "x86_64",
+  os: { name: "Linux", version: "sim" },
+  cpu_count: 1,
+  mem_gb: 1,
+  hostname: "sim",
+  networking: { interfaces: [] },
+} as unknown as Facts;
 
 test(`${AGENTS} agents through the real client code; one apply of a small role to all of them completes`, async () => {
   const ids = Array.from({ length: AGENTS }, (_, i) => `sim-${String(i).padStart(3, "0")}`);
@@ -70,8 +78,16 @@ test(`${AGENTS} agents through the real client code; one apply of a small role t
   for (const id of ids) mkdirSync(join(root, "sandbox", id), { recursive: true }); // as `salty agent --path` does
   running = ids.map((id) =>
     runAgent({
-      host: "127.0.0.1", port: w.port, id, keyroot: join(root, "keys", id), signal: stop.signal,
-      session: { gatherFacts: async () => facts, execute: createExecutor({ pathPrefix: join(root, "sandbox", id) }), version: "load" },
+      host: "127.0.0.1",
+      port: w.port,
+      id,
+      keyroot: join(root, "keys", id),
+      signal: stop.signal,
+      session: {
+        gatherFacts: async () => facts,
+        execute: createExecutor({ pathPrefix: join(root, "sandbox", id) }),
+        version: "load",
+      },
     }),
   );
   await w.waitHosts(ids, 240_000);
@@ -84,28 +100,54 @@ test(`${AGENTS} agents through the real client code; one apply of a small role t
   // Off a terminal the client says how far it is every 10 s (a loaded machine gets there): nothing else.
   expect(first.stderr.replace(/^apply \d+s: .*\n/gm, "")).toBe("");
   expect(first.code).toBe(0);
-  expect(first.stdout.match(/^host:sim-\d{3} elapsed:\S+ errors:0 changed:[1-9]/gm)).toHaveLength(AGENTS);
-  for (const id of ids) expect(readFileSync(join(root, "sandbox", id, "etc/app/app.conf"), "utf8")).toBe(`host=${id}\ncluster=lab\n`);
+  expect(first.stdout.match(/^host:sim-\d{3} elapsed:\S+ errors:0 changed:[1-9]/gm)).toHaveLength(
+    AGENTS,
+  );
+  for (const id of ids)
+    expect(readFileSync(join(root, "sandbox", id, "etc/app/app.conf"), "utf8")).toBe(
+      `host=${id}\ncluster=lab\n`,
+    );
   const afterFirst = procStats(masterPid);
 
   const t2 = performance.now();
   const second = await w.salty(["apply", "--keyroot", w.keyroot, "--json", "target=sim-*"]);
   const secondS = (performance.now() - t2) / 1000;
   expect(second.code).toBe(0);
-  const report = JSON.parse(second.stdout) as { hosts: Array<{ changed: number; roles: Array<{ output?: string }> }> };
+  const report = JSON.parse(second.stdout) as {
+    hosts: Array<{ changed: number; roles: Array<{ output?: string }> }>;
+  };
   expect(report.hosts).toHaveLength(AGENTS);
-  expect(report.hosts.every((h) => h.changed === 0 && h.roles[0]?.output?.startsWith("configured sim-"))).toBe(true);
+  expect(
+    report.hosts.every((h) => h.changed === 0 && h.roles[0]?.output?.startsWith("configured sim-")),
+  ).toBe(true);
   const afterSecond = procStats(masterPid);
 
   // 500 x 100 kB of output: the report is cut to fit (lib/master/report-size.ts), not lost.
   const t3 = performance.now();
-  const loud = await w.salty(["apply", "--keyroot", w.keyroot, "--json", "target=sim-*", "loud=true"]);
+  const loud = await w.salty([
+    "apply",
+    "--keyroot",
+    w.keyroot,
+    "--json",
+    "target=sim-*",
+    "loud=true",
+  ]);
   const loudS = (performance.now() - t3) / 1000;
   expect(loud.stderr).toBe("");
   expect(loud.code).toBe(0);
-  const cut = JSON.parse(loud.stdout) as { hosts: Array<{ errors: number; roles: Array<{ output?: string }> }> };
+  const cut = JSON.parse(loud.stdout) as {
+    hosts: Array<{ errors: number; roles: Array<{ output?: string }> }>;
+  };
   expect(cut.hosts).toHaveLength(AGENTS);
-  expect(cut.hosts.every((h) => h.errors === 0 && /^configured sim-\d{3}\n\.+\n\[cut: an apply report keeps \d+ characters of output in all; \d+ more not shown\]$/.test(h.roles[0]?.output ?? ""))).toBe(true);
+  expect(
+    cut.hosts.every(
+      (h) =>
+        h.errors === 0 &&
+        /^configured sim-\d{3}\n\.+\n\[cut: an apply report keeps \d+ characters of output in all; \d+ more not shown\]$/.test(
+          h.roles[0]?.output ?? "",
+        ),
+    ),
+  ).toBe(true);
   const afterLoud = procStats(masterPid);
 
   const figures = {
@@ -114,7 +156,15 @@ test(`${AGENTS} agents through the real client code; one apply of a small role t
     apply_first_s: round(firstS),
     apply_unchanged_s: round(secondS),
     apply_100kB_output_each_s: round(loudS),
-    master_rss_mb: { idle: idle.rssMb, connected: connected.rssMb, after_first_apply: afterFirst.rssMb, after_unchanged_apply: afterSecond.rssMb, peak_before_output_apply: afterSecond.hwmMb, after_output_apply: afterLoud.rssMb, peak: afterLoud.hwmMb },
+    master_rss_mb: {
+      idle: idle.rssMb,
+      connected: connected.rssMb,
+      after_first_apply: afterFirst.rssMb,
+      after_unchanged_apply: afterSecond.rssMb,
+      peak_before_output_apply: afterSecond.hwmMb,
+      after_output_apply: afterLoud.rssMb,
+      peak: afterLoud.hwmMb,
+    },
     master_fds: { idle: idle.fds, connected: connected.fds, after_applies: afterLoud.fds },
     master_threads: afterLoud.threads,
   };
@@ -122,7 +172,11 @@ test(`${AGENTS} agents through the real client code; one apply of a small role t
   recordFigures("load", figures);
   expect(connected.fds).toBeGreaterThanOrEqual(idle.fds + AGENTS); // one socket per agent: they are all really there
   expect(afterLoud.fds).toBeLessThan(idle.fds + AGENTS + 20);
-  await until(() => existsSync(join(root, "sandbox", ids[AGENTS - 1]!, "etc/app/settings")), 1000, "the last host's files");
+  await until(
+    () => existsSync(join(root, "sandbox", ids[AGENTS - 1]!, "etc/app/settings")),
+    1000,
+    "the last host's files",
+  );
 }, 600_000);
 
 function round(x: number): number {

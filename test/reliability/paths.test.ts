@@ -4,7 +4,14 @@
 // another role's secret files; and serverShell outside a role run and
 // without --allow-server-shell. Every one is refused and nothing leaks.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { deriveKey, encryptBytes } from "../../lib/crypto/secrets.ts";
 import { setLogSink } from "../../lib/log.ts";
@@ -15,7 +22,12 @@ import { rogueAgent, snapshot } from "./_tools.ts";
 setLogSink(() => {});
 
 const PASSWORD = "paths-password-0123456789abcdef0123456789";
-const facts = { kernel: "Linux", machine: "x86_64", hostname: "rogue", networking: { interfaces: [] } };
+const facts = {
+  kernel: "Linux",
+  machine: "x86_64",
+  hostname: "rogue",
+  networking: { interfaces: [] },
+};
 const inventory = `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: {
   good: { env: "lab", roles: ["shelly"] },
   "rogue*": { env: "lab", roles: ["web"], ignore_missing: true },
@@ -41,8 +53,14 @@ beforeAll(async () => {
   const key = deriveKey(PASSWORD);
   const f = (rel: string) => join(w.fileroot, rel);
   mkdirSync(f("files/db"), { recursive: true });
-  writeFileSync(f("files/web/token.enc"), encryptBytes(new TextEncoder().encode("WEB-ROLE-TOKEN"), key));
-  writeFileSync(f("files/db/secret.enc"), encryptBytes(new TextEncoder().encode("DB-SECRET-PLAINTEXT"), key));
+  writeFileSync(
+    f("files/web/token.enc"),
+    encryptBytes(new TextEncoder().encode("WEB-ROLE-TOKEN"), key),
+  );
+  writeFileSync(
+    f("files/db/secret.enc"),
+    encryptBytes(new TextEncoder().encode("DB-SECRET-PLAINTEXT"), key),
+  );
   mkdirSync(join(w.dir, "outside"));
   writeFileSync(join(w.dir, "outside/secret.txt"), "OUTSIDE-SECRET");
   symlinkSync(join(w.dir, "outside/secret.txt"), f("files/link-out"));
@@ -53,7 +71,13 @@ beforeAll(async () => {
   await w.startMaster(["--auto-accept", "--allow-server-shell"]);
   await w.startAgent("good");
   await w.waitHosts(["good"]);
-  secrets = ["OUTSIDE-SECRET", "DB-SECRET-PLAINTEXT", PASSWORD, readFileSync(join(w.keyroot, "master.key"), "utf8").trim().slice(0, 40), "root:x:0:0:"];
+  secrets = [
+    "OUTSIDE-SECRET",
+    "DB-SECRET-PLAINTEXT",
+    PASSWORD,
+    readFileSync(join(w.keyroot, "master.key"), "utf8").trim().slice(0, 40),
+    "root:x:0:0:",
+  ];
 });
 
 afterAll(async () => {
@@ -66,13 +90,17 @@ function text(v: unknown): string {
   if (v instanceof Error) return v.message;
   // Not JSON.stringify's replacer: a Buffer's toJSON runs before it, hiding the bytes as a list of numbers.
   if (Array.isArray(v)) return `[${v.map(text).join(",")}]`;
-  if (v && typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${k}:${text(x)}`).join(",")}}`;
+  if (v && typeof v === "object")
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${k}:${text(x)}`)
+      .join(",")}}`;
   return JSON.stringify(v) ?? String(v);
 }
 
 function expectNoLeak(what: string, v: unknown): void {
   const t = text(v);
-  for (const s of secrets) expect(t.includes(s) ? `${what} leaked ${s}` : "no leak").toBe("no leak");
+  for (const s of secrets)
+    expect(t.includes(s) ? `${what} leaked ${s}` : "no leak").toBe("no leak");
 }
 
 type Call = (method: string, params: unknown) => Promise<unknown>;
@@ -116,7 +144,19 @@ async function refusedAll(call: Call): Promise<string[]> {
     ...escapes.map((p): [string, unknown] => ["file.hashes", { paths: [p] }]),
     ["file.fetch", { path: "files/../hosts/index.ts" }], // inside the fileroot but not under files/
     ["file.fetch", { path: "files/web/../../hosts/index.ts" }],
-    ...["..", "../outside", "/etc", "/", "files/dir-out", "files/dir-keys", "keys", "files/../keys", "%2e%2e", "files/..%2f..", ""].map((d): [string, unknown] => ["file.scan", { dir: d }]),
+    ...[
+      "..",
+      "../outside",
+      "/etc",
+      "/",
+      "files/dir-out",
+      "files/dir-keys",
+      "keys",
+      "files/../keys",
+      "%2e%2e",
+      "files/..%2f..",
+      "",
+    ].map((d): [string, unknown] => ["file.scan", { dir: d }]),
   ];
   for (const [method, params] of attempts) {
     const got = await call(method, params).then(
@@ -124,7 +164,9 @@ async function refusedAll(call: Call): Promise<string[]> {
       (err: Error) => err,
     );
     expectNoLeak(`${method} ${JSON.stringify(params)}`, got);
-    const refused = got instanceof Error || (method === "file.hashes" && Array.isArray(got) && got.every((x) => x === null));
+    const refused =
+      got instanceof Error ||
+      (method === "file.hashes" && Array.isArray(got) && got.every((x) => x === null));
     if (!refused) accepted.push(`${method} ${JSON.stringify(params)} -> ${text(got).slice(0, 80)}`);
   }
   return accepted;
@@ -137,28 +179,63 @@ describe("path escapes in every file request of an authenticated agent", () => {
     const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
     expect(await refusedAll(call)).toEqual([]);
     // Outside a role run nothing is served, not even a good path (S7).
-    await expect(call("file.fetch", { path: "files/web/page.txt" })).rejects.toThrow("file reads are refused outside a role run");
+    await expect(call("file.fetch", { path: "files/web/page.txt" })).rejects.toThrow(
+      "file reads are refused outside a role run",
+    );
     rogue.raw.close();
-    expect(snapshot(w.dir)).toEqual({ ...before, "fileroot/keys/agents/accepted/rogue1.pub": snapshot(w.dir)["fileroot/keys/agents/accepted/rogue1.pub"]! });
+    expect(snapshot(w.dir)).toEqual({
+      ...before,
+      "fileroot/keys/agents/accepted/rogue1.pub": snapshot(w.dir)[
+        "fileroot/keys/agents/accepted/rogue1.pub"
+      ]!,
+    });
   });
 
   test("during its own role run: its role's secret is served, another role's never, whatever the path says", async () => {
-    let outcome: { own: unknown; others: unknown[]; accepted: string[]; page?: string; tree?: string[]; root?: unknown } | undefined;
-    const rogue = await rogueAgent(w.port, w.keyroot, "rogue2", async (req): Promise<RoleReport> => {
-      const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
-      const others: unknown[] = [];
-      for (const path of ["files/db/secret", "files/web/../db/secret", "files/web/./../db/secret", "files//web/../db/secret", "files/web/%2e%2e/db/secret"]) {
-        others.push(await call("file.fetch", { path }).catch((e: Error) => e));
-        others.push(await call("file.read", { path, offset: 0, length: 100 }).catch((e: Error) => e));
-        others.push(await call("file.hashes", { paths: [path] }).catch((e: Error) => e));
-      }
-      outcome = { own: await call("file.fetch", { path: "files/web/token" }).catch((e: Error) => e), others, accepted: await refusedAll(call) };
-      // The fileroot is served where it should be, and a scan of files/ never lists the keyroot; a scan of the fileroot is refused.
-      outcome.page = text(await call("file.fetch", { path: "files/web/page.txt" }));
-      outcome.tree = ((await call("file.scan", { dir: "files" })) as Array<{ path: string }>).map((e) => e.path);
-      outcome.root = await call("file.scan", { dir: "." }).catch((e: Error) => e);
-      return { role: req.role, elapsed: 0, results: [] };
-    });
+    let outcome:
+      | {
+          own: unknown;
+          others: unknown[];
+          accepted: string[];
+          page?: string;
+          tree?: string[];
+          root?: unknown;
+        }
+      | undefined;
+    const rogue = await rogueAgent(
+      w.port,
+      w.keyroot,
+      "rogue2",
+      async (req): Promise<RoleReport> => {
+        const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
+        const others: unknown[] = [];
+        for (const path of [
+          "files/db/secret",
+          "files/web/../db/secret",
+          "files/web/./../db/secret",
+          "files//web/../db/secret",
+          "files/web/%2e%2e/db/secret",
+        ]) {
+          others.push(await call("file.fetch", { path }).catch((e: Error) => e));
+          others.push(
+            await call("file.read", { path, offset: 0, length: 100 }).catch((e: Error) => e),
+          );
+          others.push(await call("file.hashes", { paths: [path] }).catch((e: Error) => e));
+        }
+        outcome = {
+          own: await call("file.fetch", { path: "files/web/token" }).catch((e: Error) => e),
+          others,
+          accepted: await refusedAll(call),
+        };
+        // The fileroot is served where it should be, and a scan of files/ never lists the keyroot; a scan of the fileroot is refused.
+        outcome.page = text(await call("file.fetch", { path: "files/web/page.txt" }));
+        outcome.tree = ((await call("file.scan", { dir: "files" })) as Array<{ path: string }>).map(
+          (e) => e.path,
+        );
+        outcome.root = await call("file.scan", { dir: "." }).catch((e: Error) => e);
+        return { role: req.role, elapsed: 0, results: [] };
+      },
+    );
     await rogue.rpc.call("agent.hello", { facts: facts as never, version: "rogue" });
     const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=rogue2"]);
     expect(r.stderr).toBe("");
@@ -172,7 +249,9 @@ describe("path escapes in every file request of an authenticated agent", () => {
     expect(outcome!.accepted).toEqual([]);
     expect(outcome!.page).toContain("a page");
     expect(outcome!.tree).toContain("web/page.txt");
-    expect(outcome!.tree!.filter((p) => p.includes("crypto.pass") || p.includes("master.key"))).toEqual([]);
+    expect(
+      outcome!.tree!.filter((p) => p.includes("crypto.pass") || p.includes("master.key")),
+    ).toEqual([]);
     expect(text(outcome!.root)).toContain("agents read only under files/");
     rogue.raw.close();
   });
@@ -186,10 +265,14 @@ describe("serverShell", () => {
     const rogue = await rogueAgent(w.port, w.keyroot, "rogue3");
     await rogue.rpc.call("agent.hello", { facts: facts as never, version: "rogue" });
     const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
-    await expect(call("server.shell", shellReq())).rejects.toThrow("serverShell is refused outside a role run");
+    await expect(call("server.shell", shellReq())).rejects.toThrow(
+      "serverShell is refused outside a role run",
+    );
     const running = w.salty(["apply", "--keyroot", w.keyroot, "-vv", "target=good", "wait=1"]);
     await Bun.sleep(400);
-    await expect(call("server.shell", shellReq())).rejects.toThrow("serverShell is refused outside a role run");
+    await expect(call("server.shell", shellReq())).rejects.toThrow(
+      "serverShell is refused outside a role run",
+    );
     const r = await running;
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('"output":"from-the-master\\n"');
@@ -199,25 +282,39 @@ describe("serverShell", () => {
 
   test("in its own role run, malformed requests are refused with a clear error; the master goes on", async () => {
     const answers: unknown[] = [];
-    const rogue = await rogueAgent(w.port, w.keyroot, "rogue5", async (req): Promise<RoleReport> => {
-      const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
-      for (const params of [
-        { name: 42, role: "web" },
-        { name: "../../../bin/sh", role: "web" },
-        { name: "hello", role: "db" },
-        { name: "hello", role: "web", args: { a: Number.NaN } },
-        { name: "hello", role: "web", timeout: "soon" },
-        { name: "hello", role: "web", timeout: -1 },
-        { name: "nope", role: "web" },
-        // What the agent chose before: command, cwd and env are ignored; the declared command runs.
-        { name: "hello", role: "web", cmds: `touch ${marker()}`, cwd: "/", env: { PATH: "/nonexistent" } },
-      ]) answers.push(await call("server.shell", params).catch((e: Error) => e));
-      return { role: req.role, elapsed: 0, results: [] };
-    });
+    const rogue = await rogueAgent(
+      w.port,
+      w.keyroot,
+      "rogue5",
+      async (req): Promise<RoleReport> => {
+        const call = rogue.rpc.call.bind(rogue.rpc) as unknown as Call;
+        for (const params of [
+          { name: 42, role: "web" },
+          { name: "../../../bin/sh", role: "web" },
+          { name: "hello", role: "db" },
+          { name: "hello", role: "web", args: { a: Number.NaN } },
+          { name: "hello", role: "web", timeout: "soon" },
+          { name: "hello", role: "web", timeout: -1 },
+          { name: "nope", role: "web" },
+          // What the agent chose before: command, cwd and env are ignored; the declared command runs.
+          {
+            name: "hello",
+            role: "web",
+            cmds: `touch ${marker()}`,
+            cwd: "/",
+            env: { PATH: "/nonexistent" },
+          },
+        ])
+          answers.push(await call("server.shell", params).catch((e: Error) => e));
+        return { role: req.role, elapsed: 0, results: [] };
+      },
+    );
     await rogue.rpc.call("agent.hello", { facts: facts as never, version: "rogue" });
     const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=rogue5"]);
     expect(r.code).toBe(0);
-    expect(answers.map((a) => (a instanceof Error ? a.message : (a as { output: string }).output))).toEqual([
+    expect(
+      answers.map((a) => (a instanceof Error ? a.message : (a as { output: string }).output)),
+    ).toEqual([
       "server.shell: name must be a string, got number",
       'server.shell: serverShell names a command of the master\'s server/ directory, not "../../../bin/sh"',
       'server.shell: serverShell from role "db", which is not one of this host\'s roles in this apply',
@@ -239,10 +336,14 @@ describe("serverShell", () => {
     await plain.startAgent("good");
     await plain.waitHosts(["good"]);
     const rogue = await rogueAgent(plain.port, plain.keyroot, "rogue4");
-    await expect((rogue.rpc.call.bind(rogue.rpc) as unknown as Call)("server.shell", shellReq())).rejects.toThrow("serverShell is refused: the master runs without --allow-server-shell");
+    await expect(
+      (rogue.rpc.call.bind(rogue.rpc) as unknown as Call)("server.shell", shellReq()),
+    ).rejects.toThrow("serverShell is refused: the master runs without --allow-server-shell");
     const r = await plain.salty(["apply", "--keyroot", plain.keyroot, "-vv", "target=good"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/"cmd":"serverShell\(hello\)","rc":1.*master runs without --allow-server-shell/);
+    expect(r.stderr).toMatch(
+      /"cmd":"serverShell\(hello\)","rc":1.*master runs without --allow-server-shell/,
+    );
     expect(existsSync(marker())).toBe(false);
     rogue.raw.close();
   });

@@ -6,7 +6,10 @@ import { limits } from "../../lib/constants.ts";
 import { createOperators } from "../../lib/operators/index.ts";
 import type { Caps } from "../../lib/operators/types.ts";
 
-const role = () => createOperators({} as Caps, {} as Context, { addresses: { myIp: () => undefined, getIps: () => [] } });
+const role = () =>
+  createOperators({} as Caps, {} as Context, {
+    addresses: { myIp: () => undefined, getIps: () => [] },
+  });
 const MiB = 1024 * 1024;
 
 describe("print", () => {
@@ -25,13 +28,17 @@ describe("print", () => {
     expect(output.length).toBe(3);
     expect(Buffer.byteLength(output.join(""))).toBeLessThanOrEqual(limits.printOutputBytes + 200);
     expect(output[1]).toBe("x".repeat(limits.printOutputBytes - 5));
-    expect(output[2]).toBe(`... print output cut at 1 MiB: ${100 * MiB - (limits.printOutputBytes - 5) + "later lines are counted, not kept".length} bytes more not shown`);
+    expect(output[2]).toBe(
+      `... print output cut at 1 MiB: ${100 * MiB - (limits.printOutputBytes - 5) + "later lines are counted, not kept".length} bytes more not shown`,
+    );
   });
 
   test("many prints add up to the same cap; multi-byte text is counted in bytes", () => {
     const { operators, output } = role();
     for (let i = 0; i < 40; i++) operators.print("é".repeat(MiB / 8)); // 256 KiB each
-    expect(Buffer.byteLength(output.slice(0, -1).join(""))).toBeLessThanOrEqual(limits.printOutputBytes);
+    expect(Buffer.byteLength(output.slice(0, -1).join(""))).toBeLessThanOrEqual(
+      limits.printOutputBytes,
+    );
     expect(output.at(-1)).toMatch(/^\.\.\. print output cut at 1 MiB: \d+ bytes more not shown$/);
     expect(output.filter((l) => l.startsWith("... print output cut")).length).toBe(1);
   });

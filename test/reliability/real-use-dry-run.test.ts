@@ -67,21 +67,37 @@ afterAll(async () => {
   await w?.[Symbol.asyncDispose]();
 });
 
-const DIFF = ["      --- /etc/app.conf", "      +++ /etc/app.conf", "      @@ -1,2 +1,2 @@", "       port=80", "      -name=old", "      +name=new"].join("\n");
+const DIFF = [
+  "      --- /etc/app.conf",
+  "      +++ /etc/app.conf",
+  "      @@ -1,2 +1,2 @@",
+  "       port=80",
+  "      -name=old",
+  "      +name=new",
+].join("\n");
 
 describe("--diff is readable at every verbosity", () => {
-  test.each([[[]], [["-v"]], [["-vv"]]] as string[][][])("apply --dry-run --diff %p: the diff's lines under the command, no escaped string", async (v) => {
-    const r = await apply(...v, "--dry-run", "--diff", "target=d1", "roles=conf");
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`\n${DIFF}\n`);
-    expect(r.stdout).toContain("      /etc/app.conf: mode 0644 -> 0600\n");
-    expect(r.stdout).not.toContain("\\n");
-    expect(r.stdout).not.toContain('"diff"');
-    expect(r.stdout).not.toContain("\x1b["); // not a terminal: plain
-    if (v.length === 0 || v[0] === "-v") expect(r.stdout).toContain("    render(app.conf, /etc/app.conf)\n      /etc/app.conf: mode");
-    else expect(r.stdout).toMatch(/    \{"cmd":"render\(app\.conf, \/etc\/app\.conf\)","rc":0,"changed":true,"created":false,"elapsed":[\d.]+,"output":"[^"]*"\}\n      \/etc\/app\.conf: mode/);
-  });
+  test.each([[[]], [["-v"]], [["-vv"]]] as string[][][])(
+    "apply --dry-run --diff %p: the diff's lines under the command, no escaped string",
+    async (v) => {
+      const r = await apply(...v, "--dry-run", "--diff", "target=d1", "roles=conf");
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`\n${DIFF}\n`);
+      expect(r.stdout).toContain("      /etc/app.conf: mode 0644 -> 0600\n");
+      expect(r.stdout).not.toContain("\\n");
+      expect(r.stdout).not.toContain('"diff"');
+      expect(r.stdout).not.toContain("\x1b["); // not a terminal: plain
+      if (v.length === 0 || v[0] === "-v")
+        expect(r.stdout).toContain(
+          "    render(app.conf, /etc/app.conf)\n      /etc/app.conf: mode",
+        );
+      else
+        expect(r.stdout).toMatch(
+          /    \{"cmd":"render\(app\.conf, \/etc\/app\.conf\)","rc":0,"changed":true,"created":false,"elapsed":[\d.]+,"output":"[^"]*"\}\n      \/etc\/app\.conf: mode/,
+        );
+    },
+  );
 
   test("--json keeps the diff as a field and has no banner", async () => {
     const r = await apply("--json", "--dry-run", "--diff", "target=d1", "roles=conf");
@@ -113,7 +129,9 @@ describe("a dry run says so, and shows old and new", () => {
   test.skipIf(!isRoot)("an owner change shows old and new owner by name", async () => {
     const r = await apply("-vv", "--dry-run", "--diff", "target=d1", "roles=owner");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('"output":"would chown /etc/owned: owner root:root -> nobody:nogroup"');
+    expect(r.stdout).toContain(
+      '"output":"would chown /etc/owned: owner root:root -> nobody:nogroup"',
+    );
     expect(r.stdout).toContain("      /etc/owned: owner root:root -> nobody:nogroup\n");
   });
 });
@@ -125,7 +143,11 @@ describe("a dry run plans as if its earlier operations had happened", () => {
     const r = await apply("-vv", "--dry-run", "--diff", "target=d1", "roles=plan");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const results = r.stdout.split("\n").filter((l) => l.startsWith('    {"cmd"')).map((l) => JSON.parse(l.trim())).filter((x) => x.cmd !== "...role skipped...");
+    const results = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith('    {"cmd"'))
+      .map((l) => JSON.parse(l.trim()))
+      .filter((x) => x.cmd !== "...role skipped...");
     expect(results.map((x) => [x.cmd, x.rc, x.changed])).toEqual([
       [`useradd(${SVC})`, 0, true],
       [`makedirs(/srv/x, ${SVC}, 0o755)`, 0, true],
@@ -136,7 +158,9 @@ describe("a dry run plans as if its earlier operations had happened", () => {
       ["render(app.conf, /srv/app/app.conf)", 0, true],
       ["lineInFile(/srv/app/app.conf, extra=1)", 0, true],
     ]);
-    expect(results[1].output).toMatch(new RegExp(`^would mkdir /srv 0755 \\S+\nwould mkdir /srv/x 0755 ${SVC}:${SVC}$`));
+    expect(results[1].output).toMatch(
+      new RegExp(`^would mkdir /srv 0755 \\S+\nwould mkdir /srv/x 0755 ${SVC}:${SVC}$`),
+    );
     // /srv, planned by the first makedirs, is not planned again; the owner's planned group is found by name.
     expect(results[2].output).toEndWith(`:${SVC}`);
     expect(results[2].output).toStartWith("would mkdir /srv/g 0750 ");
@@ -145,7 +169,9 @@ describe("a dry run plans as if its earlier operations had happened", () => {
     // The directory made by makedirs is not planned again by copy; the file rendered is what lineInFile edits.
     expect(results[5].output).toStartWith("would write /srv/app/motd (6 bytes) 0644 ");
     expect(results[5].output).not.toContain("\n");
-    expect(r.stdout).toContain("      --- /srv/app/app.conf\n      +++ /srv/app/app.conf\n      @@ -1,2 +1,3 @@\n       port=80\n       name=planned\n      +extra=1\n");
+    expect(r.stdout).toContain(
+      "      --- /srv/app/app.conf\n      +++ /srv/app/app.conf\n      @@ -1,2 +1,3 @@\n       port=80\n       name=planned\n      +extra=1\n",
+    );
     expect(snapshot(w.sandbox("d1"))).toEqual(before);
     expect(Bun.spawnSync(["getent", "passwd", SVC]).exitCode).not.toBe(0);
   });
@@ -156,12 +182,24 @@ describe("across the roles of one host", () => {
     const r = await apply("-vv", "--dry-run", "target=d1", "roles=mkuser,usesuser");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const results = r.stdout.split("\n").filter((l) => l.startsWith('    {"cmd"')).map((l) => JSON.parse(l.trim())).filter((x) => x.cmd !== "...role skipped...");
+    const results = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith('    {"cmd"'))
+      .map((l) => JSON.parse(l.trim()))
+      .filter((x) => x.cmd !== "...role skipped...");
     expect(results.map((x) => [x.cmd, x.rc, x.output])).toEqual([
       [`useradd(${SVC})`, 0, expect.stringContaining("not run (dry run): ")],
-      ["makedirs(/srv/data, 0o755)", 0, expect.stringMatching(/^would mkdir \/srv 0755 \S+\nwould mkdir \/srv\/data 0755 \S+$/)],
+      [
+        "makedirs(/srv/data, 0o755)",
+        0,
+        expect.stringMatching(/^would mkdir \/srv 0755 \S+\nwould mkdir \/srv\/data 0755 \S+$/),
+      ],
       [`makedirs(/srv/data/own, ${SVC}, 0o755)`, 0, `would mkdir /srv/data/own 0755 ${SVC}:${SVC}`],
-      ["copy(motd, /srv/data/motd)", 0, expect.stringMatching(/^would write \/srv\/data\/motd \(6 bytes\) 0644 \S+$/)],
+      [
+        "copy(motd, /srv/data/motd)",
+        0,
+        expect.stringMatching(/^would write \/srv\/data\/motd \(6 bytes\) 0644 \S+$/),
+      ],
     ]);
   });
 
@@ -185,12 +223,31 @@ describe("the --path directory", () => {
   test("salty bootstrap --dry-run of the example deployment: every role planned without an error, nothing created (no --path directory, no keys)", async () => {
     const box = join(w.dir, "bootstrap-box");
     const pass = readFileSync(join(REPO, "scripts/demo-crypto.pass"), "utf8").trim();
-    const p = Bun.spawn([w.bin, "bootstrap", "--dry-run", "--id", "web1.salty.test", "--path", join(box, "root"), "--fileroot", REPO, "--keyroot", join(box, "keys")], {
-      env: { ...process.env, PASSWORD: pass },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const p = Bun.spawn(
+      [
+        w.bin,
+        "bootstrap",
+        "--dry-run",
+        "--id",
+        "web1.salty.test",
+        "--path",
+        join(box, "root"),
+        "--fileroot",
+        REPO,
+        "--keyroot",
+        join(box, "keys"),
+      ],
+      {
+        env: { ...process.env, PASSWORD: pass },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(stdout.split("\n")[0]).toBe("dry run: nothing was changed on any host");
@@ -206,6 +263,8 @@ describe("the --path directory", () => {
     const r = await apply("target=gone", "roles=conf");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(readFileSync(join(w.sandbox("gone"), "etc/app.conf"), "utf8")).toBe("port=80\nname=new\n");
+    expect(readFileSync(join(w.sandbox("gone"), "etc/app.conf"), "utf8")).toBe(
+      "port=80\nname=new\n",
+    );
   });
 });

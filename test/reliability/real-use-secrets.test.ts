@@ -4,7 +4,14 @@
 // output) reaches the apply's output, the master's log or the agent's log; a
 // shell child never inherits the daemon's password variables.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Result } from "salty";
 import { deriveKey, encryptBytes, encryptString } from "../../lib/crypto/secrets.ts";
@@ -18,15 +25,21 @@ afterEach(async () => {
   w = undefined;
 });
 
-const inventory = (roles: string[]) => `export default { envs: { x: {} }, hosts: { lab: { a1: { env: "x", roles: ${JSON.stringify(roles)} } } } };\n`;
+const inventory = (roles: string[]) =>
+  `export default { envs: { x: {} }, hosts: { lab: { a1: { env: "x", roles: ${JSON.stringify(roles)} } } } };\n`;
 
 /** The results of role `role` on a1 in an `apply --json` report. */
 function results(stdout: string, role: string): Result[] {
-  const report = JSON.parse(stdout) as { hosts: Array<{ id: string; roles: Array<{ role: string; results: Result[] }> }> };
+  const report = JSON.parse(stdout) as {
+    hosts: Array<{ id: string; roles: Array<{ role: string; results: Result[] }> }>;
+  };
   return report.hosts.find((h) => h.id === "a1")!.roles.find((r) => r.role === role)!.results;
 }
 
-async function started(files: Record<string, string>, opts: { password?: string } = {}): Promise<World> {
+async function started(
+  files: Record<string, string>,
+  opts: { password?: string } = {},
+): Promise<World> {
   w = await world({ files, ...opts });
   await w.startMaster(["--auto-accept"]);
   await w.startAgent("a1");
@@ -75,7 +88,9 @@ test("D2: a syncdir that only fixes a mode or removes a directory says so in its
   // The line -vv prints says it, in a dry run as in the apply.
   const vv = await w.salty(["apply", "-vv", "--dry-run", "--keyroot", w.keyroot]);
   expect(vv.code).toBe(0);
-  expect(vv.stdout).toContain('"changes":{"added":0,"updated":0,"removed":0,"fixed":1,"dirsRemoved":1}');
+  expect(vv.stdout).toContain(
+    '"changes":{"added":0,"updated":0,"removed":0,"fixed":1,"dirsRemoved":1}',
+  );
   const r = await w.salty(["apply", "--json", "--keyroot", w.keyroot]);
   expect(r.code).toBe(0);
   const [res] = results(r.stdout, "sync");
@@ -122,13 +137,22 @@ const ENC_FILE = "ENC-PLAINTEXT-9931 only the agent may know\n";
 const ENC_TEMPLATE = "ENC-TEMPLATE-4417 <%= id %>\n";
 const SENSITIVE = "SENSITIVE-OUTPUT-6620";
 /** Every value that must never be shown, and pieces of them. */
-const NEVER = [DB_PASSWORD, API_TOKEN, "MIIBsecretLineOne0001", "MIIBsecretLineTwo0002", "ENC-PLAINTEXT-9931", "ENC-TEMPLATE-4417", SENSITIVE];
+const NEVER = [
+  DB_PASSWORD,
+  API_TOKEN,
+  "MIIBsecretLineOne0001",
+  "MIIBsecretLineTwo0002",
+  "ENC-PLAINTEXT-9931",
+  "ENC-TEMPLATE-4417",
+  SENSITIVE,
+];
 
 function secretWorld(): Promise<World> {
   const key = deriveKey(PASSWORD);
   const files = {
     "hosts/index.ts": `export default { envs: { x: { db_password: "${encryptString(DB_PASSWORD, key)}", nested: { api: ["${encryptString(API_TOKEN, key)}"] }, pem: "${encryptString(PEM, key)}", port: 5432 } }, hosts: { lab: { a1: { env: "x", roles: ["app"] } } } };\n`,
-    "files/app/app.conf": "user=app\npassword=<%= me.vars.db_password %>\nport=<%= me.vars.port %>\ntoken=<%= me.vars.nested.api[0] %>\n<%= me.vars.pem %>\nend\n",
+    "files/app/app.conf":
+      "user=app\npassword=<%= me.vars.db_password %>\nport=<%= me.vars.port %>\ntoken=<%= me.vars.nested.api[0] %>\n<%= me.vars.pem %>\nend\n",
     "roles/app.ts": `export default async ({ copy, render, lineInFile, shell, print, me }) => {
   const pw = me.vars.db_password;
   await copy("app/secret.key", "/etc/app/secret.key");
@@ -145,8 +169,14 @@ function secretWorld(): Promise<World> {
   };
   return (async () => {
     w = await world({ files, password: PASSWORD });
-    writeFileSync(join(w.fileroot, "files/app/secret.key.enc"), encryptBytes(new TextEncoder().encode(ENC_FILE), key));
-    writeFileSync(join(w.fileroot, "files/app/tpl.conf.enc"), encryptBytes(new TextEncoder().encode(ENC_TEMPLATE), key));
+    writeFileSync(
+      join(w.fileroot, "files/app/secret.key.enc"),
+      encryptBytes(new TextEncoder().encode(ENC_FILE), key),
+    );
+    writeFileSync(
+      join(w.fileroot, "files/app/tpl.conf.enc"),
+      encryptBytes(new TextEncoder().encode(ENC_TEMPLATE), key),
+    );
     await w.startMaster(["--auto-accept"]);
     await w.startAgent("a1");
     await w.waitHosts(["a1"]);
@@ -160,10 +190,21 @@ function expectNoSecret(text: string, where: string): void {
 
 test("D3-D6: no secret value in apply --json --dry-run --diff -vv, in a real apply, nor in the master's or the agent's log", async () => {
   const w = await secretWorld();
-  const dry = await w.salty(["apply", "--json", "--dry-run", "--diff", "-vv", "--keyroot", w.keyroot]);
+  const dry = await w.salty([
+    "apply",
+    "--json",
+    "--dry-run",
+    "--diff",
+    "-vv",
+    "--keyroot",
+    w.keyroot,
+  ]);
   expect(dry.code).toBe(1); // the role throws, and two commands fail, on purpose
   expectNoSecret(dry.stdout + dry.stderr, "dry run");
-  const [copy, conf, tpl, line, echo, sensitive, hidden, failing, thrown] = results(dry.stdout, "app");
+  const [copy, conf, tpl, line, echo, sensitive, hidden, failing, thrown] = results(
+    dry.stdout,
+    "app",
+  );
   // D3: the .enc copy and the .enc template say their diff is secret.
   expect(copy!.diff).toBe("(secret content: diff not shown)\n");
   expect(tpl!.diff).toBe("(secret content: diff not shown)\n");
@@ -209,7 +250,13 @@ test("D3-D6: no secret value in apply --json --dry-run --diff -vv, in a real app
     expectNoSecret(shown.stdout + shown.stderr, `salty jobs show ${j.id}`);
   }
   const stored = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? stored(join(dir, e.name)) : e.isFile() ? [readFileSync(join(dir, e.name), "latin1")] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? stored(join(dir, e.name))
+        : e.isFile()
+          ? [readFileSync(join(dir, e.name), "latin1")]
+          : [],
+    );
   expectNoSecret(stored(w.keyroot).join("\n"), "the keyroot (history database, spool)");
   // Nor in the daemons' logs.
   expectNoSecret(w.master!.output, "the master's log");
@@ -222,7 +269,9 @@ test("masking: every occurrence in text, whole diff lines, each line of a multi-
   const m = masker(["hunter2", "line-one-xx\nline-two-yy\n}"])!;
   expect(m.text("a hunter2 b hunter2")).toBe("a ******** b ********");
   expect(m.text("x line-two-yy }")).toBe("x ******** }");
-  expect(m.diff("--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+pw=hunter2\n context\n")).toBe("--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+******** (a line holding a secret)\n context\n");
+  expect(m.diff("--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+pw=hunter2\n context\n")).toBe(
+    "--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n-pw=old\n+******** (a line holding a secret)\n context\n",
+  );
 });
 
 test("D3: the master masks a report again: an agent that sends a host's secret back unmasked (old or compromised) shows nothing", async () => {
@@ -237,7 +286,11 @@ test("D3: the master masks a report again: an agent that sends a host's secret b
   setLogSink((l) => logged.push(l));
   const registry = new Registry();
   const [m, a] = memoryPair(["agent-a", "master"]);
-  serveAgent(m, "a", { registry, files: new FileServer({ fileroot: import.meta.dir, keyroot: "/nonexistent" }), version: "test" });
+  serveAgent(m, "a", {
+    registry,
+    files: new FileServer({ fileroot: import.meta.dir, keyroot: "/nonexistent" }),
+    version: "test",
+  });
   let received: string[] | undefined;
   void serveMaster(a, {
     gatherFacts: async () => ({ kernel: "Linux", hostname: "t" }) as never,
@@ -245,7 +298,22 @@ test("D3: the master masks a report again: an agent that sends a host's secret b
     execute: async (req) => {
       received = req.secrets;
       const leak = `echo ${DB_PASSWORD}`;
-      return { role: req.role, elapsed: 0, output: `printed ${DB_PASSWORD}`, results: [{ cmd: `shell(${leak})`, rc: 1, changed: true, elapsed: 0, output: DB_PASSWORD, error: leak, diff: `--- /x\n+++ /x\n@@ -0,0 +1 @@\n+pw=${DB_PASSWORD}\n` }] };
+      return {
+        role: req.role,
+        elapsed: 0,
+        output: `printed ${DB_PASSWORD}`,
+        results: [
+          {
+            cmd: `shell(${leak})`,
+            rc: 1,
+            changed: true,
+            elapsed: 0,
+            output: DB_PASSWORD,
+            error: leak,
+            diff: `--- /x\n+++ /x\n@@ -0,0 +1 @@\n+pw=${DB_PASSWORD}\n`,
+          },
+        ],
+      };
     },
   });
   for (let i = 0; i < 200 && registry.size === 0; i++) await Bun.sleep(5);
@@ -253,7 +321,11 @@ test("D3: the master masks a report again: an agent that sends a host's secret b
     { args: [], dryRun: false, diff: true },
     {
       registry,
-      scope: async () => ({ hosts: [{ id: "a", status: "run", roles: [{ name: "app", skipped: false }] }], context: (id, role) => ({ id, role }) as never, secrets: () => [DB_PASSWORD] }),
+      scope: async () => ({
+        hosts: [{ id: "a", status: "run", roles: [{ name: "app", skipped: false }] }],
+        context: (id, role) => ({ id, role }) as never,
+        secrets: () => [DB_PASSWORD],
+      }),
       roleSource: async () => ({ source: "", filename: "roles/app.ts" }),
     },
   );
@@ -261,7 +333,9 @@ test("D3: the master masks a report again: an agent that sends a host's secret b
   expect(received).toEqual([DB_PASSWORD]);
   const shown = JSON.stringify(report);
   expect(shown).not.toContain(DB_PASSWORD);
-  expect(report.hosts[0]!.roles[0]!.results[0]!.diff).toContain("+******** (a line holding a secret)");
+  expect(report.hosts[0]!.roles[0]!.results[0]!.diff).toContain(
+    "+******** (a line holding a secret)",
+  );
   expect(report.hosts[0]!.roles[0]!.output).toBe("printed ********");
   expectNoSecret(logged.join("\n"), "the master's log");
 });

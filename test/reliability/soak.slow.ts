@@ -48,10 +48,19 @@ afterAll(async () => {
 
 /** One apply as `salty apply` makes it: a new connection to the master's socket, closed afterwards. */
 async function applyOnce(n: number): Promise<number> {
-  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null });
+  const rpc = new Rpc<ClientApi, ControlApi>(await connectUnix(join(w.keyroot, "master.sock")), {
+    "apply.progress": () => null,
+    "run.event": () => null,
+    "apply.event": () => null,
+  });
   try {
-    const report = await rpc.call("apply", { args: ["target=s*", `n=${n}`], dryRun: false, diff: false }, { timeoutMs: 60_000 });
-    if (report.hosts.length !== IDS.length) throw new Error(`apply ${n}: ${report.hosts.length} hosts`);
+    const report = await rpc.call(
+      "apply",
+      { args: ["target=s*", `n=${n}`], dryRun: false, diff: false },
+      { timeoutMs: 60_000 },
+    );
+    if (report.hosts.length !== IDS.length)
+      throw new Error(`apply ${n}: ${report.hosts.length} hosts`);
     return report.rc;
   } finally {
     rpc.close();
@@ -61,7 +70,11 @@ async function applyOnce(n: number): Promise<number> {
 type Sample = { apply: number; master: ProcStats; agents: ProcStats[] };
 
 function sample(apply: number): Sample {
-  return { apply, master: procStats(w.master!.proc.pid), agents: IDS.map((id) => procStats(w.agents.get(id)!.proc.pid)) };
+  return {
+    apply,
+    master: procStats(w.master!.proc.pid),
+    agents: IDS.map((id) => procStats(w.agents.get(id)!.proc.pid)),
+  };
 }
 
 const max = (xs: number[]) => Math.max(...xs);
@@ -77,7 +90,10 @@ test(`${APPLIES} applies in a row against ${IDS.length} agents: no growth of RSS
     if (n % Math.max(100, APPLIES / 10) === 0 || n === WARMUP) samples.push(sample(n));
   }
   expect(failed).toBe(0);
-  for (const id of IDS) expect(readFileSync(join(w.sandbox(id), "etc/soak/app.conf"), "utf8")).toBe(`host=${id}\napply=${APPLIES}\n`);
+  for (const id of IDS)
+    expect(readFileSync(join(w.sandbox(id), "etc/soak/app.conf"), "utf8")).toBe(
+      `host=${id}\napply=${APPLIES}\n`,
+    );
 
   const warm = samples.find((s) => s.apply === WARMUP)!;
   const end = samples.at(-1)!;
@@ -93,9 +109,23 @@ test(`${APPLIES} applies in a row against ${IDS.length} agents: no growth of RSS
   const figures = {
     applies: APPLIES,
     agents: IDS.length,
-    apply_ms: { median: round(sorted[Math.floor(sorted.length / 2)]!), p99: round(sorted[Math.floor(sorted.length * 0.99)]!), total_s: round(times.reduce((a, b) => a + b, 0) / 1000) },
-    master: samples.map((s) => ({ apply: s.apply, rss_mb: s.master.rssMb, fds: s.master.fds, threads: s.master.threads })),
-    agent_s0: samples.map((s) => ({ apply: s.apply, rss_mb: s.agents[0]!.rssMb, fds: s.agents[0]!.fds, threads: s.agents[0]!.threads })),
+    apply_ms: {
+      median: round(sorted[Math.floor(sorted.length / 2)]!),
+      p99: round(sorted[Math.floor(sorted.length * 0.99)]!),
+      total_s: round(times.reduce((a, b) => a + b, 0) / 1000),
+    },
+    master: samples.map((s) => ({
+      apply: s.apply,
+      rss_mb: s.master.rssMb,
+      fds: s.master.fds,
+      threads: s.master.threads,
+    })),
+    agent_s0: samples.map((s) => ({
+      apply: s.apply,
+      rss_mb: s.agents[0]!.rssMb,
+      fds: s.agents[0]!.fds,
+      threads: s.agents[0]!.threads,
+    })),
     growth_after_warmup: growth,
   };
   console.log(`soak figures: ${JSON.stringify(figures)}`);

@@ -24,7 +24,15 @@ const files = {
   "roles/touch.ts": `export default async ({ copy }) => { await copy("touch/motd", "/etc/motd"); };\n`,
   "files/touch/motd": "hello\n",
 };
-const facts = { kernel: "Linux", machine: "x86_64", os: { name: "Linux", version: "sim" }, cpu_count: 1, mem_gb: 1, hostname: "sim", networking: { interfaces: [] } } as unknown as Facts;
+const facts = {
+  kernel: "Linux",
+  machine: "x86_64",
+  os: { name: "Linux", version: "sim" },
+  cpu_count: 1,
+  mem_gb: 1,
+  hostname: "sim",
+  networking: { interfaces: [] },
+} as unknown as Facts;
 
 let w: World;
 let scratch: TempDir | undefined;
@@ -51,7 +59,9 @@ afterAll(async () => {
 
 /** Every `pending=N` the master logged (over-capacity refusals and evictions name the handshakes in progress). */
 function pendingSeen(output: string): number[] {
-  return [...output.matchAll(/secure\.(?:over_capacity|evicted) .*?pending=(\d+)/g)].map((m) => Number(m[1]));
+  return [...output.matchAll(/secure\.(?:over_capacity|evicted) .*?pending=(\d+)/g)].map((m) =>
+    Number(m[1]),
+  );
 }
 
 test(`${AGENTS} agents behind 3 addresses come back after each of two master restarts; handshakes in progress stay bounded`, async () => {
@@ -64,8 +74,17 @@ test(`${AGENTS} agents behind 3 addresses come back after each of two master res
   await w.startMaster();
   running = ids.map((id, i) =>
     runAgent({
-      host: "127.0.0.1", port: w.port, id, keyroot: join(root, "keys", id), signal: stop.signal, localAddress: `127.0.8.${Math.floor(i / PER_ADDRESS) + 1}`,
-      session: { gatherFacts: async () => facts, execute: createExecutor({ pathPrefix: join(root, "sandbox", id) }), version: "storm" },
+      host: "127.0.0.1",
+      port: w.port,
+      id,
+      keyroot: join(root, "keys", id),
+      signal: stop.signal,
+      localAddress: `127.0.8.${Math.floor(i / PER_ADDRESS) + 1}`,
+      session: {
+        gatherFacts: async () => facts,
+        execute: createExecutor({ pathPrefix: join(root, "sandbox", id) }),
+        version: "storm",
+      },
     }),
   );
   await w.waitHosts(ids, 120_000);
@@ -76,10 +95,16 @@ test(`${AGENTS} agents behind 3 addresses come back after each of two master res
     await old.proc.exited;
     const t0 = performance.now();
     await w.startMaster(); // the same port
-    await until(() => (w.master!.output.match(/agent\.connected /g) ?? []).length >= AGENTS, 120_000, `all ${AGENTS} agents back after restart ${round}`);
+    await until(
+      () => (w.master!.output.match(/agent\.connected /g) ?? []).length >= AGENTS,
+      120_000,
+      `all ${AGENTS} agents back after restart ${round}`,
+    );
     figures[`restart_${round}_all_back_s`] = Math.round((performance.now() - t0) / 10) / 100;
     const out = w.master!.output;
-    expect(new Set([...out.matchAll(/agent\.connected id=(\S+)/g)].map((m) => m[1])).size).toBe(AGENTS); // each one, once
+    expect(new Set([...out.matchAll(/agent\.connected id=(\S+)/g)].map((m) => m[1])).size).toBe(
+      AGENTS,
+    ); // each one, once
     const pending = pendingSeen(out);
     figures[`restart_${round}_refusals_logged`] = pending.length;
     expect(pending.every((p) => p <= limits.maxPendingHandshakes)).toBe(true);

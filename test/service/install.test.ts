@@ -1,11 +1,21 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { installService, uninstallService, type Host, type Runner } from "../../lib/service/install.ts";
+import {
+  installService,
+  uninstallService,
+  type Host,
+  type Runner,
+} from "../../lib/service/install.ts";
 import { render, type ServiceManager, type ServiceSpec } from "../../lib/service/units.ts";
 import { tempDirs } from "../_temp.ts";
 
-const spec: ServiceSpec = { role: "agent", argv: ["/usr/local/bin/salty", "agent", "m:11111"], workingDirectory: "/", generator: "test" };
+const spec: ServiceSpec = {
+  role: "agent",
+  argv: ["/usr/local/bin/salty", "agent", "m:11111"],
+  workingDirectory: "/",
+  generator: "test",
+};
 
 const temp = tempDirs("salty-svc-");
 
@@ -33,17 +43,35 @@ describe("install", () => {
   test("without a runner the file is written (0644, nothing else in its directory) and nothing is started", async () => {
     const h = host("systemd");
     const r = await installService(h, spec);
-    expect(r).toEqual({ path: unitFile(h), changed: true, ran: [], note: "not started: systemctl daemon-reload && systemctl enable --now salty-agent.service" });
+    expect(r).toEqual({
+      path: unitFile(h),
+      changed: true,
+      ran: [],
+      note: "not started: systemctl daemon-reload && systemctl enable --now salty-agent.service",
+    });
     expect(readFileSync(unitFile(h), "utf8")).toBe(render("systemd", spec));
     expect(statSync(unitFile(h)).mode & 0o777).toBe(0o644);
     expect(readdirSync(join(h.root, "etc/systemd/system"))).toEqual(["salty-agent.service"]);
   });
 
   test("under a running systemd: reload, enable, restart; a reinstall changes nothing but restarts", async () => {
-    const run = fakeRunner({ "systemctl daemon-reload": [0], "systemctl enable salty-agent.service": [0], "systemctl restart salty-agent.service": [0] });
+    const run = fakeRunner({
+      "systemctl daemon-reload": [0],
+      "systemctl enable salty-agent.service": [0],
+      "systemctl restart salty-agent.service": [0],
+    });
     const h = host("systemd", run);
-    const steps = ["systemctl daemon-reload", "systemctl enable salty-agent.service", "systemctl restart salty-agent.service"];
-    expect(await installService(h, spec)).toEqual({ path: unitFile(h), changed: true, ran: steps, note: undefined });
+    const steps = [
+      "systemctl daemon-reload",
+      "systemctl enable salty-agent.service",
+      "systemctl restart salty-agent.service",
+    ];
+    expect(await installService(h, spec)).toEqual({
+      path: unitFile(h),
+      changed: true,
+      ran: steps,
+      note: undefined,
+    });
     expect((await installService(h, spec)).changed).toBe(false);
     expect(run.calls).toEqual([...steps, ...steps]);
   });
@@ -58,9 +86,15 @@ describe("install", () => {
   test("launchd: a service not loaded yet (bootout fails) is bootstrapped", async () => {
     const h = host("launchd");
     const path = join(h.root, "Library/LaunchDaemons/dev.salty.agent.plist");
-    const run = fakeRunner({ "launchctl bootout system/dev.salty.agent": [3, "Boot-out failed: 3: No such process"], [`launchctl bootstrap system ${path}`]: [0] });
+    const run = fakeRunner({
+      "launchctl bootout system/dev.salty.agent": [3, "Boot-out failed: 3: No such process"],
+      [`launchctl bootstrap system ${path}`]: [0],
+    });
     const r = await installService({ ...h, run }, spec);
-    expect(r.ran).toEqual(["launchctl bootout system/dev.salty.agent", `launchctl bootstrap system ${path}`]);
+    expect(r.ran).toEqual([
+      "launchctl bootout system/dev.salty.agent",
+      `launchctl bootstrap system ${path}`,
+    ]);
     expect(readFileSync(path, "utf8")).toBe(render("launchd", spec));
   });
 
@@ -68,12 +102,17 @@ describe("install", () => {
     const run = fakeRunner({
       "systemctl daemon-reload": [0],
       "systemctl enable salty-agent.service": [0],
-      "systemctl restart salty-agent.service": [1, "Job for salty-agent.service failed.\nSee journalctl"],
+      "systemctl restart salty-agent.service": [
+        1,
+        "Job for salty-agent.service failed.\nSee journalctl",
+      ],
     });
     const h = host("systemd", run);
     const err = await installService(h, spec).catch((e) => e);
     expect(err.code).toBe("E_SERVICE_MANAGER");
-    expect(err.message).toBe("`systemctl restart salty-agent.service` failed (exit 1): Job for salty-agent.service failed.");
+    expect(err.message).toBe(
+      "`systemctl restart salty-agent.service` failed (exit 1): Job for salty-agent.service failed.",
+    );
     expect(existsSync(unitFile(h))).toBe(true);
   });
 
@@ -88,9 +127,15 @@ describe("uninstall", () => {
   test("under a running systemd: disable --now, remove, reload", async () => {
     const h = host("systemd");
     await installService(h, spec);
-    const run = fakeRunner({ "systemctl disable --now salty-agent.service": [0], "systemctl daemon-reload": [0] });
+    const run = fakeRunner({
+      "systemctl disable --now salty-agent.service": [0],
+      "systemctl daemon-reload": [0],
+    });
     const r = await uninstallService({ ...h, run }, "agent");
-    expect(r.ran).toEqual(["systemctl disable --now salty-agent.service", "systemctl daemon-reload"]);
+    expect(r.ran).toEqual([
+      "systemctl disable --now salty-agent.service",
+      "systemctl daemon-reload",
+    ]);
     expect(existsSync(unitFile(h))).toBe(false);
   });
 
@@ -98,7 +143,9 @@ describe("uninstall", () => {
     const h = host("launchd");
     await installService(h, spec);
     const run = fakeRunner({ "launchctl bootout system/dev.salty.agent": [0] });
-    expect((await uninstallService({ ...h, run }, "agent")).ran).toEqual(["launchctl bootout system/dev.salty.agent"]);
+    expect((await uninstallService({ ...h, run }, "agent")).ran).toEqual([
+      "launchctl bootout system/dev.salty.agent",
+    ]);
     expect(existsSync(join(h.root, "Library/LaunchDaemons/dev.salty.agent.plist"))).toBe(false);
   });
 
@@ -107,7 +154,9 @@ describe("uninstall", () => {
     const h = host("systemd", run);
     const err = await uninstallService(h, "master").catch((e) => e);
     expect(err.code).toBe("E_NOT_INSTALLED");
-    expect(err.message).toBe(`no master service is installed: ${join(h.root, "etc/systemd/system/salty-master.service")} does not exist`);
+    expect(err.message).toBe(
+      `no master service is installed: ${join(h.root, "etc/systemd/system/salty-master.service")} does not exist`,
+    );
     expect(run.calls).toEqual([]);
   });
 

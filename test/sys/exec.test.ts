@@ -5,19 +5,29 @@ import { realExec, runShell } from "../../lib/sys/exec.ts";
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return !Bun.spawnSync(["ps", "-o", "stat=", "-p", String(pid)]).stdout.toString().startsWith("Z");
+    return !Bun.spawnSync(["ps", "-o", "stat=", "-p", String(pid)])
+      .stdout.toString()
+      .startsWith("Z");
   } catch {
     return false;
   }
 };
 
 test("stdout and stderr in arrival order, the exit status", async () => {
-  const r = await realExec(["/bin/sh", "-c", "echo a; sleep 0.05; echo b >&2; sleep 0.05; echo c; exit 4"]);
+  const r = await realExec([
+    "/bin/sh",
+    "-c",
+    "echo a; sleep 0.05; echo b >&2; sleep 0.05; echo c; exit 4",
+  ]);
   expect(r).toEqual({ rc: 4, output: "a\nb\nc\n" });
 });
 
 test("output beyond the cap is dropped and said so", async () => {
-  const r = await realExec(["/bin/sh", "-c", `head -c ${limits.shellOutputBytes + 5000} /dev/zero | tr '\\0' x`]);
+  const r = await realExec([
+    "/bin/sh",
+    "-c",
+    `head -c ${limits.shellOutputBytes + 5000} /dev/zero | tr '\\0' x`,
+  ]);
   expect(r.rc).toBe(0);
   expect(r.output.length).toBeLessThan(limits.shellOutputBytes + 100);
   expect(r.output.endsWith("\n[output truncated: 5000 more bytes]")).toBe(true);
@@ -54,7 +64,12 @@ test("a command that cannot start is rc 127 with a reason", async () => {
 
 test("runShell (serverShell on the master) returns a Result", async () => {
   const r = await runShell({ cmds: "echo $X; pwd", cwd: "/", env: { X: "y" } });
-  expect(r).toMatchObject({ cmd: "serverShell(echo $X; pwd)", rc: 0, changed: true, output: "y\n/\n" });
+  expect(r).toMatchObject({
+    cmd: "serverShell(echo $X; pwd)",
+    rc: 0,
+    changed: true,
+    output: "y\n/\n",
+  });
   const t = await runShell({ cmds: "sleep 5", timeout: 0.2 });
   expect(t.error).toBe("timed out after 0.2s");
 });
@@ -64,9 +79,13 @@ test("a command never inherits the crypto password from the daemon's environment
   process.env.PASSWORD = "daemon-pw-1";
   process.env.SALTY_PASSWORD = "daemon-pw-2";
   try {
-    const r = await realExec(["/bin/sh", "-c", 'echo "[$PASSWORD][$SALTY_PASSWORD][$KEEP]"'], { env: { KEEP: "k" } });
+    const r = await realExec(["/bin/sh", "-c", 'echo "[$PASSWORD][$SALTY_PASSWORD][$KEEP]"'], {
+      env: { KEEP: "k" },
+    });
     expect(r.output).toBe("[][][k]\n");
-    const own = await realExec(["/bin/sh", "-c", 'echo "[$PASSWORD]"'], { env: { PASSWORD: "role-given" } });
+    const own = await realExec(["/bin/sh", "-c", 'echo "[$PASSWORD]"'], {
+      env: { PASSWORD: "role-given" },
+    });
     expect(own.output).toBe("[role-given]\n");
   } finally {
     restoreEnv(saved);
@@ -81,6 +100,9 @@ function restoreEnv(saved: Record<string, string | undefined>): void {
 }
 
 test("stdin: given, the command reads it (chpasswd -e's name:hash, never on the command line); else it reads nothing", async () => {
-  expect(await realExec(["cat"], { stdin: "app:$6$x$y\n" })).toEqual({ rc: 0, output: "app:$6$x$y\n" });
+  expect(await realExec(["cat"], { stdin: "app:$6$x$y\n" })).toEqual({
+    rc: 0,
+    output: "app:$6$x$y\n",
+  });
   expect(await realExec(["cat"])).toEqual({ rc: 0, output: "" });
 });

@@ -46,41 +46,95 @@ afterEach(() => {
 
 describe("loadModule", () => {
   test("imports used only as types are erased, with or without `import type`; node:* imports load", async () => {
-    const { namespace } = await loadModule(`import type { Inventory } from "salty";
+    const { namespace } = await loadModule(
+      `import type { Inventory } from "salty";
 import { Role, Inventory as AlsoOnlyAType } from "salty";
 import { join } from "node:path";
 export const where = join("foo", "dev");
 export default (async () => {}) satisfies Role;
 export const inv = { hosts: {} } satisfies Inventory satisfies AlsoOnlyAType;
-`, opts);
+`,
+      opts,
+    );
     expect(namespace.where).toBe("foo/dev");
     expect(namespace.inv).toEqual({ hosts: {} });
     expect(typeof namespace.default).toBe("function");
   });
 
   test("an import never used as a value is erased like a type-only one (as Bun erases it at run time)", async () => {
-    const { namespace } = await loadModule(`import _ from "lodash";\nexport default "no lodash needed";\n`, opts);
+    const { namespace } = await loadModule(
+      `import _ from "lodash";\nexport default "no lodash needed";\n`,
+      opts,
+    );
     expect(namespace.default).toBe("no lodash needed");
   });
 
   test.each([
-    ["an inventory", "hosts/index.ts", `export default {\n  hosts: {\n    prod: { web1: { env: "prod", roles: [,, } },\n  },\n};\n`, "hosts/index.ts:3:45: syntax error: Unexpected }"],
-    ["a role", "roles/web.ts", "export default async () => {\n  const x = ;\n};\n", "roles/web.ts:2:13: syntax error: Unexpected ;"],
-    ["a redeclaration", "roles/web.ts", "let a = 1;\nlet a = 2;\n", 'roles/web.ts:2:5: syntax error: "a" has already been declared'],
-    ["two default exports", "roles/web.ts", "export default 1;\nexport default 2;\n", 'roles/web.ts:2:8: syntax error: Multiple exports with the same name "default"'],
+    [
+      "an inventory",
+      "hosts/index.ts",
+      `export default {\n  hosts: {\n    prod: { web1: { env: "prod", roles: [,, } },\n  },\n};\n`,
+      "hosts/index.ts:3:45: syntax error: Unexpected }",
+    ],
+    [
+      "a role",
+      "roles/web.ts",
+      "export default async () => {\n  const x = ;\n};\n",
+      "roles/web.ts:2:13: syntax error: Unexpected ;",
+    ],
+    [
+      "a redeclaration",
+      "roles/web.ts",
+      "let a = 1;\nlet a = 2;\n",
+      'roles/web.ts:2:5: syntax error: "a" has already been declared',
+    ],
+    [
+      "two default exports",
+      "roles/web.ts",
+      "export default 1;\nexport default 2;\n",
+      'roles/web.ts:2:8: syntax error: Multiple exports with the same name "default"',
+    ],
   ])("a syntax error in %s names file:line:col", async (_name, filename, source, message) => {
     expect((await loadError(source, filename)).message).toBe(message);
   });
 
   const refused = " only node:* built-ins may be imported at run time";
   test.each([
-    ["a relative import", `import { more } from "./more.ts";\nexport default { hosts: more };\n`, `roles/web.ts:1: imports "./more.ts":${refused}, and .ts modules under roles/lib/ relatively (this is roles/more.ts)`],
-    ["a package (no hint: not a built-in)", `import { join } from "node:path";\nimport _ from "lodash";\nexport default join(_.VERSION);\n`, `roles/web.ts:2: imports "lodash":${refused}`],
-    ["a package only imported for its effects", `\nimport "lodash";\n`, `roles/web.ts:2: imports "lodash":${refused}`],
-    ["a bare built-in", `import fs from "fs";\nexport default fs.existsSync("/");\n`, `roles/web.ts:1: imports "fs":${refused} (write "node:fs" for a built-in)`],
-    ["a bare built-in subpath", `import { readFile } from 'fs/promises';\nexport default readFile;\n`, `roles/web.ts:1: imports "fs/promises":${refused} (write "node:fs/promises" for a built-in)`],
-    ["a dynamic import", `const m = await import(\`./x.ts\`);\nexport default m;\n`, `roles/web.ts:1: imports "./x.ts":${refused}, and .ts modules under roles/lib/ relatively (this is roles/x.ts)`],
-    ["a require of a bun: module (no node: hint)", `const m = require("bun:sqlite");\nexport default m;\n`, `roles/web.ts:1: imports "bun:sqlite":${refused}`],
+    [
+      "a relative import",
+      `import { more } from "./more.ts";\nexport default { hosts: more };\n`,
+      `roles/web.ts:1: imports "./more.ts":${refused}, and .ts modules under roles/lib/ relatively (this is roles/more.ts)`,
+    ],
+    [
+      "a package (no hint: not a built-in)",
+      `import { join } from "node:path";\nimport _ from "lodash";\nexport default join(_.VERSION);\n`,
+      `roles/web.ts:2: imports "lodash":${refused}`,
+    ],
+    [
+      "a package only imported for its effects",
+      `\nimport "lodash";\n`,
+      `roles/web.ts:2: imports "lodash":${refused}`,
+    ],
+    [
+      "a bare built-in",
+      `import fs from "fs";\nexport default fs.existsSync("/");\n`,
+      `roles/web.ts:1: imports "fs":${refused} (write "node:fs" for a built-in)`,
+    ],
+    [
+      "a bare built-in subpath",
+      `import { readFile } from 'fs/promises';\nexport default readFile;\n`,
+      `roles/web.ts:1: imports "fs/promises":${refused} (write "node:fs/promises" for a built-in)`,
+    ],
+    [
+      "a dynamic import",
+      `const m = await import(\`./x.ts\`);\nexport default m;\n`,
+      `roles/web.ts:1: imports "./x.ts":${refused}, and .ts modules under roles/lib/ relatively (this is roles/x.ts)`,
+    ],
+    [
+      "a require of a bun: module (no node: hint)",
+      `const m = require("bun:sqlite");\nexport default m;\n`,
+      `roles/web.ts:1: imports "bun:sqlite":${refused}`,
+    ],
   ])("%s is refused before anything runs", async (_name, source, message) => {
     const ran = uniqueGlobal();
     // The marker shares line 1, so the expected line numbers are those of `source`.
@@ -89,11 +143,19 @@ export const inv = { hosts: {} } satisfies Inventory satisfies AlsoOnlyAType;
   });
 
   test("an error thrown while the module loads names the file and its TypeScript line", async () => {
-    expect((await loadError(`const x: number = 1;\n\ninterface Unused { a: string }\nif (x) throw new Error("boom");\nexport default {};\n`, "hosts/index.ts")).message).toBe("hosts/index.ts:4: boom");
+    expect(
+      (
+        await loadError(
+          `const x: number = 1;\n\ninterface Unused { a: string }\nif (x) throw new Error("boom");\nexport default {};\n`,
+          "hosts/index.ts",
+        )
+      ).message,
+    ).toBe("hosts/index.ts:4: boom");
   });
 
   test("lineIn: an error thrown later by the module names the line of the throw in the TypeScript source", async () => {
-    const mod = await loadModule(`import type { Role } from "salty";
+    const mod = await loadModule(
+      `import type { Role } from "salty";
 
 type Args = { n: number };
 export default (async ({ n }: Args) => {
@@ -102,8 +164,12 @@ export default (async ({ n }: Args) => {
   };
   helper(n);
 }) as unknown as Role;
-`, opts);
-    const err = await (mod.namespace.default as (a: { n: number }) => Promise<void>)({ n: 2 }).catch((e: unknown) => e);
+`,
+      opts,
+    );
+    const err = await (mod.namespace.default as (a: { n: number }) => Promise<void>)({
+      n: 2,
+    }).catch((e: unknown) => e);
     expect(lineIn(err, mod, "roles/web.ts")).toBe("roles/web.ts:6");
     expect(lineIn(new Error("elsewhere"), mod, "roles/web.ts")).toBe("roles/web.ts");
     expect(lineIn(err, undefined, "roles/web.ts")).toBe("roles/web.ts");

@@ -16,7 +16,11 @@ describe("realProbe", () => {
   afterEach(() => restoreEnv(saved));
 
   test("rc, stdout and stderr apart; a non-zero rc is an answer, not an error", async () => {
-    expect(await realProbe.run(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"])).toEqual({ rc: 3, stdout: "out\n", stderr: "err\n" });
+    expect(await realProbe.run(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"])).toEqual({
+      rc: 3,
+      stdout: "out\n",
+      stderr: "err\n",
+    });
   });
 
   test("no shell: arguments reach the program as they are", async () => {
@@ -40,7 +44,9 @@ describe("realProbe", () => {
   });
 
   test("a probe that hangs is killed at its timeout and fails naming the command", async () => {
-    await expect(realProbe.run(["sleep", "30"], { timeoutMs: 100 })).rejects.toThrow("sleep 30: no answer after 0.1s");
+    await expect(realProbe.run(["sleep", "30"], { timeoutMs: 100 })).rejects.toThrow(
+      "sleep 30: no answer after 0.1s",
+    );
   });
 
   test("files: text, or undefined when absent", async () => {
@@ -53,13 +59,28 @@ describe("realProbe", () => {
 
 describe("fakeProbe", () => {
   test("answers what the fixture holds, records what it was asked, throws on anything else", async () => {
-    const p = fakeProbe({ commands: { "systemctl is-active nginx": { rc: 3, stdout: "inactive\n" } }, files: { "/etc/os-release": "ID=debian\n", "/nope": null } });
-    expect(await p.run(["systemctl", "is-active", "nginx"])).toEqual({ rc: 3, stdout: "inactive\n", stderr: "" });
+    const p = fakeProbe({
+      commands: { "systemctl is-active nginx": { rc: 3, stdout: "inactive\n" } },
+      files: { "/etc/os-release": "ID=debian\n", "/nope": null },
+    });
+    expect(await p.run(["systemctl", "is-active", "nginx"])).toEqual({
+      rc: 3,
+      stdout: "inactive\n",
+      stderr: "",
+    });
     expect(await p.read("/etc/os-release")).toBe("ID=debian\n");
     expect(await p.read("/nope")).toBeUndefined();
-    await expect(p.run(["systemctl", "is-active", "redis"])).rejects.toThrow('no answer for the command "systemctl is-active redis"');
+    await expect(p.run(["systemctl", "is-active", "redis"])).rejects.toThrow(
+      'no answer for the command "systemctl is-active redis"',
+    );
     await expect(p.read("/etc/passwd")).rejects.toThrow("no file /etc/passwd");
-    expect(p.asked).toEqual(["systemctl is-active nginx", "/etc/os-release", "/nope", "systemctl is-active redis", "/etc/passwd"]);
+    expect(p.asked).toEqual([
+      "systemctl is-active nginx",
+      "/etc/os-release",
+      "/nope",
+      "systemctl is-active redis",
+      "/etc/passwd",
+    ]);
   });
 });
 

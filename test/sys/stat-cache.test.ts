@@ -8,7 +8,14 @@ import { StatCache, type StatIdentity } from "../../lib/sys/stat-cache.ts";
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
 const racyNs = BigInt(timing.statRacyMs) * 1_000_000n;
-const id = (ctimeNs: bigint, over: Partial<StatIdentity> = {}): StatIdentity => ({ dev: 1n, ino: 2n, size: 3, mtimeNs: ctimeNs, ctimeNs, ...over });
+const id = (ctimeNs: bigint, over: Partial<StatIdentity> = {}): StatIdentity => ({
+  dev: 1n,
+  ino: 2n,
+  size: 3,
+  mtimeNs: ctimeNs,
+  ctimeNs,
+  ...over,
+});
 
 test("a value taken long after the file's last change is trusted while its identity holds", () => {
   const c = new StatCache<string>();

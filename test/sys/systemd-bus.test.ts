@@ -9,7 +9,15 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSystemdShow } from "../../lib/operators/_init-commands.ts";
-import { decodeReply, encodeCall, messageLength, parseListUnits, parseStringVariant, showText, type Reply } from "../../lib/sys/_dbus.ts";
+import {
+  decodeReply,
+  encodeCall,
+  messageLength,
+  parseListUnits,
+  parseStringVariant,
+  showText,
+  type Reply,
+} from "../../lib/sys/_dbus.ts";
 import { systemdShow } from "../../lib/sys/systemd-bus.ts";
 import { tempDirs } from "../_temp.ts";
 
@@ -34,17 +42,23 @@ function recorded(name: string): { auth: Uint8Array; messages: Uint8Array[]; rep
 const units = (txt: string) => [...txt.matchAll(/^Id=(.*)$/gm)].map((m) => m[1]!);
 
 describe("the D-Bus answers systemd gave, read as systemctl show prints them", () => {
-  test.each(["systemd-bus-mixed", "systemd-bus-stopped", "systemd-bus-masked-alias"])("%s: the same text as systemctl show, the same states", (name) => {
-    // Signals (type 4) come to every connection of the private socket, between the answers: not read.
-    const [list, ...gets] = recorded(`${name}.bin`).replies.filter((r) => r.type !== 4);
-    expect(list!.type).toBe(2);
-    expect(list!.signature).toBe("a(ssssssouso)");
-    const listed = parseListUnits(list!.body);
-    expect(gets.map((g) => g.replySerial)).toEqual(listed.map((_, i) => 2 + i));
-    const got = showText(listed, gets.map((g) => parseStringVariant(g.body)));
-    expect(got).toBe(text(`${name}.txt`));
-    expect(parseSystemdShow(got)).toEqual(parseSystemdShow(text(`${name}.txt`)));
-  });
+  test.each(["systemd-bus-mixed", "systemd-bus-stopped", "systemd-bus-masked-alias"])(
+    "%s: the same text as systemctl show, the same states",
+    (name) => {
+      // Signals (type 4) come to every connection of the private socket, between the answers: not read.
+      const [list, ...gets] = recorded(`${name}.bin`).replies.filter((r) => r.type !== 4);
+      expect(list!.type).toBe(2);
+      expect(list!.signature).toBe("a(ssssssouso)");
+      const listed = parseListUnits(list!.body);
+      expect(gets.map((g) => g.replySerial)).toEqual(listed.map((_, i) => 2 + i));
+      const got = showText(
+        listed,
+        gets.map((g) => parseStringVariant(g.body)),
+      );
+      expect(got).toBe(text(`${name}.txt`));
+      expect(parseSystemdShow(got)).toEqual(parseSystemdShow(text(`${name}.txt`)));
+    },
+  );
 
   test("an alias is answered under the unit's own name, as systemctl does", () => {
     expect(units(text("systemd-bus-masked-alias.txt"))).toContain("systemd-logind.service");
@@ -53,14 +67,26 @@ describe("the D-Bus answers systemd gave, read as systemctl show prints them", (
   test("what the client writes is the request systemd answered (recorded)", () => {
     const req = bin("systemd-bus-mixed.req.bin");
     const names = units(text("systemd-bus-mixed.txt"));
-    const call = encodeCall({ path: "/org/freedesktop/systemd1", iface: "org.freedesktop.systemd1.Manager", member: "ListUnitsByNames", signature: "as", args: [names], serial: 1 });
+    const call = encodeCall({
+      path: "/org/freedesktop/systemd1",
+      iface: "org.freedesktop.systemd1.Manager",
+      member: "ListUnitsByNames",
+      signature: "as",
+      args: [names],
+      serial: 1,
+    });
     const begin = Buffer.from(req).indexOf("BEGIN\r\n") + 7;
-    expect(Buffer.from(req.subarray(begin, begin + call.length)).equals(Buffer.from(call))).toBe(true);
+    expect(Buffer.from(req.subarray(begin, begin + call.length)).equals(Buffer.from(call))).toBe(
+      true,
+    );
   });
 
   test.each([
     ["a big-endian message", (m: Uint8Array): void => void (m[0] = 0x42)],
-    ["a body cut short", (m: Uint8Array): void => new DataView(m.buffer, m.byteOffset).setUint32(4, 99999, true)],
+    [
+      "a body cut short",
+      (m: Uint8Array): void => new DataView(m.buffer, m.byteOffset).setUint32(4, 99999, true),
+    ],
   ] as const)("%s is an error, not a guess", (_, spoil) => {
     const m = new Uint8Array(recorded("systemd-bus-stopped.bin").messages[0]!);
     spoil(m);
@@ -133,9 +159,14 @@ describe("systemdShow: one connection to systemd, systemctl's text", () => {
     const names = units(text("systemd-bus-mixed.txt"));
     expect(await systemdShow(names, r.path, () => true)).toBe(text("systemd-bus-mixed.txt"));
     // The handshake names this process's uid (the recording's was root's, 0); what follows is the same.
-    const sent = r.sent(), req = Buffer.from(bin("systemd-bus-mixed.req.bin"));
-    expect(sent.subarray(0, sent.indexOf("BEGIN")).toString("latin1")).toBe(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString("hex")}\r\n`);
-    expect(sent.subarray(sent.indexOf("BEGIN")).equals(req.subarray(req.indexOf("BEGIN")))).toBe(true);
+    const sent = r.sent(),
+      req = Buffer.from(bin("systemd-bus-mixed.req.bin"));
+    expect(sent.subarray(0, sent.indexOf("BEGIN")).toString("latin1")).toBe(
+      `\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString("hex")}\r\n`,
+    );
+    expect(sent.subarray(sent.indexOf("BEGIN")).equals(req.subarray(req.indexOf("BEGIN")))).toBe(
+      true,
+    );
   });
 
   test("systemd hangs up between applies: the next call opens another connection, the same answer", async () => {
@@ -150,7 +181,14 @@ describe("systemdShow: one connection to systemd, systemctl's text", () => {
 
   test.each([
     ["no socket", () => join(temp(), "absent")],
-    ["systemd closes the connection", () => { const r = replay("systemd-bus-mixed", { closeAfterAuth: true }); servers.push(r.server); return r.path; }],
+    [
+      "systemd closes the connection",
+      () => {
+        const r = replay("systemd-bus-mixed", { closeAfterAuth: true });
+        servers.push(r.server);
+        return r.path;
+      },
+    ],
   ] as const)("%s: undefined (ask systemctl)", async (_, path) => {
     expect(await systemdShow(["nginx.service"], path(), () => true)).toBeUndefined();
   });

@@ -2,7 +2,10 @@ import { expect, test } from "bun:test";
 import { createUsers, parseDb } from "../../lib/sys/users.ts";
 
 test("parseDb reads passwd and group lines, skipping comments and blanks", () => {
-  const db = parseDb("root:x:0:0:root:/root:/bin/bash\n# c\n\nweb:x:1000:1001::/home/web:/bin/sh\n", "root:x:0:\nweb:x:1001:\nadm:x:4:syslog,web\n");
+  const db = parseDb(
+    "root:x:0:0:root:/root:/bin/bash\n# c\n\nweb:x:1000:1001::/home/web:/bin/sh\n",
+    "root:x:0:\nweb:x:1001:\nadm:x:4:syslog,web\n",
+  );
   expect(db.users.get("web")).toEqual({ name: "web", uid: 1000, gid: 1001 });
   expect(db.users.has("# c")).toBe(false);
   expect(db.groups.get("adm")).toEqual({ gid: 4, members: ["syslog", "web"] });

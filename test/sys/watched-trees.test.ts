@@ -91,7 +91,9 @@ describe.skipIf(!localFilesystem(tmpdir()))("watched trees", () => {
     s.scans.forget();
     const after = await s.scans.get(s.dir);
     expect(s.walks()).toBe(2);
-    expect(after.find((e) => e.path === "a/b/f")!.size).toBe("changed by us, reported late by inotify".length);
+    expect(after.find((e) => e.path === "a/b/f")!.size).toBe(
+      "changed by us, reported late by inotify".length,
+    );
   });
 
   test("forget(path): only trees holding the path, or held by it, are walked again; a symlinked path counts where it leads", async () => {

@@ -20,7 +20,9 @@ export interface Tap {
   serverClosed: Promise<void>;
 }
 
-export async function startProxy(targetPort: number): Promise<{ port: number; taps: Tap[]; close(): Promise<void> }> {
+export async function startProxy(
+  targetPort: number,
+): Promise<{ port: number; taps: Tap[]; close(): Promise<void> }> {
   const taps: Tap[] = [];
   const sockets = new Set<net.Socket>();
   const track = (s: net.Socket) => {

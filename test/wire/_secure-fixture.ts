@@ -18,7 +18,10 @@ export interface Fixture {
   master: Identity;
   listener: SecureListener;
   sessions: Session[];
-  connect(id: string, opts?: { identity?: Identity; masterKey?: Uint8Array; port?: number; kind?: Peer["kind"] }): Promise<SealedLink>;
+  connect(
+    id: string,
+    opts?: { identity?: Identity; masterKey?: Uint8Array; port?: number; kind?: Peer["kind"] },
+  ): Promise<SealedLink>;
 }
 
 /** Log lines of the test process, captured (and kept off the test output). */
@@ -26,7 +29,10 @@ export const logs: string[] = [];
 setLogSink((line) => logs.push(line));
 
 /** A listener whose sessions echo every frame back, prefixed with "echo:". */
-export async function secureFixture(cleanups: Array<() => unknown>, decide: (p: Peer) => Decision | Promise<Decision> = () => ({ accept: true })): Promise<Fixture> {
+export async function secureFixture(
+  cleanups: Array<() => unknown>,
+  decide: (p: Peer) => Decision | Promise<Decision> = () => ({ accept: true }),
+): Promise<Fixture> {
   const master = nacl.sign.keyPair();
   const sessions: Session[] = [];
   const listener = await listenSecure({
@@ -44,7 +50,12 @@ export async function secureFixture(cleanups: Array<() => unknown>, decide: (p: 
   const connect: Fixture["connect"] = async (id, opts = {}) => {
     const raw = await connectTcp("127.0.0.1", opts.port ?? listener.port);
     cleanups.push(() => raw.close());
-    const { link } = await secureClient(raw, { identity: opts.identity ?? nacl.sign.keyPair(), id, kind: opts.kind ?? "agent", masterKey: opts.masterKey });
+    const { link } = await secureClient(raw, {
+      identity: opts.identity ?? nacl.sign.keyPair(),
+      id,
+      kind: opts.kind ?? "agent",
+      masterKey: opts.masterKey,
+    });
     return link;
   };
   return { master, listener, sessions, connect };

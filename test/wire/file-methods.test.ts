@@ -2,7 +2,14 @@
 // undefined ones out, the master's handlers check every parameter before the
 // call, and the bridge forwards every method with its arguments in order.
 import { describe, expect, test } from "bun:test";
-import { FILE_METHOD_NAMES, fileHandlers, fileStubs, forwardFiles, isFileMethod, type FileProtocol } from "../../lib/wire/file-methods.ts";
+import {
+  FILE_METHOD_NAMES,
+  fileHandlers,
+  fileStubs,
+  forwardFiles,
+  isFileMethod,
+  type FileProtocol,
+} from "../../lib/wire/file-methods.ts";
 
 /** A protocol that records each call and answers with its arguments. */
 function recording(): { files: FileProtocol; calls: unknown[][] } {
@@ -39,7 +46,13 @@ describe("file methods", () => {
   test("handlers exist for every method and pass checked arguments in order", async () => {
     const r = recording();
     const h = fileHandlers(r.files);
-    expect(Object.keys(h).sort()).toEqual(["file.fetch", "file.read", "file.readMany", "file.scan", "file.scanSince"]);
+    expect(Object.keys(h).sort()).toEqual([
+      "file.fetch",
+      "file.read",
+      "file.readMany",
+      "file.scan",
+      "file.scanSince",
+    ]);
     await h["file.fetch"]({ path: "files/a" });
     await h["file.read"]({ path: "files/a", offset: 5, length: 7 });
     await h["file.readMany"]({ reads: [{ path: "files/b", offset: 0, length: 2 }] });
@@ -54,9 +67,17 @@ describe("file methods", () => {
     ["file.fetch", null, "params must be an object, got null"],
     ["file.fetch", { path: 5 }, "path must be a string, got number"],
     ["file.fetch", { path: "files/a", have: 1 }, "have must be a string, got number"],
-    ["file.read", { path: "files/a", offset: "0", length: 1 }, "offset must be an integer, got string"],
+    [
+      "file.read",
+      { path: "files/a", offset: "0", length: 1 },
+      "offset must be an integer, got string",
+    ],
     ["file.readMany", { reads: "all" }, "reads must be a list"],
-    ["file.readMany", { reads: [{ path: "files/a", offset: 0 }] }, "length must be an integer, got undefined"],
+    [
+      "file.readMany",
+      { reads: [{ path: "files/a", offset: 0 }] },
+      "length must be an integer, got undefined",
+    ],
     ["file.scanSince", { dir: "files/d" }, "have must be a string, got undefined"],
   ] as const)("%s %j is refused before the call: %s", async (method, params, message) => {
     const r = recording();

@@ -32,10 +32,18 @@ describe("codec", () => {
   });
 
   test.each([
-    ["an extension type (timestamp)", new Uint8Array([0xd6, 0xff, 0, 0, 0, 0]), /extension type -1/],
+    [
+      "an extension type (timestamp)",
+      new Uint8Array([0xd6, 0xff, 0, 0, 0, 0]),
+      /extension type -1/,
+    ],
     ["a custom extension type", new Uint8Array([0xd4, 0x05, 0x00]), /extension type 5/],
     ["truncated data", encode({ a: "hello" }).subarray(0, 4), /malformed message/],
-    ["a __proto__ key", new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0x01]), /__proto__/],
+    [
+      "a __proto__ key",
+      new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode("__proto__"), 0x01]),
+      /__proto__/,
+    ],
   ])("refuses %s", (_name, bytes, message) => {
     expect(() => decode(bytes)).toThrow(message);
   });

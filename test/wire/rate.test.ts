@@ -20,6 +20,10 @@ describe("RateLimiter", () => {
     for (let i = 0; i < 5; i++) r.give("a", 0);
     expect([r.take("a", 0), r.take("a", 0), r.take("a", 0)]).toEqual([true, true, false]);
     r.give("unknown", 0); // nothing spent there: nothing to give back
-    expect([r.take("unknown", 0), r.take("unknown", 0), r.take("unknown", 0)]).toEqual([true, true, false]);
+    expect([r.take("unknown", 0), r.take("unknown", 0), r.take("unknown", 0)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 });

@@ -4,7 +4,11 @@ import { memoryPair } from "../../lib/wire/memory.ts";
 import { encode } from "../../lib/wire/codec.ts";
 import { SaltyError } from "../../lib/errors.ts";
 
-type A = { add: Method<{ a: number; b: number }, number>; fail: Method<null, null>; slow: Method<number, string> };
+type A = {
+  add: Method<{ a: number; b: number }, number>;
+  fail: Method<null, null>;
+  slow: Method<number, string>;
+};
 type B = { echo: Method<string, string> };
 
 function pair() {
@@ -24,7 +28,9 @@ describe("rpc", () => {
   test("many calls in flight in both directions, replies matched by id", async () => {
     const { a, b } = pair();
     const slow = b.call("slow", 30);
-    const sums = await Promise.all(Array.from({ length: 100 }, (_, i) => b.call("add", { a: i, b: 1 })));
+    const sums = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => b.call("add", { a: i, b: 1 })),
+    );
     expect(sums).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(await a.call("echo", "hi")).toBe("echo hi");
     expect(await slow).toBe("slept 30");
@@ -40,7 +46,9 @@ describe("rpc", () => {
 
   test("an unknown method is refused, the connection stays", async () => {
     const { b } = pair();
-    const err = await (b as unknown as Rpc<B, Record<string, Method<null, null>>>).call("nope", null).catch((e) => e);
+    const err = await (b as unknown as Rpc<B, Record<string, Method<null, null>>>)
+      .call("nope", null)
+      .catch((e) => e);
     expect(err.code).toBe("E_UNKNOWN_METHOD");
     expect(await b.call("add", { a: 1, b: 2 })).toBe(3);
   });
@@ -76,7 +84,11 @@ describe("rpc: messages over the limits of their kind (lib/wire/inbound.ts)", ()
   function limited() {
     const [la, lb] = memoryPair();
     // `a` accepts small requests from `b`, and a larger reply to echo only.
-    const a = new Rpc<A, B>(la, { add: ({ a, b }) => a + b, fail: () => null, slow: (s) => String(s) }, { request: tiny, reply: (m) => (m === "echo" ? roomy : tiny) });
+    const a = new Rpc<A, B>(
+      la,
+      { add: ({ a, b }) => a + b, fail: () => null, slow: (s) => String(s) },
+      { request: tiny, reply: (m) => (m === "echo" ? roomy : tiny) },
+    );
     const b = new Rpc<B, A>(lb, { echo: async (s) => s });
     return { a, b };
   }
@@ -85,7 +97,9 @@ describe("rpc: messages over the limits of their kind (lib/wire/inbound.ts)", ()
     const { a, b } = limited();
     const err = await b.call("slow", "x".repeat(300) as never).catch((e) => e);
     expect(err.code).toBe("E_TOO_LARGE");
-    expect(err.message).toMatch(/^slow: message of \d+ bytes exceeds the limit of 200 for its kind$/);
+    expect(err.message).toMatch(
+      /^slow: message of \d+ bytes exceeds the limit of 200 for its kind$/,
+    );
     expect(await b.call("add", { a: 1, b: 2 })).toBe(3);
     expect(a.isClosed).toBe(false);
   });
@@ -95,7 +109,9 @@ describe("rpc: messages over the limits of their kind (lib/wire/inbound.ts)", ()
     expect(await a.call("echo", "y".repeat(4_000))).toBe("y".repeat(4_000));
     const err = await a.call("echo", "y".repeat(12_000)).catch((e) => e);
     expect(err.code).toBe("E_TOO_LARGE");
-    expect(err.message).toMatch(/^echo: the reply was refused: message of \d+ bytes exceeds the limit of 10000/);
+    expect(err.message).toMatch(
+      /^echo: the reply was refused: message of \d+ bytes exceeds the limit of 10000/,
+    );
     expect(await a.call("echo", "ok")).toBe("ok");
   });
 

@@ -59,7 +59,9 @@ describe("attacks on an established session", () => {
     frame[5]! ^= 0x01;
     s.tap.forward(frame);
     await onlyVictimDropped(s, AUTH_FAILED);
-    expect(logs.some((l) => l.includes("secure.frame_rejected") && l.includes("frame=1"))).toBe(true);
+    expect(logs.some((l) => l.includes("secure.frame_rejected") && l.includes("frame=1"))).toBe(
+      true,
+    );
   });
 
   test("a replayed frame", async () => {
@@ -102,7 +104,10 @@ describe("attacks on an established session", () => {
   test("a frame larger than the maximum", async () => {
     const s = await scene();
     s.tap.raw(frameHeader(limits.maxFrame + 1));
-    await onlyVictimDropped(s, `protocol error: frame of ${limits.maxFrame + 1} bytes exceeds the limit of ${limits.maxFrame}`);
+    await onlyVictimDropped(
+      s,
+      `protocol error: frame of ${limits.maxFrame + 1} bytes exceeds the limit of ${limits.maxFrame}`,
+    );
   });
 
   test("random garbage", async () => {

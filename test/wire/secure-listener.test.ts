@@ -49,11 +49,19 @@ describe("secure listener guards", () => {
     timing.handshakeTimeoutMs = 1000;
     const fx = await secureFixture(cleanups);
     const bystander = await fx.connect("bystander");
-    const [silent, halfway] = [...rawSockets(fx.listener.port, 1), ...rawSockets(fx.listener.port, 1, encodeFrame(writeHello(new Uint8Array(32).fill(9))))];
+    const [silent, halfway] = [
+      ...rawSockets(fx.listener.port, 1),
+      ...rawSockets(fx.listener.port, 1, encodeFrame(writeHello(new Uint8Array(32).fill(9)))),
+    ];
     await until(() => fx.listener.pending() === 2);
     await until(() => silent!.closed && halfway!.closed, 5000, "the server to drop both");
     expect(fx.listener.pending()).toBe(0);
-    expect(logs.some((l) => l.includes("secure.handshake_failed") && l.includes("handshake not finished within 1s"))).toBe(true);
+    expect(
+      logs.some(
+        (l) =>
+          l.includes("secure.handshake_failed") && l.includes("handshake not finished within 1s"),
+      ),
+    ).toBe(true);
     expect(await roundTrip(bystander, "alive")).toBe("echo:alive");
   });
 
@@ -64,7 +72,11 @@ describe("secure listener guards", () => {
     const fx = await secureFixture(cleanups);
     const flood = rawSockets(fx.listener.port, 1000);
     const cap = limits.maxPendingHandshakes;
-    await until(() => flood.filter((r) => r.closed).length === 1000 - cap, 5000, "the over-cap connections to be closed");
+    await until(
+      () => flood.filter((r) => r.closed).length === 1000 - cap,
+      5000,
+      "the over-cap connections to be closed",
+    );
     expect(fx.listener.pending()).toBe(cap);
     // Over the cap the oldest strangers are evicted, each newcomer taking a slot: still `cap` at most.
     expect(logs.some((l) => l.includes("secure.evicted"))).toBe(true);
@@ -100,7 +112,11 @@ describe("secure listener guards", () => {
     const waiting = fx.connect("waiting");
     await asked;
     const silent = rawSockets(fx.listener.port, 10); // 4 slots left, 10 strangers: they evict each other
-    await until(() => silent.filter((r) => r.closed).length >= 6, 5000, "strangers to evict each other");
+    await until(
+      () => silent.filter((r) => r.closed).length >= 6,
+      5000,
+      "strangers to evict each other",
+    );
     release();
     expect(await roundTrip(await waiting, "still here")).toBe("echo:still here");
   });
@@ -114,21 +130,40 @@ describe("secure listener guards", () => {
     const err = await fx.connect("sixth").catch((e) => e);
     expect(err.message).toMatch(/connection closed during the handshake/);
     expect(five.every((r) => !r.closed)).toBe(true);
-    expect(logs.some((l) => l.includes("secure.over_capacity") && l.includes("too many handshakes from this address lately"))).toBe(true);
+    expect(
+      logs.some(
+        (l) =>
+          l.includes("secure.over_capacity") &&
+          l.includes("too many handshakes from this address lately"),
+      ),
+    ).toBe(true);
   });
 
   test("a key accepted before does not spend its address's handshake rate; a stranger's and a just-accepted one do", async () => {
     limits.handshakeBurst = 3;
     timing.handshakeRefillMs = 60_000;
     const known = nacl.sign.keyPair();
-    const fx = await secureFixture(cleanups, (p) => ({ accept: true, known: samePublicKey(p.publicKey, known.publicKey) }));
+    const fx = await secureFixture(cleanups, (p) => ({
+      accept: true,
+      known: samePublicKey(p.publicKey, known.publicKey),
+    }));
     // Ten handshakes of a fleet's known keys from one address, one after the other: none refused.
-    for (let i = 0; i < 10; i++) expect(await roundTrip(await fx.connect(`known${i}`, { identity: known }), "in")).toBe("echo:in");
+    for (let i = 0; i < 10; i++)
+      expect(await roundTrip(await fx.connect(`known${i}`, { identity: known }), "in")).toBe(
+        "echo:in",
+      );
     // Accepted without having been known (as --auto-accept does): three, then the rate.
-    for (let i = 0; i < 3; i++) expect(await roundTrip(await fx.connect(`fresh${i}`), "in")).toBe("echo:in");
+    for (let i = 0; i < 3; i++)
+      expect(await roundTrip(await fx.connect(`fresh${i}`), "in")).toBe("echo:in");
     const err = await fx.connect("fresh3").catch((e) => e);
     expect(err.message).toMatch(/connection closed during the handshake/);
-    expect(logs.some((l) => l.includes("secure.over_capacity") && l.includes("too many handshakes from this address lately"))).toBe(true);
+    expect(
+      logs.some(
+        (l) =>
+          l.includes("secure.over_capacity") &&
+          l.includes("too many handshakes from this address lately"),
+      ),
+    ).toBe(true);
   });
 
   test("one address cannot hold more than its share of pending handshakes", async () => {
@@ -136,7 +171,11 @@ describe("secure listener guards", () => {
     const fx = await secureFixture(cleanups);
     const flood = rawSockets(fx.listener.port, 100);
     const share = limits.maxPendingPerAddress;
-    await until(() => flood.filter((r) => r.closed).length === 100 - share, 5000, "the over-share connections to be closed");
+    await until(
+      () => flood.filter((r) => r.closed).length === 100 - share,
+      5000,
+      "the over-share connections to be closed",
+    );
     expect(fx.listener.pending()).toBe(share);
     // While the share is used up, a newcomer from the same address is turned away at once…
     const err = await fx.connect("legit").catch((e) => e);

@@ -21,7 +21,12 @@ afterEach(async () => {
 function relayed() {
   const [client, x] = memoryPair(["client", "relay"]);
   const [y, server] = memoryPair(["relay", "server"]);
-  const relay = { seen: [] as Uint8Array[], hold: false, held: [] as Uint8Array[], forward: (f: Uint8Array) => y.send(f) };
+  const relay = {
+    seen: [] as Uint8Array[],
+    hold: false,
+    held: [] as Uint8Array[],
+    forward: (f: Uint8Array) => y.send(f),
+  };
   x.onFrame((f) => {
     relay.seen.push(f);
     if (relay.hold) relay.held.push(f);
@@ -37,7 +42,12 @@ async function established(client: FrameLink, server: FrameLink) {
   const master = nacl.sign.keyPair();
   const agent = nacl.sign.keyPair();
   const s = secureServer(server, { identity: master, decide: () => ({ accept: true }) });
-  const c = await secureClient(client, { identity: agent, id: "mem1", kind: "agent", masterKey: master.publicKey });
+  const c = await secureClient(client, {
+    identity: agent,
+    id: "mem1",
+    kind: "agent",
+    masterKey: master.publicKey,
+  });
   const { link, peer } = await s;
   return { client: c.link, server: link, peer, agent };
 }
@@ -72,14 +82,18 @@ describe("secure channel over memory links", () => {
     est.client.send(text("two"));
     await until(() => relay.held.length === 2);
     attack(relay);
-    expect(await sc.closed).toBe("authentication failed: frame tampered, replayed, reordered or truncated");
+    expect(await sc.closed).toBe(
+      "authentication failed: frame tampered, replayed, reordered or truncated",
+    );
   });
 
   test("a message too large for the peer is refused at the sender; the link stays up", async () => {
     const [a, b] = memoryPair();
     const { client, server } = await established(a, b);
     const sc = collect(server);
-    expect(() => client.send(new Uint8Array(limits.maxFrame - 15))).toThrow(`message of ${limits.maxFrame - 15} bytes exceeds the frame limit of ${limits.maxFrame}`);
+    expect(() => client.send(new Uint8Array(limits.maxFrame - 15))).toThrow(
+      `message of ${limits.maxFrame - 15} bytes exceeds the frame limit of ${limits.maxFrame}`,
+    );
     client.send(text("fine"));
     expect(str(await sc.next())).toBe("fine");
   });
@@ -93,15 +107,23 @@ describe("secure channel over memory links", () => {
     });
     client.send(text("x"));
     expect(await closed).toBe("internal error: handler bug");
-    expect(logs.some((l) => l.includes("wire.handler_error") && l.includes("handler bug"))).toBe(true);
+    expect(logs.some((l) => l.includes("wire.handler_error") && l.includes("handler bug"))).toBe(
+      true,
+    );
   });
 });
 
-type ServerApi = { add: Method<{ a: number; b: number }, number>; blob: Method<Uint8Array, number> };
+type ServerApi = {
+  add: Method<{ a: number; b: number }, number>;
+  blob: Method<Uint8Array, number>;
+};
 type ClientApi = { whoami: Method<null, string> };
 
 async function rpcPair(client: SealedLink, server: SealedLink) {
-  const s = new Rpc<ServerApi, ClientApi>(server, { add: ({ a, b }) => a + b, blob: (u) => u.length });
+  const s = new Rpc<ServerApi, ClientApi>(server, {
+    add: ({ a, b }) => a + b,
+    blob: (u) => u.length,
+  });
   const c = new Rpc<ClientApi, ServerApi>(client, { whoami: () => "agent mem1" });
   return { s, c };
 }
@@ -111,7 +133,9 @@ describe("rpc over secure links", () => {
     const [a, b] = memoryPair();
     const { client, server } = await established(a, b);
     const { s, c } = await rpcPair(client, server);
-    const sums = await Promise.all(Array.from({ length: 50 }, (_, i) => c.call("add", { a: i, b: 1 })));
+    const sums = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => c.call("add", { a: i, b: 1 })),
+    );
     expect(sums).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(await s.call("whoami", null)).toBe("agent mem1");
   });
@@ -119,10 +143,16 @@ describe("rpc over secure links", () => {
   test("calls in both directions over TCP, with a 4 MiB payload; pending calls fail when the link drops", async () => {
     const master = nacl.sign.keyPair();
     const links: Promise<{ link: SealedLink }>[] = [];
-    const srv = await listenTcp("127.0.0.1", 0, (raw) => links.push(secureServer(raw, { identity: master, decide: () => ({ accept: true }) })));
+    const srv = await listenTcp("127.0.0.1", 0, (raw) =>
+      links.push(secureServer(raw, { identity: master, decide: () => ({ accept: true }) })),
+    );
     cleanups.push(() => srv.close());
     const raw = await connectTcp("127.0.0.1", srv.port);
-    const { link: client } = await secureClient(raw, { identity: nacl.sign.keyPair(), id: "tcp1", kind: "agent" });
+    const { link: client } = await secureClient(raw, {
+      identity: nacl.sign.keyPair(),
+      id: "tcp1",
+      kind: "agent",
+    });
     const { link: server } = await links[0]!;
     const { s, c } = await rpcPair(client, server);
     expect(await c.call("blob", new Uint8Array(4 << 20))).toBe(4 << 20);

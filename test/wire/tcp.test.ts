@@ -3,7 +3,13 @@ import net from "node:net";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { limits } from "../../lib/constants.ts";
-import { connectTcp, connectUnix, listenTcp, listenUnix, type SocketLink } from "../../lib/wire/tcp.ts";
+import {
+  connectTcp,
+  connectUnix,
+  listenTcp,
+  listenUnix,
+  type SocketLink,
+} from "../../lib/wire/tcp.ts";
 import { collect, str, text, until } from "./_helpers.ts";
 import { tempDir } from "../_temp.ts";
 
@@ -206,6 +212,8 @@ describe("unix sockets", () => {
     expect(liveErr.message).toBe(`cannot listen on ${path}: another process is listening there`);
     writeFileSync(join(dir, "plain"), "x");
     const fileErr = await listenUnix(join(dir, "plain"), () => {}).catch((e) => e);
-    expect(fileErr.message).toBe(`cannot listen on ${join(dir, "plain")}: it exists and is not a socket`);
+    expect(fileErr.message).toBe(
+      `cannot listen on ${join(dir, "plain")}: it exists and is not a socket`,
+    );
   });
 });

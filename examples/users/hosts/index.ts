@@ -8,7 +8,9 @@ export default {
   envs: {
     prod: {
       admins: ["alice"],
-      deploy_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployCIKeyExampleOnlyxxxxxxxxxxxxxxxxxxx ci@build"],
+      deploy_keys: [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployCIKeyExampleOnlyxxxxxxxxxxxxxxxxxxx ci@build",
+      ],
     },
   },
   hosts: {
