@@ -10,6 +10,16 @@ die() { say "FAIL: $*"; exit 1; }
 # Running and not a zombie (bash reaps its children in the background: read once).
 alive() { local st; st=$(cat "/proc/$1/stat" 2>/dev/null) && [[ $st != *") Z "* ]]; }
 
+# TERM, up to 10 s to exit, then KILL. unshare blocks TERM while it waits for
+# its child, so the agent (its child, PID 1 of the namespace, which handles
+# TERM) is signalled; KILLing unshare takes the whole namespace down (--kill-child).
+stop() { # pid-to-signal pid-to-reap
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do alive "$2" || break; sleep 0.2; done
+  alive "$2" && { say "$2 did not stop on TERM: KILL"; kill -KILL "$2" 2>/dev/null || true; }
+  wait "$2" 2>/dev/null || true
+}
+
 # The first non-security Debian mirror of this machine's apt sources.
 debian_mirror() {
   [[ -n ${SALTY_DEBIAN_MIRROR:-} ]] && { echo "$SALTY_DEBIAN_MIRROR"; return; }

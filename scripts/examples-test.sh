@@ -35,31 +35,6 @@ AGENT_PID=""
 HTTP_PID=""
 WORK=""
 
-# TERM, up to 10 s to exit, then KILL. unshare blocks TERM while it waits for
-# its child, so the agent (its child, PID 1 of the namespace, which handles
-# TERM) is signalled; KILLing unshare takes the whole namespace down (--kill-child).
-stop() { # pid-to-signal pid-to-reap
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 50); do alive "$2" || break; sleep 0.2; done
-  alive "$2" && { say "$2 did not stop on TERM: KILL"; kill -KILL "$2" 2>/dev/null || true; }
-  wait "$2" 2>/dev/null || true
-}
-
-cleanup() {
-  local status=$?
-  [[ -n $UNSHARE_PID ]] && stop "${AGENT_PID:-$UNSHARE_PID}" "$UNSHARE_PID"
-  [[ -n $MASTER_PID ]] && stop "$MASTER_PID" "$MASTER_PID"
-  if [[ $status -ne 0 && -n $WORK ]]; then
-    for log in "$WORK"/*.log; do [[ -f $log ]] && { echo "--- $log"; tail -n 30 "$log"; }; done
-  fi
-  if [[ -n $WORK && ${SALTY_KEEP:-} != 1 ]]; then
-    # The agent's mounts lived in its own namespace and died with it; never cross a mount anyway.
-    rm -rf --one-file-system "$WORK"
-  fi
-  say "$([[ $status -eq 0 ]] && echo PASS || echo "failed (exit $status)")"
-}
-trap cleanup EXIT
-
 cleanup() {
   local status=$?
   stop_pair

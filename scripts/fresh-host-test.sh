@@ -31,16 +31,6 @@ UNSHARE_PID=""
 AGENT_PID=""
 WORK=""
 
-# TERM, up to 10 s to exit, then KILL. unshare blocks TERM while it waits for
-# its child, so the agent (its child, PID 1 of the namespace, which handles
-# TERM) is signalled; KILLing unshare takes the whole namespace down (--kill-child).
-stop() { # pid-to-signal pid-to-reap
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 50); do alive "$2" || break; sleep 0.2; done
-  alive "$2" && { say "$2 did not stop on TERM: KILL"; kill -KILL "$2" 2>/dev/null || true; }
-  wait "$2" 2>/dev/null || true
-}
-
 cleanup() {
   local status=$?
   [[ -n $UNSHARE_PID ]] && stop "${AGENT_PID:-$UNSHARE_PID}" "$UNSHARE_PID"

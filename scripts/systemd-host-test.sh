@@ -35,6 +35,7 @@ NSPAWN_PID=""
 WORK=""
 MARK="31536000.$$"
 
+# Its own stop (no namespace here: systemd-nspawn ends its container on TERM), replacing _debian-root.sh's.
 stop() { # pid, seconds to wait after TERM
   kill -TERM "$1" 2>/dev/null || true
   for _ in $(seq $((${2:-10} * 5))); do alive "$1" || break; sleep 0.2; done
