@@ -5,15 +5,29 @@ import { jobHeader, jobReport } from "../lib/client/jobs-format.ts";
 import { resumeHint } from "../lib/client/rollout-format.ts";
 import { printLines } from "../lib/client/print.ts";
 import type { JobRecord } from "../lib/history/types.ts";
+import { clientKeyrootArg } from "./_cli.ts";
 import { io } from "./_io.ts";
 
-export const jobIdArg = {
+/** The arguments of both: which job, how much of it, and which master. */
+export const jobPrintArgs = {
   id: {
     type: "positional",
     required: true,
     description: "The job's id (salty jobs)",
     valueHint: "ID",
   },
+  verbose: {
+    type: "boolean",
+    alias: "v",
+    description: "One line per role (-vv: one line per command)",
+  },
+  diff: {
+    type: "boolean",
+    description: "Show the diffs the apply recorded (an apply run with --diff)",
+  },
+  json: { type: "boolean", description: "Print the job's record as one JSON document" },
+  ...clientKeyrootArg,
+  master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
 } as const;
 
 export function printJob(

@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
-import { clientKeyrootArg } from "./_cli.ts";
 import { connectClient } from "./_connect.ts";
 import { verbosity } from "./_args.ts";
-import { jobIdArg, printJob } from "./_jobs.ts";
+import { jobPrintArgs, printJob } from "./_jobs.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
 import { io } from "./_io.ts";
 
@@ -13,21 +12,7 @@ export default defineCommand({
     name: "follow",
     description: "Attach to a running job: its progress, then its report as the apply prints it",
   },
-  args: {
-    ...jobIdArg,
-    verbose: {
-      type: "boolean",
-      alias: "v",
-      description: "One line per role (-vv: one line per command)",
-    },
-    diff: {
-      type: "boolean",
-      description: "Show the diffs the apply recorded (an apply run with --diff)",
-    },
-    json: { type: "boolean", description: "Print the job's record as one JSON document" },
-    ...clientKeyrootArg,
-    master: { type: "string", description: "A remote master", valueHint: "HOST[:PORT]" },
-  },
+  args: jobPrintArgs,
   async run({ args, rawArgs }) {
     const progress = new ProgressLine(io().stderr);
     const rpc = await connectClient(args, {
