@@ -9,6 +9,12 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 
 const started: Subprocess[] = [];
+/** Stops that need more than a signal (a booted container), run by stopAll() first. */
+const stoppers: Array<() => Promise<void>> = [];
+
+export function stopAtExit(fn: () => Promise<void>): void {
+  stoppers.push(fn);
+}
 
 export interface Timed {
   /** Wall seconds of the whole command, from spawn to exit. */
@@ -66,6 +72,7 @@ export async function stop(p: Subprocess): Promise<void> {
 }
 
 export async function stopAll(): Promise<void> {
+  await Promise.allSettled(stoppers.splice(0).map((fn) => fn()));
   await Promise.all(started.splice(0).map(stop));
 }
 
