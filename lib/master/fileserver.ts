@@ -5,7 +5,9 @@
 // sources alike), and only while one of their role runs is in progress; a scan
 // never lists dot entries (.git, .env: name one to get it). `.enc` files are
 // decrypted here, and only for an agent whose roles own them.
-// Hashes are cached by (dev, ino, size, mtime, ctime) so unchanged files are not re-read.
+// Hashes are cached by (dev, ino, size, mtime, ctime) so unchanged files are not re-read;
+// the sources whose hashes go with role requests are confined once while files/ is unchanged
+// (resolved-sources.ts).
 
 import { readFileSync, realpathSync, statSync, type BigIntStats } from "node:fs";
 import { basename, isAbsolute, join, normalize, relative, sep } from "node:path";
@@ -18,6 +20,7 @@ import { walkTree } from "../sys/walk.ts";
 import type { FileHash, ReadRange, SourceFile, TreeEntry } from "../sys/types.ts";
 import { StatCache, identityOf } from "../sys/stat-cache.ts";
 import type { FileProtocol } from "../wire/file-methods.ts";
+import { ResolvedSources, type Confined } from "./resolved-sources.ts";
 
 /** The fileroot as one agent may see it: the file protocol, and the hashes the master sends with role requests. */
 export type AgentFiles = FileProtocol & {
@@ -84,6 +87,8 @@ export class FileServer {
     const entries = this.walk(real);
     return { entries, digest: hashBytes(encode(entries)) };
   });
+  // Sources confined once, then checked by a stat per request while files/ is unchanged.
+  private readonly sources = new ResolvedSources();
 
   constructor(private opts: FileServerOptions) {
     let keyroot = opts.keyroot;
@@ -142,11 +147,23 @@ export class FileServer {
     paths: string[],
     roles: ReadonlySet<string>,
   ): Promise<Array<FileHash | null>> {
+    const realRoot = this.realRoot();
+    const memo = await this.sources.memo(realRoot);
     const out: Array<FileHash | null> = [];
     for (const path of paths) {
       try {
+        const key = normalize(path);
+        const known = memo?.get(key);
+        const hit = known && (await this.confinedHash(known));
+        if (hit) {
+          out.push(hit);
+          continue;
+        }
         const f = await this.describe(path, roles);
         out.push({ hash: f.hash, size: f.size });
+        // Remembered only when no symlink lies on its path: its real path is where it lies.
+        if (memo && f.st && f.full === join(realRoot, key))
+          memo.set(key, { full: f.full, dev: f.st.dev, ino: f.st.ino });
       } catch {
         out.push(null);
       }
@@ -154,11 +171,23 @@ export class FileServer {
     return out;
   }
 
+  /** A remembered source's hash, when the file at its path is still that inode and a regular file; else undefined (resolve it again). */
+  private async confinedHash(c: Confined): Promise<FileHash | undefined> {
+    let st: BigIntStats | undefined;
+    try {
+      st = statSync(c.full, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+    if (!st || st.dev !== c.dev || st.ino !== c.ino || !st.isFile()) return undefined;
+    return { hash: await this.hashOf(c.full, st), size: Number(st.size) };
+  }
+
   /** A copy/render source: where it is, its hash and size, and its plaintext when it is a decrypted `.enc`. */
   private async describe(
     path: string,
     roles: ReadonlySet<string>,
-  ): Promise<FileHash & { full: string; plain?: Uint8Array }> {
+  ): Promise<FileHash & { full: string; plain?: Uint8Array; st?: BigIntStats }> {
     // Normalized first: "files/../hosts/index.ts" starts with files/ but does not lie there.
     if (typeof path !== "string" || !normalize(path).startsWith(`files${sep}`)) {
       throw new SaltyError(
@@ -173,7 +202,7 @@ export class FileServer {
     }
     const st = statSync(full, { bigint: true });
     if (!st.isFile()) throw new SaltyError(`not a regular file: ${path}`, "E_NOT_FILE");
-    return { full, hash: await this.hashOf(full, st), size: Number(st.size) };
+    return { full, hash: await this.hashOf(full, st), size: Number(st.size), st };
   }
 
   /** read() for each, in one request: at most limits.maxReadBatch reads and limits.chunkBytes in all. */
@@ -237,6 +266,7 @@ export class FileServer {
   /** Stop watching scanned sources. */
   close(): void {
     this.watched.close();
+    this.sources.close();
   }
 
   private resolve(path: string): string {

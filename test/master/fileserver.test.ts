@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileServer, resolveUnder } from "../../lib/master/fileserver.ts";
 import { hashBytes } from "../../lib/sys/hash.ts";
 import { limits, timing } from "../../lib/constants.ts";
-import { tempDir, tempDirForFile } from "../_temp.ts";
+import { tempDir, tempDirForFile, tempDirs } from "../_temp.ts";
 
 const root = tempDirForFile("salty-fs-");
 const outside = tempDirForFile("salty-outside-");
@@ -243,5 +243,77 @@ describe("FileServer", () => {
     }
     active = true;
     expect((await src.fetch("files/nginx/nginx.conf")).size).toBe(20);
+  });
+});
+
+// hashes() remembers sources it confined (lib/master/resolved-sources.ts): what must make it look again.
+describe("FileServer hashes of sources confined before", () => {
+  const dirs = tempDirs("salty-confined-");
+  const all = () => new Set(["app"]);
+  const world = () => {
+    const [fileroot, outside] = [dirs(), dirs()];
+    mkdirSync(join(fileroot, "files/app/conf.d"), { recursive: true });
+    writeFileSync(join(fileroot, "files/app/conf.d/app.conf"), "inside");
+    writeFileSync(join(outside, "app.conf"), "outside");
+    const fs = new FileServer({ fileroot, keyroot: join(fileroot, "keys") });
+    return { fileroot, outside, fs, src: fs.sourceFor(all) };
+  };
+  const inside = [{ hash: hashBytes("inside"), size: 6 }];
+
+  test("a directory on the path moved out of the fileroot and replaced by a symlink: refused, though the file is the same inode", async () => {
+    const { fileroot, outside, fs, src } = world();
+    try {
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual(inside);
+      expect(await src.hashes!(["files/app/./conf.d//app.conf"])).toEqual(inside);
+      renameSync(join(fileroot, "files/app/conf.d"), join(outside, "conf.d"));
+      symlinkSync(join(outside, "conf.d"), join(fileroot, "files/app/conf.d"));
+      // Only the watcher of files/ can tell: its event arrives within a few ms.
+      let got = await src.hashes!(["files/app/conf.d/app.conf"]);
+      for (let i = 0; i < 200 && got[0] !== null; i++)
+        got = (await Bun.sleep(5), await src.hashes!(["files/app/conf.d/app.conf"]));
+      expect(got).toEqual([null]);
+      await expect(src.fetch("files/app/conf.d/app.conf")).rejects.toThrow(/through a symlink/);
+    } finally {
+      fs.close();
+    }
+  });
+
+  test("the file replaced by a symlink out of the fileroot: refused at once", async () => {
+    const { fileroot, outside, fs, src } = world();
+    try {
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual(inside);
+      rmSync(join(fileroot, "files/app/conf.d/app.conf"));
+      symlinkSync(join(outside, "app.conf"), join(fileroot, "files/app/conf.d/app.conf"));
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual([null]);
+    } finally {
+      fs.close();
+    }
+  });
+
+  test("files/ itself moved out of the fileroot and replaced by a symlink: refused at once", async () => {
+    const { fileroot, outside, fs, src } = world();
+    try {
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual(inside);
+      renameSync(join(fileroot, "files"), join(outside, "files"));
+      symlinkSync(join(outside, "files"), join(fileroot, "files"));
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual([null]);
+    } finally {
+      fs.close();
+    }
+  });
+
+  test("a source rewritten in place or removed: its new hash, then null", async () => {
+    const { fileroot, fs, src } = world();
+    try {
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual(inside);
+      writeFileSync(join(fileroot, "files/app/conf.d/app.conf"), "changed!");
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual([
+        { hash: hashBytes("changed!"), size: 8 },
+      ]);
+      rmSync(join(fileroot, "files/app/conf.d/app.conf"));
+      expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual([null]);
+    } finally {
+      fs.close();
+    }
   });
 });

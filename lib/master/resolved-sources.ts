@@ -1,0 +1,60 @@
+// Copy and render sources already confined, so that the hashes sent with each
+// role request (known-files.ts) cost a stat per file instead of a realpath.
+// Only a source whose real path is its own path under FILEROOT/files (no
+// symlink anywhere on it) is remembered, with its device and inode, and only
+// while a watcher of that directory reports nothing (sys/watched-trees.ts):
+// a directory on the path renamed, or replaced by a symlink, is an event
+// there. On use, the file at that path must still be the same inode, which
+// also covers what the watcher reports late. Anything else (a symlink on the
+// path, `.enc` files, a files/ that is itself a symlink or was replaced, a
+// filesystem without change events) goes through resolveUnder() as before.
+
+import { lstatSync } from "node:fs";
+import { join } from "node:path";
+import { WatchedTrees } from "../sys/watched-trees.ts";
+
+export interface Confined {
+  /** The absolute path, equal to its real path. */
+  full: string;
+  dev: bigint;
+  ino: bigint;
+}
+
+interface Memo {
+  /** "dev:ino" of the files/ directory this memo was made for. */
+  id: string;
+  paths: Map<string, Confined>;
+}
+
+export class ResolvedSources {
+  private readonly trees = new WatchedTrees<Memo>((dir) => ({
+    id: directoryId(dir),
+    paths: new Map(),
+  }));
+
+  /**
+   * The memo of FILEROOT/files, for the fileroot whose real path is `realRoot`, by request path;
+   * undefined when files/ is not a plain directory or not the one the memo was made for.
+   */
+  async memo(realRoot: string): Promise<Map<string, Confined> | undefined> {
+    const dir = join(realRoot, "files");
+    const id = directoryId(dir);
+    if (!id) return undefined;
+    const memo = await this.trees.get(dir);
+    return memo.id === id ? memo.paths : undefined;
+  }
+
+  close(): void {
+    this.trees.close();
+  }
+}
+
+/** "dev:ino" of a directory that is not a symlink; "" otherwise. */
+function directoryId(dir: string): string {
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() ? `${st.dev}:${st.ino}` : "";
+  } catch {
+    return "";
+  }
+}
