@@ -96,10 +96,9 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  // A reader that went away (`salty apply | head -1`) is not our failure: stop quietly, as other tools do.
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EPIPE") throw err;
-    process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  // A reader that went away (`salty apply | head -1`): processIo's writers stop quietly (cmd/_io.ts).
+  // No top-level await: the executable is a CommonJS bundle (scripts/_compile.ts).
+  void run(process.argv.slice(2), processIo).then((status) => {
+    process.exitCode = status;
   });
-  process.exitCode = await run(process.argv.slice(2), processIo);
 }

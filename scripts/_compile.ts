@@ -57,8 +57,13 @@ export function compileArgs(o: CompileOptions): string[] {
   args.push(`--compile-jit-policy=${COLD_CODE_JIT_POLICY}`);
   // Identifiers are kept, so that a stack names salty's functions too (connectControl, not nl): +0.1 MB.
   if (o.minify ?? true) args.push("--minify-whitespace", "--minify-syntax");
-  // Bytecode defaults to CommonJS, which the top-level await of cmd/main.ts rules out.
-  if (o.bytecode) args.push("--bytecode", "--format=esm");
+  // CommonJS, with or without bytecode: there a module's imports of node:* and bun:* builtins are
+  // required when the module is first evaluated, where an ES module bundle imports every builtin any
+  // module names at start, for every command (node:tls, node:net, node:crypto, bun:sqlite, bun:ffi:
+  // `salty version` ~3 ms of CPU). So no top-level await anywhere (the bundler refuses it), and
+  // import.meta.url is the build machine's path (lib/agent/worker-executor.ts does without it).
+  args.push("--format=cjs");
+  if (o.bytecode) args.push("--bytecode");
   if (o.target) args.push(`--target=${o.target}`);
   if (o.executablePath) args.push(`--compile-executable-path=${o.executablePath}`);
   return args;

@@ -24,10 +24,17 @@ import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { callFile, isFileMethod } from "../wire/file-methods.ts";
 import { failedReport } from "./failed-report.ts";
 
-/** In a compiled binary the worker is an embedded entrypoint named from the project root. */
-const WORKER_URL = import.meta.url.includes("/$bunfs/")
-  ? "./lib/agent/role-worker.ts"
-  : new URL("./role-worker.ts", import.meta.url).href;
+declare const SALTY_COMMIT: string | undefined;
+
+/**
+ * In the executable (the build defines SALTY_COMMIT) the worker is an embedded entrypoint named from the
+ * project root; from source, the file beside this one. Decided at build time: in the executable's
+ * CommonJS bundle import.meta.url would be the build machine's path, and this leaves it out.
+ */
+const WORKER_URL =
+  typeof SALTY_COMMIT === "string"
+    ? "./lib/agent/role-worker.ts"
+    : new URL("./role-worker.ts", import.meta.url).href;
 
 /** How long past its own timeout a role may take before its worker is killed. */
 const GRACE_MS = 2_000;
