@@ -7,7 +7,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { once } from "node:events";
-import { promptHidden } from "./_prompt.ts";
+import { writeSync } from "node:fs";
 
 export interface Writer {
   /** false: wait for "drain" (a Node stream's backpressure); anything else: written. */
@@ -30,9 +30,64 @@ export interface Io {
   prompt(questions: string[]): string[] | null;
 }
 
+/**
+ * Whether a descriptor is a terminal, without node:tty (which brings Node's streams: ~1.5 ms of
+ * CPU for every command); as process.stdout.isTTY says it, through the same native check.
+ */
+function isatty(fd: number): boolean {
+  try {
+    return (process as unknown as { binding(m: string): { isTTY(fd: number): boolean } })
+      .binding("tty_wrap")
+      .isTTY(fd);
+  } catch {
+    return (require("node:tty") as typeof import("node:tty")).isatty(fd);
+  }
+}
+
+/**
+ * The process's stdout or stderr written with write(2), as Node writes them on POSIX (synchronously,
+ * to a file, a pipe or a terminal), without building process.stdout's stream (node:tty, node:stream:
+ * every command paid for it at start). A reader that went away (`salty apply | head -1`) is not our
+ * failure: the process stops quietly with the status set so far (0), as other tools do.
+ */
+export function fdWriter(fd: 1 | 2): Writer {
+  let tty: boolean | undefined;
+  return {
+    get isTTY() {
+      tty ??= isatty(fd);
+      return tty;
+    },
+    write(chunk: string | Uint8Array): boolean {
+      let bytes: Uint8Array | undefined;
+      let done = 0;
+      for (;;) {
+        try {
+          if (bytes) done += writeSync(fd, bytes, done);
+          else {
+            const n = writeSync(fd, chunk as string & Uint8Array);
+            const total = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+            if (n === total) return true;
+            // Partly written (a descriptor someone made non-blocking): the rest as bytes.
+            bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+            done = n;
+          }
+          if (done >= bytes.length) return true;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === "EAGAIN")
+            Bun.sleepSync(1); // non-blocking and full: wait for the reader
+          else if (code === "EPIPE")
+            process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+          else throw err;
+        }
+      }
+    },
+  };
+}
+
 export const processIo: Io = {
-  stdout: process.stdout,
-  stderr: process.stderr,
+  stdout: fdWriter(1),
+  stderr: fdWriter(2),
   // Read lazily: touching process.stdin opens it.
   stdin: {
     get isTTY() {
@@ -43,7 +98,9 @@ export const processIo: Io = {
   },
   env: process.env,
   main: Bun.main,
-  prompt: promptHidden,
+  // Loaded when asked: node:tty is for the password prompt only.
+  prompt: (questions) =>
+    (require("./_prompt.ts") as typeof import("./_prompt.ts")).promptHidden(questions),
 };
 
 const current = new AsyncLocalStorage<Io>();

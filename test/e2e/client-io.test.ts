@@ -1,0 +1,88 @@
+// The executable's own stdout and stderr (cmd/_io.ts writes them with
+// write(2), without process.stdout's streams): a terminal is told from a pipe
+// (colours only on a terminal), and output larger than a pipe holds arrives
+// whole and in order to a reader slower than the writer.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { copyFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO, world, type World } from "./_harness.ts";
+import { tempDir } from "../_temp.ts";
+
+const FIXTURES = join(REPO, "test", "fixtures", "crypto");
+
+let w: World;
+
+beforeAll(async () => {
+  w = await world({
+    files: {
+      "hosts/index.ts": `export default { clusters: { lab: {} }, envs: { lab: {} }, hosts: { lab: { t1: { env: "lab", roles: ["fails"] } } } };\n`,
+      "roles/fails.ts": `export default async ({ shell }) => { await shell("exit 3"); };\n`,
+    },
+  });
+  await w.startMaster(["--auto-accept"]);
+  await w.startAgent("t1");
+  await w.waitHosts(["t1"]);
+});
+
+afterAll(async () => {
+  await w?.[Symbol.asyncDispose]();
+});
+
+/** `script` (util-linux) gives the command a pseudo-terminal for stdout and stderr. */
+async function onTerminal(argv: string[]): Promise<{ code: number; out: string }> {
+  const line = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  const p = Bun.spawn(["script", "-qec", line, "/dev/null"], {
+    cwd: w.dir,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/", TERM: "dumb" },
+  });
+  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { code, out };
+}
+
+test("a failed command is red on a terminal and plain in a pipe", async () => {
+  const args = ["apply", "--keyroot", w.keyroot];
+  const tty = await onTerminal([w.bin, ...args]);
+  expect(tty.code).toBe(1);
+  expect(tty.out).toContain("\x1b[31m    {");
+  expect(tty.out).toContain('"cmd":"shell(exit 3)"');
+  const piped = await w.salty(args);
+  expect(piped.code).toBe(1);
+  expect(piped.stderr).toContain('    {"cmd":"shell(exit 3)"');
+  expect(piped.stdout + piped.stderr).not.toContain("\x1b[");
+});
+
+test("1 MiB to a pipe read slowly arrives whole and in order", async () => {
+  using scratch = tempDir("salty-io-");
+  const enc = join(scratch.path, "f.enc");
+  copyFileSync(join(FIXTURES, "file-1048593.bin.enc"), enc);
+  const vectors = readFileSync(join(FIXTURES, "crypto-vectors.json"), "utf8");
+  const password = /"password":\s*"([^"]*)"/.exec(vectors)![1]!;
+  const env = { PATH: process.env.PATH ?? "", HOME: scratch.path, SALTY_PASSWORD: password };
+  // The plaintext, written to a file by the same command.
+  const toFile = Bun.spawn([w.bin, "crypto", "d", enc], { cwd: scratch.path, env });
+  expect(await toFile.exited).toBe(0);
+  const expected = readFileSync(join(scratch.path, "f"));
+  expect(expected.length).toBe(1048593);
+  // The same to stdout: the pipe (64 KiB) fills many times while the reader sleeps.
+  const p = Bun.spawn([w.bin, "crypto", "d"], {
+    cwd: scratch.path,
+    env,
+    stdin: Bun.file(enc),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = p.stdout.getReader();
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    if (chunks.length % 8 === 0) await Bun.sleep(5);
+  }
+  expect(await p.exited).toBe(0);
+  expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+  expect(await new Response(p.stderr).text()).toBe("");
+});
