@@ -7,11 +7,8 @@ import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { lookedNote } from "./keyroot.ts";
+import { connectUnixLink } from "./unix-link.ts";
 import { Rpc, type Handlers } from "../wire/rpc.ts";
-import { connectUnix } from "../wire/tcp.ts";
-import { connectSecure } from "../wire/connect-secure.ts";
-import { parseHostPort } from "../wire/address.ts";
-import { loadOrCreateIdentity } from "../crypto/keys.ts";
 import type { ClientApi, ControlApi } from "../wire/api.ts";
 
 export interface ConnectOptions {
@@ -29,7 +26,7 @@ export async function connectControl(
   if (opts.master) return connectRemote(opts.master, opts.keyroot, handlers);
   const path = join(opts.keyroot, "master.sock");
   try {
-    return new Rpc<ClientApi, ControlApi>(await connectUnix(path), handlers);
+    return new Rpc<ClientApi, ControlApi>(await connectUnixLink(path), handlers);
   } catch (err) {
     throw new SaltyError(
       `cannot reach the master at ${path}: is \`salty master --keyroot ${opts.keyroot}\` running on this host? (${errorMessage(err)})${lookedNote(opts.searched)}`,
@@ -48,6 +45,12 @@ async function connectRemote(
   keyroot: string,
   handlers: Handlers<ClientApi>,
 ): Promise<Rpc<ClientApi, ControlApi>> {
+  // Loaded here: the local socket needs no keys, handshake or TCP (start-up is every command's time).
+  const [{ parseHostPort }, { loadOrCreateIdentity }, { connectSecure }] = await Promise.all([
+    import("../wire/address.ts"),
+    import("../crypto/keys.ts"),
+    import("../wire/connect-secure.ts"),
+  ]);
   const { host, port } = parseHostPort(master, "--master");
   const identity = await loadOrCreateIdentity(keyroot, "client");
   const id = clientId();

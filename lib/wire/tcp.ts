@@ -1,5 +1,6 @@
-// TCP and Unix-socket transport: the only socket code of salty (node:net, so
-// it runs in Bun and in compiled binaries). Frames are a 4-byte big-endian
+// TCP and Unix-socket transport: the socket code of salty (node:net, so it
+// runs in Bun and in compiled binaries), but for the client's own link to the
+// local master (client/unix-link.ts, Bun's socket: less to load per command). Frames are a 4-byte big-endian
 // length then the body. A bad frame or a socket error closes that link with a
 // reason and never throws into the process. No encryption and no message
 // decoding here: secure.ts and rpc.ts sit on top.
