@@ -40,6 +40,8 @@ interface Measured {
   /** Medians of the differences within a round, seconds: with minus without (the target), with minus empty (the calls alone). */
   delta: number;
   calls: number;
+  /** The same difference (with minus without) of the apply's own `elapsed` (--json: no client start-up in it), seconds. */
+  elapsedDelta: number;
   /** The packages role's own elapsed on the agent (its report), whole and with no calls, seconds. */
   role: Figure;
   emptyRole: Figure;
@@ -143,6 +145,7 @@ async function measure(
     };
     if (r.code !== 0) throw new Error(`salty apply ${VARIANTS[v].join(" ")} failed: ${r.stderr}`);
     const report = JSON.parse(r.stdout) as {
+      elapsed: number;
       hosts: Array<{ changed: number; roles: Array<{ role: string; elapsed: number }> }>;
     };
     if (report.hosts.some((h) => h.changed > 0))
@@ -150,7 +153,7 @@ async function measure(
         `W1 packages: a no-change apply changed something: ${existsSync(agentLog) ? readFileSync(agentLog, "utf8").slice(-2000) : r.stdout.slice(0, 2000)}`,
       );
     const role = report.hosts[0]?.roles.find((x) => x.role === "packages")?.elapsed;
-    return { wall: r.wall, cpu, role };
+    return { wall: r.wall, elapsed: report.elapsed, cpu, role };
   };
   c.apply();
   await settle();
@@ -161,7 +164,8 @@ async function measure(
   const roleMs: number[] = [],
     emptyRoleMs: number[] = [],
     delta: number[] = [],
-    calls: number[] = [];
+    calls: number[] = [],
+    elapsedDelta: number[] = [];
   const rounds = Math.max(env.runs * 6, 30);
   for (let i = 0; i < rounds; i++) {
     // The six orders in turn: no variant always runs after (or before) another.
@@ -176,6 +180,7 @@ async function measure(
       }
     }
     delta.push(got.with.wall - got.without.wall), calls.push(got.with.wall - got.empty.wall);
+    elapsedDelta.push(got.with.elapsed - got.without.elapsed);
     if (got.with.role !== undefined) roleMs.push(got.with.role);
     if (got.empty.role !== undefined) emptyRoleMs.push(got.empty.role);
   }
@@ -185,6 +190,7 @@ async function measure(
     with: figure(wall.with),
     delta: figure(delta).median,
     calls: figure(calls).median,
+    elapsedDelta: figure(elapsedDelta).median,
     role: figure(roleMs),
     emptyRole: figure(emptyRoleMs),
     cpu,
@@ -383,7 +389,7 @@ export async function runW1Pkg(env: BenchEnv): Promise<W1PkgResult | undefined> 
   result ??= await onThisMachine(env, join(dir, "here"), why!);
   if (result)
     env.say(
-      `W1 packages: no change ${ms(result.without.median)} without, ${ms(result.with.median)} with 20 packages and 5 services; the role with no calls ${ms(result.empty.median)}; differences in a round ${ms(result.delta)} (the role), ${ms(result.calls)} (its calls); the packages role itself ${ms(result.role.median)} on the agent (${ms(result.emptyRole.median)} with no calls); CPU per apply (client+master+agent+system) ${[result.cpu.without, result.cpu.empty, result.cpu.with].map((x) => `${ms(x.total)} (${[x.client, x.master, x.agent, x.system].map((y) => (y * 1e3).toFixed(1)).join("+")})`).join(", ")} (${result.systemd === "nspawn" ? `a real systemd, booted with systemd-nspawn${result.bus === undefined ? "" : result.bus ? "; asked over its private socket" : "; NOT over its private socket"}` : "the recorded systemctl double"})`,
+      `W1 packages: no change ${ms(result.without.median)} without, ${ms(result.with.median)} with 20 packages and 5 services; the role with no calls ${ms(result.empty.median)}; differences in a round ${ms(result.delta)} (the role), ${ms(result.calls)} (its calls), ${ms(result.elapsedDelta)} (the role, the apply's elapsed); the packages role itself ${ms(result.role.median)} on the agent (${ms(result.emptyRole.median)} with no calls); CPU per apply (client+master+agent+system) ${[result.cpu.without, result.cpu.empty, result.cpu.with].map((x) => `${ms(x.total)} (${[x.client, x.master, x.agent, x.system].map((y) => (y * 1e3).toFixed(1)).join("+")})`).join(", ")} (${result.systemd === "nspawn" ? `a real systemd, booted with systemd-nspawn${result.bus === undefined ? "" : result.bus ? "; asked over its private socket" : "; NOT over its private socket"}` : "the recorded systemctl double"})`,
     );
   return result;
 }
