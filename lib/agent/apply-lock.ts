@@ -24,7 +24,7 @@ export class ApplyLock {
    * Admit a role request of `session` (to `master`); throws E_HOST_BUSY while another session's
    * apply holds the host. Returns what to call once the role has run.
    */
-  enter(session: object, master: string, req: RunRoleRequest): () => void {
+  enter(session: object, master: string, req: Pick<RunRoleRequest, "apply" | "last">): () => void {
     if (!req.apply) return () => {}; // an older master: no apply id, nothing to hold
     const h = this.holder;
     if (h && h.session !== session) {

@@ -13,12 +13,15 @@ import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { failedReport } from "./failed-report.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 import { useColdCodeJitPolicy } from "../jit-policy.ts";
+import { RequestDecoder, isPacked, type PackedRoleRequest } from "./role-request.ts";
 
 declare const self: Worker;
 
 useColdCodeJitPolicy();
 
 let execute: ReturnType<typeof createExecutor> | undefined;
+/** Requests that come as bytes are decoded here; their large values are kept for the worker's life. */
+const requests = new RequestDecoder();
 let nextId = 1;
 const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
@@ -50,13 +53,16 @@ function capsFor(runId: number): RoleCaps {
   };
 }
 
-async function runOne(runId: number, req: RunRoleRequest): Promise<void> {
+async function runOne(runId: number, received: RunRoleRequest | PackedRoleRequest): Promise<void> {
   let report: RoleReport;
+  let req: RunRoleRequest | undefined;
   try {
+    req = isPacked(received) ? requests.unpack(received) : received;
     report = await execute!(req, capsFor(runId));
   } catch (err) {
-    // The runner reports a role's failures itself; this is for a bug in it, so that the queue goes on.
-    report = maskReport(failedReport(req.role, errorMessage(err)), masker(req.secrets));
+    // The runner reports a role's failures itself; this is for a bug in it (or a request that could
+    // not be read), so that the queue goes on.
+    report = maskReport(failedReport(received.role, errorMessage(err)), masker(req?.secrets));
   }
   post({ type: "done", runId, report });
 }

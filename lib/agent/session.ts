@@ -24,6 +24,7 @@ import { fileStubs, type FileProtocol } from "../wire/file-methods.ts";
 import { SharedHostsStore } from "./shared-hosts.ts";
 import { remoteExec } from "./remote-exec.ts";
 import type { ApplyLock } from "./apply-lock.ts";
+import { isPacked, readHead, type PackedRoleRequest } from "./role-request.ts";
 
 /** What this build can do, said at hello (wire/api.ts Capabilities). */
 const CAPABILITIES: Capabilities = { pipelining: true, sharedHosts: true, knownFiles: true };
@@ -44,6 +45,8 @@ export interface RoleCaps {
  */
 export type RoleExecutor = ((req: RunRoleRequest, caps: RoleCaps) => Promise<RoleReport>) & {
   inOrder?: true;
+  /** It takes requests as the bytes they came in (agent/role-request.ts): this thread then decodes only their head. */
+  packed?: (req: PackedRoleRequest, caps: RoleCaps) => Promise<RoleReport>;
 };
 
 export interface AgentSessionDeps {
@@ -81,34 +84,40 @@ export function serially<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
 /** Serve the master on `link` until it closes; resolves with why it closed. */
 export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Promise<string> {
   const shared = new SharedHostsStore();
-  const execute = (req: RunRoleRequest) =>
-    deps.execute(
-      req,
-      req.stream
-        ? {
-            ...caps,
-            result: (result) =>
-              rpc.notify("role.result", { apply: req.apply ?? "", role: req.role, result }),
-          }
-        : caps,
-    );
+  const execute = (req: RunRoleRequest | PackedRoleRequest) => {
+    const c: RoleCaps = req.stream
+      ? {
+          ...caps,
+          result: (result) =>
+            rpc.notify("role.result", { apply: req.apply ?? "", role: req.role, result }),
+        }
+      : caps;
+    return isPacked(req) ? deps.execute.packed!(req, c) : deps.execute(req, c);
+  };
   const run = deps.execute.inOrder ? execute : serially(execute);
   const token = {};
   const locked = deps.applyLock;
   const runLocked = locked
-    ? (req: RunRoleRequest) => {
+    ? (req: RunRoleRequest | PackedRoleRequest) => {
         const done = locked.lock.enter(token, locked.master, req);
         return run(req).finally(done);
       }
     : run;
-  const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(link, {
-    "role.run": (req) => runLocked(shared.attach(req)),
-    "cmd.run": remoteExec({
-      allowed: deps.remoteExec !== false,
-      send: (o) => rpc.notify("cmd.output", o),
-    }),
-    ping: () => null,
-  });
+  const rpc: Rpc<AgentApi, MasterApi> = new Rpc<AgentApi, MasterApi>(
+    link,
+    {
+      "role.run": (req) => runLocked(shared.attach(req)),
+      "cmd.run": remoteExec({
+        allowed: deps.remoteExec !== false,
+        send: (o) => rpc.notify("cmd.output", o),
+      }),
+      ping: () => null,
+    },
+    undefined,
+    deps.execute.packed
+      ? { "role.run": (params) => runLocked(shared.attach(readHead(params))) }
+      : undefined,
+  );
   const caps: RoleCaps = {
     files: rpcFileSource(rpc),
     serverShell: (req) =>

@@ -9,20 +9,21 @@
 import type { HostInfo } from "salty";
 import { ProtocolError } from "../errors.ts";
 import { decode } from "../wire/codec.ts";
-import type { RunRoleRequest } from "../wire/api.ts";
+import type { RunRoleRequest, SharedHostsRef } from "../wire/api.ts";
 
 /** Per connection (main thread): every request leaves with the hosts' bytes, whichever worker runs it. */
 export class SharedHostsStore {
   private digest: string | undefined;
   private packed: Uint8Array | undefined;
 
-  attach(req: RunRoleRequest): RunRoleRequest {
+  attach<R extends { sharedHosts?: SharedHostsRef }>(req: R): R {
     const ref = req.sharedHosts;
     if (!ref) return req;
     if (ref.packed) {
       this.digest = ref.digest;
-      this.packed = ref.packed;
-      return req;
+      // Its own buffer: a view would keep the whole frame it came in, and clone it with each request.
+      this.packed = new Uint8Array(ref.packed);
+      return { ...req, sharedHosts: { digest: ref.digest, packed: this.packed } };
     }
     if (ref.digest !== this.digest || !this.packed)
       throw new ProtocolError(

@@ -10,6 +10,9 @@
 // crashes, the running role fails and the roles queued behind it, which never
 // started, go to a new worker.
 //
+// A request that arrives as bytes (agent/role-request.ts) is moved to the
+// worker, which decodes it; only its head is read on this thread.
+//
 // The worker asks for files and serverShell through messages answered here.
 // An idle agent gives memory back: garbage is collected in both threads after
 // timing.idleGcMs without a role, and the worker itself, with its caches, is
@@ -23,6 +26,7 @@ import type { RoleCaps, RoleExecutor } from "./session.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { callFile, isFileMethod } from "../wire/file-methods.ts";
 import { failedReport } from "./failed-report.ts";
+import { isPacked, type PackedRoleRequest } from "./role-request.ts";
 
 declare const SALTY_COMMIT: string | undefined;
 
@@ -41,7 +45,7 @@ const GRACE_MS = 2_000;
 
 interface Run {
   id: number;
-  req: RunRoleRequest;
+  req: RunRoleRequest | PackedRoleRequest;
   caps: RoleCaps;
   resolve: (r: RoleReport) => void;
   /** Set once the run is at the head of the queue, i.e. running. */
@@ -86,13 +90,13 @@ class WorkerExecutor {
 
   constructor(private readonly opts: { pathPrefix: string; keyroot?: string }) {}
 
-  execute(req: RunRoleRequest, caps: RoleCaps): Promise<RoleReport> {
+  execute(req: RunRoleRequest | PackedRoleRequest, caps: RoleCaps): Promise<RoleReport> {
     this.idle.stop();
     const worker = (this.worker ??= this.start());
     return new Promise<RoleReport>((resolve) => {
       const run: Run = { id: this.nextRun++, req, caps, resolve };
       this.queue.push(run);
-      send(worker, { type: "run", runId: run.id, req });
+      sendRun(worker, run);
       if (this.queue.length === 1) this.begin(run);
     });
   }
@@ -145,7 +149,7 @@ class WorkerExecutor {
     if (head) this.finish(head, failedReport(head.req.role, why, ranFor(head)));
     if (!this.queue.length) return;
     const w = (this.worker = this.start());
-    for (const run of this.queue) send(w, { type: "run", runId: run.id, req: run.req });
+    for (const run of this.queue) sendRun(w, run);
     this.begin(this.queue[0]!);
   }
 
@@ -214,12 +218,24 @@ export function createWorkerExecutor(opts: {
   const executor = new WorkerExecutor(opts);
   return Object.assign((req: RunRoleRequest, caps: RoleCaps) => executor.execute(req, caps), {
     inOrder: true as const,
+    packed: (req: PackedRoleRequest, caps: RoleCaps) => executor.execute(req, caps),
     close: () => executor.close(),
   });
 }
 
 function send(w: Worker, msg: ToWorker, transfer: ArrayBuffer[] = []): void {
   w.postMessage(msg, transfer);
+}
+
+/**
+ * A request's bytes are moved, not cloned: a copy of them (they may be a view into a buffer shared
+ * with other data; `new Uint8Array` copies, a Buffer's slice() would not), so that this thread
+ * still has them for a new worker if this one is lost.
+ */
+function sendRun(w: Worker, run: Run): void {
+  if (!isPacked(run.req)) return send(w, { type: "run", runId: run.id, req: run.req });
+  const packed = new Uint8Array(run.req.packed);
+  send(w, { type: "run", runId: run.id, req: { ...run.req, packed } }, [packed.buffer]);
 }
 
 function serve(

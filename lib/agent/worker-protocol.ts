@@ -3,10 +3,11 @@
 import type { Result } from "salty";
 import type { RoleReport, RunRoleRequest } from "../wire/api.ts";
 import type { FileMethod } from "../wire/file-methods.ts";
+import type { PackedRoleRequest } from "./role-request.ts";
 
 export type ToWorker =
   | { type: "init"; pathPrefix: string; keyroot?: string }
-  | { type: "run"; runId: number; req: RunRoleRequest }
+  | { type: "run"; runId: number; req: RunRoleRequest | PackedRoleRequest }
   /** Nothing to run for a while: collect garbage now, while it costs nobody anything. */
   | { type: "gc" }
   | { type: "reply"; id: number; ok: true; value: unknown }

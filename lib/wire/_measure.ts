@@ -3,7 +3,8 @@
 // nesting depth, no extension types) *before* the decoder builds any object,
 // so that a hostile frame (33 million empty maps in 32 MiB) costs at most
 // `nodes` steps and is refused without taking memory. Strings and binaries are
-// skipped by their length. Pure: no I/O. Private to codec.ts.
+// skipped by their length. Pure: no I/O. Private to wire/: codec.ts, and
+// rpc.ts for the requests it hands on undecoded.
 
 import { ProtocolError } from "../errors.ts";
 

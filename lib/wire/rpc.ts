@@ -6,11 +6,14 @@
 // never inspect an error field. A malformed message drops the connection, and
 // so does one over the limits of its kind (`Inbound`): a peer's requests, and
 // its replies to each of our calls, are measured before they are decoded.
+// A method given an undecoded handler (`Undecoded`) gets its params as the
+// measured bytes: its handler decodes what it needs, where it needs it.
 
 import { SaltyError, ProtocolError, errorMessage } from "../errors.ts";
 import { timing } from "../constants.ts";
 import { log } from "../log.ts";
 import { decode, encode, frameLimits, type DecodeLimits } from "./codec.ts";
+import { measure } from "./_measure.ts";
 import type { FrameLink } from "./link.ts";
 
 export type Method<P, R> = { params: P; result: R };
@@ -31,6 +34,15 @@ const REQ = 0,
   OK = 1,
   ERR = 2,
   NOTE = 3;
+
+/**
+ * Handlers that take a request's params as bytes, measured against the limits of requests but not
+ * decoded (the agent's role requests: agent/role-request.ts). Only for `[0, id, method, params]`
+ * with a short method name, which is what this module sends.
+ */
+export type Undecoded<A extends Api> = {
+  [M in keyof A]?: (params: Uint8Array) => Promise<A[M]["result"]>;
+};
 
 /** How much a peer may send: its requests, notifications and error replies; and its successful reply to each method we call. */
 export interface Inbound {
@@ -83,6 +95,7 @@ export class Rpc<Local extends Api, Remote extends Api> {
     readonly link: FrameLink,
     private handlers: Handlers<Local>,
     private inbound: Inbound = TRUSTED,
+    private undecoded?: Undecoded<Local>,
   ) {
     link.onFrame((f) => this.receive(f));
     link.onClose((reason) => this.closed(reason));
@@ -134,6 +147,8 @@ export class Rpc<Local extends Api, Remote extends Api> {
   private receive(frame: Uint8Array): void {
     this.lastSeen = performance.now();
     const head = peekHead(frame);
+    const raw = head?.kind === REQ && this.undecoded ? this.undecodedRequest(frame) : undefined;
+    if (raw) return this.serveUndecoded(frame, raw);
     const waiting =
       head?.kind === OK && head.id !== undefined ? this.pending.get(head.id) : undefined;
     let msg: unknown;
@@ -151,6 +166,35 @@ export class Rpc<Local extends Api, Remote extends Api> {
     } catch (err) {
       this.protocolError(err);
     }
+  }
+
+  /** `[0, id, method, params]` (a fixarray of 4, a fixstr method) for a method with an undecoded handler. */
+  private undecodedRequest(
+    f: Uint8Array,
+  ): { id: number; method: string; params: number } | undefined {
+    if (f[0] !== 0x94 || f[1] !== REQ) return undefined;
+    const t = f[2]!;
+    const at = t <= 0x7f ? 3 : t === 0xcc ? 4 : t === 0xcd ? 5 : t === 0xce ? 7 : 0;
+    const n = (f[at] ?? 0) - 0xa0;
+    if (!at || n < 1 || n > 31 || at + 1 + n >= f.length) return undefined;
+    const method = String.fromCharCode(...f.subarray(at + 1, at + 1 + n));
+    if (!Object.hasOwn(this.undecoded!, method)) return undefined;
+    const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
+    const id = t <= 0x7f ? t : t === 0xcc ? f[3]! : t === 0xcd ? v.getUint16(3) : v.getUint32(3);
+    return { id, method, params: at + 1 + n };
+  }
+
+  /** Measured as every request is (a malformed one drops the connection), then handed on as bytes. */
+  private serveUndecoded(frame: Uint8Array, r: { id: number; method: string; params: number }) {
+    try {
+      measure(frame, this.inbound.request);
+    } catch (err) {
+      if (err instanceof SaltyError && err.code === "E_TOO_LARGE")
+        return this.refuse({ kind: REQ, id: r.id }, errorMessage(err));
+      return this.protocolError(err);
+    }
+    const handler = (this.undecoded as Record<string, (p: Uint8Array) => unknown>)[r.method]!;
+    void this.serve(r.id, r.method, frame.subarray(r.params), handler);
   }
 
   private protocolError(err: unknown): void {
@@ -196,13 +240,17 @@ export class Rpc<Local extends Api, Remote extends Api> {
     throw new ProtocolError(`unknown message kind ${String(kind)}`, "E_SHAPE");
   }
 
-  private async serve(id: number | undefined, method: string, params: unknown): Promise<void> {
-    const handler = Object.hasOwn(this.handlers, method)
-      ? (this.handlers as Record<string, (p: unknown) => unknown>)[method]
-      : undefined;
+  private async serve(
+    id: number | undefined,
+    method: string,
+    params: unknown,
+    handler = Object.hasOwn(this.handlers, method)
+      ? (this.handlers as Record<string, (p: never) => unknown>)[method]
+      : undefined,
+  ): Promise<void> {
     try {
       if (!handler) throw new RpcError(`unknown method ${method}`, "E_UNKNOWN_METHOD");
-      const result = await handler(params);
+      const result = await handler(params as never);
       if (id !== undefined && !this.isClosed) this.link.send(encode([OK, id, result ?? null]));
     } catch (err) {
       const code = err instanceof SaltyError ? err.code : "E_INTERNAL";

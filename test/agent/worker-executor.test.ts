@@ -7,6 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createWorkerExecutor } from "../../lib/agent/worker-executor.ts";
+import { readHead } from "../../lib/agent/role-request.ts";
+import { encode } from "../../lib/wire/codec.ts";
 import type { RoleCaps } from "../../lib/agent/session.ts";
 import type { RunRoleRequest } from "../../lib/wire/api.ts";
 import { setLogSink } from "../../lib/log.ts";
@@ -93,6 +95,36 @@ describe("worker executor", () => {
       );
       expect(after.results).toEqual([]);
       expect(readFileSync(log, "utf8")).toBe("start spin\nstart after\nend after\n");
+    } finally {
+      execute.close();
+    }
+  }, 15_000);
+
+  test("requests that come as bytes are decoded in the worker; those behind a stuck one go to a new worker intact", async () => {
+    const { prefix, log } = sandbox();
+    const execute = createWorkerExecutor({ pathPrefix: prefix });
+    // As the connection has them: views into a Buffer that may share its memory with other data.
+    const neighbour = Buffer.from("the pool's other tenant");
+    const asBytes = (r: RunRoleRequest) =>
+      execute.packed!(readHead(Buffer.from(encode(r)).subarray(0)), caps);
+    try {
+      const spin = { ...logging("spin", log, 0, "while (true) {}"), timeoutMs: 100 };
+      const reports = await Promise.all([
+        asBytes(logging("first", log, 5)),
+        asBytes(spin),
+        asBytes(logging("after", log, 5)),
+        asBytes(logging("last", log, 5)),
+      ]);
+      expect(reports.map((r) => [r.role, r.results.map((x) => x.error)])).toEqual([
+        ["first", []],
+        ["spin", ["roles/spin.ts: timed out after 0.1s (the role did not yield; it was stopped)"]],
+        ["after", []],
+        ["last", []],
+      ]);
+      expect(readFileSync(log, "utf8")).toBe(
+        "start first\nend first\nstart spin\nstart after\nend after\nstart last\nend last\n",
+      );
+      expect(neighbour.toString()).toBe("the pool's other tenant");
     } finally {
       execute.close();
     }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Rpc, RpcError, type Method } from "../../lib/wire/rpc.ts";
 import { memoryPair } from "../../lib/wire/memory.ts";
-import { encode } from "../../lib/wire/codec.ts";
+import { decode, encode } from "../../lib/wire/codec.ts";
 import { SaltyError } from "../../lib/errors.ts";
 
 type A = {
@@ -120,5 +120,51 @@ describe("rpc: messages over the limits of their kind (lib/wire/inbound.ts)", ()
     b.link.send(Uint8Array.from([0x94, 0x00, 0x01, 0xc1]));
     await new Promise<void>((r) => a.onClose(() => r()));
     expect(a.isClosed).toBe(true);
+  });
+});
+
+describe("rpc: undecoded handlers (the agent's role requests)", () => {
+  const tiny = { bytes: 200, nodes: 50, str: 100, bin: 100, array: 20, map: 10, depth: 8 };
+  function undecoded() {
+    const [la, lb] = memoryPair();
+    const got: Uint8Array[] = [];
+    const a = new Rpc<A, B>(
+      la,
+      { add: () => -1, fail: () => null, slow: (s) => String(s) },
+      { request: tiny, reply: () => tiny },
+      {
+        add: async (params) => {
+          got.push(params);
+          const { a, b } = decode(params) as { a: number; b: number };
+          return a + b;
+        },
+      },
+    );
+    const b = new Rpc<B, A>(lb, { echo: async (s) => s });
+    return { a, b, got };
+  }
+
+  test("the handler gets the params as their msgpack bytes, whatever the width of its id; other methods are decoded", async () => {
+    const { b, got } = undecoded();
+    const sums: Promise<number>[] = [];
+    // Call ids 1, 151 and 301: a fixint, a uint8 and a uint16 on the wire.
+    for (const n of [1, 2, 3]) {
+      sums.push(b.call("add", { a: n, b: 10 }));
+      for (let i = 0; i < 149; i++) void b.call("slow", 1);
+    }
+    expect(await Promise.all(sums)).toEqual([11, 12, 13]);
+    expect(got.map((p) => [...p])).toEqual([1, 2, 3].map((n) => [...encode({ a: n, b: 10 })]));
+    expect(await b.call("slow", "x" as never)).toBe("x");
+  });
+
+  test("its requests are measured all the same: too large is refused, malformed drops the connection", async () => {
+    const { a, b, got } = undecoded();
+    const err = await b.call("add", { a: 1, b: 2, pad: "x".repeat(300) } as never).catch((e) => e);
+    expect(err.code).toBe("E_TOO_LARGE");
+    expect(await b.call("add", { a: 1, b: 2 })).toBe(3);
+    // [0, 9, "add", <a map of one entry whose key is a byte that starts no value>]
+    b.link.send(Uint8Array.from([0x94, 0x00, 0x09, 0xa3, 0x61, 0x64, 0x64, 0x81, 0xc1, 0x01]));
+    await new Promise<void>((r) => a.onClose(() => r()));
+    expect(got).toHaveLength(1);
   });
 });
