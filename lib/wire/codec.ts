@@ -2,12 +2,15 @@
 // custom revivers from the network), and every message is first measured
 // against the limits of its kind (_measure.ts: values in all, string, binary,
 // array and map sizes, nesting) without allocating, so that decoding work and
-// memory per frame are bounded; decode errors become ProtocolError. Pure: no I/O.
+// memory per frame are bounded; then decoded by _decode.ts, which relies on
+// that (the library's decoder only for what it gives back); decode errors
+// become ProtocolError. Encoding is the library's. Pure: no I/O.
 
 import { Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
 import { limits } from "../constants.ts";
 import { ProtocolError } from "../errors.ts";
 import { measure, type DecodeLimits } from "./_measure.ts";
+import { NotPlain, decodeMeasured } from "./_decode.ts";
 
 export type { DecodeLimits } from "./_measure.ts";
 
@@ -53,8 +56,9 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  * decodes those under 200 bytes in a JavaScript loop: salty's code runs
  * mostly in the interpreter (lib/jit-policy.ts), where that loop is slow
  * (an 11.5 KB apply report: 0.57 -> 0.38 ms of CPU each, decoded 200 times;
- * docs/performance.md). Map keys keep the library's cache; limits, bounds and
- * errors are the library's own (it is called for anything out of the ordinary).
+ * docs/performance.md), as _decode.ts has them. Map keys keep the library's
+ * cache; limits, bounds and errors are the library's own (it is called for
+ * anything out of the ordinary).
  */
 function nativeStrings(d: Decoder): void {
   const r = d as unknown as StringReader;
@@ -97,6 +101,11 @@ function decoderFor(lim: DecodeLimits): Decoder {
   return d;
 }
 
+/** The library's decoder as set up here (no measuring, its own errors): what _decode.ts gives back, and the tests' reference. */
+export function libraryDecode(bytes: Uint8Array, lim: DecodeLimits = frameLimits): unknown {
+  return decoderFor(lim).decode(bytes);
+}
+
 export function encode(value: unknown): Uint8Array {
   return encoder.encode(value);
 }
@@ -104,7 +113,13 @@ export function encode(value: unknown): Uint8Array {
 export function decode(bytes: Uint8Array, lim: DecodeLimits = frameLimits): unknown {
   measure(bytes, lim);
   try {
-    return decoderFor(lim).decode(bytes);
+    // Measured, so decoded by _decode.ts; the library only for what that gives back (NotPlain).
+    try {
+      return decodeMeasured(bytes);
+    } catch (err) {
+      if (!(err instanceof NotPlain)) throw err;
+    }
+    return libraryDecode(bytes, lim);
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
     throw new ProtocolError(
