@@ -2,12 +2,14 @@
 // packages variant measures service() against a real systemd and pkg() against
 // that root's own dpkg database). The root is the cached debootstrap root of
 // scripts/systemd-host-test.sh (scripts/_debian-root.sh's cached_root; built
-// once when missing), copied, so the cache stays pristine. nspawn runs as PID 1
-// of a PID namespace of its own (unshare --kill-child): killing that unshare
-// takes the whole container down, even when nspawn could not power it off
-// (a SIGKILLed nspawn leaves its container running). Bench-only.
+// once when missing), booted with a directory of the bench's own files over it
+// (overlayfs, mounted in a mount namespace of the container's: the cache stays
+// pristine, nothing is copied, nothing stays mounted). nspawn runs as PID 1 of
+// a PID namespace of its own (unshare --kill-child): killing that unshare
+// takes the whole container down, even when nspawn could not power it off (a
+// SIGKILLed nspawn leaves its container running). Bench-only.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { daemon, stop, stopAtExit } from "./_procs.ts";
@@ -78,32 +80,36 @@ const childOf = (pid: number): number | undefined => {
 
 export class Machine {
   private stopped?: Promise<void>;
-  private constructor(
-    readonly root: string,
-    private readonly p: Subprocess,
-  ) {}
+  private constructor(private readonly p: Subprocess) {}
 
-  /** Boots `root` (the host's network: 127.0.0.1 is the host's); the container's output in `log`. */
-  static boot(root: string, log: string): Machine {
+  /**
+   * Boots `lower` with the files of `upper` over it (what the container writes
+   * lands in `upper` too), with the host's network: 127.0.0.1 is the host's.
+   * The container's output in `log`.
+   */
+  static boot(lower: string, upper: string, log: string): Machine {
+    const [work, root] = [`${upper}.work`, `${upper}.root`];
+    for (const d of [upper, work, root]) mkdirSync(d, { recursive: true });
     const p = daemon(
       [
         "unshare",
+        "--mount",
         "--pid",
         "--fork",
         "--kill-child",
         "--",
-        "systemd-nspawn",
-        "--boot",
-        "--quiet",
-        "--register=no",
-        "--keep-unit",
-        "--console=passive",
-        "-D",
+        "sh",
+        "-c",
+        'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && exec systemd-nspawn --boot --quiet --register=no --keep-unit --console=passive -D "$4"',
+        "sh",
+        lower,
+        upper,
+        work,
         root,
       ],
       log,
     );
-    const m = new Machine(root, p);
+    const m = new Machine(p);
     stopAtExit(() => m.stop());
     return m;
   }
