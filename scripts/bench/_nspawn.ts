@@ -44,12 +44,15 @@ export function debianRoot(): string {
         CACHE: process.env.SALTY_FRESH_HOST_CACHE ?? "/var/tmp/salty-fresh-host",
         SUITE: process.env.SALTY_DEBIAN_SUITE ?? "bookworm",
       },
-      stderr: "pipe",
+      // What it does (a debootstrap of minutes the first time) and why it failed, as it says it.
+      stderr: "inherit",
     },
   );
   const root = p.stdout.toString().trim();
   if (p.exitCode !== 0 || !existsSync(join(root, "lib/systemd/systemd")))
-    throw new Error(`no Debian root with systemd: ${p.stderr.toString().trim().slice(-500)}`);
+    throw new Error(
+      `no Debian root with systemd (scripts/_debian-root.sh's cached_root: exit ${p.exitCode})`,
+    );
   return root;
 }
 
