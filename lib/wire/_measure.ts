@@ -66,13 +66,20 @@ export function measure(b: Uint8Array, lim: DecodeLimits): void {
       throw codecError(`message nested deeper than ${lim.depth} levels`);
     open.push(members);
   };
+  const end = b.length;
   do {
     // The value read now is one member of the innermost open container.
     if (open.length) open[open.length - 1]!--;
     if (++nodes > lim.nodes) throw tooLarge(`message of more than ${lim.nodes} values`);
-    need(1);
+    if (pos >= end) throw codecError("malformed message: truncated");
     const t = b[pos++]!;
-    if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) {
+    // The commonest first, without a call (the interpreter runs most of salty's code: lib/jit-policy.ts).
+    if (t >= 0xa0 && t <= 0xbf) {
+      const n = t & 0x1f;
+      if (pos + n > end) throw codecError("malformed message: truncated");
+      if (n > lim.str) throw tooLarge(`string of ${n} bytes exceeds the limit of ${lim.str}`);
+      pos += n;
+    } else if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) {
       // fixint, nil, bool: nothing follows
     } else if (t <= 0x8f) container(t & 0x0f, true);
     else if (t <= 0x9f) container(t & 0x0f, false);

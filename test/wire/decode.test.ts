@@ -178,3 +178,29 @@ describe("the same values as the library's decoder", () => {
     expect(decode(encode({ "\ufffd": 1 }))).toEqual({ "\ufffd": 1 });
   });
 });
+
+describe("short strings measured first, as every other value", () => {
+  const lim = { bytes: 1000, nodes: 50, str: 20, bin: 20, array: 10, map: 5, depth: 4 };
+  const outcome = (bytes: number[]) => {
+    try {
+      return decode(new Uint8Array(bytes), lim);
+    } catch (err) {
+      return `${(err as { code?: string }).code}: ${(err as Error).message}`;
+    }
+  };
+  const x = (n: number) => new Array(n).fill(0x78);
+
+  test("a string of 21 bytes in a short header is past a limit of 20; 20 is within", () => {
+    expect(outcome([0xb5, ...x(21)])).toBe(
+      "E_TOO_LARGE: string of 21 bytes exceeds the limit of 20",
+    );
+    expect(outcome([0x91, 0xb4, ...x(20)])).toEqual(["x".repeat(20)]);
+  });
+
+  test("a short string cut off is malformed, not large; so is one with bytes after it", () => {
+    expect(outcome([0xb5, ...x(3)])).toBe("E_CODEC: malformed message: truncated");
+    expect(outcome([0x92, 0xa3, ...x(3)])).toBe("E_CODEC: malformed message: truncated");
+    expect(outcome([0xa1, 0x78, 0x78])).toBe("E_CODEC: malformed message: 1 bytes after the value");
+    expect(outcome([0x81, 0xa1, 0x61])).toBe("E_CODEC: malformed message: truncated");
+  });
+});
