@@ -9,7 +9,6 @@ import { printLines } from "../lib/client/print.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
 import { resumeHint } from "../lib/client/rollout-format.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
-import { targetText } from "../lib/inventory/resolve.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
 import { io } from "./_io.ts";
 
@@ -104,7 +103,7 @@ export default defineCommand({
         : {};
     const progress = new ProgressLine(io().stderr);
     let job: string | undefined;
-    const opts = { dryRun: !!args["dry-run"], ...(target ? { target: targetText(target) } : {}) };
+    const opts = { dryRun: !!args["dry-run"], ...(target ? { target: target.text } : {}) };
     // Each host's block as it is done, unless the whole report is wanted at once (--json, --sort).
     const stream = args["json-stream"] ? new JsonStream() : undefined;
     const live =

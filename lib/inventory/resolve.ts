@@ -170,10 +170,6 @@ function planRoles(names: string[], tags: readonly string[], args: ApplyArgs): P
   });
 }
 
-export function targetText(target: Target): string {
-  return target.text;
-}
-
 /** `factsOf`: the validated facts of connected agents, for fact: targets (none: no fact: leaf matches). */
 export function scopeApply(
   inv: ValidInventory,
