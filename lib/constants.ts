@@ -10,6 +10,8 @@ export const limits = {
   /** Handshakes in progress at once, in all and per source address. */
   maxPendingHandshakes: 256,
   maxPendingPerAddress: 32,
+  /** Connections waiting for a handshake slot (a reconnect storm's): nothing of theirs is read meanwhile; past it, the oldest is dropped. */
+  maxWaitingHandshakes: 4096,
   /** Handshakes one source address may start at once; then one per timing.handshakeRefillMs. */
   handshakeBurst: 32,
   /** Bytes queued for a peer that does not read before its connection is dropped (bulk senders await drained()). */
@@ -64,6 +66,10 @@ export const limits = {
 
 export const timing = {
   handshakeTimeoutMs: 10_000,
+  /** At the cap of handshakes in progress, a peer that has said nothing for this long gives its slot to one waiting. */
+  handshakeHelloGraceMs: 500,
+  /** …and one that said hello but has not proved its key for this long (its signature is spent: evicted last). */
+  handshakeProofGraceMs: 2_000,
   /** One more handshake per source address after this long (limits.handshakeBurst at once): 20 a second. */
   handshakeRefillMs: 50,
   /** A TCP connect that has not completed after this fails. */

@@ -1,7 +1,14 @@
 // The master's guarded TCP entrance: every accepted socket must finish the
 // secure handshake within timing.handshakeTimeoutMs; handshakes in progress
-// are capped per source address (an IPv6 /64 counts as one) and in all, where
-// the oldest peer that has proved no key yet makes room for a newcomer; and
+// are capped in all (past the cap, newcomers wait in line, nothing of theirs
+// read, and take a slot first come first served; the line is bounded, its
+// oldest dropped when full, and none waits past half the handshake timeout) and per source
+// address (an IPv6 /64 counts as one; those waiting count too). A slot
+// is taken back from the oldest peer that has said nothing for
+// timing.handshakeHelloGraceMs, else from the oldest that said hello and owes
+// its proof for timing.handshakeProofGraceMs, so silent peers cannot keep
+// known agents out while a storm's handshakes, half done, are not thrown
+// away for newcomers; a peer that has proved its key is never evicted. And
 // each address may start limits.handshakeBurst handshakes at once, then one
 // per timing.handshakeRefillMs (each costs the master a signature); a
 // handshake that proves a key accepted before gives its token back, so a
@@ -39,6 +46,8 @@ export interface SecureListener {
   port: number;
   /** Handshakes in progress now. */
   pending(): number;
+  /** Connections waiting for a handshake slot now. */
+  waiting(): number;
   /** Stop listening and drop every connection, established or not. */
   close(): Promise<void>;
 }
@@ -78,12 +87,23 @@ function rateLimitedLog(
 }
 
 export async function listenSecure(opts: SecureListenOptions): Promise<SecureListener> {
+  /** Connections from each address unit, in progress or waiting. */
   const perAddress = new Map<string, number>();
-  /** Handshakes whose peer has proved no key yet, oldest first: at the cap, the oldest makes room. */
-  const strangers = new Map<SocketLink, () => void>();
+  /** Handshakes in progress whose peer has said nothing yet, then those that said hello and owe their proof, oldest first. */
+  const silent = new Map<SocketLink, Slot>();
+  const proving = new Map<SocketLink, Slot>();
+  /** Connections waiting for a slot, oldest first: nothing of theirs is read until they get one. */
+  const waiting = new Map<SocketLink, { key: string; since: number }>();
   const hellos = new RateLimiter(limits.handshakeBurst, () => timing.handshakeRefillMs);
   let total = 0;
+  let ticker: ReturnType<typeof setInterval> | undefined;
   const noisy = rateLimitedLog(10);
+
+  const leave = (key: string) => {
+    const left = (perAddress.get(key) ?? 1) - 1;
+    if (left > 0) perAddress.set(key, left);
+    else perAddress.delete(key);
+  };
 
   const onLink = (raw: SocketLink) => {
     const key = addressKey(raw.remoteAddress);
@@ -93,6 +113,7 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
       noisy("secure.over_capacity", {
         peer: raw.peer,
         pending: total,
+        waiting: waiting.size,
         from_address: mine,
         reason: why,
       });
@@ -100,25 +121,50 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
     if (mine >= limits.maxPendingPerAddress)
       return refuse("too many pending handshakes from this address");
     if (!hellos.take(key)) return refuse("too many handshakes from this address lately");
-    // Full: the oldest stranger goes, rather than this newcomer. Silent peers then hold a slot for a
-    // while, never all of them for good, and a peer that has proved its key is never evicted.
-    if (total >= limits.maxPendingHandshakes && !evictOldest())
-      return refuse("too many pending handshakes");
+    // Full: wait in line, first come first served, rather than evict a handshake half done (in a
+    // reconnect storm, every newcomer evicting the oldest meant no handshake ever finished).
+    if (waiting.size === 0 && (total < limits.maxPendingHandshakes || evictOne()))
+      return admit(raw, key);
+    // The line full, its oldest goes (nothing of it was read): refusing the newcomer instead would let a flood
+    // from enough addresses keep every known agent out for as long as it lasts.
+    if (waiting.size >= limits.maxWaitingHandshakes) {
+      const [oldest, w] = waiting.entries().next().value!;
+      waiting.delete(oldest);
+      leave(w.key);
+      oldest.close("evicted: too many waiting handshakes");
+      noisy("secure.evicted", { peer: oldest.peer, pending: total, waiting: waiting.size });
+    }
+    perAddress.set(key, (perAddress.get(key) ?? 0) + 1); // not `mine`: the one dropped may have been of this address
+    waiting.set(raw, { key, since: performance.now() });
+    raw.onClose(() => {
+      if (waiting.delete(raw)) leave(key);
+    });
+    ticker ??= setInterval(pump, Math.max(10, Math.min(100, timing.handshakeHelloGraceMs / 2)));
+  };
+
+  /** Start the handshake of a connection that has its slot. */
+  const admit = (raw: SocketLink, key: string, counted = false) => {
     total++;
-    perAddress.set(key, mine + 1);
+    if (!counted) perAddress.set(key, (perAddress.get(key) ?? 0) + 1);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      strangers.delete(raw);
+      silent.delete(raw);
+      proving.delete(raw);
       total--;
-      const left = (perAddress.get(key) ?? 1) - 1;
-      if (left > 0) perAddress.set(key, left);
-      else perAddress.delete(key);
+      leave(key);
+      if (waiting.size) pump();
     };
-    strangers.set(raw, release);
+    const slot = { release, since: performance.now() };
+    silent.set(raw, slot);
+    const onHello = () => {
+      if (!silent.delete(raw)) return;
+      slot.since = performance.now();
+      proving.set(raw, slot);
+    };
     const decide = (peer: Peer) => {
-      strangers.delete(raw); // it proved a key: it waits for the decision, not evictable
+      proving.delete(raw); // it proved a key: it waits for the decision, not evictable
       return decideLogged(
         opts.decide,
         peer,
@@ -130,7 +176,7 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
         return d;
       });
     };
-    secureServer(raw, { identity: opts.identity, decide }).then(
+    secureServer(raw, { identity: opts.identity, decide, onHello }).then(
       ({ link, peer }) => {
         release();
         startSession(opts.onSession, link, peer);
@@ -143,17 +189,83 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
     );
   };
 
-  const evictOldest = (): boolean => {
-    const [oldest, release] = strangers.entries().next().value ?? [];
-    if (!oldest || !release) return false;
-    release();
-    oldest.close("evicted: too many pending handshakes");
-    noisy("secure.evicted", { peer: oldest.peer, pending: total });
-    return true;
+  /**
+   * Make room for one: the oldest peer that has said nothing for handshakeHelloGraceMs (silent peers
+   * cannot hold the entrance), else the oldest that said hello and has owed its proof for
+   * handshakeProofGraceMs. A peer that has proved its key is never evicted.
+   */
+  const evictOne = (): boolean => {
+    const now = performance.now();
+    for (const [queue, grace] of [
+      [silent, timing.handshakeHelloGraceMs],
+      [proving, timing.handshakeProofGraceMs],
+    ] as const) {
+      const [oldest, slot] = queue.entries().next().value ?? [];
+      if (!oldest || !slot || now - slot.since < grace) continue;
+      slot.release();
+      oldest.close("evicted: too many pending handshakes");
+      noisy("secure.evicted", { peer: oldest.peer, pending: total, waiting: waiting.size });
+      return true;
+    }
+    return false;
+  };
+
+  /** Give free (or freed) slots to those waiting, oldest first; drop those that waited too long. */
+  let pumping = false;
+  const pump = () => {
+    if (pumping) return; // an eviction below releases a slot: this loop gives it away, not a nested one
+    pumping = true;
+    try {
+      fill();
+    } finally {
+      pumping = false;
+    }
+  };
+  const fill = () => {
+    const now = performance.now();
+    // Past half the handshake timeout, the peer (whose clock is the same) would give up before finishing: a
+    // slot given now would spend a signature on a connection already abandoned. Refused, it backs off.
+    const patience = timing.handshakeTimeoutMs / 2;
+    for (const [raw, w] of waiting) {
+      if (now - w.since < patience) break;
+      waiting.delete(raw);
+      leave(w.key);
+      raw.close(`no handshake slot within ${patience / 1000}s`);
+      noisy("secure.over_capacity", {
+        peer: raw.peer,
+        pending: total,
+        waiting: waiting.size,
+        reason: "waited too long",
+      });
+    }
+    while (waiting.size && (total < limits.maxPendingHandshakes || evictOne())) {
+      const [raw, w] = waiting.entries().next().value!;
+      waiting.delete(raw);
+      admit(raw, w.key, true);
+    }
+    if (!waiting.size && ticker) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
   };
 
   const server = await listenTcp(opts.host, opts.port, onLink);
-  return { port: server.port, pending: () => total, close: server.close };
+  return {
+    port: server.port,
+    pending: () => total,
+    waiting: () => waiting.size,
+    close: () => {
+      if (ticker) clearInterval(ticker);
+      ticker = undefined;
+      return server.close();
+    },
+  };
+}
+
+interface Slot {
+  release(): void;
+  /** When it took its slot, then when it said hello. */
+  since: number;
 }
 
 /** Refusals go through the rate-limited log: strangers with fresh keys cost a handshake each, and must not flood it. */

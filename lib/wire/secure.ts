@@ -149,12 +149,15 @@ export function secureServer(
     identity: Identity;
     decide(peer: Peer): Decision | Promise<Decision>;
     timeoutMs?: number;
+    /** The peer's hello was well-formed and answered (the listener's eviction order: secure-listener.ts). */
+    onHello?(): void;
   },
 ): Promise<{ link: SealedLink; peer: Peer }> {
   return drive(link, opts.timeoutMs ?? timing.handshakeTimeoutMs, (ctl) => {
     ctl.expect((m1) => {
       const { m2, t } = hs.writeServerProof(m1, hs.readHello(m1), opts.identity);
       link.send(m2);
+      opts.onHello?.();
       ctl.expect((m3) => {
         const { claim, final } = hs.readClientProof(t, m3);
         const keys = hs.sessionKeys(t, final);

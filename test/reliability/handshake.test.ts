@@ -148,10 +148,14 @@ describe("1,000 connections opened at once by an unauthenticated peer", () => {
       const before = keyState();
       const sockets = await flood([...addresses], 1000);
       expect(sockets.length).toBeGreaterThan(900);
-      // Over the cap a connection is closed at once: most are gone long before the 2 s handshake timeout.
-      await Bun.sleep(500);
-      const open = sockets.filter((s) => !s.isClosed).length;
-      expect(open).toBeLessThanOrEqual(addresses.length === 1 ? 32 : 256);
+      // Past the address's share a connection is closed at once; past the global cap it waits in line, nothing
+      // of it read, for at most half the 2 s handshake timeout: soon only the cap's handshakes are open.
+      const cap = addresses.length === 1 ? 32 : 256;
+      await until(
+        () => sockets.filter((s) => !s.isClosed).length <= cap,
+        5_000,
+        `at most ${cap} flood connections open`,
+      );
       await goodStillApplies();
       const late = `late-${addresses.length}`;
       await w.startAgent(late);

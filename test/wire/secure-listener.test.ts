@@ -5,6 +5,7 @@ import net from "node:net";
 import nacl from "tweetnacl";
 import { samePublicKey } from "../../lib/crypto/keys.ts";
 import { limits, timing } from "../../lib/constants.ts";
+import { signKeyPair } from "../../lib/crypto/native.ts";
 import { addressKey } from "../../lib/wire/secure-listener.ts";
 import { writeHello } from "../../lib/wire/_handshake.ts";
 import { encodeFrame } from "../../lib/wire/frame.ts";
@@ -18,7 +19,10 @@ afterEach(async () => {
   limits.maxPendingHandshakes = saved.maxPendingHandshakes;
   limits.maxPendingPerAddress = saved.maxPendingPerAddress;
   limits.handshakeBurst = saved.handshakeBurst;
+  limits.maxWaitingHandshakes = saved.maxWaitingHandshakes;
   timing.handshakeTimeoutMs = saved.handshakeTimeoutMs;
+  timing.handshakeHelloGraceMs = saved.handshakeHelloGraceMs;
+  timing.handshakeProofGraceMs = saved.handshakeProofGraceMs;
   timing.handshakeRefillMs = saved.handshakeRefillMs;
 });
 
@@ -65,24 +69,66 @@ describe("secure listener guards", () => {
     expect(await roundTrip(bystander, "alive")).toBe("echo:alive");
   });
 
-  test("1,000 connections at once hit the pending cap; a legitimate client gets in afterwards", async () => {
-    timing.handshakeTimeoutMs = 500;
+  test("1,000 connections at once: the cap is in progress, a bounded line waits (its oldest dropped), a legitimate client gets in afterwards", async () => {
+    timing.handshakeTimeoutMs = 6000; // nothing times out or is evicted while the counts are read
+    timing.handshakeHelloGraceMs = 60_000;
     limits.maxPendingPerAddress = 10_000; // all from 127.0.0.1: let the total cap do the work
     limits.handshakeBurst = 10_000;
+    limits.maxWaitingHandshakes = 100;
     const fx = await secureFixture(cleanups);
     const flood = rawSockets(fx.listener.port, 1000);
     const cap = limits.maxPendingHandshakes;
     await until(
-      () => flood.filter((r) => r.closed).length === 1000 - cap,
+      () => flood.filter((r) => r.closed).length === 1000 - cap - 100,
       5000,
-      "the over-cap connections to be closed",
+      "the connections past the cap and the line to be closed",
     );
     expect(fx.listener.pending()).toBe(cap);
-    // Over the cap the oldest strangers are evicted, each newcomer taking a slot: still `cap` at most.
+    expect(fx.listener.waiting()).toBe(100);
     expect(logs.some((l) => l.includes("secure.evicted"))).toBe(true);
     expect(logs.filter((l) => l.includes("secure.evicted")).length).toBeLessThan(100); // rate-limited
-    await until(() => fx.listener.pending() === 0, 5000, "the flood's handshakes to time out");
+    await until(
+      () => fx.listener.pending() + fx.listener.waiting() === 0,
+      15_000,
+      "the flood's handshakes to time out, those waiting too",
+    );
     expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
+  });
+
+  test("a reconnect storm of more clients than the cap: every handshake finishes at its first attempt, none is evicted", async () => {
+    limits.maxPendingHandshakes = 10;
+    limits.maxPendingPerAddress = 10_000;
+    limits.handshakeBurst = 10_000;
+    const fx = await secureFixture(cleanups);
+    const keys = Array.from({ length: 200 }, () => signKeyPair()); // a fleet's keys exist before it reconnects
+    const mark = logs.length;
+    const storm = await Promise.allSettled(
+      keys.map((identity, i) =>
+        fx.connect(`storm${i}`, { identity }).then((link) => roundTrip(link, `${i}`)),
+      ),
+    );
+    const failed = storm.filter((r) => r.status === "rejected");
+    expect(failed.map((r) => String((r as PromiseRejectedResult).reason)).slice(0, 3)).toEqual([]);
+    expect(logs.slice(mark).filter((l) => l.includes("secure.evicted"))).toEqual([]);
+    expect(fx.listener.pending() + fx.listener.waiting()).toBe(0);
+  });
+
+  test("at the cap, a peer that said hello keeps its slot for the proof grace, then makes room for one waiting", async () => {
+    limits.maxPendingHandshakes = 3;
+    timing.handshakeProofGraceMs = 300;
+    const fx = await secureFixture(cleanups);
+    const halfway = rawSockets(
+      fx.listener.port,
+      3,
+      encodeFrame(writeHello(new Uint8Array(32).fill(9))),
+    );
+    await until(() => fx.listener.pending() === 3);
+    const t0 = performance.now();
+    expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(250); // it waited in line, not evicting at once
+    await until(() => halfway[0]!.closed, 5000, "the oldest to be evicted");
+    expect(halfway.filter((r) => r.closed).length).toBe(1);
+    expect(logs.some((l) => l.includes("secure.evicted"))).toBe(true);
   });
 
   test("at the cap, the oldest stranger makes room: a newcomer gets in while silent peers fill every slot", async () => {
