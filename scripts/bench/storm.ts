@@ -1,0 +1,139 @@
+// The reconnect storm of W4 alone, for working on it: N simulated agents
+// (scripts/bench/agents.ts, W4_PER_PROCESS a process, W4_PER_SOURCE an
+// address) connect to a master, stay 31 s (their backoff resets), then the
+// master restarts and the time until every agent is back is measured, with a
+// timeline (agents back per second), the master's and the agents' CPU, and
+// why attempts failed (from the agents' logs). Usage:
+//   bun scripts/bench/storm.ts BIN N [--per-process K] [--dir DIR] [--prof DIR]
+// --prof runs the restarted master from source under `bun --cpu-prof` (profile in DIR).
+// Every process it starts is stopped by PID. Dev tool, not part of `npm run bench`.
+
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { Cluster, procStats, stop, stopAll, waitForLog } from "./_procs.ts";
+import { inventory, makeW2 } from "./_workloads.ts";
+import {
+  W4_PER_PROCESS,
+  freePort,
+  prepareKeys,
+  startGroups,
+  startMaster,
+  waitConnected,
+} from "./_w4.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    "per-process": { type: "string" },
+    dir: { type: "string", default: "/tmp/salty-storm" },
+    prof: { type: "string" },
+    settle: { type: "string", default: "31" },
+  },
+});
+const [bin, count] = positionals;
+if (!bin || !count)
+  throw new Error("usage: bun storm.ts BIN N [--per-process K] [--dir DIR] [--prof DIR]");
+const n = Number(count);
+const perProcess = Number(values["per-process"] ?? W4_PER_PROCESS);
+const dir = values.dir!;
+const say = (s: string) =>
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ");
+
+/** Timestamps (ms) of the lines of `log` that hold `word`. */
+function stamps(log: string, word: string): number[] {
+  const out: number[] = [];
+  for (const line of readFileSync(log, "latin1").split("\n"))
+    if (line.includes(word)) out.push(Date.parse(line.slice(0, 24)));
+  return out;
+}
+
+async function main(): Promise<void> {
+  rmSync(join(dir, "logs"), { recursive: true, force: true });
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const w = makeW2(dir);
+  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
+  const c = new Cluster(resolve(bin!), dir, w.fileroot);
+  await prepareKeys(c.keyroot, dir, n);
+  const port = await freePort();
+  let log = join(dir, "logs", "master-1.log");
+  let master = startMaster(c, port, log);
+  await waitForLog(log, /master\.listening/);
+  const groups = startGroups(dir, port, n, perProcess, true);
+  const t = performance.now();
+  await waitConnected(log, n, 600_000);
+  say(`${n} connected first in ${((performance.now() - t) / 1000).toFixed(1)} s (load ${load()})`);
+  await Bun.sleep(Number(values.settle) * 1000);
+  await stop(master);
+  const groupLogs = groups.map((_, s) => join(dir, "logs", `group-${s}.log`));
+  const before = groupLogs.map((g) => readFileSync(g, "latin1").length);
+  const agentsCpu = () => groups.reduce((sum, g) => sum + procStats(g.pid).cpu, 0);
+  const a0 = agentsCpu();
+  log = join(dir, "logs", "master-2.log");
+  const exe = values.prof
+    ? [
+        process.execPath,
+        "--cpu-prof",
+        `--cpu-prof-dir=${values.prof}`,
+        resolve(import.meta.dir, "../../cmd/main.ts"),
+      ]
+    : [c.bin];
+  const spawned = Date.now();
+  const t0 = performance.now();
+  master = startMaster(c, port, log, exe);
+  await waitConnected(log, n, 300_000);
+  const seconds = (performance.now() - t0) / 1000;
+  const masterCpu = procStats(master.pid).cpu;
+  const agents = agentsCpu() - a0;
+  say(
+    `${n} back in ${seconds.toFixed(2)} s (load ${load()}); master CPU ${masterCpu.toFixed(2)} s, agents' ${agents.toFixed(2)} s`,
+  );
+  const listening = stamps(log, "master.listening")[0]! - spawned;
+  const back = stamps(log, "agent.connected").map((x) => x - spawned);
+  const perSecond: number[] = [];
+  for (const b of back)
+    perSecond[Math.floor(b / 1000)] = (perSecond[Math.floor(b / 1000)] ?? 0) + 1;
+  say(
+    `listening after ${listening} ms; back per second: ${[...perSecond].map((x) => x ?? 0).join(" ")}`,
+  );
+  const reasons = new Map<string, number>();
+  groupLogs.forEach((g, k) => {
+    const text = readFileSync(g, "latin1").slice(before[k]);
+    for (const m of text.matchAll(/agent\.connect_failed .*?error=(.*)$/gm)) {
+      const r = m[1]!
+        .replace(/w4-\d+/g, "ID")
+        .replace(/127\.[\d.]+:\d+/g, "ADDR")
+        .slice(0, 120);
+      reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
+  });
+  for (const [r, k] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12)) say(`  ${k}× ${r}`);
+  const text = readFileSync(log, "latin1");
+  for (const ev of [
+    "secure.over_capacity",
+    "secure.evicted",
+    "secure.handshake_failed",
+    "agent.closed",
+  ]) {
+    let k = 0;
+    let sup = 0;
+    for (const m of text.matchAll(new RegExp(`${ev.replace(".", "\\.")}[^\\n]*`, "g"))) {
+      k++;
+      sup += Number(/suppressed=(\d+)/.exec(m[0])?.[1] ?? 0);
+    }
+    if (k) say(`  master: ${k + sup} ${ev}`);
+  }
+  await stop(master);
+  await Promise.all(groups.map(stop));
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+}
