@@ -41,7 +41,7 @@ export default defineCommand({
     verbose: {
       type: "boolean",
       alias: "v",
-      description: "One line per role (-vv: one line per command)",
+      description: "One line per role (-vv: one line per command, as each ends)",
     },
     json: { type: "boolean", description: "Print the whole result as one JSON document" },
     "json-stream": {
@@ -143,7 +143,11 @@ export default defineCommand({
             user: whoAmI(),
             ...resume,
             ...(timeoutMs ? { timeoutMs } : {}),
-            ...(stream ? { live: "roles" as const } : live ? { live: "hosts" as const } : {}),
+            ...(stream || live?.wantsResults
+              ? { live: "roles" as const }
+              : live
+                ? { live: "hosts" as const }
+                : {}),
           },
           { timeoutMs: FOREVER },
         )

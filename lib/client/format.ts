@@ -58,9 +58,16 @@ export function formatHead(opts: { dryRun?: boolean }): Line[] {
   return lines;
 }
 
-/** One host's block as it ends (a live apply prints it at once: role names aligned within the host). */
-export function formatHostBlock(host: HostReport, verbosity: number): Line[] {
-  return formatHost(host, verbosity, Math.max(0, ...host.roles.map((r) => r.role.length)));
+/**
+ * One host's block as it ends (a live apply prints it at once: role names aligned within the host).
+ * `printed(role)`: how many of the role's first results were already printed as they came (-vv live).
+ */
+export function formatHostBlock(
+  host: HostReport,
+  verbosity: number,
+  printed?: (role: string) => number,
+): Line[] {
+  return formatHost(host, verbosity, Math.max(0, ...host.roles.map((r) => r.role.length)), printed);
 }
 
 /** What comes after the hosts: the count of hosts outside the target, a blank line, the elapsed time. */
@@ -78,16 +85,26 @@ export function formatTail(report: ApplyReport, opts: { target?: string }): Line
 }
 
 /** The host's block, all on stderr when the host failed or is missing; `red` keeps which lines are the failures. */
-function formatHost(host: HostReport, verbosity: number, width: number): Line[] {
+function formatHost(
+  host: HostReport,
+  verbosity: number,
+  width: number,
+  printed?: (role: string) => number,
+): Line[] {
   const failed = host.errors > 0 || host.status === "missing";
-  return hostLines(host, verbosity, width).map((l) => ({
+  return hostLines(host, verbosity, width, printed).map((l) => ({
     ...l,
     error: failed,
     red: l.red ?? l.error,
   }));
 }
 
-function hostLines(host: HostReport, verbosity: number, width: number): Line[] {
+function hostLines(
+  host: HostReport,
+  verbosity: number,
+  width: number,
+  printed?: (role: string) => number,
+): Line[] {
   const special = hostMarker(host);
   if (special) {
     const shown = host.status === "missing" || verbosity >= 1;
@@ -99,7 +116,8 @@ function hostLines(host: HostReport, verbosity: number, width: number): Line[] {
       error: host.errors > 0,
     },
   ];
-  for (const role of host.roles) lines.push(...formatRole(role, verbosity, width));
+  for (const role of host.roles)
+    lines.push(...formatRole(role, verbosity, width, printed?.(role.role) ?? 0));
   return lines;
 }
 
@@ -112,7 +130,7 @@ function hostMarker(host: HostReport): string | undefined {
   return undefined;
 }
 
-function formatRole(role: RoleOutcome, verbosity: number, width: number): Line[] {
+function formatRole(role: RoleOutcome, verbosity: number, width: number, printed: number): Line[] {
   // Left out by roles=/skip=: it did not run, so no errors:0 changed:0 either.
   if (role.skipped)
     return verbosity >= 1
@@ -124,18 +142,23 @@ function formatRole(role: RoleOutcome, verbosity: number, width: number): Line[]
   // corrective: the same inputs as the role's last successful run changed the host (someone else had).
   const head = `  role:${role.role.padEnd(width)} elapsed:${secs(role.elapsed)} errors:${role.errors} changed:${role.changed}${role.corrective ? " corrective" : ""}`;
   const lines: Line[] = [{ text: head, error: failed }];
-  for (const r of role.results) {
-    // Failed commands are always shown: an error must never be silent.
-    const { diff, ...shown } = r;
-    if (verbosity >= 2 || r.rc !== 0)
-      lines.push({ text: `    ${resultJson(shown)}`, error: r.rc !== 0 });
-    else if (diff) lines.push({ text: `    ${r.cmd}`, error: false });
-    if (diff) lines.push(...diffLines(diff));
-  }
+  for (const r of role.results.slice(printed)) lines.push(...resultLines(r, verbosity, "    "));
   if (verbosity >= 2 && role.output) {
     for (const l of role.output.replace(/\n$/, "").split("\n"))
       lines.push({ text: `    | ${l}`, error: false });
   }
+  return lines;
+}
+
+/** One command's line (every one at -vv, a failed one always, a changed one's name with its diff), then its diff. */
+export function resultLines(r: Result, verbosity: number, indent: string): Line[] {
+  // Failed commands are always shown: an error must never be silent.
+  const { diff, ...shown } = r;
+  const lines: Line[] = [];
+  if (verbosity >= 2 || r.rc !== 0)
+    lines.push({ text: `${indent}${resultJson(shown)}`, error: r.rc !== 0 });
+  else if (diff) lines.push({ text: `${indent}${r.cmd}`, error: false });
+  if (diff) lines.push(...diffLines(diff));
   return lines;
 }
 

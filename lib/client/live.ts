@@ -3,6 +3,16 @@
 // client did not get live (an event too large to send) and the tail; and the
 // --json-stream events. Pure: lines and objects for cmd/apply.ts to write.
 //
+// At -vv each command's line is printed as its call ends on the agent, whatever
+// host it comes from, prefixed with its host and role (as `salty run` prefixes
+// output): `web1| role:nginx {"cmd":...}`; the host's block then comes at its
+// end with the commands not printed yet (none unless the agent could not
+// stream them), so every line is printed once:
+//   web1| role:nginx {"cmd":"copy(nginx/mime.types, /etc/mime.types)","rc":0,...}
+//   web2| role:nginx {"cmd":"copy(nginx/mime.types, /etc/mime.types)","rc":0,...}
+//   host:web1 elapsed:0.009 errors:0 changed:1
+//     role:nginx elapsed:0.009 errors:0 changed:1
+//
 // --json-stream schema, version 1 (one JSON object per line, each with `v: 1` and `type`):
 //   {"v":1,"type":"job","job":ID}                                  first, when the master keeps a history
 //   {"v":1,"type":"host_start","host":ID}
@@ -18,6 +28,7 @@
 // before their role_end); fields may be added within version 1, never
 // removed or changed.
 
+import type { Result } from "salty";
 import type {
   ApplyEvent,
   ApplyReport,
@@ -25,13 +36,15 @@ import type {
   RoleOutcome,
   RolloutSummary,
 } from "../wire/api.ts";
-import { formatHead, formatHostBlock, formatTail, type Line } from "./format.ts";
+import { formatHead, formatHostBlock, formatTail, resultLines, type Line } from "./format.ts";
 
 export const JSON_STREAM_VERSION = 1;
 
 export class LiveReport {
   private printed = new Set<string>();
   private started = false;
+  /** Results printed as they came (-vv), per host and role: its block leaves them out. */
+  private streamed = new Map<string, number>();
 
   constructor(
     private verbosity: number,
@@ -45,10 +58,15 @@ export class LiveReport {
     return formatHead(this.opts);
   }
 
+  /** Whether to ask the master for each result as it comes (ApplyRequest.live "roles"), not only each host's end. */
+  get wantsResults(): boolean {
+    return this.verbosity >= 2;
+  }
+
   event(e: ApplyEvent): Line[] {
+    if (e.type === "result") return this.result(e.host, e.role, e.result);
     if (e.type !== "host_end" || this.printed.has(e.host.id)) return [];
-    this.printed.add(e.host.id);
-    const block = formatHostBlock(e.host, this.verbosity);
+    const block = this.block(e.host);
     return block.length ? [...this.head(), ...block] : [];
   }
 
@@ -57,8 +75,25 @@ export class LiveReport {
     const rest = report.hosts.filter((h) => h.status !== "skipped" && !this.printed.has(h.id));
     return [
       ...this.head(),
-      ...rest.flatMap((h) => formatHostBlock(h, this.verbosity)),
+      ...rest.flatMap((h) => this.block(h)),
       ...formatTail(report, this.opts),
+    ];
+  }
+
+  private block(h: HostReport): Line[] {
+    this.printed.add(h.id);
+    return formatHostBlock(h, this.verbosity, (role) => this.streamed.get(`${h.id}\0${role}`) ?? 0);
+  }
+
+  private result(host: string, role: string, r: Result): Line[] {
+    if (!this.wantsResults || this.printed.has(host)) return [];
+    const key = `${host}\0${role}`;
+    this.streamed.set(key, (this.streamed.get(key) ?? 0) + 1);
+    const [line, ...diff] = resultLines(r, this.verbosity, `${host}| role:${role} `);
+    return [
+      ...this.head(),
+      ...(line ? [line] : []),
+      ...diff.map((l) => ({ ...l, text: `${host}| ${l.text}` })),
     ];
   }
 }

@@ -1,9 +1,11 @@
 // The results an agent streams while a role runs (role.result, when the
-// client asked for live results: `--json-stream`). They come from a host
+// client asked for live results: `--json-stream`, the text at -vv). They come from a host
 // that may be compromised: only for this apply and one of this host's roles,
 // at most limits.maxLiveResults per host's apply, each reduced to the fields
 // of a Result, cut, and masked with the host's secret values before the
-// client sees them. The role's report, checked as always, stays the record.
+// client sees them. The role's report, checked as always, stays the record;
+// when it lost what was streamed (the connection lost, the worker killed), the
+// streamed results are put back in front of its failure: what was done is reported.
 
 import type { Result } from "salty";
 import { limits } from "../constants.ts";
@@ -37,7 +39,26 @@ export function checkedResult(v: unknown): Result | undefined {
     const t = text(o[k]);
     if (t !== undefined) r[k] = t;
   }
+  const changes = checkedChanges(o.changes);
+  if (changes) r.changes = changes;
   return r;
+}
+
+const count = (v: unknown) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined;
+
+/** syncdir's counts, numbers only: as the report has them, so the streamed line is the report's. */
+function checkedChanges(v: unknown): Result["changes"] | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const [added, updated, removed] = [count(o.added), count(o.updated), count(o.removed)];
+  if (added === undefined || updated === undefined || removed === undefined) return undefined;
+  const out: NonNullable<Result["changes"]> = { added, updated, removed };
+  for (const k of ["fixed", "dirsAdded", "dirsRemoved"] as const) {
+    const n = count(o[k]);
+    if (n !== undefined) out[k] = n;
+  }
+  return out;
 }
 
 export interface LiveResults {
@@ -47,6 +68,8 @@ export interface LiveResults {
    * (The agent runs the next role as soon as one ends: its first results may arrive before the master has
    * taken the previous role's report; they wait, so that each role's results come before its role_end.) */
   current(role: string): void;
+  /** The role's results for its report: `results`, or what was streamed then `results` when they do not begin with it. */
+  settle(role: string, results: Result[]): Result[];
 }
 
 /** One host's live results during one apply. */
@@ -60,7 +83,13 @@ export function liveResults(
   let now: string | undefined;
   const known = new Set(roles);
   const held = new Map<string, Result[]>();
-  const out = (role: string, r: Result) => emit({ type: "result", host, role, result: r });
+  const streamed = new Map<string, Result[]>();
+  const out = (role: string, r: Result) => {
+    const sent = streamed.get(role);
+    if (sent) sent.push(r);
+    else streamed.set(role, [r]);
+    emit({ type: "result", host, role, result: r });
+  };
   return {
     take(p) {
       if (typeof p !== "object" || p === null || count >= limits.maxLiveResults) return;
@@ -77,6 +106,12 @@ export function liveResults(
       now = role;
       for (const r of held.get(role) ?? []) out(role, r);
       held.delete(role);
+    },
+    settle(role, results) {
+      const sent = streamed.get(role) ?? [];
+      // A report that begins with what was streamed is whole (an agent that streams more gains nothing).
+      const whole = sent.slice(0, results.length).every((r, i) => results[i]!.cmd === r.cmd);
+      return whole ? results : [...sent, ...results];
     },
   };
 }

@@ -216,8 +216,14 @@ async function runHost(
         })
       ).done);
     if (r.lost) lost = r.lost;
-    roles.push(r.outcome);
-    deps.events?.({ type: "role_end", host: h.id, role: r.outcome });
+    // A role cut short (connection lost, worker killed) still reports the results it streamed.
+    const results = live ? live.settle(role.name, r.outcome.results) : r.outcome.results;
+    const done =
+      results === r.outcome.results
+        ? r.outcome
+        : { ...r.outcome, ...outcome(role.name, results, r.outcome.elapsed) };
+    roles.push(done);
+    deps.events?.({ type: "role_end", host: h.id, role: done });
     if (r.handlers) handlers = r.handlers;
   }
   if (handlers) roles.push(handlers);

@@ -76,6 +76,53 @@ describe("LiveReport (the text of a live apply)", () => {
   });
 });
 
+describe("LiveReport at -vv (each command as it comes)", () => {
+  const text = (ls: { text: string; error: boolean }[]) =>
+    ls.map((l) => `${l.error ? "E" : "O"} ${l.text}`);
+
+  test("each result printed as it comes, prefixed with host and role; the block leaves those out", () => {
+    const live = new LiveReport(2, {});
+    expect(live.wantsResults).toBe(true);
+    expect(new LiveReport(1, {}).wantsResults).toBe(false);
+    const ok = {
+      cmd: "copy(a, /a)",
+      rc: 0,
+      changed: true,
+      elapsed: 0.001,
+      diff: "--- a\n+++ a\n+x\n",
+    };
+    const bad = { cmd: "shell(false)", rc: 1, changed: true, elapsed: 0.002, error: "exit 1" };
+    expect(text(live.event({ type: "result", host: "a1", role: "web", result: ok }))).toEqual([
+      "O ",
+      'O a1| role:web {"cmd":"copy(a, /a)","rc":0,"changed":true,"elapsed":0.001}',
+      "O a1|       --- a",
+      "O a1|       +++ a",
+      "O a1|       +x",
+    ]);
+    expect(text(live.event({ type: "result", host: "a1", role: "web", result: bad }))).toEqual([
+      'E a1| role:web {"cmd":"shell(false)","rc":1,"changed":true,"elapsed":0.002,"error":"exit 1"}',
+    ]);
+    const late = { cmd: "role(web)", rc: 1, changed: false, elapsed: 0, error: "connection lost" };
+    const a1 = host("a1", [role("web", { results: [ok, bad, late], errors: 2, output: "hi" })], {
+      errors: 2,
+    });
+    expect(text(live.event({ type: "host_end", host: a1 }))).toEqual([
+      "E host:a1 elapsed:0.010 errors:2 changed:1",
+      "E   role:web elapsed:0.001 errors:2 changed:1",
+      'E     {"cmd":"role(web)","rc":1,"changed":false,"elapsed":0,"error":"connection lost"}',
+      "E     | hi",
+    ]);
+    // A late result of a host already printed is not printed again.
+    expect(text(live.event({ type: "result", host: "a1", role: "web", result: ok }))).toEqual([]);
+  });
+
+  test("-v asks for no results and prints none", () => {
+    const live = new LiveReport(1, {});
+    const r = { cmd: "copy(a, /a)", rc: 0, changed: true, elapsed: 0.001 };
+    expect(live.event({ type: "result", host: "a1", role: "web", result: r })).toEqual([]);
+  });
+});
+
 describe("JsonStream (--json-stream, version 1)", () => {
   test("events in order; roles not reported live and hosts whose event was lost are filled in before their end", () => {
     const s = new JsonStream();

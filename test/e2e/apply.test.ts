@@ -101,7 +101,7 @@ describe("salty apply", () => {
     const r = await apply("-vv", "target=web1");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      '    {"cmd":"copy(base/motd, /etc/app/motd)","rc":0,"changed":false,"created":false,"elapsed":',
+      'web1| role:base {"cmd":"copy(base/motd, /etc/app/motd)","rc":0,"changed":false,"created":false,"elapsed":',
     );
     expect(r.stdout).not.toContain("tag-only");
   });

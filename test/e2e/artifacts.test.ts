@@ -171,12 +171,12 @@ let w: World;
 const apply = (...args: string[]) => w.salty(["apply", "-vv", "--keyroot", w.keyroot, ...args]);
 const sandbox = () => w.sandbox("web1");
 
-/** The results a -vv apply printed (one JSON object per line). */
+/** The results a -vv apply printed (one JSON object per line, `web1| role:NAME {...}` as each ends). */
 function results(out: string): Result[] {
   return out
     .split("\n")
-    .filter((l) => l.trimStart().startsWith('{"cmd"'))
-    .map((l) => JSON.parse(l.trim().replace(/,$/, "")) as Result);
+    .filter((l) => /^web1\| role:\S+ \{"cmd"/.test(l))
+    .map((l) => JSON.parse(l.slice(l.indexOf("{")).trim()) as Result);
 }
 const one = (out: string, prefix: string) => results(out).find((r) => r.cmd.startsWith(prefix));
 

@@ -83,7 +83,9 @@ describe("--diff is readable at every verbosity", () => {
       const r = await apply(...v, "--dry-run", "--diff", "target=d1", "roles=conf");
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(r.stdout).toContain(`\n${DIFF}\n`);
+      // At -vv each command comes as it ends, its diff under it, prefixed with the host.
+      const diff = v[0] === "-vv" ? DIFF.replace(/^/gm, "d1| ") : DIFF;
+      expect(r.stdout).toContain(`\n${diff}\n`);
       expect(r.stdout).toContain("      /etc/app.conf: mode 0644 -> 0600\n");
       expect(r.stdout).not.toContain("\\n");
       expect(r.stdout).not.toContain('"diff"');
@@ -94,7 +96,7 @@ describe("--diff is readable at every verbosity", () => {
         );
       else
         expect(r.stdout).toMatch(
-          /    \{"cmd":"render\(app\.conf, \/etc\/app\.conf\)","rc":0,"changed":true,"created":false,"elapsed":[\d.]+,"output":"[^"]*"\}\n      \/etc\/app\.conf: mode/,
+          /^d1\| role:conf \{"cmd":"render\(app\.conf, \/etc\/app\.conf\)","rc":0,"changed":true,"created":false,"elapsed":[\d.]+,"output":"[^"]*"\}\nd1\| {7}\/etc\/app\.conf: mode/m,
         );
     },
   );
@@ -145,8 +147,8 @@ describe("a dry run plans as if its earlier operations had happened", () => {
     expect(r.code).toBe(0);
     const results = r.stdout
       .split("\n")
-      .filter((l) => l.startsWith('    {"cmd"'))
-      .map((l) => JSON.parse(l.trim()))
+      .filter((l) => /^(d1\| role:\S+ | {4})\{"cmd"/.test(l))
+      .map((l) => JSON.parse(l.slice(l.indexOf("{"))))
       .filter((x) => x.cmd !== "...role skipped...");
     expect(results.map((x) => [x.cmd, x.rc, x.changed])).toEqual([
       [`useradd(${SVC})`, 0, true],
@@ -170,7 +172,7 @@ describe("a dry run plans as if its earlier operations had happened", () => {
     expect(results[5].output).toStartWith("would write /srv/app/motd (6 bytes) 0644 ");
     expect(results[5].output).not.toContain("\n");
     expect(r.stdout).toContain(
-      "      --- /srv/app/app.conf\n      +++ /srv/app/app.conf\n      @@ -1,2 +1,3 @@\n       port=80\n       name=planned\n      +extra=1\n",
+      "d1|       --- /srv/app/app.conf\nd1|       +++ /srv/app/app.conf\nd1|       @@ -1,2 +1,3 @@\nd1|        port=80\nd1|        name=planned\nd1|       +extra=1\n",
     );
     expect(snapshot(w.sandbox("d1"))).toEqual(before);
     expect(Bun.spawnSync(["getent", "passwd", SVC]).exitCode).not.toBe(0);
@@ -184,8 +186,8 @@ describe("across the roles of one host", () => {
     expect(r.code).toBe(0);
     const results = r.stdout
       .split("\n")
-      .filter((l) => l.startsWith('    {"cmd"'))
-      .map((l) => JSON.parse(l.trim()))
+      .filter((l) => /^(d1\| role:\S+ | {4})\{"cmd"/.test(l))
+      .map((l) => JSON.parse(l.slice(l.indexOf("{"))))
       .filter((x) => x.cmd !== "...role skipped...");
     expect(results.map((x) => [x.cmd, x.rc, x.output])).toEqual([
       [`useradd(${SVC})`, 0, expect.stringContaining("not run (dry run): ")],
