@@ -1,6 +1,7 @@
-// TCP and Unix-socket transport: the socket code of salty (node:net, so it
-// runs in Bun and in compiled binaries), but for the client's own link to the
-// local master (client/unix-link.ts, Bun's socket: less to load per command). Frames are a 4-byte big-endian
+// TCP and Unix-socket transport: the socket code of salty, with dial.ts: the
+// sockets we accept are node:net's, those we dial Bun's own (lighter for a
+// process woken once in a while, and for a client command; client/unix-link.ts
+// is dial.ts for the local master's socket). Frames are a 4-byte big-endian
 // length then the body. A bad frame or a socket error closes that link with a
 // reason and never throws into the process. No encryption and no message
 // decoding here: secure.ts and rpc.ts sit on top.
@@ -13,6 +14,7 @@ import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { FrameDecoder, frameHeader } from "./frame.ts";
 import type { FrameLink } from "./link.ts";
+import { dial } from "./dial.ts";
 
 export interface SocketLink extends FrameLink {
   /** Largest frame accepted from the peer from now on (small during the handshake). */
@@ -270,30 +272,6 @@ async function removeStaleSocket(path: string): Promise<void> {
   await unlink(path);
 }
 
-function connect(
-  opts: net.NetConnectOpts,
-  what: string,
-  timeoutMs: number,
-  makeLink: (s: net.Socket) => TcpLink,
-): Promise<SocketLink> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(opts);
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new SaltyError(`cannot connect to ${what}: ${why}`, "E_CONNECT"));
-    };
-    const onError = (err: Error) => fail(err.message);
-    const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000}s`), timeoutMs);
-    socket.once("error", onError);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeListener("error", onError);
-      resolve(makeLink(socket));
-    });
-  });
-}
-
 /** `localAddress`: the source address to connect from (the bench's simulated fleets; default: the system's choice). */
 export function connectTcp(
   host: string,
@@ -301,20 +279,16 @@ export function connectTcp(
   opts: { timeoutMs?: number; localAddress?: string } = {},
 ): Promise<SocketLink> {
   const what = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  const makeLink = (s: net.Socket) => new TcpLink(s, what, plainAddress(s.remoteAddress));
-  return connect(
-    { host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+  return dial({
+    host,
+    port,
+    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
     what,
-    opts.timeoutMs ?? timing.connectTimeoutMs,
-    makeLink,
-  );
+    peer: what,
+    timeoutMs: opts.timeoutMs ?? timing.connectTimeoutMs,
+  });
 }
 
 export function connectUnix(path: string): Promise<SocketLink> {
-  return connect(
-    { path },
-    path,
-    timing.connectTimeoutMs,
-    (s) => new TcpLink(s, `unix:${path}`, "unix"),
-  );
+  return dial({ path, what: path, peer: `unix:${path}`, timeoutMs: timing.connectTimeoutMs });
 }
