@@ -136,12 +136,23 @@ describe("tcp links", () => {
     }
   });
 
+  test("a dialled link can choose its source address (the bench's simulated fleets)", async () => {
+    const s = await server();
+    const link = await connectTcp("127.0.0.1", s.port, { localAddress: "127.0.0.7" });
+    cleanups.push(() => link.close());
+    await until(() => s.links.length === 1);
+    expect(s.links[0]!.remoteAddress).toBe("127.0.0.7");
+    expect(link.remoteAddress).toBe("127.0.0.1");
+  });
+
   test("connecting to a closed port fails with E_CONNECT and a clear message", async () => {
     const s = await server();
     await s.close();
     const err = await connectTcp("127.0.0.1", s.port).catch((e) => e);
     expect(err.code).toBe("E_CONNECT");
-    expect(err.message).toContain(`cannot connect to 127.0.0.1:${s.port}:`);
+    expect(err.message).toBe(
+      `cannot connect to 127.0.0.1:${s.port}: connect ECONNREFUSED 127.0.0.1:${s.port}`,
+    );
   });
 
   test("listening on a port in use fails with E_LISTEN", async () => {
