@@ -4,6 +4,14 @@
 // `include("x")` of other templates under files/ (resolved against the
 // including template, fetched on demand, remembered for the next render).
 // Errors name the template file and line.
+//
+// EJS runs a template inside `with (locals)`, where every name is looked up
+// at run time, and the agent runs each template once per apply, in the
+// interpreter (lib/jit-policy.ts): four times slower than the same template
+// with the locals bound as variables. So a template is also compiled that
+// way, per set of local names (EJS's destructuredLocals), and run so when
+// nothing can tell the two apart (`named`); else, and whenever that form does
+// not compile (a template that declares a name of its locals), as EJS does.
 
 import ejs from "ejs";
 import { posix } from "node:path";
@@ -98,6 +106,50 @@ function compile(ctx: OpCtx, file: string, src: TemplateSource): TemplateFn {
   return fn;
 }
 
+/** Names that are not free variables of a template's code, or that EJS's own code uses. */
+const NOT_NAMES = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends " +
+    "false finally for function if import in instanceof new null return super switch this throw " +
+    "true try typeof var void while with yield let static implements interface package private " +
+    "protected public await arguments eval undefined NaN Infinity constructor locals escapeFn rethrow"
+  ).split(" "),
+);
+const NAME = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * The template compiled with `locals`' names bound as variables, when it then renders exactly as
+ * under `with (locals)`: every key is a plain name (none of EJS's own, none starting with `__`),
+ * every function among them is salty's own (a role's function found through `with` would be
+ * called with the locals as `this`; EJS leaves a key `constructor` out), and the template never
+ * says `locals`, `arguments`, `delete` or `eval` (which see or change the locals object itself).
+ * Undefined otherwise, or when that form does not compile; the caller then runs `compile()`'s.
+ */
+function named(
+  ctx: OpCtx,
+  file: string,
+  src: TemplateSource,
+  locals: Record<string, unknown>,
+  own: ReadonlySet<unknown>,
+): TemplateFn | undefined {
+  const names = Object.keys(locals);
+  for (const k of names) {
+    if (!NAME.test(k) || NOT_NAMES.has(k) || k.startsWith("__")) return undefined;
+    if (typeof locals[k] === "function" && !own.has(locals[k])) return undefined;
+  }
+  const key = `${file}\0${src.hash}\0${names.join(",")}`;
+  if (ctx.cache.named.has(key)) return ctx.cache.named.get(key) ?? undefined;
+  let fn: TemplateFn | null = null;
+  if (!/\b(locals|arguments|delete|eval)\b/.test(src.text)) {
+    try {
+      const opts = { ...options(file), _with: false, destructuredLocals: names };
+      fn = ejs.compile(src.text, opts) as TemplateFn;
+    } catch {} // a name declared again by the template: it runs under `with`
+  }
+  ctx.cache.named.set(key, fn);
+  return fn ?? undefined;
+}
+
 /** An error thrown while rendering, as EJS reports it ("file:line\n context\n\nmessage"). */
 function failure(err: unknown, file: string): TemplateFailure {
   if (err instanceof TemplateFailure) return err;
@@ -141,13 +193,17 @@ function renderFile(
     r.used.add(child);
     return renderFile(r, child, { ...locals, ...data }, depth + 1);
   };
+  const all = { ...locals, include };
+  const own = new Set<unknown>([include, ...Object.values(r.ctx.locals)].filter(isFunction));
   try {
-    return fn({ ...locals, include });
+    return (named(r.ctx, file, src, all, own) ?? fn)(all);
   } catch (err) {
     if (err instanceof MissingInclude) throw err;
     throw failure(err, file);
   }
 }
+
+const isFunction = (v: unknown) => typeof v === "function";
 
 async function load(ctx: OpCtx, file: string): Promise<TemplateSource> {
   const cached = ctx.cache.templates.get(file);

@@ -40,6 +40,8 @@ export class AgentCache {
   readonly templates = new BoundedMap<string, TemplateSource>(5_000);
   /** `${path}\0${hash}` -> compiled template. */
   readonly compiled = new BoundedMap<string, TemplateFn>(5_000);
+  /** `${path}\0${hash}\0${local names}` -> the template with its locals as variables; null when it cannot be (_template.ts). */
+  readonly named = new BoundedMap<string, TemplateFn | null>(5_000);
   /** Template path -> the includes its last render used (fetched together next time). */
   readonly includes = new BoundedMap<string, string[]>(5_000);
   /** `${content hash}\0${line}\0${replace}` of files known to hold the line (lineInFile). */
@@ -51,7 +53,11 @@ export class AgentCache {
   /** Remember a template source; its previous compiled version is dropped. */
   setTemplate(path: string, src: TemplateSource): void {
     const old = this.templates.get(path);
-    if (old && old.hash !== src.hash) this.compiled.delete(`${path}\0${old.hash}`);
+    if (old && old.hash !== src.hash) {
+      this.compiled.delete(`${path}\0${old.hash}`);
+      const prefix = `${path}\0${old.hash}\0`;
+      for (const key of this.named.keys()) if (key.startsWith(prefix)) this.named.delete(key);
+    }
     this.templates.set(path, src);
   }
 }
