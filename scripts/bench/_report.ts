@@ -252,12 +252,22 @@ export function judge(res: Results): Target[] {
     }
   }
   if (res.w1pkg) {
-    const { delta, calls, elapsedDelta, without, with: w, role, cpu, systemd } = res.w1pkg;
+    const {
+      delta,
+      calls,
+      elapsedDelta,
+      elapsedCalls,
+      without,
+      with: w,
+      role,
+      cpu,
+      systemd,
+    } = res.w1pkg;
     const plus = (t: number) => `${t >= 0 ? "+" : ""}${(t * 1e3).toFixed(1)} ms`;
     add(
       "W1 + 20 packages, 5 services, no change",
       "≤ +5 ms",
-      `${plus(delta)} paired (${secs(without.median)} -> ${secs(w.median)}; the calls alone ${plus(calls)}; the apply's elapsed ${plus(elapsedDelta)}; CPU ${plus(cpu.with.total - cpu.without.total)}; the role ${secs(role.median)} on the agent; ${systemd === "nspawn" ? "real systemd and dpkg, systemd-nspawn" : "systemctl double"})`,
+      `${plus(delta)} paired (${secs(without.median)} -> ${secs(w.median)}; the calls alone ${plus(calls)}; the apply's elapsed ${plus(elapsedDelta)}, its calls ${plus(elapsedCalls)}; CPU ${plus(cpu.with.total - cpu.without.total)}; the role ${secs(role.median)} on the agent; ${systemd === "nspawn" ? "real systemd and dpkg, systemd-nspawn" : "systemctl double"})`,
       delta <= 0.005,
     );
   }

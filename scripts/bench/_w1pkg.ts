@@ -40,8 +40,9 @@ interface Measured {
   /** Medians of the differences within a round, seconds: with minus without (the target), with minus empty (the calls alone). */
   delta: number;
   calls: number;
-  /** The same difference (with minus without) of the apply's own `elapsed` (--json: no client start-up in it), seconds. */
+  /** The same differences of the apply's own `elapsed` (--json: no client start-up in it), seconds. */
   elapsedDelta: number;
+  elapsedCalls: number;
   /** The packages role's own elapsed on the agent (its report), whole and with no calls, seconds. */
   role: Figure;
   emptyRole: Figure;
@@ -165,7 +166,8 @@ async function measure(
     emptyRoleMs: number[] = [],
     delta: number[] = [],
     calls: number[] = [],
-    elapsedDelta: number[] = [];
+    elapsedDelta: number[] = [],
+    elapsedCalls: number[] = [];
   const rounds = Math.max(env.runs * 6, 30);
   for (let i = 0; i < rounds; i++) {
     // The six orders in turn: no variant always runs after (or before) another.
@@ -181,6 +183,7 @@ async function measure(
     }
     delta.push(got.with.wall - got.without.wall), calls.push(got.with.wall - got.empty.wall);
     elapsedDelta.push(got.with.elapsed - got.without.elapsed);
+    elapsedCalls.push(got.with.elapsed - got.empty.elapsed);
     if (got.with.role !== undefined) roleMs.push(got.with.role);
     if (got.empty.role !== undefined) emptyRoleMs.push(got.empty.role);
   }
@@ -191,6 +194,7 @@ async function measure(
     delta: figure(delta).median,
     calls: figure(calls).median,
     elapsedDelta: figure(elapsedDelta).median,
+    elapsedCalls: figure(elapsedCalls).median,
     role: figure(roleMs),
     emptyRole: figure(emptyRoleMs),
     cpu,
@@ -390,7 +394,7 @@ export async function runW1Pkg(env: BenchEnv): Promise<W1PkgResult | undefined> 
   result ??= await onThisMachine(env, join(dir, "here"), why!);
   if (result)
     env.say(
-      `W1 packages: no change ${ms(result.without.median)} without, ${ms(result.with.median)} with 20 packages and 5 services; the role with no calls ${ms(result.empty.median)}; differences in a round ${ms(result.delta)} (the role), ${ms(result.calls)} (its calls), ${ms(result.elapsedDelta)} (the role, the apply's elapsed); the packages role itself ${ms(result.role.median)} on the agent (${ms(result.emptyRole.median)} with no calls); CPU per apply (client+master+agent+system) ${[result.cpu.without, result.cpu.empty, result.cpu.with].map((x) => `${ms(x.total)} (${[x.client, x.master, x.agent, x.system].map((y) => (y * 1e3).toFixed(1)).join("+")})`).join(", ")} (${result.systemd === "nspawn" ? `a real systemd, booted with systemd-nspawn${result.bus === undefined ? "" : result.bus ? "; asked over its private socket" : "; NOT over its private socket"}` : "the recorded systemctl double"})`,
+      `W1 packages: no change ${ms(result.without.median)} without, ${ms(result.with.median)} with 20 packages and 5 services; the role with no calls ${ms(result.empty.median)}; differences in a round ${ms(result.delta)} (the role), ${ms(result.calls)} (its calls), ${ms(result.elapsedDelta)} and ${ms(result.elapsedCalls)} (the same, of the apply's elapsed); the packages role itself ${ms(result.role.median)} on the agent (${ms(result.emptyRole.median)} with no calls); CPU per apply (client+master+agent+system) ${[result.cpu.without, result.cpu.empty, result.cpu.with].map((x) => `${ms(x.total)} (${[x.client, x.master, x.agent, x.system].map((y) => (y * 1e3).toFixed(1)).join("+")})`).join(", ")} (${result.systemd === "nspawn" ? `a real systemd, booted with systemd-nspawn${result.bus === undefined ? "" : result.bus ? "; asked over its private socket" : "; NOT over its private socket"}` : "the recorded systemctl double"})`,
     );
   return result;
 }
