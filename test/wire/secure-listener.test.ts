@@ -99,6 +99,11 @@ describe("secure listener guards", () => {
     limits.maxPendingHandshakes = 10;
     limits.maxPendingPerAddress = 10_000;
     limits.handshakeBurst = 10_000;
+    // The clients share this process with the listener: on a loaded machine one
+    // may not have written its hello within the default 500 ms grace when its
+    // slot comes, and be evicted as a silent peer (seen under load 40). The
+    // grace has its own test below; this one is about the waiting line.
+    timing.handshakeHelloGraceMs = 10_000;
     const fx = await secureFixture(cleanups);
     const keys = Array.from({ length: 200 }, () => signKeyPair()); // a fleet's keys exist before it reconnects
     const mark = logs.length;
