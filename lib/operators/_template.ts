@@ -130,12 +130,12 @@ function named(
   file: string,
   src: TemplateSource,
   locals: Record<string, unknown>,
-  own: ReadonlySet<unknown>,
+  own: (f: unknown) => boolean,
 ): TemplateFn | undefined {
   const names = Object.keys(locals);
   for (const k of names) {
     if (!NAME.test(k) || NOT_NAMES.has(k) || k.startsWith("__")) return undefined;
-    if (typeof locals[k] === "function" && !own.has(locals[k])) return undefined;
+    if (typeof locals[k] === "function" && !own(locals[k])) return undefined;
   }
   const key = `${file}\0${src.hash}\0${names.join(",")}`;
   if (ctx.cache.named.has(key)) return ctx.cache.named.get(key) ?? undefined;
@@ -194,16 +194,27 @@ function renderFile(
     return renderFile(r, child, { ...locals, ...data }, depth + 1);
   };
   const all = { ...locals, include };
-  const own = new Set<unknown>([include, ...Object.values(r.ctx.locals)].filter(isFunction));
   try {
-    return (named(r.ctx, file, src, all, own) ?? fn)(all);
+    return (named(r.ctx, file, src, all, (f) => f === include || ownFunctions(r.ctx).has(f)) ?? fn)(
+      all,
+    );
   } catch (err) {
     if (err instanceof MissingInclude) throw err;
     throw failure(err, file);
   }
 }
 
-const isFunction = (v: unknown) => typeof v === "function";
+const owned = new WeakMap<object, Set<unknown>>();
+
+/** The functions salty puts in a role's locals (path, myIp, getIps, quote), once per role run. */
+function ownFunctions(ctx: OpCtx): Set<unknown> {
+  let set = owned.get(ctx.locals);
+  if (!set) {
+    set = new Set(Object.values(ctx.locals).filter((v) => typeof v === "function"));
+    owned.set(ctx.locals, set);
+  }
+  return set;
+}
 
 async function load(ctx: OpCtx, file: string): Promise<TemplateSource> {
   const cached = ctx.cache.templates.get(file);
