@@ -148,6 +148,8 @@ export default defineCommand({
               : live
                 ? { live: "hosts" as const }
                 : {}),
+            // The hosts printed live need no roles in the reply (LiveReport and JsonStream print the others).
+            ...(stream || live ? { slimLive: true } : {}),
           },
           { timeoutMs: FOREVER },
         )

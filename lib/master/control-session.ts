@@ -9,6 +9,7 @@ import { errorMessage } from "../errors.ts";
 import type {
   ApplyEvent,
   ApplyProgress,
+  ApplyReport,
   ApplyRequest,
   ClientApi,
   ControlApi,
@@ -48,10 +49,16 @@ export function serveClient(
           ? await resumeScope(asked, (id) => jobsShow(deps.history, id))
           : { req: asked, scope: {} };
         const notify = (pr: ApplyProgress) => rpc.notify("apply.progress", pr);
+        // The hosts whose report went out live, for a client that needs them back without roles.
+        const sentLive =
+          req.live && obj(p, "apply").slimLive === true ? new Set<string>() : undefined;
         const events = req.live
-          ? liveEvents(req.live, (e) => rpc.notify("apply.event", e))
+          ? liveEvents(req.live, (e) => {
+              rpc.notify("apply.event", e);
+              if (e.type === "host_end") sentLive?.add(e.host.id);
+            })
           : undefined;
-        return recorded(
+        const report = await recorded(
           deps.history,
           { req, who: whoOf(peer, req), notify },
           async (progress, mark) =>
@@ -63,6 +70,7 @@ export function serveClient(
               ),
             ),
         );
+        return sentLive?.size ? withoutRolesOf(report, sentLive) : report;
       },
       ...jobHandlers(deps.history, (pr) => rpc.notify("apply.progress", pr)),
       ...adhocHandlers(
@@ -98,6 +106,11 @@ function applyRequest(p: unknown): ApplyRequest {
     };
   }
   return req;
+}
+
+/** The report with the hosts in `ids` left without roles (a new object: the job history keeps the whole one). */
+function withoutRolesOf(report: ApplyReport, ids: ReadonlySet<string>): ApplyReport {
+  return { ...report, hosts: report.hosts.map((h) => (ids.has(h.id) ? { ...h, roles: [] } : h)) };
 }
 
 /** The events the client asked for; one that cannot be sent (a host report past the frame size) is left out:

@@ -183,6 +183,12 @@ export interface ApplyRequest {
   bootstrap?: boolean;
   /** Send live results as apply.event notifications: "hosts" each host's report as it ends, "roles" also each host's start and each role's outcome. */
   live?: "hosts" | "roles";
+  /**
+   * With `live`: the client printed each host whose report came live (host_end) and needs of those
+   * hosts in the reply only their id, status and counts, so the reply carries them without roles
+   * (not what the job history records). A master that does not know it sends them whole.
+   */
+  slimLive?: boolean;
   /** The user the client runs as, recorded in the job history for the local socket (a remote client is known by its key). */
   user?: string;
   /** `salty apply --resume JOB`: the rollout JOB again, with its own arguments, on its hosts never attempted (and failed ones with retryFailed). */

@@ -1,12 +1,18 @@
 // The executable's own stdout and stderr (cmd/_io.ts writes them with
 // write(2), without process.stdout's streams): a terminal is told from a pipe
 // (colours only on a terminal), and output larger than a pipe holds arrives
-// whole and in order to a reader slower than the writer.
+// whole and in order to a reader slower than the writer. And the reply of a
+// live apply: without the roles of the hosts the client got live, when it
+// says it needs none (ApplyRequest.slimLive), the job history keeping them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, world, type World } from "./_harness.ts";
 import { tempDir } from "../_temp.ts";
+import { connectUnixLink } from "../../lib/client/unix-link.ts";
+import { quietClient } from "../../lib/client/connect.ts";
+import { Rpc } from "../../lib/wire/rpc.ts";
+import type { ApplyEvent, ClientApi, ControlApi, HostReport } from "../../lib/wire/api.ts";
 
 const FIXTURES = join(REPO, "test", "fixtures", "crypto");
 
@@ -85,4 +91,41 @@ test("1 MiB to a pipe read slowly arrives whole and in order", async () => {
   expect(await p.exited).toBe(0);
   expect(Buffer.concat(chunks).equals(expected)).toBe(true);
   expect(await new Response(p.stderr).text()).toBe("");
+});
+
+test("a live apply's reply leaves out the roles of the hosts sent live when asked (slimLive); the job keeps them", async () => {
+  for (const slim of [true, false]) {
+    const live: HostReport[] = [];
+    let job = "";
+    const rpc = new Rpc<ClientApi, ControlApi>(
+      await connectUnixLink(join(w.keyroot, "master.sock")),
+      {
+        ...quietClient,
+        "apply.progress": (p) => ((job ||= p.job ?? ""), null),
+        "apply.event": (e: ApplyEvent) => (e.type === "host_end" && live.push(e.host), null),
+      },
+    );
+    try {
+      const report = await rpc.call(
+        "apply",
+        {
+          args: [],
+          dryRun: false,
+          diff: false,
+          live: "hosts",
+          ...(slim ? { slimLive: true } : {}),
+        },
+        { timeoutMs: 60_000 },
+      );
+      expect(live.map((h) => [h.id, h.roles.map((r) => r.role)])).toEqual([["t1", ["fails"]]]);
+      const [host] = report.hosts;
+      expect(host).toEqual(slim ? { ...live[0]!, roles: [] } : live[0]!);
+      expect([report.rc, host!.errors, host!.status]).toEqual([1, 1, "ran"]);
+    } finally {
+      rpc.close();
+    }
+    expect(job).not.toBe("");
+    const shown = await w.salty(["jobs", "show", job, "--json", "--keyroot", w.keyroot]);
+    expect(shown.stdout).toContain('"cmd": "shell(exit 3)"');
+  }
 });
