@@ -128,6 +128,8 @@ export default defineCommand({
             ...(args.cwd ? { cwd: args.cwd } : {}),
             ...(env ? { env } : {}),
             ...(timeoutMs ? { timeoutMs } : {}),
+            // The text output needs a host's end event only to flush an unfinished last line.
+            ...(json ? {} : { ends: "partial" as const }),
           },
           { timeoutMs: FOREVER },
         )

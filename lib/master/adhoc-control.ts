@@ -56,6 +56,7 @@ function runRequest(p: unknown): RunRequest {
     req.timeoutMs = Math.min(Math.max(1, int(o.timeoutMs, "timeoutMs")), MAX_TIMEOUT_MS);
   const user = optStr(o.user, "user");
   if (user) req.user = user.slice(0, 64);
+  if (o.ends === "partial") req.ends = "partial";
   return req;
 }
 

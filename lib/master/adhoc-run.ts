@@ -43,7 +43,9 @@ export async function runAdhoc(
       const end: RunHostEnd = session
         ? await runOn(session, req, new StreamMask(deps.secretsOf(h)), emit)
         : { id: h.id, status: "not connected", rc: 1, elapsed: 0 };
-      emit({ type: "end", host: withoutOutput(end) });
+      // A client that prints text needs a host's end only to flush its unfinished last line.
+      if (req.ends !== "partial" || (end.output && !end.output.endsWith("\n")))
+        emit({ type: "end", host: withoutOutput(end) });
       return end;
     }),
   );

@@ -310,6 +310,10 @@ export interface RunRequest {
   env?: Record<string, string>;
   timeoutMs?: number;
   user?: string;
+  /** "partial": an `end` event only for a host whose output ends in the middle of a line (the text
+   * output flushes it; every end is in the reply): 200 hosts running `true` send no event at all.
+   * Absent: an `end` event for every host (--json prints each). */
+  ends?: "partial";
 }
 
 /** What the master asks an agent: `run` names the stream its output notifications carry. */

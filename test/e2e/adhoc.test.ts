@@ -174,6 +174,23 @@ describe("salty run", () => {
     expect(seen).toMatch(/^a1\| first\na1\| second\na1 +rc:0 elapsed:/);
   });
 
+  test("a last line without its newline is printed at that host's end, before the end lines", async () => {
+    const r = await w.salty([
+      "run",
+      "a1,a2",
+      ...k(),
+      "--shell",
+      "--",
+      "echo whole; printf 'cut short'",
+    ]);
+    expect(r.code).toBe(0);
+    for (const id of ["a1", "a2"]) {
+      const mine = r.stdout.split("\n").filter((l) => l.startsWith(`${id}| `));
+      expect(mine).toEqual([`${id}| whole`, `${id}| cut short`]);
+    }
+    expect(r.stdout).toMatch(/^(a\d\| [^\n]*\n){4}a1 +rc:0 elapsed:\S+\na2 +rc:0 elapsed:/);
+  });
+
   test("exit 1 when a host's rc is not 0; the agent with --no-remote-exec refuses; a host not connected is said", async () => {
     const r = await w.salty(["run", "a1,ro,ghost", ...k(), "--shell", "--", "echo out; exit 3"]);
     expect(r.code).toBe(1);
