@@ -156,9 +156,16 @@ export function contextFactory(
     return { ...ctx, role };
   };
   // The plaintexts of a host's own secrets (in its context already): what its reports must mask.
+  // Once per host and apply: the scheduler asks for every role request.
+  const found = new Map<string, string[]>();
   const secrets = (hostId: string): string[] => {
-    const host = byId.get(hostId);
-    return host ? secretValues(host.vars, context(hostId, "").me.vars, opts.isSecret) : [];
+    let values = found.get(hostId);
+    if (!values) {
+      const host = byId.get(hostId);
+      values = host ? secretValues(host.vars, context(hostId, "").me.vars, opts.isSecret) : [];
+      found.set(hostId, values);
+    }
+    return values;
   };
   // Every host's `hosts` is this, less itself: the scheduler sends it once per agent connection.
   return Object.assign(context, { others, secrets });

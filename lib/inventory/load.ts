@@ -3,7 +3,7 @@
 // validated (see validate.ts). It must not decrypt anything nor touch the
 // network; errors are SaltyError E_INVENTORY naming the file.
 
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { loadModule } from "../sys/load-module.ts";
@@ -17,7 +17,7 @@ export async function loadInventory(fileroot: string): Promise<unknown> {
   const path = join(fileroot, INVENTORY_FILE);
   let source: string;
   try {
-    source = await readFile(path, "utf8");
+    source = readFileSync(path, "utf8"); // small and local: the thread pool would cost more than the read
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : errorMessage(err);

@@ -3,7 +3,9 @@
 // connected agents, and build each role's context with that host's own
 // secrets only. Also the resolved inventory `salty meta` prints.
 
-import { readFile, readdir } from "node:fs/promises";
+// Synchronous reads: a few small local files per apply, where the thread pool's round trip costs
+// about four times the read itself (docs/performance.md, fourth session).
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Facts, Vars } from "salty";
 import { SaltyError } from "../errors.ts";
@@ -93,7 +95,7 @@ export async function resolvedInventory(
 /** The names NAME of FILEROOT/roles/NAME.ts: one readdir per apply. */
 export async function listRoleFiles(fileroot: string): Promise<Set<string>> {
   try {
-    const names = await readdir(join(fileroot, "roles"));
+    const names = readdirSync(join(fileroot, "roles"));
     return new Set(
       names.filter((n) => n.endsWith(".ts") && n.length > 3).map((n) => n.slice(0, -3)),
     );
@@ -110,7 +112,7 @@ export async function readRoleSource(
 ): Promise<RoleSource | undefined> {
   const filename = join("roles", `${name}.ts`);
   try {
-    const source = await readFile(join(fileroot, filename), "utf8");
+    const source = readFileSync(join(fileroot, filename), "utf8");
     const modules = await roleModules(fileroot, filename, source);
     return { source, filename, ...(modules ? { modules } : {}) };
   } catch (err) {
