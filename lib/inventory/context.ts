@@ -122,22 +122,30 @@ export interface ContextFactoryOptions {
   isSecret: IsSecret;
 }
 
+/** `hosts: false`: the caller sends the other hosts apart (shared hosts), so `hosts` may be left empty. */
+export interface ContextOptions {
+  hosts?: boolean;
+}
+
 /**
  * `(hostId, role) => Context` for one apply. The public view of the hosts is
  * computed once, and each host's context once (its roles' contexts differ only
- * in `role` and share the rest): treat contexts as read-only.
+ * in `role` and share the rest): treat contexts as read-only. Each host's
+ * `hosts` (every other host: O(hosts) per host) only when asked for.
  */
 export function contextFactory(
   plan: InventoryPlan,
   opts: ContextFactoryOptions,
-): ((hostId: string, role: string) => HostContext) & {
+): ((hostId: string, role: string, options?: ContextOptions) => HostContext) & {
   others: Record<string, HostInfo>;
   secrets(hostId: string): string[];
 } {
   const others = publicHosts(plan, opts.facts, opts.isSecret);
   const byId = new Map(plan.hosts.map((h) => [h.id, h]));
+  // Built with `hosts` empty, in its place: filled in below keeps the keys' order.
   const built = new Map<string, HostContext>();
-  const context = (hostId: string, role: string): HostContext => {
+  const othersOf = new Map<string, Record<string, HostInfo>>();
+  const context = (hostId: string, role: string, options: ContextOptions = {}): HostContext => {
     let ctx = built.get(hostId);
     if (!ctx) {
       const host = byId.get(hostId);
@@ -145,7 +153,7 @@ export function contextFactory(
       ctx = buildContext({
         host,
         role,
-        others,
+        others: {},
         facts: own(opts.facts, hostId),
         extra: opts.extra,
         bootstrap: opts.bootstrap,
@@ -153,7 +161,13 @@ export function contextFactory(
       });
       built.set(hostId, ctx);
     }
-    return { ...ctx, role };
+    if (options.hosts === false) return { ...ctx, role };
+    let hosts = othersOf.get(hostId);
+    if (!hosts) {
+      hosts = Object.fromEntries(Object.entries(others).filter(([id]) => id !== hostId));
+      othersOf.set(hostId, hosts);
+    }
+    return { ...ctx, role, hosts };
   };
   // The plaintexts of a host's own secrets (in its context already): what its reports must mask.
   // Once per host and apply: the scheduler asks for every role request.

@@ -22,9 +22,13 @@ import { StatCache, identityOf } from "../sys/stat-cache.ts";
 import type { FileProtocol } from "../wire/file-methods.ts";
 import { ResolvedSources, type Confined } from "./resolved-sources.ts";
 
-/** The fileroot as one agent may see it: the file protocol, and the hashes the master sends with role requests. */
+/**
+ * The fileroot as one agent may see it: the file protocol, and the hashes the master sends with
+ * role requests. `pass` (an apply's id): a source checked during that pass is not checked again,
+ * however many hosts ask for it (as each role's source is read once per apply).
+ */
 export type AgentFiles = FileProtocol & {
-  hashes(paths: string[]): Promise<Array<FileHash | null>>;
+  hashes(paths: string[], pass?: string): Promise<Array<FileHash | null>>;
 };
 
 /** Resolve `rel` inside `root`, refusing anything that would leave it. Returns the absolute path. */
@@ -119,7 +123,7 @@ export class FileServer {
         gate(), this.read(path, offset, length, secretRoles())
       ),
       readMany: async (reads) => (gate(), this.readMany(reads, secretRoles())),
-      hashes: async (paths) => (gate(), this.hashesOf(paths, secretRoles())),
+      hashes: async (paths, pass) => (gate(), this.hashesOf(paths, secretRoles(), pass)),
       scanSince: async (dir, have) => {
         gate();
         // Watched: an unchanged source is answered without a walk (sys/watched-trees.ts).
@@ -146,6 +150,7 @@ export class FileServer {
   private async hashesOf(
     paths: string[],
     roles: ReadonlySet<string>,
+    pass: string | undefined,
   ): Promise<Array<FileHash | null>> {
     const realRoot = this.realRoot();
     const memo = await this.sources.memo(realRoot);
@@ -154,16 +159,27 @@ export class FileServer {
       try {
         const key = normalize(path);
         const known = memo?.get(key);
+        if (known?.checked && known.checked.pass === pass) {
+          out.push(known.checked.hash);
+          continue;
+        }
         const hit = known && (await this.confinedHash(known));
         if (hit) {
+          if (pass !== undefined) known.checked = { pass, hash: hit };
           out.push(hit);
           continue;
         }
         const f = await this.describe(path, roles);
-        out.push({ hash: f.hash, size: f.size });
+        const hash = { hash: f.hash, size: f.size };
+        out.push(hash);
         // Remembered only when no symlink lies on its path: its real path is where it lies.
         if (memo && f.st && f.full === join(realRoot, key))
-          memo.set(key, { full: f.full, dev: f.st.dev, ino: f.st.ino });
+          memo.set(key, {
+            full: f.full,
+            dev: f.st.dev,
+            ino: f.st.ino,
+            ...(pass !== undefined ? { checked: { pass, hash } } : {}),
+          });
       } catch {
         out.push(null);
       }

@@ -21,14 +21,18 @@ export class KnownFiles {
     );
   }
 
-  /** The hashes to send with the next run of `role`; undefined when there is nothing to say. Files that fail are left out (the fetch will say why). */
+  /**
+   * The hashes to send with the next run of `role`; undefined when there is nothing to say. Files
+   * that fail are left out (the fetch will say why). `pass`: the apply's (AgentFiles.hashes).
+   */
   async for(
     role: string,
     files: AgentFiles | undefined,
+    pass?: string,
   ): Promise<Record<string, FileHash> | undefined> {
     const paths = this.fetchedBy.get(role);
     if (!paths?.length || !files) return undefined;
-    const hashes = await files.hashes(paths);
+    const hashes = await files.hashes(paths, pass);
     const out: Record<string, FileHash> = {};
     paths.forEach((p, i) => {
       const h = hashes[i];

@@ -5,12 +5,16 @@
 // while a watcher of that directory reports nothing (sys/watched-trees.ts):
 // a directory on the path renamed, or replaced by a symlink, is an event
 // there. On use, the file at that path must still be the same inode, which
-// also covers what the watcher reports late. Anything else (a symlink on the
-// path, `.enc` files, a files/ that is itself a symlink or was replaced, a
-// filesystem without change events) goes through resolveUnder() as before.
+// also covers what the watcher reports late, and its stat identity says
+// whether its content changed (a hard link written from outside files/ is no
+// event there): checked once per pass (an apply), however many hosts ask.
+// Anything else (a symlink on the path, `.enc` files, a files/ that is itself
+// a symlink or was replaced, a filesystem without change events) goes through
+// resolveUnder() as before.
 
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
+import type { FileHash } from "../sys/types.ts";
 import { WatchedTrees } from "../sys/watched-trees.ts";
 
 export interface Confined {
@@ -18,6 +22,8 @@ export interface Confined {
   full: string;
   dev: bigint;
   ino: bigint;
+  /** Its hash as checked during one pass (an apply: AgentFiles.hashes). */
+  checked?: { pass: string; hash: FileHash };
 }
 
 interface Memo {

@@ -56,7 +56,7 @@ export function scheduledApplies(deps: { control: ControlDeps; files: FileServer
         role,
         source: (await control.roleSource(role))?.source ?? null,
         files: Object.entries(known ?? {}).sort(),
-        vars: scope.context(id, role).me.vars,
+        vars: scope.context(id, role, { hosts: false }).me.vars,
       });
     }
     return hashBytes(JSON.stringify({ salty: version.version, roles: parts }));

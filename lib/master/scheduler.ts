@@ -32,8 +32,8 @@ export interface HostScope {
 
 export interface ApplyScope {
   hosts: HostScope[];
-  /** The context a role of a host receives (its own secrets only). */
-  context(hostId: string, role: string): HostContext;
+  /** The context a role of a host receives (its own secrets only); `hosts: false`: its `hosts` may be left empty (they travel as shared hosts). */
+  context(hostId: string, role: string, options?: { hosts?: boolean }): HostContext;
   /** Every host as the others see it: when given, contexts' `hosts` travel once per agent connection (shared-hosts.ts). */
   others?: Record<string, HostInfo>;
   /** The plaintexts of a host's own secrets: masked in its reports, here and on the agent (lib/crypto/mask.ts). */
@@ -73,6 +73,8 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
     deps.progress?.({ elapsed: 0, done: 0, total: 0, waiting: { agents, ms } }),
   );
   const scope = await deps.scope(req, deps.registry.ids());
+  // The known files' hashes are checked once per apply, however many hosts fetched them (fileserver.ts).
+  const filesPass = crypto.randomUUID();
   // Each role file is read once per apply, however many hosts run it.
   const sources = new Map<string, Promise<RoleSource | undefined>>();
   const roleSource = (name: string) => {
@@ -119,7 +121,7 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
           return report;
         }
         const report = await deps.registry.exclusive(h.id, () =>
-          runHost(h, scope, req, { ...deps, roleSource }, running),
+          runHost(h, scope, req, { ...deps, roleSource, filesPass }, running),
         );
         running.delete(h.id);
         done++;
@@ -135,11 +137,14 @@ export async function runApply(req: ApplyRequest, deps: SchedulerDeps): Promise<
   }
 }
 
+/** `filesPass`: this apply's id for the fileroot's reads (each known file checked once). */
+type HostDeps = SchedulerDeps & { filesPass: string };
+
 async function runHost(
   h: HostScope,
   scope: ApplyScope,
   req: ApplyRequest,
-  deps: SchedulerDeps,
+  deps: HostDeps,
   running: Map<string, string>,
 ): Promise<HostReport> {
   const t0 = performance.now();
@@ -172,6 +177,7 @@ async function runHost(
     last: await lastRunnable(h, deps),
     inputKey: deps.inputKey,
     unchanged: deps.unchanged,
+    filesPass: deps.filesPass,
   };
   const sent = session?.can("pipelining")
     ? await sendAhead(session, h, scope, req, deps, turn)
@@ -213,6 +219,7 @@ async function runHost(
           last: i === turn.last,
           inputKey: turn.inputKey,
           unchanged: turn.unchanged,
+          filesPass: turn.filesPass,
         })
       ).done);
     if (r.lost) lost = r.lost;
@@ -246,6 +253,7 @@ async function lastRunnable(h: HostScope, deps: SchedulerDeps): Promise<number> 
 
 type Turn = {
   apply: string;
+  filesPass?: string;
   inputKey?: Uint8Array | undefined;
   unchanged?: SchedulerDeps["unchanged"];
 };
@@ -282,16 +290,16 @@ async function sendRole(
   };
   session.roleStarted();
   try {
-    const context = scope.context(session.id, name);
-    const shared =
-      scope.others && session.can("sharedHosts")
-        ? {
-            context: { ...context, hosts: {} },
-            sharedHosts: session.sharedHosts.refFor(scope.others),
-          }
-        : { context };
+    const others = session.can("sharedHosts") ? scope.others : undefined;
+    const context = scope.context(session.id, name, others ? { hosts: false } : {});
+    const shared = others
+      ? {
+          context: { ...context, hosts: {} },
+          sharedHosts: session.sharedHosts.refFor(others),
+        }
+      : { context };
     const known = session.can("knownFiles")
-      ? await session.known.for(name, session.currentFiles)
+      ? await session.known.for(name, session.currentFiles, turn.filesPass)
       : undefined;
     const inputs =
       turn.inputKey &&
@@ -404,6 +412,7 @@ async function sendAhead(
             last: i === turn.last,
             inputKey: turn.inputKey,
             unchanged: turn.unchanged,
+            filesPass: turn.filesPass,
           })
         ).done,
       );

@@ -140,6 +140,22 @@ describe("context", () => {
     });
   });
 
+  test("asked without hosts (they travel as shared hosts): the same context, hosts empty, keys in the same order", () => {
+    // The scheduler's input digest is over this JSON: it must not change with how the context was made.
+    const lean = contextOf("web1", "nginx", { hosts: false });
+    expect(lean.hosts).toEqual({});
+    expect(JSON.stringify(lean)).toBe(JSON.stringify({ ...contextOf("web1", "nginx"), hosts: {} }));
+    const fresh = contextFactory(plan, {
+      facts: factsById,
+      extra: args.extra,
+      bootstrap: false,
+      decrypt,
+      isSecret,
+    });
+    expect(fresh("web2", "app", { hosts: false }).hosts).toEqual({});
+    expect(JSON.stringify(fresh("web2", "app"))).toBe(JSON.stringify(contextOf("web2", "app")));
+  });
+
   test.each([
     ["web1", ["env-db", "cluster-token", "web1-api"], ["web2-api", "web2-nested", "stage-db"]],
     ["web2", ["env-db", "cluster-token", "web2-api", "web2-nested"], ["web1-api", "stage-db"]],

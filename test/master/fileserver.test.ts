@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileServer, resolveUnder } from "../../lib/master/fileserver.ts";
 import { hashBytes } from "../../lib/sys/hash.ts";
@@ -297,6 +297,26 @@ describe("FileServer hashes of sources confined before", () => {
       renameSync(join(fileroot, "files"), join(outside, "files"));
       symlinkSync(join(outside, "files"), join(fileroot, "files"));
       expect(await src.hashes!(["files/app/conf.d/app.conf"])).toEqual([null]);
+    } finally {
+      fs.close();
+    }
+  });
+
+  test("a source changed where the watcher cannot see (through a hard link from outside): the next pass sees it", async () => {
+    const { fileroot, outside, fs, src } = world();
+    try {
+      linkSync(join(outside, "app.conf"), join(fileroot, "files/app/linked.conf"));
+      const before = [{ hash: hashBytes("outside"), size: 7 }];
+      expect(await src.hashes!(["files/app/linked.conf"], "apply-1")).toEqual(before);
+      writeFileSync(join(outside, "app.conf"), "changed outside");
+      // Within one pass (an apply) a source is checked once, however many hosts ask.
+      expect(await src.hashes!(["files/app/linked.conf"], "apply-1")).toEqual(before);
+      const after = [{ hash: hashBytes("changed outside"), size: 15 }];
+      expect(await src.hashes!(["files/app/linked.conf"], "apply-2")).toEqual(after);
+      writeFileSync(join(outside, "app.conf"), "again");
+      expect(await src.hashes!(["files/app/linked.conf"])).toEqual([
+        { hash: hashBytes("again"), size: 5 },
+      ]);
     } finally {
       fs.close();
     }
