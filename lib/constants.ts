@@ -67,9 +67,9 @@ export const limits = {
 export const timing = {
   handshakeTimeoutMs: 10_000,
   /** At the cap of handshakes in progress, a peer that has said nothing for this long gives its slot to one waiting. */
-  handshakeHelloGraceMs: 500,
+  handshakeHelloGraceMs: 2_000,
   /** …and one that said hello but has not proved its key for this long (its signature is spent: evicted last). */
-  handshakeProofGraceMs: 2_000,
+  handshakeProofGraceMs: 3_000,
   /** One more handshake per source address after this long (limits.handshakeBurst at once): 20 a second. */
   handshakeRefillMs: 50,
   /** A TCP connect that has not completed after this fails. */

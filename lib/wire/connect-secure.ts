@@ -29,6 +29,9 @@ export interface SecureDial {
 export async function connectSecure(
   o: SecureDial,
 ): Promise<{ link: SealedLink; socket: SocketLink }> {
+  // The pin is read before dialling: the hello leaves the moment the socket connects, and a master in a
+  // reconnect storm does not hold a slot for a peer that says nothing while its disk is read.
+  const pinned = await readPinnedMasterKey(o.keyroot);
   const socket = await connectTcp(
     o.host,
     o.port,
@@ -38,7 +41,6 @@ export async function connectSecure(
   o.signal?.addEventListener("abort", stop);
   const master = `${o.host}:${o.port}`;
   try {
-    const pinned = await readPinnedMasterKey(o.keyroot);
     const opts = {
       identity: o.identity,
       id: o.id,

@@ -122,9 +122,10 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
       return refuse("too many pending handshakes from this address");
     if (!hellos.take(key)) return refuse("too many handshakes from this address lately");
     // Full: wait in line, first come first served, rather than evict a handshake half done (in a
-    // reconnect storm, every newcomer evicting the oldest meant no handshake ever finished).
-    if (waiting.size === 0 && (total < limits.maxPendingHandshakes || evictOne()))
-      return admit(raw, key);
+    // reconnect storm, every newcomer evicting the oldest meant no handshake ever finished). Evictions
+    // happen on the ticker only, between two rounds of I/O: a peer whose hello is already here, not yet
+    // read because this round began with the newcomers, is not taken for a silent one.
+    if (waiting.size === 0 && total < limits.maxPendingHandshakes) return admit(raw, key);
     // The line full, its oldest goes (nothing of it was read): refusing the newcomer instead would let a flood
     // from enough addresses keep every known agent out for as long as it lasts.
     if (waiting.size >= limits.maxWaitingHandshakes) {
@@ -139,7 +140,7 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
     raw.onClose(() => {
       if (waiting.delete(raw)) leave(key);
     });
-    ticker ??= setInterval(pump, Math.max(10, Math.min(100, timing.handshakeHelloGraceMs / 2)));
+    ticker ??= setInterval(pump, Math.max(10, Math.min(100, timing.handshakeHelloGraceMs / 4)));
   };
 
   /** Start the handshake of a connection that has its slot. */
@@ -154,7 +155,7 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
       proving.delete(raw);
       total--;
       leave(key);
-      if (waiting.size) pump();
+      if (waiting.size) fill(false);
     };
     const slot = { release, since: performance.now() };
     silent.set(raw, slot);
@@ -210,18 +211,20 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
     return false;
   };
 
-  /** Give free (or freed) slots to those waiting, oldest first; drop those that waited too long. */
+  /** On the ticker: give free slots, and those of peers past their grace, to those waiting; drop those that waited too long. */
   let pumping = false;
   const pump = () => {
     if (pumping) return; // an eviction below releases a slot: this loop gives it away, not a nested one
     pumping = true;
     try {
-      fill();
+      fill(true);
     } finally {
       pumping = false;
     }
   };
-  const fill = () => {
+  /** `evict`: make room by evictOne too (the ticker only); else only free slots are given. */
+  const fill = (evict: boolean) => {
+    if (pumping && !evict) return;
     const now = performance.now();
     // Past half the handshake timeout, the peer (whose clock is the same) would give up before finishing: a
     // slot given now would spend a signature on a connection already abandoned. Refused, it backs off.
@@ -238,7 +241,7 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
         reason: "waited too long",
       });
     }
-    while (waiting.size && (total < limits.maxPendingHandshakes || evictOne())) {
+    while (waiting.size && (total < limits.maxPendingHandshakes || (evict && evictOne()))) {
       const [raw, w] = waiting.entries().next().value!;
       waiting.delete(raw);
       admit(raw, w.key, true);

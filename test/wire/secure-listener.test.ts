@@ -149,6 +149,7 @@ describe("secure listener guards", () => {
 
   test("a peer that has proved its key is never evicted while the master decides", async () => {
     limits.maxPendingHandshakes = 5;
+    timing.handshakeHelloGraceMs = 300;
     let release!: () => void;
     let deciding!: () => void;
     const slow = new Promise<void>((r) => (release = r));
