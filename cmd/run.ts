@@ -106,9 +106,14 @@ export default defineCommand({
         else out({ type: "job", job: e.job });
         return null;
       }
-      if (e.type === "output")
-        for (const l of lines.output(e.host, e.data)) io().stdout.write(l + "\n");
-      else if (e.type === "end") for (const l of lines.end(e.host.id)) io().stdout.write(l + "\n");
+      // A chunk's lines in one write.
+      const done =
+        e.type === "output"
+          ? lines.output(e.host, e.data)
+          : e.type === "end"
+            ? lines.end(e.host.id)
+            : [];
+      if (done.length) io().stdout.write(done.join("\n") + "\n");
       return null;
     };
     const rpc = await connectClient(args, {

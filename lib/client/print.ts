@@ -15,15 +15,23 @@ export interface Streams {
 /** ANSI foreground colours of diff lines: + green, - red, @@ cyan. */
 const TONES = { add: 32, remove: 31, hunk: 36 } as const;
 
+/** Consecutive lines of one stream leave in one write (200 hosts' ping lines: one write(2), not 200); the order across the streams is kept. */
 export function printLines(lines: Line[], io: Streams): void {
   const noColor = !!(io.env ?? process.env).NO_COLOR;
   const colourErr = io.stderr.isTTY && !noColor;
   const colourOut = io.stdout.isTTY && !noColor;
+  let to: Streams["stdout"] | undefined;
+  let pending = "";
   for (const l of lines) {
     const tty = l.error ? colourErr : colourOut;
     const code = l.tone ? TONES[l.tone] : l.error && (l.red ?? true) ? 31 : undefined;
-    (l.error ? io.stderr : io.stdout).write(
-      tty && code ? `\x1b[${code}m${l.text}\x1b[39m\n` : l.text + "\n",
-    );
+    const out = l.error ? io.stderr : io.stdout;
+    if (out !== to && pending) {
+      to?.write(pending);
+      pending = "";
+    }
+    to = out;
+    pending += tty && code ? `\x1b[${code}m${l.text}\x1b[39m\n` : l.text + "\n";
   }
+  if (pending) to?.write(pending);
 }

@@ -255,6 +255,31 @@ describe("printLines", () => {
     }
   });
 
+  test("consecutive lines of one stream in one write, the order across the streams kept", () => {
+    const writes: string[] = [];
+    printLines(
+      [
+        { text: "a1 ok", error: false },
+        { text: "a2 ok", error: false },
+        { text: "a3 no response", error: true },
+        { text: "a4 ok", error: false },
+        { text: "3/4 answered", error: true },
+        { text: "elapsed", error: true },
+      ],
+      {
+        stdout: { write: (s: string) => writes.push(`out:${s}`) },
+        stderr: { write: (s: string) => writes.push(`err:${s}`) },
+        env: {},
+      },
+    );
+    expect(writes).toEqual([
+      "out:a1 ok\na2 ok\n",
+      "err:a3 no response\n",
+      "out:a4 ok\n",
+      "err:3/4 answered\nelapsed\n",
+    ]);
+  });
+
   test("plain when stdout is not a terminal", () => {
     expect(print(false)).toContain("      +new\n      -old\n      @@ -1 +1 @@\n");
     expect(print(false)).not.toContain("\x1b");
