@@ -143,7 +143,9 @@ describe("frames from an authenticated agent", () => {
     [
       "random bytes",
       (r) => r.link.send(randomBytes(4096)),
-      /rpc\.protocol_error .*error="?malformed message/,
+      // Which error depends on the first bytes drawn (an extension type's header
+      // 3 % of the time: "extension type N is not allowed"): any protocol error.
+      /rpc\.protocol_error .*error=/,
     ],
     [
       "valid msgpack of the wrong shape",
