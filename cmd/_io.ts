@@ -5,8 +5,7 @@
 // daemons and anything outside run() keep the process's streams; the tests pass
 // their own (test/_cli.ts) to run the CLI in-process.
 
-import { AsyncLocalStorage } from "node:async_hooks";
-import { once } from "node:events";
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { writeSync } from "node:fs";
 
 export interface Writer {
@@ -103,19 +102,28 @@ export const processIo: Io = {
     (require("./_prompt.ts") as typeof import("./_prompt.ts")).promptHidden(questions),
 };
 
-const current = new AsyncLocalStorage<Io>();
+/** Made by the first run with an Io of its own (the tests'): the executable, running with processIo, never needs it. */
+let current: AsyncLocalStorage<Io> | undefined;
 
 /** The Io of the command being run (the process's outside run()). */
 export function io(): Io {
-  return current.getStore() ?? processIo;
+  return current?.getStore() ?? processIo;
 }
 
 export function withIo<T>(given: Io, fn: () => Promise<T>): Promise<T> {
+  // processIo is what io() gives outside any context: no async context to keep, and none of its
+  // cost (node:async_hooks loaded, every await of the command carrying the context).
+  if (given === processIo && !current?.getStore()) return fn();
+  current ??= new (
+    require("node:async_hooks") as typeof import("node:async_hooks")
+  ).AsyncLocalStorage<Io>();
   return current.run(given, fn);
 }
 
 /** Write a chunk, waiting for a stream that asks to drain, so memory stays flat whatever the size. */
 export async function writeChunk(w: Writer, chunk: Uint8Array): Promise<void> {
-  if (w.write(chunk) === false && "once" in w)
+  if (w.write(chunk) === false && "once" in w) {
+    const { once } = require("node:events") as typeof import("node:events");
     await once(w as unknown as NodeJS.EventEmitter, "drain");
+  }
 }
