@@ -44,6 +44,10 @@ export class SealedLink implements FrameLink {
     return this.inner.peer;
   }
 
+  get heardAt(): number | undefined {
+    return this.inner.heardAt;
+  }
+
   /** Seal and send one frame. A plaintext the peer could not accept is refused here, loudly. */
   send(plain: Uint8Array): void {
     if (this.closedWith !== undefined) return;

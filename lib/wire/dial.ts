@@ -39,6 +39,7 @@ class DialledLink implements SocketLink {
   private linger: ReturnType<typeof setTimeout> | undefined;
   socket!: Socket<undefined>;
   remoteAddress = "";
+  heardAt = performance.now();
 
   constructor(readonly peer: string) {}
 
@@ -99,6 +100,7 @@ class DialledLink implements SocketLink {
 
   receive(chunk: Uint8Array): void {
     if (this.closedWith !== undefined) return;
+    this.heardAt = performance.now();
     if (this.early) return void this.early.push(chunk);
     let frames: Uint8Array[];
     try {

@@ -9,7 +9,10 @@ type Pingable = Api & { ping: Method<null, null> };
 
 export function keepAlive<L extends Api, R extends Pingable>(rpc: Rpc<L, R>): void {
   const timer = setInterval(() => {
-    if (performance.now() - rpc.lastSeen > timing.peerTimeoutMs) {
+    // Bytes of a frame still arriving count: a 20 MB message on a slow or busy
+    // link may take longer than the timeout, and its sender is not silent.
+    const heard = Math.max(rpc.lastSeen, rpc.link.heardAt ?? 0);
+    if (performance.now() - heard > timing.peerTimeoutMs) {
       rpc.close(`no answer for ${timing.peerTimeoutMs / 1000}s`);
       return;
     }

@@ -13,4 +13,10 @@ export interface FrameLink {
   onClose(handler: (reason: string) => void): void;
   /** Who is at the other end, for logs (e.g. "127.0.0.1:50122"). */
   readonly peer: string;
+  /**
+   * performance.now() of the last bytes from the peer, a frame's first bytes
+   * included (links over a socket): a peer in the middle of sending a large
+   * frame is alive, though no whole frame has arrived yet.
+   */
+  readonly heardAt?: number;
 }

@@ -34,6 +34,7 @@ class TcpLink implements SocketLink {
   private closedWith: string | undefined;
   private closeReported = false;
   private drainWaiters: Array<() => void> = [];
+  heardAt = performance.now();
 
   constructor(
     private readonly socket: net.Socket,
@@ -99,6 +100,7 @@ class TcpLink implements SocketLink {
 
   private receive(chunk: Uint8Array): void {
     if (this.closedWith !== undefined) return;
+    this.heardAt = performance.now();
     let frames: Uint8Array[];
     try {
       frames = this.decoder.push(chunk);

@@ -67,12 +67,17 @@ export class RawSocket implements FrameLink {
   record = false;
   readonly sent: Uint8Array[] = [];
 
+  /** Frames from `send` (the rogue's own rpc answering pings) are dropped: only writeRaw's bytes leave. */
+  mute = false;
+
   send(frame: Uint8Array): void {
+    if (this.mute) return;
     if (this.record) this.sent.push(frame.slice());
     this.writeRaw(frameHeader(frame.length), frame);
   }
 
   sendParts(parts: Uint8Array[]): void {
+    if (this.mute) return;
     this.writeRaw(frameHeader(parts.reduce((n, p) => n + p.length, 0)), ...parts);
   }
 

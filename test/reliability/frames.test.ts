@@ -203,10 +203,30 @@ describe("frames from an authenticated agent", () => {
   test("a truncated frame: the peer is dropped when the keep-alive finds it silent", async () => {
     const r = await rogue("rogue-truncated");
     const mark = w.master!.output.length;
+    r.raw.mute = true; // its rpc's answers to pings would be bytes of the frame: silent means silent
     r.raw.writeRaw(frameHeader(1000), randomBytes(100));
     expect(await closedWithin(r.raw, 10_000)).toBe("closed by peer");
     expect(await loggedSince(mark, /id=rogue-truncated .*reason="no answer for 2s"/)).toMatch(
       /agent\.closed_before_hello id=rogue-truncated .*reason="no answer for 2s"/,
+    );
+    await masterUnaffected();
+  });
+
+  test("a frame still arriving after the keep-alive timeout: its sender is not silent, and is dropped only once it stops", async () => {
+    const r = await rogue("rogue-trickle");
+    const mark = w.master!.output.length;
+    r.raw.mute = true; // only the bytes below reach the master
+    r.raw.writeRaw(frameHeader(100_000), randomBytes(10));
+    // A byte every 100 ms for 3 s: past the 2 s timeout with no whole frame (a
+    // 20 MB message on a slow or busy link looks like this to the master).
+    for (let i = 0; i < 30 && !r.raw.isClosed; i++) {
+      await Bun.sleep(100);
+      r.raw.writeRaw(randomBytes(1));
+    }
+    expect(r.raw.isClosed).toBe(false);
+    expect(await closedWithin(r.raw, 10_000)).toBe("closed by peer");
+    expect(await loggedSince(mark, /id=rogue-trickle .*reason="no answer for 2s"/)).toMatch(
+      /agent\.closed_before_hello id=rogue-trickle .*reason="no answer for 2s"/,
     );
     await masterUnaffected();
   });
