@@ -11,7 +11,8 @@
 // context every apply, and decoding it is most of a request's cost. A value is
 // found by a hash and taken only when its bytes are equal, byte for byte, and
 // every run gets its own deep copy, so a role that changes its context changes
-// nothing the next run sees. Pure but for that bounded map: no I/O.
+// nothing the next run sees (the known hashes, which only the agent reads, are
+// shared, frozen). Pure but for that bounded map: no I/O.
 
 import { ProtocolError } from "../errors.ts";
 import { decode } from "../wire/codec.ts";
@@ -23,8 +24,11 @@ export type RoleHead = Pick<
   "role" | "filename" | "timeoutMs" | "apply" | "last" | "stream" | "sharedHosts"
 >;
 
-/** A role request still as the master sent it (msgpack of a RunRoleRequest), with its head read. */
-export type PackedRoleRequest = RoleHead & { packed: Uint8Array };
+/**
+ * A role request still as the master sent it (msgpack of a RunRoleRequest), with its head read and
+ * where its other values are (`[key, from, to, …]`: the worker need not walk the bytes again).
+ */
+export type PackedRoleRequest = RoleHead & { packed: Uint8Array; fields: (string | number)[] };
 
 const HEAD = new Set<string>([
   "role",
@@ -43,14 +47,16 @@ export function isPacked(r: RunRoleRequest | PackedRoleRequest): r is PackedRole
 /** The head of a request's msgpack bytes; the bytes themselves go along unread. */
 export function readHead(packed: Uint8Array): PackedRoleRequest {
   const head: Record<string, unknown> = {};
+  const fields: (string | number)[] = [];
   entries(packed, (key, from, to) => {
     if (HEAD.has(key)) head[key] = valueAt(packed, from, to);
+    else fields.push(key, from, to);
   });
   if (typeof head.role !== "string" || typeof head.filename !== "string")
     throw new ProtocolError("a role request needs a role and a filename", "E_PARAMS");
   if (typeof head.timeoutMs !== "number")
     throw new ProtocolError("a role request needs a timeout", "E_PARAMS");
-  return { ...(head as RoleHead), packed };
+  return { ...(head as RoleHead), packed, fields };
 }
 
 /** Values up to this size are decoded each time; larger maps and arrays are kept by their bytes. */
@@ -65,14 +71,18 @@ export class RequestDecoder {
   /** The whole request; `sharedHosts` is the connection's (it fills in the hosts' bytes: SharedHostsStore). */
   unpack(p: PackedRoleRequest): RunRoleRequest {
     const req: Record<string, unknown> = {};
-    entries(p.packed, (key, from, to) => {
-      if (HEAD.has(key)) return; // read already, by the connection
+    const f = p.fields;
+    for (let i = 0; i + 2 < f.length; i += 3) {
+      const key = f[i] as string;
+      const from = f[i + 1] as number;
+      const to = f[i + 2] as number;
+      if (HEAD.has(key) || key === "__proto__") continue; // the head: read already, by the connection
       const bytes = p.packed.subarray(from, to);
       req[key] =
         bytes.length > SMALL && isContainer(bytes[0]!)
-          ? this.value(bytes)
+          ? this.value(bytes, key === "known")
           : valueAt(p.packed, from, to);
-    });
+    }
     for (const key of HEAD) {
       const value = (p as Record<string, unknown>)[key];
       if (value !== undefined) req[key] = value;
@@ -80,24 +90,33 @@ export class RequestDecoder {
     return req as unknown as RunRoleRequest;
   }
 
-  private value(bytes: Uint8Array): unknown {
+  /** `shared`: a value only the agent reads (the known hashes), given frozen, not copied. */
+  private value(bytes: Uint8Array, shared: boolean): unknown {
     if (bytes.length > MAX_BYTES) return decode(bytes);
-    const key = `${bytes.length}:${Bun.hash(bytes)}`;
+    const key = `${shared ? "s" : ""}${bytes.length}:${Bun.hash(bytes)}`;
     const hit = this.kept.get(key);
     if (hit && Buffer.from(hit.bytes).equals(bytes)) {
       this.kept.delete(key); // most recently used last: the oldest is evicted first
       this.kept.set(key, hit);
-      return copy(hit.value);
+      return shared ? hit.value : copy(hit.value);
     }
-    const value = decode(bytes);
+    const value = shared ? deepFreeze(decode(bytes)) : decode(bytes);
     this.kept.delete(key);
     this.kept.set(key, { bytes: new Uint8Array(bytes), value });
     for (const old of this.kept.keys()) {
       if (this.kept.size <= MAX_ENTRIES) break;
       this.kept.delete(old);
     }
-    return copy(value);
+    return shared ? value : copy(value);
   }
+}
+
+function deepFreeze(v: unknown): unknown {
+  if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
 }
 
 /** A deep copy of what msgpack decodes to: plain objects, arrays, byte arrays and scalars. */

@@ -52,7 +52,7 @@ describe("role requests as bytes", () => {
   ])("%s: the head, then the whole request, as the plain decoder gives them", (_, req) => {
     const packed = readHead(bytesOf(req));
     const plain = decode(bytesOf(req)) as RunRoleRequest;
-    expect({ ...packed, packed: undefined }).toEqual({
+    expect({ ...packed, packed: undefined, fields: undefined }).toEqual({
       role: plain.role,
       filename: plain.filename,
       timeoutMs: plain.timeoutMs,
@@ -74,13 +74,13 @@ describe("role requests as bytes", () => {
     expect(new RequestDecoder().unpack(attached).sharedHosts).toEqual(attached.sharedHosts);
   });
 
-  test("a run that changes its context or known hashes changes nothing the next run of the same bytes gets", () => {
+  test("a run that changes its context changes nothing the next run of the same bytes gets; the known hashes are frozen", () => {
     const decoder = new RequestDecoder();
     const bytes = bytesOf(request());
     const first = decoder.unpack(readHead(bytes));
     (first.context.me.vars.upstreams as string[]).push("evil");
     first.context.me.vars.port = 1;
-    first.known!["files/web/a.conf"]!.hash = "00";
+    expect(Object.isFrozen(first.known!["files/web/a.conf"])).toBe(true);
     const second = decoder.unpack(readHead(bytes));
     expect(second).toEqual(decode(bytes) as RunRoleRequest);
     expect(second.context).not.toBe(first.context);
