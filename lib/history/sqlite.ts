@@ -8,8 +8,17 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
 import type { Db, Row, Sql } from "./db.ts";
 
-/** $1 → ?1: the store writes PostgreSQL's placeholders, SQLite numbers them with ?. */
-const positional = (text: string) => text.replace(/\$(\d+)/g, "?$1");
+/** $1 → ?1: the store writes PostgreSQL's placeholders, SQLite numbers them with ?. Once per text (a few hundred a job at 200 hosts). */
+const converted = new Map<string, string>();
+const positional = (text: string) => {
+  let out = converted.get(text);
+  if (out === undefined) {
+    out = text.replace(/\$(\d+)/g, "?$1");
+    // Texts are the store's own few statements; a filter's variants are bounded too, but never many kept.
+    if (converted.size < 256) converted.set(text, out);
+  }
+  return out;
+};
 
 export function openSqlite(path: string, opts: { maxBytes?: number } = {}): Db {
   const db = new Database(path, { create: true });

@@ -176,7 +176,9 @@ export function contextFactory(
     let values = found.get(hostId);
     if (!values) {
       const host = byId.get(hostId);
-      values = host ? secretValues(host.vars, context(hostId, "").me.vars, opts.isSecret) : [];
+      values = host
+        ? secretValues(host.vars, context(hostId, "", { hosts: false }).me.vars, opts.isSecret)
+        : [];
       found.set(hostId, values);
     }
     return values;
