@@ -69,6 +69,11 @@ export class SealedLink implements FrameLink {
     this.inner.close(reason);
   }
 
+  /** Frames sealed inside `fn` leave together where the transport can (FrameLink.batch); nonces stay in send order. */
+  batch<T>(fn: () => T): T {
+    return this.inner.batch ? this.inner.batch(fn) : fn();
+  }
+
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.handler = handler;
     for (const f of this.queue.splice(0))

@@ -19,4 +19,6 @@ export interface FrameLink {
    * frame is alive, though no whole frame has arrived yet.
    */
   readonly heardAt?: number;
+  /** Frames sent inside `fn` may leave in one write (a socket's); without it each leaves as sent. */
+  batch?<T>(fn: () => T): T;
 }

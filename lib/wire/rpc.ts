@@ -131,6 +131,11 @@ export class Rpc<Local extends Api, Remote extends Api> {
     });
   }
 
+  /** Calls and notifications made inside `fn` leave in one write where the link can (FrameLink.batch). */
+  batch<T>(fn: () => T): T {
+    return this.link.batch ? this.link.batch(fn) : fn();
+  }
+
   notify<M extends keyof Remote & string>(method: M, params: Remote[M]["params"]): void {
     if (this.closeReason === undefined) this.link.send(encode([NOTE, method, params]));
   }

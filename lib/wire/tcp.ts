@@ -75,6 +75,17 @@ class TcpLink implements SocketLink {
       this.shut(`peer is not reading (${s.writableLength} bytes queued)`, false);
   }
 
+  /** Corked: every frame sent inside `fn` leaves in one writev (each write wakes the peer, ~30-100 us here). */
+  batch<T>(fn: () => T): T {
+    const s = this.socket;
+    s.cork();
+    try {
+      return fn();
+    } finally {
+      s.uncork();
+    }
+  }
+
   drained(): Promise<void> {
     const s = this.socket;
     if (this.closedWith !== undefined || s.writableLength < s.writableHighWaterMark)

@@ -38,6 +38,18 @@ describe("secure handshake over TCP", () => {
     ).toBe(true);
   });
 
+  test("sealed frames sent in a batch open in order (their nonces follow the send order)", async () => {
+    const fx = await secureFixture(cleanups);
+    const link = await fx.connect("web1", {});
+    const got: string[] = [];
+    link.onFrame((f) => got.push(new TextDecoder().decode(f)));
+    link.batch!(() => {
+      for (const m of ["one", "two", "three"]) link.send(new TextEncoder().encode(m));
+    });
+    for (let i = 0; i < 400 && got.length < 3; i++) await Bun.sleep(5);
+    expect(got).toEqual(["echo:one", "echo:two", "echo:three"]);
+  });
+
   test("a client with the right pinned master key gets in; kind client is carried", async () => {
     const fx = await secureFixture(cleanups);
     const link = await fx.connect("laptop", { kind: "client", masterKey: fx.master.publicKey });

@@ -162,6 +162,26 @@ describe("tcp links", () => {
     expect(err.message).toContain(`cannot listen on 127.0.0.1:${s.port}`);
   });
 
+  test("frames sent in a batch (corked: one write) arrive whole and in order; the batch returns fn's value", async () => {
+    const s = await server();
+    const client = await connectTcp("127.0.0.1", s.port);
+    cleanups.push(() => client.close());
+    const c = collect(client);
+    await until(() => s.links.length === 1);
+    const link = s.links[0]!;
+    const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
+    const got = link.batch!(() => {
+      link.send(text("a"));
+      link.sendParts([text("b"), text("c")]);
+      link.send(big);
+      return 7;
+    });
+    expect(got).toBe(7);
+    expect(str(await c.next())).toBe("a");
+    expect(str(await c.next())).toBe("bc");
+    expect(await c.next()).toEqual(big);
+  });
+
   test("random garbage from a raw socket closes only that connection", async () => {
     const s = await server();
     const good = await connectTcp("127.0.0.1", s.port);
