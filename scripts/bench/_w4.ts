@@ -128,7 +128,13 @@ export async function waitConnected(log: string, n: number, ms: number): Promise
 }
 
 /** `exe`: how to run salty (the built binary; storm.ts may run the source under a profiler). */
-export function startMaster(c: Cluster, port: number, log: string, exe = [c.bin]): Subprocess {
+export function startMaster(
+  c: Cluster,
+  port: number,
+  log: string,
+  exe = [c.bin],
+  timing = "{}",
+): Subprocess {
   return daemon(
     [
       ...exe,
@@ -141,7 +147,7 @@ export function startMaster(c: Cluster, port: number, log: string, exe = [c.bin]
       c.fileroot,
     ],
     log,
-    { ...process.env, SALTY_TIMING: "{}" },
+    { ...process.env, SALTY_TIMING: timing },
   );
 }
 

@@ -30,6 +30,8 @@ const { values, positionals } = parseArgs({
     dir: { type: "string", default: "/tmp/salty-storm" },
     prof: { type: "string" },
     settle: { type: "string", default: "31" },
+    /** $SALTY_TIMING of both masters (e.g. '{"keysRecheckMs":3600000}', to see what the re-check costs). */
+    "master-timing": { type: "string", default: "{}" },
   },
 });
 const [bin, count] = positionals;
@@ -62,13 +64,19 @@ async function main(): Promise<void> {
   await prepareKeys(c.keyroot, dir, n);
   const port = await freePort();
   let log = join(dir, "logs", "master-1.log");
-  let master = startMaster(c, port, log);
+  let master = startMaster(c, port, log, [c.bin], values["master-timing"]);
   await waitForLog(log, /master\.listening/);
   const groups = startGroups(dir, port, n, perProcess, true);
   const t = performance.now();
   await waitConnected(log, n, 600_000);
   say(`${n} connected first in ${((performance.now() - t) / 1000).toFixed(1)} s (load ${load()})`);
+  // What N connected agents cost an idle master (keep-alive pings, the key re-check every 10 s).
+  const idle0 = procStats(master.pid).cpu;
   await Bun.sleep(Number(values.settle) * 1000);
+  const idle = procStats(master.pid).cpu - idle0;
+  say(
+    `idle with ${n} connected: master CPU ${idle.toFixed(2)} s in ${values.settle} s (${((idle / Number(values.settle)) * 100).toFixed(1)} % of a core)`,
+  );
   await stop(master);
   const groupLogs = groups.map((_, s) => join(dir, "logs", `group-${s}.log`));
   const before = groupLogs.map((g) => readFileSync(g, "latin1").length);
@@ -85,7 +93,7 @@ async function main(): Promise<void> {
     : [c.bin];
   const spawned = Date.now();
   const t0 = performance.now();
-  master = startMaster(c, port, log, exe);
+  master = startMaster(c, port, log, exe, values["master-timing"]);
   await waitConnected(log, n, 300_000);
   const seconds = (performance.now() - t0) / 1000;
   const masterCpu = procStats(master.pid).cpu;
