@@ -93,7 +93,7 @@ describe("secure listener guards", () => {
       "the flood's handshakes to time out, those waiting too",
     );
     expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
-  });
+  }, 30_000); // the line drains at the 6 s handshake timeout
 
   test("a reconnect storm of more clients than the cap: every handshake finishes at its first attempt, none is evicted", async () => {
     limits.maxPendingHandshakes = 10;
