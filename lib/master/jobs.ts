@@ -144,7 +144,9 @@ export function jobHandlers(
   return {
     "jobs.list": async (p) => {
       const f = jobFilter(p);
-      return unavailableAs(() => available(history).store.list(f));
+      const h = available(history);
+      await h.flush(); // records still batched are written first: a job the client was answered is listed
+      return unavailableAs(() => h.store.list(f));
     },
     "jobs.show": (p) => show(jobId(p, "jobs.show")),
     // A job running on this master is waited for; one that ended (or runs on another master) is shown as it is.
@@ -173,6 +175,7 @@ export async function hostsWithLastApply(
   history: Recorder | undefined,
 ): Promise<Record<string, HostEntry>> {
   if (!history?.healthy) return entries;
+  await history.flush(); // as jobs.list: the last apply answered is the last apply shown
   const last = await history.store.lastApplies(Object.keys(entries)).catch(() => undefined);
   if (!last) return entries;
   const iso = (ms: number) => new Date(ms).toISOString();
