@@ -1,12 +1,6 @@
 // Liveness for a long-lived connection: ping the peer every pingIntervalMs and
 // drop the connection when nothing has been heard for peerTimeoutMs. Both the
 // master and the agent run it, so either side notices a dead or frozen peer.
-// A side that heard from its peer within half an interval (the peer's own
-// ping, a reply, any frame) does not ping: a ping is for the pinger to hear
-// the peer, and the peer's own pings make it hear this side. On an idle
-// connection that is about one ping exchange an interval instead of two (a
-// master with 10,000 agents: ~1,000 fewer sealed frames a second), and
-// nothing is silent longer than 1.5 intervals, well within peerTimeoutMs.
 
 import { timing } from "../constants.ts";
 import type { Api, Method, Rpc } from "./rpc.ts";
@@ -22,7 +16,6 @@ export function keepAlive<L extends Api, R extends Pingable>(rpc: Rpc<L, R>): vo
       rpc.close(`no answer for ${timing.peerTimeoutMs / 1000}s`);
       return;
     }
-    if (performance.now() - heard < timing.pingIntervalMs / 2) return;
     // The reply refreshes lastSeen; a failure is handled by the check above or by the close.
     rpc.call("ping", null, { timeoutMs: timing.peerTimeoutMs }).catch(() => {});
   }, timing.pingIntervalMs);
