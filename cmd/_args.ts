@@ -22,7 +22,7 @@ export function parseTimeout(value: string | undefined): number | undefined {
   // A day at most: timers hold 2^31-1 ms (24.8 days), and the master waits for a host's queued roles in one timer.
   if (!(seconds > 0) || seconds > MAX_TIMEOUT_S)
     throw new UsageError(
-      `--timeout must be a number of seconds from 0 to ${MAX_TIMEOUT_S}, not ${JSON.stringify(value)}`,
+      `--timeout must be a number of seconds above 0, at most ${MAX_TIMEOUT_S}, not ${JSON.stringify(value)}`,
     );
   return Math.ceil(seconds * 1000);
 }

@@ -91,7 +91,7 @@ describe("flags", () => {
       expect(r).toEqual({
         code: 2,
         stdout: "",
-        stderr: `salty: --timeout must be a number of seconds from 0 to 86400, not ${JSON.stringify(value)}\n`,
+        stderr: `salty: --timeout must be a number of seconds above 0, at most 86400, not ${JSON.stringify(value)}\n`,
       });
       expect((await inProcess(["bootstrap", `--timeout=${value}`], { cwd })).code).toBe(2);
     },
