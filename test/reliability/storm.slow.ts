@@ -111,7 +111,11 @@ test(`${AGENTS} agents behind 3 addresses come back after each of two master res
     expect(out).not.toMatch(/secure\.handshake_failed .*(?:signature|confirmation)/); // no agent failed its proof
   }
   const r = await w.salty(["apply", "--keyroot", w.keyroot, "target=st-*"]);
-  expect(r.stderr).toBe("");
+  // Off a TTY a slow apply (300 agents in this one process, on a loaded
+  // machine) prints its progress line every 10 s on stderr; nothing else may be there.
+  expect(
+    r.stderr.split("\n").filter((l) => l && !/^apply \d+s: \d+\/\d+ hosts done/.test(l)),
+  ).toEqual([]);
   expect(r.code).toBe(0);
   expect(r.stdout.match(/^host:st-\d{3} /gm)).toHaveLength(AGENTS);
   recordFigures("storm", figures);
