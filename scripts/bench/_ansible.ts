@@ -15,7 +15,8 @@ export interface AnsibleRun {
 }
 
 export function ansibleVersion(): string | undefined {
-  if (!Bun.which("ansible-playbook")) return undefined;
+  // The W1 playbook syncs its tree with rsync, as Ansible's synchronize does: without it there is no run to compare.
+  if (!Bun.which("ansible-playbook") || !Bun.which("rsync")) return undefined;
   const r = timed(["ansible-playbook", "--version"]);
   return r.code === 0 ? r.stdout.split("\n")[0]?.trim() : undefined;
 }
