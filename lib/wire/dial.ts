@@ -12,7 +12,7 @@ import type { Socket, TCPSocketConnectOptions } from "bun";
 import { limits, timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { FrameDecoder, frameHeader } from "./frame.ts";
+import { FrameDecoder, frameHeader, framedLength } from "./frame.ts";
 import type { SocketLink } from "./tcp.ts";
 
 /** Below this many bytes waiting for the kernel, drained() resolves (node:net's high-water mark). */
@@ -53,14 +53,7 @@ class DialledLink implements SocketLink {
 
   sendParts(parts: Uint8Array[]): void {
     if (this.closedWith !== undefined) return;
-    let length = 0;
-    for (const p of parts) length += p.length;
-    // Refused here, loudly, rather than sent for the peer to refuse and drop the connection (as sealed frames are).
-    if (length > limits.maxFrame)
-      throw new SaltyError(
-        `message of ${length} bytes exceeds the frame limit of ${limits.maxFrame}`,
-        "E_FRAME_SIZE",
-      );
+    const length = framedLength(parts);
     if (length < JOIN_BELOW) {
       const out = new Uint8Array(4 + length);
       new DataView(out.buffer).setUint32(0, length);

@@ -2,7 +2,8 @@
 // The decoder refuses a frame announcing more than its limit before buffering
 // it, so a peer cannot make us allocate by lying about a length.
 
-import { ProtocolError } from "../errors.ts";
+import { limits } from "../constants.ts";
+import { ProtocolError, SaltyError } from "../errors.ts";
 
 export function encodeFrame(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + body.length);
@@ -16,6 +17,21 @@ export function frameHeader(length: number): Uint8Array {
   const h = new Uint8Array(4);
   new DataView(h.buffer).setUint32(0, length);
   return h;
+}
+
+/**
+ * The length of a frame made of `parts`; one past the frame limit is refused
+ * here, loudly, rather than sent for the peer to refuse and drop the connection.
+ */
+export function framedLength(parts: Uint8Array[]): number {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  if (length > limits.maxFrame)
+    throw new SaltyError(
+      `message of ${length} bytes exceeds the frame limit of ${limits.maxFrame}`,
+      "E_FRAME_SIZE",
+    );
+  return length;
 }
 
 export class FrameDecoder {

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { limits, timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { FrameDecoder, frameHeader } from "./frame.ts";
+import { FrameDecoder, frameHeader, framedLength } from "./frame.ts";
 import type { FrameLink } from "./link.ts";
 import { dial } from "./dial.ts";
 
@@ -57,14 +57,7 @@ class TcpLink implements SocketLink {
 
   sendParts(parts: Uint8Array[]): void {
     if (this.closedWith !== undefined) return;
-    let length = 0;
-    for (const p of parts) length += p.length;
-    // Refused here, loudly, rather than sent for the peer to refuse and drop the connection (as sealed frames are).
-    if (length > limits.maxFrame)
-      throw new SaltyError(
-        `message of ${length} bytes exceeds the frame limit of ${limits.maxFrame}`,
-        "E_FRAME_SIZE",
-      );
+    const length = framedLength(parts);
     const s = this.socket;
     // cork/uncork: the header and the parts leave in one writev, the parts uncopied.
     s.cork();
