@@ -51,7 +51,7 @@ export async function runAdhoc(
   );
   return {
     hosts: ends,
-    elapsed: (performance.now() - t0) / 1000,
+    elapsed: secondsSince(t0),
     rc: ends.every((e) => e.rc === 0) ? 0 : 1,
   };
 }
@@ -117,7 +117,7 @@ export async function runOn(
     intake.finish();
     const out: RunHostEnd = {
       id,
-      elapsed: (performance.now() - t0) / 1000,
+      elapsed: secondsSince(t0),
       ...e,
       output: intake.output,
     };
@@ -198,4 +198,9 @@ export function asApplyReport(req: RunRequest, report: RunReport): ApplyReport {
     };
   });
   return { hosts, elapsed: report.elapsed, rc: report.rc };
+}
+
+/** Seconds since `t0` (performance.now()), to the microsecond as a role's results are. */
+function secondsSince(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1e6;
 }

@@ -238,6 +238,9 @@ describe("salty run", () => {
       rc: 0,
     });
     expect(events.at(-1)).toMatchObject({ type: "done", rc: 0, hosts: 1 });
+    // Seconds to the microsecond, as a role's results are (not 0.004217136000001119).
+    for (const e of events.filter((e) => e.type === "end" || e.type === "done"))
+      expect(String(e.elapsed)).toMatch(/^\d+(\.\d{1,6})?$/);
   });
 
   test("the host's secret values are masked in its output, even split across chunks", async () => {
