@@ -11,8 +11,8 @@
 import type { Socket, TCPSocketConnectOptions } from "bun";
 import { limits, timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
-import { log } from "../log.ts";
 import { FrameDecoder, frameHeader, framedLength } from "./frame.ts";
+import { deliverChunk } from "./link.ts";
 import type { SocketLink } from "./tcp.ts";
 
 /** Below this many bytes waiting for the kernel, drained() resolves (node:net's high-water mark). */
@@ -95,22 +95,14 @@ class DialledLink implements SocketLink {
     if (this.closedWith !== undefined) return;
     this.heardAt = performance.now();
     if (this.early) return void this.early.push(chunk);
-    let frames: Uint8Array[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      return this.shut(`protocol error: ${errorMessage(err)}`, false);
-    }
-    for (const f of frames) {
-      if (this.closedWith !== undefined) return;
-      try {
-        this.frameHandler?.(f);
-      } catch (err) {
-        // A throwing handler must not become an uncaught exception of the process.
-        log("wire.handler_error", { peer: this.peer, error: errorMessage(err) });
-        return this.shut(`internal error: ${errorMessage(err)}`, false);
-      }
-    }
+    const why = deliverChunk(
+      this.decoder,
+      chunk,
+      this.frameHandler,
+      () => this.closedWith === undefined,
+      this.peer,
+    );
+    if (why) this.shut(why, false);
   }
 
   /** The kernel takes more: what waits goes, then the waiters of drained() and a pending end. */

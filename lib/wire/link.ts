@@ -2,6 +2,10 @@
 // tcp.ts (sockets), memory.ts (in-process pairs) and secure.ts (encryption on
 // top of another link) implement it; rpc.ts only ever sees this interface.
 
+import { errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import type { FrameDecoder } from "./frame.ts";
+
 export interface FrameLink {
   /** Queue one frame for the peer. Sending on a closed link is ignored. */
   send(frame: Uint8Array): void;
@@ -21,4 +25,35 @@ export interface FrameLink {
   readonly heardAt?: number;
   /** Frames sent inside `fn` may leave in one write (a socket's); without it each leaves as sent. */
   batch?<T>(fn: () => T): T;
+}
+
+/**
+ * A socket link's bytes: the whole frames in `chunk` handed to `handler` in
+ * order while `open()` says so. Returns why the link must close (bytes that
+ * are no frame, a handler that threw), or undefined.
+ */
+export function deliverChunk(
+  decoder: FrameDecoder,
+  chunk: Uint8Array,
+  handler: ((frame: Uint8Array) => void) | undefined,
+  open: () => boolean,
+  peer: string,
+): string | undefined {
+  let frames: Uint8Array[];
+  try {
+    frames = decoder.push(chunk);
+  } catch (err) {
+    return `protocol error: ${errorMessage(err)}`;
+  }
+  for (const f of frames) {
+    if (!open()) return undefined;
+    try {
+      handler?.(f);
+    } catch (err) {
+      // A throwing handler must not become an uncaught exception of the process.
+      log("wire.handler_error", { peer, error: errorMessage(err) });
+      return `internal error: ${errorMessage(err)}`;
+    }
+  }
+  return undefined;
 }

@@ -13,7 +13,7 @@ import { limits, timing } from "../constants.ts";
 import { SaltyError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { FrameDecoder, frameHeader, framedLength } from "./frame.ts";
-import type { FrameLink } from "./link.ts";
+import { deliverChunk, type FrameLink } from "./link.ts";
 import { dial } from "./dial.ts";
 
 export interface SocketLink extends FrameLink {
@@ -105,22 +105,14 @@ class TcpLink implements SocketLink {
   private receive(chunk: Uint8Array): void {
     if (this.closedWith !== undefined) return;
     this.heardAt = performance.now();
-    let frames: Uint8Array[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      return this.shut(`protocol error: ${errorMessage(err)}`, false);
-    }
-    for (const f of frames) {
-      if (this.closedWith !== undefined) return;
-      try {
-        this.frameHandler?.(f);
-      } catch (err) {
-        // A throwing handler must not become an uncaught exception of the process.
-        log("wire.handler_error", { peer: this.peer, error: errorMessage(err) });
-        return this.shut(`internal error: ${errorMessage(err)}`, false);
-      }
-    }
+    const why = deliverChunk(
+      this.decoder,
+      chunk,
+      this.frameHandler,
+      () => this.closedWith === undefined,
+      this.peer,
+    );
+    if (why) this.shut(why, false);
   }
 
   /** graceful: flush what was sent (end), then destroy; else destroy now. Either way the fd is released. */
