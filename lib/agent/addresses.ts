@@ -3,6 +3,7 @@
 // the hosts in its cluster that have a role (itself included). Pure.
 
 import type { HostContext, HostInfo } from "salty";
+import { SaltyError } from "../errors.ts";
 import { myIp as ipOf } from "../facts/net.ts";
 
 export interface Addresses {
@@ -27,4 +28,24 @@ export function clusterIps(context: HostContext, role: string): string[] {
 
 export function addresses(context: HostContext): Addresses {
   return { myIp: () => ipOf(context.me.facts), getIps: (role) => clusterIps(context, role) };
+}
+
+/** For the templates of a role sent without the hosts: getIps from those they loaded (agent/shared-hosts.ts). */
+export function onDemandAddresses(
+  context: HostContext,
+  hosts: { loaded(): Record<string, HostInfo> | undefined },
+  filename: string,
+): Addresses {
+  return {
+    myIp: () => ipOf(context.me.facts),
+    getIps: (role) => {
+      const loaded = hosts.loaded();
+      if (!loaded)
+        throw new SaltyError(
+          `getIps: the other hosts were not sent to ${filename} and no template of it named them`,
+          "E_HOSTS",
+        );
+      return clusterIps({ ...context, hosts: loaded }, role);
+    },
+  };
 }

@@ -49,6 +49,7 @@ function capsFor(runId: number): RoleCaps {
   return {
     files: forwardFiles((method, args) => ask(runId, method, args)),
     serverShell: (req) => ask(runId, "serverShell", [req]),
+    sharedHosts: (digest) => ask(runId, "sharedHosts", [digest]),
     result: (result) => post({ type: "result", runId, result }),
   };
 }

@@ -12,7 +12,7 @@ import { maskReport, maskResult, masker } from "../crypto/mask.ts";
 import { AgentCache } from "../operators/cache.ts";
 import { runFiles } from "./file-source.ts";
 import { ScanCache } from "./scan-cache.ts";
-import { SharedHostsCache } from "./shared-hosts.ts";
+import { SharedHostsCache, refuseHosts, type HostsOnDemand } from "./shared-hosts.ts";
 import { createOperators } from "../operators/index.ts";
 import { PlannedWorld } from "../operators/planned.ts";
 import type { Caps } from "../operators/types.ts";
@@ -27,7 +27,7 @@ import { walkTree } from "../sys/walk.ts";
 import { WatchedTrees } from "../sys/watched-trees.ts";
 import type { Disk, Exec } from "../sys/types.ts";
 import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
-import { addresses } from "./addresses.ts";
+import { addresses, onDemandAddresses } from "./addresses.ts";
 import { failedReport } from "./failed-report.ts";
 import { fileJournal } from "./handler-journal.ts";
 import { HostState } from "../operators/handlers.ts";
@@ -49,6 +49,8 @@ export interface RunRoleOptions {
   secrets?: string[];
   /** Each result as soon as its call ends, masked as the report will be (RunRoleRequest.stream). */
   onResult?: (r: Result) => void;
+  /** Sent without the shared hosts (its code does not name them): its templates load them, the role may not read them. */
+  onDemand?: HostsOnDemand;
 }
 
 export interface RoleRun extends RoleReport {
@@ -95,7 +97,10 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
         o.onResult!(maskResult(r, m))
     )(masker(o.secrets));
   const { operators, context, results, output } = createOperators(o.caps, o.context, {
-    addresses: addresses(o.context),
+    addresses: o.onDemand
+      ? onDemandAddresses(o.context, o.onDemand, o.filename)
+      : addresses(o.context),
+    ...(o.onDemand ? { loadHosts: o.onDemand.load } : {}),
     signal: abort.signal,
     ...(o.planned ? { planned: o.planned } : {}),
     ...(onResult ? { onResult } : {}),
@@ -108,12 +113,9 @@ export async function runRole(o: RunRoleOptions): Promise<RoleRun> {
       code: "E_MODULE",
       ...(o.modules ? { modules: o.modules } : {}),
     });
-    await callRole(
-      mod.namespace.default,
-      { ...context, ...operators },
-      o.timeoutMs ?? timing.roleTimeoutMs,
-      abort,
-    );
+    const args = { ...context, ...operators };
+    if (o.onDemand) refuseHosts(args, o.filename);
+    await callRole(mod.namespace.default, args, o.timeoutMs ?? timing.roleTimeoutMs, abort);
   } catch (err) {
     if (!mod)
       failure = errorMessage(err); // already "file:line: ..."
@@ -179,9 +181,9 @@ export function createExecutor(opts: {
     return dry.world;
   };
   return async (request, rc) => {
-    let req: RunRoleRequest;
+    let req: ReturnType<SharedHostsCache["expand"]>;
     try {
-      req = shared.expand(request);
+      req = shared.expand(request, rc.sharedHosts);
     } catch (err) {
       const error = `role(${request.role}): ${errorMessage(err)}`;
       return { ...failedReport(request.role, error), rc: 1 };
@@ -208,6 +210,7 @@ export function createExecutor(opts: {
         diff: req.diff,
       },
       ...(req.stream && rc.result ? { onResult: rc.result } : {}),
+      ...(req.onDemand ? { onDemand: req.onDemand } : {}),
     });
     const handlers = req.last
       ? maskReport(

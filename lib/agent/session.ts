@@ -27,7 +27,12 @@ import type { ApplyLock } from "./apply-lock.ts";
 import { isPacked, readHead, type PackedRoleRequest } from "./role-request.ts";
 
 /** What this build can do, said at hello (wire/api.ts Capabilities). */
-const CAPABILITIES: Capabilities = { pipelining: true, sharedHosts: true, knownFiles: true };
+const CAPABILITIES: Capabilities = {
+  pipelining: true,
+  sharedHosts: true,
+  knownFiles: true,
+  hostsOnDemand: true,
+};
 
 export interface RoleCaps {
   /** The master's files as the protocol serves them; agent/file-source.ts makes the operators' view of them. */
@@ -35,6 +40,8 @@ export interface RoleCaps {
   serverShell: (req: ShellRequest) => Promise<Result>;
   /** A request with `stream`: each result as its call ends goes to the master (role.result notifications). */
   result?: (r: Result) => void;
+  /** The bytes of the shared hosts a request came without, for a template that names them (agent/shared-hosts.ts). */
+  sharedHosts?: (digest: string) => Promise<Uint8Array>;
 }
 
 /**
@@ -120,6 +127,7 @@ export async function serveMaster(link: FrameLink, deps: AgentSessionDeps): Prom
   );
   const caps: RoleCaps = {
     files: rpcFileSource(rpc),
+    sharedHosts: (digest) => shared.fetch(digest, () => rpc.call("hosts.fetch", { digest })),
     serverShell: (req) =>
       rpc.call("server.shell", req, { timeoutMs: (req.timeout ?? 3600) * 1000 + 5000 }),
   };

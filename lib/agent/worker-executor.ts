@@ -13,7 +13,7 @@
 // A request that arrives as bytes (agent/role-request.ts) is moved to the
 // worker, which decodes it; only its head is read on this thread.
 //
-// The worker asks for files and serverShell through messages answered here.
+// The worker asks for files, serverShell and shared hosts through messages answered here.
 // An idle agent gives memory back: garbage is collected in both threads after
 // timing.idleGcMs without a role, and the worker itself, with its caches, is
 // stopped after timing.workerIdleMs (the next role starts a new one).
@@ -245,6 +245,10 @@ function serve(
 ): Promise<unknown> {
   if (method === "serverShell")
     return caps.serverShell(args[0] as Parameters<RoleCaps["serverShell"]>[0]);
+  if (method === "sharedHosts")
+    return caps.sharedHosts
+      ? caps.sharedHosts(String(args[0]))
+      : Promise.reject(new SaltyError("no shared hosts on this connection", "E_PROTOCOL"));
   if (!isFileMethod(method))
     return Promise.reject(new SaltyError(`no such method ${String(method)}`, "E_PROTOCOL"));
   return callFile(caps.files, method, args);

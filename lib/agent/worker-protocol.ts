@@ -14,7 +14,13 @@ export type ToWorker =
   | { type: "reply"; id: number; ok: false; error: { message: string; code: string } };
 
 export type ToMain =
-  | { type: "call"; id: number; runId: number; method: FileMethod | "serverShell"; args: unknown[] }
+  | {
+      type: "call";
+      id: number;
+      runId: number;
+      method: FileMethod | "serverShell" | "sharedHosts";
+      args: unknown[];
+    }
   | { type: "done"; runId: number; report: RoleReport }
   /** One result as its call ended (a request with `stream` only). */
   | { type: "result"; runId: number; result: Result };

@@ -69,6 +69,7 @@ function capabilities(v: unknown): Capabilities {
     pipelining: o.pipelining === true,
     sharedHosts: o.sharedHosts === true,
     knownFiles: o.knownFiles === true,
+    hostsOnDemand: o.hostsOnDemand === true,
   };
 }
 
@@ -133,6 +134,12 @@ export function serveAgent(
         if (!session?.running)
           throw new SaltyError("serverShell is refused outside a role run", "E_DENIED");
         return serveServerShell(deps.serverShell, p, { id, roles: session.secretRoles() });
+      },
+      // Only what a request of its apply in progress was sent without (shared-hosts.ts), only while one of its roles runs.
+      "hosts.fetch": (p) => {
+        if (!session?.running)
+          throw new SaltyError("shared hosts are served only during a role run", "E_DENIED");
+        return session.sharedHosts.fetch(str(obj(p, "params").digest, "digest"));
       },
       // Untrusted: checked by the apply that asked for them (live-results.ts); dropped when none did.
       "role.result": (p) => {

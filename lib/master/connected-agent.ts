@@ -62,6 +62,7 @@ export class AgentSession {
   endApply(): void {
     this.applyRoles = NONE;
     this.scoped = undefined;
+    this.sharedHosts.endApply();
   }
 
   /** What its file requests read now: the apply's own fileroot, else the base one. */

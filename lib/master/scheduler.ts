@@ -22,6 +22,7 @@ import type { FileServer } from "./fileserver.ts";
 import { inputDigest } from "../history/inputs.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
 import { liveResults } from "./live-results.ts";
+import { namesHosts } from "./shared-hosts.ts";
 
 export interface HostScope {
   id: string;
@@ -293,10 +294,14 @@ async function sendRole(
   try {
     const others = session.can("sharedHosts") ? scope.others : undefined;
     const context = scope.context(session.id, name, others ? { hosts: false } : {});
+    // A role whose code never names them goes without the hosts; their digest stays in its inputs (its templates may read them).
+    const withheld = others && session.can("hostsOnDemand") && !namesHosts(src);
     const shared = others
       ? {
           context: { ...context, hosts: {} },
-          sharedHosts: session.sharedHosts.refFor(others),
+          sharedHosts: withheld
+            ? session.sharedHosts.withheld(others)
+            : session.sharedHosts.refFor(others),
         }
       : { context };
     const known = session.can("knownFiles")

@@ -12,6 +12,12 @@
 // way, per set of local names (EJS's destructuredLocals), and run so when
 // nothing can tell the two apart (`named`); else, and whenever that form does
 // not compile (a template that declares a name of its locals), as EJS does.
+//
+// A role sent without the shared hosts (its code names neither `hosts` nor
+// `getIps`: lib/master/shared-hosts.ts) has no `hosts` among its locals; a
+// template that names them (in its code, `namesHosts`) loads them first
+// (ctx.loadHosts), and one that does not never sees them: no accessor on
+// the locals, which both forms of a template read whole.
 
 import ejs from "ejs";
 import { posix } from "node:path";
@@ -160,6 +166,51 @@ function failure(err: unknown, file: string): TemplateFailure {
     : new TemplateFailure(file, undefined, msg);
 }
 
+/**
+ * The words by which a template's code reaches the shared hosts: `hosts`, `getIps` (computed from
+ * them), or every local at once (`locals`, `arguments`, `eval`: see named()). The master's check of
+ * roles is the same word match (lib/master/shared-hosts.ts HOSTS_WORDS).
+ */
+const HOSTS_CODE = /\b(?:hosts|getIps|locals|arguments|eval)\b/;
+const namesOf = new WeakMap<TemplateSource, boolean>();
+
+/** Whether the template's code (what lies between `<%` and `%>`; the text around it is never evaluated) says one of them. */
+function namesHosts(src: TemplateSource): boolean {
+  let names = namesOf.get(src);
+  if (names === undefined) {
+    let code = "";
+    let open: number | undefined;
+    for (const m of src.text.matchAll(/<%%|%%>|<%|%>/g)) {
+      if (m[0] === "<%" && open === undefined) open = m.index + 2;
+      else if (m[0] === "%>" && open !== undefined) {
+        code += `${src.text.slice(open, m.index)}\n`;
+        open = undefined;
+      }
+    }
+    if (open !== undefined) code += src.text.slice(open); // never closed: a syntax error, but counted
+    names = HOSTS_CODE.test(code);
+    namesOf.set(src, names);
+  }
+  return names;
+}
+
+/** The locals with the shared hosts the role was sent without, loaded when a template used names them; else as they are. */
+async function withHosts(
+  ctx: OpCtx,
+  file: string,
+  r: Render,
+  locals: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  if (!ctx.loadHosts || ![...r.sources.values()].some(namesHosts)) return locals;
+  let hosts: Record<string, unknown>;
+  try {
+    hosts = await ctx.loadHosts();
+  } catch (err) {
+    throw new SaltyError(`${file}: hosts: ${errorMessage(err)}`, "E_TEMPLATE");
+  }
+  return Object.hasOwn(locals, "hosts") ? locals : { ...locals, hosts };
+}
+
 function resolveInclude(from: string, name: unknown): string {
   if (typeof name !== "string" || name === "")
     throw new TemplateFailure(from, undefined, "include() needs a file name");
@@ -252,8 +303,10 @@ export async function renderTemplate(
     if (round > MAX_INCLUDES)
       throw new SaltyError(`${file}: more than ${MAX_INCLUDES} includes`, "E_TEMPLATE");
     r.used = new Set();
+    // Each round: an include fetched in the last one may be the first to name the hosts.
+    const all = await withHosts(ctx, file, r, locals);
     try {
-      const text = renderFile(r, file, locals, 0);
+      const text = renderFile(r, file, all, 0);
       ctx.cache.includes.set(file, [...r.used]);
       const secret = [file, ...r.used].some((p) => r.sources.get(p)?.secret === true);
       return { text, secret };

@@ -89,6 +89,8 @@ export interface RoleOpts {
   signal?: AbortSignal;
   /** Each call's result as the report will hold it, as soon as the call ends (live apply results, `-vv`/--json-stream). */
   onResult?: (r: Result) => void;
+  /** The role was sent without the shared hosts: what loads them for a template that names them (OpCtx.loadHosts). */
+  loadHosts?: OpCtx["loadHosts"];
 }
 
 /** The context a role receives: what the master sent, `args` (an empty one from an older master), `dryRun`, and `path()`
@@ -115,6 +117,7 @@ export function createOperators(caps: Caps, context: HostContext, opts: RoleOpts
     ...ports,
     locals: { ...full.args, ...full, myIp, getIps, quote },
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.loadHosts ? { loadHosts: opts.loadHosts } : {}),
   };
   const fit = outputBudget();
   const bind =

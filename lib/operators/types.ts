@@ -3,7 +3,7 @@
 // operator. Types only: no code, no I/O. The ports (Observe, Disk, Users,
 // Exec) are declared in lib/sys/types.ts beside their real implementations.
 
-import type { Result } from "salty";
+import type { HostInfo, Result } from "salty";
 import type {
   Disk,
   Exec,
@@ -170,6 +170,9 @@ export interface OpCtx extends Caps {
   locals: Record<string, unknown>;
   /** Aborted when the role runs past its timeout. */
   signal?: AbortSignal;
+  /** The role was sent without the shared hosts (its code does not name them; `locals` has no `hosts`): loads them,
+   * for a template that names them (lib/agent/shared-hosts.ts). */
+  loadHosts?: () => Promise<Record<string, HostInfo>>;
 }
 
 export interface Operator<A extends unknown[]> {

@@ -26,6 +26,9 @@ export type MasterApi = {
   "agent.applyMe": Method<{ onlyIfChanged?: boolean }, ApplyMeReply>;
   /** `salty pull --report`: a masterless pull's report, recorded as a job of kind pull for this agent's own id (lib/master/pull-report.ts). */
   "agent.report": Method<PullReportRequest, { job: string }>;
+  /** The shared hosts a role request came without (SharedHostsRef.onDemand), for a template that names them;
+   * answered only while one of this agent's roles runs, and only with that apply's (lib/master/shared-hosts.ts). */
+  "hosts.fetch": Method<{ digest: string }, Uint8Array>;
   ping: Method<null, null>;
 } & FileRpc;
 
@@ -64,6 +67,9 @@ export interface Capabilities {
   sharedHosts: boolean;
   /** It answers fetches from the hashes sent with the request (RunRoleRequest.known). */
   knownFiles: boolean;
+  /** A role request may come without the shared hosts (SharedHostsRef.onDemand): it refuses the role's own reads of them
+   * and fetches them for a template that names them (hosts.fetch). */
+  hostsOnDemand: boolean;
 }
 
 /** What an agent serves to the master. */
@@ -109,6 +115,8 @@ export type ShellRequest = ServerCommandRequest;
 export interface SharedHostsRef {
   digest: string;
   packed?: Uint8Array;
+  /** Not sent: the role's code names neither `hosts` nor `getIps`; a template that names them fetches them (hosts.fetch). */
+  onDemand?: true;
 }
 
 export interface RunRoleRequest {

@@ -36,6 +36,7 @@ function countingMaster(fileroot: string, link: Parameters<typeof serveMaster>[0
     "role.result": () => null,
     "agent.applyMe": () => Promise.reject(new Error("no scheduled applies here")),
     "agent.report": () => Promise.reject(new Error("no pull reports here")),
+    "hosts.fetch": () => Promise.reject(new Error("no shared hosts here")),
     "file.fetch": (p) => (count("fetch"), source.fetch(p.path, p.have)),
     "file.scan": (p) => (count("scan"), source.scan(p.dir)),
     "file.scanSince": (p) => (count("scanSince"), source.scanSince!(p.dir, p.have)),

@@ -26,7 +26,7 @@ function session(id: string, answer: () => Promise<null>): AgentSession {
     "127.0.0.1:1",
     {} as AgentSession["facts"],
     "t",
-    { pipelining: true, sharedHosts: true, knownFiles: true },
+    { pipelining: true, sharedHosts: true, knownFiles: true, hostsOnDemand: true },
   );
 }
 

@@ -129,7 +129,7 @@ describe("scheduler over memory links", () => {
     // One request at a time (an agent that does not pipeline), so "one" has surely answered when "two" kills the link.
     const w = world(
       { a: dying, b: ok },
-      { pipelining: false, sharedHosts: true, knownFiles: true },
+      { pipelining: false, sharedHosts: true, knownFiles: true, hostsOnDemand: false },
     );
     links = w.links;
     await until(() => w.registry.size === 2);
@@ -202,7 +202,7 @@ describe("scheduler over memory links", () => {
     );
     registry = world(
       { a: exec },
-      { pipelining: false, sharedHosts: false, knownFiles: false },
+      { pipelining: false, sharedHosts: false, knownFiles: false, hostsOnDemand: false },
     ).registry;
     await until(() => registry.size === 1);
     const roles = ["one", "two"].map((name) => ({ name, skipped: false }));
@@ -215,6 +215,51 @@ describe("scheduler over memory links", () => {
       },
     );
     expect(sent).toEqual([1, 1]);
+  });
+
+  test("the shared hosts go with a role that names them, and to an agent that cannot do without them (an older build)", async () => {
+    const others = { b: { env: "e", cluster: "c", roles: [], vars: {} } };
+    const got: Record<string, string> = {};
+    const seen =
+      (agent: string): RoleExecutor =>
+      async (req) => {
+        const ref = req.sharedHosts;
+        // The agent's connection attaches the hosts it holds: a role gets them, or is told to do without.
+        got[`${agent} ${req.role}`] = ref?.onDemand ? "on demand" : ref?.packed ? "hosts" : "none";
+        return ok(req, undefined as never);
+      };
+    const old = { pipelining: false, sharedHosts: true, knownFiles: true, hostsOnDemand: false };
+    const now = world({ a: seen("now") }).registry;
+    const before = world({ a: seen("old") }, old).registry;
+    for (const registry of [now, before]) {
+      await until(() => registry.size === 1);
+      const roles = ["plain", "reads", "ips", "again"].map((name) => ({ name, skipped: false }));
+      await runApply(
+        { args: [], dryRun: false, diff: false },
+        {
+          registry,
+          scope: async () => ({
+            hosts: [{ id: "a", status: "run", roles }],
+            context: (id, role) => ({ id, role, hosts: {} }) as unknown as Context,
+            others,
+          }),
+          roleSource: async (n) => ({
+            source: { plain: "ctx.me", reads: "ctx.hosts", ips: "getIps('x')", again: "" }[n]!,
+            filename: n,
+          }),
+        },
+      );
+    }
+    expect(got).toEqual({
+      "now plain": "on demand",
+      "now reads": "hosts",
+      "now ips": "hosts",
+      "now again": "on demand",
+      "old plain": "hosts",
+      "old reads": "hosts",
+      "old ips": "hosts",
+      "old again": "hosts",
+    });
   });
 
   test("two applies on the same host never interleave", async () => {
