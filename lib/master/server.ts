@@ -85,6 +85,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     startedAt: performance.now(),
     knownAgents,
     connectedIds: () => registry.ids(),
+    isConnected: (id) => registry.get(id) !== undefined,
     scope: core.control.scope,
   });
   const pendingAgents = async () =>

@@ -16,6 +16,8 @@ export interface StartupWaitDeps {
   /** Ids of the accepted agent keys (read once, on the first apply within the window). */
   knownAgents(): Promise<string[]>;
   connectedIds(): string[];
+  /** One agent's presence, asked while waiting: O(1), so a wait for 10,000 agents is not O(n²). */
+  isConnected(id: string): boolean;
   scope(req: ApplyRequest, connected: string[]): Promise<ApplyScope>;
 }
 
@@ -41,9 +43,13 @@ export function startupWait(
     } catch {
       return; // the real scope, made next, reports the error
     }
-    const stillAway = () => awaited.filter((id) => !deps.connectedIds().includes(id)).length;
+    // Those still away, shrinking as they come back: each poll asks only for them, once each.
+    const stillAway = () => {
+      awaited = awaited.filter((id) => !deps.isConnected(id));
+      return awaited.length;
+    };
     if (stillAway() === 0 || left() <= 0) return;
-    tell(stillAway(), Math.ceil(left()));
+    tell(awaited.length, Math.ceil(left()));
     while (left() > 0 && stillAway() > 0) await Bun.sleep(Math.min(50, Math.max(1, left())));
   };
 }

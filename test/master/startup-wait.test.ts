@@ -29,6 +29,7 @@ test("within the window: waits for the known agents the apply covers, says how m
     startedAt: performance.now(),
     knownAgents: async () => ["a", "b", "stranger"],
     connectedIds: () => [...connected],
+    isConnected: (id) => connected.has(id),
     scope,
   });
   const done = wait(req, (n, ms) => told.push([n, ms]));
@@ -47,6 +48,7 @@ test("the wait ends with the window, whoever is still away", async () => {
     startedAt: performance.now(),
     knownAgents: async () => ["a"],
     connectedIds: () => [],
+    isConnected: () => false,
     scope,
   });
   const told: number[] = [];
@@ -61,10 +63,42 @@ test("after the window: nothing is read and nothing said", async () => {
     startedAt: performance.now(),
     knownAgents: async () => ((asked = true), ["a"]),
     connectedIds: () => [],
+    isConnected: () => false,
     scope,
   });
   const told: number[] = [];
   await wait(req, (n) => told.push(n));
   expect(asked).toBe(false);
   expect(told).toEqual([]);
+});
+
+test("waiting for many agents asks for each one's presence, never for the whole list per agent (was O(n²))", async () => {
+  timing.startupWaitMs = 10_000;
+  const ids = Array.from({ length: 2_000 }, (_, i) => `h${i}`);
+  const connected = new Set<string>();
+  let lists = 0;
+  let asked = 0;
+  const wait = startupWait({
+    startedAt: performance.now(),
+    knownAgents: async () => ids,
+    connectedIds: () => (lists++, [...connected]),
+    isConnected: (id) => (asked++, connected.has(id)),
+    scope: async (_req, conn) => ({
+      hosts: ids.map((id) => ({ id, status: conn.includes(id) ? "run" : "missing", roles: [] })),
+      context: () => {
+        throw new Error("not used");
+      },
+    }),
+  });
+  const told: number[] = [];
+  const done = wait(req, (n) => told.push(n));
+  await Bun.sleep(120); // a few polls with all away
+  for (const id of ids.slice(0, 1_999)) connected.add(id);
+  await Bun.sleep(120); // a few polls with one away
+  connected.add("h1999");
+  await done;
+  expect(told).toEqual([2_000]);
+  expect(lists).toBe(1); // the connected list once, for the scope; before: once per awaited agent per poll
+  // Each poll asks only for the agents still away: a few polls of 2,000, then of 1.
+  expect(asked).toBeLessThan(2_000 * 10);
 });
