@@ -28,21 +28,23 @@ export interface KeyWatch {
 }
 
 export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<KeyWatch> {
-  const live = new Set<Live>();
+  /** By "kind/id": a change of one key looks at that key's sessions only, not at all 10,000. */
+  const live = new Map<string, Set<Live>>();
+  const keyOf = (peer: Peer) => `${peer.kind}/${peer.id}`;
   let queued: ReturnType<typeof setTimeout> | undefined;
   let checking = Promise.resolve();
   /** "kind/id" of the key files that changed since the last check; "*" for every session. */
   const changed = new Set<string>();
 
   const check = async (which: Set<string>) => {
-    for (const s of [...live]) {
-      if (!which.has("*") && !which.has(`${s.peer.kind}/${s.peer.id}`)) continue;
+    const keys = which.has("*") ? [...live.keys()] : [...which];
+    for (const s of keys.flatMap((k) => [...(live.get(k) ?? [])])) {
       const ok = await keystore.stillAccepted(s.peer).catch((err) => {
         log("keys.recheck_failed", { id: s.peer.id, kind: s.peer.kind, error: errorMessage(err) });
         return false; // as decide() does: a key the master cannot read is not accepted
       });
-      if (ok || !live.has(s)) continue;
-      live.delete(s);
+      if (ok || !live.get(keyOf(s.peer))?.has(s)) continue;
+      forget(s);
       log("keys.session_cut", {
         id: s.peer.id,
         kind: s.peer.kind,
@@ -51,6 +53,12 @@ export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<Ke
       });
       s.close(`the key of ${s.peer.kind} ${s.peer.id} is no longer accepted`);
     }
+  };
+  const forget = (s: Live) => {
+    const k = keyOf(s.peer);
+    const same = live.get(k);
+    same?.delete(s);
+    if (same?.size === 0) live.delete(k);
   };
   // The events of one `salty keys` command make one check; checks never overlap.
   const soon = (what: string) => {
@@ -87,10 +95,13 @@ export async function watchKeys(keyroot: string, keystore: KeyStore): Promise<Ke
   return {
     add(peer, session) {
       const s: Live = { peer, close: (r) => session.close(r) };
-      live.add(s);
-      session.onClose(() => live.delete(s));
+      const k = keyOf(peer);
+      let same = live.get(k);
+      if (!same) live.set(k, (same = new Set()));
+      same.add(s);
+      session.onClose(() => forget(s));
       // A key rejected while this peer's handshake was being decided changed before it was listed here.
-      soon(`${peer.kind}/${peer.id}`);
+      soon(k);
     },
     close() {
       clearInterval(timer);

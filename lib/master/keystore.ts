@@ -2,7 +2,8 @@
 //   KEYROOT/agents/{pending,accepted,rejected}/ID.pub   (and KEYROOT/clients/...)
 // Keys are created exclusively and moved by rename, so `salty keys` (another
 // process) and a running master share the files safely; decide() reads them on
-// every connection (no cache), so an accept counts at the agent's next attempt.
+// every connection, so an accept counts at the agent's next attempt (a running
+// master keeps what it read while each file's stat is unchanged: key-cache.ts).
 // A key file's first line is the key; a second one, `# first contact from
 // ADDRESS at TIME`, records where a new key came from (`salty keys list`).
 // Strangers can make keys: new pending keys are capped in all and rate-limited
@@ -326,7 +327,7 @@ export class FileKeyRecords implements KeyRecords {
     return join(this.keyroot, kindDir(kind), status);
   }
 
-  private file(kind: KeyKind, status: KeyStatus, id: string): string {
+  protected file(kind: KeyKind, status: KeyStatus, id: string): string {
     return join(this.dir(kind, status), `${validateId(id)}.pub`);
   }
 

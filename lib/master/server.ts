@@ -13,6 +13,7 @@ import { listenUnix } from "../wire/tcp.ts";
 import { listenSecure } from "../wire/secure-listener.ts";
 import { KeyStore } from "./keystore.ts";
 import { DbKeyRecords, KEYS_DB_FILE } from "./keystore-db.ts";
+import { CachedKeyFiles } from "./key-cache.ts";
 import { presence, type Presence } from "./presence.ts";
 import { openPostgres } from "../history/postgres.ts";
 import { writeReplace } from "../crypto/_files.ts";
@@ -73,7 +74,8 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   const identity = await loadOrCreateIdentity(keyroot, "master");
   // With --db, keys live in the database every master shares (keystore-db.ts); else in files.
   const db = opts.history?.db;
-  const keyRecords = db ? new DbKeyRecords(openPostgres(db)) : undefined;
+  const dbKeys = db ? new DbKeyRecords(openPostgres(db)) : undefined;
+  const keyRecords = dbKeys ?? new CachedKeyFiles(keyroot);
   if (db) await writeReplace(join(keyroot, KEYS_DB_FILE), db + "\n", 0o600);
   else await unlink(join(keyroot, KEYS_DB_FILE)).catch(() => {});
   const keystore = new KeyStore(keyroot, { autoAccept: opts.autoAccept }, keyRecords);
@@ -168,7 +170,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       await Promise.all([tcp.close(), unix.close()]);
       await history.close(); // what waits is written, or spooled for the next start
       await here?.close();
-      await keyRecords?.close();
+      await dbKeys?.close();
     },
   };
 }

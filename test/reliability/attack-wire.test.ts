@@ -16,7 +16,17 @@ import { FAST_TIMING, world, type World } from "../e2e/_harness.ts";
 import { secureClient } from "../../lib/wire/secure.ts";
 import { authenticated, openRaw, procStats, rogueAgent, until } from "./_tools.ts";
 import { join } from "node:path";
-import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { encodeKey } from "../../lib/crypto/keys.ts";
 
 setLogSink(() => {});
 
@@ -154,7 +164,14 @@ describe("one frame must not freeze the master (S2)", () => {
 describe("a key rejected or deleted cuts its live session (S6)", () => {
   let w: World;
   beforeAll(async () => {
-    w = await world({ files, password: "correct horse battery staple, and more to make 32" });
+    // Sessions re-checked every second, and a key file read 0.2 s after its last change is kept in memory
+    // (master/key-cache.ts): the tests by hand below change keys the master holds.
+    const timing = { ...JSON.parse(FAST_TIMING), keysRecheckMs: 1_000, statRacyMs: 200 };
+    w = await world({
+      files,
+      password: "correct horse battery staple, and more to make 32",
+      timing: JSON.stringify(timing),
+    });
     writeFileSync(join(w.fileroot, "files/touch/key"), "the-secret-key\n");
     const enc = await w.salty([
       "crypto",
@@ -252,6 +269,53 @@ describe("a key rejected or deleted cuts its live session (S6)", () => {
     );
     expect(await reconnect(rogue.identity, "rogue-d")).toBe("E_KEY_PENDING");
   }, 30_000);
+
+  test("by hand, with the key held in the master's memory: rewritten with another key, moved to rejected/, its directory replaced by a copy without it: the session is cut and the key refused", async () => {
+    const accepted = join(w.keyroot, "agents", "accepted");
+    const cases: Array<[string, (file: string) => void, string]> = [
+      [
+        "rogue-e",
+        (file) => writeFileSync(file, encodeKey(nacl.sign.keyPair().publicKey) + "\n"),
+        "E_KEY_MISMATCH",
+      ],
+      [
+        "rogue-m",
+        (file) => {
+          mkdirSync(join(w.keyroot, "agents", "rejected"), { recursive: true });
+          renameSync(file, join(w.keyroot, "agents", "rejected", "rogue-m.pub"));
+        },
+        "E_KEY_REJECTED",
+      ],
+      [
+        // Last: the key watcher's events then come from the old directory, so the re-check cuts it.
+        "rogue-x",
+        (file) => {
+          cpSync(accepted, `${accepted}.new`, { recursive: true });
+          unlinkSync(join(`${accepted}.new`, "rogue-x.pub"));
+          renameSync(accepted, `${accepted}.old`);
+          renameSync(`${accepted}.new`, accepted);
+          expect(existsSync(file)).toBe(false);
+        },
+        "E_KEY_PENDING",
+      ],
+    ];
+    for (const [id, change, refused] of cases) {
+      const rogue = await rogueAgent(w.port, w.keyroot, id);
+      await rogue.rpc.call("agent.hello", { facts, version: "rogue" });
+      // Past the racy window and a re-check: the master answers this key from memory now.
+      await Bun.sleep(1_500);
+      const mark = w.master!.output.length;
+      change(join(accepted, `${id}.pub`));
+      expect(await within(rogue.raw.closed, 5_000)).toBe("closed by peer");
+      expect(w.master!.output.slice(mark)).toMatch(
+        new RegExp(`keys\\.session_cut id=${id} kind=agent`),
+      );
+      expect(await reconnect(rogue.identity, id)).toBe(refused);
+    }
+    // The others go on.
+    const good = await w.salty(["apply", "--keyroot", w.keyroot, "target=good1"]);
+    expect(good.code).toBe(0);
+  }, 60_000);
 });
 
 describe("trust on first use ends at the first handshake (S8)", () => {
