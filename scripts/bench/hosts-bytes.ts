@@ -1,0 +1,102 @@
+// What the first apply of W4's role (W2's small role) to 100 agents costs
+// when N agents are connected (so the inventory's N hosts all have facts, as
+// in W4): the bytes the master sends per agent applied (the kernel's count on
+// its accepted TCP connections, `ss -ti` bytes_sent: sealed frames, nothing
+// of salty's own counting), its CPU, the
+// agents' process memory before and after, and the shared hosts the agents
+// logged receiving (agent.shared_hosts; builds before the fifth session do
+// not log it). Then the same apply again (no change). Usage:
+//   bun scripts/bench/hosts-bytes.ts BIN N [--dir DIR] [--per-process K]
+// Run it from the tree whose agent code is to be measured (agents.ts runs
+// from source), with that tree's BIN. Every process it starts is stopped by
+// PID. Dev tool, not part of `npm run bench`.
+
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { Cluster, procStats, stop, timed, waitForLog } from "./_procs.ts";
+import { inventory, makeW2 } from "./_workloads.ts";
+import {
+  W4_PER_PROCESS,
+  freePort,
+  prepareKeys,
+  startGroups,
+  startMaster,
+  waitConnected,
+} from "./_w4.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    "per-process": { type: "string" },
+    dir: { type: "string", default: "/tmp/salty-hosts-bytes" },
+  },
+});
+const [bin, count] = positionals;
+if (!bin || !count)
+  throw new Error("usage: bun hosts-bytes.ts BIN N [--dir DIR] [--per-process K]");
+const n = Number(count);
+const dir = values.dir!;
+const say = (s: string) =>
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+/** Bytes sent so far on the established TCP connections whose local port is `port` (the master's accepted ones). */
+function sentFrom(port: number): number {
+  const r = Bun.spawnSync(["ss", "-tinH", "state", "established", "sport", "=", `:${port}`]);
+  let sum = 0;
+  for (const m of r.stdout.toString().matchAll(/bytes_sent:(\d+)/g)) sum += Number(m[1]);
+  return sum;
+}
+
+/** The bytes of the agent.shared_hosts lines in the agents' logs, by how they came. */
+function logged(): Record<string, { lines: number; bytes: number }> {
+  const out: Record<string, { lines: number; bytes: number }> = {};
+  for (const f of readdirSync(join(dir, "logs")).filter((f) => f.startsWith("group-")))
+    for (const m of readFileSync(join(dir, "logs", f), "latin1").matchAll(
+      /agent\.shared_hosts bytes=(\d+) via=(\S+)/g,
+    )) {
+      const o = (out[m[2]!] ??= { lines: 0, bytes: 0 });
+      o.lines++;
+      o.bytes += Number(m[1]);
+    }
+  return out;
+}
+
+async function main(): Promise<void> {
+  // A first apply: nothing of an earlier run in the agents' sandboxes.
+  for (const d of ["logs", "sandbox"]) rmSync(join(dir, d), { recursive: true, force: true });
+  const w = makeW2(dir);
+  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
+  const c = new Cluster(resolve(bin!), dir, w.fileroot);
+  await prepareKeys(c.keyroot, dir, n);
+  const port = await freePort();
+  const log = join(dir, "logs", "master.log");
+  const master = startMaster(c, port, log);
+  const groups = startGroups(dir, port, n, Number(values["per-process"] ?? W4_PER_PROCESS), true);
+  try {
+    await waitForLog(log, /master\.listening/);
+    await waitConnected(log, n, 600_000);
+    await Bun.sleep(2_000);
+    const rss = () => groups.reduce((s, g) => s + procStats(g.pid).rss, 0);
+    for (const kind of ["first", "no-change"]) {
+      const m0 = { sent: sentFrom(port), cpu: procStats(master.pid).cpu, rss: rss() };
+      const r = timed([c.bin, "apply", "--json", "--keyroot", c.keyroot, "target=w4-000*"]);
+      const hosts = (
+        JSON.parse(r.stdout) as { hosts: Array<{ status: string; errors: number }> }
+      ).hosts.filter((h) => h.status !== "skipped");
+      const failed = hosts.filter((h) => h.errors).length;
+      say(
+        `${kind} apply to ${hosts.length} of ${n} (exit ${r.code}, ${failed} failed): ${r.wall.toFixed(2)} s, ` +
+          `master sent ${((sentFrom(port) - m0.sent) / hosts.length / 1024).toFixed(1)} KiB an agent, ` +
+          `CPU ${(procStats(master.pid).cpu - m0.cpu).toFixed(2)} s; agents' RSS ${(m0.rss / 1024).toFixed(0)} -> ${(rss() / 1024).toFixed(0)} MB ` +
+          `(load ${loadavg()[0]!.toFixed(1)})`,
+      );
+    }
+    say(`agents logged receiving shared hosts: ${JSON.stringify(logged())}`);
+  } finally {
+    await stop(master);
+    for (const g of groups) await stop(g);
+  }
+}
+
+await main();
