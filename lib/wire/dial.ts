@@ -118,7 +118,7 @@ class DialledLink implements SocketLink {
       this.queue.shift();
     }
     if (this.queued < HIGH_WATER) this.wake();
-    if (this.ending && !this.queue.length) this.socket.shutdown();
+    if (this.ending && !this.queue.length) this.ended();
   }
 
   /** The socket closed: reported once with `reason` unless the link had already closed. */
@@ -142,7 +142,8 @@ class DialledLink implements SocketLink {
   /**
    * graceful: flush what was sent, then half-close (the peer reads to our end and closes; what it still
    * sends is read and dropped, not left unread to become a reset), and close for good after
-   * timing.closeLingerMs; else close now.
+   * timing.closeLingerMs; else close now. Once half-closed, the socket and the linger no longer keep
+   * the process alive: a client whose command is done exits without a round trip to the master.
    */
   private shut(reason: string, graceful: boolean): void {
     if (this.closedWith === undefined) {
@@ -159,7 +160,14 @@ class DialledLink implements SocketLink {
     if (this.ending) return;
     this.ending = true;
     this.linger = setTimeout(() => this.socket.terminate(), timing.closeLingerMs);
-    if (!this.queue.length) this.socket.shutdown();
+    if (!this.queue.length) this.ended();
+  }
+
+  /** Everything sent is with the kernel: end our side; waiting for the peer's end keeps no process alive. */
+  private ended(): void {
+    this.socket.shutdown();
+    this.socket.unref();
+    this.linger?.unref();
   }
 
   private report(): void {

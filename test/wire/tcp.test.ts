@@ -108,6 +108,34 @@ describe("tcp links", () => {
     await link.drained();
   });
 
+  test("a process that closed its link exits without waiting for the peer's end (a client after its reply)", async () => {
+    // The peer reads to our end and then says nothing, as a busy master may: only the linger timer would end it.
+    const got: Buffer[] = [];
+    let ended = false;
+    const socks: net.Socket[] = [];
+    const peer = net.createServer({ allowHalfOpen: true }, (sock) => {
+      socks.push(sock);
+      sock.on("data", (d: Buffer) => got.push(d));
+      sock.on("end", () => (ended = true));
+    });
+    await new Promise<void>((r) => peer.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => (peer.close(r), socks.forEach((s) => s.destroy()))));
+    const port = (peer.address() as net.AddressInfo).port;
+    const child = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "_dial-close.ts"), String(port)],
+      {
+        env: { ...process.env, SALTY_TIMING: JSON.stringify({ closeLingerMs: 120_000 }) },
+        stdout: "ignore",
+        stderr: "pipe",
+      },
+    );
+    cleanups.push(() => child.kill("SIGKILL"));
+    await until(() => child.exitCode !== null, 30_000);
+    expect(child.exitCode).toBe(0);
+    await until(() => ended);
+    expect(Buffer.concat(got).subarray(4).toString()).toBe("last words");
+  });
+
   test("backpressure: drained() waits for a slow reader; a peer that never reads is dropped past maxSendBuffer", async () => {
     const s = await server();
     const link = await connectTcp("127.0.0.1", s.port);
