@@ -5,8 +5,10 @@
 // of salty's own counting), its CPU, the
 // agents' process memory before and after, and the shared hosts the agents
 // logged receiving (agent.shared_hosts; builds before the fifth session do
-// not log it). Then the same apply again (no change). Usage:
-//   bun scripts/bench/hosts-bytes.ts BIN N [--dir DIR] [--per-process K]
+// not log it). Then the same apply again (no change). With --all, the first
+// apply goes to every agent, 100 at a time, and the no-change one to all at
+// once. Usage:
+//   bun scripts/bench/hosts-bytes.ts BIN N [--all] [--dir DIR] [--per-process K]
 // Run it from the tree whose agent code is to be measured (agents.ts runs
 // from source), with that tree's BIN. Every process it starts is stopped by
 // PID. Dev tool, not part of `npm run bench`.
@@ -31,11 +33,13 @@ const { values, positionals } = parseArgs({
   options: {
     "per-process": { type: "string" },
     dir: { type: "string", default: "/tmp/salty-hosts-bytes" },
+    /** The first apply to every agent (100 at a time), not only the first 100; the no-change apply to all at once. */
+    all: { type: "boolean", default: false },
   },
 });
 const [bin, count] = positionals;
 if (!bin || !count)
-  throw new Error("usage: bun hosts-bytes.ts BIN N [--dir DIR] [--per-process K]");
+  throw new Error("usage: bun hosts-bytes.ts BIN N [--all] [--dir DIR] [--per-process K]");
 const n = Number(count);
 const dir = values.dir!;
 const say = (s: string) =>
@@ -78,16 +82,34 @@ async function main(): Promise<void> {
     await waitConnected(log, n, 600_000);
     await Bun.sleep(2_000);
     const rss = () => groups.reduce((s, g) => s + procStats(g.pid).rss, 0);
-    for (const kind of ["first", "no-change"]) {
+    // The first apply 100 agents at a time, as W4 does; then the same agents at once, no change.
+    const batches = values.all ? Math.ceil(n / 100) : 1;
+    const runs = [
+      {
+        kind: "first",
+        targets: Array.from({ length: batches }, (_, b) => `w4-${String(b).padStart(3, "0")}*`),
+      },
+      { kind: "no-change", targets: [values.all ? "w4-*" : "w4-000*"] },
+    ];
+    for (const { kind, targets } of runs) {
       const m0 = { sent: sentFrom(port), cpu: procStats(master.pid).cpu, rss: rss() };
-      const r = timed([c.bin, "apply", "--json", "--keyroot", c.keyroot, "target=w4-000*"]);
-      const hosts = (
-        JSON.parse(r.stdout) as { hosts: Array<{ status: string; errors: number }> }
-      ).hosts.filter((h) => h.status !== "skipped");
-      const failed = hosts.filter((h) => h.errors).length;
+      let wall = 0;
+      let applied = 0;
+      let failed = 0;
+      const exits = new Set<number>();
+      for (const target of targets) {
+        const r = timed([c.bin, "apply", "--json", "--keyroot", c.keyroot, `target=${target}`]);
+        const hosts = (
+          JSON.parse(r.stdout) as { hosts: Array<{ status: string; errors: number }> }
+        ).hosts.filter((h) => h.status !== "skipped");
+        wall += r.wall;
+        applied += hosts.length;
+        failed += hosts.filter((h) => h.errors).length;
+        exits.add(r.code);
+      }
       say(
-        `${kind} apply to ${hosts.length} of ${n} (exit ${r.code}, ${failed} failed): ${r.wall.toFixed(2)} s, ` +
-          `master sent ${((sentFrom(port) - m0.sent) / hosts.length / 1024).toFixed(1)} KiB an agent, ` +
+        `${kind} apply to ${applied} of ${n} in ${targets.length} command(s) (exit ${[...exits].join(",")}, ${failed} failed): ${wall.toFixed(2)} s, ` +
+          `master sent ${((sentFrom(port) - m0.sent) / applied / 1024).toFixed(1)} KiB an agent, ` +
           `CPU ${(procStats(master.pid).cpu - m0.cpu).toFixed(2)} s; agents' RSS ${(m0.rss / 1024).toFixed(0)} -> ${(rss() / 1024).toFixed(0)} MB ` +
           `(load ${loadavg()[0]!.toFixed(1)})`,
       );

@@ -9,11 +9,13 @@ import { join } from "node:path";
 import type { Facts, HostInfo } from "salty";
 import { createExecutor } from "../../lib/agent/runner.ts";
 import { SharedHostsStore } from "../../lib/agent/shared-hosts.ts";
+import { setLogSink } from "../../lib/log.ts";
 import { FileServer } from "../../lib/master/fileserver.ts";
 import { SharedHostsSent, namesHosts } from "../../lib/master/shared-hosts.ts";
 import type { RunRoleRequest } from "../../lib/wire/api.ts";
 import { tempDirs } from "../_temp.ts";
 
+setLogSink(() => {});
 const temp = tempDirs("salty-on-demand-");
 
 const facts = (ip: string) =>
