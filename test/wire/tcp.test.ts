@@ -10,6 +10,7 @@ import {
   listenUnix,
   type SocketLink,
 } from "../../lib/wire/tcp.ts";
+import { peerUid } from "../../lib/sys/peer-cred.ts";
 import { collect, str, text, until } from "./_helpers.ts";
 import { tempDir } from "../_temp.ts";
 
@@ -227,6 +228,65 @@ describe("tcp links", () => {
   });
 });
 
+describe("accepted links (the master's side)", () => {
+  test("IPv6: a listener on ::1 names its peers [::1]:PORT and counts them as ::1; on :: an IPv4 peer is plain", async () => {
+    const links: SocketLink[] = [];
+    const l6 = await listenTcp("::1", 0, (link) => links.push(link));
+    cleanups.push(() => l6.close());
+    const c6 = await connectTcp("::1", l6.port);
+    cleanups.push(() => c6.close());
+    await until(() => links.length === 1);
+    expect(links[0]!.remoteAddress).toBe("::1");
+    expect(links[0]!.peer).toMatch(/^\[::1\]:\d+$/);
+    expect(c6.peer).toBe(`[::1]:${l6.port}`);
+    expect(c6.remoteAddress).toBe("::1");
+    const any = await listenTcp("::", 0, (link) => links.push(link));
+    cleanups.push(() => any.close());
+    const c4 = await connectTcp("127.0.0.1", any.port);
+    cleanups.push(() => c4.close());
+    await until(() => links.length === 2);
+    expect(links[1]!.remoteAddress).toBe("127.0.0.1");
+    expect(links[1]!.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  test("a peer that never reads what the master sends: the link is dropped past maxSendBuffer", async () => {
+    const s = await server();
+    const reader = await connectTcp("127.0.0.1", s.port); // never calls onFrame: reads nothing
+    cleanups.push(() => reader.close());
+    await until(() => s.links.length === 1);
+    const link = s.links[0]!;
+    const sc = collect(link);
+    const chunk = new Uint8Array(1 << 20);
+    const saved = limits.maxSendBuffer;
+    limits.maxSendBuffer = 16 << 20;
+    try {
+      for (let i = 0; i < 200 && !sc.isClosed(); i++) link.send(chunk);
+      expect(await sc.closed).toMatch(/^peer is not reading \(\d+ bytes queued\)$/);
+    } finally {
+      limits.maxSendBuffer = saved;
+    }
+  });
+
+  test("bytes of a frame still arriving refresh heardAt (keep-alive), though no frame is whole yet", async () => {
+    const s = await server();
+    const sock = await Bun.connect({ hostname: "127.0.0.1", port: s.port, socket: { data() {} } });
+    cleanups.push(() => sock.terminate());
+    await until(() => s.links.length === 1);
+    const link = s.links[0]!;
+    let frames = 0;
+    link.onFrame(() => frames++);
+    let bytes = new Uint8Array([0, 0, 1, 0, 1, 2, 3]); // a 256-byte frame's header and 3 bytes of its body
+    for (let i = 0; i < 4; i++) {
+      const before = performance.now();
+      await Bun.sleep(2);
+      sock.write(bytes);
+      await until(() => link.heardAt! > before, 5000, "heardAt to move");
+      bytes = new Uint8Array([i]);
+    }
+    expect(frames).toBe(0);
+  });
+});
+
 describe("unix sockets", () => {
   function socketDir() {
     const scratch = tempDir("salty-unix-");
@@ -247,6 +307,32 @@ describe("unix sockets", () => {
     await l.close();
     expect(await c.closed).toBe("connection closed by peer");
     expect(() => statSync(path)).toThrow();
+  });
+
+  test("admit sees each connection's own descriptor (the peer's uid from the kernel); a refusal closes it before onLink", async () => {
+    const path = join(socketDir(), "m.sock");
+    const uids: Array<number | undefined> = [];
+    let refuse = false;
+    let linked = 0;
+    const l = await listenUnix(path, (link) => (linked++, link.onFrame((f) => link.send(f))), {
+      admit: (fd) => {
+        const peer = peerUid(fd);
+        uids.push("uid" in peer ? peer.uid : undefined);
+        return refuse ? "not you" : undefined;
+      },
+    });
+    cleanups.push(() => l.close());
+    const ok = await connectUnix(path);
+    cleanups.push(() => ok.close());
+    const c = collect(ok);
+    ok.send(text("in"));
+    expect(str(await c.next())).toBe("in");
+    expect(uids).toEqual([process.getuid!()]);
+    refuse = true;
+    const no = await connectUnix(path);
+    expect(await collect(no).closed).toBe("connection closed by peer");
+    expect(linked).toBe(1);
+    expect(uids).toEqual([process.getuid!(), process.getuid!()]);
   });
 
   test("a stale socket file is replaced; a live one or a regular file is an error", async () => {
