@@ -2,8 +2,8 @@
 // socket (Bun.connect) rather than node:net: a client command lives for one
 // request, and node:net with Node's stream machinery cost it about as much CPU
 // to load, connect and read through as decoding the apply report
-// (docs/performance.md). Imported instead of wire/tcp.ts, which loads node:net
-// for the master's side.
+// (docs/performance.md). Imported instead of wire/tcp.ts, which loads the
+// master's listening code (node:fs/promises) too.
 
 import { timing } from "../constants.ts";
 import { dial } from "../wire/dial.ts";

@@ -1,5 +1,5 @@
 // The transport seam: a FrameLink carries whole frames between two peers.
-// tcp.ts (sockets), memory.ts (in-process pairs) and secure.ts (encryption on
+// socket-link.ts (sockets), memory.ts (in-process pairs) and secure.ts (encryption on
 // top of another link) implement it; rpc.ts only ever sees this interface.
 
 import { errorMessage } from "../errors.ts";
