@@ -1,0 +1,122 @@
+// W4's no-change apply alone, for working on the master's per-host cost: N
+// simulated agents (scripts/bench/agents.ts, --per-process a process, 10 an
+// address), W2's small role applied first to the first M of them (100 at a
+// time), then R no-change applies to those M, each timed as a whole command
+// (`salty apply --json`), with the master's CPU per apply (all threads, and
+// its main thread alone, from /proc/PID/task/TID/schedstat) and the reply's
+// size. Usage:
+//   bun scripts/bench/w4-apply.ts BIN N M [--runs R] [--per-process K] [--dir DIR] [--prof DIR] [--text]
+// --prof runs the master from source under `bun --cpu-prof` (profile in DIR) and prints the
+// seconds after its start at which the measured applies began and ended (to cut the profile).
+// --text: the client prints text, not --json. Every process it starts is stopped by PID.
+// Dev tool, not part of `npm run bench`.
+
+import { readdirSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { Cluster, stopAll, timed, waitForLog } from "./_procs.ts";
+import { inventory, makeW2 } from "./_workloads.ts";
+import { freePort, prepareKeys, startGroups, startMaster, waitConnected } from "./_w4.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    runs: { type: "string", default: "5" },
+    "per-process": { type: "string", default: "1000" },
+    dir: { type: "string", default: "/tmp/salty-w4-apply" },
+    prof: { type: "string" },
+    text: { type: "boolean", default: false },
+  },
+});
+const [bin, count, appliedArg] = positionals;
+if (!bin || !count || !appliedArg)
+  throw new Error(
+    "usage: bun w4-apply.ts BIN N M [--runs R] [--per-process K] [--dir DIR] [--prof DIR]",
+  );
+const n = Number(count);
+const m = Number(appliedArg);
+const runs = Number(values.runs);
+const dir = values.dir!;
+const say = (s: string) =>
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+/** Milliseconds on the CPU of the process's threads (all, or the main one). */
+const cpu = (pid: number, main = false) => {
+  let ms = 0;
+  for (const t of main ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ms += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+    } catch {} // a thread that ended
+  }
+  return ms;
+};
+
+async function main(): Promise<void> {
+  rmSync(join(dir, "logs"), { recursive: true, force: true });
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  const w = makeW2(dir);
+  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
+  const c = new Cluster(resolve(bin!), dir, w.fileroot);
+  await prepareKeys(c.keyroot, dir, n);
+  const port = await freePort();
+  const log = join(dir, "logs", "master.log");
+  const exe = values.prof
+    ? [
+        process.execPath,
+        "--cpu-prof",
+        `--cpu-prof-dir=${values.prof}`,
+        resolve(import.meta.dir, "../../cmd/main.ts"),
+      ]
+    : [c.bin];
+  const spawned = performance.now();
+  const master = startMaster(c, port, log, exe);
+  await waitForLog(log, /master\.listening/);
+  startGroups(dir, port, n, Number(values["per-process"]), true);
+  await waitConnected(log, n, 600_000);
+  say(`${n} connected`);
+  const target = (prefix: string) => `target=${prefix}*`;
+  const apply = (t: string) => {
+    const r = timed([
+      c.bin,
+      "apply",
+      ...(values.text ? [] : ["--json"]),
+      "--keyroot",
+      c.keyroot,
+      t,
+    ]);
+    if (r.code !== 0) throw new Error(`apply ${t}: exit ${r.code}: ${r.stderr.slice(-400)}`);
+    return r;
+  };
+  for (let b = 0; b < m / 100; b++) apply(target(`w4-${String(b).padStart(3, "0")}`));
+  say(`first apply to ${m} done`);
+  await Bun.sleep(2500); // past the agents' racy-stat window
+  const all = `w4-${"0".repeat(5 - String(m - 1).length)}`;
+  apply(target(all)); // warm
+  const pid = master.pid;
+  const [all0, main0] = [cpu(pid), cpu(pid, true)];
+  const from = (performance.now() - spawned) / 1000;
+  const walls: number[] = [];
+  let bytes = 0;
+  for (let r = 0; r < runs; r++) {
+    const a = apply(target(all));
+    walls.push(a.wall);
+    bytes = a.stdout.length;
+  }
+  const to = (performance.now() - spawned) / 1000;
+  walls.sort((a, b) => a - b);
+  const per = (ms: number) => (ms / runs).toFixed(0);
+  say(
+    `no-change apply to ${m} of ${n} (runs ${runs}): whole command median ${walls[runs >> 1]!.toFixed(3)} s (${walls.map((x) => x.toFixed(2)).join(" ")}); master ${per(cpu(pid) - all0)} ms CPU per apply (main thread ${per(cpu(pid, true) - main0)}); client output ${bytes} bytes; load ${loadavg()[0]!.toFixed(1)}`,
+  );
+  if (values.prof)
+    say(
+      `measured applies from ${from.toFixed(2)} s to ${to.toFixed(2)} s after the master's spawn`,
+    );
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+}
