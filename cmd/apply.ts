@@ -8,6 +8,7 @@ import { JsonStream, LiveReport } from "../lib/client/live.ts";
 import { printLines } from "../lib/client/print.ts";
 import { ProgressLine } from "../lib/client/progress.ts";
 import { resumeHint } from "../lib/client/rollout-format.ts";
+import { withOutside } from "../lib/wire/outside.ts";
 import { parseApplyArgs } from "../lib/inventory/args.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
 import { io } from "./_io.ts";
@@ -133,7 +134,7 @@ export default defineCommand({
     };
     process.once("SIGINT", interrupted);
     try {
-      const report = await rpc
+      const reply = await rpc
         .call(
           "apply",
           {
@@ -150,10 +151,13 @@ export default defineCommand({
                 : {}),
             // The hosts printed live need no roles in the reply (LiveReport and JsonStream print the others).
             ...(stream || live ? { slimLive: true } : {}),
+            slimOutside: true,
           },
           { timeoutMs: FOREVER },
         )
         .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));
+      // The hosts outside the target back in their places: the report as the master made it.
+      const report = reply && withOutside(reply);
       if (!report) {
         progress.clear();
         io().stderr.write(

@@ -197,6 +197,8 @@ export interface ApplyRequest {
    * (not what the job history records). A master that does not know it sends them whole.
    */
   slimLive?: boolean;
+  /** The client rebuilds the hosts outside the target from their ids (ApplyReport.outside, lib/wire/outside.ts). A master that does not know it sends them whole. */
+  slimOutside?: boolean;
   /** The user the client runs as, recorded in the job history for the local socket (a remote client is known by its key). */
   user?: string;
   /** `salty apply --resume JOB`: the rollout JOB again, with its own arguments, on its hosts never attempted (and failed ones with retryFailed). */
@@ -233,6 +235,8 @@ export interface ApplyReport {
   rc: number;
   /** A rollout's batches, failures and the hosts it never reached (lib/master/rollout.ts). */
   rollout?: RolloutSummary;
+  /** In a reply to slimOutside only: the hosts outside the target, left out of `hosts`, by place in the whole list (lib/wire/outside.ts). */
+  outside?: { at: number[]; ids: string[] };
 }
 
 /** A rollout as it went: `hosts` of the report holds the hosts that ran; those never attempted are listed here only. */

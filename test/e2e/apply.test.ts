@@ -5,6 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKey, encryptString } from "../../lib/crypto/secrets.ts";
 import { world, type World } from "./_harness.ts";
+import { Rpc } from "../../lib/wire/rpc.ts";
+import { connectUnix } from "../../lib/wire/tcp.ts";
+import type { ApplyReport, ClientApi, ControlApi } from "../../lib/wire/api.ts";
 
 const PASSWORD = "e2e-password-0123456789abcdef0123456789";
 const key = deriveKey(PASSWORD);
@@ -135,6 +138,62 @@ describe("salty apply", () => {
     const skip = await apply("-vv", "target=web1", "skip=web");
     expect(skip.stdout).toContain('"cmd":"copy(base/motd, /etc/app/motd)"');
     expect(skip.stdout).not.toContain("render(web/view.txt");
+  });
+
+  test("hosts outside the target travel as their ids and places (slimOutside); --json prints them as the master made them", async () => {
+    const outside = (id: string): ApplyReport["hosts"][number] => ({
+      id,
+      status: "skipped",
+      elapsed: 0,
+      errors: 0,
+      changed: 0,
+      roles: [],
+    });
+    // What goes over the wire: asked, their ids at their places; not asked (an older client), whole.
+    const call = async (slimOutside: boolean) => {
+      const rpc = new Rpc<ClientApi, ControlApi>(
+        await connectUnix(join(w.keyroot, "master.sock")),
+        { "apply.progress": () => null, "run.event": () => null, "apply.event": () => null },
+      );
+      try {
+        return await rpc.call(
+          "apply",
+          {
+            args: ["target=web2"],
+            dryRun: false,
+            diff: false,
+            ...(slimOutside ? { slimOutside } : {}),
+          },
+          { timeoutMs: 60_000 },
+        );
+      } finally {
+        rpc.close();
+      }
+    };
+    const slim = await call(true);
+    expect(slim.hosts.map((h) => h.id)).toEqual(["web2"]);
+    expect(slim.outside).toEqual({ at: [0, 2, 3], ids: ["web1", "ghost", "st1"] });
+    const whole = await call(false);
+    expect(whole.outside).toBeUndefined();
+    expect(whole.hosts.filter((h) => h.status === "skipped")).toEqual(
+      ["web1", "ghost", "st1"].map(outside),
+    );
+    // What the client prints: the whole report, inventory order, each outside host as the master made it.
+    const json = await apply("--json", "target=web2");
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as ApplyReport;
+    expect(report.outside).toBeUndefined();
+    expect(report.hosts.map((h) => `${h.id}:${h.status}`)).toEqual([
+      "web1:skipped",
+      "web2:ran",
+      "ghost:skipped",
+      "st1:skipped",
+    ]);
+    expect(report.hosts.filter((h) => h.status === "skipped")).toEqual(
+      ["web1", "ghost", "st1"].map(outside),
+    );
+    const text = await apply("target=web2");
+    expect(text.stdout).toContain("\nskipped 3 hosts outside target=web2\n");
   });
 
   test("a host of a targeted cluster that is not connected is missing: rc 1", async () => {
