@@ -98,16 +98,18 @@ async function main(): Promise<void> {
   const from = (performance.now() - spawned) / 1000;
   const walls: number[] = [];
   let bytes = 0;
+  let client = 0;
   for (let r = 0; r < runs; r++) {
     const a = apply(target(all));
     walls.push(a.wall);
     bytes = a.stdout.length;
+    client += a.cpu;
   }
   const to = (performance.now() - spawned) / 1000;
   walls.sort((a, b) => a - b);
   const per = (ms: number) => (ms / runs).toFixed(0);
   say(
-    `no-change apply to ${m} of ${n} (runs ${runs}): whole command median ${walls[runs >> 1]!.toFixed(3)} s (${walls.map((x) => x.toFixed(2)).join(" ")}); master ${per(cpu(pid) - all0)} ms CPU per apply (main thread ${per(cpu(pid, true) - main0)}); client output ${bytes} bytes; load ${loadavg()[0]!.toFixed(1)}`,
+    `no-change apply to ${m} of ${n} (runs ${runs}): whole command median ${walls[runs >> 1]!.toFixed(3)} s (${walls.map((x) => x.toFixed(2)).join(" ")}); master ${per(cpu(pid) - all0)} ms CPU per apply (main thread ${per(cpu(pid, true) - main0)}); client ${per(client * 1000)} ms CPU, output ${bytes} bytes; load ${loadavg()[0]!.toFixed(1)}`,
   );
   if (values.prof)
     say(
