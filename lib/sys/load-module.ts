@@ -30,7 +30,8 @@ export interface LoadModuleOptions {
 
 /**
  * What a module may import from "salty" at run time (types are erased): defineRole. Written as
- * node_modules/salty beside the loaded files, so the role's own import resolves to it.
+ * node_modules/salty beside the loaded files when one of them imports it at run time, so that the
+ * import resolves to it.
  */
 const SALTY_RUNTIME = `// salty's run-time exports for roles (lib/sys/load-module.ts)
 export function defineRole(spec, run) {
@@ -103,17 +104,24 @@ function firstBuildError(err: unknown): Positioned {
   ) as Positioned;
 }
 
-/** The checks loadModule makes before it evaluates anything (syntax, imports; the same of each module), without evaluating. */
-export function checkModule(source: string, opts: LoadModuleOptions): void {
-  checkImports(source, transpile(source, opts), opts);
+/**
+ * The checks loadModule makes before it evaluates anything (syntax, imports; the same of each module), without
+ * evaluating. True when one of them imports "salty" at run time (defineRole): only then is its runtime written.
+ */
+export function checkModule(source: string, opts: LoadModuleOptions): boolean {
+  let salty = checkImports(source, transpile(source, opts), opts);
   for (const [path, text] of Object.entries(opts.modules ?? {}))
-    checkImports(text, transpile(text, { ...opts, filename: path }), { ...opts, filename: path });
+    if (
+      checkImports(text, transpile(text, { ...opts, filename: path }), { ...opts, filename: path })
+    )
+      salty = true;
+  return salty;
 }
 
 async function evaluate(source: string, opts: LoadModuleOptions): Promise<LoadedModule> {
   const modules = opts.modules ?? {};
   // Each module it brings is checked like it (syntax, imports) before anything is evaluated.
-  checkModule(source, opts);
+  const salty = checkModule(source, opts);
   const dir = await mkdtemp(join(tmpdir(), "salty-module-"));
   // With modules, the fileroot's layout (roles/NAME.ts beside roles/lib/) so that relative imports resolve.
   const local = Object.keys(modules).length > 0;
@@ -131,13 +139,19 @@ async function evaluate(source: string, opts: LoadModuleOptions): Promise<Loaded
       await writeFile(join(dir, path), text, { mode: 0o600 });
     }
     if (local) await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await mkdir(join(dir, "node_modules", "salty"), { recursive: true, mode: 0o700 });
-    await writeFile(
-      join(dir, "node_modules", "salty", "package.json"),
-      `{"name":"salty","type":"module","main":"index.js"}\n`,
-      { mode: 0o600 },
-    );
-    await writeFile(join(dir, "node_modules", "salty", "index.js"), SALTY_RUNTIME, { mode: 0o600 });
+    // Most modules import "salty" for its types only (erased): then no runtime package, two files and
+    // two directories fewer to create and remove (25 µs to 0.6 ms each on a busy disk).
+    if (salty) {
+      await mkdir(join(dir, "node_modules", "salty"), { recursive: true, mode: 0o700 });
+      await writeFile(
+        join(dir, "node_modules", "salty", "package.json"),
+        `{"name":"salty","type":"module","main":"index.js"}\n`,
+        { mode: 0o600 },
+      );
+      await writeFile(join(dir, "node_modules", "salty", "index.js"), SALTY_RUNTIME, {
+        mode: 0o600,
+      });
+    }
     await writeFile(file, source, { mode: 0o600 });
     return { namespace: (await import(file)) as Record<string, unknown>, loadedFrom: file };
   } catch (err) {
@@ -167,8 +181,11 @@ function transpile(source: string, opts: LoadModuleOptions): string {
   }
 }
 
-function checkImports(source: string, js: string, opts: LoadModuleOptions): void {
+/** Throws for an import that may not run; true when "salty" is imported at run time. */
+function checkImports(source: string, js: string, opts: LoadModuleOptions): boolean {
+  let salty = false;
   for (const imp of transpiler.scanImports(js)) {
+    if (imp.path === "salty") salty = true;
     if (imp.path.startsWith("node:") || imp.path === "salty") continue;
     const line = lineOf(source, imp.path);
     const where = line ? `${opts.filename}:${line}` : opts.filename;
@@ -195,6 +212,7 @@ function checkImports(source: string, js: string, opts: LoadModuleOptions): void
       opts.code,
     );
   }
+  return salty;
 }
 
 /** The 1-based line of the first quoted occurrence of `spec` in `source`. */

@@ -197,6 +197,32 @@ export default (async ({ n }: Args) => {
     expect((await loadModule(src, opts)).namespace.default).toBe("loaded");
   });
 
+  test.each([
+    [
+      "the module itself",
+      `import { defineRole } from "salty";\nexport default defineRole({ defaults: { n: 1 } }, async (_ctx, vars) => vars.n);\n`,
+      {},
+    ],
+    ["a re-export", `export { defineRole as d } from "salty";\nexport default 1;\n`, {}],
+    [
+      "a roles/lib module it imports",
+      `import { role } from "./lib/def.ts";\nexport default role;\n`,
+      {
+        "roles/lib/def.ts": `import { defineRole } from "salty";\nexport const role = defineRole({ defaults: { n: 1 } }, async (_ctx, vars) => vars.n);\n`,
+      },
+    ],
+  ])(
+    "salty's run-time exports load when %s imports them (written only then)",
+    async (_what, source, modules) => {
+      const tag = uniqueGlobal();
+      const { namespace } = await loadModule(`${source}// ${tag}\n`, { ...opts, modules });
+      const d = namespace.d ?? namespace.default;
+      expect(d).toBeDefined();
+      if (typeof namespace.default === "function") expect(await namespace.default({})).toBe(1);
+      expect(readdirSync(tmp)).toEqual([]);
+    },
+  );
+
   test("leaves no temp files behind, loaded or failed", async () => {
     await loadModule(`export default "${uniqueGlobal()}";\n`, opts);
     await loadError(`throw new Error("x");\n`);
