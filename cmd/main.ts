@@ -13,6 +13,7 @@ import { checkOptions, describeError, findCommand } from "./_cli.ts";
 import { renderHelp } from "./_usage.ts";
 import { verbosity } from "./_args.ts";
 import { io as currentIo, processIo, withIo, type Io } from "./_io.ts";
+import { forgetRuntimeEnv, runtimeEnv } from "../lib/agent/runtime-env.ts";
 
 // Each command is loaded when it is run: `salty apply` does not evaluate the
 // master, the agent or the crypto commands (start-up is part of every command's time).
@@ -95,7 +96,24 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
   }
 }
 
+/**
+ * `salty agent` starts once more, in place, with its runtime settings (lib/agent/runtime-env.ts),
+ * before anything else is loaded; if that cannot be done it runs as it is.
+ */
+function agentRuntime(): void {
+  const env = runtimeEnv(process.env);
+  if (env && typeof process.execve === "function") {
+    // A compiled executable's argv[1] is its bundle (/$bunfs/root/salty), not an argument; from source, the script.
+    const script = process.argv[1]?.startsWith("/$bunfs/") ? [] : process.argv.slice(1, 2);
+    try {
+      process.execve(process.execPath, [process.argv0, ...script, ...process.argv.slice(2)], env);
+    } catch {} // carries on without them
+  }
+  forgetRuntimeEnv(process.env);
+}
+
 if (import.meta.main) {
+  if (process.argv[2] === "agent") agentRuntime();
   // A reader that went away (`salty apply | head -1`): processIo's writers stop quietly (cmd/_io.ts).
   // No top-level await: the executable is a CommonJS bundle (scripts/_compile.ts).
   void run(process.argv.slice(2), processIo).then((status) => {

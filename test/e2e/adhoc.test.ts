@@ -4,7 +4,9 @@
 // connects; x9 is connected and not in the inventory.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { world, type World } from "./_harness.ts";
+import { readFileSync } from "node:fs";
 import { deriveKey, encryptString } from "../../lib/crypto/secrets.ts";
+import { ADDED_MARK, AGENT_RUNTIME_ENV } from "../../lib/agent/runtime-env.ts";
 
 const PASSWORD = "adhoc-password-0123456789abcdef0123456789";
 const key = deriveKey(PASSWORD);
@@ -144,6 +146,17 @@ describe("salty run", () => {
       expect(r.stdout).toMatch(new RegExp(`^${id} +rc:0 elapsed:\\d+\\.\\d{3}$`, "m"));
     }
     expect(r.stdout).toMatch(/^ran on 2 hosts: 2 ok, 0 failed, elapsed:/m);
+  });
+
+  test("the agent runs with its runtime settings (started again in place) and a command it runs does not see them", async () => {
+    const own = readFileSync(`/proc/${w.agents.get("a1")!.proc.pid}/environ`, "utf8").split("\0");
+    for (const [name, value] of Object.entries(AGENT_RUNTIME_ENV))
+      expect(own).toContain(`${name}=${value}`);
+    const r = await w.salty(["run", "a1", ...k(), "--", "env"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("a1| SALTY_TIMING="); // the rest of the agent's environment is passed on
+    for (const name of [...Object.keys(AGENT_RUNTIME_ENV), ADDED_MARK])
+      expect(r.stdout).not.toContain(`${name}=`);
   });
 
   test("a host's output is shown while the command still runs", async () => {
