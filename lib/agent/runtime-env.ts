@@ -6,17 +6,18 @@
 //
 // An agent sleeps between short wake-ups (a ping, a command, a keep-alive),
 // and at each one Bun's allocator hands the thread's heaps to its scavenger
-// thread, which walked all of them after every wake-up (at most once per
-// 100 ms): ~0.15 ms of CPU per ping, more than the ping's own JavaScript;
+// thread, which walks all of them after a wake-up (at most once per 100 ms):
+// ~0.15 ms of CPU for each ping of a series, half of the ping's own;
 // and JavaScriptCore's warm-up thread faulted in a supply of heap blocks that
 // it gave up again after the next idle spell. What each saved is in
 // docs/performance.md ("Fifth session", adhoc).
 
 /** Name → value; a value already in the environment wins. */
 export const AGENT_RUNTIME_ENV: Readonly<Record<string, string>> = {
-  // The idle sweep of a thread's heaps at most every 10 s, not after every wake-up: freed memory
-  // inside live pages goes back to the system up to 10 s later (the sweep still comes when due).
-  MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "10000",
+  // The idle sweep of a thread's heaps at most once a second (Bun's default: every 100 ms), so
+  // commands in a row do not pay one each. Not longer: what the idle garbage collection frees
+  // (timing.idleGcMs after the last role) must still go back to the system at once.
+  MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "1000",
   // No warm-up thread faulting in heap blocks ahead of an agent that allocates a few at a time.
   BUN_JSC_useWarmUpMarkedBlocks: "0",
 };
