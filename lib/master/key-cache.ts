@@ -18,7 +18,8 @@
 // accepted key rejected by any of these ways is refused at the next handshake
 // and cut by the same watcher events and re-check as before. A key root on a
 // file system not known to keep stat identities current (NFS caches
-// attributes, FUSE...: sys/watched-trees.ts localFilesystem) is read at every
+// attributes, FUSE...), or on another system than Linux (sys/watched-trees.ts
+// localFilesystem knows Linux's local file systems only), is read at every
 // use, as before. Keys in a database (--db, keystore-db.ts) are not cached:
 // another master's accept or reject must count at the agent's next attempt.
 
