@@ -35,7 +35,7 @@ function accepting(
         onLink(makeLink(s));
       } catch (err) {
         log("wire.accept_error", { listen: what, error: errorMessage(err) });
-        s.terminate();
+        s.end(); // closed at once, with a FIN as node:net's destroy() did
       }
     },
   };
