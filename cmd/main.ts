@@ -103,8 +103,10 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
 function agentRuntime(): void {
   const env = runtimeEnv(process.env);
   if (env && typeof process.execve === "function") {
-    // A compiled executable's argv[1] is its bundle (/$bunfs/root/salty), not an argument; from source, the script.
-    const script = process.argv[1]?.startsWith("/$bunfs/") ? [] : process.argv.slice(1, 2);
+    // A compiled executable's argv[1] is its bundle (/$bunfs/root/salty), not an argument, and it applies
+    // its own runtime options; from source, bun's options (--smol, ...) and the script.
+    const compiled = process.argv[1]?.startsWith("/$bunfs/");
+    const script = compiled ? [] : [...process.execArgv, ...process.argv.slice(1, 2)];
     try {
       process.execve(process.execPath, [process.argv0, ...script, ...process.argv.slice(2)], env);
     } catch {} // carries on without them

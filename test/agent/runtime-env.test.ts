@@ -1,8 +1,12 @@
 // The agent's runtime settings (lib/agent/runtime-env.ts): what it is started
-// again with, and what it forgets once started so. The restart itself is
-// end to end (test/e2e/adhoc.test.ts: the agent's own environment, and that
-// of a command it runs).
+// again with, and what it forgets once started so. The restart of the
+// executable is end to end (test/e2e/adhoc.test.ts: the agent's own
+// environment, and that of a command it runs); here the restart of an agent
+// run from source, which keeps bun's own options.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
+import { tempDir } from "../_temp.ts";
 import {
   ADDED_MARK,
   AGENT_RUNTIME_ENV,
@@ -55,4 +59,30 @@ describe("forgetRuntimeEnv", () => {
     forgetRuntimeEnv(env);
     expect(env).toEqual({ PATH: "/bin", ...AGENT_RUNTIME_ENV });
   });
+});
+
+test("an agent run from source is started again with bun's options, the script and its arguments", async () => {
+  using dir = tempDir("salty-runtime-env-");
+  const main = join(import.meta.dir, "../../cmd/main.ts");
+  const args = ["agent", "127.0.0.1:1", "--id", "src1", "--keyroot", dir.path];
+  const env = { ...process.env };
+  for (const k of [...names, ADDED_MARK]) delete env[k];
+  const p = Bun.spawn([process.execPath, "--smol", main, ...args], {
+    env,
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  try {
+    let environ: string[] = [];
+    for (let i = 0; i < 200 && !environ.some((l) => l.startsWith(`${ADDED_MARK}=`)); i++) {
+      await Bun.sleep(25);
+      environ = readFileSync(`/proc/${p.pid}/environ`, "utf8").split("\0");
+    }
+    for (const [k, v] of Object.entries(AGENT_RUNTIME_ENV)) expect(environ).toContain(`${k}=${v}`);
+    const argv = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0").slice(1, -1);
+    expect(argv).toEqual(["--smol", main, ...args]);
+  } finally {
+    p.kill("SIGKILL");
+    await p.exited;
+  }
 });
