@@ -115,6 +115,18 @@ describe("batched fsync", () => {
     expect(names(w.prefix).filter((n) => n.includes("salty-tmp"))).toEqual([]);
   });
 
+  test("new files cost no removal: a temporary name is cleared only when a crashed write left something there", async () => {
+    using w = await makeWorld({ master: manyFiles(20) });
+    const removed: string[] = [];
+    const disk: Disk = {
+      ...realDisk,
+      remove: async (path) => (removed.push(path), realDisk.remove(path)),
+    };
+    const { result } = await callOperator(w.ctx({ disk }), syncdir, ["files/app", "/srv/app"]);
+    expect(result.changes).toEqual({ added: 20, updated: 0, removed: 0, dirsAdded: 3 });
+    expect(removed).toEqual([]);
+  });
+
   test("a failed fsync in a batch renames none of its files and leaves no temporary file; the next run completes", async () => {
     using w = await makeWorld({ master: manyFiles(10) });
     const { disk } = recordingDisk("f004.txt");
