@@ -76,6 +76,28 @@ function peekHead(f: Uint8Array): { kind: number; id?: number } | undefined {
   return { kind };
 }
 
+/**
+ * `[1, id, null]`, a ping's reply and every other without a value, as the encoder writes it (the
+ * smallest integer form), without the encoder: ~20 µs less in the interpreter, where an agent runs it.
+ */
+export function nullReply(id: number): Uint8Array {
+  if (id <= 0x7f) return Uint8Array.of(0x93, OK, id, 0xc0);
+  if (id <= 0xff) return Uint8Array.of(0x93, OK, 0xcc, id, 0xc0);
+  if (id <= 0xffff) return Uint8Array.of(0x93, OK, 0xcd, id >>> 8, id & 0xff, 0xc0);
+  if (id <= 0xffffffff)
+    return Uint8Array.of(
+      0x93,
+      OK,
+      0xce,
+      id >>> 24,
+      (id >>> 16) & 0xff,
+      (id >>> 8) & 0xff,
+      id & 0xff,
+      0xc0,
+    );
+  return encode([OK, id, null]);
+}
+
 interface Pending {
   method: string;
   resolve: (v: unknown) => void;
@@ -263,7 +285,8 @@ export class Rpc<Local extends Api, Remote extends Api> {
     try {
       if (!handler) throw new RpcError(`unknown method ${method}`, "E_UNKNOWN_METHOD");
       const result = await handler(params as never);
-      if (id !== undefined && !this.isClosed) this.link.send(encode([OK, id, result ?? null]));
+      if (id !== undefined && !this.isClosed)
+        this.link.send(result == null ? nullReply(id) : encode([OK, id, result]));
     } catch (err) {
       const code = err instanceof SaltyError ? err.code : "E_INTERNAL";
       if (id !== undefined && !this.isClosed)

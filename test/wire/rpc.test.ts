@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Rpc, RpcError, type Method } from "../../lib/wire/rpc.ts";
+import { Rpc, RpcError, nullReply, type Method } from "../../lib/wire/rpc.ts";
 import { memoryPair } from "../../lib/wire/memory.ts";
 import { decode, encode } from "../../lib/wire/codec.ts";
 import { SaltyError } from "../../lib/errors.ts";
@@ -68,6 +68,26 @@ describe("rpc", () => {
     expect(err.code).toBe("E_CONN_LOST");
     expect(err.message).toMatch(/connection lost \(peer went away\)/);
     expect((await b.call("add", { a: 1, b: 1 }).catch((e) => e)).code).toBe("E_CONN_LOST");
+  });
+
+  test.each([0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1])(
+    "a reply without a value (id %p) is the bytes the encoder writes",
+    (id) => {
+      expect([...nullReply(id)]).toEqual([...encode([1, id, null])]);
+    },
+  );
+
+  test("a handler that returns nothing or undefined answers null", async () => {
+    const [la, lb] = memoryPair();
+    new Rpc<{ none: Method<null, null>; undef: Method<null, null> }, B>(la, {
+      none: () => null,
+      undef: () => undefined as never,
+    });
+    const b = new Rpc<B, { none: Method<null, null>; undef: Method<null, null> }>(lb, {
+      echo: async (s) => s,
+    });
+    expect(await b.call("none", null)).toBeNull();
+    expect(await b.call("undef", null)).toBeNull();
   });
 
   test("a message of the wrong shape drops the connection", async () => {
