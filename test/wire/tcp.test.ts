@@ -267,6 +267,29 @@ describe("accepted links (the master's side)", () => {
     }
   });
 
+  test("a batch behind bytes the kernel has not taken yet: every frame arrives whole and in order", async () => {
+    const s = await server();
+    const client = await connectTcp("127.0.0.1", s.port);
+    cleanups.push(() => client.close());
+    await until(() => s.links.length === 1);
+    const link = s.links[0]!;
+    const big = new Uint8Array(16 << 20).map((_, i) => i % 253);
+    link.send(big); // more than loopback's buffers take at once: the rest waits in the link's queue
+    const small = Array.from({ length: 50 }, (_, i) => text(`frame ${i}`));
+    link.batch(() => {
+      for (const f of small.slice(0, 25)) link.send(f);
+      link.sendParts([big.subarray(0, 300_000), text("tail")]);
+      for (const f of small.slice(25)) link.send(f);
+    });
+    const c = collect(client); // the client reads only now
+    expect(await c.next()).toEqual(big);
+    for (const f of small.slice(0, 25)) expect(str(await c.next())).toBe(str(f));
+    const joined = await c.next();
+    expect(joined.length).toBe(300_004);
+    expect(joined.subarray(0, 300_000)).toEqual(big.subarray(0, 300_000));
+    for (const f of small.slice(25)) expect(str(await c.next())).toBe(str(f));
+  });
+
   test("bytes of a frame still arriving refresh heardAt (keep-alive), though no frame is whole yet", async () => {
     const s = await server();
     const sock = await Bun.connect({ hostname: "127.0.0.1", port: s.port, socket: { data() {} } });
