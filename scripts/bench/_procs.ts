@@ -4,7 +4,7 @@
 // (peak and current RSS, CPU seconds). Every process started here is killed
 // by PID in stopAll(). Bench-only.
 
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -86,6 +86,23 @@ export async function waitForLog(log: string, re: RegExp, ms = 20_000): Promise<
   throw new Error(
     `no line matching ${re} in ${log} within ${ms} ms:\n${readFileSync(log, "utf8").slice(-2000)}`,
   );
+}
+
+/** Seconds one thread of `pid` has been on the CPU (schedstat: nanoseconds, far finer than stat's 10 ms ticks); throws once it ended. */
+export function threadSeconds(pid: number, tid: number | string): number {
+  return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
+}
+
+/** Seconds the threads of `pid` alive now (or its main thread alone) have been on the CPU; 0 once it ended. */
+export function processSeconds(pid: number, mainOnly = false): number {
+  let s = 0;
+  try {
+    for (const t of mainOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`))
+      try {
+        s += threadSeconds(pid, t);
+      } catch {} // a thread that ended
+  } catch {} // a process that ended
+  return s;
 }
 
 export interface ProcStats {

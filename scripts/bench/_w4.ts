@@ -65,6 +65,15 @@ const source = (i: number) => {
 };
 
 /** Keys made and accepted before the master starts; each agent's keyroot pins the master's key. */
+/** W4's fleet in `dir`: W2's roles, the small one for every `w4-*` agent, and `n` agent keys accepted in the master's keyroot. */
+export async function w4Fleet(bin: string, dir: string, n: number): Promise<Cluster> {
+  const w = makeW2(dir);
+  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
+  const c = new Cluster(bin, dir, w.fileroot);
+  await prepareKeys(c.keyroot, dir, n);
+  return c;
+}
+
 export async function prepareKeys(keyroot: string, dir: string, n: number): Promise<void> {
   const master = await loadOrCreateIdentity(keyroot, "master");
   const accepted = join(keyroot, "agents", "accepted");
@@ -161,11 +170,8 @@ export async function runW4(
   const n = Math.max(...sizes);
   const dir = join(env.tmp, "w4");
   rmSync(join(dir, "logs"), { recursive: true, force: true });
-  const w = makeW2(dir);
-  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
-  const c = new Cluster(env.bin, dir, w.fileroot);
   env.say(`W4: making and accepting ${n} agent keys`);
-  await prepareKeys(c.keyroot, dir, n);
+  const c = await w4Fleet(env.bin, dir, n);
   const equivalence = checkAt ? await equivalent(env, c, dir, checkAt) : undefined;
 
   const port = await freePort();

@@ -12,7 +12,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cluster, stopAll, timed } from "./_procs.ts";
+import { Cluster, stopAll, timed, processSeconds, threadSeconds } from "./_procs.ts";
 import { makeW2 } from "./_workloads.ts";
 
 const [bin, agentsArg, runsArg] = process.argv.slice(2);
@@ -31,8 +31,7 @@ function threadsOf(pids: number[]): Map<string, { name: string; s: number }> {
       for (const t of readdirSync(`/proc/${pid}/task`))
         try {
           const name = readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim();
-          const s =
-            Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e9;
+          const s = threadSeconds(pid, t);
           m.set(`${pid}/${t}`, { name: pid === Number(t) ? "main" : name, s });
         } catch {} // a thread that ended
     } catch {} // a process that ended
@@ -52,18 +51,6 @@ function byName(
     .sort((x, y) => y[1] - x[1])
     .map(([name, s]) => `${name} ${((s / per) * 1e6).toFixed(0)}`)
     .join(", ");
-}
-
-/** CPU seconds of every thread of the process so far (schedstat: nanoseconds). */
-function cpuOf(pid: number): number {
-  let s = 0;
-  try {
-    for (const t of readdirSync(`/proc/${pid}/task`))
-      try {
-        s += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e9;
-      } catch {} // a thread that ended
-  } catch {} // a process that ended
-  return s;
 }
 
 try {
@@ -87,8 +74,8 @@ try {
   const pids = [...c.agents.values()].map((p) => p.pid);
   const measure = (argv: string[], ok: (out: string) => boolean) => {
     for (let i = 0; i < 3; i++) timed(argv); // warm-up
-    const m0 = cpuOf(c.master!.pid);
-    const a0 = pids.reduce((s, p) => s + cpuOf(p), 0);
+    const m0 = processSeconds(c.master!.pid);
+    const a0 = pids.reduce((s, p) => s + processSeconds(p), 0);
     const [at0, mt0] = [threadsOf(pids), threadsOf([c.master!.pid])];
     let client = 0;
     const walls: number[] = [];
@@ -98,8 +85,8 @@ try {
       client += r.cpu;
       walls.push(r.wall);
     }
-    const master = cpuOf(c.master!.pid) - m0;
-    const agentsCpu = pids.reduce((s, p) => s + cpuOf(p), 0) - a0;
+    const master = processSeconds(c.master!.pid) - m0;
+    const agentsCpu = pids.reduce((s, p) => s + processSeconds(p), 0) - a0;
     const [at1, mt1] = [threadsOf(pids), threadsOf([c.master!.pid])];
     walls.sort((a, b) => a - b);
     const ms = (s: number) => ((s / n) * 1000).toFixed(1);

@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cluster, stopAll, timed } from "./_procs.ts";
+import { Cluster, stopAll, timed, threadSeconds } from "./_procs.ts";
 import { makeW1 } from "./_workloads.ts";
 
 const [bin, nArg, tmpArg] = process.argv.slice(2);
@@ -36,11 +36,7 @@ try {
     for (const t of readdirSync(`/proc/${pid}/task`)) {
       try {
         const name = readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim();
-        // schedstat: nanoseconds on the CPU, far finer than stat's 10 ms ticks.
-        out.set(
-          `${name}#${t}`,
-          Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e9,
-        );
+        out.set(`${name}#${t}`, threadSeconds(pid, t));
       } catch {} // a thread that ended
     }
     return out;

@@ -6,10 +6,10 @@
 // command's median wall time. `bun scripts/bench/cpu-w2.ts BIN [AGENTS] [N]`;
 // BIN a compiled salty. Bench-only.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Cluster, daemon, stopAll } from "./_procs.ts";
+import { Cluster, daemon, stopAll, processSeconds } from "./_procs.ts";
 import { makeW2 } from "./_workloads.ts";
 
 const [bin, agentsArg, nArg] = process.argv.slice(2);
@@ -23,15 +23,7 @@ const c = new Cluster(bin, dir, w.fileroot);
 const id = (i: number) => `w2-${String(i).padStart(3, "0")}`;
 
 /** Milliseconds on the CPU of the process's threads (all, or the main one). */
-const cpu = (pid: number, main = false) => {
-  let ms = 0;
-  for (const t of main ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ms += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e6;
-    } catch {} // a thread that ended
-  }
-  return ms;
-};
+const cpu = (pid: number, main = false) => processSeconds(pid, main) * 1000;
 
 try {
   await c.startMaster();

@@ -13,16 +13,15 @@
 // from source), with that tree's BIN. Every process it starts is stopped by
 // PID. Dev tool, not part of `npm run bench`.
 
-import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Cluster, procStats, stop, timed, waitForLog } from "./_procs.ts";
-import { inventory, makeW2 } from "./_workloads.ts";
+import { procStats, stop, timed, waitForLog } from "./_procs.ts";
 import {
   W4_PER_PROCESS,
   freePort,
-  prepareKeys,
+  w4Fleet,
   startGroups,
   startMaster,
   waitConnected,
@@ -69,10 +68,7 @@ function logged(): Record<string, { lines: number; bytes: number }> {
 async function main(): Promise<void> {
   // A first apply: nothing of an earlier run in the agents' sandboxes.
   for (const d of ["logs", "sandbox"]) rmSync(join(dir, d), { recursive: true, force: true });
-  const w = makeW2(dir);
-  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
-  const c = new Cluster(resolve(bin!), dir, w.fileroot);
-  await prepareKeys(c.keyroot, dir, n);
+  const c = await w4Fleet(resolve(bin!), dir, n);
   const port = await freePort();
   const log = join(dir, "logs", "master.log");
   const master = startMaster(c, port, log);

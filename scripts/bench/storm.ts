@@ -8,16 +8,15 @@
 // --prof runs the restarted master from source under `bun --cpu-prof` (profile in DIR).
 // Every process it starts is stopped by PID. Dev tool, not part of `npm run bench`.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Cluster, procStats, stop, stopAll, waitForLog } from "./_procs.ts";
-import { inventory, makeW2 } from "./_workloads.ts";
+import { procStats, stop, stopAll, waitForLog } from "./_procs.ts";
 import {
   W4_PER_PROCESS,
   freePort,
-  prepareKeys,
+  w4Fleet,
   startGroups,
   startMaster,
   waitConnected,
@@ -58,10 +57,7 @@ function stamps(log: string, word: string): number[] {
 async function main(): Promise<void> {
   rmSync(join(dir, "logs"), { recursive: true, force: true });
   mkdirSync(join(dir, "logs"), { recursive: true });
-  const w = makeW2(dir);
-  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
-  const c = new Cluster(resolve(bin!), dir, w.fileroot);
-  await prepareKeys(c.keyroot, dir, n);
+  const c = await w4Fleet(resolve(bin!), dir, n);
   const port = await freePort();
   let log = join(dir, "logs", "master-1.log");
   let master = startMaster(c, port, log, [c.bin], values["master-timing"]);

@@ -11,13 +11,12 @@
 // --text: the client prints text, not --json. Every process it starts is stopped by PID.
 // Dev tool, not part of `npm run bench`.
 
-import { readdirSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { rmSync, mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Cluster, stopAll, timed, waitForLog } from "./_procs.ts";
-import { inventory, makeW2 } from "./_workloads.ts";
-import { freePort, prepareKeys, startGroups, startMaster, waitConnected } from "./_w4.ts";
+import { stopAll, timed, waitForLog, processSeconds } from "./_procs.ts";
+import { freePort, startGroups, w4Fleet, startMaster, waitConnected } from "./_w4.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,23 +41,12 @@ const say = (s: string) =>
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 /** Milliseconds on the CPU of the process's threads (all, or the main one). */
-const cpu = (pid: number, main = false) => {
-  let ms = 0;
-  for (const t of main ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ms += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e6;
-    } catch {} // a thread that ended
-  }
-  return ms;
-};
+const cpu = (pid: number, main = false) => processSeconds(pid, main) * 1000;
 
 async function main(): Promise<void> {
   rmSync(join(dir, "logs"), { recursive: true, force: true });
   mkdirSync(join(dir, "logs"), { recursive: true });
-  const w = makeW2(dir);
-  writeFileSync(join(w.fileroot, "hosts/index.ts"), inventory("w4-*", ["small"], w.vars));
-  const c = new Cluster(resolve(bin!), dir, w.fileroot);
-  await prepareKeys(c.keyroot, dir, n);
+  const c = await w4Fleet(resolve(bin!), dir, n);
   const port = await freePort();
   const log = join(dir, "logs", "master.log");
   const exe = values.prof
