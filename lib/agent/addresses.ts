@@ -37,7 +37,7 @@ export function onDemandAddresses(
   filename: string,
 ): Addresses {
   return {
-    myIp: () => ipOf(context.me.facts),
+    ...addresses(context),
     getIps: (role) => {
       const loaded = hosts.loaded();
       if (!loaded)

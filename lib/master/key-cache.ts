@@ -27,8 +27,7 @@ import { readFileSync, statSync } from "node:fs";
 import { BoundedMap } from "../operators/cache.ts";
 import { identityOf, StatCache } from "../sys/stat-cache.ts";
 import { localFilesystem } from "../sys/watched-trees.ts";
-import { parsePublicKey } from "../crypto/keys.ts";
-import { FileKeyRecords, type KeyKind, type KeyStatus } from "./keystore.ts";
+import { FileKeyRecords, keyInFile, type KeyKind, type KeyStatus } from "./keystore.ts";
 
 /** Key files held at most: the keys of a large fleet's master, and strangers' pending keys (bounded apart). */
 const MAX_CACHED = 100_000;
@@ -68,7 +67,7 @@ export class CachedKeyFiles extends FileKeyRecords {
         throw err; // unreadable: not kept, tried again next time
       }
       try {
-        key = parsePublicKey(text.split("\n", 1)[0]!, path);
+        key = keyInFile(text, path);
       } catch (err) {
         key = err instanceof Error ? err : new Error(String(err));
       }

@@ -337,7 +337,7 @@ export class FileKeyRecords implements KeyRecords {
       if (err.code === "ENOENT") return undefined;
       throw err;
     });
-    return text === undefined ? undefined : parsePublicKey(text.split("\n", 1)[0]!, path);
+    return text === undefined ? undefined : keyInFile(text, path);
   }
 
   async create(
@@ -361,9 +361,14 @@ export class FileKeyRecords implements KeyRecords {
   }
 }
 
+/** The key a key file's text holds: its first line (a second one records the first contact). */
+export function keyInFile(text: string, path?: string): Uint8Array {
+  return parsePublicKey(text.split("\n", 1)[0]!, path);
+}
+
 function parseKey(text: string): Uint8Array | undefined {
   try {
-    return parsePublicKey(text.split("\n", 1)[0]!);
+    return keyInFile(text);
   } catch {
     return undefined;
   }

@@ -29,13 +29,18 @@ export function tempName(real: string): string {
   return posix.join(posix.dirname(real), `.${posix.basename(real).slice(0, 180)}.salty-tmp`);
 }
 
+/** Hold the temporary name for `real` (no other write of this process takes it meanwhile); release it with `done`. */
+function holdTemp(ctx: WriteCtx, real: string): { tmp: string; done(): void } {
+  const tmp = ctx.runtime.holdName(tempName(real));
+  return { tmp, done: () => ctx.runtime.releaseName(tmp) };
+}
+
 /** Claim a temporary name for `real`, clearing what a crashed earlier write left there; release it with `done`. */
 export async function claimTemp(
   ctx: WriteCtx,
   real: string,
 ): Promise<{ tmp: string; done(): void }> {
-  const tmp = ctx.runtime.holdName(tempName(real));
-  const done = () => ctx.runtime.releaseName(tmp);
+  const { tmp, done } = holdTemp(ctx, real);
   try {
     await ctx.disk.remove(tmp);
   } catch (err) {
@@ -110,8 +115,7 @@ export class WriteBatch {
     fill: (h: WriteHandle) => Promise<void>,
     then?: Staged["then"],
   ): Promise<void> {
-    const tmp = this.ctx.runtime.holdName(tempName(real));
-    const done = () => this.ctx.runtime.releaseName(tmp);
+    const { tmp, done } = holdTemp(this.ctx, real);
     let h: WriteHandle | undefined;
     try {
       h = await createFresh(this.ctx, tmp, opts);
