@@ -3,6 +3,7 @@
 // one, prune, and each host's last apply. Knows nothing of when it is called:
 // the recorder (recorder.ts) keeps it off the apply's path.
 
+import { mergeOutside, outsideHost, splitOutside } from "../wire/outside.ts";
 import type { Db, Row, Sql } from "./db.ts";
 import { migratedOnce } from "./schema.ts";
 import { idAt } from "./job-id.ts";
@@ -51,7 +52,7 @@ export class HistoryStore {
   async show(id: string): Promise<JobRecord | undefined> {
     await this.migrated();
     const [row] = await this.db.all(
-      `SELECT ${SUMMARY}, args, rc, error, rollout FROM jobs WHERE id = $1`,
+      `SELECT ${SUMMARY}, args, rc, error, rollout, outside FROM jobs WHERE id = $1`,
       [id],
     );
     if (!row) return undefined;
@@ -60,6 +61,24 @@ export class HistoryStore {
       [id],
     );
     const s = summary(row);
+    const ran = hosts.map(
+      (h): JobHost => ({
+        id: String(h.host),
+        status: String(h.status) as HostVerdict,
+        errors: Number(h.errors),
+        changed: Number(h.changed),
+        elapsed: Number(h.elapsed),
+        report: JSON.parse(String(h.report)),
+      }),
+    );
+    const all =
+      typeof row.outside === "string"
+        ? mergeOutside(ran, JSON.parse(row.outside), (id): JobHost => {
+            const report = outsideHost(id);
+            return { id, status: "skipped", errors: 0, changed: 0, elapsed: 0, report };
+          })
+        : ran;
+    if (!all) throw new Error(`job ${id}: its hosts outside the target do not fit its other hosts`);
     return {
       id: s.id,
       kind: s.kind,
@@ -75,16 +94,7 @@ export class HistoryStore {
       ...(row.rc !== null && row.rc !== undefined ? { rc: Number(row.rc) } : {}),
       ...(typeof row.error === "string" ? { error: row.error } : {}),
       ...(typeof row.rollout === "string" ? { rollout: JSON.parse(row.rollout) } : {}),
-      hosts: hosts.map(
-        (h): JobHost => ({
-          id: String(h.host),
-          status: String(h.status) as HostVerdict,
-          errors: Number(h.errors),
-          changed: Number(h.changed),
-          elapsed: Number(h.elapsed),
-          report: JSON.parse(String(h.report)),
-        }),
-      ),
+      hosts: all,
     };
   }
 
@@ -174,11 +184,14 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
     (h) => h.status === "failed" || h.status === "lost" || h.status === "missing",
   ).length;
   const changed = job.hosts.reduce((n, h) => n + h.changed, 0);
+  // Hosts outside the target: one JSON value, not a row each (jobs --host lists the jobs that ran on a host).
+  const { rest, outside } = splitOutside(job.hosts, (h) => h.report);
   await tx.run(
-    `INSERT INTO jobs (id, kind, who, target, args, version, dry_run, started_at, ended_at, status, elapsed, rc, hosts, failed, changed, error, rollout)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    `INSERT INTO jobs (id, kind, who, target, args, version, dry_run, started_at, ended_at, status, elapsed, rc, hosts, failed, changed, error, rollout, outside)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, status = excluded.status, elapsed = excluded.elapsed,
-       rc = excluded.rc, hosts = excluded.hosts, failed = excluded.failed, changed = excluded.changed, error = excluded.error, rollout = excluded.rollout`,
+       rc = excluded.rc, hosts = excluded.hosts, failed = excluded.failed, changed = excluded.changed, error = excluded.error,
+       rollout = excluded.rollout, outside = excluded.outside`,
     [
       job.id,
       job.kind,
@@ -197,11 +210,12 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
       changed,
       job.error ?? null,
       job.rollout ? JSON.stringify(job.rollout) : null,
+      outside.ids.length ? JSON.stringify(outside) : null,
     ],
   );
   if (job.hosts.length === 0) return;
   await tx.run(`DELETE FROM job_hosts WHERE job_id = $1`, [job.id]);
-  for (const [seq, h] of job.hosts.entries()) {
+  for (const [seq, h] of rest.entries()) {
     await tx.run(
       `INSERT INTO job_hosts (job_id, seq, host, status, errors, changed, elapsed, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [job.id, seq, h.id, h.status, h.errors, h.changed, h.elapsed, JSON.stringify(h.report)],
@@ -213,7 +227,7 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
     job.status === "running"
   )
     return;
-  for (const h of job.hosts) {
+  for (const h of rest) {
     for (const r of h.report.roles) {
       if (!r.inputs || r.errors > 0 || r.skipped) continue;
       await tx.run(
@@ -223,7 +237,7 @@ async function putJob(tx: Sql, job: JobRecord): Promise<void> {
       );
     }
   }
-  for (const h of job.hosts) {
+  for (const h of rest) {
     if (h.status === "missing" || h.status === "skipped") continue;
     const ok = h.status === "ok";
     await tx.run(

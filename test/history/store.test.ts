@@ -118,6 +118,55 @@ for (const b of backends()) {
       }
     });
 
+    test("hosts outside the target come back at their places, stored as one value, not a row each", async () => {
+      const s = await store();
+      try {
+        const outside = (id: string): HostReport => ({
+          id,
+          status: "skipped",
+          elapsed: 0,
+          errors: 0,
+          changed: 0,
+          roles: [],
+        });
+        // A skipped host with a report of its own (an error) is not "outside": it keeps its row.
+        const refused = { ...outside("db2"), errors: 1 };
+        const hosts = [
+          outside("a0"),
+          host("web1"),
+          outside("a1"),
+          outside("a2"),
+          refused,
+          host("web2"),
+        ];
+        const done = job({ at: Date.UTC(2026, 11, 3, 10), args: ["target=web*"], hosts });
+        await s.put([done]);
+        const back = await s.show(done.id);
+        expect(back).toEqual(done);
+        expect(back?.hosts.map((h) => [h.id, h.status])).toEqual([
+          ["a0", "skipped"],
+          ["web1", "ok"],
+          ["a1", "skipped"],
+          ["a2", "skipped"],
+          ["db2", "failed"],
+          ["web2", "ok"],
+        ]);
+        const rows = await s.db.all(`SELECT host FROM job_hosts WHERE job_id = $1 ORDER BY seq`, [
+          done.id,
+        ]);
+        expect(rows.map((r) => String(r.host))).toEqual(["web1", "db2", "web2"]);
+        expect((await s.list())[0]).toMatchObject({ id: done.id, hosts: 6, failed: 1 });
+        // jobs --host lists the jobs that ran on a host, not those it was outside of.
+        expect((await s.list({ host: "web1" })).map((j) => j.id)).toEqual([done.id]);
+        expect(await s.list({ host: "a1" })).toEqual([]);
+        // A job stored again (its end after its start) keeps one copy of each.
+        await s.put([done]);
+        expect(await s.show(done.id)).toEqual(done);
+      } finally {
+        await s.close();
+      }
+    });
+
     test("a rollout's summary (batches, failed, never attempted) comes back with its job; other jobs have none", async () => {
       const s = await store();
       try {
