@@ -116,6 +116,8 @@ function decryptFor(host: PlannedHost, decrypt: DecryptVars): Vars {
 
 export interface ContextFactoryOptions {
   facts: FactsById;
+  /** publicHosts(plan, facts, isSecret) computed already (reused from an earlier apply: apply-scope.ts). */
+  others?: Record<string, HostInfo>;
   extra: Readonly<Record<string, ArgValue>>;
   bootstrap: boolean;
   decrypt: DecryptVars;
@@ -140,7 +142,7 @@ export function contextFactory(
   others: Record<string, HostInfo>;
   secrets(hostId: string): string[];
 } {
-  const others = publicHosts(plan, opts.facts, opts.isSecret);
+  const others = opts.others ?? publicHosts(plan, opts.facts, opts.isSecret);
   const byId = new Map(plan.hosts.map((h) => [h.id, h]));
   // Built with `hosts` empty, in its place: filled in below keeps the keys' order.
   const built = new Map<string, HostContext>();
