@@ -187,6 +187,7 @@ export function serveAgent(
       ? deps.registry.remove(session, reason)
       : log("agent.closed_before_hello", { id, peer: link.peer, reason }),
   );
-  keepAlive(rpc);
+  // The agent pings; the master watches (keepalive.ts).
+  keepAlive(rpc, { ping: false });
   return rpc;
 }

@@ -1,6 +1,6 @@
-// lib/wire/keepalive.ts over an in-memory link pair: an idle connection
-// carries one side's pings (not both sides'), and a peer that stops
-// answering is still dropped.
+// lib/wire/keepalive.ts over an in-memory link pair: the watching side (the
+// master) does not ping, the pinging side (the agent) skips its ping while it
+// hears its peer, and either side drops a peer that has gone silent.
 import { afterAll, expect, test } from "bun:test";
 import { Rpc, type Method } from "../../lib/wire/rpc.ts";
 import { memoryPair } from "../../lib/wire/memory.ts";
@@ -8,54 +8,68 @@ import { keepAlive } from "../../lib/wire/keepalive.ts";
 import { timing } from "../../lib/constants.ts";
 import { until } from "./_helpers.ts";
 
-type Side = { ping: Method<null, null> };
+type Side = { ping: Method<null, null>; work: Method<null, null> };
 const saved = { ...timing };
 timing.pingIntervalMs = 40;
 timing.peerTimeoutMs = 400;
 afterAll(() => Object.assign(timing, saved));
 
-/** Two sides that both run keepAlive, each counting the pings it answers. */
+/** A watching side (`master`) and a pinging side (`agent`), each counting the pings it answers. */
 function pair() {
-  const [la, lb] = memoryPair();
-  const served = { a: 0, b: 0 };
-  const a = new Rpc<Side, Side>(la, { ping: () => (served.a++, null) });
-  const b = new Rpc<Side, Side>(lb, { ping: () => (served.b++, null) });
-  keepAlive(a);
-  keepAlive(b);
-  return { a, b, served };
+  const [lm, la] = memoryPair();
+  const served = { master: 0, agent: 0 };
+  const master = new Rpc<Side, Side>(lm, { ping: () => (served.master++, null), work: () => null });
+  const agent = new Rpc<Side, Side>(la, { ping: () => (served.agent++, null), work: () => null });
+  keepAlive(master, { ping: false });
+  keepAlive(agent);
+  return { master, agent, served };
 }
 
-test("an idle connection carries one side's pings an interval, not both sides'", async () => {
-  const { a, b, served } = pair();
+test("an idle connection carries the agent's pings only, one an interval, and stays up", async () => {
+  const { master, agent, served } = pair();
   try {
-    // 25 intervals: both sides pinging would answer ~50 pings in all.
     await Bun.sleep(25 * timing.pingIntervalMs);
-    const total = served.a + served.b;
-    expect(total).toBeGreaterThanOrEqual(8);
-    expect(total).toBeLessThanOrEqual(32);
-    expect(a.isClosed || b.isClosed).toBe(false);
+    expect(served.agent).toBe(0);
+    expect(served.master).toBeGreaterThanOrEqual(8);
+    expect(served.master).toBeLessThanOrEqual(26);
+    expect(master.isClosed || agent.isClosed).toBe(false);
   } finally {
-    a.close();
-    b.close();
+    master.close();
+    agent.close();
   }
 });
 
-test("a peer that stops answering is dropped after peerTimeoutMs, whichever side pinged", async () => {
-  for (const frozen of ["a", "b"] as const) {
+test("the pinging side skips its ping while it hears its peer", async () => {
+  const { master, agent, served } = pair();
+  try {
+    // The master calls the agent every 5 ms (an apply's traffic): the agent hears it all the time.
+    const end = performance.now() + 15 * timing.pingIntervalMs;
+    while (performance.now() < end) {
+      await master.call("work", null);
+      await Bun.sleep(5);
+    }
+    expect(served.master).toBe(0);
+  } finally {
+    master.close();
+    agent.close();
+  }
+});
+
+test("a peer gone silent is dropped after peerTimeoutMs, by the pinging side and by the watching one", async () => {
+  for (const watching of [false, true]) {
     const [la, lb] = memoryPair();
-    const rpcs = {
-      a: new Rpc<Side, Side>(la, { ping: () => null }),
-      b: new Rpc<Side, Side>(lb, { ping: () => null }),
-    };
-    const live = frozen === "a" ? rpcs.b : rpcs.a;
-    keepAlive(live);
-    // The frozen side runs no keepalive and, from now on, answers nothing.
-    const stuck = frozen === "a" ? la : lb;
-    stuck.onFrame(() => {});
+    const live = new Rpc<Side, Side>(la, { ping: () => null, work: () => null });
+    keepAlive(live, { ping: !watching });
+    // The peer runs no keepalive and, from now on, answers nothing.
+    lb.onFrame(() => {});
     let reason = "";
     live.onClose((r) => (reason = r));
-    await until(() => live.isClosed, 5_000, `the link to frozen ${frozen} to close`);
+    await until(
+      () => live.isClosed,
+      5_000,
+      `the ${watching ? "watching" : "pinging"} side to close`,
+    );
     expect(reason).toBe(`no answer for ${timing.peerTimeoutMs / 1000}s`);
-    rpcs[frozen].close();
+    lb.close();
   }
 });
