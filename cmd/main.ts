@@ -117,7 +117,6 @@ function agentRuntime(): void {
 if (import.meta.main) {
   if (process.argv[2] === "agent") agentRuntime();
   // A reader that went away (`salty apply | head -1`): processIo's writers stop quietly (cmd/_io.ts).
-  // No top-level await: the executable is a CommonJS bundle (scripts/_compile.ts).
   void run(process.argv.slice(2), processIo).then((status) => {
     process.exitCode = status;
   });

@@ -3,7 +3,7 @@
 // and the Bun runtime of another platform fetched from the npm registry when
 // Bun cannot download it itself. Build-time only: never imported by cmd/ or lib/.
 
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { $ } from "bun";
 import { COLD_CODE_JIT_POLICY } from "../lib/jit-policy.ts";
@@ -57,34 +57,41 @@ export function compileArgs(o: CompileOptions): string[] {
   args.push(`--compile-jit-policy=${COLD_CODE_JIT_POLICY}`);
   // Identifiers are kept, so that a stack names salty's functions too (connectControl, not nl): +0.1 MB.
   if (o.minify ?? true) args.push("--minify-whitespace", "--minify-syntax");
-  // CommonJS, with or without bytecode: there a module's imports of node:* and bun:* builtins are
-  // required when the module is first evaluated, where an ES module bundle imports every builtin any
-  // module names at start, for every command (node:tls, node:net, node:crypto, bun:sqlite, bun:ffi:
-  // `salty version` ~3 ms of CPU). So no top-level await anywhere (the bundler refuses it), and
-  // import.meta.url is the build machine's path (lib/agent/worker-executor.ts does without it).
-  args.push("--format=cjs");
+  // ES modules split into chunks: each command (and what only it uses) is a chunk of its own, loaded,
+  // with the node:* and bun:* builtins it imports, when the command runs (cmd/main.ts imports them
+  // lazily), and shared code in chunks loaded by those that need it. A command starts with its own
+  // code only: one bundle of everything (CommonJS: functions declared, modules run when first used)
+  // cost every command ~2-3 ms of CPU to load, `salty version` 15.5 -> 12.5 ms (docs/performance.md).
+  // Every chunk gets bytecode. import.meta.url is the build machine's path in the executable
+  // (lib/agent/worker-executor.ts does without it).
+  args.push("--format=esm", "--splitting");
   if (o.bytecode) args.push("--bytecode");
   if (o.target) args.push(`--target=${o.target}`);
   if (o.executablePath) args.push(`--compile-executable-path=${o.executablePath}`);
   return args;
 }
 
-/** Runs the compiler with this Bun; resolves to its exit status. */
+/**
+ * Runs the compiler with this Bun; resolves to its exit status. Bun writes a source map beside the
+ * executable for it and for every chunk (they are embedded in it already), so it compiles into a
+ * directory of its own beside `outfile` and moves only the executable out of it.
+ */
 export async function compile(o: CompileOptions, quiet = false): Promise<number> {
   const out = quiet ? "ignore" : "inherit";
-  const proc = Bun.spawn([process.execPath, ...compileArgs(o)], { stdout: out, stderr: "inherit" });
-  const status = await proc.exited;
-  removeSourceMaps(o.outfile);
-  return status;
-}
-
-/** The source maps Bun writes beside a compiled executable: they are embedded in it already. */
-export function removeSourceMaps(outfile: string): void {
-  const names = [
-    `${outfile}.map`,
-    ...workerEntries.map((e) => join(dirname(outfile), basename(e).replace(/\.ts$/, ".js.map"))),
-  ];
-  for (const file of names) rmSync(file, { force: true });
+  mkdirSync(dirname(o.outfile), { recursive: true });
+  const dir = mkdtempSync(join(dirname(o.outfile), ".salty-build-"));
+  try {
+    const built = join(dir, basename(o.outfile));
+    const proc = Bun.spawn([process.execPath, ...compileArgs({ ...o, outfile: built })], {
+      stdout: out,
+      stderr: "inherit",
+    });
+    const status = await proc.exited;
+    if (status === 0) renameSync(built, o.outfile);
+    return status;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** `bun-linux-arm64` → `@oven/bun-linux-aarch64`, the npm package of that runtime. */
