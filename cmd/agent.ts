@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { UsageError } from "../lib/errors.ts";
 import { untilSignal } from "./_daemon.ts";
 import { parseHostPort } from "../lib/wire/address.ts";

@@ -1,5 +1,5 @@
 import { userInfo } from "node:os";
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { clientKeyrootArg } from "./_cli.ts";
 import { connectClient } from "./_connect.ts";
 import { assignments, parseTimeout, verbosity } from "./_args.ts";

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { filerootArg, keyrootArg } from "./_cli.ts";
 import { assignments, parseTimeout, verbosity } from "./_args.ts";
 import { UsageError } from "../lib/errors.ts";

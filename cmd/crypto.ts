@@ -3,7 +3,7 @@
 
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
 import {
   checkPaths,

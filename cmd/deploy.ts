@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { UsageError, SaltyError } from "../lib/errors.ts";
 import { checkName } from "../lib/deploy/names.ts";
 import { buildBundle } from "../lib/deploy/bundle.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { gatherFacts } from "../lib/facts/gather.ts";
 import { io } from "./_io.ts";
 

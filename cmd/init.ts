@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { refreshTypes, scaffold } from "../lib/master/scaffold.ts";
 import { fingerprint, loadIdentity } from "../lib/crypto/keys.ts";
 import { io } from "./_io.ts";

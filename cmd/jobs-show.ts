@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { connectClient } from "./_connect.ts";
 import { verbosity } from "./_args.ts";
 import { jobPrintArgs, printJob } from "./_jobs.ts";

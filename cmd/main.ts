@@ -5,7 +5,7 @@
 // that sets the exit code. Tests call run() in-process with their own Io
 // (test/_cli.ts).
 
-import { defineCommand, runCommand } from "citty";
+import { defineCommand, runCommand } from "./_command.ts";
 import { version } from "../lib/version.ts";
 import { overrideTiming } from "../lib/constants.ts";
 import { UsageError } from "../lib/errors.ts";

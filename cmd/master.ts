@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { filerootArg, keyrootArg } from "./_cli.ts";
 import { untilSignal } from "./_daemon.ts";
 import { parseHostPort } from "../lib/wire/address.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { quietClient } from "../lib/client/connect.ts";
 import { connectClient } from "./_connect.ts";

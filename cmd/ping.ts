@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { clientKeyrootArg } from "./_cli.ts";
 import { connectClient } from "./_connect.ts";
 import { withoutMethod } from "./_adhoc.ts";

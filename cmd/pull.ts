@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { parseTimeout, verbosity } from "./_args.ts";
 import { SaltyError, UsageError, errorMessage } from "../lib/errors.ts";
 import { parseHostPort } from "../lib/wire/address.ts";

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { existsSync } from "node:fs";
-import { defineCommand, type ArgsDef } from "citty";
+import type { ArgsDef } from "citty";
+import { defineCommand } from "./_command.ts";
 import { UsageError } from "../lib/errors.ts";
 import { version } from "../lib/version.ts";
 import { checkMasterAddress, passThrough, selfArgv } from "../lib/service/argv.ts";

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { clientKeyroot, clientKeyrootArg } from "./_cli.ts";
 import { SaltyError, UsageError } from "../lib/errors.ts";
 import { lookedNote } from "../lib/client/keyroot.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { version } from "../lib/version.ts";
 import { io } from "./_io.ts";
 
