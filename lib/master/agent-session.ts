@@ -188,6 +188,6 @@ export function serveAgent(
       : log("agent.closed_before_hello", { id, peer: link.peer, reason }),
   );
   // The agent pings; the master watches (keepalive.ts).
-  keepAlive(rpc, { ping: false });
+  keepAlive(rpc, { watch: true });
   return rpc;
 }

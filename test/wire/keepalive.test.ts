@@ -1,6 +1,7 @@
 // lib/wire/keepalive.ts over an in-memory link pair: the watching side (the
-// master) does not ping, the pinging side (the agent) skips its ping while it
-// hears its peer, and either side drops a peer that has gone silent.
+// master) pings only a peer that does not ping on its own, the pinging side
+// (the agent) skips its ping while it hears its peer, and either side drops a
+// peer that has gone silent.
 import { afterAll, expect, test } from "bun:test";
 import { Rpc, type Method } from "../../lib/wire/rpc.ts";
 import { memoryPair } from "../../lib/wire/memory.ts";
@@ -20,7 +21,7 @@ function pair() {
   const served = { master: 0, agent: 0 };
   const master = new Rpc<Side, Side>(lm, { ping: () => (served.master++, null), work: () => null });
   const agent = new Rpc<Side, Side>(la, { ping: () => (served.agent++, null), work: () => null });
-  keepAlive(master, { ping: false });
+  keepAlive(master, { watch: true });
   keepAlive(agent);
   return { master, agent, served };
 }
@@ -36,6 +37,23 @@ test("an idle connection carries the agent's pings only, one an interval, and st
   } finally {
     master.close();
     agent.close();
+  }
+});
+
+test("the watching side pings a peer that does not ping on its own, which then stays connected", async () => {
+  const [lm, lp] = memoryPair();
+  let served = 0;
+  const master = new Rpc<Side, Side>(lm, { ping: () => null, work: () => null });
+  const peer = new Rpc<Side, Side>(lp, { ping: () => (served++, null), work: () => null });
+  keepAlive(master, { watch: true });
+  try {
+    // 25 intervals, well past peerTimeoutMs (10 intervals): the watching side's pings keep it up.
+    await Bun.sleep(25 * timing.pingIntervalMs);
+    expect(master.isClosed || peer.isClosed).toBe(false);
+    expect(served).toBeGreaterThanOrEqual(5);
+  } finally {
+    master.close();
+    peer.close();
   }
 });
 
@@ -59,7 +77,7 @@ test("a peer gone silent is dropped after peerTimeoutMs, by the pinging side and
   for (const watching of [false, true]) {
     const [la, lb] = memoryPair();
     const live = new Rpc<Side, Side>(la, { ping: () => null, work: () => null });
-    keepAlive(live, { ping: !watching });
+    keepAlive(live, { watch: watching });
     // The peer runs no keepalive and, from now on, answers nothing.
     lb.onFrame(() => {});
     let reason = "";
