@@ -9,7 +9,7 @@ import type { HostContext, Result } from "salty";
 import { limits, timing } from "../constants.ts";
 import { errorMessage, roleFailure } from "../errors.ts";
 import { maskReport, maskResult, masker } from "../crypto/mask.ts";
-import { AgentCache } from "../operators/cache.ts";
+import { AgentCache, CompiledTemplates } from "../operators/cache.ts";
 import { runFiles } from "./file-source.ts";
 import { ScanCache } from "./scan-cache.ts";
 import { SharedHostsCache, refuseHosts, type HostsOnDemand } from "./shared-hosts.ts";
@@ -148,12 +148,15 @@ export function forgetting(
   };
 }
 
+/** Compiled templates, shared by this thread's executors (one in an agent; many simulated agents in a benchmark's process). */
+const templates = new CompiledTemplates();
+
 /** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
 export function createExecutor(opts: {
   pathPrefix: string;
   keyroot?: string;
 }): (req: RunRoleRequest, caps: RoleCaps) => Promise<RoleRun> {
-  const cache = new AgentCache();
+  const cache = new AgentCache(templates);
   // Handlers queued by roles run after the host's last role; owed ones are journaled in the keyroot.
   const host = new HostState(opts.keyroot ? fileJournal(opts.keyroot) : undefined);
   // Syncdir destinations are watched between applies, so an unchanged one is not walked again;

@@ -33,15 +33,34 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/**
+ * Compiled templates by content: the same text compiles to the same function, which keeps no state
+ * between renders, so the executors of one thread may share them (runner.ts does, as load-module.ts
+ * shares role modules: several simulated agents in one process compile and warm each template once).
+ */
+export class CompiledTemplates {
+  /** `${path}\0${hash}` -> compiled template. */
+  readonly compiled = new BoundedMap<string, TemplateFn>(5_000);
+  /** `${path}\0${hash}\0${local names}` -> the template with its locals as variables; null when it cannot be (_template.ts). */
+  readonly named = new BoundedMap<string, TemplateFn | null>(5_000);
+}
+
 export class AgentCache {
+  /** Its own compiled templates unless given the thread's (`forms`). */
+  constructor(private readonly forms = new CompiledTemplates()) {}
+
   /** Real destination path -> its hash while its stat identity holds. */
   readonly hashes = new StatCache<string>(new BoundedMap(200_000));
   /** "files/..." path -> the last source the master sent. */
   readonly templates = new BoundedMap<string, TemplateSource>(5_000);
   /** `${path}\0${hash}` -> compiled template. */
-  readonly compiled = new BoundedMap<string, TemplateFn>(5_000);
+  get compiled(): BoundedMap<string, TemplateFn> {
+    return this.forms.compiled;
+  }
   /** `${path}\0${hash}\0${local names}` -> the template with its locals as variables; null when it cannot be (_template.ts). */
-  readonly named = new BoundedMap<string, TemplateFn | null>(5_000);
+  get named(): BoundedMap<string, TemplateFn | null> {
+    return this.forms.named;
+  }
   /** Template path -> the includes its last render used (fetched together next time). */
   readonly includes = new BoundedMap<string, string[]>(5_000);
   /** `${content hash}\0${line}\0${replace}` of files known to hold the line (lineInFile). */

@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import type { HostContext } from "salty";
-import { AgentCache } from "../../lib/operators/cache.ts";
+import { AgentCache, type CompiledTemplates } from "../../lib/operators/cache.ts";
 import type { Caps, OpCtx } from "../../lib/operators/types.ts";
 import { nsToSeconds, realDisk } from "../../lib/sys/disk.ts";
 import { realExec } from "../../lib/sys/exec.ts";
@@ -147,6 +147,8 @@ export interface WorldOpts {
   dryRun?: boolean;
   diff?: boolean;
   context?: Partial<HostContext>;
+  /** Compiled templates shared with other worlds, as runner.ts shares them between a thread's executors. */
+  templates?: CompiledTemplates;
 }
 
 export interface World {
@@ -167,7 +169,7 @@ export async function makeWorld(o: WorldOpts = {}): Promise<World> {
   mkdirSync(prefix), mkdirSync(fileroot);
   await plant(fileroot, o.master ?? {});
   await plant(prefix, o.fs ?? {});
-  const cache = new AgentCache();
+  const cache = new AgentCache(o.templates);
   const n = counters();
   const fake = o.system ? fakeSystem(o.system) : undefined;
   const caps: Caps = {

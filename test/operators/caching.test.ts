@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { limits, timing } from "../../lib/constants.ts";
+import { CompiledTemplates } from "../../lib/operators/cache.ts";
 import { copy } from "../../lib/operators/copy.ts";
 import { lineInFile } from "../../lib/operators/line-in-file.ts";
 import { render } from "../../lib/operators/render.ts";
@@ -120,6 +121,37 @@ describe("no-change runs read nothing", () => {
       observeRead: 0,
       observeHash: 0,
     });
+  });
+
+  test("render: executors sharing compiled templates compile a text once, each renders its own context, a changed text anew", async () => {
+    const shared = new CompiledTemplates();
+    const master = { "files/t.conf": "host <%= id %>\n" };
+    using a = await makeWorld({ master, templates: shared, context: { id: "a.test" } });
+    using b = await makeWorld({ master, templates: shared, context: { id: "b.test" } });
+    const out = (w: typeof a) => readFileSync(join(w.prefix, "etc/t.conf"), "utf8");
+    for (let i = 0; i < 2; i++) {
+      for (const w of [a, b]) {
+        const r = await callOperator(w.ctx(), render, ["t.conf", "/etc/t.conf"]);
+        expect(r.result.error).toBeUndefined();
+        expect(r.result.changed).toBe(i === 0);
+      }
+    }
+    expect([out(a), out(b)]).toEqual(["host a.test\n", "host b.test\n"]);
+    expect(shared.compiled.size).toBe(1);
+    expect(a.cache.compiled).toBe(b.cache.compiled);
+    // b's master changes the text (its hash): b compiles and renders the new one, dropping the old
+    // compiled form; a, still sent the old text, compiles that again and renders it as before.
+    writeFileSync(join(b.fileroot, "files/t.conf"), "server <%= id %>\n");
+    expect((await callOperator(b.ctx(), render, ["t.conf", "/etc/t.conf"])).result.changed).toBe(
+      true,
+    );
+    expect((await callOperator(a.ctx(), render, ["t.conf", "/etc/t.conf"])).result.changed).toBe(
+      false,
+    );
+    expect([out(a), out(b)]).toEqual(["host a.test\n", "server b.test\n"]);
+    // A world of its own shares nothing.
+    using c = await makeWorld({ master });
+    expect(c.cache.compiled).not.toBe(a.cache.compiled);
   });
 });
 
