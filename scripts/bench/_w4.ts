@@ -90,15 +90,20 @@ export async function prepareKeys(keyroot: string, dir: string, n: number): Prom
   }
 }
 
-/** Agents 0..n-1 in ceil(n / perProcess) processes, agent i in process i % processes (a batch of ids spreads over all of them). */
+/**
+ * Agents 0..n-1 in ceil(n / perProcess) processes, agent i in process i % processes (a batch of ids spreads over all of them).
+ * `trees`: process s runs agents.ts of trees[s % trees.length] (a checkout's root), to compare two versions of the agent
+ * side by side in the same minutes (w4-apply.ts --agents-from); this one's by default.
+ */
 export function startGroups(
   dir: string,
   port: number,
   n: number,
   perProcess: number,
   sources: boolean,
+  bunFlags: string[] = [],
+  trees: string[] = [resolve(import.meta.dir, "../..")],
 ): Subprocess[] {
-  const script = resolve(import.meta.dir, "agents.ts");
   const out: Subprocess[] = [];
   const processes = Math.ceil(n / perProcess);
   for (let s = 0; s < processes; s++) {
@@ -108,7 +113,15 @@ export function startGroups(
     writeFileSync(file, tokens.join("\n") + "\n");
     out.push(
       daemon(
-        [process.execPath, script, `127.0.0.1:${port}`, dir, "--ids-from", file],
+        [
+          process.execPath,
+          ...bunFlags,
+          join(trees[s % trees.length]!, "scripts/bench/agents.ts"),
+          `127.0.0.1:${port}`,
+          dir,
+          "--ids-from",
+          file,
+        ],
         join(dir, "logs", `group-${s}.log`),
         { ...process.env, SALTY_TIMING: "{}" },
       ),

@@ -11,6 +11,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runAgent } from "../../lib/agent/reconnect.ts";
 import { createExecutor } from "../../lib/agent/runner.ts";
+import { RequestDecoder, type PackedRoleRequest } from "../../lib/agent/role-request.ts";
+import type { RoleCaps } from "../../lib/agent/session.ts";
 import { gatherFacts } from "../../lib/facts/gather.ts";
 import { overrideTiming } from "../../lib/constants.ts";
 import { version } from "../../lib/version.ts";
@@ -32,6 +34,13 @@ const running = tokens.map((token) => {
   const [id, source] = token.split("@") as [string, string | undefined];
   const path = join(dir, "sandbox", id);
   mkdirSync(path, { recursive: true });
+  // Requests as the bytes they came in, decoded as a real agent's role worker decodes them (its own
+  // RequestDecoder, keeping the large values by their bytes): the worker thread's hop alone is left out.
+  const run = createExecutor({ pathPrefix: path });
+  const requests = new RequestDecoder();
+  const execute = Object.assign(run, {
+    packed: (req: PackedRoleRequest, caps: RoleCaps) => run(requests.unpack(req), caps),
+  });
   return runAgent({
     host: host!,
     port: Number(port),
@@ -41,7 +50,7 @@ const running = tokens.map((token) => {
     ...(source ? { localAddress: source } : {}),
     session: {
       gatherFacts: async () => facts,
-      execute: createExecutor({ pathPrefix: path }),
+      execute,
       version: version.version,
     },
   });

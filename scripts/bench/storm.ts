@@ -5,7 +5,9 @@
 // timeline (agents back per second), the master's and the agents' CPU, and
 // why attempts failed (from the agents' logs). Usage:
 //   bun scripts/bench/storm.ts BIN N [--per-process K] [--dir DIR] [--prof DIR]
-// --prof runs the restarted master from source under `bun --cpu-prof` (profile in DIR).
+// --prof runs the restarted master from source under `bun --cpu-prof` (profile in DIR);
+// --agents-prof the agents' processes (one profile each, written when they stop), and prints
+// the seconds after their start between which the storm ran (to cut the profiles).
 // Every process it starts is stopped by PID. Dev tool, not part of `npm run bench`.
 
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -28,6 +30,7 @@ const { values, positionals } = parseArgs({
     "per-process": { type: "string" },
     dir: { type: "string", default: "/tmp/salty-storm" },
     prof: { type: "string" },
+    "agents-prof": { type: "string" },
     settle: { type: "string", default: "31" },
     /** $SALTY_TIMING of both masters (e.g. '{"keysRecheckMs":3600000}', to see what the re-check costs). */
     "master-timing": { type: "string", default: "{}" },
@@ -62,7 +65,15 @@ async function main(): Promise<void> {
   let log = join(dir, "logs", "master-1.log");
   let master = startMaster(c, port, log, [c.bin], values["master-timing"]);
   await waitForLog(log, /master\.listening/);
-  const groups = startGroups(dir, port, n, perProcess, true);
+  const agentsSpawned = performance.now();
+  const groups = startGroups(
+    dir,
+    port,
+    n,
+    perProcess,
+    true,
+    values["agents-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["agents-prof"]}`] : [],
+  );
   const t = performance.now();
   await waitConnected(log, n, 600_000);
   say(`${n} connected first in ${((performance.now() - t) / 1000).toFixed(1)} s (load ${load()})`);
@@ -95,8 +106,12 @@ async function main(): Promise<void> {
   const masterCpu = procStats(master.pid).cpu;
   const agents = agentsCpu() - a0;
   say(
-    `${n} back in ${seconds.toFixed(2)} s (load ${load()}); master CPU ${masterCpu.toFixed(2)} s, agents' ${agents.toFixed(2)} s`,
+    `${n} back in ${seconds.toFixed(2)} s (load ${load()}); master CPU ${masterCpu.toFixed(2)} s, agents' ${agents.toFixed(2)} s (${((agents / n) * 1000).toFixed(2)} ms an agent)`,
   );
+  if (values["agents-prof"])
+    say(
+      `the storm ran from ${((t0 - agentsSpawned) / 1000).toFixed(2)} s to ${((performance.now() - agentsSpawned) / 1000).toFixed(2)} s after the agents' start`,
+    );
   const listening = stamps(log, "master.listening")[0]! - spawned;
   const back = stamps(log, "agent.connected").map((x) => x - spawned);
   const perSecond: number[] = [];

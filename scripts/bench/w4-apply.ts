@@ -5,9 +5,13 @@
 // (`salty apply --json`), with the master's CPU per apply (all threads, and
 // its main thread alone, from /proc/PID/task/TID/schedstat) and the reply's
 // size. Usage:
-//   bun scripts/bench/w4-apply.ts BIN N M [--runs R] [--per-process K] [--dir DIR] [--prof DIR] [--text]
+//   bun scripts/bench/w4-apply.ts BIN N M [--runs R] [--per-process K] [--dir DIR] [--prof DIR] [--agents-prof DIR] [--text]
 // --prof runs the master from source under `bun --cpu-prof` (profile in DIR) and prints the
-// seconds after its start at which the measured applies began and ended (to cut the profile).
+// seconds after its start at which the measured applies began and ended (to cut the profile);
+// --agents-prof likewise the agents' processes (one profile each, written when they stop).
+// The agents' processes' CPU per apply is printed too (all threads). --agents-from A,B runs process s
+// from checkout [A, B][s % 2] (each process's CPU printed apart): two versions of the agent side by
+// side, in the same minutes of a shared machine.
 // --text: the client prints text, not --json. Every process it starts is stopped by PID.
 // Dev tool, not part of `npm run bench`.
 
@@ -25,6 +29,8 @@ const { values, positionals } = parseArgs({
     "per-process": { type: "string", default: "1000" },
     dir: { type: "string", default: "/tmp/salty-w4-apply" },
     prof: { type: "string" },
+    "agents-prof": { type: "string" },
+    "agents-from": { type: "string" },
     text: { type: "boolean", default: false },
   },
 });
@@ -60,7 +66,17 @@ async function main(): Promise<void> {
   const spawned = performance.now();
   const master = startMaster(c, port, log, exe);
   await waitForLog(log, /master\.listening/);
-  startGroups(dir, port, n, Number(values["per-process"]), true);
+  const agentsSpawned = performance.now();
+  const groups = startGroups(
+    dir,
+    port,
+    n,
+    Number(values["per-process"]),
+    true,
+    values["agents-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["agents-prof"]}`] : [],
+    values["agents-from"]?.split(",").map((t) => resolve(t)),
+  );
+  const agentsCpu = () => groups.reduce((s, g) => s + cpu(g.pid), 0);
   await waitConnected(log, n, 600_000);
   say(`${n} connected`);
   const target = (prefix: string) => `target=${prefix}*`;
@@ -82,8 +98,10 @@ async function main(): Promise<void> {
   const all = `w4-${"0".repeat(5 - String(m - 1).length)}`;
   apply(target(all)); // warm
   const pid = master.pid;
-  const [all0, main0] = [cpu(pid), cpu(pid, true)];
+  const [all0, main0, agents0] = [cpu(pid), cpu(pid, true), agentsCpu()];
+  const each0 = groups.map((g) => cpu(g.pid));
   const from = (performance.now() - spawned) / 1000;
+  const agentsFrom = (performance.now() - agentsSpawned) / 1000;
   const walls: number[] = [];
   let bytes = 0;
   let client = 0;
@@ -94,14 +112,19 @@ async function main(): Promise<void> {
     client += a.cpu;
   }
   const to = (performance.now() - spawned) / 1000;
+  const agentsTo = (performance.now() - agentsSpawned) / 1000;
   walls.sort((a, b) => a - b);
   const per = (ms: number) => (ms / runs).toFixed(0);
   say(
-    `no-change apply to ${m} of ${n} (runs ${runs}): whole command median ${walls[runs >> 1]!.toFixed(3)} s (${walls.map((x) => x.toFixed(2)).join(" ")}); master ${per(cpu(pid) - all0)} ms CPU per apply (main thread ${per(cpu(pid, true) - main0)}); client ${per(client * 1000)} ms CPU, output ${bytes} bytes; load ${loadavg()[0]!.toFixed(1)}`,
+    `no-change apply to ${m} of ${n} (runs ${runs}): whole command median ${walls[runs >> 1]!.toFixed(3)} s (${walls.map((x) => x.toFixed(2)).join(" ")}); master ${per(cpu(pid) - all0)} ms CPU per apply (main thread ${per(cpu(pid, true) - main0)}); agents ${per(agentsCpu() - agents0)} ms CPU per apply (${((agentsCpu() - agents0) / runs / m).toFixed(3)} ms an agent-apply); client ${per(client * 1000)} ms CPU, output ${bytes} bytes; load ${loadavg()[0]!.toFixed(1)}`,
   );
-  if (values.prof)
+  if (values["agents-from"])
     say(
-      `measured applies from ${from.toFixed(2)} s to ${to.toFixed(2)} s after the master's spawn`,
+      `agents' processes, CPU per agent-apply: ${groups.map((g, k) => `${values["agents-from"]!.split(",")[k % 2]}: ${((cpu(g.pid) - each0[k]!) / runs / (m / groups.length)).toFixed(3)} ms`).join(", ")}`,
+    );
+  if (values.prof || values["agents-prof"])
+    say(
+      `measured applies from ${from.toFixed(2)} s to ${to.toFixed(2)} s after the master's spawn, ${agentsFrom.toFixed(2)} s to ${agentsTo.toFixed(2)} s after the agents'`,
     );
 }
 
