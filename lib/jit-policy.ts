@@ -19,6 +19,17 @@ export function useColdCodeJitPolicy(): void {
   Bun.unsafe.setJITPolicy(COLD_CODE_JIT_POLICY);
 }
 
+/**
+ * A client command's request to a master and its reply: everything runs about once, and the baseline
+ * JIT compiling the reply's decoding loops cost more than it saved (W1 `apply --json`: ~2 ms of
+ * its CPU, docs/performance.md), so its thresholds are five times the cold-code ones.
+ */
+export const RUN_ONCE_JIT_POLICY = 100;
+
+export function useRunOnceJitPolicy(): void {
+  Bun.unsafe.setJITPolicy(RUN_ONCE_JIT_POLICY);
+}
+
 /** The master: back to the normal policy. */
 export function useNormalJitPolicy(): void {
   Bun.unsafe.setJITPolicy(1);
