@@ -11,6 +11,13 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs as cittyParse, type ArgsDef, type CommandDef } from "citty";
 import { parseArgs, camelCase, kebabCase } from "../../cmd/_command.ts";
+// scule's own, as citty bundles it (not among citty's exports).
+const scule = (await import("../../node_modules/citty/dist/_chunks/libs/scule.mjs" as string)) as {
+  t: (s: string) => string;
+  n: (s: string) => string;
+};
+const sculeCamel = scule.t;
+const sculeKebab = scule.n;
 
 const CMD = join(import.meta.dir, "../../cmd");
 
@@ -138,6 +145,28 @@ describe("cmd/_command.ts parses as citty does", async () => {
       "master",
     ])
       expect(paths).toContain(p);
+  });
+
+  test("scule's case functions, on names of every shape", () => {
+    for (const n of [
+      "",
+      "a",
+      "dry-run",
+      "a--b",
+      "-x",
+      "x-",
+      "dryRun",
+      "DRY_run",
+      "a1-b2",
+      "x.y/z",
+      "ÄBc",
+      "history-max-mb",
+      "9lives",
+      "--",
+    ]) {
+      expect(camelCase(n)).toBe(sculeCamel(n));
+      expect(kebabCase(n)).toBe(sculeKebab(n));
+    }
   });
 
   test.each(defs)("%s", (_path, def) => {
