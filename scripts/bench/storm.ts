@@ -31,6 +31,8 @@ const { values, positionals } = parseArgs({
     dir: { type: "string", default: "/tmp/salty-storm" },
     prof: { type: "string" },
     "agents-prof": { type: "string" },
+    /** A,B: process s runs checkout [A, B][s % 2]'s agents (each process's CPU printed apart), as w4-apply.ts. */
+    "agents-from": { type: "string" },
     settle: { type: "string", default: "31" },
     /** $SALTY_TIMING of both masters (e.g. '{"keysRecheckMs":3600000}', to see what the re-check costs). */
     "master-timing": { type: "string", default: "{}" },
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     perProcess,
     true,
     values["agents-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["agents-prof"]}`] : [],
+    values["agents-from"]?.split(",").map((t) => resolve(t)),
   );
   const t = performance.now();
   await waitConnected(log, n, 600_000);
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
   const before = groupLogs.map((g) => readFileSync(g, "latin1").length);
   const agentsCpu = () => groups.reduce((sum, g) => sum + procStats(g.pid).cpu, 0);
   const a0 = agentsCpu();
+  const each0 = groups.map((g) => procStats(g.pid).cpu);
   log = join(dir, "logs", "master-2.log");
   const exe = values.prof
     ? [
@@ -108,6 +112,10 @@ async function main(): Promise<void> {
   say(
     `${n} back in ${seconds.toFixed(2)} s (load ${load()}); master CPU ${masterCpu.toFixed(2)} s, agents' ${agents.toFixed(2)} s (${((agents / n) * 1000).toFixed(2)} ms an agent)`,
   );
+  if (values["agents-from"])
+    say(
+      `agents' processes, CPU per reconnect: ${groups.map((g, k) => `${values["agents-from"]!.split(",")[k % 2]}: ${(((procStats(g.pid).cpu - each0[k]!) / (n / groups.length)) * 1000).toFixed(2)} ms`).join(", ")}`,
+    );
   if (values["agents-prof"])
     say(
       `the storm ran from ${((t0 - agentsSpawned) / 1000).toFixed(2)} s to ${((performance.now() - agentsSpawned) / 1000).toFixed(2)} s after the agents' start`,
