@@ -25,7 +25,7 @@ import { createObserve } from "../sys/observe.ts";
 import { createUsers } from "../sys/users.ts";
 import { walkTree } from "../sys/walk.ts";
 import { WatchedTrees } from "../sys/watched-trees.ts";
-import type { Disk, Exec } from "../sys/types.ts";
+import type { Disk, Exec, Users } from "../sys/types.ts";
 import type { RunRoleRequest, RoleReport } from "../wire/api.ts";
 import { addresses, onDemandAddresses } from "./addresses.ts";
 import { failedReport } from "./failed-report.ts";
@@ -150,6 +150,8 @@ export function forgetting(
 
 /** Compiled templates, shared by this thread's executors (one in an agent; many simulated agents in a benchmark's process). */
 const templates = new CompiledTemplates();
+/** The system's users and groups, likewise (made by the first executor): one host's /etc/passwd, looked at once a second at most. */
+let users: Users | undefined;
 
 /** The agent's role executor: real disk, users and processes, one cache for the life of the process. */
 export function createExecutor(opts: {
@@ -167,7 +169,7 @@ export function createExecutor(opts: {
   const local = {
     observe,
     ...forgetting(trees, { disk: realDisk, exec: realExec }),
-    users: createUsers(),
+    users: (users ??= createUsers()),
     probe: realProbe,
     runtime: createRuntime({ gcEveryBytes: limits.gcEveryReceivedBytes }),
     cache,

@@ -19,7 +19,7 @@ import { rmSync, mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { stopAll, timed, waitForLog, processSeconds } from "./_procs.ts";
+import { procStats, stopAll, timed, waitForLog, processSeconds } from "./_procs.ts";
 import { freePort, startGroups, w4Fleet, startMaster, waitConnected } from "./_w4.ts";
 
 const { values, positionals } = parseArgs({
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   );
   if (values["agents-from"])
     say(
-      `agents' processes, CPU per agent-apply: ${groups.map((g, k) => `${values["agents-from"]!.split(",")[k % 2]}: ${((cpu(g.pid) - each0[k]!) / runs / (m / groups.length)).toFixed(3)} ms`).join(", ")}`,
+      `agents' processes, CPU per agent-apply: ${groups.map((g, k) => `${values["agents-from"]!.split(",")[k % 2]}: ${((cpu(g.pid) - each0[k]!) / runs / (m / groups.length)).toFixed(3)} ms (RSS ${(procStats(g.pid).rss / 1024).toFixed(0)} MB)`).join(", ")}`,
     );
   if (values.prof || values["agents-prof"])
     say(
