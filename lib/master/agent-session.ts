@@ -180,6 +180,8 @@ export function serveAgent(
       ping: () => null,
     },
     fromAgent,
+    // Every agent pings every 10 s (keepalive.ts): measured as every request is, but not decoded (as on the agent).
+    { ping: async () => null },
   );
   // The registry logs the end of a registered session; one that ends before its hello (a protocol error) is logged here.
   rpc.onClose((reason) =>
