@@ -8,7 +8,7 @@ import { masterShell } from "../lib/master/server-shell.ts";
 import { useNormalJitPolicy } from "../lib/jit-policy.ts";
 import { HISTORY_DEFAULTS } from "../lib/history/open.ts";
 import { UsageError } from "../lib/errors.ts";
-import type { DeployHttpOptions } from "../lib/deploy/start.ts";
+import { startDeploys, type DeployHttpOptions } from "../lib/deploy/start.ts";
 
 function positive(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -157,7 +157,7 @@ export default defineCommand({
           1024 *
           1024,
       },
-      ...(http ? { http } : {}),
+      ...(http ? { http: (deps) => startDeploys(http, deps) } : {}),
     });
     await untilSignal();
     await master.close();

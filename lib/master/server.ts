@@ -19,7 +19,7 @@ import { openPostgres } from "../history/postgres.ts";
 import { writeReplace } from "../crypto/_files.ts";
 import { watchKeys } from "./key-watch.ts";
 import type { Registry } from "./registry.ts";
-import { masterCore } from "./core.ts";
+import { masterCore, type MasterCore } from "./core.ts";
 import { secretsInFileroot } from "./secret-key-source.ts";
 import { PASSWORD_FILE } from "../crypto/secrets.ts";
 import { serveAgent, type MasterDeps } from "./agent-session.ts";
@@ -31,8 +31,8 @@ import type { ServerShell } from "./server-shell.ts";
 import { scheduledApplies } from "./scheduled.ts";
 import { pullReports } from "./pull-report.ts";
 import { openRecorder, type HistoryOptions } from "../history/open.ts";
+import type { Recorder } from "../history/recorder.ts";
 import { inputKey } from "../history/inputs.ts";
-import { startDeploys, type DeployHttpOptions } from "../deploy/start.ts";
 
 export interface MasterOptions {
   host: string;
@@ -44,8 +44,15 @@ export interface MasterOptions {
   serverShell?: ServerShell;
   /** The job history: --db, --history-keep, --history-days, --history-max-mb (lib/history/open.ts). */
   history?: Omit<HistoryOptions, "keyroot">;
-  /** The deploy API (--http): absent, none is served. */
-  http?: DeployHttpOptions;
+  /**
+   * The deploy API (--http), started once the master listens: cmd/master.ts passes deploy/start.ts's
+   * startDeploys (deploy/ builds on master/, so master/ does not import it). Absent, none is served.
+   */
+  http?: (deps: {
+    core: MasterCore;
+    history: Recorder;
+    inputKey: Uint8Array;
+  }) => Promise<{ port: number; close(): Promise<void> }>;
   /** Several masters: this one's name in the shared database's presence table (default HOSTNAME:PORT); used with history.db only. */
   name?: string;
 }
@@ -157,7 +164,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   });
   if (!core.keys.current()) void warnWithoutPassword(core.fileroot, keyroot);
   const http = opts.http
-    ? await startDeploys(opts.http, { core, history, inputKey: controlDeps.inputKey })
+    ? await opts.http({ core, history, inputKey: controlDeps.inputKey })
     : undefined;
   return {
     port: tcp.port,
