@@ -265,11 +265,21 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
 
   test("m1 killed during a rollout: the rest goes through m2, and the history shows both masters' jobs", async () => {
     for (const id of ["a1", "a2", "a3"]) rmSync(motd(w, id), { force: true });
-    const killed = w.salty(["apply", "target=a*", "batch=1", "slow=2", "--keyroot", w.keyroot]);
+    const killed = w.salty(["apply", "target=a*", "batch=1", "slow=3", "--keyroot", w.keyroot]);
     await until("m1's rollout started its first batch", () =>
       ["a1", "a2", "a3"].some((id) => existsSync(motd(w, id))),
     );
     const m1Jobs = [...w.master!.output.matchAll(/job\.start job=(\S+)/g)].map((m) => m[1]!);
+    const killedId = m1Jobs[1]!;
+    const running = async () =>
+      (
+        JSON.parse((await w.salty(["jobs", "--json", "--keyroot", ms.keys2])).stdout) as Array<{
+          id: string;
+          status: string;
+        }>
+      ).find((j) => j.id === killedId)?.status;
+    // Its start reaches the shared history within timing.historyFlushMs: killed before, no master could know of it.
+    await until("m1's rollout in the shared history", async () => (await running()) === "running");
     w.master!.kill("SIGKILL");
     expect((await killed).code).not.toBe(0);
     expect(["a1", "a2", "a3"].filter((id) => existsSync(motd(w, id))).length).toBe(1); // one batch of three began
@@ -284,14 +294,6 @@ describe.skipIf(Boolean(noPg))("two masters sharing a real PostgreSQL server (--
     const ids = (JSON.parse(list.stdout) as Array<{ id: string }>).map((j) => j.id);
     for (const id of [...m1Jobs, ...m2Jobs]) expect(ids).toContain(id);
     // m1 back (the same host and keyroot: the same job-id tag): its own job cut short is failed, saying why.
-    const killedId = m1Jobs[1]!;
-    const running = async () =>
-      (
-        JSON.parse((await w.salty(["jobs", "--json", "--keyroot", ms.keys2])).stdout) as Array<{
-          id: string;
-          status: string;
-        }>
-      ).find((j) => j.id === killedId)?.status;
     expect(await running()).toBe("running");
     await w.startMaster(["--db", pg.url, "--name", "m1", "--http", "127.0.0.1:0"]);
     await until(
