@@ -20,6 +20,11 @@ export const AGENT_RUNTIME_ENV: Readonly<Record<string, string>> = {
   MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "1000",
   // No warm-up thread faulting in heap blocks ahead of an agent that allocates a few at a time.
   BUN_JSC_useWarmUpMarkedBlocks: "0",
+  // No FTL, JavaScriptCore's top tier: with it the JIT threads compiled ~1.5 ms of CPU every W1
+  // no-change apply, apply after apply (code an agent runs a few hundred times an apply keeps
+  // reaching FTL's thresholds), for no gain on either thread that runs it; the DFG still optimizes
+  // what runs hot (docs/performance.md, "Sixth session", realagent).
+  BUN_JSC_useFTLJIT: "0",
 };
 
 /** Lists, in the restarted agent's environment, the names salty added (to forget them there). */
