@@ -8,6 +8,7 @@ import { JobIds, idAt, jobIdAt, newJobId } from "../../lib/history/job-id.ts";
 import type { ApplyReport, HostReport } from "../../lib/wire/api.ts";
 import type { JobRecord } from "../../lib/history/types.ts";
 import { backends } from "./_backends.ts";
+import { outsideHost } from "../../lib/wire/outside.ts";
 
 const temp = tempDirs("salty-history-");
 
@@ -121,14 +122,7 @@ for (const b of backends()) {
     test("hosts outside the target come back at their places, stored as one value, not a row each", async () => {
       const s = await store();
       try {
-        const outside = (id: string): HostReport => ({
-          id,
-          status: "skipped",
-          elapsed: 0,
-          errors: 0,
-          changed: 0,
-          roles: [],
-        });
+        const outside = outsideHost;
         // A skipped host with a report of its own (an error) is not "outside": it keeps its row.
         const refused = { ...outside("db2"), errors: 1 };
         const hosts = [
