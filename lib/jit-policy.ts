@@ -4,8 +4,8 @@
 // optimizing tiers (DFG, FTL) would compile such code on JIT threads that cost
 // more CPU than they save, and bring many MB of the compilers' own code into
 // memory. So the executable starts with the tier-up thresholds multiplied by
-// COLD_CODE (scripts/_compile.ts, --compile-jit-policy) and the role worker
-// sets the same; loops that really run hot (a 10,000-entry diff, the
+// COLD_CODE (scripts/_compile.ts, --compile-jit-policy) and the agent's role
+// worker a quarter of that (below); loops that really run hot (a 10,000-entry diff, the
 // handshake's arithmetic) still get optimized. Only the master, which serves
 // many agents and whose code does run hot, returns to the normal policy.
 // What it saves (fan-out applies, agent CPU and memory) is measured in
@@ -17,6 +17,20 @@ export const COLD_CODE_JIT_POLICY = 20;
 /** For the calling thread's VM (a worker has its own). */
 export function useColdCodeJitPolicy(): void {
   Bun.unsafe.setJITPolicy(COLD_CODE_JIT_POLICY);
+}
+
+/**
+ * The agent's role worker: its code (unpacking a request, the operators, templates) runs tens to
+ * hundreds of times an apply, enough to repay the baseline and DFG tiers at a quarter of the
+ * cold-code thresholds now that the agent runs without FTL (agent/runtime-env.ts), whose compiles
+ * made lower thresholds cost more than they saved. W1 no-change applies: the worker ~9 → ~7 ms of
+ * CPU, the JIT threads unchanged; an apply that starts a new worker (after timing.workerIdleMs) no
+ * dearer; 1× made that one ~30 ms dearer (docs/performance.md, "Sixth session", realagent).
+ */
+export const ROLE_WORKER_JIT_POLICY = 5;
+
+export function useRoleWorkerJitPolicy(): void {
+  Bun.unsafe.setJITPolicy(ROLE_WORKER_JIT_POLICY);
 }
 
 /**

@@ -12,12 +12,12 @@ import { SaltyError, errorMessage } from "../errors.ts";
 import type { ToMain, ToWorker } from "./worker-protocol.ts";
 import { failedReport } from "./failed-report.ts";
 import { maskReport, masker } from "../crypto/mask.ts";
-import { useColdCodeJitPolicy } from "../jit-policy.ts";
+import { useRoleWorkerJitPolicy } from "../jit-policy.ts";
 import { RequestDecoder, isPacked, type PackedRoleRequest } from "./role-request.ts";
 
 declare const self: Worker;
 
-useColdCodeJitPolicy();
+useRoleWorkerJitPolicy();
 
 let execute: ReturnType<typeof createExecutor> | undefined;
 /** Requests that come as bytes are decoded here; their large values are kept for the worker's life. */
