@@ -2,7 +2,7 @@
 // secure handshake within timing.handshakeTimeoutMs; handshakes in progress
 // are capped in all (past the cap, newcomers wait in line, nothing of theirs
 // read, and take a slot first come first served; the line is bounded, its
-// oldest dropped when full, and none waits past half the handshake timeout) and per source
+// oldest dropped when full, and none waits past 3/4 of the handshake timeout) and per source
 // address (an IPv6 /64 counts as one; those waiting count too). A slot
 // is taken back from the oldest peer that has said nothing for
 // timing.handshakeHelloGraceMs, else from the oldest that said hello and owes
@@ -226,9 +226,12 @@ export async function listenSecure(opts: SecureListenOptions): Promise<SecureLis
   const fill = (evict: boolean) => {
     if (pumping && !evict) return;
     const now = performance.now();
-    // Past half the handshake timeout, the peer (whose clock is the same) would give up before finishing: a
-    // slot given now would spend a signature on a connection already abandoned. Refused, it backs off.
-    const patience = timing.handshakeTimeoutMs / 2;
+    // Past three quarters of the handshake timeout, the peer (whose clock started at its connect, a little
+    // before our accept) might give up before finishing: a slot given then could spend a signature on a
+    // connection already abandoned. Refused, it backs off. Not half the timeout: in a 10,000-agent restart
+    // storm that dropped ~9,300 connections the master would have served within the next seconds, and the
+    // agents' backoffs after it left the master idle for seconds (docs/performance.md, "Sixth session", storm).
+    const patience = (timing.handshakeTimeoutMs * 3) / 4;
     for (const [raw, w] of waiting) {
       if (now - w.since < patience) break;
       waiting.delete(raw);

@@ -149,7 +149,7 @@ describe("1,000 connections opened at once by an unauthenticated peer", () => {
       const sockets = await flood([...addresses], 1000);
       expect(sockets.length).toBeGreaterThan(900);
       // Past the address's share a connection is closed at once; past the global cap it waits in line, nothing
-      // of it read, for at most half the 2 s handshake timeout: soon only the cap's handshakes are open.
+      // of it read, for at most three quarters of the 2 s handshake timeout: soon only the cap's handshakes are open.
       const cap = addresses.length === 1 ? 32 : 256;
       await until(
         () => sockets.filter((s) => !s.isClosed).length <= cap,

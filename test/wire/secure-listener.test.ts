@@ -136,6 +136,27 @@ describe("secure listener guards", () => {
     expect(logs.some((l) => l.includes("secure.evicted"))).toBe(true);
   });
 
+  test("a connection waits in line up to 3/4 of the handshake timeout: a slot freed past half of it is still given", async () => {
+    limits.maxPendingHandshakes = 1;
+    timing.handshakeTimeoutMs = 4000;
+    // The slot's holder said hello and owes its proof: it makes room at ~2.4 s, past half the timeout
+    // (where a waiting connection was dropped before) and before three quarters of it.
+    timing.handshakeProofGraceMs = 2400;
+    const fx = await secureFixture(cleanups);
+    const [halfway] = rawSockets(
+      fx.listener.port,
+      1,
+      encodeFrame(writeHello(new Uint8Array(32).fill(9))),
+    );
+    await until(() => fx.listener.pending() === 1);
+    const mark = logs.length;
+    const t0 = performance.now();
+    expect(await roundTrip(await fx.connect("legit"), "in")).toBe("echo:in");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(2000); // it got its slot past half the timeout
+    expect(halfway!.closed).toBe(true);
+    expect(logs.slice(mark).filter((l) => l.includes("waited too long"))).toEqual([]);
+  });
+
   test("at the cap, the oldest stranger makes room: a newcomer gets in while silent peers fill every slot", async () => {
     limits.maxPendingHandshakes = 20;
     const fx = await secureFixture(cleanups);
