@@ -89,8 +89,6 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const { status, line } = describeError(err);
-    // A daemon's log lines of this turn first (lib/log.ts batches them): loaded already wherever there are any.
-    (await import("../lib/log.ts")).flushLog();
     io.stderr.write(`salty: ${line}\n`);
     if (verbosity(rawArgs) >= 2 && err instanceof Error && err.stack)
       io.stderr.write(err.stack + "\n");

@@ -16,42 +16,7 @@ export type Level = "debug" | "info" | "warn" | "error";
 /** syslog priorities, as the journal reads them. */
 const PRIORITY: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 };
 
-/**
- * The main thread's lines of one turn of the event loop leave in one write: a master's restart storm
- * logs two or three lines an agent (secure.session, agent.connected, agent.disconnected), and a
- * process of simulated agents as many, each its own write(2) before (in process, 20,000 lines to a
- * file, 5 to 20 a turn: 7-10 -> 4.5-5.5 us a line). Written at the end of the turn (setImmediate), at
- * 64 KB, before the last error line of a command (flushLog, cmd/main.ts), and at exit (process.exit,
- * an uncaught exception; the daemons end on SIGTERM and SIGINT by returning). A worker thread's lines
- * go at once: a terminated worker runs no exit handler.
- */
-const batched: string[] = [];
-let batchedBytes = 0;
-
-export function flushLog(): void {
-  if (!batched.length) return;
-  const text = batched.join("");
-  batched.length = 0;
-  batchedBytes = 0;
-  process.stderr.write(text);
-}
-
-const stderrSink: LogSink = (line) => {
-  if (!Bun.isMainThread) return void process.stderr.write(line + "\n");
-  if (!batched.length) {
-    setImmediate(flushLog);
-    if (!exitHooked) {
-      exitHooked = true;
-      process.once("exit", flushLog);
-    }
-  }
-  batched.push(line + "\n");
-  batchedBytes += line.length + 1;
-  if (batchedBytes >= 64 * 1024) flushLog();
-};
-let exitHooked = false;
-
-let sink: LogSink = stderrSink;
+let sink: LogSink = (line) => process.stderr.write(line + "\n");
 
 /** Replace the sink; the one it replaces (to put back). */
 export function setLogSink(next: LogSink): LogSink {
