@@ -73,15 +73,34 @@ async function warnWithoutPassword(fileroot: string, keyroot: string): Promise<v
 }
 
 export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
+  const undo: Array<() => unknown> = [];
+  try {
+    return await start(opts, undo);
+  } catch (err) {
+    // A master that cannot start (its port taken, its database refusing) stops what it had started
+    // (watchers, timers, connections), so that its process ends with the error instead of lingering.
+    for (const close of undo.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => {});
+    throw err;
+  }
+}
+
+/** `undo`: what to stop, in reverse, if the start fails after it. */
+async function start(opts: MasterOptions, undo: Array<() => unknown>): Promise<RunningMaster> {
   await mkdir(opts.keyroot, { recursive: true, mode: 0o700 });
   guardKeyroot(opts.keyroot);
   const core = await masterCore(opts);
+  undo.push(() => core.close());
   const { keyroot, registry, files } = core;
   const history = openRecorder({ keyroot, ...opts.history });
+  undo.push(() => history.close());
   const identity = await loadOrCreateIdentity(keyroot, "master");
   // With --db, keys live in the database every master shares (keystore-db.ts); else in files.
   const db = opts.history?.db;
   const dbKeys = db ? new DbKeyRecords(openPostgres(db)) : undefined;
+  undo.push(() => dbKeys?.close());
   const keyRecords = dbKeys ?? new CachedKeyFiles(keyroot);
   if (db) await writeReplace(join(keyroot, KEYS_DB_FILE), db + "\n", 0o600);
   else await unlink(join(keyroot, KEYS_DB_FILE)).catch(() => {});
@@ -121,6 +140,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
   };
 
   const keys = await watchKeys(keyroot, keystore);
+  undo.push(() => keys.close());
   let here: Presence | undefined;
   const tcp = await listenSecure({
     host: opts.host,
@@ -135,6 +155,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
           : serveClient(link, controlDeps, { remote: peer.id }),
       ),
   });
+  undo.push(() => tcp.close());
   // The peer's uid read while admitting a connection, for the job history's "who": the link of that
   // same connection reaches onLink right after (lib/wire/tcp.ts calls both in one go).
   const guard = controlPeers();
@@ -149,10 +170,12 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     (link) => serveClient(link, controlDeps, { localUid }),
     { admit },
   );
+  undo.push(() => unix.close());
   if (db) {
     const name = opts.name ?? `${hostname()}:${tcp.port}`;
     here = presence(openPostgres(db), name, () => registry.ids());
     const p = here;
+    undo.push(() => p.close());
     registry.watch((id, connected) => (connected ? p.connected(id) : p.disconnected(id)));
     controlDeps.elsewhere = (ids) => p.elsewhere(ids);
     log("master.shared", { name, db: "postgres" });
