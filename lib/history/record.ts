@@ -33,17 +33,20 @@ export function startRecord(opts: {
   };
 }
 
+/** A host's entry in a job: its verdict and counts beside its report. */
+export function jobHost(h: HostReport): JobHost {
+  return {
+    id: h.id,
+    status: verdict(h),
+    errors: h.errors,
+    changed: h.changed,
+    elapsed: h.elapsed,
+    report: h,
+  };
+}
+
 export function endRecord(start: JobRecord, report: ApplyReport, now: number): JobRecord {
-  const hosts = report.hosts.map(
-    (h): JobHost => ({
-      id: h.id,
-      status: verdict(h),
-      errors: h.errors,
-      changed: h.changed,
-      elapsed: h.elapsed,
-      report: h,
-    }),
-  );
+  const hosts = report.hosts.map(jobHost);
   return {
     ...start,
     ended: now,

@@ -7,6 +7,7 @@ import { mergeOutside, outsideHost, splitOutside } from "../wire/outside.ts";
 import type { Db, Row, Sql } from "./db.ts";
 import { migratedOnce } from "./schema.ts";
 import { idAt } from "./job-id.ts";
+import { jobHost } from "./record.ts";
 import type {
   JobFilter,
   JobHost,
@@ -73,10 +74,7 @@ export class HistoryStore {
     );
     const all =
       typeof row.outside === "string"
-        ? mergeOutside(ran, JSON.parse(row.outside), (id): JobHost => {
-            const report = outsideHost(id);
-            return { id, status: "skipped", errors: 0, changed: 0, elapsed: 0, report };
-          })
+        ? mergeOutside(ran, JSON.parse(row.outside), (id) => jobHost(outsideHost(id)))
         : ran;
     if (!all) throw new Error(`job ${id}: its hosts outside the target do not fit its other hosts`);
     return {
