@@ -4,7 +4,7 @@
 // Bun cannot download it itself. Build-time only: never imported by cmd/ or lib/.
 
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { $ } from "bun";
 import { COLD_CODE_JIT_POLICY } from "../lib/jit-policy.ts";
 
@@ -86,7 +86,8 @@ export function compileArgs(o: CompileOptions): string[] {
 export async function compile(o: CompileOptions, quiet = false): Promise<number> {
   const out = quiet ? "ignore" : "inherit";
   mkdirSync(dirname(o.outfile), { recursive: true });
-  const dir = mkdtempSync(join(dirname(o.outfile), ".salty-build-"));
+  // Absolute: the bytecode order's runs (recordOrder) start the executable from inside this directory.
+  const dir = mkdtempSync(join(resolve(dirname(o.outfile)), ".salty-build-"));
   const run = async (opts: CompileOptions) => {
     const proc = Bun.spawn([process.execPath, ...compileArgs(opts)], {
       stdout: out,

@@ -7,7 +7,7 @@
 
 import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { compile } from "../../scripts/_compile.ts";
 import { tempDirForFile } from "../_temp.ts";
 
@@ -71,3 +71,19 @@ describe("npm run build's executable (bytecode, its layout recorded from its own
     expect(host.roles.map((r: { role: string }) => r.role)).toEqual(["one"]);
   }, 60_000);
 });
+
+test("npm run build's way: `scripts/build.ts --out` a path relative to the repository, as its default dist/salty is", () => {
+  const repo = join(import.meta.dir, "..", "..");
+  const out = relative(repo, join(work, "relative", "salty"));
+  expect(out.startsWith("/")).toBe(false);
+  const build = Bun.spawnSync([process.execPath, "scripts/build.ts", "--out", out], {
+    cwd: repo,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(build.stderr.toString()).not.toContain("ENOENT");
+  expect(build.exitCode).toBe(0);
+  expect(readdirSync(join(work, "relative"))).toEqual(["salty"]);
+  const version = Bun.spawnSync([join(work, "relative", "salty"), "version"]);
+  expect(version.stdout.toString()).toMatch(/^salty \S+ \(\S+\) linux-/);
+}, 120_000);
