@@ -28,8 +28,8 @@ export async function connectControl(
   try {
     return new Rpc<ClientApi, ControlApi>(await connectUnixLink(path), handlers);
   } catch (err) {
-    // A reset as the connection opens: the master is there and closed it at once (a user it does not serve).
-    if ((err as NodeJS.ErrnoException).code === "ECONNRESET")
+    // A reset as the connection opens (wire/dial.ts): the master is there and closed it at once (a user it does not serve).
+    if (err instanceof SaltyError && err.code === "E_CONN_LOST")
       throw new SaltyError(
         `connection lost: the master at ${path} closed the connection as it opened (is this user allowed on its socket? see its log)`,
         "E_CONN_LOST",

@@ -22,16 +22,20 @@ export interface DialOptions {
   timeoutMs: number;
 }
 
-/** Connect; the link once connected, or SaltyError E_CONNECT naming `what`. */
+/** Connect; the link once connected, or SaltyError E_CONNECT naming `what` (E_CONN_LOST: reset as it opened). */
 export function dial(o: DialOptions): Promise<SocketLink> {
   const link = new BunSocketLink(o.peer);
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (why: string) => {
+    const fail = (why: string, err?: unknown) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(new SaltyError(`cannot connect to ${o.what}: ${why}`, "E_CONNECT"));
+      // Reset as it opened: the peer is there and closed the connection at once (it refuses us), not absent.
+      const reset = (err as { code?: unknown } | undefined)?.code === "ECONNRESET";
+      reject(
+        new SaltyError(`cannot connect to ${o.what}: ${why}`, reset ? "E_CONN_LOST" : "E_CONNECT"),
+      );
     };
     const timer = setTimeout(() => fail(`no answer within ${o.timeoutMs / 1000}s`), o.timeoutMs);
     // Until open, the socket has no link (linkEvents pass it by): a failure is connectError's.
@@ -45,7 +49,7 @@ export function dial(o: DialOptions): Promise<SocketLink> {
         resolve(link);
       },
       error: (s: LinkSocket, err: Error) => (s.data ? linkEvents.error(s, err) : fail(err.message)),
-      connectError: (_s: LinkSocket, err: Error) => fail(reason(err)),
+      connectError: (_s: LinkSocket, err: Error) => fail(reason(err), err),
     };
     const started =
       o.path !== undefined
@@ -57,7 +61,7 @@ export function dial(o: DialOptions): Promise<SocketLink> {
             data: undefined,
             socket: handlers,
           } as TCPSocketConnectOptions<BunSocketLink | undefined>);
-    started.catch((err: unknown) => fail(reason(err)));
+    started.catch((err: unknown) => fail(reason(err), err));
   });
 
   /** As node:net words it ("connect ECONNREFUSED 127.0.0.1:11111", "connect ENOENT /x/master.sock"). */

@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { connectUnixLink } from "../../lib/client/unix-link.ts";
 import { connectUnix, listenUnix, type SocketLink } from "../../lib/wire/tcp.ts";
 import { SaltyError } from "../../lib/errors.ts";
+import { connectControl } from "../../lib/client/connect.ts";
+import type { Handlers } from "../../lib/wire/rpc.ts";
+import type { ClientApi } from "../../lib/wire/api.ts";
 import { collect, str, text, until } from "../wire/_helpers.ts";
 import { tempDir } from "../_temp.ts";
 
@@ -122,5 +125,37 @@ describe("the client's Unix socket link", () => {
       expect((ours as Error).message).toBe((theirs as Error).message);
       expect((ours as Error).message).toBe(`cannot connect to ${path}: connect ENOENT ${path}`);
     }
+  });
+
+  test("a master that closes the connection as it opens (a user it does not serve): connection lost, not 'is it running?'", async () => {
+    using scratch = tempDir("salty-unix-link-");
+    const path = join(scratch.path, "master.sock");
+    // The master in a process of its own, closing every connection at once; this process is busy
+    // meanwhile, so the reset is there before the open is seen (as on a loaded machine: attack-host S5).
+    const server = Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        `Bun.listen({ unix: ${JSON.stringify(path)}, socket: { open(s) { s.terminate(); }, data() {} } }); console.log("ready");`,
+      ],
+      { stdout: "pipe" },
+    );
+    cleanups.push(async () => {
+      server.kill();
+      await server.exited;
+    });
+    await server.stdout.getReader().read();
+    const attempt = connectControl({ keyroot: scratch.path }, {} as Handlers<ClientApi>).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const busy = performance.now() + 200;
+    while (performance.now() < busy) {}
+    const err = await attempt;
+    expect(err).toBeInstanceOf(SaltyError);
+    expect((err as SaltyError).code).toBe("E_CONN_LOST");
+    expect((err as Error).message).toBe(
+      `connection lost: the master at ${path} closed the connection as it opened (is this user allowed on its socket? see its log)`,
+    );
   });
 });
