@@ -153,7 +153,7 @@ export default defineCommand({
             ...(stream || live ? { slimLive: true } : {}),
             slimOutside: true,
           },
-          { timeoutMs: FOREVER },
+          { timeoutMs: FOREVER, json: true },
         )
         .catch((err: unknown) => (stopped ? undefined : Promise.reject(masterLost(err))));
       // The hosts outside the target back in their places: the report as the master made it.

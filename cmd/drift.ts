@@ -38,7 +38,7 @@ export default defineCommand({
       const report = await rpc.call(
         "apply",
         { args: words, dryRun: true, diff: !!args.diff },
-        { timeoutMs: FOREVER },
+        { timeoutMs: FOREVER, json: true },
       );
       if (args.json) io().stdout.write(JSON.stringify(driftOf(report), null, 2) + "\n");
       else printLines(driftLines(report, { verbose: !!args.verbose, diff: !!args.diff }), io());

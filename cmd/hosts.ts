@@ -29,7 +29,7 @@ export default defineCommand({
   async run({ args }) {
     const rpc = await connectClient(args, quietClient);
     try {
-      let hosts = await rpc.call("hosts", null);
+      let hosts = await rpc.call("hosts", null, { json: true });
       if (args.behind !== undefined)
         hosts = Object.fromEntries(
           Object.entries(hosts).filter(([, h]) => behind(h, args.behind!)),

@@ -21,7 +21,11 @@ export default defineCommand({
       "apply.event": () => null,
     });
     try {
-      const job = await rpc.call("jobs.follow", { id: args.id }, { timeoutMs: FOREVER });
+      const job = await rpc.call(
+        "jobs.follow",
+        { id: args.id },
+        { timeoutMs: FOREVER, json: true },
+      );
       progress.clear();
       printJob(job, { verbosity: verbosity(rawArgs), diff: !!args.diff, json: !!args.json });
       return job.status === "failed" ? 1 : 0; // as the apply it follows

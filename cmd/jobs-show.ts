@@ -10,7 +10,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const rpc = await connectClient(args, quietClient);
     try {
-      printJob(await rpc.call("jobs.show", { id: args.id }), {
+      printJob(await rpc.call("jobs.show", { id: args.id }, { json: true }), {
         verbosity: verbosity(rawArgs),
         diff: !!args.diff,
         json: !!args.json,

@@ -47,7 +47,7 @@ export default defineCommand({
     }
     const rpc = await connectClient(args, quietClient);
     try {
-      const jobs = await rpc.call("jobs.list", filter);
+      const jobs = await rpc.call("jobs.list", filter, { json: true });
       if (args.json) io().stdout.write(JSON.stringify(jobs, null, 2) + "\n");
       else if (jobs.length === 0) io().stderr.write("no jobs match\n");
       else io().stdout.write(jobsTable(jobs).join("\n") + "\n");

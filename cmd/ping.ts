@@ -41,7 +41,7 @@ export default defineCommand({
         .call(
           "agents.ping",
           { ...(target !== undefined ? { target } : {}), ...(timeoutMs ? { timeoutMs } : {}) },
-          { timeoutMs: (timeoutMs ?? 2000) + 60_000 },
+          { timeoutMs: (timeoutMs ?? 2000) + 60_000, json: true },
         )
         .catch(withoutMethod("agents.ping"));
       if (args.json) io().stdout.write(JSON.stringify(reply, null, 2) + "\n");

@@ -136,7 +136,7 @@ export default defineCommand({
             // The text output needs a host's end event only to flush an unfinished last line.
             ...(json ? {} : { ends: "partial" as const }),
           },
-          { timeoutMs: FOREVER },
+          { timeoutMs: FOREVER, json: true },
         )
         .catch(withoutMethod("run"));
       if (json)

@@ -35,7 +35,9 @@ export default defineCommand({
     parseTarget(target);
     const rpc = await connectClient(args, quietClient);
     try {
-      const reply = await rpc.call("targets", { target }).catch(withoutMethod("targets"));
+      const reply = await rpc
+        .call("targets", { target }, { json: true })
+        .catch(withoutMethod("targets"));
       if (args.json) io().stdout.write(JSON.stringify(reply, null, 2) + "\n");
       else printLines(targetsLines(reply), io());
     } finally {

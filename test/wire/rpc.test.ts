@@ -188,3 +188,73 @@ describe("rpc: undecoded handlers (the agent's role requests)", () => {
     expect(got).toHaveLength(1);
   });
 });
+
+describe("rpc: replies as JSON text, for the client's large replies", () => {
+  const value = { hosts: [{ id: "w4-00001", ok: true, ms: 1.5, note: "é ✓ \u0001", none: null }] };
+  type J = { big: Method<null, unknown> };
+
+  test("a call that asks sends a fifth element; a [4, id, text] reply gives it the parsed value", async () => {
+    const [la, lb] = memoryPair();
+    const sent: unknown[] = [];
+    la.onFrame((f) => sent.push(decode(f)));
+    const b = new Rpc<B, J>(lb, { echo: async (s) => s });
+    const call = b.call("big", null, { json: true });
+    await Bun.sleep(0);
+    const [kind, id, method, params, ask] = sent[0] as unknown[];
+    expect([kind, method, params, ask]).toEqual([0, "big", null, { json: true }]);
+    la.send(encode([4, id, JSON.stringify(value)]));
+    expect(await call).toEqual(value);
+  });
+
+  test("a peer that does not know it answers [1, id, value], which the call takes as ever", async () => {
+    const [la, lb] = memoryPair();
+    la.onFrame((f) => la.send(encode([1, (decode(f) as number[])[1], value])));
+    const b = new Rpc<B, J>(lb, { echo: async (s) => s });
+    expect(await b.call("big", null, { json: true })).toEqual(value);
+  });
+
+  test("the serving side answers [4, id, text] only to a request that asked", async () => {
+    const [la, lb] = memoryPair();
+    new Rpc<J, B>(la, { big: () => value });
+    const replies: unknown[][] = [];
+    lb.onFrame((f) => replies.push(decode(f) as unknown[]));
+    lb.send(encode([0, 7, "big", null, { json: true }]));
+    lb.send(encode([0, 8, "big", null]));
+    await Bun.sleep(5);
+    const [asked, plain] = [replies.find((r) => r[1] === 7)!, replies.find((r) => r[1] === 8)!];
+    expect(asked[0]).toBe(4);
+    expect(JSON.parse(asked[2] as string)).toEqual(value);
+    expect(plain).toEqual([1, 8, value]);
+  });
+
+  test("a value whose JSON text would pass the frame limit goes as msgpack", async () => {
+    const [la, lb] = memoryPair();
+    // 6 MB of control characters: 36 MB as JSON escapes, over the 32 MB frame; 6 MB as msgpack.
+    const control = "\u0001".repeat(6 * 1024 * 1024);
+    new Rpc<J, B>(la, { big: () => ({ control }) });
+    const replies: unknown[][] = [];
+    lb.onFrame((f) => replies.push(decode(f) as unknown[]));
+    lb.send(encode([0, 9, "big", null, { json: true }]));
+    for (let i = 0; i < 200 && !replies.length; i++) await Bun.sleep(5);
+    expect(replies[0]![0]).toBe(1);
+    expect((replies[0]![2] as { control: string }).control).toBe(control);
+  });
+
+  test("a JSON reply to a call that did not ask for it drops the connection and fails the call", async () => {
+    const [la, lb] = memoryPair();
+    la.onFrame((f) => la.send(encode([4, (decode(f) as number[])[1], JSON.stringify(value)])));
+    const b = new Rpc<B, J>(lb, { echo: async (s) => s });
+    const err = await b.call("big", null).catch((e) => e);
+    expect(err.code).toBe("E_CONN_LOST");
+    expect(err.message).toMatch(/a JSON reply it did not ask for/);
+  });
+
+  test("JSON text that does not parse drops the connection and fails the call", async () => {
+    const [la, lb] = memoryPair();
+    la.onFrame((f) => la.send(encode([4, (decode(f) as number[])[1], "{not json"])));
+    const b = new Rpc<B, J>(lb, { echo: async (s) => s });
+    const err = await b.call("big", null, { json: true }).catch((e) => e);
+    expect(err.code).toBe("E_CONN_LOST");
+    expect(err.message).toMatch(/protocol error/);
+  });
+});
