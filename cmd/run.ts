@@ -102,8 +102,11 @@ export default defineCommand({
     const onEvent = (e: RunEvent) => {
       if (json) {
         if (e.type === "output") out({ type: "output", host: e.host, data: e.data });
-        else if (e.type === "end") out({ type: "end", ...e.host, host: e.host.id, id: undefined });
-        else out({ type: "job", job: e.job });
+        else if (e.type === "end") {
+          // The host first, as the README shows the line (key order is what a reader sees).
+          const { id, status, rc, elapsed, ...rest } = e.host;
+          out({ type: "end", host: id, status, rc, elapsed, ...rest });
+        } else out({ type: "job", job: e.job });
         return null;
       }
       // A chunk's lines in one write.

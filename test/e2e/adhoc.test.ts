@@ -245,11 +245,11 @@ describe("salty run", () => {
         .map((e) => e.data)
         .join(""),
     ).toBe("hi there from /tmp\n");
-    expect(events.find((e) => e.type === "end")).toMatchObject({
-      host: "a2",
-      status: "ran",
-      rc: 0,
-    });
+    const end = events.find((e) => e.type === "end");
+    expect(end).toMatchObject({ host: "a2", status: "ran", rc: 0 });
+    // In the README's order: {"v":1,"type":"end","host":ID,"status":...,"rc":...,"elapsed":...}.
+    expect(Object.keys(end).slice(0, 6)).toEqual(["v", "type", "host", "status", "rc", "elapsed"]);
+    expect(end).not.toHaveProperty("id");
     expect(events.at(-1)).toMatchObject({ type: "done", rc: 0, hosts: 1 });
     // Seconds to the microsecond, as a role's results are (not 0.004217136000001119).
     for (const e of events.filter((e) => e.type === "end" || e.type === "done"))

@@ -244,7 +244,7 @@ describe("rpc: replies as JSON text, for the client's large replies", () => {
     const [la, lb] = memoryPair();
     la.onFrame((f) => la.send(encode([4, (decode(f) as number[])[1], JSON.stringify(value)])));
     const b = new Rpc<B, J>(lb, { echo: async (s) => s });
-    const err = await b.call("big", null).catch((e) => e);
+    const err = (await b.call("big", null).catch((e) => e)) as RpcError;
     expect(err.code).toBe("E_CONN_LOST");
     expect(err.message).toMatch(/a JSON reply it did not ask for/);
   });
@@ -253,7 +253,7 @@ describe("rpc: replies as JSON text, for the client's large replies", () => {
     const [la, lb] = memoryPair();
     la.onFrame((f) => la.send(encode([4, (decode(f) as number[])[1], "{not json"])));
     const b = new Rpc<B, J>(lb, { echo: async (s) => s });
-    const err = await b.call("big", null, { json: true }).catch((e) => e);
+    const err = (await b.call("big", null, { json: true }).catch((e) => e)) as RpcError;
     expect(err.code).toBe("E_CONN_LOST");
     expect(err.message).toMatch(/protocol error/);
   });
