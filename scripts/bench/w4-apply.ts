@@ -12,7 +12,10 @@
 // The agents' processes' CPU per apply is printed too (all threads). --agents-from A,B runs process s
 // from checkout [A, B][s % 2] (each process's CPU printed apart): two versions of the agent side by
 // side, in the same minutes of a shared machine.
-// --text: the client prints text, not --json. Every process it starts is stopped by PID.
+// --text: the client prints text, not --json. --canned: each agent runs each role once, then answers
+// with that report (the master's own cost per host, as on a real fleet); --pin: the master alone on
+// CPU 0 (run the script under `taskset -c 1`); --master-env K=V the master's own environment.
+// Every process it starts is stopped by PID.
 // Dev tool, not part of `npm run bench`.
 
 import { rmSync, mkdirSync } from "node:fs";
@@ -32,6 +35,9 @@ const { values, positionals } = parseArgs({
     "agents-prof": { type: "string" },
     "agents-from": { type: "string" },
     text: { type: "boolean", default: false },
+    canned: { type: "boolean", default: false },
+    pin: { type: "boolean", default: false },
+    "master-env": { type: "string", multiple: true },
   },
 });
 const [bin, count, appliedArg] = positionals;
@@ -63,6 +69,13 @@ async function main(): Promise<void> {
         resolve(import.meta.dir, "../../cmd/main.ts"),
       ]
     : [c.bin];
+  // --pin: the master alone on CPU 0 (run this script under `taskset -c 1`, so that everything else
+  // is on CPU 1): its wall times are then its own, not the agents' share of two cores.
+  // --master-env K=V: the master's alone (JavaScriptCore's options, say), through env(1).
+  if (values["master-env"]?.length) exe.unshift("env", ...values["master-env"]);
+  if (values.pin) exe.unshift("taskset", "-c", "0");
+  // --canned: the agents answer each role with their first run's report (agents.ts).
+  if (values.canned) process.env.W4_CANNED = "1";
   const spawned = performance.now();
   const master = startMaster(c, port, log, exe);
   await waitForLog(log, /master\.listening/);
