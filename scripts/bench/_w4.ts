@@ -169,7 +169,7 @@ export function startMaster(
       c.fileroot,
     ],
     log,
-    { ...process.env, SALTY_TIMING: timing, ...JSON.parse(process.env.MASTER_ENV ?? "{}") },
+    { ...process.env, SALTY_TIMING: timing },
   );
 }
 
