@@ -124,6 +124,14 @@ function jsonReply(id: number, result: unknown): Uint8Array {
   return framed.length + 64 <= limits.maxFrame ? framed : encode([OK, id, result]);
 }
 
+/** The value of `[4, id, text]` for the call it answers. */
+function jsonValue(p: Pending, text: unknown): unknown {
+  if (!p.json) throw new ProtocolError(`${p.method}: a JSON reply it did not ask for`, "E_SHAPE");
+  if (typeof text !== "string")
+    throw new ProtocolError(`${p.method}: a JSON reply without text`, "E_SHAPE");
+  return JSON.parse(text);
+}
+
 interface Pending {
   method: string;
   /** It asked for its reply as JSON text. */
@@ -298,23 +306,15 @@ export class Rpc<Local extends Api, Remote extends Api> {
     if (kind === REQ && typeof a === "number" && typeof b === "string")
       return void this.serve(a, b, c, (d as { json?: unknown } | undefined)?.json === true);
     if (kind === NOTE && typeof a === "string") return void this.serve(undefined, a, b);
-    if (kind === OK_JSON && typeof a === "number" && typeof b === "string") {
-      const p = this.pending.get(a);
-      if (!p) return;
-      if (!p.json)
-        throw new ProtocolError(`${p.method}: a JSON reply it did not ask for`, "E_SHAPE");
-      // Parsed before the call is settled: text that does not parse drops the connection, which fails the call.
-      const value: unknown = JSON.parse(b);
-      this.pending.delete(a);
-      clearTimeout(p.timer);
-      return p.resolve(value);
-    }
-    if ((kind === OK || kind === ERR) && typeof a === "number") {
+    if ((kind === OK || kind === OK_JSON || kind === ERR) && typeof a === "number") {
       const p = this.pending.get(a);
       if (!p) return; // a reply after its timeout: nothing waits for it any more
+      // Parsed before the call is settled: a JSON reply it did not ask for, or text that does not
+      // parse, drops the connection, which fails the call.
+      const value = kind === OK_JSON ? jsonValue(p, b) : b;
       this.pending.delete(a);
       clearTimeout(p.timer);
-      if (kind === OK) return p.resolve(b);
+      if (kind !== ERR) return p.resolve(value);
       const e = (b ?? {}) as { message?: unknown; code?: unknown };
       return p.reject(
         new RpcError(
