@@ -153,7 +153,7 @@ export class FileServer {
     pass: string | undefined,
   ): Promise<Array<FileHash | null>> {
     const realRoot = this.realRoot();
-    const memo = await this.sources.memo(realRoot);
+    const memo = await this.sources.memo(realRoot, pass);
     const out: Array<FileHash | null> = [];
     for (const path of paths) {
       try {

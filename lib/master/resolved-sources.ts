@@ -38,16 +38,23 @@ export class ResolvedSources {
     paths: new Map(),
   }));
 
+  /** The last answer and the pass it was given in. */
+  private last?: { pass: string; realRoot: string; paths: Map<string, Confined> | undefined };
+
   /**
    * The memo of FILEROOT/files, for the fileroot whose real path is `realRoot`, by request path;
-   * undefined when files/ is not a plain directory or not the one the memo was made for.
+   * undefined when files/ is not a plain directory or not the one the memo was made for. Within one
+   * `pass` (an apply) it is looked up once, as each file's hash is: 1,000 hosts asked 1,000 times.
    */
-  async memo(realRoot: string): Promise<Map<string, Confined> | undefined> {
+  async memo(realRoot: string, pass?: string): Promise<Map<string, Confined> | undefined> {
+    const last = this.last;
+    if (pass !== undefined && last?.pass === pass && last.realRoot === realRoot) return last.paths;
     const dir = join(realRoot, "files");
     const id = directoryId(dir);
-    if (!id) return undefined;
-    const memo = await this.trees.get(dir);
-    return memo.id === id ? memo.paths : undefined;
+    const memo = id ? await this.trees.get(dir) : undefined;
+    const paths = memo?.id === id ? memo?.paths : undefined;
+    if (pass !== undefined) this.last = { pass, realRoot, paths };
+    return paths;
   }
 
   close(): void {

@@ -302,6 +302,19 @@ describe("FileServer hashes of sources confined before", () => {
     }
   });
 
+  test("files/ replaced by a symlink during a pass: refused from the next pass on (files/ is looked at once a pass)", async () => {
+    const { fileroot, outside, fs, src } = world();
+    try {
+      expect(await src.hashes!(["files/app/conf.d/app.conf"], "apply-1")).toEqual(inside);
+      renameSync(join(fileroot, "files"), join(outside, "files"));
+      symlinkSync(join(outside, "files"), join(fileroot, "files"));
+      expect(await src.hashes!(["files/app/conf.d/app.conf"], "apply-2")).toEqual([null]);
+      expect(await src.hashes!(["files/app/conf.d/app.conf"], "apply-2")).toEqual([null]);
+    } finally {
+      fs.close();
+    }
+  });
+
   test("a source changed where the watcher cannot see (through a hard link from outside): the next pass sees it", async () => {
     const { fileroot, outside, fs, src } = world();
     try {
