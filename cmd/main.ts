@@ -13,7 +13,7 @@ import { checkOptions, describeError, findCommand } from "./_cli.ts";
 import { renderHelp } from "./_usage.ts";
 import { verbosity } from "./_args.ts";
 import { io as currentIo, processIo, withIo, type Io } from "./_io.ts";
-import { forgetRuntimeEnv, runtimeEnv } from "../lib/agent/runtime-env.ts";
+import { forgetRuntimeEnv, runtimeEnv, type RuntimeCommand } from "../lib/runtime-env.ts";
 
 // Each command is loaded when it is run: `salty apply` does not evaluate the
 // master, the agent or the crypto commands (start-up is part of every command's time).
@@ -97,11 +97,11 @@ async function runCommandLine(rawArgs: string[]): Promise<number> {
 }
 
 /**
- * `salty agent` starts once more, in place, with its runtime settings (lib/agent/runtime-env.ts),
- * before anything else is loaded; if that cannot be done it runs as it is.
+ * `salty agent` and `salty master` start once more, in place, with their runtime settings
+ * (lib/runtime-env.ts), before anything else is loaded; if that cannot be done they run as they are.
  */
-function agentRuntime(): void {
-  const env = runtimeEnv(process.env);
+function startWithRuntime(command: RuntimeCommand): void {
+  const env = runtimeEnv(command, process.env);
   if (env && typeof process.execve === "function") {
     // A compiled executable's argv[1] is its bundle (/$bunfs/root/salty), not an argument, and it applies
     // its own runtime options; from source, bun's options (--smol, ...) and the script.
@@ -115,7 +115,8 @@ function agentRuntime(): void {
 }
 
 if (import.meta.main) {
-  if (process.argv[2] === "agent") agentRuntime();
+  const command = process.argv[2];
+  if (command === "agent" || command === "master") startWithRuntime(command);
   // A reader that went away (`salty apply | head -1`): processIo's writers stop quietly (cmd/_io.ts).
   void run(process.argv.slice(2), processIo).then((status) => {
     process.exitCode = status;

@@ -22,7 +22,7 @@ export function useColdCodeJitPolicy(): void {
 /**
  * The agent's role worker: its code (unpacking a request, the operators, templates) runs tens to
  * hundreds of times an apply, enough to repay the baseline and DFG tiers at a quarter of the
- * cold-code thresholds now that the agent runs without FTL (agent/runtime-env.ts), whose compiles
+ * cold-code thresholds now that the agent runs without FTL (runtime-env.ts), whose compiles
  * made lower thresholds cost more than they saved. W1 no-change applies: the worker ~9 → ~7 ms of
  * CPU, the JIT threads unchanged; an apply that starts a new worker (after timing.workerIdleMs) no
  * dearer; 1× made that one ~30 ms dearer (docs/performance.md, "Sixth session", realagent).

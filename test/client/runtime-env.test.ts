@@ -1,24 +1,21 @@
-// The agent's runtime settings (lib/agent/runtime-env.ts): what it is started
-// again with, and what it forgets once started so. The restart of the
-// executable is end to end (test/e2e/adhoc.test.ts: the agent's own
-// environment, and that of a command it runs); here the restart of an agent
-// run from source, which keeps bun's own options.
+// The agent's and the master's runtime settings (lib/runtime-env.ts): what
+// they are started again with, and what they forget once started so. The
+// restart of the executable is end to end (test/e2e/adhoc.test.ts: the
+// agent's and the master's own environment, and that of a command the agent
+// runs); here the restart of an agent run from source, which keeps bun's own
+// options.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
 import { tempDir } from "../_temp.ts";
-import {
-  ADDED_MARK,
-  AGENT_RUNTIME_ENV,
-  forgetRuntimeEnv,
-  runtimeEnv,
-} from "../../lib/agent/runtime-env.ts";
+import { ADDED_MARK, RUNTIME_ENV, forgetRuntimeEnv, runtimeEnv } from "../../lib/runtime-env.ts";
 
+const AGENT_RUNTIME_ENV = RUNTIME_ENV.agent;
 const names = Object.keys(AGENT_RUNTIME_ENV);
 
 describe("runtimeEnv", () => {
   test("adds every setting the environment lacks, and marks which it added", () => {
-    const env = runtimeEnv({ PATH: "/bin", HOME: "/root" })!;
+    const env = runtimeEnv("agent", { PATH: "/bin", HOME: "/root" })!;
     expect(env).toEqual({
       PATH: "/bin",
       HOME: "/root",
@@ -29,21 +26,36 @@ describe("runtimeEnv", () => {
 
   test("a value the user set wins, and is not marked", () => {
     const [first, ...rest] = names;
-    const env = runtimeEnv({ PATH: "/bin", [first!]: "500" })!;
+    const env = runtimeEnv("agent", { PATH: "/bin", [first!]: "500" })!;
     expect(env[first!]).toBe("500");
     expect(env[ADDED_MARK]).toBe(rest.join(","));
   });
 
+  test("each command its own settings: the master's are not the agent's", () => {
+    const env = runtimeEnv("master", { PATH: "/bin" })!;
+    expect(env).toEqual({
+      PATH: "/bin",
+      ...RUNTIME_ENV.master,
+      [ADDED_MARK]: Object.keys(RUNTIME_ENV.master).join(","),
+    });
+    expect(env.BUN_JSC_useFTLJIT).toBeUndefined();
+    forgetRuntimeEnv(env);
+    expect(env).toEqual({ PATH: "/bin" });
+  });
+
   test("nothing to do: every setting already set, or already started with them", () => {
-    expect(runtimeEnv(Object.fromEntries(names.map((k) => [k, "1"])))).toBeUndefined();
-    expect(runtimeEnv({ PATH: "/bin", [ADDED_MARK]: "" })).toBeUndefined();
+    expect(runtimeEnv("agent", Object.fromEntries(names.map((k) => [k, "1"])))).toBeUndefined();
+    expect(runtimeEnv("agent", { PATH: "/bin", [ADDED_MARK]: "" })).toBeUndefined();
   });
 });
 
 describe("forgetRuntimeEnv", () => {
   test("removes what was added and the mark; keeps what the user set", () => {
     const first = names[0]!;
-    const env: Record<string, string | undefined> = runtimeEnv({ PATH: "/bin", [first]: "500" })!;
+    const env: Record<string, string | undefined> = runtimeEnv("agent", {
+      PATH: "/bin",
+      [first]: "500",
+    })!;
     forgetRuntimeEnv(env);
     expect(env).toEqual({ PATH: "/bin", [first]: "500" });
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { world, type World } from "./_harness.ts";
 import { readFileSync } from "node:fs";
 import { deriveKey, encryptString } from "../../lib/crypto/secrets.ts";
-import { ADDED_MARK, AGENT_RUNTIME_ENV } from "../../lib/agent/runtime-env.ts";
+import { ADDED_MARK, RUNTIME_ENV } from "../../lib/runtime-env.ts";
 
 const PASSWORD = "adhoc-password-0123456789abcdef0123456789";
 const key = deriveKey(PASSWORD);
@@ -150,13 +150,21 @@ describe("salty run", () => {
 
   test("the agent runs with its runtime settings (started again in place) and a command it runs does not see them", async () => {
     const own = readFileSync(`/proc/${w.agents.get("a1")!.proc.pid}/environ`, "utf8").split("\0");
-    for (const [name, value] of Object.entries(AGENT_RUNTIME_ENV))
+    for (const [name, value] of Object.entries(RUNTIME_ENV.agent))
       expect(own).toContain(`${name}=${value}`);
     const r = await w.salty(["run", "a1", ...k(), "--", "env"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("a1| SALTY_TIMING="); // the rest of the agent's environment is passed on
-    for (const name of [...Object.keys(AGENT_RUNTIME_ENV), ADDED_MARK])
+    for (const name of [...Object.keys(RUNTIME_ENV.agent), ADDED_MARK])
       expect(r.stdout).not.toContain(`${name}=`);
+  });
+
+  test("the master runs with its runtime settings (started again in place), its mark forgotten", () => {
+    const own = readFileSync(`/proc/${w.master!.proc.pid}/environ`, "utf8").split("\0");
+    for (const [name, value] of Object.entries(RUNTIME_ENV.master))
+      expect(own).toContain(`${name}=${value}`);
+    // The mark was forgotten by the process; /proc shows the environment it was started with.
+    expect(own.some((l) => l.startsWith(`${ADDED_MARK}=`))).toBe(true);
   });
 
   test("a host's output is shown while the command still runs", async () => {
