@@ -105,6 +105,20 @@ export function processSeconds(pid: number, mainOnly = false): number {
   return s;
 }
 
+/** Seconds on the CPU by thread name (/proc/PID/task/TID/comm: "HeapHelper", "JITWorker"...), for the threads alive now. */
+export function threadsByName(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`))
+      try {
+        const name =
+          t === String(pid) ? "main" : readFileSync(`/proc/${pid}/task/${t}/comm`, "utf8").trim();
+        out.set(name, (out.get(name) ?? 0) + threadSeconds(pid, t));
+      } catch {} // a thread that ended
+  } catch {} // a process that ended
+  return out;
+}
+
 export interface ProcStats {
   /** kB: resident now, its anonymous (heap) and file-backed (the mapped executable, shared) parts, and the peak. */
   rss: number;

@@ -103,6 +103,7 @@ export function startGroups(
   sources: boolean,
   bunFlags: string[] = [],
   trees: string[] = [resolve(import.meta.dir, "../..")],
+  timing = "{}",
 ): Subprocess[] {
   const out: Subprocess[] = [];
   const processes = Math.ceil(n / perProcess);
@@ -123,7 +124,7 @@ export function startGroups(
           file,
         ],
         join(dir, "logs", `group-${s}.log`),
-        { ...process.env, SALTY_TIMING: "{}" },
+        { ...process.env, SALTY_TIMING: timing },
       ),
     );
   }

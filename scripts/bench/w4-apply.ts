@@ -14,7 +14,8 @@
 // side, in the same minutes of a shared machine.
 // --text: the client prints text, not --json. --canned: each agent runs each role once, then answers
 // with that report (the master's own cost per host, as on a real fleet); --pin: the master alone on
-// CPU 0 (run the script under `taskset -c 1`); --master-env K=V the master's own environment.
+// CPU 0 (run the script under `taskset -c 1`); --master-env K=V the master's own environment;
+// --timing JSON: $SALTY_TIMING of the master and the agents; --idle S: the master's CPU a second over S seconds with every agent connected, before the applies.
 // Every process it starts is stopped by PID.
 // Dev tool, not part of `npm run bench`.
 
@@ -22,7 +23,7 @@ import { rmSync, mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { procStats, stopAll, timed, waitForLog, processSeconds } from "./_procs.ts";
+import { procStats, stopAll, timed, waitForLog, processSeconds, threadsByName } from "./_procs.ts";
 import { freePort, startGroups, w4Fleet, startMaster, waitConnected } from "./_w4.ts";
 
 const { values, positionals } = parseArgs({
@@ -38,6 +39,8 @@ const { values, positionals } = parseArgs({
     canned: { type: "boolean", default: false },
     pin: { type: "boolean", default: false },
     "master-env": { type: "string", multiple: true },
+    idle: { type: "string", default: "0" },
+    timing: { type: "string", default: "{}" },
   },
 });
 const [bin, count, appliedArg] = positionals;
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   // --canned: the agents answer each role with their first run's report (agents.ts).
   if (values.canned) process.env.W4_CANNED = "1";
   const spawned = performance.now();
-  const master = startMaster(c, port, log, exe);
+  const master = startMaster(c, port, log, exe, values.timing);
   await waitForLog(log, /master\.listening/);
   const agentsSpawned = performance.now();
   const groups = startGroups(
@@ -88,10 +91,21 @@ async function main(): Promise<void> {
     true,
     values["agents-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["agents-prof"]}`] : [],
     values["agents-from"]?.split(",").map((t) => resolve(t)),
+    values.timing,
   );
   const agentsCpu = () => groups.reduce((s, g) => s + cpu(g.pid), 0);
   await waitConnected(log, n, 600_000);
   say(`${n} connected`);
+  const idle = Number(values.idle);
+  if (idle > 0) {
+    // The master's CPU with every agent connected and nothing asked: keep-alives, key re-checks, timers.
+    await Bun.sleep(5000); // past the connections' own start-up
+    const [i0, m0] = [cpu(master.pid), cpu(master.pid, true)];
+    await Bun.sleep(idle * 1000);
+    say(
+      `idle, ${n} connected: master ${((cpu(master.pid) - i0) / idle).toFixed(1)} ms CPU a second (main thread ${((cpu(master.pid, true) - m0) / idle).toFixed(1)})`,
+    );
+  }
   const target = (prefix: string) => `target=${prefix}*`;
   const apply = (t: string) => {
     const r = timed([
@@ -113,6 +127,7 @@ async function main(): Promise<void> {
   const pid = master.pid;
   const [all0, main0, agents0] = [cpu(pid), cpu(pid, true), agentsCpu()];
   const each0 = groups.map((g) => cpu(g.pid));
+  const names0 = threadsByName(pid);
   const from = (performance.now() - spawned) / 1000;
   const agentsFrom = (performance.now() - agentsSpawned) / 1000;
   const walls: number[] = [];
@@ -130,6 +145,15 @@ async function main(): Promise<void> {
   const per = (ms: number) => (ms / runs).toFixed(0);
   say(
     `no-change apply to ${m} of ${n} (runs ${runs}): whole command median ${walls[runs >> 1]!.toFixed(3)} s (${walls.map((x) => x.toFixed(2)).join(" ")}); master ${per(cpu(pid) - all0)} ms CPU per apply (main thread ${per(cpu(pid, true) - main0)}); agents ${per(agentsCpu() - agents0)} ms CPU per apply (${((agentsCpu() - agents0) / runs / m).toFixed(3)} ms an agent-apply); client ${per(client * 1000)} ms CPU, output ${bytes} bytes; load ${loadavg()[0]!.toFixed(1)}`,
+  );
+  const names = [...threadsByName(pid)]
+    .map(([name, sec]): [string, number] => [name, ((sec - (names0.get(name) ?? 0)) * 1000) / runs])
+    .filter(([, ms]) => ms >= 1)
+    .sort((a, b) => b[1] - a[1]);
+  await Bun.sleep(3000);
+  say(`master RSS 3 s after the last apply: ${(procStats(pid).rss / 1024).toFixed(0)} MB`);
+  say(
+    `master CPU per apply by thread: ${names.map(([name, ms]) => `${name} ${ms.toFixed(0)} ms`).join(", ")}`,
   );
   if (values["agents-from"])
     say(
