@@ -109,7 +109,7 @@ export const timing = {
   filerootRecheckMs: 1_000,
   /** How often the agent looks whether /etc/passwd or /etc/group changed (its own changes are seen at once). */
   usersRecheckMs: 1_000,
-  /** The agent collects garbage once it has had no role to run for this long (its heaps shrink back). */
+  /** The agent collects garbage once it has had no role to run for this long (its heaps shrink back), the master once no job has ended for this long (master/idle-gc.ts). */
   idleGcMs: 2_000,
   /** The agent stops its role worker (and drops the worker's caches) after this long without a role. */
   workerIdleMs: 5 * 60_000,

@@ -13,6 +13,7 @@ import type { Registry } from "./registry.ts";
 import type { Selection } from "./targeting.ts";
 import { pingHosts } from "./ping.ts";
 import { asApplyReport, commandText, runAdhoc } from "./adhoc-run.ts";
+import { jobEnded } from "./idle-gc.ts";
 
 export interface AdhocControl {
   select(target: string | undefined): Promise<Selection>;
@@ -114,6 +115,8 @@ export function adhocHandlers(
       } catch (err) {
         job?.fail(errorMessage(err));
         throw err;
+      } finally {
+        jobEnded();
       }
     },
   };

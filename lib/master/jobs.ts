@@ -19,6 +19,7 @@ import type { Handlers } from "../wire/rpc.ts";
 import type { Recorder } from "../history/recorder.ts";
 import type { JobFilter, JobKind, JobRecord } from "../history/types.ts";
 import { JOB_ID } from "../history/job-id.ts";
+import { jobEnded } from "./idle-gc.ts";
 
 /**
  * Who started a job: a remote client by its key id; a local one by its uid as the kernel says it
@@ -68,6 +69,8 @@ export async function recorded(
   } catch (err) {
     job?.fail(errorMessage(err));
     throw err;
+  } finally {
+    jobEnded();
   }
   job?.end(report);
   return report;
