@@ -151,7 +151,11 @@ async function main(): Promise<void> {
     .filter(([, ms]) => ms >= 1)
     .sort((a, b) => b[1] - a[1]);
   await Bun.sleep(3000);
-  say(`master RSS 3 s after the last apply: ${(procStats(pid).rss / 1024).toFixed(0)} MB`);
+  const rss3 = procStats(pid).rss / 1024;
+  await Bun.sleep(5000);
+  say(
+    `master RSS 3 s after the last apply: ${rss3.toFixed(0)} MB, 8 s after: ${(procStats(pid).rss / 1024).toFixed(0)} MB`,
+  );
   say(
     `master CPU per apply by thread: ${names.map(([name, ms]) => `${name} ${ms.toFixed(0)} ms`).join(", ")}`,
   );
