@@ -214,25 +214,28 @@ export function judge(res: Results): Target[] {
   if (w1) {
     const b = w1.b.wall.median,
       floor = w1.floor.lstat.wall.median;
+    // Issue 22's targets ("one host, at the floor"), tighter than the first version's (≤ 50 ms and
+    // ≤ 2× the lstat floor; (c) ≤ 1.2× (b); (a) ≤ 2× cp -a).
+    const apply = w1.b.elapsed.median;
     add(
       "W1 (b) no-change, whole command",
-      "≤ 50 ms and ≤ 2× lstat floor",
-      `${secs(b)}, ${(b / floor).toFixed(2)}× floor (${secs(floor)})`,
-      b <= 0.05 && b <= 2 * floor,
+      "≤ 25 ms (apply ≤ 8 ms)",
+      `${secs(b)} (apply ${secs(apply)}), ${(b / floor).toFixed(2)}× lstat floor (${secs(floor)})`,
+      b <= 0.025 && apply <= 0.008,
     );
     const rate = w3 ? w3.bytes / w3.first.wall.median : 300e6;
-    const limit = 1.2 * b + w1.cBytes / rate;
+    const limit = 1.1 * b + w1.cBytes / rate;
     add(
       "W1 (c) one change",
-      "≤ 1.2× W1 (b) + transfer",
+      "≤ 1.1× W1 (b) + transfer",
       `${secs(w1.c.wall.median)} (limit ${secs(limit)})`,
       w1.c.wall.median <= limit,
     );
     add(
       "W1 (a) first apply",
-      "≤ 2× cp -a",
+      "≤ 1.0× cp -a",
       `${secs(w1.a.wall.median)}, ${w1.floor.aVsCp.toFixed(2)}× cp -a (${secs(w1.floor.cp.median)}; paired runs)`,
-      w1.floor.aVsCp <= 2,
+      w1.floor.aVsCp <= 1,
     );
     const { idle, released } = w1.agent;
     add(
