@@ -1,7 +1,7 @@
 // The master collects its garbage once it has been idle a while after a job.
 // An apply to 1,000 of 10,000 hosts leaves ~150 MB that JavaScriptCore
 // collects only when the heap grows again, so the master's RSS stayed where
-// the last job left it (383 MB against 242 MB with this, docs/performance.md,
+// the last job left it (383 MB 8 s after, against 248 MB with this, docs/performance.md,
 // "Eighth session"). A full collection while nothing runs costs nobody
 // anything; the allocator hands the pages back a second later
 // (lib/runtime-env.ts). Each job's end pushes the collection back.

@@ -52,7 +52,7 @@ export class ResolvedSources {
     const dir = join(realRoot, "files");
     const id = directoryId(dir);
     const memo = id ? await this.trees.get(dir) : undefined;
-    const paths = memo?.id === id ? memo?.paths : undefined;
+    const paths = memo && memo.id === id ? memo.paths : undefined;
     if (pass !== undefined) this.last = { pass, realRoot, paths };
     return paths;
   }

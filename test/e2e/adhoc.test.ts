@@ -159,11 +159,12 @@ describe("salty run", () => {
       expect(r.stdout).not.toContain(`${name}=`);
   });
 
-  test("the master runs with its runtime settings (started again in place), its mark forgotten", () => {
+  test("the master runs with its runtime settings (started again in place, its starting environment marked)", () => {
     const own = readFileSync(`/proc/${w.master!.proc.pid}/environ`, "utf8").split("\0");
     for (const [name, value] of Object.entries(RUNTIME_ENV.master))
       expect(own).toContain(`${name}=${value}`);
-    // The mark was forgotten by the process; /proc shows the environment it was started with.
+    // /proc shows the environment the process was started with: the mark says salty added them
+    // (the process forgets it once running, as the agent does: forgetRuntimeEnv, unit-tested).
     expect(own.some((l) => l.startsWith(`${ADDED_MARK}=`))).toBe(true);
   });
 
